@@ -1,0 +1,51 @@
+"""Regenerate the Python code for proto/plantbus/v1 into services/plantbus/v1.
+
+Run from anywhere: ``python proto/generate.py``. ``--out DIR`` writes elsewhere
+(the staleness test uses it to compare against the committed files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import resources
+from pathlib import Path
+
+from grpc_tools import protoc
+
+PROTO_ROOT = Path(__file__).resolve().parent
+DEFAULT_OUT = PROTO_ROOT.parent / "services"
+
+
+def generate(out: Path) -> list[Path]:
+    """Compile every .proto under proto/plantbus into ``out`` and return the written files."""
+    sources = sorted(PROTO_ROOT.glob("plantbus/**/*.proto"))
+    well_known = str(resources.files("grpc_tools") / "_proto")
+    args = [
+        "protoc",
+        f"-I{PROTO_ROOT}",
+        f"-I{well_known}",
+        f"--python_out={out}",
+        f"--pyi_out={out}",
+        f"--grpc_python_out={out}",
+        *[str(p) for p in sources],
+    ]
+    if protoc.main(args) != 0:
+        raise SystemExit("protoc failed; see the messages above")
+    package_dirs = {out / p.parent.relative_to(PROTO_ROOT) for p in sources}
+    for pkg in package_dirs:
+        (pkg / "__init__.py").touch()
+    return sorted(p for d in package_dirs for p in d.glob("*.py*"))
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args()
+    written = generate(args.out)
+    print(f"wrote {len(written)} files under {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The ``plantbus`` command line."""

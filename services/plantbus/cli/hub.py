@@ -1,0 +1,108 @@
+"""How commands find a running hub: the data dir's runtime file, or a NATS URL.
+
+``plantbus up`` writes ``<data-dir>/runtime.json`` with the NATS URL and every
+service's gRPC address; every other command reads it. ``--nats-url`` or
+``PLANTBUS_NATS_URL`` override the NATS URL; gRPC addresses then come from the
+services' heartbeats.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+__all__ = ["Hub", "default_data_dir", "hub_options", "pass_hub"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+RUNTIME_FILE = "runtime.json"
+
+
+def default_data_dir() -> Path:
+    """$PLANTBUS_DATA_DIR, else $XDG_DATA_HOME/plantbus, else ~/.local/share/plantbus."""
+    if env := os.environ.get("PLANTBUS_DATA_DIR"):
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "plantbus"
+
+
+@dataclass
+class Hub:
+    """Where the hub's NATS and services are."""
+
+    data_dir: Path
+    nats_url_override: str | None = None
+    runtime: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def locate(cls, data_dir: Path | None, nats_url: str | None) -> Hub:
+        """Read the runtime file if there is one."""
+        hub = cls(data_dir or default_data_dir(), nats_url)
+        path = hub.data_dir / RUNTIME_FILE
+        if path.is_file():
+            try:
+                hub.runtime = json.loads(path.read_text())
+            except ValueError:
+                hub.runtime = {}
+        return hub
+
+    @property
+    def nats_url(self) -> str:
+        """The NATS URL to use; raises a click error saying how to point at a hub."""
+        url = self.nats_url_override or self.runtime.get("nats_url")
+        if not url:
+            raise click.ClickException(
+                f"no running hub found in {self.data_dir} (no {RUNTIME_FILE}); start one with "
+                "'plantbus up', or pass --nats-url / set PLANTBUS_NATS_URL"
+            )
+        return str(url)
+
+    def grpc_address(self, service: str) -> str:
+        """host:port of a service's gRPC server from the runtime file."""
+        address = self.runtime.get("services", {}).get(service, {}).get("grpc")
+        if not address:
+            raise click.ClickException(
+                f"service {service!r} is not listed in {self.data_dir / RUNTIME_FILE}; "
+                "is it running? (plantbus status)"
+            )
+        return str(address)
+
+    def write_runtime(self, runtime: dict[str, Any]) -> Path:
+        """Record where everything listens (called by plantbus up)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / RUNTIME_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(runtime, indent=2))
+        tmp.replace(path)
+        self.runtime = runtime
+        return path
+
+    def clear_runtime(self) -> None:
+        """Remove the runtime file (on shutdown)."""
+        (self.data_dir / RUNTIME_FILE).unlink(missing_ok=True)
+
+
+def hub_options(func: F) -> F:
+    """Add --data-dir and --nats-url to a command and pass a located ``hub``."""
+
+    @click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="PLANTBUS_DATA_DIR",
+        help="Hub data directory (default: per-user, ~/.local/share/plantbus).",
+    )
+    @click.option("--nats-url", envvar="PLANTBUS_NATS_URL", help="NATS URL of the hub.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, data_dir: Path | None, nats_url: str | None, **kwargs: Any) -> Any:
+        return func(*args, hub=Hub.locate(data_dir, nats_url), **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+pass_hub = hub_options

@@ -1,0 +1,28 @@
+"""Shared building blocks of the config model."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from plantbus.sdk.subjects import validate_token
+
+__all__ = ["Name", "Strict"]
+
+
+class Strict(BaseModel):
+    """Base of every config section: unknown keys are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _subject_token(value: str) -> str:
+    try:
+        return validate_token(value)
+    except Exception as err:
+        raise ValueError(str(err)) from err
+
+
+Name = Annotated[str, AfterValidator(_subject_token)]
+"""A plant name that maps one-to-one onto a NATS subject token."""

@@ -1,0 +1,46 @@
+"""Devices and their tags (owned by the device service)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from plantbus.config.base import Name, Strict
+from plantbus.sdk.driver import ByteOrder, DataType
+
+__all__ = ["Device", "Tag"]
+
+
+class Tag(Strict):
+    """One process value of a machine, read through a device."""
+
+    name: Name
+    address: str
+    data_type: DataType
+    unit: str = ""
+    scale: float = 1.0
+    """Engineering value = raw * scale + offset (numeric types only)."""
+    offset: float = 0.0
+    deadband: float = 0.0
+    """Publish only when the value moved more than this (absolute); 0 publishes every change."""
+    access: Literal["read", "read_write"] = "read"
+    byte_order: ByteOrder = ByteOrder.BIG
+    word_order: ByteOrder = ByteOrder.BIG
+    length: int = 0
+
+
+class Device(Strict):
+    """A connection to one PLC, CNC or controller, and the machine its tags belong to."""
+
+    name: Name
+    driver: str
+    endpoint: str
+    machine: str
+    """Path site/area/line/machine the tags are published under."""
+    settings: dict[str, Any] = Field(default_factory=dict)
+    """Driver settings, validated by the driver plugin's own Settings model."""
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    instance: str | None = None
+    """Device-service instance that runs this device; None lets instances share devices out."""
+    tags: list[Tag] = Field(default_factory=list)

@@ -1,0 +1,60 @@
+"""Which services exist, in start order, and where each lives.
+
+``plantbus up`` and ``plantbus run all`` start them in this order; each entry is
+``module:class`` of a :class:`plantbus.sdk.service.Service` subclass, imported lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from typing import Final
+
+from plantbus.sdk.errors import ConfigError
+from plantbus.sdk.service import Service
+
+__all__ = ["SERVICES", "ServiceSpec", "available", "load_service_class"]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A service's name, implementation and default gRPC port."""
+
+    name: str
+    target: str
+    grpc_port: int
+
+
+SERVICES: Final[dict[str, ServiceSpec]] = {
+    spec.name: spec
+    for spec in (
+        ServiceSpec("governance", "plantbus.governance.service:GovernanceService", 50051),
+        ServiceSpec("device", "plantbus.device.service:DeviceService", 50052),
+        ServiceSpec("oee", "plantbus.oee.service:OeeService", 50053),
+        ServiceSpec("erp", "plantbus.erp.service:ErpService", 50054),
+        ServiceSpec("alerting", "plantbus.alerting.service:AlertingService", 50055),
+        ServiceSpec("dashboard", "plantbus.dashboard.service:DashboardService", 50056),
+    )
+}
+
+
+def available() -> list[str]:
+    """Names of the services whose implementation is importable, in start order."""
+    out = []
+    for name, spec in SERVICES.items():
+        module = spec.target.partition(":")[0]
+        if importlib.util.find_spec(module) is not None:
+            out.append(name)
+    return out
+
+
+def load_service_class(name: str) -> type[Service]:
+    """Import a service class by name; ConfigError lists the known names."""
+    spec = SERVICES.get(name)
+    if spec is None:
+        known = ", ".join(SERVICES)
+        raise ConfigError(f"unknown service {name!r}; choose one of: {known}, all")
+    module, _, attr = spec.target.partition(":")
+    cls: type[Service] = getattr(importlib.import_module(module), attr)
+    return cls

@@ -1,0 +1,286 @@
+"""NATS access for services: connection from settings, typed protobuf publish/subscribe,
+JetStream stream and KV helpers, and reconnects that show up in logs and metrics.
+
+Every message carries a ``Plantbus-Type`` header naming its protobuf message type
+(``plantbus.v1.TagSampleBatch``) and the W3C ``traceparent`` of the publishing span,
+so any subscriber can decode it and continue the trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import nats
+from google.protobuf import symbol_database
+from google.protobuf.message import DecodeError, Message
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig, StreamConfig
+from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
+from pydantic import BaseModel, Field, SecretStr
+
+from plantbus.sdk import telemetry as otel
+from plantbus.sdk.errors import ConfigError, ValidationFailed
+
+__all__ = [
+    "TYPE_HEADER",
+    "Bus",
+    "NatsSettings",
+    "connect",
+    "decode",
+    "message_type",
+]
+
+log = logging.getLogger(__name__)
+
+TYPE_HEADER = "Plantbus-Type"
+M = TypeVar("M", bound=Message)
+
+
+class NatsSettings(BaseModel):
+    """How to reach NATS. Credentials are secrets: never logged, never echoed."""
+
+    url: str = "nats://127.0.0.1:4222"
+    user: str | None = None
+    password: SecretStr | None = None
+    token: SecretStr | None = None
+    creds_file: Path | None = None
+    """A .creds file (JWT + nkey seed) as issued by nsc."""
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    name: str = "plantbus"
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """An SSL context for the configured CA and client certificate, or None."""
+        if not (self.tls_ca or self.tls_cert):
+            return None
+        ctx = ssl.create_default_context(cafile=str(self.tls_ca) if self.tls_ca else None)
+        if self.tls_cert:
+            ctx.load_cert_chain(str(self.tls_cert), str(self.tls_key) if self.tls_key else None)
+        return ctx
+
+
+def message_type(msg: Message) -> str:
+    """The full protobuf name put in the type header."""
+    return msg.DESCRIPTOR.full_name
+
+
+def decode(data: bytes, headers: Mapping[str, str] | None) -> Message:
+    """Decode a bus payload by its type header; raises ValidationFailed naming the problem."""
+    type_name = (headers or {}).get(TYPE_HEADER)
+    if not type_name:
+        raise ValidationFailed(f"message has no {TYPE_HEADER} header")
+    try:
+        cls = symbol_database.Default().GetSymbol(type_name)
+    except KeyError:
+        _import_contracts()
+        try:
+            cls = symbol_database.Default().GetSymbol(type_name)
+        except KeyError as err:
+            raise ValidationFailed(f"unknown message type {type_name!r}") from err
+    msg: Message = cls()
+    try:
+        msg.ParseFromString(data)
+    except DecodeError as err:
+        raise ValidationFailed(f"payload is not a valid {type_name}: {err}") from err
+    return msg
+
+
+def _import_contracts() -> None:
+    """Import every generated module so the symbol database knows every type."""
+    import importlib
+    import pkgutil
+
+    import plantbus.v1
+
+    for mod in pkgutil.iter_modules(plantbus.v1.__path__):
+        if mod.name.endswith("_pb2"):
+            importlib.import_module(f"plantbus.v1.{mod.name}")
+
+
+@dataclass
+class _Counters:
+    disconnects: int = 0
+    reconnects: int = 0
+    errors: int = 0
+
+
+class Bus:
+    """A connected NATS client plus the JetStream context, with typed helpers."""
+
+    def __init__(self, nc: Client, settings: NatsSettings) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.settings = settings
+        self.counters = _Counters()
+
+    @property
+    def connected(self) -> bool:
+        """True while the client has a live connection."""
+        return bool(self.nc.is_connected)
+
+    def headers_for(self, msg: Message, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Headers with the message type and the current trace context."""
+        headers = {TYPE_HEADER: message_type(msg)}
+        otel.inject(headers)
+        if extra:
+            headers.update(extra)
+        return headers
+
+    async def publish(
+        self, subject: str, msg: Message, headers: Mapping[str, str] | None = None
+    ) -> None:
+        """Publish a protobuf message (core NATS, fire and forget)."""
+        await self.nc.publish(subject, msg.SerializeToString(), headers=self.headers_for(msg, headers))
+
+    async def js_publish(
+        self,
+        subject: str,
+        msg: Message,
+        msg_id: str | None = None,
+        timeout: float = 5.0,
+    ) -> int:
+        """Publish into a stream and wait for the ack; ``msg_id`` deduplicates. Returns the seq."""
+        extra = {"Nats-Msg-Id": msg_id} if msg_id else None
+        ack = await self.js.publish(
+            subject, msg.SerializeToString(), timeout=timeout, headers=self.headers_for(msg, extra)
+        )
+        return int(ack.seq)
+
+    async def subscribe(
+        self,
+        subject: str,
+        handler: Callable[[str, Message, Msg], Awaitable[None]],
+        queue: str = "",
+    ) -> Subscription:
+        """Subscribe and hand each decoded message to ``handler`` inside its trace context.
+
+        A payload that cannot be decoded is logged with its subject and dropped; it
+        never stops the subscription.
+        """
+
+        async def on_msg(raw: Msg) -> None:
+            try:
+                decoded = decode(raw.data, raw.headers)
+            except ValidationFailed as err:
+                self.counters.errors += 1
+                log.warning("dropped message on %s: %s", raw.subject, err)
+                return
+            with otel.consume_span(f"receive {subject}", raw.headers):
+                await handler(raw.subject, decoded, raw)
+
+        return await self.nc.subscribe(subject, queue=queue, cb=on_msg)
+
+    async def request(self, subject: str, msg: Message, response: type[M], timeout: float = 5.0) -> M:
+        """Send a request and decode the typed reply."""
+        reply = await self.nc.request(
+            subject, msg.SerializeToString(), timeout=timeout, headers=self.headers_for(msg)
+        )
+        out = response()
+        out.ParseFromString(reply.data)
+        return out
+
+    async def ensure_stream(self, config: StreamConfig) -> None:
+        """Create the stream, or update it when it exists with other settings."""
+        assert config.name
+        try:
+            await self.js.stream_info(config.name)
+        except NotFoundError:
+            await self.js.add_stream(config)
+        else:
+            await self.js.update_stream(config)
+
+    async def kv(self, bucket: str, **config: Any) -> KeyValue:
+        """Open a KV bucket, creating it with ``config`` when it does not exist."""
+        try:
+            return await self.js.key_value(bucket)
+        except BucketNotFoundError:
+            return await self.js.create_key_value(KeyValueConfig(bucket=bucket, **config))
+
+    async def close(self) -> None:
+        """Flush what was published and close; safe to call twice."""
+        if self.nc.is_closed:
+            return
+        try:
+            if self.nc.is_connected:
+                await self.nc.flush(timeout=2)
+        finally:
+            await self.nc.close()
+
+
+async def connect(
+    settings: NatsSettings,
+    *,
+    max_reconnect_attempts: int = -1,
+    on_reconnected: Callable[[], Awaitable[None]] | None = None,
+) -> Bus:
+    """Connect to NATS from settings; reconnects forever by default and logs each transition.
+
+    Raises :class:`ConfigError` with the URL when the first connection fails.
+    """
+    bus: Bus | None = None
+    meter = otel.meter("plantbus.bus")
+    reconnect_counter = meter.create_counter("plantbus.nats.reconnects")
+    disconnect_counter = meter.create_counter("plantbus.nats.disconnects")
+
+    async def disconnected() -> None:
+        disconnect_counter.add(1)
+        if bus:
+            bus.counters.disconnects += 1
+        log.warning("NATS disconnected from %s; reconnecting", settings.url)
+
+    async def reconnected() -> None:
+        reconnect_counter.add(1)
+        if bus:
+            bus.counters.reconnects += 1
+        log.info("NATS reconnected to %s", nc.connected_url.netloc if nc.connected_url else "?")
+        if on_reconnected:
+            await on_reconnected()
+
+    async def error(err: Exception) -> None:
+        if bus:
+            bus.counters.errors += 1
+        log.warning("NATS error: %s", err)
+
+    options: dict[str, Any] = {
+        "servers": [settings.url],
+        "name": settings.name,
+        "connect_timeout": settings.connect_timeout_s,
+        "max_reconnect_attempts": max_reconnect_attempts,
+        "reconnect_time_wait": 0.5,
+        "allow_reconnect": True,
+        "disconnected_cb": disconnected,
+        "reconnected_cb": reconnected,
+        "error_cb": error,
+        "pending_size": 64 * 1024 * 1024,
+    }
+    if settings.user:
+        options["user"] = settings.user
+    if settings.password:
+        options["password"] = settings.password.get_secret_value()
+    if settings.token:
+        options["token"] = settings.token.get_secret_value()
+    if settings.creds_file:
+        options["user_credentials"] = str(settings.creds_file)
+    tls = settings.tls_context()
+    if tls:
+        options["tls"] = tls
+    try:
+        nc = await nats.connect(**options)
+    except Exception as err:  # noqa: BLE001 - nats raises several unrelated types here
+        raise ConfigError(
+            f"cannot connect to NATS at {settings.url}: {err or type(err).__name__}. "
+            "Is the hub running (plantbus up) or is --nats-url / PLANTBUS_NATS_URL right?"
+        ) from err
+    bus = Bus(nc, settings)
+    return bus

@@ -1,0 +1,178 @@
+"""The driver interface that protocol plugins implement (entry-point group ``plantbus.drivers``).
+
+A driver only speaks its protocol. The device service owns scheduling, scaling,
+deadband, buffering, reconnect with back-off and quality bookkeeping, so every
+driver gets them for free.
+
+Lifecycle, driven by the runtime: ``connect()`` -> many ``read()``/``write()`` ->
+``close()``. When ``read`` raises :class:`~plantbus.sdk.errors.DeviceUnavailable`
+the runtime calls ``close()`` and later ``connect()`` again; drivers never
+reconnect by themselves.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from plantbus.sdk.errors import WriteNotSupported
+from plantbus.sdk.plugin import Plugin
+
+__all__ = [
+    "BrowseNode",
+    "ByteOrder",
+    "DataType",
+    "Driver",
+    "Quality",
+    "Reading",
+    "Scalar",
+    "SupportsBrowse",
+    "SupportsSubscribe",
+    "TagRef",
+]
+
+Scalar = bool | int | float | str | bytes
+"""A decoded process value."""
+
+
+class DataType(enum.StrEnum):
+    """Types a tag can have; drivers decode their wire format into these."""
+
+    BOOL = "bool"
+    INT16 = "int16"
+    UINT16 = "uint16"
+    INT32 = "int32"
+    UINT32 = "uint32"
+    INT64 = "int64"
+    UINT64 = "uint64"
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+    STRING = "string"
+
+
+class ByteOrder(enum.StrEnum):
+    """Byte order inside a 16-bit register, or word order across registers."""
+
+    BIG = "big"
+    LITTLE = "little"
+
+
+class Quality(enum.IntEnum):
+    """Trust level of a reading; values match ``plantbus.v1.Quality``."""
+
+    GOOD = 1
+    UNCERTAIN = 2
+    BAD = 3
+
+
+@dataclass(frozen=True)
+class TagRef:
+    """One tag as a driver sees it: the driver-specific address and the wanted type."""
+
+    name: str
+    address: str
+    data_type: DataType
+    byte_order: ByteOrder = ByteOrder.BIG
+    word_order: ByteOrder = ByteOrder.BIG
+    length: int = 0
+    """Characters for STRING tags; ignored otherwise."""
+    writable: bool = False
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Result of reading one tag. ``value`` is None exactly when quality is BAD."""
+
+    tag: str
+    value: Scalar | None
+    quality: Quality = Quality.GOOD
+    reason: str = ""
+    source_time: datetime | None = None
+
+    @classmethod
+    def bad(cls, tag: str, reason: str) -> Reading:
+        """A reading that carries no value, only why."""
+        return cls(tag=tag, value=None, quality=Quality.BAD, reason=reason)
+
+
+@dataclass(frozen=True)
+class BrowseNode:
+    """One node found by browsing a device's address space."""
+
+    address: str
+    name: str
+    data_type: str = ""
+    has_children: bool = False
+    writable: bool = False
+    description: str = ""
+    children: list[BrowseNode] = field(default_factory=list)
+
+
+class Driver(Plugin, abc.ABC):
+    """Base class for protocol drivers. One instance per device connection.
+
+    Subclasses set ``manifest`` (name == entry-point name), ``Settings`` (a
+    pydantic model of the device's driver settings) and ``schemes`` (URL schemes
+    ``plantbus probe`` dispatches on, for example ``("modbus",)``).
+    """
+
+    schemes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, endpoint: str, settings: BaseModel) -> None:
+        """Store the endpoint URL and validated settings. Must not perform I/O."""
+        self.endpoint = endpoint
+        self.settings = settings
+
+    @classmethod
+    def validate_tag(cls, tag: TagRef) -> None:  # noqa: B027 - optional hook, default accepts
+        """Raise :class:`~plantbus.sdk.errors.DriverConfigError` when the address cannot work.
+
+        Called by governance at config time, so a typo is reported before anything runs.
+        """
+
+    @abc.abstractmethod
+    async def connect(self) -> None:
+        """Open the session; raise DeviceUnavailable (retryable) or DeviceAuthFailed."""
+
+    @abc.abstractmethod
+    async def read(self, tags: Sequence[TagRef]) -> list[Reading]:
+        """Read a batch of tags; one Reading per tag, in the same order.
+
+        A tag that fails alone (illegal address, type mismatch) gets a BAD reading
+        with the reason; a connection failure raises DeviceUnavailable instead.
+        """
+
+    async def write(self, tag: TagRef, value: Scalar) -> None:
+        """Write one value. Policy checks happened before this is called."""
+        raise WriteNotSupported(f"driver {self.manifest.name!r} cannot write (tag {tag.name!r})")
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release everything. Safe to call twice and after a failed connect."""
+
+
+class SupportsSubscribe(abc.ABC):
+    """Capability of drivers whose protocol pushes changes (OPC UA monitored items)."""
+
+    @abc.abstractmethod
+    async def subscribe(
+        self,
+        tags: Sequence[TagRef],
+        on_reading: Callable[[Reading], None],
+        sampling_interval_s: float,
+    ) -> None:
+        """Start pushing readings for ``tags`` to ``on_reading`` until ``close()``."""
+
+
+class SupportsBrowse(abc.ABC):
+    """Capability of drivers that can list a device's address space."""
+
+    @abc.abstractmethod
+    async def browse(self, address: str | None = None, depth: int = 1) -> list[BrowseNode]:
+        """List the nodes below ``address`` (the root when None)."""

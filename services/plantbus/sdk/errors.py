@@ -1,0 +1,117 @@
+"""The error taxonomy shared by services and plugins.
+
+Every error a user can cause names what and where. Services map these to gRPC
+status codes in one place (:mod:`plantbus.sdk.rpc`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "ConfigError",
+    "ConflictError",
+    "DeviceAuthFailed",
+    "DeviceUnavailable",
+    "DriverConfigError",
+    "ErpRejected",
+    "ErpUnavailable",
+    "NotFound",
+    "PermissionDenied",
+    "PlantbusError",
+    "PluginValidationError",
+    "PointNotFound",
+    "ValidationFailed",
+    "WriteNotSupported",
+]
+
+
+class PlantbusError(Exception):
+    """Root of every Plantbus error."""
+
+    reason: ClassVar[str] = "INTERNAL"
+    retryable: ClassVar[bool] = False
+
+
+class ConfigError(PlantbusError):
+    """Raised when settings or plant config are invalid; the message says where and how to fix."""
+
+    reason = "CONFIG_INVALID"
+
+
+class ValidationFailed(PlantbusError):
+    """Raised when a request carries an invalid argument."""
+
+    reason = "INVALID_ARGUMENT"
+
+
+class NotFound(PlantbusError):
+    """Raised when a named object (device, tag, work order, alarm) does not exist."""
+
+    reason = "NOT_FOUND"
+
+
+class ConflictError(PlantbusError):
+    """Raised when a compare-and-set lost a race; the caller should re-read and retry."""
+
+    reason = "CONFLICT"
+
+
+class PermissionDenied(PlantbusError):
+    """Raised when a policy refuses an action (for example a write without a write policy)."""
+
+    reason = "PERMISSION_DENIED"
+
+
+class DeviceUnavailable(PlantbusError):
+    """Raised by drivers when a device cannot be reached right now; the runtime retries."""
+
+    reason = "DEVICE_UNAVAILABLE"
+    retryable = True
+
+
+class DeviceAuthFailed(PlantbusError):
+    """Raised by drivers when the device refused the hub's credentials or certificate."""
+
+    reason = "DEVICE_AUTH_FAILED"
+
+
+class DriverConfigError(PlantbusError):
+    """Raised by drivers when device or tag settings cannot work (bad address, bad type)."""
+
+    reason = "DRIVER_CONFIG_INVALID"
+
+
+class PointNotFound(PlantbusError):
+    """Raised by drivers when an address or node does not exist on the device."""
+
+    reason = "POINT_NOT_FOUND"
+
+
+class WriteNotSupported(PlantbusError):
+    """Raised when a driver or tag cannot be written."""
+
+    reason = "WRITE_NOT_SUPPORTED"
+
+
+class ErpUnavailable(PlantbusError):
+    """Raised by ERP connectors when the ERP cannot be reached; the outbox retries."""
+
+    reason = "ERP_UNAVAILABLE"
+    retryable = True
+
+
+class ErpRejected(PlantbusError):
+    """Raised by ERP connectors when the ERP refused a request; carries the ERP's message."""
+
+    reason = "ERP_REJECTED"
+
+
+class PluginValidationError(PlantbusError):
+    """Raised when a plugin does not meet the SDK contract; ``plugin`` names it."""
+
+    reason = "PLUGIN_INVALID"
+
+    def __init__(self, plugin: str, message: str) -> None:
+        super().__init__(f"plugin {plugin!r}: {message}")
+        self.plugin = plugin

@@ -1,0 +1,165 @@
+"""Discovery of plugins from entry points, with validation and failure isolation.
+
+An incompatible or broken plugin is reported with the reason and never crashes the
+loader or the service; only a plugin that the live config requires fails loudly
+(the caller decides by looking the name up in the registry).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import Final
+
+from pydantic import BaseModel
+
+from plantbus.sdk import API_VERSION
+from plantbus.sdk.errors import PluginValidationError
+from plantbus.sdk.plugin import Plugin
+
+__all__ = [
+    "GROUPS",
+    "PluginRecord",
+    "PluginRegistry",
+    "check_api_version",
+    "discover",
+    "discover_all",
+]
+
+log = logging.getLogger(__name__)
+
+GROUPS: Final[dict[str, str]] = {
+    "plantbus.drivers": "plantbus.sdk.driver:Driver",
+    "plantbus.erp_connectors": "plantbus.sdk.connector:ErpConnector",
+    "plantbus.notifiers": "plantbus.sdk.notifier:Notifier",
+}
+"""Entry-point group -> the base class its plugins must subclass."""
+
+
+@dataclass
+class PluginRecord:
+    """One discovered plugin and whether it loaded."""
+
+    group: str
+    name: str
+    distribution: str = ""
+    dist_version: str = ""
+    cls: type[Plugin] | None = None
+    error: str = ""
+
+    @property
+    def loaded(self) -> bool:
+        """True when the plugin imported and passed validation."""
+        return self.cls is not None
+
+    @property
+    def version(self) -> str:
+        """The plugin's declared version, else its distribution's."""
+        return self.cls.manifest.version if self.cls else self.dist_version
+
+    @property
+    def api_version(self) -> str:
+        """The SDK API version the plugin targets ('' when it did not load)."""
+        return self.cls.manifest.api_version if self.cls else ""
+
+
+@dataclass
+class PluginRegistry:
+    """The plugins of one group, loaded or not."""
+
+    group: str
+    records: dict[str, PluginRecord] = field(default_factory=dict)
+
+    def get(self, name: str) -> type[Plugin]:
+        """The plugin class for ``name``; raises PluginValidationError saying why it is missing."""
+        record = self.records.get(name)
+        if record is None:
+            known = ", ".join(sorted(self.records)) or "none"
+            raise PluginValidationError(
+                name, f"no such plugin in {self.group} (installed: {known}); pip install it"
+            )
+        if record.cls is None:
+            raise PluginValidationError(name, record.error)
+        return record.cls
+
+    def loaded(self) -> dict[str, type[Plugin]]:
+        """Name -> class of every plugin that loaded."""
+        return {n: r.cls for n, r in self.records.items() if r.cls is not None}
+
+
+def check_api_version(plugin: str, wanted: str, provided: str = API_VERSION) -> None:
+    """Raise unless a plugin targeting ``wanted`` runs on SDK ``provided`` (same major, minor <=)."""
+    try:
+        w_major, w_minor = (int(x) for x in wanted.split(".")[:2])
+        p_major, p_minor = (int(x) for x in provided.split(".")[:2])
+    except ValueError as err:
+        raise PluginValidationError(plugin, f"api_version {wanted!r} is not MAJOR.MINOR") from err
+    if w_major != p_major or w_minor > p_minor:
+        raise PluginValidationError(
+            plugin,
+            f"targets SDK API {wanted} but this Plantbus provides {provided}; "
+            "install a plugin release built for this SDK",
+        )
+
+
+def _base_class(group: str) -> type[Plugin]:
+    module, _, attr = GROUPS[group].partition(":")
+    cls: type[Plugin] = getattr(importlib.import_module(module), attr)
+    return cls
+
+
+def _validate(ep: EntryPoint, obj: object, base: type[Plugin]) -> type[Plugin]:
+    if not (isinstance(obj, type) and issubclass(obj, base)):
+        raise PluginValidationError(ep.name, f"{ep.value} is not a subclass of {base.__name__}")
+    manifest = getattr(obj, "manifest", None)
+    if manifest is None:
+        raise PluginValidationError(ep.name, f"{ep.value} declares no manifest")
+    if manifest.name != ep.name:
+        raise PluginValidationError(
+            ep.name, f"manifest name {manifest.name!r} differs from entry-point name {ep.name!r}"
+        )
+    check_api_version(ep.name, manifest.api_version)
+    settings = getattr(obj, "Settings", None)
+    if not (isinstance(settings, type) and issubclass(settings, BaseModel)):
+        raise PluginValidationError(ep.name, "Settings is not a pydantic model")
+    return obj
+
+
+def _disabled() -> set[str]:
+    raw = os.environ.get("PLANTBUS_DISABLED_PLUGINS", "")
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+def discover(group: str) -> PluginRegistry:
+    """Load every plugin of ``group``; failures are recorded, never raised."""
+    base = _base_class(group)
+    registry = PluginRegistry(group)
+    disabled = _disabled()
+    for ep in entry_points(group=group):
+        record = PluginRecord(
+            group=group,
+            name=ep.name,
+            distribution=ep.dist.name if ep.dist else "",
+            dist_version=ep.dist.version if ep.dist else "",
+        )
+        registry.records[ep.name] = record
+        if ep.name in disabled:
+            record.error = "disabled by PLANTBUS_DISABLED_PLUGINS"
+            continue
+        try:
+            record.cls = _validate(ep, ep.load(), base)
+        except PluginValidationError as err:
+            record.error = str(err)
+        except Exception as err:  # noqa: BLE001 - the plugin boundary: any import error is isolated
+            record.error = f"plugin {ep.name!r} failed to import: {type(err).__name__}: {err}"
+        if record.error:
+            log.warning("%s plugin %s not loaded: %s", group, ep.name, record.error)
+    return registry
+
+
+def discover_all() -> list[PluginRegistry]:
+    """Registries for every plugin group."""
+    return [discover(group) for group in GROUPS]

@@ -1,0 +1,86 @@
+"""The service contract: what every Plantbus service implements so the runner can host it
+alone (``plantbus run device``) or beside the others in one process (``plantbus run all``).
+
+The runner owns the NATS connection, the gRPC server, health, heartbeats, config
+following and shutdown. A service only wires its domain logic to those.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from plantbus.config import PlantConfig
+from plantbus.sdk.bus import Bus
+
+__all__ = ["GrpcBinding", "Service", "ServiceContext"]
+
+
+@dataclass(frozen=True)
+class GrpcBinding:
+    """One gRPC servicer to register: ``add(servicer, server)`` is the generated add_*_to_server."""
+
+    add: Callable[[Any, Any], None]
+    servicer: object
+    full_name: str
+    """Full service name for reflection and health, for example ``plantbus.v1.DeviceService``."""
+
+
+@dataclass
+class ServiceContext:
+    """What the runner gives a service."""
+
+    name: str
+    instance: str
+    bus: Bus
+    data_dir: Path
+    """A directory the service may write to (spool files, caches)."""
+    audit: Callable[..., Any]
+    """``await ctx.audit(action=..., target=..., actor=..., outcome=..., detail=...)``."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Service-specific options from the command line (for example ``bootstrap_config``)."""
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("plantbus"))
+
+
+class Service(abc.ABC):
+    """Base class of every service.
+
+    Order of calls: ``start()``; then ``apply_config()`` for the current config version
+    and again for every new one; ``stop()`` on shutdown (after gRPC stopped accepting).
+    """
+
+    name: ClassVar[str]
+    follows_config: ClassVar[bool] = True
+    """False for services that do not need the plant config (governance serves it)."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.config_version = 0
+
+    def grpc_bindings(self) -> Sequence[GrpcBinding]:
+        """The gRPC servicers this service exposes."""
+        return ()
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Open subscriptions and start background tasks. Must return promptly."""
+
+    async def apply_config(self, config: PlantConfig, version: int) -> None:
+        """Take a new config version live without a restart. Default: only record the version."""
+        self.config_version = version
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Stop tasks and flush state. Safe to call twice."""
+
+    def plugin_infos(self) -> Sequence[Any]:
+        """``plantbus.v1.PluginInfo`` messages for the plugins this service loaded."""
+        return ()
+
+    def health(self) -> tuple[bool, str]:
+        """(serving, detail) for the heartbeat; override to report degraded states."""
+        return True, ""

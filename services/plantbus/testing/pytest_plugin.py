@@ -1,0 +1,37 @@
+"""Pytest fixtures: a real nats-server with JetStream on a free port, and a connected Bus."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from plantbus.sdk.bus import Bus, NatsSettings, connect
+from plantbus.sdk.natsserver import NatsServer
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A nats-server with JetStream in a temporary directory, on a free port."""
+    server = NatsServer(store_dir=tmp_path / "nats").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def nats_url(nats_server: NatsServer) -> str:
+    """The client URL of :func:`nats_server`."""
+    return nats_server.url
+
+
+@pytest.fixture
+async def bus(nats_url: str) -> AsyncIterator[Bus]:
+    """A Bus connected to :func:`nats_server`."""
+    connected = await connect(NatsSettings(url=nats_url, name="pytest"))
+    try:
+        yield connected
+    finally:
+        await connected.close()

@@ -1,0 +1,65 @@
+"""Typed protobuf round-trips and trace context through a real nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+
+from google.protobuf.message import Message
+from nats.aio.msg import Msg
+from opentelemetry import trace
+
+from plantbus.sdk import subjects
+from plantbus.sdk import telemetry as otel
+from plantbus.sdk.bus import TYPE_HEADER, Bus
+from plantbus.v1 import telemetry_pb2
+
+
+async def test_typed_round_trip_keeps_every_field(bus: Bus) -> None:
+    got: asyncio.Queue[tuple[str, Message]] = asyncio.Queue()
+
+    async def handler(subject: str, msg: Message, raw: Msg) -> None:
+        await got.put((subject, msg))
+
+    subject = subjects.telemetry("s1", "a1", "l1", "m1", "temp")
+    await bus.subscribe("plantbus.v1.telemetry.>", handler)
+    sample = telemetry_pb2.TagSample(path="s1/a1/l1/m1/temp", unit="degC", sequence=7)
+    sample.value.double_value = 21.5
+    sample.quality = telemetry_pb2.QUALITY_GOOD
+    batch = telemetry_pb2.TagSampleBatch(samples=[sample], device="plc1")
+    await bus.publish(subject, batch)
+    recv_subject, msg = await asyncio.wait_for(got.get(), 5)
+    assert recv_subject == subject
+    assert isinstance(msg, telemetry_pb2.TagSampleBatch)
+    assert msg == batch
+
+
+async def test_undecodable_payload_is_dropped_and_counted(bus: Bus) -> None:
+    got: asyncio.Queue[Message] = asyncio.Queue()
+
+    async def handler(subject: str, msg: Message, raw: Msg) -> None:
+        await got.put(msg)
+
+    await bus.subscribe("x.>", handler)
+    await bus.nc.publish("x.bad", b"\xff\xff", headers={TYPE_HEADER: "plantbus.v1.TagSample"})
+    await bus.nc.publish("x.none", b"")
+    good = telemetry_pb2.TagSample(path="ok")
+    await bus.publish("x.good", good)
+    assert await asyncio.wait_for(got.get(), 5) == good
+    assert bus.counters.errors == 2
+
+
+async def test_trace_context_crosses_nats(bus: Bus) -> None:
+    otel.configure("test", "t1")
+    seen: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
+
+    async def handler(subject: str, msg: Message, raw: Msg) -> None:
+        span_ctx = trace.get_current_span().get_span_context()
+        await seen.put((raw.headers.get("traceparent", "") if raw.headers else "", span_ctx.trace_id))
+
+    await bus.subscribe("trace.test", handler)
+    with otel.tracer("test").start_as_current_span("publisher") as span:
+        await bus.publish("trace.test", telemetry_pb2.TagSample(path="p"))
+        sent_trace = span.get_span_context().trace_id
+    traceparent, received_trace = await asyncio.wait_for(seen.get(), 5)
+    assert f"{sent_trace:032x}" in traceparent
+    assert received_trace == sent_trace
