@@ -54,7 +54,9 @@ async def test_trace_context_crosses_nats(bus: Bus) -> None:
 
     async def handler(subject: str, msg: Message, raw: Msg) -> None:
         span_ctx = trace.get_current_span().get_span_context()
-        await seen.put((raw.headers.get("traceparent", "") if raw.headers else "", span_ctx.trace_id))
+        await seen.put(
+            (raw.headers.get("traceparent", "") if raw.headers else "", span_ctx.trace_id)
+        )
 
     await bus.subscribe("trace.test", handler)
     with otel.tracer("test").start_as_current_span("publisher") as span:

@@ -72,7 +72,7 @@ class NatsSettings(BaseModel):
 
 def message_type(msg: Message) -> str:
     """The full protobuf name put in the type header."""
-    return msg.DESCRIPTOR.full_name
+    return str(msg.DESCRIPTOR.full_name)
 
 
 def decode(data: bytes, headers: Mapping[str, str] | None) -> Message:
@@ -123,6 +123,7 @@ class Bus:
         self.js: JetStreamContext = nc.jetstream()
         self.settings = settings
         self.counters = _Counters()
+        self.closing = False
 
     @property
     def connected(self) -> bool:
@@ -141,7 +142,9 @@ class Bus:
         self, subject: str, msg: Message, headers: Mapping[str, str] | None = None
     ) -> None:
         """Publish a protobuf message (core NATS, fire and forget)."""
-        await self.nc.publish(subject, msg.SerializeToString(), headers=self.headers_for(msg, headers))
+        await self.nc.publish(
+            subject, msg.SerializeToString(), headers=self.headers_for(msg, headers)
+        )
 
     async def js_publish(
         self,
@@ -181,7 +184,9 @@ class Bus:
 
         return await self.nc.subscribe(subject, queue=queue, cb=on_msg)
 
-    async def request(self, subject: str, msg: Message, response: type[M], timeout: float = 5.0) -> M:
+    async def request(
+        self, subject: str, msg: Message, response: type[M], timeout: float = 5.0
+    ) -> M:
         """Send a request and decode the typed reply."""
         reply = await self.nc.request(
             subject, msg.SerializeToString(), timeout=timeout, headers=self.headers_for(msg)
@@ -211,6 +216,7 @@ class Bus:
         """Flush what was published and close; safe to call twice."""
         if self.nc.is_closed:
             return
+        self.closing = True
         try:
             if self.nc.is_connected:
                 await self.nc.flush(timeout=2)
@@ -234,9 +240,10 @@ async def connect(
     disconnect_counter = meter.create_counter("plantbus.nats.disconnects")
 
     async def disconnected() -> None:
+        if bus is None or bus.closing:
+            return
         disconnect_counter.add(1)
-        if bus:
-            bus.counters.disconnects += 1
+        bus.counters.disconnects += 1
         log.warning("NATS disconnected from %s; reconnecting", settings.url)
 
     async def reconnected() -> None:
@@ -277,7 +284,7 @@ async def connect(
         options["tls"] = tls
     try:
         nc = await nats.connect(**options)
-    except Exception as err:  # noqa: BLE001 - nats raises several unrelated types here
+    except Exception as err:
         raise ConfigError(
             f"cannot connect to NATS at {settings.url}: {err or type(err).__name__}. "
             "Is the hub running (plantbus up) or is --nats-url / PLANTBUS_NATS_URL right?"

@@ -130,7 +130,7 @@ class Driver(Plugin, abc.ABC):
         self.settings = settings
 
     @classmethod
-    def validate_tag(cls, tag: TagRef) -> None:  # noqa: B027 - optional hook, default accepts
+    def validate_tag(cls, tag: TagRef) -> None:
         """Raise :class:`~plantbus.sdk.errors.DriverConfigError` when the address cannot work.
 
         Called by governance at config time, so a typo is reported before anything runs.

@@ -72,7 +72,7 @@ class NatsServer:
         if self.config_file:
             args += ["-c", str(self.config_file)]
         args += self.extra_args
-        self.process = subprocess.Popen(  # noqa: S603 - fixed binary, arguments we built
+        self.process = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )
         deadline = time.monotonic() + timeout

@@ -91,7 +91,7 @@ class PluginRegistry:
 
 
 def check_api_version(plugin: str, wanted: str, provided: str = API_VERSION) -> None:
-    """Raise unless a plugin targeting ``wanted`` runs on SDK ``provided`` (same major, minor <=)."""
+    """Raise unless a plugin built for SDK ``wanted`` runs here (same major, minor <=)."""
     try:
         w_major, w_minor = (int(x) for x in wanted.split(".")[:2])
         p_major, p_minor = (int(x) for x in provided.split(".")[:2])

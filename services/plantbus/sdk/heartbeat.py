@@ -1,0 +1,122 @@
+"""Heartbeats: each hosted service announces itself on plantbus.v1.svc.<service>.<instance>
+and in the KV bucket ``plantbus_services``, which ``plantbus status`` reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Sequence
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.js.errors import KeyNotFoundError
+from nats.js.kv import KeyValue
+
+from plantbus import __version__
+from plantbus.sdk import subjects
+from plantbus.sdk.bus import Bus
+from plantbus.sdk.service import Service
+from plantbus.v1 import service_pb2
+
+__all__ = ["SERVICES_BUCKET", "HeartbeatPublisher", "read_heartbeats", "services_kv"]
+
+SERVICES_BUCKET = "plantbus_services"
+_TTL_S = 30.0
+
+
+async def services_kv(bus: Bus) -> KeyValue:
+    """The bucket of latest heartbeats (entries expire when their instance stops beating)."""
+    return await bus.kv(SERVICES_BUCKET, history=1, ttl=_TTL_S)
+
+
+def _now() -> Timestamp:
+    ts = Timestamp()
+    ts.GetCurrentTime()
+    return ts
+
+
+class HeartbeatPublisher:
+    """Builds and sends the heartbeat of every service hosted by one runner."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        services: Sequence[Service],
+        instance: str,
+        grpc_address: str,
+        interval_s: float,
+    ) -> None:
+        self.bus = bus
+        self.services = services
+        self.instance = instance
+        self.grpc_address = grpc_address
+        self.interval_s = interval_s
+        self.started = _now()
+        self.stopping = False
+        self._kv: KeyValue | None = None
+
+    def build(self, service: Service) -> service_pb2.ServiceHeartbeat:
+        """The current heartbeat of one hosted service."""
+        serving, detail = service.health()
+        if self.stopping:
+            health = service_pb2.HEALTH_STOPPING
+        else:
+            health = service_pb2.HEALTH_SERVING if serving else service_pb2.HEALTH_NOT_SERVING
+        return service_pb2.ServiceHeartbeat(
+            service=service.name,
+            instance=self.instance,
+            version=__version__,
+            health=health,
+            health_detail=detail,
+            grpc_address=self.grpc_address,
+            config_version=service.config_version,
+            plugins=list(service.plugin_infos()),
+            time=_now(),
+            started=self.started,
+            interval_seconds=self.interval_s,
+            pid=os.getpid(),
+        )
+
+    async def beat(self) -> None:
+        """Send one heartbeat per hosted service."""
+        if not self.bus.connected:
+            return
+        if self._kv is None:
+            self._kv = await services_kv(self.bus)
+        for service in self.services:
+            hb = self.build(service)
+            await self.bus.publish(subjects.heartbeat(service.name, self.instance), hb)
+            await self._kv.put(f"{service.name}.{self.instance}", hb.SerializeToString())
+
+    async def retract(self) -> None:
+        """Remove this runner's entries so status stops listing it at once."""
+        if self._kv is None or not self.bus.connected:
+            return
+        for service in self.services:
+            with contextlib.suppress(KeyNotFoundError):
+                await self._kv.delete(f"{service.name}.{self.instance}")
+
+
+async def read_heartbeats(bus: Bus) -> list[service_pb2.ServiceHeartbeat]:
+    """Latest heartbeat of every instance that beat within three of its intervals."""
+    kv = await services_kv(bus)
+    try:
+        keys = await kv.keys()
+    except Exception:  # noqa: BLE001 - nats-py raises NoKeysError (not exported stably) when empty
+        return []
+    now = time.time()
+    out = []
+    for key in keys:
+        try:
+            entry = await kv.get(key)
+        except KeyNotFoundError:
+            continue
+        if not entry.value:
+            continue
+        hb = service_pb2.ServiceHeartbeat()
+        hb.ParseFromString(entry.value)
+        age = now - hb.time.ToSeconds()
+        if age <= 3 * max(hb.interval_seconds, 1.0):
+            out.append(hb)
+    return sorted(out, key=lambda h: (h.service, h.instance))

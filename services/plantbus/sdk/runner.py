@@ -1,0 +1,169 @@
+"""Hosts one or more services in one process: what ``plantbus run`` executes.
+
+Start order: NATS, the audit stream, each service's ``start()``, the gRPC server,
+config following, heartbeats. Shutdown (SIGTERM/SIGINT or leaving the context)
+reverses it: heartbeats say STOPPING, health goes NOT_SERVING, the gRPC server stops
+accepting and drains in-flight calls, services stop, NATS is flushed and closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Sequence
+from types import TracebackType
+
+from plantbus.config import PlantConfig
+from plantbus.sdk import telemetry
+from plantbus.sdk.audit import Auditor, ensure_audit_stream
+from plantbus.sdk.bus import Bus, connect
+from plantbus.sdk.config_watch import ConfigWatch
+from plantbus.sdk.heartbeat import HeartbeatPublisher
+from plantbus.sdk.rpc import GrpcServer
+from plantbus.sdk.service import Service, ServiceContext
+from plantbus.sdk.settings import RunnerSettings
+
+__all__ = ["Runner", "run"]
+
+log = logging.getLogger(__name__)
+
+
+class Runner:
+    """An async context manager hosting ``service_classes`` with ``settings``."""
+
+    def __init__(self, settings: RunnerSettings, service_classes: Sequence[type[Service]]) -> None:
+        self.settings = settings
+        self.service_classes = list(service_classes)
+        self.services: dict[str, Service] = {}
+        self.bus: Bus | None = None
+        self.grpc: GrpcServer | None = None
+        self.heartbeat: HeartbeatPublisher | None = None
+        self._watch: ConfigWatch | None = None
+        self._beat_task: asyncio.Task[None] | None = None
+        self._started: list[Service] = []
+
+    @property
+    def grpc_address(self) -> str:
+        """host:port of the shared gRPC server."""
+        assert self.grpc is not None
+        return self.grpc.address
+
+    async def __aenter__(self) -> Runner:
+        try:
+            await self._start()
+        except BaseException:
+            await self._shutdown()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._shutdown()
+
+    async def _start(self) -> None:
+        s = self.settings
+        label = "+".join(c.name for c in self.service_classes)
+        telemetry.configure(label, s.instance, s.metrics_port)
+        nats_settings = s.nats.model_copy(update={"name": f"plantbus-{label}-{s.instance}"})
+        self.bus = bus = await connect(nats_settings)
+        await ensure_audit_stream(bus)
+        for cls in self.service_classes:
+            data_dir = s.data_dir / "services" / cls.name
+            data_dir.mkdir(parents=True, exist_ok=True)
+            ctx = ServiceContext(
+                name=cls.name,
+                instance=s.instance,
+                bus=bus,
+                data_dir=data_dir,
+                audit=Auditor(bus, cls.name),
+                options=dict(s.options.get(cls.name, {})),
+                log=logging.getLogger(f"plantbus.{cls.name}"),
+            )
+            self.services[cls.name] = cls(ctx)
+        for service in self.services.values():
+            await service.start()
+            self._started.append(service)
+        bindings = [b for svc in self.services.values() for b in svc.grpc_bindings()]
+        self.grpc = GrpcServer(s.grpc, bindings)
+        address = await self.grpc.start()
+        if any(svc.follows_config for svc in self.services.values()):
+            self._watch = ConfigWatch(bus, self._apply_config)
+            await self._watch.start()
+        self.heartbeat = HeartbeatPublisher(
+            bus, list(self.services.values()), s.instance, address, s.heartbeat_interval_s
+        )
+        self._beat_task = asyncio.create_task(self._beat_loop(), name="heartbeat")
+        log.info("%s serving gRPC on %s", label, address)
+
+    async def _apply_config(self, config: PlantConfig, version: int) -> None:
+        for service in self.services.values():
+            if not service.follows_config:
+                continue
+            try:
+                await service.apply_config(config, version)
+            except Exception:
+                log.exception("%s failed to apply config version %d", service.name, version)
+        if self.heartbeat:
+            await self._beat_once()
+
+    async def _beat_once(self) -> None:
+        assert self.heartbeat is not None
+        try:
+            await self.heartbeat.beat()
+        except Exception as err:  # noqa: BLE001 - a missed beat is retried on the next tick
+            log.debug("heartbeat not sent: %s", err)
+
+    async def _beat_loop(self) -> None:
+        while True:
+            await self._beat_once()
+            await asyncio.sleep(self.settings.heartbeat_interval_s)
+
+    async def _shutdown(self) -> None:
+        if self._beat_task:
+            self._beat_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._beat_task
+            self._beat_task = None
+        if self.heartbeat:
+            self.heartbeat.stopping = True
+            await self._beat_once()
+        if self.grpc:
+            await self.grpc.stop()
+        if self._watch:
+            await self._watch.stop()
+        for service in reversed(self._started):
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("%s failed to stop cleanly", service.name)
+        self._started.clear()
+        if self.heartbeat:
+            with contextlib.suppress(Exception):
+                await self.heartbeat.retract()
+            self.heartbeat = None
+        if self.bus:
+            await self.bus.close()
+            self.bus = None
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run(settings: RunnerSettings, service_classes: Sequence[type[Service]]) -> None:
+    """Host the services until SIGTERM or SIGINT, then shut down gracefully."""
+    stop = _stop_event()
+    async with Runner(settings, service_classes) as runner:
+        log.info("ready: %s on %s", ", ".join(runner.services), runner.grpc_address)
+        await stop.wait()
+        log.info("stopping")
