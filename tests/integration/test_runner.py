@@ -18,6 +18,7 @@ from plantbus.sdk.heartbeat import read_heartbeats
 from plantbus.sdk.service import GrpcBinding, Service
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
+from plantbus.testing.waiting import wait_until
 from plantbus.v1 import service_pb2
 
 SLOW = "/test.Slow/Call"
@@ -66,12 +67,6 @@ class SlowService(Service):
         self.stopped = True
 
 
-async def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.05)
-
-
 async def test_heartbeat_reports_serving_and_config_version(
     bus: Bus, nats_url: str, tmp_path: Path
 ) -> None:
@@ -79,31 +74,35 @@ async def test_heartbeat_reports_serving_and_config_version(
     async with hosted([SlowService], nats_url=nats_url, data_dir=tmp_path) as runner:
         svc = runner.services["slow"]
         assert isinstance(svc, SlowService)
-        await wait_for(lambda: svc.versions == [1])
+        await wait_until(lambda: svc.versions == [1])
         v2 = await put_config(bus, {"sites": [{"name": "demo"}, {"name": "other"}]})
-        await wait_for(lambda: svc.versions == [1, v2])
+        await wait_until(lambda: svc.versions == [1, v2])
 
         async def beats() -> list[service_pb2.ServiceHeartbeat]:
             return [h for h in await read_heartbeats(bus) if h.service == "slow"]
 
-        async with asyncio.timeout(10):
-            while not (hbs := await beats()) or hbs[0].config_version != v2:
-                await asyncio.sleep(0.1)
+        async def current_beat() -> list[service_pb2.ServiceHeartbeat]:
+            hbs = await beats()
+            return hbs if hbs and hbs[0].config_version == v2 else []
+
+        hbs = await wait_until(current_beat, message="heartbeat with the new version")
         assert hbs[0].health == service_pb2.HEALTH_SERVING
         assert hbs[0].grpc_address == runner.grpc_address
     assert await beats() == []
 
 
 async def test_errors_map_to_status_and_health_is_served(nats_url: str, tmp_path: Path) -> None:
-    async with hosted([SlowService], nats_url=nats_url, data_dir=tmp_path) as runner:
-        async with grpc.aio.insecure_channel(runner.grpc_address) as channel:
-            health = health_pb2_grpc.HealthStub(channel)
-            reply = await health.Check(health_pb2.HealthCheckRequest(service="test.Slow"))
-            assert reply.status == health_pb2.HealthCheckResponse.SERVING
-            with pytest.raises(grpc.aio.AioRpcError) as info:
-                await channel.unary_unary(MISSING)(b"")
-            assert info.value.code() == grpc.StatusCode.NOT_FOUND
-            assert "WO-9" in (info.value.details() or "")
+    async with (
+        hosted([SlowService], nats_url=nats_url, data_dir=tmp_path) as runner,
+        grpc.aio.insecure_channel(runner.grpc_address) as channel,
+    ):
+        health = health_pb2_grpc.HealthStub(channel)
+        reply = await health.Check(health_pb2.HealthCheckRequest(service="test.Slow"))
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await channel.unary_unary(MISSING)(b"")
+        assert info.value.code() == grpc.StatusCode.NOT_FOUND
+        assert "WO-9" in (info.value.details() or "")
 
 
 async def test_shutdown_drains_in_flight_calls(nats_url: str, tmp_path: Path) -> None:
