@@ -1,0 +1,265 @@
+"""Core commands: run, status, plugins, tail (``up`` lives in :mod:`plantbus.cli.up`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
+from nats.aio.msg import Msg
+from nats.js.errors import KeyNotFoundError
+
+from plantbus.cli.hub import Hub, hub_options
+from plantbus.cli.up import up
+from plantbus.registry import SERVICES, available, load_service_class
+from plantbus.sdk import runner as runner_mod
+from plantbus.sdk.bus import Bus, NatsSettings, connect, decode
+from plantbus.sdk.config_watch import CURRENT_KEY, config_kv
+from plantbus.sdk.errors import ValidationFailed
+from plantbus.sdk.heartbeat import read_heartbeats
+from plantbus.sdk.plugins import discover_all
+from plantbus.sdk.settings import RunnerSettings, from_env
+from plantbus.v1 import service_pb2
+
+__all__ = ["commands"]
+
+_HEALTH = {
+    service_pb2.HEALTH_SERVING: "serving",
+    service_pb2.HEALTH_NOT_SERVING: "not_serving",
+    service_pb2.HEALTH_STOPPING: "stopping",
+}
+
+
+def _parse_options(raw: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """``svc.key=value`` pairs into per-service option dicts; values are JSON when they parse."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in raw:
+        key, sep, value = item.partition("=")
+        service, dot, name = key.partition(".")
+        if not (sep and dot and service and name):
+            raise click.BadParameter(f"{item!r}: expected SERVICE.KEY=VALUE", param_hint="--option")
+        try:
+            parsed: Any = json.loads(value)
+        except ValueError:
+            parsed = value
+        out.setdefault(service, {})[name] = parsed
+    return out
+
+
+def _use_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:
+        return
+    uvloop.install()
+
+
+@click.command()
+@click.argument("service")
+@click.option("--grpc-host", envvar="PLANTBUS_GRPC_HOST", default="127.0.0.1", show_default=True)
+@click.option(
+    "--grpc-port",
+    envvar="PLANTBUS_GRPC_PORT",
+    type=int,
+    help="gRPC port (default: the service's own, see docs/architecture.md; 0 = any).",
+)
+@click.option("--instance", envvar="PLANTBUS_INSTANCE", help="Instance id (default: host name).")
+@click.option(
+    "--metrics-port",
+    envvar="PLANTBUS_METRICS_PORT",
+    type=int,
+    help="Serve Prometheus /metrics on this port.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    envvar="PLANTBUS_CONFIG",
+    type=click.Path(exists=True, path_type=Path),
+    help="Plant config governance applies as version 1 when none is stored yet.",
+)
+@click.option(
+    "--option",
+    "raw_options",
+    multiple=True,
+    metavar="SERVICE.KEY=VALUE",
+    help="A service option, for example dashboard.http_port=8080 (repeatable).",
+)
+@click.option("--heartbeat-interval", type=float, default=2.0, show_default=True)
+@hub_options
+def run(
+    service: str,
+    grpc_host: str,
+    grpc_port: int | None,
+    instance: str | None,
+    metrics_port: int | None,
+    config_path: Path | None,
+    raw_options: tuple[str, ...],
+    heartbeat_interval: float,
+    hub: Hub,
+) -> None:
+    """Run one SERVICE (what a Kubernetes pod runs), or 'all' in one process.
+
+    SERVICE is one of: governance, device, oee, erp, alerting, dashboard, all.
+    """
+    names = available() if service == "all" else [service]
+    classes = [load_service_class(name) for name in names]
+    port = grpc_port if grpc_port is not None else SERVICES[names[0]].grpc_port
+    options = _parse_options(raw_options)
+    if config_path is not None:
+        options.setdefault("governance", {})["bootstrap_config"] = str(config_path)
+    nats, grpc_settings = from_env(hub.nats_url_override or hub.runtime.get("nats_url"))
+    settings = RunnerSettings(
+        services=names,
+        nats=nats,
+        grpc=grpc_settings.model_copy(update={"host": grpc_host, "port": port}),
+        data_dir=hub.data_dir,
+        heartbeat_interval_s=heartbeat_interval,
+        metrics_port=metrics_port,
+        options=options,
+        **({"instance": instance} if instance else {}),
+    )
+    _use_uvloop()
+    asyncio.run(runner_mod.run(settings, classes))
+
+
+async def _with_bus(hub: Hub) -> Bus:
+    return await connect(NatsSettings(url=hub.nats_url, name="plantbus-cli", connect_timeout_s=3))
+
+
+async def _status(hub: Hub) -> dict[str, Any]:
+    bus = await _with_bus(hub)
+    try:
+        beats = await read_heartbeats(bus)
+        kv = await config_kv(bus)
+        try:
+            entry = await kv.get(CURRENT_KEY)
+            current = int(json.loads(entry.value or b"{}").get("version", 0))
+        except KeyNotFoundError:
+            current = 0
+    finally:
+        await bus.close()
+    services = [
+        {
+            "service": hb.service,
+            "instance": hb.instance,
+            "version": hb.version,
+            "health": _HEALTH.get(hb.health, "unknown"),
+            "health_detail": hb.health_detail,
+            "grpc": hb.grpc_address,
+            "config_version": hb.config_version,
+            "config_drift": bool(current and hb.config_version != current),
+            "plugins": [p.name for p in hb.plugins if p.loaded],
+            "pid": hb.pid,
+        }
+        for hb in beats
+    ]
+    return {"config_version": current, "services": services}
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@hub_options
+def status(as_json: bool, hub: Hub) -> None:
+    """Every running service instance, from heartbeats, and any config drift."""
+    report = asyncio.run(_status(hub))
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    rows = report["services"]
+    if not rows:
+        click.echo(f"no service instance is beating on {hub.nats_url}")
+        return
+    click.echo(f"config version {report['config_version']}  (NATS {hub.nats_url})")
+    header = ("SERVICE", "INSTANCE", "HEALTH", "GRPC", "CONFIG", "PLUGINS")
+    table = [header] + [
+        (
+            r["service"],
+            r["instance"],
+            r["health"],
+            r["grpc"],
+            f"{r['config_version']}{' DRIFT' if r['config_drift'] else ''}",
+            ",".join(r["plugins"]) or "-",
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    for row in table:
+        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins(as_json: bool) -> None:
+    """Every installed plugin and whether it loads, with the reason when not."""
+    records = [r for registry in discover_all() for r in registry.records.values()]
+    rows = [
+        {
+            "group": r.group,
+            "name": r.name,
+            "version": r.version,
+            "distribution": r.distribution,
+            "api_version": r.api_version,
+            "loaded": r.loaded,
+            "error": r.error,
+        }
+        for r in records
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no plugins installed")
+    for row in rows:
+        state = "ok" if row["loaded"] else f"NOT LOADED: {row['error']}"
+        click.echo(f"{row['group']:<24} {row['name']:<12} {row['version']:<10} {state}")
+
+
+def _to_json(msg: Message) -> dict[str, Any]:
+    return MessageToDict(msg, preserving_proto_field_name=True)
+
+
+async def _tail(hub: Hub, subject: str, count: int | None, timeout: float | None) -> int:
+    bus = await _with_bus(hub)
+    seen = 0
+    done = asyncio.Event()
+
+    async def on_msg(raw: Msg) -> None:
+        nonlocal seen
+        try:
+            payload: Any = _to_json(decode(raw.data, raw.headers))
+        except ValidationFailed as err:
+            payload = {"error": str(err), "size": len(raw.data)}
+        click.echo(json.dumps({"subject": raw.subject, "message": payload}))
+        seen += 1
+        if count is not None and seen >= count:
+            done.set()
+
+    try:
+        await bus.nc.subscribe(subject, cb=on_msg)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), timeout)
+    finally:
+        await bus.close()
+    return seen
+
+
+@click.command()
+@click.argument("subject")
+@click.option("--count", type=int, help="Stop after N messages.")
+@click.option("--timeout", type=float, help="Stop after S seconds.")
+@hub_options
+def tail(subject: str, count: int | None, timeout: float | None, hub: Hub) -> None:
+    """Print bus messages on SUBJECT (wildcards allowed) as JSON lines."""
+    seen = asyncio.run(_tail(hub, subject, count, timeout))
+    if count is not None and seen < count:
+        raise click.ClickException(
+            f"only {seen} of {count} messages on {subject} within {timeout}s"
+        )
+
+
+commands = [run, status, plugins, tail, up]

@@ -1,0 +1,271 @@
+"""``plantbus up``: the whole hub on one machine (embedded NATS, services, simulated plant)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+import psutil
+
+import plantbus
+from plantbus.cli.hub import Hub, hub_options
+from plantbus.cli.supervisor import Child, Supervisor
+from plantbus.registry import SERVICES, available
+from plantbus.sdk.bus import NatsSettings, connect
+from plantbus.sdk.errors import ConfigError
+from plantbus.sdk.heartbeat import read_heartbeats
+from plantbus.sdk.natsserver import NatsServer
+from plantbus.v1 import service_pb2
+
+__all__ = ["up"]
+
+DEMO_PLANT = Path(plantbus.__file__).resolve().parents[2] / "examples" / "plant"
+DEFAULT_SIM_PORTS = {"modbus": 5020, "opcua": 4840}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _refuse_second_hub(hub: Hub) -> None:
+    pid = hub.runtime.get("pid")
+    if pid and psutil.pid_exists(int(pid)):
+        raise click.ClickException(
+            f"a hub is already running from {hub.data_dir} (pid {pid}); stop it with Ctrl-C "
+            "or kill, or start another with --data-dir"
+        )
+
+
+async def _wait_ready(url: str, expected: list[str], timeout: float) -> dict[str, str]:
+    """Wait until every expected service beats SERVING; return service -> gRPC address."""
+    bus = await connect(NatsSettings(url=url, name="plantbus-up"))
+    try:
+        deadline = time.monotonic() + timeout
+        ready: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            ready = {
+                hb.service: hb.grpc_address
+                for hb in await read_heartbeats(bus)
+                if hb.health == service_pb2.HEALTH_SERVING
+            }
+            if all(name in ready for name in expected):
+                return ready
+            await asyncio.sleep(0.2)
+        missing = ", ".join(n for n in expected if n not in ready)
+        raise ConfigError(f"services not ready within {timeout:.0f}s: {missing}")
+    finally:
+        await bus.close()
+
+
+class _Stop:
+    """Turns SIGINT/SIGTERM into a flag the supervision loop checks."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        signal.signal(signal.SIGINT, self._handler)
+        signal.signal(signal.SIGTERM, self._handler)
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+
+
+def _python_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "plantbus.cli", *args]
+
+
+@click.command()
+@click.option(
+    "--nats-port",
+    type=int,
+    default=4222,
+    show_default=True,
+    help="Port of the embedded nats-server.",
+)
+@click.option(
+    "--single-process", is_flag=True, help="Host every service in one process (small edge boxes)."
+)
+@click.option("--no-sim", is_flag=True, help="Do not start the simulated plant.")
+@click.option(
+    "--random-ports",
+    is_flag=True,
+    help="Pick free ports for everything (several hubs on one machine, tests).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, path_type=Path),
+    help="Plant config for the first start (default: the demo plant).",
+)
+@click.option("--dashboard-port", type=int, default=8080, show_default=True)
+@click.option("--ready-timeout", type=float, default=60.0, show_default=True)
+@hub_options
+def up(
+    nats_port: int,
+    single_process: bool,
+    no_sim: bool,
+    random_ports: bool,
+    config_path: Path | None,
+    dashboard_port: int,
+    ready_timeout: float,
+    hub: Hub,
+) -> None:
+    """Start the whole hub: embedded NATS with JetStream, every service, a simulated plant."""
+    _refuse_second_hub(hub)
+    data_dir = hub.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    logs = data_dir / "logs"
+    config_path = config_path or (DEMO_PLANT if DEMO_PLANT.is_dir() else None)
+    stop = _Stop()
+    nats: NatsServer | None = None
+    supervisor = Supervisor()
+    try:
+        if hub.nats_url_override:
+            nats_url = hub.nats_url_override
+        else:
+            port = -1 if random_ports else nats_port
+            if port > 0 and _port_taken(port):
+                raise ConfigError(
+                    f"port {port} is in use: another NATS or hub is running; stop it, or use "
+                    "--nats-port, --random-ports or --nats-url"
+                )
+            nats = NatsServer(store_dir=data_dir / "nats", port=port).start()
+            nats_url = nats.url
+        env_ports = _sim_ports(random_ports)
+        os.environ.update({f"PLANTBUS_SIM_{k.upper()}_PORT": str(v) for k, v in env_ports.items()})
+        names = available()
+        common = ["--nats-url", nats_url, "--data-dir", str(data_dir), "--instance", "local"]
+        token = secrets.token_urlsafe(16)
+        web_port = 0 if random_ports else dashboard_port
+        options = _service_options(config_path, token, web_port)
+        if not no_sim and "sim" in _cli_commands():
+            supervisor.add(
+                Child(
+                    "sim",
+                    _python_cmd(
+                        "sim",
+                        "--modbus-port",
+                        str(env_ports["modbus"]),
+                        "--opcua-port",
+                        str(env_ports["opcua"]),
+                    ),
+                    logs / "sim.log",
+                )
+            )
+        if single_process:
+            supervisor.add(
+                Child(
+                    "all",
+                    _python_cmd(
+                        "run",
+                        "all",
+                        *common,
+                        "--grpc-port",
+                        "0" if random_ports else "50051",
+                        *options,
+                    ),
+                    logs / "all.log",
+                )
+            )
+        else:
+            for name in names:
+                grpc_port = 0 if random_ports else SERVICES[name].grpc_port
+                supervisor.add(
+                    Child(
+                        name,
+                        _python_cmd("run", name, *common, "--grpc-port", str(grpc_port), *options),
+                        logs / f"{name}.log",
+                    )
+                )
+        try:
+            addresses = asyncio.run(_wait_ready(nats_url, names, ready_timeout))
+        except ConfigError as err:
+            details = "\n".join(
+                f"  {c.name}: {c.log_tail(3)}" for c in supervisor.children if not c.alive
+            )
+            raise ConfigError(f"{err}; logs in {logs}\n{details}".rstrip()) from err
+        runtime = _runtime(nats_url, addresses, data_dir, env_ports)
+        hub.write_runtime(runtime)
+        (data_dir / "dashboard-token").write_text(token)
+        (data_dir / "dashboard-token").chmod(0o600)
+        _print_ready(runtime, logs, token)
+        while not stop.requested:
+            for event in supervisor.check():
+                click.echo(event, err=True)
+            time.sleep(0.25)
+        click.echo("stopping the hub ...", err=True)
+    finally:
+        supervisor.stop()
+        if nats:
+            nats.stop()
+        hub.clear_runtime()
+    click.echo("hub stopped", err=True)
+
+
+def _sim_ports(random_ports: bool) -> dict[str, int]:
+    if random_ports:
+        return {name: _free_port() for name in DEFAULT_SIM_PORTS}
+    return dict(DEFAULT_SIM_PORTS)
+
+
+def _cli_commands() -> set[str]:
+    from plantbus.cli.main import cli
+
+    return set(cli.commands)
+
+
+def _service_options(config_path: Path | None, token: str, web_port: int) -> list[str]:
+    opts = [
+        f"dashboard.token={token}",
+        f"dashboard.http_port={web_port}",
+        "erp.demo=true",
+    ]
+    if config_path is not None:
+        opts.append(f"governance.bootstrap_config={json.dumps(str(config_path))}")
+    return [arg for opt in opts for arg in ("--option", opt)]
+
+
+def _runtime(
+    nats_url: str, addresses: dict[str, str], data_dir: Path, sim_ports: dict[str, int]
+) -> dict[str, Any]:
+    return {
+        "pid": os.getpid(),
+        "nats_url": nats_url,
+        "data_dir": str(data_dir),
+        "services": {name: {"grpc": address} for name, address in sorted(addresses.items())},
+        "sim": {name: f"127.0.0.1:{port}" for name, port in sim_ports.items()},
+    }
+
+
+def _print_ready(runtime: dict[str, Any], logs: Path, token: str) -> None:
+    click.echo(f"Plantbus is up. NATS {runtime['nats_url']}")
+    for name, info in runtime["services"].items():
+        click.echo(f"  {name:<11} gRPC {info['grpc']}")
+    click.echo(
+        f"  simulated plant: Modbus {runtime['sim']['modbus']}, OPC UA {runtime['sim']['opcua']}"
+    )
+    click.echo(f"  logs: {logs}")
+    click.echo(f"  dashboard token: {token}")
+    click.echo("Press Ctrl-C to stop.")
