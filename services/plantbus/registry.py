@@ -43,8 +43,11 @@ def available() -> list[str]:
     """Names of the services whose implementation is importable, in start order."""
     out = []
     for name, spec in SERVICES.items():
-        module = spec.target.partition(":")[0]
-        if importlib.util.find_spec(module) is not None:
+        try:
+            found = importlib.util.find_spec(spec.target.partition(":")[0]) is not None
+        except ModuleNotFoundError:  # the service's package is not there at all
+            found = False
+        if found:
             out.append(name)
     return out
 

@@ -10,7 +10,9 @@ from opentelemetry import trace
 
 from plantbus.sdk import subjects
 from plantbus.sdk import telemetry as otel
-from plantbus.sdk.bus import TYPE_HEADER, Bus
+from plantbus.sdk.bus import TYPE_HEADER, Bus, NatsSettings, connect
+from plantbus.sdk.natsserver import NatsServer
+from plantbus.testing.waiting import wait_until
 from plantbus.v1 import telemetry_pb2
 
 
@@ -65,3 +67,22 @@ async def test_trace_context_crosses_nats(bus: Bus) -> None:
     traceparent, received_trace = await asyncio.wait_for(seen.get(), 5)
     assert f"{sent_trace:032x}" in traceparent
     assert received_trace == sent_trace
+
+
+async def test_reconnect_after_nats_restart_is_counted(nats_server: NatsServer) -> None:
+    bus = await connect(NatsSettings(url=nats_server.url))
+    try:
+        nats_server.kill()
+        await wait_until(lambda: bus.counters.disconnects == 1, message="disconnect seen")
+        await asyncio.to_thread(nats_server.restart)
+        await wait_until(lambda: bus.counters.reconnects == 1, timeout=20, message="reconnect")
+        got: asyncio.Queue[Message] = asyncio.Queue()
+
+        async def handler(subject: str, msg: Message, raw: Msg) -> None:
+            await got.put(msg)
+
+        await bus.subscribe("after.restart", handler)
+        await bus.publish("after.restart", telemetry_pb2.TagSample(path="back"))
+        assert (await asyncio.wait_for(got.get(), 5)) == telemetry_pb2.TagSample(path="back")
+    finally:
+        await bus.close()

@@ -228,11 +228,13 @@ async def connect(
     settings: NatsSettings,
     *,
     max_reconnect_attempts: int = -1,
+    initial_attempts: int = 2,
     on_reconnected: Callable[[], Awaitable[None]] | None = None,
 ) -> Bus:
     """Connect to NATS from settings; reconnects forever by default and logs each transition.
 
-    Raises :class:`ConfigError` with the URL when the first connection fails.
+    The first connection is tried ``initial_attempts`` times, then :class:`ConfigError`
+    names the URL (a service exits and its supervisor or Kubernetes restarts it).
     """
     bus: Bus | None = None
     meter = otel.meter("plantbus.bus")
@@ -255,15 +257,17 @@ async def connect(
             await on_reconnected()
 
     async def error(err: Exception) -> None:
-        if bus:
-            bus.counters.errors += 1
+        if bus is None:
+            log.debug("NATS connect attempt to %s failed: %s", settings.url, err)
+            return
+        bus.counters.errors += 1
         log.warning("NATS error: %s", err)
 
     options: dict[str, Any] = {
         "servers": [settings.url],
         "name": settings.name,
         "connect_timeout": settings.connect_timeout_s,
-        "max_reconnect_attempts": max_reconnect_attempts,
+        "max_reconnect_attempts": initial_attempts,
         "reconnect_time_wait": 0.5,
         "allow_reconnect": True,
         "disconnected_cb": disconnected,
@@ -289,5 +293,8 @@ async def connect(
             f"cannot connect to NATS at {settings.url}: {err or type(err).__name__}. "
             "Is the hub running (plantbus up) or is --nats-url / PLANTBUS_NATS_URL right?"
         ) from err
+    # nats-py uses one attempt limit for the first connection and for reconnects; once
+    # connected, switch to the reconnect policy.
+    nc.options["max_reconnect_attempts"] = max_reconnect_attempts
     bus = Bus(nc, settings)
     return bus

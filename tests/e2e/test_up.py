@@ -1,0 +1,112 @@
+"""`plantbus up` from the outside: brings every service up healthy, `plantbus status` finds it
+through the data dir, and Ctrl-C leaves no child process behind."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from plantbus.registry import available
+
+UP_TIMEOUT_S = 90
+
+
+def plantbus(*args: str, data_dir: Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "plantbus.cli", *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def wait_for_file(path: Path, proc: subprocess.Popen[str], timeout: float) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read() if proc.stdout else ""
+            pytest.fail(f"plantbus up exited with {proc.returncode}: {out[-2000:]}")
+        if path.exists():
+            return dict(json.loads(path.read_text()))
+        time.sleep(0.1)
+    pytest.fail(f"{path} not written within {timeout}s")
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    data_dir = tmp_path / "hub"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "plantbus.cli", "up", "--random-ports", "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield proc, data_dir
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.slow
+def test_up_status_and_clean_stop(hub: tuple[subprocess.Popen[str], Path]) -> None:
+    proc, data_dir = hub
+    started = time.monotonic()
+    runtime = wait_for_file(data_dir / "runtime.json", proc, UP_TIMEOUT_S)
+    elapsed = time.monotonic() - started
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert children, "plantbus up started no child process"
+
+    status = plantbus("status", "--json", data_dir=data_dir)
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    by_name = {s["service"]: s for s in report["services"]}
+    for name in available():
+        assert by_name[name]["health"] == "serving", by_name.get(name)
+        assert by_name[name]["grpc"] == runtime["services"][name]["grpc"]  # type: ignore[index]
+    print(f"hub up in {elapsed:.1f}s with {len(children)} child processes")
+
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(30) == 0
+    _gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, f"left behind: {[p.pid for p in alive]}"
+    assert not (data_dir / "runtime.json").exists()
+
+
+def test_second_hub_on_same_data_dir_is_refused(hub: tuple[subprocess.Popen[str], Path]) -> None:
+    proc, data_dir = hub
+    wait_for_file(data_dir / "runtime.json", proc, UP_TIMEOUT_S)
+    second = plantbus("up", "--random-ports", data_dir=data_dir)
+    assert second.returncode != 0
+    assert "already running" in second.stderr
+    assert "Traceback" not in second.stderr
+
+
+def test_status_without_hub_says_how_to_start_one(tmp_path: Path) -> None:
+    result = plantbus("status", data_dir=tmp_path)
+    assert result.returncode == 1
+    assert "plantbus up" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_nats_is_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "plantbus.cli", "status", "--nats-url", "nats://127.0.0.1:1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "cannot connect to NATS at nats://127.0.0.1:1" in result.stderr
+    assert "Traceback" not in result.stderr
