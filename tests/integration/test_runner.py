@@ -10,11 +10,14 @@ from typing import ClassVar
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry import trace
 
 from plantbus.config import PlantConfig
+from plantbus.sdk import telemetry
 from plantbus.sdk.bus import Bus
 from plantbus.sdk.errors import NotFound
 from plantbus.sdk.heartbeat import read_heartbeats
+from plantbus.sdk.rpc import channel
 from plantbus.sdk.service import GrpcBinding, Service
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
@@ -23,6 +26,7 @@ from plantbus.v1 import service_pb2
 
 SLOW = "/test.Slow/Call"
 MISSING = "/test.Slow/Missing"
+TRACE = "/test.Slow/Trace"
 
 
 class SlowService(Service):
@@ -44,8 +48,12 @@ class SlowService(Service):
     async def _missing(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         raise NotFound("work order 'WO-9' does not exist")
 
+    async def _trace(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        return f"{trace.get_current_span().get_span_context().trace_id:032x}".encode()
+
     def grpc_bindings(self) -> Sequence[GrpcBinding]:
         handlers = {
+            "Trace": grpc.unary_unary_rpc_method_handler(self._trace),
             "Call": grpc.unary_unary_rpc_method_handler(self._slow),
             "Missing": grpc.unary_unary_rpc_method_handler(self._missing),
         }
@@ -121,3 +129,13 @@ async def test_shutdown_drains_in_flight_calls(nats_url: str, tmp_path: Path) ->
     assert await call == b"done:x"
     assert svc.stopped
     await channel.close()
+
+
+async def test_trace_context_crosses_grpc(nats_url: str, tmp_path: Path) -> None:
+    telemetry.configure("test", "t1")
+    async with hosted([SlowService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        client = channel(runner.grpc_address)
+        with telemetry.tracer("test").start_as_current_span("caller") as span:
+            reply = await client.unary_unary(TRACE)(b"")
+        await client.close()
+    assert reply == f"{span.get_span_context().trace_id:032x}".encode()

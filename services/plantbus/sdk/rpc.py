@@ -183,9 +183,55 @@ class GrpcServer:
         await self.server.stop(self.settings.grace_s)
 
 
-def channel(address: str, tls_ca: Path | None = None) -> grpc.aio.Channel:
-    """A client channel to ``address`` (TLS when a CA is given)."""
+class _TraceContext(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+    """Adds the current W3C trace context to the metadata of every outgoing call."""
+
+    @staticmethod
+    def _details(details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        metadata = grpc.aio.Metadata(*(details.metadata or ()))
+        for key, value in carrier.items():
+            metadata.add(key, value)
+        return grpc.aio.ClientCallDetails(
+            details.method,
+            details.timeout,
+            metadata,
+            details.credentials,
+            details.wait_for_ready,
+        )
+
+    async def intercept_unary_unary(
+        self,
+        continuation: Callable[..., Any],
+        details: grpc.aio.ClientCallDetails,
+        request: Any,
+    ) -> Any:
+        return await continuation(self._details(details), request)
+
+    async def intercept_unary_stream(
+        self,
+        continuation: Callable[..., Any],
+        details: grpc.aio.ClientCallDetails,
+        request: Any,
+    ) -> Any:
+        return await continuation(self._details(details), request)
+
+
+def channel(
+    address: str,
+    tls_ca: Path | None = None,
+    client_cert: Path | None = None,
+    client_key: Path | None = None,
+) -> grpc.aio.Channel:
+    """A client channel to ``address`` that carries trace context; TLS when a CA is given,
+    mTLS when a client certificate and key are given too."""
+    interceptors = [_TraceContext()]
     if tls_ca:
-        creds = grpc.ssl_channel_credentials(root_certificates=tls_ca.read_bytes())
-        return grpc.aio.secure_channel(address, creds)
-    return grpc.aio.insecure_channel(address)
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=tls_ca.read_bytes(),
+            private_key=client_key.read_bytes() if client_key else None,
+            certificate_chain=client_cert.read_bytes() if client_cert else None,
+        )
+        return grpc.aio.secure_channel(address, creds, interceptors=interceptors)
+    return grpc.aio.insecure_channel(address, interceptors=interceptors)
