@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from plantbus.sdk.bus import Bus, NatsSettings, connect, decode
 from plantbus.sdk.config_watch import CURRENT_KEY, config_kv
 from plantbus.sdk.errors import ValidationFailed
 from plantbus.sdk.heartbeat import read_heartbeats
+from plantbus.sdk.logs import configure_logging
 from plantbus.sdk.plugins import discover_all
 from plantbus.sdk.settings import RunnerSettings, from_env
 from plantbus.v1 import service_pb2
@@ -122,6 +125,10 @@ def run(
         metrics_port=metrics_port,
         options=options,
         **({"instance": instance} if instance else {}),
+    )
+    level_name = os.environ.get("PLANTBUS_LOG_LEVEL", "INFO").upper()
+    configure_logging(
+        service, settings.instance, logging.getLevelNamesMapping().get(level_name, logging.INFO)
     )
     _use_uvloop()
     asyncio.run(runner_mod.run(settings, classes))
