@@ -1,0 +1,112 @@
+"""Memory of the hub under load: RSS per service process (``plantbus up``) and of the
+single-process hub (``plantbus up --single-process``).
+
+Load: the simulated plant plus a publisher sending telemetry batches for 1,000 extra
+tags at 10 Hz onto the bus, so OEE and alerting have work to do. Prints JSON:
+``max_service_rss_mb``, ``single_process_rss_mb`` and the per-service figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from plantbus.sdk import subjects
+from plantbus.sdk.bus import NatsSettings, connect
+from plantbus.v1 import telemetry_pb2
+
+LOAD_S = 15.0
+TAGS = 1_000
+
+
+def start_hub(data_dir: Path, single: bool) -> tuple[subprocess.Popen[bytes], dict[str, object]]:
+    args = [
+        sys.executable,
+        "-m",
+        "plantbus.cli",
+        "up",
+        "--random-ports",
+        "--data-dir",
+        str(data_dir),
+    ]
+    if single:
+        args.append("--single-process")
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    runtime = data_dir / "runtime.json"
+    deadline = time.monotonic() + 120
+    while not runtime.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"hub did not start (see {data_dir / 'logs'})")
+        time.sleep(0.2)
+    return proc, json.loads(runtime.read_text())
+
+
+async def load(nats_url: str, seconds: float) -> None:
+    bus = await connect(NatsSettings(url=nats_url, name="bench-load"))
+    subject = subjects.telemetry("demo", "machining", "line1", "m1", "load")
+    end = time.monotonic() + seconds
+    seq = 0
+    while time.monotonic() < end:
+        batch = telemetry_pb2.TagSampleBatch(device="bench")
+        for i in range(TAGS):
+            seq += 1
+            sample = batch.samples.add(path=f"demo/machining/line1/m1/load{i}", sequence=seq)
+            sample.value.double_value = float(seq % 100)
+            sample.quality = telemetry_pb2.QUALITY_GOOD
+        await bus.publish(subject, batch)
+        await asyncio.sleep(0.1)
+    await bus.close()
+
+
+def measure(single: bool) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, runtime = start_hub(Path(tmp), single)
+        try:
+            peaks: dict[str, float] = {}
+            children = psutil.Process(proc.pid).children(recursive=True)
+
+            async def sample_while_loading() -> None:
+                task = asyncio.create_task(load(str(runtime["nats_url"]), LOAD_S))
+                while not task.done():
+                    for child in children:
+                        try:
+                            cmd = child.cmdline()
+                            rss = child.memory_info().rss / 2**20
+                        except psutil.NoSuchProcess:
+                            continue
+                        if "nats-server" in cmd[0]:
+                            continue
+                        name = cmd[cmd.index("run") + 1] if "run" in cmd else cmd[-1]
+                        if "sim" in cmd:
+                            name = "sim"
+                        peaks[name] = max(peaks.get(name, 0.0), rss)
+                    await asyncio.sleep(0.5)
+                await task
+
+            asyncio.run(sample_while_loading())
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(60)
+    return peaks
+
+
+def main() -> None:
+    per_service = measure(single=False)
+    services = {k: v for k, v in per_service.items() if k != "sim"}
+    single = measure(single=True)
+    out = {f"rss_mb_{k}": round(v, 1) for k, v in sorted(services.items())}
+    out["max_service_rss_mb"] = round(max(services.values(), default=0.0), 1)
+    out["single_process_rss_mb"] = round(single.get("all", 0.0), 1)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
