@@ -54,8 +54,12 @@ def hub(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
         yield proc, data_dir
     finally:
         if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @pytest.mark.slow

@@ -1,38 +1,20 @@
-"""Child processes of ``plantbus up``: start, watch, restart with back-off, stop cleanly.
-
-Children get PR_SET_PDEATHSIG on Linux, so even a SIGKILLed ``plantbus up`` leaves no
-orphan behind.
-"""
+"""Child processes of ``plantbus up``: start, watch, restart with back-off, stop cleanly."""
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from plantbus.sdk.process import die_with_parent
 
 __all__ = ["Child", "Supervisor"]
 
 log = logging.getLogger(__name__)
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def set_pdeathsig() -> None:
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-    return set_pdeathsig
 
 
 @dataclass
@@ -56,7 +38,7 @@ class Child:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent(),  # noqa: PLW1509 - only calls prctl, no locks taken
+                preexec_fn=die_with_parent(),  # noqa: PLW1509 - only calls prctl, no locks taken
             )
         self.started_at = time.monotonic()
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plantbus.sdk.errors import ConfigError
+from plantbus.sdk.process import die_with_parent
 
 __all__ = ["NatsServer", "find_binary"]
 
@@ -73,7 +74,11 @@ class NatsServer:
             args += ["-c", str(self.config_file)]
         args += self.extra_args
         self.process = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # Ctrl-C reaches plantbus up, which stops NATS last
+            preexec_fn=die_with_parent(),  # noqa: PLW1509 - only calls prctl
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
