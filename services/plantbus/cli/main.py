@@ -18,6 +18,7 @@ from plantbus.sdk.errors import PlantbusError
 
 COMMAND_MODULES: Final = (
     "plantbus.cli.core",
+    "plantbus.cli.config",
 )
 
 

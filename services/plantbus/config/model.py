@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from plantbus.config.alerting import AlertRule, NotifierConfig
 from plantbus.config.base import Strict
 from plantbus.config.devices import Device
+from plantbus.config.erp import ErpConnection
+from plantbus.config.oee import OeeMapping, ShiftCalendar
 from plantbus.config.plant import Site
+from plantbus.config.security import Role, User, WritePolicy
 
 __all__ = ["PlantConfig"]
 
@@ -14,9 +18,37 @@ __all__ = ["PlantConfig"]
 class PlantConfig(Strict):
     """Everything governance versions: plant model, devices, tags, rules, connectors, policies.
 
-    Each service owns its section module; cross-references are checked by
-    :mod:`plantbus.governance` before a version is stored.
+    Each service owns its section; cross-references are checked by
+    :mod:`plantbus.config.validate` before a version is stored.
     """
 
     sites: list[Site] = Field(default_factory=list)
     devices: list[Device] = Field(default_factory=list)
+    oee: list[OeeMapping] = Field(default_factory=list)
+    shift_calendars: list[ShiftCalendar] = Field(default_factory=list)
+    alert_rules: list[AlertRule] = Field(default_factory=list)
+    notifiers: list[NotifierConfig] = Field(default_factory=list)
+    erp: list[ErpConnection] = Field(default_factory=list)
+    users: list[User] = Field(default_factory=list)
+    roles: list[Role] = Field(default_factory=list)
+    write_policies: list[WritePolicy] = Field(default_factory=list)
+
+    def machine_paths(self) -> set[str]:
+        """Every machine as site/area/line/machine."""
+        return {
+            f"{s.name}/{a.name}/{ln.name}/{m.name}"
+            for s in self.sites
+            for a in s.areas
+            for ln in a.lines
+            for m in ln.machines
+        }
+
+    def line_paths(self) -> set[str]:
+        """Every line as site/area/line."""
+        return {
+            f"{s.name}/{a.name}/{ln.name}" for s in self.sites for a in s.areas for ln in a.lines
+        }
+
+    def tag_paths(self) -> set[str]:
+        """Every tag as site/area/line/machine/tag."""
+        return {f"{d.machine}/{t.name}" for d in self.devices for t in d.tags}

@@ -22,20 +22,53 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from plantbus.v1 import service_pb2 as plantbus_dot_v1_dot_service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cplantbus/v1/governance.proto\x12\x0bplantbus.v1\x1a\x19plantbus/v1/service.proto\"\x1a\n\x18GetGovernanceInfoRequest\"M\n\x19GetGovernanceInfoResponse\x12\x30\n\theartbeat\x18\x01 \x01(\x0b\x32\x1d.plantbus.v1.ServiceHeartbeat2w\n\x11GovernanceService\x12\x62\n\x11GetGovernanceInfo\x12%.plantbus.v1.GetGovernanceInfoRequest\x1a&.plantbus.v1.GetGovernanceInfoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cplantbus/v1/governance.proto\x12\x0bplantbus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19plantbus/v1/service.proto\"+\n\nConfigFile\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"H\n\x0b\x43onfigIssue\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x0c\n\x04line\x18\x02 \x01(\x05\x12\x0c\n\x04path\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\"k\n\rConfigVersion\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x04 \x01(\t\"x\n\x12\x41pplyConfigRequest\x12&\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.ConfigFile\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\x12\x18\n\x10\x65xpected_version\x18\x04 \x01(\x04\"x\n\x13\x41pplyConfigResponse\x12(\n\x06issues\x18\x01 \x03(\x0b\x32\x18.plantbus.v1.ConfigIssue\x12\x0c\n\x04\x64iff\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x04\x12\x18\n\x10previous_version\x18\x04 \x01(\x04\";\n\x11\x44iffConfigRequest\x12&\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.ConfigFile\"e\n\x12\x44iffConfigResponse\x12(\n\x06issues\x18\x01 \x03(\x0b\x32\x18.plantbus.v1.ConfigIssue\x12\x0c\n\x04\x64iff\x18\x02 \x01(\t\x12\x17\n\x0frunning_version\x18\x03 \x01(\x04\"#\n\x10GetConfigRequest\x12\x0f\n\x07version\x18\x01 \x01(\x04\"K\n\x11GetConfigResponse\x12(\n\x04meta\x18\x01 \x01(\x0b\x32\x1a.plantbus.v1.ConfigVersion\x12\x0c\n\x04yaml\x18\x02 \x01(\t\"\x15\n\x13ListVersionsRequest\"]\n\x14ListVersionsResponse\x12,\n\x08versions\x18\x01 \x03(\x0b\x32\x1a.plantbus.v1.ConfigVersion\x12\x17\n\x0frunning_version\x18\x02 \x01(\x04\"9\n\x15RollbackConfigRequest\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x0f\n\x07message\x18\x02 \x01(\t\"7\n\x16RollbackConfigResponse\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x0c\n\x04\x64iff\x18\x02 \x01(\t\"G\n\x16\x43heckPermissionRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x10\n\x08tag_path\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x01\"J\n\x17\x43heckPermissionResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06policy\x18\x03 \x01(\t\"\x14\n\x12ListPluginsRequest\"^\n\x0fInstancePlugins\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x10\n\x08instance\x18\x02 \x01(\t\x12(\n\x07plugins\x18\x03 \x03(\x0b\x32\x17.plantbus.v1.PluginInfo\"F\n\x13ListPluginsResponse\x12/\n\tinstances\x18\x01 \x03(\x0b\x32\x1c.plantbus.v1.InstancePlugins2\xe0\x04\n\x11GovernanceService\x12P\n\x0b\x41pplyConfig\x12\x1f.plantbus.v1.ApplyConfigRequest\x1a .plantbus.v1.ApplyConfigResponse\x12M\n\nDiffConfig\x12\x1e.plantbus.v1.DiffConfigRequest\x1a\x1f.plantbus.v1.DiffConfigResponse\x12J\n\tGetConfig\x12\x1d.plantbus.v1.GetConfigRequest\x1a\x1e.plantbus.v1.GetConfigResponse\x12S\n\x0cListVersions\x12 .plantbus.v1.ListVersionsRequest\x1a!.plantbus.v1.ListVersionsResponse\x12Y\n\x0eRollbackConfig\x12\".plantbus.v1.RollbackConfigRequest\x1a#.plantbus.v1.RollbackConfigResponse\x12\\\n\x0f\x43heckPermission\x12#.plantbus.v1.CheckPermissionRequest\x1a$.plantbus.v1.CheckPermissionResponse\x12P\n\x0bListPlugins\x12\x1f.plantbus.v1.ListPluginsRequest\x1a .plantbus.v1.ListPluginsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'plantbus.v1.governance_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETGOVERNANCEINFOREQUEST']._serialized_start=72
-  _globals['_GETGOVERNANCEINFOREQUEST']._serialized_end=98
-  _globals['_GETGOVERNANCEINFORESPONSE']._serialized_start=100
-  _globals['_GETGOVERNANCEINFORESPONSE']._serialized_end=177
-  _globals['_GOVERNANCESERVICE']._serialized_start=179
-  _globals['_GOVERNANCESERVICE']._serialized_end=298
+  _globals['_CONFIGFILE']._serialized_start=105
+  _globals['_CONFIGFILE']._serialized_end=148
+  _globals['_CONFIGISSUE']._serialized_start=150
+  _globals['_CONFIGISSUE']._serialized_end=222
+  _globals['_CONFIGVERSION']._serialized_start=224
+  _globals['_CONFIGVERSION']._serialized_end=331
+  _globals['_APPLYCONFIGREQUEST']._serialized_start=333
+  _globals['_APPLYCONFIGREQUEST']._serialized_end=453
+  _globals['_APPLYCONFIGRESPONSE']._serialized_start=455
+  _globals['_APPLYCONFIGRESPONSE']._serialized_end=575
+  _globals['_DIFFCONFIGREQUEST']._serialized_start=577
+  _globals['_DIFFCONFIGREQUEST']._serialized_end=636
+  _globals['_DIFFCONFIGRESPONSE']._serialized_start=638
+  _globals['_DIFFCONFIGRESPONSE']._serialized_end=739
+  _globals['_GETCONFIGREQUEST']._serialized_start=741
+  _globals['_GETCONFIGREQUEST']._serialized_end=776
+  _globals['_GETCONFIGRESPONSE']._serialized_start=778
+  _globals['_GETCONFIGRESPONSE']._serialized_end=853
+  _globals['_LISTVERSIONSREQUEST']._serialized_start=855
+  _globals['_LISTVERSIONSREQUEST']._serialized_end=876
+  _globals['_LISTVERSIONSRESPONSE']._serialized_start=878
+  _globals['_LISTVERSIONSRESPONSE']._serialized_end=971
+  _globals['_ROLLBACKCONFIGREQUEST']._serialized_start=973
+  _globals['_ROLLBACKCONFIGREQUEST']._serialized_end=1030
+  _globals['_ROLLBACKCONFIGRESPONSE']._serialized_start=1032
+  _globals['_ROLLBACKCONFIGRESPONSE']._serialized_end=1087
+  _globals['_CHECKPERMISSIONREQUEST']._serialized_start=1089
+  _globals['_CHECKPERMISSIONREQUEST']._serialized_end=1160
+  _globals['_CHECKPERMISSIONRESPONSE']._serialized_start=1162
+  _globals['_CHECKPERMISSIONRESPONSE']._serialized_end=1236
+  _globals['_LISTPLUGINSREQUEST']._serialized_start=1238
+  _globals['_LISTPLUGINSREQUEST']._serialized_end=1258
+  _globals['_INSTANCEPLUGINS']._serialized_start=1260
+  _globals['_INSTANCEPLUGINS']._serialized_end=1354
+  _globals['_LISTPLUGINSRESPONSE']._serialized_start=1356
+  _globals['_LISTPLUGINSRESPONSE']._serialized_end=1426
+  _globals['_GOVERNANCESERVICE']._serialized_start=1429
+  _globals['_GOVERNANCESERVICE']._serialized_end=2037
 # @@protoc_insertion_point(module_scope)

@@ -1,17 +1,165 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from plantbus.v1 import service_pb2 as _service_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class GetGovernanceInfoRequest(_message.Message):
+class ConfigFile(_message.Message):
+    __slots__ = ("name", "content")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    content: str
+    def __init__(self, name: _Optional[str] = ..., content: _Optional[str] = ...) -> None: ...
+
+class ConfigIssue(_message.Message):
+    __slots__ = ("file", "line", "path", "message")
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    file: str
+    line: int
+    path: str
+    message: str
+    def __init__(self, file: _Optional[str] = ..., line: _Optional[int] = ..., path: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class ConfigVersion(_message.Message):
+    __slots__ = ("version", "author", "time", "message")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    author: str
+    time: _timestamp_pb2.Timestamp
+    message: str
+    def __init__(self, version: _Optional[int] = ..., author: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message: _Optional[str] = ...) -> None: ...
+
+class ApplyConfigRequest(_message.Message):
+    __slots__ = ("files", "message", "dry_run", "expected_version")
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    files: _containers.RepeatedCompositeFieldContainer[ConfigFile]
+    message: str
+    dry_run: bool
+    expected_version: int
+    def __init__(self, files: _Optional[_Iterable[_Union[ConfigFile, _Mapping]]] = ..., message: _Optional[str] = ..., dry_run: _Optional[bool] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class ApplyConfigResponse(_message.Message):
+    __slots__ = ("issues", "diff", "version", "previous_version")
+    ISSUES_FIELD_NUMBER: _ClassVar[int]
+    DIFF_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    issues: _containers.RepeatedCompositeFieldContainer[ConfigIssue]
+    diff: str
+    version: int
+    previous_version: int
+    def __init__(self, issues: _Optional[_Iterable[_Union[ConfigIssue, _Mapping]]] = ..., diff: _Optional[str] = ..., version: _Optional[int] = ..., previous_version: _Optional[int] = ...) -> None: ...
+
+class DiffConfigRequest(_message.Message):
+    __slots__ = ("files",)
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    files: _containers.RepeatedCompositeFieldContainer[ConfigFile]
+    def __init__(self, files: _Optional[_Iterable[_Union[ConfigFile, _Mapping]]] = ...) -> None: ...
+
+class DiffConfigResponse(_message.Message):
+    __slots__ = ("issues", "diff", "running_version")
+    ISSUES_FIELD_NUMBER: _ClassVar[int]
+    DIFF_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_VERSION_FIELD_NUMBER: _ClassVar[int]
+    issues: _containers.RepeatedCompositeFieldContainer[ConfigIssue]
+    diff: str
+    running_version: int
+    def __init__(self, issues: _Optional[_Iterable[_Union[ConfigIssue, _Mapping]]] = ..., diff: _Optional[str] = ..., running_version: _Optional[int] = ...) -> None: ...
+
+class GetConfigRequest(_message.Message):
+    __slots__ = ("version",)
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    def __init__(self, version: _Optional[int] = ...) -> None: ...
+
+class GetConfigResponse(_message.Message):
+    __slots__ = ("meta", "yaml")
+    META_FIELD_NUMBER: _ClassVar[int]
+    YAML_FIELD_NUMBER: _ClassVar[int]
+    meta: ConfigVersion
+    yaml: str
+    def __init__(self, meta: _Optional[_Union[ConfigVersion, _Mapping]] = ..., yaml: _Optional[str] = ...) -> None: ...
+
+class ListVersionsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
-class GetGovernanceInfoResponse(_message.Message):
-    __slots__ = ("heartbeat",)
-    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
-    heartbeat: _service_pb2.ServiceHeartbeat
-    def __init__(self, heartbeat: _Optional[_Union[_service_pb2.ServiceHeartbeat, _Mapping]] = ...) -> None: ...
+class ListVersionsResponse(_message.Message):
+    __slots__ = ("versions", "running_version")
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_VERSION_FIELD_NUMBER: _ClassVar[int]
+    versions: _containers.RepeatedCompositeFieldContainer[ConfigVersion]
+    running_version: int
+    def __init__(self, versions: _Optional[_Iterable[_Union[ConfigVersion, _Mapping]]] = ..., running_version: _Optional[int] = ...) -> None: ...
+
+class RollbackConfigRequest(_message.Message):
+    __slots__ = ("version", "message")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    message: str
+    def __init__(self, version: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+
+class RollbackConfigResponse(_message.Message):
+    __slots__ = ("version", "diff")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DIFF_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    diff: str
+    def __init__(self, version: _Optional[int] = ..., diff: _Optional[str] = ...) -> None: ...
+
+class CheckPermissionRequest(_message.Message):
+    __slots__ = ("user", "tag_path", "value")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    TAG_PATH_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    user: str
+    tag_path: str
+    value: float
+    def __init__(self, user: _Optional[str] = ..., tag_path: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+
+class CheckPermissionResponse(_message.Message):
+    __slots__ = ("allowed", "reason", "policy")
+    ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    allowed: bool
+    reason: str
+    policy: str
+    def __init__(self, allowed: _Optional[bool] = ..., reason: _Optional[str] = ..., policy: _Optional[str] = ...) -> None: ...
+
+class ListPluginsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class InstancePlugins(_message.Message):
+    __slots__ = ("service", "instance", "plugins")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    PLUGINS_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    instance: str
+    plugins: _containers.RepeatedCompositeFieldContainer[_service_pb2.PluginInfo]
+    def __init__(self, service: _Optional[str] = ..., instance: _Optional[str] = ..., plugins: _Optional[_Iterable[_Union[_service_pb2.PluginInfo, _Mapping]]] = ...) -> None: ...
+
+class ListPluginsResponse(_message.Message):
+    __slots__ = ("instances",)
+    INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    instances: _containers.RepeatedCompositeFieldContainer[InstancePlugins]
+    def __init__(self, instances: _Optional[_Iterable[_Union[InstancePlugins, _Mapping]]] = ...) -> None: ...

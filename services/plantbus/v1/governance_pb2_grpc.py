@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class GovernanceServiceStub:
-    """GovernanceService is the gRPC API of the governance service. Its RPCs grow with the service.
+    """GovernanceService is the one source of truth for the plant config, write policies and plugins.
     """
 
     def __init__(self, channel):
@@ -35,19 +35,91 @@ class GovernanceServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.GetGovernanceInfo = channel.unary_unary(
-                '/plantbus.v1.GovernanceService/GetGovernanceInfo',
-                request_serializer=plantbus_dot_v1_dot_governance__pb2.GetGovernanceInfoRequest.SerializeToString,
-                response_deserializer=plantbus_dot_v1_dot_governance__pb2.GetGovernanceInfoResponse.FromString,
+        self.ApplyConfig = channel.unary_unary(
+                '/plantbus.v1.GovernanceService/ApplyConfig',
+                request_serializer=plantbus_dot_v1_dot_governance__pb2.ApplyConfigRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_governance__pb2.ApplyConfigResponse.FromString,
+                _registered_method=True)
+        self.DiffConfig = channel.unary_unary(
+                '/plantbus.v1.GovernanceService/DiffConfig',
+                request_serializer=plantbus_dot_v1_dot_governance__pb2.DiffConfigRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_governance__pb2.DiffConfigResponse.FromString,
+                _registered_method=True)
+        self.GetConfig = channel.unary_unary(
+                '/plantbus.v1.GovernanceService/GetConfig',
+                request_serializer=plantbus_dot_v1_dot_governance__pb2.GetConfigRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_governance__pb2.GetConfigResponse.FromString,
+                _registered_method=True)
+        self.ListVersions = channel.unary_unary(
+                '/plantbus.v1.GovernanceService/ListVersions',
+                request_serializer=plantbus_dot_v1_dot_governance__pb2.ListVersionsRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_governance__pb2.ListVersionsResponse.FromString,
+                _registered_method=True)
+        self.RollbackConfig = channel.unary_unary(
+                '/plantbus.v1.GovernanceService/RollbackConfig',
+                request_serializer=plantbus_dot_v1_dot_governance__pb2.RollbackConfigRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_governance__pb2.RollbackConfigResponse.FromString,
+                _registered_method=True)
+        self.CheckPermission = channel.unary_unary(
+                '/plantbus.v1.GovernanceService/CheckPermission',
+                request_serializer=plantbus_dot_v1_dot_governance__pb2.CheckPermissionRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_governance__pb2.CheckPermissionResponse.FromString,
+                _registered_method=True)
+        self.ListPlugins = channel.unary_unary(
+                '/plantbus.v1.GovernanceService/ListPlugins',
+                request_serializer=plantbus_dot_v1_dot_governance__pb2.ListPluginsRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_governance__pb2.ListPluginsResponse.FromString,
                 _registered_method=True)
 
 
 class GovernanceServiceServicer:
-    """GovernanceService is the gRPC API of the governance service. Its RPCs grow with the service.
+    """GovernanceService is the one source of truth for the plant config, write policies and plugins.
     """
 
-    def GetGovernanceInfo(self, request, context):
-        """GetGovernanceInfo returns the instance's identity and loaded plugins.
+    def ApplyConfig(self, request, context):
+        """ApplyConfig validates config files and, unless dry_run, stores them as the next version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DiffConfig(self, request, context):
+        """DiffConfig validates config files and returns the diff against the running version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConfig(self, request, context):
+        """GetConfig returns one stored version (0: the running one).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListVersions(self, request, context):
+        """ListVersions returns the metadata of every stored version, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackConfig(self, request, context):
+        """RollbackConfig stores an earlier version's content as the next version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckPermission(self, request, context):
+        """CheckPermission answers whether a user may write a value to a tag.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPlugins(self, request, context):
+        """ListPlugins returns the plugins every running service instance loaded.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -56,10 +128,40 @@ class GovernanceServiceServicer:
 
 def add_GovernanceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'GetGovernanceInfo': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetGovernanceInfo,
-                    request_deserializer=plantbus_dot_v1_dot_governance__pb2.GetGovernanceInfoRequest.FromString,
-                    response_serializer=plantbus_dot_v1_dot_governance__pb2.GetGovernanceInfoResponse.SerializeToString,
+            'ApplyConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyConfig,
+                    request_deserializer=plantbus_dot_v1_dot_governance__pb2.ApplyConfigRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_governance__pb2.ApplyConfigResponse.SerializeToString,
+            ),
+            'DiffConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiffConfig,
+                    request_deserializer=plantbus_dot_v1_dot_governance__pb2.DiffConfigRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_governance__pb2.DiffConfigResponse.SerializeToString,
+            ),
+            'GetConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConfig,
+                    request_deserializer=plantbus_dot_v1_dot_governance__pb2.GetConfigRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_governance__pb2.GetConfigResponse.SerializeToString,
+            ),
+            'ListVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVersions,
+                    request_deserializer=plantbus_dot_v1_dot_governance__pb2.ListVersionsRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_governance__pb2.ListVersionsResponse.SerializeToString,
+            ),
+            'RollbackConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackConfig,
+                    request_deserializer=plantbus_dot_v1_dot_governance__pb2.RollbackConfigRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_governance__pb2.RollbackConfigResponse.SerializeToString,
+            ),
+            'CheckPermission': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckPermission,
+                    request_deserializer=plantbus_dot_v1_dot_governance__pb2.CheckPermissionRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_governance__pb2.CheckPermissionResponse.SerializeToString,
+            ),
+            'ListPlugins': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPlugins,
+                    request_deserializer=plantbus_dot_v1_dot_governance__pb2.ListPluginsRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_governance__pb2.ListPluginsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -70,11 +172,11 @@ def add_GovernanceServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class GovernanceService:
-    """GovernanceService is the gRPC API of the governance service. Its RPCs grow with the service.
+    """GovernanceService is the one source of truth for the plant config, write policies and plugins.
     """
 
     @staticmethod
-    def GetGovernanceInfo(request,
+    def ApplyConfig(request,
             target,
             options=(),
             channel_credentials=None,
@@ -87,9 +189,171 @@ class GovernanceService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/plantbus.v1.GovernanceService/GetGovernanceInfo',
-            plantbus_dot_v1_dot_governance__pb2.GetGovernanceInfoRequest.SerializeToString,
-            plantbus_dot_v1_dot_governance__pb2.GetGovernanceInfoResponse.FromString,
+            '/plantbus.v1.GovernanceService/ApplyConfig',
+            plantbus_dot_v1_dot_governance__pb2.ApplyConfigRequest.SerializeToString,
+            plantbus_dot_v1_dot_governance__pb2.ApplyConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiffConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.GovernanceService/DiffConfig',
+            plantbus_dot_v1_dot_governance__pb2.DiffConfigRequest.SerializeToString,
+            plantbus_dot_v1_dot_governance__pb2.DiffConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.GovernanceService/GetConfig',
+            plantbus_dot_v1_dot_governance__pb2.GetConfigRequest.SerializeToString,
+            plantbus_dot_v1_dot_governance__pb2.GetConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.GovernanceService/ListVersions',
+            plantbus_dot_v1_dot_governance__pb2.ListVersionsRequest.SerializeToString,
+            plantbus_dot_v1_dot_governance__pb2.ListVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.GovernanceService/RollbackConfig',
+            plantbus_dot_v1_dot_governance__pb2.RollbackConfigRequest.SerializeToString,
+            plantbus_dot_v1_dot_governance__pb2.RollbackConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckPermission(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.GovernanceService/CheckPermission',
+            plantbus_dot_v1_dot_governance__pb2.CheckPermissionRequest.SerializeToString,
+            plantbus_dot_v1_dot_governance__pb2.CheckPermissionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPlugins(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.GovernanceService/ListPlugins',
+            plantbus_dot_v1_dot_governance__pb2.ListPluginsRequest.SerializeToString,
+            plantbus_dot_v1_dot_governance__pb2.ListPluginsResponse.FromString,
             options,
             channel_credentials,
             insecure,

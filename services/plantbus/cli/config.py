@@ -1,0 +1,238 @@
+"""``plantbus config`` (validate, diff, apply, history, show, rollback, schema) and ``audit``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from google.protobuf.json_format import MessageToDict
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from plantbus.cli.hub import Hub, hub_options
+from plantbus.cli.rpc import call, metadata
+from plantbus.config import PlantConfig
+from plantbus.config.issues import ConfigInvalid
+from plantbus.config.loader import load_sources, read_sources
+from plantbus.sdk.audit import AUDIT_STREAM
+from plantbus.sdk.bus import NatsSettings, connect
+from plantbus.v1 import governance_pb2, governance_pb2_grpc, service_pb2
+
+__all__ = ["commands"]
+
+Stub = governance_pb2_grpc.GovernanceServiceStub
+PATH = click.Path(exists=True, path_type=Path)
+
+
+def _files(path: Path) -> list[governance_pb2.ConfigFile]:
+    try:
+        sources = read_sources(path)
+    except ConfigInvalid as err:
+        raise click.ClickException(str(err)) from None
+    return [governance_pb2.ConfigFile(name=s.name, content=s.text) for s in sources]
+
+
+def _report_issues(issues: Any) -> None:
+    if issues:
+        for issue in issues:
+            where = f"{issue.file}:{issue.line}" if issue.line else issue.file
+            click.echo(f"{where}: {issue.path or '<root>'}: {issue.message}", err=True)
+        raise click.ClickException(f"config is invalid ({len(issues)} errors); nothing applied")
+
+
+def _echo_diff(diff: str) -> None:
+    for line in diff.splitlines():
+        color = "green" if line.startswith("+") else "red" if line.startswith("-") else None
+        click.secho(line, fg=color)
+
+
+@click.group()
+def config() -> None:
+    """The versioned plant configuration."""
+
+
+@config.command()
+@click.argument("path", type=PATH)
+def validate(path: Path) -> None:
+    """Validate config files offline (no hub needed); every error with file:line."""
+    try:
+        load_sources(read_sources(path))
+    except ConfigInvalid as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"{path}: valid")
+
+
+@config.command()
+def schema() -> None:
+    """Print the JSON Schema of the config, for editors."""
+    click.echo(json.dumps(PlantConfig.model_json_schema(), indent=2))
+
+
+@config.command()
+@click.argument("path", type=PATH)
+@hub_options
+def diff(path: Path, hub: Hub) -> None:
+    """Show what applying PATH would change."""
+    reply = call(
+        hub,
+        "governance",
+        Stub,
+        lambda s: s.DiffConfig(
+            governance_pb2.DiffConfigRequest(files=_files(path)), metadata=metadata()
+        ),
+    )
+    _report_issues(reply.issues)
+    _echo_diff(reply.diff) if reply.diff else click.echo(
+        f"no change against version {reply.running_version}"
+    )
+
+
+@config.command()
+@click.argument("path", type=PATH)
+@click.option("--dry-run", is_flag=True, help="Validate and diff only.")
+@click.option("-m", "--message", default="", help="What this change is for.")
+@click.option(
+    "--expected-version", type=int, default=0, help="Refuse unless this is the running version."
+)
+@hub_options
+def apply(path: Path, dry_run: bool, message: str, expected_version: int, hub: Hub) -> None:
+    """Validate PATH, show the diff and store it as the next version."""
+    request = governance_pb2.ApplyConfigRequest(
+        files=_files(path), message=message, dry_run=dry_run, expected_version=expected_version
+    )
+    reply = call(hub, "governance", Stub, lambda s: s.ApplyConfig(request, metadata=metadata()))
+    _report_issues(reply.issues)
+    if reply.diff:
+        _echo_diff(reply.diff)
+    if dry_run:
+        click.echo(f"dry run: valid; version {reply.previous_version} stays")
+    elif reply.version:
+        click.echo(f"applied version {reply.version} (was {reply.previous_version})")
+    else:
+        click.echo(f"no change; version {reply.previous_version} stays")
+
+
+@config.command()
+@hub_options
+def history(hub: Hub) -> None:
+    """Every stored version, newest first."""
+    reply = call(
+        hub,
+        "governance",
+        Stub,
+        lambda s: s.ListVersions(governance_pb2.ListVersionsRequest(), metadata=metadata()),
+    )
+    for v in reply.versions:
+        mark = "*" if v.version == reply.running_version else " "
+        when = v.time.ToDatetime(UTC).isoformat(timespec="seconds")
+        click.echo(f"{mark} {v.version:>4}  {when}  {v.author:<12} {v.message}")
+
+
+@config.command()
+@click.argument("version", type=int, default=0)
+@hub_options
+def show(version: int, hub: Hub) -> None:
+    """Print version VERSION (default: the running one) as YAML."""
+    reply = call(
+        hub,
+        "governance",
+        Stub,
+        lambda s: s.GetConfig(
+            governance_pb2.GetConfigRequest(version=version), metadata=metadata()
+        ),
+    )
+    if not reply.meta.version:
+        raise click.ClickException("no config has been applied yet")
+    click.echo(f"# version {reply.meta.version} by {reply.meta.author}: {reply.meta.message}")
+    click.echo(reply.yaml, nl=False)
+
+
+@config.command()
+@click.argument("version", type=int)
+@click.option("-m", "--message", default="")
+@hub_options
+def rollback(version: int, message: str, hub: Hub) -> None:
+    """Store version VERSION's content as the next version."""
+    reply = call(
+        hub,
+        "governance",
+        Stub,
+        lambda s: s.RollbackConfig(
+            governance_pb2.RollbackConfigRequest(version=version, message=message),
+            metadata=metadata(),
+        ),
+    )
+    _echo_diff(reply.diff)
+    click.echo(f"version {reply.version} restores version {version}")
+
+
+def _since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if value[-1] in units and value[:-1].isdigit():
+        return datetime.now(UTC) - timedelta(seconds=int(value[:-1]) * units[value[-1]])
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r}: use 30m, 2h, 7d or an ISO time", param_hint="--since"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+async def _read_audit(hub: Hub, since: datetime | None, who: str | None) -> list[dict[str, Any]]:
+    bus = await connect(NatsSettings(url=hub.nats_url, name="plantbus-cli"))
+    out: list[dict[str, Any]] = []
+    try:
+        info = await bus.js.stream_info(AUDIT_STREAM)
+        if not info.state.messages:
+            return out
+        policy = DeliverPolicy.BY_START_TIME if since else DeliverPolicy.ALL
+        consumer = ConsumerConfig(
+            deliver_policy=policy, opt_start_time=since
+        )
+        sub = await bus.js.subscribe(
+            "plantbus.v1.audit.>", stream=AUDIT_STREAM, ordered_consumer=True, config=consumer
+        )
+        last = info.state.last_seq
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=2)
+            except TimeoutError:
+                break
+            record = service_pb2.AuditRecord.FromString(msg.data)
+            if not who or record.actor == who:
+                out.append(MessageToDict(record, preserving_proto_field_name=True))
+            if msg.metadata.sequence.stream >= last:
+                break
+        await sub.unsubscribe()
+    finally:
+        await bus.close()
+    return out
+
+
+@click.command()
+@click.option("--since", help="Only records after this (30m, 2h, 7d or an ISO time).")
+@click.option("--who", help="Only records of this actor.")
+@click.option("--json", "as_json", is_flag=True)
+@hub_options
+def audit(since: str | None, who: str | None, as_json: bool, hub: Hub) -> None:
+    """Who did what and when: applies, rollbacks, writes and denials."""
+    records = asyncio.run(_read_audit(hub, _since(since), who))
+    for r in records:
+        if as_json:
+            click.echo(json.dumps(r))
+            continue
+        outcome = r.get("outcome", "").removeprefix("AUDIT_OUTCOME_").lower()
+        click.echo(
+            f"{r.get('time', '')}  {r.get('service', ''):<10} {r.get('actor', ''):<12} "
+            f"{r.get('action', ''):<18} {outcome:<8} {r.get('target', '')}  "
+            f"{r.get('detail', '')}"
+        )
+
+
+commands = [config, audit]

@@ -1,0 +1,165 @@
+"""Cross-reference checks that a schema cannot express: unique names, references to
+machines and tags that exist, drivers and connectors that are installed, and plugin
+settings that their own models accept."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from plantbus.config.model import PlantConfig
+from plantbus.sdk.driver import Driver, TagRef
+from plantbus.sdk.errors import PlantbusError
+from plantbus.sdk.plugins import discover
+
+__all__ = ["cross_check"]
+
+Loc = tuple[str | int, ...]
+Finding = tuple[Loc, str]
+
+
+def _duplicates(items: Iterable[Any], loc: Loc, what: str) -> Iterator[Finding]:
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        if item.name in seen:
+            yield (*loc, index, "name"), f"duplicate {what} name {item.name!r}"
+        seen.add(item.name)
+
+
+def _plant(config: PlantConfig) -> Iterator[Finding]:
+    yield from _duplicates(config.sites, ("sites",), "site")
+    for si, site in enumerate(config.sites):
+        yield from _duplicates(site.areas, ("sites", si, "areas"), "area")
+        for ai, area in enumerate(site.areas):
+            yield from _duplicates(area.lines, ("sites", si, "areas", ai, "lines"), "line")
+            for li, line in enumerate(area.lines):
+                loc = ("sites", si, "areas", ai, "lines", li, "machines")
+                yield from _duplicates(line.machines, loc, "machine")
+
+
+def _plugin_settings(cls: type[Any], settings: dict[str, Any], loc: Loc) -> Iterator[Finding]:
+    model: type[BaseModel] = cls.Settings
+    try:
+        model.model_validate(settings)
+    except ValidationError as err:
+        for e in err.errors():
+            yield (*loc, "settings", *e["loc"]), f"{e['msg']} (found {e.get('input')!r})"
+
+
+def _devices(config: PlantConfig) -> Iterator[Finding]:
+    machines = config.machine_paths()
+    yield from _duplicates(config.devices, ("devices",), "device")
+    drivers = discover("plantbus.drivers")
+    for di, device in enumerate(config.devices):
+        loc: Loc = ("devices", di)
+        if device.machine not in machines:
+            yield (*loc, "machine"), f"unknown machine {device.machine!r} (not in sites)"
+        yield from _duplicates(device.tags, (*loc, "tags"), "tag")
+        try:
+            driver = drivers.get(device.driver)
+        except PlantbusError as err:
+            yield (*loc, "driver"), str(err)
+            continue
+        yield from _plugin_settings(driver, device.settings, loc)
+        if not issubclass(driver, Driver):
+            continue
+        for ti, tag in enumerate(device.tags):
+            ref = TagRef(
+                tag.name,
+                tag.address,
+                tag.data_type,
+                tag.byte_order,
+                tag.word_order,
+                tag.length,
+                tag.access == "read_write",
+            )
+            try:
+                driver.validate_tag(ref)
+            except PlantbusError as err:
+                yield (*loc, "tags", ti, "address"), str(err)
+
+
+def _oee(config: PlantConfig) -> Iterator[Finding]:
+    machines, tags, lines = config.machine_paths(), config.tag_paths(), config.line_paths()
+    for i, mapping in enumerate(config.oee):
+        if mapping.machine not in machines:
+            yield ("oee", i, "machine"), f"unknown machine {mapping.machine!r}"
+            continue
+        for field in ("state_tag", "total_tag", "reject_tag", "reason_tag"):
+            tag = getattr(mapping, field)
+            if tag and f"{mapping.machine}/{tag}" not in tags:
+                yield ("oee", i, field), f"machine {mapping.machine!r} has no tag {tag!r}"
+    for ci, calendar in enumerate(config.shift_calendars):
+        for li, line in enumerate(calendar.lines):
+            if line not in lines:
+                yield ("shift_calendars", ci, "lines", li), f"unknown line {line!r}"
+
+
+def _alerts(config: PlantConfig) -> Iterator[Finding]:
+    machines, tags, lines = config.machine_paths(), config.tag_paths(), config.line_paths()
+    yield from _duplicates(config.alert_rules, ("alert_rules",), "rule")
+    for i, rule in enumerate(config.alert_rules):
+        loc: Loc = ("alert_rules", i)
+        if rule.kind == "oee_below":
+            if rule.line not in lines:
+                yield (*loc, "line"), f"unknown line {rule.line!r}"
+            continue
+        if rule.machine not in machines:
+            yield (*loc, "machine"), f"unknown machine {rule.machine!r}"
+        elif rule.kind != "state_duration":
+            if not rule.tag:
+                yield (*loc, "tag"), f"a {rule.kind} rule needs a tag"
+            elif f"{rule.machine}/{rule.tag}" not in tags:
+                yield (*loc, "tag"), f"machine {rule.machine!r} has no tag {rule.tag!r}"
+    notifiers = discover("plantbus.notifiers")
+    for i, notifier in enumerate(config.notifiers):
+        try:
+            cls = notifiers.get(notifier.plugin)
+        except PlantbusError as err:
+            yield ("notifiers", i, "plugin"), str(err)
+            continue
+        yield from _plugin_settings(cls, notifier.settings, ("notifiers", i))
+
+
+def _erp(config: PlantConfig) -> Iterator[Finding]:
+    lines = {p.split("/", 1)[0] + "/" + p.rsplit("/", 1)[1] for p in config.line_paths()}
+    yield from _duplicates(config.erp, ("erp",), "ERP connection")
+    connectors = discover("plantbus.erp_connectors")
+    for i, conn in enumerate(config.erp):
+        if f"{conn.site}/{conn.line}" not in lines:
+            yield ("erp", i, "line"), f"unknown line {conn.line!r} in site {conn.site!r}"
+        try:
+            cls = connectors.get(conn.connector)
+        except PlantbusError as err:
+            yield ("erp", i, "connector"), str(err)
+            continue
+        yield from _plugin_settings(cls, conn.settings, ("erp", i))
+
+
+def _security(config: PlantConfig) -> Iterator[Finding]:
+    yield from _duplicates(config.users, ("users",), "user")
+    yield from _duplicates(config.roles, ("roles",), "role")
+    roles = {r.name for r in config.roles}
+    for i, user in enumerate(config.users):
+        for ri, role in enumerate(user.roles):
+            if role not in roles:
+                yield ("users", i, "roles", ri), f"unknown role {role!r}"
+    writable = {
+        f"{d.machine}/{t.name}" for d in config.devices for t in d.tags if t.access == "read_write"
+    }
+    for i, policy in enumerate(config.write_policies):
+        for ri, role in enumerate(policy.roles):
+            if role not in roles:
+                yield ("write_policies", i, "roles", ri), f"unknown role {role!r}"
+        for ti, pattern in enumerate(policy.tags):
+            if not any(fnmatch.fnmatchcase(path, pattern) for path in writable):
+                yield (("write_policies", i, "tags", ti), f"{pattern!r} matches no read_write tag")
+
+
+def cross_check(config: PlantConfig) -> list[Finding]:
+    """Every cross-reference problem in ``config`` as (location, message)."""
+    checks = (_plant, _devices, _oee, _alerts, _erp, _security)
+    return [finding for check in checks for finding in check(config)]

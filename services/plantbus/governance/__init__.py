@@ -1,0 +1,1 @@
+"""The governance service: versioned, validated, audited plant config and write policies."""

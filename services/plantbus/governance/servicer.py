@@ -1,0 +1,127 @@
+"""gRPC translation for GovernanceService: proto in, domain call, proto out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeAlias
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from plantbus.config.issues import ConfigIssue
+from plantbus.config.loader import Source
+from plantbus.governance.diff import to_yaml
+from plantbus.governance.store import StoredVersion
+from plantbus.sdk.heartbeat import read_heartbeats
+from plantbus.sdk.identity import caller
+from plantbus.v1 import governance_pb2, governance_pb2_grpc
+
+if TYPE_CHECKING:
+    from plantbus.governance.service import GovernanceService
+
+__all__ = ["GovernanceServicer"]
+
+Context: TypeAlias = grpc.aio.ServicerContext
+
+
+def _issues(issues: list[ConfigIssue]) -> list[governance_pb2.ConfigIssue]:
+    return [
+        governance_pb2.ConfigIssue(file=i.file, line=i.line, path=i.path, message=i.message)
+        for i in issues
+    ]
+
+
+def _meta(stored: StoredVersion) -> governance_pb2.ConfigVersion:
+    ts = Timestamp()
+    if stored.time:
+        ts.FromDatetime(datetime.fromisoformat(stored.time))
+    return governance_pb2.ConfigVersion(
+        version=stored.version, author=stored.author, time=ts, message=stored.message
+    )
+
+
+class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type: ignore[misc]
+    """Thin translation to :class:`GovernanceService`."""
+
+    def __init__(self, service: GovernanceService) -> None:
+        self.service = service
+
+    async def ApplyConfig(
+        self, request: governance_pb2.ApplyConfigRequest, context: Context
+    ) -> governance_pb2.ApplyConfigResponse:
+        result = await self.service.apply(
+            [Source(f.name, f.content) for f in request.files],
+            author=caller(context),
+            message=request.message,
+            dry_run=request.dry_run,
+            expected_version=request.expected_version,
+        )
+        return governance_pb2.ApplyConfigResponse(
+            issues=_issues(result.issues),
+            diff=result.diff,
+            version=result.version,
+            previous_version=result.previous,
+        )
+
+    async def DiffConfig(
+        self, request: governance_pb2.DiffConfigRequest, context: Context
+    ) -> governance_pb2.DiffConfigResponse:
+        result = await self.service.apply(
+            [Source(f.name, f.content) for f in request.files],
+            author=caller(context),
+            message="",
+            dry_run=True,
+        )
+        return governance_pb2.DiffConfigResponse(
+            issues=_issues(result.issues), diff=result.diff, running_version=result.previous
+        )
+
+    async def GetConfig(
+        self, request: governance_pb2.GetConfigRequest, context: Context
+    ) -> governance_pb2.GetConfigResponse:
+        if request.version:
+            stored = await self.service.store.get(request.version)
+        else:
+            running = await self.service.running()
+            if running is None:
+                return governance_pb2.GetConfigResponse()
+            stored = running
+        return governance_pb2.GetConfigResponse(meta=_meta(stored), yaml=to_yaml(stored.config))
+
+    async def ListVersions(
+        self, request: governance_pb2.ListVersionsRequest, context: Context
+    ) -> governance_pb2.ListVersionsResponse:
+        history = await self.service.store.history()
+        return governance_pb2.ListVersionsResponse(
+            versions=[_meta(v) for v in history],
+            running_version=history[0].version if history else 0,
+        )
+
+    async def RollbackConfig(
+        self, request: governance_pb2.RollbackConfigRequest, context: Context
+    ) -> governance_pb2.RollbackConfigResponse:
+        result = await self.service.rollback(request.version, caller(context), request.message)
+        return governance_pb2.RollbackConfigResponse(version=result.version, diff=result.diff)
+
+    async def CheckPermission(
+        self, request: governance_pb2.CheckPermissionRequest, context: Context
+    ) -> governance_pb2.CheckPermissionResponse:
+        decision = await self.service.check_permission(
+            request.user, request.tag_path, request.value
+        )
+        return governance_pb2.CheckPermissionResponse(
+            allowed=decision.allowed, reason=decision.reason, policy=decision.policy
+        )
+
+    async def ListPlugins(
+        self, request: governance_pb2.ListPluginsRequest, context: Context
+    ) -> governance_pb2.ListPluginsResponse:
+        beats = await read_heartbeats(self.service.ctx.bus)
+        return governance_pb2.ListPluginsResponse(
+            instances=[
+                governance_pb2.InstancePlugins(
+                    service=hb.service, instance=hb.instance, plugins=list(hb.plugins)
+                )
+                for hb in beats
+            ]
+        )

@@ -1,0 +1,127 @@
+"""Config versions in the JetStream KV bucket ``plantbus_config``.
+
+``current`` holds the running version's document; ``history.<N>`` every version ever
+stored. Applies are compare-and-set on the revision of ``current``, so two concurrent
+applies cannot silently overwrite each other: the loser gets ConflictError.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+
+from plantbus.config import PlantConfig
+from plantbus.sdk.bus import Bus
+from plantbus.sdk.config_watch import CURRENT_KEY, config_kv
+from plantbus.sdk.errors import ConflictError, NotFound
+
+__all__ = ["ConfigStore", "StoredVersion"]
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """One stored config version and its metadata."""
+
+    version: int
+    author: str
+    time: str
+    message: str
+    config: PlantConfig
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> StoredVersion:
+        """Parse a stored JSON document."""
+        return cls(
+            version=int(doc["version"]),
+            author=str(doc.get("author", "")),
+            time=str(doc.get("time", "")),
+            message=str(doc.get("message", "")),
+            config=PlantConfig.model_validate(doc["config"]),
+        )
+
+    def document(self) -> dict[str, Any]:
+        """The JSON document stored in KV."""
+        return {
+            "version": self.version,
+            "author": self.author,
+            "time": self.time,
+            "message": self.message,
+            "config": self.config.model_dump(mode="json"),
+        }
+
+
+class ConfigStore:
+    """Reads and writes config versions with compare-and-set."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
+
+    @classmethod
+    async def open(cls, bus: Bus) -> ConfigStore:
+        """The store on the hub's config bucket."""
+        return cls(await config_kv(bus))
+
+    async def current(self) -> tuple[StoredVersion | None, int]:
+        """The running version (None before the first apply) and the KV revision to CAS on."""
+        try:
+            entry = await self.kv.get(CURRENT_KEY)
+        except KeyNotFoundError:
+            return None, 0
+        if not entry.value:
+            return None, int(entry.revision or 0)
+        return StoredVersion.from_document(json.loads(entry.value)), int(entry.revision or 0)
+
+    async def get(self, version: int) -> StoredVersion:
+        """One version; NotFound names the versions that exist."""
+        try:
+            entry = await self.kv.get(f"history.{version}")
+        except KeyNotFoundError:
+            current, _ = await self.current()
+            if current and current.version == version:
+                return current
+            latest = current.version if current else 0
+            raise NotFound(f"config version {version} does not exist (1..{latest})") from None
+        return StoredVersion.from_document(json.loads(entry.value or b"{}"))
+
+    async def history(self) -> list[StoredVersion]:
+        """Every stored version, newest first."""
+        current, _ = await self.current()
+        if current is None:
+            return []
+        out = []
+        for version in range(current.version, 0, -1):
+            try:
+                out.append(await self.get(version))
+            except NotFound:
+                continue
+        return out
+
+    async def store(
+        self, config: PlantConfig, author: str, message: str, revision: int, version: int
+    ) -> StoredVersion:
+        """Store ``config`` as ``version`` if ``current`` is still at ``revision``."""
+        stored = StoredVersion(
+            version=version,
+            author=author,
+            time=datetime.now(UTC).isoformat(timespec="seconds"),
+            message=message,
+            config=config,
+        )
+        raw = json.dumps(stored.document()).encode()
+        try:
+            if revision == 0:
+                await self.kv.create(CURRENT_KEY, raw)
+            else:
+                await self.kv.update(CURRENT_KEY, raw, last=revision)
+        except KeyWrongLastSequenceError as err:
+            raise ConflictError(
+                f"config changed while applying (another version followed {version - 1}); "
+                "run 'plantbus config diff' again and re-apply"
+            ) from err
+        await self.kv.put(f"history.{version}", raw)
+        return stored

@@ -1,0 +1,103 @@
+"""An in-memory driver (entry point ``memory``): no protocol, just values in a dict.
+
+Used by tests and the device-pipeline benchmark to measure what the device service
+costs without any protocol in the way. Endpoints look like ``memory://name``; tests
+reach the values and failure switches through :data:`MemoryDriver.devices`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from plantbus.sdk import API_VERSION
+from plantbus.sdk.driver import DataType, Driver, Reading, Scalar, TagRef
+from plantbus.sdk.errors import DeviceUnavailable, DriverConfigError, PointNotFound
+from plantbus.sdk.plugin import PluginManifest
+
+__all__ = ["MemoryDevice", "MemoryDriver", "MemorySettings"]
+
+
+class MemorySettings(BaseModel):
+    """Settings of the memory driver."""
+
+    model_config = ConfigDict(extra="forbid")
+    changing: bool = False
+    """Every read moves numeric values by one, so every sample is a change."""
+
+
+@dataclass
+class MemoryDevice:
+    """The simulated state behind one ``memory://`` endpoint."""
+
+    values: dict[str, Scalar] = field(default_factory=dict)
+    down: bool = False
+    reads: int = 0
+
+
+class MemoryDriver(Driver):
+    """Reads and writes values held in process memory."""
+
+    manifest = PluginManifest("memory", "1.0", API_VERSION, "In-memory values for tests")
+    Settings = MemorySettings
+    schemes = ("memory",)
+    devices: ClassVar[dict[str, MemoryDevice]] = {}
+
+    @classmethod
+    def validate_tag(cls, tag: TagRef) -> None:
+        """Addresses are any non-empty name."""
+        if not tag.address.strip():
+            raise DriverConfigError(f"tag {tag.name!r}: empty address")
+
+    @property
+    def device(self) -> MemoryDevice:
+        """This endpoint's state (created on first use)."""
+        return self.devices.setdefault(self.endpoint, MemoryDevice())
+
+    async def connect(self) -> None:
+        """Fail while the device is marked down."""
+        if self.device.down:
+            raise DeviceUnavailable(f"{self.endpoint}: connection refused (simulated)")
+
+    async def read(self, tags: Sequence[TagRef]) -> list[Reading]:
+        """Current values; addresses starting with 'missing' do not exist."""
+        device = self.device
+        if device.down:
+            raise DeviceUnavailable(f"{self.endpoint}: connection lost (simulated)")
+        device.reads += 1
+        changing = isinstance(self.settings, MemorySettings) and self.settings.changing
+        out = []
+        for tag in tags:
+            if tag.address.startswith("missing"):
+                out.append(Reading.bad(tag.name, f"no address {tag.address!r}"))
+                continue
+            value = device.values.get(tag.address, _zero(tag.data_type))
+            if changing and isinstance(value, int | float) and not isinstance(value, bool):
+                value = value + 1
+                device.values[tag.address] = value
+            out.append(Reading(tag.name, value))
+        return out
+
+    async def write(self, tag: TagRef, value: Scalar) -> None:
+        """Store the value."""
+        if self.device.down:
+            raise DeviceUnavailable(f"{self.endpoint}: connection lost (simulated)")
+        if tag.address.startswith("missing"):
+            raise PointNotFound(f"no address {tag.address!r}")
+        self.device.values[tag.address] = value
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+def _zero(data_type: DataType) -> Scalar:
+    if data_type == DataType.BOOL:
+        return False
+    if data_type == DataType.STRING:
+        return ""
+    if data_type in {DataType.FLOAT32, DataType.FLOAT64}:
+        return 0.0
+    return 0
