@@ -94,7 +94,7 @@ AS_EVE = (("x-plantbus-user", "eve"),)
 
 
 async def test_bootstrap_apply_diff_history_rollback(governance) -> None:  # type: ignore[no-untyped-def]
-    runner, stub = governance
+    _runner, stub = governance
     versions = await stub.ListVersions(governance_pb2.ListVersionsRequest())
     assert versions.running_version == 1
     assert versions.versions[0].author == "bootstrap"
@@ -130,7 +130,7 @@ async def test_bootstrap_apply_diff_history_rollback(governance) -> None:  # typ
 
 
 async def test_broken_config_is_refused_with_every_error(governance) -> None:  # type: ignore[no-untyped-def]
-    runner, stub = governance
+    _runner, stub = governance
     broken = DEVICES.replace("data_type: float32", "data_type: float33").replace(
         "endpoint:", "endpoit:"
     )
@@ -144,7 +144,7 @@ async def test_broken_config_is_refused_with_every_error(governance) -> None:  #
 
 
 async def test_racing_apply_is_refused(bus: Bus, governance) -> None:  # type: ignore[no-untyped-def]
-    runner, _ = governance
+    _runner, _ = governance
     store = await ConfigStore.open(bus)
     current, revision = await store.current()
     assert current is not None

@@ -64,10 +64,15 @@ def test_every_error_is_reported_with_file_and_line(tmp_path: Path) -> None:
     broken = broken.replace("machine: demo/machining/line1/m1", "machine: demo/machining/line1/m9")
     problems = issues_of(write(tmp_path, plant=PLANT, devices=broken))
     devices = str(tmp_path / "devices.yaml")
-    assert any(p.startswith(f"{devices}:6: devices[0].pol_interval_s: unknown key")
-               and "did you mean 'poll_interval_s'" in p for p in problems), problems
-    assert any(p.startswith(f"{devices}:10: devices[0].tags[0].data_type: found 'float33'")
-               for p in problems), problems
+    assert any(
+        p.startswith(f"{devices}:6: devices[0].pol_interval_s: unknown key")
+        and "did you mean 'poll_interval_s'" in p
+        for p in problems
+    ), problems
+    assert any(
+        p.startswith(f"{devices}:10: devices[0].tags[0].data_type: found 'float33'")
+        for p in problems
+    ), problems
     assert len(problems) == 2  # the unknown machine is found once the schema errors are fixed
 
 
@@ -113,5 +118,5 @@ def test_environment_references_are_expanded(monkeypatch: pytest.MonkeyPatch) ->
     text = DEVICES.replace("memory://plc1", "memory://${PLC_HOST}:${PLC_PORT:-502}")
     config = load_sources([Source("p.yaml", PLANT), Source("d.yaml", text)])
     assert config.devices[0].endpoint == "memory://plc.example:502"
-    with pytest.raises(ConfigInvalid, match="d.yaml:4: <root>: environment variable NOPE"):
+    with pytest.raises(ConfigInvalid, match=r"d\.yaml:4: <root>: environment variable NOPE"):
         load_sources([Source("p.yaml", PLANT), Source("d.yaml", text.replace("PLC_HOST", "NOPE"))])
