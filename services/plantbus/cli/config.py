@@ -192,9 +192,7 @@ async def _read_audit(hub: Hub, since: datetime | None, who: str | None) -> list
         if not info.state.messages:
             return out
         policy = DeliverPolicy.BY_START_TIME if since else DeliverPolicy.ALL
-        consumer = ConsumerConfig(
-            deliver_policy=policy, opt_start_time=since
-        )
+        consumer = ConsumerConfig(deliver_policy=policy, opt_start_time=since)
         sub = await bus.js.subscribe(
             "plantbus.v1.audit.>", stream=AUDIT_STREAM, ordered_consumer=True, config=consumer
         )
