@@ -1,0 +1,1 @@
+"""A template Plantbus driver plugin for the ``linetag`` protocol (see README.md)."""
