@@ -19,6 +19,9 @@ from plantbus.sdk.errors import PlantbusError
 COMMAND_MODULES: Final = (
     "plantbus.cli.core",
     "plantbus.cli.config",
+    "plantbus.cli.sim",
+    "plantbus.cli.probe",
+    "plantbus.cli.device",
 )
 
 

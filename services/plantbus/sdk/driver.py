@@ -136,6 +136,14 @@ class Driver(Plugin, abc.ABC):
         Called by governance at config time, so a typo is reported before anything runs.
         """
 
+    @classmethod
+    def tag_from_address(cls, address: str) -> TagRef:
+        """A TagRef for an address typed on the command line (``plantbus probe --read``).
+
+        Drivers whose address syntax carries a type (``holding:10:float32``) override this.
+        """
+        return TagRef(name=address, address=address, data_type=DataType.FLOAT64)
+
     @abc.abstractmethod
     async def connect(self) -> None:
         """Open the session; raise DeviceUnavailable (retryable) or DeviceAuthFailed."""

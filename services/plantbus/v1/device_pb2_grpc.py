@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class DeviceServiceStub:
-    """DeviceService is the gRPC API of the device service. Its RPCs grow with the service.
+    """DeviceService runs devices: polls them, publishes telemetry, writes under policy.
     """
 
     def __init__(self, channel):
@@ -35,19 +35,79 @@ class DeviceServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.GetDeviceInfo = channel.unary_unary(
-                '/plantbus.v1.DeviceService/GetDeviceInfo',
-                request_serializer=plantbus_dot_v1_dot_device__pb2.GetDeviceInfoRequest.SerializeToString,
-                response_deserializer=plantbus_dot_v1_dot_device__pb2.GetDeviceInfoResponse.FromString,
+        self.ListDevices = channel.unary_unary(
+                '/plantbus.v1.DeviceService/ListDevices',
+                request_serializer=plantbus_dot_v1_dot_device__pb2.ListDevicesRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_device__pb2.ListDevicesResponse.FromString,
+                _registered_method=True)
+        self.GetDevice = channel.unary_unary(
+                '/plantbus.v1.DeviceService/GetDevice',
+                request_serializer=plantbus_dot_v1_dot_device__pb2.GetDeviceRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_device__pb2.GetDeviceResponse.FromString,
+                _registered_method=True)
+        self.ReadTags = channel.unary_unary(
+                '/plantbus.v1.DeviceService/ReadTags',
+                request_serializer=plantbus_dot_v1_dot_device__pb2.ReadTagsRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_device__pb2.ReadTagsResponse.FromString,
+                _registered_method=True)
+        self.WriteTag = channel.unary_unary(
+                '/plantbus.v1.DeviceService/WriteTag',
+                request_serializer=plantbus_dot_v1_dot_device__pb2.WriteTagRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_device__pb2.WriteTagResponse.FromString,
+                _registered_method=True)
+        self.Browse = channel.unary_unary(
+                '/plantbus.v1.DeviceService/Browse',
+                request_serializer=plantbus_dot_v1_dot_device__pb2.BrowseRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_device__pb2.BrowseResponse.FromString,
+                _registered_method=True)
+        self.StreamSamples = channel.unary_stream(
+                '/plantbus.v1.DeviceService/StreamSamples',
+                request_serializer=plantbus_dot_v1_dot_device__pb2.StreamSamplesRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_device__pb2.StreamSamplesResponse.FromString,
                 _registered_method=True)
 
 
 class DeviceServiceServicer:
-    """DeviceService is the gRPC API of the device service. Its RPCs grow with the service.
+    """DeviceService runs devices: polls them, publishes telemetry, writes under policy.
     """
 
-    def GetDeviceInfo(self, request, context):
-        """GetDeviceInfo returns the instance's identity and loaded plugins.
+    def ListDevices(self, request, context):
+        """ListDevices returns every device this instance runs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDevice(self, request, context):
+        """GetDevice returns one device's connection state, last error and counters.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadTags(self, request, context):
+        """ReadTags reads tags fresh from the device, bypassing deadband.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WriteTag(self, request, context):
+        """WriteTag writes one value when policy allows it, audits it and reads it back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Browse(self, request, context):
+        """Browse lists a device's address space where its protocol can.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamSamples(self, request, context):
+        """StreamSamples streams the samples this instance publishes.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -56,10 +116,35 @@ class DeviceServiceServicer:
 
 def add_DeviceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'GetDeviceInfo': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetDeviceInfo,
-                    request_deserializer=plantbus_dot_v1_dot_device__pb2.GetDeviceInfoRequest.FromString,
-                    response_serializer=plantbus_dot_v1_dot_device__pb2.GetDeviceInfoResponse.SerializeToString,
+            'ListDevices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDevices,
+                    request_deserializer=plantbus_dot_v1_dot_device__pb2.ListDevicesRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_device__pb2.ListDevicesResponse.SerializeToString,
+            ),
+            'GetDevice': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDevice,
+                    request_deserializer=plantbus_dot_v1_dot_device__pb2.GetDeviceRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_device__pb2.GetDeviceResponse.SerializeToString,
+            ),
+            'ReadTags': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReadTags,
+                    request_deserializer=plantbus_dot_v1_dot_device__pb2.ReadTagsRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_device__pb2.ReadTagsResponse.SerializeToString,
+            ),
+            'WriteTag': grpc.unary_unary_rpc_method_handler(
+                    servicer.WriteTag,
+                    request_deserializer=plantbus_dot_v1_dot_device__pb2.WriteTagRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_device__pb2.WriteTagResponse.SerializeToString,
+            ),
+            'Browse': grpc.unary_unary_rpc_method_handler(
+                    servicer.Browse,
+                    request_deserializer=plantbus_dot_v1_dot_device__pb2.BrowseRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_device__pb2.BrowseResponse.SerializeToString,
+            ),
+            'StreamSamples': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamSamples,
+                    request_deserializer=plantbus_dot_v1_dot_device__pb2.StreamSamplesRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_device__pb2.StreamSamplesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -70,11 +155,11 @@ def add_DeviceServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class DeviceService:
-    """DeviceService is the gRPC API of the device service. Its RPCs grow with the service.
+    """DeviceService runs devices: polls them, publishes telemetry, writes under policy.
     """
 
     @staticmethod
-    def GetDeviceInfo(request,
+    def ListDevices(request,
             target,
             options=(),
             channel_credentials=None,
@@ -87,9 +172,144 @@ class DeviceService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/plantbus.v1.DeviceService/GetDeviceInfo',
-            plantbus_dot_v1_dot_device__pb2.GetDeviceInfoRequest.SerializeToString,
-            plantbus_dot_v1_dot_device__pb2.GetDeviceInfoResponse.FromString,
+            '/plantbus.v1.DeviceService/ListDevices',
+            plantbus_dot_v1_dot_device__pb2.ListDevicesRequest.SerializeToString,
+            plantbus_dot_v1_dot_device__pb2.ListDevicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDevice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.DeviceService/GetDevice',
+            plantbus_dot_v1_dot_device__pb2.GetDeviceRequest.SerializeToString,
+            plantbus_dot_v1_dot_device__pb2.GetDeviceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadTags(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.DeviceService/ReadTags',
+            plantbus_dot_v1_dot_device__pb2.ReadTagsRequest.SerializeToString,
+            plantbus_dot_v1_dot_device__pb2.ReadTagsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WriteTag(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.DeviceService/WriteTag',
+            plantbus_dot_v1_dot_device__pb2.WriteTagRequest.SerializeToString,
+            plantbus_dot_v1_dot_device__pb2.WriteTagResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Browse(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.DeviceService/Browse',
+            plantbus_dot_v1_dot_device__pb2.BrowseRequest.SerializeToString,
+            plantbus_dot_v1_dot_device__pb2.BrowseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamSamples(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/plantbus.v1.DeviceService/StreamSamples',
+            plantbus_dot_v1_dot_device__pb2.StreamSamplesRequest.SerializeToString,
+            plantbus_dot_v1_dot_device__pb2.StreamSamplesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,1 @@
+"""Modbus TCP and RTU-over-TCP driver for Plantbus."""

@@ -1,0 +1,223 @@
+"""The Modbus driver: reads coalesced blocks, decodes typed values, writes registers and coils."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusException
+from pymodbus.framer import FramerType
+
+from plantbus.sdk import API_VERSION
+from plantbus.sdk.driver import Driver, Reading, Scalar, TagRef
+from plantbus.sdk.errors import DeviceUnavailable, DriverConfigError, WriteNotSupported
+from plantbus.sdk.plugin import PluginManifest
+from plantbus.sdk.registers import decode, encode
+from plantbus_modbus.address import Address, Table, parse_address, tag_for_probe
+from plantbus_modbus.coalesce import MAX_BITS, MAX_REGISTERS, Block, plan
+
+__all__ = ["ModbusDriver", "ModbusSettings"]
+
+_ILLEGAL_ADDRESS = 2
+_EXCEPTIONS = {
+    1: "illegal function",
+    2: "illegal data address",
+    3: "illegal data value",
+    4: "device failure",
+    6: "device busy",
+}
+
+
+class ModbusSettings(BaseModel):
+    """Connection settings of one Modbus device."""
+
+    model_config = ConfigDict(extra="forbid")
+    unit: int = Field(default=1, ge=0, le=255)
+    """Unit (slave) id; ``?unit=N`` in the endpoint URL overrides it."""
+    framing: Literal["tcp", "rtu"] = "tcp"
+    """``rtu`` for RTU frames over TCP (serial gateways)."""
+    timeout_s: float = Field(default=2.0, gt=0)
+    max_gap: int = Field(default=8, ge=0)
+    """Unused registers or bits a coalesced read may span."""
+    max_registers: int = Field(default=MAX_REGISTERS, ge=1, le=MAX_REGISTERS)
+    max_bits: int = Field(default=MAX_BITS, ge=1, le=MAX_BITS)
+    max_concurrent_requests: int = Field(default=1, ge=1)
+    """Many PLCs serve one request at a time; raise only for devices that allow more."""
+
+
+class ModbusDriver(Driver):
+    """Modbus TCP and RTU-over-TCP."""
+
+    manifest = PluginManifest("modbus", "0.1.0", API_VERSION, "Modbus TCP and RTU over TCP")
+    Settings = ModbusSettings
+    schemes = ("modbus", "modbus+rtu")
+
+    def __init__(self, endpoint: str, settings: BaseModel) -> None:
+        super().__init__(endpoint, settings)
+        assert isinstance(settings, ModbusSettings)
+        self.config = settings
+        url = urlsplit(endpoint)
+        if url.scheme not in self.schemes or not url.hostname:
+            raise DriverConfigError(f"bad Modbus endpoint {endpoint!r}: use modbus://host:port")
+        self.host, self.port = url.hostname, url.port or 502
+        query = parse_qs(url.query)
+        self.unit = int(query["unit"][0]) if "unit" in query else settings.unit
+        self.rtu = url.scheme == "modbus+rtu" or settings.framing == "rtu"
+        self._client: AsyncModbusTcpClient | None = None
+        self._slots = asyncio.Semaphore(settings.max_concurrent_requests)
+        self.requests = 0
+
+    @classmethod
+    def validate_tag(cls, tag: TagRef) -> None:
+        """Addresses must parse and fit the tag's type."""
+        parse_address(tag)
+
+    @classmethod
+    def tag_from_address(cls, address: str) -> TagRef:
+        """``holding:10:float32`` style probe addresses."""
+        return tag_for_probe(address)
+
+    async def connect(self) -> None:
+        """Open the TCP connection; DeviceUnavailable when refused or timed out."""
+        await self.close()
+        client = AsyncModbusTcpClient(
+            self.host,
+            port=self.port,
+            framer=FramerType.RTU if self.rtu else FramerType.SOCKET,
+            timeout=self.config.timeout_s,
+            retries=0,
+            reconnect_delay=0,
+        )
+        try:
+            connected = await client.connect()
+        except (OSError, ModbusException) as err:
+            connected = False
+            reason = str(err)
+        else:
+            reason = "connection refused or timed out"
+        if not connected:
+            client.close()
+            raise DeviceUnavailable(f"modbus {self.host}:{self.port}: {reason}")
+        self._client = client
+
+    async def close(self) -> None:
+        """Close the connection; safe to call twice."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def _call(self, fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+        if self._client is None or not self._client.connected:
+            raise DeviceUnavailable(f"modbus {self.host}:{self.port}: not connected")
+        async with self._slots:
+            self.requests += 1
+            try:
+                return await fn(*args, device_id=self.unit, **kwargs)
+            except (TimeoutError, ModbusException, OSError) as err:
+                raise DeviceUnavailable(f"modbus {self.host}:{self.port}: {err}") from err
+
+    async def _read_block(self, block: Block) -> list[int] | str:
+        """Registers or bits of a block, or the Modbus exception as text."""
+        assert self._client is not None
+        readers = {
+            Table.COIL: self._client.read_coils,
+            Table.DISCRETE: self._client.read_discrete_inputs,
+            Table.HOLDING: self._client.read_holding_registers,
+            Table.INPUT: self._client.read_input_registers,
+        }
+        reply = await self._call(readers[block.table], block.start, count=block.count)
+        if reply.isError():
+            code = getattr(reply, "exception_code", 0)
+            return f"{_EXCEPTIONS.get(code, 'exception')} (code {code})"
+        if block.table.is_bits:
+            return [int(b) for b in reply.bits[: block.count]]
+        return list(reply.registers)
+
+    async def read(self, tags: Sequence[TagRef]) -> list[Reading]:
+        """Read every tag in as few requests as the limits allow."""
+        readings: list[Reading | None] = [None] * len(tags)
+        addresses: list[Address | None] = []
+        for i, tag in enumerate(tags):
+            try:
+                addresses.append(parse_address(tag))
+            except DriverConfigError as err:
+                addresses.append(None)
+                readings[i] = Reading.bad(tag.name, str(err))
+        valid = [(i, a) for i, a in enumerate(addresses) if a is not None]
+        blocks = plan(
+            [a for _, a in valid],
+            self.config.max_gap,
+            self.config.max_registers,
+            self.config.max_bits,
+        )
+        for block in blocks:
+            members = [(valid[k][0], addr) for k, addr in block.members]
+            await self._serve_block(block, members, tags, readings)
+        return [
+            r if r is not None else Reading.bad(t.name, "not read")
+            for r, t in zip(readings, tags, strict=True)
+        ]
+
+    async def _serve_block(
+        self,
+        block: Block,
+        members: list[tuple[int, Address]],
+        tags: Sequence[TagRef],
+        readings: list[Reading | None],
+    ) -> None:
+        data = await self._read_block(block)
+        if isinstance(data, str):
+            if len(members) > 1 and "code 2" in data:
+                # isolate the bad address: read each member alone
+                for index, addr in members:
+                    await self._serve_block(
+                        Block(addr.table, addr.number, addr.count, [(0, addr)]),
+                        [(index, addr)],
+                        tags,
+                        readings,
+                    )
+                return
+            for index, _ in members:
+                readings[index] = Reading.bad(tags[index].name, f"modbus {data}")
+            return
+        for index, addr in members:
+            tag = tags[index]
+            words = data[addr.number - block.start : addr.end - block.start]
+            if addr.bit is not None:
+                value: Scalar = bool((words[0] >> addr.bit) & 1)
+            elif block.table.is_bits:
+                value = bool(words[0])
+            else:
+                value = decode(words, tag.data_type, tag.byte_order, tag.word_order)
+            readings[index] = Reading(tag.name, value)
+
+    async def write(self, tag: TagRef, value: Scalar) -> None:
+        """Write a holding register (or several), a bit of one, or a coil."""
+        addr = parse_address(tag)
+        if addr.table in {Table.DISCRETE, Table.INPUT}:
+            raise WriteNotSupported(f"tag {tag.name!r}: {addr.table} entries are read-only")
+        client = self._client
+        if client is None:
+            raise DeviceUnavailable(f"modbus {self.host}:{self.port}: not connected")
+        if addr.table == Table.COIL:
+            reply = await self._call(client.write_coil, addr.number, bool(value))
+        elif addr.bit is not None:
+            current = await self._read_block(Block(addr.table, addr.number, 1))
+            if isinstance(current, str):
+                raise DeviceUnavailable(f"tag {tag.name!r}: read before bit write: {current}")
+            mask = 1 << addr.bit
+            word = (current[0] | mask) if value else (current[0] & ~mask)
+            reply = await self._call(client.write_register, addr.number, word)
+        else:
+            words = encode(value, tag.data_type, tag.byte_order, tag.word_order, tag.length)
+            reply = await self._call(client.write_registers, addr.number, words)
+        if reply.isError():
+            code = getattr(reply, "exception_code", 0)
+            raise DriverConfigError(
+                f"tag {tag.name!r}: device refused the write: "
+                f"{_EXCEPTIONS.get(code, 'exception')} (code {code})"
+            )

@@ -1,0 +1,47 @@
+"""``plantbus sim``: the simulated machining line on Modbus TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import click
+
+from plantbus.sim.model import line
+from plantbus.sim.server import ModbusSim, serve_modbus
+
+__all__ = ["commands"]
+
+
+async def _serve(host: str, modbus_port: int, seed: int, speed: float) -> None:
+    sim = ModbusSim(line(seed), speed=speed)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with serve_modbus(sim, host, modbus_port) as port:
+            click.echo(f"simulated line1 (m1, m2, m3) on modbus://{host}:{port} (seed {seed})")
+            await stop.wait()
+    except OSError as err:
+        raise click.ClickException(str(err)) from None
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--modbus-port", type=int, default=5020, show_default=True)
+@click.option(
+    "--opcua-port",
+    type=int,
+    default=4840,
+    show_default=True,
+    help="Reserved for the OPC UA side of the simulator (not served yet).",
+)
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same faults.")
+@click.option("--speed", type=float, default=1.0, show_default=True, help="Time acceleration.")
+def sim(host: str, modbus_port: int, seed: int, speed: float) -> None:
+    """Run the simulated plant: three CNC machines with seeded faults."""
+    asyncio.run(_serve(host, modbus_port, seed, speed))
+
+
+commands = [sim]

@@ -1,0 +1,1 @@
+"""The device service: runs devices through driver plugins and publishes telemetry."""

@@ -1,0 +1,213 @@
+"""One device's life: connect, poll at its interval, publish, and on failure mark its tags
+bad, back off with jitter (capped) and demote a device that keeps failing to a slow schedule.
+
+Every driver call runs under a timeout, so a hanging driver never stalls anything but
+its own device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from plantbus.config.devices import Device, Tag
+from plantbus.device.publisher import TelemetryPublisher
+from plantbus.device.samples import SampleFilter
+from plantbus.sdk.driver import Driver, Reading, Scalar, TagRef
+from plantbus.sdk.errors import DeviceUnavailable, NotFound, PlantbusError
+from plantbus.v1 import device_pb2, telemetry_pb2
+
+__all__ = ["Backoff", "DeviceRunner", "tag_ref"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Capped exponential back-off with full jitter; demotion after ``demote_after`` failures."""
+
+    initial_s: float = 0.5
+    max_s: float = 30.0
+    demote_after: int = 5
+    demoted_s: float = 60.0
+
+    def delay(self, failures: int, rng: random.Random) -> float:
+        """Seconds to wait after the ``failures``-th consecutive failure."""
+        if failures >= self.demote_after:
+            return float(self.demoted_s * rng.uniform(0.8, 1.2))
+        return float(rng.uniform(0.5, 1.0) * min(self.max_s, self.initial_s * 2 ** (failures - 1)))
+
+
+def tag_ref(tag: Tag) -> TagRef:
+    """The driver's view of a configured tag."""
+    return TagRef(
+        tag.name,
+        tag.address,
+        tag.data_type,
+        tag.byte_order,
+        tag.word_order,
+        tag.length,
+        tag.access == "read_write",
+    )
+
+
+class DeviceRunner:
+    """Polls one device in its own task."""
+
+    def __init__(
+        self,
+        device: Device,
+        driver: Driver,
+        publisher: TelemetryPublisher,
+        listeners: Callable[[str, list[telemetry_pb2.TagSample]], None],
+        backoff: Backoff = Backoff(),
+        call_timeout_s: float = 10.0,
+    ) -> None:
+        self.device = device
+        self.driver = driver
+        self.publisher = publisher
+        self.listeners = listeners
+        self.backoff = backoff
+        self.call_timeout_s = call_timeout_s
+        self.refs = [tag_ref(t) for t in device.tags]
+        self.filter = SampleFilter(device.machine, list(device.tags))
+        self.state = device_pb2.CONNECTION_STATE_CONNECTING
+        self.last_error = ""
+        self.last_success = 0.0
+        self.counters = device_pb2.DeviceCounters()
+        self.failures = 0
+        self._task: asyncio.Task[None] | None = None
+        self._rng = random.Random(device.name)
+        self._connected = asyncio.Event()
+
+    def start(self) -> None:
+        """Start polling in the background."""
+        self._task = asyncio.create_task(self._run(), name=f"device-{self.device.name}")
+
+    async def stop(self) -> None:
+        """Stop polling and close the driver; safe to call twice."""
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._close()
+
+    async def _close(self) -> None:
+        self._connected.clear()
+        try:
+            await asyncio.wait_for(self.driver.close(), self.call_timeout_s)
+        except Exception as err:  # noqa: BLE001 - the plugin boundary: a broken close is logged
+            log.warning("device %s: driver close failed: %s", self.device.name, err)
+
+    async def _call(self, what: str, coro: Any) -> Any:
+        try:
+            return await asyncio.wait_for(coro, self.call_timeout_s)
+        except TimeoutError:
+            raise DeviceUnavailable(
+                f"{what} took longer than {self.call_timeout_s:.0f}s (driver hung?)"
+            ) from None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._call("connect", self.driver.connect())
+                if self.failures:
+                    self.counters.reconnects += 1
+                    log.info("device %s: back after %d failures", self.device.name, self.failures)
+                self.failures = 0
+                self.state = device_pb2.CONNECTION_STATE_CONNECTED
+                self._connected.set()
+                await self._poll_forever()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # noqa: BLE001 - the plugin boundary: any driver error
+                await self._failed(err)
+
+    async def _failed(self, err: Exception) -> None:
+        self.failures += 1
+        self.counters.poll_errors += 1
+        detail = str(err) if isinstance(err, PlantbusError) else f"{type(err).__name__}: {err}"
+        if not isinstance(err, PlantbusError):
+            log.exception("device %s: driver bug", self.device.name)
+        elif self.failures == 1:
+            log.warning("device %s unavailable: %s", self.device.name, detail)
+        self.last_error = detail
+        await self._publish([Reading.bad(r.name, detail) for r in self.refs])
+        await self._close()
+        delay = self.backoff.delay(self.failures, self._rng)
+        demoted = self.failures >= self.backoff.demote_after
+        self.state = (
+            device_pb2.CONNECTION_STATE_DEMOTED if demoted else device_pb2.CONNECTION_STATE_RETRYING
+        )
+        await asyncio.sleep(delay)
+        self.state = device_pb2.CONNECTION_STATE_CONNECTING
+
+    async def _poll_forever(self) -> None:
+        interval = self.device.poll_interval_s
+        next_at = time.monotonic()
+        while True:
+            readings = await self._call("read", self.driver.read(self.refs))
+            self.counters.polls += 1
+            self.last_success = time.time()
+            await self._publish(readings)
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay < 0:  # overrun: skip the missed cycles instead of bursting
+                next_at = time.monotonic()
+                delay = 0
+            await asyncio.sleep(delay)
+
+    async def _publish(self, readings: Sequence[Reading], force: bool = False) -> None:
+        now = time.time()
+        samples = [s for r in readings if (s := self.filter.accept(r, now, force)) is not None]
+        self.counters.bad_tags = sum(1 for r in readings if r.value is None)
+        if samples:
+            await self.publisher.publish(self.device.name, samples)
+            self.counters.samples_published += len(samples)
+            self.listeners(self.device.name, samples)
+
+    def _refs(self, names: Sequence[str]) -> list[TagRef]:
+        if not names:
+            return list(self.refs)
+        by_name = {r.name: r for r in self.refs}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise NotFound(f"device {self.device.name!r} has no tag {missing[0]!r}")
+        return [by_name[n] for n in names]
+
+    async def read_now(self, names: Sequence[str]) -> list[telemetry_pb2.TagSample]:
+        """Fresh samples for ``names`` (all when empty), published too, deadband bypassed."""
+        if not self._connected.is_set():
+            raise DeviceUnavailable(
+                f"device {self.device.name!r} is not connected: {self.last_error}"
+            )
+        readings = await self._call("read", self.driver.read(self._refs(names)))
+        now = time.time()
+        out = [s for r in readings if (s := self.filter.accept(r, now, force=True)) is not None]
+        return out
+
+    def _raw(self, name: str, value: Scalar) -> Scalar:
+        """Undo scaling: the device wants raw units, integers for integer types."""
+        tag = self.filter.tags[name]
+        if isinstance(value, bool | str | bytes):
+            return value
+        raw = (float(value) - tag.offset) / tag.scale
+        return raw if tag.data_type in {"float32", "float64"} else round(raw)
+
+    async def write(self, name: str, value: Scalar) -> telemetry_pb2.TagSample:
+        """Write (already authorised) and return the value read back."""
+        (ref,) = self._refs([name])
+        if not self._connected.is_set():
+            raise DeviceUnavailable(
+                f"device {self.device.name!r} is not connected: {self.last_error}"
+            )
+        await self._call("write", self.driver.write(ref, self._raw(name, value)))
+        (sample,) = await self.read_now([name])
+        return sample

@@ -1,0 +1,196 @@
+"""The device service: runs the devices governance assigns to this instance.
+
+Assignment: a device whose ``instance`` is unset or equals this instance's id runs
+here. To shard a plant over replicas, give each device the instance (pod name) that
+should run it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from plantbus.config import PlantConfig
+from plantbus.config.devices import Device
+from plantbus.device.publisher import TelemetryPublisher, ensure_telemetry_stream
+from plantbus.device.runtime import DeviceRunner
+from plantbus.device.spool import Spool
+from plantbus.sdk.discovery import grpc_address
+from plantbus.sdk.driver import Driver, Scalar
+from plantbus.sdk.errors import NotFound, PermissionDenied, PlantbusError
+from plantbus.sdk.plugins import PluginRegistry, discover
+from plantbus.sdk.rpc import channel
+from plantbus.sdk.service import GrpcBinding, Service, ServiceContext
+from plantbus.v1 import (
+    device_pb2_grpc,
+    governance_pb2,
+    governance_pb2_grpc,
+    service_pb2,
+    telemetry_pb2,
+)
+
+__all__ = ["DeviceService"]
+
+_QUEUE = 1000
+
+
+class DeviceService(Service):
+    """Polls devices through driver plugins and publishes their telemetry."""
+
+    name: ClassVar[str] = "device"
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__(ctx)
+        self.drivers: PluginRegistry = discover("plantbus.drivers")
+        spool_dir = Path(ctx.options.get("spool_dir") or ctx.data_dir / "spool")
+        self.spool = Spool(spool_dir, int(ctx.options.get("spool_max_bytes", 256 * 2**20)))
+        self.publisher = TelemetryPublisher(ctx.bus, self.spool)
+        self.runners: dict[str, DeviceRunner] = {}
+        self.failed: dict[str, tuple[Device, str]] = {}
+        self.listeners: set[asyncio.Queue[tuple[str, list[telemetry_pb2.TagSample]]]] = set()
+
+    def grpc_bindings(self) -> Sequence[GrpcBinding]:
+        """The DeviceService servicer."""
+        from plantbus.device.servicer import DeviceServicer
+
+        return [
+            GrpcBinding(
+                device_pb2_grpc.add_DeviceServiceServicer_to_server,
+                DeviceServicer(self),
+                "plantbus.v1.DeviceService",
+            )
+        ]
+
+    def plugin_infos(self) -> Sequence[service_pb2.PluginInfo]:
+        """Every driver plugin, loaded or not."""
+        return [
+            service_pb2.PluginInfo(
+                group=r.group,
+                name=r.name,
+                version=r.version,
+                distribution=r.distribution,
+                api_version=r.api_version,
+                loaded=r.loaded,
+                error=r.error,
+            )
+            for r in self.drivers.records.values()
+        ]
+
+    def health(self) -> tuple[bool, str]:
+        """Degraded (still serving) details: spool use and failed devices."""
+        notes = []
+        if len(self.spool):
+            notes.append(f"{len(self.spool)} samples spooled")
+        if self.failed:
+            notes.append(f"{len(self.failed)} devices cannot run")
+        return True, "; ".join(notes)
+
+    async def start(self) -> None:
+        """Create the telemetry stream and start replaying any spool."""
+        await ensure_telemetry_stream(self.ctx.bus)
+        await self.publisher.start()
+
+    async def stop(self) -> None:
+        """Stop every device; what is still spooled stays on disk."""
+        await asyncio.gather(*(r.stop() for r in self.runners.values()))
+        self.runners.clear()
+        await self.publisher.stop()
+
+    def _mine(self, config: PlantConfig) -> dict[str, Device]:
+        instance = self.ctx.instance
+        return {d.name: d for d in config.devices if d.instance in (None, instance)}
+
+    async def apply_config(self, config: PlantConfig, version: int) -> None:
+        """Start added devices, stop removed ones, restart changed ones."""
+        wanted = self._mine(config)
+        for name in list(self.runners):
+            if name not in wanted or wanted[name] != self.runners[name].device:
+                await self.runners.pop(name).stop()
+        self.failed = {n: f for n, f in self.failed.items() if n in wanted}
+        for name, device in wanted.items():
+            if name not in self.runners:
+                self._start(device)
+        self.config_version = version
+
+    def _start(self, device: Device) -> None:
+        try:
+            cls = self.drivers.get(device.driver)
+            assert issubclass(cls, Driver)
+            driver = cls(device.endpoint, cls.Settings.model_validate(device.settings))
+        except (PlantbusError, ValueError) as err:
+            self.failed[device.name] = (device, str(err))
+            self.ctx.log.error("device %s cannot run: %s", device.name, err)
+            return
+        self.failed.pop(device.name, None)
+        runner = DeviceRunner(device, driver, self.publisher, self._fan_out)
+        self.runners[device.name] = runner
+        runner.start()
+
+    def _fan_out(self, device: str, samples: list[telemetry_pb2.TagSample]) -> None:
+        for queue in self.listeners:
+            if queue.qsize() < _QUEUE:
+                queue.put_nowait((device, samples))
+
+    def runner(self, name: str) -> DeviceRunner:
+        """The runner of a device; NotFound says why there is none."""
+        if name in self.runners:
+            return self.runners[name]
+        if name in self.failed:
+            raise NotFound(f"device {name!r} cannot run: {self.failed[name][1]}")
+        raise NotFound(f"device {name!r} is not run by instance {self.ctx.instance!r}")
+
+    async def write(
+        self, device: str, tag: str, value: Scalar, user: str, reason: str
+    ) -> tuple[telemetry_pb2.TagSample, str]:
+        """Check policy with governance, write, read back, audit (denials too)."""
+        runner = self.runner(device)
+        config_tag = runner.filter.tags.get(tag)
+        if config_tag is None:
+            raise NotFound(f"device {device!r} has no tag {tag!r}")
+        path = runner.filter.paths[tag]
+        numeric = float(value) if isinstance(value, int | float) else math.nan
+        allowed, why, policy = await self._check(user, path, numeric)
+        detail = f"{value!r}: {why}" + (f" ({reason})" if reason else "")
+        if not allowed:
+            await self.ctx.audit(
+                action="tag.write",
+                target=path,
+                actor=user,
+                outcome=service_pb2.AUDIT_OUTCOME_DENIED,
+                detail=detail,
+            )
+            raise PermissionDenied(f"write to {path} refused: {why}")
+        try:
+            sample = await runner.write(tag, value)
+        except PlantbusError as err:
+            await self.ctx.audit(
+                action="tag.write",
+                target=path,
+                actor=user,
+                outcome=service_pb2.AUDIT_OUTCOME_FAILED,
+                detail=f"{detail}: {err}",
+            )
+            raise
+        await self.ctx.audit(
+            action="tag.write",
+            target=path,
+            actor=user,
+            detail=detail,
+            attributes={"value": repr(value), "policy": policy},
+        )
+        return sample, policy
+
+    async def _check(self, user: str, path: str, value: float) -> tuple[bool, str, str]:
+        try:
+            address = await grpc_address(self.ctx.bus, "governance")
+            async with channel(address) as chan:
+                reply = await governance_pb2_grpc.GovernanceServiceStub(chan).CheckPermission(
+                    governance_pb2.CheckPermissionRequest(user=user, tag_path=path, value=value),
+                    timeout=5,
+                )
+        except Exception as err:  # noqa: BLE001 - no answer means no permission
+            return False, f"governance unreachable, writes denied ({err})", ""
+        return reply.allowed, reply.reason, reply.policy

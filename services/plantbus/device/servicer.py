@@ -1,0 +1,134 @@
+"""gRPC translation for DeviceService."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, TypeAlias
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from plantbus.device.runtime import DeviceRunner
+from plantbus.sdk.driver import Scalar, SupportsBrowse
+from plantbus.sdk.errors import ValidationFailed, WriteNotSupported
+from plantbus.sdk.identity import caller
+from plantbus.v1 import device_pb2, device_pb2_grpc, telemetry_pb2
+
+if TYPE_CHECKING:
+    from plantbus.device.service import DeviceService
+
+__all__ = ["DeviceServicer"]
+
+Context: TypeAlias = grpc.aio.ServicerContext
+
+
+def _info(runner: DeviceRunner) -> device_pb2.DeviceInfo:
+    d = runner.device
+    info = device_pb2.DeviceInfo(
+        name=d.name,
+        driver=d.driver,
+        endpoint=d.endpoint,
+        machine=d.machine,
+        state=runner.state,
+        last_error=runner.last_error,
+        counters=runner.counters,
+        tags=[t.name for t in d.tags],
+        poll_interval_seconds=d.poll_interval_s,
+    )
+    if runner.last_success:
+        ts = Timestamp()
+        ts.FromNanoseconds(int(runner.last_success * 1e9))
+        info.last_success.CopyFrom(ts)
+    return info
+
+
+def _scalar(value: telemetry_pb2.TagValue) -> Scalar:
+    kind = value.WhichOneof("kind")
+    if kind is None:
+        raise ValidationFailed("no value given")
+    result: Scalar = getattr(value, kind)
+    return result
+
+
+class DeviceServicer(device_pb2_grpc.DeviceServiceServicer):  # type: ignore[misc]
+    """Thin translation to :class:`DeviceService`."""
+
+    def __init__(self, service: DeviceService) -> None:
+        self.service = service
+
+    async def ListDevices(
+        self, request: device_pb2.ListDevicesRequest, context: Context
+    ) -> device_pb2.ListDevicesResponse:
+        devices = [_info(r) for r in self.service.runners.values()]
+        for device, error in self.service.failed.values():
+            devices.append(
+                device_pb2.DeviceInfo(
+                    name=device.name,
+                    driver=device.driver,
+                    endpoint=device.endpoint,
+                    machine=device.machine,
+                    state=device_pb2.CONNECTION_STATE_FAILED,
+                    last_error=error,
+                )
+            )
+        devices.sort(key=lambda d: str(d.name))
+        return device_pb2.ListDevicesResponse(devices=devices)
+
+    async def GetDevice(
+        self, request: device_pb2.GetDeviceRequest, context: Context
+    ) -> device_pb2.GetDeviceResponse:
+        return device_pb2.GetDeviceResponse(device=_info(self.service.runner(request.name)))
+
+    async def ReadTags(
+        self, request: device_pb2.ReadTagsRequest, context: Context
+    ) -> device_pb2.ReadTagsResponse:
+        started = time.perf_counter()
+        samples = await self.service.runner(request.device).read_now(list(request.tags))
+        return device_pb2.ReadTagsResponse(
+            samples=samples, round_trip_ms=(time.perf_counter() - started) * 1000
+        )
+
+    async def WriteTag(
+        self, request: device_pb2.WriteTagRequest, context: Context
+    ) -> device_pb2.WriteTagResponse:
+        sample, policy = await self.service.write(
+            request.device, request.tag, _scalar(request.value), caller(context), request.reason
+        )
+        return device_pb2.WriteTagResponse(read_back=sample, policy=policy)
+
+    async def Browse(
+        self, request: device_pb2.BrowseRequest, context: Context
+    ) -> device_pb2.BrowseResponse:
+        driver = self.service.runner(request.device).driver
+        if not isinstance(driver, SupportsBrowse):
+            raise WriteNotSupported(f"driver {driver.manifest.name!r} cannot browse")
+        nodes = await driver.browse(request.address or None)
+        return device_pb2.BrowseResponse(
+            nodes=[
+                device_pb2.BrowseNode(
+                    address=n.address,
+                    name=n.name,
+                    data_type=n.data_type,
+                    has_children=n.has_children,
+                )
+                for n in nodes
+            ]
+        )
+
+    async def StreamSamples(
+        self, request: device_pb2.StreamSamplesRequest, context: Context
+    ) -> AsyncIterator[device_pb2.StreamSamplesResponse]:
+        queue: asyncio.Queue[tuple[str, list[telemetry_pb2.TagSample]]] = asyncio.Queue()
+        self.service.listeners.add(queue)
+        try:
+            while True:
+                device, samples = await queue.get()
+                if request.device and device != request.device:
+                    continue
+                yield device_pb2.StreamSamplesResponse(
+                    batch=telemetry_pb2.TagSampleBatch(samples=samples, device=device)
+                )
+        finally:
+            self.service.listeners.discard(queue)

@@ -1,0 +1,89 @@
+"""A bounded on-disk spool for telemetry while NATS is unreachable.
+
+Records (subject and payload) are appended to segment files of ``segment_bytes``; at
+most ``max_bytes`` are kept. When the spool is full the OLDEST segment is dropped
+(the newest data matters most to a running plant), and the number of records lost is
+logged and counted in ``dropped``. Replay returns records in the order they came.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["Spool"]
+
+log = logging.getLogger(__name__)
+_HEADER = struct.Struct(">HI")  # subject length, payload length
+
+
+class Spool:
+    """Append-only segments ``<n>.spool`` in ``directory``; survives a restart."""
+
+    def __init__(
+        self, directory: Path, max_bytes: int = 256 * 2**20, segment_bytes: int = 4 * 2**20
+    ) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self.segment_bytes = segment_bytes
+        self.dropped = 0
+        directory.mkdir(parents=True, exist_ok=True)
+        self._segments = sorted(directory.glob("*.spool"), key=lambda p: int(p.stem))
+        self.records = sum(1 for seg in self._segments for _ in self._read(seg))
+
+    def __len__(self) -> int:
+        return self.records
+
+    @property
+    def size(self) -> int:
+        """Bytes on disk."""
+        return sum(p.stat().st_size for p in self._segments if p.exists())
+
+    def append(self, subject: str, payload: bytes) -> None:
+        """Store one record at the end."""
+        if not self._segments or self._segments[-1].stat().st_size >= self.segment_bytes:
+            number = int(self._segments[-1].stem) + 1 if self._segments else 1
+            self._segments.append(self.directory / f"{number}.spool")
+            self._segments[-1].touch()
+            self._enforce_bound()
+        raw = subject.encode()
+        with self._segments[-1].open("ab") as out:
+            out.write(_HEADER.pack(len(raw), len(payload)) + raw + payload)
+        self.records += 1
+
+    def _enforce_bound(self) -> None:
+        while len(self._segments) > 1 and self.size > self.max_bytes:
+            oldest = self._segments.pop(0)
+            lost = sum(1 for _ in self._read(oldest))
+            oldest.unlink()
+            self.records -= lost
+            self.dropped += lost
+            log.error(
+                "telemetry spool full (%d bytes): dropped %d oldest records", self.max_bytes, lost
+            )
+
+    @staticmethod
+    def _read(segment: Path) -> Iterator[tuple[str, bytes]]:
+        data = segment.read_bytes()
+        pos = 0
+        while pos + _HEADER.size <= len(data):
+            subject_len, payload_len = _HEADER.unpack_from(data, pos)
+            start = pos + _HEADER.size
+            end = start + subject_len + payload_len
+            if end > len(data):
+                break  # a torn final record from a crash: ignore it
+            yield data[start : start + subject_len].decode(), data[start + subject_len : end]
+            pos = end
+
+    def oldest_segment(self) -> list[tuple[str, bytes]]:
+        """The records of the oldest segment, for replay."""
+        return list(self._read(self._segments[0])) if self._segments else []
+
+    def drop_oldest_segment(self) -> None:
+        """Forget the oldest segment after it was replayed."""
+        if self._segments:
+            segment = self._segments.pop(0)
+            self.records -= sum(1 for _ in self._read(segment))
+            segment.unlink()

@@ -1,0 +1,1 @@
+"""The simulated plant: a small machining line served over real Modbus TCP."""

@@ -1,0 +1,94 @@
+"""Serves the simulated line over a real pymodbus TCP server.
+
+Machine ``i`` occupies holding registers ``100*i ...``; every read sees the state at
+that moment and a write to ``speed_setpoint`` changes the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from plantbus.sim.model import REGISTERS_PER_MACHINE, SPEED, MachineSim
+
+__all__ = ["ModbusSim", "serve_modbus"]
+
+_READ_HOLDING, _WRITE_REGISTER, _WRITE_REGISTERS = 3, 6, 16
+
+
+class ModbusSim:
+    """The register view of a line of machines."""
+
+    def __init__(
+        self,
+        machines: list[MachineSim],
+        clock: Callable[[], float] = time.monotonic,
+        speed: float = 1.0,
+    ) -> None:
+        self.machines = machines
+        self.clock = clock
+        self.speed = speed
+        self.start = clock()
+
+    def now(self) -> float:
+        """Simulated time (scaled by ``speed``)."""
+        return (self.clock() - self.start) * self.speed
+
+    async def action(
+        self,
+        function_code: int,
+        start: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> None:
+        """Refresh the registers before a read; apply a write to a speed setpoint."""
+        if function_code in {_WRITE_REGISTER, _WRITE_REGISTERS} and set_values is not None:
+            for offset, value in enumerate(set_values):
+                index, field = divmod(address + offset, REGISTERS_PER_MACHINE)
+                if field == SPEED and index < len(self.machines):
+                    self.machines[index].speed_setpoint = int(value)
+            return
+        if function_code != _READ_HOLDING:
+            return
+        now = self.now()
+        for index, machine in enumerate(self.machines):
+            machine.step(now)
+            base = index * REGISTERS_PER_MACHINE - start
+            image = machine.registers()
+            registers[base : base + len(image)] = image
+
+    def device(self) -> SimDevice:
+        """A pymodbus device with coils, discrete inputs, holding and input registers."""
+        size = REGISTERS_PER_MACHINE * max(len(self.machines), 1)
+        blocks = (
+            [SimData(0, count=size, values=False, datatype=DataType.BITS)],
+            [SimData(0, count=size, values=False, datatype=DataType.BITS)],
+            [SimData(0, count=size, values=0, datatype=DataType.REGISTERS)],
+            [SimData(0, count=size, values=0, datatype=DataType.REGISTERS)],
+        )
+        return SimDevice(1, simdata=blocks, action=self.action)
+
+
+@asynccontextmanager
+async def serve_modbus(
+    sim: ModbusSim, host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[int]:
+    """Run the Modbus server; yields the bound port (port 0 picks a free one)."""
+    server = ModbusTcpServer([sim.device()], address=(host, port))
+    try:
+        await server.serve_forever(background=True)
+    except RuntimeError as err:
+        raise OSError(f"cannot listen for Modbus on {host}:{port}: port in use?") from err
+    try:
+        listener = server.transport  # an asyncio.Server once listening
+        yield int(listener.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+    finally:
+        await server.shutdown()  # type: ignore[no-untyped-call]
+        await asyncio.sleep(0)
