@@ -1,0 +1,205 @@
+"""``plantbus probe``: talk to one device directly through the installed driver, for commissioning.
+
+No hub is needed: the driver is chosen by the URL scheme among the installed
+``plantbus.drivers`` plugins (``Driver.schemes``) and addresses are parsed by the
+driver's ``tag_from_address``. Every answer shows value, quality and round-trip time;
+errors say why (refused, timeout, illegal address, bad node id) as the driver reports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+from plantbus.sdk.driver import DataType, Driver, Quality, Scalar, SupportsBrowse, TagRef
+from plantbus.sdk.errors import PlantbusError
+from plantbus.sdk.plugins import discover
+
+__all__ = ["commands", "driver_for", "parse_value"]
+
+
+def driver_for(url: str) -> type[Driver]:
+    """The installed driver class serving ``url``'s scheme; ClickException lists the known ones."""
+    scheme = urlsplit(url).scheme
+    loaded = discover("plantbus.drivers").loaded()
+    drivers = [cls for cls in loaded.values() if issubclass(cls, Driver)]
+    for cls in drivers:
+        if scheme in cls.schemes:
+            return cls
+    known = ", ".join(sorted(f"{s}://" for cls in drivers for s in cls.schemes)) or "none"
+    raise click.ClickException(
+        f"no installed driver handles {scheme or '(no scheme)'}:// in {url!r} (installed: {known})"
+    )
+
+
+def parse_value(text: str, data_type: DataType) -> Scalar:
+    """A command-line value as the tag's type; ClickException when it is not one."""
+    try:
+        if data_type == DataType.BOOL:
+            return {"1": True, "true": True, "on": True, "0": False, "false": False, "off": False}[
+                text.lower()
+            ]
+        if data_type in {DataType.FLOAT32, DataType.FLOAT64}:
+            return float(text)
+        if data_type == DataType.STRING:
+            return text
+        return int(text, 0)
+    except (KeyError, ValueError):
+        raise click.ClickException(f"value {text!r} is not a {data_type}") from None
+
+
+@dataclass
+class Answer:
+    """One address's outcome."""
+
+    address: str
+    value: Scalar | None = None
+    quality: str = "bad"
+    round_trip_ms: float = 0.0
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The --json form: address, value, quality, round_trip_ms, and error when there is one."""
+        value = self.value.hex() if isinstance(self.value, bytes) else self.value
+        out: dict[str, Any] = {"address": self.address, "value": value, "quality": self.quality}
+        out["round_trip_ms"] = round(self.round_trip_ms, 3)
+        if self.error:
+            out["error"] = self.error
+        return out
+
+    def line(self) -> str:
+        """The text form."""
+        if self.error:
+            return f"{self.address}: ERROR {self.error}"
+        return f"{self.address} = {self.value!r}  [{self.quality}]  {self.round_trip_ms:.1f} ms"
+
+
+def _why(err: BaseException, timeout_s: float) -> str:
+    if isinstance(err, TimeoutError):
+        return f"timeout: no answer within {timeout_s:g}s"
+    if isinstance(err, PlantbusError):
+        return str(err)
+    return f"{type(err).__name__}: {err}"
+
+
+class Probe:
+    """One driver session against the device at ``url``."""
+
+    def __init__(self, url: str, timeout_s: float) -> None:
+        self.cls = driver_for(url)
+        self.timeout_s = timeout_s
+        try:
+            self.driver = self.cls(url, self.cls.Settings())
+        except (PlantbusError, ValueError) as err:
+            raise click.ClickException(str(err)) from None
+
+    async def call(self, coro: Any) -> Any:
+        return await asyncio.wait_for(coro, self.timeout_s)
+
+    async def read(self, address: str, tag: TagRef | None = None) -> Answer:
+        """Read one address and time the round trip."""
+        started = time.perf_counter()
+        try:
+            tag = tag or self.cls.tag_from_address(address)
+            (reading,) = await self.call(self.driver.read([tag]))
+        except (TimeoutError, PlantbusError) as err:
+            return Answer(address, error=_why(err, self.timeout_s))
+        elapsed = (time.perf_counter() - started) * 1000
+        quality = Quality(reading.quality).name.lower()
+        return Answer(address, reading.value, quality, elapsed, reading.reason)
+
+    async def write(self, assignment: str) -> Answer:
+        """Write ``ADDRESS=VALUE`` and answer with the value read back."""
+        address, sep, text = assignment.rpartition("=")
+        if not sep or not address:
+            raise click.ClickException(f"--write {assignment!r}: use ADDRESS=VALUE")
+        try:
+            tag = self.cls.tag_from_address(address)
+            await self.call(self.driver.write(tag, parse_value(text, tag.data_type)))
+        except (TimeoutError, PlantbusError) as err:
+            return Answer(address, error=_why(err, self.timeout_s))
+        return await self.read(address, tag)
+
+    async def browse(self, node: str | None) -> list[dict[str, Any]]:
+        """The nodes below ``node``; ClickException when the driver cannot browse."""
+        if not isinstance(self.driver, SupportsBrowse):
+            raise click.ClickException(f"driver {self.cls.manifest.name!r} cannot browse")
+        try:
+            nodes = await self.call(self.driver.browse(node or None))
+        except (TimeoutError, PlantbusError) as err:
+            raise click.ClickException(_why(err, self.timeout_s)) from None
+        return [
+            {
+                "address": n.address,
+                "name": n.name,
+                "data_type": n.data_type,
+                "children": n.has_children,
+            }
+            for n in nodes
+        ]
+
+
+async def _probe(
+    url: str, reads: Sequence[str], writes: Sequence[str], browse: str | None, timeout_s: float
+) -> tuple[list[Answer], list[dict[str, Any]]]:
+    probe = Probe(url, timeout_s)
+    try:
+        await probe.call(probe.driver.connect())
+    except (TimeoutError, PlantbusError) as err:
+        why = _why(err, timeout_s)
+        if not reads and not writes:
+            raise click.ClickException(f"{url}: {why}") from None
+        return [Answer(a, error=why) for a in [*writes, *reads]], []
+    try:
+        answers = [await probe.write(w) for w in writes]
+        answers += [await probe.read(r) for r in reads]
+        nodes = await probe.browse(browse) if browse is not None else []
+    finally:
+        await probe.call(probe.driver.close())
+    return answers, nodes
+
+
+@click.command()
+@click.argument("url")
+@click.option("--read", "reads", multiple=True, metavar="ADDRESS", help="Read an address.")
+@click.option("--write", "writes", multiple=True, metavar="ADDRESS=VALUE", help="Write, read back.")
+@click.option(
+    "--browse", is_flag=False, flag_value="", default=None, metavar="[NODE]", help="List nodes."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per address.")
+@click.option("--timeout", "timeout_s", default=5.0, show_default=True, help="Seconds per call.")
+def probe(
+    url: str,
+    reads: tuple[str, ...],
+    writes: tuple[str, ...],
+    browse: str | None,
+    as_json: bool,
+    timeout_s: float,
+) -> None:
+    """Read, write or browse a device directly: URL --read ADDRESS, --write ADDRESS=VALUE.
+
+    Writes go straight to the device without policy checks: use it for commissioning only.
+    """
+    if not (reads or writes or browse is not None):
+        raise click.UsageError("give --read, --write or --browse")
+    answers, nodes = asyncio.run(_probe(url, reads, writes, browse, timeout_s))
+    for answer in answers:
+        click.echo(json.dumps(answer.as_dict()) if as_json else answer.line())
+    for node in nodes:
+        if as_json:
+            click.echo(json.dumps(node))
+        else:
+            marker = "+" if node["children"] else " "
+            click.echo(f"{marker} {node['address']}  {node['name']}  {node['data_type']}".rstrip())
+    if any(a.error and a.value is None for a in answers):
+        raise click.exceptions.Exit(1)
+
+
+commands = [probe]
