@@ -80,6 +80,21 @@ def test_up_status_and_clean_stop(hub: tuple[subprocess.Popen[str], Path]) -> No
         assert by_name[name]["grpc"] == runtime["services"][name]["grpc"]  # type: ignore[index]
     print(f"hub up in {elapsed:.1f}s with {len(children)} child processes")
 
+    tail = plantbus(
+        "tail",
+        "plantbus.v1.telemetry.demo.machining.line1.m1.>",
+        "--count",
+        "2",
+        "--timeout",
+        "30",
+        data_dir=data_dir,
+        timeout=60,
+    )
+    assert tail.returncode == 0, tail.stderr
+    first = json.loads(tail.stdout.splitlines()[0])
+    assert first["subject"].startswith("plantbus.v1.telemetry.demo.machining.line1.m1.")
+    assert first["message"]["samples"][0]["quality"] == "QUALITY_GOOD"
+
     proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 0
     _gone, alive = psutil.wait_procs(children, timeout=10)

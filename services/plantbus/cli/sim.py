@@ -30,13 +30,6 @@ async def _serve(host: str, modbus_port: int, seed: int, speed: float) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--modbus-port", type=int, default=5020, show_default=True)
-@click.option(
-    "--opcua-port",
-    type=int,
-    default=4840,
-    show_default=True,
-    help="Reserved for the OPC UA side of the simulator (not served yet).",
-)
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same faults.")
 @click.option("--speed", type=float, default=1.0, show_default=True, help="Time acceleration.")
 def sim(host: str, modbus_port: int, seed: int, speed: float) -> None:
