@@ -27,8 +27,11 @@ __all__ = ["NatsServer", "find_binary"]
 def find_binary() -> Path:
     """The nats-server executable: $PLANTBUS_NATS_SERVER, next to this Python, or on PATH."""
     explicit = os.environ.get("PLANTBUS_NATS_SERVER")
+    if explicit:
+        if Path(explicit).is_file() and os.access(explicit, os.X_OK):
+            return Path(explicit)
+        raise ConfigError(f"PLANTBUS_NATS_SERVER={explicit} is not an executable file")
     candidates = [
-        Path(explicit) if explicit else None,
         Path(sysconfig.get_path("scripts")) / "nats-server",
         Path(p) if (p := shutil.which("nats-server")) else None,
     ]
