@@ -20,6 +20,7 @@ COMMAND_MODULES: Final = (
     "plantbus.cli.core",
     "plantbus.cli.config",
     "plantbus.cli.sim",
+    "plantbus.cli.oee",
     "plantbus.cli.probe",
     "plantbus.cli.device",
 )

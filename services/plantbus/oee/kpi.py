@@ -1,0 +1,177 @@
+"""ISO 22400-2 KPIs from accumulated times and counts.
+
+Lines, shifts and orders are aggregated by adding the underlying times and counts
+(never by averaging ratios), then applying the same formulas.
+
+Convention for a zero denominator (no planned busy time, no production, no parts):
+the ratio is None, reported as null. "No data" is neither 100 % nor 0 %.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Kpis", "Totals", "ratio"]
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    """numerator / denominator, or None when the denominator is zero."""
+    return numerator / denominator if denominator > 0 else None
+
+
+@dataclass(slots=True)
+class Totals:
+    """Times (seconds) and counts accumulated for one scope."""
+
+    calendar_s: float = 0.0
+    """All observed time, in a shift or not (the TEEP base)."""
+    pot_s: float = 0.0
+    """Planned operation time: time inside shifts."""
+    planned_down_s: float = 0.0
+    apt_s: float = 0.0
+    """Actual production time: running inside shifts, outside planned stops."""
+    down_s: float = 0.0
+    """Unplanned downtime."""
+    down_by_reason: dict[str, float] = field(default_factory=dict)
+    planned_by_reason: dict[str, float] = field(default_factory=dict)
+    total_count: int = 0
+    reject_count: int = 0
+    startup_rejects: int = 0
+    ideal_s: float = 0.0
+    """Σ PRI * PQ: the time the parts made would take at the ideal cycle time."""
+    ideal_reject_s: float = 0.0
+    ideal_startup_reject_s: float = 0.0
+    failures: int = 0
+    minor_stop_s: float = 0.0
+    setup_s: float = 0.0
+
+    def add(self, other: Totals) -> None:
+        """Add another scope's times and counts into this one."""
+        for name in (
+            "calendar_s",
+            "pot_s",
+            "planned_down_s",
+            "apt_s",
+            "down_s",
+            "total_count",
+            "reject_count",
+            "startup_rejects",
+            "ideal_s",
+            "ideal_reject_s",
+            "ideal_startup_reject_s",
+            "failures",
+            "minor_stop_s",
+            "setup_s",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for reason, seconds in other.down_by_reason.items():
+            self.down_by_reason[reason] = self.down_by_reason.get(reason, 0.0) + seconds
+        for reason, seconds in other.planned_by_reason.items():
+            self.planned_by_reason[reason] = self.planned_by_reason.get(reason, 0.0) + seconds
+
+    @classmethod
+    def sum(cls, parts: Iterable[Totals]) -> Totals:
+        """The sum of several scopes."""
+        out = cls()
+        for part in parts:
+            out.add(part)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Kpis:
+    """The KPIs of one scope."""
+
+    totals: Totals
+
+    @property
+    def pbt_s(self) -> float:
+        """Planned busy time: planned operation time minus planned downtime."""
+        return self.totals.pot_s - self.totals.planned_down_s
+
+    @property
+    def good_count(self) -> int:
+        """Good quantity GQ = PQ - rejects."""
+        return self.totals.total_count - self.totals.reject_count
+
+    @property
+    def availability(self) -> float | None:
+        """APT / PBT."""
+        return ratio(self.totals.apt_s, self.pbt_s)
+
+    @property
+    def performance(self) -> float | None:
+        """Effectiveness: Σ(PRI * PQ) / APT (may exceed 1 when the ideal cycle time is wrong)."""
+        return ratio(self.totals.ideal_s, self.totals.apt_s)
+
+    @property
+    def quality(self) -> float | None:
+        """Quality ratio GQ / PQ."""
+        return ratio(self.good_count, self.totals.total_count)
+
+    @property
+    def oee(self) -> float | None:
+        """Availability * effectiveness * quality ratio."""
+        a, p, q = self.availability, self.performance, self.quality
+        return a * p * q if a is not None and p is not None and q is not None else None
+
+    @property
+    def teep(self) -> float | None:
+        """OEE * utilisation (PBT / calendar time); not an ISO 22400 KPI, common practice."""
+        oee, utilisation = self.oee, ratio(self.pbt_s, self.totals.calendar_s)
+        return oee * utilisation if oee is not None and utilisation is not None else None
+
+    @property
+    def mtbf_s(self) -> float | None:
+        """Mean operating time between failures: APT / failure events."""
+        return ratio(self.totals.apt_s, self.totals.failures)
+
+    @property
+    def mttr_s(self) -> float | None:
+        """Mean time to repair: unplanned downtime / failure events."""
+        return ratio(self.totals.down_s, self.totals.failures)
+
+    @property
+    def scrap_ratio(self) -> float | None:
+        """SQ / PQ."""
+        return ratio(self.totals.reject_count, self.totals.total_count)
+
+    def six_big_losses(self) -> dict[str, float]:
+        """Seconds lost to each of Nakajima's six big losses."""
+        t = self.totals
+        breakdowns = t.down_s - t.minor_stop_s - t.setup_s
+        return {
+            "breakdowns_s": breakdowns,
+            "setup_adjustments_s": t.setup_s,
+            "minor_stops_s": t.minor_stop_s,
+            "reduced_speed_s": t.apt_s - t.ideal_s,
+            "process_defects_s": t.ideal_reject_s - t.ideal_startup_reject_s,
+            "reduced_yield_s": t.ideal_startup_reject_s,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``plantbus oee compute --json`` (ratios as fractions)."""
+        t = self.totals
+        return {
+            "planned_busy_time_s": self.pbt_s,
+            "actual_production_time_s": t.apt_s,
+            "downtime_s": t.down_s,
+            "downtime_by_reason": dict(sorted(t.down_by_reason.items())),
+            "planned_downtime_s": t.planned_down_s,
+            "planned_downtime_by_reason": dict(sorted(t.planned_by_reason.items())),
+            "total_count": t.total_count,
+            "good_count": self.good_count,
+            "reject_count": t.reject_count,
+            "availability": self.availability,
+            "performance": self.performance,
+            "quality": self.quality,
+            "oee": self.oee,
+            "teep": self.teep,
+            "mtbf_s": self.mtbf_s,
+            "mttr_s": self.mttr_s,
+            "scrap_ratio": self.scrap_ratio,
+            "failures": t.failures,
+            "six_big_losses": self.six_big_losses(),
+        }
