@@ -1,17 +1,164 @@
-from plantbus.v1 import service_pb2 as _service_pb2
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class GetOeeInfoRequest(_message.Message):
+class DowntimeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
-    def __init__(self) -> None: ...
+    DOWNTIME_KIND_UNSPECIFIED: _ClassVar[DowntimeKind]
+    DOWNTIME_KIND_STARTED: _ClassVar[DowntimeKind]
+    DOWNTIME_KIND_ENDED: _ClassVar[DowntimeKind]
+    DOWNTIME_KIND_CLASSIFIED: _ClassVar[DowntimeKind]
+DOWNTIME_KIND_UNSPECIFIED: DowntimeKind
+DOWNTIME_KIND_STARTED: DowntimeKind
+DOWNTIME_KIND_ENDED: DowntimeKind
+DOWNTIME_KIND_CLASSIFIED: DowntimeKind
 
-class GetOeeInfoResponse(_message.Message):
-    __slots__ = ("heartbeat",)
-    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
-    heartbeat: _service_pb2.ServiceHeartbeat
-    def __init__(self, heartbeat: _Optional[_Union[_service_pb2.ServiceHeartbeat, _Mapping]] = ...) -> None: ...
+class OeeSnapshot(_message.Message):
+    __slots__ = ("scope", "time", "shift", "work_order", "state", "reason", "availability", "performance", "quality", "oee", "planned_busy_time_s", "actual_production_time_s", "downtime_s", "total_count", "good_count", "downtime_by_reason")
+    class DowntimeByReasonEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    SHIFT_FIELD_NUMBER: _ClassVar[int]
+    WORK_ORDER_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    AVAILABILITY_FIELD_NUMBER: _ClassVar[int]
+    PERFORMANCE_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
+    OEE_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_BUSY_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_PRODUCTION_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    DOWNTIME_S_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    GOOD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    DOWNTIME_BY_REASON_FIELD_NUMBER: _ClassVar[int]
+    scope: str
+    time: _timestamp_pb2.Timestamp
+    shift: str
+    work_order: str
+    state: str
+    reason: str
+    availability: float
+    performance: float
+    quality: float
+    oee: float
+    planned_busy_time_s: float
+    actual_production_time_s: float
+    downtime_s: float
+    total_count: int
+    good_count: int
+    downtime_by_reason: _containers.ScalarMap[str, float]
+    def __init__(self, scope: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shift: _Optional[str] = ..., work_order: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., availability: _Optional[float] = ..., performance: _Optional[float] = ..., quality: _Optional[float] = ..., oee: _Optional[float] = ..., planned_busy_time_s: _Optional[float] = ..., actual_production_time_s: _Optional[float] = ..., downtime_s: _Optional[float] = ..., total_count: _Optional[int] = ..., good_count: _Optional[int] = ..., downtime_by_reason: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class DowntimeEvent(_message.Message):
+    __slots__ = ("id", "machine", "kind", "reason", "planned", "start", "end", "classified_by")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    MACHINE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    CLASSIFIED_BY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    machine: str
+    kind: DowntimeKind
+    reason: str
+    planned: bool
+    start: _timestamp_pb2.Timestamp
+    end: _timestamp_pb2.Timestamp
+    classified_by: str
+    def __init__(self, id: _Optional[str] = ..., machine: _Optional[str] = ..., kind: _Optional[_Union[DowntimeKind, str]] = ..., reason: _Optional[str] = ..., planned: _Optional[bool] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., classified_by: _Optional[str] = ...) -> None: ...
+
+class GetOeeRequest(_message.Message):
+    __slots__ = ("scope",)
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    scope: str
+    def __init__(self, scope: _Optional[str] = ...) -> None: ...
+
+class GetOeeResponse(_message.Message):
+    __slots__ = ("snapshot",)
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    snapshot: OeeSnapshot
+    def __init__(self, snapshot: _Optional[_Union[OeeSnapshot, _Mapping]] = ...) -> None: ...
+
+class StreamOeeRequest(_message.Message):
+    __slots__ = ("scope_prefix",)
+    SCOPE_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    scope_prefix: str
+    def __init__(self, scope_prefix: _Optional[str] = ...) -> None: ...
+
+class StreamOeeResponse(_message.Message):
+    __slots__ = ("snapshot",)
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    snapshot: OeeSnapshot
+    def __init__(self, snapshot: _Optional[_Union[OeeSnapshot, _Mapping]] = ...) -> None: ...
+
+class ListDowntimesRequest(_message.Message):
+    __slots__ = ("machine",)
+    MACHINE_FIELD_NUMBER: _ClassVar[int]
+    machine: str
+    def __init__(self, machine: _Optional[str] = ...) -> None: ...
+
+class ListDowntimesResponse(_message.Message):
+    __slots__ = ("downtimes",)
+    DOWNTIMES_FIELD_NUMBER: _ClassVar[int]
+    downtimes: _containers.RepeatedCompositeFieldContainer[DowntimeEvent]
+    def __init__(self, downtimes: _Optional[_Iterable[_Union[DowntimeEvent, _Mapping]]] = ...) -> None: ...
+
+class ClassifyDowntimeRequest(_message.Message):
+    __slots__ = ("id", "reason")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    reason: str
+    def __init__(self, id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ClassifyDowntimeResponse(_message.Message):
+    __slots__ = ("downtime",)
+    DOWNTIME_FIELD_NUMBER: _ClassVar[int]
+    downtime: DowntimeEvent
+    def __init__(self, downtime: _Optional[_Union[DowntimeEvent, _Mapping]] = ...) -> None: ...
+
+class GetLossesRequest(_message.Message):
+    __slots__ = ("scope",)
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    scope: str
+    def __init__(self, scope: _Optional[str] = ...) -> None: ...
+
+class ParetoEntry(_message.Message):
+    __slots__ = ("reason", "seconds")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    seconds: float
+    def __init__(self, reason: _Optional[str] = ..., seconds: _Optional[float] = ...) -> None: ...
+
+class GetLossesResponse(_message.Message):
+    __slots__ = ("six_big_losses_s", "pareto")
+    class SixBigLossesSEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    SIX_BIG_LOSSES_S_FIELD_NUMBER: _ClassVar[int]
+    PARETO_FIELD_NUMBER: _ClassVar[int]
+    six_big_losses_s: _containers.ScalarMap[str, float]
+    pareto: _containers.RepeatedCompositeFieldContainer[ParetoEntry]
+    def __init__(self, six_big_losses_s: _Optional[_Mapping[str, float]] = ..., pareto: _Optional[_Iterable[_Union[ParetoEntry, _Mapping]]] = ...) -> None: ...

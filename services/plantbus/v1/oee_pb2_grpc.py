@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class OeeServiceStub:
-    """OeeService is the gRPC API of the oee service. Its RPCs grow with the service.
+    """OeeService answers ISO 22400 KPIs per machine, line, shift and work order.
     """
 
     def __init__(self, channel):
@@ -35,19 +35,67 @@ class OeeServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.GetOeeInfo = channel.unary_unary(
-                '/plantbus.v1.OeeService/GetOeeInfo',
-                request_serializer=plantbus_dot_v1_dot_oee__pb2.GetOeeInfoRequest.SerializeToString,
-                response_deserializer=plantbus_dot_v1_dot_oee__pb2.GetOeeInfoResponse.FromString,
+        self.GetOee = channel.unary_unary(
+                '/plantbus.v1.OeeService/GetOee',
+                request_serializer=plantbus_dot_v1_dot_oee__pb2.GetOeeRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_oee__pb2.GetOeeResponse.FromString,
+                _registered_method=True)
+        self.StreamOee = channel.unary_stream(
+                '/plantbus.v1.OeeService/StreamOee',
+                request_serializer=plantbus_dot_v1_dot_oee__pb2.StreamOeeRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_oee__pb2.StreamOeeResponse.FromString,
+                _registered_method=True)
+        self.ListDowntimes = channel.unary_unary(
+                '/plantbus.v1.OeeService/ListDowntimes',
+                request_serializer=plantbus_dot_v1_dot_oee__pb2.ListDowntimesRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_oee__pb2.ListDowntimesResponse.FromString,
+                _registered_method=True)
+        self.ClassifyDowntime = channel.unary_unary(
+                '/plantbus.v1.OeeService/ClassifyDowntime',
+                request_serializer=plantbus_dot_v1_dot_oee__pb2.ClassifyDowntimeRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_oee__pb2.ClassifyDowntimeResponse.FromString,
+                _registered_method=True)
+        self.GetLosses = channel.unary_unary(
+                '/plantbus.v1.OeeService/GetLosses',
+                request_serializer=plantbus_dot_v1_dot_oee__pb2.GetLossesRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_oee__pb2.GetLossesResponse.FromString,
                 _registered_method=True)
 
 
 class OeeServiceServicer:
-    """OeeService is the gRPC API of the oee service. Its RPCs grow with the service.
+    """OeeService answers ISO 22400 KPIs per machine, line, shift and work order.
     """
 
-    def GetOeeInfo(self, request, context):
-        """GetOeeInfo returns the instance's identity and loaded plugins.
+    def GetOee(self, request, context):
+        """GetOee returns the current snapshot of a machine or line.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamOee(self, request, context):
+        """StreamOee streams snapshots as they are published.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDowntimes(self, request, context):
+        """ListDowntimes lists recent downtime episodes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClassifyDowntime(self, request, context):
+        """ClassifyDowntime gives an unplanned stop its reason (audited).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLosses(self, request, context):
+        """GetLosses returns the Six Big Losses and the downtime Pareto of a scope.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -56,10 +104,30 @@ class OeeServiceServicer:
 
 def add_OeeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'GetOeeInfo': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetOeeInfo,
-                    request_deserializer=plantbus_dot_v1_dot_oee__pb2.GetOeeInfoRequest.FromString,
-                    response_serializer=plantbus_dot_v1_dot_oee__pb2.GetOeeInfoResponse.SerializeToString,
+            'GetOee': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOee,
+                    request_deserializer=plantbus_dot_v1_dot_oee__pb2.GetOeeRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_oee__pb2.GetOeeResponse.SerializeToString,
+            ),
+            'StreamOee': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamOee,
+                    request_deserializer=plantbus_dot_v1_dot_oee__pb2.StreamOeeRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_oee__pb2.StreamOeeResponse.SerializeToString,
+            ),
+            'ListDowntimes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDowntimes,
+                    request_deserializer=plantbus_dot_v1_dot_oee__pb2.ListDowntimesRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_oee__pb2.ListDowntimesResponse.SerializeToString,
+            ),
+            'ClassifyDowntime': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClassifyDowntime,
+                    request_deserializer=plantbus_dot_v1_dot_oee__pb2.ClassifyDowntimeRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_oee__pb2.ClassifyDowntimeResponse.SerializeToString,
+            ),
+            'GetLosses': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLosses,
+                    request_deserializer=plantbus_dot_v1_dot_oee__pb2.GetLossesRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_oee__pb2.GetLossesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -70,11 +138,11 @@ def add_OeeServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class OeeService:
-    """OeeService is the gRPC API of the oee service. Its RPCs grow with the service.
+    """OeeService answers ISO 22400 KPIs per machine, line, shift and work order.
     """
 
     @staticmethod
-    def GetOeeInfo(request,
+    def GetOee(request,
             target,
             options=(),
             channel_credentials=None,
@@ -87,9 +155,117 @@ class OeeService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/plantbus.v1.OeeService/GetOeeInfo',
-            plantbus_dot_v1_dot_oee__pb2.GetOeeInfoRequest.SerializeToString,
-            plantbus_dot_v1_dot_oee__pb2.GetOeeInfoResponse.FromString,
+            '/plantbus.v1.OeeService/GetOee',
+            plantbus_dot_v1_dot_oee__pb2.GetOeeRequest.SerializeToString,
+            plantbus_dot_v1_dot_oee__pb2.GetOeeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamOee(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/plantbus.v1.OeeService/StreamOee',
+            plantbus_dot_v1_dot_oee__pb2.StreamOeeRequest.SerializeToString,
+            plantbus_dot_v1_dot_oee__pb2.StreamOeeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDowntimes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.OeeService/ListDowntimes',
+            plantbus_dot_v1_dot_oee__pb2.ListDowntimesRequest.SerializeToString,
+            plantbus_dot_v1_dot_oee__pb2.ListDowntimesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClassifyDowntime(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.OeeService/ClassifyDowntime',
+            plantbus_dot_v1_dot_oee__pb2.ClassifyDowntimeRequest.SerializeToString,
+            plantbus_dot_v1_dot_oee__pb2.ClassifyDowntimeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLosses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.OeeService/GetLosses',
+            plantbus_dot_v1_dot_oee__pb2.GetLossesRequest.SerializeToString,
+            plantbus_dot_v1_dot_oee__pb2.GetLossesResponse.FromString,
             options,
             channel_credentials,
             insecure,

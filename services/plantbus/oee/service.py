@@ -1,0 +1,336 @@
+"""The OEE service: telemetry in (through the telemetry stream, so nothing is missed),
+ISO 22400 snapshots and downtime events out, engine state in KV so a restart neither
+loses nor double-counts.
+
+Exactly-once against the stream: the state saved in KV records the last stream
+sequence it includes; after a restart the service reads the stream from the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+import zlib
+from collections import deque
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.aio.msg import Msg
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import KeyNotFoundError
+from nats.js.kv import KeyValue
+
+from plantbus.config import PlantConfig
+from plantbus.config.oee import ShiftCalendar
+from plantbus.device.publisher import TELEMETRY_STREAM, ensure_telemetry_stream
+from plantbus.oee.calendar import CalendarStatus, status_at
+from plantbus.oee.engine import EngineSettings, MachineTrack, OeeEngine
+from plantbus.oee.events import BreakEnd, BreakStart, Event, ShiftEnd, ShiftStart, StateChange
+from plantbus.oee.kpi import Kpis, Totals
+from plantbus.oee.mapping import MachineMapper
+from plantbus.oee.persist import dump_engine, load_engine
+from plantbus.oee.snapshot import current_totals, snapshot
+from plantbus.sdk import subjects
+from plantbus.sdk.errors import NotFound
+from plantbus.sdk.service import GrpcBinding, Service, ServiceContext
+from plantbus.v1 import oee_pb2, oee_pb2_grpc, telemetry_pb2
+
+__all__ = ["OeeService"]
+
+STATE_BUCKET = "plantbus_oee"
+_ALWAYS = CalendarStatus("always", "")
+
+
+def _ts(seconds: float) -> Timestamp:
+    ts = Timestamp()
+    ts.FromNanoseconds(int(seconds * 1e9))
+    return ts
+
+
+def _value(sample: telemetry_pb2.TagSample) -> object:
+    kind = sample.value.WhichOneof("kind")
+    return getattr(sample.value, kind) if kind else None
+
+
+class OeeService(Service):
+    """Computes live OEE for every mapped machine."""
+
+    name: ClassVar[str] = "oee"
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__(ctx)
+        self.engine = OeeEngine(EngineSettings())
+        self.mappers: dict[str, MachineMapper] = {}
+        self.calendars: dict[str, ShiftCalendar] = {}
+        self.status: dict[str, CalendarStatus] = {}
+        self.seq = 0
+        self.dirty: set[str] = set()
+        self.urgent: set[str] = set()
+        self.last_sent: dict[str, float] = {}
+        self.downtimes: deque[oee_pb2.DowntimeEvent] = deque(maxlen=500)
+        self.open_downtime: dict[str, oee_pb2.DowntimeEvent] = {}
+        self.listeners: set[asyncio.Queue[oee_pb2.OeeSnapshot]] = set()
+        self._restored: dict[str, dict[str, object]] = {}
+        self._kv: KeyValue | None = None
+        self._sub: Any = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._lock = asyncio.Lock()
+
+    def grpc_bindings(self) -> Sequence[GrpcBinding]:
+        """The OeeService servicer."""
+        from plantbus.oee.servicer import OeeServicer
+
+        return [
+            GrpcBinding(
+                oee_pb2_grpc.add_OeeServiceServicer_to_server,
+                OeeServicer(self),
+                "plantbus.v1.OeeService",
+            )
+        ]
+
+    async def start(self) -> None:
+        """Restore state from KV and start the background loops."""
+        self._kv = await self.ctx.bus.kv(STATE_BUCKET, history=1)
+        try:
+            entry = await self._kv.get("state")
+            if entry.value:
+                saved = json.loads(zlib.decompress(entry.value))
+                self.seq = int(saved["seq"])
+                load_engine(self.engine, saved["engine"])
+                self._restored = saved.get("mappers", {})
+                self.ctx.log.info("restored OEE state up to telemetry sequence %d", self.seq)
+        except KeyNotFoundError:
+            pass
+        await ensure_telemetry_stream(self.ctx.bus)
+        self._tasks.append(asyncio.create_task(self._tick_loop(), name="oee-tick"))
+
+    async def stop(self) -> None:
+        """Stop consuming and save the state one last time."""
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            self._sub = None
+        with contextlib.suppress(Exception):
+            await self.save()
+
+    async def apply_config(self, config: PlantConfig, version: int) -> None:
+        """Take the OEE mappings and shift calendars; start consuming on the first version."""
+        lines = {line: cal for cal in config.shift_calendars for line in cal.lines}
+        mappers = {}
+        for mapping in config.oee:
+            line = mapping.machine.rsplit("/", 1)[0]
+            old = self.mappers.get(mapping.machine)
+            if old and old.mapping == mapping:
+                mapper = old
+            else:
+                mapper = MachineMapper(mapping, line)
+                if mapping.machine in self._restored:
+                    mapper.load(self._restored.pop(mapping.machine))
+            mappers[mapping.machine] = mapper
+            self.engine.track(mapping.machine, line).ideal_cycle_s = mapping.ideal_cycle_time_s
+        self.mappers, self.calendars = mappers, lines
+        self.config_version = version
+        if self._sub is None:
+            await self._subscribe()
+
+    async def _subscribe(self) -> None:
+        if self.seq:
+            cfg = ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self.seq + 1
+            )
+        else:
+            cfg = ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
+        self._sub = await self.ctx.bus.js.subscribe(
+            f"{subjects.PREFIX}.telemetry.>",
+            stream=TELEMETRY_STREAM,
+            ordered_consumer=True,
+            config=cfg,
+            cb=self._on_msg,
+        )
+
+    async def _on_msg(self, msg: Msg) -> None:
+        seq = msg.metadata.sequence.stream
+        if seq <= self.seq:
+            return
+        try:
+            batch = telemetry_pb2.TagSampleBatch.FromString(msg.data)
+        except Exception:  # noqa: BLE001 - a bad payload is skipped, never fatal
+            self.ctx.log.warning("skipped undecodable telemetry at stream sequence %d", seq)
+            self.seq = seq
+            return
+        async with self._lock:
+            for sample in batch.samples:
+                if sample.quality != telemetry_pb2.QUALITY_GOOD:
+                    continue
+                machine, _, tag = sample.path.rpartition("/")
+                mapper = self.mappers.get(machine)
+                if mapper is None:
+                    continue
+                ts = sample.source_time.ToNanoseconds() / 1e9
+                self._apply(mapper.on_sample(tag, _value(sample), ts))
+            self.seq = seq
+
+    def _apply(self, events: Sequence[Event]) -> None:
+        for event in events:
+            self.engine.process(event)
+            self.dirty.add(event.machine)
+            if isinstance(event, StateChange):
+                self.urgent.add(event.machine)
+                self._downtime(event)
+
+    def _downtime(self, event: StateChange) -> None:
+        open_ = self.open_downtime.get(event.machine)
+        if open_ is not None and (event.state != "stopped" or event.reason != open_.reason):
+            ended = oee_pb2.DowntimeEvent()
+            ended.CopyFrom(open_)
+            ended.kind = oee_pb2.DOWNTIME_KIND_ENDED
+            ended.end.CopyFrom(_ts(event.ts))
+            self._publish_downtime(ended)
+            del self.open_downtime[event.machine]
+        if event.state == "stopped" and event.machine not in self.open_downtime:
+            started = oee_pb2.DowntimeEvent(
+                id=uuid.uuid4().hex[:12],
+                machine=event.machine,
+                kind=oee_pb2.DOWNTIME_KIND_STARTED,
+                reason=event.reason,
+                start=_ts(event.ts),
+            )
+            self.open_downtime[event.machine] = started
+            self._publish_downtime(started)
+
+    def _publish_downtime(self, event: oee_pb2.DowntimeEvent) -> None:
+        self.downtimes.appendleft(event)
+        subject = subjects.downtime(*event.machine.split("/"))
+        task = asyncio.create_task(self.ctx.bus.publish(subject, event))
+        self._tasks.append(task)
+        task.add_done_callback(self._tasks.remove)
+
+    def _calendar_events(self, now: float) -> None:
+        for machine, mapper in self.mappers.items():
+            calendar = self.calendars.get(mapper.line)
+            status = status_at(calendar, now) if calendar else _ALWAYS
+            track = self.engine.track(machine, mapper.line)
+            old = self.status.get(
+                machine,
+                CalendarStatus(
+                    track.shift if track.in_shift else "", track.breaks[-1] if track.breaks else ""
+                ),
+            )
+            events: list[Event] = []
+            if old.breaks and old.breaks != status.breaks:
+                events.append(BreakEnd(now, machine, mapper.line))
+            if old.shift and old.shift != status.shift:
+                events.append(ShiftEnd(now, machine, mapper.line))
+            if status.shift and status.shift != old.shift:
+                events.append(ShiftStart(now, machine, mapper.line, shift=status.shift))
+            if status.breaks and status.breaks != old.breaks:
+                events.append(BreakStart(now, machine, mapper.line, reason=status.breaks))
+            self.status[machine] = status
+            self._apply(events)
+
+    def machine_snapshot(self, machine: str, now: float) -> oee_pb2.OeeSnapshot:
+        """The live snapshot of a machine's current shift."""
+        track = self.engine.machines.get(machine)
+        if track is None:
+            raise NotFound(f"no OEE for machine {machine!r}: is it mapped in the oee section?")
+        self.engine.advance(track, now)
+        return snapshot(machine, Kpis(current_totals(track)), track, track.shift)
+
+    def line_snapshot(self, line: str, now: float) -> oee_pb2.OeeSnapshot:
+        """The live snapshot of a line: summed times and counts of its machines' shifts."""
+        tracks: list[MachineTrack] = [t for t in self.engine.machines.values() if t.line == line]
+        if not tracks:
+            raise NotFound(f"no OEE for line {line!r}")
+        for track in tracks:
+            self.engine.advance(track, now)
+        kpis = Kpis(Totals.sum(current_totals(t) for t in tracks))
+        return snapshot(line, kpis, None, tracks[0].shift)
+
+    async def _tick_loop(self) -> None:
+        last_save = time.monotonic()
+        while True:
+            await asyncio.sleep(0.05)
+            now = time.time()
+            async with self._lock:
+                self._calendar_events(now)
+                due = {
+                    m
+                    for m in self.dirty
+                    if m in self.urgent or now - self.last_sent.get(m, 0.0) >= 1.0
+                }
+                for machine in due:
+                    self.dirty.discard(machine)
+                    self.urgent.discard(machine)
+                    self.last_sent[machine] = now
+                    await self._send(self.machine_snapshot(machine, now))
+                for line in {machine.rsplit("/", 1)[0] for machine in due}:
+                    await self._send(self.line_snapshot(line, now))
+            if time.monotonic() - last_save >= 2.0:
+                last_save = time.monotonic()
+                await self.save()
+
+    async def _send(self, snap: oee_pb2.OeeSnapshot) -> None:
+        await self.ctx.bus.publish(subjects.oee(*snap.scope.split("/")), snap)
+        for queue in self.listeners:
+            if queue.qsize() < 1000:
+                queue.put_nowait(snap)
+
+    async def save(self) -> None:
+        """Store the engine state and the stream sequence it includes."""
+        if self._kv is None:
+            return
+        async with self._lock:
+            doc = {
+                "seq": self.seq,
+                "engine": dump_engine(self.engine),
+                "mappers": {name: m.dump() for name, m in self.mappers.items()},
+            }
+        await self._kv.put("state", zlib.compress(json.dumps(doc).encode()))
+
+    async def classify(self, downtime_id: str, reason: str, actor: str) -> oee_pb2.DowntimeEvent:
+        """Give a downtime episode its reason; moves its time to that reason; audited."""
+        episode = next((d for d in self.downtimes if d.id == downtime_id), None)
+        if episode is None:
+            raise NotFound(f"no downtime episode {downtime_id!r} in the recent list")
+        old = episode.reason or "unspecified"
+        track = self.engine.machines.get(episode.machine)
+        if track is not None:
+            self.engine.advance(track, time.time())
+            end = episode.end.ToNanoseconds() / 1e9 if episode.HasField("end") else time.time()
+            seconds = max(0.0, end - episode.start.ToNanoseconds() / 1e9)
+            for bucket in (track.totals, current_totals(track)):
+                moved = min(seconds, bucket.down_by_reason.get(old, 0.0))
+                if moved:
+                    bucket.down_by_reason[old] -= moved
+                    bucket.down_by_reason[reason] = bucket.down_by_reason.get(reason, 0.0) + moved
+            if episode.machine in self.open_downtime:
+                track.reason = reason
+            self.urgent.add(episode.machine)
+            self.dirty.add(episode.machine)
+        classified = oee_pb2.DowntimeEvent()
+        classified.CopyFrom(episode)
+        classified.kind, classified.reason, classified.classified_by = (
+            oee_pb2.DOWNTIME_KIND_CLASSIFIED,
+            reason,
+            actor,
+        )
+        for d in self.downtimes:
+            if d.id == downtime_id:
+                d.reason = reason
+        self._publish_downtime(classified)
+        await self.ctx.audit(
+            action="downtime.classify",
+            target=episode.machine,
+            actor=actor,
+            detail=f"{downtime_id}: {old} -> {reason}",
+        )
+        return classified

@@ -1,0 +1,93 @@
+"""gRPC translation for OeeService."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, TypeAlias
+
+import grpc
+
+from plantbus.oee.kpi import Kpis, Totals
+from plantbus.oee.snapshot import current_totals
+from plantbus.sdk.errors import NotFound, ValidationFailed
+from plantbus.sdk.identity import caller
+from plantbus.v1 import oee_pb2, oee_pb2_grpc
+
+if TYPE_CHECKING:
+    from plantbus.oee.service import OeeService
+
+__all__ = ["OeeServicer"]
+
+Context: TypeAlias = grpc.aio.ServicerContext
+
+
+class OeeServicer(oee_pb2_grpc.OeeServiceServicer):  # type: ignore[misc]
+    """Thin translation to :class:`OeeService`."""
+
+    def __init__(self, service: OeeService) -> None:
+        self.service = service
+
+    def _snapshot(self, scope: str) -> oee_pb2.OeeSnapshot:
+        now = time.time()
+        if scope.count("/") == 3:
+            return self.service.machine_snapshot(scope, now)
+        if scope.count("/") == 2:
+            return self.service.line_snapshot(scope, now)
+        raise ValidationFailed(f"scope {scope!r}: use site/area/line or site/area/line/machine")
+
+    async def GetOee(
+        self, request: oee_pb2.GetOeeRequest, context: Context
+    ) -> oee_pb2.GetOeeResponse:
+        return oee_pb2.GetOeeResponse(snapshot=self._snapshot(request.scope))
+
+    async def StreamOee(
+        self, request: oee_pb2.StreamOeeRequest, context: Context
+    ) -> AsyncIterator[oee_pb2.StreamOeeResponse]:
+        queue: asyncio.Queue[oee_pb2.OeeSnapshot] = asyncio.Queue()
+        self.service.listeners.add(queue)
+        try:
+            while True:
+                snap = await queue.get()
+                if snap.scope.startswith(request.scope_prefix):
+                    yield oee_pb2.StreamOeeResponse(snapshot=snap)
+        finally:
+            self.service.listeners.discard(queue)
+
+    async def ListDowntimes(
+        self, request: oee_pb2.ListDowntimesRequest, context: Context
+    ) -> oee_pb2.ListDowntimesResponse:
+        items = [
+            d
+            for d in self.service.downtimes
+            if d.kind != oee_pb2.DOWNTIME_KIND_CLASSIFIED
+            and (not request.machine or d.machine == request.machine)
+        ]
+        latest: dict[str, oee_pb2.DowntimeEvent] = {}
+        for d in items:
+            latest.setdefault(d.id, d)
+        return oee_pb2.ListDowntimesResponse(downtimes=list(latest.values()))
+
+    async def ClassifyDowntime(
+        self, request: oee_pb2.ClassifyDowntimeRequest, context: Context
+    ) -> oee_pb2.ClassifyDowntimeResponse:
+        if not request.reason.strip():
+            raise ValidationFailed("a reason is required")
+        downtime = await self.service.classify(request.id, request.reason.strip(), caller(context))
+        return oee_pb2.ClassifyDowntimeResponse(downtime=downtime)
+
+    async def GetLosses(
+        self, request: oee_pb2.GetLossesRequest, context: Context
+    ) -> oee_pb2.GetLossesResponse:
+        tracks = [
+            t for name, t in self.service.engine.machines.items() if request.scope in (name, t.line)
+        ]
+        if not tracks:
+            raise NotFound(f"no OEE for scope {request.scope!r}")
+        kpis = Kpis(Totals.sum(current_totals(t) for t in tracks))
+        pareto = sorted(kpis.totals.down_by_reason.items(), key=lambda kv: -kv[1])
+        return oee_pb2.GetLossesResponse(
+            six_big_losses_s=kpis.six_big_losses(),
+            pareto=[oee_pb2.ParetoEntry(reason=r, seconds=s) for r, s in pareto if s > 0],
+        )

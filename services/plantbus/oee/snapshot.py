@@ -1,0 +1,47 @@
+"""Building OeeSnapshot messages from KPIs."""
+
+from __future__ import annotations
+
+import time
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from plantbus.oee.engine import MachineTrack
+from plantbus.oee.kpi import Kpis, Totals
+from plantbus.v1 import oee_pb2
+
+__all__ = ["current_totals", "snapshot"]
+
+
+def current_totals(track: MachineTrack) -> Totals:
+    """The current shift's totals, or everything when the machine is outside a shift."""
+    if track.in_shift and track.shift in track.shifts:
+        return track.shifts[track.shift]
+    return track.totals
+
+
+def snapshot(
+    scope: str, kpis: Kpis, track: MachineTrack | None = None, shift: str = ""
+) -> oee_pb2.OeeSnapshot:
+    """A snapshot message for ``scope``."""
+    ts = Timestamp()
+    ts.FromNanoseconds(time.time_ns())
+    t = kpis.totals
+    msg = oee_pb2.OeeSnapshot(
+        scope=scope,
+        time=ts,
+        shift=shift,
+        planned_busy_time_s=kpis.pbt_s,
+        actual_production_time_s=t.apt_s,
+        downtime_s=t.down_s,
+        total_count=t.total_count,
+        good_count=kpis.good_count,
+        downtime_by_reason=t.down_by_reason,
+    )
+    if track is not None:
+        msg.state, msg.reason, msg.work_order = track.state, track.reason, track.order
+    for name in ("availability", "performance", "quality", "oee"):
+        value = getattr(kpis, name)
+        if value is not None:
+            setattr(msg, name, value)
+    return msg
