@@ -237,6 +237,8 @@ async def _tail(hub: Hub, subject: str, count: int | None, timeout: float | None
 
     async def on_msg(raw: Msg) -> None:
         nonlocal seen
+        if done.is_set():
+            return
         try:
             payload: Any = _to_json(decode(raw.data, raw.headers))
         except ValidationFailed as err:
