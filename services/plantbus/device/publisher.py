@@ -75,8 +75,7 @@ class TelemetryPublisher:
             for s in samples
         ]
         if len(self.spool) or not self.bus.connected:
-            for subject, payload in items:
-                self.spool.append(subject, payload)
+            self.spool.extend(items)
             self._wake.set()
             return
         publish = self.bus.nc.publish
@@ -93,11 +92,25 @@ class TelemetryPublisher:
                     await asyncio.sleep(0.2)
                     continue
                 try:
-                    for subject, payload in self.spool.oldest_segment():
-                        await self.bus.js.publish(subject, payload, headers=_HEADERS, timeout=5)
+                    records = self.spool.oldest_segment()
+                    if records:  # an empty segment (crash right after creating it) is dropped
+                        await self._replay(records)
                 except Exception as err:  # noqa: BLE001 - NATS went away again: retry the segment
                     log.warning("spool replay paused: %s", err)
                     await asyncio.sleep(0.5)
                     continue
                 self.spool.drop_oldest_segment()
                 log.info("spool replayed a segment; %d records left", len(self.spool))
+
+    async def _replay(self, records: list[tuple[str, bytes]]) -> None:
+        """Send a segment: plain publishes, then the last record with a JetStream ack.
+
+        One connection's messages reach the stream in order, so the ack of the last one
+        confirms the whole segment. When anything fails the segment is sent again: a
+        replay is at-least-once, and consumers drop repeats by (path, sequence).
+        """
+        *body, (last_subject, last_payload) = records
+        publish = self.bus.nc.publish
+        for subject, payload in body:
+            await publish(subject, payload, headers=_HEADERS)
+        await self.bus.js.publish(last_subject, last_payload, headers=_HEADERS, timeout=10)

@@ -8,7 +8,6 @@ its own device.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -85,18 +84,23 @@ class DeviceRunner:
         self._task: asyncio.Task[None] | None = None
         self._rng = random.Random(device.name)
         self._connected = asyncio.Event()
+        self._stopping = False
 
     def start(self) -> None:
         """Start polling in the background."""
         self._task = asyncio.create_task(self._run(), name=f"device-{self.device.name}")
 
     async def stop(self) -> None:
-        """Stop polling and close the driver; safe to call twice."""
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop polling and close the driver; safe to call twice.
+
+        nats-py swallows a CancelledError that lands inside ``publish`` while it flushes,
+        so the loops also check ``_stopping`` and the task is cancelled until it ends.
+        """
+        self._stopping = True
+        task, self._task = self._task, None
+        while task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task], timeout=0.5)
         await self._close()
 
     async def _close(self) -> None:
@@ -115,7 +119,7 @@ class DeviceRunner:
             ) from None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._call("connect", self.driver.connect())
                 if self.failures:
@@ -152,7 +156,7 @@ class DeviceRunner:
     async def _poll_forever(self) -> None:
         interval = self.device.poll_interval_s
         next_at = time.monotonic()
-        while True:
+        while not self._stopping:
             readings = await self._call("read", self.driver.read(self.refs))
             self.counters.polls += 1
             self.last_success = time.time()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 __all__ = ["Spool"]
@@ -43,15 +43,27 @@ class Spool:
 
     def append(self, subject: str, payload: bytes) -> None:
         """Store one record at the end."""
-        if not self._segments or self._segments[-1].stat().st_size >= self.segment_bytes:
-            number = int(self._segments[-1].stem) + 1 if self._segments else 1
-            self._segments.append(self.directory / f"{number}.spool")
-            self._segments[-1].touch()
-            self._enforce_bound()
-        raw = subject.encode()
-        with self._segments[-1].open("ab") as out:
-            out.write(_HEADER.pack(len(raw), len(payload)) + raw + payload)
-        self.records += 1
+        self.extend([(subject, payload)])
+
+    def extend(self, records: Sequence[tuple[str, bytes]]) -> None:
+        """Store records at the end, in order, with one file open per segment touched."""
+        at = 0
+        while at < len(records):
+            if not self._segments or self._segments[-1].stat().st_size >= self.segment_bytes:
+                number = int(self._segments[-1].stem) + 1 if self._segments else 1
+                self._segments.append(self.directory / f"{number}.spool")
+                self._segments[-1].touch()
+                self._enforce_bound()
+            room = self.segment_bytes - self._segments[-1].stat().st_size
+            chunk = bytearray()
+            while at < len(records) and (not chunk or len(chunk) < room):
+                subject, payload = records[at]
+                at += 1
+                raw = subject.encode()
+                chunk += _HEADER.pack(len(raw), len(payload)) + raw + payload
+                self.records += 1
+            with self._segments[-1].open("ab") as out:
+                out.write(chunk)
 
     def _enforce_bound(self) -> None:
         while len(self._segments) > 1 and self.size > self.max_bytes:
