@@ -21,6 +21,7 @@ COMMAND_MODULES: Final = (
     "plantbus.cli.config",
     "plantbus.cli.sim",
     "plantbus.cli.oee",
+    "plantbus.cli.alarms",
     "plantbus.cli.probe",
     "plantbus.cli.device",
 )

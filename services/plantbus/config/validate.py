@@ -100,7 +100,12 @@ def _oee(config: PlantConfig) -> Iterator[Finding]:
 
 def _alerts(config: PlantConfig) -> Iterator[Finding]:
     machines, tags, lines = config.machine_paths(), config.tag_paths(), config.line_paths()
-    yield from _duplicates(config.alert_rules, ("alert_rules",), "rule")
+    seen: set[tuple[str, str]] = set()
+    for i, rule in enumerate(config.alert_rules):
+        key = (rule.name, rule.line if rule.kind == "oee_below" else rule.machine)
+        if key in seen:
+            yield ("alert_rules", i, "name"), f"duplicate rule {rule.name!r} on {key[1]!r}"
+        seen.add(key)
     for i, rule in enumerate(config.alert_rules):
         loc: Loc = ("alert_rules", i)
         if rule.kind == "oee_below":

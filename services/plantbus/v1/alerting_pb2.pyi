@@ -1,17 +1,153 @@
-from plantbus.v1 import service_pb2 as _service_pb2
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class GetAlertingInfoRequest(_message.Message):
+class AlarmEvent(_message.Message):
+    __slots__ = ("id", "rule", "scope", "state", "active", "priority", "message", "value", "time", "note", "shelved_until")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    SHELVED_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    rule: str
+    scope: str
+    state: str
+    active: bool
+    priority: str
+    message: str
+    value: str
+    time: _timestamp_pb2.Timestamp
+    note: str
+    shelved_until: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., rule: _Optional[str] = ..., scope: _Optional[str] = ..., state: _Optional[str] = ..., active: _Optional[bool] = ..., priority: _Optional[str] = ..., message: _Optional[str] = ..., value: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., note: _Optional[str] = ..., shelved_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListAlarmsRequest(_message.Message):
+    __slots__ = ("scope_prefix", "include_normal")
+    SCOPE_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_NORMAL_FIELD_NUMBER: _ClassVar[int]
+    scope_prefix: str
+    include_normal: bool
+    def __init__(self, scope_prefix: _Optional[str] = ..., include_normal: _Optional[bool] = ...) -> None: ...
+
+class ListAlarmsResponse(_message.Message):
+    __slots__ = ("alarms",)
+    ALARMS_FIELD_NUMBER: _ClassVar[int]
+    alarms: _containers.RepeatedCompositeFieldContainer[AlarmEvent]
+    def __init__(self, alarms: _Optional[_Iterable[_Union[AlarmEvent, _Mapping]]] = ...) -> None: ...
+
+class HistoryRequest(_message.Message):
+    __slots__ = ("limit", "scope_prefix")
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    scope_prefix: str
+    def __init__(self, limit: _Optional[int] = ..., scope_prefix: _Optional[str] = ...) -> None: ...
+
+class HistoryResponse(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[AlarmEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[AlarmEvent, _Mapping]]] = ...) -> None: ...
+
+class AcknowledgeRequest(_message.Message):
+    __slots__ = ("id", "comment")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    comment: str
+    def __init__(self, id: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
+
+class AcknowledgeResponse(_message.Message):
+    __slots__ = ("alarm",)
+    ALARM_FIELD_NUMBER: _ClassVar[int]
+    alarm: AlarmEvent
+    def __init__(self, alarm: _Optional[_Union[AlarmEvent, _Mapping]] = ...) -> None: ...
+
+class ShelveRequest(_message.Message):
+    __slots__ = ("id", "duration_seconds", "comment")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DURATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    duration_seconds: float
+    comment: str
+    def __init__(self, id: _Optional[str] = ..., duration_seconds: _Optional[float] = ..., comment: _Optional[str] = ...) -> None: ...
+
+class ShelveResponse(_message.Message):
+    __slots__ = ("alarm",)
+    ALARM_FIELD_NUMBER: _ClassVar[int]
+    alarm: AlarmEvent
+    def __init__(self, alarm: _Optional[_Union[AlarmEvent, _Mapping]] = ...) -> None: ...
+
+class UnshelveRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class UnshelveResponse(_message.Message):
+    __slots__ = ("alarm",)
+    ALARM_FIELD_NUMBER: _ClassVar[int]
+    alarm: AlarmEvent
+    def __init__(self, alarm: _Optional[_Union[AlarmEvent, _Mapping]] = ...) -> None: ...
+
+class StreamAlarmsRequest(_message.Message):
+    __slots__ = ("scope_prefix",)
+    SCOPE_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    scope_prefix: str
+    def __init__(self, scope_prefix: _Optional[str] = ...) -> None: ...
+
+class StreamAlarmsResponse(_message.Message):
+    __slots__ = ("alarm",)
+    ALARM_FIELD_NUMBER: _ClassVar[int]
+    alarm: AlarmEvent
+    def __init__(self, alarm: _Optional[_Union[AlarmEvent, _Mapping]] = ...) -> None: ...
+
+class GetAlarmMetricsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
-class GetAlertingInfoResponse(_message.Message):
-    __slots__ = ("heartbeat",)
-    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
-    heartbeat: _service_pb2.ServiceHeartbeat
-    def __init__(self, heartbeat: _Optional[_Union[_service_pb2.ServiceHeartbeat, _Mapping]] = ...) -> None: ...
+class AlarmCount(_message.Message):
+    __slots__ = ("id", "activations")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    activations: int
+    def __init__(self, id: _Optional[str] = ..., activations: _Optional[int] = ...) -> None: ...
+
+class GetAlarmMetricsResponse(_message.Message):
+    __slots__ = ("alarms_per_hour_by_area", "standing", "stale", "chattering", "top_frequent", "flooding")
+    class AlarmsPerHourByAreaEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    ALARMS_PER_HOUR_BY_AREA_FIELD_NUMBER: _ClassVar[int]
+    STANDING_FIELD_NUMBER: _ClassVar[int]
+    STALE_FIELD_NUMBER: _ClassVar[int]
+    CHATTERING_FIELD_NUMBER: _ClassVar[int]
+    TOP_FREQUENT_FIELD_NUMBER: _ClassVar[int]
+    FLOODING_FIELD_NUMBER: _ClassVar[int]
+    alarms_per_hour_by_area: _containers.ScalarMap[str, int]
+    standing: _containers.RepeatedScalarFieldContainer[str]
+    stale: _containers.RepeatedScalarFieldContainer[str]
+    chattering: _containers.RepeatedScalarFieldContainer[str]
+    top_frequent: _containers.RepeatedCompositeFieldContainer[AlarmCount]
+    flooding: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, alarms_per_hour_by_area: _Optional[_Mapping[str, int]] = ..., standing: _Optional[_Iterable[str]] = ..., stale: _Optional[_Iterable[str]] = ..., chattering: _Optional[_Iterable[str]] = ..., top_frequent: _Optional[_Iterable[_Union[AlarmCount, _Mapping]]] = ..., flooding: _Optional[_Iterable[str]] = ...) -> None: ...

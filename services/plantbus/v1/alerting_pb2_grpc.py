@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class AlertingServiceStub:
-    """AlertingService is the gRPC API of the alerting service. Its RPCs grow with the service.
+    """AlertingService manages alarms through their ISA-18.2 lifecycle.
     """
 
     def __init__(self, channel):
@@ -35,19 +35,91 @@ class AlertingServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.GetAlertingInfo = channel.unary_unary(
-                '/plantbus.v1.AlertingService/GetAlertingInfo',
-                request_serializer=plantbus_dot_v1_dot_alerting__pb2.GetAlertingInfoRequest.SerializeToString,
-                response_deserializer=plantbus_dot_v1_dot_alerting__pb2.GetAlertingInfoResponse.FromString,
+        self.ListAlarms = channel.unary_unary(
+                '/plantbus.v1.AlertingService/ListAlarms',
+                request_serializer=plantbus_dot_v1_dot_alerting__pb2.ListAlarmsRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_alerting__pb2.ListAlarmsResponse.FromString,
+                _registered_method=True)
+        self.History = channel.unary_unary(
+                '/plantbus.v1.AlertingService/History',
+                request_serializer=plantbus_dot_v1_dot_alerting__pb2.HistoryRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_alerting__pb2.HistoryResponse.FromString,
+                _registered_method=True)
+        self.Acknowledge = channel.unary_unary(
+                '/plantbus.v1.AlertingService/Acknowledge',
+                request_serializer=plantbus_dot_v1_dot_alerting__pb2.AcknowledgeRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_alerting__pb2.AcknowledgeResponse.FromString,
+                _registered_method=True)
+        self.Shelve = channel.unary_unary(
+                '/plantbus.v1.AlertingService/Shelve',
+                request_serializer=plantbus_dot_v1_dot_alerting__pb2.ShelveRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_alerting__pb2.ShelveResponse.FromString,
+                _registered_method=True)
+        self.Unshelve = channel.unary_unary(
+                '/plantbus.v1.AlertingService/Unshelve',
+                request_serializer=plantbus_dot_v1_dot_alerting__pb2.UnshelveRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_alerting__pb2.UnshelveResponse.FromString,
+                _registered_method=True)
+        self.StreamAlarms = channel.unary_stream(
+                '/plantbus.v1.AlertingService/StreamAlarms',
+                request_serializer=plantbus_dot_v1_dot_alerting__pb2.StreamAlarmsRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_alerting__pb2.StreamAlarmsResponse.FromString,
+                _registered_method=True)
+        self.GetAlarmMetrics = channel.unary_unary(
+                '/plantbus.v1.AlertingService/GetAlarmMetrics',
+                request_serializer=plantbus_dot_v1_dot_alerting__pb2.GetAlarmMetricsRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_alerting__pb2.GetAlarmMetricsResponse.FromString,
                 _registered_method=True)
 
 
 class AlertingServiceServicer:
-    """AlertingService is the gRPC API of the alerting service. Its RPCs grow with the service.
+    """AlertingService manages alarms through their ISA-18.2 lifecycle.
     """
 
-    def GetAlertingInfo(self, request, context):
-        """GetAlertingInfo returns the instance's identity and loaded plugins.
+    def ListAlarms(self, request, context):
+        """ListAlarms lists alarms, by default those not in the normal state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def History(self, request, context):
+        """History lists recent alarm state changes, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Acknowledge(self, request, context):
+        """Acknowledge acknowledges an alarm, recording who and why.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Shelve(self, request, context):
+        """Shelve hides an alarm for a while, recording who and why.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Unshelve(self, request, context):
+        """Unshelve ends shelving early.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamAlarms(self, request, context):
+        """StreamAlarms streams alarm state changes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAlarmMetrics(self, request, context):
+        """GetAlarmMetrics returns the ISA-18.2 performance metrics.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -56,10 +128,40 @@ class AlertingServiceServicer:
 
 def add_AlertingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'GetAlertingInfo': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetAlertingInfo,
-                    request_deserializer=plantbus_dot_v1_dot_alerting__pb2.GetAlertingInfoRequest.FromString,
-                    response_serializer=plantbus_dot_v1_dot_alerting__pb2.GetAlertingInfoResponse.SerializeToString,
+            'ListAlarms': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlarms,
+                    request_deserializer=plantbus_dot_v1_dot_alerting__pb2.ListAlarmsRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_alerting__pb2.ListAlarmsResponse.SerializeToString,
+            ),
+            'History': grpc.unary_unary_rpc_method_handler(
+                    servicer.History,
+                    request_deserializer=plantbus_dot_v1_dot_alerting__pb2.HistoryRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_alerting__pb2.HistoryResponse.SerializeToString,
+            ),
+            'Acknowledge': grpc.unary_unary_rpc_method_handler(
+                    servicer.Acknowledge,
+                    request_deserializer=plantbus_dot_v1_dot_alerting__pb2.AcknowledgeRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_alerting__pb2.AcknowledgeResponse.SerializeToString,
+            ),
+            'Shelve': grpc.unary_unary_rpc_method_handler(
+                    servicer.Shelve,
+                    request_deserializer=plantbus_dot_v1_dot_alerting__pb2.ShelveRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_alerting__pb2.ShelveResponse.SerializeToString,
+            ),
+            'Unshelve': grpc.unary_unary_rpc_method_handler(
+                    servicer.Unshelve,
+                    request_deserializer=plantbus_dot_v1_dot_alerting__pb2.UnshelveRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_alerting__pb2.UnshelveResponse.SerializeToString,
+            ),
+            'StreamAlarms': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamAlarms,
+                    request_deserializer=plantbus_dot_v1_dot_alerting__pb2.StreamAlarmsRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_alerting__pb2.StreamAlarmsResponse.SerializeToString,
+            ),
+            'GetAlarmMetrics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAlarmMetrics,
+                    request_deserializer=plantbus_dot_v1_dot_alerting__pb2.GetAlarmMetricsRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_alerting__pb2.GetAlarmMetricsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -70,11 +172,11 @@ def add_AlertingServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AlertingService:
-    """AlertingService is the gRPC API of the alerting service. Its RPCs grow with the service.
+    """AlertingService manages alarms through their ISA-18.2 lifecycle.
     """
 
     @staticmethod
-    def GetAlertingInfo(request,
+    def ListAlarms(request,
             target,
             options=(),
             channel_credentials=None,
@@ -87,9 +189,171 @@ class AlertingService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/plantbus.v1.AlertingService/GetAlertingInfo',
-            plantbus_dot_v1_dot_alerting__pb2.GetAlertingInfoRequest.SerializeToString,
-            plantbus_dot_v1_dot_alerting__pb2.GetAlertingInfoResponse.FromString,
+            '/plantbus.v1.AlertingService/ListAlarms',
+            plantbus_dot_v1_dot_alerting__pb2.ListAlarmsRequest.SerializeToString,
+            plantbus_dot_v1_dot_alerting__pb2.ListAlarmsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def History(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.AlertingService/History',
+            plantbus_dot_v1_dot_alerting__pb2.HistoryRequest.SerializeToString,
+            plantbus_dot_v1_dot_alerting__pb2.HistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Acknowledge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.AlertingService/Acknowledge',
+            plantbus_dot_v1_dot_alerting__pb2.AcknowledgeRequest.SerializeToString,
+            plantbus_dot_v1_dot_alerting__pb2.AcknowledgeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Shelve(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.AlertingService/Shelve',
+            plantbus_dot_v1_dot_alerting__pb2.ShelveRequest.SerializeToString,
+            plantbus_dot_v1_dot_alerting__pb2.ShelveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Unshelve(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.AlertingService/Unshelve',
+            plantbus_dot_v1_dot_alerting__pb2.UnshelveRequest.SerializeToString,
+            plantbus_dot_v1_dot_alerting__pb2.UnshelveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamAlarms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/plantbus.v1.AlertingService/StreamAlarms',
+            plantbus_dot_v1_dot_alerting__pb2.StreamAlarmsRequest.SerializeToString,
+            plantbus_dot_v1_dot_alerting__pb2.StreamAlarmsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAlarmMetrics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.AlertingService/GetAlarmMetrics',
+            plantbus_dot_v1_dot_alerting__pb2.GetAlarmMetricsRequest.SerializeToString,
+            plantbus_dot_v1_dot_alerting__pb2.GetAlarmMetricsResponse.FromString,
             options,
             channel_credentials,
             insecure,

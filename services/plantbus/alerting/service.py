@@ -1,0 +1,353 @@
+"""The alerting service: evaluates rules over telemetry and OEE snapshots, runs each alarm
+through the ISA-18.2 lifecycle, persists alarm state in KV, publishes every state change
+and hands new alarms to notifier plugins."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js.kv import KeyValue
+
+from plantbus.alerting.conditions import Condition
+from plantbus.alerting.delivery import Delivery
+from plantbus.alerting.lifecycle import Alarm, AlarmState
+from plantbus.alerting.metrics import FloodDetector, area_of
+from plantbus.config import PlantConfig
+from plantbus.config.alerting import AlertRule
+from plantbus.sdk import subjects
+from plantbus.sdk.errors import NotFound, PlantbusError
+from plantbus.sdk.notifier import AlarmNotification, Notifier
+from plantbus.sdk.plugins import discover
+from plantbus.sdk.service import GrpcBinding, Service, ServiceContext
+from plantbus.v1 import alerting_pb2, alerting_pb2_grpc, oee_pb2, service_pb2, telemetry_pb2
+
+__all__ = ["AlertingService"]
+
+STATE_BUCKET = "plantbus_alarms"
+FLOOD_RULE = "alarm_flood"
+
+
+def _ts(seconds: float) -> Timestamp:
+    ts = Timestamp()
+    ts.FromNanoseconds(int(seconds * 1e9))
+    return ts
+
+
+def event_of(alarm: Alarm) -> alerting_pb2.AlarmEvent:
+    """The bus and gRPC form of an alarm."""
+    msg = alerting_pb2.AlarmEvent(
+        id=alarm.id,
+        rule=alarm.rule,
+        scope=alarm.scope,
+        state=str(alarm.state),
+        active=alarm.active,
+        priority=alarm.priority,
+        message=alarm.message,
+        value="" if alarm.value is None else str(alarm.value),
+        time=_ts(alarm.changed_at),
+        note=alarm.note,
+    )
+    if alarm.shelved_until:
+        msg.shelved_until.CopyFrom(_ts(alarm.shelved_until))
+    return msg
+
+
+def _key(alarm_id: str) -> str:
+    """KV keys allow letters, digits and -/_=. only."""
+    return alarm_id.replace("@", "=")
+
+
+def _subject(alarm: Alarm) -> str:
+    parts = alarm.scope.split("/") + ["all"] * 4
+    return subjects.alarm(parts[0], parts[1], parts[2], parts[3], alarm.rule)
+
+
+class AlertingService(Service):
+    """Alarms per ISA-18.2."""
+
+    name: ClassVar[str] = "alerting"
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__(ctx)
+        self.rules: dict[str, AlertRule] = {}
+        self.alarms: dict[str, Alarm] = {}
+        self.conditions: dict[str, Condition] = {}
+        self.by_tag: dict[str, list[str]] = {}
+        self.last_good: dict[str, float] = {}
+        self.state_since: dict[str, tuple[str, float]] = {}
+        self.history: deque[alerting_pb2.AlarmEvent] = deque(maxlen=1000)
+        self.listeners: set[asyncio.Queue[alerting_pb2.AlarmEvent]] = set()
+        self.deliveries: list[Delivery] = []
+        self.flood = FloodDetector()
+        self.notifier_plugins = discover("plantbus.notifiers")
+        self._kv: KeyValue | None = None
+        self._subs: list[Subscription] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._restored: dict[str, dict[str, Any]] = {}
+
+    def grpc_bindings(self) -> Sequence[GrpcBinding]:
+        """The AlertingService servicer."""
+        from plantbus.alerting.servicer import AlertingServicer
+
+        return [
+            GrpcBinding(
+                alerting_pb2_grpc.add_AlertingServiceServicer_to_server,
+                AlertingServicer(self),
+                "plantbus.v1.AlertingService",
+            )
+        ]
+
+    def plugin_infos(self) -> Sequence[service_pb2.PluginInfo]:
+        """Every notifier plugin, loaded or not."""
+        return [
+            service_pb2.PluginInfo(
+                group=r.group,
+                name=r.name,
+                version=r.version,
+                distribution=r.distribution,
+                api_version=r.api_version,
+                loaded=r.loaded,
+                error=r.error,
+            )
+            for r in self.notifier_plugins.records.values()
+        ]
+
+    async def start(self) -> None:
+        """Restore alarm states, subscribe to telemetry and OEE, start the tick loop."""
+        self._kv = await self.ctx.bus.kv(STATE_BUCKET, history=1)
+        with contextlib.suppress(Exception):  # an empty bucket has no keys
+            for key in await self._kv.keys():
+                entry = await self._kv.get(key)
+                if entry.value:
+                    self._restored[key] = json.loads(entry.value)
+        bus = self.ctx.bus
+        self._subs.append(await bus.subscribe(f"{subjects.PREFIX}.telemetry.>", self._on_telemetry))
+        self._subs.append(await bus.subscribe(f"{subjects.PREFIX}.oee.>", self._on_oee))
+        self._spawn(self._tick_loop())
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        """Stop evaluating; alarm states are already in KV."""
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for delivery in self.deliveries:
+            with contextlib.suppress(Exception):
+                await delivery.notifier.close()
+
+    async def apply_config(self, config: PlantConfig, version: int) -> None:
+        """Take rules and notifiers live; alarms of removed rules disappear."""
+        wanted: dict[str, tuple[AlertRule, str]] = {}
+        for rule in config.alert_rules:
+            scope = rule.line if rule.kind == "oee_below" else rule.machine
+            wanted[f"{rule.name}@{scope}"] = (rule, scope)
+        self.rules = {alarm_id: rule for alarm_id, (rule, _) in wanted.items()}
+        for alarm_id in list(self.alarms):
+            if alarm_id not in wanted and not alarm_id.startswith(FLOOD_RULE):
+                del self.alarms[alarm_id]
+                self.conditions.pop(alarm_id, None)
+        self.by_tag = {}
+        for alarm_id, (rule, scope) in wanted.items():
+            if alarm_id not in self.alarms or self.conditions[alarm_id].rule != rule:
+                self.alarms[alarm_id] = self._new_alarm(alarm_id, rule, scope)
+                self.conditions[alarm_id] = Condition(rule, active=self.alarms[alarm_id].active)
+            if rule.tag:
+                self.by_tag.setdefault(f"{scope}/{rule.tag}", []).append(alarm_id)
+        self.deliveries = self._deliveries(config)
+        self.config_version = version
+
+    def _new_alarm(self, alarm_id: str, rule: AlertRule, scope: str) -> Alarm:
+        alarm = Alarm(alarm_id, rule.name, scope, rule.priority, changed_at=time.time())
+        saved = self._restored.pop(_key(alarm_id), None)
+        if saved:
+            saved["state"] = AlarmState(saved["state"])
+            alarm = Alarm(**saved)
+            alarm.priority = rule.priority
+        return alarm
+
+    def _deliveries(self, config: PlantConfig) -> list[Delivery]:
+        out = []
+        for cfg in config.notifiers:
+            try:
+                cls = self.notifier_plugins.get(cfg.plugin)
+                assert issubclass(cls, Notifier)
+                out.append(Delivery(cfg, cls(cls.Settings.model_validate(cfg.settings))))
+            except (PlantbusError, ValueError) as err:
+                self.ctx.log.error("notifier %s cannot run: %s", cfg.name, err)
+        return out
+
+    async def _on_telemetry(self, subject: str, msg: Message, raw: Msg) -> None:
+        if not isinstance(msg, telemetry_pb2.TagSampleBatch):
+            return
+        now = time.time()
+        for sample in msg.samples:
+            ids = self.by_tag.get(sample.path)
+            if not ids:
+                continue
+            good = sample.quality == telemetry_pb2.QUALITY_GOOD
+            if good:
+                self.last_good[sample.path] = now
+            kind = sample.value.WhichOneof("kind")
+            value = getattr(sample.value, kind) if kind else None
+            for alarm_id in ids:
+                cond = self.conditions[alarm_id]
+                rule = cond.rule
+                if rule.kind == "bad_quality":
+                    flipped = cond.observe(not good, now)
+                elif rule.kind == "stale" or not good or not isinstance(value, int | float):
+                    continue
+                else:
+                    flipped = cond.sample(float(value), now)
+                if flipped:
+                    await self._condition(alarm_id, cond.active, value, now)
+
+    async def _on_oee(self, subject: str, msg: Message, raw: Msg) -> None:
+        if not isinstance(msg, oee_pb2.OeeSnapshot):
+            return
+        now = time.time()
+        if msg.state:
+            previous = self.state_since.get(msg.scope)
+            if previous is None or previous[0] != msg.state:
+                self.state_since[msg.scope] = (msg.state, now)
+            for alarm in self.alarms.values():
+                rule = self.rules.get(alarm.id)
+                if (
+                    alarm.scope == msg.scope
+                    and rule
+                    and rule.suppress_in_planned_stop
+                    and alarm.suppress(msg.state == "planned_stop", now)
+                ):
+                    await self._changed(alarm)
+        for alarm_id, cond in self.conditions.items():
+            rule = cond.rule
+            if (
+                rule.kind == "oee_below"
+                and rule.line == msg.scope
+                and msg.HasField("oee")
+                and cond.observe(msg.oee < rule.limit, now)
+            ):
+                await self._condition(alarm_id, cond.active, round(msg.oee, 4), now)
+
+    async def _condition(self, alarm_id: str, active: bool, value: Any, now: float) -> None:
+        alarm = self.alarms[alarm_id]
+        alarm.value = value
+        rule = self.rules.get(alarm_id)
+        if rule:
+            alarm.message = rule.message.format_map(
+                {"rule": rule.name, "machine": alarm.scope, "value": value, "limit": rule.limit}
+            )
+        if alarm.condition(active, now):
+            if alarm.state == AlarmState.UNACK:
+                self.flood.annunciated(area_of(alarm.scope), now)
+            await self._changed(alarm)
+
+    async def _changed(self, alarm: Alarm) -> None:
+        event = event_of(alarm)
+        self.history.appendleft(event)
+        for queue in self.listeners:
+            if queue.qsize() < 1000:
+                queue.put_nowait(event)
+        await self.ctx.bus.publish(_subject(alarm), event)
+        if self._kv is not None:
+            doc = dataclasses.asdict(alarm)
+            doc["state"] = str(alarm.state)
+            await self._kv.put(_key(alarm.id), json.dumps(doc).encode())
+        if alarm.state == AlarmState.UNACK:
+            note = AlarmNotification(
+                alarm_id=alarm.id,
+                rule=alarm.rule,
+                machine=alarm.scope,
+                state=str(alarm.state),
+                priority=alarm.priority,
+                message=alarm.message,
+                value=alarm.value if isinstance(alarm.value, float | str) else None,
+                time=event.time.ToDatetime(),
+                actor="",
+            )
+            for delivery in self.deliveries:
+                task = delivery.offer(note)
+                if task is not None:
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(0.1)
+            await self.tick(time.time())
+
+    async def tick(self, now: float) -> None:
+        """Time-driven checks: pending delays, stale data, states held too long, shelving
+        expiry and floods."""
+        for alarm_id, cond in list(self.conditions.items()):
+            rule = cond.rule
+            alarm = self.alarms[alarm_id]
+            flipped = False
+            if rule.kind == "stale" and rule.tag:
+                last = self.last_good.setdefault(f"{alarm.scope}/{rule.tag}", now)
+                flipped = cond.observe(now - last > rule.window_s, now)
+            elif rule.kind == "state_duration":
+                state, since = self.state_since.get(alarm.scope, ("", now))
+                flipped = cond.observe(state == rule.state and now - since > rule.limit, now)
+            else:
+                flipped = cond.recheck(now)
+            if flipped:
+                await self._condition(alarm_id, cond.active, alarm.value, now)
+            if alarm.expire(now):
+                await self._changed(alarm)
+        for area, flooding in self.flood.update(now).items():
+            alarm_id = f"{FLOOD_RULE}@{area}"
+            alarm = self.alarms.setdefault(alarm_id, Alarm(alarm_id, FLOOD_RULE, area, "high"))
+            alarm.message = f"alarm flood in {area}: more than {self.flood.start} alarms in 10 min"
+            if alarm.condition(flooding, now):
+                await self._changed(alarm)
+
+    def alarm(self, alarm_id: str) -> Alarm:
+        """An alarm by id; NotFound lists how ids look."""
+        alarm = self.alarms.get(alarm_id)
+        if alarm is None:
+            raise NotFound(f"no alarm {alarm_id!r} (ids look like rule@site/area/line/machine)")
+        return alarm
+
+    async def operator_action(
+        self, alarm_id: str, action: str, who: str, why: str, duration_s: float = 0.0
+    ) -> Alarm:
+        """Acknowledge, shelve or unshelve; every action is audited with who and why."""
+        alarm = self.alarm(alarm_id)
+        now = time.time()
+        if action == "acknowledge":
+            alarm.acknowledge(who, why, now)
+        elif action == "shelve":
+            alarm.shelve(who, why, now + duration_s, now)
+        else:
+            alarm.unshelve(who, now)
+        await self._changed(alarm)
+        await self.ctx.audit(
+            action=f"alarm.{action}",
+            target=alarm_id,
+            actor=who,
+            detail=why or action,
+            attributes={
+                "state": str(alarm.state),
+                "duration_s": str(duration_s) if duration_s else "",
+            },
+        )
+        return alarm

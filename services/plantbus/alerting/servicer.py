@@ -1,0 +1,98 @@
+"""gRPC translation for AlertingService."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, TypeAlias
+
+import grpc
+
+from plantbus.alerting.lifecycle import AlarmState
+from plantbus.alerting.metrics import metrics
+from plantbus.alerting.service import event_of
+from plantbus.sdk.identity import caller
+from plantbus.v1 import alerting_pb2, alerting_pb2_grpc
+
+if TYPE_CHECKING:
+    from plantbus.alerting.service import AlertingService
+
+__all__ = ["AlertingServicer"]
+
+Context: TypeAlias = grpc.aio.ServicerContext
+_URGENCY = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
+
+
+class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: ignore[misc]
+    """Thin translation to :class:`AlertingService`."""
+
+    def __init__(self, service: AlertingService) -> None:
+        self.service = service
+
+    async def ListAlarms(
+        self, request: alerting_pb2.ListAlarmsRequest, context: Context
+    ) -> alerting_pb2.ListAlarmsResponse:
+        alarms = [
+            a
+            for a in self.service.alarms.values()
+            if a.scope.startswith(request.scope_prefix)
+            and (request.include_normal or a.state != AlarmState.NORMAL)
+        ]
+        alarms.sort(key=lambda a: (_URGENCY.get(a.priority, 9), -a.changed_at))
+        return alerting_pb2.ListAlarmsResponse(alarms=[event_of(a) for a in alarms])
+
+    async def History(
+        self, request: alerting_pb2.HistoryRequest, context: Context
+    ) -> alerting_pb2.HistoryResponse:
+        limit = request.limit or 100
+        events = [e for e in self.service.history if e.scope.startswith(request.scope_prefix)]
+        return alerting_pb2.HistoryResponse(events=events[:limit])
+
+    async def Acknowledge(
+        self, request: alerting_pb2.AcknowledgeRequest, context: Context
+    ) -> alerting_pb2.AcknowledgeResponse:
+        alarm = await self.service.operator_action(
+            request.id, "acknowledge", caller(context), request.comment
+        )
+        return alerting_pb2.AcknowledgeResponse(alarm=event_of(alarm))
+
+    async def Shelve(
+        self, request: alerting_pb2.ShelveRequest, context: Context
+    ) -> alerting_pb2.ShelveResponse:
+        alarm = await self.service.operator_action(
+            request.id, "shelve", caller(context), request.comment, request.duration_seconds
+        )
+        return alerting_pb2.ShelveResponse(alarm=event_of(alarm))
+
+    async def Unshelve(
+        self, request: alerting_pb2.UnshelveRequest, context: Context
+    ) -> alerting_pb2.UnshelveResponse:
+        alarm = await self.service.operator_action(request.id, "unshelve", caller(context), "")
+        return alerting_pb2.UnshelveResponse(alarm=event_of(alarm))
+
+    async def StreamAlarms(
+        self, request: alerting_pb2.StreamAlarmsRequest, context: Context
+    ) -> AsyncIterator[alerting_pb2.StreamAlarmsResponse]:
+        queue: asyncio.Queue[alerting_pb2.AlarmEvent] = asyncio.Queue()
+        self.service.listeners.add(queue)
+        try:
+            while True:
+                event = await queue.get()
+                if event.scope.startswith(request.scope_prefix):
+                    yield alerting_pb2.StreamAlarmsResponse(alarm=event)
+        finally:
+            self.service.listeners.discard(queue)
+
+    async def GetAlarmMetrics(
+        self, request: alerting_pb2.GetAlarmMetricsRequest, context: Context
+    ) -> alerting_pb2.GetAlarmMetricsResponse:
+        m = metrics(self.service.alarms.values(), time.time())
+        return alerting_pb2.GetAlarmMetricsResponse(
+            alarms_per_hour_by_area=m.per_hour_by_area,
+            standing=m.standing,
+            stale=m.stale,
+            chattering=m.chattering,
+            top_frequent=[alerting_pb2.AlarmCount(id=i, activations=n) for i, n in m.top_frequent],
+            flooding=sorted(self.service.flood.flooding),
+        )

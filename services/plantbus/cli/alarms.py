@@ -1,0 +1,146 @@
+"""``plantbus alarms``: list, acknowledge, shelve, unshelve, history, metrics."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import click
+
+from plantbus.cli.hub import Hub, hub_options
+from plantbus.cli.rpc import call, metadata
+from plantbus.v1 import alerting_pb2, alerting_pb2_grpc
+
+__all__ = ["commands"]
+
+Stub = alerting_pb2_grpc.AlertingServiceStub
+
+
+def _line(a: alerting_pb2.AlarmEvent) -> str:
+    when = a.time.ToDatetime(UTC).strftime("%H:%M:%S")
+    return f"{when}  {a.priority:<7} {a.state:<24} {a.id:<45} {a.message}" + (
+        f"  [{a.note}]" if a.note else ""
+    )
+
+
+@click.group()
+def alarms() -> None:
+    """Alarms and their ISA-18.2 lifecycle."""
+
+
+@alarms.command("list")
+@click.option("--scope", default="", help="Only alarms under this site/area/line/machine.")
+@click.option("--all", "include_normal", is_flag=True, help="Include alarms in normal state.")
+@hub_options
+def list_(scope: str, include_normal: bool, hub: Hub) -> None:
+    """Alarms that are not normal, most urgent first."""
+    reply = call(
+        hub,
+        "alerting",
+        Stub,
+        lambda s: s.ListAlarms(
+            alerting_pb2.ListAlarmsRequest(scope_prefix=scope, include_normal=include_normal),
+            metadata=metadata(),
+        ),
+    )
+    if not reply.alarms:
+        click.echo("no alarms")
+    for a in reply.alarms:
+        click.echo(_line(a))
+
+
+@alarms.command()
+@click.argument("alarm_id")
+@click.option("-m", "--comment", default="", help="Why (recorded in the audit).")
+@hub_options
+def ack(alarm_id: str, comment: str, hub: Hub) -> None:
+    """Acknowledge ALARM_ID."""
+    reply = call(
+        hub,
+        "alerting",
+        Stub,
+        lambda s: s.Acknowledge(
+            alerting_pb2.AcknowledgeRequest(id=alarm_id, comment=comment), metadata=metadata()
+        ),
+    )
+    click.echo(_line(reply.alarm))
+
+
+@alarms.command()
+@click.argument("alarm_id")
+@click.option(
+    "--for",
+    "minutes",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Minutes until the alarm unshelves itself.",
+)
+@click.option("-m", "--comment", required=True, help="Why (required, recorded in the audit).")
+@hub_options
+def shelve(alarm_id: str, minutes: float, comment: str, hub: Hub) -> None:
+    """Shelve ALARM_ID for a while."""
+    reply = call(
+        hub,
+        "alerting",
+        Stub,
+        lambda s: s.Shelve(
+            alerting_pb2.ShelveRequest(id=alarm_id, duration_seconds=minutes * 60, comment=comment),
+            metadata=metadata(),
+        ),
+    )
+    click.echo(_line(reply.alarm))
+
+
+@alarms.command()
+@click.argument("alarm_id")
+@hub_options
+def unshelve(alarm_id: str, hub: Hub) -> None:
+    """Unshelve ALARM_ID now."""
+    reply = call(
+        hub,
+        "alerting",
+        Stub,
+        lambda s: s.Unshelve(alerting_pb2.UnshelveRequest(id=alarm_id), metadata=metadata()),
+    )
+    click.echo(_line(reply.alarm))
+
+
+@alarms.command()
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--scope", default="")
+@hub_options
+def history(limit: int, scope: str, hub: Hub) -> None:
+    """Recent alarm state changes, newest first."""
+    reply = call(
+        hub,
+        "alerting",
+        Stub,
+        lambda s: s.History(
+            alerting_pb2.HistoryRequest(limit=limit, scope_prefix=scope), metadata=metadata()
+        ),
+    )
+    for a in reply.events:
+        click.echo(_line(a))
+
+
+@alarms.command("metrics")
+@hub_options
+def metrics_(hub: Hub) -> None:
+    """ISA-18.2 performance metrics: rates, standing, stale, chattering, most frequent."""
+    m = call(
+        hub,
+        "alerting",
+        Stub,
+        lambda s: s.GetAlarmMetrics(alerting_pb2.GetAlarmMetricsRequest(), metadata=metadata()),
+    )
+    for area, count in sorted(m.alarms_per_hour_by_area.items()):
+        click.echo(f"{area}: {count} alarms in the last hour")
+    click.echo(f"standing: {', '.join(m.standing) or '-'}")
+    click.echo(f"stale (>24 h): {', '.join(m.stale) or '-'}")
+    click.echo(f"chattering: {', '.join(m.chattering) or '-'}")
+    click.echo(f"flooding: {', '.join(m.flooding) or '-'}")
+    for item in m.top_frequent:
+        click.echo(f"  {item.activations:>4}  {item.id}")
+
+
+commands = [alarms]

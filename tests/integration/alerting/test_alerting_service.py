@@ -1,0 +1,113 @@
+"""The alerting service with a real nats-server: a threshold crossing raises an alarm on the
+bus, an operator acknowledges and shelves it over gRPC (audited), and a restart keeps it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+from nats.aio.msg import Msg
+
+from plantbus.alerting.service import AlertingService
+from plantbus.sdk.bus import Bus
+from plantbus.testing.config import put_config
+from plantbus.testing.harness import hosted
+from plantbus.testing.waiting import wait_until
+from plantbus.v1 import alerting_pb2, alerting_pb2_grpc, service_pb2, telemetry_pb2
+
+CONFIG: dict[str, Any] = {
+    "sites": [
+        {
+            "name": "s",
+            "areas": [{"name": "a", "lines": [{"name": "l", "machines": [{"name": "m1"}]}]}],
+        }
+    ],
+    "alert_rules": [
+        {
+            "name": "hot",
+            "kind": "high",
+            "machine": "s/a/l/m1",
+            "tag": "temp",
+            "limit": 70,
+            "deadband": 2,
+            "priority": "high",
+            "message": "{machine} at {value}",
+        }
+    ],
+}
+ALARM = "hot@s/a/l/m1"
+AS_OP = (("x-plantbus-user", "olga"),)
+
+
+async def send(bus: Bus, value: float) -> None:
+    sample = telemetry_pb2.TagSample(path="s/a/l/m1/temp", quality=telemetry_pb2.QUALITY_GOOD)
+    sample.value.double_value = value
+    sample.source_time.FromNanoseconds(time.time_ns())
+    await bus.publish(
+        "plantbus.v1.telemetry.s.a.l.m1.temp", telemetry_pb2.TagSampleBatch(samples=[sample])
+    )
+
+
+async def test_alarm_lifecycle_over_the_bus_and_grpc(
+    bus: Bus, nats_url: str, tmp_path: Path
+) -> None:
+    events: list[alerting_pb2.AlarmEvent] = []
+    audits: list[service_pb2.AuditRecord] = []
+
+    async def collect(subject: str, msg: Message, raw: Msg) -> None:
+        if isinstance(msg, alerting_pb2.AlarmEvent):
+            events.append(msg)
+        elif isinstance(msg, service_pb2.AuditRecord):
+            audits.append(msg)
+
+    await bus.subscribe("plantbus.v1.alarm.>", collect)
+    await bus.subscribe("plantbus.v1.audit.alerting", collect)
+    await put_config(bus, CONFIG)
+    async with hosted([AlertingService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        await wait_until(lambda: runner.services["alerting"].config_version == 1)
+        await send(bus, 65)
+        await send(bus, 75)
+        raised = await wait_until(lambda: events and events[-1])
+        assert (raised.id, raised.state, raised.message) == (
+            ALARM,
+            "unacknowledged",
+            "s/a/l/m1 at 75.0",
+        )
+        await send(bus, 69)  # inside the deadband: still active
+        async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+            stub = alerting_pb2_grpc.AlertingServiceStub(chan)
+            acked = await stub.Acknowledge(
+                alerting_pb2.AcknowledgeRequest(id=ALARM, comment="checking coolant"),
+                metadata=AS_OP,
+            )
+            assert acked.alarm.state == "acknowledged" and "olga" in acked.alarm.note
+            shelved = await stub.Shelve(
+                alerting_pb2.ShelveRequest(
+                    id=ALARM, duration_seconds=600, comment="coolant pump swap"
+                ),
+                metadata=AS_OP,
+            )
+            assert shelved.alarm.state == "shelved"
+            listed = await stub.ListAlarms(alerting_pb2.ListAlarmsRequest())
+            assert [a.id for a in listed.alarms] == [ALARM]
+    await wait_until(lambda: len(audits) >= 2)
+    assert [(a.action, a.actor) for a in audits[:2]] == [
+        ("alarm.acknowledge", "olga"),
+        ("alarm.shelve", "olga"),
+    ]
+    # a restart keeps the state
+    async with hosted([AlertingService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        service = runner.services["alerting"]
+        await wait_until(lambda: ALARM in service.alarms)
+        alarm = service.alarms[ALARM]
+        assert (alarm.state, alarm.active) == ("shelved", True)
+        assert "coolant pump swap" in alarm.note
+        async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+            stub = alerting_pb2_grpc.AlertingServiceStub(chan)
+            back = await stub.Unshelve(alerting_pb2.UnshelveRequest(id=ALARM), metadata=AS_OP)
+            assert back.alarm.state == "unacknowledged"  # still hot: annunciated again
+            await send(bus, 60)
+            await wait_until(lambda: service.alarms[ALARM].state == "returned_unacknowledged")
