@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from plantbus.config.base import Name, Strict
 from plantbus.sdk.driver import ByteOrder, DataType
@@ -28,6 +28,16 @@ class Tag(Strict):
     byte_order: ByteOrder = ByteOrder.BIG
     word_order: ByteOrder = ByteOrder.BIG
     length: int = 0
+    min: float | None = None
+    """Lowest engineering value a write may set (writes only; readings are never clipped)."""
+    max: float | None = None
+    """Highest engineering value a write may set."""
+
+    @model_validator(mode="after")
+    def _limits_in_order(self) -> Tag:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"tag {self.name!r}: min {self.min} is above max {self.max}")
+        return self
 
 
 class Device(Strict):

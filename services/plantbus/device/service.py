@@ -2,7 +2,12 @@
 
 Assignment: a device whose ``instance`` is unset or equals this instance's id runs
 here. To shard a plant over replicas, give each device the instance (pod name) that
-should run it.
+should run it. (Not done yet: sharing unassigned devices out by a hash of the device
+name over the live instances seen in heartbeats; today every replica runs them.)
+
+Options (``ctx.options``): ``spool_dir`` (default <data_dir>/spool), ``spool_max_bytes``
+(default 256 MiB, see :mod:`plantbus.device.spool` for what happens when it is full),
+``backoff`` (keyword arguments of :class:`plantbus.device.runtime.Backoff`).
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ from typing import ClassVar
 from plantbus.config import PlantConfig
 from plantbus.config.devices import Device
 from plantbus.device.publisher import TelemetryPublisher, ensure_telemetry_stream
-from plantbus.device.runtime import DeviceRunner
+from plantbus.device.runtime import Backoff, DeviceRunner
 from plantbus.device.spool import Spool
+from plantbus.device.writes import tag_refusal
 from plantbus.sdk.discovery import grpc_address
 from plantbus.sdk.driver import Driver, Scalar
 from plantbus.sdk.errors import NotFound, PermissionDenied, PlantbusError
@@ -47,6 +53,7 @@ class DeviceService(Service):
         self.drivers: PluginRegistry = discover("plantbus.drivers")
         spool_dir = Path(ctx.options.get("spool_dir") or ctx.data_dir / "spool")
         self.spool = Spool(spool_dir, int(ctx.options.get("spool_max_bytes", 256 * 2**20)))
+        self.backoff = Backoff(**ctx.options.get("backoff", {}))
         self.publisher = TelemetryPublisher(ctx.bus, self.spool)
         self.runners: dict[str, DeviceRunner] = {}
         self.failed: dict[str, tuple[Device, str]] = {}
@@ -125,7 +132,7 @@ class DeviceService(Service):
             self.ctx.log.error("device %s cannot run: %s", device.name, err)
             return
         self.failed.pop(device.name, None)
-        runner = DeviceRunner(device, driver, self.publisher, self._fan_out)
+        runner = DeviceRunner(device, driver, self.publisher, self._fan_out, self.backoff)
         self.runners[device.name] = runner
         runner.start()
 
@@ -145,14 +152,18 @@ class DeviceService(Service):
     async def write(
         self, device: str, tag: str, value: Scalar, user: str, reason: str
     ) -> tuple[telemetry_pb2.TagSample, str]:
-        """Check policy with governance, write, read back, audit (denials too)."""
+        """Check the tag's access, type and limits, then governance's policies; write, read
+        back, audit (denials and failures too)."""
         runner = self.runner(device)
         config_tag = runner.filter.tags.get(tag)
         if config_tag is None:
             raise NotFound(f"device {device!r} has no tag {tag!r}")
         path = runner.filter.paths[tag]
         numeric = float(value) if isinstance(value, int | float) else math.nan
-        allowed, why, policy = await self._check(user, path, numeric)
+        refusal = tag_refusal(path, config_tag, value)
+        allowed, why, policy = (
+            (False, refusal, "") if refusal else await self._check(user, path, numeric)
+        )
         detail = f"{value!r}: {why}" + (f" ({reason})" if reason else "")
         if not allowed:
             await self.ctx.audit(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from plantbus.config.devices import Device
 from plantbus.device.runtime import DeviceRunner
 from plantbus.sdk.driver import Scalar, SupportsBrowse
 from plantbus.sdk.errors import ValidationFailed, WriteNotSupported
@@ -44,6 +45,20 @@ def _info(runner: DeviceRunner) -> device_pb2.DeviceInfo:
     return info
 
 
+def _failed_info(device: Device, error: str) -> device_pb2.DeviceInfo:
+    """A device that cannot run (driver missing or broken, bad settings) and why."""
+    return device_pb2.DeviceInfo(
+        name=device.name,
+        driver=device.driver,
+        endpoint=device.endpoint,
+        machine=device.machine,
+        state=device_pb2.CONNECTION_STATE_FAILED,
+        last_error=error,
+        tags=[t.name for t in device.tags],
+        poll_interval_seconds=device.poll_interval_s,
+    )
+
+
 def _scalar(value: telemetry_pb2.TagValue) -> Scalar:
     kind = value.WhichOneof("kind")
     if kind is None:
@@ -62,23 +77,17 @@ class DeviceServicer(device_pb2_grpc.DeviceServiceServicer):  # type: ignore[mis
         self, request: device_pb2.ListDevicesRequest, context: Context
     ) -> device_pb2.ListDevicesResponse:
         devices = [_info(r) for r in self.service.runners.values()]
-        for device, error in self.service.failed.values():
-            devices.append(
-                device_pb2.DeviceInfo(
-                    name=device.name,
-                    driver=device.driver,
-                    endpoint=device.endpoint,
-                    machine=device.machine,
-                    state=device_pb2.CONNECTION_STATE_FAILED,
-                    last_error=error,
-                )
-            )
+        devices += [_failed_info(d, error) for d, error in self.service.failed.values()]
         devices.sort(key=lambda d: str(d.name))
         return device_pb2.ListDevicesResponse(devices=devices)
 
     async def GetDevice(
         self, request: device_pb2.GetDeviceRequest, context: Context
     ) -> device_pb2.GetDeviceResponse:
+        if request.name in self.service.failed:
+            return device_pb2.GetDeviceResponse(
+                device=_failed_info(*self.service.failed[request.name])
+            )
         return device_pb2.GetDeviceResponse(device=_info(self.service.runner(request.name)))
 
     async def ReadTags(
