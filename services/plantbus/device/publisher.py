@@ -1,11 +1,29 @@
 """Telemetry onto the bus: one message per tag subject, captured by the telemetry stream;
-spooled to disk while NATS is unreachable and replayed in order when it is back."""
+spooled to disk while NATS is unreachable and replayed in order when it is back.
+
+Delivery is at-least-once without duplicates in the stream:
+
+- a device's cycle is sent as plain publishes with the last one awaiting a JetStream
+  ack (one connection's messages reach the stream in order, so that ack confirms
+  the cycle); no per-sample task or round trip;
+- cycles not yet acknowledged stay in memory; when NATS goes away, an ack fails or
+  takes longer than ``ack_timeout_s``, they go to the spool first, then whatever
+  comes next, so per-tag order holds;
+- every message carries ``Nats-Msg-Id`` = ``<runner epoch>:<path>:<sequence>``, so a
+  sample sent twice (stored, but its ack lost with the connection) is dropped by the
+  stream's duplicate window (2 minutes by default).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from nats.js.api import StreamConfig
 
@@ -41,13 +59,36 @@ def subject_of(path: str) -> str:
     return f"{PREFIX}.telemetry.{path.replace('/', '.')}"
 
 
-class TelemetryPublisher:
-    """Publishes sample batches; never loses one it accepted (within the spool bound)."""
+Record = tuple[str, bytes]
+"""A message as the spool keeps it: ``"<subject> <msg id>"`` and the payload."""
 
-    def __init__(self, bus: Bus, spool: Spool) -> None:
+
+def _headers(key: str) -> tuple[str, dict[str, str]]:
+    subject, _, msg_id = key.partition(" ")
+    return subject, {**_HEADERS, "Nats-Msg-Id": msg_id}
+
+
+@dataclass
+class _InFlight:
+    """One published cycle waiting for its ack."""
+
+    ack: asyncio.Future[Any]
+    records: list[Record]
+    sent_at: float
+
+    def confirmed(self) -> bool:
+        return self.ack.done() and not self.ack.cancelled() and self.ack.exception() is None
+
+
+class TelemetryPublisher:
+    """Publishes device cycles; never loses one it accepted (within the spool bound)."""
+
+    def __init__(self, bus: Bus, spool: Spool, ack_timeout_s: float = 5.0) -> None:
         self.bus = bus
         self.spool = spool
+        self.ack_timeout_s = ack_timeout_s
         self.published = 0
+        self._in_flight: deque[_InFlight] = deque()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -59,29 +100,62 @@ class TelemetryPublisher:
             self._wake.set()
 
     async def stop(self) -> None:
-        """Stop replaying; the spool stays on disk for the next start."""
+        """Stop replaying; unacknowledged cycles are spooled, the spool stays on disk."""
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None
+        acks = [cycle.ack for cycle in self._in_flight]
+        if acks and self.bus.connected:
+            await asyncio.wait(acks, timeout=self.ack_timeout_s)
+        self._settle(flush=True)
 
-    async def publish(self, device: str, samples: list[telemetry_pb2.TagSample]) -> None:
-        """Publish one message per sample subject; spool when NATS is away or spool pending."""
-        items = [
+    async def publish(
+        self, device: str, samples: Sequence[telemetry_pb2.TagSample], epoch: str
+    ) -> None:
+        """Publish one cycle of ``device``; ``epoch`` identifies the runner's sequences."""
+        records = [
             (
-                subject_of(s.path),
+                f"{subject_of(s.path)} {epoch}:{s.path}:{s.sequence}",
                 telemetry_pb2.TagSampleBatch(samples=[s], device=device).SerializeToString(),
             )
             for s in samples
         ]
+        if not records:
+            return
+        self._settle()
         if len(self.spool) or not self.bus.connected:
-            self.spool.extend(items)
+            self._settle(flush=True)
+            self.spool.extend(records)
             self._wake.set()
             return
         publish = self.bus.nc.publish
-        for subject, payload in items:
-            await publish(subject, payload, headers=_HEADERS)
-        self.published += len(items)
+        for key, payload in records[:-1]:
+            subject, headers = _headers(key)
+            await publish(subject, payload, headers=headers)
+        subject, headers = _headers(records[-1][0])
+        ack = await self.bus.js.publish_async(subject, records[-1][1], headers=headers)
+        self._in_flight.append(_InFlight(ack, records, time.monotonic()))
+        self.published += len(records)
+
+    def _settle(self, flush: bool = False) -> None:
+        """Forget acknowledged cycles; spool, in order, from the first that failed, timed
+        out, or (``flush``) is still open."""
+        now = time.monotonic()
+        while self._in_flight and self._in_flight[0].confirmed():
+            self._in_flight.popleft()
+        if not self._in_flight:
+            return
+        head = self._in_flight[0]
+        if flush or head.ack.done() or now - head.sent_at > self.ack_timeout_s:
+            records = [r for cycle in self._in_flight for r in cycle.records]
+            for cycle in self._in_flight:
+                cycle.ack.cancel()
+            self._in_flight.clear()
+            self.spool.extend(records)
+            self._wake.set()
+            log.warning("telemetry: %d unacknowledged samples moved to the spool", len(records))
 
     async def _replay_loop(self) -> None:
         while True:
@@ -102,15 +176,12 @@ class TelemetryPublisher:
                 self.spool.drop_oldest_segment()
                 log.info("spool replayed a segment; %d records left", len(self.spool))
 
-    async def _replay(self, records: list[tuple[str, bytes]]) -> None:
-        """Send a segment: plain publishes, then the last record with a JetStream ack.
-
-        One connection's messages reach the stream in order, so the ack of the last one
-        confirms the whole segment. When anything fails the segment is sent again: a
-        replay is at-least-once, and consumers drop repeats by (path, sequence).
-        """
-        *body, (last_subject, last_payload) = records
+    async def _replay(self, records: list[Record]) -> None:
+        """Send a segment: plain publishes, then the last record with a JetStream ack that
+        confirms them all; on failure the segment is sent again (repeats are deduplicated)."""
         publish = self.bus.nc.publish
-        for subject, payload in body:
-            await publish(subject, payload, headers=_HEADERS)
-        await self.bus.js.publish(last_subject, last_payload, headers=_HEADERS, timeout=10)
+        for key, payload in records[:-1]:
+            subject, headers = _headers(key)
+            await publish(subject, payload, headers=headers)
+        subject, headers = _headers(records[-1][0])
+        await self.bus.js.publish(subject, records[-1][1], headers=headers, timeout=10)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import random
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +86,8 @@ class DeviceRunner:
         self._rng = random.Random(device.name)
         self._connected = asyncio.Event()
         self._stopping = False
+        self.epoch = uuid.uuid4().hex[:12]
+        """Names this run's sample sequences (they restart at 1) in message ids."""
 
     def start(self) -> None:
         """Start polling in the background."""
@@ -173,7 +176,7 @@ class DeviceRunner:
         samples = [s for r in readings if (s := self.filter.accept(r, now, force)) is not None]
         self.counters.bad_tags = sum(1 for r in readings if r.value is None)
         if samples:
-            await self.publisher.publish(self.device.name, samples)
+            await self.publisher.publish(self.device.name, samples, self.epoch)
             self.counters.samples_published += len(samples)
             self.listeners(self.device.name, samples)
 

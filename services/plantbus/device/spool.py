@@ -1,9 +1,10 @@
 """A bounded on-disk spool for telemetry while NATS is unreachable.
 
-Records (subject and payload) are appended to segment files of ``segment_bytes``; at
-most ``max_bytes`` are kept. When the spool is full the OLDEST segment is dropped
-(the newest data matters most to a running plant), and the number of records lost is
-logged and counted in ``dropped``. Replay returns records in the order they came.
+Records (a key such as the subject, and a payload) are appended to segment files of
+``segment_bytes``; at most ``max_bytes`` are kept. When the spool is full the OLDEST
+segment is dropped (the newest data matters most to a running plant), and the number of
+records lost is logged and counted in ``dropped``. Replay returns records in the order
+they came.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Spool:
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
         self.dropped = 0
+        self._roll = False
         directory.mkdir(parents=True, exist_ok=True)
         self._segments = sorted(directory.glob("*.spool"), key=lambda p: int(p.stem))
         self.records = sum(1 for seg in self._segments for _ in self._read(seg))
@@ -49,7 +51,12 @@ class Spool:
         """Store records at the end, in order, with one file open per segment touched."""
         at = 0
         while at < len(records):
-            if not self._segments or self._segments[-1].stat().st_size >= self.segment_bytes:
+            if (
+                not self._segments
+                or self._roll
+                or self._segments[-1].stat().st_size >= self.segment_bytes
+            ):
+                self._roll = False
                 number = int(self._segments[-1].stem) + 1 if self._segments else 1
                 self._segments.append(self.directory / f"{number}.spool")
                 self._segments[-1].touch()
@@ -90,8 +97,12 @@ class Spool:
             pos = end
 
     def oldest_segment(self) -> list[tuple[str, bytes]]:
-        """The records of the oldest segment, for replay."""
-        return list(self._read(self._segments[0])) if self._segments else []
+        """The records of the oldest segment, for replay; it is sealed, so records appended
+        during the replay go to a new segment and survive ``drop_oldest_segment``."""
+        if not self._segments:
+            return []
+        self._roll = len(self._segments) == 1
+        return list(self._read(self._segments[0]))
 
     def drop_oldest_segment(self) -> None:
         """Forget the oldest segment after it was replayed."""

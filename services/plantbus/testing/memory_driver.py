@@ -74,7 +74,9 @@ class MemoryDriver(Driver):
             if tag.address.startswith("missing"):
                 out.append(Reading.bad(tag.name, f"no address {tag.address!r}"))
                 continue
-            value = device.values.get(tag.address, _zero(tag.data_type))
+            value = device.values.get(tag.address)
+            if value is None:
+                value = _zero(tag.data_type)
             if changing and isinstance(value, int | float) and not isinstance(value, bool):
                 value = value + 1
                 device.values[tag.address] = value

@@ -68,3 +68,15 @@ def test_spool_survives_restart_and_ignores_a_torn_record(tmp_path: Path) -> Non
     again = Spool(tmp_path)
     assert len(again) == 2
     assert again.oldest_segment() == [("a", b"1"), ("b", b"2")]
+
+
+def test_records_appended_during_a_replay_survive_dropping_the_replayed_segment(
+    tmp_path: Path,
+) -> None:
+    spool = Spool(tmp_path)
+    spool.append("a", b"1")
+    replaying = spool.oldest_segment()
+    spool.append("b", b"2")  # arrives while "a" is being sent
+    spool.drop_oldest_segment()
+    assert replaying == [("a", b"1")]
+    assert len(spool) == 1 and spool.oldest_segment() == [("b", b"2")]
