@@ -11,9 +11,7 @@ from plantbus.config.devices import Tag
 from plantbus.device.runtime import Backoff
 from plantbus.device.writes import tag_refusal
 
-SPEED = Tag(
-    name="speed", address="s", data_type="uint16", access="read_write", min=0, max=3000
-)
+SPEED = Tag(name="speed", address="s", data_type="uint16", access="read_write", min=0, max=3000)
 
 
 @pytest.mark.parametrize(
