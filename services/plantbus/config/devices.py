@@ -51,6 +51,8 @@ class Device(Strict):
     settings: dict[str, Any] = Field(default_factory=dict)
     """Driver settings, validated by the driver plugin's own Settings model."""
     poll_interval_s: float = Field(default=1.0, gt=0)
+    refresh_s: float = Field(default=60.0, gt=0)
+    """Republish an unchanged tag after this long, so consumers see it is alive."""
     instance: str | None = None
     """Device-service instance that runs this device; None lets instances share devices out."""
     tags: list[Tag] = Field(default_factory=list)

@@ -76,7 +76,7 @@ class DeviceRunner:
         self.backoff = backoff
         self.call_timeout_s = call_timeout_s
         self.refs = [tag_ref(t) for t in device.tags]
-        self.filter = SampleFilter(device.machine, list(device.tags))
+        self.filter = SampleFilter(device.machine, list(device.tags), device.refresh_s)
         self.state = device_pb2.CONNECTION_STATE_CONNECTING
         self.last_error = ""
         self.last_success = 0.0

@@ -175,3 +175,31 @@ async def test_tcp_device_goes_bad_on_server_restart_and_recovers(
     assert info.counters.reconnects >= 1 and info.state == device_pb2.CONNECTION_STATE_CONNECTED
     await svc.stop()
     await server.stop()
+
+
+async def test_deadband_and_refresh_on_the_bus(service: tuple[DeviceService, Collected]) -> None:
+    svc, collected = service
+    device = {
+        **memory_device("db", "s/a/l/m1", refresh_s=1.0),
+        "settings": {},
+        "tags": [{"name": "temp", "address": "t", "data_type": "float64", "deadband": 0.5}],
+    }
+    values = MemoryDriver.devices.setdefault(device["endpoint"], MemoryDevice()).values
+    values["t"] = 20.0
+    await svc.apply_config(PlantConfig.model_validate({"devices": [device]}), 1)
+    await wait_until(lambda: collected.count("s/a/l/m1/temp") == 1)
+    values["t"] = 20.3  # inside the deadband: held back
+    polls = svc.runners["db"].counters.polls
+    await wait_until(lambda: svc.runners["db"].counters.polls >= polls + 4)
+    assert collected.count("s/a/l/m1/temp") == 1
+    values["t"] = 20.8
+    moved = await wait_until(
+        lambda: collected.count("s/a/l/m1/temp") == 2 and collected.last("s/a/l/m1/temp")
+    )
+    assert moved.value.double_value == 20.8 and moved.sequence == 2
+    refreshed = await wait_until(
+        lambda: collected.count("s/a/l/m1/temp") == 3 and collected.last("s/a/l/m1/temp"),
+        timeout=5,
+        message="unchanged value republished after refresh_s",
+    )
+    assert refreshed.value.double_value == 20.8
