@@ -1,18 +1,21 @@
 """The device service: runs the devices governance assigns to this instance.
 
-Assignment: a device whose ``instance`` is unset or equals this instance's id runs
-here. To shard a plant over replicas, give each device the instance (pod name) that
-should run it. (Not done yet: sharing unassigned devices out by a hash of the device
-name over the live instances seen in heartbeats; today every replica runs them.)
+Assignment (:mod:`plantbus.device.assignment`): a device whose ``instance`` is set runs
+on that instance; the others are shared by rendezvous hashing of the device name over the
+device-service instances that beat (``plantbus_services`` KV), re-checked every
+``membership_interval_s``. When a replica stops (it retracts its heartbeat) or stops
+beating (after three intervals), its devices move to the others.
 
 Options (``ctx.options``): ``spool_dir`` (default <data_dir>/spool), ``spool_max_bytes``
 (default 256 MiB, see :mod:`plantbus.device.spool` for what happens when it is full),
-``backoff`` (keyword arguments of :class:`plantbus.device.runtime.Backoff`).
+``backoff`` (keyword arguments of :class:`plantbus.device.runtime.Backoff`),
+``membership_interval_s`` (default 2).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +23,7 @@ from typing import ClassVar
 
 from plantbus.config import PlantConfig
 from plantbus.config.devices import Device
+from plantbus.device.assignment import assign
 from plantbus.device.publisher import TelemetryPublisher, ensure_telemetry_stream
 from plantbus.device.runtime import Backoff, DeviceRunner
 from plantbus.device.spool import Spool
@@ -27,6 +31,7 @@ from plantbus.device.writes import tag_refusal
 from plantbus.sdk.discovery import grpc_address
 from plantbus.sdk.driver import Driver, Scalar
 from plantbus.sdk.errors import NotFound, PermissionDenied, PlantbusError
+from plantbus.sdk.heartbeat import read_heartbeats
 from plantbus.sdk.plugins import PluginRegistry, discover
 from plantbus.sdk.rpc import channel
 from plantbus.sdk.service import GrpcBinding, Service, ServiceContext
@@ -58,6 +63,10 @@ class DeviceService(Service):
         self.runners: dict[str, DeviceRunner] = {}
         self.failed: dict[str, tuple[Device, str]] = {}
         self.listeners: set[asyncio.Queue[tuple[str, list[telemetry_pb2.TagSample]]]] = set()
+        self._config = PlantConfig()
+        self._live: set[str] = set()
+        self._reconciling = asyncio.Lock()
+        self._membership: asyncio.Task[None] | None = None
 
     def grpc_bindings(self) -> Sequence[GrpcBinding]:
         """The DeviceService servicer."""
@@ -99,28 +108,60 @@ class DeviceService(Service):
         """Create the telemetry stream and start replaying any spool."""
         await ensure_telemetry_stream(self.ctx.bus)
         await self.publisher.start()
+        self._live = await self._live_instances()
+        self._membership = asyncio.create_task(self._follow_membership(), name="device-members")
 
     async def stop(self) -> None:
         """Stop every device; what is still spooled stays on disk."""
+        if self._membership:
+            self._membership.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._membership
+            self._membership = None
         await asyncio.gather(*(r.stop() for r in self.runners.values()))
         self.runners.clear()
         await self.publisher.stop()
 
-    def _mine(self, config: PlantConfig) -> dict[str, Device]:
-        instance = self.ctx.instance
-        return {d.name: d for d in config.devices if d.instance in (None, instance)}
-
     async def apply_config(self, config: PlantConfig, version: int) -> None:
         """Start added devices, stop removed ones, restart changed ones."""
-        wanted = self._mine(config)
-        for name in list(self.runners):
-            if name not in wanted or wanted[name] != self.runners[name].device:
-                await self.runners.pop(name).stop()
-        self.failed = {n: f for n, f in self.failed.items() if n in wanted}
-        for name, device in wanted.items():
-            if name not in self.runners:
-                self._start(device)
+        self._config = config
+        await self._reconcile()
         self.config_version = version
+
+    async def _reconcile(self) -> None:
+        """Run exactly the devices assigned to this instance under the current membership."""
+        async with self._reconciling:
+            wanted = assign(self._config.devices, self.ctx.instance, self._live)
+            for name in list(self.runners):
+                if name not in wanted or wanted[name] != self.runners[name].device:
+                    await self.runners.pop(name).stop()
+            self.failed = {n: f for n, f in self.failed.items() if n in wanted}
+            for name, device in wanted.items():
+                if name not in self.runners:
+                    self._start(device)
+
+    async def _live_instances(self) -> set[str]:
+        """Device-service instances serving now, by their heartbeats ({} when unknown)."""
+        try:
+            beats = await read_heartbeats(self.ctx.bus)
+        except Exception as err:  # noqa: BLE001 - NATS away: keep the current assignment
+            self.ctx.log.warning("device membership unknown: %s", err)
+            return self._live
+        return {
+            hb.instance
+            for hb in beats
+            if hb.service == self.name and hb.health == service_pb2.HEALTH_SERVING
+        }
+
+    async def _follow_membership(self) -> None:
+        interval = float(self.ctx.options.get("membership_interval_s", 2.0))
+        while True:
+            await asyncio.sleep(interval)
+            live = await self._live_instances()
+            if live | {self.ctx.instance} != self._live | {self.ctx.instance}:
+                self.ctx.log.info("device-service instances now %s", sorted(live))
+                self._live = live
+                await self._reconcile()
 
     def _start(self, device: Device) -> None:
         try:

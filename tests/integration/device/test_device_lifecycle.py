@@ -20,6 +20,8 @@ from plantbus.device.service import DeviceService
 from plantbus.device.servicer import DeviceServicer
 from plantbus.sdk.bus import Bus
 from plantbus.sdk.service import ServiceContext
+from plantbus.testing.config import put_config
+from plantbus.testing.harness import hosted
 from plantbus.testing.memory_driver import MemoryDevice, MemoryDriver
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import device_pb2, telemetry_pb2
@@ -203,3 +205,37 @@ async def test_deadband_and_refresh_on_the_bus(service: tuple[DeviceService, Col
         message="unchanged value republished after refresh_s",
     )
     assert refreshed.value.double_value == 20.8
+
+
+async def test_replicas_share_devices_and_take_over_when_one_stops(
+    bus: Bus, nats_url: str, tmp_path: Path
+) -> None:
+    config = PlantConfig.model_validate(
+        {"devices": [memory_device(f"d{i}", "s/a/l/m1") for i in range(8)]}
+    )
+    await put_config(bus, config)
+    options = {"device": {"membership_interval_s": 0.2}}
+
+    def host(instance: str) -> Any:
+        return hosted(
+            [DeviceService],
+            nats_url=nats_url,
+            data_dir=tmp_path / instance,
+            options=options,
+            instance=instance,
+            heartbeat_interval_s=0.2,
+        )
+
+    async with host("a") as a:
+        first = a.services["device"]
+        assert isinstance(first, DeviceService)
+        async with host("b") as b:
+            second = b.services["device"]
+            assert isinstance(second, DeviceService)
+
+            def split() -> bool:
+                mine, theirs = set(first.runners), set(second.runners)
+                return bool(mine and theirs and not mine & theirs and len(mine | theirs) == 8)
+
+            await wait_until(split, message="both replicas run a disjoint share of all devices")
+        await wait_until(lambda: len(first.runners) == 8, message="a took over b's devices")
