@@ -59,15 +59,17 @@ def _refuse_second_hub(hub: Hub) -> None:
         )
 
 
-async def _wait_ready(url: str, expected: list[str], timeout: float) -> dict[str, str]:
-    """Wait until every expected service beats SERVING; return service -> gRPC address."""
+async def _wait_ready(
+    url: str, expected: list[str], timeout: float
+) -> dict[str, service_pb2.ServiceHeartbeat]:
+    """Wait until every expected service beats SERVING; return service -> heartbeat."""
     bus = await connect(NatsSettings(url=url, name="plantbus-up"))
     try:
         deadline = time.monotonic() + timeout
-        ready: dict[str, str] = {}
+        ready: dict[str, service_pb2.ServiceHeartbeat] = {}
         while time.monotonic() < deadline:
             ready = {
-                hb.service: hb.grpc_address
+                hb.service: hb
                 for hb in await read_heartbeats(bus)
                 if hb.health == service_pb2.HEALTH_SERVING
             }
@@ -198,13 +200,13 @@ def up(
                     )
                 )
         try:
-            addresses = asyncio.run(_wait_ready(nats_url, names, ready_timeout))
+            beats = asyncio.run(_wait_ready(nats_url, names, ready_timeout))
         except ConfigError as err:
             details = "\n".join(
                 f"  {c.name}: {c.log_tail(3)}" for c in supervisor.children if not c.alive
             )
             raise ConfigError(f"{err}; logs in {logs}\n{details}".rstrip()) from err
-        runtime = _runtime(nats_url, addresses, data_dir, env_ports)
+        runtime = _runtime(nats_url, beats, data_dir, env_ports)
         hub.write_runtime(runtime)
         (data_dir / "dashboard-token").write_text(token)
         (data_dir / "dashboard-token").chmod(0o600)
@@ -246,13 +248,17 @@ def _service_options(config_path: Path | None, token: str, web_port: int) -> lis
 
 
 def _runtime(
-    nats_url: str, addresses: dict[str, str], data_dir: Path, sim_ports: dict[str, int]
+    nats_url: str,
+    beats: dict[str, service_pb2.ServiceHeartbeat],
+    data_dir: Path,
+    sim_ports: dict[str, int],
 ) -> dict[str, Any]:
     return {
         "pid": os.getpid(),
         "nats_url": nats_url,
         "data_dir": str(data_dir),
-        "services": {name: {"grpc": address} for name, address in sorted(addresses.items())},
+        "services": {name: {"grpc": hb.grpc_address} for name, hb in sorted(beats.items())},
+        "dashboard": beats["dashboard"].health_detail if "dashboard" in beats else "",
         "sim": {name: f"127.0.0.1:{port}" for name, port in sim_ports.items()},
     }
 
@@ -263,5 +269,6 @@ def _print_ready(runtime: dict[str, Any], logs: Path, token: str) -> None:
         click.echo(f"  {name:<11} gRPC {info['grpc']}")
     click.echo(f"  simulated plant: Modbus {runtime['sim']['modbus']}")
     click.echo(f"  logs: {logs}")
-    click.echo(f"  dashboard token: {token}")
+    if runtime["dashboard"]:
+        click.echo(f"  dashboard: {runtime['dashboard']}?token={token}")
     click.echo("Press Ctrl-C to stop.")
