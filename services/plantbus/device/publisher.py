@@ -130,12 +130,7 @@ class TelemetryPublisher:
             self.spool.extend(records)
             self._wake.set()
             return
-        publish = self.bus.nc.publish
-        for key, payload in records[:-1]:
-            subject, headers = _headers(key)
-            await publish(subject, payload, headers=headers)
-        subject, headers = _headers(records[-1][0])
-        ack = await self.bus.js.publish_async(subject, records[-1][1], headers=headers)
+        ack = await self._send(records)
         self._in_flight.append(_InFlight(ack, records, time.monotonic()))
         self.published += len(records)
 
@@ -179,9 +174,13 @@ class TelemetryPublisher:
     async def _replay(self, records: list[Record]) -> None:
         """Send a segment: plain publishes, then the last record with a JetStream ack that
         confirms them all; on failure the segment is sent again (repeats are deduplicated)."""
+        await asyncio.wait_for(await self._send(records), 10)
+
+    async def _send(self, records: list[Record]) -> asyncio.Future[Any]:
+        """Plain publishes, the last one with a JetStream ack; the future of that ack."""
         publish = self.bus.nc.publish
         for key, payload in records[:-1]:
             subject, headers = _headers(key)
             await publish(subject, payload, headers=headers)
         subject, headers = _headers(records[-1][0])
-        await self.bus.js.publish(subject, records[-1][1], headers=headers, timeout=10)
+        return await self.bus.js.publish_async(subject, records[-1][1], headers=headers)

@@ -61,6 +61,7 @@ class SampleFilter:
         self.tags = {t.name: t for t in tags}
         self.refresh_s = refresh_s
         self._last: dict[str, _Last] = {}
+        self._now: tuple[float, Timestamp] = (-1.0, Timestamp())
 
     def scaled(self, tag: Tag, value: Scalar | None) -> Scalar | None:
         """Engineering value: raw * scale + offset for numbers when scaling is configured."""
@@ -84,6 +85,12 @@ class SampleFilter:
             return abs(float(value) - float(last.value)) > tag.deadband
         return value != last.value
 
+    def _received(self, now: float) -> Timestamp:
+        """``now`` as a Timestamp, built once per cycle (every reading of a cycle shares it)."""
+        if self._now[0] != now:
+            self._now = (now, _timestamp(now))
+        return self._now[1]
+
     def accept(
         self, reading: Reading, now: float, force: bool = False
     ) -> telemetry_pb2.TagSample | None:
@@ -102,13 +109,15 @@ class SampleFilter:
             return None
         sequence = last.sequence + 1 if last else 1
         self._last[reading.tag] = _Last(value, reading.quality, now, sequence)
-        source = reading.source_time.timestamp() if reading.source_time else now
+        received = self._received(now)
         return telemetry_pb2.TagSample(
             path=self.paths[reading.tag],
             value=to_tag_value(value),
             unit=tag.unit,
-            source_time=_timestamp(source),
-            receive_time=_timestamp(now),
+            source_time=_timestamp(reading.source_time.timestamp())
+            if reading.source_time
+            else received,
+            receive_time=received,
             quality=int(reading.quality),  # type: ignore[arg-type]
             quality_reason=reading.reason,
             sequence=sequence,
