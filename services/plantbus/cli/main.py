@@ -22,6 +22,7 @@ COMMAND_MODULES: Final = (
     "plantbus.cli.sim",
     "plantbus.cli.oee",
     "plantbus.cli.alarms",
+    "plantbus.cli.security",
     "plantbus.cli.probe",
     "plantbus.cli.device",
 )

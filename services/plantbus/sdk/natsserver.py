@@ -70,11 +70,12 @@ class NatsServer:
         for stale in ports_dir.glob("*.ports"):
             stale.unlink()
         log_file = self.store_dir / "nats-server.log"
-        args = [str(binary), "-js", "-sd", str(self.store_dir / "jetstream")]
+        if self.config_file:  # the file configures JetStream, users and TLS itself
+            args = [str(binary), "-c", str(self.config_file)]
+        else:
+            args = [str(binary), "-js", "-sd", str(self.store_dir / "jetstream")]
         args += ["-a", self.host, "-p", str(self.port), "--ports_file_dir", str(ports_dir)]
         args += ["-l", str(log_file)]
-        if self.config_file:
-            args += ["-c", str(self.config_file)]
         args += self.extra_args
         self.process = subprocess.Popen(
             args,
