@@ -1,0 +1,1 @@
+"""E-mail notifier for Plantbus alarms."""
