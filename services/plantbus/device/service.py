@@ -188,7 +188,10 @@ class DeviceService(Service):
             return self.runners[name]
         if name in self.failed:
             raise NotFound(f"device {name!r} cannot run: {self.failed[name][1]}")
-        raise NotFound(f"device {name!r} is not run by instance {self.ctx.instance!r}")
+        here = ", ".join(sorted([*self.runners, *self.failed])) or "none"
+        raise NotFound(
+            f"device {name!r} is not run by instance {self.ctx.instance!r} (devices here: {here})"
+        )
 
     async def write(
         self, device: str, tag: str, value: Scalar, user: str, reason: str
