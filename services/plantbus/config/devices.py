@@ -51,6 +51,8 @@ class Device(Strict):
     settings: dict[str, Any] = Field(default_factory=dict)
     """Driver settings, validated by the driver plugin's own Settings model."""
     poll_interval_s: float = Field(default=1.0, gt=0)
+    mode: Literal["auto", "poll", "subscribe"] = "auto"
+    """``auto`` subscribes when the driver can push changes (OPC UA), else polls."""
     refresh_s: float = Field(default=60.0, gt=0)
     """Republish an unchanged tag after this long, so consumers see it is alive."""
     instance: str | None = None

@@ -19,8 +19,8 @@ from typing import Any
 from plantbus.config.devices import Device, Tag
 from plantbus.device.publisher import TelemetryPublisher
 from plantbus.device.samples import SampleFilter
-from plantbus.sdk.driver import Driver, Reading, Scalar, TagRef
-from plantbus.sdk.errors import DeviceUnavailable, NotFound, PlantbusError
+from plantbus.sdk.driver import Driver, Reading, Scalar, SupportsSubscribe, TagRef
+from plantbus.sdk.errors import DeviceUnavailable, DriverConfigError, NotFound, PlantbusError
 from plantbus.v1 import device_pb2, telemetry_pb2
 
 __all__ = ["Backoff", "DeviceRunner", "tag_ref"]
@@ -156,7 +156,43 @@ class DeviceRunner:
         await asyncio.sleep(delay)
         self.state = device_pb2.CONNECTION_STATE_CONNECTING
 
+    def _pushes(self) -> bool:
+        mode = self.device.mode
+        return mode == "subscribe" or (
+            mode == "auto" and isinstance(self.driver, SupportsSubscribe)
+        )
+
+    async def _follow_forever(self) -> None:
+        """Push mode: the driver hands readings over as they change; each interval
+        publishes what arrived as one batch, and a full read every ``refresh_s`` checks the
+        link (its failure takes the reconnect path, which subscribes again)."""
+        if not isinstance(self.driver, SupportsSubscribe):
+            raise DriverConfigError(
+                f"device {self.device.name!r}: mode subscribe, but driver "
+                f"{self.driver.manifest.name!r} cannot subscribe"
+            )
+        pushed: list[Reading] = []
+        await self._call(
+            "subscribe",
+            self.driver.subscribe(self.refs, pushed.append, self.device.poll_interval_s),
+        )
+        next_check = time.monotonic()
+        while not self._stopping:
+            if time.monotonic() >= next_check:
+                pushed.extend(await self._call("read", self.driver.read(self.refs)))
+                self.counters.polls += 1
+                self.last_success = time.time()
+                next_check = time.monotonic() + self.device.refresh_s
+            if pushed:
+                batch = pushed[:]
+                pushed.clear()
+                await self._publish(batch)
+            await asyncio.sleep(self.device.poll_interval_s)
+
     async def _poll_forever(self) -> None:
+        if self._pushes():
+            await self._follow_forever()
+            return
         interval = self.device.poll_interval_s
         next_at = time.monotonic()
         while not self._stopping:

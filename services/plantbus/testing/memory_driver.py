@@ -7,18 +7,18 @@ reach the values and failure switches through :data:`MemoryDriver.devices`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from plantbus.sdk import API_VERSION
-from plantbus.sdk.driver import DataType, Driver, Reading, Scalar, TagRef
+from plantbus.sdk.driver import DataType, Driver, Reading, Scalar, SupportsSubscribe, TagRef
 from plantbus.sdk.errors import DeviceUnavailable, DriverConfigError, PointNotFound
 from plantbus.sdk.plugin import PluginManifest
 
-__all__ = ["MemoryDevice", "MemoryDriver", "MemorySettings"]
+__all__ = ["MemoryDevice", "MemoryDriver", "MemoryPushDriver", "MemorySettings"]
 
 
 class MemorySettings(BaseModel):
@@ -36,6 +36,15 @@ class MemoryDevice:
     values: dict[str, Scalar] = field(default_factory=dict)
     down: bool = False
     reads: int = 0
+    subscribers: list[tuple[list[TagRef], Callable[[Reading], None]]] = field(default_factory=list)
+
+    def push(self, address: str, value: Scalar) -> None:
+        """Change a value and tell subscribers (what a device with push does)."""
+        self.values[address] = value
+        for tags, on_reading in self.subscribers:
+            for tag in tags:
+                if tag.address == address:
+                    on_reading(Reading(tag.name, value))
 
 
 class MemoryDriver(Driver):
@@ -93,6 +102,35 @@ class MemoryDriver(Driver):
 
     async def close(self) -> None:
         """Nothing to release."""
+
+
+class MemoryPushDriver(MemoryDriver, SupportsSubscribe):
+    """The memory driver with push: :meth:`MemoryDevice.push` reaches subscribers.
+
+    Not an entry point; tests put it into a service's driver registry themselves.
+    """
+
+    manifest = PluginManifest("memory-push", "1.0", API_VERSION, "In-memory values with push")
+
+    def __init__(self, endpoint: str, settings: BaseModel) -> None:
+        super().__init__(endpoint, settings)
+        self._subscription: tuple[list[TagRef], Callable[[Reading], None]] | None = None
+
+    async def subscribe(
+        self,
+        tags: Sequence[TagRef],
+        on_reading: Callable[[Reading], None],
+        sampling_interval_s: float,
+    ) -> None:
+        """Register for pushes until close()."""
+        self._subscription = (list(tags), on_reading)
+        self.device.subscribers.append(self._subscription)
+
+    async def close(self) -> None:
+        """Unsubscribe."""
+        if self._subscription in self.device.subscribers:
+            self.device.subscribers.remove(self._subscription)
+        self._subscription = None
 
 
 def _zero(data_type: DataType) -> Scalar:

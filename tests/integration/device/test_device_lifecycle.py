@@ -19,10 +19,11 @@ from plantbus.config import PlantConfig
 from plantbus.device.service import DeviceService
 from plantbus.device.servicer import DeviceServicer
 from plantbus.sdk.bus import Bus
+from plantbus.sdk.plugins import PluginRecord
 from plantbus.sdk.service import ServiceContext
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
-from plantbus.testing.memory_driver import MemoryDevice, MemoryDriver
+from plantbus.testing.memory_driver import MemoryDevice, MemoryDriver, MemoryPushDriver
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import device_pb2, telemetry_pb2
 
@@ -239,3 +240,27 @@ async def test_replicas_share_devices_and_take_over_when_one_stops(
 
             await wait_until(split, message="both replicas run a disjoint share of all devices")
         await wait_until(lambda: len(first.runners) == 8, message="a took over b's devices")
+
+
+async def test_push_driver_publishes_changes_without_polling(
+    service: tuple[DeviceService, Collected],
+) -> None:
+    svc, collected = service
+    svc.drivers.records["memory-push"] = PluginRecord(
+        "plantbus.drivers", "memory-push", cls=MemoryPushDriver
+    )
+    device = {
+        **memory_device("push", "s/a/l/m1", refresh_s=30.0),
+        "driver": "memory-push",
+        "settings": {},
+    }
+    state = MemoryDriver.devices.setdefault(device["endpoint"], MemoryDevice())
+    await svc.apply_config(PlantConfig.model_validate({"devices": [device]}), 1)
+    first = await wait_until(lambda: collected.last("s/a/l/m1/count"))
+    assert first.value.int_value == 0, "the first full read publishes the current value"
+    await wait_until(lambda: state.subscribers)
+    for value in (5, 6, 7):
+        state.push("c", value)
+    await wait_until(lambda: collected.count("s/a/l/m1/count") == 4)
+    assert [s.value.int_value for s in collected.by_path["s/a/l/m1/count"]] == [0, 5, 6, 7]
+    assert svc.runners["push"].counters.polls == 1, "pushed, not polled"
