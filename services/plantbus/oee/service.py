@@ -137,7 +137,9 @@ class OeeService(Service):
                     mapper.load(self._restored.pop(mapping.machine))
             mappers[mapping.machine] = mapper
             self.engine.track(mapping.machine, line).ideal_cycle_s = mapping.ideal_cycle_time_s
-        self.mappers, self.calendars = mappers, lines
+        async with self._lock:
+            self.mappers, self.calendars = mappers, lines
+            self._calendar_events(time.time())  # shifts start before the first sample counts
         self.config_version = version
         if self._sub is None:
             await self._subscribe()
@@ -178,6 +180,8 @@ class OeeService(Service):
                 ts = sample.source_time.ToNanoseconds() / 1e9
                 self._apply(mapper.on_sample(tag, _value(sample), ts))
             self.seq = seq
+            if self.urgent:  # state changes are not held back by count coalescing
+                await self._publish_due(time.time())
 
     def _apply(self, events: Sequence[Event]) -> None:
         for event in events:
@@ -258,25 +262,26 @@ class OeeService(Service):
     async def _tick_loop(self) -> None:
         last_save = time.monotonic()
         while True:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.25)
             now = time.time()
             async with self._lock:
                 self._calendar_events(now)
-                due = {
-                    m
-                    for m in self.dirty
-                    if m in self.urgent or now - self.last_sent.get(m, 0.0) >= 1.0
-                }
-                for machine in due:
-                    self.dirty.discard(machine)
-                    self.urgent.discard(machine)
-                    self.last_sent[machine] = now
-                    await self._send(self.machine_snapshot(machine, now))
-                for line in {machine.rsplit("/", 1)[0] for machine in due}:
-                    await self._send(self.line_snapshot(line, now))
+                await self._publish_due(now)
             if time.monotonic() - last_save >= 2.0:
                 last_save = time.monotonic()
                 await self.save()
+
+    async def _publish_due(self, now: float) -> None:
+        """Snapshots of machines whose state changed (at once) or whose counts changed
+        (at most once a second), and of their lines. Call with the lock held."""
+        due = {m for m in self.dirty if m in self.urgent or now - self.last_sent.get(m, 0.0) >= 1.0}
+        for machine in due:
+            self.dirty.discard(machine)
+            self.urgent.discard(machine)
+            self.last_sent[machine] = now
+            await self._send(self.machine_snapshot(machine, now))
+        for line in {machine.rsplit("/", 1)[0] for machine in due}:
+            await self._send(self.line_snapshot(line, now))
 
     async def _send(self, snap: oee_pb2.OeeSnapshot) -> None:
         await self.ctx.bus.publish(subjects.oee(*snap.scope.split("/")), snap)
