@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plantbus.config.devices import Device, Tag
+from plantbus.device.convert import to_raw
 from plantbus.device.publisher import TelemetryPublisher
 from plantbus.device.samples import SampleFilter
 from plantbus.sdk.driver import Driver, Reading, Scalar, SupportsSubscribe, TagRef
@@ -236,14 +237,6 @@ class DeviceRunner:
         out = [s for r in readings if (s := self.filter.accept(r, now, force=True)) is not None]
         return out
 
-    def _raw(self, name: str, value: Scalar) -> Scalar:
-        """Undo scaling: the device wants raw units, integers for integer types."""
-        tag = self.filter.tags[name]
-        if isinstance(value, bool | str | bytes):
-            return value
-        raw = (float(value) - tag.offset) / tag.scale
-        return raw if tag.data_type in {"float32", "float64"} else round(raw)
-
     async def write(self, name: str, value: Scalar) -> telemetry_pb2.TagSample:
         """Write (already authorised) and return the value read back."""
         (ref,) = self._refs([name])
@@ -251,6 +244,6 @@ class DeviceRunner:
             raise DeviceUnavailable(
                 f"device {self.device.name!r} is not connected: {self.last_error}"
             )
-        await self._call("write", self.driver.write(ref, self._raw(name, value)))
+        await self._call("write", self.driver.write(ref, to_raw(self.filter.tags[name], value)))
         (sample,) = await self.read_now([name])
         return sample
