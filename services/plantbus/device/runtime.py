@@ -208,14 +208,17 @@ class DeviceRunner:
                 delay = 0
             await asyncio.sleep(delay)
 
-    async def _publish(self, readings: Sequence[Reading], force: bool = False) -> None:
+    async def _publish(
+        self, readings: Sequence[Reading], force: bool = False
+    ) -> list[telemetry_pb2.TagSample]:
         now = time.time()
         samples = [s for r in readings if (s := self.filter.accept(r, now, force)) is not None]
-        self.counters.bad_tags = sum(1 for r in readings if r.value is None)
         if samples:
+            self.counters.bad_tags = self.filter.bad_tags()
             await self.publisher.publish(self.device.name, samples, self.epoch)
             self.counters.samples_published += len(samples)
             self.listeners(self.device.name, samples)
+        return samples
 
     def _refs(self, names: Sequence[str]) -> list[TagRef]:
         if not names:
@@ -233,9 +236,7 @@ class DeviceRunner:
                 f"device {self.device.name!r} is not connected: {self.last_error}"
             )
         readings = await self._call("read", self.driver.read(self._refs(names)))
-        now = time.time()
-        out = [s for r in readings if (s := self.filter.accept(r, now, force=True)) is not None]
-        return out
+        return await self._publish(readings, force=True)  # keeps the sequences gap-free
 
     async def write(self, name: str, value: Scalar) -> telemetry_pb2.TagSample:
         """Write (already authorised) and return the value read back."""

@@ -27,6 +27,10 @@ class SampleFilter:
         self._last: dict[str, Published] = {}
         self._now: tuple[float, Timestamp] = (-1.0, Timestamp())
 
+    def bad_tags(self) -> int:
+        """How many tags were last published with BAD quality."""
+        return sum(1 for p in self._last.values() if p.quality == Quality.BAD)
+
     def _received(self, now: float) -> Timestamp:
         """``now`` as a Timestamp, built once per cycle (every reading of a cycle shares it)."""
         if self._now[0] != now:

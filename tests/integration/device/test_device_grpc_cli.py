@@ -67,6 +67,8 @@ async def test_rpcs_list_read_and_stream(runner: Runner) -> None:
         (sample,) = read.samples
         assert sample.path == "s/a/l/m1/count" and sample.value.int_value > 0
         assert sample.unit == "pcs" and read.round_trip_ms >= 0
+        shown = await stub.GetDevice(device_pb2.GetDeviceRequest(name="plc"))
+        assert shown.device.counters.bad_tags == 1, "ghost has no address"
         stream = stub.StreamSamples(device_pb2.StreamSamplesRequest(device="plc"))
         first = await asyncio.wait_for(stream.read(), 5)
         assert first.batch.device == "plc" and first.batch.samples[0].path.startswith("s/a/l/m1/")
