@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 import click
 
 from plantbus.sdk.driver import DataType, Driver, Quality, Scalar, SupportsBrowse, TagRef
-from plantbus.sdk.errors import PlantbusError
+from plantbus.sdk.errors import PlantbusError, ValidationFailed
 from plantbus.sdk.plugins import discover
 
 __all__ = ["commands", "driver_for", "parse_value"]
@@ -40,7 +41,7 @@ def driver_for(url: str) -> type[Driver]:
 
 
 def parse_value(text: str, data_type: DataType) -> Scalar:
-    """A command-line value as the tag's type; ClickException when it is not one."""
+    """A command-line value as the tag's type; ValidationFailed when it is not one."""
     try:
         if data_type == DataType.BOOL:
             return {"1": True, "true": True, "on": True, "0": False, "false": False, "off": False}[
@@ -52,7 +53,17 @@ def parse_value(text: str, data_type: DataType) -> Scalar:
             return text
         return int(text, 0)
     except (KeyError, ValueError):
-        raise click.ClickException(f"value {text!r} is not a {data_type}") from None
+        raise ValidationFailed(f"value {text!r} is not a {data_type}") from None
+
+
+@dataclass
+class Request:
+    """One address to read (and a value to write first), or why it cannot be."""
+
+    address: str
+    tag: TagRef | None = None
+    value: Scalar | None = None
+    error: str = ""
 
 
 @dataclass
@@ -103,29 +114,31 @@ class Probe:
     async def call(self, coro: Any) -> Any:
         return await asyncio.wait_for(coro, self.timeout_s)
 
-    async def read(self, address: str, tag: TagRef | None = None) -> Answer:
-        """Read one address and time the round trip."""
-        started = time.perf_counter()
-        try:
-            tag = tag or self.cls.tag_from_address(address)
-            (reading,) = await self.call(self.driver.read([tag]))
-        except (TimeoutError, PlantbusError) as err:
-            return Answer(address, error=_why(err, self.timeout_s))
-        elapsed = (time.perf_counter() - started) * 1000
-        quality = Quality(reading.quality).name.lower()
-        return Answer(address, reading.value, quality, elapsed, reading.reason)
-
-    async def write(self, assignment: str) -> Answer:
-        """Write ``ADDRESS=VALUE`` and answer with the value read back."""
-        address, sep, text = assignment.rpartition("=")
-        if not sep or not address:
-            raise click.ClickException(f"--write {assignment!r}: use ADDRESS=VALUE")
+    def plan(self, address: str, text: str | None = None) -> Request:
+        """Parse an address (and the value to write) before any I/O, so an illegal
+        address is reported even when the device is unreachable."""
         try:
             tag = self.cls.tag_from_address(address)
-            await self.call(self.driver.write(tag, parse_value(text, tag.data_type)))
+            self.cls.validate_tag(tag)
+            value = None if text is None else parse_value(text, tag.data_type)
+        except PlantbusError as err:
+            return Request(address, error=str(err))
+        return Request(address, tag, value)
+
+    async def run(self, request: Request) -> Answer:
+        """Write when asked, then read; time the round trip."""
+        if request.tag is None:
+            return Answer(request.address, error=request.error)
+        started = time.perf_counter()
+        try:
+            if request.value is not None:
+                await self.call(self.driver.write(request.tag, request.value))
+            (reading,) = await self.call(self.driver.read([request.tag]))
         except (TimeoutError, PlantbusError) as err:
-            return Answer(address, error=_why(err, self.timeout_s))
-        return await self.read(address, tag)
+            return Answer(request.address, error=_why(err, self.timeout_s))
+        elapsed = (time.perf_counter() - started) * 1000
+        quality = Quality(reading.quality).name.lower()
+        return Answer(request.address, reading.value, quality, elapsed, reading.reason)
 
     async def browse(self, node: str | None) -> list[dict[str, Any]]:
         """The nodes below ``node``; ClickException when the driver cannot browse."""
@@ -146,20 +159,27 @@ class Probe:
         ]
 
 
+def _assignment(text: str) -> tuple[str, str]:
+    address, sep, value = text.rpartition("=")
+    if not sep or not address:
+        raise click.ClickException(f"--write {text!r}: use ADDRESS=VALUE")
+    return address, value
+
+
 async def _probe(
     url: str, reads: Sequence[str], writes: Sequence[str], browse: str | None, timeout_s: float
 ) -> tuple[list[Answer], list[dict[str, Any]]]:
     probe = Probe(url, timeout_s)
+    requests = [probe.plan(*_assignment(w)) for w in writes] + [probe.plan(r) for r in reads]
     try:
         await probe.call(probe.driver.connect())
     except (TimeoutError, PlantbusError) as err:
         why = _why(err, timeout_s)
-        if not reads and not writes:
+        if not requests:
             raise click.ClickException(f"{url}: {why}") from None
-        return [Answer(a, error=why) for a in [*writes, *reads]], []
+        return [Answer(r.address, error=r.error or why) for r in requests], []
     try:
-        answers = [await probe.write(w) for w in writes]
-        answers += [await probe.read(r) for r in reads]
+        answers = [await probe.run(r) for r in requests]
         nodes = await probe.browse(browse) if browse is not None else []
     finally:
         await probe.call(probe.driver.close())
@@ -199,7 +219,7 @@ def probe(
             marker = "+" if node["children"] else " "
             click.echo(f"{marker} {node['address']}  {node['name']}  {node['data_type']}".rstrip())
     if any(a.error and a.value is None for a in answers):
-        raise click.exceptions.Exit(1)
+        sys.exit(1)  # click's Exit is swallowed outside standalone mode
 
 
 commands = [probe]

@@ -83,3 +83,14 @@ def test_refused_and_unknown_scheme_say_why() -> None:
 def test_browse_on_a_driver_that_cannot(server: LineTagServer) -> None:
     code, out = probe(server.endpoint, "--browse")
     assert code == 1 and "cannot browse" in out
+
+
+def test_illegal_address_is_reported_before_connecting() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code, out = probe(f"linetag://127.0.0.1:{port}", "--read", "speed:notatype", "--read", "x")
+    assert code == 1
+    bad_type, refused = out.splitlines()
+    assert "illegal address 'speed:notatype'" in bad_type
+    assert "connection refused" in refused
