@@ -20,6 +20,7 @@ from plantbus.config.devices import Device, Tag
 from plantbus.device.convert import to_raw
 from plantbus.device.publisher import TelemetryPublisher
 from plantbus.device.samples import SampleFilter
+from plantbus.sdk import telemetry as otel
 from plantbus.sdk.driver import Driver, Reading, Scalar, SupportsSubscribe, TagRef
 from plantbus.sdk.errors import DeviceUnavailable, DriverConfigError, NotFound, PlantbusError
 from plantbus.v1 import device_pb2, telemetry_pb2
@@ -27,6 +28,16 @@ from plantbus.v1 import device_pb2, telemetry_pb2
 __all__ = ["Backoff", "DeviceRunner", "tag_ref"]
 
 log = logging.getLogger(__name__)
+_meter = otel.meter("plantbus.device")
+_SAMPLES = _meter.create_counter(
+    "plantbus.device.samples", description="Tag samples handed to the bus or the spool"
+)
+_POLL_ERRORS = _meter.create_counter(
+    "plantbus.device.poll_errors", description="Failed connects and reads"
+)
+_READ_SECONDS = _meter.create_histogram(
+    "plantbus.device.read_duration", unit="s", description="Round trip of one batch read"
+)
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ class DeviceRunner:
         self._rng = random.Random(device.name)
         self._connected = asyncio.Event()
         self._stopping = False
+        self._attributes = {"device": device.name}
         self.epoch = uuid.uuid4().hex[:12]
         """Names this run's sample sequences (they restart at 1) in message ids."""
 
@@ -141,6 +153,7 @@ class DeviceRunner:
     async def _failed(self, err: Exception) -> None:
         self.failures += 1
         self.counters.poll_errors += 1
+        _POLL_ERRORS.add(1, self._attributes)
         detail = str(err) if isinstance(err, PlantbusError) else f"{type(err).__name__}: {err}"
         if not isinstance(err, PlantbusError):
             log.exception("device %s: driver bug", self.device.name)
@@ -197,7 +210,9 @@ class DeviceRunner:
         interval = self.device.poll_interval_s
         next_at = time.monotonic()
         while not self._stopping:
+            started = time.perf_counter()
             readings = await self._call("read", self.driver.read(self.refs))
+            _READ_SECONDS.record(time.perf_counter() - started, self._attributes)
             self.counters.polls += 1
             self.last_success = time.time()
             await self._publish(readings)
@@ -217,6 +232,7 @@ class DeviceRunner:
             self.counters.bad_tags = self.filter.bad_tags()
             await self.publisher.publish(self.device.name, samples, self.epoch)
             self.counters.samples_published += len(samples)
+            _SAMPLES.add(len(samples), self._attributes)
             self.listeners(self.device.name, samples)
         return samples
 

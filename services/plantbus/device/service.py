@@ -100,6 +100,8 @@ class DeviceService(Service):
         notes = []
         if len(self.spool):
             notes.append(f"{len(self.spool)} samples spooled")
+        if self.spool.dropped:
+            notes.append(f"{self.spool.dropped} samples dropped, spool full")
         if self.failed:
             notes.append(f"{len(self.failed)} devices cannot run")
         return True, "; ".join(notes)

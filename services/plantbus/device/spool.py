@@ -14,9 +14,14 @@ import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from plantbus.sdk import telemetry as otel
+
 __all__ = ["Spool"]
 
 log = logging.getLogger(__name__)
+_DROPPED = otel.meter("plantbus.device").create_counter(
+    "plantbus.device.spool_dropped", description="Spooled samples lost because the spool was full"
+)
 _HEADER = struct.Struct(">HI")  # subject length, payload length
 
 
@@ -79,6 +84,7 @@ class Spool:
             oldest.unlink()
             self.records -= lost
             self.dropped += lost
+            _DROPPED.add(lost)
             log.error(
                 "telemetry spool full (%d bytes): dropped %d oldest records", self.max_bytes, lost
             )
