@@ -23,6 +23,7 @@ COMMAND_MODULES: Final = (
     "plantbus.cli.oee",
     "plantbus.cli.alarms",
     "plantbus.cli.security",
+    "plantbus.cli.erp",
     "plantbus.cli.probe",
     "plantbus.cli.device",
 )

@@ -157,6 +157,7 @@ def up(
             nats_url = nats.url
         env_ports = _sim_ports(random_ports)
         os.environ.update({f"PLANTBUS_SIM_{k.upper()}_PORT": str(v) for k, v in env_ports.items()})
+        os.environ["PLANTBUS_DATA_DIR"] = str(data_dir.resolve())  # config paths use it
         names = available()
         common = ["--nats-url", nats_url, "--data-dir", str(data_dir), "--instance", "local"]
         token = secrets.token_urlsafe(16)

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -29,7 +30,16 @@ from plantbus.config.oee import ShiftCalendar
 from plantbus.device.publisher import TELEMETRY_STREAM, ensure_telemetry_stream
 from plantbus.oee.calendar import CalendarStatus, status_at
 from plantbus.oee.engine import EngineSettings, MachineTrack, OeeEngine
-from plantbus.oee.events import BreakEnd, BreakStart, Event, ShiftEnd, ShiftStart, StateChange
+from plantbus.oee.events import (
+    BreakEnd,
+    BreakStart,
+    Event,
+    ShiftEnd,
+    ShiftStart,
+    StateChange,
+    WorkOrderEnd,
+    WorkOrderStart,
+)
 from plantbus.oee.kpi import Kpis, Totals
 from plantbus.oee.mapping import MachineMapper
 from plantbus.oee.persist import dump_engine, load_engine
@@ -37,7 +47,7 @@ from plantbus.oee.snapshot import current_totals, snapshot
 from plantbus.sdk import subjects
 from plantbus.sdk.errors import NotFound
 from plantbus.sdk.service import GrpcBinding, Service, ServiceContext
-from plantbus.v1 import oee_pb2, oee_pb2_grpc, telemetry_pb2
+from plantbus.v1 import erp_pb2, oee_pb2, oee_pb2_grpc, telemetry_pb2
 
 __all__ = ["OeeService"]
 
@@ -77,6 +87,7 @@ class OeeService(Service):
         self._restored: dict[str, dict[str, object]] = {}
         self._kv: KeyValue | None = None
         self._sub: Any = None
+        self._wo_sub: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
 
@@ -106,6 +117,9 @@ class OeeService(Service):
         except KeyNotFoundError:
             pass
         await ensure_telemetry_stream(self.ctx.bus)
+        self._wo_sub = await self.ctx.bus.subscribe(
+            f"{subjects.PREFIX}.erp.workorder.>", self._on_workorder
+        )
         self._tasks.append(asyncio.create_task(self._tick_loop(), name="oee-tick"))
 
     async def stop(self) -> None:
@@ -115,10 +129,11 @@ class OeeService(Service):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
-            self._sub = None
+        for sub in (self._sub, self._wo_sub):
+            if sub is not None:
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
+        self._sub = self._wo_sub = None
         with contextlib.suppress(Exception):
             await self.save()
 
@@ -182,6 +197,26 @@ class OeeService(Service):
             self.seq = seq
             if self.urgent:  # state changes are not held back by count coalescing
                 await self._publish_due(time.time())
+
+    async def _on_workorder(self, subject: str, msg: Message, raw: Msg) -> None:
+        """A work order started or ended on a machine: its ideal cycle time applies there."""
+        if not isinstance(msg, erp_pb2.WorkOrderEvent) or not msg.machine:
+            return
+        machine = msg.machine
+        if machine not in self.mappers:
+            return
+        line, now = self.mappers[machine].line, time.time()
+        event: Event
+        if msg.status == "running":
+            ict = msg.ideal_cycle_time_s or None
+            event = WorkOrderStart(now, machine, line, order=msg.erp_id, ideal_cycle_time_s=ict)
+        elif msg.status in ("completed", "cancelled"):
+            event = WorkOrderEnd(now, machine, line, order=msg.erp_id)
+        else:
+            return
+        async with self._lock:
+            self._apply([event])
+            self.urgent.add(machine)
 
     def _apply(self, events: Sequence[Event]) -> None:
         for event in events:

@@ -40,6 +40,11 @@ def snapshot(
     )
     if track is not None:
         msg.state, msg.reason, msg.work_order = track.state, track.reason, track.order
+        order = track.orders.get(track.order) if track.order else None
+        if order is not None:
+            msg.order_total_count = order.total_count
+            msg.order_good_count = order.total_count - order.reject_count
+            msg.order_run_s, msg.order_down_s = order.apt_s, order.down_s
     for name in ("availability", "performance", "quality", "oee"):
         value = getattr(kpis, name)
         if value is not None:

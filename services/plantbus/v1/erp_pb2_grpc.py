@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class ErpServiceStub:
-    """ErpService is the gRPC API of the erp service. Its RPCs grow with the service.
+    """ErpService syncs work orders in from ERPs and confirmations back out.
     """
 
     def __init__(self, channel):
@@ -35,19 +35,79 @@ class ErpServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.GetErpInfo = channel.unary_unary(
-                '/plantbus.v1.ErpService/GetErpInfo',
-                request_serializer=plantbus_dot_v1_dot_erp__pb2.GetErpInfoRequest.SerializeToString,
-                response_deserializer=plantbus_dot_v1_dot_erp__pb2.GetErpInfoResponse.FromString,
+        self.ListWorkOrders = channel.unary_unary(
+                '/plantbus.v1.ErpService/ListWorkOrders',
+                request_serializer=plantbus_dot_v1_dot_erp__pb2.ListWorkOrdersRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_erp__pb2.ListWorkOrdersResponse.FromString,
+                _registered_method=True)
+        self.StartWorkOrder = channel.unary_unary(
+                '/plantbus.v1.ErpService/StartWorkOrder',
+                request_serializer=plantbus_dot_v1_dot_erp__pb2.StartWorkOrderRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_erp__pb2.StartWorkOrderResponse.FromString,
+                _registered_method=True)
+        self.CompleteWorkOrder = channel.unary_unary(
+                '/plantbus.v1.ErpService/CompleteWorkOrder',
+                request_serializer=plantbus_dot_v1_dot_erp__pb2.CompleteWorkOrderRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_erp__pb2.CompleteWorkOrderResponse.FromString,
+                _registered_method=True)
+        self.SyncStatus = channel.unary_unary(
+                '/plantbus.v1.ErpService/SyncStatus',
+                request_serializer=plantbus_dot_v1_dot_erp__pb2.SyncStatusRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_erp__pb2.SyncStatusResponse.FromString,
+                _registered_method=True)
+        self.ListDeadLetters = channel.unary_unary(
+                '/plantbus.v1.ErpService/ListDeadLetters',
+                request_serializer=plantbus_dot_v1_dot_erp__pb2.ListDeadLettersRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_erp__pb2.ListDeadLettersResponse.FromString,
+                _registered_method=True)
+        self.Retry = channel.unary_unary(
+                '/plantbus.v1.ErpService/Retry',
+                request_serializer=plantbus_dot_v1_dot_erp__pb2.RetryRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_erp__pb2.RetryResponse.FromString,
                 _registered_method=True)
 
 
 class ErpServiceServicer:
-    """ErpService is the gRPC API of the erp service. Its RPCs grow with the service.
+    """ErpService syncs work orders in from ERPs and confirmations back out.
     """
 
-    def GetErpInfo(self, request, context):
-        """GetErpInfo returns the instance's identity and loaded plugins.
+    def ListWorkOrders(self, request, context):
+        """ListWorkOrders lists the work orders known from every ERP connection.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartWorkOrder(self, request, context):
+        """StartWorkOrder assigns a work order to a machine and reports it started.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteWorkOrder(self, request, context):
+        """CompleteWorkOrder sends the final confirmation and reports it completed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SyncStatus(self, request, context):
+        """SyncStatus reports each connection's health and outbox.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeadLetters(self, request, context):
+        """ListDeadLetters lists confirmations the ERP rejected, with its message.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Retry(self, request, context):
+        """Retry puts a dead letter back into the outbox.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -56,10 +116,35 @@ class ErpServiceServicer:
 
 def add_ErpServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'GetErpInfo': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetErpInfo,
-                    request_deserializer=plantbus_dot_v1_dot_erp__pb2.GetErpInfoRequest.FromString,
-                    response_serializer=plantbus_dot_v1_dot_erp__pb2.GetErpInfoResponse.SerializeToString,
+            'ListWorkOrders': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWorkOrders,
+                    request_deserializer=plantbus_dot_v1_dot_erp__pb2.ListWorkOrdersRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_erp__pb2.ListWorkOrdersResponse.SerializeToString,
+            ),
+            'StartWorkOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartWorkOrder,
+                    request_deserializer=plantbus_dot_v1_dot_erp__pb2.StartWorkOrderRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_erp__pb2.StartWorkOrderResponse.SerializeToString,
+            ),
+            'CompleteWorkOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteWorkOrder,
+                    request_deserializer=plantbus_dot_v1_dot_erp__pb2.CompleteWorkOrderRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_erp__pb2.CompleteWorkOrderResponse.SerializeToString,
+            ),
+            'SyncStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.SyncStatus,
+                    request_deserializer=plantbus_dot_v1_dot_erp__pb2.SyncStatusRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_erp__pb2.SyncStatusResponse.SerializeToString,
+            ),
+            'ListDeadLetters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeadLetters,
+                    request_deserializer=plantbus_dot_v1_dot_erp__pb2.ListDeadLettersRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_erp__pb2.ListDeadLettersResponse.SerializeToString,
+            ),
+            'Retry': grpc.unary_unary_rpc_method_handler(
+                    servicer.Retry,
+                    request_deserializer=plantbus_dot_v1_dot_erp__pb2.RetryRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_erp__pb2.RetryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -70,11 +155,11 @@ def add_ErpServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ErpService:
-    """ErpService is the gRPC API of the erp service. Its RPCs grow with the service.
+    """ErpService syncs work orders in from ERPs and confirmations back out.
     """
 
     @staticmethod
-    def GetErpInfo(request,
+    def ListWorkOrders(request,
             target,
             options=(),
             channel_credentials=None,
@@ -87,9 +172,144 @@ class ErpService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/plantbus.v1.ErpService/GetErpInfo',
-            plantbus_dot_v1_dot_erp__pb2.GetErpInfoRequest.SerializeToString,
-            plantbus_dot_v1_dot_erp__pb2.GetErpInfoResponse.FromString,
+            '/plantbus.v1.ErpService/ListWorkOrders',
+            plantbus_dot_v1_dot_erp__pb2.ListWorkOrdersRequest.SerializeToString,
+            plantbus_dot_v1_dot_erp__pb2.ListWorkOrdersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartWorkOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.ErpService/StartWorkOrder',
+            plantbus_dot_v1_dot_erp__pb2.StartWorkOrderRequest.SerializeToString,
+            plantbus_dot_v1_dot_erp__pb2.StartWorkOrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteWorkOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.ErpService/CompleteWorkOrder',
+            plantbus_dot_v1_dot_erp__pb2.CompleteWorkOrderRequest.SerializeToString,
+            plantbus_dot_v1_dot_erp__pb2.CompleteWorkOrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SyncStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.ErpService/SyncStatus',
+            plantbus_dot_v1_dot_erp__pb2.SyncStatusRequest.SerializeToString,
+            plantbus_dot_v1_dot_erp__pb2.SyncStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeadLetters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.ErpService/ListDeadLetters',
+            plantbus_dot_v1_dot_erp__pb2.ListDeadLettersRequest.SerializeToString,
+            plantbus_dot_v1_dot_erp__pb2.ListDeadLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Retry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.ErpService/Retry',
+            plantbus_dot_v1_dot_erp__pb2.RetryRequest.SerializeToString,
+            plantbus_dot_v1_dot_erp__pb2.RetryResponse.FromString,
             options,
             channel_credentials,
             insecure,

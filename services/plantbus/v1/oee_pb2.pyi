@@ -22,7 +22,7 @@ DOWNTIME_KIND_ENDED: DowntimeKind
 DOWNTIME_KIND_CLASSIFIED: DowntimeKind
 
 class OeeSnapshot(_message.Message):
-    __slots__ = ("scope", "time", "shift", "work_order", "state", "reason", "availability", "performance", "quality", "oee", "planned_busy_time_s", "actual_production_time_s", "downtime_s", "total_count", "good_count", "downtime_by_reason")
+    __slots__ = ("scope", "time", "shift", "work_order", "state", "reason", "availability", "performance", "quality", "oee", "planned_busy_time_s", "actual_production_time_s", "downtime_s", "total_count", "good_count", "downtime_by_reason", "order_total_count", "order_good_count", "order_run_s", "order_down_s")
     class DowntimeByReasonEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -46,6 +46,10 @@ class OeeSnapshot(_message.Message):
     TOTAL_COUNT_FIELD_NUMBER: _ClassVar[int]
     GOOD_COUNT_FIELD_NUMBER: _ClassVar[int]
     DOWNTIME_BY_REASON_FIELD_NUMBER: _ClassVar[int]
+    ORDER_TOTAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ORDER_GOOD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ORDER_RUN_S_FIELD_NUMBER: _ClassVar[int]
+    ORDER_DOWN_S_FIELD_NUMBER: _ClassVar[int]
     scope: str
     time: _timestamp_pb2.Timestamp
     shift: str
@@ -62,7 +66,11 @@ class OeeSnapshot(_message.Message):
     total_count: int
     good_count: int
     downtime_by_reason: _containers.ScalarMap[str, float]
-    def __init__(self, scope: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shift: _Optional[str] = ..., work_order: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., availability: _Optional[float] = ..., performance: _Optional[float] = ..., quality: _Optional[float] = ..., oee: _Optional[float] = ..., planned_busy_time_s: _Optional[float] = ..., actual_production_time_s: _Optional[float] = ..., downtime_s: _Optional[float] = ..., total_count: _Optional[int] = ..., good_count: _Optional[int] = ..., downtime_by_reason: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    order_total_count: int
+    order_good_count: int
+    order_run_s: float
+    order_down_s: float
+    def __init__(self, scope: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shift: _Optional[str] = ..., work_order: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., availability: _Optional[float] = ..., performance: _Optional[float] = ..., quality: _Optional[float] = ..., oee: _Optional[float] = ..., planned_busy_time_s: _Optional[float] = ..., actual_production_time_s: _Optional[float] = ..., downtime_s: _Optional[float] = ..., total_count: _Optional[int] = ..., good_count: _Optional[int] = ..., downtime_by_reason: _Optional[_Mapping[str, float]] = ..., order_total_count: _Optional[int] = ..., order_good_count: _Optional[int] = ..., order_run_s: _Optional[float] = ..., order_down_s: _Optional[float] = ...) -> None: ...
 
 class DowntimeEvent(_message.Message):
     __slots__ = ("id", "machine", "kind", "reason", "planned", "start", "end", "classified_by")

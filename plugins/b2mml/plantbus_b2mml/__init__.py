@@ -1,0 +1,1 @@
+"""ISA-95 B2MML file exchange connector for Plantbus."""

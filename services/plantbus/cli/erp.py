@@ -1,0 +1,129 @@
+"""``plantbus erp``: work orders, start, complete, sync status, dead letters, retry."""
+
+from __future__ import annotations
+
+import click
+
+from plantbus.cli.hub import Hub, hub_options
+from plantbus.cli.rpc import call, metadata
+from plantbus.v1 import erp_pb2, erp_pb2_grpc
+
+__all__ = ["commands"]
+
+Stub = erp_pb2_grpc.ErpServiceStub
+
+
+def _line(o: erp_pb2.WorkOrderEvent) -> str:
+    return (
+        f"{o.erp_id:<18} {o.status:<10} {o.product_code:<12} "
+        f"{o.good_quantity:>6g}/{o.quantity:<6g} {o.machine}"
+    )
+
+
+@click.group()
+def erp() -> None:
+    """ERP sync: work orders in, confirmations out."""
+
+
+@erp.command()
+@click.option("--status", default="", help="Only orders in this status.")
+@hub_options
+def orders(status: str, hub: Hub) -> None:
+    """Work orders known to the hub."""
+    reply = call(
+        hub,
+        "erp",
+        Stub,
+        lambda s: s.ListWorkOrders(
+            erp_pb2.ListWorkOrdersRequest(status=status), metadata=metadata()
+        ),
+    )
+    for o in reply.work_orders:
+        click.echo(_line(o))
+    if not reply.work_orders:
+        click.echo("no work orders")
+
+
+@erp.command()
+@click.argument("erp_id")
+@click.argument("machine")
+@hub_options
+def start(erp_id: str, machine: str, hub: Hub) -> None:
+    """Start ERP_ID on MACHINE (site/area/line/machine)."""
+    reply = call(
+        hub,
+        "erp",
+        Stub,
+        lambda s: s.StartWorkOrder(
+            erp_pb2.StartWorkOrderRequest(erp_id=erp_id, machine=machine), metadata=metadata()
+        ),
+    )
+    click.echo(_line(reply.work_order))
+
+
+@erp.command()
+@click.argument("erp_id")
+@hub_options
+def complete(erp_id: str, hub: Hub) -> None:
+    """Complete ERP_ID: final confirmation to the ERP."""
+    reply = call(
+        hub,
+        "erp",
+        Stub,
+        lambda s: s.CompleteWorkOrder(
+            erp_pb2.CompleteWorkOrderRequest(erp_id=erp_id), metadata=metadata()
+        ),
+    )
+    click.echo(_line(reply.work_order))
+
+
+@erp.command()
+@hub_options
+def status(hub: Hub) -> None:
+    """Each ERP connection: reachable, outbox, sent, dead letters, last error."""
+    reply = call(
+        hub, "erp", Stub, lambda s: s.SyncStatus(erp_pb2.SyncStatusRequest(), metadata=metadata())
+    )
+    for c in reply.connections:
+        state = "reachable" if c.reachable else "UNREACHABLE"
+        click.echo(
+            f"{c.name:<16} {c.connector:<8} {state:<12} pending {c.pending:<5} "
+            f"sent {c.sent:<5} dead {c.dead_letters:<4} {c.last_error}"
+        )
+
+
+@erp.command("dead-letters")
+@hub_options
+def dead_letters(hub: Hub) -> None:
+    """Confirmations the ERP rejected, with its message."""
+    reply = call(
+        hub,
+        "erp",
+        Stub,
+        lambda s: s.ListDeadLetters(erp_pb2.ListDeadLettersRequest(), metadata=metadata()),
+    )
+    for d in reply.dead_letters:
+        click.echo(f"{d.confirmation.idempotency_key:<24} {d.error}")
+    if not reply.dead_letters:
+        click.echo("no dead letters")
+
+
+@erp.command()
+@click.argument("idempotency_key")
+@hub_options
+def retry(idempotency_key: str, hub: Hub) -> None:
+    """Send a dead letter again (after fixing the cause in the ERP)."""
+    reply = call(
+        hub,
+        "erp",
+        Stub,
+        lambda s: s.Retry(
+            erp_pb2.RetryRequest(idempotency_key=idempotency_key), metadata=metadata()
+        ),
+    )
+    if not reply.queued:
+        raise click.ClickException(f"no dead letter {idempotency_key!r}")
+    click.echo(f"{idempotency_key} queued again")
+
+
+commands = [erp]

@@ -1,0 +1,1 @@
+"""The ERP sync service: work orders in, confirmations out, nothing lost or doubled."""

@@ -1,0 +1,53 @@
+"""Between SDK dataclasses (what connectors see) and protobuf messages (what the bus carries)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from plantbus.sdk.connector import Confirmation, WorkOrder
+from plantbus.v1 import erp_pb2
+
+__all__ = ["confirmation_from_proto", "timestamp", "workorder_event"]
+
+
+def timestamp(when: datetime) -> Timestamp:
+    """A protobuf timestamp."""
+    ts = Timestamp()
+    ts.FromDatetime(when if when.tzinfo else when.replace(tzinfo=UTC))
+    return ts
+
+
+def workorder_event(order: WorkOrder, connection: str) -> erp_pb2.WorkOrderEvent:
+    """The bus form of a work order as the ERP sent it."""
+    event = erp_pb2.WorkOrderEvent(
+        erp_id=order.erp_id,
+        number=order.number,
+        connection=connection,
+        product_code=order.product_code,
+        product_name=order.product_name,
+        quantity=order.quantity,
+        uom=order.uom,
+        status=str(order.status),
+        ideal_cycle_time_s=order.ideal_cycle_time_s or 0.0,
+    )
+    if order.planned_start:
+        event.planned_start.CopyFrom(timestamp(order.planned_start))
+    return event
+
+
+def confirmation_from_proto(msg: erp_pb2.Confirmation) -> Confirmation:
+    """The connector's view of an outbox entry."""
+    return Confirmation(
+        idempotency_key=msg.idempotency_key,
+        work_order_erp_id=msg.work_order_erp_id,
+        good_quantity=msg.good_quantity,
+        scrap_quantity=msg.scrap_quantity,
+        start=msg.start.ToDatetime(UTC),
+        end=msg.end.ToDatetime(UTC),
+        machine=msg.machine,
+        run_seconds=msg.run_seconds,
+        downtime_seconds=msg.downtime_seconds,
+        final=msg.final,
+    )

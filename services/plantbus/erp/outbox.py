@@ -1,0 +1,180 @@
+"""The confirmation outbox: a JetStream work queue, one durable consumer per connection.
+
+At-least-once: an entry is acked only after the connector booked it, so a crash
+mid-send re-delivers it; the connector's idempotency key makes the re-send harmless.
+While the ERP is unreachable the entry is redelivered with capped back-off; an entry
+the ERP rejects goes to the dead-letter list (KV) with the ERP's message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import ConsumerConfig, RetentionPolicy, StreamConfig
+from nats.js.errors import KeyNotFoundError
+from nats.js.kv import KeyValue
+
+from plantbus.erp.convert import confirmation_from_proto, timestamp
+from plantbus.sdk.bus import TYPE_HEADER, Bus
+from plantbus.sdk.connector import ErpConnector
+from plantbus.sdk.errors import ErpRejected, ErpUnavailable
+from plantbus.sdk.subjects import PREFIX
+from plantbus.v1 import erp_pb2
+
+__all__ = ["OUTBOX_STREAM", "Outbox", "OutboxWorker"]
+
+log = logging.getLogger(__name__)
+
+OUTBOX_STREAM = "PLANTBUS_ERP_OUTBOX"
+_HEADERS = {TYPE_HEADER: "plantbus.v1.Confirmation"}
+
+
+def _subject(connection: str) -> str:
+    return f"{PREFIX}.erp.outbox.{connection}"
+
+
+def _dead_key(key: str) -> str:
+    return "dead." + "".join(c if c.isalnum() or c in "-_=" else "_" for c in key)
+
+
+class Outbox:
+    """Enqueue confirmations and keep dead letters."""
+
+    def __init__(self, bus: Bus, kv: KeyValue) -> None:
+        self.bus = bus
+        self.kv = kv
+
+    @classmethod
+    async def open(cls, bus: Bus, kv: KeyValue) -> Outbox:
+        """Create the work-queue stream when missing."""
+        await bus.ensure_stream(
+            StreamConfig(
+                name=OUTBOX_STREAM,
+                subjects=[f"{PREFIX}.erp.outbox.>"],
+                retention=RetentionPolicy.WORK_QUEUE,
+                duplicate_window=24 * 3600,
+            )
+        )
+        return cls(bus, kv)
+
+    async def enqueue(self, confirmation: erp_pb2.Confirmation, msg_id: str = "") -> None:
+        """Store a confirmation durably; the same id within a day is stored once."""
+        await self.bus.js.publish(
+            _subject(confirmation.connection),
+            confirmation.SerializeToString(),
+            headers={**_HEADERS, "Nats-Msg-Id": msg_id or confirmation.idempotency_key},
+        )
+
+    async def pending(self, connection: str) -> int:
+        """Entries waiting for ``connection``."""
+        info = await self.bus.js.stream_info(OUTBOX_STREAM, subjects_filter=_subject(connection))
+        return int((info.state.subjects or {}).get(_subject(connection), 0))
+
+    async def dead_letters(self) -> list[erp_pb2.DeadLetter]:
+        """Every rejected confirmation."""
+        out = []
+        with contextlib.suppress(Exception):  # no keys yet
+            for key in await self.kv.keys():
+                if key.startswith("dead."):
+                    entry = await self.kv.get(key)
+                    if entry.value:
+                        out.append(erp_pb2.DeadLetter.FromString(entry.value))
+        return sorted(out, key=lambda d: d.time.ToNanoseconds())
+
+    async def bury(self, confirmation: erp_pb2.Confirmation, error: str) -> None:
+        """Keep a rejected confirmation with the ERP's message."""
+        letter = erp_pb2.DeadLetter(
+            confirmation=confirmation, error=error, time=timestamp(datetime.now(UTC))
+        )
+        await self.kv.put(_dead_key(confirmation.idempotency_key), letter.SerializeToString())
+
+    async def retry(self, key: str) -> bool:
+        """Put a dead letter back into the outbox (after the ERP side was fixed)."""
+        try:
+            entry = await self.kv.get(_dead_key(key))
+        except KeyNotFoundError:
+            return False
+        if not entry.value:
+            return False
+        letter = erp_pb2.DeadLetter.FromString(entry.value)
+        await self.enqueue(letter.confirmation, msg_id=f"{key}#retry-{time.time_ns()}")
+        await self.kv.delete(_dead_key(key))
+        return True
+
+
+@dataclass
+class OutboxWorker:
+    """Delivers one connection's outbox through its connector."""
+
+    outbox: Outbox
+    connection: str
+    connector: ErpConnector
+    max_backoff_s: float = 30.0
+    reachable: bool = True
+    last_error: str = ""
+    sent: int = 0
+    dead: int = 0
+    _task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def start(self) -> None:
+        """Bind the durable consumer and start delivering."""
+        durable = f"erp-{self.connection}"
+        self._sub = await self.outbox.bus.js.pull_subscribe(
+            _subject(self.connection),
+            durable=durable,
+            stream=OUTBOX_STREAM,
+            config=ConsumerConfig(ack_wait=60, max_deliver=-1),
+        )
+        self._task = asyncio.create_task(self._run(), name=f"outbox-{self.connection}")
+
+    async def stop(self) -> None:
+        """Stop delivering; undelivered entries stay in the stream."""
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                msgs = await self._sub.fetch(1, timeout=1)
+            except (NatsTimeout, TimeoutError):
+                continue
+            except Exception as err:  # noqa: BLE001 - NATS away: wait and fetch again
+                log.debug("outbox fetch failed: %s", err)
+                await asyncio.sleep(1)
+                continue
+            for msg in msgs:
+                confirmation = erp_pb2.Confirmation.FromString(msg.data)
+                try:
+                    await self.connector.post_confirmation(confirmation_from_proto(confirmation))
+                except ErpUnavailable as err:
+                    failures += 1
+                    delay = min(self.max_backoff_s, 0.5 * 2 ** min(failures, 10))
+                    if self.reachable:
+                        log.warning("ERP %s unavailable: %s; retrying", self.connection, err)
+                    self.reachable, self.last_error = False, str(err)
+                    await msg.nak(delay=delay)
+                    await asyncio.sleep(delay)
+                    continue
+                except ErpRejected as err:
+                    await self.outbox.bury(confirmation, str(err))
+                    self.dead += 1
+                    self.last_error = str(err)
+                    log.error(
+                        "ERP %s rejected %s: %s", self.connection, confirmation.idempotency_key, err
+                    )
+                    await msg.ack()
+                    continue
+                failures = 0
+                if not self.reachable:
+                    log.info("ERP %s reachable again", self.connection)
+                self.reachable, self.sent = True, self.sent + 1
+                await msg.ack()

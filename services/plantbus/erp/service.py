@@ -1,0 +1,379 @@
+"""The ERP sync service.
+
+Work orders: each connection is polled and new or changed orders are published on
+``plantbus.v1.erp.workorder.<site>.<line>``. StartWorkOrder assigns one to a machine;
+the OEE service then counts its parts (and applies its ideal cycle time).
+
+Confirmations: while an order runs, every ``confirm_interval_s`` the parts made since
+the last confirmation go into the outbox with the key ``<order>:<n>``; completing the
+order sends the rest with ``final``. What was confirmed is kept in KV before the entry
+is enqueued, so a restart neither repeats nor skips quantities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+from google.protobuf.message import Message
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js.errors import KeyNotFoundError
+from nats.js.kv import KeyValue
+
+from plantbus.config import PlantConfig
+from plantbus.config.erp import ErpConnection
+from plantbus.erp.convert import timestamp, workorder_event
+from plantbus.erp.outbox import Outbox, OutboxWorker
+from plantbus.sdk import subjects
+from plantbus.sdk.connector import ErpConnector, WorkOrder, WorkOrderStatus
+from plantbus.sdk.errors import NotFound, PlantbusError, ValidationFailed
+from plantbus.sdk.plugins import discover
+from plantbus.sdk.service import GrpcBinding, Service, ServiceContext
+from plantbus.v1 import erp_pb2, erp_pb2_grpc, oee_pb2, service_pb2
+
+__all__ = ["ErpService"]
+
+STATE_BUCKET = "plantbus_erp"
+
+
+def _key(erp_id: str) -> str:
+    return "order." + "".join(c if c.isalnum() or c in "-_=" else "_" for c in erp_id)
+
+
+class Connection:
+    """One configured ERP connection at run time."""
+
+    def __init__(self, config: ErpConnection, connector: ErpConnector, worker: OutboxWorker):
+        self.config = config
+        self.connector = connector
+        self.worker = worker
+        self.cursor: str | None = None
+        self.last_poll = 0.0
+        self.task: asyncio.Task[None] | None = None
+
+
+class ErpService(Service):
+    """Keeps work orders and confirmations in step with the ERP."""
+
+    name: ClassVar[str] = "erp"
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__(ctx)
+        self.plugins = discover("plantbus.erp_connectors")
+        self.connections: dict[str, Connection] = {}
+        self.orders: dict[str, erp_pb2.WorkOrderEvent] = {}
+        self.confirmed: dict[str, dict[str, float]] = {}
+        self.demo = bool(ctx.options.get("demo", False))
+        self._kv: KeyValue | None = None
+        self._outbox: Outbox | None = None
+        self._subs: list[Subscription] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_confirm: dict[str, float] = {}
+
+    @property
+    def outbox(self) -> Outbox:
+        """The confirmation outbox (after start)."""
+        assert self._outbox is not None
+        return self._outbox
+
+    def grpc_bindings(self) -> Sequence[GrpcBinding]:
+        """The ErpService servicer."""
+        from plantbus.erp.servicer import ErpServicer
+
+        return [
+            GrpcBinding(
+                erp_pb2_grpc.add_ErpServiceServicer_to_server,
+                ErpServicer(self),
+                "plantbus.v1.ErpService",
+            )
+        ]
+
+    def plugin_infos(self) -> Sequence[service_pb2.PluginInfo]:
+        """Every ERP connector plugin, loaded or not."""
+        return [
+            service_pb2.PluginInfo(
+                group=r.group,
+                name=r.name,
+                version=r.version,
+                distribution=r.distribution,
+                api_version=r.api_version,
+                loaded=r.loaded,
+                error=r.error,
+            )
+            for r in self.plugins.records.values()
+        ]
+
+    async def start(self) -> None:
+        """Restore orders and confirmed amounts; open the outbox; follow OEE snapshots."""
+        self._kv = await self.ctx.bus.kv(STATE_BUCKET, history=1)
+        with contextlib.suppress(Exception):  # empty bucket
+            for key in await self._kv.keys():
+                if key.startswith("order.") and not key.endswith(".confirmed"):
+                    entry = await self._kv.get(key)
+                    if entry.value:
+                        saved = erp_pb2.WorkOrderEvent.FromString(entry.value)
+                        self.orders[saved.erp_id] = saved
+        self._outbox = await Outbox.open(self.ctx.bus, self._kv)
+        await self._resend_last_confirmations()
+        self._subs.append(await self.ctx.bus.subscribe(f"{subjects.PREFIX}.oee.>", self._on_oee))
+        self._tasks.append(asyncio.create_task(self._confirm_loop(), name="erp-confirm"))
+
+    async def stop(self) -> None:
+        """Stop polling and delivering; the outbox keeps what was not delivered."""
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for conn in self.connections.values():
+            await self._close(conn)
+
+    async def _close(self, conn: Connection) -> None:
+        if conn.task:
+            conn.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await conn.task
+        await conn.worker.stop()
+        with contextlib.suppress(Exception):
+            await conn.connector.close()
+
+    async def apply_config(self, config: PlantConfig, version: int) -> None:
+        """Open new connections, close removed or changed ones."""
+        wanted = {c.name: c for c in config.erp}
+        for name in list(self.connections):
+            if name not in wanted or wanted[name] != self.connections[name].config:
+                await self._close(self.connections.pop(name))
+        for name, cfg in wanted.items():
+            if name in self.connections:
+                continue
+            try:
+                cls = self.plugins.get(cfg.connector)
+                assert issubclass(cls, ErpConnector)
+                connector = cls(cls.Settings.model_validate(cfg.settings))
+            except (PlantbusError, ValueError) as err:
+                self.ctx.log.error("ERP connection %s cannot run: %s", name, err)
+                continue
+            conn = Connection(cfg, connector, OutboxWorker(self.outbox, name, connector))
+            self.connections[name] = conn
+            if self.demo:
+                self._seed_demo(cfg)
+            await conn.worker.start()
+            conn.task = asyncio.create_task(self._poll_loop(conn), name=f"erp-poll-{name}")
+        self.config_version = version
+
+    def _seed_demo(self, cfg: ErpConnection) -> None:
+        """Drop a demo ProductionSchedule in a B2MML inbox that has none."""
+        inbox = cfg.settings.get("inbox")
+        if cfg.connector != "b2mml" or not inbox or any(Path(inbox).glob("*.xml")):
+            return
+        from plantbus_b2mml.schedule import schedule_xml
+
+        now = datetime.now(UTC)
+        orders = [
+            WorkOrder(
+                f"WO-{now:%y%m%d}-{i}",
+                f"WO-{now:%y%m%d}-{i}",
+                code,
+                name,
+                qty,
+                planned_start=now + timedelta(minutes=30 * i),
+                ideal_cycle_time_s=ict,
+            )
+            for i, (code, name, qty, ict) in enumerate(
+                [
+                    ("SHAFT-20", "Drive shaft 20 mm", 20.0, 1.8),
+                    ("FLANGE-8", "Flange 8 holes", 40.0, 1.5),
+                ],
+                start=1,
+            )
+        ]
+        Path(inbox).mkdir(parents=True, exist_ok=True)
+        (Path(inbox) / "demo-schedule.xml").write_bytes(schedule_xml(orders))
+
+    async def _poll_loop(self, conn: Connection) -> None:
+        opened = False
+        while True:
+            try:
+                if not opened:
+                    await conn.connector.open()
+                    opened = True
+                orders, conn.cursor = await conn.connector.list_work_orders(conn.cursor)
+                conn.last_poll = time.time()
+                for order in orders:
+                    await self._received(conn, order)
+                if self.demo:
+                    await self._demo_step(conn)
+            except PlantbusError as err:
+                conn.worker.last_error = str(err)
+                self.ctx.log.warning("ERP %s poll failed: %s", conn.config.name, err)
+            await asyncio.sleep(conn.config.poll_interval_s)
+
+    async def _received(self, conn: Connection, order: WorkOrder) -> None:
+        known = self.orders.get(order.erp_id)
+        event = workorder_event(order, conn.config.name)
+        if known is not None:
+            if (known.quantity, known.product_code) == (event.quantity, event.product_code):
+                return
+            event.status, event.machine = known.status, known.machine
+            event.produced, event.good_quantity = known.produced, known.good_quantity
+        await self._store(conn.config, event)
+
+    async def _store(self, cfg: ErpConnection, event: erp_pb2.WorkOrderEvent) -> None:
+        self.orders[event.erp_id] = event
+        if self._kv is not None:
+            await self._kv.put(_key(event.erp_id), event.SerializeToString())
+        await self.ctx.bus.publish(subjects.workorder(cfg.site, cfg.line), event)
+
+    def _connection(self, event: erp_pb2.WorkOrderEvent) -> Connection:
+        conn = self.connections.get(event.connection)
+        if conn is None:
+            raise NotFound(f"ERP connection {event.connection!r} of {event.erp_id} is not open")
+        return conn
+
+    def order(self, erp_id: str) -> erp_pb2.WorkOrderEvent:
+        """A known work order; NotFound otherwise."""
+        if erp_id not in self.orders:
+            raise NotFound(f"no work order {erp_id!r} (plantbus erp orders lists them)")
+        return self.orders[erp_id]
+
+    async def start_order(self, erp_id: str, machine: str, actor: str) -> erp_pb2.WorkOrderEvent:
+        """Assign an order to a machine and report it running; audited."""
+        event = self.order(erp_id)
+        if event.status not in ("released", "planned"):
+            raise ValidationFailed(f"work order {erp_id} is {event.status}, not released")
+        if machine.count("/") != 3:
+            raise ValidationFailed(f"machine {machine!r}: use site/area/line/machine")
+        busy = [
+            o.erp_id for o in self.orders.values() if o.machine == machine and o.status == "running"
+        ]
+        if busy:
+            raise ValidationFailed(f"{machine} is already running {busy[0]}")
+        conn = self._connection(event)
+        await conn.connector.set_status(erp_id, WorkOrderStatus.RUNNING)
+        event.status, event.machine = "running", machine
+        event.started.CopyFrom(timestamp(datetime.now(UTC)))
+        self._last_confirm[erp_id] = time.time()
+        await self._store(conn.config, event)
+        await self.ctx.audit(
+            action="workorder.start", target=erp_id, actor=actor, detail=f"on {machine}"
+        )
+        return event
+
+    async def _on_oee(self, subject: str, msg: Message, raw: Msg) -> None:
+        if not isinstance(msg, oee_pb2.OeeSnapshot) or not msg.work_order:
+            return
+        event = self.orders.get(msg.work_order)
+        if event is None or event.status != "running" or event.machine != msg.scope:
+            return
+        event.produced = msg.order_total_count
+        event.good_quantity = msg.order_good_count
+        event.scrap_quantity = msg.order_total_count - msg.order_good_count
+        self.confirmed.setdefault(event.erp_id, {})["run_s"] = msg.order_run_s
+        self.confirmed[event.erp_id]["down_s"] = msg.order_down_s
+
+    async def confirm(self, event: erp_pb2.WorkOrderEvent, final: bool) -> None:
+        """Enqueue what was made since the last confirmation (idempotency key order:n)."""
+        conn = self._connection(event)
+        done = await self._confirmed_so_far(event.erp_id)
+        good = event.good_quantity - done["good"]
+        scrap = event.scrap_quantity - done["scrap"]
+        if not final and good <= 0 and scrap <= 0:
+            return
+        n = int(done["n"]) + 1
+        times = self.confirmed.get(event.erp_id, {})
+        confirmation = erp_pb2.Confirmation(
+            idempotency_key=f"{event.erp_id}:{n}",
+            connection=conn.config.name,
+            work_order_erp_id=event.erp_id,
+            machine=event.machine,
+            good_quantity=good,
+            scrap_quantity=scrap,
+            start=event.started,
+            end=timestamp(datetime.now(UTC)),
+            run_seconds=times.get("run_s", 0.0),
+            downtime_seconds=times.get("down_s", 0.0),
+            final=final,
+        )
+        # remember first: after a crash the same key is re-sent, never a new one
+        doc = {
+            "n": n,
+            "good": event.good_quantity,
+            "scrap": event.scrap_quantity,
+            "last": confirmation.SerializeToString().hex(),
+        }
+        assert self._kv is not None
+        await self._kv.put(_key(event.erp_id) + ".confirmed", json.dumps(doc).encode())
+        await self.outbox.enqueue(confirmation)
+        await self.ctx.bus.publish(
+            subjects.confirmation(conn.config.site, conn.config.line), confirmation
+        )
+
+    async def _confirmed_so_far(self, erp_id: str) -> dict[str, Any]:
+        assert self._kv is not None
+        try:
+            entry = await self._kv.get(_key(erp_id) + ".confirmed")
+        except KeyNotFoundError:
+            return {"n": 0, "good": 0.0, "scrap": 0.0, "last": ""}
+        return dict(json.loads(entry.value or b"{}"))
+
+    async def _resend_last_confirmations(self) -> None:
+        """After a restart: a confirmation stored but maybe never enqueued goes out again
+        (the outbox and the connector both drop it if it had been)."""
+        for erp_id in self.orders:
+            last = (await self._confirmed_so_far(erp_id)).get("last")
+            if last:
+                await self.outbox.enqueue(erp_pb2.Confirmation.FromString(bytes.fromhex(last)))
+
+    async def complete(self, erp_id: str, actor: str) -> erp_pb2.WorkOrderEvent:
+        """Send the final confirmation and report the order completed; audited."""
+        event = self.order(erp_id)
+        if event.status != "running":
+            raise ValidationFailed(f"work order {erp_id} is {event.status}, not running")
+        await self.confirm(event, final=True)
+        conn = self._connection(event)
+        await conn.connector.set_status(erp_id, WorkOrderStatus.COMPLETED)
+        event.status = "completed"
+        await self._store(conn.config, event)
+        await self.ctx.audit(
+            action="workorder.complete",
+            target=erp_id,
+            actor=actor,
+            detail=f"good {event.good_quantity:g}, scrap {event.scrap_quantity:g}",
+        )
+        return event
+
+    async def _confirm_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.time()
+            for event in list(self.orders.values()):
+                conn = self.connections.get(event.connection)
+                if event.status != "running" or conn is None:
+                    continue
+                if now - self._last_confirm.get(event.erp_id, 0) >= conn.config.confirm_interval_s:
+                    self._last_confirm[event.erp_id] = now
+                    with contextlib.suppress(PlantbusError):
+                        await self.confirm(event, final=False)
+
+    async def _demo_step(self, conn: Connection) -> None:
+        """Demo only: keep m1 busy with the next released order; complete it at quantity."""
+        line = f"{conn.config.site}/machining/{conn.config.line}"
+        machine = f"{line}/m1"
+        mine = [o for o in self.orders.values() if o.connection == conn.config.name]
+        running = [o for o in mine if o.status == "running" and o.machine == machine]
+        for order in running:
+            if order.good_quantity >= order.quantity:
+                await self.complete(order.erp_id, "demo")
+        if not running:
+            released = sorted((o for o in mine if o.status == "released"), key=lambda o: o.erp_id)
+            if released:
+                await self.start_order(released[0].erp_id, machine, "demo")
