@@ -39,6 +39,9 @@ class EngineSettings:
     """Rejects within this long after a stop ends count as reduced yield (start-up)."""
     setup_reasons: frozenset[str] = frozenset({"setup", "changeover", "adjustment"})
     default_ideal_cycle_s: float = 1.0
+    reason_refine_s: float = 5.0
+    """A reason that arrives this soon after a stop began relabels it instead of starting a
+    new stop (PLCs often write the state register before the reason register)."""
 
 
 @dataclass(slots=True)
@@ -157,8 +160,22 @@ class OeeEngine:
         if event.state == "running" and track.state != "running":
             track.run_since = event.ts
         if now_stopped and was_stopped and event.reason != track.reason:
-            self._close_stop(track)
+            if track.stop_s <= self.settings.reason_refine_s:
+                self._relabel(track, event.reason)  # the reason arrived just after the stop
+            else:
+                self._close_stop(track)
         track.state, track.reason = event.state, event.reason
+
+    def _relabel(self, track: MachineTrack, reason: str) -> None:
+        """Move the current stop's time so far from its provisional reason to ``reason``."""
+        old = track.reason or "unspecified"
+        for bucket in track.buckets():
+            moved = min(track.stop_s, bucket.down_by_reason.get(old, 0.0))
+            if moved:
+                bucket.down_by_reason[old] -= moved
+                if bucket.down_by_reason[old] <= 1e-9:
+                    del bucket.down_by_reason[old]
+                bucket.down_by_reason[reason] = bucket.down_by_reason.get(reason, 0.0) + moved
 
     def _close_stop(self, track: MachineTrack) -> None:
         """Classify the stop that just ended: setup, minor stop or (by default) breakdown."""

@@ -220,14 +220,30 @@ class OeeService(Service):
 
     def _apply(self, events: Sequence[Event]) -> None:
         for event in events:
+            refine = isinstance(event, StateChange) and self._is_refinement(event)
             self.engine.process(event)
             self.dirty.add(event.machine)
             if isinstance(event, StateChange):
                 self.urgent.add(event.machine)
-                self._downtime(event)
+                self._downtime(event, refine)
 
-    def _downtime(self, event: StateChange) -> None:
+    def _is_refinement(self, event: StateChange) -> bool:
+        """True when the engine will relabel the current stop rather than start another."""
+        track = self.engine.machines.get(event.machine)
+        return (
+            track is not None
+            and track.state == "stopped"
+            and event.state == "stopped"
+            and event.reason != track.reason
+            and track.stop_s <= self.engine.settings.reason_refine_s
+        )
+
+    def _downtime(self, event: StateChange, refine: bool) -> None:
         open_ = self.open_downtime.get(event.machine)
+        if open_ is not None and refine:
+            open_.reason = event.reason  # the reason arrived just after the stop began
+            self._publish_downtime(open_)
+            return
         if open_ is not None and (event.state != "stopped" or event.reason != open_.reason):
             ended = oee_pb2.DowntimeEvent()
             ended.CopyFrom(open_)

@@ -207,3 +207,17 @@ def test_cli_json_shape_and_bad_lines(tmp_path: Path) -> None:
         check=True,
     ).stdout
     assert "74.79%" in table
+
+
+def test_a_reason_arriving_just_after_the_stop_relabels_it() -> None:
+    lines = [
+        ev(0, "shift_start", shift="A"),
+        ev(0, "state", state="running"),
+        ev(10, "state", state="stopped", reason="fault"),
+        ev(10.05, "state", state="stopped", reason="jam"),
+        ev(20, "state", state="running"),
+        ev(30, "shift_end"),
+    ]
+    m = run(lines)["machines"]["m1"]
+    assert m["downtime_by_reason"] == {"jam": pytest.approx(600)}
+    assert m["failures"] == 1

@@ -66,12 +66,12 @@ function draw() {
         ${a.state !== "shelved" ? `<button onclick="act('alarms','${esc(a.id)}','shelve',{minutes:60, comment: prompt('Why shelve for 60 min?') || ''})">Shelve</button>` : ""}</div>
     </div>`).join("") : '<p class="muted">No active alarms</p>';
   const line = lines.length ? state.oee[lines[0]] : {};
-  const reasons = Object.entries(line.downtime_by_reason || {}).sort((a, b) => b[1] - a[1]);
+  const reasons = Object.entries(line.downtime_by_reason || {}).filter(([, s]) => s >= 1).sort((a, b) => b[1] - a[1]);
   const max = reasons.length ? reasons[0][1] : 1;
   $("pareto").innerHTML = reasons.map(([r, s]) => `<div class="row"><span>${esc(r)}</span><span class="muted">${(s / 60).toFixed(1)} min</span></div>
     <div class="bar"><i style="width:${(s / max * 100).toFixed(1)}%"></i></div>`).join("") || '<p class="muted">No downtime this shift</p>';
   $("downtimes").innerHTML = Object.values(state.downtimes).slice(-8).reverse().map((d) => `
-    <div class="row"><span>${esc(d.machine)} · ${esc(d.reason || "unspecified")} <span class="muted">${esc(d.kind || "")}</span></span>
+    <div class="row"><span>${esc(d.machine)} · ${esc(d.reason || "unspecified")} <span class="muted">${d.end ? "ended" : "ongoing"}${d.classified_by ? " · by " + esc(d.classified_by) : ""}</span></span>
       <select aria-label="classify" onchange="act('downtimes','${esc(d.id)}','classify',{reason:this.value})">
         <option value="">classify…</option>${["tool_breakage", "jam", "material_shortage", "no_operator", "quality_check"].map((r) => `<option>${r}</option>`).join("")}
       </select></div>`).join("") || '<p class="muted">No stops yet</p>';
