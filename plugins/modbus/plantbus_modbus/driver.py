@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,7 +14,7 @@ from pymodbus.exceptions import ModbusException
 from pymodbus.framer import FramerType
 
 from plantbus.sdk import API_VERSION
-from plantbus.sdk.driver import Driver, Reading, Scalar, TagRef
+from plantbus.sdk.driver import ByteOrder, DataType, Driver, Reading, Scalar, TagRef
 from plantbus.sdk.errors import DeviceUnavailable, DriverConfigError, WriteNotSupported
 from plantbus.sdk.plugin import PluginManifest
 from plantbus.sdk.registers import decode, encode
@@ -30,6 +31,14 @@ _EXCEPTIONS = {
     4: "device failure",
     6: "device busy",
 }
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Address errors by tag index, and each block with its (tag index, address) members."""
+
+    errors: dict[int, str]
+    blocks: list[tuple[Block, list[tuple[int, Address]]]]
 
 
 class ModbusSettings(BaseModel):
@@ -69,6 +78,7 @@ class ModbusDriver(Driver):
         self.rtu = url.scheme == "modbus+rtu" or settings.framing == "rtu"
         self._client: AsyncModbusTcpClient | None = None
         self._slots = asyncio.Semaphore(settings.max_concurrent_requests)
+        self._plans: dict[tuple[TagRef, ...], _Plan] = {}
         self.requests = 0
 
     @classmethod
@@ -137,25 +147,39 @@ class ModbusDriver(Driver):
             return [int(b) for b in reply.bits[: block.count]]
         return list(reply.registers)
 
-    async def read(self, tags: Sequence[TagRef]) -> list[Reading]:
-        """Read every tag in as few requests as the limits allow."""
-        readings: list[Reading | None] = [None] * len(tags)
-        addresses: list[Address | None] = []
+    def _plan(self, tags: Sequence[TagRef]) -> _Plan:
+        """Parsed addresses and request blocks for a tag list, cached: polls repeat it."""
+        key = tuple(tags)
+        cached = self._plans.get(key)
+        if cached is not None:
+            return cached
+        errors: dict[int, str] = {}
+        valid: list[tuple[int, Address]] = []
         for i, tag in enumerate(tags):
             try:
-                addresses.append(parse_address(tag))
+                valid.append((i, parse_address(tag)))
             except DriverConfigError as err:
-                addresses.append(None)
-                readings[i] = Reading.bad(tag.name, str(err))
-        valid = [(i, a) for i, a in enumerate(addresses) if a is not None]
+                errors[i] = str(err)
         blocks = plan(
             [a for _, a in valid],
             self.config.max_gap,
             self.config.max_registers,
             self.config.max_bits,
         )
-        for block in blocks:
-            members = [(valid[k][0], addr) for k, addr in block.members]
+        members = [[(valid[k][0], addr) for k, addr in b.members] for b in blocks]
+        result = _Plan(errors, list(zip(blocks, members, strict=True)))
+        if len(self._plans) > 64:
+            self._plans.clear()
+        self._plans[key] = result
+        return result
+
+    async def read(self, tags: Sequence[TagRef]) -> list[Reading]:
+        """Read every tag in as few requests as the limits allow."""
+        readings: list[Reading | None] = [None] * len(tags)
+        planned = self._plan(tags)
+        for i, error in planned.errors.items():
+            readings[i] = Reading.bad(tags[i].name, error)
+        for block, members in planned.blocks:
             await self._serve_block(block, members, tags, readings)
         return [
             r if r is not None else Reading.bad(t.name, "not read")
@@ -189,6 +213,8 @@ class ModbusDriver(Driver):
             words = data[addr.number - block.start : addr.end - block.start]
             if addr.bit is not None:
                 value: Scalar = bool((words[0] >> addr.bit) & 1)
+            elif tag.data_type == DataType.UINT16 and tag.byte_order == ByteOrder.BIG:
+                value = words[0]
             elif block.table.is_bits:
                 value = bool(words[0])
             else:

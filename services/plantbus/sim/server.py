@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from plantbus.sim.model import REGISTERS_PER_MACHINE, SPEED, MachineSim
 
-__all__ = ["ModbusSim", "serve_modbus"]
+__all__ = ["ModbusSim", "serve_device", "serve_modbus"]
 
 _READ_HOLDING, _WRITE_REGISTER, _WRITE_REGISTERS = 3, 6, 16
 
@@ -76,12 +76,19 @@ class ModbusSim:
         return SimDevice(1, simdata=blocks, action=self.action)
 
 
-@asynccontextmanager
-async def serve_modbus(
+def serve_modbus(
     sim: ModbusSim, host: str = "127.0.0.1", port: int = 0
+) -> AbstractAsyncContextManager[int]:
+    """Serve the simulated line; yields the bound port (port 0 picks a free one)."""
+    return serve_device(sim.device(), host, port)
+
+
+@asynccontextmanager
+async def serve_device(
+    device: SimDevice, host: str = "127.0.0.1", port: int = 0
 ) -> AsyncIterator[int]:
-    """Run the Modbus server; yields the bound port (port 0 picks a free one)."""
-    server = ModbusTcpServer([sim.device()], address=(host, port))
+    """Run a pymodbus TCP server for ``device``; yields the bound port."""
+    server = ModbusTcpServer([device], address=(host, port))
     try:
         await server.serve_forever(background=True)
     except RuntimeError as err:
