@@ -110,6 +110,10 @@ def _parse(sources: Sequence[Source], issues: list[ConfigIssue]) -> _Located:
                 ConfigIssue(source.name, line, "", f"malformed YAML: {err.problem}{context}")
             )
             continue
+        except yaml.YAMLError as err:  # e.g. a control character the reader refuses
+            line = text.count("\n", 0, getattr(err, "position", 0)) + 1
+            issues.append(ConfigIssue(source.name, line, "", f"malformed YAML: {err}"))
+            continue
         if data is None:
             continue
         if not isinstance(data, dict) or node is None:
