@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hmac
 import json
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -52,7 +53,9 @@ class DashboardService(Service):
         opts = ctx.options
         self.host = str(opts.get("http_host", "127.0.0.1"))
         self.port = int(opts.get("http_port", 8080))
-        self.token = str(opts.get("token", "")) or None
+        self.token = (
+            str(opts.get("token") or os.environ.get("PLANTBUS_DASHBOARD_TOKEN", "")) or None
+        )
         self.token_user = str(opts.get("token_user", "operator"))
         self.read_token_required = bool(opts.get("read_token_required", False))
         self.state = DashboardState()
