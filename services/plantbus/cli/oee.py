@@ -7,9 +7,12 @@ from pathlib import Path
 
 import click
 
+from plantbus.cli.hub import Hub, hub_options
+from plantbus.cli.rpc import call, metadata
 from plantbus.oee.engine import EngineSettings
 from plantbus.oee.jsonl import read_events
 from plantbus.oee.report import compute, render_table
+from plantbus.v1 import oee_pb2, oee_pb2_grpc
 
 __all__ = ["commands"]
 
@@ -46,6 +49,45 @@ def compute_command(events: Path, as_json: bool, minor_stop: float, tolerance: f
         click.echo(render_table(report))
     for error in report.errors:
         click.echo(f"{events}: {error}", err=True)
+
+
+def _pct(snap: oee_pb2.OeeSnapshot, name: str) -> str:
+    return f"{getattr(snap, name) * 100:.1f}%" if snap.HasField(name) else "-"
+
+
+@oee.command()
+@click.argument("scope")
+@click.option("--shift", default="", help="A past shift key such as early@2026-11-23.")
+@hub_options
+def show(scope: str, shift: str, hub: Hub) -> None:
+    """Live OEE of SCOPE (site/area/line or site/area/line/machine) from the OEE service."""
+    reply = call(
+        hub,
+        "oee",
+        oee_pb2_grpc.OeeServiceStub,
+        lambda s: s.GetOee(oee_pb2.GetOeeRequest(scope=scope, shift=shift), metadata=metadata()),
+    )
+    snap = reply.snapshot
+    click.echo(f"{snap.scope}  shift {snap.shift or '-'}  {snap.state} {snap.reason}".rstrip())
+    click.echo(
+        "  ".join(
+            f"{label} {_pct(snap, name)}"
+            for label, name in (
+                ("A", "availability"),
+                ("P", "performance"),
+                ("Q", "quality"),
+                ("OEE", "oee"),
+            )
+        )
+    )
+    click.echo(
+        f"parts {snap.total_count} (good {snap.good_count}), down "
+        f"{snap.downtime_s / 60:.1f} min: "
+        + ", ".join(
+            f"{r} {s / 60:.1f} min"
+            for r, s in sorted(snap.downtime_by_reason.items(), key=lambda kv: -kv[1])
+        )
+    )
 
 
 commands = [oee]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import grpc
 
 from plantbus.oee.kpi import Kpis, Totals
-from plantbus.oee.snapshot import current_totals
+from plantbus.oee.snapshot import current_totals, snapshot
 from plantbus.sdk.errors import NotFound, ValidationFailed
 from plantbus.sdk.identity import caller
 from plantbus.v1 import oee_pb2, oee_pb2_grpc
@@ -29,7 +29,9 @@ class OeeServicer(oee_pb2_grpc.OeeServiceServicer):  # type: ignore[misc]
     def __init__(self, service: OeeService) -> None:
         self.service = service
 
-    def _snapshot(self, scope: str) -> oee_pb2.OeeSnapshot:
+    def _snapshot(self, scope: str, shift: str = "") -> oee_pb2.OeeSnapshot:
+        if shift:
+            return self._past_shift(scope, shift)
         now = time.time()
         if scope.count("/") == 3:
             return self.service.machine_snapshot(scope, now)
@@ -37,10 +39,21 @@ class OeeServicer(oee_pb2_grpc.OeeServiceServicer):  # type: ignore[misc]
             return self.service.line_snapshot(scope, now)
         raise ValidationFailed(f"scope {scope!r}: use site/area/line or site/area/line/machine")
 
+    def _past_shift(self, scope: str, shift: str) -> oee_pb2.OeeSnapshot:
+        tracks = [
+            t
+            for name, t in self.service.engine.machines.items()
+            if scope in (name, t.line) and shift in t.shifts
+        ]
+        if not tracks:
+            known = sorted({k for t in self.service.engine.machines.values() for k in t.shifts})
+            raise NotFound(f"no shift {shift!r} for {scope!r}; known: {', '.join(known) or '-'}")
+        return snapshot(scope, Kpis(Totals.sum(t.shifts[shift] for t in tracks)), None, shift)
+
     async def GetOee(
         self, request: oee_pb2.GetOeeRequest, context: Context
     ) -> oee_pb2.GetOeeResponse:
-        return oee_pb2.GetOeeResponse(snapshot=self._snapshot(request.scope))
+        return oee_pb2.GetOeeResponse(snapshot=self._snapshot(request.scope, request.shift))
 
     async def StreamOee(
         self, request: oee_pb2.StreamOeeRequest, context: Context

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15plantbus/v1/oee.proto\x12\x0bplantbus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfb\x04\n\x0bOeeSnapshot\x12\r\n\x05scope\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05shift\x18\x03 \x01(\t\x12\x12\n\nwork_order\x18\x04 \x01(\t\x12\r\n\x05state\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x19\n\x0c\x61vailability\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x18\n\x0bperformance\x18\x08 \x01(\x01H\x01\x88\x01\x01\x12\x14\n\x07quality\x18\t \x01(\x01H\x02\x88\x01\x01\x12\x10\n\x03oee\x18\n \x01(\x01H\x03\x88\x01\x01\x12\x1b\n\x13planned_busy_time_s\x18\x0b \x01(\x01\x12 \n\x18\x61\x63tual_production_time_s\x18\x0c \x01(\x01\x12\x12\n\ndowntime_s\x18\r \x01(\x01\x12\x13\n\x0btotal_count\x18\x0e \x01(\x03\x12\x12\n\ngood_count\x18\x0f \x01(\x03\x12J\n\x12\x64owntime_by_reason\x18\x10 \x03(\x0b\x32..plantbus.v1.OeeSnapshot.DowntimeByReasonEntry\x12\x19\n\x11order_total_count\x18\x11 \x01(\x03\x12\x18\n\x10order_good_count\x18\x12 \x01(\x03\x12\x13\n\x0border_run_s\x18\x13 \x01(\x01\x12\x14\n\x0corder_down_s\x18\x14 \x01(\x01\x1a\x37\n\x15\x44owntimeByReasonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x0f\n\r_availabilityB\x0e\n\x0c_performanceB\n\n\x08_qualityB\x06\n\x04_oee\"\xe1\x01\n\rDowntimeEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07machine\x18\x02 \x01(\t\x12\'\n\x04kind\x18\x03 \x01(\x0e\x32\x19.plantbus.v1.DowntimeKind\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0f\n\x07planned\x18\x05 \x01(\x08\x12)\n\x05start\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rclassified_by\x18\x08 \x01(\t\"\x1e\n\rGetOeeRequest\x12\r\n\x05scope\x18\x01 \x01(\t\"<\n\x0eGetOeeResponse\x12*\n\x08snapshot\x18\x01 \x01(\x0b\x32\x18.plantbus.v1.OeeSnapshot\"(\n\x10StreamOeeRequest\x12\x14\n\x0cscope_prefix\x18\x01 \x01(\t\"?\n\x11StreamOeeResponse\x12*\n\x08snapshot\x18\x01 \x01(\x0b\x32\x18.plantbus.v1.OeeSnapshot\"\'\n\x14ListDowntimesRequest\x12\x0f\n\x07machine\x18\x01 \x01(\t\"F\n\x15ListDowntimesResponse\x12-\n\tdowntimes\x18\x01 \x03(\x0b\x32\x1a.plantbus.v1.DowntimeEvent\"5\n\x17\x43lassifyDowntimeRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"H\n\x18\x43lassifyDowntimeResponse\x12,\n\x08\x64owntime\x18\x01 \x01(\x0b\x32\x1a.plantbus.v1.DowntimeEvent\"!\n\x10GetLossesRequest\x12\r\n\x05scope\x18\x01 \x01(\t\".\n\x0bParetoEntry\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07seconds\x18\x02 \x01(\x01\"\xc0\x01\n\x11GetLossesResponse\x12K\n\x10six_big_losses_s\x18\x01 \x03(\x0b\x32\x31.plantbus.v1.GetLossesResponse.SixBigLossesSEntry\x12(\n\x06pareto\x18\x02 \x03(\x0b\x32\x18.plantbus.v1.ParetoEntry\x1a\x34\n\x12SixBigLossesSEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*\x7f\n\x0c\x44owntimeKind\x12\x1d\n\x19\x44OWNTIME_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x44OWNTIME_KIND_STARTED\x10\x01\x12\x17\n\x13\x44OWNTIME_KIND_ENDED\x10\x02\x12\x1c\n\x18\x44OWNTIME_KIND_CLASSIFIED\x10\x03\x32\xa2\x03\n\nOeeService\x12\x41\n\x06GetOee\x12\x1a.plantbus.v1.GetOeeRequest\x1a\x1b.plantbus.v1.GetOeeResponse\x12L\n\tStreamOee\x12\x1d.plantbus.v1.StreamOeeRequest\x1a\x1e.plantbus.v1.StreamOeeResponse0\x01\x12V\n\rListDowntimes\x12!.plantbus.v1.ListDowntimesRequest\x1a\".plantbus.v1.ListDowntimesResponse\x12_\n\x10\x43lassifyDowntime\x12$.plantbus.v1.ClassifyDowntimeRequest\x1a%.plantbus.v1.ClassifyDowntimeResponse\x12J\n\tGetLosses\x12\x1d.plantbus.v1.GetLossesRequest\x1a\x1e.plantbus.v1.GetLossesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15plantbus/v1/oee.proto\x12\x0bplantbus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfb\x04\n\x0bOeeSnapshot\x12\r\n\x05scope\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05shift\x18\x03 \x01(\t\x12\x12\n\nwork_order\x18\x04 \x01(\t\x12\r\n\x05state\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x19\n\x0c\x61vailability\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x18\n\x0bperformance\x18\x08 \x01(\x01H\x01\x88\x01\x01\x12\x14\n\x07quality\x18\t \x01(\x01H\x02\x88\x01\x01\x12\x10\n\x03oee\x18\n \x01(\x01H\x03\x88\x01\x01\x12\x1b\n\x13planned_busy_time_s\x18\x0b \x01(\x01\x12 \n\x18\x61\x63tual_production_time_s\x18\x0c \x01(\x01\x12\x12\n\ndowntime_s\x18\r \x01(\x01\x12\x13\n\x0btotal_count\x18\x0e \x01(\x03\x12\x12\n\ngood_count\x18\x0f \x01(\x03\x12J\n\x12\x64owntime_by_reason\x18\x10 \x03(\x0b\x32..plantbus.v1.OeeSnapshot.DowntimeByReasonEntry\x12\x19\n\x11order_total_count\x18\x11 \x01(\x03\x12\x18\n\x10order_good_count\x18\x12 \x01(\x03\x12\x13\n\x0border_run_s\x18\x13 \x01(\x01\x12\x14\n\x0corder_down_s\x18\x14 \x01(\x01\x1a\x37\n\x15\x44owntimeByReasonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x0f\n\r_availabilityB\x0e\n\x0c_performanceB\n\n\x08_qualityB\x06\n\x04_oee\"\xe1\x01\n\rDowntimeEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07machine\x18\x02 \x01(\t\x12\'\n\x04kind\x18\x03 \x01(\x0e\x32\x19.plantbus.v1.DowntimeKind\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0f\n\x07planned\x18\x05 \x01(\x08\x12)\n\x05start\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rclassified_by\x18\x08 \x01(\t\"-\n\rGetOeeRequest\x12\r\n\x05scope\x18\x01 \x01(\t\x12\r\n\x05shift\x18\x02 \x01(\t\"<\n\x0eGetOeeResponse\x12*\n\x08snapshot\x18\x01 \x01(\x0b\x32\x18.plantbus.v1.OeeSnapshot\"(\n\x10StreamOeeRequest\x12\x14\n\x0cscope_prefix\x18\x01 \x01(\t\"?\n\x11StreamOeeResponse\x12*\n\x08snapshot\x18\x01 \x01(\x0b\x32\x18.plantbus.v1.OeeSnapshot\"\'\n\x14ListDowntimesRequest\x12\x0f\n\x07machine\x18\x01 \x01(\t\"F\n\x15ListDowntimesResponse\x12-\n\tdowntimes\x18\x01 \x03(\x0b\x32\x1a.plantbus.v1.DowntimeEvent\"5\n\x17\x43lassifyDowntimeRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"H\n\x18\x43lassifyDowntimeResponse\x12,\n\x08\x64owntime\x18\x01 \x01(\x0b\x32\x1a.plantbus.v1.DowntimeEvent\"!\n\x10GetLossesRequest\x12\r\n\x05scope\x18\x01 \x01(\t\".\n\x0bParetoEntry\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07seconds\x18\x02 \x01(\x01\"\xc0\x01\n\x11GetLossesResponse\x12K\n\x10six_big_losses_s\x18\x01 \x03(\x0b\x32\x31.plantbus.v1.GetLossesResponse.SixBigLossesSEntry\x12(\n\x06pareto\x18\x02 \x03(\x0b\x32\x18.plantbus.v1.ParetoEntry\x1a\x34\n\x12SixBigLossesSEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*\x7f\n\x0c\x44owntimeKind\x12\x1d\n\x19\x44OWNTIME_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x44OWNTIME_KIND_STARTED\x10\x01\x12\x17\n\x13\x44OWNTIME_KIND_ENDED\x10\x02\x12\x1c\n\x18\x44OWNTIME_KIND_CLASSIFIED\x10\x03\x32\xa2\x03\n\nOeeService\x12\x41\n\x06GetOee\x12\x1a.plantbus.v1.GetOeeRequest\x1a\x1b.plantbus.v1.GetOeeResponse\x12L\n\tStreamOee\x12\x1d.plantbus.v1.StreamOeeRequest\x1a\x1e.plantbus.v1.StreamOeeResponse0\x01\x12V\n\rListDowntimes\x12!.plantbus.v1.ListDowntimesRequest\x1a\".plantbus.v1.ListDowntimesResponse\x12_\n\x10\x43lassifyDowntime\x12$.plantbus.v1.ClassifyDowntimeRequest\x1a%.plantbus.v1.ClassifyDowntimeResponse\x12J\n\tGetLosses\x12\x1d.plantbus.v1.GetLossesRequest\x1a\x1e.plantbus.v1.GetLossesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,8 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_OEESNAPSHOT_DOWNTIMEBYREASONENTRY']._serialized_options = b'8\001'
   _globals['_GETLOSSESRESPONSE_SIXBIGLOSSESSENTRY']._loaded_options = None
   _globals['_GETLOSSESRESPONSE_SIXBIGLOSSESSENTRY']._serialized_options = b'8\001'
-  _globals['_DOWNTIMEKIND']._serialized_start=1658
-  _globals['_DOWNTIMEKIND']._serialized_end=1785
+  _globals['_DOWNTIMEKIND']._serialized_start=1673
+  _globals['_DOWNTIMEKIND']._serialized_end=1800
   _globals['_OEESNAPSHOT']._serialized_start=72
   _globals['_OEESNAPSHOT']._serialized_end=707
   _globals['_OEESNAPSHOT_DOWNTIMEBYREASONENTRY']._serialized_start=599
@@ -45,29 +45,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DOWNTIMEEVENT']._serialized_start=710
   _globals['_DOWNTIMEEVENT']._serialized_end=935
   _globals['_GETOEEREQUEST']._serialized_start=937
-  _globals['_GETOEEREQUEST']._serialized_end=967
-  _globals['_GETOEERESPONSE']._serialized_start=969
-  _globals['_GETOEERESPONSE']._serialized_end=1029
-  _globals['_STREAMOEEREQUEST']._serialized_start=1031
-  _globals['_STREAMOEEREQUEST']._serialized_end=1071
-  _globals['_STREAMOEERESPONSE']._serialized_start=1073
-  _globals['_STREAMOEERESPONSE']._serialized_end=1136
-  _globals['_LISTDOWNTIMESREQUEST']._serialized_start=1138
-  _globals['_LISTDOWNTIMESREQUEST']._serialized_end=1177
-  _globals['_LISTDOWNTIMESRESPONSE']._serialized_start=1179
-  _globals['_LISTDOWNTIMESRESPONSE']._serialized_end=1249
-  _globals['_CLASSIFYDOWNTIMEREQUEST']._serialized_start=1251
-  _globals['_CLASSIFYDOWNTIMEREQUEST']._serialized_end=1304
-  _globals['_CLASSIFYDOWNTIMERESPONSE']._serialized_start=1306
-  _globals['_CLASSIFYDOWNTIMERESPONSE']._serialized_end=1378
-  _globals['_GETLOSSESREQUEST']._serialized_start=1380
-  _globals['_GETLOSSESREQUEST']._serialized_end=1413
-  _globals['_PARETOENTRY']._serialized_start=1415
-  _globals['_PARETOENTRY']._serialized_end=1461
-  _globals['_GETLOSSESRESPONSE']._serialized_start=1464
-  _globals['_GETLOSSESRESPONSE']._serialized_end=1656
-  _globals['_GETLOSSESRESPONSE_SIXBIGLOSSESSENTRY']._serialized_start=1604
-  _globals['_GETLOSSESRESPONSE_SIXBIGLOSSESSENTRY']._serialized_end=1656
-  _globals['_OEESERVICE']._serialized_start=1788
-  _globals['_OEESERVICE']._serialized_end=2206
+  _globals['_GETOEEREQUEST']._serialized_end=982
+  _globals['_GETOEERESPONSE']._serialized_start=984
+  _globals['_GETOEERESPONSE']._serialized_end=1044
+  _globals['_STREAMOEEREQUEST']._serialized_start=1046
+  _globals['_STREAMOEEREQUEST']._serialized_end=1086
+  _globals['_STREAMOEERESPONSE']._serialized_start=1088
+  _globals['_STREAMOEERESPONSE']._serialized_end=1151
+  _globals['_LISTDOWNTIMESREQUEST']._serialized_start=1153
+  _globals['_LISTDOWNTIMESREQUEST']._serialized_end=1192
+  _globals['_LISTDOWNTIMESRESPONSE']._serialized_start=1194
+  _globals['_LISTDOWNTIMESRESPONSE']._serialized_end=1264
+  _globals['_CLASSIFYDOWNTIMEREQUEST']._serialized_start=1266
+  _globals['_CLASSIFYDOWNTIMEREQUEST']._serialized_end=1319
+  _globals['_CLASSIFYDOWNTIMERESPONSE']._serialized_start=1321
+  _globals['_CLASSIFYDOWNTIMERESPONSE']._serialized_end=1393
+  _globals['_GETLOSSESREQUEST']._serialized_start=1395
+  _globals['_GETLOSSESREQUEST']._serialized_end=1428
+  _globals['_PARETOENTRY']._serialized_start=1430
+  _globals['_PARETOENTRY']._serialized_end=1476
+  _globals['_GETLOSSESRESPONSE']._serialized_start=1479
+  _globals['_GETLOSSESRESPONSE']._serialized_end=1671
+  _globals['_GETLOSSESRESPONSE_SIXBIGLOSSESSENTRY']._serialized_start=1619
+  _globals['_GETLOSSESRESPONSE_SIXBIGLOSSESSENTRY']._serialized_end=1671
+  _globals['_OEESERVICE']._serialized_start=1803
+  _globals['_OEESERVICE']._serialized_end=2221
 # @@protoc_insertion_point(module_scope)

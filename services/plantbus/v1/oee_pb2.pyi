@@ -93,10 +93,12 @@ class DowntimeEvent(_message.Message):
     def __init__(self, id: _Optional[str] = ..., machine: _Optional[str] = ..., kind: _Optional[_Union[DowntimeKind, str]] = ..., reason: _Optional[str] = ..., planned: _Optional[bool] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., classified_by: _Optional[str] = ...) -> None: ...
 
 class GetOeeRequest(_message.Message):
-    __slots__ = ("scope",)
+    __slots__ = ("scope", "shift")
     SCOPE_FIELD_NUMBER: _ClassVar[int]
+    SHIFT_FIELD_NUMBER: _ClassVar[int]
     scope: str
-    def __init__(self, scope: _Optional[str] = ...) -> None: ...
+    shift: str
+    def __init__(self, scope: _Optional[str] = ..., shift: _Optional[str] = ...) -> None: ...
 
 class GetOeeResponse(_message.Message):
     __slots__ = ("snapshot",)

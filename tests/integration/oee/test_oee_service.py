@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
@@ -18,7 +19,7 @@ from plantbus.sdk.bus import TYPE_HEADER, Bus
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until
-from plantbus.v1 import oee_pb2, telemetry_pb2
+from plantbus.v1 import oee_pb2, oee_pb2_grpc, telemetry_pb2
 
 CONFIG: dict[str, Any] = {
     "sites": [
@@ -143,3 +144,26 @@ async def test_restart_neither_loses_nor_double_counts(
         await wait_until(lambda: second.engine.machines["s/a/l/m1"].totals.total_count == 25)
         await asyncio.sleep(0.3)  # let any duplicate delivery show itself
         assert second.engine.machines["s/a/l/m1"].totals.total_count == 25
+
+
+async def test_get_oee_over_grpc_for_now_and_a_named_shift(
+    bus: Bus, nats_url: str, tmp_path: Path, feed: Feed
+) -> None:
+    async with hosted([OeeService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        service = runner.services["oee"]
+        await wait_until(lambda: service.config_version == 1)
+        await feed.send("state", 1)
+        for raw in (0, 4):
+            await feed.send("parts", raw)
+        await wait_until(lambda: service.engine.machines["s/a/l/m1"].totals.total_count == 4)
+        async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+            stub = oee_pb2_grpc.OeeServiceStub(chan)
+            now = await stub.GetOee(oee_pb2.GetOeeRequest(scope="s/a/l/m1"))
+            assert now.snapshot.total_count == 4 and now.snapshot.state == "running"
+            line = await stub.GetOee(oee_pb2.GetOeeRequest(scope="s/a/l"))
+            assert line.snapshot.total_count == 4
+            shift = await stub.GetOee(oee_pb2.GetOeeRequest(scope="s/a/l/m1", shift="always"))
+            assert shift.snapshot.total_count == 4
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await stub.GetOee(oee_pb2.GetOeeRequest(scope="s/a/l/m1", shift="B@1999"))
+            assert info.value.code() == grpc.StatusCode.NOT_FOUND
