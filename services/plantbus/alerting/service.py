@@ -28,7 +28,7 @@ from plantbus.config.alerting import AlertRule
 from plantbus.sdk import subjects
 from plantbus.sdk.errors import NotFound, PlantbusError
 from plantbus.sdk.notifier import AlarmNotification, Notifier
-from plantbus.sdk.plugins import discover
+from plantbus.sdk.plugins import discover, plugin_infos
 from plantbus.sdk.service import GrpcBinding, Service, ServiceContext
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc, oee_pb2, service_pb2, telemetry_pb2
 
@@ -110,18 +110,7 @@ class AlertingService(Service):
 
     def plugin_infos(self) -> Sequence[service_pb2.PluginInfo]:
         """Every notifier plugin, loaded or not."""
-        return [
-            service_pb2.PluginInfo(
-                group=r.group,
-                name=r.name,
-                version=r.version,
-                distribution=r.distribution,
-                api_version=r.api_version,
-                loaded=r.loaded,
-                error=r.error,
-            )
-            for r in self.notifier_plugins.records.values()
-        ]
+        return plugin_infos(self.notifier_plugins)
 
     async def start(self) -> None:
         """Restore alarm states, subscribe to telemetry and OEE, start the tick loop."""

@@ -34,7 +34,7 @@ from plantbus.erp.outbox import Outbox, OutboxWorker
 from plantbus.sdk import subjects
 from plantbus.sdk.connector import ErpConnector, WorkOrder, WorkOrderStatus
 from plantbus.sdk.errors import NotFound, PlantbusError, ValidationFailed
-from plantbus.sdk.plugins import discover
+from plantbus.sdk.plugins import discover, plugin_infos
 from plantbus.sdk.service import GrpcBinding, Service, ServiceContext
 from plantbus.v1 import erp_pb2, erp_pb2_grpc, oee_pb2, service_pb2
 
@@ -97,18 +97,7 @@ class ErpService(Service):
 
     def plugin_infos(self) -> Sequence[service_pb2.PluginInfo]:
         """Every ERP connector plugin, loaded or not."""
-        return [
-            service_pb2.PluginInfo(
-                group=r.group,
-                name=r.name,
-                version=r.version,
-                distribution=r.distribution,
-                api_version=r.api_version,
-                loaded=r.loaded,
-                error=r.error,
-            )
-            for r in self.plugins.records.values()
-        ]
+        return plugin_infos(self.plugins)
 
     async def start(self) -> None:
         """Restore orders and confirmed amounts; open the outbox; follow OEE snapshots."""

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from plantbus.sdk import API_VERSION
 from plantbus.sdk.errors import PluginValidationError
 from plantbus.sdk.plugin import Plugin
+from plantbus.v1 import service_pb2
 
 __all__ = [
     "GROUPS",
@@ -27,6 +28,7 @@ __all__ = [
     "check_api_version",
     "discover",
     "discover_all",
+    "plugin_infos",
 ]
 
 log = logging.getLogger(__name__)
@@ -158,6 +160,22 @@ def discover(group: str) -> PluginRegistry:
         if record.error:
             log.warning("%s plugin %s not loaded: %s", group, ep.name, record.error)
     return registry
+
+
+def plugin_infos(registry: PluginRegistry) -> list[service_pb2.PluginInfo]:
+    """``plantbus.v1.PluginInfo`` messages for a registry (for heartbeats)."""
+    return [
+        service_pb2.PluginInfo(
+            group=r.group,
+            name=r.name,
+            version=r.version,
+            distribution=r.distribution,
+            api_version=r.api_version,
+            loaded=r.loaded,
+            error=r.error,
+        )
+        for r in registry.records.values()
+    ]
 
 
 def discover_all() -> list[PluginRegistry]:
