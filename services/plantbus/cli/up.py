@@ -30,7 +30,7 @@ from plantbus.v1 import service_pb2
 __all__ = ["up"]
 
 DEMO_PLANT = Path(plantbus.__file__).resolve().parents[2] / "examples" / "plant"
-DEFAULT_SIM_PORTS = {"modbus": 5020}
+DEFAULT_SIM_PORTS = {"modbus": 5020, "opcua": 4840}
 
 
 def _free_port() -> int:
@@ -171,6 +171,8 @@ def up(
                         "sim",
                         "--modbus-port",
                         str(env_ports["modbus"]),
+                        "--opcua-port",
+                        str(env_ports["opcua"]),
                     ),
                     logs / "sim.log",
                 )
@@ -268,7 +270,8 @@ def _print_ready(runtime: dict[str, Any], logs: Path, token: str) -> None:
     click.echo(f"Plantbus is up. NATS {runtime['nats_url']}")
     for name, info in runtime["services"].items():
         click.echo(f"  {name:<11} gRPC {info['grpc']}")
-    click.echo(f"  simulated plant: Modbus {runtime['sim']['modbus']}")
+    sim = runtime["sim"]
+    click.echo(f"  simulated plant: modbus://{sim['modbus']}, opc.tcp://{sim['opcua']}")
     click.echo(f"  logs: {logs}")
     if runtime["dashboard"]:
         click.echo(f"  dashboard: {runtime['dashboard']}?token={token}")

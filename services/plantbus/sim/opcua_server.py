@@ -1,0 +1,135 @@
+"""Serves the simulated line over a real asyncua OPC UA server.
+
+Nodes are ``ns=2;s=Line1.M1.Temperature`` style (Temperature, Power, State, Reason, Parts,
+Rejects, and the writable SpeedSetpoint), refreshed from the same machine models as the
+Modbus side. Optional Basic256Sha256 security and user/password, for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from asyncua import ua
+from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.server.server import Server
+from asyncua.server.user_managers import UserManager
+
+from plantbus.sim.model import MachineSim
+
+__all__ = ["PasswordUsers", "serve_opcua"]
+
+NAMESPACE = "urn:plantbus:sim"
+_FIELDS: tuple[tuple[str, str, ua.VariantType], ...] = (
+    ("Temperature", "spindle_temp", ua.VariantType.Double),
+    ("Power", "power", ua.VariantType.Double),
+    ("State", "state", ua.VariantType.UInt16),
+    ("Reason", "reason", ua.VariantType.UInt16),
+    ("Parts", "parts", ua.VariantType.UInt16),
+    ("Rejects", "rejects", ua.VariantType.UInt16),
+    ("SpeedSetpoint", "speed_setpoint", ua.VariantType.UInt16),
+)
+
+
+class PasswordUsers(UserManager):  # type: ignore[misc]
+    """Accepts exactly the given user names and passwords (and no anonymous user)."""
+
+    def __init__(self, users: dict[str, str]) -> None:
+        self.users = users
+
+    def get_user(
+        self,
+        iserver: Any,
+        username: str | None = None,
+        password: str | None = None,
+        certificate: Any = None,
+    ) -> User | None:
+        if username is not None and self.users.get(username) == password:
+            return User(role=UserRole.User)
+        return None
+
+
+def _id(ns: int, name: str) -> ua.NodeId:
+    return ua.NodeId.from_string(f"ns={ns};s={name}")
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def serve_opcua(
+    machines: list[MachineSim],
+    clock: Callable[[], float],
+    host: str = "127.0.0.1",
+    port: int = 0,
+    certificate: Path | None = None,
+    private_key: Path | None = None,
+    users: dict[str, str] | None = None,
+) -> AsyncIterator[str]:
+    """Run the server; yields its endpoint URL."""
+    server = Server(user_manager=PasswordUsers(users) if users else None)
+    await server.init()
+    port = port or _free_port(host)
+    endpoint = f"opc.tcp://{host}:{port}"
+    server.set_endpoint(endpoint)
+    server.set_server_name("Plantbus simulated line")
+    if certificate and private_key:
+        await server.load_certificate(str(certificate))
+        await server.load_private_key(str(private_key))
+        server.set_security_policy(
+            [
+                ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
+                ua.SecurityPolicyType.Basic256Sha256_Sign,
+            ]
+        )
+    if users:
+        server.set_security_IDs(["Username"])
+    ns = await server.register_namespace(NAMESPACE)
+    line = await server.nodes.objects.add_object(_id(ns, "Line1"), "Line1")
+    nodes: list[tuple[MachineSim, str, Any]] = []
+    for machine in machines:
+        folder = await line.add_object(
+            _id(ns, f"Line1.{machine.name.upper()}"), machine.name.upper()
+        )
+        for label, attr, vtype in _FIELDS:
+            node_id = _id(ns, f"Line1.{machine.name.upper()}.{label}")
+            var = await folder.add_variable(
+                node_id, label, ua.Variant(getattr(machine, attr), vtype)
+            )
+            if attr == "speed_setpoint":
+                await var.set_writable()
+            nodes.append((machine, attr, var))
+    try:
+        await server.start()
+    except OSError as err:
+        raise OSError(f"cannot listen for OPC UA on {host}:{port}: port in use?") from err
+
+    async def refresh() -> None:
+        vtypes = {attr: vtype for _, attr, vtype in _FIELDS}
+        while True:
+            now = clock()
+            for machine, attr, var in nodes:
+                if attr == "speed_setpoint":
+                    machine.speed_setpoint = int(await var.read_value())
+                    continue
+                machine.step(now)
+                await var.write_value(ua.Variant(getattr(machine, attr), vtypes[attr]))
+            await asyncio.sleep(0.5)
+
+    task = asyncio.create_task(refresh(), name="opcua-sim")
+    try:
+        yield endpoint
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await server.stop()
