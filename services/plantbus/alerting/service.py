@@ -26,6 +26,7 @@ from plantbus.alerting.metrics import FloodDetector, area_of
 from plantbus.config import PlantConfig
 from plantbus.config.alerting import AlertRule
 from plantbus.sdk import subjects
+from plantbus.sdk.bus import kv_key
 from plantbus.sdk.errors import NotFound, PlantbusError
 from plantbus.sdk.notifier import AlarmNotification, Notifier
 from plantbus.sdk.plugins import discover, plugin_infos
@@ -64,8 +65,7 @@ def event_of(alarm: Alarm) -> alerting_pb2.AlarmEvent:
 
 
 def _key(alarm_id: str) -> str:
-    """KV keys allow letters, digits and -/_=. only."""
-    return alarm_id.replace("@", "=")
+    return kv_key(alarm_id.replace("@", "="))
 
 
 def _subject(alarm: Alarm) -> str:

@@ -21,7 +21,7 @@ from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from plantbus.erp.convert import confirmation_from_proto, timestamp
-from plantbus.sdk.bus import TYPE_HEADER, Bus
+from plantbus.sdk.bus import TYPE_HEADER, Bus, kv_key
 from plantbus.sdk.connector import ErpConnector
 from plantbus.sdk.errors import ErpRejected, ErpUnavailable
 from plantbus.sdk.subjects import PREFIX
@@ -40,7 +40,7 @@ def _subject(connection: str) -> str:
 
 
 def _dead_key(key: str) -> str:
-    return "dead." + "".join(c if c.isalnum() or c in "-_=" else "_" for c in key)
+    return "dead." + kv_key(key)
 
 
 class Outbox:
@@ -96,6 +96,8 @@ class Outbox:
 
     async def retry(self, key: str) -> bool:
         """Put a dead letter back into the outbox (after the ERP side was fixed)."""
+        if not key.strip():
+            return False
         try:
             entry = await self.kv.get(_dead_key(key))
         except KeyNotFoundError:

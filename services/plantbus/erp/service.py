@@ -32,6 +32,7 @@ from plantbus.config.erp import ErpConnection
 from plantbus.erp.convert import timestamp, workorder_event
 from plantbus.erp.outbox import Outbox, OutboxWorker
 from plantbus.sdk import subjects
+from plantbus.sdk.bus import kv_key
 from plantbus.sdk.connector import ErpConnector, WorkOrder, WorkOrderStatus
 from plantbus.sdk.errors import NotFound, PlantbusError, ValidationFailed
 from plantbus.sdk.plugins import discover, plugin_infos
@@ -44,7 +45,7 @@ STATE_BUCKET = "plantbus_erp"
 
 
 def _key(erp_id: str) -> str:
-    return "order." + "".join(c if c.isalnum() or c in "-_=" else "_" for c in erp_id)
+    return "order." + kv_key(erp_id).replace(".", "_")
 
 
 class Connection:

@@ -36,6 +36,7 @@ __all__ = [
     "NatsSettings",
     "connect",
     "decode",
+    "kv_key",
     "message_type",
 ]
 
@@ -68,6 +69,11 @@ class NatsSettings(BaseModel):
         if self.tls_cert:
             ctx.load_cert_chain(str(self.tls_cert), str(self.tls_key) if self.tls_key else None)
         return ctx
+
+
+def kv_key(text: str) -> str:
+    """``text`` as a KV key: characters KV keys do not allow become ``_``."""
+    return "".join(c if (c.isascii() and c.isalnum()) or c in "-_=/." else "_" for c in text)
 
 
 def message_type(msg: Message) -> str:
