@@ -114,7 +114,11 @@ class DeviceRunner:
         """
         self._stopping = True
         task, self._task = self._task, None
+        deadline = time.monotonic() + self.call_timeout_s
         while task is not None and not task.done():
+            if time.monotonic() > deadline:
+                log.error("device %s: poll task ignored cancel; left behind", self.device.name)
+                break
             task.cancel()
             await asyncio.wait([task], timeout=0.5)
         await self._close()
@@ -131,7 +135,7 @@ class DeviceRunner:
             return await asyncio.wait_for(coro, self.call_timeout_s)
         except TimeoutError:
             raise DeviceUnavailable(
-                f"{what} took longer than {self.call_timeout_s:.0f}s (driver hung?)"
+                f"{what} took longer than {self.call_timeout_s:g}s (device or driver hung)"
             ) from None
 
     async def _run(self) -> None:

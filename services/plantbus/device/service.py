@@ -9,7 +9,8 @@ beating (after three intervals), its devices move to the others.
 Options (``ctx.options``): ``spool_dir`` (default <data_dir>/spool), ``spool_max_bytes``
 (default 256 MiB, see :mod:`plantbus.device.spool` for what happens when it is full),
 ``backoff`` (keyword arguments of :class:`plantbus.device.runtime.Backoff`),
-``membership_interval_s`` (default 2).
+``membership_interval_s`` (default 2), ``call_timeout_s`` (default 10: a driver call
+taking longer counts as the device being unavailable).
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ class DeviceService(Service):
             wanted = assign(self._config.devices, self.ctx.instance, self._live)
             for name in list(self.runners):
                 if name not in wanted or wanted[name] != self.runners[name].device:
-                    await self.runners.pop(name).stop()
+                    # shielded: a cancelled reconcile must not leave a half-stopped device
+                    await asyncio.shield(self.runners.pop(name).stop())
             self.failed = {n: f for n, f in self.failed.items() if n in wanted}
             for name, device in wanted.items():
                 if name not in self.runners:
@@ -145,8 +147,9 @@ class DeviceService(Service):
     async def _live_instances(self) -> set[str]:
         """Device-service instances serving now, by their heartbeats ({} when unknown)."""
         try:
-            beats = await read_heartbeats(self.ctx.bus)
-        except Exception as err:  # noqa: BLE001 - NATS away: keep the current assignment
+            # bounded: nats-py's kv.keys() can wait forever while heartbeats are being put
+            beats = await asyncio.wait_for(read_heartbeats(self.ctx.bus), 3.0)
+        except Exception as err:  # noqa: BLE001 - NATS away or slow: keep the current assignment
             self.ctx.log.warning("device membership unknown: %s", err)
             return self._live
         return {
@@ -175,7 +178,14 @@ class DeviceService(Service):
             self.ctx.log.error("device %s cannot run: %s", device.name, err)
             return
         self.failed.pop(device.name, None)
-        runner = DeviceRunner(device, driver, self.publisher, self._fan_out, self.backoff)
+        runner = DeviceRunner(
+            device,
+            driver,
+            self.publisher,
+            self._fan_out,
+            self.backoff,
+            float(self.ctx.options.get("call_timeout_s", 10.0)),
+        )
         self.runners[device.name] = runner
         runner.start()
 
@@ -242,7 +252,7 @@ class DeviceService(Service):
 
     async def _check(self, user: str, path: str, value: float) -> tuple[bool, str, str]:
         try:
-            address = await grpc_address(self.ctx.bus, "governance")
+            address = await asyncio.wait_for(grpc_address(self.ctx.bus, "governance"), 5.0)
             async with channel(address) as chan:
                 reply = await governance_pb2_grpc.GovernanceServiceStub(chan).CheckPermission(
                     governance_pb2.CheckPermissionRequest(user=user, tag_path=path, value=value),

@@ -7,6 +7,7 @@ reach the values and failure switches through :data:`MemoryDriver.devices`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -36,6 +37,8 @@ class MemoryDevice:
     values: dict[str, Scalar] = field(default_factory=dict)
     down: bool = False
     reads: int = 0
+    hang_s: float = 0.0
+    """Every read waits this long first (a device that stopped answering)."""
     subscribers: list[tuple[list[TagRef], Callable[[Reading], None]]] = field(default_factory=list)
 
     def push(self, address: str, value: Scalar) -> None:
@@ -74,6 +77,8 @@ class MemoryDriver(Driver):
     async def read(self, tags: Sequence[TagRef]) -> list[Reading]:
         """Current values; addresses starting with 'missing' do not exist."""
         device = self.device
+        if device.hang_s:
+            await asyncio.sleep(device.hang_s)
         if device.down:
             raise DeviceUnavailable(f"{self.endpoint}: connection lost (simulated)")
         device.reads += 1

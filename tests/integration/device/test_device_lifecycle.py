@@ -72,7 +72,10 @@ async def _no_audit(**_: Any) -> None:
 async def service(bus: Bus, tmp_path: Path) -> AsyncIterator[tuple[DeviceService, Collected]]:
     collected = Collected()
     await bus.subscribe("plantbus.v1.telemetry.>", collected)
-    options = {"backoff": {"initial_s": 0.1, "max_s": 0.2, "demote_after": 3, "demoted_s": 1.0}}
+    options = {
+        "backoff": {"initial_s": 0.1, "max_s": 0.2, "demote_after": 3, "demoted_s": 1.0},
+        "call_timeout_s": 0.5,
+    }
     ctx = ServiceContext("device", "i1", bus, tmp_path, _no_audit, options)
     svc = DeviceService(ctx)
     await svc.start()
@@ -108,8 +111,11 @@ async def test_config_changes_start_stop_restart_and_report_missing_driver(
 
     await svc.apply_config(PlantConfig.model_validate({"devices": [b]}), 3)
     assert set(svc.runners) == {"b"} and not svc.failed
+    b_now = collected.count("s/a/l/m2/count")
+    # b's later samples arrive after anything a published before it stopped (one connection)
+    await wait_until(lambda: collected.count("s/a/l/m2/count") >= b_now + 2)
     stopped_at = collected.count("s/a/l/m1/count")
-    await wait_until(lambda: collected.count("s/a/l/m2/count") >= 10)
+    await wait_until(lambda: collected.count("s/a/l/m2/count") >= b_now + 8)
     assert collected.count("s/a/l/m1/count") == stopped_at, "a removed device stops publishing"
 
 
@@ -264,3 +270,19 @@ async def test_push_driver_publishes_changes_without_polling(
     await wait_until(lambda: collected.count("s/a/l/m1/count") == 4)
     assert [s.value.int_value for s in collected.by_path["s/a/l/m1/count"]] == [0, 5, 6, 7]
     assert svc.runners["push"].counters.polls == 1, "pushed, not polled"
+
+
+async def test_a_hanging_device_goes_bad_and_never_delays_the_others(
+    service: tuple[DeviceService, Collected],
+) -> None:
+    svc, collected = service
+    hung, healthy = memory_device("hung", "s/a/l/m1"), memory_device("fine", "s/a/l/m2")
+    MemoryDriver.devices.setdefault(hung["endpoint"], MemoryDevice()).hang_s = 30.0
+    await svc.apply_config(PlantConfig.model_validate({"devices": [hung, healthy]}), 1)
+    bad = await wait_until(lambda: collected.last_if("s/a/l/m1/count", telemetry_pb2.QUALITY_BAD))
+    assert "read took longer than 0.5s" in bad.quality_reason
+    assert collected.count("s/a/l/m2/count") >= 3, "the healthy device polled meanwhile"
+    assert svc.runners["hung"].state in {
+        device_pb2.CONNECTION_STATE_RETRYING,
+        device_pb2.CONNECTION_STATE_CONNECTING,
+    }
