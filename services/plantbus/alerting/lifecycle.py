@@ -9,6 +9,7 @@ annunciates again as a new unacknowledged alarm.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 
 from plantbus.sdk.errors import ValidationFailed
@@ -93,12 +94,16 @@ class Alarm:
     def _reevaluate(self, now: float) -> None:
         self._set(AlarmState.UNACK if self.active else AlarmState.NORMAL, now)
 
-    def shelve(self, who: str, why: str, until: float, now: float) -> bool:
-        """Shelve until ``until``; refused while out of service."""
+    def shelve(self, who: str, why: str, until: float, now: float, max_s: float = math.inf) -> bool:
+        """Shelve until ``until``; refused while out of service or beyond ``max_s``."""
         if self.state == AlarmState.OUT_OF_SERVICE:
             raise ValidationFailed(f"alarm {self.id} is out of service; return it to service first")
         if until <= now:
             raise ValidationFailed("shelving needs a duration > 0")
+        if until - now > max_s:
+            raise ValidationFailed(
+                f"alarm {self.id} may be shelved for at most {max_s:g} s (rule max_shelve_s)"
+            )
         self.shelved_until, self.shelved_by = until, who
         self.note = f"shelved by {who}" + (f": {why}" if why else "")
         return self._set(AlarmState.SHELVED, now)

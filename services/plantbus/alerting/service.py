@@ -37,6 +37,8 @@ __all__ = ["AlertingService"]
 
 STATE_BUCKET = "plantbus_alarms"
 FLOOD_RULE = "alarm_flood"
+DEFAULT_MAX_SHELVE_S: float = AlertRule.model_fields["max_shelve_s"].default
+"""Shelving limit for alarms without a rule of their own (the flood alarm)."""
 
 
 def _ts(seconds: float) -> Timestamp:
@@ -320,23 +322,34 @@ class AlertingService(Service):
         self, alarm_id: str, action: str, who: str, why: str, duration_s: float = 0.0
     ) -> Alarm:
         """Acknowledge, shelve or unshelve; every action is audited with who and why."""
-        alarm = self.alarm(alarm_id)
-        now = time.time()
-        if action == "acknowledge":
-            alarm.acknowledge(who, why, now)
-        elif action == "shelve":
-            alarm.shelve(who, why, now + duration_s, now)
-        else:
-            alarm.unshelve(who, now)
+        attributes = {"duration_s": str(duration_s) if duration_s else ""}
+        try:
+            alarm = self.alarm(alarm_id)
+            now = time.time()
+            if action == "acknowledge":
+                alarm.acknowledge(who, why, now)
+            elif action == "shelve":
+                rule = self.rules.get(alarm_id)
+                max_s = rule.max_shelve_s if rule else DEFAULT_MAX_SHELVE_S
+                alarm.shelve(who, why, now + duration_s, now, max_s)
+            else:
+                alarm.unshelve(who, now)
+        except PlantbusError as exc:
+            await self.ctx.audit(
+                action=f"alarm.{action}",
+                target=alarm_id,
+                actor=who,
+                outcome=service_pb2.AUDIT_OUTCOME_DENIED,
+                detail=str(exc),
+                attributes=attributes,
+            )
+            raise
         await self._changed(alarm)
         await self.ctx.audit(
             action=f"alarm.{action}",
             target=alarm_id,
             actor=who,
             detail=why or action,
-            attributes={
-                "state": str(alarm.state),
-                "duration_s": str(duration_s) if duration_s else "",
-            },
+            attributes={"state": str(alarm.state), **attributes},
         )
         return alarm

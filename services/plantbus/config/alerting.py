@@ -44,6 +44,8 @@ class AlertRule(Strict):
     priority: Literal["low", "medium", "high", "urgent"] = "medium"
     message: str = "{rule} on {machine}: {value}"
     suppress_in_planned_stop: bool = True
+    max_shelve_s: float = Field(default=8 * 3600.0, gt=0)
+    """Longest shelving an operator may ask for (ISA-18.2: shelving is time-limited)."""
 
 
 class NotifierConfig(Strict):

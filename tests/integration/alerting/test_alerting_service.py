@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import pytest
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
 
@@ -111,3 +112,37 @@ async def test_alarm_lifecycle_over_the_bus_and_grpc(
             assert back.alarm.state == "unacknowledged"  # still hot: annunciated again
             await send(bus, 60)
             await wait_until(lambda: service.alarms[ALARM].state == "returned_unacknowledged")
+
+
+async def test_refused_operator_actions_are_audited_as_denied(
+    bus: Bus, nats_url: str, tmp_path: Path
+) -> None:
+    audits: list[service_pb2.AuditRecord] = []
+
+    async def collect(subject: str, msg: Message, raw: Msg) -> None:
+        if isinstance(msg, service_pb2.AuditRecord):
+            audits.append(msg)
+
+    await bus.subscribe("plantbus.v1.audit.alerting", collect)
+    rules = [{**CONFIG["alert_rules"][0], "max_shelve_s": 60}]
+    await put_config(bus, {**CONFIG, "alert_rules": rules})
+    async with hosted([AlertingService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        service = runner.services["alerting"]
+        await wait_until(lambda: service.config_version == 1)
+        await send(bus, 75)
+        await wait_until(lambda: ALARM in service.alarms and service.alarms[ALARM].active)
+        async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+            stub = alerting_pb2_grpc.AlertingServiceStub(chan)
+            request = alerting_pb2.ShelveRequest(id=ALARM, duration_seconds=61, comment="long")
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.Shelve(request, metadata=AS_OP)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "at most 60 s" in (refused.value.details() or "")
+        assert service.alarms[ALARM].state == "unacknowledged"
+    denied = await wait_until(lambda: audits and audits[-1])
+    assert (denied.action, denied.actor, denied.outcome) == (
+        "alarm.shelve",
+        "olga",
+        service_pb2.AUDIT_OUTCOME_DENIED,
+    )
+    assert "at most 60 s" in denied.detail
