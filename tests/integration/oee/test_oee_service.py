@@ -104,6 +104,7 @@ async def test_telemetry_to_snapshot_and_downtime(
                 None,
             )
         )
+        assert machine is not None
         assert machine.state == "running" and machine.HasField("availability")
         assert any(s.scope == "s/a/l" for s in snaps)
         await feed.send("reason", 102)
@@ -113,8 +114,9 @@ async def test_telemetry_to_snapshot_and_downtime(
             lambda: next((s for s in reversed(snaps) if s.state == "stopped"), None)
         )
         assert time.monotonic() - sent < 1.0  # not held back by count coalescing
-        assert stopped.reason == "jam"
-        started = await wait_until(lambda: downtimes and downtimes[0])
+        assert stopped is not None and stopped.reason == "jam"
+        started = await wait_until(lambda: next(iter(downtimes), None))
+        assert started is not None
         assert started.kind == oee_pb2.DOWNTIME_KIND_STARTED and started.reason == "jam"
 
 
@@ -151,6 +153,7 @@ async def test_get_oee_over_grpc_for_now_and_a_named_shift(
 ) -> None:
     async with hosted([OeeService], nats_url=nats_url, data_dir=tmp_path) as runner:
         service = runner.services["oee"]
+        assert isinstance(service, OeeService)
         await wait_until(lambda: service.config_version == 1)
         await feed.send("state", 1)
         for raw in (0, 4):
