@@ -21,7 +21,8 @@ class Condition:
     rule: AlertRule
     active: bool = False
     _pending_since: float | None = None
-    _last_value: float | None = None
+    last_value: float | None = None
+    """The latest numeric sample, for messages of alarms raised by a delay running out."""
     _last_ts: float | None = None
 
     def abnormal(self, value: float, now: float) -> bool:
@@ -34,8 +35,8 @@ class Condition:
             return value <= r.limit + band
         if r.kind == "rate_of_change":
             rate = 0.0
-            if self._last_value is not None and self._last_ts is not None and now > self._last_ts:
-                rate = abs(value - self._last_value) / (now - self._last_ts)
+            if self.last_value is not None and self._last_ts is not None and now > self._last_ts:
+                rate = abs(value - self.last_value) / (now - self._last_ts)
             return rate >= r.limit - band
         return False
 
@@ -55,7 +56,7 @@ class Condition:
     def sample(self, value: float, now: float) -> bool:
         """Feed a numeric sample; True when the condition flipped."""
         flipped = self.observe(self.abnormal(value, now), now)
-        self._last_value, self._last_ts = value, now
+        self.last_value, self._last_ts = value, now
         return flipped
 
     def recheck(self, now: float) -> bool:

@@ -22,6 +22,7 @@ from nats.js.kv import KeyValue
 from plantbus.alerting.conditions import Condition
 from plantbus.alerting.delivery import Delivery
 from plantbus.alerting.lifecycle import Alarm, AlarmState
+from plantbus.alerting.messages import render
 from plantbus.alerting.metrics import FloodDetector, area_of
 from plantbus.config import PlantConfig
 from plantbus.config.alerting import AlertRule
@@ -243,9 +244,7 @@ class AlertingService(Service):
         alarm.value = value
         rule = self.rules.get(alarm_id)
         if rule:
-            alarm.message = rule.message.format_map(
-                {"rule": rule.name, "machine": alarm.scope, "value": value, "limit": rule.limit}
-            )
+            alarm.message = render(rule.message, rule.name, alarm.scope, value, rule.limit)
         if alarm.condition(active, now):
             if alarm.state == AlarmState.UNACK:
                 self.flood.annunciated(area_of(alarm.scope), now)
@@ -301,7 +300,8 @@ class AlertingService(Service):
             else:
                 flipped = cond.recheck(now)
             if flipped:
-                await self._condition(alarm_id, cond.active, alarm.value, now)
+                value = alarm.value if cond.last_value is None else cond.last_value
+                await self._condition(alarm_id, cond.active, value, now)
             if alarm.expire(now):
                 await self._changed(alarm)
         for area, flooding in self.flood.update(now).items():

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import string
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from plantbus.config.base import Name, Strict
 
-__all__ = ["AlertRule", "NotifierConfig"]
+__all__ = ["MESSAGE_FIELDS", "AlertRule", "NotifierConfig"]
+
+MESSAGE_FIELDS = ("rule", "machine", "value", "limit")
+"""The placeholders a rule's message template may use."""
 
 RuleKind = Literal[
     "high",
@@ -46,6 +50,21 @@ class AlertRule(Strict):
     suppress_in_planned_stop: bool = True
     max_shelve_s: float = Field(default=8 * 3600.0, gt=0)
     """Longest shelving an operator may ask for (ISA-18.2: shelving is time-limited)."""
+
+    @field_validator("message")
+    @classmethod
+    def _known_placeholders(cls, template: str) -> str:
+        try:
+            names = {field for _, field, _, _ in string.Formatter().parse(template) if field}
+        except ValueError as err:
+            raise ValueError(f"message template {template!r} is malformed: {err}") from None
+        unknown = sorted(n for n in names if n.split(".")[0].split("[")[0] not in MESSAGE_FIELDS)
+        if unknown:
+            raise ValueError(
+                f"message template uses {', '.join(unknown)}; "
+                f"known placeholders: {', '.join(MESSAGE_FIELDS)}"
+            )
+        return template
 
 
 class NotifierConfig(Strict):
