@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime
 
@@ -55,4 +57,6 @@ async def test_signed_post_retried_until_the_server_accepts() -> None:
     assert len(received) == 3
     body, signature = received[-1]
     assert signature == sign("s3", body)
+    expected = hmac.new(b"s3", body, hashlib.sha256).hexdigest()
+    assert signature == f"sha256={expected}"  # what a receiver computes on its own
     assert json.loads(body)["alarm_id"] == "hot@s/a/l/m"
