@@ -19,7 +19,7 @@ from plantbus.sdk.bus import TYPE_HEADER, Bus
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until
-from plantbus.v1 import oee_pb2, oee_pb2_grpc, telemetry_pb2
+from plantbus.v1 import oee_pb2, oee_pb2_grpc, service_pb2, telemetry_pb2
 
 CONFIG: dict[str, Any] = {
     "sites": [
@@ -170,3 +170,69 @@ async def test_get_oee_over_grpc_for_now_and_a_named_shift(
             with pytest.raises(grpc.aio.AioRpcError) as info:
                 await stub.GetOee(oee_pb2.GetOeeRequest(scope="s/a/l/m1", shift="B@1999"))
             assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_classify_downtime_moves_its_time_and_is_audited(
+    bus: Bus, nats_url: str, tmp_path: Path, feed: Feed
+) -> None:
+    audits: list[service_pb2.AuditRecord] = []
+
+    async def on_audit(subject: str, msg: Message, raw: Msg) -> None:
+        if isinstance(msg, service_pb2.AuditRecord):
+            audits.append(msg)
+
+    await bus.subscribe("plantbus.v1.audit.oee", on_audit)
+    async with hosted([OeeService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        service = runner.services["oee"]
+        assert isinstance(service, OeeService)
+        await wait_until(lambda: service.config_version == 1)
+        await feed.send("state", 1)
+        await feed.send("state", 3)  # stopped, no reason code given
+        async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+            stub = oee_pb2_grpc.OeeServiceStub(chan)
+
+            async def listed() -> list[oee_pb2.DowntimeEvent]:
+                reply = await stub.ListDowntimes(oee_pb2.ListDowntimesRequest(machine="s/a/l/m1"))
+                return list(reply.downtimes)
+
+            episodes: list[oee_pb2.DowntimeEvent] = await wait_until(listed)  # type: ignore[arg-type]
+            [episode] = episodes
+            assert episode.reason != "changeover"
+            await wait_until(
+                lambda: (
+                    service.engine.machines["s/a/l/m1"].totals.down_by_reason.get(
+                        episode.reason or "unspecified", 0.0
+                    )
+                    > 0.0
+                )
+            )
+            reply = await stub.ClassifyDowntime(
+                oee_pb2.ClassifyDowntimeRequest(id=episode.id, reason="changeover"),
+                metadata=(("x-plantbus-user", "alice"),),
+            )
+            assert reply.downtime.kind == oee_pb2.DOWNTIME_KIND_CLASSIFIED
+            assert (reply.downtime.reason, reply.downtime.classified_by) == ("changeover", "alice")
+            await feed.send("state", 1)  # the stop ends under its new reason
+
+            async def losses() -> oee_pb2.GetLossesResponse | None:
+                reply = await stub.GetLosses(oee_pb2.GetLossesRequest(scope="s/a/l/m1"))
+                return reply if reply.six_big_losses_s["setup_adjustments_s"] > 0 else None
+
+            ended: oee_pb2.GetLossesResponse | None = await wait_until(losses)  # type: ignore[arg-type]
+            assert ended is not None
+            reasons = [p.reason for p in ended.pareto]
+            # time before the first state sample is "unknown"; the episode's own time all moved
+            assert "changeover" in reasons and (episode.reason or "unspecified") not in reasons
+            assert ended.six_big_losses_s["breakdowns_s"] == 0
+            [after] = await listed()
+            assert after.id == episode.id and after.reason == "changeover"
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await stub.ClassifyDowntime(oee_pb2.ClassifyDowntimeRequest(id="nope", reason="x"))
+            assert info.value.code() == grpc.StatusCode.NOT_FOUND
+        record = await wait_until(lambda: next(iter(audits), None))
+        assert record is not None
+        assert (record.action, record.actor, record.target) == (
+            "downtime.classify",
+            "alice",
+            "s/a/l/m1",
+        )
