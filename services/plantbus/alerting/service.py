@@ -22,6 +22,7 @@ from nats.js.kv import KeyValue
 from plantbus.alerting.conditions import Condition
 from plantbus.alerting.delivery import Delivery
 from plantbus.alerting.lifecycle import Alarm, AlarmState
+from plantbus.alerting.machine_state import MachineStates
 from plantbus.alerting.messages import render
 from plantbus.alerting.metrics import FloodDetector, area_of
 from plantbus.config import PlantConfig
@@ -88,7 +89,7 @@ class AlertingService(Service):
         self.conditions: dict[str, Condition] = {}
         self.by_tag: dict[str, list[str]] = {}
         self.last_good: dict[str, float] = {}
-        self.state_since: dict[str, tuple[str, float]] = {}
+        self.machine_states = MachineStates()
         self.history: deque[alerting_pb2.AlarmEvent] = deque(maxlen=1000)
         self.listeners: set[asyncio.Queue[alerting_pb2.AlarmEvent]] = set()
         self.deliveries: list[Delivery] = []
@@ -164,6 +165,7 @@ class AlertingService(Service):
                 self.conditions[alarm_id] = Condition(rule, active=self.alarms[alarm_id].active)
             if rule.tag:
                 self.by_tag.setdefault(f"{scope}/{rule.tag}", []).append(alarm_id)
+        self.machine_states.configure(config.oee)
         self.deliveries = self._deliveries(config)
         self.config_version = version
 
@@ -192,14 +194,17 @@ class AlertingService(Service):
             return
         now = time.time()
         for sample in msg.samples:
+            good = sample.quality == telemetry_pb2.QUALITY_GOOD
+            kind = sample.value.WhichOneof("kind")
+            value = getattr(sample.value, kind) if kind else None
+            machine_state = self.machine_states.from_tag(sample.path, value) if good else None
+            if machine_state is not None:
+                await self._machine_state(*machine_state, now)
             ids = self.by_tag.get(sample.path)
             if not ids:
                 continue
-            good = sample.quality == telemetry_pb2.QUALITY_GOOD
             if good:
                 self.last_good[sample.path] = now
-            kind = sample.value.WhichOneof("kind")
-            value = getattr(sample.value, kind) if kind else None
             for alarm_id in ids:
                 cond = self.conditions[alarm_id]
                 rule = cond.rule
@@ -217,18 +222,7 @@ class AlertingService(Service):
             return
         now = time.time()
         if msg.state:
-            previous = self.state_since.get(msg.scope)
-            if previous is None or previous[0] != msg.state:
-                self.state_since[msg.scope] = (msg.state, now)
-            for alarm in self.alarms.values():
-                rule = self.rules.get(alarm.id)
-                if (
-                    alarm.scope == msg.scope
-                    and rule
-                    and rule.suppress_in_planned_stop
-                    and alarm.suppress(msg.state == "planned_stop", now)
-                ):
-                    await self._changed(alarm)
+            await self._machine_state(msg.scope, msg.state, now)
         for alarm_id, cond in self.conditions.items():
             rule = cond.rule
             if (
@@ -238,6 +232,20 @@ class AlertingService(Service):
                 and cond.observe(msg.oee < rule.limit, now)
             ):
                 await self._condition(alarm_id, cond.active, round(msg.oee, 4), now)
+
+    async def _machine_state(self, machine: str, state: str, now: float) -> None:
+        """A machine's state as reported: a planned stop suppresses its alarms (checked on
+        every report, so alarms of a rule added during the stop are suppressed too)."""
+        self.machine_states.observe(machine, state, now)
+        for alarm in self.alarms.values():
+            rule = self.rules.get(alarm.id)
+            if (
+                alarm.scope == machine
+                and rule
+                and rule.suppress_in_planned_stop
+                and alarm.suppress(state == "planned_stop", now)
+            ):
+                await self._changed(alarm)
 
     async def _condition(self, alarm_id: str, active: bool, value: Any, now: float) -> None:
         alarm = self.alarms[alarm_id]
@@ -295,8 +303,8 @@ class AlertingService(Service):
                 last = self.last_good.setdefault(f"{alarm.scope}/{rule.tag}", now)
                 flipped = cond.observe(now - last > rule.window_s, now)
             elif rule.kind == "state_duration":
-                state, since = self.state_since.get(alarm.scope, ("", now))
-                flipped = cond.observe(state == rule.state and now - since > rule.limit, now)
+                held = self.machine_states.held(alarm.scope, rule.state, now)
+                flipped = cond.observe(held > rule.limit, now)
             else:
                 flipped = cond.recheck(now)
             if flipped:

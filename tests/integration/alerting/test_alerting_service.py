@@ -146,3 +146,47 @@ async def test_refused_operator_actions_are_audited_as_denied(
         service_pb2.AUDIT_OUTCOME_DENIED,
     )
     assert "at most 60 s" in denied.detail
+
+
+async def send_state(bus: Bus, code: int) -> None:
+    sample = telemetry_pb2.TagSample(path="s/a/l/m1/state", quality=telemetry_pb2.QUALITY_GOOD)
+    sample.value.int_value = code
+    await bus.publish(
+        "plantbus.v1.telemetry.s.a.l.m1.state", telemetry_pb2.TagSampleBatch(samples=[sample])
+    )
+
+
+async def test_state_tag_drives_down_too_long_and_planned_stop_suppression(
+    bus: Bus, nats_url: str, tmp_path: Path
+) -> None:
+    """Without the OEE service: the state tag, decoded by the OEE mapping, is enough."""
+    down = {
+        "name": "down_too_long",
+        "kind": "state_duration",
+        "machine": "s/a/l/m1",
+        "state": "stopped",
+        "limit": 0.5,
+    }
+    states = [
+        {"value": 1, "state": "running"},
+        {"value": 3, "state": "stopped"},
+        {"value": 4, "state": "planned_stop"},
+    ]
+    oee = [{"machine": "s/a/l/m1", "state_tag": "state", "states": states}]
+    await put_config(bus, {**CONFIG, "alert_rules": [*CONFIG["alert_rules"], down], "oee": oee})
+    async with hosted([AlertingService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        service = runner.services["alerting"]
+        await wait_until(lambda: service.config_version == 1)
+        alarms = service.alarms
+        down_id = "down_too_long@s/a/l/m1"
+        await send_state(bus, 3)
+        await wait_until(lambda: alarms[down_id].state == "unacknowledged", timeout=10)
+        await send_state(bus, 1)
+        await wait_until(lambda: alarms[down_id].state == "returned_unacknowledged")
+        await send_state(bus, 4)  # planned stop: suppressed by design, even when hot
+        await wait_until(lambda: alarms[ALARM].state == "suppressed")
+        await send(bus, 80)
+        await wait_until(lambda: alarms[ALARM].active)
+        assert alarms[ALARM].state == "suppressed"
+        await send_state(bus, 1)  # back to production and still hot: annunciated
+        await wait_until(lambda: alarms[ALARM].state == "unacknowledged")
