@@ -10,9 +10,11 @@ from typing import Any
 
 import grpc
 import pytest
+from click.testing import CliRunner
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
 
+from plantbus.cli.main import cli
 from plantbus.device.publisher import ensure_telemetry_stream, subject_of
 from plantbus.oee.service import OeeService
 from plantbus.sdk.bus import TYPE_HEADER, Bus
@@ -236,3 +238,41 @@ async def test_classify_downtime_moves_its_time_and_is_audited(
             "alice",
             "s/a/l/m1",
         )
+
+
+async def test_stream_oee_and_plantbus_oee_show(
+    bus: Bus, nats_url: str, tmp_path: Path, feed: Feed
+) -> None:
+    async with hosted([OeeService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        service = runner.services["oee"]
+        assert isinstance(service, OeeService)
+        await wait_until(lambda: service.config_version == 1)
+        async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+            stub = oee_pb2_grpc.OeeServiceStub(chan)
+            stream = stub.StreamOee(oee_pb2.StreamOeeRequest(scope_prefix="s/a/l/m1"))
+
+            async def stopped() -> oee_pb2.OeeSnapshot:
+                async for reply in stream:
+                    snapshot: oee_pb2.OeeSnapshot = reply.snapshot
+                    assert snapshot.scope == "s/a/l/m1"  # the line's snapshots filtered out
+                    if snapshot.state == "stopped":
+                        return snapshot
+                raise AssertionError("stream ended")
+
+            reader = asyncio.create_task(stopped())
+            await wait_until(lambda: service.listeners)
+            await feed.send("state", 1)
+            await feed.send("reason", 102)
+            await feed.send("state", 3)
+            snap = await asyncio.wait_for(reader, timeout=10)
+            stream.cancel()
+            assert snap.reason == "jam"
+        shown = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["oee", "show", "--nats-url", nats_url, "s/a/l/m1"]
+        )
+        assert shown.exit_code == 0, shown.output
+        assert shown.output.startswith("s/a/l/m1") and "stopped jam" in shown.output
+        missing = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["oee", "show", "--nats-url", nats_url, "nowhere"]
+        )
+        assert missing.exit_code != 0 and "Traceback" not in missing.output
