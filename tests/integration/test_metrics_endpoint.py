@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import socket
+import subprocess
 import sys
 import textwrap
+import time
 import urllib.request
-
-from plantbus.testing.waiting import wait_until
 
 
 def free_port() -> int:
@@ -19,7 +18,15 @@ def free_port() -> int:
         return port
 
 
-async def test_metrics_are_scrapeable_by_prometheus(nats_url: str) -> None:
+def scrape(port: int) -> str:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as reply:
+            return str(reply.read().decode())
+    except OSError:
+        return ""
+
+
+def test_metrics_are_scrapeable_by_prometheus(nats_url: str) -> None:
     port = free_port()
     script = textwrap.dedent(f"""
         import asyncio
@@ -34,24 +41,18 @@ async def test_metrics_are_scrapeable_by_prometheus(nats_url: str) -> None:
 
         asyncio.run(main())
     """)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", script, env={"PLANTBUS_METRICS_HOST": "127.0.0.1"}
+    # a separate process: the Prometheus exporter and the meter provider are process-wide
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], env={"PLANTBUS_METRICS_HOST": "127.0.0.1"}
     )
     try:
-
-        def scrape() -> str:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
-                    return str(r.read().decode())
-            except OSError:
-                return ""
-
-        body = await wait_until(
-            lambda: "plantbus_test_samples" in scrape() and scrape(),
-            timeout=30,
-            message="metrics endpoint",
-        )
+        deadline = time.monotonic() + 30
+        body = scrape(port)
+        while "plantbus_test_samples" not in body:
+            assert time.monotonic() < deadline, "metrics endpoint did not serve the counter"
+            time.sleep(0.1)
+            body = scrape(port)
         assert re.search(r"^plantbus_test_samples_total\{[^}]*\} 3\.0$", body, re.M), body
     finally:
         proc.kill()
-        await proc.wait()
+        proc.wait()

@@ -48,7 +48,8 @@ for _module in COMMAND_MODULES:
 def main() -> None:
     """Run the CLI; a PlantbusError becomes a one-line message and exit code 1."""
     try:
-        cli(standalone_mode=False)
+        code = cli(standalone_mode=False)  # ctx.exit(n) comes back as n in this mode
+        sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as err:

@@ -4,6 +4,7 @@ and in the KV bucket ``plantbus_services``, which ``plantbus status`` reads.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import time
@@ -102,8 +103,9 @@ async def read_heartbeats(bus: Bus) -> list[service_pb2.ServiceHeartbeat]:
     """Latest heartbeat of every instance that beat within three of its intervals."""
     kv = await services_kv(bus)
     try:
-        keys = await kv.keys()
-    except Exception:  # noqa: BLE001 - nats-py raises NoKeysError (not exported stably) when empty
+        # bounded: nats-py's keys() can wait forever while the bucket is being written
+        keys = await asyncio.wait_for(kv.keys(), 5)
+    except Exception:  # noqa: BLE001 - NoKeysError (not exported stably) when empty, or timeout
         return []
     now = time.time()
     out = []

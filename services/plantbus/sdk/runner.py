@@ -98,6 +98,7 @@ class Runner:
         self.heartbeat = HeartbeatPublisher(
             bus, list(self.services.values()), s.instance, address, s.heartbeat_interval_s
         )
+        await self._beat_once()  # discoverable (plantbus status, CLI) as soon as we return
         self._beat_task = asyncio.create_task(self._beat_loop(), name="heartbeat")
         log.info("%s serving gRPC on %s", label, address)
 
@@ -121,8 +122,8 @@ class Runner:
 
     async def _beat_loop(self) -> None:
         while True:
-            await self._beat_once()
             await asyncio.sleep(self.settings.heartbeat_interval_s)
+            await self._beat_once()
 
     async def _shutdown(self) -> None:
         if self._beat_task:

@@ -62,6 +62,11 @@ async def produce(bus: Bus, total: int, good: int) -> None:
     await bus.publish("plantbus.v1.oee.s.a.l.m1", snap)
 
 
+def final(path: Path) -> bool:
+    state = fromstring(path.read_bytes()).findtext(f".//{{{NS}}}ProductionResponseState")
+    return state == "Completed"
+
+
 def confirmations(outbox: Path) -> list[tuple[str, list[str]]]:
     out = []
     for path in sorted(outbox.glob("WO-1*.xml")):
@@ -78,7 +83,7 @@ async def test_orders_in_confirmations_out_exactly_once(
     async with hosted([ErpService], nats_url=nats_url, data_dir=exchange / "hub") as runner:
         erp = runner.services["erp"]
         assert isinstance(erp, ErpService)
-        order = await wait_until(lambda: erp.orders.get("WO-1"))
+        order = await wait_until(lambda: erp.orders.get("WO-1"), timeout=30)
         assert (order.quantity, order.ideal_cycle_time_s, order.status) == (10, 2.0, "released")
         await erp.start_order("WO-1", M1, "tester")
         assert (outbox / "WO-1.status").read_text() == "running\n"
@@ -87,26 +92,42 @@ async def test_orders_in_confirmations_out_exactly_once(
             lambda: confirmations(outbox) == [("WO-1_1", ["3", "1"])],
             message="first partial confirmation",
         )
-        # the ERP goes away: its exchange directory is replaced by a file
+        # the ERP goes away (what it booked so far is kept aside): its directory becomes a file
+        booked = exchange / "booked"
+        shutil.copytree(outbox, booked)
         shutil.rmtree(outbox)
         outbox.write_text("not a directory")
         await produce(bus, 7, 6)
         conn = erp.connections["erp1"]
-        await wait_until(lambda: not conn.worker.reachable, message="ERP seen as down")
+        await wait_until(lambda: not conn.worker.reachable, timeout=30, message="ERP seen as down")
     # the service is stopped while a confirmation is pending; the ERP comes back
     outbox.unlink()
     outbox.mkdir()
     async with hosted([ErpService], nats_url=nats_url, data_dir=exchange / "hub") as runner:
         erp = runner.services["erp"]
         assert isinstance(erp, ErpService)
-        await wait_until(lambda: len(confirmations(outbox)) == 1, timeout=20)
+        await wait_until(lambda: len(confirmations(outbox)) == 1, timeout=40)
         assert confirmations(outbox) == [("WO-1_2", ["3"])]  # 6 good - 3 confirmed, no scrap
         await produce(bus, 10, 9)
-        await wait_until(lambda: erp.orders["WO-1"].good_quantity == 9)
+        await wait_until(lambda: erp.orders["WO-1"].good_quantity == 9, timeout=30)
         await erp.complete("WO-1", "tester")
-        await wait_until(lambda: len(confirmations(outbox)) == 2)
-        assert confirmations(outbox)[-1] == ("WO-1_3", ["3"])
+        await wait_until(
+            lambda: any(final(p) for p in outbox.glob("WO-1_*.xml")),
+            timeout=30,
+            message="final confirmation",
+        )
         assert (outbox / "WO-1.status").read_text() == "completed\n"
+    # in the ERP: every part confirmed exactly once (9 good, 1 scrap in total)
+    good = scrap = 0.0
+    for path in [*booked.glob("WO-1_*.xml"), *outbox.glob("WO-1_*.xml")]:
+        root = fromstring(path.read_bytes())
+        for material in root.iter(f"{{{NS}}}MaterialProducedActual"):
+            qty = float(material.findtext(f"{{{NS}}}Quantity/{{{NS}}}QuantityString") or 0)
+            if material.findtext(f"{{{NS}}}MaterialUse") == "Scrap":
+                scrap += qty
+            else:
+                good += qty
+    assert (good, scrap) == (9, 1)
 
 
 async def test_rejected_confirmation_is_dead_lettered_and_retried(
