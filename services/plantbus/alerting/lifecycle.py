@@ -108,11 +108,12 @@ class Alarm:
         self.note = f"shelved by {who}" + (f": {why}" if why else "")
         return self._set(AlarmState.SHELVED, now)
 
-    def unshelve(self, who: str, now: float) -> bool:
+    def unshelve(self, who: str, now: float, why: str = "") -> bool:
         """End shelving early (or at expiry, ``who`` = "expiry")."""
         if self.state != AlarmState.SHELVED:
             raise ValidationFailed(f"alarm {self.id} is not shelved")
-        self.shelved_until, self.note = 0.0, f"unshelved by {who}"
+        self.shelved_until = 0.0
+        self.note = f"unshelved by {who}" + (f": {why}" if why else "")
         self._reevaluate(now)
         return True
 

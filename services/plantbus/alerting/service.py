@@ -341,7 +341,7 @@ class AlertingService(Service):
                 max_s = rule.max_shelve_s if rule else DEFAULT_MAX_SHELVE_S
                 alarm.shelve(who, why, now + duration_s, now, max_s)
             else:
-                alarm.unshelve(who, now)
+                alarm.unshelve(who, now, why)
         except PlantbusError as exc:
             await self.ctx.audit(
                 action=f"alarm.{action}",

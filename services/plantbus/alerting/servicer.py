@@ -68,7 +68,9 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
     async def Unshelve(
         self, request: alerting_pb2.UnshelveRequest, context: Context
     ) -> alerting_pb2.UnshelveResponse:
-        alarm = await self.service.operator_action(request.id, "unshelve", caller(context), "")
+        alarm = await self.service.operator_action(
+            request.id, "unshelve", caller(context), request.comment
+        )
         return alerting_pb2.UnshelveResponse(alarm=event_of(alarm))
 
     async def StreamAlarms(

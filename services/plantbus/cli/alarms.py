@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
+from typing import TypeVar
 
 import click
 
@@ -13,6 +15,23 @@ from plantbus.v1 import alerting_pb2, alerting_pb2_grpc
 __all__ = ["commands"]
 
 Stub = alerting_pb2_grpc.AlertingServiceStub
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def user_option(command: F) -> F:
+    """``--user``: who acts, recorded with the action (default: PLANTBUS_USER or the OS user)."""
+    return click.option(
+        "--user", default=None, help="Who acts (default: PLANTBUS_USER or the OS user)."
+    )(command)
+
+
+def as_user(user: str | None) -> tuple[tuple[str, str], ...]:
+    """Call metadata naming ``user`` instead of the default identity."""
+    if not user:
+        return metadata()
+    return tuple(
+        ("x-plantbus-user", user) if k == "x-plantbus-user" else (k, v) for k, v in metadata()
+    )
 
 
 def _line(a: alerting_pb2.AlarmEvent) -> str:
@@ -51,15 +70,16 @@ def list_(scope: str, include_normal: bool, hub: Hub) -> None:
 @alarms.command()
 @click.argument("alarm_id")
 @click.option("-m", "--comment", default="", help="Why (recorded in the audit).")
+@user_option
 @hub_options
-def ack(alarm_id: str, comment: str, hub: Hub) -> None:
+def ack(alarm_id: str, comment: str, user: str | None, hub: Hub) -> None:
     """Acknowledge ALARM_ID."""
     reply = call(
         hub,
         "alerting",
         Stub,
         lambda s: s.Acknowledge(
-            alerting_pb2.AcknowledgeRequest(id=alarm_id, comment=comment), metadata=metadata()
+            alerting_pb2.AcknowledgeRequest(id=alarm_id, comment=comment), metadata=as_user(user)
         ),
     )
     click.echo(_line(reply.alarm))
@@ -76,8 +96,9 @@ def ack(alarm_id: str, comment: str, hub: Hub) -> None:
     help="Minutes until the alarm unshelves itself.",
 )
 @click.option("-m", "--comment", required=True, help="Why (required, recorded in the audit).")
+@user_option
 @hub_options
-def shelve(alarm_id: str, minutes: float, comment: str, hub: Hub) -> None:
+def shelve(alarm_id: str, minutes: float, comment: str, user: str | None, hub: Hub) -> None:
     """Shelve ALARM_ID for a while."""
     reply = call(
         hub,
@@ -85,7 +106,7 @@ def shelve(alarm_id: str, minutes: float, comment: str, hub: Hub) -> None:
         Stub,
         lambda s: s.Shelve(
             alerting_pb2.ShelveRequest(id=alarm_id, duration_seconds=minutes * 60, comment=comment),
-            metadata=metadata(),
+            metadata=as_user(user),
         ),
     )
     click.echo(_line(reply.alarm))
@@ -93,14 +114,18 @@ def shelve(alarm_id: str, minutes: float, comment: str, hub: Hub) -> None:
 
 @alarms.command()
 @click.argument("alarm_id")
+@click.option("-m", "--comment", default="", help="Why (recorded in the audit).")
+@user_option
 @hub_options
-def unshelve(alarm_id: str, hub: Hub) -> None:
+def unshelve(alarm_id: str, comment: str, user: str | None, hub: Hub) -> None:
     """Unshelve ALARM_ID now."""
     reply = call(
         hub,
         "alerting",
         Stub,
-        lambda s: s.Unshelve(alerting_pb2.UnshelveRequest(id=alarm_id), metadata=metadata()),
+        lambda s: s.Unshelve(
+            alerting_pb2.UnshelveRequest(id=alarm_id, comment=comment), metadata=as_user(user)
+        ),
     )
     click.echo(_line(reply.alarm))
 

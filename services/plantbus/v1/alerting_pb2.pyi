@@ -94,10 +94,12 @@ class ShelveResponse(_message.Message):
     def __init__(self, alarm: _Optional[_Union[AlarmEvent, _Mapping]] = ...) -> None: ...
 
 class UnshelveRequest(_message.Message):
-    __slots__ = ("id",)
+    __slots__ = ("id", "comment")
     ID_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
     id: str
-    def __init__(self, id: _Optional[str] = ...) -> None: ...
+    comment: str
+    def __init__(self, id: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
 
 class UnshelveResponse(_message.Message):
     __slots__ = ("alarm",)

@@ -108,8 +108,11 @@ async def test_alarm_lifecycle_over_the_bus_and_grpc(
         assert "coolant pump swap" in alarm.note
         async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
             stub = alerting_pb2_grpc.AlertingServiceStub(chan)
-            back = await stub.Unshelve(alerting_pb2.UnshelveRequest(id=ALARM), metadata=AS_OP)
+            back = await stub.Unshelve(
+                alerting_pb2.UnshelveRequest(id=ALARM, comment="pump back"), metadata=AS_OP
+            )
             assert back.alarm.state == "unacknowledged"  # still hot: annunciated again
+            assert back.alarm.note == "unshelved by olga: pump back"
             await send(bus, 60)
             await wait_until(lambda: service.alarms[ALARM].state == "returned_unacknowledged")
 

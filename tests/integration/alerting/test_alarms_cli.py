@@ -1,0 +1,82 @@
+"""`plantbus alarms` against a hosted alerting service: who and why reach the alarm and
+the audit, and a refused action is one line with a non-zero exit."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+from google.protobuf.message import Message
+from nats.aio.msg import Msg
+
+from plantbus.alerting.service import AlertingService
+from plantbus.cli.alarms import alarms
+from plantbus.sdk.bus import Bus
+from plantbus.testing.config import put_config
+from plantbus.testing.harness import hosted
+from plantbus.testing.waiting import wait_until
+from plantbus.v1 import service_pb2, telemetry_pb2
+
+RULE = {"name": "hot", "kind": "high", "machine": "s/a/l/m1", "tag": "temp", "limit": 70}
+CONFIG = {
+    "sites": [
+        {
+            "name": "s",
+            "areas": [{"name": "a", "lines": [{"name": "l", "machines": [{"name": "m1"}]}]}],
+        }
+    ],
+    "alert_rules": [RULE],
+}
+ALARM = "hot@s/a/l/m1"
+
+
+async def cli(nats_url: str, tmp_path: Path, *args: str) -> Result:
+    argv = [*args, "--nats-url", nats_url, "--data-dir", str(tmp_path / "cli")]
+    return await asyncio.to_thread(CliRunner().invoke, alarms, argv)
+
+
+async def test_operator_acts_from_the_cli_with_who_and_why(
+    bus: Bus, nats_url: str, tmp_path: Path
+) -> None:
+    audits: list[service_pb2.AuditRecord] = []
+
+    async def collect(subject: str, msg: Message, raw: Msg) -> None:
+        if isinstance(msg, service_pb2.AuditRecord):
+            audits.append(msg)
+
+    await bus.subscribe("plantbus.v1.audit.alerting", collect)
+    await put_config(bus, CONFIG)
+    async with hosted([AlertingService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        service = runner.services["alerting"]
+        await wait_until(lambda: service.config_version == 1)
+        sample = telemetry_pb2.TagSample(path="s/a/l/m1/temp", quality=telemetry_pb2.QUALITY_GOOD)
+        sample.value.double_value = 75.0
+        sample.source_time.FromNanoseconds(time.time_ns())
+        batch = telemetry_pb2.TagSampleBatch(samples=[sample])
+        await bus.publish("plantbus.v1.telemetry.s.a.l.m1.temp", batch)
+        await wait_until(lambda: ALARM in service.alarms and service.alarms[ALARM].active)
+
+        listed = await cli(nats_url, tmp_path, "list")
+        assert (
+            listed.exit_code == 0 and ALARM in listed.output and "unacknowledged" in listed.output
+        )
+        acked = await cli(nats_url, tmp_path, "ack", ALARM, "-m", "coolant low", "--user", "olga")
+        assert acked.exit_code == 0, acked.output
+        assert "acknowledged by olga: coolant low" in acked.output
+        shelved = await cli(nats_url, tmp_path, "shelve", ALARM, "--for", "5", "-m", "pump swap")
+        assert shelved.exit_code == 0 and "shelved" in shelved.output
+        refused = await cli(nats_url, tmp_path, "ack", ALARM, "--user", "olga")
+        assert refused.exit_code == 1
+        assert refused.output.strip().splitlines() == [
+            f"Error: alerting: alarm {ALARM} is shelved: nothing to acknowledge (INVALID_ARGUMENT)"
+        ]
+    await wait_until(lambda: len(audits) >= 3)
+    assert [(a.action, a.actor, a.outcome) for a in audits[:3]] == [
+        ("alarm.acknowledge", "olga", service_pb2.AUDIT_OUTCOME_SUCCESS),
+        ("alarm.shelve", audits[1].actor, service_pb2.AUDIT_OUTCOME_SUCCESS),
+        ("alarm.acknowledge", "olga", service_pb2.AUDIT_OUTCOME_DENIED),
+    ]
+    assert audits[0].detail == "coolant low" and audits[1].detail == "pump swap"
+    assert audits[1].actor  # the OS user by default
