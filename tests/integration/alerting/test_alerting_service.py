@@ -193,3 +193,26 @@ async def test_state_tag_drives_down_too_long_and_planned_stop_suppression(
         assert alarms[ALARM].state == "suppressed"
         await send_state(bus, 1)  # back to production and still hot: annunciated
         await wait_until(lambda: alarms[ALARM].state == "unacknowledged")
+
+
+async def test_stale_and_bad_quality_rules(bus: Bus, nats_url: str, tmp_path: Path) -> None:
+    rules = [
+        {"name": "silent", "kind": "stale", "machine": "s/a/l/m1", "tag": "temp", "window_s": 1},
+        {"name": "untrusted", "kind": "bad_quality", "machine": "s/a/l/m1", "tag": "temp"},
+    ]
+    await put_config(bus, {**CONFIG, "alert_rules": rules})
+    async with hosted([AlertingService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        service = runner.services["alerting"]
+        await wait_until(lambda: service.config_version == 1)
+        alarms = service.alarms
+        await send(bus, 50)
+        await wait_until(lambda: alarms["silent@s/a/l/m1"].state == "unacknowledged", timeout=10)
+        await send(bus, 51)  # data again: the stale alarm returns to normal
+        await wait_until(lambda: alarms["silent@s/a/l/m1"].state == "returned_unacknowledged")
+        bad = telemetry_pb2.TagSample(path="s/a/l/m1/temp", quality=telemetry_pb2.QUALITY_BAD)
+        await bus.publish(
+            "plantbus.v1.telemetry.s.a.l.m1.temp", telemetry_pb2.TagSampleBatch(samples=[bad])
+        )
+        await wait_until(lambda: alarms["untrusted@s/a/l/m1"].state == "unacknowledged")
+        await send(bus, 52)
+        await wait_until(lambda: alarms["untrusted@s/a/l/m1"].state == "returned_unacknowledged")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from plantbus.alerting.conditions import Condition
 from plantbus.alerting.lifecycle import Alarm, AlarmState
 from plantbus.alerting.metrics import FloodDetector, metrics
+from plantbus.config.alerting import AlertRule
 from plantbus.sdk.errors import ValidationFailed
 
 
@@ -68,3 +70,14 @@ def test_stale_is_active_for_more_than_a_day() -> None:
     fresh = Alarm("f@m", "f", "s/a/l/m", active=True, changed_at=90_000.0)
     m = metrics([old, fresh], now=24 * 3600.0 + 1)
     assert m.stale == ["o@m"] and m.standing == ["f@m", "o@m"]
+
+
+def test_rate_of_change_compares_the_change_per_second() -> None:
+    rule = AlertRule.model_validate(
+        {"name": "ramp", "kind": "rate_of_change", "machine": "s/a/l/m", "tag": "t", "limit": 2.0}
+    )
+    cond = Condition(rule)
+    assert not cond.sample(10.0, 0.0)
+    assert not cond.sample(11.5, 1.0)  # 1.5 per second
+    assert cond.sample(14.0, 2.0) and cond.active  # 2.5 per second
+    assert cond.sample(14.5, 3.0) and not cond.active
