@@ -98,3 +98,36 @@ def test_oee_killed_under_load_counts_nothing_twice(
     # m1 makes a part every ~2 s: the total continues from where it was, it does not
     # restart from zero and does not jump by re-counted parts
     assert before[1] <= after[1] <= before[1] + elapsed / 2.0 + 5, (before, after, elapsed)
+
+
+def status(data: Path) -> dict[str, dict[str, Any]]:
+    out = plantbus("status", "--json", data_dir=data)
+    assert out.returncode == 0, out.stderr
+    return {s["service"]: s for s in json.loads(out.stdout)["services"]}
+
+
+@pytest.mark.slow
+def test_every_service_comes_back_serving_the_same_config_after_sigkill(
+    hub: tuple[subprocess.Popen[bytes], Path],
+) -> None:
+    proc, data = hub
+    before = status(data)
+    assert before["governance"]["config_version"] == 1
+    assert not any(s["config_drift"] for s in before.values())
+    for service in ("governance", "device", "alerting", "erp", "dashboard"):
+        victim = child(proc, service)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        deadline = time.monotonic() + 60
+        while True:
+            now = status(data).get(service)
+            if now and now["pid"] != victim.pid and now["health"] == "serving":
+                break
+            assert time.monotonic() < deadline, f"{service} did not come back"
+            time.sleep(0.3)
+        assert not now["config_drift"], f"{service} lost its config: {now}"
+    # and telemetry still flows from the restarted device service
+    out = plantbus(
+        "tail", "plantbus.v1.telemetry.>", "--count", "1", "--timeout", "20", data_dir=data
+    )
+    assert out.returncode == 0, out.stderr

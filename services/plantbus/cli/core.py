@@ -159,7 +159,7 @@ async def _status(hub: Hub) -> dict[str, Any]:
             "health_detail": hb.health_detail,
             "grpc": hb.grpc_address,
             "config_version": hb.config_version,
-            "config_drift": bool(current and hb.config_version != current),
+            "config_drift": bool(hb.follows_config and current and hb.config_version != current),
             "plugins": [p.name for p in hb.plugins if p.loaded],
             "pid": hb.pid,
         }

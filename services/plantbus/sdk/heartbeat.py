@@ -77,6 +77,7 @@ class HeartbeatPublisher:
             started=self.started,
             interval_seconds=self.interval_s,
             pid=os.getpid(),
+            follows_config=service.follows_config,
         )
 
     async def beat(self) -> None:
