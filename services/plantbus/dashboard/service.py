@@ -188,8 +188,8 @@ class DashboardService(Service):
                 if not line:
                     break
                 await response.write(line.encode())
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except ConnectionResetError:
+            pass  # the browser went away; it reconnects on its own
         finally:
             self.clients.discard(queue)
         return response
