@@ -41,9 +41,13 @@ def check_write(config: PlantConfig, user: str, tag_path: str, value: float) -> 
     if not matching:
         return Decision(False, f"no write policy lets roles {sorted(roles)} write {tag_path!r}")
     for policy in matching:
-        if math.isnan(value) or (
-            (policy.min is None or value >= policy.min)
-            and (policy.max is None or value <= policy.max)
+        limited = policy.min is not None or policy.max is not None
+        if math.isnan(value):
+            if not limited:  # a policy with limits only allows numbers it can check
+                return Decision(True, f"allowed by policy {policy.name!r}", policy.name)
+            continue
+        if (policy.min is None or value >= policy.min) and (
+            policy.max is None or value <= policy.max
         ):
             return Decision(True, f"allowed by policy {policy.name!r}", policy.name)
     limits = ", ".join(f"{p.name}: {p.min}..{p.max}" for p in matching)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,9 @@ def test_diff_shows_only_the_change() -> None:
         line.startswith("+") and not line.startswith("+++") for line in diff.splitlines()
     )
     assert config_diff(old, old, "v1", "v1") == ""
+
+
+def test_a_limited_policy_refuses_values_it_cannot_check() -> None:
+    config = load_path(EXAMPLE)
+    decision = check_write(config, "engineer", "demo/machining/line1/m1/speed_setpoint", math.nan)
+    assert not decision.allowed and "outside the limits" in decision.reason
