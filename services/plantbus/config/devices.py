@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from plantbus.config.base import Name, Strict
-from plantbus.sdk.driver import ByteOrder, DataType
+from plantbus.sdk.driver import ByteOrder, DataType, TagRef
 
 __all__ = ["Device", "Tag"]
 
@@ -38,6 +38,18 @@ class Tag(Strict):
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"tag {self.name!r}: min {self.min} is above max {self.max}")
         return self
+
+    def ref(self) -> TagRef:
+        """The driver's view of this tag."""
+        return TagRef(
+            self.name,
+            self.address,
+            self.data_type,
+            self.byte_order,
+            self.word_order,
+            self.length,
+            self.access == "read_write",
+        )
 
 
 class Device(Strict):

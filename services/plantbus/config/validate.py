@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from plantbus.config.model import PlantConfig
-from plantbus.sdk.driver import Driver, TagRef
+from plantbus.sdk.driver import Driver
 from plantbus.sdk.errors import PlantbusError
 from plantbus.sdk.plugins import discover
 
@@ -67,17 +67,8 @@ def _devices(config: PlantConfig) -> Iterator[Finding]:
         if not issubclass(driver, Driver):
             continue
         for ti, tag in enumerate(device.tags):
-            ref = TagRef(
-                tag.name,
-                tag.address,
-                tag.data_type,
-                tag.byte_order,
-                tag.word_order,
-                tag.length,
-                tag.access == "read_write",
-            )
             try:
-                driver.validate_tag(ref)
+                driver.validate_tag(tag.ref())
             except PlantbusError as err:
                 yield (*loc, "tags", ti, "address"), str(err)
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from plantbus.config.devices import Device, Tag
+from plantbus.config.devices import Device
 from plantbus.device.convert import to_raw
 from plantbus.device.publisher import TelemetryPublisher
 from plantbus.device.samples import SampleFilter
@@ -25,7 +25,7 @@ from plantbus.sdk.driver import Driver, Reading, Scalar, SupportsSubscribe, TagR
 from plantbus.sdk.errors import DeviceUnavailable, DriverConfigError, NotFound, PlantbusError
 from plantbus.v1 import device_pb2, telemetry_pb2
 
-__all__ = ["Backoff", "DeviceRunner", "tag_ref"]
+__all__ = ["Backoff", "DeviceRunner"]
 
 log = logging.getLogger(__name__)
 _meter = otel.meter("plantbus.device")
@@ -56,19 +56,6 @@ class Backoff:
         return float(rng.uniform(0.5, 1.0) * min(self.max_s, self.initial_s * 2 ** (failures - 1)))
 
 
-def tag_ref(tag: Tag) -> TagRef:
-    """The driver's view of a configured tag."""
-    return TagRef(
-        tag.name,
-        tag.address,
-        tag.data_type,
-        tag.byte_order,
-        tag.word_order,
-        tag.length,
-        tag.access == "read_write",
-    )
-
-
 class DeviceRunner:
     """Polls one device in its own task."""
 
@@ -87,7 +74,7 @@ class DeviceRunner:
         self.listeners = listeners
         self.backoff = backoff
         self.call_timeout_s = call_timeout_s
-        self.refs = [tag_ref(t) for t in device.tags]
+        self.refs = [t.ref() for t in device.tags]
         self.filter = SampleFilter(device.machine, list(device.tags), device.refresh_s)
         self.state = device_pb2.CONNECTION_STATE_CONNECTING
         self.last_error = ""

@@ -33,7 +33,7 @@ from plantbus.sdk.discovery import grpc_address
 from plantbus.sdk.driver import Driver, Scalar
 from plantbus.sdk.errors import NotFound, PermissionDenied, PlantbusError
 from plantbus.sdk.heartbeat import read_heartbeats
-from plantbus.sdk.plugins import PluginRegistry, discover
+from plantbus.sdk.plugins import PluginRegistry, discover, plugin_infos
 from plantbus.sdk.rpc import channel
 from plantbus.sdk.service import GrpcBinding, Service, ServiceContext
 from plantbus.v1 import (
@@ -83,18 +83,7 @@ class DeviceService(Service):
 
     def plugin_infos(self) -> Sequence[service_pb2.PluginInfo]:
         """Every driver plugin, loaded or not."""
-        return [
-            service_pb2.PluginInfo(
-                group=r.group,
-                name=r.name,
-                version=r.version,
-                distribution=r.distribution,
-                api_version=r.api_version,
-                loaded=r.loaded,
-                error=r.error,
-            )
-            for r in self.drivers.records.values()
-        ]
+        return plugin_infos(self.drivers)
 
     def health(self) -> tuple[bool, str]:
         """Degraded (still serving) details: spool use and failed devices."""
