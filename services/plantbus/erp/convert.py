@@ -50,4 +50,7 @@ def confirmation_from_proto(msg: erp_pb2.Confirmation) -> Confirmation:
         run_seconds=msg.run_seconds,
         downtime_seconds=msg.downtime_seconds,
         final=msg.final,
+        sequence=msg.sequence,
+        total_good=msg.total_good,
+        total_scrap=msg.total_scrap,
     )

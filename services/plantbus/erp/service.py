@@ -292,6 +292,9 @@ class ErpService(Service):
             run_seconds=times.get("run_s", 0.0),
             downtime_seconds=times.get("down_s", 0.0),
             final=final,
+            sequence=n,
+            total_good=event.good_quantity,
+            total_scrap=event.scrap_quantity,
         )
         # remember first: after a crash the same key is re-sent, never a new one
         doc = {

@@ -77,7 +77,12 @@ class DowntimeRecord:
 
 @dataclass(frozen=True)
 class Confirmation:
-    """Production reported back to the ERP; ``idempotency_key`` makes re-sends harmless."""
+    """Production reported back to the ERP; ``idempotency_key`` makes re-sends harmless.
+
+    ``good_quantity``/``scrap_quantity`` are what was made since the previous confirmation
+    (for ERPs that add up postings); ``total_good``/``total_scrap`` are the running totals
+    (for ERPs, like Tryton, where a connector overwrites a quantity).
+    """
 
     idempotency_key: str
     work_order_erp_id: str
@@ -87,10 +92,18 @@ class Confirmation:
     end: datetime
     machine: str
     run_seconds: float = 0.0
+    """The order's production time so far (not only this period's)."""
     downtime_seconds: float = 0.0
+    """The order's unplanned downtime so far."""
     operation_erp_id: str = ""
     final: bool = False
     """True when the order is done with this confirmation."""
+    sequence: int = 0
+    """1, 2, 3... per order; lets a connector that books totals skip stale re-sends."""
+    total_good: float = 0.0
+    """Good parts of the whole order up to this confirmation."""
+    total_scrap: float = 0.0
+    """Scrapped parts of the whole order up to this confirmation."""
     downtimes: tuple[DowntimeRecord, ...] = field(default_factory=tuple)
 
 

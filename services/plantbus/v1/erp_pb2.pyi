@@ -44,7 +44,7 @@ class WorkOrderEvent(_message.Message):
     def __init__(self, erp_id: _Optional[str] = ..., number: _Optional[str] = ..., connection: _Optional[str] = ..., product_code: _Optional[str] = ..., product_name: _Optional[str] = ..., quantity: _Optional[float] = ..., uom: _Optional[str] = ..., status: _Optional[str] = ..., machine: _Optional[str] = ..., ideal_cycle_time_s: _Optional[float] = ..., produced: _Optional[float] = ..., good_quantity: _Optional[float] = ..., scrap_quantity: _Optional[float] = ..., planned_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Confirmation(_message.Message):
-    __slots__ = ("idempotency_key", "connection", "work_order_erp_id", "machine", "good_quantity", "scrap_quantity", "start", "end", "run_seconds", "downtime_seconds", "final")
+    __slots__ = ("idempotency_key", "connection", "work_order_erp_id", "machine", "good_quantity", "scrap_quantity", "start", "end", "run_seconds", "downtime_seconds", "final", "sequence", "total_good", "total_scrap")
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     CONNECTION_FIELD_NUMBER: _ClassVar[int]
     WORK_ORDER_ERP_ID_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +56,9 @@ class Confirmation(_message.Message):
     RUN_SECONDS_FIELD_NUMBER: _ClassVar[int]
     DOWNTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
     FINAL_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_GOOD_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SCRAP_FIELD_NUMBER: _ClassVar[int]
     idempotency_key: str
     connection: str
     work_order_erp_id: str
@@ -67,7 +70,10 @@ class Confirmation(_message.Message):
     run_seconds: float
     downtime_seconds: float
     final: bool
-    def __init__(self, idempotency_key: _Optional[str] = ..., connection: _Optional[str] = ..., work_order_erp_id: _Optional[str] = ..., machine: _Optional[str] = ..., good_quantity: _Optional[float] = ..., scrap_quantity: _Optional[float] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run_seconds: _Optional[float] = ..., downtime_seconds: _Optional[float] = ..., final: _Optional[bool] = ...) -> None: ...
+    sequence: int
+    total_good: float
+    total_scrap: float
+    def __init__(self, idempotency_key: _Optional[str] = ..., connection: _Optional[str] = ..., work_order_erp_id: _Optional[str] = ..., machine: _Optional[str] = ..., good_quantity: _Optional[float] = ..., scrap_quantity: _Optional[float] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run_seconds: _Optional[float] = ..., downtime_seconds: _Optional[float] = ..., final: _Optional[bool] = ..., sequence: _Optional[int] = ..., total_good: _Optional[float] = ..., total_scrap: _Optional[float] = ...) -> None: ...
 
 class DeadLetter(_message.Message):
     __slots__ = ("confirmation", "error", "time")
