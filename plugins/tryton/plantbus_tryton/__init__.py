@@ -1,0 +1,1 @@
+"""Tryton ERP connector for Plantbus (JSON-RPC)."""
