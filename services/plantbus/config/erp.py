@@ -23,3 +23,5 @@ class ErpConnection(Strict):
     poll_interval_s: float = Field(default=10.0, gt=0)
     confirm_interval_s: float = Field(default=60.0, gt=0)
     """How often a running order's progress is confirmed to the ERP."""
+    redelivery_s: float = Field(default=30.0, ge=1)
+    """A confirmation whose sending was cut off (the service died) is sent again after this."""

@@ -118,6 +118,8 @@ class OutboxWorker:
     connection: str
     connector: ErpConnector
     max_backoff_s: float = 30.0
+    redelivery_s: float = 30.0
+    """How long an entry taken by a worker that died stays unacknowledged before redelivery."""
     reachable: bool = True
     last_error: str = ""
     sent: int = 0
@@ -127,12 +129,18 @@ class OutboxWorker:
     async def start(self) -> None:
         """Bind the durable consumer and start delivering."""
         durable = f"erp-{self.connection}"
-        self._sub = await self.outbox.bus.js.pull_subscribe(
-            _subject(self.connection),
-            durable=durable,
-            stream=OUTBOX_STREAM,
-            config=ConsumerConfig(ack_wait=60, max_deliver=-1),
+        # create or update: a changed redelivery time applies to the existing consumer
+        await self.outbox.bus.js.add_consumer(
+            OUTBOX_STREAM,
+            config=ConsumerConfig(
+                name=durable,
+                durable_name=durable,
+                filter_subject=_subject(self.connection),
+                ack_wait=self.redelivery_s,
+                max_deliver=-1,
+            ),
         )
+        self._sub = await self.outbox.bus.js.pull_subscribe_bind(durable, OUTBOX_STREAM)
         self._task = asyncio.create_task(self._run(), name=f"outbox-{self.connection}")
 
     async def stop(self) -> None:

@@ -152,7 +152,8 @@ class ErpService(Service):
             except (PlantbusError, ValueError) as err:
                 self.ctx.log.error("ERP connection %s cannot run: %s", name, err)
                 continue
-            conn = Connection(cfg, connector, OutboxWorker(self.outbox, name, connector))
+            worker = OutboxWorker(self.outbox, name, connector, redelivery_s=cfg.redelivery_s)
+            conn = Connection(cfg, connector, worker)
             self.connections[name] = conn
             if self.demo:
                 self._seed_demo(cfg)
