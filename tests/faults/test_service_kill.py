@@ -3,70 +3,14 @@ their state comes back from JetStream without counting anything twice."""
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import psutil
 import pytest
 
-
-def plantbus(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "plantbus.cli", *args, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
-    data = tmp_path / "hub"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "plantbus.cli", "up", "--random-ports", "--data-dir", str(data)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 90
-    while not (data / "runtime.json").exists():
-        assert proc.poll() is None and time.monotonic() < deadline, "plantbus up failed"
-        time.sleep(0.2)
-    try:
-        yield proc, data
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(60)
-
-
-def machine_total(data: Path) -> tuple[str, int]:
-    """Shift and parts of m1 in it, from the OEE service's own snapshot."""
-    out = plantbus(
-        "tail",
-        "plantbus.v1.oee.demo.machining.line1.m1",
-        "--count",
-        "1",
-        "--timeout",
-        "20",
-        data_dir=data,
-    )
-    assert out.returncode == 0, out.stderr
-    message: dict[str, Any] = json.loads(out.stdout.splitlines()[0])["message"]
-    return str(message.get("shift", "")), int(message.get("total_count", 0))
-
-
-def child(proc: subprocess.Popen[bytes], service: str) -> psutil.Process:
-    for c in psutil.Process(proc.pid).children(recursive=True):
-        cmd = c.cmdline()
-        if "run" in cmd and cmd[cmd.index("run") + 1] == service:
-            return c
-    raise AssertionError(f"no {service} child")
+from tests.faults.hub import child, machine_total, plantbus, status
 
 
 @pytest.mark.slow
@@ -98,12 +42,6 @@ def test_oee_killed_under_load_counts_nothing_twice(
     # m1 makes a part every ~2 s: the total continues from where it was, it does not
     # restart from zero and does not jump by re-counted parts
     assert before[1] <= after[1] <= before[1] + elapsed / 2.0 + 5, (before, after, elapsed)
-
-
-def status(data: Path) -> dict[str, dict[str, Any]]:
-    out = plantbus("status", "--json", data_dir=data)
-    assert out.returncode == 0, out.stderr
-    return {s["service"]: s for s in json.loads(out.stdout)["services"]}
 
 
 @pytest.mark.slow

@@ -7,9 +7,11 @@ import logging
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from plantbus.sdk.errors import PlantbusError
 from plantbus.sdk.process import die_with_parent
 
 __all__ = ["Child", "Supervisor"]
@@ -19,27 +21,33 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Child:
-    """One supervised process."""
+    """One supervised process: ``args`` run with their output appended to ``log_file``;
+    or, when ``launch`` is set, the process it returns (a server whose start waits until
+    it accepts clients, such as the embedded NATS, which writes ``log_file`` itself)."""
 
     name: str
     args: list[str]
     log_file: Path
+    launch: Callable[[], subprocess.Popen[bytes]] | None = None
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
     started_at: float = field(default=0.0)
 
     def start(self) -> None:
-        """Start (or restart) the process, appending its output to its log file."""
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("ab") as out:
-            self.process = subprocess.Popen(
-                self.args,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                preexec_fn=die_with_parent(),  # noqa: PLW1509 - only calls prctl, no locks taken
-            )
+        """Start (or restart) the process."""
+        if self.launch is not None:
+            self.process = self.launch()
+        else:
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_file.open("ab") as out:
+                self.process = subprocess.Popen(
+                    self.args,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    preexec_fn=die_with_parent(),  # noqa: PLW1509 - only calls prctl, no locks
+                )
         self.started_at = time.monotonic()
 
     @property
@@ -64,9 +72,12 @@ class Supervisor:
     max_backoff_s: float = 30.0
 
     def add(self, child: Child) -> Child:
-        """Register and start a child."""
+        """Register a child and start it; one whose process runs already is only watched."""
         self.children.append(child)
-        child.start()
+        if child.alive:
+            child.started_at = time.monotonic()
+        else:
+            child.start()
         return child
 
     def check(self, now: float | None = None) -> list[str]:
@@ -89,7 +100,12 @@ class Supervisor:
             elif now >= child.next_start:
                 child.restarts += 1
                 child.next_start = 0.0
-                child.start()
+                try:
+                    child.start()
+                except (OSError, PlantbusError) as err:
+                    # its process is still the exited one: the next check backs off again
+                    events.append(f"{child.name} did not start: {err}")
+                    continue
                 events.append(f"{child.name} restarted")
         return events
 

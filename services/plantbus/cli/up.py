@@ -8,6 +8,7 @@ import os
 import secrets
 import signal
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -141,7 +142,7 @@ def up(
     logs = data_dir / "logs"
     config_path = config_path or (DEMO_PLANT if DEMO_PLANT.is_dir() else None)
     stop = _Stop()
-    nats: NatsServer | None = None
+    infra = Supervisor()  # the embedded NATS: restarted like the services, stopped after them
     supervisor = Supervisor()
     try:
         if hub.nats_url_override:
@@ -155,6 +156,7 @@ def up(
                 )
             nats = NatsServer(store_dir=data_dir / "nats", port=port).start()
             nats_url = nats.url
+            infra.add(_nats_child(nats))
         env_ports = _sim_ports(random_ports)
         os.environ.update({f"PLANTBUS_SIM_{k.upper()}_PORT": str(v) for k, v in env_ports.items()})
         os.environ["PLANTBUS_DATA_DIR"] = str(data_dir.resolve())  # config paths use it
@@ -215,16 +217,30 @@ def up(
         (data_dir / "dashboard-token").chmod(0o600)
         _print_ready(runtime, logs, token)
         while not stop.requested:
-            for event in supervisor.check():
+            for event in [*infra.check(), *supervisor.check()]:
                 click.echo(event, err=True)
             time.sleep(0.25)
         click.echo("stopping the hub ...", err=True)
     finally:
         supervisor.stop()
-        if nats:
-            nats.stop()
+        infra.stop()
         hub.clear_runtime()
     click.echo("hub stopped", err=True)
+
+
+def _nats_child(nats: NatsServer) -> Child:
+    """The running embedded NATS as a supervised child; when it dies it is started again
+    on the same port and JetStream store, so services reconnect to the URL they know and
+    find their streams, consumers and KV buckets."""
+
+    def launch() -> subprocess.Popen[bytes]:
+        nats.restart()
+        assert nats.process is not None
+        return nats.process
+
+    return Child(
+        "nats", [], nats.store_dir / "nats-server.log", launch=launch, process=nats.process
+    )
 
 
 def _sim_ports(random_ports: bool) -> dict[str, int]:

@@ -1,0 +1,53 @@
+"""Driving a real `plantbus up` from fault tests: its CLI, its child processes, status."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+
+def plantbus(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "plantbus.cli", *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def child(proc: subprocess.Popen[bytes], service: str) -> psutil.Process:
+    """The `plantbus run <service>` process of the hub."""
+    for c in psutil.Process(proc.pid).children(recursive=True):
+        cmd = c.cmdline()
+        if "run" in cmd and cmd[cmd.index("run") + 1] == service:
+            return c
+    raise AssertionError(f"no {service} child")
+
+
+def status(data: Path) -> dict[str, dict[str, Any]]:
+    """`plantbus status --json`, by service."""
+    out = plantbus("status", "--json", data_dir=data)
+    assert out.returncode == 0, out.stderr
+    return {s["service"]: s for s in json.loads(out.stdout)["services"]}
+
+
+def machine_total(data: Path) -> tuple[str, int]:
+    """Shift and parts of m1 in it, from the OEE service's own snapshot."""
+    out = plantbus(
+        "tail",
+        "plantbus.v1.oee.demo.machining.line1.m1",
+        "--count",
+        "1",
+        "--timeout",
+        "20",
+        data_dir=data,
+    )
+    assert out.returncode == 0, out.stderr
+    message: dict[str, Any] = json.loads(out.stdout.splitlines()[0])["message"]
+    return str(message.get("shift", "")), int(message.get("total_count", 0))
