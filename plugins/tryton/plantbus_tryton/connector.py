@@ -48,7 +48,8 @@ from plantbus_tryton.rpc import TrytonRpc
 __all__ = ["TrytonConnector", "TrytonSettings"]
 
 _WORK_FIELDS = ["production", "sequence", "operation.rec_name", "work_center.rec_name", "state"]
-_MOVE_FIELDS = ["product", "quantity", "to_location", "state"]
+_PRODUCTION_FIELDS = ["rec_name", "state", "product", "unit", "location", "warehouse", "works"]
+_PRODUCTION_FIELDS += [f"outputs.{f}" for f in ("product", "quantity", "to_location", "state")]
 
 
 class TrytonSettings(BaseModel):
@@ -83,6 +84,9 @@ class TrytonConnector(ErpConnector):
         super().__init__(settings)
         assert isinstance(settings, TrytonSettings)
         self.config = settings
+        self._scrap_at: dict[int, int] = {}
+        self._cycles: dict[int, int] = {}
+        """The running cycle booked on each work, once known."""
         self.rpc = TrytonRpc(
             settings.url,
             settings.database,
@@ -147,7 +151,7 @@ class TrytonConnector(ErpConnector):
             "production",
             "read",
             [ident],
-            ["rec_name", "state", "product", "unit", "location", "warehouse", "outputs", "works"],
+            _PRODUCTION_FIELDS,
         )
         return _one(rows, f"production {erp_id}")
 
@@ -191,6 +195,11 @@ class TrytonConnector(ErpConnector):
         return parse_ledger([n["message"] for n in notes])
 
     async def _scrap_location(self, warehouse: int) -> int:
+        if warehouse not in self._scrap_at:
+            self._scrap_at[warehouse] = await self._find_scrap_location(warehouse)
+        return self._scrap_at[warehouse]
+
+    async def _find_scrap_location(self, warehouse: int) -> int:
         if self.config.scrap_location:
             wanted = self.config.scrap_location
             rows = await self.rpc.call(
@@ -213,7 +222,7 @@ class TrytonConnector(ErpConnector):
         return int(row["waste_locations"][0])
 
     async def _book_quantities(self, production: dict[str, Any], c: Confirmation) -> None:
-        moves = await self.rpc.call("stock.move", "read", production["outputs"], _MOVE_FIELDS)
+        moves = production["outputs."]
         product = production["product"]
         scrap_at = await self._scrap_location(production["warehouse"])
         mine = [m for m in moves if m["product"] == product and m["state"] != "cancelled"]
@@ -252,6 +261,24 @@ class TrytonConnector(ErpConnector):
         if not works:
             return  # no routing: nothing to put time on
         work = int(c.operation_erp_id) if c.operation_erp_id.isdigit() else min(works)
+        running = [self._cycles[work]] if work in self._cycles else await self._cycles_of(work)
+        if not running:
+            return  # finished earlier: the time is final
+        duration = dt.timedelta(seconds=round(c.run_seconds, 3))
+        try:
+            await self.rpc.call("production.work.cycle", "write", running, {"duration": duration})
+            if c.final:
+                await self.rpc.call("production.work.cycle", "do", running)
+        except ErpRejected:
+            self._cycles.pop(work, None)  # changed in Tryton meanwhile: look again next time
+            raise
+        if c.final:
+            self._cycles.pop(work, None)
+        else:
+            self._cycles[work] = running[0]
+
+    async def _cycles_of(self, work: int) -> list[int]:
+        """The work's running cycle, started when it has none yet; [] when it has a done one."""
         cycles = await self.rpc.call(
             "production.work.cycle",
             "search_read",
@@ -264,13 +291,8 @@ class TrytonConnector(ErpConnector):
         if not cycles:
             [cycle] = await self.rpc.call("production.work.cycle", "create", [{"work": work}])
             await self.rpc.call("production.work.cycle", "run", [cycle])
-            cycles = [{"id": cycle, "state": "running"}]
-        running = [row["id"] for row in cycles if row["state"] == "running"]
-        if running:
-            duration = dt.timedelta(seconds=round(c.run_seconds, 3))
-            await self.rpc.call("production.work.cycle", "write", running, {"duration": duration})
-            if c.final:
-                await self.rpc.call("production.work.cycle", "do", running)
+            return [int(cycle)]
+        return [int(row["id"]) for row in cycles if row["state"] == "running"]
 
     async def post_confirmation(self, confirmation: Confirmation) -> str:
         """Book the order's totals once per key; see the module docstring."""

@@ -170,3 +170,66 @@ def tryton_server(workdir: Path, template: Path | None = None) -> Iterator[Tryto
         yield server
     finally:
         server.stop()
+
+
+def _serve(directory: Path, port: int, orders: int) -> None:
+    """Serve a persistent demo database in ``directory`` until interrupted."""
+    import asyncio
+    import signal
+
+    from plantbus_tryton.rpc import TrytonRpc
+    from plantbus_tryton.sample import release_order, seed_plant
+
+    db_dir = directory / "tryton"
+    fresh = not (db_dir / f"{DATABASE}.sqlite").exists()
+    if fresh:
+        db_dir.mkdir(parents=True, exist_ok=True)
+        print("building the Tryton database (about 15 s the first time)...", flush=True)
+        copy_database(template_database(), db_dir / f"{DATABASE}.sqlite")
+    server = TrytonServer(f"http://127.0.0.1:{port}", db_dir)
+    server.start()
+
+    async def seed() -> None:
+        rpc = TrytonRpc(server.url, DATABASE, "admin", ADMIN_PASSWORD)
+        try:
+            plant = await seed_plant(rpc)
+            for n in range(1, orders + 1):
+                await release_order(rpc, plant, f"WO-{1000 + n}", 20)
+        finally:
+            await rpc.close()
+
+    try:
+        if fresh:
+            asyncio.run(seed())
+            print(f"seeded: company, product SHAFT-20, work center line1, {orders} orders")
+        print(
+            f"trytond serving {server.url} database {DATABASE!r} "
+            f"(admin / {ADMIN_PASSWORD}); log {server.log}; Ctrl-C stops it",
+            flush=True,
+        )
+        assert server.process is not None
+        signal.signal(signal.SIGTERM, lambda *_: server.stop())
+        server.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    """``python -m plantbus_tryton.devserver DIR``: a demo Tryton for ``plantbus up``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m plantbus_tryton.devserver",
+        description="Run a demo trytond on SQLite with a seeded plant (see docs/erp.md).",
+    )
+    parser.add_argument("directory", type=Path, help="where the database is kept")
+    parser.add_argument("--port", type=int, default=8000, help="loopback port (default 8000)")
+    parser.add_argument("--orders", type=int, default=3, help="orders to release on first start")
+    args = parser.parse_args()
+    _serve(args.directory, args.port, args.orders)
+
+
+if __name__ == "__main__":
+    main()

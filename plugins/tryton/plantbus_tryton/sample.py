@@ -16,7 +16,7 @@ from typing import Any
 
 from plantbus_tryton.rpc import TrytonRpc
 
-__all__ = ["SamplePlant", "release_order", "seed_plant"]
+__all__ = ["SamplePlant", "release_order", "release_orders", "seed_plant"]
 
 
 @dataclass(frozen=True)
@@ -147,42 +147,48 @@ async def seed_plant(rpc: TrytonRpc, work_center: str = "line1") -> SamplePlant:
     )
 
 
+async def release_orders(
+    rpc: TrytonRpc, plant: SamplePlant, references: list[str], quantity: float
+) -> list[int]:
+    """Create one production of ``quantity`` shafts per reference and release them all
+    (state waiting), in two requests whatever their number."""
+    today = dt.date.today()
+    output = {
+        "product": plant.product,
+        "unit": plant.unit,
+        "quantity": quantity,
+        "from_location": plant.production_location,
+        "to_location": plant.storage,
+        "company": plant.company,
+        "unit_price": Decimal(0),
+        "currency": plant.currency,
+    }
+    productions = await rpc.call(
+        "production",
+        "create",
+        [
+            {
+                "reference": reference,
+                "product": plant.product,
+                "bom": plant.bom,
+                "routing": plant.routing,
+                "work_center": plant.work_center,
+                "quantity": quantity,
+                "unit": plant.unit,
+                "warehouse": plant.warehouse,
+                "location": plant.production_location,
+                "planned_date": today,
+                "planned_start_date": today,
+                "outputs": [["create", [output]]],
+            }
+            for reference in references
+        ],
+    )
+    await rpc.call("production", "wait", productions)
+    return [int(p) for p in productions]
+
+
 async def release_order(rpc: TrytonRpc, plant: SamplePlant, reference: str, quantity: float) -> int:
     """Create a production for ``quantity`` shafts and release it (state waiting)."""
-    today = dt.date.today()
-    production = await _create(
-        rpc,
-        "production",
-        {
-            "reference": reference,
-            "product": plant.product,
-            "bom": plant.bom,
-            "routing": plant.routing,
-            "work_center": plant.work_center,
-            "quantity": quantity,
-            "unit": plant.unit,
-            "warehouse": plant.warehouse,
-            "location": plant.production_location,
-            "planned_date": today,
-            "planned_start_date": today,
-            "outputs": [
-                [
-                    "create",
-                    [
-                        {
-                            "product": plant.product,
-                            "unit": plant.unit,
-                            "quantity": quantity,
-                            "from_location": plant.production_location,
-                            "to_location": plant.storage,
-                            "company": plant.company,
-                            "unit_price": Decimal(0),
-                            "currency": plant.currency,
-                        }
-                    ],
-                ]
-            ],
-        },
-    )
-    await rpc.call("production", "wait", [production])
+    [production] = await release_orders(rpc, plant, [reference], quantity)
     return production
