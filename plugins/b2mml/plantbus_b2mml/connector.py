@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -26,7 +27,7 @@ from plantbus.sdk.connector import (
 )
 from plantbus.sdk.errors import ErpRejected, ErpUnavailable
 from plantbus.sdk.plugin import PluginManifest
-from plantbus_b2mml.schedule import parse_schedule, performance_xml
+from plantbus_b2mml.schedule import parse_schedule, performance_xml, schedule_xml
 
 __all__ = ["B2mmlConnector", "B2mmlSettings"]
 
@@ -67,6 +68,31 @@ class B2mmlConnector(ErpConnector):
             self.outbox.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise ErpUnavailable(f"B2MML exchange directory unusable: {err}") from err
+
+    async def seed_demo(self) -> None:
+        """Drop a demo ProductionSchedule with two orders into an inbox that has none."""
+        if any(self.inbox.glob("*.xml")):
+            return
+        now = datetime.now(UTC)
+        orders = [
+            WorkOrder(
+                f"WO-{now:%y%m%d}-{i}",
+                f"WO-{now:%y%m%d}-{i}",
+                code,
+                name,
+                quantity,
+                planned_start=now + timedelta(minutes=30 * i),
+                ideal_cycle_time_s=cycle_s,
+            )
+            for i, (code, name, quantity, cycle_s) in enumerate(
+                [
+                    ("SHAFT-20", "Drive shaft 20 mm", 20.0, 1.8),
+                    ("FLANGE-8", "Flange 8 holes", 40.0, 1.5),
+                ],
+                start=1,
+            )
+        ]
+        _write_atomic(self.inbox / "demo-schedule.xml", schedule_xml(orders))
 
     def _read(self) -> list[WorkOrder]:
         orders: list[WorkOrder] = []

@@ -17,8 +17,7 @@ import contextlib
 import json
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from google.protobuf.message import Message
@@ -155,40 +154,9 @@ class ErpService(Service):
             worker = OutboxWorker(self.outbox, name, connector, redelivery_s=cfg.redelivery_s)
             conn = Connection(cfg, connector, worker)
             self.connections[name] = conn
-            if self.demo:
-                self._seed_demo(cfg)
             await conn.worker.start()
             conn.task = asyncio.create_task(self._poll_loop(conn), name=f"erp-poll-{name}")
         self.config_version = version
-
-    def _seed_demo(self, cfg: ErpConnection) -> None:
-        """Drop a demo ProductionSchedule in a B2MML inbox that has none."""
-        inbox = cfg.settings.get("inbox")
-        if cfg.connector != "b2mml" or not inbox or any(Path(inbox).glob("*.xml")):
-            return
-        from plantbus_b2mml.schedule import schedule_xml
-
-        now = datetime.now(UTC)
-        orders = [
-            WorkOrder(
-                f"WO-{now:%y%m%d}-{i}",
-                f"WO-{now:%y%m%d}-{i}",
-                code,
-                name,
-                qty,
-                planned_start=now + timedelta(minutes=30 * i),
-                ideal_cycle_time_s=ict,
-            )
-            for i, (code, name, qty, ict) in enumerate(
-                [
-                    ("SHAFT-20", "Drive shaft 20 mm", 20.0, 1.8),
-                    ("FLANGE-8", "Flange 8 holes", 40.0, 1.5),
-                ],
-                start=1,
-            )
-        ]
-        Path(inbox).mkdir(parents=True, exist_ok=True)
-        (Path(inbox) / "demo-schedule.xml").write_bytes(schedule_xml(orders))
 
     async def _poll_loop(self, conn: Connection) -> None:
         opened = False
@@ -196,6 +164,8 @@ class ErpService(Service):
             try:
                 if not opened:
                     await conn.connector.open()
+                    if self.demo:
+                        await conn.connector.seed_demo()
                     opened = True
                 orders, conn.cursor = await conn.connector.list_work_orders(conn.cursor)
                 conn.last_poll = time.time()
@@ -209,13 +179,25 @@ class ErpService(Service):
             await asyncio.sleep(conn.config.poll_interval_s)
 
     async def _received(self, conn: Connection, order: WorkOrder) -> None:
+        """Take a new or changed order; the hub keeps its own progress, but an order the
+        ERP closed (cancelled, or completed there) is closed here too."""
         known = self.orders.get(order.erp_id)
         event = workorder_event(order, conn.config.name)
         if known is not None:
-            if (known.quantity, known.product_code) == (event.quantity, event.product_code):
+            closed = event.status in ("cancelled", "completed") and event.status != known.status
+            fields = ("number", "quantity", "product_code")
+            if not closed and all(getattr(known, f) == getattr(event, f) for f in fields):
                 return
-            event.status, event.machine = known.status, known.machine
+            if closed:
+                self.ctx.log.warning(
+                    "work order %s is %s in ERP %s", order.erp_id, event.status, conn.config.name
+                )
+            else:
+                event.status = known.status
+            event.machine = known.machine
+            event.started.CopyFrom(known.started)
             event.produced, event.good_quantity = known.produced, known.good_quantity
+            event.scrap_quantity = known.scrap_quantity
         await self._store(conn.config, event)
 
     async def _store(self, cfg: ErpConnection, event: erp_pb2.WorkOrderEvent) -> None:

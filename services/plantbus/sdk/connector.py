@@ -152,6 +152,9 @@ class ErpConnector(Plugin, abc.ABC):
         Posting a key that was already booked returns the earlier reference and books nothing.
         """
 
+    async def seed_demo(self) -> None:
+        """Give an empty demo ERP a few work orders (``plantbus up`` only); default: none."""
+
     async def post_downtime(self, erp_id: str, downtime: DowntimeRecord) -> None:
         """Report a stop against a work order, where the ERP supports it."""
         del erp_id, downtime

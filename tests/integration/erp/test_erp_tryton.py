@@ -198,3 +198,17 @@ async def test_rejection_is_dead_lettered_with_trytons_reason_and_retried(
         assert await erp.outbox.retry(letters[0].confirmation.idempotency_key)
         await poll_tryton(rpc, order, {"storage": 1.0, "lost_found": 1.0})
         assert await erp.outbox.dead_letters() == []
+
+
+async def test_an_order_cancelled_in_tryton_is_cancelled_in_the_hub(
+    bus: Bus, nats_url: str, tryton: TrytonErp, rpc: TrytonRpc, tmp_path: Path
+) -> None:
+    order = await release_order(rpc, tryton.plant, "WO-3001", 5)
+    await put_config(bus, config(tryton))
+    async with hosted([ErpService], nats_url=nats_url, data_dir=tmp_path / "hub") as runner:
+        erp = runner.services["erp"]
+        assert isinstance(erp, ErpService)
+        event = await wait_until(lambda: erp.orders.get(str(order)), timeout=30)
+        assert event.status == "released"
+        await rpc.call("production", "cancel", [order])
+        await wait_until(lambda: erp.orders[str(order)].status == "cancelled", timeout=30)
