@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,26 @@ def plantbus(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+@contextlib.contextmanager
+def running_hub(data: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`plantbus up --random-ports ARGS` until every service is ready; Ctrl-C at the end."""
+    command = [sys.executable, "-m", "plantbus.cli", "up", "--random-ports"]
+    proc = subprocess.Popen(
+        [*command, "--data-dir", str(data), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 90
+    while not (data / "runtime.json").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "plantbus up failed"
+        time.sleep(0.2)
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
 
 
 def child(proc: subprocess.Popen[bytes], service: str) -> psutil.Process:

@@ -1,0 +1,57 @@
+"""`plantbus up` configured for Tryton: a production released in a real trytond runs on
+the simulated m1 and comes back done, with its parts booked."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from plantbus_tryton.pytest_plugin import TrytonErp
+from plantbus_tryton.sample import release_order
+
+from tests.faults.hub import plantbus, running_hub
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.slow
+async def test_work_orders_flow_from_tryton_to_the_machine_and_back(
+    tryton: TrytonErp, tmp_path: Path
+) -> None:
+    rpc = tryton.rpc()
+    order = await release_order(rpc, tryton.plant, "WO-E2E", 3)
+    plant = tmp_path / "plant"
+    shutil.copytree(EXAMPLES / "plant", plant)
+    erp = yaml.safe_load((EXAMPLES / "tryton" / "erp.yaml").read_text())
+    erp["erp"][0].update(poll_interval_s=1, confirm_interval_s=2)
+    erp["erp"][0]["settings"]["url"] = tryton.server.url
+    (plant / "erp.yaml").write_text(yaml.safe_dump(erp))
+    data = tmp_path / "hub"
+    with running_hub(data, "--config", str(plant)):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 120  # hub start, about 2 s a part, confirmations
+        while True:
+            [row] = await rpc.call("production", "read", [order], ["state", "outputs"])
+            if row["state"] == "done":
+                break
+            assert loop.time() < deadline, f"production {order} is still {row['state']}"
+            await asyncio.sleep(0.5)
+        orders = plantbus("erp", "orders", data_dir=data)
+        assert "completed" in orders.stdout, orders.stdout + orders.stderr
+    moves = await rpc.call("stock.move", "read", row["outputs"], ["quantity", "to_location.type"])
+    made = sum(m["quantity"] for m in moves)
+    assert made >= 3, moves  # the demo completes the order once 3 good parts are made
+    notes = await rpc.call(
+        "ir.note",
+        "search_read",
+        [["resource", "=", f"production,{order}"]],
+        0,
+        None,
+        [["id", "ASC"]],
+        ["message"],
+    )
+    assert notes and notes[-1]["message"].endswith("final"), notes
+    await rpc.close()
