@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from opentelemetry import trace
@@ -69,13 +70,21 @@ async def test_trace_context_crosses_nats(bus: Bus) -> None:
     assert received_trace == sent_trace
 
 
-async def test_reconnect_after_nats_restart_is_counted(nats_server: NatsServer) -> None:
+async def test_reconnect_after_nats_restart_is_counted(
+    nats_server: NatsServer, caplog: pytest.LogCaptureFixture
+) -> None:
     bus = await connect(NatsSettings(url=nats_server.url))
     try:
         nats_server.kill()
         await wait_until(lambda: bus.counters.disconnects == 1, message="disconnect seen")
+        await wait_until(lambda: bus.counters.errors >= 2, message="reconnect attempts fail")
         await asyncio.to_thread(nats_server.restart)
         await wait_until(lambda: bus.counters.reconnects == 1, timeout=20, message="reconnect")
+        # one warning for the outage, not one per failed reconnect attempt
+        warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert [w for w in warnings if "NATS" in w] == [
+            f"NATS disconnected from {nats_server.url}; reconnecting"
+        ], warnings
         got: asyncio.Queue[Message] = asyncio.Queue()
 
         async def handler(subject: str, msg: Message, raw: Msg) -> None:

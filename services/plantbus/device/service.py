@@ -139,7 +139,7 @@ class DeviceService(Service):
             # bounded: nats-py's kv.keys() can wait forever while heartbeats are being put
             beats = await asyncio.wait_for(read_heartbeats(self.ctx.bus), 3.0)
         except Exception as err:  # noqa: BLE001 - NATS away or slow: keep the current assignment
-            self.ctx.log.warning("device membership unknown: %s", err)
+            self.ctx.log.warning("device membership unknown: %s", err or type(err).__name__)
             return self._live
         return {
             hb.instance

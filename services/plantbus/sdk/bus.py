@@ -230,6 +230,10 @@ class Bus:
             await self.nc.close()
 
 
+_CONNECTION_ERRORS = (OSError, nats.errors.StaleConnectionError)  # EOF included
+"""Errors of a lost or refused connection, reported once by the disconnect callback."""
+
+
 async def connect(
     settings: NatsSettings,
     *,
@@ -267,7 +271,10 @@ async def connect(
             log.debug("NATS connect attempt to %s failed: %s", settings.url, err)
             return
         bus.counters.errors += 1
-        log.warning("NATS error: %s", err)
+        if isinstance(err, _CONNECTION_ERRORS):  # the disconnect and reconnect lines tell it
+            log.debug("NATS connection to %s: %s", settings.url, err or type(err).__name__)
+        else:
+            log.warning("NATS error: %s", err or type(err).__name__)
 
     options: dict[str, Any] = {
         "servers": [settings.url],
