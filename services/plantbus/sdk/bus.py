@@ -8,6 +8,7 @@ so any subscriber can decode it and continue the trace.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
@@ -299,8 +300,16 @@ async def connect(
     tls = settings.tls_context()
     if tls:
         options["tls"] = tls
+    # nats-py can wait forever on a handshake that never completes (a plain client at a
+    # TLS-only server), so the first connection has a deadline of its own
+    deadline = (settings.connect_timeout_s + 0.5) * (initial_attempts + 1)
     try:
-        nc = await nats.connect(**options)
+        nc = await asyncio.wait_for(nats.connect(**options), deadline)
+    except TimeoutError as err:
+        raise ConfigError(
+            f"cannot connect to NATS at {settings.url}: no answer within {deadline:.0f}s. "
+            "Does the server require TLS (PLANTBUS_NATS_TLS_CA, a tls:// URL)?"
+        ) from err
     except Exception as err:
         raise ConfigError(
             f"cannot connect to NATS at {settings.url}: {err or type(err).__name__}. "
