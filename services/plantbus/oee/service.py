@@ -270,9 +270,17 @@ class OeeService(Service):
         task.add_done_callback(self._tasks.remove)
 
     def _calendar_events(self, now: float) -> None:
+        """Shift and break starts and ends; the calendar is read once per line, and a
+        machine whose line did not change costs one comparison (the tick runs 4 times a
+        second over every mapped machine)."""
+        by_line: dict[str, CalendarStatus] = {}
         for machine, mapper in self.mappers.items():
-            calendar = self.calendars.get(mapper.line)
-            status = status_at(calendar, now) if calendar else _ALWAYS
+            if mapper.line not in by_line:
+                calendar = self.calendars.get(mapper.line)
+                by_line[mapper.line] = status_at(calendar, now) if calendar else _ALWAYS
+            status = by_line[mapper.line]
+            if self.status.get(machine) == status:
+                continue
             track = self.engine.track(machine, mapper.line)
             old = self.status.get(
                 machine,
