@@ -70,6 +70,8 @@ def test_up_status_and_clean_stop(hub: tuple[subprocess.Popen[str], Path]) -> No
     elapsed = time.monotonic() - started
     children = psutil.Process(proc.pid).children(recursive=True)
     assert children, "plantbus up started no child process"
+    token = (data_dir / "dashboard-token").read_text()
+    assert not [c.cmdline() for c in children if token in " ".join(c.cmdline())], "token in ps"
 
     status = plantbus("status", "--json", data_dir=data_dir)
     assert status.returncode == 0, status.stderr

@@ -3,9 +3,11 @@ their state comes back from JetStream without counting anything twice."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -69,3 +71,7 @@ def test_every_service_comes_back_serving_the_same_config_after_sigkill(
         "tail", "plantbus.v1.telemetry.>", "--count", "1", "--timeout", "20", data_dir=data
     )
     assert out.returncode == 0, out.stderr
+    # the restarted dashboard serves where runtime.json says it is
+    url = json.loads((data / "runtime.json").read_text())["dashboard"]
+    with urllib.request.urlopen(url, timeout=10) as page:
+        assert page.status == 200

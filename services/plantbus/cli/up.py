@@ -163,8 +163,10 @@ def up(
         names = available()
         common = ["--nats-url", nats_url, "--data-dir", str(data_dir), "--instance", "local"]
         token = secrets.token_urlsafe(16)
-        web_port = 0 if random_ports else dashboard_port
-        options = _service_options(config_path, token, web_port)
+        os.environ["PLANTBUS_DASHBOARD_TOKEN"] = token  # in the environment, not in `ps`
+        # a fixed port even when random, so a restarted dashboard keeps runtime.json's URL
+        web_port = _free_port() if random_ports else dashboard_port
+        options = _service_options(config_path, web_port)
         if not no_sim and "sim" in _cli_commands():
             supervisor.add(
                 Child(
@@ -255,9 +257,8 @@ def _cli_commands() -> set[str]:
     return set(cli.commands)
 
 
-def _service_options(config_path: Path | None, token: str, web_port: int) -> list[str]:
+def _service_options(config_path: Path | None, web_port: int) -> list[str]:
     opts = [
-        f"dashboard.token={token}",
         f"dashboard.http_port={web_port}",
         "erp.demo=true",
     ]
