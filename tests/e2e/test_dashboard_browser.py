@@ -7,9 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +15,7 @@ import pytest
 
 from plantbus.sdk.bus import NatsSettings, connect
 from plantbus.v1 import telemetry_pb2
+from tests.hub import demo_plant, running_hub
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -41,25 +39,13 @@ def hub(tmp_path: Path) -> Iterator[dict[str, str]]:
             pytest.fail("chromium is missing: .ci/run installs Debian's chromium package")
         pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
     data = tmp_path / "hub"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "plantbus.cli", "up", "--random-ports", "--data-dir", str(data)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while not (data / "runtime.json").exists():
-            assert proc.poll() is None and time.monotonic() < deadline, "plantbus up failed"
-            time.sleep(0.2)
+    with running_hub(data, "--config", str(demo_plant(tmp_path))):
         runtime = json.loads((data / "runtime.json").read_text())
         yield {
             "url": runtime["dashboard"],
             "token": (data / "dashboard-token").read_text(),
             "nats": runtime["nats_url"],
         }
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(60)
 
 
 async def raise_bad_quality_alarm(nats_url: str) -> None:

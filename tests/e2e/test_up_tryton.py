@@ -4,7 +4,6 @@ the simulated m1 and comes back done, with its parts booked."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,7 @@ import yaml
 from plantbus_tryton.pytest_plugin import TrytonErp
 from plantbus_tryton.sample import release_order
 
-from tests.faults.hub import plantbus, running_hub
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.hub import EXAMPLES, demo_plant, plantbus, running_hub
 
 
 @pytest.mark.slow
@@ -23,8 +20,7 @@ async def test_work_orders_flow_from_tryton_to_the_machine_and_back(
 ) -> None:
     rpc = tryton.rpc()
     order = await release_order(rpc, tryton.plant, "WO-E2E", 3)
-    plant = tmp_path / "plant"
-    shutil.copytree(EXAMPLES / "plant", plant)
+    plant = demo_plant(tmp_path)
     erp = yaml.safe_load((EXAMPLES / "tryton" / "erp.yaml").read_text())
     erp["erp"][0].update(poll_interval_s=1, confirm_interval_s=2)
     erp["erp"][0]["settings"]["url"] = tryton.server.url

@@ -20,7 +20,7 @@ from nats.aio.msg import Msg
 
 from plantbus.device.spool import Spool
 from plantbus.v1 import service_pb2, telemetry_pb2
-from tests.faults.hub import child, machine_total, plantbus, status
+from tests.hub import child, machine_total, plantbus, status
 
 SERVICES = ("alerting", "dashboard", "device", "erp", "governance", "oee")
 TAG = "plantbus.v1.telemetry.demo.machining.line1.m1.power"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.hub import child, machine_total, plantbus, status
+from tests.hub import child, machine_total, plantbus, status
 
 
 @pytest.mark.slow

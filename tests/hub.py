@@ -1,9 +1,11 @@
-"""Driving a real `plantbus up` from fault tests: its CLI, its child processes, status."""
+"""Driving a real `plantbus up` from tests: the demo plant, the hub, its CLI, its child
+processes and their status."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +15,21 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import yaml
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def demo_plant(tmp: Path) -> Path:
+    """The demo plant without shift breaks, so OEE has values at any time of day."""
+    plant = tmp / "plant"
+    shutil.copytree(EXAMPLES / "plant", plant)
+    oee = yaml.safe_load((plant / "oee.yaml").read_text())
+    for calendar in oee["shift_calendars"]:
+        for shift in calendar["shifts"]:
+            shift["breaks"] = []
+    (plant / "oee.yaml").write_text(yaml.safe_dump(oee, sort_keys=False))
+    return plant
 
 
 def plantbus(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
