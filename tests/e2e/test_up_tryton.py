@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from plantbus_tryton.pytest_plugin import TrytonErp
+from plantbus_tryton.readback import ledger, outputs, state
 from plantbus_tryton.sample import release_order
 
 from tests.hub import EXAMPLES, demo_plant, plantbus, running_hub
@@ -30,24 +31,14 @@ async def test_work_orders_flow_from_tryton_to_the_machine_and_back(
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 120  # hub start, about 2 s a part, confirmations
         while True:
-            [row] = await rpc.call("production", "read", [order], ["state", "outputs"])
-            if row["state"] == "done":
+            if (now := await state(rpc, order)) == "done":
                 break
-            assert loop.time() < deadline, f"production {order} is still {row['state']}"
+            assert loop.time() < deadline, f"production {order} is still {now}"
             await asyncio.sleep(0.5)
         orders = plantbus("erp", "orders", data_dir=data)
         assert "completed" in orders.stdout, orders.stdout + orders.stderr
-    moves = await rpc.call("stock.move", "read", row["outputs"], ["quantity", "to_location.type"])
-    made = sum(m["quantity"] for m in moves)
-    assert made >= 3, moves  # the demo completes the order once 3 good parts are made
-    notes = await rpc.call(
-        "ir.note",
-        "search_read",
-        [["resource", "=", f"production,{order}"]],
-        0,
-        None,
-        [["id", "ASC"]],
-        ["message"],
-    )
-    assert notes and notes[-1]["message"].endswith("final"), notes
+    made = await outputs(rpc, order)
+    assert made["storage"] >= 3, made  # the demo completes the order at 3 good parts
+    notes = await ledger(rpc, order)
+    assert notes and notes[-1].endswith("final"), notes
     await rpc.close()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from plantbus_tryton.connector import TrytonConnector, TrytonSettings
 from plantbus_tryton.pytest_plugin import TrytonErp
+from plantbus_tryton.readback import ledger, outputs, state
 from plantbus_tryton.rpc import TrytonRpc
 from plantbus_tryton.sample import release_order
 
@@ -49,25 +50,6 @@ def confirmation(order: int, n: int, good: float, scrap: float, **extra: Any) ->
         total_scrap=scrap,
         **extra,
     )
-
-
-async def outputs(rpc: TrytonRpc, production: int) -> dict[str, float]:
-    """Output quantities by destination: storage (good) and lost and found (scrap)."""
-    moves = await rpc.call(
-        "stock.move",
-        "search_read",
-        [["production_output", "=", production]],
-        0,
-        None,
-        None,
-        ["quantity", "to_location.type"],
-    )
-    return {m["to_location."]["type"]: m["quantity"] for m in moves}
-
-
-async def state(rpc: TrytonRpc, production: int) -> str:
-    [row] = await rpc.call("production", "read", [production], ["state"])
-    return str(row["state"])
 
 
 async def test_released_orders_come_in_then_only_changes(
@@ -134,22 +116,14 @@ async def test_confirmations_are_booked_once_and_finish_the_production(
         "production.work.cycle", "search_read", [], 0, None, None, ["duration", "state"]
     )
     assert [(c["duration"], c["state"]) for c in cycles] == [(dt.timedelta(minutes=3), "done")]
-    notes = await rpc.call(
-        "ir.note",
-        "search_read",
-        [["resource", "=", f"production,{order}"]],
-        0,
-        None,
-        [["id", "ASC"]],
-        ["message"],
-    )
-    assert [n["message"].split(":")[0] for n in notes] == [
+    notes = await ledger(rpc, order)
+    assert [n.split(":")[0] for n in notes] == [
         f"plantbus confirmation #1 {order}",
         f"plantbus confirmation #3 {order}",
         f"plantbus confirmation #2 {order}",
     ]
-    assert "final" in notes[1]["message"]
-    assert "superseded" in notes[2]["message"]
+    assert "final" in notes[1]
+    assert "superseded" in notes[2]
 
 
 async def test_tryton_refusals_are_rejections_with_its_words(

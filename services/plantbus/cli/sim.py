@@ -7,14 +7,16 @@ import signal
 
 import click
 
-from plantbus.sim.model import line
-from plantbus.sim.opcua_server import serve_opcua
-from plantbus.sim.server import ModbusSim, serve_modbus
-
 __all__ = ["commands"]
 
 
 async def _serve(host: str, modbus_port: int, opcua_port: int, seed: int, speed: float) -> None:
+    # imported here: asyncua and pymodbus weigh about 25 MB, which every other command
+    # (and every `plantbus run SERVICE` process) would otherwise carry
+    from plantbus.sim.model import line
+    from plantbus.sim.opcua_server import serve_opcua
+    from plantbus.sim.server import ModbusSim, serve_modbus
+
     machines = line(seed)
     sim = ModbusSim(machines, speed=speed)
     stop = asyncio.Event()

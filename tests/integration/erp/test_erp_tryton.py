@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from plantbus_tryton.pytest_plugin import TrytonErp
+from plantbus_tryton.readback import ledger, outputs, state
 from plantbus_tryton.rpc import TrytonRpc
 from plantbus_tryton.sample import release_order
 
@@ -63,42 +64,10 @@ async def produce(bus: Bus, order: str, total: int, good: int) -> None:
     await bus.publish("plantbus.v1.oee.s.a.line1.m1", snap)
 
 
-async def booked(rpc: TrytonRpc, production: int) -> dict[str, float]:
-    """What Tryton holds for the production: output quantities by destination."""
-    moves = await rpc.call(
-        "stock.move",
-        "search_read",
-        [["production_output", "=", production]],
-        0,
-        None,
-        None,
-        ["quantity", "to_location.type"],
-    )
-    return {m["to_location."]["type"]: m["quantity"] for m in moves}
-
-
-async def ledger(rpc: TrytonRpc, production: int) -> list[str]:
-    notes = await rpc.call(
-        "ir.note",
-        "search_read",
-        [["resource", "=", f"production,{production}"]],
-        0,
-        None,
-        [["id", "ASC"]],
-        ["message"],
-    )
-    return [str(n["message"]) for n in notes]
-
-
-async def state(rpc: TrytonRpc, production: int) -> str:
-    [row] = await rpc.call("production", "read", [production], ["state"])
-    return str(row["state"])
-
-
 async def poll_tryton(rpc: TrytonRpc, production: int, want: dict[str, float]) -> None:
     """Wait until Tryton holds ``want`` for the production's outputs."""
     deadline = asyncio.get_running_loop().time() + 30
-    while (now := await booked(rpc, production)) != want:
+    while (now := await outputs(rpc, production)) != want:
         assert asyncio.get_running_loop().time() < deadline, now
         await asyncio.sleep(0.1)
 
@@ -157,7 +126,7 @@ async def test_orders_in_confirmations_booked_exactly_once(
         while await state(rpc, order) != "done":  # the final confirmation finishes it
             assert asyncio.get_running_loop().time() < deadline, "production not done"
             await asyncio.sleep(0.1)
-    assert await booked(rpc, order) == {"storage": 9.0, "lost_found": 1.0}
+    assert await outputs(rpc, order) == {"storage": 9.0, "lost_found": 1.0}
     # one note per confirmation: the re-sent confirmation 2 was recognised, not booked again
     # (3 or 4 confirmations follow the crash, depending on when the confirm loop ran)
     notes = await ledger(rpc, order)
@@ -191,7 +160,7 @@ async def test_rejection_is_dead_lettered_with_trytons_reason_and_retried(
         await produce(bus, erp_id, 2, 1)  # one scrapped part: nowhere to book it
         letters = await wait_until(erp.outbox.dead_letters, timeout=30, message="dead letter")
         assert "no waste location" in letters[0].error
-        assert await booked(rpc, order) == {"storage": 5.0}  # nothing booked
+        assert await outputs(rpc, order) == {"storage": 5.0}  # nothing booked
         await rpc.call(
             "stock.location", "write", [warehouse], {"waste_locations": [["add", [scrap]]]}
         )

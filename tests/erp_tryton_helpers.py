@@ -1,0 +1,49 @@
+"""The ERP sync service against a real trytond, for tests: a one-line plant with an ERP
+connection to the test's own Tryton, and OEE snapshots of machine m1's order counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plantbus_tryton.pytest_plugin import TrytonErp
+
+from plantbus.sdk.bus import Bus
+from plantbus.v1 import oee_pb2
+
+M1 = "s/a/line1/m1"
+
+
+def config(tryton: TrytonErp, **connection: Any) -> dict[str, Any]:
+    """Plant config: site s, line line1 with m1, and the ERP connection ``tryton``
+    (quick polls and confirmations; ``connection`` overrides its fields)."""
+    line = {"name": "line1", "machines": [{"name": "m1"}]}
+    return {
+        "sites": [{"name": "s", "areas": [{"name": "a", "lines": [line]}]}],
+        "erp": [
+            {
+                "name": "tryton",
+                "connector": "tryton",
+                "site": "s",
+                "line": "line1",
+                "poll_interval_s": 0.2,
+                "confirm_interval_s": 0.3,
+                "redelivery_s": 2,
+                "settings": tryton.settings(),
+                **connection,
+            }
+        ],
+    }
+
+
+async def produce(bus: Bus, order: str, total: int, good: int) -> None:
+    """The OEE snapshot of m1 having made ``total`` parts of ``order``, ``good`` of them good
+    (2 s of run time a part)."""
+    snap = oee_pb2.OeeSnapshot(
+        scope=M1,
+        work_order=order,
+        order_total_count=total,
+        order_good_count=good,
+        order_run_s=2.0 * total,
+        state="running",
+    )
+    await bus.publish("plantbus.v1.oee.s.a.line1.m1", snap)

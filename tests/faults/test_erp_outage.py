@@ -1,0 +1,136 @@
+"""The ERP (a real trytond) down for a full minute while m1 keeps producing: the hub keeps
+every confirmation in its outbox, and once Tryton is back each is booked exactly once, in
+order, so Tryton ends with the hub's counts: nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from plantbus_tryton.pytest_plugin import TrytonErp
+from plantbus_tryton.readback import ledger, outputs, state
+from plantbus_tryton.sample import release_order
+
+from plantbus.erp.service import ErpService
+from plantbus.sdk.bus import Bus
+from plantbus.testing.config import put_config
+from plantbus.testing.harness import hosted
+from plantbus.testing.waiting import wait_until
+from tests.erp_tryton_helpers import M1, config, produce
+
+OUTAGE_S = 60.0
+TICK_S = 0.5  # m1 makes a part every tick
+SCRAP_EVERY = 7  # every seventh part is scrap
+
+
+class Line:
+    """m1 making parts of one order until stopped; its counts are the truth."""
+
+    def __init__(self, bus: Bus, order: str) -> None:
+        self.bus, self.order = bus, order
+        self.total = self.good = 0
+        self.stopped = asyncio.Event()
+        self.task = asyncio.create_task(self._run(), name="m1")
+
+    @property
+    def scrap(self) -> int:
+        return self.total - self.good
+
+    async def _run(self) -> None:
+        while not self.stopped.is_set():
+            self.total += 1
+            if self.total % SCRAP_EVERY:
+                self.good += 1
+            await produce(self.bus, self.order, self.total, self.good)
+            try:
+                await asyncio.wait_for(self.stopped.wait(), TICK_S)
+            except TimeoutError:
+                pass
+
+    async def stop(self) -> None:
+        self.stopped.set()
+        await self.task
+
+
+@pytest.mark.slow
+async def test_a_minute_of_erp_outage_loses_and_doubles_nothing(
+    bus: Bus, nats_url: str, tryton: TrytonErp, tmp_path: Path
+) -> None:
+    rpc = tryton.rpc()
+    line: Line | None = None
+    try:
+        order = await release_order(rpc, tryton.plant, "WO-9001", 1000)
+        erp_id = str(order)
+        await put_config(bus, config(tryton, confirm_interval_s=1.0, poll_interval_s=0.5))
+        async with hosted([ErpService], nats_url=nats_url, data_dir=tmp_path / "hub") as runner:
+            erp = runner.services["erp"]
+            assert isinstance(erp, ErpService)
+            await wait_until(lambda: erp.orders.get(erp_id), timeout=30, message="order in hub")
+            worker = erp.connections["tryton"].worker
+            await erp.start_order(erp_id, M1, "tester")
+            line = Line(bus, erp_id)
+
+            async def first_booked() -> bool:
+                return bool(await ledger(rpc, order))
+
+            await wait_until(first_booked, timeout=30, message="first confirmation booked")
+
+            # -- the outage: Tryton is down for a full minute while m1 keeps producing
+            await asyncio.to_thread(tryton.server.stop)
+            down_at = time.monotonic()
+            await wait_until(lambda: not worker.reachable, timeout=30, message="unreachable")
+            pending = [await erp.outbox.pending("tryton")]
+            while (left := OUTAGE_S - (time.monotonic() - down_at)) > 0:
+                await asyncio.sleep(min(5.0, left))  # the outage is the time passing
+                assert not worker.reachable, worker
+                pending.append(await erp.outbox.pending("tryton"))
+            pending_at_end = pending[-1]
+            outage_s = time.monotonic() - down_at
+            await asyncio.to_thread(tryton.server.start)
+            up_at = time.monotonic()
+            assert outage_s >= OUTAGE_S, f"Tryton was down only {outage_s:.1f} s"
+            # the confirmations are kept: the outbox only grows while Tryton is away
+            assert pending == sorted(pending) and pending_at_end > pending[0] + 20, pending
+
+            # -- Tryton is back: finish the order; everything waiting is booked
+            await line.stop()
+            good, scrap = line.good, line.scrap
+            assert scrap > 0
+            await wait_until(
+                lambda: (erp.orders[erp_id].good_quantity, erp.orders[erp_id].scrap_quantity)
+                == (good, scrap),
+                timeout=10,
+                message="last snapshot in the hub",
+            )
+            await erp.complete(erp_id, "tester")
+
+            async def done() -> bool:
+                return await state(rpc, order) == "done"
+
+            # the back-off is capped at 30 s: the next try may come that long after the restart
+            await wait_until(done, timeout=60, interval=0.2, message="production done in Tryton")
+            recovered_s = time.monotonic() - up_at
+            assert worker.reachable and worker.dead == 0, worker
+            assert await erp.outbox.dead_letters() == []
+            assert await erp.outbox.pending("tryton") == 0
+        figures = (
+            f"outage {outage_s:.1f} s, {pending_at_end} confirmations pending at its end, "
+            f"all booked {recovered_s:.1f} s after Tryton was back"
+        )
+        print(figures)
+        # Tryton ends with the hub's counts: nothing lost, nothing doubled
+        assert await outputs(rpc, order) == {"storage": good, "lost_found": scrap}, figures
+        notes = await ledger(rpc, order)
+        count = len(notes)
+        assert count > pending_at_end, (figures, notes)
+        assert [note.split(": ")[0] for note in notes] == [
+            f"plantbus confirmation #{n} {erp_id}:{n}" for n in range(1, count + 1)
+        ], (figures, notes)
+        assert notes[-1].endswith("final"), (figures, notes[-1])
+        assert not any(note.endswith("final") for note in notes[:-1]), figures
+    finally:
+        if line is not None and not line.task.done():
+            await line.stop()
+        await rpc.close()
