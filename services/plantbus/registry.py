@@ -7,14 +7,13 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from dataclasses import dataclass
 from typing import Final
 
 from plantbus.sdk.errors import ConfigError
 from plantbus.sdk.service import Service
 
-__all__ = ["SERVICES", "ServiceSpec", "available", "load_service_class"]
+__all__ = ["SERVICES", "ServiceSpec", "load_service_class"]
 
 
 @dataclass(frozen=True)
@@ -37,19 +36,6 @@ SERVICES: Final[dict[str, ServiceSpec]] = {
         ServiceSpec("dashboard", "plantbus.dashboard.service:DashboardService", 50056),
     )
 }
-
-
-def available() -> list[str]:
-    """Names of the services whose implementation is importable, in start order."""
-    out = []
-    for name, spec in SERVICES.items():
-        try:
-            found = importlib.util.find_spec(spec.target.partition(":")[0]) is not None
-        except ModuleNotFoundError:  # the service's package is not there at all
-            found = False
-        if found:
-            out.append(name)
-    return out
 
 
 def load_service_class(name: str) -> type[Service]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from plantbus.registry import available
+from plantbus.registry import SERVICES
 
 UP_TIMEOUT_S = 90
 
@@ -77,7 +77,7 @@ def test_up_status_and_clean_stop(hub: tuple[subprocess.Popen[str], Path]) -> No
     assert status.returncode == 0, status.stderr
     report = json.loads(status.stdout)
     by_name = {s["service"]: s for s in report["services"]}
-    for name in available():
+    for name in list(SERVICES):
         assert by_name[name]["health"] == "serving", by_name.get(name)
         assert by_name[name]["grpc"] == runtime["services"][name]["grpc"]  # type: ignore[index]
     print(f"hub up in {elapsed:.1f}s with {len(children)} child processes")

@@ -18,7 +18,7 @@ from nats.js.errors import KeyNotFoundError
 
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.up import up
-from plantbus.registry import SERVICES, available, load_service_class
+from plantbus.registry import SERVICES, load_service_class
 from plantbus.sdk import runner as runner_mod
 from plantbus.sdk.bus import Bus, NatsSettings, connect, decode
 from plantbus.sdk.config_watch import CURRENT_KEY, config_kv
@@ -109,7 +109,7 @@ def run(
 
     SERVICE is one of: governance, device, oee, erp, alerting, dashboard, all.
     """
-    names = available() if service == "all" else [service]
+    names = list(SERVICES) if service == "all" else [service]
     classes = [load_service_class(name) for name in names]
     port = grpc_port if grpc_port is not None else SERVICES[names[0]].grpc_port
     options = _parse_options(raw_options)

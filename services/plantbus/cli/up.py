@@ -21,7 +21,7 @@ import psutil
 import plantbus
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.supervisor import Child, Supervisor
-from plantbus.registry import SERVICES, available
+from plantbus.registry import SERVICES
 from plantbus.sdk.bus import NatsSettings, connect
 from plantbus.sdk.errors import ConfigError
 from plantbus.sdk.heartbeat import read_heartbeats
@@ -160,7 +160,7 @@ def up(
         env_ports = _sim_ports(random_ports)
         os.environ.update({f"PLANTBUS_SIM_{k.upper()}_PORT": str(v) for k, v in env_ports.items()})
         os.environ["PLANTBUS_DATA_DIR"] = str(data_dir.resolve())  # config paths use it
-        names = available()
+        names = list(SERVICES)
         common = ["--nats-url", nats_url, "--data-dir", str(data_dir), "--instance", "local"]
         token = secrets.token_urlsafe(16)
         os.environ["PLANTBUS_DASHBOARD_TOKEN"] = token  # in the environment, not in `ps`
