@@ -36,7 +36,10 @@ async def test_work_orders_flow_from_tryton_to_the_machine_and_back(
             assert loop.time() < deadline, f"production {order} is still {now}"
             await asyncio.sleep(0.5)
         orders = plantbus("erp", "orders", data_dir=data)
-        assert "completed" in orders.stdout, orders.stdout + orders.stderr
+        line = f"{order} (1 [WO-E2E])"  # the id to type, then Tryton's number
+        assert any(
+            row.startswith(line) and "completed" in row for row in orders.stdout.splitlines()
+        ), orders.stdout + orders.stderr
     made = await outputs(rpc, order)
     assert made["storage"] >= 3, made  # the demo completes the order at 3 good parts
     notes = await ledger(rpc, order)

@@ -14,8 +14,10 @@ Stub = erp_pb2_grpc.ErpServiceStub
 
 
 def _line(o: erp_pb2.WorkOrderEvent) -> str:
+    """One order: its id (what start/complete take), the ERP's number when it differs."""
+    label = o.erp_id if o.number in ("", o.erp_id) else f"{o.erp_id} ({o.number})"
     return (
-        f"{o.erp_id:<18} {o.status:<10} {o.product_code:<12} "
+        f"{label:<24} {o.status:<10} {o.product_code:<12} "
         f"{o.good_quantity:>6g}/{o.quantity:<6g} {o.machine}"
     )
 
