@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from plantbus_tryton.pytest_plugin import TrytonErp
@@ -21,28 +20,7 @@ from plantbus.sdk.connector import Confirmation
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until
-from plantbus.v1 import oee_pb2
-
-M1 = "s/a/line1/m1"
-
-
-def config(tryton: TrytonErp) -> dict[str, Any]:
-    line = {"name": "line1", "machines": [{"name": "m1"}]}
-    return {
-        "sites": [{"name": "s", "areas": [{"name": "a", "lines": [line]}]}],
-        "erp": [
-            {
-                "name": "tryton",
-                "connector": "tryton",
-                "site": "s",
-                "line": "line1",
-                "poll_interval_s": 0.2,
-                "confirm_interval_s": 0.3,
-                "redelivery_s": 2,
-                "settings": tryton.settings(),
-            }
-        ],
-    }
+from tests.erp_tryton_helpers import M1, config, produce
 
 
 @pytest.fixture
@@ -50,18 +28,6 @@ async def rpc(tryton: TrytonErp) -> AsyncIterator[TrytonRpc]:
     session = tryton.rpc()
     yield session
     await session.close()
-
-
-async def produce(bus: Bus, order: str, total: int, good: int) -> None:
-    snap = oee_pb2.OeeSnapshot(
-        scope=M1,
-        work_order=order,
-        order_total_count=total,
-        order_good_count=good,
-        order_run_s=2.0 * total,
-        state="running",
-    )
-    await bus.publish("plantbus.v1.oee.s.a.line1.m1", snap)
 
 
 async def poll_tryton(rpc: TrytonRpc, production: int, want: dict[str, float]) -> None:
