@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+from collections.abc import Iterable
 from typing import Any
 
 from plantbus.oee.engine import MachineTrack, OeeEngine
 from plantbus.oee.kpi import Totals
+from plantbus.v1 import oee_pb2
 
-__all__ = ["dump_engine", "load_engine"]
+__all__ = ["dump_downtimes", "dump_engine", "load_downtimes", "load_engine"]
 
 
 def dump_engine(engine: OeeEngine) -> dict[str, Any]:
@@ -28,3 +31,13 @@ def load_engine(engine: OeeEngine, data: dict[str, Any]) -> None:
         fields["shifts"] = {k: _totals(v) for k, v in fields["shifts"].items()}
         fields["orders"] = {k: _totals(v) for k, v in fields["orders"].items()}
         engine.machines[name] = MachineTrack(**fields)
+
+
+def dump_downtimes(events: Iterable[oee_pb2.DowntimeEvent]) -> list[str]:
+    """Downtime events as base64 protobuf, in order."""
+    return [base64.b64encode(event.SerializeToString()).decode() for event in events]
+
+
+def load_downtimes(data: Iterable[str]) -> list[oee_pb2.DowntimeEvent]:
+    """Events saved by :func:`dump_downtimes`."""
+    return [oee_pb2.DowntimeEvent.FromString(base64.b64decode(item)) for item in data]

@@ -42,7 +42,7 @@ from plantbus.oee.events import (
 )
 from plantbus.oee.kpi import Kpis, Totals
 from plantbus.oee.mapping import MachineMapper
-from plantbus.oee.persist import dump_engine, load_engine
+from plantbus.oee.persist import dump_downtimes, dump_engine, load_downtimes, load_engine
 from plantbus.oee.snapshot import current_totals, snapshot
 from plantbus.sdk import subjects
 from plantbus.sdk.errors import NotFound
@@ -113,6 +113,10 @@ class OeeService(Service):
                 self.seq = int(saved["seq"])
                 load_engine(self.engine, saved["engine"])
                 self._restored = saved.get("mappers", {})
+                self.downtimes.extend(load_downtimes(saved.get("downtimes", [])))
+                self.open_downtime = {
+                    event.machine: event for event in load_downtimes(saved.get("open", []))
+                }
                 self.ctx.log.info("restored OEE state up to telemetry sequence %d", self.seq)
         except KeyNotFoundError:
             pass
@@ -357,6 +361,10 @@ class OeeService(Service):
                 "seq": self.seq,
                 "engine": dump_engine(self.engine),
                 "mappers": {name: m.dump() for name, m in self.mappers.items()},
+                # the recent stops (to classify after a restart) and the open ones (so
+                # the stop that was going on ends with its own id)
+                "downtimes": dump_downtimes(self.downtimes),
+                "open": dump_downtimes(self.open_downtime.values()),
             }
         await self._kv.put("state", zlib.compress(json.dumps(doc).encode()))
 

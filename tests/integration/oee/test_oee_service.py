@@ -150,6 +150,40 @@ async def test_restart_neither_loses_nor_double_counts(
         assert second.engine.machines["s/a/l/m1"].totals.total_count == 25
 
 
+async def test_restart_keeps_recent_stops_and_ends_the_open_one(
+    bus: Bus, nats_url: str, tmp_path: Path, feed: Feed
+) -> None:
+    events: list[oee_pb2.DowntimeEvent] = []
+
+    async def on_downtime(subject: str, msg: Message, raw: Msg) -> None:
+        if isinstance(msg, oee_pb2.DowntimeEvent):
+            events.append(msg)
+
+    def of_kind(kind: int) -> oee_pb2.DowntimeEvent | None:
+        return next((e for e in events if e.kind == kind), None)
+
+    await bus.subscribe("plantbus.v1.downtime.>", on_downtime)
+    async with hosted([OeeService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        first = runner.services["oee"]
+        assert isinstance(first, OeeService)
+        await wait_until(lambda: first.config_version == 1)
+        await feed.send("state", 1)
+        await feed.send("reason", 102)
+        await feed.send("state", 3)
+        started = await wait_until(lambda: of_kind(oee_pb2.DOWNTIME_KIND_STARTED))
+    async with hosted([OeeService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        second = runner.services["oee"]
+        assert isinstance(second, OeeService)
+        # the stop is still listed (operators classify after a restart too) ...
+        await wait_until(lambda: any(d.id == started.id for d in second.downtimes))
+        # ... and when the machine runs again, that same stop ends
+        await feed.send("state", 1)
+        ended = await wait_until(lambda: of_kind(oee_pb2.DOWNTIME_KIND_ENDED))
+        assert (ended.id, ended.reason) == (started.id, "jam")
+        classified = await second.classify(started.id, "tool_change", "tester")
+        assert (classified.id, classified.reason) == (started.id, "tool_change")
+
+
 async def test_get_oee_over_grpc_for_now_and_a_named_shift(
     bus: Bus, nats_url: str, tmp_path: Path, feed: Feed
 ) -> None:
