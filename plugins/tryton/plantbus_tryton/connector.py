@@ -110,10 +110,11 @@ class TrytonConnector(ErpConnector):
 
         The cursor is Tryton's own newest change time, so clocks never disagree; the
         comparison is ``>=`` so a change in the same instant as the cursor is not missed
-        (the service ignores an order it already has unchanged).
+        (the service ignores an order it already has unchanged). Until a first order is
+        seen there is no cursor, so closed productions of the past are never fetched.
         """
         domain: list[Any] = [["state", "in", [*OPEN_STATES, "done", "cancelled"]]]
-        if cursor is None:
+        if not cursor:
             domain = [["state", "in", list(OPEN_STATES)]]
         else:
             since = dt.datetime.fromisoformat(cursor)
@@ -138,7 +139,7 @@ class TrytonConnector(ErpConnector):
                 works.setdefault(row["production"], []).append(row)
         orders = [work_order(r, works.get(r["id"], [])) for r in records]
         newest = max((revision(r) for r in records), default=None)
-        return orders, newest.isoformat() if newest else (cursor or dt.datetime.min.isoformat())
+        return orders, newest.isoformat() if newest else (cursor or "")
 
     # -- status ---------------------------------------------------------------------
 

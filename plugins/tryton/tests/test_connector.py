@@ -79,6 +79,20 @@ async def test_released_orders_come_in_then_only_changes(
     }
 
 
+async def test_closed_productions_of_the_past_are_never_fetched(
+    tryton: TrytonErp, rpc: TrytonRpc, connector: TrytonConnector
+) -> None:
+    old = await release_order(rpc, tryton.plant, "WO-OLD", 1)
+    await rpc.call("production", "cancel", [old])
+    orders, cursor = await connector.list_work_orders(None)
+    assert (orders, cursor) == ([], "")  # nothing open: still no cursor
+    again, cursor = await connector.list_work_orders(cursor)
+    assert again == []
+    new = await release_order(rpc, tryton.plant, "WO-NEW", 1)
+    orders, _ = await connector.list_work_orders(cursor)
+    assert [o.erp_id for o in orders] == [str(new)]
+
+
 async def test_draft_orders_and_other_work_centers_are_not_synced(
     tryton: TrytonErp, rpc: TrytonRpc
 ) -> None:

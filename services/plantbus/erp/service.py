@@ -183,6 +183,8 @@ class ErpService(Service):
         ERP closed (cancelled, or completed there) is closed here too."""
         known = self.orders.get(order.erp_id)
         event = workorder_event(order, conn.config.name)
+        if known is None and event.status in ("cancelled", "completed"):
+            return  # closed in the ERP before the hub ever saw it released
         if known is not None:
             closed = event.status in ("cancelled", "completed") and event.status != known.status
             fields = ("number", "quantity", "product_code")

@@ -139,7 +139,7 @@ class ErpConnector(Plugin, abc.ABC):
 
     @abc.abstractmethod
     async def list_work_orders(self, cursor: str | None) -> tuple[list[WorkOrder], str]:
-        """Work orders changed since ``cursor`` (None: all open ones) and the next cursor."""
+        """Work orders changed since ``cursor`` (None or "": all open ones) and the next cursor."""
 
     @abc.abstractmethod
     async def set_status(self, erp_id: str, status: WorkOrderStatus) -> None:
