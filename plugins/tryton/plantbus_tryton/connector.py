@@ -195,12 +195,22 @@ class TrytonConnector(ErpConnector):
         )
         return parse_ledger([n["message"] for n in notes])
 
-    async def _scrap_location(self, warehouse: int) -> int:
+    async def _scrap_location(self, warehouse: int, needed: bool) -> int | None:
+        """Where scrap goes; None when there is none and no scrap to book (a plant that
+        books no scrap needs no waste location)."""
         if warehouse not in self._scrap_at:
-            self._scrap_at[warehouse] = await self._find_scrap_location(warehouse)
+            found = await self._find_scrap_location(warehouse)
+            if found is None:
+                if needed:
+                    raise ErpRejected(
+                        "the production's warehouse has no waste location in Tryton: add a "
+                        "lost and found location to its waste locations, or set scrap_location"
+                    )
+                return None
+            self._scrap_at[warehouse] = found
         return self._scrap_at[warehouse]
 
-    async def _find_scrap_location(self, warehouse: int) -> int:
+    async def _find_scrap_location(self, warehouse: int) -> int | None:
         if self.config.scrap_location:
             wanted = self.config.scrap_location
             rows = await self.rpc.call(
@@ -215,17 +225,12 @@ class TrytonConnector(ErpConnector):
                 raise ErpRejected(f"Tryton has no location {wanted!r} (scrap_location)")
             return int(rows[0])
         [row] = await self.rpc.call("stock.location", "read", [warehouse], ["waste_locations"])
-        if not row["waste_locations"]:
-            raise ErpRejected(
-                "the production's warehouse has no waste location in Tryton: add a lost and "
-                "found location to its waste locations, or set scrap_location"
-            )
-        return int(row["waste_locations"][0])
+        return int(row["waste_locations"][0]) if row["waste_locations"] else None
 
     async def _book_quantities(self, production: dict[str, Any], c: Confirmation) -> None:
         moves = production["outputs."]
         product = production["product"]
-        scrap_at = await self._scrap_location(production["warehouse"])
+        scrap_at = await self._scrap_location(production["warehouse"], c.total_scrap > 0)
         mine = [m for m in moves if m["product"] == product and m["state"] != "cancelled"]
         good = [m for m in mine if m["to_location"] != scrap_at]
         if not good:

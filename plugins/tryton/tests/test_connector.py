@@ -157,8 +157,11 @@ async def test_tryton_refusals_are_rejections_with_its_words(
         [tryton.plant.warehouse],
         {"waste_locations": [["remove", [tryton.plant.scrap]]]},
     )
+    # good parts need no waste location; scrap does
+    await connector.post_confirmation(confirmation(running, 1, good=1, scrap=0))
+    assert await outputs(rpc, running) == {"storage": 1.0}
     with pytest.raises(ErpRejected, match="no waste location"):
-        await connector.post_confirmation(confirmation(running, 1, good=1, scrap=1))
+        await connector.post_confirmation(confirmation(running, 2, good=1, scrap=1))
     # Tryton's own UserError text comes through verbatim
     with pytest.raises(ErpRejected, match='You can not call "run"'):
         await rpc.call("production", "run", [order])
