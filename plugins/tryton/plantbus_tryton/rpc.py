@@ -171,10 +171,11 @@ class TrytonRpc:
             raise ErpUnavailable(f"{self.where}: unexpected login answer")
         user_id, session = result[0], result[1]
         token = base64.b64encode(f"{self.user}:{user_id}:{session}".encode()).decode()
-        self._auth = f"Session {token}"
+        auth = f"Session {token}"
         prefs = await self._post(
-            f"/{self.database}/rpc/", "model.res.user.get_preferences", [True, {}], self._auth
+            f"/{self.database}/rpc/", "model.res.user.get_preferences", [True, {}], auth
         )
+        self._auth = auth  # only with its context: calls without a company would fail
         self.context = {
             k: prefs[k]
             for k in ("company", "companies", "employee", "language")
