@@ -73,8 +73,10 @@ class NatsSettings(BaseModel):
 
 
 def kv_key(text: str) -> str:
-    """``text`` as a KV key: characters KV keys do not allow become ``_``."""
-    return "".join(c if (c.isascii() and c.isalnum()) or c in "-_=/." else "_" for c in text)
+    """``text`` as a KV key: characters KV keys do not allow become ``_``, and so does an
+    empty token (a key may not start or end with ``.`` nor hold ``..``)."""
+    safe = "".join(c if (c.isascii() and c.isalnum()) or c in "-_=/." else "_" for c in text)
+    return ".".join(token or "_" for token in safe.split("."))
 
 
 def message_type(msg: Message) -> str:
