@@ -61,7 +61,10 @@ def calls(s: str, n: int, x: float) -> list[Call]:
             alerting_pb2.AcknowledgeRequest(id=s, comment=s)
         ),
         lambda c: alerting_pb2_grpc.AlertingServiceStub(c).Shelve(
-            alerting_pb2.ShelveRequest(id=s, duration_seconds=x)
+            alerting_pb2.ShelveRequest(id=s, duration_seconds=x, one_shot=n % 2 == 1)
+        ),
+        lambda c: alerting_pb2_grpc.AlertingServiceStub(c).Reset(
+            alerting_pb2.ResetRequest(id=s, comment=s)
         ),
         lambda c: erp_pb2_grpc.ErpServiceStub(c).StartWorkOrder(
             erp_pb2.StartWorkOrderRequest(erp_id=s, machine=s)

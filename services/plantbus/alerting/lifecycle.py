@@ -1,9 +1,12 @@
 """The ISA-18.2 alarm state machine (pure).
 
-States: NORMAL (A), UNACK (B), ACKED (C), RTN_UNACK (D), plus SHELVED, SUPPRESSED (by
-design) and OUT_OF_SERVICE, which hide an alarm from annunciation while the condition
-keeps being tracked. Leaving one of those re-evaluates: a condition still true
-annunciates again as a new unacknowledged alarm.
+States: NORMAL (A), UNACK (B), ACKED (C), RTN_UNACK (D), for latching alarms
+LATCHED_UNACK (E) and LATCHED_ACKED (F), which stay until acknowledged *and* reset, plus
+SHELVED, SUPPRESSED (by design) and OUT_OF_SERVICE, which hide an alarm from
+annunciation while the condition keeps being tracked. Leaving one of those re-evaluates:
+a condition still true annunciates again as a new unacknowledged alarm. Shelving is
+timed, or one-shot (released when the condition clears, still bounded by a time); an
+acknowledged alarm still active can re-alarm after ``realarm_s``.
 """
 
 from __future__ import annotations
@@ -24,12 +27,20 @@ class AlarmState(enum.StrEnum):
     UNACK = "unacknowledged"
     ACKED = "acknowledged"
     RTN_UNACK = "returned_unacknowledged"
+    LATCHED_UNACK = "latched_unacknowledged"
+    LATCHED_ACKED = "latched_acknowledged"
     SHELVED = "shelved"
     SUPPRESSED = "suppressed"
     OUT_OF_SERVICE = "out_of_service"
 
 
 _HIDDEN = {AlarmState.SHELVED, AlarmState.SUPPRESSED, AlarmState.OUT_OF_SERVICE}
+_KEPT_WHEN_SUPPRESSED = {
+    AlarmState.SHELVED,
+    AlarmState.OUT_OF_SERVICE,
+    AlarmState.LATCHED_UNACK,  # a latch records a trip that happened: it waits for a reset
+    AlarmState.LATCHED_ACKED,
+}
 
 
 @dataclass
@@ -49,8 +60,14 @@ class Alarm:
     activations: list[float] = field(default_factory=list)
     shelved_until: float = 0.0
     shelved_by: str = ""
+    one_shot: bool = False
+    """Shelved until the condition clears (or ``shelved_until``, whichever comes first)."""
     note: str = ""
     """Who did the last operator action and why."""
+    latching: bool = False
+    """Stays annunciated after the condition clears until acknowledged and reset."""
+    realarm_s: float = 0.0
+    """An acknowledged alarm still active becomes unacknowledged again after this (0: never)."""
 
     @property
     def hidden(self) -> bool:
@@ -70,14 +87,17 @@ class Alarm:
         self.active = active
         if active:
             self.activations = [t for t in self.activations if now - t < 3600] + [now]
+        if self.state == AlarmState.SHELVED and self.one_shot and not active:
+            return self.unshelve("one-shot release", now)
         if self.hidden:
             return False
         if active:
             return self._set(AlarmState.UNACK, now)
         if self.state == AlarmState.UNACK:
-            return self._set(AlarmState.RTN_UNACK, now)
+            latched = AlarmState.LATCHED_UNACK if self.latching else AlarmState.RTN_UNACK
+            return self._set(latched, now)
         if self.state == AlarmState.ACKED:
-            return self._set(AlarmState.NORMAL, now)
+            return self._set(AlarmState.LATCHED_ACKED if self.latching else AlarmState.NORMAL, now)
         return False
 
     def acknowledge(self, who: str, why: str, now: float) -> bool:
@@ -86,16 +106,52 @@ class Alarm:
             changed = self._set(AlarmState.ACKED, now)
         elif self.state == AlarmState.RTN_UNACK:
             changed = self._set(AlarmState.NORMAL, now)
+        elif self.state == AlarmState.LATCHED_UNACK:
+            changed = self._set(AlarmState.LATCHED_ACKED, now)
         else:
             raise ValidationFailed(f"alarm {self.id} is {self.state}: nothing to acknowledge")
         self.note = f"acknowledged by {who}" + (f": {why}" if why else "")
         return changed
 
+    def reset(self, who: str, why: str, now: float) -> bool:
+        """Operator reset of an acknowledged latched alarm whose condition has cleared."""
+        if self.state == AlarmState.LATCHED_UNACK:
+            raise ValidationFailed(
+                f"alarm {self.id} is latched and unacknowledged: acknowledge it first"
+            )
+        if self.state != AlarmState.LATCHED_ACKED:
+            raise ValidationFailed(
+                f"alarm {self.id} is {self.state}: only a latched alarm is reset"
+            )
+        self.note = f"reset by {who}" + (f": {why}" if why else "")
+        return self._set(AlarmState.NORMAL, now)
+
+    def realarm(self, now: float) -> bool:
+        """Back to unacknowledged when acknowledged, still active, for ``realarm_s``."""
+        if (
+            self.realarm_s > 0
+            and self.state == AlarmState.ACKED
+            and self.active
+            and now - self.changed_at >= self.realarm_s
+        ):
+            self.note = f"re-alarmed after {self.realarm_s:g} s acknowledged"
+            return self._set(AlarmState.UNACK, now)
+        return False
+
     def _reevaluate(self, now: float) -> None:
         self._set(AlarmState.UNACK if self.active else AlarmState.NORMAL, now)
 
-    def shelve(self, who: str, why: str, until: float, now: float, max_s: float = math.inf) -> bool:
-        """Shelve until ``until``; refused while out of service or beyond ``max_s``."""
+    def shelve(
+        self,
+        who: str,
+        why: str,
+        until: float,
+        now: float,
+        max_s: float = math.inf,
+        one_shot: bool = False,
+    ) -> bool:
+        """Shelve until ``until`` (one-shot: or until the condition clears); refused while
+        out of service or beyond ``max_s``."""
         if self.state == AlarmState.OUT_OF_SERVICE:
             raise ValidationFailed(f"alarm {self.id} is out of service; return it to service first")
         if until <= now:
@@ -104,15 +160,17 @@ class Alarm:
             raise ValidationFailed(
                 f"alarm {self.id} may be shelved for at most {max_s:g} s (rule max_shelve_s)"
             )
-        self.shelved_until, self.shelved_by = until, who
-        self.note = f"shelved by {who}" + (f": {why}" if why else "")
+        self.shelved_until, self.shelved_by, self.one_shot = until, who, one_shot
+        self.note = f"{'one-shot ' if one_shot else ''}shelved by {who}" + (
+            f": {why}" if why else ""
+        )
         return self._set(AlarmState.SHELVED, now)
 
     def unshelve(self, who: str, now: float, why: str = "") -> bool:
         """End shelving early (or at expiry, ``who`` = "expiry")."""
         if self.state != AlarmState.SHELVED:
             raise ValidationFailed(f"alarm {self.id} is not shelved")
-        self.shelved_until = 0.0
+        self.shelved_until, self.one_shot = 0.0, False
         self.note = f"unshelved by {who}" + (f": {why}" if why else "")
         self._reevaluate(now)
         return True
@@ -125,7 +183,7 @@ class Alarm:
 
     def suppress(self, suppressed: bool, now: float) -> bool:
         """Suppression by design (for example while the machine is in a planned stop)."""
-        if suppressed and self.state not in (AlarmState.SHELVED, AlarmState.OUT_OF_SERVICE):
+        if suppressed and self.state not in _KEPT_WHEN_SUPPRESSED:
             return self._set(AlarmState.SUPPRESSED, now)
         if not suppressed and self.state == AlarmState.SUPPRESSED:
             self._reevaluate(now)

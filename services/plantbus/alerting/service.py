@@ -175,7 +175,11 @@ class AlertingService(Service):
         if saved:
             saved["state"] = AlarmState(saved["state"])
             alarm = Alarm(**saved)
-            alarm.priority = rule.priority
+        alarm.priority, alarm.latching, alarm.realarm_s = (
+            rule.priority,
+            rule.latching,
+            rule.realarm_s,
+        )
         return alarm
 
     def _deliveries(self, config: PlantConfig) -> list[Delivery]:
@@ -310,7 +314,7 @@ class AlertingService(Service):
             if flipped:
                 value = alarm.value if cond.last_value is None else cond.last_value
                 await self._condition(alarm_id, cond.active, value, now)
-            if alarm.expire(now):
+            if alarm.expire(now) or alarm.realarm(now):
                 await self._changed(alarm)
         for area, flooding in self.flood.update(now).items():
             alarm_id = f"{FLOOD_RULE}@{area}"
@@ -327,10 +331,18 @@ class AlertingService(Service):
         return alarm
 
     async def operator_action(
-        self, alarm_id: str, action: str, who: str, why: str, duration_s: float = 0.0
+        self,
+        alarm_id: str,
+        action: str,
+        who: str,
+        why: str,
+        duration_s: float = 0.0,
+        one_shot: bool = False,
     ) -> Alarm:
-        """Acknowledge, shelve or unshelve; every action is audited with who and why."""
+        """Acknowledge, shelve, unshelve or reset; every action is audited with who and why."""
         attributes = {"duration_s": str(duration_s) if duration_s else ""}
+        if one_shot:
+            attributes["one_shot"] = "true"
         try:
             alarm = self.alarm(alarm_id)
             now = time.time()
@@ -339,7 +351,9 @@ class AlertingService(Service):
             elif action == "shelve":
                 rule = self.rules.get(alarm_id)
                 max_s = rule.max_shelve_s if rule else DEFAULT_MAX_SHELVE_S
-                alarm.shelve(who, why, now + duration_s, now, max_s)
+                alarm.shelve(who, why, now + duration_s, now, max_s, one_shot)
+            elif action == "reset":
+                alarm.reset(who, why, now)
             else:
                 alarm.unshelve(who, now, why)
         except PlantbusError as exc:

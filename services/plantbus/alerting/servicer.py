@@ -61,7 +61,12 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
         self, request: alerting_pb2.ShelveRequest, context: Context
     ) -> alerting_pb2.ShelveResponse:
         alarm = await self.service.operator_action(
-            request.id, "shelve", caller(context), request.comment, request.duration_seconds
+            request.id,
+            "shelve",
+            caller(context),
+            request.comment,
+            request.duration_seconds,
+            request.one_shot,
         )
         return alerting_pb2.ShelveResponse(alarm=event_of(alarm))
 
@@ -72,6 +77,14 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
             request.id, "unshelve", caller(context), request.comment
         )
         return alerting_pb2.UnshelveResponse(alarm=event_of(alarm))
+
+    async def Reset(
+        self, request: alerting_pb2.ResetRequest, context: Context
+    ) -> alerting_pb2.ResetResponse:
+        alarm = await self.service.operator_action(
+            request.id, "reset", caller(context), request.comment
+        )
+        return alerting_pb2.ResetResponse(alarm=event_of(alarm))
 
     async def StreamAlarms(
         self, request: alerting_pb2.StreamAlarmsRequest, context: Context

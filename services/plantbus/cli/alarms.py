@@ -1,4 +1,4 @@
-"""``plantbus alarms``: list, acknowledge, shelve, unshelve, history, metrics."""
+"""``plantbus alarms``: list, acknowledge, shelve, unshelve, reset, history, metrics."""
 
 from __future__ import annotations
 
@@ -95,20 +95,22 @@ def ack(alarm_id: str, comment: str, user: str | None, hub: Hub) -> None:
     show_default=True,
     help="Minutes until the alarm unshelves itself.",
 )
+@click.option(
+    "--one-shot",
+    is_flag=True,
+    help="Release the shelving as soon as the condition clears (--for still bounds it).",
+)
 @click.option("-m", "--comment", required=True, help="Why (required, recorded in the audit).")
 @user_option
 @hub_options
-def shelve(alarm_id: str, minutes: float, comment: str, user: str | None, hub: Hub) -> None:
+def shelve(
+    alarm_id: str, minutes: float, one_shot: bool, comment: str, user: str | None, hub: Hub
+) -> None:
     """Shelve ALARM_ID for a while."""
-    reply = call(
-        hub,
-        "alerting",
-        Stub,
-        lambda s: s.Shelve(
-            alerting_pb2.ShelveRequest(id=alarm_id, duration_seconds=minutes * 60, comment=comment),
-            metadata=as_user(user),
-        ),
+    request = alerting_pb2.ShelveRequest(
+        id=alarm_id, duration_seconds=minutes * 60, comment=comment, one_shot=one_shot
     )
+    reply = call(hub, "alerting", Stub, lambda s: s.Shelve(request, metadata=as_user(user)))
     click.echo(_line(reply.alarm))
 
 
@@ -127,6 +129,18 @@ def unshelve(alarm_id: str, comment: str, user: str | None, hub: Hub) -> None:
             alerting_pb2.UnshelveRequest(id=alarm_id, comment=comment), metadata=as_user(user)
         ),
     )
+    click.echo(_line(reply.alarm))
+
+
+@alarms.command()
+@click.argument("alarm_id")
+@click.option("-m", "--comment", default="", help="Why (recorded in the audit).")
+@user_option
+@hub_options
+def reset(alarm_id: str, comment: str, user: str | None, hub: Hub) -> None:
+    """Reset ALARM_ID, a latched alarm that was acknowledged and whose condition cleared."""
+    request = alerting_pb2.ResetRequest(id=alarm_id, comment=comment)
+    reply = call(hub, "alerting", Stub, lambda s: s.Reset(request, metadata=as_user(user)))
     click.echo(_line(reply.alarm))
 
 

@@ -50,6 +50,10 @@ class AlertRule(Strict):
     suppress_in_planned_stop: bool = True
     max_shelve_s: float = Field(default=8 * 3600.0, gt=0)
     """Longest shelving an operator may ask for (ISA-18.2: shelving is time-limited)."""
+    latching: bool = False
+    """Stays annunciated after the condition clears until acknowledged and reset."""
+    realarm_s: float = Field(default=0.0, ge=0)
+    """An acknowledged alarm still active is annunciated again after this (0: never)."""
 
     @field_validator("message")
     @classmethod

@@ -225,6 +225,10 @@ class DashboardService(Service):
                     ),
                     metadata=meta,
                 )
+            elif action == "reset":
+                reply = await stub.Reset(
+                    alerting_pb2.ResetRequest(id=alarm_id, comment=comment), metadata=meta
+                )
             else:
                 raise web.HTTPNotFound(text=f"unknown alarm action {action!r}")
             alarm: Message = reply.alarm

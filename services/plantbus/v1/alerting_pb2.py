@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aplantbus/v1/alerting.proto\x12\x0bplantbus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x01\n\nAlarmEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04rule\x18\x02 \x01(\t\x12\r\n\x05scope\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x05 \x01(\x08\x12\x10\n\x08priority\x18\x06 \x01(\t\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\r\n\x05value\x18\x08 \x01(\t\x12(\n\x04time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04note\x18\n \x01(\t\x12\x31\n\rshelved_until\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"A\n\x11ListAlarmsRequest\x12\x14\n\x0cscope_prefix\x18\x01 \x01(\t\x12\x16\n\x0einclude_normal\x18\x02 \x01(\x08\"=\n\x12ListAlarmsResponse\x12\'\n\x06\x61larms\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.AlarmEvent\"5\n\x0eHistoryRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x14\n\x0cscope_prefix\x18\x02 \x01(\t\":\n\x0fHistoryResponse\x12\'\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.AlarmEvent\"1\n\x12\x41\x63knowledgeRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\"=\n\x13\x41\x63knowledgeResponse\x12&\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x17.plantbus.v1.AlarmEvent\"F\n\rShelveRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x18\n\x10\x64uration_seconds\x18\x02 \x01(\x01\x12\x0f\n\x07\x63omment\x18\x03 \x01(\t\"8\n\x0eShelveResponse\x12&\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x17.plantbus.v1.AlarmEvent\".\n\x0fUnshelveRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\":\n\x10UnshelveResponse\x12&\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x17.plantbus.v1.AlarmEvent\"+\n\x13StreamAlarmsRequest\x12\x14\n\x0cscope_prefix\x18\x01 \x01(\t\">\n\x14StreamAlarmsResponse\x12&\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x17.plantbus.v1.AlarmEvent\"\x18\n\x16GetAlarmMetricsRequest\"-\n\nAlarmCount\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x61\x63tivations\x18\x02 \x01(\x05\"\xab\x02\n\x17GetAlarmMetricsResponse\x12^\n\x17\x61larms_per_hour_by_area\x18\x01 \x03(\x0b\x32=.plantbus.v1.GetAlarmMetricsResponse.AlarmsPerHourByAreaEntry\x12\x10\n\x08standing\x18\x02 \x03(\t\x12\r\n\x05stale\x18\x03 \x03(\t\x12\x12\n\nchattering\x18\x04 \x03(\t\x12-\n\x0ctop_frequent\x18\x05 \x03(\x0b\x32\x17.plantbus.v1.AlarmCount\x12\x10\n\x08\x66looding\x18\x06 \x03(\t\x1a:\n\x18\x41larmsPerHourByAreaEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x32\xb9\x04\n\x0f\x41lertingService\x12M\n\nListAlarms\x12\x1e.plantbus.v1.ListAlarmsRequest\x1a\x1f.plantbus.v1.ListAlarmsResponse\x12\x44\n\x07History\x12\x1b.plantbus.v1.HistoryRequest\x1a\x1c.plantbus.v1.HistoryResponse\x12P\n\x0b\x41\x63knowledge\x12\x1f.plantbus.v1.AcknowledgeRequest\x1a .plantbus.v1.AcknowledgeResponse\x12\x41\n\x06Shelve\x12\x1a.plantbus.v1.ShelveRequest\x1a\x1b.plantbus.v1.ShelveResponse\x12G\n\x08Unshelve\x12\x1c.plantbus.v1.UnshelveRequest\x1a\x1d.plantbus.v1.UnshelveResponse\x12U\n\x0cStreamAlarms\x12 .plantbus.v1.StreamAlarmsRequest\x1a!.plantbus.v1.StreamAlarmsResponse0\x01\x12\\\n\x0fGetAlarmMetrics\x12#.plantbus.v1.GetAlarmMetricsRequest\x1a$.plantbus.v1.GetAlarmMetricsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aplantbus/v1/alerting.proto\x12\x0bplantbus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x01\n\nAlarmEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04rule\x18\x02 \x01(\t\x12\r\n\x05scope\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x05 \x01(\x08\x12\x10\n\x08priority\x18\x06 \x01(\t\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\r\n\x05value\x18\x08 \x01(\t\x12(\n\x04time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04note\x18\n \x01(\t\x12\x31\n\rshelved_until\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"A\n\x11ListAlarmsRequest\x12\x14\n\x0cscope_prefix\x18\x01 \x01(\t\x12\x16\n\x0einclude_normal\x18\x02 \x01(\x08\"=\n\x12ListAlarmsResponse\x12\'\n\x06\x61larms\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.AlarmEvent\"5\n\x0eHistoryRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x14\n\x0cscope_prefix\x18\x02 \x01(\t\":\n\x0fHistoryResponse\x12\'\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.AlarmEvent\"1\n\x12\x41\x63knowledgeRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\"=\n\x13\x41\x63knowledgeResponse\x12&\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x17.plantbus.v1.AlarmEvent\"X\n\rShelveRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x18\n\x10\x64uration_seconds\x18\x02 \x01(\x01\x12\x0f\n\x07\x63omment\x18\x03 \x01(\t\x12\x10\n\x08one_shot\x18\x04 \x01(\x08\"8\n\x0eShelveResponse\x12&\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x17.plantbus.v1.AlarmEvent\".\n\x0fUnshelveRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\":\n\x10UnshelveResponse\x12&\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x17.plantbus.v1.AlarmEvent\"+\n\x0cResetRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\"7\n\rResetResponse\x12&\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x17.plantbus.v1.AlarmEvent\"+\n\x13StreamAlarmsRequest\x12\x14\n\x0cscope_prefix\x18\x01 \x01(\t\">\n\x14StreamAlarmsResponse\x12&\n\x05\x61larm\x18\x01 \x01(\x0b\x32\x17.plantbus.v1.AlarmEvent\"\x18\n\x16GetAlarmMetricsRequest\"-\n\nAlarmCount\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x61\x63tivations\x18\x02 \x01(\x05\"\xab\x02\n\x17GetAlarmMetricsResponse\x12^\n\x17\x61larms_per_hour_by_area\x18\x01 \x03(\x0b\x32=.plantbus.v1.GetAlarmMetricsResponse.AlarmsPerHourByAreaEntry\x12\x10\n\x08standing\x18\x02 \x03(\t\x12\r\n\x05stale\x18\x03 \x03(\t\x12\x12\n\nchattering\x18\x04 \x03(\t\x12-\n\x0ctop_frequent\x18\x05 \x03(\x0b\x32\x17.plantbus.v1.AlarmCount\x12\x10\n\x08\x66looding\x18\x06 \x03(\t\x1a:\n\x18\x41larmsPerHourByAreaEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x32\xf9\x04\n\x0f\x41lertingService\x12M\n\nListAlarms\x12\x1e.plantbus.v1.ListAlarmsRequest\x1a\x1f.plantbus.v1.ListAlarmsResponse\x12\x44\n\x07History\x12\x1b.plantbus.v1.HistoryRequest\x1a\x1c.plantbus.v1.HistoryResponse\x12P\n\x0b\x41\x63knowledge\x12\x1f.plantbus.v1.AcknowledgeRequest\x1a .plantbus.v1.AcknowledgeResponse\x12\x41\n\x06Shelve\x12\x1a.plantbus.v1.ShelveRequest\x1a\x1b.plantbus.v1.ShelveResponse\x12G\n\x08Unshelve\x12\x1c.plantbus.v1.UnshelveRequest\x1a\x1d.plantbus.v1.UnshelveResponse\x12>\n\x05Reset\x12\x19.plantbus.v1.ResetRequest\x1a\x1a.plantbus.v1.ResetResponse\x12U\n\x0cStreamAlarms\x12 .plantbus.v1.StreamAlarmsRequest\x1a!.plantbus.v1.StreamAlarmsResponse0\x01\x12\\\n\x0fGetAlarmMetrics\x12#.plantbus.v1.GetAlarmMetricsRequest\x1a$.plantbus.v1.GetAlarmMetricsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -49,25 +49,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ACKNOWLEDGERESPONSE']._serialized_start=616
   _globals['_ACKNOWLEDGERESPONSE']._serialized_end=677
   _globals['_SHELVEREQUEST']._serialized_start=679
-  _globals['_SHELVEREQUEST']._serialized_end=749
-  _globals['_SHELVERESPONSE']._serialized_start=751
-  _globals['_SHELVERESPONSE']._serialized_end=807
-  _globals['_UNSHELVEREQUEST']._serialized_start=809
-  _globals['_UNSHELVEREQUEST']._serialized_end=855
-  _globals['_UNSHELVERESPONSE']._serialized_start=857
-  _globals['_UNSHELVERESPONSE']._serialized_end=915
-  _globals['_STREAMALARMSREQUEST']._serialized_start=917
-  _globals['_STREAMALARMSREQUEST']._serialized_end=960
-  _globals['_STREAMALARMSRESPONSE']._serialized_start=962
-  _globals['_STREAMALARMSRESPONSE']._serialized_end=1024
-  _globals['_GETALARMMETRICSREQUEST']._serialized_start=1026
-  _globals['_GETALARMMETRICSREQUEST']._serialized_end=1050
-  _globals['_ALARMCOUNT']._serialized_start=1052
-  _globals['_ALARMCOUNT']._serialized_end=1097
-  _globals['_GETALARMMETRICSRESPONSE']._serialized_start=1100
-  _globals['_GETALARMMETRICSRESPONSE']._serialized_end=1399
-  _globals['_GETALARMMETRICSRESPONSE_ALARMSPERHOURBYAREAENTRY']._serialized_start=1341
-  _globals['_GETALARMMETRICSRESPONSE_ALARMSPERHOURBYAREAENTRY']._serialized_end=1399
-  _globals['_ALERTINGSERVICE']._serialized_start=1402
-  _globals['_ALERTINGSERVICE']._serialized_end=1971
+  _globals['_SHELVEREQUEST']._serialized_end=767
+  _globals['_SHELVERESPONSE']._serialized_start=769
+  _globals['_SHELVERESPONSE']._serialized_end=825
+  _globals['_UNSHELVEREQUEST']._serialized_start=827
+  _globals['_UNSHELVEREQUEST']._serialized_end=873
+  _globals['_UNSHELVERESPONSE']._serialized_start=875
+  _globals['_UNSHELVERESPONSE']._serialized_end=933
+  _globals['_RESETREQUEST']._serialized_start=935
+  _globals['_RESETREQUEST']._serialized_end=978
+  _globals['_RESETRESPONSE']._serialized_start=980
+  _globals['_RESETRESPONSE']._serialized_end=1035
+  _globals['_STREAMALARMSREQUEST']._serialized_start=1037
+  _globals['_STREAMALARMSREQUEST']._serialized_end=1080
+  _globals['_STREAMALARMSRESPONSE']._serialized_start=1082
+  _globals['_STREAMALARMSRESPONSE']._serialized_end=1144
+  _globals['_GETALARMMETRICSREQUEST']._serialized_start=1146
+  _globals['_GETALARMMETRICSREQUEST']._serialized_end=1170
+  _globals['_ALARMCOUNT']._serialized_start=1172
+  _globals['_ALARMCOUNT']._serialized_end=1217
+  _globals['_GETALARMMETRICSRESPONSE']._serialized_start=1220
+  _globals['_GETALARMMETRICSRESPONSE']._serialized_end=1519
+  _globals['_GETALARMMETRICSRESPONSE_ALARMSPERHOURBYAREAENTRY']._serialized_start=1461
+  _globals['_GETALARMMETRICSRESPONSE_ALARMSPERHOURBYAREAENTRY']._serialized_end=1519
+  _globals['_ALERTINGSERVICE']._serialized_start=1522
+  _globals['_ALERTINGSERVICE']._serialized_end=2155
 # @@protoc_insertion_point(module_scope)

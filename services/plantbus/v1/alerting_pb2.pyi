@@ -78,14 +78,16 @@ class AcknowledgeResponse(_message.Message):
     def __init__(self, alarm: _Optional[_Union[AlarmEvent, _Mapping]] = ...) -> None: ...
 
 class ShelveRequest(_message.Message):
-    __slots__ = ("id", "duration_seconds", "comment")
+    __slots__ = ("id", "duration_seconds", "comment", "one_shot")
     ID_FIELD_NUMBER: _ClassVar[int]
     DURATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
     COMMENT_FIELD_NUMBER: _ClassVar[int]
+    ONE_SHOT_FIELD_NUMBER: _ClassVar[int]
     id: str
     duration_seconds: float
     comment: str
-    def __init__(self, id: _Optional[str] = ..., duration_seconds: _Optional[float] = ..., comment: _Optional[str] = ...) -> None: ...
+    one_shot: bool
+    def __init__(self, id: _Optional[str] = ..., duration_seconds: _Optional[float] = ..., comment: _Optional[str] = ..., one_shot: _Optional[bool] = ...) -> None: ...
 
 class ShelveResponse(_message.Message):
     __slots__ = ("alarm",)
@@ -102,6 +104,20 @@ class UnshelveRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
 
 class UnshelveResponse(_message.Message):
+    __slots__ = ("alarm",)
+    ALARM_FIELD_NUMBER: _ClassVar[int]
+    alarm: AlarmEvent
+    def __init__(self, alarm: _Optional[_Union[AlarmEvent, _Mapping]] = ...) -> None: ...
+
+class ResetRequest(_message.Message):
+    __slots__ = ("id", "comment")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    comment: str
+    def __init__(self, id: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
+
+class ResetResponse(_message.Message):
     __slots__ = ("alarm",)
     ALARM_FIELD_NUMBER: _ClassVar[int]
     alarm: AlarmEvent

@@ -60,6 +60,11 @@ class AlertingServiceStub:
                 request_serializer=plantbus_dot_v1_dot_alerting__pb2.UnshelveRequest.SerializeToString,
                 response_deserializer=plantbus_dot_v1_dot_alerting__pb2.UnshelveResponse.FromString,
                 _registered_method=True)
+        self.Reset = channel.unary_unary(
+                '/plantbus.v1.AlertingService/Reset',
+                request_serializer=plantbus_dot_v1_dot_alerting__pb2.ResetRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_alerting__pb2.ResetResponse.FromString,
+                _registered_method=True)
         self.StreamAlarms = channel.unary_stream(
                 '/plantbus.v1.AlertingService/StreamAlarms',
                 request_serializer=plantbus_dot_v1_dot_alerting__pb2.StreamAlarmsRequest.SerializeToString,
@@ -111,6 +116,13 @@ class AlertingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Reset(self, request, context):
+        """Reset returns an acknowledged latched alarm whose condition cleared to normal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StreamAlarms(self, request, context):
         """StreamAlarms streams alarm state changes.
         """
@@ -152,6 +164,11 @@ def add_AlertingServiceServicer_to_server(servicer, server):
                     servicer.Unshelve,
                     request_deserializer=plantbus_dot_v1_dot_alerting__pb2.UnshelveRequest.FromString,
                     response_serializer=plantbus_dot_v1_dot_alerting__pb2.UnshelveResponse.SerializeToString,
+            ),
+            'Reset': grpc.unary_unary_rpc_method_handler(
+                    servicer.Reset,
+                    request_deserializer=plantbus_dot_v1_dot_alerting__pb2.ResetRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_alerting__pb2.ResetResponse.SerializeToString,
             ),
             'StreamAlarms': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamAlarms,
@@ -300,6 +317,33 @@ class AlertingService:
             '/plantbus.v1.AlertingService/Unshelve',
             plantbus_dot_v1_dot_alerting__pb2.UnshelveRequest.SerializeToString,
             plantbus_dot_v1_dot_alerting__pb2.UnshelveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Reset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.AlertingService/Reset',
+            plantbus_dot_v1_dot_alerting__pb2.ResetRequest.SerializeToString,
+            plantbus_dot_v1_dot_alerting__pb2.ResetResponse.FromString,
             options,
             channel_credentials,
             insecure,

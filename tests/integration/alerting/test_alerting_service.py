@@ -151,6 +151,48 @@ async def test_refused_operator_actions_are_audited_as_denied(
     assert "at most 60 s" in denied.detail
 
 
+async def test_latched_alarm_is_reset_over_grpc_after_a_restart_and_audited(
+    bus: Bus, nats_url: str, tmp_path: Path
+) -> None:
+    audits: list[service_pb2.AuditRecord] = []
+
+    async def collect(subject: str, msg: Message, raw: Msg) -> None:
+        if isinstance(msg, service_pb2.AuditRecord):
+            audits.append(msg)
+
+    await bus.subscribe("plantbus.v1.audit.alerting", collect)
+    rules = [{**CONFIG["alert_rules"][0], "latching": True}]
+    await put_config(bus, {**CONFIG, "alert_rules": rules})
+    async with hosted([AlertingService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        service = runner.services["alerting"]
+        await wait_until(lambda: service.config_version == 1)
+        await send(bus, 75)
+        await wait_until(lambda: ALARM in service.alarms and service.alarms[ALARM].active)
+        await send(bus, 60)  # the trip clears, the alarm stays latched
+        await wait_until(lambda: service.alarms[ALARM].state == "latched_unacknowledged")
+    async with hosted([AlertingService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        service = runner.services["alerting"]
+        await wait_until(lambda: ALARM in service.alarms)
+        assert service.alarms[ALARM].state == "latched_unacknowledged"  # kept across restart
+        async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+            stub = alerting_pb2_grpc.AlertingServiceStub(chan)
+            reset = alerting_pb2.ResetRequest(id=ALARM, comment="coolant topped up")
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.Reset(reset, metadata=AS_OP)
+            assert "acknowledge it first" in (refused.value.details() or "")
+            await stub.Acknowledge(alerting_pb2.AcknowledgeRequest(id=ALARM), metadata=AS_OP)
+            done = await stub.Reset(reset, metadata=AS_OP)
+            assert done.alarm.state == "normal"
+            assert done.alarm.note == "reset by olga: coolant topped up"
+    success, denied = service_pb2.AUDIT_OUTCOME_SUCCESS, service_pb2.AUDIT_OUTCOME_DENIED
+    await wait_until(lambda: len(audits) >= 3)
+    assert [(a.action, a.outcome) for a in audits] == [
+        ("alarm.reset", denied),
+        ("alarm.acknowledge", success),
+        ("alarm.reset", success),
+    ]
+
+
 async def send_state(bus: Bus, code: int) -> None:
     sample = telemetry_pb2.TagSample(path="s/a/l/m1/state", quality=telemetry_pb2.QUALITY_GOOD)
     sample.value.int_value = code

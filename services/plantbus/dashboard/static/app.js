@@ -60,9 +60,10 @@ function draw() {
   const alarms = Object.values(state.alarms).sort((a, b) => (a.time < b.time ? 1 : -1));
   $("alarms").innerHTML = alarms.length ? alarms.map((a) => `
     <div class="row" data-testid="alarm-${esc(a.id)}">
-      <div><span class="pill ${a.state === "unacknowledged" ? "bad" : a.state === "acknowledged" ? "warn" : ""}" data-testid="alarm-state-${esc(a.id)}">${esc(a.state)}</span>
+      <div><span class="pill ${["unacknowledged", "latched_unacknowledged"].includes(a.state) ? "bad" : ["acknowledged", "latched_acknowledged"].includes(a.state) ? "warn" : ""}" data-testid="alarm-state-${esc(a.id)}">${esc(a.state)}</span>
         <b>${esc(a.priority)}</b> ${esc(a.message || a.id)}<div class="muted">${esc(a.note || "")}</div></div>
-      <div>${["unacknowledged", "returned_unacknowledged"].includes(a.state) ? `<button data-testid="ack-${esc(a.id)}" onclick="act('alarms','${esc(a.id)}','ack',{})">Ack</button>` : ""}
+      <div>${["unacknowledged", "returned_unacknowledged", "latched_unacknowledged"].includes(a.state) ? `<button data-testid="ack-${esc(a.id)}" onclick="act('alarms','${esc(a.id)}','ack',{})">Ack</button>` : ""}
+        ${a.state === "latched_acknowledged" ? `<button data-testid="reset-${esc(a.id)}" onclick="act('alarms','${esc(a.id)}','reset',{comment: prompt('Why reset?') || ''})">Reset</button>` : ""}
         ${a.state !== "shelved" ? `<button onclick="act('alarms','${esc(a.id)}','shelve',{minutes:60, comment: prompt('Why shelve for 60 min?') || ''})">Shelve</button>` : ""}</div>
     </div>`).join("") : '<p class="muted">No active alarms</p>';
   const line = lines.length ? state.oee[lines[0]] : {};
