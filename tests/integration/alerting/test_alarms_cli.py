@@ -72,6 +72,9 @@ async def test_operator_acts_from_the_cli_with_who_and_why(
         assert refused.output.strip().splitlines() == [
             f"Error: alerting: alarm {ALARM} is shelved: nothing to acknowledge (INVALID_ARGUMENT)"
         ]
+        not_latched = await cli(nats_url, tmp_path, "reset", ALARM, "-m", "try")
+        assert not_latched.exit_code == 1
+        assert "only a latched alarm is reset" in not_latched.output
     await wait_until(lambda: len(audits) >= 3)
     assert [(a.action, a.actor, a.outcome) for a in audits[:3]] == [
         ("alarm.acknowledge", "olga", service_pb2.AUDIT_OUTCOME_SUCCESS),
