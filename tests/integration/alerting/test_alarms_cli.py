@@ -4,20 +4,18 @@ the audit, and a refused action is one line with a non-zero exit."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 from click.testing import CliRunner, Result
-from google.protobuf.message import Message
-from nats.aio.msg import Msg
 
 from plantbus.alerting.service import AlertingService
 from plantbus.cli.alarms import alarms
 from plantbus.sdk.bus import Bus
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
+from plantbus.testing.messages import collected, publish_value
 from plantbus.testing.waiting import wait_until
-from plantbus.v1 import service_pb2, telemetry_pb2
+from plantbus.v1 import service_pb2
 
 RULE = {"name": "hot", "kind": "high", "machine": "s/a/l/m1", "tag": "temp", "limit": 70}
 CONFIG = {
@@ -40,22 +38,12 @@ async def cli(nats_url: str, tmp_path: Path, *args: str) -> Result:
 async def test_operator_acts_from_the_cli_with_who_and_why(
     bus: Bus, nats_url: str, tmp_path: Path
 ) -> None:
-    audits: list[service_pb2.AuditRecord] = []
-
-    async def collect(subject: str, msg: Message, raw: Msg) -> None:
-        if isinstance(msg, service_pb2.AuditRecord):
-            audits.append(msg)
-
-    await bus.subscribe("plantbus.v1.audit.alerting", collect)
+    audits = await collected(bus, "plantbus.v1.audit.alerting", service_pb2.AuditRecord)
     await put_config(bus, CONFIG)
     async with hosted([AlertingService], nats_url=nats_url, data_dir=tmp_path) as runner:
         service = runner.services["alerting"]
         await wait_until(lambda: service.config_version == 1)
-        sample = telemetry_pb2.TagSample(path="s/a/l/m1/temp", quality=telemetry_pb2.QUALITY_GOOD)
-        sample.value.double_value = 75.0
-        sample.source_time.FromNanoseconds(time.time_ns())
-        batch = telemetry_pb2.TagSampleBatch(samples=[sample])
-        await bus.publish("plantbus.v1.telemetry.s.a.l.m1.temp", batch)
+        await publish_value(bus, "s/a/l/m1/temp", 75.0)
         await wait_until(lambda: ALARM in service.alarms and service.alarms[ALARM].active)
 
         listed = await cli(nats_url, tmp_path, "list")

@@ -3,7 +3,6 @@ bus, an operator acknowledges and shelves it over gRPC (audited), and a restart 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from plantbus.alerting.service import AlertingService
 from plantbus.sdk.bus import Bus
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
+from plantbus.testing.messages import collected, publish_value
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc, service_pb2, telemetry_pb2
 
@@ -44,12 +44,7 @@ AS_OP = (("x-plantbus-user", "olga"),)
 
 
 async def send(bus: Bus, value: float) -> None:
-    sample = telemetry_pb2.TagSample(path="s/a/l/m1/temp", quality=telemetry_pb2.QUALITY_GOOD)
-    sample.value.double_value = value
-    sample.source_time.FromNanoseconds(time.time_ns())
-    await bus.publish(
-        "plantbus.v1.telemetry.s.a.l.m1.temp", telemetry_pb2.TagSampleBatch(samples=[sample])
-    )
+    await publish_value(bus, "s/a/l/m1/temp", float(value))
 
 
 async def test_alarm_lifecycle_over_the_bus_and_grpc(
@@ -120,13 +115,7 @@ async def test_alarm_lifecycle_over_the_bus_and_grpc(
 async def test_refused_operator_actions_are_audited_as_denied(
     bus: Bus, nats_url: str, tmp_path: Path
 ) -> None:
-    audits: list[service_pb2.AuditRecord] = []
-
-    async def collect(subject: str, msg: Message, raw: Msg) -> None:
-        if isinstance(msg, service_pb2.AuditRecord):
-            audits.append(msg)
-
-    await bus.subscribe("plantbus.v1.audit.alerting", collect)
+    audits = await collected(bus, "plantbus.v1.audit.alerting", service_pb2.AuditRecord)
     rules = [{**CONFIG["alert_rules"][0], "max_shelve_s": 60}]
     await put_config(bus, {**CONFIG, "alert_rules": rules})
     async with hosted([AlertingService], nats_url=nats_url, data_dir=tmp_path) as runner:
@@ -154,13 +143,7 @@ async def test_refused_operator_actions_are_audited_as_denied(
 async def test_latched_alarm_is_reset_over_grpc_after_a_restart_and_audited(
     bus: Bus, nats_url: str, tmp_path: Path
 ) -> None:
-    audits: list[service_pb2.AuditRecord] = []
-
-    async def collect(subject: str, msg: Message, raw: Msg) -> None:
-        if isinstance(msg, service_pb2.AuditRecord):
-            audits.append(msg)
-
-    await bus.subscribe("plantbus.v1.audit.alerting", collect)
+    audits = await collected(bus, "plantbus.v1.audit.alerting", service_pb2.AuditRecord)
     rules = [{**CONFIG["alert_rules"][0], "latching": True}]
     await put_config(bus, {**CONFIG, "alert_rules": rules})
     async with hosted([AlertingService], nats_url=nats_url, data_dir=tmp_path) as runner:

@@ -3,7 +3,6 @@ alarm acknowledged and reset through the HTTP API with the token, refused withou
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,9 @@ from plantbus.dashboard.service import DashboardService
 from plantbus.sdk.bus import Bus
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
+from plantbus.testing.messages import publish_value
 from plantbus.testing.ports import free_port
 from plantbus.testing.waiting import wait_until
-from plantbus.v1 import telemetry_pb2
 
 TOKEN = "t0ken-for-tests"
 ALARM = "trip@s/a/l/m1"
@@ -42,15 +41,6 @@ CONFIG: dict[str, Any] = {
 }
 
 
-async def send(bus: Bus, value: float) -> None:
-    sample = telemetry_pb2.TagSample(path="s/a/l/m1/pressure", quality=telemetry_pb2.QUALITY_GOOD)
-    sample.value.double_value = value
-    sample.source_time.FromNanoseconds(time.time_ns())
-    await bus.publish(
-        "plantbus.v1.telemetry.s.a.l.m1.pressure", telemetry_pb2.TagSampleBatch(samples=[sample])
-    )
-
-
 async def test_latched_alarm_acknowledged_and_reset_from_the_dashboard(
     bus: Bus, nats_url: str, tmp_path: Path
 ) -> None:
@@ -65,8 +55,8 @@ async def test_latched_alarm_acknowledged_and_reset_from_the_dashboard(
         alerting = runner.services["alerting"]
         assert isinstance(alerting, AlertingService)
         await wait_until(lambda: alerting.config_version == 1)
-        await send(bus, 12)
-        await send(bus, 3)
+        await publish_value(bus, "s/a/l/m1/pressure", 12.0)
+        await publish_value(bus, "s/a/l/m1/pressure", 3.0)
         await wait_until(lambda: alerting.alarms[ALARM].state == "latched_unacknowledged")
 
         base = f"http://127.0.0.1:{port}{PATH}"

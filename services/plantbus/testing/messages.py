@@ -1,0 +1,43 @@
+"""Bus helpers for tests: publish a tag value as the device service would, and collect
+the messages of one type that arrive on a subject pattern."""
+
+from __future__ import annotations
+
+import time
+from typing import TypeVar
+
+from google.protobuf.message import Message
+from nats.aio.msg import Msg
+
+from plantbus.sdk import subjects
+from plantbus.sdk.bus import Bus
+from plantbus.v1 import telemetry_pb2
+
+__all__ = ["collected", "publish_value"]
+
+M = TypeVar("M", bound=Message)
+
+
+async def publish_value(bus: Bus, path: str, value: float | int) -> None:
+    """One good sample of the tag ``site/area/line/machine/tag``, stamped now."""
+    sample = telemetry_pb2.TagSample(path=path, quality=telemetry_pb2.QUALITY_GOOD)
+    if isinstance(value, int):
+        sample.value.int_value = value
+    else:
+        sample.value.double_value = value
+    sample.source_time.FromNanoseconds(time.time_ns())
+    site, area, line, machine, tag = path.split("/")
+    subject = subjects.telemetry(site, area, line, machine, tag)
+    await bus.publish(subject, telemetry_pb2.TagSampleBatch(samples=[sample]))
+
+
+async def collected(bus: Bus, pattern: str, kind: type[M]) -> list[M]:
+    """A list that fills with every ``kind`` message published on ``pattern`` from now."""
+    out: list[M] = []
+
+    async def handler(subject: str, msg: Message, raw: Msg) -> None:
+        if isinstance(msg, kind):
+            out.append(msg)
+
+    await bus.subscribe(pattern, handler)
+    return out
