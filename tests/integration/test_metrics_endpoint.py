@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import textwrap
 import time
 import urllib.request
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from plantbus.sdk.net import free_port
 
 
 def scrape(port: int) -> str:

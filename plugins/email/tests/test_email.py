@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -12,6 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from plantbus_email.notifier import EmailNotifier
 
+from plantbus.sdk.net import free_port
 from plantbus.sdk.notifier import AlarmNotification
 
 
@@ -26,9 +26,7 @@ class Inbox:
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
@@ -70,9 +68,7 @@ async def test_alarm_mail_arrives(smtp: tuple[Inbox, int]) -> None:
 
 
 async def test_unreachable_relay_raises_for_the_retry_loop() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     notifier = EmailNotifier(
         EmailNotifier.Settings.model_validate(
             {

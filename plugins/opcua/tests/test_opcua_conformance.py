@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 from plantbus_opcua.driver import OpcUaDriver
 
 from plantbus.sdk.driver import DataType, TagRef
+from plantbus.sdk.net import free_port
 from plantbus.sim.model import line
 from plantbus.sim.opcua_server import serve_opcua
 from plantbus.testing.driver_kit import ConformanceServer, DriverConformance
@@ -21,9 +21,7 @@ class RestartableOpcUa:
     """The simulated line's OPC UA server, restartable on the same port."""
 
     def __init__(self) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = free_port()
         self._stack: contextlib.AsyncExitStack | None = None
 
     @property

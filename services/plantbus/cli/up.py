@@ -26,19 +26,13 @@ from plantbus.sdk.bus import NatsSettings, connect
 from plantbus.sdk.errors import ConfigError
 from plantbus.sdk.heartbeat import read_heartbeats
 from plantbus.sdk.natsserver import NatsServer
+from plantbus.sdk.net import free_port
 from plantbus.v1 import service_pb2
 
 __all__ = ["up"]
 
 DEMO_PLANT = Path(plantbus.__file__).resolve().parents[2] / "examples" / "plant"
 DEFAULT_SIM_PORTS = {"modbus": 5020, "opcua": 4840}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _port_taken(port: int) -> bool:
@@ -165,7 +159,7 @@ def up(
         token = secrets.token_urlsafe(16)
         os.environ["PLANTBUS_DASHBOARD_TOKEN"] = token  # in the environment, not in `ps`
         # a fixed port even when random, so a restarted dashboard keeps runtime.json's URL
-        web_port = _free_port() if random_ports else dashboard_port
+        web_port = free_port() if random_ports else dashboard_port
         options = _service_options(config_path, web_port)
         if not no_sim and "sim" in _cli_commands():
             supervisor.add(
@@ -247,7 +241,7 @@ def _nats_child(nats: NatsServer) -> Child:
 
 def _sim_ports(random_ports: bool) -> dict[str, int]:
     if random_ports:
-        return {name: _free_port() for name in DEFAULT_SIM_PORTS}
+        return {name: free_port() for name in DEFAULT_SIM_PORTS}
     return dict(DEFAULT_SIM_PORTS)
 
 

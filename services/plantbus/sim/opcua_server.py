@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.server import Server
 from asyncua.server.user_managers import UserManager
 
+from plantbus.sdk.net import free_port
 from plantbus.sim.model import MachineSim
 
 __all__ = ["PasswordUsers", "serve_opcua"]
@@ -58,13 +58,6 @@ def _id(ns: int, name: str) -> ua.NodeId:
     return ua.NodeId.from_string(f"ns={ns};s={name}")
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @asynccontextmanager
 async def serve_opcua(
     machines: list[MachineSim],
@@ -78,7 +71,7 @@ async def serve_opcua(
     """Run the server; yields its endpoint URL."""
     server = Server(user_manager=PasswordUsers(users) if users else None)
     await server.init()
-    port = port or _free_port(host)
+    port = port or free_port(host)
     endpoint = f"opc.tcp://{host}:{port}"
     server.set_endpoint(endpoint)
     server.set_server_name("Plantbus simulated line")

@@ -12,10 +12,10 @@ from yarl import URL
 from plantbus.alerting.service import AlertingService
 from plantbus.dashboard.service import DashboardService
 from plantbus.sdk.bus import Bus
+from plantbus.sdk.net import free_port
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.messages import publish_value
-from plantbus.testing.ports import free_port
 from plantbus.testing.waiting import wait_until
 
 TOKEN = "t0ken-for-tests"

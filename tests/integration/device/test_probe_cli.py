@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 from collections.abc import Iterator
 
@@ -14,6 +13,7 @@ from click.testing import CliRunner
 from plantbus_driver_template.server import LineTagServer
 
 from plantbus.cli.main import cli
+from plantbus.sdk.net import free_port
 
 
 @pytest.fixture
@@ -70,9 +70,7 @@ def test_write_reads_back(server: LineTagServer) -> None:
 
 
 def test_refused_and_unknown_scheme_say_why() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     code, out = probe(f"linetag://127.0.0.1:{port}", "--read", "speed", "--json")
     assert code == 1 and "connection refused" in json.loads(out)["error"]
     code, out = probe("nosuch://127.0.0.1:1", "--read", "x")
@@ -86,9 +84,7 @@ def test_browse_on_a_driver_that_cannot(server: LineTagServer) -> None:
 
 
 def test_illegal_address_is_reported_before_connecting() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     code, out = probe(f"linetag://127.0.0.1:{port}", "--read", "speed:notatype", "--read", "x")
     assert code == 1
     bad_type, refused = out.splitlines()

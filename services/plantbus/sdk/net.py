@@ -1,4 +1,5 @@
-"""Free TCP ports for servers started by tests and benchmarks."""
+"""Free TCP ports, for servers started on a port of their own (``plantbus up
+--random-ports``, the simulator, tests and benchmarks)."""
 
 from __future__ import annotations
 
