@@ -72,12 +72,9 @@ class Supervisor:
     max_backoff_s: float = 30.0
 
     def add(self, child: Child) -> Child:
-        """Register a child and start it; one whose process runs already is only watched."""
+        """Register and start a child."""
         self.children.append(child)
-        if child.alive:
-            child.started_at = time.monotonic()
-        else:
-            child.start()
+        child.start()
         return child
 
     def check(self, now: float | None = None) -> list[str]:

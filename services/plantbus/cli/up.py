@@ -148,9 +148,9 @@ def up(
                     f"port {port} is in use: another NATS or hub is running; stop it, or use "
                     "--nats-port, --random-ports or --nats-url"
                 )
-            nats = NatsServer(store_dir=data_dir / "nats", port=port).start()
+            nats = NatsServer(store_dir=data_dir / "nats", port=port)
+            infra.add(_nats_child(nats))  # starts it
             nats_url = nats.url
-            infra.add(_nats_child(nats))
         env_ports = _sim_ports(random_ports)
         os.environ.update({f"PLANTBUS_SIM_{k.upper()}_PORT": str(v) for k, v in env_ports.items()})
         os.environ["PLANTBUS_DATA_DIR"] = str(data_dir.resolve())  # config paths use it
@@ -225,18 +225,16 @@ def up(
 
 
 def _nats_child(nats: NatsServer) -> Child:
-    """The running embedded NATS as a supervised child; when it dies it is started again
-    on the same port and JetStream store, so services reconnect to the URL they know and
-    find their streams, consumers and KV buckets."""
+    """The embedded NATS as a supervised child; when it dies it is started again on the
+    same port and JetStream store, so services reconnect to the URL they know and find
+    their streams, consumers and KV buckets."""
 
     def launch() -> subprocess.Popen[bytes]:
         nats.restart()
         assert nats.process is not None
         return nats.process
 
-    return Child(
-        "nats", [], nats.store_dir / "nats-server.log", launch=launch, process=nats.process
-    )
+    return Child("nats", [], nats.store_dir / "nats-server.log", launch=launch)
 
 
 def _sim_ports(random_ports: bool) -> dict[str, int]:

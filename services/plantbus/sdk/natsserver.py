@@ -124,7 +124,7 @@ class NatsServer:
             self.process.wait()
 
     def restart(self, timeout: float = 10.0) -> NatsServer:
-        """Start again on the same port and store (fault tests)."""
+        """Start (again) on the same port and store; also a first start."""
         self.stop()
         if self.client_port:
             self.port = self.client_port
