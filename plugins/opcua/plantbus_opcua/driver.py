@@ -33,7 +33,7 @@ from plantbus.sdk.driver import (
     SupportsSubscribe,
     TagRef,
 )
-from plantbus.sdk.errors import DeviceAuthFailed, DeviceUnavailable, DriverConfigError
+from plantbus.sdk.errors import DeviceAuthFailed, DeviceUnavailable, DriverConfigError, describe
 from plantbus.sdk.plugin import PluginManifest
 
 __all__ = ["OpcUaDriver", "OpcUaSettings", "quality_of"]
@@ -180,7 +180,7 @@ class OpcUaDriver(Driver, SupportsSubscribe, SupportsBrowse):
                 raise DeviceAuthFailed(f"{self.endpoint}: {name}") from err
             raise DeviceUnavailable(f"{self.endpoint}: {name}") from err
         except (OSError, TimeoutError, UaError) as err:
-            raise DeviceUnavailable(f"{self.endpoint}: {err or type(err).__name__}") from err
+            raise DeviceUnavailable(f"{self.endpoint}: {describe(err)}") from err
         self._client = client
 
     async def close(self) -> None:
@@ -204,7 +204,7 @@ class OpcUaDriver(Driver, SupportsSubscribe, SupportsBrowse):
             try:
                 values = await self.client.read_attributes(nodes, AttributeIds.Value)
             except (OSError, TimeoutError, UaError, ConnectionError) as err:
-                raise DeviceUnavailable(f"{self.endpoint}: {err or type(err).__name__}") from err
+                raise DeviceUnavailable(f"{self.endpoint}: {describe(err)}") from err
             for i, dv in zip(index, values, strict=True):
                 quality, reason = quality_of(dv.StatusCode or ua.StatusCode())
                 value = _scalar(dv.Value.Value) if quality != Quality.BAD and dv.Value else None
@@ -225,7 +225,7 @@ class OpcUaDriver(Driver, SupportsSubscribe, SupportsBrowse):
                 f"tag {tag.name!r}: server refused the write: {ua.StatusCode(err.code).name}"
             ) from err
         except (OSError, TimeoutError, UaError) as err:
-            raise DeviceUnavailable(f"{self.endpoint}: {err or type(err).__name__}") from err
+            raise DeviceUnavailable(f"{self.endpoint}: {describe(err)}") from err
 
     async def subscribe(
         self,

@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 
-from plantbus.sdk.errors import ErpRejected, ErpUnavailable
+from plantbus.sdk.errors import ErpRejected, ErpUnavailable, describe
 
 __all__ = ["TrytonRpc", "decode", "encode"]
 
@@ -136,7 +136,7 @@ class TrytonRpc:
             async with self._http.post(self.base + path, data=body, headers=headers) as resp:
                 status, data = resp.status, await resp.read()
         except (aiohttp.ClientError, TimeoutError) as err:
-            raise ErpUnavailable(f"{self.where} unreachable: {err or type(err).__name__}") from err
+            raise ErpUnavailable(f"{self.where} unreachable: {describe(err)}") from err
         if status == 401:
             raise _SessionExpired
         if status == 403:

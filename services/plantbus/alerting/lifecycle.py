@@ -43,6 +43,11 @@ _KEPT_WHEN_SUPPRESSED = {
 }
 
 
+def _by(action: str, who: str, why: str) -> str:
+    """The note of an operator action: what, who and, when given, why."""
+    return f"{action} by {who}" + (f": {why}" if why else "")
+
+
 @dataclass
 class Alarm:
     """One alarm: a rule on one machine (or line)."""
@@ -110,7 +115,7 @@ class Alarm:
             changed = self._set(AlarmState.LATCHED_ACKED, now)
         else:
             raise ValidationFailed(f"alarm {self.id} is {self.state}: nothing to acknowledge")
-        self.note = f"acknowledged by {who}" + (f": {why}" if why else "")
+        self.note = _by("acknowledged", who, why)
         return changed
 
     def reset(self, who: str, why: str, now: float) -> bool:
@@ -123,7 +128,7 @@ class Alarm:
             raise ValidationFailed(
                 f"alarm {self.id} is {self.state}: only a latched alarm is reset"
             )
-        self.note = f"reset by {who}" + (f": {why}" if why else "")
+        self.note = _by("reset", who, why)
         return self._set(AlarmState.NORMAL, now)
 
     def realarm(self, now: float) -> bool:
@@ -161,9 +166,7 @@ class Alarm:
                 f"alarm {self.id} may be shelved for at most {max_s:g} s (rule max_shelve_s)"
             )
         self.shelved_until, self.shelved_by, self.one_shot = until, who, one_shot
-        self.note = f"{'one-shot ' if one_shot else ''}shelved by {who}" + (
-            f": {why}" if why else ""
-        )
+        self.note = _by("one-shot shelved" if one_shot else "shelved", who, why)
         return self._set(AlarmState.SHELVED, now)
 
     def unshelve(self, who: str, now: float, why: str = "") -> bool:
@@ -171,7 +174,7 @@ class Alarm:
         if self.state != AlarmState.SHELVED:
             raise ValidationFailed(f"alarm {self.id} is not shelved")
         self.shelved_until, self.one_shot = 0.0, False
-        self.note = f"unshelved by {who}" + (f": {why}" if why else "")
+        self.note = _by("unshelved", who, why)
         self._reevaluate(now)
         return True
 

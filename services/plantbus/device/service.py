@@ -31,7 +31,7 @@ from plantbus.device.spool import Spool
 from plantbus.device.writes import tag_refusal
 from plantbus.sdk.discovery import grpc_address
 from plantbus.sdk.driver import Driver, Scalar
-from plantbus.sdk.errors import NotFound, PermissionDenied, PlantbusError
+from plantbus.sdk.errors import NotFound, PermissionDenied, PlantbusError, describe
 from plantbus.sdk.heartbeat import read_heartbeats
 from plantbus.sdk.plugins import PluginRegistry, discover, plugin_infos
 from plantbus.sdk.rpc import channel
@@ -139,7 +139,7 @@ class DeviceService(Service):
             # bounded: nats-py's kv.keys() can wait forever while heartbeats are being put
             beats = await asyncio.wait_for(read_heartbeats(self.ctx.bus), 3.0)
         except Exception as err:  # noqa: BLE001 - NATS away or slow: keep the current assignment
-            self.ctx.log.warning("device membership unknown: %s", err or type(err).__name__)
+            self.ctx.log.warning("device membership unknown: %s", describe(err))
             return self._live
         return {
             hb.instance

@@ -41,6 +41,8 @@ from plantbus.v1 import erp_pb2, erp_pb2_grpc, oee_pb2, service_pb2
 __all__ = ["ErpService"]
 
 STATE_BUCKET = "plantbus_erp"
+_CLOSED = frozenset({"cancelled", "completed"})
+"""Order states after which the hub takes no more parts for it."""
 
 
 def _key(erp_id: str) -> str:
@@ -183,10 +185,10 @@ class ErpService(Service):
         ERP closed (cancelled, or completed there) is closed here too."""
         known = self.orders.get(order.erp_id)
         event = workorder_event(order, conn.config.name)
-        if known is None and event.status in ("cancelled", "completed"):
+        if known is None and event.status in _CLOSED:
             return  # closed in the ERP before the hub ever saw it released
         if known is not None:
-            closed = event.status in ("cancelled", "completed") and event.status != known.status
+            closed = event.status in _CLOSED and event.status != known.status
             fields = ("number", "quantity", "product_code")
             if not closed and all(getattr(known, f) == getattr(event, f) for f in fields):
                 return

@@ -29,7 +29,7 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel, Field, SecretStr
 
 from plantbus.sdk import telemetry as otel
-from plantbus.sdk.errors import ConfigError, ValidationFailed
+from plantbus.sdk.errors import ConfigError, ValidationFailed, describe
 
 __all__ = [
     "TYPE_HEADER",
@@ -275,9 +275,9 @@ async def connect(
             return
         bus.counters.errors += 1
         if isinstance(err, _CONNECTION_ERRORS):  # the disconnect and reconnect lines tell it
-            log.debug("NATS connection to %s: %s", settings.url, err or type(err).__name__)
+            log.debug("NATS connection to %s: %s", settings.url, describe(err))
         else:
-            log.warning("NATS error: %s", err or type(err).__name__)
+            log.warning("NATS error: %s", describe(err))
 
     options: dict[str, Any] = {
         "servers": [settings.url],
@@ -314,7 +314,7 @@ async def connect(
         ) from err
     except Exception as err:
         raise ConfigError(
-            f"cannot connect to NATS at {settings.url}: {err or type(err).__name__}. "
+            f"cannot connect to NATS at {settings.url}: {describe(err)}. "
             "Is the hub running (plantbus up) or is --nats-url / PLANTBUS_NATS_URL right?"
         ) from err
     # nats-py uses one attempt limit for the first connection and for reconnects; once

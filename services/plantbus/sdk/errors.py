@@ -23,6 +23,7 @@ __all__ = [
     "PointNotFound",
     "ValidationFailed",
     "WriteNotSupported",
+    "describe",
 ]
 
 
@@ -115,3 +116,8 @@ class PluginValidationError(PlantbusError):
     def __init__(self, plugin: str, message: str) -> None:
         super().__init__(f"plugin {plugin!r}: {message}")
         self.plugin = plugin
+
+
+def describe(err: BaseException) -> str:
+    """An exception's message, or its type's name when it has none (a bare TimeoutError)."""
+    return str(err) or type(err).__name__
