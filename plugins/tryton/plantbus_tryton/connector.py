@@ -48,8 +48,9 @@ from plantbus_tryton.rpc import TrytonRpc
 __all__ = ["TrytonConnector", "TrytonSettings"]
 
 _WORK_FIELDS = ["production", "sequence", "operation.rec_name", "work_center.rec_name", "state"]
-_PRODUCTION_FIELDS = ["rec_name", "state", "product", "unit", "location", "warehouse", "works"]
-_PRODUCTION_FIELDS += [f"outputs.{f}" for f in ("product", "quantity", "to_location", "state")]
+_BOOKING_FIELDS = ["rec_name", "state", "product", "unit", "location", "warehouse", "works"]
+_BOOKING_FIELDS += [f"outputs.{f}" for f in ("product", "quantity", "to_location", "state")]
+"""What booking a confirmation reads of a production, output moves included."""
 
 
 class TrytonSettings(BaseModel):
@@ -65,12 +66,6 @@ class TrytonSettings(BaseModel):
     scrap_location: str | None = None
     """Code or name of the waste location for scrap; default: the warehouse's first."""
     timeout_s: float = Field(default=10.0, gt=0)
-
-
-def _one(rows: list[dict[str, Any]], what: str) -> dict[str, Any]:
-    if not rows:
-        raise ErpRejected(f"Tryton has no {what}")
-    return rows[0]
 
 
 class TrytonConnector(ErpConnector):
@@ -148,21 +143,18 @@ class TrytonConnector(ErpConnector):
             ident = int(erp_id)
         except ValueError:
             raise ErpRejected(f"{erp_id!r} is not a Tryton production id") from None
-        rows = await self.rpc.call(
-            "production",
-            "read",
-            [ident],
-            _PRODUCTION_FIELDS,
-        )
-        return _one(rows, f"production {erp_id}")
+        rows = await self.rpc.call("production", "read", [ident], _BOOKING_FIELDS)
+        if not rows:
+            raise ErpRejected(f"Tryton has no production {erp_id}")
+        return dict(rows[0])
 
     async def _run(self, production: dict[str, Any]) -> None:
         """Bring a released production to running (reserving its inputs)."""
         ident, name = production["id"], production["rec_name"]
         if production["state"] == "waiting":
             await self.rpc.call("production", "assign_try", [ident])
-            state = (await self._production(str(ident)))["state"]
-            if state != "assigned":
+            [row] = await self.rpc.call("production", "read", [ident], ["state"])
+            if row["state"] != "assigned":
                 raise ErpRejected(
                     f"Tryton could not reserve the inputs of production {name}; "
                     "assign it in Tryton, then start it again"
@@ -233,18 +225,15 @@ class TrytonConnector(ErpConnector):
         scrap_at = await self._scrap_location(production["warehouse"], c.total_scrap > 0)
         mine = [m for m in moves if m["product"] == product and m["state"] != "cancelled"]
         good = [m for m in mine if m["to_location"] != scrap_at]
+        scrap = [m for m in mine if m["to_location"] == scrap_at]
         if not good:
             raise ErpRejected(
                 f"production {production['rec_name']} has no output move for its product"
             )
-        if good[0]["quantity"] != c.total_good:
-            await self.rpc.call("stock.move", "write", [good[0]["id"]], {"quantity": c.total_good})
-        scrap = [m for m in mine if m["to_location"] == scrap_at]
-        if scrap and scrap[0]["quantity"] != c.total_scrap:
-            await self.rpc.call(
-                "stock.move", "write", [scrap[0]["id"]], {"quantity": c.total_scrap}
-            )
-        elif not scrap and c.total_scrap > 0:
+        for moves_to, total in ((good, c.total_good), (scrap, c.total_scrap)):
+            if moves_to and moves_to[0]["quantity"] != total:
+                await self.rpc.call("stock.move", "write", [moves_to[0]["id"]], {"quantity": total})
+        if not scrap and c.total_scrap > 0:
             company = self.rpc.context.get("company")
             await self.rpc.call(
                 "stock.move",
