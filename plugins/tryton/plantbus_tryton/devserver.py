@@ -178,7 +178,7 @@ def _serve(directory: Path, port: int, orders: int) -> None:
     import signal
 
     from plantbus_tryton.rpc import TrytonRpc
-    from plantbus_tryton.sample import release_order, seed_plant
+    from plantbus_tryton.sample import release_orders, seed_plant
 
     db_dir = directory / "tryton"
     fresh = not (db_dir / f"{DATABASE}.sqlite").exists()
@@ -193,8 +193,8 @@ def _serve(directory: Path, port: int, orders: int) -> None:
         rpc = TrytonRpc(server.url, DATABASE, "admin", ADMIN_PASSWORD)
         try:
             plant = await seed_plant(rpc)
-            for n in range(1, orders + 1):
-                await release_order(rpc, plant, f"WO-{1000 + n}", 20)
+            references = [f"WO-{1000 + n}" for n in range(1, orders + 1)]
+            await release_orders(rpc, plant, references, 20)
         finally:
             await rpc.close()
 
