@@ -6,8 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from plantbus_tryton.pytest_plugin import TrytonErp
+from plantbus_tryton.readback import state
+from plantbus_tryton.rpc import TrytonRpc
 
 from plantbus.sdk.bus import Bus
+from plantbus.testing.waiting import wait_until
 from plantbus.v1 import oee_pb2
 
 M1 = "s/a/line1/m1"
@@ -47,3 +50,12 @@ async def produce(bus: Bus, order: str, total: int, good: int) -> None:
         state="running",
     )
     await bus.publish("plantbus.v1.oee.s.a.line1.m1", snap)
+
+
+async def until_done(rpc: TrytonRpc, production: int, timeout: float) -> None:
+    """Wait until Tryton shows the production done (the final confirmation finishes it)."""
+
+    async def done() -> bool:
+        return await state(rpc, production) == "done"
+
+    await wait_until(done, timeout=timeout, interval=0.1, message=f"production {production} done")

@@ -3,15 +3,15 @@ the simulated m1 and comes back done, with its parts booked."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 import yaml
 from plantbus_tryton.pytest_plugin import TrytonErp
-from plantbus_tryton.readback import ledger, outputs, state
+from plantbus_tryton.readback import ledger, outputs
 from plantbus_tryton.sample import release_order
 
+from tests.erp_tryton_helpers import until_done
 from tests.hub import EXAMPLES, demo_plant, plantbus, running_hub
 
 
@@ -28,13 +28,7 @@ async def test_work_orders_flow_from_tryton_to_the_machine_and_back(
     (plant / "erp.yaml").write_text(yaml.safe_dump(erp))
     data = tmp_path / "hub"
     with running_hub(data, "--config", str(plant)):
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 120  # hub start, about 2 s a part, confirmations
-        while True:
-            if (now := await state(rpc, order)) == "done":
-                break
-            assert loop.time() < deadline, f"production {order} is still {now}"
-            await asyncio.sleep(0.5)
+        await until_done(rpc, order, timeout=120)  # hub start, ~2 s a part, confirmations
         orders = plantbus("erp", "orders", data_dir=data)
         line = f"{order} (1 [WO-E2E])"  # the id to type, then Tryton's number
         assert any(

@@ -20,7 +20,7 @@ from plantbus.sdk.connector import Confirmation
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until
-from tests.erp_tryton_helpers import M1, config, produce
+from tests.erp_tryton_helpers import M1, config, produce, until_done
 
 
 @pytest.fixture
@@ -32,10 +32,11 @@ async def rpc(tryton: TrytonErp) -> AsyncIterator[TrytonRpc]:
 
 async def poll_tryton(rpc: TrytonRpc, production: int, want: dict[str, float]) -> None:
     """Wait until Tryton holds ``want`` for the production's outputs."""
-    deadline = asyncio.get_running_loop().time() + 30
-    while (now := await outputs(rpc, production)) != want:
-        assert asyncio.get_running_loop().time() < deadline, now
-        await asyncio.sleep(0.1)
+
+    async def holds() -> bool:
+        return await outputs(rpc, production) == want
+
+    await wait_until(holds, timeout=30, interval=0.1, message=f"Tryton holding {want}")
 
 
 def crash_after_booking(erp: ErpService) -> asyncio.Event:
@@ -88,10 +89,7 @@ async def test_orders_in_confirmations_booked_exactly_once(
         await produce(bus, erp_id, 10, 9)
         await wait_until(lambda: erp.orders[erp_id].good_quantity == 9, timeout=30)
         await erp.complete(erp_id, "tester")
-        deadline = asyncio.get_running_loop().time() + 30
-        while await state(rpc, order) != "done":  # the final confirmation finishes it
-            assert asyncio.get_running_loop().time() < deadline, "production not done"
-            await asyncio.sleep(0.1)
+        await until_done(rpc, order, timeout=30)
     assert await outputs(rpc, order) == {"storage": 9.0, "lost_found": 1.0}
     # one note per confirmation: the re-sent confirmation 2 was recognised, not booked again
     # (3 or 4 confirmations follow the crash, depending on when the confirm loop ran)
