@@ -2,8 +2,10 @@
 
 At-least-once: an entry is acked only after the connector booked it, so a crash
 mid-send re-delivers it; the connector's idempotency key makes the re-send harmless.
-While the ERP is unreachable the entry is redelivered with capped back-off; an entry
-the ERP rejects goes to the dead-letter list (KV) with the ERP's message.
+While the ERP is unreachable the entry is retried in place with capped back-off, and the
+consumer lets one entry out at a time, so entries reach the ERP in the order they were
+made, across outages and crashes; an entry the ERP rejects goes to the dead-letter list
+(KV) with the ERP's message.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import ConsumerConfig, RetentionPolicy, StreamConfig
 from nats.js.errors import KeyNotFoundError
@@ -138,6 +141,7 @@ class OutboxWorker:
                 filter_subject=_subject(self.connection),
                 ack_wait=self.redelivery_s,
                 max_deliver=-1,
+                max_ack_pending=1,  # in order, also after a crash: nothing passes a pending one
             ),
         )
         self._sub = await self.outbox.bus.js.pull_subscribe_bind(durable, OUTBOX_STREAM)
@@ -151,7 +155,6 @@ class OutboxWorker:
                 await self._task
 
     async def _run(self) -> None:
-        failures = 0
         while True:
             try:
                 msgs = await self._sub.fetch(1, timeout=1)
@@ -162,29 +165,43 @@ class OutboxWorker:
                 await asyncio.sleep(1)
                 continue
             for msg in msgs:
-                confirmation = erp_pb2.Confirmation.FromString(msg.data)
-                try:
-                    await self.connector.post_confirmation(confirmation_from_proto(confirmation))
-                except ErpUnavailable as err:
-                    failures += 1
-                    delay = min(self.max_backoff_s, 0.5 * 2 ** min(failures, 10))
-                    if self.reachable:
-                        log.warning("ERP %s unavailable: %s; retrying", self.connection, err)
-                    self.reachable, self.last_error = False, str(err)
-                    await msg.nak(delay=delay)
-                    await asyncio.sleep(delay)
-                    continue
-                except ErpRejected as err:
-                    await self.outbox.bury(confirmation, str(err))
-                    self.dead += 1
-                    self.last_error = str(err)
-                    log.error(
-                        "ERP %s rejected %s: %s", self.connection, confirmation.idempotency_key, err
-                    )
-                    await msg.ack()
-                    continue
-                failures = 0
+                await self._deliver(msg)
+
+    async def _deliver(self, msg: Msg) -> None:
+        """Book one entry, retrying it in place while the ERP is away, so confirmations
+        reach the ERP in the order they were made (a final one never before a partial)."""
+        confirmation = erp_pb2.Confirmation.FromString(msg.data)
+        failures = 0
+        while True:
+            try:
+                await self.connector.post_confirmation(confirmation_from_proto(confirmation))
+            except ErpUnavailable as err:
+                failures += 1
+                if self.reachable:
+                    log.warning("ERP %s unavailable: %s; retrying", self.connection, err)
+                self.reachable, self.last_error = False, str(err)
+                await self._hold(msg, min(self.max_backoff_s, 0.5 * 2 ** min(failures, 10)))
+                continue
+            except ErpRejected as err:
+                await self.outbox.bury(confirmation, str(err))
+                self.dead += 1
+                self.last_error = str(err)
+                log.error(
+                    "ERP %s rejected %s: %s", self.connection, confirmation.idempotency_key, err
+                )
+            else:
                 if not self.reachable:
                     log.info("ERP %s reachable again", self.connection)
                 self.reachable, self.sent = True, self.sent + 1
-                await msg.ack()
+            await msg.ack()
+            return
+
+    async def _hold(self, msg: Msg, seconds: float) -> None:
+        """Wait ``seconds`` keeping the entry ours: each in-progress mark restarts its
+        redelivery clock (if NATS is away meanwhile, the entry may come again later;
+        the connector's idempotency makes that harmless)."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
+            await asyncio.sleep(min(left, self.redelivery_s / 2))
