@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from plantbus.sdk.natsserver import NatsServer
+from plantbus.kit.natsserver import NatsServer
 
 
 @contextmanager

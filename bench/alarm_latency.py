@@ -15,7 +15,7 @@ from _hub import nats_server, percentile
 from plantbus.alerting.conditions import Condition
 from plantbus.alerting.service import AlertingService
 from plantbus.config.alerting import AlertRule
-from plantbus.sdk.bus import NatsSettings, connect
+from plantbus.kit.bus import NatsSettings, connect
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until

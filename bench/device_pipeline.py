@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from plantbus.config import PlantConfig
-from plantbus.device.publisher import TELEMETRY_STREAM
 from plantbus.device.service import DeviceService
-from plantbus.sdk.bus import Bus, NatsSettings, connect
-from plantbus.sdk.natsserver import NatsServer
-from plantbus.sdk.service import ServiceContext
+from plantbus.kit import streams
+from plantbus.kit.bus import Bus, NatsSettings, connect
+from plantbus.kit.natsserver import NatsServer
+from plantbus.kit.service import ServiceContext
 from plantbus.v1 import telemetry_pb2
 
 DEVICES = 10
@@ -110,7 +110,7 @@ async def main() -> None:
         try:
             bus = await connect(NatsSettings(url=server.url, name="bench"))
             device = await device_rate(bus, Path(tmp) / "device")
-            stored = (await bus.js.stream_info(TELEMETRY_STREAM)).state.messages
+            stored = (await bus.js.stream_info(streams.TELEMETRY.name)).state.messages
             raw = await raw_rate(bus)
             await bus.close()
         finally:

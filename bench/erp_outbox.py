@@ -16,7 +16,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +27,9 @@ from plantbus_tryton.devserver import ADMIN_PASSWORD, DATABASE, TrytonServer, tr
 from plantbus_tryton.rpc import TrytonRpc
 from plantbus_tryton.sample import release_orders, seed_plant
 
-from plantbus.erp.convert import timestamp
 from plantbus.erp.service import ErpService
-from plantbus.sdk.bus import NatsSettings, connect
+from plantbus.kit import codec
+from plantbus.kit.bus import NatsSettings, connect
 from plantbus.sdk.connector import WorkOrder
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
@@ -73,7 +72,7 @@ async def through_outbox(
             erp = runner.services["erp"]
             assert isinstance(erp, ErpService)
             await wait_until(lambda: "e" in erp.connections and erp.connections["e"].last_poll > 0)
-            now = timestamp(datetime.now(UTC))
+            now = codec.now()
             started = time.perf_counter()
             for order, n in confirmations:
                 await erp.outbox.enqueue(

@@ -18,11 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _hub import nats_server, percentile
 
-from plantbus.device.publisher import ensure_telemetry_stream, subject_of
+from plantbus.kit import streams, subjects
+from plantbus.kit.bus import TYPE_HEADER, NatsSettings, connect
 from plantbus.oee.engine import OeeEngine
 from plantbus.oee.events import Count, Event, ShiftStart, StateChange
 from plantbus.oee.service import OeeService
-from plantbus.sdk.bus import TYPE_HEADER, NatsSettings, connect
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until
@@ -84,7 +84,7 @@ async def state_latency(samples: int = 200) -> tuple[float, float]:
     }
     with nats_server() as (server, tmp):
         bus = await connect(NatsSettings(url=server.url))
-        await ensure_telemetry_stream(bus)
+        await streams.ensure_stream(bus, streams.TELEMETRY)
         await put_config(bus, config)
         seen: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
 
@@ -106,7 +106,7 @@ async def state_latency(samples: int = 200) -> tuple[float, float]:
                 payload = telemetry_pb2.TagSampleBatch(samples=[sample]).SerializeToString()
                 sent = time.perf_counter()
                 await bus.nc.publish(
-                    subject_of(sample.path),
+                    subjects.telemetry_of(sample.path),
                     payload,
                     headers={TYPE_HEADER: "plantbus.v1.TagSampleBatch"},
                 )

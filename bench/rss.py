@@ -19,8 +19,8 @@ from pathlib import Path
 
 import psutil
 
-from plantbus.sdk import subjects
-from plantbus.sdk.bus import NatsSettings, connect
+from plantbus.kit import subjects
+from plantbus.kit.bus import NatsSettings, connect
 from plantbus.v1 import telemetry_pb2
 
 LOAD_S = 15.0

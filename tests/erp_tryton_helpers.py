@@ -9,7 +9,7 @@ from plantbus_tryton.pytest_plugin import TrytonErp
 from plantbus_tryton.readback import state
 from plantbus_tryton.rpc import TrytonRpc
 
-from plantbus.sdk.bus import Bus
+from plantbus.kit.bus import Bus
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import oee_pb2
 

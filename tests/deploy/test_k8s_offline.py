@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from plantbus.registry import SERVICES
+from plantbus.kit.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"

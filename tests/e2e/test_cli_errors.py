@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from plantbus.sdk.natsserver import NatsServer
+from plantbus.kit.natsserver import NatsServer
 
 
 def run(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from plantbus.sdk.bus import NatsSettings, connect
+from plantbus.kit.bus import NatsSettings, connect
 from plantbus.v1 import telemetry_pb2
 from tests.hub import demo_plant, running_hub
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from plantbus.registry import SERVICES
+from plantbus.kit.registry import SERVICES
 
 UP_TIMEOUT_S = 90
 

@@ -15,7 +15,7 @@ from plantbus_tryton.readback import ledger, outputs, state
 from plantbus_tryton.sample import release_order
 
 from plantbus.erp.service import ErpService
-from plantbus.sdk.bus import Bus
+from plantbus.kit.bus import Bus
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until

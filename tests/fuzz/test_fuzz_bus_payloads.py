@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plantbus.sdk.bus import TYPE_HEADER, decode
+from plantbus.kit.bus import TYPE_HEADER, decode
 from plantbus.sdk.errors import ValidationFailed
 from plantbus.v1 import telemetry_pb2
 

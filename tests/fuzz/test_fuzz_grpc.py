@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from plantbus.alerting.service import AlertingService
 from plantbus.erp.service import ErpService
 from plantbus.governance.service import GovernanceService
+from plantbus.kit.runner import Runner
 from plantbus.oee.service import OeeService
-from plantbus.sdk.runner import Runner
 from plantbus.testing.harness import hosted
 from plantbus.v1 import (
     alerting_pb2,

@@ -9,10 +9,10 @@ from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from opentelemetry import trace
 
-from plantbus.sdk import subjects
-from plantbus.sdk import telemetry as otel
-from plantbus.sdk.bus import TYPE_HEADER, Bus, NatsSettings, connect
-from plantbus.sdk.natsserver import NatsServer
+from plantbus.kit import subjects
+from plantbus.kit import telemetry as otel
+from plantbus.kit.bus import TYPE_HEADER, Bus, NatsSettings, connect
+from plantbus.kit.natsserver import NatsServer
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import telemetry_pb2
 

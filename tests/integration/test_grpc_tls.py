@@ -10,9 +10,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from plantbus.sdk.identity import caller
-from plantbus.sdk.rpc import GrpcServer, GrpcSettings, channel
-from plantbus.sdk.service import GrpcBinding
+from plantbus.kit.identity import caller
+from plantbus.kit.rpc import GrpcServer, GrpcSettings, channel
+from plantbus.kit.service import GrpcBinding
 
 WHOAMI = "/test.Who/Ami"
 

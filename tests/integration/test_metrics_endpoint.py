@@ -9,7 +9,7 @@ import textwrap
 import time
 import urllib.request
 
-from plantbus.sdk.net import free_port
+from plantbus.kit.net import free_port
 
 
 def scrape(port: int) -> str:
@@ -24,8 +24,8 @@ def test_metrics_are_scrapeable_by_prometheus(nats_url: str) -> None:
     port = free_port()
     script = textwrap.dedent(f"""
         import asyncio
-        from plantbus.sdk import telemetry
-        from plantbus.sdk.bus import NatsSettings, connect
+        from plantbus.kit import telemetry
+        from plantbus.kit.bus import NatsSettings, connect
 
         async def main():
             telemetry.configure("probe", "i1", {port})

@@ -11,9 +11,9 @@ import pytest
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
 
-from plantbus.sdk.bus import NatsSettings, connect
+from plantbus.kit.bus import NatsSettings, connect
+from plantbus.kit.natsserver import NatsServer
 from plantbus.sdk.errors import ConfigError
-from plantbus.sdk.natsserver import NatsServer
 from plantbus.v1 import telemetry_pb2
 
 

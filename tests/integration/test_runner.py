@@ -13,12 +13,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import trace
 
 from plantbus.config import PlantConfig
-from plantbus.sdk import telemetry
-from plantbus.sdk.bus import Bus
+from plantbus.kit import telemetry
+from plantbus.kit.bus import Bus
+from plantbus.kit.heartbeat import read_heartbeats
+from plantbus.kit.rpc import channel
+from plantbus.kit.service import GrpcBinding, Service
 from plantbus.sdk.errors import NotFound
-from plantbus.sdk.heartbeat import read_heartbeats
-from plantbus.sdk.rpc import channel
-from plantbus.sdk.service import GrpcBinding, Service
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until

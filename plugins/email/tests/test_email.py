@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from plantbus_email.notifier import EmailNotifier
 
-from plantbus.sdk.net import free_port
+from plantbus.testing.ports import free_port
 from plantbus.sdk.notifier import AlarmNotification
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from plantbus.sdk.net import free_port
+from plantbus.testing.ports import free_port
 
 __all__ = [
     "ADMIN_PASSWORD",

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.kv import KeyValue
@@ -27,26 +26,19 @@ from plantbus.alerting.messages import render
 from plantbus.alerting.metrics import FloodDetector, area_of
 from plantbus.config import PlantConfig
 from plantbus.config.alerting import AlertRule
-from plantbus.sdk import subjects
-from plantbus.sdk.bus import kv_key
+from plantbus.kit import codec, streams, subjects
+from plantbus.kit.bus import kv_key
+from plantbus.kit.service import GrpcBinding, Service, ServiceContext
+from plantbus.plugins import discover, plugin_infos
 from plantbus.sdk.errors import NotFound, PlantbusError
 from plantbus.sdk.notifier import AlarmNotification, Notifier
-from plantbus.sdk.plugins import discover, plugin_infos
-from plantbus.sdk.service import GrpcBinding, Service, ServiceContext
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc, oee_pb2, service_pb2, telemetry_pb2
 
 __all__ = ["AlertingService"]
 
-STATE_BUCKET = "plantbus_alarms"
 FLOOD_RULE = "alarm_flood"
 DEFAULT_MAX_SHELVE_S: float = AlertRule.model_fields["max_shelve_s"].default
 """Shelving limit for alarms without a rule of their own (the flood alarm)."""
-
-
-def _ts(seconds: float) -> Timestamp:
-    ts = Timestamp()
-    ts.FromNanoseconds(int(seconds * 1e9))
-    return ts
 
 
 def event_of(alarm: Alarm) -> alerting_pb2.AlarmEvent:
@@ -60,11 +52,11 @@ def event_of(alarm: Alarm) -> alerting_pb2.AlarmEvent:
         priority=alarm.priority,
         message=alarm.message,
         value="" if alarm.value is None else str(alarm.value),
-        time=_ts(alarm.changed_at),
+        time=codec.timestamp(alarm.changed_at),
         note=alarm.note,
     )
     if alarm.shelved_until:
-        msg.shelved_until.CopyFrom(_ts(alarm.shelved_until))
+        msg.shelved_until.CopyFrom(codec.timestamp(alarm.shelved_until))
     return msg
 
 
@@ -118,7 +110,7 @@ class AlertingService(Service):
 
     async def start(self) -> None:
         """Restore alarm states, subscribe to telemetry and OEE, start the tick loop."""
-        self._kv = await self.ctx.bus.kv(STATE_BUCKET, history=1)
+        self._kv = await streams.open_bucket(self.ctx.bus, streams.ALARM_STATE)
         with contextlib.suppress(Exception):  # an empty bucket has no keys
             for key in await self._kv.keys():
                 entry = await self._kv.get(key)
@@ -199,8 +191,7 @@ class AlertingService(Service):
         now = time.time()
         for sample in msg.samples:
             good = sample.quality == telemetry_pb2.QUALITY_GOOD
-            kind = sample.value.WhichOneof("kind")
-            value = getattr(sample.value, kind) if kind else None
+            value = codec.scalar(sample.value)
             machine_state = self.machine_states.from_tag(sample.path, value) if good else None
             if machine_state is not None:
                 await self._machine_state(*machine_state, now)

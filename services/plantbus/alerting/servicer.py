@@ -12,7 +12,7 @@ import grpc
 from plantbus.alerting.lifecycle import AlarmState
 from plantbus.alerting.metrics import metrics
 from plantbus.alerting.service import event_of
-from plantbus.sdk.identity import caller
+from plantbus.kit.identity import caller
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc
 
 if TYPE_CHECKING:

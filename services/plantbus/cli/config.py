@@ -17,8 +17,8 @@ from plantbus.cli.rpc import call, metadata
 from plantbus.config import PlantConfig
 from plantbus.config.issues import ConfigInvalid
 from plantbus.config.loader import load_sources, read_sources
-from plantbus.sdk.audit import AUDIT_STREAM
-from plantbus.sdk.bus import NatsSettings, connect
+from plantbus.kit import streams
+from plantbus.kit.bus import NatsSettings, connect
 from plantbus.v1 import governance_pb2, governance_pb2_grpc, service_pb2
 
 __all__ = ["commands"]
@@ -188,13 +188,13 @@ async def _read_audit(hub: Hub, since: datetime | None, who: str | None) -> list
     bus = await connect(NatsSettings(url=hub.nats_url, name="plantbus-cli"))
     out: list[dict[str, Any]] = []
     try:
-        info = await bus.js.stream_info(AUDIT_STREAM)
+        info = await bus.js.stream_info(streams.AUDIT.name)
         if not info.state.messages:
             return out
         policy = DeliverPolicy.BY_START_TIME if since else DeliverPolicy.ALL
         consumer = ConsumerConfig(deliver_policy=policy, opt_start_time=since)
         sub = await bus.js.subscribe(
-            "plantbus.v1.audit.>", stream=AUDIT_STREAM, ordered_consumer=True, config=consumer
+            "plantbus.v1.audit.>", stream=streams.AUDIT.name, ordered_consumer=True, config=consumer
         )
         last = info.state.last_seq
         while True:

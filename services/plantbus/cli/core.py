@@ -18,15 +18,15 @@ from nats.js.errors import KeyNotFoundError
 
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.up import up
-from plantbus.registry import SERVICES, load_service_class
-from plantbus.sdk import runner as runner_mod
-from plantbus.sdk.bus import Bus, NatsSettings, connect, decode
-from plantbus.sdk.config_watch import CURRENT_KEY, config_kv
+from plantbus.kit import runner as runner_mod
+from plantbus.kit.bus import Bus, NatsSettings, connect, decode
+from plantbus.kit.config_watch import CURRENT_KEY, config_kv
+from plantbus.kit.heartbeat import read_heartbeats
+from plantbus.kit.logs import configure_logging
+from plantbus.kit.registry import SERVICES, load_service_class
+from plantbus.kit.settings import RunnerSettings, from_env
+from plantbus.plugins import discover_all
 from plantbus.sdk.errors import ValidationFailed
-from plantbus.sdk.heartbeat import read_heartbeats
-from plantbus.sdk.logs import configure_logging
-from plantbus.sdk.plugins import discover_all
-from plantbus.sdk.settings import RunnerSettings, from_env
 from plantbus.v1 import service_pb2
 
 __all__ = ["commands"]

@@ -10,6 +10,7 @@ from google.protobuf.json_format import MessageToDict
 
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.rpc import call, metadata
+from plantbus.kit import codec
 from plantbus.v1 import device_pb2, device_pb2_grpc, telemetry_pb2
 
 __all__ = ["commands", "tag_value"]
@@ -43,16 +44,11 @@ def tag_value(text: str) -> telemetry_pb2.TagValue:
         return telemetry_pb2.TagValue(string_value=text)
 
 
-def _value(value: telemetry_pb2.TagValue) -> Any:
-    kind = value.WhichOneof("kind")
-    return getattr(value, kind) if kind else None
-
-
 def _sample_line(sample: telemetry_pb2.TagSample) -> str:
     quality = _QUALITY.get(sample.quality, "unknown")
     reason = f"  ({sample.quality_reason})" if sample.quality_reason else ""
     unit = f" {sample.unit}" if sample.unit else ""
-    return f"{sample.path} = {_value(sample.value)!r}{unit}  [{quality}]{reason}"
+    return f"{sample.path} = {codec.scalar(sample.value)!r}{unit}  [{quality}]{reason}"
 
 
 def _echo_json(message: Any) -> None:

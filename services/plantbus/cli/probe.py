@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 import click
 
+from plantbus.plugins import discover
 from plantbus.sdk.driver import DataType, Driver, Quality, Scalar, SupportsBrowse, TagRef
 from plantbus.sdk.errors import PlantbusError, ValidationFailed
-from plantbus.sdk.plugins import discover
 
 __all__ = ["commands", "driver_for", "parse_value"]
 

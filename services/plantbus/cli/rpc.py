@@ -12,9 +12,9 @@ import click
 import grpc
 
 from plantbus.cli.hub import Hub
-from plantbus.sdk.bus import NatsSettings, connect
-from plantbus.sdk.heartbeat import read_heartbeats
-from plantbus.sdk.rpc import channel
+from plantbus.kit.bus import NatsSettings, connect
+from plantbus.kit.heartbeat import read_heartbeats
+from plantbus.kit.rpc import channel
 
 __all__ = ["call", "metadata"]
 

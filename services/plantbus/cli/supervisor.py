@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from plantbus.kit.process import die_with_parent
 from plantbus.sdk.errors import PlantbusError
-from plantbus.sdk.process import die_with_parent
 
 __all__ = ["Child", "Supervisor"]
 

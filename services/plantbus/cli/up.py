@@ -21,12 +21,12 @@ import psutil
 import plantbus
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.supervisor import Child, Supervisor
-from plantbus.registry import SERVICES
-from plantbus.sdk.bus import NatsSettings, connect
+from plantbus.kit.bus import NatsSettings, connect
+from plantbus.kit.heartbeat import read_heartbeats
+from plantbus.kit.natsserver import NatsServer
+from plantbus.kit.net import free_port
+from plantbus.kit.registry import SERVICES
 from plantbus.sdk.errors import ConfigError
-from plantbus.sdk.heartbeat import read_heartbeats
-from plantbus.sdk.natsserver import NatsServer
-from plantbus.sdk.net import free_port
 from plantbus.v1 import service_pb2
 
 __all__ = ["up"]

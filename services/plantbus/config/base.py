@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from plantbus.sdk.subjects import validate_token
+from plantbus.config.names import validate_token
 
 __all__ = ["Name", "Strict"]
 

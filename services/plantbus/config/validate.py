@@ -11,9 +11,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from plantbus.config.model import PlantConfig
+from plantbus.plugins import discover
 from plantbus.sdk.driver import Driver
 from plantbus.sdk.errors import PlantbusError
-from plantbus.sdk.plugins import discover
 
 __all__ = ["cross_check"]
 

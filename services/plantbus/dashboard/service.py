@@ -25,11 +25,11 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from plantbus.dashboard.state import DashboardState
-from plantbus.sdk import subjects
-from plantbus.sdk.discovery import grpc_address
+from plantbus.kit import subjects
+from plantbus.kit.discovery import grpc_address
+from plantbus.kit.rpc import channel
+from plantbus.kit.service import Service, ServiceContext
 from plantbus.sdk.errors import ConfigError, PlantbusError
-from plantbus.sdk.rpc import channel
-from plantbus.sdk.service import Service, ServiceContext
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc, oee_pb2, oee_pb2_grpc
 
 __all__ = ["DashboardService"]

@@ -6,13 +6,11 @@ with the sample. Byte and word order are the driver's business (it decodes regis
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from plantbus.config.devices import Tag
 from plantbus.sdk.driver import DataType, Scalar
 from plantbus.v1 import telemetry_pb2
 
-__all__ = ["timestamp", "to_engineering", "to_raw", "to_tag_value"]
+__all__ = ["to_engineering", "to_raw", "to_tag_value"]
 
 _INT64_MAX = 2**63 - 1
 _FLOATS = {DataType.FLOAT32, DataType.FLOAT64}
@@ -53,10 +51,3 @@ def to_tag_value(value: Scalar | None) -> telemetry_pb2.TagValue:
     else:
         out.bytes_value = bytes(value)
     return out
-
-
-def timestamp(seconds: float) -> Timestamp:
-    """A protobuf Timestamp for Unix ``seconds``."""
-    ts = Timestamp()
-    ts.FromNanoseconds(int(seconds * 1e9))
-    return ts

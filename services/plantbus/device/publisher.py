@@ -25,38 +25,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nats.js.api import StreamConfig
-
 from plantbus.device.spool import Spool
-from plantbus.sdk.bus import TYPE_HEADER, Bus
-from plantbus.sdk.subjects import PREFIX
+from plantbus.kit import subjects
+from plantbus.kit.bus import TYPE_HEADER, Bus
 from plantbus.v1 import telemetry_pb2
 
-__all__ = ["TELEMETRY_STREAM", "TelemetryPublisher", "ensure_telemetry_stream"]
+__all__ = ["TelemetryPublisher"]
 
 log = logging.getLogger(__name__)
 
-TELEMETRY_STREAM = "PLANTBUS_TELEMETRY"
 _HEADERS = {TYPE_HEADER: "plantbus.v1.TagSampleBatch"}
-
-
-async def ensure_telemetry_stream(
-    bus: Bus, max_age_s: float = 24 * 3600, max_bytes: int = 2 * 2**30
-) -> None:
-    """The stream that keeps telemetry for consumers that must not miss any (OEE, IT)."""
-    await bus.ensure_stream(
-        StreamConfig(
-            name=TELEMETRY_STREAM,
-            subjects=[f"{PREFIX}.telemetry.>"],
-            max_age=max_age_s,
-            max_bytes=max_bytes,
-        )
-    )
-
-
-def subject_of(path: str) -> str:
-    """plantbus.v1.telemetry.<site>.<area>.<line>.<machine>.<tag> for a tag path."""
-    return f"{PREFIX}.telemetry.{path.replace('/', '.')}"
 
 
 Record = tuple[str, bytes]
@@ -117,7 +95,7 @@ class TelemetryPublisher:
         """Publish one cycle of ``device``; ``epoch`` identifies the runner's sequences."""
         records = [
             (
-                f"{subject_of(s.path)} {epoch}:{s.path}:{s.sequence}",
+                f"{subjects.telemetry_of(s.path)} {epoch}:{s.path}:{s.sequence}",
                 telemetry_pb2.TagSampleBatch(samples=[s], device=device).SerializeToString(),
             )
             for s in samples

@@ -20,7 +20,7 @@ from plantbus.config.devices import Device
 from plantbus.device.convert import to_raw
 from plantbus.device.publisher import TelemetryPublisher
 from plantbus.device.samples import SampleFilter
-from plantbus.sdk import telemetry as otel
+from plantbus.kit import telemetry as otel
 from plantbus.sdk.driver import Driver, Reading, Scalar, SupportsSubscribe, TagRef
 from plantbus.sdk.errors import DeviceUnavailable, DriverConfigError, NotFound, PlantbusError
 from plantbus.v1 import device_pb2, telemetry_pb2

@@ -9,8 +9,9 @@ from __future__ import annotations
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from plantbus.config.devices import Tag
-from plantbus.device.convert import timestamp, to_engineering, to_tag_value
+from plantbus.device.convert import to_engineering, to_tag_value
 from plantbus.device.deadband import Published, worth_publishing
+from plantbus.kit.codec import timestamp
 from plantbus.sdk.driver import Quality, Reading
 from plantbus.v1 import telemetry_pb2
 

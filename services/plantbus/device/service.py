@@ -25,17 +25,18 @@ from typing import ClassVar
 from plantbus.config import PlantConfig
 from plantbus.config.devices import Device
 from plantbus.device.assignment import assign
-from plantbus.device.publisher import TelemetryPublisher, ensure_telemetry_stream
+from plantbus.device.publisher import TelemetryPublisher
 from plantbus.device.runtime import Backoff, DeviceRunner
 from plantbus.device.spool import Spool
 from plantbus.device.writes import tag_refusal
-from plantbus.sdk.discovery import grpc_address
+from plantbus.kit import streams
+from plantbus.kit.discovery import grpc_address
+from plantbus.kit.heartbeat import read_heartbeats
+from plantbus.kit.rpc import channel
+from plantbus.kit.service import GrpcBinding, Service, ServiceContext
+from plantbus.plugins import PluginRegistry, discover, plugin_infos
 from plantbus.sdk.driver import Driver, Scalar
 from plantbus.sdk.errors import NotFound, PermissionDenied, PlantbusError, describe
-from plantbus.sdk.heartbeat import read_heartbeats
-from plantbus.sdk.plugins import PluginRegistry, discover, plugin_infos
-from plantbus.sdk.rpc import channel
-from plantbus.sdk.service import GrpcBinding, Service, ServiceContext
 from plantbus.v1 import (
     device_pb2_grpc,
     governance_pb2,
@@ -98,7 +99,7 @@ class DeviceService(Service):
 
     async def start(self) -> None:
         """Create the telemetry stream and start replaying any spool."""
-        await ensure_telemetry_stream(self.ctx.bus)
+        await streams.ensure_stream(self.ctx.bus, streams.TELEMETRY)
         await self.publisher.start()
         self._live = await self._live_instances()
         self._membership = asyncio.create_task(self._follow_membership(), name="device-members")

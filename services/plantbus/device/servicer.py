@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, TypeAlias
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from plantbus.config.devices import Device
 from plantbus.device.runtime import DeviceRunner
+from plantbus.kit import codec
+from plantbus.kit.identity import caller
 from plantbus.sdk.driver import Scalar, SupportsBrowse
 from plantbus.sdk.errors import ValidationFailed, WriteNotSupported
-from plantbus.sdk.identity import caller
 from plantbus.v1 import device_pb2, device_pb2_grpc, telemetry_pb2
 
 if TYPE_CHECKING:
@@ -39,9 +39,7 @@ def _info(runner: DeviceRunner) -> device_pb2.DeviceInfo:
         poll_interval_seconds=d.poll_interval_s,
     )
     if runner.last_success:
-        ts = Timestamp()
-        ts.FromNanoseconds(int(runner.last_success * 1e9))
-        info.last_success.CopyFrom(ts)
+        info.last_success.CopyFrom(codec.timestamp(runner.last_success))
     return info
 
 
@@ -60,10 +58,9 @@ def _failed_info(device: Device, error: str) -> device_pb2.DeviceInfo:
 
 
 def _scalar(value: telemetry_pb2.TagValue) -> Scalar:
-    kind = value.WhichOneof("kind")
-    if kind is None:
+    result = codec.scalar(value)
+    if result is None:
         raise ValidationFailed("no value given")
-    result: Scalar = getattr(value, kind)
     return result
 
 

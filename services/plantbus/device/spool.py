@@ -14,7 +14,7 @@ import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from plantbus.sdk import telemetry as otel
+from plantbus.kit import telemetry as otel
 
 __all__ = ["Spool"]
 

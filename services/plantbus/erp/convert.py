@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
+from plantbus.kit import codec
 from plantbus.sdk.connector import Confirmation, WorkOrder
 from plantbus.v1 import erp_pb2
 
-__all__ = ["confirmation_from_proto", "timestamp", "workorder_event"]
-
-
-def timestamp(when: datetime) -> Timestamp:
-    """A protobuf timestamp."""
-    ts = Timestamp()
-    ts.FromDatetime(when if when.tzinfo else when.replace(tzinfo=UTC))
-    return ts
+__all__ = ["confirmation_from_proto", "workorder_event"]
 
 
 def workorder_event(order: WorkOrder, connection: str) -> erp_pb2.WorkOrderEvent:
@@ -33,7 +25,7 @@ def workorder_event(order: WorkOrder, connection: str) -> erp_pb2.WorkOrderEvent
         ideal_cycle_time_s=order.ideal_cycle_time_s or 0.0,
     )
     if order.planned_start:
-        event.planned_start.CopyFrom(timestamp(order.planned_start))
+        event.planned_start.CopyFrom(codec.timestamp_of(order.planned_start))
     return event
 
 

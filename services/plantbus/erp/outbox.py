@@ -15,31 +15,25 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import ConsumerConfig, RetentionPolicy, StreamConfig
+from nats.js.api import ConsumerConfig
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
-from plantbus.erp.convert import confirmation_from_proto, timestamp
-from plantbus.sdk.bus import TYPE_HEADER, Bus, kv_key
+from plantbus.erp.convert import confirmation_from_proto
+from plantbus.kit import codec, streams, subjects
+from plantbus.kit.bus import TYPE_HEADER, Bus, kv_key
 from plantbus.sdk.connector import ErpConnector
 from plantbus.sdk.errors import ErpRejected, ErpUnavailable
-from plantbus.sdk.subjects import PREFIX
 from plantbus.v1 import erp_pb2
 
-__all__ = ["OUTBOX_STREAM", "Outbox", "OutboxWorker"]
+__all__ = ["Outbox", "OutboxWorker"]
 
 log = logging.getLogger(__name__)
 
-OUTBOX_STREAM = "PLANTBUS_ERP_OUTBOX"
 _HEADERS = {TYPE_HEADER: "plantbus.v1.Confirmation"}
-
-
-def _subject(connection: str) -> str:
-    return f"{PREFIX}.erp.outbox.{connection}"
 
 
 def _dead_key(key: str) -> str:
@@ -56,28 +50,23 @@ class Outbox:
     @classmethod
     async def open(cls, bus: Bus, kv: KeyValue) -> Outbox:
         """Create the work-queue stream when missing."""
-        await bus.ensure_stream(
-            StreamConfig(
-                name=OUTBOX_STREAM,
-                subjects=[f"{PREFIX}.erp.outbox.>"],
-                retention=RetentionPolicy.WORK_QUEUE,
-                duplicate_window=24 * 3600,
-            )
-        )
+        await streams.ensure_stream(bus, streams.ERP_OUTBOX)
         return cls(bus, kv)
 
     async def enqueue(self, confirmation: erp_pb2.Confirmation, msg_id: str = "") -> None:
         """Store a confirmation durably; the same id within a day is stored once."""
         await self.bus.js.publish(
-            _subject(confirmation.connection),
+            subjects.erp_outbox(confirmation.connection),
             confirmation.SerializeToString(),
             headers={**_HEADERS, "Nats-Msg-Id": msg_id or confirmation.idempotency_key},
         )
 
     async def pending(self, connection: str) -> int:
         """Entries waiting for ``connection``."""
-        info = await self.bus.js.stream_info(OUTBOX_STREAM, subjects_filter=_subject(connection))
-        return int((info.state.subjects or {}).get(_subject(connection), 0))
+        info = await self.bus.js.stream_info(
+            streams.ERP_OUTBOX.name, subjects_filter=subjects.erp_outbox(connection)
+        )
+        return int((info.state.subjects or {}).get(subjects.erp_outbox(connection), 0))
 
     async def dead_letters(self) -> list[erp_pb2.DeadLetter]:
         """Every rejected confirmation."""
@@ -92,9 +81,7 @@ class Outbox:
 
     async def bury(self, confirmation: erp_pb2.Confirmation, error: str) -> None:
         """Keep a rejected confirmation with the ERP's message."""
-        letter = erp_pb2.DeadLetter(
-            confirmation=confirmation, error=error, time=timestamp(datetime.now(UTC))
-        )
+        letter = erp_pb2.DeadLetter(confirmation=confirmation, error=error, time=codec.now())
         await self.kv.put(_dead_key(confirmation.idempotency_key), letter.SerializeToString())
 
     async def retry(self, key: str) -> bool:
@@ -134,17 +121,17 @@ class OutboxWorker:
         durable = f"erp-{self.connection}"
         # create or update: a changed redelivery time applies to the existing consumer
         await self.outbox.bus.js.add_consumer(
-            OUTBOX_STREAM,
+            streams.ERP_OUTBOX.name,
             config=ConsumerConfig(
                 name=durable,
                 durable_name=durable,
-                filter_subject=_subject(self.connection),
+                filter_subject=subjects.erp_outbox(self.connection),
                 ack_wait=self.redelivery_s,
                 max_deliver=-1,
                 max_ack_pending=1,  # in order, also after a crash: nothing passes a pending one
             ),
         )
-        self._sub = await self.outbox.bus.js.pull_subscribe_bind(durable, OUTBOX_STREAM)
+        self._sub = await self.outbox.bus.js.pull_subscribe_bind(durable, streams.ERP_OUTBOX.name)
         self._task = asyncio.create_task(self._run(), name=f"outbox-{self.connection}")
 
     async def stop(self) -> None:

@@ -17,7 +17,6 @@ import contextlib
 import json
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from google.protobuf.message import Message
@@ -28,19 +27,18 @@ from nats.js.kv import KeyValue
 
 from plantbus.config import PlantConfig
 from plantbus.config.erp import ErpConnection
-from plantbus.erp.convert import timestamp, workorder_event
+from plantbus.erp.convert import workorder_event
 from plantbus.erp.outbox import Outbox, OutboxWorker
-from plantbus.sdk import subjects
-from plantbus.sdk.bus import kv_key
+from plantbus.kit import codec, streams, subjects
+from plantbus.kit.bus import kv_key
+from plantbus.kit.service import GrpcBinding, Service, ServiceContext
+from plantbus.plugins import discover, plugin_infos
 from plantbus.sdk.connector import ErpConnector, WorkOrder, WorkOrderStatus
 from plantbus.sdk.errors import NotFound, PlantbusError, ValidationFailed
-from plantbus.sdk.plugins import discover, plugin_infos
-from plantbus.sdk.service import GrpcBinding, Service, ServiceContext
 from plantbus.v1 import erp_pb2, erp_pb2_grpc, oee_pb2, service_pb2
 
 __all__ = ["ErpService"]
 
-STATE_BUCKET = "plantbus_erp"
 _CLOSED = frozenset({"cancelled", "completed"})
 """Order states after which the hub takes no more parts for it."""
 
@@ -103,7 +101,7 @@ class ErpService(Service):
 
     async def start(self) -> None:
         """Restore orders and confirmed amounts; open the outbox; follow OEE snapshots."""
-        self._kv = await self.ctx.bus.kv(STATE_BUCKET, history=1)
+        self._kv = await streams.open_bucket(self.ctx.bus, streams.ERP_STATE)
         with contextlib.suppress(Exception):  # empty bucket
             for key in await self._kv.keys():
                 if key.startswith("order.") and not key.endswith(".confirmed"):
@@ -237,7 +235,7 @@ class ErpService(Service):
         conn = self._connection(event)
         await conn.connector.set_status(erp_id, WorkOrderStatus.RUNNING)
         event.status, event.machine = "running", machine
-        event.started.CopyFrom(timestamp(datetime.now(UTC)))
+        event.started.CopyFrom(codec.now())
         self._last_confirm[erp_id] = time.time()
         await self._store(conn.config, event)
         await self.ctx.audit(
@@ -275,7 +273,7 @@ class ErpService(Service):
             good_quantity=good,
             scrap_quantity=scrap,
             start=event.started,
-            end=timestamp(datetime.now(UTC)),
+            end=codec.now(),
             run_seconds=times.get("run_s", 0.0),
             downtime_seconds=times.get("down_s", 0.0),
             final=final,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeAlias
 
 import grpc
 
-from plantbus.erp.convert import timestamp
-from plantbus.sdk.identity import caller
+from plantbus.kit import codec
+from plantbus.kit.identity import caller
 from plantbus.v1 import erp_pb2, erp_pb2_grpc
 
 if TYPE_CHECKING:
@@ -63,7 +62,7 @@ class ErpServicer(erp_pb2_grpc.ErpServiceServicer):  # type: ignore[misc]
                 pending=await self.service.outbox.pending(name),
             )
             if conn.last_poll:
-                status.last_poll.CopyFrom(timestamp(datetime.fromtimestamp(conn.last_poll, UTC)))
+                status.last_poll.CopyFrom(codec.timestamp(conn.last_poll))
             out.append(status)
         return erp_pb2.SyncStatusResponse(connections=out)
 

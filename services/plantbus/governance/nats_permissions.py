@@ -12,7 +12,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 
-from plantbus.sdk.subjects import PREFIX
+from plantbus.kit.subjects import PREFIX
 
 __all__ = ["SERVICE_PERMISSIONS", "Permissions", "nats_server_config"]
 

@@ -13,8 +13,8 @@ from plantbus.config.loader import Source, load_sources, read_sources
 from plantbus.governance.diff import config_diff
 from plantbus.governance.policy import Decision, check_write
 from plantbus.governance.store import ConfigStore, StoredVersion
+from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.sdk.errors import ConflictError, NotFound
-from plantbus.sdk.service import GrpcBinding, Service, ServiceContext
 from plantbus.v1 import governance_pb2_grpc, service_pb2
 
 __all__ = ["ApplyResult", "GovernanceService"]

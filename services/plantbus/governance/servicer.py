@@ -12,8 +12,8 @@ from plantbus.config.issues import ConfigIssue
 from plantbus.config.loader import Source
 from plantbus.governance.diff import to_yaml
 from plantbus.governance.store import StoredVersion
-from plantbus.sdk.heartbeat import read_heartbeats
-from plantbus.sdk.identity import caller
+from plantbus.kit.heartbeat import read_heartbeats
+from plantbus.kit.identity import caller
 from plantbus.v1 import governance_pb2, governance_pb2_grpc
 
 if TYPE_CHECKING:

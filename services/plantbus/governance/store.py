@@ -16,8 +16,8 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from plantbus.config import PlantConfig
-from plantbus.sdk.bus import Bus
-from plantbus.sdk.config_watch import CURRENT_KEY, config_kv
+from plantbus.kit.bus import Bus
+from plantbus.kit.config_watch import CURRENT_KEY, config_kv
 from plantbus.sdk.errors import ConflictError, NotFound
 
 __all__ = ["ConfigStore", "StoredVersion"]

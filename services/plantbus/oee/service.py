@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import KeyNotFoundError
@@ -27,7 +26,8 @@ from nats.js.kv import KeyValue
 
 from plantbus.config import PlantConfig
 from plantbus.config.oee import ShiftCalendar
-from plantbus.device.publisher import TELEMETRY_STREAM, ensure_telemetry_stream
+from plantbus.kit import codec, streams, subjects
+from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.oee.calendar import CalendarStatus, status_at
 from plantbus.oee.engine import EngineSettings, MachineTrack, OeeEngine
 from plantbus.oee.events import (
@@ -44,26 +44,12 @@ from plantbus.oee.kpi import Kpis, Totals
 from plantbus.oee.mapping import MachineMapper
 from plantbus.oee.persist import dump_downtimes, dump_engine, load_downtimes, load_engine
 from plantbus.oee.snapshot import current_totals, snapshot
-from plantbus.sdk import subjects
 from plantbus.sdk.errors import NotFound
-from plantbus.sdk.service import GrpcBinding, Service, ServiceContext
 from plantbus.v1 import erp_pb2, oee_pb2, oee_pb2_grpc, telemetry_pb2
 
 __all__ = ["OeeService"]
 
-STATE_BUCKET = "plantbus_oee"
 _ALWAYS = CalendarStatus("always", "")
-
-
-def _ts(seconds: float) -> Timestamp:
-    ts = Timestamp()
-    ts.FromNanoseconds(int(seconds * 1e9))
-    return ts
-
-
-def _value(sample: telemetry_pb2.TagSample) -> object:
-    kind = sample.value.WhichOneof("kind")
-    return getattr(sample.value, kind) if kind else None
 
 
 class OeeService(Service):
@@ -105,7 +91,7 @@ class OeeService(Service):
 
     async def start(self) -> None:
         """Restore state from KV and start the background loops."""
-        self._kv = await self.ctx.bus.kv(STATE_BUCKET, history=1)
+        self._kv = await streams.open_bucket(self.ctx.bus, streams.OEE_STATE)
         try:
             entry = await self._kv.get("state")
             if entry.value:
@@ -120,7 +106,7 @@ class OeeService(Service):
                 self.ctx.log.info("restored OEE state up to telemetry sequence %d", self.seq)
         except KeyNotFoundError:
             pass
-        await ensure_telemetry_stream(self.ctx.bus)
+        await streams.ensure_stream(self.ctx.bus, streams.TELEMETRY)
         self._wo_sub = await self.ctx.bus.subscribe(
             f"{subjects.PREFIX}.erp.workorder.>", self._on_workorder
         )
@@ -172,7 +158,7 @@ class OeeService(Service):
             cfg = ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
         self._sub = await self.ctx.bus.js.subscribe(
             f"{subjects.PREFIX}.telemetry.>",
-            stream=TELEMETRY_STREAM,
+            stream=streams.TELEMETRY.name,
             ordered_consumer=True,
             config=cfg,
             cb=self._on_msg,
@@ -197,7 +183,7 @@ class OeeService(Service):
                 if mapper is None:
                     continue
                 ts = sample.source_time.ToNanoseconds() / 1e9
-                self._apply(mapper.on_sample(tag, _value(sample), ts))
+                self._apply(mapper.on_sample(tag, codec.scalar(sample.value), ts))
             self.seq = seq
             if self.urgent:  # state changes are not held back by count coalescing
                 await self._publish_due(time.time())
@@ -252,7 +238,7 @@ class OeeService(Service):
             ended = oee_pb2.DowntimeEvent()
             ended.CopyFrom(open_)
             ended.kind = oee_pb2.DOWNTIME_KIND_ENDED
-            ended.end.CopyFrom(_ts(event.ts))
+            ended.end.CopyFrom(codec.timestamp(event.ts))
             self._publish_downtime(ended)
             del self.open_downtime[event.machine]
         if event.state == "stopped" and event.machine not in self.open_downtime:
@@ -261,7 +247,7 @@ class OeeService(Service):
                 machine=event.machine,
                 kind=oee_pb2.DOWNTIME_KIND_STARTED,
                 reason=event.reason,
-                start=_ts(event.ts),
+                start=codec.timestamp(event.ts),
             )
             self.open_downtime[event.machine] = started
             self._publish_downtime(started)

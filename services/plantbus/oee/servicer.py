@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import grpc
 
+from plantbus.kit.identity import caller
 from plantbus.oee.kpi import Kpis, Totals
 from plantbus.oee.snapshot import current_totals, snapshot
 from plantbus.sdk.errors import NotFound, ValidationFailed
-from plantbus.sdk.identity import caller
 from plantbus.v1 import oee_pb2, oee_pb2_grpc
 
 if TYPE_CHECKING:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-from google.protobuf.timestamp_pb2 import Timestamp
-
+from plantbus.kit import codec
 from plantbus.oee.engine import MachineTrack
 from plantbus.oee.kpi import Kpis, Totals
 from plantbus.v1 import oee_pb2
@@ -24,12 +21,10 @@ def snapshot(
     scope: str, kpis: Kpis, track: MachineTrack | None = None, shift: str = ""
 ) -> oee_pb2.OeeSnapshot:
     """A snapshot message for ``scope``."""
-    ts = Timestamp()
-    ts.FromNanoseconds(time.time_ns())
     t = kpis.totals
     msg = oee_pb2.OeeSnapshot(
         scope=scope,
-        time=ts,
+        time=codec.now(),
         shift=shift,
         planned_busy_time_s=kpis.pbt_s,
         actual_production_time_s=t.apt_s,

@@ -1,7 +1,7 @@
 """The error taxonomy shared by services and plugins.
 
 Every error a user can cause names what and where. Services map these to gRPC
-status codes in one place (:mod:`plantbus.sdk.rpc`).
+status codes in one place (:mod:`plantbus.kit.rpc`).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.server import Server
 from asyncua.server.user_managers import UserManager
 
-from plantbus.sdk.net import free_port
+from plantbus.kit.net import free_port
 from plantbus.sim.model import MachineSim
 
 __all__ = ["PasswordUsers", "serve_opcua"]

@@ -9,8 +9,8 @@ from typing import Any
 from nats.js.errors import KeyNotFoundError
 
 from plantbus.config import PlantConfig
-from plantbus.sdk.bus import Bus
-from plantbus.sdk.config_watch import CURRENT_KEY, config_kv
+from plantbus.kit.bus import Bus
+from plantbus.kit.config_watch import CURRENT_KEY, config_kv
 
 __all__ = ["put_config"]
 

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from plantbus.registry import load_service_class
-from plantbus.sdk.bus import NatsSettings
-from plantbus.sdk.rpc import GrpcSettings
-from plantbus.sdk.runner import Runner
-from plantbus.sdk.service import Service
-from plantbus.sdk.settings import RunnerSettings
+from plantbus.kit.bus import NatsSettings
+from plantbus.kit.registry import load_service_class
+from plantbus.kit.rpc import GrpcSettings
+from plantbus.kit.runner import Runner
+from plantbus.kit.service import Service
+from plantbus.kit.settings import RunnerSettings
 
 __all__ = ["hosted"]
 

@@ -9,8 +9,8 @@ from typing import TypeVar
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
 
-from plantbus.sdk import subjects
-from plantbus.sdk.bus import Bus
+from plantbus.kit import subjects
+from plantbus.kit.bus import Bus
 from plantbus.v1 import telemetry_pb2
 
 __all__ = ["collected", "publish_value"]

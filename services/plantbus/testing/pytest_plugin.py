@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from plantbus.sdk.bus import Bus, NatsSettings, connect
-from plantbus.sdk.natsserver import NatsServer
+from plantbus.kit.bus import Bus, NatsSettings, connect
+from plantbus.kit.natsserver import NatsServer
 
 
 @pytest.fixture

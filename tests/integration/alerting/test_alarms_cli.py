@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 
 from plantbus.alerting.service import AlertingService
 from plantbus.cli.alarms import alarms
-from plantbus.sdk.bus import Bus
+from plantbus.kit.bus import Bus
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.messages import collected, publish_value

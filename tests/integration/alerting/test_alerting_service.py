@@ -12,7 +12,7 @@ from google.protobuf.message import Message
 from nats.aio.msg import Msg
 
 from plantbus.alerting.service import AlertingService
-from plantbus.sdk.bus import Bus
+from plantbus.kit.bus import Bus
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.messages import collected, publish_value

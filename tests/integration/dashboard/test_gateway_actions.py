@@ -11,8 +11,8 @@ from yarl import URL
 
 from plantbus.alerting.service import AlertingService
 from plantbus.dashboard.service import DashboardService
-from plantbus.sdk.bus import Bus
-from plantbus.sdk.net import free_port
+from plantbus.kit.bus import Bus
+from plantbus.kit.net import free_port
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.messages import publish_value

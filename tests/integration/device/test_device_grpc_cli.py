@@ -13,8 +13,8 @@ from click.testing import CliRunner, Result
 
 from plantbus.cli.main import cli
 from plantbus.device.service import DeviceService
-from plantbus.sdk.bus import Bus
-from plantbus.sdk.runner import Runner
+from plantbus.kit.bus import Bus
+from plantbus.kit.runner import Runner
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until

@@ -18,9 +18,9 @@ from plantbus_driver_template.server import LineTagServer
 from plantbus.config import PlantConfig
 from plantbus.device.service import DeviceService
 from plantbus.device.servicer import DeviceServicer
-from plantbus.sdk.bus import Bus
-from plantbus.sdk.plugins import PluginRecord
-from plantbus.sdk.service import ServiceContext
+from plantbus.kit.bus import Bus
+from plantbus.kit.service import ServiceContext
+from plantbus.plugins import PluginRecord
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.memory_driver import MemoryDevice, MemoryDriver, MemoryPushDriver

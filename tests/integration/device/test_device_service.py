@@ -16,9 +16,9 @@ from nats.aio.msg import Msg
 
 from plantbus.device.service import DeviceService
 from plantbus.governance.service import GovernanceService
-from plantbus.sdk.bus import Bus, NatsSettings, connect
-from plantbus.sdk.natsserver import NatsServer
-from plantbus.sdk.runner import Runner
+from plantbus.kit.bus import Bus, NatsSettings, connect
+from plantbus.kit.natsserver import NatsServer
+from plantbus.kit.runner import Runner
 from plantbus.testing.harness import hosted
 from plantbus.testing.memory_driver import MemoryDevice, MemoryDriver
 from plantbus.testing.waiting import wait_until

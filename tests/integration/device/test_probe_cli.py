@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from plantbus_driver_template.server import LineTagServer
 
 from plantbus.cli.main import cli
-from plantbus.sdk.net import free_port
+from plantbus.kit.net import free_port
 
 
 @pytest.fixture

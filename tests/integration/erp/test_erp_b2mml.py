@@ -13,7 +13,7 @@ from defusedxml.ElementTree import fromstring
 from plantbus_b2mml.schedule import NS, schedule_xml
 
 from plantbus.erp.service import ErpService
-from plantbus.sdk.bus import Bus
+from plantbus.kit.bus import Bus
 from plantbus.sdk.connector import WorkOrder
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted

@@ -15,7 +15,7 @@ from plantbus_tryton.rpc import TrytonRpc
 from plantbus_tryton.sample import release_order
 
 from plantbus.erp.service import ErpService
-from plantbus.sdk.bus import Bus
+from plantbus.kit.bus import Bus
 from plantbus.sdk.connector import Confirmation
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted

@@ -15,10 +15,10 @@ import pytest
 from plantbus.config import PlantConfig
 from plantbus.governance.service import GovernanceService
 from plantbus.governance.store import ConfigStore
-from plantbus.sdk.bus import Bus
+from plantbus.kit.bus import Bus
+from plantbus.kit.runner import Runner
+from plantbus.kit.service import Service
 from plantbus.sdk.errors import ConflictError
-from plantbus.sdk.runner import Runner
-from plantbus.sdk.service import Service
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import governance_pb2, governance_pb2_grpc, service_pb2

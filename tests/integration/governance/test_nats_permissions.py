@@ -11,7 +11,7 @@ import nats
 import pytest
 from nats.aio.msg import Msg
 
-from plantbus.sdk.natsserver import NatsServer
+from plantbus.kit.natsserver import NatsServer
 from plantbus.testing.waiting import wait_until
 
 

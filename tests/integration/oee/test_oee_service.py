@@ -15,9 +15,9 @@ from google.protobuf.message import Message
 from nats.aio.msg import Msg
 
 from plantbus.cli.main import cli
-from plantbus.device.publisher import ensure_telemetry_stream, subject_of
+from plantbus.kit import streams, subjects
+from plantbus.kit.bus import TYPE_HEADER, Bus
 from plantbus.oee.service import OeeService
-from plantbus.sdk.bus import TYPE_HEADER, Bus
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until
@@ -61,7 +61,7 @@ class Feed:
         sample.source_time.FromNanoseconds(time.time_ns())
         batch = telemetry_pb2.TagSampleBatch(samples=[sample], device="plc")
         await self.bus.js.publish(
-            subject_of(sample.path),
+            subjects.telemetry_of(sample.path),
             batch.SerializeToString(),
             headers={TYPE_HEADER: "plantbus.v1.TagSampleBatch"},
         )
@@ -69,7 +69,7 @@ class Feed:
 
 @pytest.fixture
 async def feed(bus: Bus) -> Feed:
-    await ensure_telemetry_stream(bus)
+    await streams.ensure_stream(bus, streams.TELEMETRY)
     await put_config(bus, CONFIG)
     return Feed(bus)
 

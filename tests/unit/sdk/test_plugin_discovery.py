@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from plantbus.plugins import check_api_version, discover
 from plantbus.sdk.errors import PluginValidationError
-from plantbus.sdk.plugins import check_api_version, discover
 
 DRIVER_TEMPLATE = """
 from plantbus.sdk.driver import Driver, Reading

@@ -1,7 +1,7 @@
 """Which services exist, in start order, and where each lives.
 
 ``plantbus up`` and ``plantbus run all`` start them in this order; each entry is
-``module:class`` of a :class:`plantbus.sdk.service.Service` subclass, imported lazily.
+``module:class`` of a :class:`plantbus.kit.service.Service` subclass, imported lazily.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import importlib
 from dataclasses import dataclass
 from typing import Final
 
+from plantbus.kit.service import Service
 from plantbus.sdk.errors import ConfigError
-from plantbus.sdk.service import Service
 
 __all__ = ["SERVICES", "ServiceSpec", "load_service_class"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from plantbus.config import PlantConfig
-from plantbus.sdk.bus import Bus
+from plantbus.kit.bus import Bus
 
 __all__ = ["GrpcBinding", "Service", "ServiceContext"]
 

@@ -6,45 +6,25 @@ every name maps one-to-one onto a subject token.
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
-from plantbus.sdk.errors import ValidationFailed
+from plantbus.config.names import validate_token
 
 __all__ = [
     "PREFIX",
-    "TOKEN_PATTERN",
     "alarm",
     "audit",
     "confirmation",
     "downtime",
+    "erp_outbox",
     "heartbeat",
-    "is_valid_token",
     "oee",
-    "parse_telemetry",
     "telemetry",
-    "validate_token",
+    "telemetry_of",
     "workorder",
 ]
 
 PREFIX: Final = "plantbus.v1"
-TOKEN_PATTERN: Final = r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}"
-_TOKEN = re.compile(rf"^{TOKEN_PATTERN}$")
-
-
-def is_valid_token(name: str) -> bool:
-    """Tell whether ``name`` can be used as one subject token (letters, digits, ``_`` and ``-``)."""
-    return bool(_TOKEN.match(name))
-
-
-def validate_token(name: str, what: str = "name") -> str:
-    """Return ``name`` unchanged or raise :class:`ValidationFailed` explaining the alphabet."""
-    if not is_valid_token(name):
-        raise ValidationFailed(
-            f"invalid {what} {name!r}: use 1-63 letters, digits, '_' or '-', "
-            "starting with a letter or digit (no dots, spaces or wildcards)"
-        )
-    return name
 
 
 def _join(family: str, *tokens: str) -> str:
@@ -58,13 +38,12 @@ def telemetry(site: str, area: str, line: str, machine: str, tag: str) -> str:
     return _join("telemetry", site, area, line, machine, tag)
 
 
-def parse_telemetry(subject: str) -> tuple[str, str, str, str, str]:
-    """Split a telemetry subject into (site, area, line, machine, tag)."""
-    parts = subject.split(".")
-    if len(parts) != 8 or ".".join(parts[:3]) != f"{PREFIX}.telemetry":
-        raise ValidationFailed(f"not a telemetry subject: {subject!r}")
-    site, area, line, machine, tag = parts[3:]
-    return site, area, line, machine, tag
+def telemetry_of(path: str) -> str:
+    """Subject of one tag's samples from its path ``site/area/line/machine/tag``.
+
+    Unchecked, for the publish path: tag paths are validated when the config is.
+    """
+    return f"{PREFIX}.telemetry.{path.replace('/', '.')}"
 
 
 def oee(site: str, area: str, line: str, machine: str | None = None) -> str:
@@ -91,6 +70,11 @@ def workorder(site: str, line: str) -> str:
 def confirmation(site: str, line: str) -> str:
     """Subject of production confirmations for a line."""
     return _join("erp.confirmation", site, line)
+
+
+def erp_outbox(connection: str) -> str:
+    """Subject of the confirmations queued for one ERP connection."""
+    return _join("erp.outbox", connection)
 
 
 def audit(service: str) -> str:

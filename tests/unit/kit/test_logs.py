@@ -7,7 +7,7 @@ import logging
 
 from opentelemetry.sdk.trace import TracerProvider
 
-from plantbus.sdk.logs import JsonFormatter
+from plantbus.kit.logs import JsonFormatter
 
 
 def test_json_line_has_trace_id_inside_a_span() -> None:

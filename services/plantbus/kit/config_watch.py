@@ -18,19 +18,19 @@ from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
 from plantbus.config import PlantConfig
-from plantbus.sdk.bus import Bus
+from plantbus.kit import streams
+from plantbus.kit.bus import Bus
 
-__all__ = ["CONFIG_BUCKET", "CURRENT_KEY", "ConfigWatch", "config_kv", "parse_document"]
+__all__ = ["CURRENT_KEY", "ConfigWatch", "config_kv", "parse_document"]
 
 log = logging.getLogger(__name__)
 
-CONFIG_BUCKET = "plantbus_config"
 CURRENT_KEY = "current"
 
 
 async def config_kv(bus: Bus) -> KeyValue:
     """The config bucket, created when missing (governance and followers agree on its shape)."""
-    return await bus.kv(CONFIG_BUCKET, history=5)
+    return await streams.open_bucket(bus, streams.CONFIG)
 
 
 def parse_document(raw: bytes) -> tuple[int, PlantConfig, dict[str, Any]]:
@@ -67,7 +67,9 @@ class ConfigWatch:
         try:
             version, config, _ = parse_document(raw)
         except (ValueError, KeyError, ValidationError) as err:
-            log.error("config version in KV %s/%s rejected: %s", CONFIG_BUCKET, CURRENT_KEY, err)
+            log.error(
+                "config version in KV %s/%s rejected: %s", streams.CONFIG.name, CURRENT_KEY, err
+            )
             return
         if version <= self.version:
             return

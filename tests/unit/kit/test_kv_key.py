@@ -8,7 +8,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plantbus.sdk.bus import kv_key
+from plantbus.kit.bus import kv_key
 
 VALID = re.compile(r"^[-/_=.a-zA-Z0-9]+$")
 

@@ -16,9 +16,9 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry import propagate, trace
 from pydantic import BaseModel
 
+from plantbus.kit.service import GrpcBinding
 from plantbus.sdk import errors
 from plantbus.sdk.errors import ConfigError, PlantbusError
-from plantbus.sdk.service import GrpcBinding
 
 __all__ = ["GrpcServer", "GrpcSettings", "channel", "status_for"]
 

@@ -23,12 +23,9 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StreamConfig
-from nats.js.errors import BucketNotFoundError, NotFoundError
-from nats.js.kv import KeyValue
 from pydantic import BaseModel, Field, SecretStr
 
-from plantbus.sdk import telemetry as otel
+from plantbus.kit import telemetry as otel
 from plantbus.sdk.errors import ConfigError, ValidationFailed, describe
 
 __all__ = [
@@ -203,23 +200,6 @@ class Bus:
         out = response()
         out.ParseFromString(reply.data)
         return out
-
-    async def ensure_stream(self, config: StreamConfig) -> None:
-        """Create the stream, or update it when it exists with other settings."""
-        assert config.name
-        try:
-            await self.js.stream_info(config.name)
-        except NotFoundError:
-            await self.js.add_stream(config)
-        else:
-            await self.js.update_stream(config)
-
-    async def kv(self, bucket: str, **config: Any) -> KeyValue:
-        """Open a KV bucket, creating it with ``config`` when it does not exist."""
-        try:
-            return await self.js.key_value(bucket)
-        except BucketNotFoundError:
-            return await self.js.create_key_value(KeyValueConfig(bucket=bucket, **config))
 
     async def close(self) -> None:
         """Flush what was published and close; safe to call twice."""

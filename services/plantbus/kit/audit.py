@@ -6,31 +6,13 @@ import logging
 import uuid
 from collections.abc import Mapping
 
-from google.protobuf.timestamp_pb2 import Timestamp
-from nats.js.api import StreamConfig
-
-from plantbus.sdk import subjects
-from plantbus.sdk.bus import Bus
+from plantbus.kit import codec, subjects
+from plantbus.kit.bus import Bus
 from plantbus.v1 import service_pb2
 
-__all__ = ["AUDIT_STREAM", "Auditor", "ensure_audit_stream"]
+__all__ = ["Auditor"]
 
 log = logging.getLogger(__name__)
-
-AUDIT_STREAM = "PLANTBUS_AUDIT"
-_RETENTION_S = 400 * 24 * 3600  # a year and a bit: audits outlive annual reviews
-
-
-async def ensure_audit_stream(bus: Bus) -> None:
-    """Create the audit stream when it does not exist."""
-    await bus.ensure_stream(
-        StreamConfig(
-            name=AUDIT_STREAM,
-            subjects=[f"{subjects.PREFIX}.audit.>"],
-            max_age=_RETENTION_S,
-            duplicate_window=120,
-        )
-    )
 
 
 class Auditor:
@@ -52,11 +34,9 @@ class Auditor:
         source: str = "",
     ) -> service_pb2.AuditRecord:
         """Record one action; a failed publish is logged with the record, never raised."""
-        ts = Timestamp()
-        ts.GetCurrentTime()
         record = service_pb2.AuditRecord(
             id=uuid.uuid4().hex,
-            time=ts,
+            time=codec.now(),
             service=self.service,
             actor=actor or "anonymous",
             action=action,

@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from plantbus.kit.process import die_with_parent
 from plantbus.sdk.errors import ConfigError
-from plantbus.sdk.process import die_with_parent
 
 __all__ = ["NatsServer", "find_binary"]
 

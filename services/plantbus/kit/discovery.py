@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from plantbus.sdk.bus import Bus
+from plantbus.kit.bus import Bus
+from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.sdk.errors import DeviceUnavailable
-from plantbus.sdk.heartbeat import read_heartbeats
 from plantbus.v1 import service_pb2
 
 __all__ = ["grpc_address"]

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr
 
-from plantbus.sdk.bus import NatsSettings
-from plantbus.sdk.rpc import GrpcSettings
+from plantbus.kit.bus import NatsSettings
+from plantbus.kit.rpc import GrpcSettings
 
 __all__ = ["RunnerSettings", "from_env"]
 

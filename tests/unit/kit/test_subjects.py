@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plantbus.sdk import subjects
+from plantbus.kit import subjects
 from plantbus.sdk.errors import ValidationFailed
 
 
@@ -16,15 +16,9 @@ def test_builders_follow_the_versioned_scheme() -> None:
     assert subjects.alarm("s", "a", "l", "m", "hi-temp") == "plantbus.v1.alarm.s.a.l.m.hi-temp"
     assert subjects.workorder("demo", "line1") == "plantbus.v1.erp.workorder.demo.line1"
     assert subjects.heartbeat("device", "pod-7") == "plantbus.v1.svc.device.pod-7"
-    assert subjects.parse_telemetry("plantbus.v1.telemetry.a.b.c.d.e") == ("a", "b", "c", "d", "e")
 
 
 @pytest.mark.parametrize("bad", ["", "a.b", "a b", "*", ">", "-lead", "x" * 64, "ü"])
 def test_unsafe_tokens_are_refused_with_the_alphabet(bad: str) -> None:
     with pytest.raises(ValidationFailed, match="letters, digits"):
         subjects.telemetry("s", "a", "l", "m", bad)
-
-
-def test_parse_rejects_other_families() -> None:
-    with pytest.raises(ValidationFailed):
-        subjects.parse_telemetry("plantbus.v1.oee.a.b.c.d.e")

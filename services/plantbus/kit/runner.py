@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from types import TracebackType
 
 from plantbus.config import PlantConfig
-from plantbus.sdk import telemetry
-from plantbus.sdk.audit import Auditor, ensure_audit_stream
-from plantbus.sdk.bus import Bus, connect
-from plantbus.sdk.config_watch import ConfigWatch
-from plantbus.sdk.heartbeat import HeartbeatPublisher
-from plantbus.sdk.rpc import GrpcServer
-from plantbus.sdk.service import Service, ServiceContext
-from plantbus.sdk.settings import RunnerSettings
+from plantbus.kit import streams, telemetry
+from plantbus.kit.audit import Auditor
+from plantbus.kit.bus import Bus, connect
+from plantbus.kit.config_watch import ConfigWatch
+from plantbus.kit.heartbeat import HeartbeatPublisher
+from plantbus.kit.rpc import GrpcServer
+from plantbus.kit.service import Service, ServiceContext
+from plantbus.kit.settings import RunnerSettings
 
 __all__ = ["Runner", "run"]
 
@@ -72,7 +72,7 @@ class Runner:
         telemetry.configure(label, s.instance, s.metrics_port)
         nats_settings = s.nats.model_copy(update={"name": f"plantbus-{label}-{s.instance}"})
         self.bus = bus = await connect(nats_settings)
-        await ensure_audit_stream(bus)
+        await streams.ensure_stream(bus, streams.AUDIT)
         for cls in self.service_classes:
             data_dir = s.data_dir / "services" / cls.name
             data_dir.mkdir(parents=True, exist_ok=True)

@@ -10,31 +10,21 @@ import os
 import time
 from collections.abc import Sequence
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from plantbus import __version__
-from plantbus.sdk import subjects
-from plantbus.sdk.bus import Bus
-from plantbus.sdk.service import Service
+from plantbus.kit import codec, streams, subjects
+from plantbus.kit.bus import Bus
+from plantbus.kit.service import Service
 from plantbus.v1 import service_pb2
 
-__all__ = ["SERVICES_BUCKET", "HeartbeatPublisher", "read_heartbeats", "services_kv"]
-
-SERVICES_BUCKET = "plantbus_services"
-_TTL_S = 30.0
+__all__ = ["HeartbeatPublisher", "read_heartbeats", "services_kv"]
 
 
 async def services_kv(bus: Bus) -> KeyValue:
     """The bucket of latest heartbeats (entries expire when their instance stops beating)."""
-    return await bus.kv(SERVICES_BUCKET, history=1, ttl=_TTL_S)
-
-
-def _now() -> Timestamp:
-    ts = Timestamp()
-    ts.GetCurrentTime()
-    return ts
+    return await streams.open_bucket(bus, streams.SERVICES)
 
 
 class HeartbeatPublisher:
@@ -53,7 +43,7 @@ class HeartbeatPublisher:
         self.instance = instance
         self.grpc_address = grpc_address
         self.interval_s = interval_s
-        self.started = _now()
+        self.started = codec.now()
         self.stopping = False
         self._kv: KeyValue | None = None
 
@@ -73,7 +63,7 @@ class HeartbeatPublisher:
             grpc_address=self.grpc_address,
             config_version=service.config_version,
             plugins=list(service.plugin_infos()),
-            time=_now(),
+            time=codec.now(),
             started=self.started,
             interval_seconds=self.interval_s,
             pid=os.getpid(),
