@@ -11,8 +11,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from plantbus_email.notifier import EmailNotifier
 
-from plantbus.testing.ports import free_port
 from plantbus.sdk.notifier import AlarmNotification
+from plantbus.testing.ports import free_port
 
 
 class Inbox:

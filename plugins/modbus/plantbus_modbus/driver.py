@@ -23,7 +23,6 @@ from plantbus_modbus.coalesce import MAX_BITS, MAX_REGISTERS, Block, plan
 
 __all__ = ["ModbusDriver", "ModbusSettings"]
 
-_ILLEGAL_ADDRESS = 2
 _EXCEPTIONS = {
     1: "illegal function",
     2: "illegal data address",

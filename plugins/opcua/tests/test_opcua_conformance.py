@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from plantbus_opcua.driver import OpcUaDriver
 
-from plantbus.testing.ports import free_port
 from plantbus.sdk.driver import DataType, TagRef
 from plantbus.sim.model import line
 from plantbus.sim.opcua_server import serve_opcua
 from plantbus.testing.driver_kit import ConformanceServer, DriverConformance
+from plantbus.testing.ports import free_port
 
 
 class RestartableOpcUa:

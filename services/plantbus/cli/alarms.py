@@ -9,12 +9,11 @@ from typing import TypeVar
 import click
 
 from plantbus.cli.hub import Hub, hub_options
-from plantbus.cli.rpc import call, metadata
-from plantbus.v1 import alerting_pb2, alerting_pb2_grpc
+from plantbus.cli.rpc import call
+from plantbus.v1 import alerting_pb2
 
 __all__ = ["commands"]
 
-Stub = alerting_pb2_grpc.AlertingServiceStub
 F = TypeVar("F", bound=Callable[..., None])
 
 
@@ -23,15 +22,6 @@ def user_option(command: F) -> F:
     return click.option(
         "--user", default=None, help="Who acts (default: PLANTBUS_USER or the OS user)."
     )(command)
-
-
-def as_user(user: str | None) -> tuple[tuple[str, str], ...]:
-    """Call metadata naming ``user`` instead of the default identity."""
-    if not user:
-        return metadata()
-    return tuple(
-        ("x-plantbus-user", user) if k == "x-plantbus-user" else (k, v) for k, v in metadata()
-    )
 
 
 def _line(a: alerting_pb2.AlarmEvent) -> str:
@@ -55,11 +45,8 @@ def list_(scope: str, include_normal: bool, hub: Hub) -> None:
     reply = call(
         hub,
         "alerting",
-        Stub,
-        lambda s: s.ListAlarms(
-            alerting_pb2.ListAlarmsRequest(scope_prefix=scope, include_normal=include_normal),
-            metadata=metadata(),
-        ),
+        "ListAlarms",
+        alerting_pb2.ListAlarmsRequest(scope_prefix=scope, include_normal=include_normal),
     )
     if not reply.alarms:
         click.echo("no alarms")
@@ -77,10 +64,9 @@ def ack(alarm_id: str, comment: str, user: str | None, hub: Hub) -> None:
     reply = call(
         hub,
         "alerting",
-        Stub,
-        lambda s: s.Acknowledge(
-            alerting_pb2.AcknowledgeRequest(id=alarm_id, comment=comment), metadata=as_user(user)
-        ),
+        "Acknowledge",
+        alerting_pb2.AcknowledgeRequest(id=alarm_id, comment=comment),
+        user=user,
     )
     click.echo(_line(reply.alarm))
 
@@ -110,7 +96,7 @@ def shelve(
     request = alerting_pb2.ShelveRequest(
         id=alarm_id, duration_seconds=minutes * 60, comment=comment, one_shot=one_shot
     )
-    reply = call(hub, "alerting", Stub, lambda s: s.Shelve(request, metadata=as_user(user)))
+    reply = call(hub, "alerting", "Shelve", request, user=user)
     click.echo(_line(reply.alarm))
 
 
@@ -124,10 +110,9 @@ def unshelve(alarm_id: str, comment: str, user: str | None, hub: Hub) -> None:
     reply = call(
         hub,
         "alerting",
-        Stub,
-        lambda s: s.Unshelve(
-            alerting_pb2.UnshelveRequest(id=alarm_id, comment=comment), metadata=as_user(user)
-        ),
+        "Unshelve",
+        alerting_pb2.UnshelveRequest(id=alarm_id, comment=comment),
+        user=user,
     )
     click.echo(_line(reply.alarm))
 
@@ -140,7 +125,7 @@ def unshelve(alarm_id: str, comment: str, user: str | None, hub: Hub) -> None:
 def reset(alarm_id: str, comment: str, user: str | None, hub: Hub) -> None:
     """Reset ALARM_ID, a latched alarm that was acknowledged and whose condition cleared."""
     request = alerting_pb2.ResetRequest(id=alarm_id, comment=comment)
-    reply = call(hub, "alerting", Stub, lambda s: s.Reset(request, metadata=as_user(user)))
+    reply = call(hub, "alerting", "Reset", request, user=user)
     click.echo(_line(reply.alarm))
 
 
@@ -151,12 +136,7 @@ def reset(alarm_id: str, comment: str, user: str | None, hub: Hub) -> None:
 def history(limit: int, scope: str, hub: Hub) -> None:
     """Recent alarm state changes, newest first."""
     reply = call(
-        hub,
-        "alerting",
-        Stub,
-        lambda s: s.History(
-            alerting_pb2.HistoryRequest(limit=limit, scope_prefix=scope), metadata=metadata()
-        ),
+        hub, "alerting", "History", alerting_pb2.HistoryRequest(limit=limit, scope_prefix=scope)
     )
     for a in reply.events:
         click.echo(_line(a))
@@ -166,12 +146,7 @@ def history(limit: int, scope: str, hub: Hub) -> None:
 @hub_options
 def metrics_(hub: Hub) -> None:
     """ISA-18.2 performance metrics: rates, standing, stale, chattering, most frequent."""
-    m = call(
-        hub,
-        "alerting",
-        Stub,
-        lambda s: s.GetAlarmMetrics(alerting_pb2.GetAlarmMetricsRequest(), metadata=metadata()),
-    )
+    m = call(hub, "alerting", "GetAlarmMetrics", alerting_pb2.GetAlarmMetricsRequest())
     for area, count in sorted(m.alarms_per_hour_by_area.items()):
         click.echo(f"{area}: {count} alarms in the last hour")
     click.echo(f"standing: {', '.join(m.standing) or '-'}")

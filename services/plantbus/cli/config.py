@@ -13,17 +13,16 @@ from google.protobuf.json_format import MessageToDict
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from plantbus.cli.hub import Hub, hub_options
-from plantbus.cli.rpc import call, metadata
+from plantbus.cli.rpc import call
 from plantbus.config import PlantConfig
 from plantbus.config.issues import ConfigInvalid
 from plantbus.config.loader import load_sources, read_sources
 from plantbus.kit import streams
 from plantbus.kit.bus import NatsSettings, connect
-from plantbus.v1 import governance_pb2, governance_pb2_grpc, service_pb2
+from plantbus.v1 import governance_pb2, service_pb2
 
 __all__ = ["commands"]
 
-Stub = governance_pb2_grpc.GovernanceServiceStub
 PATH = click.Path(exists=True, path_type=Path)
 
 
@@ -77,12 +76,7 @@ def schema() -> None:
 def diff(path: Path, hub: Hub) -> None:
     """Show what applying PATH would change."""
     reply = call(
-        hub,
-        "governance",
-        Stub,
-        lambda s: s.DiffConfig(
-            governance_pb2.DiffConfigRequest(files=_files(path)), metadata=metadata()
-        ),
+        hub, "governance", "DiffConfig", governance_pb2.DiffConfigRequest(files=_files(path))
     )
     _report_issues(reply.issues)
     _echo_diff(reply.diff) if reply.diff else click.echo(
@@ -103,7 +97,7 @@ def apply(path: Path, dry_run: bool, message: str, expected_version: int, hub: H
     request = governance_pb2.ApplyConfigRequest(
         files=_files(path), message=message, dry_run=dry_run, expected_version=expected_version
     )
-    reply = call(hub, "governance", Stub, lambda s: s.ApplyConfig(request, metadata=metadata()))
+    reply = call(hub, "governance", "ApplyConfig", request)
     _report_issues(reply.issues)
     if reply.diff:
         _echo_diff(reply.diff)
@@ -119,12 +113,7 @@ def apply(path: Path, dry_run: bool, message: str, expected_version: int, hub: H
 @hub_options
 def history(hub: Hub) -> None:
     """Every stored version, newest first."""
-    reply = call(
-        hub,
-        "governance",
-        Stub,
-        lambda s: s.ListVersions(governance_pb2.ListVersionsRequest(), metadata=metadata()),
-    )
+    reply = call(hub, "governance", "ListVersions", governance_pb2.ListVersionsRequest())
     for v in reply.versions:
         mark = "*" if v.version == reply.running_version else " "
         when = v.time.ToDatetime(UTC).isoformat(timespec="seconds")
@@ -136,14 +125,7 @@ def history(hub: Hub) -> None:
 @hub_options
 def show(version: int, hub: Hub) -> None:
     """Print version VERSION (default: the running one) as YAML."""
-    reply = call(
-        hub,
-        "governance",
-        Stub,
-        lambda s: s.GetConfig(
-            governance_pb2.GetConfigRequest(version=version), metadata=metadata()
-        ),
-    )
+    reply = call(hub, "governance", "GetConfig", governance_pb2.GetConfigRequest(version=version))
     if not reply.meta.version:
         raise click.ClickException("no config has been applied yet")
     click.echo(f"# version {reply.meta.version} by {reply.meta.author}: {reply.meta.message}")
@@ -159,11 +141,8 @@ def rollback(version: int, message: str, hub: Hub) -> None:
     reply = call(
         hub,
         "governance",
-        Stub,
-        lambda s: s.RollbackConfig(
-            governance_pb2.RollbackConfigRequest(version=version, message=message),
-            metadata=metadata(),
-        ),
+        "RollbackConfig",
+        governance_pb2.RollbackConfigRequest(version=version, message=message),
     )
     _echo_diff(reply.diff)
     click.echo(f"version {reply.version} restores version {version}")

@@ -9,13 +9,12 @@ import click
 from google.protobuf.json_format import MessageToDict
 
 from plantbus.cli.hub import Hub, hub_options
-from plantbus.cli.rpc import call, metadata
+from plantbus.cli.rpc import call
 from plantbus.kit import codec
-from plantbus.v1 import device_pb2, device_pb2_grpc, telemetry_pb2
+from plantbus.v1 import device_pb2, telemetry_pb2
 
 __all__ = ["commands", "tag_value"]
 
-Stub = device_pb2_grpc.DeviceServiceStub
 _STATES = {
     device_pb2.CONNECTION_STATE_CONNECTING: "connecting",
     device_pb2.CONNECTION_STATE_CONNECTED: "connected",
@@ -65,7 +64,7 @@ def devices() -> None:
 @hub_options
 def list_devices(as_json: bool, hub: Hub) -> None:
     """Every device with its connection state and last error."""
-    reply = call(hub, "device", Stub, lambda s: s.ListDevices(device_pb2.ListDevicesRequest()))
+    reply = call(hub, "device", "ListDevices", device_pb2.ListDevicesRequest())
     if as_json:
         _echo_json(reply)
         return
@@ -81,7 +80,7 @@ def list_devices(as_json: bool, hub: Hub) -> None:
 @hub_options
 def show(name: str, as_json: bool, hub: Hub) -> None:
     """One device: state, last error, counters, tags."""
-    reply = call(hub, "device", Stub, lambda s: s.GetDevice(device_pb2.GetDeviceRequest(name=name)))
+    reply = call(hub, "device", "GetDevice", device_pb2.GetDeviceRequest(name=name))
     d = reply.device
     if as_json:
         _echo_json(d)
@@ -106,7 +105,7 @@ def show(name: str, as_json: bool, hub: Hub) -> None:
 def read(device: str, tags: tuple[str, ...], as_json: bool, hub: Hub) -> None:
     """Read TAGS (default: all) fresh from DEVICE."""
     request = device_pb2.ReadTagsRequest(device=device, tags=tags)
-    reply = call(hub, "device", Stub, lambda s: s.ReadTags(request, metadata=metadata()))
+    reply = call(hub, "device", "ReadTags", request)
     if as_json:
         _echo_json(reply)
         return
@@ -126,7 +125,7 @@ def write(device: str, tag: str, value: str, reason: str, hub: Hub) -> None:
     request = device_pb2.WriteTagRequest(
         device=device, tag=tag, value=tag_value(value), reason=reason
     )
-    reply = call(hub, "device", Stub, lambda s: s.WriteTag(request, metadata=metadata()))
+    reply = call(hub, "device", "WriteTag", request)
     click.echo(f"written under policy {reply.policy!r}; read back:")
     click.echo(_sample_line(reply.read_back))
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import click
 
 from plantbus.cli.hub import Hub, hub_options
-from plantbus.cli.rpc import call, metadata
-from plantbus.v1 import erp_pb2, erp_pb2_grpc
+from plantbus.cli.rpc import call
+from plantbus.v1 import erp_pb2
 
 __all__ = ["commands"]
-
-Stub = erp_pb2_grpc.ErpServiceStub
 
 
 def _line(o: erp_pb2.WorkOrderEvent) -> str:
@@ -32,14 +30,7 @@ def erp() -> None:
 @hub_options
 def orders(status: str, hub: Hub) -> None:
     """Work orders known to the hub."""
-    reply = call(
-        hub,
-        "erp",
-        Stub,
-        lambda s: s.ListWorkOrders(
-            erp_pb2.ListWorkOrdersRequest(status=status), metadata=metadata()
-        ),
-    )
+    reply = call(hub, "erp", "ListWorkOrders", erp_pb2.ListWorkOrdersRequest(status=status))
     for o in reply.work_orders:
         click.echo(_line(o))
     if not reply.work_orders:
@@ -53,12 +44,7 @@ def orders(status: str, hub: Hub) -> None:
 def start(erp_id: str, machine: str, hub: Hub) -> None:
     """Start ERP_ID on MACHINE (site/area/line/machine)."""
     reply = call(
-        hub,
-        "erp",
-        Stub,
-        lambda s: s.StartWorkOrder(
-            erp_pb2.StartWorkOrderRequest(erp_id=erp_id, machine=machine), metadata=metadata()
-        ),
+        hub, "erp", "StartWorkOrder", erp_pb2.StartWorkOrderRequest(erp_id=erp_id, machine=machine)
     )
     click.echo(_line(reply.work_order))
 
@@ -68,14 +54,7 @@ def start(erp_id: str, machine: str, hub: Hub) -> None:
 @hub_options
 def complete(erp_id: str, hub: Hub) -> None:
     """Complete ERP_ID: final confirmation to the ERP."""
-    reply = call(
-        hub,
-        "erp",
-        Stub,
-        lambda s: s.CompleteWorkOrder(
-            erp_pb2.CompleteWorkOrderRequest(erp_id=erp_id), metadata=metadata()
-        ),
-    )
+    reply = call(hub, "erp", "CompleteWorkOrder", erp_pb2.CompleteWorkOrderRequest(erp_id=erp_id))
     click.echo(_line(reply.work_order))
 
 
@@ -83,9 +62,7 @@ def complete(erp_id: str, hub: Hub) -> None:
 @hub_options
 def status(hub: Hub) -> None:
     """Each ERP connection: reachable, outbox, sent, dead letters, last error."""
-    reply = call(
-        hub, "erp", Stub, lambda s: s.SyncStatus(erp_pb2.SyncStatusRequest(), metadata=metadata())
-    )
+    reply = call(hub, "erp", "SyncStatus", erp_pb2.SyncStatusRequest())
     for c in reply.connections:
         state = "reachable" if c.reachable else "UNREACHABLE"
         click.echo(
@@ -98,12 +75,7 @@ def status(hub: Hub) -> None:
 @hub_options
 def dead_letters(hub: Hub) -> None:
     """Confirmations the ERP rejected, with its message."""
-    reply = call(
-        hub,
-        "erp",
-        Stub,
-        lambda s: s.ListDeadLetters(erp_pb2.ListDeadLettersRequest(), metadata=metadata()),
-    )
+    reply = call(hub, "erp", "ListDeadLetters", erp_pb2.ListDeadLettersRequest())
     for d in reply.dead_letters:
         click.echo(f"{d.confirmation.idempotency_key:<24} {d.error}")
     if not reply.dead_letters:
@@ -115,14 +87,7 @@ def dead_letters(hub: Hub) -> None:
 @hub_options
 def retry(idempotency_key: str, hub: Hub) -> None:
     """Send a dead letter again (after fixing the cause in the ERP)."""
-    reply = call(
-        hub,
-        "erp",
-        Stub,
-        lambda s: s.Retry(
-            erp_pb2.RetryRequest(idempotency_key=idempotency_key), metadata=metadata()
-        ),
-    )
+    reply = call(hub, "erp", "Retry", erp_pb2.RetryRequest(idempotency_key=idempotency_key))
     if not reply.queued:
         raise click.ClickException(f"no dead letter {idempotency_key!r}")
     click.echo(f"{idempotency_key} queued again")

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-__all__ = ["Hub", "default_data_dir", "hub_options", "pass_hub"]
+__all__ = ["Hub", "default_data_dir", "hub_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 RUNTIME_FILE = "runtime.json"
@@ -63,16 +63,6 @@ class Hub:
             )
         return str(url)
 
-    def grpc_address(self, service: str) -> str:
-        """host:port of a service's gRPC server from the runtime file."""
-        address = self.runtime.get("services", {}).get(service, {}).get("grpc")
-        if not address:
-            raise click.ClickException(
-                f"service {service!r} is not listed in {self.data_dir / RUNTIME_FILE}; "
-                "is it running? (plantbus status)"
-            )
-        return str(address)
-
     def write_runtime(self, runtime: dict[str, Any]) -> Path:
         """Record where everything listens (called by plantbus up)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -103,6 +93,3 @@ def hub_options(func: F) -> F:
         return func(*args, hub=Hub.locate(data_dir, nats_url), **kwargs)
 
     return wrapper  # type: ignore[return-value]
-
-
-pass_hub = hub_options

@@ -8,11 +8,11 @@ from pathlib import Path
 import click
 
 from plantbus.cli.hub import Hub, hub_options
-from plantbus.cli.rpc import call, metadata
+from plantbus.cli.rpc import call
 from plantbus.oee.engine import EngineSettings
 from plantbus.oee.jsonl import read_events
 from plantbus.oee.report import compute, render_table
-from plantbus.v1 import oee_pb2, oee_pb2_grpc
+from plantbus.v1 import oee_pb2
 
 __all__ = ["commands"]
 
@@ -61,12 +61,7 @@ def _pct(snap: oee_pb2.OeeSnapshot, name: str) -> str:
 @hub_options
 def show(scope: str, shift: str, hub: Hub) -> None:
     """Live OEE of SCOPE (site/area/line or site/area/line/machine) from the OEE service."""
-    reply = call(
-        hub,
-        "oee",
-        oee_pb2_grpc.OeeServiceStub,
-        lambda s: s.GetOee(oee_pb2.GetOeeRequest(scope=scope, shift=shift), metadata=metadata()),
-    )
+    reply = call(hub, "oee", "GetOee", oee_pb2.GetOeeRequest(scope=scope, shift=shift))
     snap = reply.snapshot
     click.echo(f"{snap.scope}  shift {snap.shift or '-'}  {snap.state} {snap.reason}".rstrip())
     click.echo(

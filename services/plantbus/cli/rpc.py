@@ -1,29 +1,49 @@
-"""gRPC calls from the CLI: find a service's address, send the caller's identity."""
+"""gRPC calls from the CLI: find a service's address, send the caller's identity.
+
+Every command calls ``call(hub, "alerting", "Acknowledge", request, user=...)``, so how
+the CLI reaches a service and proves who it is lives here alone.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import getpass
 import os
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Final
 
 import click
 import grpc
+from google.protobuf.message import Message
 
 from plantbus.cli.hub import Hub
 from plantbus.kit.bus import NatsSettings, connect
-from plantbus.kit.heartbeat import read_heartbeats
+from plantbus.kit.discovery import grpc_address
 from plantbus.kit.rpc import channel
+from plantbus.sdk.errors import DeviceUnavailable
+from plantbus.v1 import (
+    alerting_pb2_grpc,
+    device_pb2_grpc,
+    erp_pb2_grpc,
+    governance_pb2_grpc,
+    oee_pb2_grpc,
+)
 
 __all__ = ["call", "metadata"]
 
-T = TypeVar("T")
+_STUBS: Final[dict[str, type[Any]]] = {
+    "alerting": alerting_pb2_grpc.AlertingServiceStub,
+    "device": device_pb2_grpc.DeviceServiceStub,
+    "erp": erp_pb2_grpc.ErpServiceStub,
+    "governance": governance_pb2_grpc.GovernanceServiceStub,
+    "oee": oee_pb2_grpc.OeeServiceStub,
+}
 
 
-def metadata() -> tuple[tuple[str, str], ...]:
-    """The caller's identity: a bearer token from PLANTBUS_TOKEN, and the OS user name."""
-    out = [("x-plantbus-user", os.environ.get("PLANTBUS_USER") or getpass.getuser())]
+def metadata(user: str | None = None) -> tuple[tuple[str, str], ...]:
+    """The caller's identity: ``user`` (else PLANTBUS_USER, else the OS user) and a bearer
+    token from PLANTBUS_TOKEN."""
+    name = user or os.environ.get("PLANTBUS_USER") or getpass.getuser()
+    out = [("x-plantbus-user", name)]
     if token := os.environ.get("PLANTBUS_TOKEN"):
         out.append(("authorization", f"Bearer {token}"))
     return tuple(out)
@@ -34,20 +54,22 @@ async def _address(hub: Hub, service: str) -> str:
         return str(address)
     bus = await connect(NatsSettings(url=hub.nats_url, name="plantbus-cli"))
     try:
-        for hb in await read_heartbeats(bus):
-            if hb.service == service and hb.grpc_address:
-                return hb.grpc_address
+        return await grpc_address(bus, service, wait_s=0, serving_only=False)
+    except DeviceUnavailable:
+        raise click.ClickException(
+            f"no running {service} service found (plantbus status)"
+        ) from None
     finally:
         await bus.close()
-    raise click.ClickException(f"no running {service} service found (plantbus status)")
 
 
-def call(hub: Hub, service: str, stub_class: type[Any], fn: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``fn(stub)`` against ``service``; gRPC errors become one-line CLI errors."""
+def call(hub: Hub, service: str, method: str, request: Message, *, user: str | None = None) -> Any:
+    """``service.method(request)`` as ``user``; gRPC errors become one-line CLI errors."""
 
-    async def run() -> T:
+    async def run() -> Any:
         async with channel(await _address(hub, service)) as chan:
-            return await fn(stub_class(chan))
+            rpc = getattr(_STUBS[service](chan), method)
+            return await rpc(request, metadata=metadata(user))
 
     try:
         return asyncio.run(run())

@@ -22,11 +22,11 @@ import plantbus
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.supervisor import Child, Supervisor
 from plantbus.kit.bus import NatsSettings, connect
-from plantbus.kit.heartbeat import read_heartbeats
+from plantbus.kit.discovery import wait_serving
 from plantbus.kit.natsserver import NatsServer
 from plantbus.kit.net import free_port
 from plantbus.kit.registry import SERVICES
-from plantbus.sdk.errors import ConfigError
+from plantbus.sdk.errors import ConfigError, DeviceUnavailable
 from plantbus.v1 import service_pb2
 
 __all__ = ["up"]
@@ -60,19 +60,9 @@ async def _wait_ready(
     """Wait until every expected service beats SERVING; return service -> heartbeat."""
     bus = await connect(NatsSettings(url=url, name="plantbus-up"))
     try:
-        deadline = time.monotonic() + timeout
-        ready: dict[str, service_pb2.ServiceHeartbeat] = {}
-        while time.monotonic() < deadline:
-            ready = {
-                hb.service: hb
-                for hb in await read_heartbeats(bus)
-                if hb.health == service_pb2.HEALTH_SERVING
-            }
-            if all(name in ready for name in expected):
-                return ready
-            await asyncio.sleep(0.2)
-        missing = ", ".join(n for n in expected if n not in ready)
-        raise ConfigError(f"services not ready within {timeout:.0f}s: {missing}")
+        return await wait_serving(bus, expected, timeout)
+    except DeviceUnavailable as err:
+        raise ConfigError(str(err)) from None
     finally:
         await bus.close()
 

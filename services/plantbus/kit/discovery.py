@@ -1,33 +1,67 @@
-"""Finding another service's gRPC address from the heartbeats in KV."""
+"""Finding services from the heartbeats in KV: their gRPC addresses, and when they serve."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Collection
 
 from plantbus.kit.bus import Bus
 from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.sdk.errors import DeviceUnavailable
 from plantbus.v1 import service_pb2
 
-__all__ = ["grpc_address"]
+__all__ = ["grpc_address", "wait_serving"]
 
 
-async def grpc_address(bus: Bus, service: str, wait_s: float = 5.0) -> str:
-    """host:port of a serving instance of ``service``.
+async def _reachable(bus: Bus, serving_only: bool) -> dict[str, service_pb2.ServiceHeartbeat]:
+    """service -> the heartbeat of one instance that has a gRPC address."""
+    wanted = (
+        (service_pb2.HEALTH_SERVING,)
+        if serving_only
+        else (service_pb2.HEALTH_SERVING, service_pb2.HEALTH_NOT_SERVING)
+    )
+    return {
+        hb.service: hb
+        for hb in await read_heartbeats(bus)
+        if hb.grpc_address and hb.health in wanted
+    }
+
+
+async def grpc_address(
+    bus: Bus, service: str, wait_s: float = 5.0, *, serving_only: bool = True
+) -> str:
+    """host:port of an instance of ``service`` (by default one that is serving).
 
     Looks again for up to ``wait_s`` (a service starting beside this one, or a heartbeat
-    read that came back empty under load), then raises DeviceUnavailable.
+    read that came back empty under load), then raises DeviceUnavailable. With
+    ``serving_only=False`` an instance that runs but reports itself degraded is taken too
+    (the CLI asks a degraded service why).
     """
     deadline = time.monotonic() + wait_s
     while True:
-        for hb in await read_heartbeats(bus):
-            if (
-                hb.service == service
-                and hb.health == service_pb2.HEALTH_SERVING
-                and hb.grpc_address
-            ):
-                return hb.grpc_address
+        if hb := (await _reachable(bus, serving_only)).get(service):
+            return hb.grpc_address
         if time.monotonic() >= deadline:
             raise DeviceUnavailable(f"no serving {service} service found on the bus")
+        await asyncio.sleep(0.2)
+
+
+async def wait_serving(
+    bus: Bus, services: Collection[str], timeout: float
+) -> dict[str, service_pb2.ServiceHeartbeat]:
+    """Wait until every one of ``services`` serves; service -> heartbeat.
+
+    Raises DeviceUnavailable naming the services still missing after ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        ready = await _reachable(bus, serving_only=True)
+        missing = [name for name in services if name not in ready]
+        if not missing:
+            return ready
+        if time.monotonic() >= deadline:
+            raise DeviceUnavailable(
+                f"services not ready within {timeout:.0f}s: {', '.join(missing)}"
+            )
         await asyncio.sleep(0.2)

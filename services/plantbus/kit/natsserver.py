@@ -7,7 +7,6 @@ the hub runs.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -129,7 +128,3 @@ class NatsServer:
         if self.client_port:
             self.port = self.client_port
         return self.start(timeout)
-
-    async def astart(self, timeout: float = 10.0) -> NatsServer:
-        """start() without blocking the event loop."""
-        return await asyncio.to_thread(self.start, timeout)

@@ -202,15 +202,6 @@ class OeeEngine:
                 bucket.startup_rejects += event.reject
                 bucket.ideal_startup_reject_s += pri * event.reject
 
-    def advance_all(self, now: float) -> None:
-        """Bring every machine up to ``now`` (for live snapshots between events)."""
-        for track in self.machines.values():
-            self.advance(track, now)
-
-    def machine_kpis(self, machine: str) -> Kpis:
-        """KPIs of one machine over everything seen."""
-        return Kpis(self.machines[machine].totals)
-
     def line_kpis(self, line: str) -> Kpis:
         """KPIs of a line, from the summed times and counts of its machines."""
         return Kpis(Totals.sum(t.totals for t in self.machines.values() if t.line == line))
