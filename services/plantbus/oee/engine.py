@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from plantbus.oee.downtime import DowntimeLog
 from plantbus.oee.events import (
     BreakEnd,
     BreakStart,
@@ -25,6 +26,7 @@ from plantbus.oee.events import (
     WorkOrderStart,
 )
 from plantbus.oee.kpi import Kpis, Totals
+from plantbus.v1 import oee_pb2
 
 __all__ = ["EngineSettings", "MachineTrack", "OeeEngine"]
 
@@ -87,6 +89,7 @@ class OeeEngine:
     def __init__(self, settings: EngineSettings | None = None) -> None:
         self.settings = settings or EngineSettings()
         self.machines: dict[str, MachineTrack] = {}
+        self.downtime = DowntimeLog()
 
     def track(self, machine: str, line: str = "") -> MachineTrack:
         """The machine's track, created on first sight."""
@@ -123,13 +126,14 @@ class OeeEngine:
         if track.in_shift and not track.breaks and track.state not in ("running", "planned_stop"):
             track.stop_s += dt
 
-    def process(self, event: Event) -> None:
-        """Apply one event (events of a machine must come in time order)."""
+    def process(self, event: Event) -> list[oee_pb2.DowntimeEvent]:
+        """Apply one event (events of a machine must come in time order); returns the
+        downtime events it causes."""
         track = self.track(event.machine, event.line)
         self.advance(track, event.ts)
         match event:
             case StateChange():
-                self._state(track, event)
+                return self._state(track, event)
             case Count():
                 self._count(track, event)
             case ShiftStart():
@@ -148,8 +152,9 @@ class OeeEngine:
             case WorkOrderEnd():
                 if not event.order or event.order == track.order:
                     track.order, track.order_ideal_s = "", None
+        return []
 
-    def _state(self, track: MachineTrack, event: StateChange) -> None:
+    def _state(self, track: MachineTrack, event: StateChange) -> list[oee_pb2.DowntimeEvent]:
         was_stopped = track.state not in ("running", "planned_stop", "")
         now_stopped = event.state == "stopped"
         if was_stopped and not now_stopped:
@@ -159,23 +164,40 @@ class OeeEngine:
                 bucket.failures += 1
         if event.state == "running" and track.state != "running":
             track.run_since = event.ts
-        if now_stopped and was_stopped and event.reason != track.reason:
-            if track.stop_s <= self.settings.reason_refine_s:
-                self._relabel(track, event.reason)  # the reason arrived just after the stop
-            else:
-                self._close_stop(track)
+        new_reason = now_stopped and was_stopped and event.reason != track.reason
+        refines = new_reason and track.stop_s <= self.settings.reason_refine_s
+        if refines:  # the reason arrived just after the stop began: relabel it
+            self._move_downtime(track, track.reason or "unspecified", event.reason, track.stop_s)
+        elif new_reason:
+            self._close_stop(track)
         track.state, track.reason = event.state, event.reason
+        return self.downtime.on_state(event, refines)
 
-    def _relabel(self, track: MachineTrack, reason: str) -> None:
-        """Move the current stop's time so far from its provisional reason to ``reason``."""
-        old = track.reason or "unspecified"
+    def classify(
+        self, downtime_id: str, reason: str, actor: str, now: float
+    ) -> tuple[oee_pb2.DowntimeEvent, str]:
+        """Give a downtime episode its reason and move its time to that reason; returns the
+        classified event and the reason it had."""
+        classified, old, seconds = self.downtime.classify(downtime_id, reason, actor, now)
+        track = self.machines.get(classified.machine)
+        if track is not None:
+            self.advance(track, now)
+            self._move_downtime(track, old, reason, seconds)
+            if self.downtime.is_open(classified.machine):
+                track.reason = reason
+        return classified, old
+
+    @staticmethod
+    def _move_downtime(track: MachineTrack, old: str, new: str, seconds: float) -> None:
+        """Move up to ``seconds`` of unplanned downtime from reason ``old`` to ``new`` in
+        every scope the machine is in now."""
         for bucket in track.buckets():
-            moved = min(track.stop_s, bucket.down_by_reason.get(old, 0.0))
+            moved = min(seconds, bucket.down_by_reason.get(old, 0.0))
             if moved:
                 bucket.down_by_reason[old] -= moved
                 if bucket.down_by_reason[old] <= 1e-9:
                     del bucket.down_by_reason[old]
-                bucket.down_by_reason[reason] = bucket.down_by_reason.get(reason, 0.0) + moved
+                bucket.down_by_reason[new] = bucket.down_by_reason.get(new, 0.0) + moved
 
     def _close_stop(self, track: MachineTrack) -> None:
         """Classify the stop that just ended: setup, minor stop or (by default) breakdown."""

@@ -12,9 +12,7 @@ import asyncio
 import contextlib
 import json
 import time
-import uuid
 import zlib
-from collections import deque
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -67,8 +65,6 @@ class OeeService(Service):
         self.dirty: set[str] = set()
         self.urgent: set[str] = set()
         self.last_sent: dict[str, float] = {}
-        self.downtimes: deque[oee_pb2.DowntimeEvent] = deque(maxlen=500)
-        self.open_downtime: dict[str, oee_pb2.DowntimeEvent] = {}
         self.listeners: set[asyncio.Queue[oee_pb2.OeeSnapshot]] = set()
         self._restored: dict[str, dict[str, object]] = {}
         self._kv: KeyValue | None = None
@@ -99,10 +95,10 @@ class OeeService(Service):
                 self.seq = int(saved["seq"])
                 load_engine(self.engine, saved["engine"])
                 self._restored = saved.get("mappers", {})
-                self.downtimes.extend(load_downtimes(saved.get("downtimes", [])))
-                self.open_downtime = {
-                    event.machine: event for event in load_downtimes(saved.get("open", []))
-                }
+                self.engine.downtime.restore(
+                    load_downtimes(saved.get("downtimes", [])),
+                    load_downtimes(saved.get("open", [])),
+                )
                 self.ctx.log.info("restored OEE state up to telemetry sequence %d", self.seq)
         except KeyNotFoundError:
             pass
@@ -210,50 +206,13 @@ class OeeService(Service):
 
     def _apply(self, events: Sequence[Event]) -> None:
         for event in events:
-            refine = isinstance(event, StateChange) and self._is_refinement(event)
-            self.engine.process(event)
+            for downtime in self.engine.process(event):
+                self._publish_downtime(downtime)
             self.dirty.add(event.machine)
             if isinstance(event, StateChange):
                 self.urgent.add(event.machine)
-                self._downtime(event, refine)
-
-    def _is_refinement(self, event: StateChange) -> bool:
-        """True when the engine will relabel the current stop rather than start another."""
-        track = self.engine.machines.get(event.machine)
-        return (
-            track is not None
-            and track.state == "stopped"
-            and event.state == "stopped"
-            and event.reason != track.reason
-            and track.stop_s <= self.engine.settings.reason_refine_s
-        )
-
-    def _downtime(self, event: StateChange, refine: bool) -> None:
-        open_ = self.open_downtime.get(event.machine)
-        if open_ is not None and refine:
-            open_.reason = event.reason  # the reason arrived just after the stop began
-            self._publish_downtime(open_)
-            return
-        if open_ is not None and (event.state != "stopped" or event.reason != open_.reason):
-            ended = oee_pb2.DowntimeEvent()
-            ended.CopyFrom(open_)
-            ended.kind = oee_pb2.DOWNTIME_KIND_ENDED
-            ended.end.CopyFrom(codec.timestamp(event.ts))
-            self._publish_downtime(ended)
-            del self.open_downtime[event.machine]
-        if event.state == "stopped" and event.machine not in self.open_downtime:
-            started = oee_pb2.DowntimeEvent(
-                id=uuid.uuid4().hex[:12],
-                machine=event.machine,
-                kind=oee_pb2.DOWNTIME_KIND_STARTED,
-                reason=event.reason,
-                start=codec.timestamp(event.ts),
-            )
-            self.open_downtime[event.machine] = started
-            self._publish_downtime(started)
 
     def _publish_downtime(self, event: oee_pb2.DowntimeEvent) -> None:
-        self.downtimes.appendleft(event)
         subject = subjects.downtime(*event.machine.split("/"))
         task = asyncio.create_task(self.ctx.bus.publish(subject, event))
         self._tasks.append(task)
@@ -349,45 +308,21 @@ class OeeService(Service):
                 "mappers": {name: m.dump() for name, m in self.mappers.items()},
                 # the recent stops (to classify after a restart) and the open ones (so
                 # the stop that was going on ends with its own id)
-                "downtimes": dump_downtimes(self.downtimes),
-                "open": dump_downtimes(self.open_downtime.values()),
+                "downtimes": dump_downtimes(self.engine.downtime.recent),
+                "open": dump_downtimes(self.engine.downtime.open.values()),
             }
         await self._kv.put("state", zlib.compress(json.dumps(doc).encode()))
 
     async def classify(self, downtime_id: str, reason: str, actor: str) -> oee_pb2.DowntimeEvent:
         """Give a downtime episode its reason; moves its time to that reason; audited."""
-        episode = next((d for d in self.downtimes if d.id == downtime_id), None)
-        if episode is None:
-            raise NotFound(f"no downtime episode {downtime_id!r} in the recent list")
-        old = episode.reason or "unspecified"
-        track = self.engine.machines.get(episode.machine)
-        if track is not None:
-            self.engine.advance(track, time.time())
-            end = episode.end.ToNanoseconds() / 1e9 if episode.HasField("end") else time.time()
-            seconds = max(0.0, end - episode.start.ToNanoseconds() / 1e9)
-            for bucket in (track.totals, current_totals(track)):
-                moved = min(seconds, bucket.down_by_reason.get(old, 0.0))
-                if moved:
-                    bucket.down_by_reason[old] -= moved
-                    bucket.down_by_reason[reason] = bucket.down_by_reason.get(reason, 0.0) + moved
-            if episode.machine in self.open_downtime:
-                track.reason = reason
-            self.urgent.add(episode.machine)
-            self.dirty.add(episode.machine)
-        classified = oee_pb2.DowntimeEvent()
-        classified.CopyFrom(episode)
-        classified.kind, classified.reason, classified.classified_by = (
-            oee_pb2.DOWNTIME_KIND_CLASSIFIED,
-            reason,
-            actor,
-        )
-        for d in self.downtimes:
-            if d.id == downtime_id:
-                d.reason = reason
+        async with self._lock:
+            classified, old = self.engine.classify(downtime_id, reason, actor, time.time())
+            self.urgent.add(classified.machine)
+            self.dirty.add(classified.machine)
         self._publish_downtime(classified)
         await self.ctx.audit(
             action="downtime.classify",
-            target=episode.machine,
+            target=classified.machine,
             actor=actor,
             detail=f"{downtime_id}: {old} -> {reason}",
         )

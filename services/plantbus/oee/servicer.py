@@ -73,7 +73,7 @@ class OeeServicer(oee_pb2_grpc.OeeServiceServicer):  # type: ignore[misc]
     ) -> oee_pb2.ListDowntimesResponse:
         items = [
             d
-            for d in self.service.downtimes
+            for d in self.service.engine.downtime.recent
             if d.kind != oee_pb2.DOWNTIME_KIND_CLASSIFIED
             and (not request.machine or d.machine == request.machine)
         ]

@@ -175,7 +175,7 @@ async def test_restart_keeps_recent_stops_and_ends_the_open_one(
         second = runner.services["oee"]
         assert isinstance(second, OeeService)
         # the stop is still listed (operators classify after a restart too) ...
-        await wait_until(lambda: any(d.id == started.id for d in second.downtimes))
+        await wait_until(lambda: any(d.id == started.id for d in second.engine.downtime.recent))
         # ... and when the machine runs again, that same stop ends
         await feed.send("state", 1)
         ended = await wait_until(lambda: of_kind(oee_pb2.DOWNTIME_KIND_ENDED))
