@@ -1,44 +1,34 @@
-"""Rule conditions with deadband and on/off delays (pure, clock passed in)."""
+"""Rule conditions with on/off delays (pure, clock passed in)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plantbus.config.alerting import AlertRule
+from plantbus.config.rules import RuleBase, TickView
+from plantbus.config.rules.base import number
 
 __all__ = ["Condition"]
 
 
 @dataclass
 class Condition:
-    """Turns raw observations into a debounced active/inactive condition.
+    """Turns a rule's raw judgements into a debounced active/inactive condition.
 
-    ``raw(value)`` says whether the value is abnormal, with the deadband applied on the
-    way back; the on-delay (off-delay) asks the raw condition to hold continuously that
-    long before the condition turns active (inactive).
+    The rule says whether an input is abnormal (with its deadband applied on the way
+    back); the on-delay (off-delay) asks that judgement to hold continuously that long
+    before the condition turns active (inactive).
     """
 
-    rule: AlertRule
+    rule: RuleBase
     active: bool = False
     _pending_since: float | None = None
-    last_value: float | None = None
-    """The latest numeric sample, for messages of alarms raised by a delay running out."""
-    _last_ts: float | None = None
+    _last: tuple[float, float] | None = None
+    """The latest good numeric sample and its time."""
 
-    def abnormal(self, value: float, now: float) -> bool:
-        """The raw condition for a threshold or rate rule, with hysteresis."""
-        r = self.rule
-        band = r.deadband if self.active else 0.0
-        if r.kind in ("high", "high_high"):
-            return value >= r.limit - band
-        if r.kind in ("low", "low_low"):
-            return value <= r.limit + band
-        if r.kind == "rate_of_change":
-            rate = 0.0
-            if self.last_value is not None and self._last_ts is not None and now > self._last_ts:
-                rate = abs(value - self.last_value) / (now - self._last_ts)
-            return rate >= r.limit - band
-        return False
+    @property
+    def last_value(self) -> float | None:
+        """The latest good numeric sample, for messages of alarms raised by a delay."""
+        return self._last[0] if self._last else None
 
     def observe(self, raw: bool, now: float) -> bool:
         """Feed the raw condition at ``now``; True when the debounced condition flipped."""
@@ -53,14 +43,28 @@ class Condition:
             return True
         return False
 
-    def sample(self, value: float, now: float) -> bool:
-        """Feed a numeric sample; True when the condition flipped."""
-        flipped = self.observe(self.abnormal(value, now), now)
-        self.last_value, self._last_ts = value, now
-        return flipped
+    def sample(self, value: object, now: float, good: bool = True) -> bool:
+        """Feed a sample of the rule's tag; True when the condition flipped."""
+        raw = self.rule.judge_sample(good, value, self._last, now, self.active)
+        x = number(value)
+        if good and x is not None:
+            self._last = (x, now)
+        return raw is not None and self.observe(raw, now)
+
+    def tick(self, view: TickView, now: float) -> bool:
+        """Let time pass: the rule's own time judgement, else a pending delay completes."""
+        raw = self.rule.judge_tick(view, now)
+        if raw is not None:
+            return self.observe(raw, now)
+        return self.recheck(now)
+
+    def oee(self, scope: str, oee: float | None, now: float) -> bool:
+        """Feed an OEE snapshot; True when the condition flipped."""
+        raw = self.rule.judge_oee(scope, oee)
+        return raw is not None and self.observe(raw, now)
 
     def recheck(self, now: float) -> bool:
-        """Let a pending delay complete without a new sample."""
+        """Let a pending delay complete without a new input."""
         if self._pending_since is None:
             return False
         return self.observe(not self.active, now)

@@ -12,7 +12,7 @@ from typing import Any
 __all__ = ["render"]
 
 
-def render(template: str, rule: str, machine: str, value: Any, limit: float) -> str:
+def render(template: str, rule: str, machine: str, value: Any, limit: float | None) -> str:
     """The message of one alarm; never raises."""
     try:
         return template.format_map(
@@ -20,4 +20,4 @@ def render(template: str, rule: str, machine: str, value: Any, limit: float) -> 
         )
     except (KeyError, IndexError, AttributeError, TypeError, ValueError):
         shown = "no value" if value is None else value
-        return f"{rule} on {machine}: {shown} (limit {limit:g})"
+        return f"{rule} on {machine}: {shown}" + ("" if limit is None else f" (limit {limit:g})")

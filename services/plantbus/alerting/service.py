@@ -19,13 +19,14 @@ from nats.aio.subscription import Subscription
 from nats.js.kv import KeyValue
 
 from plantbus.alerting.conditions import Condition
+from plantbus.alerting.convert import event_of
 from plantbus.alerting.delivery import Delivery
 from plantbus.alerting.lifecycle import Alarm, AlarmState
 from plantbus.alerting.machine_state import MachineStates
 from plantbus.alerting.messages import render
 from plantbus.alerting.metrics import FloodDetector, area_of
 from plantbus.config import PlantConfig
-from plantbus.config.alerting import AlertRule
+from plantbus.config.rules import RuleBase
 from plantbus.kit import codec, streams, subjects
 from plantbus.kit.bus import kv_key
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
@@ -37,27 +38,8 @@ from plantbus.v1 import alerting_pb2, alerting_pb2_grpc, oee_pb2, service_pb2, t
 __all__ = ["AlertingService"]
 
 FLOOD_RULE = "alarm_flood"
-DEFAULT_MAX_SHELVE_S: float = AlertRule.model_fields["max_shelve_s"].default
+DEFAULT_MAX_SHELVE_S: float = RuleBase.model_fields["max_shelve_s"].default
 """Shelving limit for alarms without a rule of their own (the flood alarm)."""
-
-
-def event_of(alarm: Alarm) -> alerting_pb2.AlarmEvent:
-    """The bus and gRPC form of an alarm."""
-    msg = alerting_pb2.AlarmEvent(
-        id=alarm.id,
-        rule=alarm.rule,
-        scope=alarm.scope,
-        state=str(alarm.state),
-        active=alarm.active,
-        priority=alarm.priority,
-        message=alarm.message,
-        value="" if alarm.value is None else str(alarm.value),
-        time=codec.timestamp(alarm.changed_at),
-        note=alarm.note,
-    )
-    if alarm.shelved_until:
-        msg.shelved_until.CopyFrom(codec.timestamp(alarm.shelved_until))
-    return msg
 
 
 def _key(alarm_id: str) -> str:
@@ -76,7 +58,7 @@ class AlertingService(Service):
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)
-        self.rules: dict[str, AlertRule] = {}
+        self.rules: dict[str, RuleBase] = {}
         self.alarms: dict[str, Alarm] = {}
         self.conditions: dict[str, Condition] = {}
         self.by_tag: dict[str, list[str]] = {}
@@ -141,28 +123,25 @@ class AlertingService(Service):
 
     async def apply_config(self, config: PlantConfig, version: int) -> None:
         """Take rules and notifiers live; alarms of removed rules disappear."""
-        wanted: dict[str, tuple[AlertRule, str]] = {}
-        for rule in config.alert_rules:
-            scope = rule.line if rule.kind == "oee_below" else rule.machine
-            wanted[f"{rule.name}@{scope}"] = (rule, scope)
-        self.rules = {alarm_id: rule for alarm_id, (rule, _) in wanted.items()}
+        wanted: dict[str, RuleBase] = {f"{r.name}@{r.scope}": r for r in config.alert_rules}
+        self.rules = wanted
         for alarm_id in list(self.alarms):
             if alarm_id not in wanted and not alarm_id.startswith(FLOOD_RULE):
                 del self.alarms[alarm_id]
                 self.conditions.pop(alarm_id, None)
         self.by_tag = {}
-        for alarm_id, (rule, scope) in wanted.items():
+        for alarm_id, rule in wanted.items():
             if alarm_id not in self.alarms or self.conditions[alarm_id].rule != rule:
-                self.alarms[alarm_id] = self._new_alarm(alarm_id, rule, scope)
+                self.alarms[alarm_id] = self._new_alarm(alarm_id, rule)
                 self.conditions[alarm_id] = Condition(rule, active=self.alarms[alarm_id].active)
-            if rule.tag:
-                self.by_tag.setdefault(f"{scope}/{rule.tag}", []).append(alarm_id)
+            if rule.tag_path:
+                self.by_tag.setdefault(rule.tag_path, []).append(alarm_id)
         self.machine_states.configure(config.oee)
         self.deliveries = self._deliveries(config)
         self.config_version = version
 
-    def _new_alarm(self, alarm_id: str, rule: AlertRule, scope: str) -> Alarm:
-        alarm = Alarm(alarm_id, rule.name, scope, rule.priority, changed_at=time.time())
+    def _new_alarm(self, alarm_id: str, rule: RuleBase) -> Alarm:
+        alarm = Alarm(alarm_id, rule.name, rule.scope, rule.priority, changed_at=time.time())
         saved = self._restored.pop(_key(alarm_id), None)
         if saved:
             saved["state"] = AlarmState(saved["state"])
@@ -202,14 +181,7 @@ class AlertingService(Service):
                 self.last_good[sample.path] = now
             for alarm_id in ids:
                 cond = self.conditions[alarm_id]
-                rule = cond.rule
-                if rule.kind == "bad_quality":
-                    flipped = cond.observe(not good, now)
-                elif rule.kind == "stale" or not good or not isinstance(value, int | float):
-                    continue
-                else:
-                    flipped = cond.sample(float(value), now)
-                if flipped:
+                if cond.sample(value, now, good):
                     await self._condition(alarm_id, cond.active, value, now)
 
     async def _on_oee(self, subject: str, msg: Message, raw: Msg) -> None:
@@ -218,14 +190,9 @@ class AlertingService(Service):
         now = time.time()
         if msg.state:
             await self._machine_state(msg.scope, msg.state, now)
+        oee = msg.oee if msg.HasField("oee") else None
         for alarm_id, cond in self.conditions.items():
-            rule = cond.rule
-            if (
-                rule.kind == "oee_below"
-                and rule.line == msg.scope
-                and msg.HasField("oee")
-                and cond.observe(msg.oee < rule.limit, now)
-            ):
+            if cond.oee(msg.scope, oee, now):
                 await self._condition(alarm_id, cond.active, round(msg.oee, 4), now)
 
     async def _machine_state(self, machine: str, state: str, now: float) -> None:
@@ -247,7 +214,7 @@ class AlertingService(Service):
         alarm.value = value
         rule = self.rules.get(alarm_id)
         if rule:
-            alarm.message = render(rule.message, rule.name, alarm.scope, value, rule.limit)
+            alarm.message = render(rule.message, rule.name, alarm.scope, value, rule.shown_limit)
         if alarm.condition(active, now):
             if alarm.state == AlarmState.UNACK:
                 self.flood.annunciated(area_of(alarm.scope), now)
@@ -291,18 +258,8 @@ class AlertingService(Service):
         """Time-driven checks: pending delays, stale data, states held too long, shelving
         expiry and floods."""
         for alarm_id, cond in list(self.conditions.items()):
-            rule = cond.rule
             alarm = self.alarms[alarm_id]
-            flipped = False
-            if rule.kind == "stale" and rule.tag:
-                last = self.last_good.setdefault(f"{alarm.scope}/{rule.tag}", now)
-                flipped = cond.observe(now - last > rule.window_s, now)
-            elif rule.kind == "state_duration":
-                held = self.machine_states.held(alarm.scope, rule.state, now)
-                flipped = cond.observe(held > rule.limit, now)
-            else:
-                flipped = cond.recheck(now)
-            if flipped:
+            if cond.tick(self, now):
                 value = alarm.value if cond.last_value is None else cond.last_value
                 await self._condition(alarm_id, cond.active, value, now)
             if alarm.expire(now) or alarm.realarm(now):
@@ -313,6 +270,14 @@ class AlertingService(Service):
             alarm.message = f"alarm flood in {area}: more than {self.flood.start} alarms in 10 min"
             if alarm.condition(flooding, now):
                 await self._changed(alarm)
+
+    def seconds_since_good(self, tag_path: str, now: float) -> float:
+        """How long ``tag_path`` has had no good sample (counted from the first look)."""
+        return now - self.last_good.setdefault(tag_path, now)
+
+    def seconds_in_state(self, machine: str, state: str, now: float) -> float:
+        """How long ``machine`` has been in ``state``."""
+        return self.machine_states.held(machine, state, now)
 
     def alarm(self, alarm_id: str) -> Alarm:
         """An alarm by id; NotFound lists how ids look."""

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import grpc
 
+from plantbus.alerting.convert import event_of
 from plantbus.alerting.lifecycle import AlarmState
 from plantbus.alerting.metrics import metrics
-from plantbus.alerting.service import event_of
 from plantbus.kit.identity import caller
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc
 

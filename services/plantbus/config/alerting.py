@@ -1,74 +1,16 @@
-"""Alert rules and notifiers (owned by the alerting service)."""
+"""Alert rules and notifiers (owned by the alerting service); the rule kinds are in
+:mod:`plantbus.config.rules`."""
 
 from __future__ import annotations
 
-import string
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from plantbus.config.base import Name, Strict
+from plantbus.config.rules import MESSAGE_FIELDS, AlertRule, parse_rule
 
-__all__ = ["MESSAGE_FIELDS", "AlertRule", "NotifierConfig"]
-
-MESSAGE_FIELDS = ("rule", "machine", "value", "limit")
-"""The placeholders a rule's message template may use."""
-
-RuleKind = Literal[
-    "high",
-    "low",
-    "high_high",
-    "low_low",
-    "rate_of_change",
-    "stale",
-    "bad_quality",
-    "state_duration",
-    "oee_below",
-]
-
-
-class AlertRule(Strict):
-    """One alarm definition over a machine's telemetry or a line's KPIs."""
-
-    name: Name
-    kind: RuleKind
-    machine: str = ""
-    """Path site/area/line/machine (for telemetry rules)."""
-    line: str = ""
-    """Path site/area/line (for oee_below)."""
-    tag: Name | None = None
-    limit: float = 0.0
-    deadband: float = Field(default=0.0, ge=0)
-    on_delay_s: float = Field(default=0.0, ge=0)
-    off_delay_s: float = Field(default=0.0, ge=0)
-    window_s: float = Field(default=60.0, gt=0)
-    """Rate-of-change and KPI window, or stale timeout."""
-    state: Literal["running", "stopped", "planned_stop"] = "stopped"
-    """For state_duration: the state held too long."""
-    priority: Literal["low", "medium", "high", "urgent"] = "medium"
-    message: str = "{rule} on {machine}: {value}"
-    suppress_in_planned_stop: bool = True
-    max_shelve_s: float = Field(default=8 * 3600.0, gt=0)
-    """Longest shelving an operator may ask for (ISA-18.2: shelving is time-limited)."""
-    latching: bool = False
-    """Stays annunciated after the condition clears until acknowledged and reset."""
-    realarm_s: float = Field(default=0.0, ge=0)
-    """An acknowledged alarm still active is annunciated again after this (0: never)."""
-
-    @field_validator("message")
-    @classmethod
-    def _known_placeholders(cls, template: str) -> str:
-        try:
-            names = {field for _, field, _, _ in string.Formatter().parse(template) if field}
-        except ValueError as err:
-            raise ValueError(f"message template {template!r} is malformed: {err}") from None
-        unknown = sorted(n for n in names if n.split(".")[0].split("[")[0] not in MESSAGE_FIELDS)
-        if unknown:
-            raise ValueError(
-                f"message template uses {', '.join(unknown)}; "
-                f"known placeholders: {', '.join(MESSAGE_FIELDS)}"
-            )
-        return template
+__all__ = ["MESSAGE_FIELDS", "AlertRule", "NotifierConfig", "parse_rule"]
 
 
 class NotifierConfig(Strict):

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from plantbus.config.model import PlantConfig
+from plantbus.config.rules import PlantRefs
 from plantbus.plugins import discover
 from plantbus.sdk.driver import Driver
 from plantbus.sdk.errors import PlantbusError
@@ -90,26 +91,20 @@ def _oee(config: PlantConfig) -> Iterator[Finding]:
 
 
 def _alerts(config: PlantConfig) -> Iterator[Finding]:
-    machines, tags, lines = config.machine_paths(), config.tag_paths(), config.line_paths()
+    refs = PlantRefs(
+        frozenset(config.machine_paths()),
+        frozenset(config.tag_paths()),
+        frozenset(config.line_paths()),
+    )
     seen: set[tuple[str, str]] = set()
     for i, rule in enumerate(config.alert_rules):
-        key = (rule.name, rule.line if rule.kind == "oee_below" else rule.machine)
-        if key in seen:
-            yield ("alert_rules", i, "name"), f"duplicate rule {rule.name!r} on {key[1]!r}"
-        seen.add(key)
-    for i, rule in enumerate(config.alert_rules):
         loc: Loc = ("alert_rules", i)
-        if rule.kind == "oee_below":
-            if rule.line not in lines:
-                yield (*loc, "line"), f"unknown line {rule.line!r}"
-            continue
-        if rule.machine not in machines:
-            yield (*loc, "machine"), f"unknown machine {rule.machine!r}"
-        elif rule.kind != "state_duration":
-            if not rule.tag:
-                yield (*loc, "tag"), f"a {rule.kind} rule needs a tag"
-            elif f"{rule.machine}/{rule.tag}" not in tags:
-                yield (*loc, "tag"), f"machine {rule.machine!r} has no tag {rule.tag!r}"
+        key = (rule.name, rule.scope)
+        if key in seen:
+            yield (*loc, "name"), f"duplicate rule {rule.name!r} on {rule.scope!r}"
+        seen.add(key)
+        for field, message in rule.check(refs):
+            yield (*loc, field), message
     notifiers = discover("plantbus.notifiers")
     for i, notifier in enumerate(config.notifiers):
         try:

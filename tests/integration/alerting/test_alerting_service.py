@@ -222,7 +222,7 @@ async def test_state_tag_drives_down_too_long_and_planned_stop_suppression(
 
 async def test_stale_and_bad_quality_rules(bus: Bus, nats_url: str, tmp_path: Path) -> None:
     rules = [
-        {"name": "silent", "kind": "stale", "machine": "s/a/l/m1", "tag": "temp", "window_s": 1},
+        {"name": "silent", "kind": "stale", "machine": "s/a/l/m1", "tag": "temp", "timeout_s": 1},
         {"name": "untrusted", "kind": "bad_quality", "machine": "s/a/l/m1", "tag": "temp"},
     ]
     await put_config(bus, {**CONFIG, "alert_rules": rules})

@@ -7,7 +7,7 @@ import pytest
 from plantbus.alerting.conditions import Condition
 from plantbus.alerting.lifecycle import Alarm, AlarmState
 from plantbus.alerting.metrics import FloodDetector, metrics
-from plantbus.config.alerting import AlertRule
+from plantbus.config.rules import parse_rule
 from plantbus.sdk.errors import ValidationFailed
 
 
@@ -73,7 +73,7 @@ def test_stale_is_active_for_more_than_a_day() -> None:
 
 
 def test_rate_of_change_compares_the_change_per_second() -> None:
-    rule = AlertRule.model_validate(
+    rule = parse_rule(
         {"name": "ramp", "kind": "rate_of_change", "machine": "s/a/l/m", "tag": "t", "limit": 2.0}
     )
     cond = Condition(rule)

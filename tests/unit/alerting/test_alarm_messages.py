@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from plantbus.alerting.conditions import Condition
 from plantbus.alerting.messages import render
-from plantbus.config.alerting import AlertRule
+from plantbus.config.rules import parse_rule
 
 BASE = {"name": "hot", "kind": "high", "machine": "s/a/l/m", "tag": "t", "limit": 70.0}
 
@@ -29,10 +29,10 @@ def test_a_value_the_format_spec_does_not_fit_gives_a_plain_message(value: objec
 )
 def test_unknown_placeholders_are_refused_when_the_config_loads(template: str, error: str) -> None:
     with pytest.raises(ValidationError, match=error):
-        AlertRule.model_validate({**BASE, "message": template})
+        parse_rule({**BASE, "message": template})
 
 
 def test_an_alarm_raised_by_the_on_delay_keeps_the_last_sample() -> None:
-    cond = Condition(AlertRule.model_validate({**BASE, "on_delay_s": 5.0}))
+    cond = Condition(parse_rule({**BASE, "on_delay_s": 5.0}))
     assert not cond.sample(72.5, 0.0)
     assert cond.recheck(5.0) and cond.last_value == 72.5

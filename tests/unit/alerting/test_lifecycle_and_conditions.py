@@ -9,7 +9,7 @@ import pytest
 from plantbus.alerting.conditions import Condition
 from plantbus.alerting.lifecycle import Alarm, AlarmState
 from plantbus.alerting.metrics import FloodDetector, metrics
-from plantbus.config.alerting import AlertRule
+from plantbus.config.rules import RuleBase, parse_rule
 from plantbus.sdk.errors import ValidationFailed
 
 S = AlarmState
@@ -54,8 +54,8 @@ def test_suppression_and_out_of_service_hide_and_reevaluate() -> None:
     assert a.out_of_service(False, "tech", 7) and a.state == S.NORMAL
 
 
-def rule(**kw: object) -> AlertRule:
-    return AlertRule.model_validate(
+def rule(**kw: object) -> RuleBase:
+    return parse_rule(
         {"name": "hot", "kind": "high", "machine": "s/a/l/m", "tag": "t", "limit": 70.0, **kw}
     )
 

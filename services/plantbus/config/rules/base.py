@@ -1,0 +1,155 @@
+"""What every alert rule kind shares, and the two views a kind judges against.
+
+A kind is one class: its settings (pydantic fields), its validation against the plant
+(``check``) and its judgement (``judge_sample``, ``judge_tick``, ``judge_oee``: pure, the
+clock passed in). Each judgement returns the raw condition (True: abnormal) or None when
+the input says nothing to this kind; debouncing (delays, latching) is the alarm's business.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from pydantic import Field, field_validator
+
+from plantbus.config.base import Name, Strict
+
+__all__ = ["MESSAGE_FIELDS", "MachineRule", "PlantRefs", "RuleBase", "TagRule", "TickView"]
+
+MESSAGE_FIELDS = ("rule", "machine", "value", "limit")
+"""The placeholders a rule's message template may use."""
+
+Finding = tuple[str, str]
+"""(field, what is wrong)."""
+
+
+@dataclass(frozen=True)
+class PlantRefs:
+    """The names a rule may refer to, from the plant config."""
+
+    machines: frozenset[str]
+    tags: frozenset[str]
+    lines: frozenset[str]
+
+
+class TickView(Protocol):
+    """What the alerting service knows between samples."""
+
+    def seconds_since_good(self, tag_path: str, now: float) -> float:
+        """How long ``tag_path`` has had no good sample (0 when never seen yet)."""
+        ...
+
+    def seconds_in_state(self, machine: str, state: str, now: float) -> float:
+        """How long ``machine`` has been in ``state`` (0 when it is not)."""
+        ...
+
+
+class RuleBase(Strict):
+    """One alarm definition; the fields every kind has."""
+
+    name: Name
+    kind: str
+    on_delay_s: float = Field(default=0.0, ge=0)
+    off_delay_s: float = Field(default=0.0, ge=0)
+    priority: Literal["low", "medium", "high", "urgent"] = "medium"
+    message: str = "{rule} on {machine}: {value}"
+    suppress_in_planned_stop: bool = True
+    max_shelve_s: float = Field(default=8 * 3600.0, gt=0)
+    """Longest shelving an operator may ask for (ISA-18.2: shelving is time-limited)."""
+    latching: bool = False
+    """Stays annunciated after the condition clears until acknowledged and reset."""
+    realarm_s: float = Field(default=0.0, ge=0)
+    """An acknowledged alarm still active is annunciated again after this (0: never)."""
+
+    @field_validator("message")
+    @classmethod
+    def _known_placeholders(cls, template: str) -> str:
+        try:
+            names = {field for _, field, _, _ in string.Formatter().parse(template) if field}
+        except ValueError as err:
+            raise ValueError(f"message template {template!r} is malformed: {err}") from None
+        unknown = sorted(n for n in names if n.split(".")[0].split("[")[0] not in MESSAGE_FIELDS)
+        if unknown:
+            raise ValueError(
+                f"message template uses {', '.join(unknown)}; "
+                f"known placeholders: {', '.join(MESSAGE_FIELDS)}"
+            )
+        return template
+
+    @property
+    def scope(self) -> str:
+        """The machine (or line) path the alarm belongs to."""
+        raise NotImplementedError
+
+    @property
+    def tag_path(self) -> str | None:
+        """The tag whose samples this rule judges, if any."""
+        return None
+
+    @property
+    def shown_limit(self) -> float | None:
+        """What the message's ``{limit}`` shows."""
+        return None
+
+    def check(self, refs: PlantRefs) -> Iterator[Finding]:
+        """What in this rule refers to something the plant does not have."""
+        return iter(())
+
+    def judge_sample(
+        self, good: bool, value: object, last: tuple[float, float] | None, now: float, active: bool
+    ) -> bool | None:
+        """A sample of ``tag_path``; ``last`` is the previous numeric (value, time)."""
+        return None
+
+    def judge_tick(self, view: TickView, now: float) -> bool | None:
+        """The passing of time."""
+        return None
+
+    def judge_oee(self, scope: str, oee: float | None) -> bool | None:
+        """An OEE snapshot of ``scope`` (``oee`` is None when not yet known)."""
+        return None
+
+
+class MachineRule(RuleBase):
+    """A rule about one machine."""
+
+    machine: str
+    """Path site/area/line/machine."""
+
+    @property
+    def scope(self) -> str:
+        """The machine."""
+        return self.machine
+
+    def check(self, refs: PlantRefs) -> Iterator[Finding]:
+        """The machine must exist."""
+        if self.machine not in refs.machines:
+            yield "machine", f"unknown machine {self.machine!r}"
+
+
+class TagRule(MachineRule):
+    """A rule about one tag of a machine."""
+
+    tag: Name
+
+    @property
+    def tag_path(self) -> str:
+        """site/area/line/machine/tag."""
+        return f"{self.machine}/{self.tag}"
+
+    def check(self, refs: PlantRefs) -> Iterator[Finding]:
+        """The machine and its tag must exist."""
+        found = list(super().check(refs))
+        yield from found
+        if not found and self.tag_path not in refs.tags:
+            yield "tag", f"machine {self.machine!r} has no tag {self.tag!r}"
+
+
+def number(value: object) -> float | None:
+    """``value`` as a float when it is a number (bools are not), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
