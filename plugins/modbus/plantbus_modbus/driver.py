@@ -57,17 +57,15 @@ class ModbusSettings(BaseModel):
     """Many PLCs serve one request at a time; raise only for devices that allow more."""
 
 
-class ModbusDriver(Driver):
+class ModbusDriver(Driver[ModbusSettings]):
     """Modbus TCP and RTU-over-TCP."""
 
     manifest = PluginManifest("modbus", "0.1.0", API_VERSION, "Modbus TCP and RTU over TCP")
     Settings = ModbusSettings
     schemes = ("modbus", "modbus+rtu")
 
-    def __init__(self, endpoint: str, settings: BaseModel) -> None:
+    def __init__(self, endpoint: str, settings: ModbusSettings) -> None:
         super().__init__(endpoint, settings)
-        assert isinstance(settings, ModbusSettings)
-        self.config = settings
         url = urlsplit(endpoint)
         if url.scheme not in self.schemes or not url.hostname:
             raise DriverConfigError(f"bad Modbus endpoint {endpoint!r}: use modbus://host:port")
@@ -97,7 +95,7 @@ class ModbusDriver(Driver):
             self.host,
             port=self.port,
             framer=FramerType.RTU if self.rtu else FramerType.SOCKET,
-            timeout=self.config.timeout_s,
+            timeout=self.settings.timeout_s,
             retries=0,
             reconnect_delay=0,
         )
@@ -161,9 +159,9 @@ class ModbusDriver(Driver):
                 errors[i] = str(err)
         blocks = plan(
             [a for _, a in valid],
-            self.config.max_gap,
-            self.config.max_registers,
-            self.config.max_bits,
+            self.settings.max_gap,
+            self.settings.max_registers,
+            self.settings.max_bits,
         )
         members = [[(valid[k][0], addr) for k, addr in b.members] for b in blocks]
         result = _Plan(errors, list(zip(blocks, members, strict=True)))

@@ -68,17 +68,15 @@ class TrytonSettings(BaseModel):
     timeout_s: float = Field(default=10.0, gt=0)
 
 
-class TrytonConnector(ErpConnector):
+class TrytonConnector(ErpConnector[TrytonSettings]):
     """JSON-RPC to trytond; see the module docstring for how confirmations are booked."""
 
     manifest = PluginManifest("tryton", "0.1.0", API_VERSION, "Tryton ERP over JSON-RPC")
     Settings = TrytonSettings
     capabilities = Capabilities(status_updates=True, confirmations=True, operations=True)
 
-    def __init__(self, settings: BaseModel) -> None:
+    def __init__(self, settings: TrytonSettings) -> None:
         super().__init__(settings)
-        assert isinstance(settings, TrytonSettings)
-        self.config = settings
         self._scrap_at: dict[int, int] = {}
         self._cycles: dict[int, int] = {}
         """The running cycle booked on each work, once known."""
@@ -114,8 +112,8 @@ class TrytonConnector(ErpConnector):
         else:
             since = dt.datetime.fromisoformat(cursor)
             domain.append(["OR", ["write_date", ">=", since], ["create_date", ">=", since]])
-        if self.config.work_center:
-            domain.append(["work_center.name", "=", self.config.work_center])
+        if self.settings.work_center:
+            domain.append(["work_center.name", "=", self.settings.work_center])
         records: list[dict[str, Any]] = await self.rpc.call(
             "production", "search_read", domain, 0, None, [["id", "ASC"]], PRODUCTION_FIELDS
         )
@@ -203,8 +201,8 @@ class TrytonConnector(ErpConnector):
         return self._scrap_at[warehouse]
 
     async def _find_scrap_location(self, warehouse: int) -> int | None:
-        if self.config.scrap_location:
-            wanted = self.config.scrap_location
+        if self.settings.scrap_location:
+            wanted = self.settings.scrap_location
             rows = await self.rpc.call(
                 "stock.location",
                 "search",

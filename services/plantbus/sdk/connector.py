@@ -12,9 +12,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import BaseModel
-
-from plantbus.sdk.plugin import Plugin
+from plantbus.sdk.plugin import Plugin, SettingsT
 
 __all__ = [
     "Capabilities",
@@ -117,7 +115,7 @@ class Capabilities:
     operations: bool = False
 
 
-class ErpConnector(Plugin, abc.ABC):
+class ErpConnector(Plugin[SettingsT], abc.ABC):
     """Base class of ERP connectors; one instance per configured ERP connection.
 
     Errors: raise :class:`~plantbus.sdk.errors.ErpUnavailable` when the ERP cannot be
@@ -127,7 +125,7 @@ class ErpConnector(Plugin, abc.ABC):
 
     capabilities: Capabilities = Capabilities()
 
-    def __init__(self, settings: BaseModel) -> None:
+    def __init__(self, settings: SettingsT) -> None:
         """Store validated settings. Must not perform I/O."""
         self.settings = settings
 

@@ -17,12 +17,10 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, TypeGuard
 
-from pydantic import BaseModel
-
-from plantbus.sdk.errors import WriteNotSupported
-from plantbus.sdk.plugin import Plugin
+from plantbus.sdk.errors import DriverConfigError, WriteNotSupported
+from plantbus.sdk.plugin import Plugin, SettingsT
 
 __all__ = [
     "BrowseNode",
@@ -55,6 +53,18 @@ class DataType(enum.StrEnum):
     FLOAT64 = "float64"
     STRING = "string"
 
+    def accepts(self, value: object) -> TypeGuard[Scalar]:
+        """True when ``value`` (as a protocol library returns it) fits this type."""
+        if self is DataType.BOOL:
+            return isinstance(value, bool)
+        if self is DataType.STRING:
+            return isinstance(value, str)
+        if isinstance(value, bool):
+            return False
+        if self in (DataType.FLOAT32, DataType.FLOAT64):
+            return isinstance(value, int | float)
+        return isinstance(value, int)
+
 
 class ByteOrder(enum.StrEnum):
     """Byte order inside a 16-bit register, or word order across registers."""
@@ -84,6 +94,19 @@ class TagRef:
     """Characters for STRING tags; ignored otherwise."""
     writable: bool = False
 
+    @classmethod
+    def typed(cls, address: str, default: DataType = DataType.FLOAT64) -> TagRef:
+        """A writable tag from ``name`` or ``name:type`` (``speed:int32``), as typed on the
+        command line; DriverConfigError names an unknown type."""
+        name, _, kind = address.partition(":")
+        try:
+            return cls(address, name, DataType(kind) if kind else default, writable=True)
+        except ValueError:
+            known = ", ".join(DataType)
+            raise DriverConfigError(
+                f"illegal address {address!r}: unknown type {kind!r} (one of {known})"
+            ) from None
+
 
 @dataclass(frozen=True)
 class Reading:
@@ -100,6 +123,13 @@ class Reading:
         """A reading that carries no value, only why."""
         return cls(tag=tag, value=None, quality=Quality.BAD, reason=reason)
 
+    @classmethod
+    def checked(cls, tag: TagRef, value: object) -> Reading:
+        """GOOD when ``value`` fits the tag's type, else BAD saying what came back."""
+        if tag.data_type.accepts(value):
+            return cls(tag=tag.name, value=value)
+        return cls.bad(tag.name, f"{tag.address}: {value!r} is not {tag.data_type}")
+
 
 @dataclass(frozen=True)
 class BrowseNode:
@@ -114,7 +144,7 @@ class BrowseNode:
     children: list[BrowseNode] = field(default_factory=list)
 
 
-class Driver(Plugin, abc.ABC):
+class Driver(Plugin[SettingsT], abc.ABC):
     """Base class for protocol drivers. One instance per device connection.
 
     Subclasses set ``manifest`` (name == entry-point name), ``Settings`` (a
@@ -124,7 +154,7 @@ class Driver(Plugin, abc.ABC):
 
     schemes: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, endpoint: str, settings: BaseModel) -> None:
+    def __init__(self, endpoint: str, settings: SettingsT) -> None:
         """Store the endpoint URL and validated settings. Must not perform I/O."""
         self.endpoint = endpoint
         self.settings = settings

@@ -6,6 +6,7 @@ status codes in one place (:mod:`plantbus.kit.rpc`).
 
 from __future__ import annotations
 
+import os
 from typing import ClassVar
 
 __all__ = [
@@ -119,5 +120,9 @@ class PluginValidationError(PlantbusError):
 
 
 def describe(err: BaseException) -> str:
-    """An exception's message, or its type's name when it has none (a bare TimeoutError)."""
+    """An exception in words: an OS error's own text ("connection refused", where asyncio
+    says "Connect call failed (...)"), else its message, else its type's name (a bare
+    TimeoutError)."""
+    if isinstance(err, OSError) and err.errno:
+        return os.strerror(err.errno).lower()
     return str(err) or type(err).__name__

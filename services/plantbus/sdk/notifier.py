@@ -10,9 +10,7 @@ import abc
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import BaseModel
-
-from plantbus.sdk.plugin import Plugin
+from plantbus.sdk.plugin import Plugin, SettingsT
 
 __all__ = ["AlarmNotification", "Notifier"]
 
@@ -32,10 +30,10 @@ class AlarmNotification:
     actor: str = ""
 
 
-class Notifier(Plugin, abc.ABC):
+class Notifier(Plugin[SettingsT], abc.ABC):
     """Base class of notifiers; one instance per configured notifier."""
 
-    def __init__(self, settings: BaseModel) -> None:
+    def __init__(self, settings: SettingsT) -> None:
         """Store validated settings. Must not perform I/O."""
         self.settings = settings
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Generic
 
 from pydantic import BaseModel, ConfigDict
+from typing_extensions import TypeVar
 
-__all__ = ["EmptySettings", "Plugin", "PluginManifest"]
+__all__ = ["EmptySettings", "Plugin", "PluginManifest", "SettingsT"]
 
 
 @dataclass(frozen=True)
@@ -26,12 +27,19 @@ class EmptySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Plugin:
+SettingsT = TypeVar("SettingsT", bound=BaseModel, default=BaseModel)
+"""A plugin's settings model: ``class AcmeDriver(Driver[AcmeSettings])`` gets
+``self.settings`` typed as ``AcmeSettings``."""
+
+
+class Plugin(Generic[SettingsT]):
     """Base of every plugin class (drivers, ERP connectors, notifiers).
 
-    Subclasses set ``manifest`` and ``Settings``. Governance validates a device's,
-    connection's or notifier's settings with ``Settings`` before anything runs.
+    Subclasses set ``manifest`` and ``Settings`` (the class they are parameterized
+    with). Governance validates a device's, connection's or notifier's settings with
+    ``Settings`` before anything runs; the plugin receives them validated.
     """
 
     manifest: ClassVar[PluginManifest]
     Settings: ClassVar[type[BaseModel]] = EmptySettings
+    settings: SettingsT

@@ -1,1 +1,0 @@
-"""A template Plantbus driver plugin for the ``linetag`` protocol (see README.md)."""
