@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
-from plantbus_driver_template.server import LineTagServer
+from plantbus_linetag.server import LineTagServer
 
 from plantbus.config import PlantConfig
 from plantbus.device.service import DeviceService
@@ -153,7 +153,7 @@ async def test_tcp_device_goes_bad_on_server_restart_and_recovers(
     service: tuple[DeviceService, Collected],
 ) -> None:
     svc, collected = service
-    server = LineTagServer({"speed": "1200", "temp": "21.5"})
+    server = LineTagServer({"speed": 1200, "temp": 21.5})
     await server.start()
     device = {
         "name": "lt",
@@ -173,7 +173,7 @@ async def test_tcp_device_goes_bad_on_server_restart_and_recovers(
     await server.stop()
     bad = await wait_until(lambda: collected.last_if("s/a/l/m1/speed", telemetry_pb2.QUALITY_BAD))
     assert "connection" in bad.quality_reason
-    server.values["speed"] = "1300"
+    server.values["speed"] = 1300
     await server.start()
     back = await wait_until(
         lambda: collected.last_if("s/a/l/m1/speed", telemetry_pb2.QUALITY_GOOD),

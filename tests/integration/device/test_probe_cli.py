@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
-from plantbus_driver_template.server import LineTagServer
+from plantbus_linetag.server import LineTagServer
 
 from plantbus.cli.main import cli
 from plantbus.kit.net import free_port
@@ -22,7 +22,7 @@ def server() -> Iterator[LineTagServer]:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    server = LineTagServer({"speed": "1200", "temp": "21.5", "label": "hello"})
+    server = LineTagServer({"speed": 1200, "temp": 21.5, "label": "hello"})
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(5)
     yield server
     asyncio.run_coroutine_threadsafe(server.stop(), loop).result(5)
@@ -66,7 +66,7 @@ def test_write_reads_back(server: LineTagServer) -> None:
     code, out = probe(server.endpoint, "--write", "speed:int32=1500", "--json")
     assert code == 0, out
     assert json.loads(out)["value"] == 1500
-    assert server.values["speed"] == "1500"
+    assert server.values["speed"] == 1500
 
 
 def test_refused_and_unknown_scheme_say_why() -> None:

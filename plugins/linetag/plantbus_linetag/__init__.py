@@ -1,0 +1,1 @@
+"""Example line-based TCP protocol."""
