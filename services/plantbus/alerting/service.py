@@ -30,6 +30,7 @@ from plantbus.config.rules import RuleBase
 from plantbus.kit import codec, streams, subjects
 from plantbus.kit.bus import kv_key
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
+from plantbus.kit.store_health import StoreHealth
 from plantbus.plugins import discover, plugin_infos
 from plantbus.sdk.errors import NotFound, PlantbusError
 from plantbus.sdk.notifier import AlarmNotification, Notifier
@@ -44,6 +45,13 @@ DEFAULT_MAX_SHELVE_S: float = RuleBase.model_fields["max_shelve_s"].default
 
 def _key(alarm_id: str) -> str:
     return kv_key(alarm_id.replace("@", "="))
+
+
+def _stored(alarm: Alarm) -> bytes:
+    """An alarm's state as kept in KV."""
+    doc = dataclasses.asdict(alarm)
+    doc["state"] = str(alarm.state)
+    return json.dumps(doc).encode()
 
 
 def _subject(alarm: Alarm) -> str:
@@ -70,6 +78,9 @@ class AlertingService(Service):
         self.flood = FloodDetector()
         self.notifier_plugins = discover("plantbus.notifiers")
         self._kv: KeyValue | None = None
+        self.saves = StoreHealth(f"alarm states in KV {streams.ALARM_STATE.name}", ctx.log)
+        self._unsaved: dict[str, bytes] = {}
+        """Alarm id to the latest state whose save failed, tried again on the next save."""
         self._subs: list[Subscription] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._restored: dict[str, dict[str, Any]] = {}
@@ -89,6 +100,12 @@ class AlertingService(Service):
     def plugin_infos(self) -> Sequence[service_pb2.PluginInfo]:
         """Every notifier plugin, loaded or not."""
         return plugin_infos(self.notifier_plugins)
+
+    def health(self) -> tuple[bool, str]:
+        """Serving; the detail names alarm states that could not be saved (the KV store full)."""
+        if not self.saves.error:
+            return True, ""
+        return True, f"{self.saves.detail()}; {len(self._unsaved)} alarm states wait to be saved"
 
     async def start(self) -> None:
         """Restore alarm states, subscribe to telemetry and OEE, start the tick loop."""
@@ -227,10 +244,7 @@ class AlertingService(Service):
             if queue.qsize() < 1000:
                 queue.put_nowait(event)
         await self.ctx.bus.publish(_subject(alarm), event)
-        if self._kv is not None:
-            doc = dataclasses.asdict(alarm)
-            doc["state"] = str(alarm.state)
-            await self._kv.put(_key(alarm.id), json.dumps(doc).encode())
+        await self._save(alarm)
         if alarm.state == AlarmState.UNACK:
             note = AlarmNotification(
                 alarm_id=alarm.id,
@@ -249,10 +263,27 @@ class AlertingService(Service):
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
 
+    async def _save(self, alarm: Alarm | None = None) -> None:
+        """Store an alarm's state, and every state whose save failed before. A failure (the
+        KV store full, NATS away) is kept in ``saves`` for health, not raised."""
+        if self._kv is None:
+            return
+        if alarm is not None:
+            self._unsaved[alarm.id] = _stored(alarm)
+        for alarm_id, doc in list(self._unsaved.items()):
+            if not await self.saves.put(self._kv, _key(alarm_id), doc):
+                return
+            if self._unsaved.get(alarm_id) is doc:  # not changed again meanwhile
+                del self._unsaved[alarm_id]
+
     async def _tick_loop(self) -> None:
+        retry_at = 0.0
         while True:
             await asyncio.sleep(0.1)
             await self.tick(time.time())
+            if self._unsaved and time.monotonic() >= retry_at:  # no change may come soon
+                retry_at = time.monotonic() + 1.0
+                await self._save()
 
     async def tick(self, now: float) -> None:
         """Time-driven checks: pending delays, stale data, states held too long, shelving

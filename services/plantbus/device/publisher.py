@@ -11,7 +11,9 @@ Delivery is at-least-once without duplicates in the stream:
   comes next, so per-tag order holds;
 - every message carries ``Nats-Msg-Id`` = ``<runner epoch>:<path>:<sequence>``, so a
   sample sent twice (stored, but its ack lost with the connection) is dropped by the
-  stream's duplicate window (2 minutes by default).
+  stream's duplicate window (2 minutes by default);
+- samples the spool cannot write (its disk is full) are counted in the ``samples_lost``
+  of the device they came from; the spool reports the error in its health.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 from plantbus.device.spool import Spool
 from plantbus.kit import subjects
 from plantbus.kit.bus import TYPE_HEADER, Bus
-from plantbus.v1 import telemetry_pb2
+from plantbus.v1 import device_pb2, telemetry_pb2
 
 __all__ = ["TelemetryPublisher"]
 
@@ -53,6 +55,8 @@ class _InFlight:
     ack: asyncio.Future[Any]
     records: list[Record]
     sent_at: float
+    counters: device_pb2.DeviceCounters
+    """Of the device that sent it."""
 
     def confirmed(self) -> bool:
         return self.ack.done() and not self.ack.cancelled() and self.ack.exception() is None
@@ -90,9 +94,14 @@ class TelemetryPublisher:
         self._settle(flush=True)
 
     async def publish(
-        self, device: str, samples: Sequence[telemetry_pb2.TagSample], epoch: str
+        self,
+        device: str,
+        samples: Sequence[telemetry_pb2.TagSample],
+        epoch: str,
+        counters: device_pb2.DeviceCounters,
     ) -> None:
-        """Publish one cycle of ``device``; ``epoch`` identifies the runner's sequences."""
+        """Publish one cycle of ``device``; ``epoch`` identifies the runner's sequences,
+        ``counters`` are the device's (for the samples the spool could not keep)."""
         records = [
             (
                 f"{subjects.telemetry_of(s.path)} {epoch}:{s.path}:{s.sequence}",
@@ -105,11 +114,10 @@ class TelemetryPublisher:
         self._settle()
         if len(self.spool) or not self.bus.connected:
             self._settle(flush=True)
-            self.spool.extend(records)
-            self._wake.set()
+            self._spool(records, counters)
             return
         ack = await self._send(records)
-        self._in_flight.append(_InFlight(ack, records, time.monotonic()))
+        self._in_flight.append(_InFlight(ack, records, time.monotonic(), counters))
         self.published += len(records)
 
     def _settle(self, flush: bool = False) -> None:
@@ -122,13 +130,16 @@ class TelemetryPublisher:
             return
         head = self._in_flight[0]
         if flush or head.ack.done() or now - head.sent_at > self.ack_timeout_s:
-            records = [r for cycle in self._in_flight for r in cycle.records]
+            moved = sum(len(cycle.records) for cycle in self._in_flight)
             for cycle in self._in_flight:
                 cycle.ack.cancel()
+                self._spool(cycle.records, cycle.counters)
             self._in_flight.clear()
-            self.spool.extend(records)
-            self._wake.set()
-            log.warning("telemetry: %d unacknowledged samples moved to the spool", len(records))
+            log.warning("telemetry: %d unacknowledged samples moved to the spool", moved)
+
+    def _spool(self, records: list[Record], counters: device_pb2.DeviceCounters) -> None:
+        counters.samples_lost += len(records) - self.spool.extend(records)
+        self._wake.set()
 
     async def _replay_loop(self) -> None:
         while True:

@@ -151,7 +151,12 @@ class DeviceRunner:
         elif self.failures == 1:
             log.warning("device %s unavailable: %s", self.device.name, detail)
         self.last_error = detail
-        await self._publish([Reading.bad(r.name, detail) for r in self.refs])
+        # Whatever publishing raises here, this task must go on: it alone retries the
+        # device (ending it left a device nobody polled reporting CONNECTED).
+        try:
+            await self._publish([Reading.bad(r.name, detail) for r in self.refs])
+        except Exception as publish_err:  # noqa: BLE001 - see above
+            log.error("device %s: bad quality not published: %s", self.device.name, publish_err)
         await self._close()
         delay = self.backoff.delay(self.failures, self._rng)
         demoted = self.failures >= self.backoff.demote_after
@@ -221,7 +226,7 @@ class DeviceRunner:
         samples = [s for r in readings if (s := self.filter.accept(r, now, force)) is not None]
         if samples:
             self.counters.bad_tags = self.filter.bad_tags()
-            await self.publisher.publish(self.device.name, samples, self.epoch)
+            await self.publisher.publish(self.device.name, samples, self.epoch, self.counters)
             self.counters.samples_published += len(samples)
             _SAMPLES.add(len(samples), self._attributes)
             self.listeners(self.device.name, samples)

@@ -87,12 +87,18 @@ class DeviceService(Service):
         return plugin_infos(self.drivers)
 
     def health(self) -> tuple[bool, str]:
-        """Degraded (still serving) details: spool use and failed devices."""
-        notes = []
-        if len(self.spool):
-            notes.append(f"{len(self.spool)} samples spooled")
-        if self.spool.dropped:
-            notes.append(f"{self.spool.dropped} samples dropped, spool full")
+        """Degraded (still serving: devices keep polling) details: spool use, a spool that
+        cannot write and what it lost, and failed devices."""
+        spool = self.spool
+        notes = [spool.health.detail()] if spool.health.error else []
+        if len(spool):
+            notes.append(f"{len(spool)} samples spooled")
+        if spool.dropped:
+            notes.append(f"{spool.dropped} samples dropped, spool full")
+        if spool.lost:
+            notes.append(f"{spool.lost} samples lost, spool not writable")
+        if spool.corrupt:
+            notes.append(f"{spool.corrupt} corrupt spool records skipped")
         if self.failed:
             notes.append(f"{len(self.failed)} devices cannot run")
         return True, "; ".join(notes)
@@ -114,6 +120,7 @@ class DeviceService(Service):
         await asyncio.gather(*(r.stop() for r in self.runners.values()))
         self.runners.clear()
         await self.publisher.stop()
+        self.spool.close()
 
     async def apply_config(self, config: PlantConfig, version: int) -> None:
         """Start added devices, stop removed ones, restart changed ones."""

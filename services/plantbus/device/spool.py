@@ -1,28 +1,228 @@
 """A bounded on-disk spool for telemetry while NATS is unreachable.
 
-Records (a key such as the subject, and a payload) are appended to segment files of
-``segment_bytes``; at most ``max_bytes`` are kept. When the spool is full the OLDEST
-segment is dropped (the newest data matters most to a running plant), and the number of
-records lost is logged and counted in ``dropped``. Replay returns records in the order
-they came.
+Records (a key such as the subject, and a payload) are appended to segment files
+``<n>.spool`` of ``segment_bytes``; at most ``max_bytes`` are kept. When the spool is full
+the OLDEST segment is dropped (the newest data matters most to a running plant), and the
+number of records lost is logged and counted in ``dropped``. Replay returns records in the
+order they came.
+
+The format (version 2) confines damage to what is damaged:
+
+- A segment starts with a magic and the format version. A segment without them is
+  version 1 (written before records had a CRC) and is read as it was written; a segment
+  of any other version is refused with the reason and left on disk untouched.
+- Each record is a marker, the key's and the payload's lengths, and a CRC-32 over the
+  lengths, key and payload. A stretch that does not check out (a flipped bit, a garbled
+  length, a write cut short by a crash) is logged with its segment and offset, counted in
+  ``corrupt`` and skipped: reading resumes at the next marker that starts a good record,
+  so the records after it and the later segments still replay.
+- A segment is sealed when the spool moves on to the next one and on :meth:`Spool.close`:
+  a footer with its record count, then fsync (of the file and of the directory). Opening a
+  spool reads only the header and footer of a sealed segment; only a segment a crash left
+  unsealed is read to count it. Opening writes nothing (a live spool can be counted from
+  another process), and appending always starts a new segment.
+
+A write the disk refuses (ENOSPC on a full disk, EIO) is not raised: the records not kept
+are counted in ``lost``, a cut-off write is truncated away, and :attr:`Spool.health` keeps
+the error until a write works again (logged once each way). Every append tries the disk
+again, so the spool recovers by itself when space returns.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import struct
-from collections.abc import Iterator, Sequence
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from io import FileIO
 from pathlib import Path
 
 from plantbus.kit import telemetry as otel
+from plantbus.kit.store_health import StoreHealth
+from plantbus.sdk.errors import describe
 
-__all__ = ["Spool"]
+__all__ = ["VERSION", "Spool"]
 
 log = logging.getLogger(__name__)
-_DROPPED = otel.meter("plantbus.device").create_counter(
+_meter = otel.meter("plantbus.device")
+_DROPPED = _meter.create_counter(
     "plantbus.device.spool_dropped", description="Spooled samples lost because the spool was full"
 )
-_HEADER = struct.Struct(">HI")  # subject length, payload length
+_LOST = _meter.create_counter(
+    "plantbus.device.spool_lost",
+    description="Samples the spool could not write: its disk refused them (full or failing)",
+)
+_CORRUPT = _meter.create_counter(
+    "plantbus.device.spool_corrupt", description="Damaged stretches of spool segments skipped"
+)
+
+VERSION = 2
+"""The segment format written."""
+_MAGIC = b"PBSPOOL\n"
+_HEAD = struct.Struct(">8sH")  # magic, format version
+_LENGTHS = struct.Struct(">HI")  # key length, payload length
+_RECORD = struct.Struct(">4sHII")  # marker, key length, payload length, CRC-32
+_RECORD_MARK = b"\xabREC"
+_FOOTER = struct.Struct(">4sII")  # marker, record count, CRC-32 of the count
+_FOOTER_MARK = b"\xabEND"
+_V1_RECORD = struct.Struct(">HI")  # version 1: key length, payload length, no CRC
+
+_Record = tuple[str, bytes]
+
+
+@dataclass(eq=False)
+class _Segment:
+    """One segment file as the spool knows it (``records`` from its footer or a scan)."""
+
+    path: Path
+    records: int
+    size: int
+    version: int = VERSION
+
+
+@dataclass
+class _Damage:
+    """A stretch of a segment that holds no good record."""
+
+    offset: int
+    length: int
+    why: str
+
+
+def _pack(key: str, payload: bytes) -> bytes:
+    raw = key.encode()
+    crc = zlib.crc32(payload, zlib.crc32(raw, zlib.crc32(_LENGTHS.pack(len(raw), len(payload)))))
+    return _RECORD.pack(_RECORD_MARK, len(raw), len(payload), crc) + raw + payload
+
+
+def _footer(count: int) -> bytes:
+    return _FOOTER.pack(_FOOTER_MARK, count, zlib.crc32(count.to_bytes(4, "big")))
+
+
+def _footer_count(data: bytes) -> int | None:
+    """The record count a footer holds, or None when ``data`` is not a good footer."""
+    if len(data) != _FOOTER.size:
+        return None
+    mark, count, crc = _FOOTER.unpack(data)
+    return count if mark == _FOOTER_MARK and zlib.crc32(data[4:8]) == crc else None
+
+
+def _version(head: bytes) -> int:
+    """The format version a segment's first bytes announce; 1 has no header."""
+    if len(head) == _HEAD.size and head.startswith(_MAGIC):
+        version: int = _HEAD.unpack(head)[1]
+        return version
+    return 1
+
+
+def _record_at(data: bytes, pos: int, end: int) -> tuple[_Record, int] | str:
+    """The record at ``pos`` and where the next one starts, or why there is none."""
+    if pos + _RECORD.size > end:
+        return "a record cut short"
+    mark, key_len, payload_len, crc = _RECORD.unpack_from(data, pos)
+    if mark != _RECORD_MARK:
+        return "no record marker"
+    start = pos + _RECORD.size
+    stop = start + key_len + payload_len
+    if stop > end:
+        return "a length past the end of the segment"
+    if zlib.crc32(data[start:stop], zlib.crc32(data[pos + 4 : pos + 10])) != crc:
+        return "CRC mismatch"
+    return (
+        data[start : start + key_len].decode(errors="replace"),
+        data[start + key_len : stop],
+    ), stop
+
+
+def _scan(data: bytes) -> tuple[list[_Record], list[_Damage]]:
+    """The good records of a version-2 segment and the damaged stretches between them."""
+    end = len(data)
+    if end >= _HEAD.size + _FOOTER.size and _footer_count(data[-_FOOTER.size :]) is not None:
+        end -= _FOOTER.size
+    records: list[_Record] = []
+    damage: list[_Damage] = []
+    pos = _HEAD.size
+    while pos < end:
+        found = _record_at(data, pos, end)
+        if isinstance(found, str):
+            if not damage or damage[-1].offset + damage[-1].length != pos:
+                damage.append(_Damage(pos, 0, found))
+            resume = data.find(_RECORD_MARK, pos + 1, end)
+            pos = end if resume < 0 else resume
+            damage[-1].length = pos - damage[-1].offset
+            continue
+        record, pos = found
+        records.append(record)
+    return records, damage
+
+
+def _scan_v1(data: bytes) -> tuple[list[_Record], list[_Damage]]:
+    """The records of a version-1 segment; what is left after the last whole one is damage."""
+    records: list[_Record] = []
+    pos = 0
+    while pos + _V1_RECORD.size <= len(data):
+        key_len, payload_len = _V1_RECORD.unpack_from(data, pos)
+        start = pos + _V1_RECORD.size
+        end = start + key_len + payload_len
+        if end > len(data):
+            break
+        records.append(
+            (data[start : start + key_len].decode(errors="replace"), data[start + key_len : end])
+        )
+        pos = end
+    tail = [_Damage(pos, len(data) - pos, "a record cut short")] if pos < len(data) else []
+    return records, tail
+
+
+def _records(data: bytes, version: int) -> tuple[list[_Record], list[_Damage]]:
+    return _scan(data) if version == VERSION else _scan_v1(data)
+
+
+def _write_all(out: FileIO, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[out.write(view) :]
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the segments' names durable: a created or removed file lives in its directory."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _found(path: Path) -> _Segment | None:
+    """A segment found on disk, counted from its footer when sealed; None when refused."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            version = _version(f.read(_HEAD.size))
+            if version not in (1, VERSION):
+                log.error(
+                    "telemetry spool: %s is in format version %d, this device service reads "
+                    "versions 1 and %d; left on disk and not replayed (replay it with the "
+                    "device service that wrote it, or delete it)",
+                    path,
+                    version,
+                    VERSION,
+                )
+                return None
+            if version == VERSION and size >= _HEAD.size + _FOOTER.size:
+                f.seek(size - _FOOTER.size)
+                count = _footer_count(f.read(_FOOTER.size))
+                if count is not None:
+                    return _Segment(path, count, size)
+            f.seek(0)
+            data = f.read()
+    except OSError as err:
+        log.error("telemetry spool: cannot read %s (%s); left on disk", path, describe(err))
+        return None
+    return _Segment(path, len(_records(data, version)[0]), size, version)
 
 
 class Spool:
@@ -35,10 +235,21 @@ class Spool:
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
         self.dropped = 0
-        self._roll = False
+        """Records dropped, oldest first, to stay within ``max_bytes``."""
+        self.lost = 0
+        """Records not kept because the disk refused to write them."""
+        self.corrupt = 0
+        """Damaged stretches skipped on replay (a garbled record is one)."""
+        self.health = StoreHealth(f"telemetry spool {directory}", log)
+        self._out: FileIO | None = None
+        self._replaying: _Segment | None = None
         directory.mkdir(parents=True, exist_ok=True)
-        self._segments = sorted(directory.glob("*.spool"), key=lambda p: int(p.stem))
-        self.records = sum(1 for seg in self._segments for _ in self._read(seg))
+        paths = sorted(
+            (p for p in directory.glob("*.spool") if p.stem.isdigit()), key=lambda p: int(p.stem)
+        )
+        self._next = int(paths[-1].stem) + 1 if paths else 1
+        self._segments = [s for s in map(_found, paths) if s is not None]
+        self.records = sum(s.records for s in self._segments)
 
     def __len__(self) -> int:
         return self.records
@@ -46,73 +257,152 @@ class Spool:
     @property
     def size(self) -> int:
         """Bytes on disk."""
-        return sum(p.stat().st_size for p in self._segments if p.exists())
+        return sum(s.size for s in self._segments)
 
     def append(self, subject: str, payload: bytes) -> None:
         """Store one record at the end."""
         self.extend([(subject, payload)])
 
-    def extend(self, records: Sequence[tuple[str, bytes]]) -> None:
-        """Store records at the end, in order, with one file open per segment touched."""
-        at = 0
-        while at < len(records):
-            if (
-                not self._segments
-                or self._roll
-                or self._segments[-1].stat().st_size >= self.segment_bytes
-            ):
-                self._roll = False
-                number = int(self._segments[-1].stem) + 1 if self._segments else 1
-                self._segments.append(self.directory / f"{number}.spool")
-                self._segments[-1].touch()
-                self._enforce_bound()
-            room = self.segment_bytes - self._segments[-1].stat().st_size
-            chunk = bytearray()
-            while at < len(records) and (not chunk or len(chunk) < room):
-                subject, payload = records[at]
-                at += 1
-                raw = subject.encode()
-                chunk += _HEADER.pack(len(raw), len(payload)) + raw + payload
-                self.records += 1
-            with self._segments[-1].open("ab") as out:
-                out.write(chunk)
+    def extend(self, records: Sequence[_Record]) -> int:
+        """Store records at the end, in order, with one write per segment touched.
+
+        Returns how many were kept: all of them, unless the disk refused a write (the rest
+        are counted in ``lost`` and the error is in ``health``).
+        """
+        if not records:
+            return 0
+        kept = 0
+        try:
+            while kept < len(records):
+                if self._out is None or self._segments[-1].size >= self.segment_bytes:
+                    self._roll()
+                kept += self._append(records[kept:])
+        except OSError as err:
+            self.lost += len(records) - kept
+            _LOST.add(len(records) - kept)
+            self.health.failed(err)
+        else:
+            self.health.worked()
+        return kept
+
+    def _append(self, records: Sequence[_Record]) -> int:
+        """Write as many records as the open segment takes (at least one); how many."""
+        chunk = bytearray()
+        count = 0
+        for key, payload in records:
+            if chunk and self._segments[-1].size + len(chunk) >= self.segment_bytes:
+                break
+            chunk += _pack(key, payload)
+            count += 1
+        self._write(bytes(chunk))
+        self._segments[-1].records += count
+        self.records += count
+        return count
+
+    def _write(self, data: bytes) -> None:
+        """Append all of ``data`` to the open segment, or nothing: a cut-off write is undone."""
+        assert self._out is not None
+        segment = self._segments[-1]
+        try:
+            _write_all(self._out, data)
+        except OSError:
+            with contextlib.suppress(OSError):  # if this fails too, replay skips the torn bytes
+                os.ftruncate(self._out.fileno(), segment.size)
+                self._out.seek(segment.size)
+            raise
+        segment.size += len(data)
+
+    def _roll(self) -> None:
+        """Seal the open segment and start the next one."""
+        self._seal()
+        path = self.directory / f"{self._next}.spool"
+        out = open(path, "wb", buffering=0)  # noqa: SIM115 - held open until sealed
+        try:
+            _write_all(out, _HEAD.pack(_MAGIC, VERSION))
+        except OSError:
+            out.close()
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
+        self._next += 1
+        self._segments.append(_Segment(path, 0, _HEAD.size))
+        self._out = out
+        self._enforce_bound()
+
+    def _seal(self) -> None:
+        """Footer with the record count, fsync and close the open segment.
+
+        A failure leaves the segment unsealed (the next start reads it to count it) and is
+        reported in ``health``; the segment is closed either way.
+        """
+        out = self._out
+        if out is None:
+            return
+        try:
+            self._write(_footer(self._segments[-1].records))
+            os.fsync(out.fileno())
+            _fsync_dir(self.directory)
+        except OSError as err:
+            self.health.failed(err)
+        finally:
+            out.close()
+            self._out = None
 
     def _enforce_bound(self) -> None:
         while len(self._segments) > 1 and self.size > self.max_bytes:
-            oldest = self._segments.pop(0)
-            lost = sum(1 for _ in self._read(oldest))
-            oldest.unlink()
-            self.records -= lost
-            self.dropped += lost
-            _DROPPED.add(lost)
+            oldest = self._segments[0]
+            self._remove(oldest)
+            self.dropped += oldest.records
+            _DROPPED.add(oldest.records)
             log.error(
-                "telemetry spool full (%d bytes): dropped %d oldest records", self.max_bytes, lost
+                "telemetry spool full (%d bytes): dropped %d oldest records",
+                self.max_bytes,
+                oldest.records,
             )
 
-    @staticmethod
-    def _read(segment: Path) -> Iterator[tuple[str, bytes]]:
-        data = segment.read_bytes()
-        pos = 0
-        while pos + _HEADER.size <= len(data):
-            subject_len, payload_len = _HEADER.unpack_from(data, pos)
-            start = pos + _HEADER.size
-            end = start + subject_len + payload_len
-            if end > len(data):
-                break  # a torn final record from a crash: ignore it
-            yield data[start : start + subject_len].decode(), data[start + subject_len : end]
-            pos = end
+    def _remove(self, segment: _Segment) -> None:
+        self._segments.remove(segment)
+        self.records -= segment.records
+        try:
+            segment.path.unlink(missing_ok=True)
+        except OSError as err:
+            self.health.failed(err)
 
-    def oldest_segment(self) -> list[tuple[str, bytes]]:
-        """The records of the oldest segment, for replay; it is sealed, so records appended
-        during the replay go to a new segment and survive ``drop_oldest_segment``."""
+    def oldest_segment(self) -> list[_Record]:
+        """The good records of the oldest segment, for replay. It is sealed first, so
+        records appended during the replay go to a new segment and survive
+        ``drop_oldest_segment``; damaged stretches are reported and skipped."""
         if not self._segments:
             return []
-        self._roll = len(self._segments) == 1
-        return list(self._read(self._segments[0]))
+        segment = self._replaying = self._segments[0]
+        if len(self._segments) == 1:
+            self._seal()
+        try:
+            with open(segment.path, "rb") as f:
+                records, damage = _records(f.read(), segment.version)
+        except OSError as err:
+            records, damage = [], [_Damage(0, segment.size, f"unreadable ({describe(err)})")]
+        for d in damage:
+            self.corrupt += 1
+            _CORRUPT.add(1)
+            log.error(
+                "telemetry spool: %s at offset %d of %s: %d bytes skipped, replay goes on "
+                "with the next good record",
+                d.why,
+                d.offset,
+                segment.path,
+                d.length,
+            )
+        return records
 
     def drop_oldest_segment(self) -> None:
-        """Forget the oldest segment after it was replayed."""
-        if self._segments:
-            segment = self._segments.pop(0)
-            self.records -= sum(1 for _ in self._read(segment))
-            segment.unlink()
+        """Forget the segment the last ``oldest_segment`` returned, now it was replayed
+        (unless the bound dropped it meanwhile)."""
+        segment, self._replaying = self._replaying, None
+        if segment is not None and segment in self._segments:
+            self._remove(segment)
+
+    def close(self) -> None:
+        """Seal the open segment (its records are on disk); appending again starts a new
+        one. Safe to call twice."""
+        self._seal()

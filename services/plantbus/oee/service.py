@@ -26,6 +26,7 @@ from plantbus.config import PlantConfig
 from plantbus.config.oee import ShiftCalendar
 from plantbus.kit import codec, streams, subjects
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
+from plantbus.kit.store_health import StoreHealth
 from plantbus.oee.calendar import CalendarStatus, status_at
 from plantbus.oee.engine import EngineSettings, MachineTrack, OeeEngine
 from plantbus.oee.events import (
@@ -68,6 +69,7 @@ class OeeService(Service):
         self.listeners: set[asyncio.Queue[oee_pb2.OeeSnapshot]] = set()
         self._restored: dict[str, dict[str, object]] = {}
         self._kv: KeyValue | None = None
+        self.saves = StoreHealth(f"OEE state in KV {streams.OEE_STATE.name}", ctx.log)
         self._sub: Any = None
         self._wo_sub: Any = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -84,6 +86,10 @@ class OeeService(Service):
                 "plantbus.v1.OeeService",
             )
         ]
+
+    def health(self) -> tuple[bool, str]:
+        """Serving; the detail names a state save that fails (the KV store full)."""
+        return True, self.saves.detail()
 
     async def start(self) -> None:
         """Restore state from KV and start the background loops."""
@@ -298,7 +304,10 @@ class OeeService(Service):
                 queue.put_nowait(snap)
 
     async def save(self) -> None:
-        """Store the engine state and the stream sequence it includes."""
+        """Store the engine state and the stream sequence it includes. A failed write
+        (JetStream's store or the bucket full, NATS away) is kept in ``saves`` for health,
+        not raised: the next save, 2 s later, tries again, and a restart before then
+        resumes from the last saved sequence, so nothing is counted twice."""
         if self._kv is None:
             return
         async with self._lock:
@@ -311,7 +320,7 @@ class OeeService(Service):
                 "downtimes": dump_downtimes(self.engine.downtime.recent),
                 "open": dump_downtimes(self.engine.downtime.open.values()),
             }
-        await self._kv.put("state", zlib.compress(json.dumps(doc).encode()))
+        await self.saves.put(self._kv, "state", zlib.compress(json.dumps(doc).encode()))
 
     async def classify(self, downtime_id: str, reason: str, actor: str) -> oee_pb2.DowntimeEvent:
         """Give a downtime episode its reason; moves its time to that reason; audited."""

@@ -27,18 +27,20 @@ CONNECTION_STATE_DEMOTED: ConnectionState
 CONNECTION_STATE_FAILED: ConnectionState
 
 class DeviceCounters(_message.Message):
-    __slots__ = ("polls", "poll_errors", "samples_published", "reconnects", "bad_tags")
+    __slots__ = ("polls", "poll_errors", "samples_published", "reconnects", "bad_tags", "samples_lost")
     POLLS_FIELD_NUMBER: _ClassVar[int]
     POLL_ERRORS_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_PUBLISHED_FIELD_NUMBER: _ClassVar[int]
     RECONNECTS_FIELD_NUMBER: _ClassVar[int]
     BAD_TAGS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_LOST_FIELD_NUMBER: _ClassVar[int]
     polls: int
     poll_errors: int
     samples_published: int
     reconnects: int
     bad_tags: int
-    def __init__(self, polls: _Optional[int] = ..., poll_errors: _Optional[int] = ..., samples_published: _Optional[int] = ..., reconnects: _Optional[int] = ..., bad_tags: _Optional[int] = ...) -> None: ...
+    samples_lost: int
+    def __init__(self, polls: _Optional[int] = ..., poll_errors: _Optional[int] = ..., samples_published: _Optional[int] = ..., reconnects: _Optional[int] = ..., bad_tags: _Optional[int] = ..., samples_lost: _Optional[int] = ...) -> None: ...
 
 class DeviceInfo(_message.Message):
     __slots__ = ("name", "driver", "endpoint", "machine", "state", "last_error", "counters", "tags", "last_success", "poll_interval_seconds")
