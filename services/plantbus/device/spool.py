@@ -199,7 +199,7 @@ def _fsync_dir(directory: Path) -> None:
 def _found(path: Path) -> _Segment | None:
     """A segment found on disk, counted from its footer when sealed; None when refused."""
     try:
-        with open(path, "rb") as f:
+        with open(path, "rb", buffering=0) as f:  # unbuffered: read only header and footer
             size = os.fstat(f.fileno()).st_size
             version = _version(f.read(_HEAD.size))
             if version not in (1, VERSION):

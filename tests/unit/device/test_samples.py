@@ -1,12 +1,9 @@
-"""Deadband, scaling, refresh and quality changes; the bounded spool."""
+"""Deadband, scaling, refresh and quality changes."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from plantbus.config.devices import Tag
 from plantbus.device.samples import SampleFilter
-from plantbus.device.spool import Spool
 from plantbus.sdk.driver import Quality, Reading
 from plantbus.v1 import telemetry_pb2
 
@@ -42,41 +39,3 @@ def test_scaling_gives_engineering_units() -> None:
     f = SampleFilter("s/a/l/m", [RAW])
     sample = f.accept(Reading("raw", 1234), now=0)
     assert sample is not None and abs(sample.value.double_value - 113.4) < 1e-9
-
-
-def test_spool_keeps_order_and_drops_oldest_when_full(tmp_path: Path) -> None:
-    spool = Spool(tmp_path, max_bytes=3000, segment_bytes=1000)
-    for i in range(60):
-        spool.append(f"subj.{i}", b"x" * 90)
-    assert spool.dropped > 0 and spool.size <= 3000 + 1000
-    replayed = []
-    while len(spool):
-        replayed += [s for s, _ in spool.oldest_segment()]
-        spool.drop_oldest_segment()
-    numbers = [int(s.split(".")[1]) for s in replayed]
-    assert numbers == sorted(numbers) and numbers[-1] == 59
-    assert len(numbers) + spool.dropped == 60
-
-
-def test_spool_survives_restart_and_ignores_a_torn_record(tmp_path: Path) -> None:
-    spool = Spool(tmp_path)
-    spool.append("a", b"1")
-    spool.append("b", b"2")
-    segment = next(tmp_path.glob("*.spool"))
-    with segment.open("ab") as out:
-        out.write(b"\x00\x05ab")  # a crash mid-append
-    again = Spool(tmp_path)
-    assert len(again) == 2
-    assert again.oldest_segment() == [("a", b"1"), ("b", b"2")]
-
-
-def test_records_appended_during_a_replay_survive_dropping_the_replayed_segment(
-    tmp_path: Path,
-) -> None:
-    spool = Spool(tmp_path)
-    spool.append("a", b"1")
-    replaying = spool.oldest_segment()
-    spool.append("b", b"2")  # arrives while "a" is being sent
-    spool.drop_oldest_segment()
-    assert replaying == [("a", b"1")]
-    assert len(spool) == 1 and spool.oldest_segment() == [("b", b"2")]

@@ -1,0 +1,55 @@
+"""A device runner's failure path survives a publisher that raises."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Sequence
+
+from plantbus.config.devices import Device, Tag
+from plantbus.device.runtime import Backoff, DeviceRunner
+from plantbus.testing.memory_driver import MemoryDevice, MemoryDriver, MemorySettings
+from plantbus.testing.waiting import wait_until
+from plantbus.v1 import device_pb2, telemetry_pb2
+
+
+class _RaisingPublisher:
+    """Every publish fails, as one whose disk and bus were both gone would."""
+
+    async def publish(
+        self,
+        device: str,
+        samples: Sequence[telemetry_pb2.TagSample],
+        epoch: str,
+        counters: device_pb2.DeviceCounters,
+    ) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+async def test_a_publisher_that_raises_does_not_end_the_poll_task() -> None:
+    endpoint = "memory://runner-raising-publisher"
+    MemoryDriver.devices[endpoint] = MemoryDevice(down=True)
+    device = Device(
+        name="plc",
+        driver="memory",
+        endpoint=endpoint,
+        machine="s/a/l/m",
+        poll_interval_s=0.01,
+        tags=[Tag(name="count", address="c", data_type="uint32")],
+    )
+    runner = DeviceRunner(
+        device,
+        MemoryDriver(endpoint, MemorySettings()),
+        _RaisingPublisher(),  # type: ignore[arg-type]
+        lambda _device, _samples: None,
+        Backoff(initial_s=0.01, max_s=0.01, demote_after=1000),
+    )
+    runner.start()
+    try:
+        # every failure publishes bad quality, which raises: the task still retries
+        await wait_until(lambda: runner.counters.poll_errors >= 3, timeout=5)
+        MemoryDriver.devices[endpoint].down = False
+        await wait_until(lambda: runner.counters.polls >= 3, timeout=5, message="polls again")
+    finally:
+        await runner.stop()
+        MemoryDriver.devices.pop(endpoint)
