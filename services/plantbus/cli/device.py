@@ -93,6 +93,7 @@ def show(name: str, as_json: bool, hub: Hub) -> None:
     click.echo(
         f"  polls {c.polls}, errors {c.poll_errors}, samples {c.samples_published}, "
         f"reconnects {c.reconnects}, bad tags {c.bad_tags}"
+        + (f", lost {c.samples_lost} (spool not writable)" if c.samples_lost else "")
     )
     click.echo(f"  tags: {', '.join(d.tags)}")
 
