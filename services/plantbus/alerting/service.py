@@ -126,7 +126,7 @@ class AlertingService(Service):
         task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
-        """Stop evaluating; alarm states are already in KV."""
+        """Stop evaluating; alarm states are in KV (a last try for any whose save failed)."""
         for sub in self._subs:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -134,6 +134,7 @@ class AlertingService(Service):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self._save()
         for delivery in self.deliveries:
             with contextlib.suppress(Exception):
                 await delivery.notifier.close()
