@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from plantbus.sdk.bus import Bus
-from plantbus.sdk.heartbeat import read_heartbeats
+from plantbus.kit.bus import Bus
+from plantbus.kit.heartbeat import read_heartbeats
 
 __all__ = ["detail_says"]
 

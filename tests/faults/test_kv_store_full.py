@@ -13,8 +13,8 @@ import grpc
 from nats.js.api import KeyValueConfig
 
 from plantbus.alerting.service import AlertingService
+from plantbus.kit.bus import Bus
 from plantbus.oee.service import OeeService
-from plantbus.sdk.bus import Bus
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.messages import collected, publish_value

@@ -13,8 +13,8 @@ import pytest
 
 from plantbus.device.service import DeviceService
 from plantbus.governance.service import GovernanceService
-from plantbus.sdk.bus import Bus
-from plantbus.sdk.natsserver import NatsServer
+from plantbus.kit.bus import Bus
+from plantbus.kit.natsserver import NatsServer
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import device_pb2, device_pb2_grpc
