@@ -32,7 +32,7 @@ devices:
     settings: {{changing: true}}
     tags: [{{name: count, address: c, data_type: uint32}}]
 """
-FULL = "No space left on device"
+FULL = "no space left on device"
 
 
 @pytest.mark.parametrize("kind", ["tmpfs", "injected"])

@@ -205,7 +205,7 @@ def test_a_full_disk_is_counted_reported_once_and_recovered_from(
     fill(spool, 6, 8)
     fill(spool, 8, 10)
     assert (spool.lost, len(spool)) == (7, 3)
-    assert "No space left on device" in spool.health.error
+    assert "no space left on device" in spool.health.error
     failing = [r for r in caplog.records if "failing" in r.message]
     assert len(failing) == 1 and failing[0].levelno == logging.ERROR
 
@@ -225,7 +225,7 @@ def test_a_full_disk_at_rollover_leaves_no_stray_segment(
     fill(spool, 0, 3)  # fills the first segment
     disk.fill()
     fill(spool, 3, 5)  # neither its footer nor the next segment's header can be written
-    assert spool.lost == 2 and "No space left" in spool.health.error
+    assert spool.lost == 2 and "no space left" in spool.health.error
     assert [p.name for p in tmp_path.glob("*.spool")] == ["1.spool"]
     disk.free()
     fill(spool, 5, 6)
