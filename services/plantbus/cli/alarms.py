@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -54,21 +54,29 @@ def list_(scope: str, include_normal: bool, hub: Hub) -> None:
         click.echo(_line(a))
 
 
-@alarms.command()
-@click.argument("alarm_id")
-@click.option("-m", "--comment", default="", help="Why (recorded in the audit).")
-@user_option
-@hub_options
-def ack(alarm_id: str, comment: str, user: str | None, hub: Hub) -> None:
-    """Acknowledge ALARM_ID."""
-    reply = call(
-        hub,
-        "alerting",
-        "Acknowledge",
-        alerting_pb2.AcknowledgeRequest(id=alarm_id, comment=comment),
-        user=user,
-    )
-    click.echo(_line(reply.alarm))
+def _action(name: str, method: str, request: type[Any], help_text: str) -> click.Command:
+    """``plantbus alarms NAME ALARM_ID [-m WHY]``: one lifecycle action on one alarm."""
+
+    @alarms.command(name, help=help_text)
+    @click.argument("alarm_id")
+    @click.option("-m", "--comment", default="", help="Why (recorded in the audit).")
+    @user_option
+    @hub_options
+    def command(alarm_id: str, comment: str, user: str | None, hub: Hub) -> None:
+        reply = call(hub, "alerting", method, request(id=alarm_id, comment=comment), user=user)
+        click.echo(_line(reply.alarm))
+
+    return command
+
+
+ack = _action("ack", "Acknowledge", alerting_pb2.AcknowledgeRequest, "Acknowledge ALARM_ID.")
+unshelve = _action("unshelve", "Unshelve", alerting_pb2.UnshelveRequest, "Unshelve ALARM_ID now.")
+reset = _action(
+    "reset",
+    "Reset",
+    alerting_pb2.ResetRequest,
+    "Reset ALARM_ID, a latched alarm that was acknowledged and whose condition cleared.",
+)
 
 
 @alarms.command()
@@ -97,35 +105,6 @@ def shelve(
         id=alarm_id, duration_seconds=minutes * 60, comment=comment, one_shot=one_shot
     )
     reply = call(hub, "alerting", "Shelve", request, user=user)
-    click.echo(_line(reply.alarm))
-
-
-@alarms.command()
-@click.argument("alarm_id")
-@click.option("-m", "--comment", default="", help="Why (recorded in the audit).")
-@user_option
-@hub_options
-def unshelve(alarm_id: str, comment: str, user: str | None, hub: Hub) -> None:
-    """Unshelve ALARM_ID now."""
-    reply = call(
-        hub,
-        "alerting",
-        "Unshelve",
-        alerting_pb2.UnshelveRequest(id=alarm_id, comment=comment),
-        user=user,
-    )
-    click.echo(_line(reply.alarm))
-
-
-@alarms.command()
-@click.argument("alarm_id")
-@click.option("-m", "--comment", default="", help="Why (recorded in the audit).")
-@user_option
-@hub_options
-def reset(alarm_id: str, comment: str, user: str | None, hub: Hub) -> None:
-    """Reset ALARM_ID, a latched alarm that was acknowledged and whose condition cleared."""
-    request = alerting_pb2.ResetRequest(id=alarm_id, comment=comment)
-    reply = call(hub, "alerting", "Reset", request, user=user)
     click.echo(_line(reply.alarm))
 
 

@@ -14,6 +14,7 @@ from pydantic import Field, TypeAdapter
 
 from plantbus.config.rules.base import (
     MESSAGE_FIELDS,
+    LimitRule,
     MachineRule,
     PlantRefs,
     RuleBase,
@@ -31,6 +32,7 @@ __all__ = [
     "MESSAGE_FIELDS",
     "AlertRule",
     "BadQualityRule",
+    "LimitRule",
     "MachineRule",
     "OeeBelowRule",
     "PlantRefs",

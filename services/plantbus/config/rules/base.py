@@ -17,7 +17,15 @@ from pydantic import Field, field_validator
 
 from plantbus.config.base import Name, Strict
 
-__all__ = ["MESSAGE_FIELDS", "MachineRule", "PlantRefs", "RuleBase", "TagRule", "TickView"]
+__all__ = [
+    "MESSAGE_FIELDS",
+    "LimitRule",
+    "MachineRule",
+    "PlantRefs",
+    "RuleBase",
+    "TagRule",
+    "TickView",
+]
 
 MESSAGE_FIELDS = ("rule", "machine", "value", "limit")
 """The placeholders a rule's message template may use."""
@@ -146,6 +154,31 @@ class TagRule(MachineRule):
         yield from found
         if not found and self.tag_path not in refs.tags:
             yield "tag", f"machine {self.machine!r} has no tag {self.tag!r}"
+
+
+class LimitRule(TagRule):
+    """A rule comparing good numeric samples with a limit, with a deadband once active."""
+
+    limit: float
+    deadband: float = Field(default=0.0, ge=0)
+
+    @property
+    def shown_limit(self) -> float:
+        """The limit."""
+        return self.limit
+
+    def judge_sample(
+        self, good: bool, value: object, last: tuple[float, float] | None, now: float, active: bool
+    ) -> bool | None:
+        """Only good numbers count; the kind compares them (``beyond``)."""
+        x = number(value)
+        if not good or x is None:
+            return None
+        return self.beyond(x, self.deadband if active else 0.0, last, now)
+
+    def beyond(self, x: float, band: float, last: tuple[float, float] | None, now: float) -> bool:
+        """True when ``x`` is past the limit moved back by ``band``."""
+        raise NotImplementedError
 
 
 def number(value: object) -> float | None:
