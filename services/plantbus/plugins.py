@@ -11,9 +11,11 @@ import importlib
 import logging
 import os
 from dataclasses import dataclass, field
+from importlib import resources
 from importlib.metadata import EntryPoint, entry_points
-from typing import Final
+from typing import Any, Final
 
+import yaml
 from pydantic import BaseModel
 
 from plantbus.sdk import API_VERSION
@@ -29,6 +31,7 @@ __all__ = [
     "discover",
     "discover_all",
     "plugin_infos",
+    "quality",
 ]
 
 log = logging.getLogger(__name__)
@@ -176,6 +179,43 @@ def plugin_infos(registry: PluginRegistry) -> list[service_pb2.PluginInfo]:
         )
         for r in registry.records.values()
     ]
+
+
+QUALITY_FILE: Final = "plantbus_quality.yaml"
+"""Where a plugin package declares its quality tier and rules (docs/writing-a-driver.md)."""
+
+
+@dataclass(frozen=True)
+class Quality:
+    """A plugin's declared quality: its tier and the rules it has not done yet."""
+
+    tier: str
+    todo: tuple[str, ...] = ()
+
+
+def quality(cls: type[Plugin[Any]]) -> Quality | None:
+    """The quality file of the package that holds ``cls`` (the nearest one up from its
+    module); None when there is none. An unreadable file is tier ``unreadable (...)``."""
+    parts = cls.__module__.split(".")[:-1]
+    text = None
+    while parts and text is None:
+        try:
+            text = resources.files(".".join(parts)).joinpath(QUALITY_FILE).read_text()
+        except (FileNotFoundError, NotADirectoryError, TypeError):
+            parts.pop()
+    if text is None:
+        return None
+    try:
+        doc = yaml.safe_load(text) or {}
+        rules = doc.get("rules") or {}
+        todo = tuple(
+            name
+            for name, state in rules.items()
+            if (state.get("status") if isinstance(state, dict) else state) == "todo"
+        )
+        return Quality(str(doc.get("tier", "unset")), todo)
+    except (yaml.YAMLError, AttributeError) as err:
+        return Quality(f"unreadable ({type(err).__name__})")
 
 
 def discover_all() -> list[PluginRegistry]:

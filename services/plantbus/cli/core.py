@@ -25,7 +25,7 @@ from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.kit.logs import configure_logging
 from plantbus.kit.registry import SERVICES, load_service_class
 from plantbus.kit.settings import RunnerSettings, from_env
-from plantbus.plugins import discover_all
+from plantbus.plugins import discover_all, quality
 from plantbus.sdk.errors import ValidationFailed
 from plantbus.v1 import service_pb2
 
@@ -204,18 +204,22 @@ def status(as_json: bool, hub: Hub) -> None:
 def plugins(as_json: bool) -> None:
     """Every installed plugin and whether it loads, with the reason when not."""
     records = [r for registry in discover_all() for r in registry.records.values()]
-    rows = [
-        {
-            "group": r.group,
-            "name": r.name,
-            "version": r.version,
-            "distribution": r.distribution,
-            "api_version": r.api_version,
-            "loaded": r.loaded,
-            "error": r.error,
-        }
-        for r in records
-    ]
+    rows: list[dict[str, Any]] = []
+    for r in records:
+        declared = quality(r.cls) if r.cls else None
+        rows.append(
+            {
+                "group": r.group,
+                "name": r.name,
+                "version": r.version,
+                "distribution": r.distribution,
+                "api_version": r.api_version,
+                "loaded": r.loaded,
+                "error": r.error,
+                "tier": declared.tier if declared else "",
+                "todo": list(declared.todo) if declared else [],
+            }
+        )
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -223,7 +227,11 @@ def plugins(as_json: bool) -> None:
         click.echo("no plugins installed")
     for row in rows:
         state = "ok" if row["loaded"] else f"NOT LOADED: {row['error']}"
-        click.echo(f"{row['group']:<24} {row['name']:<12} {row['version']:<10} {state}")
+        tier = row["tier"] or "no quality file"
+        todo = f" (todo: {', '.join(row['todo'])})" if row["todo"] else ""
+        click.echo(
+            f"{row['group']:<24} {row['name']:<12} {row['version']:<10} {tier:<8} {state}{todo}"
+        )
 
 
 def _to_json(msg: Message) -> dict[str, Any]:
