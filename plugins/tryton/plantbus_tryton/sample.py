@@ -42,9 +42,8 @@ async def _create(rpc: TrytonRpc, model: str, values: dict[str, Any]) -> int:
     return int(ident)
 
 
-async def seed_plant(rpc: TrytonRpc, work_center: str = "line1") -> SamplePlant:
-    """Create the master data in an empty database (modules activated, admin only)."""
-    await rpc.login()
+async def _company(rpc: TrytonRpc) -> tuple[int, int]:
+    """(company, currency): a company with an employee, made the admin's."""
     currency = await _create(
         rpc,
         "currency.currency",
@@ -67,7 +66,11 @@ async def seed_plant(rpc: TrytonRpc, work_center: str = "line1") -> SamplePlant:
         },
     )
     await rpc.login()  # the context now carries the company
-    [unit] = await rpc.call("product.uom", "search", [["symbol", "=", "u"]])
+    return company, currency
+
+
+async def _products(rpc: TrytonRpc, unit: int) -> tuple[int, int]:
+    """(shaft, steel): the product made and the material it is made from."""
     templates = await rpc.call(
         "product.template",
         "create",
@@ -89,10 +92,15 @@ async def seed_plant(rpc: TrytonRpc, work_center: str = "line1") -> SamplePlant:
             },
         ],
     )
-    [shaft, steel] = [
+    shaft, steel = (
         row["products"][0]
         for row in await rpc.call("product.template", "read", templates, ["products"])
-    ]
+    )
+    return shaft, steel
+
+
+async def _warehouse(rpc: TrytonRpc) -> tuple[dict[str, Any], int]:
+    """(the warehouse, its waste location): lost-and-found takes the scrap."""
     locations = await rpc.call(
         "stock.location",
         "search_read",
@@ -107,11 +115,11 @@ async def seed_plant(rpc: TrytonRpc, work_center: str = "line1") -> SamplePlant:
     await rpc.call(
         "stock.location", "write", [warehouse["id"]], {"waste_locations": [["add", [lost_found]]]}
     )
-    center = await _create(
-        rpc,
-        "production.work.center",
-        {"name": work_center, "company": company, "warehouse": warehouse["id"]},
-    )
+    return warehouse, lost_found
+
+
+async def _routing(rpc: TrytonRpc, shaft: int, steel: int, unit: int) -> tuple[int, int]:
+    """(bom, routing): one steel bar makes one shaft, in one turning step."""
     operation = await _create(rpc, "production.routing.operation", {"name": "Turning"})
     bom = await _create(
         rpc,
@@ -131,6 +139,22 @@ async def seed_plant(rpc: TrytonRpc, work_center: str = "line1") -> SamplePlant:
             "boms": [["add", [bom]]],
         },
     )
+    return bom, routing
+
+
+async def seed_plant(rpc: TrytonRpc, work_center: str = "line1") -> SamplePlant:
+    """Create the master data in an empty database (modules activated, admin only)."""
+    await rpc.login()
+    company, currency = await _company(rpc)
+    [unit] = await rpc.call("product.uom", "search", [["symbol", "=", "u"]])
+    shaft, steel = await _products(rpc, unit)
+    warehouse, lost_found = await _warehouse(rpc)
+    center = await _create(
+        rpc,
+        "production.work.center",
+        {"name": work_center, "company": company, "warehouse": warehouse["id"]},
+    )
+    bom, routing = await _routing(rpc, shaft, steel, unit)
     return SamplePlant(
         company=company,
         currency=currency,
