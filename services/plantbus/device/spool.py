@@ -6,21 +6,12 @@ the OLDEST segment is dropped (the newest data matters most to a running plant),
 number of records lost is logged and counted in ``dropped``. Replay returns records in the
 order they came.
 
-The format (version 2) confines damage to what is damaged:
-
-- A segment starts with a magic and the format version. A segment without them is
-  version 1 (written before records had a CRC) and is read as it was written; a segment
-  of any other version is refused with the reason and left on disk untouched.
-- Each record is a marker, the key's and the payload's lengths, and a CRC-32 over the
-  lengths, key and payload. A stretch that does not check out (a flipped bit, a garbled
-  length, a write cut short by a crash) is logged with its segment and offset, counted in
-  ``corrupt`` and skipped: reading resumes at the next marker that starts a good record,
-  so the records after it and the later segments still replay.
-- A segment is sealed when the spool moves on to the next one and on :meth:`Spool.close`:
-  a footer with its record count, then fsync (of the file and of the directory). Opening a
-  spool reads only the header and footer of a sealed segment; only a segment a crash left
-  unsealed is read to count it. Opening writes nothing (a live spool can be counted from
-  another process), and appending always starts a new segment.
+The on-disk format (:mod:`plantbus.device.spool_format`) confines damage to what is
+damaged: a bad stretch is logged with its segment and offset, counted in ``corrupt`` and
+skipped, and the records after it still replay. A segment is sealed (a footer with its
+count, then fsync of the file and the directory) when the spool moves on and on
+:meth:`Spool.close`; opening reads only a sealed segment's header and footer, writes
+nothing, and appending always starts a new segment.
 
 A write the disk refuses (ENOSPC on a full disk, EIO) is not raised: the records not kept
 are counted in ``lost``, a cut-off write is truncated away, and :attr:`Spool.health` keeps
@@ -33,13 +24,24 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import struct
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import FileIO
 from pathlib import Path
 
+from plantbus.device.spool_format import (
+    FOOTER,
+    HEAD,
+    MAGIC,
+    VERSION,
+    Damage,
+    Record,
+    footer,
+    footer_count,
+    pack,
+    records_of,
+    version_of,
+)
 from plantbus.kit import telemetry as otel
 from plantbus.kit.store_health import StoreHealth
 from plantbus.sdk.errors import describe
@@ -59,19 +61,6 @@ _CORRUPT = _meter.create_counter(
     "plantbus.device.spool_corrupt", description="Damaged stretches of spool segments skipped"
 )
 
-VERSION = 2
-"""The segment format written."""
-_MAGIC = b"PBSPOOL\n"
-_HEAD = struct.Struct(">8sH")  # magic, format version
-_LENGTHS = struct.Struct(">HI")  # key length, payload length
-_RECORD = struct.Struct(">4sHII")  # marker, key length, payload length, CRC-32
-_RECORD_MARK = b"\xabREC"
-_FOOTER = struct.Struct(">4sII")  # marker, record count, CRC-32 of the count
-_FOOTER_MARK = b"\xabEND"
-_V1_RECORD = struct.Struct(">HI")  # version 1: key length, payload length, no CRC
-
-_Record = tuple[str, bytes]
-
 
 @dataclass(eq=False)
 class _Segment:
@@ -81,104 +70,6 @@ class _Segment:
     records: int
     size: int
     version: int = VERSION
-
-
-@dataclass
-class _Damage:
-    """A stretch of a segment that holds no good record."""
-
-    offset: int
-    length: int
-    why: str
-
-
-def _pack(key: str, payload: bytes) -> bytes:
-    raw = key.encode()
-    crc = zlib.crc32(payload, zlib.crc32(raw, zlib.crc32(_LENGTHS.pack(len(raw), len(payload)))))
-    return _RECORD.pack(_RECORD_MARK, len(raw), len(payload), crc) + raw + payload
-
-
-def _footer(count: int) -> bytes:
-    return _FOOTER.pack(_FOOTER_MARK, count, zlib.crc32(count.to_bytes(4, "big")))
-
-
-def _footer_count(data: bytes) -> int | None:
-    """The record count a footer holds, or None when ``data`` is not a good footer."""
-    if len(data) != _FOOTER.size:
-        return None
-    mark, count, crc = _FOOTER.unpack(data)
-    return count if mark == _FOOTER_MARK and zlib.crc32(data[4:8]) == crc else None
-
-
-def _version(head: bytes) -> int:
-    """The format version a segment's first bytes announce; 1 has no header."""
-    if len(head) == _HEAD.size and head.startswith(_MAGIC):
-        version: int = _HEAD.unpack(head)[1]
-        return version
-    return 1
-
-
-def _record_at(data: bytes, pos: int, end: int) -> tuple[_Record, int] | str:
-    """The record at ``pos`` and where the next one starts, or why there is none."""
-    if pos + _RECORD.size > end:
-        return "a record cut short"
-    mark, key_len, payload_len, crc = _RECORD.unpack_from(data, pos)
-    if mark != _RECORD_MARK:
-        return "no record marker"
-    start = pos + _RECORD.size
-    stop = start + key_len + payload_len
-    if stop > end:
-        return "a length past the end of the segment"
-    if zlib.crc32(data[start:stop], zlib.crc32(data[pos + 4 : pos + 10])) != crc:
-        return "CRC mismatch"
-    return (
-        data[start : start + key_len].decode(errors="replace"),
-        data[start + key_len : stop],
-    ), stop
-
-
-def _scan(data: bytes) -> tuple[list[_Record], list[_Damage]]:
-    """The good records of a version-2 segment and the damaged stretches between them."""
-    end = len(data)
-    if end >= _HEAD.size + _FOOTER.size and _footer_count(data[-_FOOTER.size :]) is not None:
-        end -= _FOOTER.size
-    records: list[_Record] = []
-    damage: list[_Damage] = []
-    pos = _HEAD.size
-    while pos < end:
-        found = _record_at(data, pos, end)
-        if isinstance(found, str):
-            if not damage or damage[-1].offset + damage[-1].length != pos:
-                damage.append(_Damage(pos, 0, found))
-            resume = data.find(_RECORD_MARK, pos + 1, end)
-            pos = end if resume < 0 else resume
-            damage[-1].length = pos - damage[-1].offset
-            continue
-        record, pos = found
-        records.append(record)
-    return records, damage
-
-
-def _scan_v1(data: bytes) -> tuple[list[_Record], list[_Damage]]:
-    """The records of a version-1 segment; what is left after the last whole one is damage."""
-    records: list[_Record] = []
-    pos = 0
-    while pos + _V1_RECORD.size <= len(data):
-        key_len, payload_len = _V1_RECORD.unpack_from(data, pos)
-        start = pos + _V1_RECORD.size
-        end = start + key_len + payload_len
-        if end > len(data):
-            break
-        records.append(
-            (data[start : start + key_len].decode(errors="replace"), data[start + key_len : end])
-        )
-        pos = end
-    tail = [_Damage(pos, len(data) - pos, "a record cut short")] if pos < len(data) else []
-    return records, tail
-
-
-def _records(data: bytes, version: int) -> tuple[list[_Record], list[_Damage]]:
-    return _scan(data) if version == VERSION else _scan_v1(data)
 
 
 def _write_all(out: FileIO, data: bytes) -> None:
@@ -201,7 +92,7 @@ def _found(path: Path) -> _Segment | None:
     try:
         with open(path, "rb", buffering=0) as f:  # unbuffered: read only header and footer
             size = os.fstat(f.fileno()).st_size
-            version = _version(f.read(_HEAD.size))
+            version = version_of(f.read(HEAD.size))
             if version not in (1, VERSION):
                 log.error(
                     "telemetry spool: %s is in format version %d, this device service reads "
@@ -212,9 +103,9 @@ def _found(path: Path) -> _Segment | None:
                     VERSION,
                 )
                 return None
-            if version == VERSION and size >= _HEAD.size + _FOOTER.size:
-                f.seek(size - _FOOTER.size)
-                count = _footer_count(f.read(_FOOTER.size))
+            if version == VERSION and size >= HEAD.size + FOOTER.size:
+                f.seek(size - FOOTER.size)
+                count = footer_count(f.read(FOOTER.size))
                 if count is not None:
                     return _Segment(path, count, size)
             f.seek(0)
@@ -222,7 +113,7 @@ def _found(path: Path) -> _Segment | None:
     except OSError as err:
         log.error("telemetry spool: cannot read %s (%s); left on disk", path, describe(err))
         return None
-    return _Segment(path, len(_records(data, version)[0]), size, version)
+    return _Segment(path, len(records_of(data, version)[0]), size, version)
 
 
 class Spool:
@@ -263,7 +154,7 @@ class Spool:
         """Store one record at the end."""
         self.extend([(subject, payload)])
 
-    def extend(self, records: Sequence[_Record]) -> int:
+    def extend(self, records: Sequence[Record]) -> int:
         """Store records at the end, in order, with one write per segment touched.
 
         Returns how many were kept: all of them, unless the disk refused a write (the rest
@@ -285,14 +176,14 @@ class Spool:
             self.health.worked()
         return kept
 
-    def _append(self, records: Sequence[_Record]) -> int:
+    def _append(self, records: Sequence[Record]) -> int:
         """Write as many records as the open segment takes (at least one); how many."""
         chunk = bytearray()
         count = 0
         for key, payload in records:
             if chunk and self._segments[-1].size + len(chunk) >= self.segment_bytes:
                 break
-            chunk += _pack(key, payload)
+            chunk += pack(key, payload)
             count += 1
         self._write(bytes(chunk))
         self._segments[-1].records += count
@@ -318,14 +209,14 @@ class Spool:
         path = self.directory / f"{self._next}.spool"
         out = open(path, "wb", buffering=0)  # noqa: SIM115 - held open until sealed
         try:
-            _write_all(out, _HEAD.pack(_MAGIC, VERSION))
+            _write_all(out, HEAD.pack(MAGIC, VERSION))
         except OSError:
             out.close()
             with contextlib.suppress(OSError):
                 path.unlink()
             raise
         self._next += 1
-        self._segments.append(_Segment(path, 0, _HEAD.size))
+        self._segments.append(_Segment(path, 0, HEAD.size))
         self._out = out
         self._enforce_bound()
 
@@ -339,7 +230,7 @@ class Spool:
         if out is None:
             return
         try:
-            self._write(_footer(self._segments[-1].records))
+            self._write(footer(self._segments[-1].records))
             os.fsync(out.fileno())
             _fsync_dir(self.directory)
         except OSError as err:
@@ -368,7 +259,7 @@ class Spool:
         except OSError as err:
             self.health.failed(err)
 
-    def oldest_segment(self) -> list[_Record]:
+    def oldest_segment(self) -> list[Record]:
         """The good records of the oldest segment, for replay. It is sealed first, so
         records appended during the replay go to a new segment and survive
         ``drop_oldest_segment``; damaged stretches are reported and skipped."""
@@ -379,9 +270,9 @@ class Spool:
             self._seal()
         try:
             with open(segment.path, "rb") as f:
-                records, damage = _records(f.read(), segment.version)
+                records, damage = records_of(f.read(), segment.version)
         except OSError as err:
-            records, damage = [], [_Damage(0, segment.size, f"unreadable ({describe(err)})")]
+            records, damage = [], [Damage(0, segment.size, f"unreadable ({describe(err)})")]
         for d in damage:
             self.corrupt += 1
             _CORRUPT.add(1)
