@@ -26,6 +26,7 @@ COMMAND_MODULES: Final = (
     "plantbus.cli.erp",
     "plantbus.cli.probe",
     "plantbus.cli.device",
+    "plantbus.cli.dashboard",
 )
 
 

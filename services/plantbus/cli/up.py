@@ -19,6 +19,7 @@ import click
 import psutil
 
 import plantbus
+from plantbus.cli.dashboard import login_link, remove_token, write_token
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.supervisor import Child, Supervisor
 from plantbus.kit.bus import NatsSettings, connect
@@ -146,8 +147,9 @@ def up(
         os.environ["PLANTBUS_DATA_DIR"] = str(data_dir.resolve())  # config paths use it
         names = list(SERVICES)
         common = ["--nats-url", nats_url, "--data-dir", str(data_dir), "--instance", "local"]
-        token = secrets.token_urlsafe(16)
+        token = secrets.token_urlsafe(32)
         os.environ["PLANTBUS_DASHBOARD_TOKEN"] = token  # in the environment, not in `ps`
+        write_token(data_dir, token)  # for plantbus dashboard login, while the hub runs
         # a fixed port even when random, so a restarted dashboard keeps runtime.json's URL
         web_port = free_port() if random_ports else dashboard_port
         options = _service_options(config_path, web_port)
@@ -199,9 +201,7 @@ def up(
             raise ConfigError(f"{err}; logs in {logs}\n{details}".rstrip()) from err
         runtime = _runtime(nats_url, beats, data_dir, env_ports)
         hub.write_runtime(runtime)
-        (data_dir / "dashboard-token").write_text(token)
-        (data_dir / "dashboard-token").chmod(0o600)
-        _print_ready(runtime, logs, token)
+        _print_ready(runtime, logs, _first_login(runtime["dashboard"], token))
         while not stop.requested:
             for event in [*infra.check(), *supervisor.check()]:
                 click.echo(event, err=True)
@@ -211,6 +211,7 @@ def up(
         supervisor.stop()
         infra.stop()
         hub.clear_runtime()
+        remove_token(data_dir)
     click.echo("hub stopped", err=True)
 
 
@@ -265,13 +266,26 @@ def _runtime(
     }
 
 
-def _print_ready(runtime: dict[str, Any], logs: Path, token: str) -> None:
+def _first_login(dashboard: str, token: str) -> str:
+    """The dashboard line: a one-time login link, or why there is none."""
+    if not dashboard:
+        return ""
+    try:
+        link = asyncio.run(login_link(dashboard, token))
+    except ConfigError as err:
+        return f"{dashboard} (no login link: {err})"
+    minutes = float(str(link["expires_in_s"])) / 60
+    note = f"valid once, for {minutes:g} min; plantbus dashboard login prints a new one"
+    return f"{link['url']}\n    (login link: {note})"
+
+
+def _print_ready(runtime: dict[str, Any], logs: Path, dashboard: str) -> None:
     click.echo(f"Plantbus is up. NATS {runtime['nats_url']}")
     for name, info in runtime["services"].items():
         click.echo(f"  {name:<11} gRPC {info['grpc']}")
     sim = runtime["sim"]
     click.echo(f"  simulated plant: modbus://{sim['modbus']}, opc.tcp://{sim['opcua']}")
     click.echo(f"  logs: {logs}")
-    if runtime["dashboard"]:
-        click.echo(f"  dashboard: {runtime['dashboard']}?token={token}")
+    if dashboard:
+        click.echo(f"  dashboard: {dashboard}")
     click.echo("Press Ctrl-C to stop.")

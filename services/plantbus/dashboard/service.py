@@ -2,17 +2,15 @@
 
 Why a gateway of its own: browsers should not hold NATS credentials, one process can
 coalesce the bus for any number of screens, and actions go through the same gRPC
-services (and audits) as the CLI. Reading needs no token unless ``read_token_required``;
-every action needs the bearer token and is audited with the token's user.
+services (and audits) as the CLI, on behalf of the signed-in user. Who may read and act
+is decided in ``auth``; ``http`` keeps every response JSON, strict and well-headed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
-import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,6 +22,19 @@ from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from plantbus.dashboard.auth import Gate
+from plantbus.dashboard.http import (
+    MAX_BODY,
+    Classify,
+    Comment,
+    Refused,
+    Shelve,
+    errors_as_json,
+    read_body,
+    security_headers,
+)
+from plantbus.dashboard.options import DashboardOptions
+from plantbus.dashboard.sessions import Session
 from plantbus.dashboard.state import DashboardState
 from plantbus.kit import subjects
 from plantbus.kit.discovery import grpc_address
@@ -36,6 +47,13 @@ __all__ = ["DashboardService"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 _CLIENT_QUEUE = 500
+_ALARM_BODIES: dict[str, type[Comment]] = {"ack": Comment, "shelve": Shelve, "reset": Comment}
+_GRPC_STATUS = {
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 503,
+}
 
 
 def _json(msg: Message) -> dict[str, Any]:
@@ -43,23 +61,18 @@ def _json(msg: Message) -> dict[str, Any]:
 
 
 class DashboardService(Service):
-    """Serves http://HOST:PORT/ (default 127.0.0.1:8080)."""
+    """Serves http(s)://HOST:PORT/ (default http://127.0.0.1:8080)."""
 
     name: ClassVar[str] = "dashboard"
     follows_config = False
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)
-        opts = ctx.options
-        self.host = str(opts.get("http_host", "127.0.0.1"))
-        self.port = int(opts.get("http_port", 8080))
-        self.token = (
-            str(opts.get("token") or os.environ.get("PLANTBUS_DASHBOARD_TOKEN", "")) or None
-        )
-        self.token_user = str(opts.get("token_user", "operator"))
-        self.read_token_required = bool(opts.get("read_token_required", False))
+        self.options = DashboardOptions.parse(ctx.options)
+        self.port = self.options.http_port
+        self.gate = Gate(self.options, ctx.audit, self._close_streams)
         self.state = DashboardState()
-        self.clients: set[asyncio.Queue[str]] = set()
+        self.clients: dict[asyncio.Queue[str], Session | None] = {}
         self._runner: web.AppRunner | None = None
         self._subs: list[Subscription] = []
         self.url = ""
@@ -86,26 +99,31 @@ class DashboardService(Service):
         self._subs.append(
             await self.ctx.bus.subscribe(f"{subjects.PREFIX}.telemetry.>", self._on_telemetry)
         )
-        app = web.Application()
+        app = web.Application(middlewares=[errors_as_json], client_max_size=MAX_BODY)
+        app.on_response_prepare.append(security_headers)
         app.router.add_get("/", self._index)
+        app.router.add_get("/login", self._index)  # the page exchanges the link's code
         app.router.add_static("/static/", STATIC)
+        app.add_routes(self.gate.routes())
         app.router.add_get("/api/state", self._get_state)
         app.router.add_get("/api/events", self._events)
         app.router.add_post("/api/alarms/{id}/{action}", self._alarm_action)
         app.router.add_post("/api/downtimes/{id}/classify", self._classify)
+        tls = self.options.ssl_context()
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.options.http_host, self.port, ssl_context=tls)
         try:
             await site.start()
         except OSError as err:
             raise ConfigError(
-                f"dashboard cannot listen on {self.host}:{self.port}: "
+                f"dashboard cannot listen on {self.options.http_host}:{self.port}: "
                 f"{err.strerror} (option dashboard.http_port)"
             ) from err
         bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.port = int(bound)
-        self.url = f"http://{self.host}:{self.port}/"
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://{self.options.http_host}:{self.port}/"
         self.ctx.log.info("dashboard on %s", self.url)
 
     async def stop(self) -> None:
@@ -122,10 +140,16 @@ class DashboardService(Service):
         line = f"event: {kind}\ndata: {json.dumps(data)}\n\n"
         for queue in list(self.clients):
             if queue.qsize() >= _CLIENT_QUEUE:  # a stalled browser: drop it, it reconnects
-                self.clients.discard(queue)
+                self.clients.pop(queue, None)
                 queue.put_nowait("")
             else:
                 queue.put_nowait(line)
+
+    def _close_streams(self, session: Session) -> None:
+        """A signed-out session's event streams end now."""
+        for queue, owner in list(self.clients.items()):
+            if owner is session:
+                queue.put_nowait("")
 
     def _relay(
         self, update: Callable[[dict[str, Any]], Any], kind: str
@@ -144,43 +168,25 @@ class DashboardService(Service):
                     "quality", {"path": sample["path"], **self.state.quality[sample["path"]]}
                 )
 
-    def _authorised(self, request: web.Request, for_action: bool) -> str | None:
-        if not for_action and not self.read_token_required:
-            return self.token_user
-        if self.token is None:
-            return None
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        given = given or request.query.get("token", "")
-        return self.token_user if hmac.compare_digest(given, self.token) else None
-
-    def _deny(self) -> web.Response:
-        detail = (
-            "actions need the dashboard token"
-            if self.token
-            else "actions are disabled: start the dashboard with a token (option dashboard.token)"
-        )
-        return web.json_response({"error": detail}, status=401)
-
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "index.html")
 
     async def _get_state(self, request: web.Request) -> web.Response:
-        if self._authorised(request, for_action=False) is None:
-            return self._deny()
+        self.gate.reader(request)
         return web.json_response(self.state.snapshot())
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
-        if self._authorised(request, for_action=False) is None:
-            return self._deny()
+        session = self.gate.reader(request)
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
         await response.prepare(request)
         queue: asyncio.Queue[str] = asyncio.Queue()
-        self.clients.add(queue)
+        self.clients[queue] = session
         try:
             await response.write(b": connected\n\n")
-            while True:
+            # an open page keeps its session; a signed-out or expired one loses the stream
+            while session is None or self.gate.sessions.keep(session):
                 try:
                     line = await asyncio.wait_for(queue.get(), 15)
                 except TimeoutError:
@@ -191,7 +197,7 @@ class DashboardService(Service):
         except ConnectionResetError:
             pass  # the browser went away; it reconnects on its own
         finally:
-            self.clients.discard(queue)
+            self.clients.pop(queue, None)
         return response
 
     async def _call(
@@ -203,56 +209,51 @@ class DashboardService(Service):
             return await fn(chan)
 
     async def _alarm_action(self, request: web.Request) -> web.Response:
-        user = self._authorised(request, for_action=True)
-        if user is None:
-            return self._deny()
+        _, session = self.gate.actor(request)
         alarm_id, action = request.match_info["id"], request.match_info["action"]
-        body = await request.json() if request.can_read_body else {}
-        comment = str(body.get("comment", "from the dashboard"))
-        meta = (("x-plantbus-user", user),)
+        model = _ALARM_BODIES.get(action)
+        if model is None:
+            raise Refused(404, f"unknown alarm action {action!r}: ack, shelve or reset")
+        body = await read_body(request, model)
+        meta = (("x-plantbus-user", session.user),)
 
         async def call(chan: grpc.aio.Channel) -> Message:
             stub = alerting_pb2_grpc.AlertingServiceStub(chan)
-            if action == "ack":
-                reply = await stub.Acknowledge(
-                    alerting_pb2.AcknowledgeRequest(id=alarm_id, comment=comment), metadata=meta
-                )
-            elif action == "shelve":
-                minutes = float(body.get("minutes", 60))
+            if isinstance(body, Shelve):
                 reply = await stub.Shelve(
                     alerting_pb2.ShelveRequest(
-                        id=alarm_id, duration_seconds=minutes * 60, comment=comment
+                        id=alarm_id, duration_seconds=body.minutes * 60, comment=body.comment
                     ),
                     metadata=meta,
                 )
-            elif action == "reset":
-                reply = await stub.Reset(
-                    alerting_pb2.ResetRequest(id=alarm_id, comment=comment), metadata=meta
+            elif action == "ack":
+                reply = await stub.Acknowledge(
+                    alerting_pb2.AcknowledgeRequest(id=alarm_id, comment=body.comment),
+                    metadata=meta,
                 )
             else:
-                raise web.HTTPNotFound(text=f"unknown alarm action {action!r}")
+                reply = await stub.Reset(
+                    alerting_pb2.ResetRequest(id=alarm_id, comment=body.comment), metadata=meta
+                )
             alarm: Message = reply.alarm
             return alarm
 
-        return await self._act("alerting", f"alarm.{action}", alarm_id, user, call)
+        return await self._act("alerting", f"alarm.{action}", alarm_id, session.user, call)
 
     async def _classify(self, request: web.Request) -> web.Response:
-        user = self._authorised(request, for_action=True)
-        if user is None:
-            return self._deny()
+        _, session = self.gate.actor(request)
         downtime_id = request.match_info["id"]
-        body = await request.json()
-        reason = str(body.get("reason", "")).strip()
+        body = await read_body(request, Classify)
 
         async def call(chan: grpc.aio.Channel) -> Message:
             reply = await oee_pb2_grpc.OeeServiceStub(chan).ClassifyDowntime(
-                oee_pb2.ClassifyDowntimeRequest(id=downtime_id, reason=reason),
-                metadata=(("x-plantbus-user", user),),
+                oee_pb2.ClassifyDowntimeRequest(id=downtime_id, reason=body.reason.strip()),
+                metadata=(("x-plantbus-user", session.user),),
             )
             downtime: Message = reply.downtime
             return downtime
 
-        return await self._act("oee", "downtime.classify", downtime_id, user, call)
+        return await self._act("oee", "downtime.classify", downtime_id, session.user, call)
 
     async def _act(
         self,
@@ -265,9 +266,9 @@ class DashboardService(Service):
         try:
             result = await self._call(service, call)
         except grpc.aio.AioRpcError as err:
-            return web.json_response({"error": err.details()}, status=400)
+            raise Refused(_GRPC_STATUS.get(err.code(), 400), str(err.details())) from None
         except PlantbusError as err:
-            return web.json_response({"error": str(err)}, status=503)
+            raise Refused(503, str(err)) from None
         await self.ctx.audit(
             action=f"dashboard.{action}", target=target, actor=user, source="dashboard"
         )
