@@ -1,21 +1,26 @@
-"""The dashboard in a real headless Chromium against a running hub (`plantbus up`): OEE
-values change live, an operator acknowledges an alarm and sees its state change, and a
-screenshot is saved (tests/e2e/artifacts/dashboard.png)."""
+"""The dashboard in a real headless Chromium against a running hub (`plantbus up`): the
+operator signs in through a one-time login link, OEE values change live, an alarm is
+acknowledged and its state changes, and a screenshot is saved
+(tests/e2e/artifacts/dashboard.png). Hostile alarm ids, rule names, messages, downtime
+reasons and machine names from the bus are shown as text and never run."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
 
 import pytest
 
 from plantbus.kit.bus import NatsSettings, connect
-from plantbus.v1 import telemetry_pb2
-from tests.hub import demo_plant, running_hub
+from plantbus.v1 import alerting_pb2, oee_pb2, telemetry_pb2
+from tests.hub import demo_plant, plantbus, running_hub
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -30,47 +35,115 @@ ARGS = [
     "--disable-sync",
 ]
 ALARM = "plc_bad_quality@demo/machining/line1/m1"
+TITLE = "Plantbus · line dashboard"
+HOSTILE = [
+    "x');document.title=localStorage.getItem('plantbus-token');//",
+    '"><img src=x onerror="document.title=\'pwned\'">',
+    "<script>document.title='pwned'</script>",
+    "</div><b id=injected>bold</b><svg onload=alert(1)>",
+    "${alert(document.domain)}` + alert(1) + `",
+]
+MACHINE = "<img src=x onerror=alert('machine')>"  # one subject-free path segment, no '/'
+# every element that carries an inline handler, and anything the payloads would add
+INJECTED = """() => [...document.querySelectorAll('*')].filter((el) =>
+    [...el.attributes].some((a) => a.name.startsWith('on')) || el.id === 'injected'
+    || ['IMG', 'IFRAME', 'OBJECT'].includes(el.tagName)
+    || (el.tagName === 'SCRIPT' && !el.src)).map((el) => el.outerHTML)"""
+WATCH_CSP = """window.__violations = [];
+document.addEventListener('securitypolicyviolation',
+    (e) => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));"""
 
 
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[dict[str, str]]:
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail("chromium is missing: .ci/run installs Debian's chromium package")
         pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-    data = tmp_path / "hub"
-    with running_hub(data, "--config", str(demo_plant(tmp_path))):
+    tmp = tmp_path_factory.mktemp("dashboard")
+    data = tmp / "hub"
+    with running_hub(data, "--config", str(demo_plant(tmp))):
         runtime = json.loads((data / "runtime.json").read_text())
-        yield {
-            "url": runtime["dashboard"],
-            "token": (data / "dashboard-token").read_text(),
-            "nats": runtime["nats_url"],
-        }
+        token_file = data / "dashboard-token"
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        yield {"url": runtime["dashboard"], "nats": runtime["nats_url"], "data": data}
+    assert not token_file.exists(), "the dashboard token outlived the hub"
+
+
+def encoded(name: str) -> str:
+    """``name`` as the page's encodeURIComponent puts it in a path."""
+    return quote(name, safe="-_.!~*'()")
+
+
+def login_link(hub: dict[str, Any]) -> str:
+    """A fresh one-time link, as the operator gets it: `plantbus dashboard login`."""
+    out = plantbus("dashboard", "login", data_dir=hub["data"])
+    assert out.returncode == 0, out.stderr
+    link = out.stdout.strip()
+    assert link.startswith(f"{hub['url']}login#")
+    return link
+
+
+async def publish(nats_url: str, subject: str, message: Any) -> None:
+    bus = await connect(NatsSettings(url=nats_url))
+    await bus.publish(subject, message)
+    await bus.close()
 
 
 async def raise_bad_quality_alarm(nats_url: str) -> None:
     """The PLC of m1 reports a bad value for its state tag, as a failing PLC would."""
-    bus = await connect(NatsSettings(url=nats_url))
     sample = telemetry_pb2.TagSample(
         path="demo/machining/line1/m1/state",
         quality=telemetry_pb2.QUALITY_BAD,
         quality_reason="connection lost (test)",
     )
-    await bus.publish(
+    await publish(
+        nats_url,
         "plantbus.v1.telemetry.demo.machining.line1.m1.state",
         telemetry_pb2.TagSampleBatch(samples=[sample], device="m1-plc"),
     )
-    await bus.close()
 
 
-async def test_dashboard_live_oee_and_alarm_acknowledge(hub: dict[str, str]) -> None:
+async def publish_hostile(nats_url: str) -> None:
+    """Alarms, stops and a machine whose every text field is an attack on the page."""
+    for n, text in enumerate(HOSTILE):
+        alarm = alerting_pb2.AlarmEvent(
+            id=f"{text}@{n}",
+            rule=text,
+            scope="demo/machining/line1/m1",
+            state="unacknowledged",
+            priority=text,
+            message=f"message {n}: {text}",
+            note=f"note {n}: {text}",
+        )
+        alarm.time.GetCurrentTime()
+        await publish(nats_url, "plantbus.v1.alarm.demo.machining.line1.m1.hostile", alarm)
+        stop = oee_pb2.DowntimeEvent(
+            id=f"{text}#{n}", machine=f"machine {n}: {text}", reason=f"reason {n}: {text}"
+        )
+        stop.start.GetCurrentTime()
+        await publish(nats_url, "plantbus.v1.downtime.demo.machining.line1.m1", stop)
+    await publish(
+        nats_url,
+        "plantbus.v1.oee.demo.machining.line1.hostile",
+        oee_pb2.OeeSnapshot(
+            scope=f"demo/machining/line1/{MACHINE}", state=HOSTILE[1], reason=HOSTILE[0]
+        ),
+    )
+
+
+async def test_dashboard_live_oee_and_alarm_acknowledge(hub: dict[str, Any]) -> None:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = await browser.new_page(viewport={"width": 1280, "height": 900})
-        await page.goto(f"{hub['url']}?token={hub['token']}")
+        link = login_link(hub)
+        await page.goto(link)
         await page.wait_for_selector("[data-testid=connection]:text('live')", timeout=30_000)
+        assert await page.get_by_test_id("who").inner_text() == "signed in as operator"
+        assert page.url == hub["url"]  # the code left the address bar (and the history)
+
         oee = page.locator("[data-testid='oee-demo/machining/line1']")
         await oee.wait_for(timeout=30_000)
         deadline = time.monotonic() + 30
@@ -97,5 +170,59 @@ async def test_dashboard_live_oee_and_alarm_acknowledge(hub: dict[str, str]) -> 
             await asyncio.sleep(0.2)
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+        again = await browser.new_page()  # the same link a second time: refused
+        await again.goto(link)
+        notice = again.get_by_test_id("notice")
+        await notice.wait_for(timeout=10_000)
+        assert "unknown, used or expired" in await notice.inner_text()
+        assert await again.get_by_test_id("connection").inner_text() == "offline"
         await browser.close()
     assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
+
+
+async def test_hostile_names_are_shown_as_text_and_never_run(hub: dict[str, Any]) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), asyncio.ensure_future(d.dismiss())))
+        await page.add_init_script(WATCH_CSP)
+        await page.goto(login_link(hub))
+        await page.wait_for_selector("[data-testid=connection]:text('live')", timeout=30_000)
+        await page.evaluate("localStorage.setItem('plantbus-token', 'bait')")
+
+        await publish_hostile(hub["nats"])
+        last = len(HOSTILE) - 1
+        await page.get_by_test_id(f"ack-{HOSTILE[last]}@{last}").wait_for(timeout=20_000)
+        await expect(page.get_by_test_id(f"state-demo/machining/line1/{MACHINE}")).to_be_visible()
+        shown = await page.inner_text("body")
+        for n, text in enumerate(HOSTILE):
+            for field in ("message", "note", "reason", "machine"):
+                assert f"{field} {n}: {text}" in shown, f"{field} {n} not shown as text"
+        assert MACHINE in shown
+
+        # the buttons of hostile rows still work: the exact id reaches the dashboard
+        for n, text in enumerate(HOSTILE):
+            alarm_id = f"{text}@{n}"
+            async with page.expect_response(lambda r: "/api/alarms/" in r.url) as acked:
+                await page.get_by_test_id(f"ack-{alarm_id}").click()
+            reply = await acked.value
+            path = urlsplit(reply.url).path
+            assert path == f"/api/alarms/{encoded(alarm_id)}/ack"
+            assert reply.status == 404  # the alerting service has no such alarm
+            await expect(page.get_by_test_id("notice")).to_contain_text("no alarm")
+        stop_id = f"{HOSTILE[0]}#0"
+        async with page.expect_response(lambda r: "/api/downtimes/" in r.url) as classified:
+            await page.get_by_test_id(f"classify-{stop_id}").select_option("jam")
+        reply = await classified.value
+        assert urlsplit(reply.url).path == f"/api/downtimes/{encoded(stop_id)}/classify"
+        await expect(page.get_by_test_id("notice")).to_contain_text("no downtime episode")
+
+        assert dialogs == []
+        assert await page.title() == TITLE
+        assert await page.evaluate(INJECTED) == []
+        assert await page.evaluate("window.__violations") == []
+        await browser.close()

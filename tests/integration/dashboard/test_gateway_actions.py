@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from yarl import URL
 
@@ -70,3 +71,7 @@ async def test_latched_alarm_acknowledged_and_reset_from_the_dashboard(
         async with dash.http.post(url("ack"), headers=headers, json={}) as normal:
             assert normal.status == 400  # alerting's own refusal, as JSON
             assert ALARM in (await normal.json())["error"]
+        odd = URL(f"{dash.base}/api/alarms/{quote('x{y}%/@s', safe='')}/ack", encoded=True)
+        async with dash.http.post(odd, headers=headers, json={}) as braces:
+            assert braces.status == 404  # alerting's "no alarm", not a missing route
+            assert "no alarm 'x{y}%/@s'" in (await braces.json())["error"]

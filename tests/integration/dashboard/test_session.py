@@ -145,9 +145,7 @@ async def test_sign_out_ends_the_session_and_its_stream(dash: Dashboard) -> None
     csrf = await dash.sign_in()
     async with dash.http.get(f"{dash.base}/api/events") as events:
         assert await events.content.readline() == b": connected\n"
-        async with dash.http.delete(
-            f"{dash.base}/api/session", headers=dash.acting(csrf)
-        ) as bye:
+        async with dash.http.delete(f"{dash.base}/api/session", headers=dash.acting(csrf)) as bye:
             assert bye.status == 200
             assert SimpleCookie(bye.headers["Set-Cookie"])["plantbus-session"]["max-age"] == "0"
         rest = await asyncio.wait_for(events.content.read(), 5)
@@ -188,10 +186,10 @@ async def test_https_with_a_certificate(nats_url: str, tmp_path: Path, pki: Path
 
 
 async def test_bad_options_name_the_option(nats_url: str, tmp_path: Path, pki: Path) -> None:
-    with pytest.raises(ConfigError, match="dashboard.tls_key"):
+    with pytest.raises(ConfigError, match=r"dashboard\.tls_key"):
         async with serving(nats_url, tmp_path, tls_cert=str(pki / "localhost.crt")):
             pass
-    with pytest.raises(ConfigError, match="dashboard.read_token_required"):
+    with pytest.raises(ConfigError, match=r"dashboard\.read_token_required"):
         async with serving(nats_url, tmp_path, read_token_required=True):
             pass
     with pytest.raises(ConfigError, match="public_url"):
