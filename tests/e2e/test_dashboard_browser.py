@@ -13,7 +13,7 @@ import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -21,6 +21,9 @@ import pytest
 from plantbus.kit.bus import NatsSettings, connect
 from plantbus.v1 import alerting_pb2, oee_pb2, telemetry_pb2
 from tests.hub import demo_plant, plantbus, running_hub
+
+if TYPE_CHECKING:
+    from playwright.async_api import Dialog
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -188,7 +191,12 @@ async def test_hostile_names_are_shown_as_text_and_never_run(hub: dict[str, Any]
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = await browser.new_page(viewport={"width": 1280, "height": 900})
         dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), asyncio.ensure_future(d.dismiss())))
+
+        async def dismiss(dialog: Dialog) -> None:
+            dialogs.append(dialog.message)
+            await dialog.dismiss()
+
+        page.on("dialog", dismiss)
         await page.add_init_script(WATCH_CSP)
         await page.goto(login_link(hub))
         await page.wait_for_selector("[data-testid=connection]:text('live')", timeout=30_000)

@@ -22,6 +22,7 @@ __all__ = [
     "errors_as_json",
     "read_body",
     "security_headers",
+    "strict_json",
 ]
 
 log = logging.getLogger("plantbus.dashboard")
@@ -76,6 +77,11 @@ class Login(_Body):
     """Exchange a login code for a session."""
 
     code: str = Field(max_length=100)
+
+
+def strict_json(data: Any) -> str:
+    """JSON a browser can parse: a non-finite number is a bug here, never ``NaN`` on the wire."""
+    return json.dumps(data, allow_nan=False)
 
 
 def _no_constant(name: str) -> Any:

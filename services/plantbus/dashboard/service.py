@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,6 +31,7 @@ from plantbus.dashboard.http import (
     errors_as_json,
     read_body,
     security_headers,
+    strict_json,
 )
 from plantbus.dashboard.options import DashboardOptions
 from plantbus.dashboard.sessions import Session
@@ -137,7 +137,7 @@ class DashboardService(Service):
             await self._runner.cleanup()
 
     def _push(self, kind: str, data: Any) -> None:
-        line = f"event: {kind}\ndata: {json.dumps(data)}\n\n"
+        line = f"event: {kind}\ndata: {strict_json(data)}\n\n"
         for queue in list(self.clients):
             if queue.qsize() >= _CLIENT_QUEUE:  # a stalled browser: drop it, it reconnects
                 self.clients.pop(queue, None)
@@ -173,7 +173,7 @@ class DashboardService(Service):
 
     async def _get_state(self, request: web.Request) -> web.Response:
         self.gate.reader(request)
-        return web.json_response(self.state.snapshot())
+        return web.json_response(self.state.snapshot(), dumps=strict_json)
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         session = self.gate.reader(request)

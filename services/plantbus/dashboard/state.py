@@ -3,6 +3,7 @@ device health. Pure: the service feeds it decoded messages."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -35,7 +36,9 @@ class DashboardState:
             trend = self.trends.setdefault(scope, deque(maxlen=_TREND_POINTS))
             if previous.get("shift") != snap.get("shift"):
                 trend.clear()
-            trend.append((time.time(), float(snap["oee"])))
+            value = float(snap["oee"])  # protobuf's JSON spells NaN and infinity as text
+            if math.isfinite(value):  # a point the page can draw and JSON can carry
+                trend.append((time.time(), value))
         state = snap.get("state")
         if state:
             line = self.timeline.setdefault(scope, deque(maxlen=200))

@@ -11,6 +11,7 @@ import ssl
 import stat
 import sys
 from pathlib import Path
+from typing import Any
 
 from plantbus.cli.dashboard import remove_token, write_token
 from tests.integration.dashboard.client import TOKEN, serving
@@ -75,7 +76,10 @@ async def test_login_over_https_checks_the_certificate(
     nats_url: str, tmp_path: Path, pki: Path
 ) -> None:
     client = ssl.create_default_context(cafile=pki / "ca.crt")
-    options = {"tls_cert": str(pki / "localhost.crt"), "tls_key": str(pki / "localhost.key")}
+    options: dict[str, Any] = {
+        "tls_cert": str(pki / "localhost.crt"),
+        "tls_key": str(pki / "localhost.key"),
+    }
     hub = tmp_path / "hub"
     hub.mkdir()
     write_token(hub, TOKEN)

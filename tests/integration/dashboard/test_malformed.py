@@ -1,18 +1,27 @@
 """Every malformed request to the real dashboard answers 4xx with a JSON message, never a
-500: bad JSON, wrong types, NaN and infinity, oversized bodies, unknown routes, and
-headers no browser would send (non-ASCII Authorization and Cookie)."""
+500: bad JSON, wrong types, NaN and infinity, oversized bodies, unknown routes, headers no
+browser would send (non-ASCII Authorization and Cookie), and random bodies and ids."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from yarl import URL
 
+from plantbus.alerting.service import AlertingService
+from plantbus.oee.service import OeeService
 from tests.integration.dashboard.client import Dashboard, raw_request, serving
 
 SHELVE = "/api/alarms/trip%40s%2Fa%2Fl%2Fm1/shelve"
 CLASSIFY = "/api/downtimes/d1/classify"
+ENDPOINTS = [SHELVE, CLASSIFY, SHELVE.replace("shelve", "ack"), SHELVE.replace("shelve", "reset")]
+FIELDS = ["minutes", "comment", "reason", "code"]
 
 
 @pytest.fixture
@@ -103,3 +112,41 @@ async def test_bad_cookies_are_401(dash: Dashboard, header: bytes) -> None:
     status, body = await raw_request(dash.service.port, b"GET /api/state HTTP/1.1\r\n" + header)
     assert status == 401
     assert "not signed in" in body["error"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+
+
+async def test_random_bodies_never_fail_the_dashboard(nats_url: str, tmp_path: Path) -> None:
+    examples: list[tuple[str, bytes]] = []
+
+    @settings(max_examples=150, deadline=None, database=None)
+    @given(
+        path=st.sampled_from(ENDPOINTS)
+        | st.text(min_size=1, max_size=20).map(lambda s: f"/api/alarms/{quote(s, safe='')}/ack"),
+        body=json_values.map(lambda v: json.dumps(v).encode()) | st.binary(max_size=40),
+    )
+    def collect(path: str, body: bytes) -> None:
+        examples.append((path, body))
+
+    collect()  # hypothesis chooses the inputs; the requests below run on this event loop
+    services = [AlertingService, OeeService]
+    async with serving(nats_url, tmp_path, services=services) as dash:
+        headers = dash.acting(await dash.sign_in())
+        answers: set[int] = set()
+        for path, body in examples:
+            url = URL(f"{dash.base}{path}", encoded=True)
+            async with dash.http.post(url, data=body, headers=headers) as reply:
+                assert reply.status < 500, (path, body, await reply.text())
+                assert (await reply.json()).keys() >= ({"error"} if reply.status >= 400 else set())
+                answers.add(reply.status)
+        async with dash.http.get(f"{dash.base}/api/state") as still:
+            assert still.status == 200  # and the session survived all of it
+    assert 400 in answers and 404 in answers, answers

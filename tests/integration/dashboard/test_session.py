@@ -10,6 +10,7 @@ import ssl
 from collections.abc import AsyncIterator
 from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -172,7 +173,10 @@ async def test_sign_in_and_links_are_audited(dash: Dashboard, bus: Bus) -> None:
 
 async def test_https_with_a_certificate(nats_url: str, tmp_path: Path, pki: Path) -> None:
     client = ssl.create_default_context(cafile=pki / "ca.crt")
-    options = {"tls_cert": str(pki / "localhost.crt"), "tls_key": str(pki / "localhost.key")}
+    options: dict[str, Any] = {
+        "tls_cert": str(pki / "localhost.crt"),
+        "tls_key": str(pki / "localhost.key"),
+    }
     async with serving(nats_url, tmp_path, tls=client, **options) as dash:
         assert dash.service.url.startswith("https://")
         link = await dash.login_link()

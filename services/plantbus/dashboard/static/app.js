@@ -13,7 +13,8 @@ const SIGN_IN = "Not signed in: open a login link (plantbus dashboard login prin
 const $ = (id) => document.getElementById(id);
 const text = (v) => (v === undefined || v === null ? "" : String(v));
 const pick = (table, key, fallback) => (Object.hasOwn(table, key) ? table[key] : fallback);
-const pct = (v) => (v === undefined || v === null ? "–" : (v * 100).toFixed(1) + "%");
+const finite = (v, fallback) => (v !== null && v !== "" && Number.isFinite(Number(v)) ? Number(v) : fallback);
+const pct = (v) => { const n = finite(v, null); return n === null ? "–" : (n * 100).toFixed(1) + "%"; };
 const REASONS = ["tool_breakage", "jam", "material_shortage", "no_operator", "quality_check"];
 const UNACKED = ["unacknowledged", "returned_unacknowledged", "latched_unacknowledged"];
 const STATE_COLOR = { running: "#2fbf71", stopped: "#e5484d", planned_stop: "#4c8dff" };
@@ -75,7 +76,7 @@ const button = (label, action, id, testid) =>
 function lineCard(scope) {
   const s = state.oee[scope];
   return h("article", { class: "card" }, h("h2", {}, "Line " + scope), kpis(s, true),
-    h("p", { class: "muted" }, `${text(s.good_count || 0)} good of ${text(s.total_count || 0)} parts · down ${((Number(s.downtime_s) || 0) / 60).toFixed(1)} min`),
+    h("p", { class: "muted" }, `${text(s.good_count || 0)} good of ${text(s.total_count || 0)} parts · down ${(finite(s.downtime_s, 0) / 60).toFixed(1)} min`),
     sparkline(state.trends[scope]));
 }
 
@@ -134,7 +135,8 @@ function draw() {
   $("machines").replaceChildren(...machines.map(machineCard));
   const alarms = Object.values(state.alarms).sort((a, b) => (a.time < b.time ? 1 : -1));
   $("alarms").replaceChildren(...(alarms.length ? alarms.map(alarmRow) : [empty("No active alarms")]));
-  const reasons = Object.entries(line.downtime_by_reason || {}).filter(([, s]) => s >= 1).sort((a, b) => b[1] - a[1]);
+  const reasons = Object.entries(line.downtime_by_reason || {}).map(([r, s]) => [r, finite(s, 0)])
+    .filter(([, s]) => s >= 1).sort((a, b) => b[1] - a[1]);
   const max = reasons.length ? reasons[0][1] : 1;
   $("pareto").replaceChildren(...(reasons.length ? reasons.flatMap(([r, s]) => [
     h("div", { class: "row" }, h("span", {}, r), h("span", { class: "muted" }, `${(s / 60).toFixed(1)} min`)),
@@ -200,7 +202,8 @@ document.addEventListener("change", onAction);
 const apply = {
   oee: (s) => {
     state.oee[s.scope] = s;
-    if (s.oee !== undefined) (state.trends[s.scope] = state.trends[s.scope] || []).push([Date.now() / 1000, s.oee]);
+    const oee = finite(s.oee, null); // protobuf's JSON spells NaN and infinity as text
+    if (oee !== null) (state.trends[s.scope] = state.trends[s.scope] || []).push([Date.now() / 1000, oee]);
     if (s.state) {
       const tl = (state.timeline[s.scope] = state.timeline[s.scope] || []);
       const last = tl[tl.length - 1];
