@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from plantbus.sdk.bus import Bus
+from plantbus.kit.bus import Bus
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import oee_pb2
 from tests.integration.dashboard.client import serving
