@@ -1,9 +1,13 @@
 """Load plant config from YAML (one file or a directory of files) with line numbers.
 
 Every pydantic error is mapped back to the file and line of the offending value, and
-all problems are reported together. ``${VAR}`` and ``${VAR:-default}`` in the YAML are
-replaced from the environment first (Kubernetes and ``plantbus up`` use this for ports
-and hosts).
+all problems are reported together. The YAML is read by :mod:`plantbus.config.yaml_reader`
+(bounded: no aliases, a depth and a size limit, duplicate keys reported).
+
+``${VAR}`` and ``${VAR:-default}`` in string values are replaced from an environment by
+:func:`expand_variables`, a step of its own, only where the files are read: the CLI expands
+from the caller's environment before it sends them, governance from its own for the
+bootstrap config. Text received over gRPC is never expanded: a ``${VAR}`` in it is refused.
 """
 
 from __future__ import annotations
@@ -11,21 +15,35 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from plantbus.config.issues import ConfigInvalid, ConfigIssue
 from plantbus.config.model import PlantConfig
+from plantbus.config.yaml_reader import (
+    BOM,
+    VARIABLE,
+    Document,
+    Limits,
+    Loc,
+    StringValue,
+    dotted,
+    read_yaml,
+)
 
-__all__ = ["Source", "load_path", "load_sources", "read_sources"]
-
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-Loc = tuple[str | int, ...]
+__all__ = [
+    "Limits",
+    "Source",
+    "VariablesNotExpanded",
+    "expand_variables",
+    "load_path",
+    "load_sources",
+    "read_sources",
+]
 
 
 @dataclass(frozen=True)
@@ -34,6 +52,10 @@ class Source:
 
     name: str
     text: str
+
+
+class VariablesNotExpanded(ConfigInvalid):
+    """Config received from elsewhere still holds ``${VAR}`` references (never expanded here)."""
 
 
 @dataclass
@@ -58,74 +80,131 @@ def read_sources(path: Path) -> list[Source]:
 
 
 def load_path(path: Path) -> PlantConfig:
-    """Load and validate the config at ``path``; raises ConfigInvalid listing every problem."""
-    return load_sources(read_sources(path))
+    """Load and validate the config at ``path``, expanding ``${VAR}`` from this process's
+    environment; raises ConfigInvalid listing every problem."""
+    return load_sources(read_sources(path), environ=os.environ)
 
 
-def _expand_env(source: Source, issues: list[ConfigIssue]) -> str:
+def _quoted(value: str) -> str:
+    """``value`` as a one-line double-quoted YAML scalar: nothing in it can end the scalar
+    or start a line, a comment or a structure."""
+    out = ['"']
+    for char in value:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def _substitute(
+    name: str,
+    value: StringValue,
+    environ: Mapping[str, str],
+    issues: list[ConfigIssue],
+) -> str:
     def replace(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        value = os.environ.get(name, default)
-        if value is None:
-            line = source.text.count("\n", 0, match.start()) + 1
+        variable, default = match.group(1), match.group(2)
+        found = environ.get(variable, default)
+        if found is None:
             issues.append(
                 ConfigIssue(
-                    source.name,
-                    line,
-                    "",
-                    f"environment variable {name} is not set and has no default",
+                    name,
+                    value.line,
+                    dotted(value.loc),
+                    f"environment variable {variable} is not set and has no default "
+                    f"(set it, or write ${{{variable}:-default}})",
                 )
             )
             return ""
-        return value
+        return found
 
-    return _ENV.sub(replace, source.text)
-
-
-def _walk(node: yaml.Node, loc: Loc, name: str, out: _Located) -> None:
-    # a value keeps the line of its key ("tags:" rather than the first item below it)
-    out.lines.setdefault(loc, (name, node.start_mark.line + 1))
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            out.lines[(*loc, str(key.value))] = (name, key.start_mark.line + 1)
-            _walk(value, (*loc, str(key.value)), name, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*loc, index), name, out)
+    return VARIABLE.sub(replace, value.value)
 
 
-def _parse(sources: Sequence[Source], issues: list[ConfigIssue]) -> _Located:
+def _expand(
+    source: Source, environ: Mapping[str, str], limits: Limits, issues: list[ConfigIssue]
+) -> Source | None:
+    if "${" not in source.text:
+        return source
+    first: list[ConfigIssue] = []
+    doc = read_yaml(source.name, source.text, limits, first)
+    if doc is None:
+        issues.extend(first)  # the rest (duplicate keys) is found again when it is loaded
+        return None
+    text = source.text.removeprefix(BOM)
+    parts, end = [], 0
+    for value in doc.variables:
+        parts.append(text[end : value.start])
+        parts.append(_quoted(_substitute(source.name, value, environ, issues)))
+        if value.breaks:  # keep every later line (and column) where it was
+            parts.append("\n" * value.breaks + " " * value.end_column)
+        end = value.end
+    parts.append(text[end:])
+    return Source(source.name, "".join(parts))
+
+
+def expand_variables(
+    source: Source, environ: Mapping[str, str], limits: Limits | None = None
+) -> Source:
+    """``source`` with ``${VAR}`` and ``${VAR:-default}`` in its string values replaced from
+    ``environ``, each value re-quoted so that what a variable holds (``: ``, ``#``, a line
+    break) stays part of the value; keys and structure are never expanded, and every line
+    stays where it was, so later errors still name the right line. Raises ConfigInvalid
+    naming file:line of an unset variable (or of YAML that cannot be read)."""
+    issues: list[ConfigIssue] = []
+    expanded = _expand(source, environ, limits or Limits(), issues)
+    if expanded is None or issues:
+        raise ConfigInvalid(issues)
+    return expanded
+
+
+def _unexpanded(name: str, doc: Document) -> list[ConfigIssue]:
+    return [
+        ConfigIssue(
+            name,
+            value.line,
+            dotted(value.loc),
+            f"{', '.join(m.group(0) for m in VARIABLE.finditer(value.value))} is not expanded: "
+            "governance never expands variables in config it receives; "
+            "expand variables on the client: plantbus config apply does this",
+        )
+        for value in doc.variables
+    ]
+
+
+def _parse(
+    sources: Sequence[Source],
+    environ: Mapping[str, str] | None,
+    limits: Limits,
+    issues: list[ConfigIssue],
+) -> _Located:
     merged = _Located()
     owner: dict[str, str] = {}
-    for source in sources:
-        text = _expand_env(source, issues)
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
-        except yaml.MarkedYAMLError as err:
-            mark = err.context_mark or err.problem_mark
-            line = mark.line + 1 if mark else 0
-            context = f" ({err.context})" if err.context else ""
-            issues.append(
-                ConfigIssue(source.name, line, "", f"malformed YAML: {err.problem}{context}")
-            )
+    unexpanded: list[ConfigIssue] = []
+    for given in sources:
+        source = _expand(given, environ, limits, issues) if environ is not None else given
+        doc = read_yaml(source.name, source.text, limits, issues) if source else None
+        if source is None or doc is None or doc.data is None:
             continue
-        except yaml.YAMLError as err:  # e.g. a control character the reader refuses
-            line = text.count("\n", 0, getattr(err, "position", 0)) + 1
-            issues.append(ConfigIssue(source.name, line, "", f"malformed YAML: {err}"))
-            continue
-        if data is None:
-            continue
-        if not isinstance(data, dict) or node is None:
+        if environ is None:
+            unexpanded += _unexpanded(source.name, doc)
+        if not isinstance(doc.data, dict):
             issues.append(
                 ConfigIssue(source.name, 1, "", "expected a mapping of sections at the top")
             )
             continue
-        located = _Located()
-        _walk(node, (), source.name, located)
-        for key, value in data.items():
+        for key, value in doc.data.items():
             if key in owner:
-                line = located.lines.get((key,), (source.name, 0))[1]
+                line = doc.lines.get((str(key),), 0)
                 issues.append(
                     ConfigIssue(
                         source.name, line, str(key), f"section already defined in {owner[key]}"
@@ -134,7 +213,9 @@ def _parse(sources: Sequence[Source], issues: list[ConfigIssue]) -> _Located:
                 continue
             owner[key] = source.name
             merged.data[key] = value
-        merged.lines.update(located.lines)
+        merged.lines.update({loc: (source.name, line) for loc, line in doc.lines.items()})
+    if unexpanded:
+        raise VariablesNotExpanded(unexpanded)
     return merged
 
 
@@ -145,13 +226,6 @@ def line_of(located: dict[Loc, tuple[str, int]], loc: Loc, default: str) -> tupl
         if hit:
             return hit
     return default, 0
-
-
-def _dotted(loc: Iterable[str | int]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _model_at(loc: Loc) -> type[BaseModel] | None:
@@ -195,23 +269,33 @@ def _message(err: Any) -> str:
     return f"found {shown}, expected: {err['msg'].removeprefix('Value error, ')}"
 
 
-def load_sources(sources: Sequence[Source]) -> PlantConfig:
-    """Validate in-memory YAML sources (what governance receives over gRPC)."""
+def load_sources(
+    sources: Sequence[Source],
+    *,
+    environ: Mapping[str, str] | None = None,
+    limits: Limits | None = None,
+) -> PlantConfig:
+    """Validate in-memory YAML sources; raises ConfigInvalid listing every problem.
+
+    With ``environ``, ``${VAR}`` in string values is expanded from it first (files read
+    here). Without (what governance receives over gRPC), a ``${VAR}`` is refused with
+    VariablesNotExpanded, before anything else is checked.
+    """
     from plantbus.config.validate import cross_check
 
     issues: list[ConfigIssue] = []
-    merged = _parse(sources, issues)
+    merged = _parse(sources, environ, limits or Limits(), issues)
     default_name = sources[0].name if sources else "<config>"
     try:
         config = PlantConfig.model_validate(merged.data)
     except ValidationError as err:
         for e in err.errors():
             file, line = line_of(merged.lines, tuple(e["loc"]), default_name)
-            issues.append(ConfigIssue(file, line, _dotted(e["loc"]), _message(e)))
+            issues.append(ConfigIssue(file, line, dotted(e["loc"]), _message(e)))
         raise ConfigInvalid(issues) from None
     for loc, message in cross_check(config):
         file, line = line_of(merged.lines, loc, default_name)
-        issues.append(ConfigIssue(file, line, _dotted(loc), message))
+        issues.append(ConfigIssue(file, line, dotted(loc), message))
     if issues:
         raise ConfigInvalid(issues)
     return config

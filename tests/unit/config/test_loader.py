@@ -113,10 +113,16 @@ def test_invalid_subject_token_is_refused() -> None:
     assert "letters, digits" in issue.message
 
 
-def test_environment_references_are_expanded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PLC_HOST", "plc.example")
+def test_environment_references_are_expanded() -> None:
     text = DEVICES.replace("memory://plc1", "memory://${PLC_HOST}:${PLC_PORT:-502}")
-    config = load_sources([Source("p.yaml", PLANT), Source("d.yaml", text)])
+    environ = {"PLC_HOST": "plc.example"}
+    config = load_sources([Source("p.yaml", PLANT), Source("d.yaml", text)], environ=environ)
     assert config.devices[0].endpoint == "memory://plc.example:502"
-    with pytest.raises(ConfigInvalid, match=r"d\.yaml:4: <root>: environment variable NOPE"):
-        load_sources([Source("p.yaml", PLANT), Source("d.yaml", text.replace("PLC_HOST", "NOPE"))])
+    with pytest.raises(
+        ConfigInvalid,
+        match=r"d\.yaml:4: devices\[0\]\.endpoint: environment variable NOPE is not set",
+    ):
+        load_sources(
+            [Source("p.yaml", PLANT), Source("d.yaml", text.replace("PLC_HOST", "NOPE"))],
+            environ=environ,
+        )
