@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from plantbus.cli.hub import Hub, hub_options
-from plantbus.cli.rpc import call
+from plantbus.cli.rpc import call, max_message_bytes
 from plantbus.config import PlantConfig
 from plantbus.config.issues import ConfigInvalid
-from plantbus.config.loader import load_sources, read_sources
+from plantbus.config.loader import expand_variables, load_path, read_sources
 from plantbus.kit import streams
 from plantbus.kit.bus import NatsSettings, connect
 from plantbus.v1 import governance_pb2, service_pb2
@@ -27,11 +29,22 @@ PATH = click.Path(exists=True, path_type=Path)
 
 
 def _files(path: Path) -> list[governance_pb2.ConfigFile]:
+    """The files at ``path`` with ``${VAR}`` expanded here, from the caller's environment:
+    governance never expands what it receives."""
     try:
-        sources = read_sources(path)
+        sources = [expand_variables(s, os.environ) for s in read_sources(path)]
     except ConfigInvalid as err:
         raise click.ClickException(str(err)) from None
     return [governance_pb2.ConfigFile(name=s.name, content=s.text) for s in sources]
+
+
+def _fits(request: Message) -> None:
+    size, limit = request.ByteSize(), max_message_bytes()
+    if size > limit:
+        raise click.ClickException(
+            f"the config is {size:,} bytes, more than the gRPC message limit of {limit:,} "
+            "(PLANTBUS_GRPC_MAX_MESSAGE_BYTES, here and on governance)"
+        )
 
 
 def _report_issues(issues: Any) -> None:
@@ -56,9 +69,11 @@ def config() -> None:
 @config.command()
 @click.argument("path", type=PATH)
 def validate(path: Path) -> None:
-    """Validate config files offline (no hub needed); every error with file:line."""
+    """Validate config files offline (no hub needed); every error with file:line.
+
+    ${VAR} in values is expanded from this shell's environment, as apply and diff do."""
     try:
-        load_sources(read_sources(path))
+        load_path(path)
     except ConfigInvalid as err:
         raise click.ClickException(str(err)) from None
     click.echo(f"{path}: valid")
@@ -75,9 +90,9 @@ def schema() -> None:
 @hub_options
 def diff(path: Path, hub: Hub) -> None:
     """Show what applying PATH would change."""
-    reply = call(
-        hub, "governance", "DiffConfig", governance_pb2.DiffConfigRequest(files=_files(path))
-    )
+    request = governance_pb2.DiffConfigRequest(files=_files(path))
+    _fits(request)
+    reply = call(hub, "governance", "DiffConfig", request)
     _report_issues(reply.issues)
     _echo_diff(reply.diff) if reply.diff else click.echo(
         f"no change against version {reply.running_version}"
@@ -97,6 +112,7 @@ def apply(path: Path, dry_run: bool, message: str, expected_version: int, hub: H
     request = governance_pb2.ApplyConfigRequest(
         files=_files(path), message=message, dry_run=dry_run, expected_version=expected_version
     )
+    _fits(request)
     reply = call(hub, "governance", "ApplyConfig", request)
     _report_issues(reply.issues)
     if reply.diff:

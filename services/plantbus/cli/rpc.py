@@ -19,6 +19,7 @@ from plantbus.cli.hub import Hub
 from plantbus.kit.bus import NatsSettings, connect
 from plantbus.kit.discovery import grpc_address
 from plantbus.kit.rpc import channel
+from plantbus.kit.settings import from_env
 from plantbus.sdk.errors import DeviceUnavailable
 from plantbus.v1 import (
     alerting_pb2_grpc,
@@ -28,7 +29,7 @@ from plantbus.v1 import (
     oee_pb2_grpc,
 )
 
-__all__ = ["call", "metadata"]
+__all__ = ["call", "max_message_bytes", "metadata"]
 
 _STUBS: Final[dict[str, type[Any]]] = {
     "alerting": alerting_pb2_grpc.AlertingServiceStub,
@@ -49,6 +50,11 @@ def metadata(user: str | None = None) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def max_message_bytes() -> int:
+    """The largest message the CLI sends or receives (PLANTBUS_GRPC_MAX_MESSAGE_BYTES)."""
+    return from_env()[1].max_message_bytes
+
+
 async def _address(hub: Hub, service: str) -> str:
     if address := hub.runtime.get("services", {}).get(service, {}).get("grpc"):
         return str(address)
@@ -67,7 +73,8 @@ def call(hub: Hub, service: str, method: str, request: Message, *, user: str | N
     """``service.method(request)`` as ``user``; gRPC errors become one-line CLI errors."""
 
     async def run() -> Any:
-        async with channel(await _address(hub, service)) as chan:
+        address = await _address(hub, service)
+        async with channel(address, max_message_bytes=max_message_bytes()) as chan:
             rpc = getattr(_STUBS[service](chan), method)
             return await rpc(request, metadata=metadata(user))
 

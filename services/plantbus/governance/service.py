@@ -1,15 +1,28 @@
-"""Governance: validates and versions the plant config, answers permission checks, audits."""
+"""Governance: validates and versions the plant config, answers permission checks, audits.
+
+Options (``ctx.options``): ``bootstrap_config`` (a path applied as version 1 when none is
+stored; ``${VAR}`` in it is expanded from this process's environment), ``max_config_bytes``
+(per config file, default 32 MiB). Config received over gRPC is never expanded.
+"""
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
 from plantbus.config import PlantConfig
 from plantbus.config.issues import ConfigInvalid, ConfigIssue
-from plantbus.config.loader import Source, load_sources, read_sources
+from plantbus.config.loader import (
+    Limits,
+    Source,
+    VariablesNotExpanded,
+    expand_variables,
+    load_sources,
+    read_sources,
+)
 from plantbus.governance.diff import config_diff
 from plantbus.governance.policy import Decision, check_write
 from plantbus.governance.store import ConfigStore, StoredVersion
@@ -43,6 +56,7 @@ class GovernanceService(Service):
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)
         self._store: ConfigStore | None = None
+        self.limits = Limits(max_bytes=int(ctx.options.get("max_config_bytes", Limits.max_bytes)))
 
     @property
     def store(self) -> ConfigStore:
@@ -68,7 +82,9 @@ class GovernanceService(Service):
         current, _ = await self.store.current()
         bootstrap = self.ctx.options.get("bootstrap_config")
         if current is None and bootstrap:
-            sources = read_sources(Path(bootstrap))
+            sources = [
+                expand_variables(s, os.environ, self.limits) for s in read_sources(Path(bootstrap))
+            ]
             result = await self.apply(
                 sources, author="bootstrap", message=f"bootstrap from {bootstrap}"
             )
@@ -94,20 +110,27 @@ class GovernanceService(Service):
         dry_run: bool = False,
         expected_version: int = 0,
     ) -> ApplyResult:
-        """Validate, diff and (unless dry run) store the next version; audit the outcome."""
+        """Validate, diff and (unless dry run) store the next version; audit the outcome.
+
+        ``sources`` are never expanded: a ``${VAR}`` in them raises VariablesNotExpanded.
+        """
         current, revision = await self.store.current()
         previous = current.version if current else 0
         try:
-            config = load_sources(sources)
+            config = load_sources(sources, limits=self.limits)
         except ConfigInvalid as err:
+            unexpanded = isinstance(err, VariablesNotExpanded)
+            what = "unexpanded ${VAR} values" if unexpanded else "validation errors"
             if not dry_run:
                 await self.ctx.audit(
                     action="config.apply",
                     target="plant config",
                     actor=author,
                     outcome=DENIED,
-                    detail=f"{len(err.issues)} validation errors; version {previous} stays",
+                    detail=f"{len(err.issues)} {what}; version {previous} stays",
                 )
+            if unexpanded:
+                raise  # the caller's mistake, not the config's: INVALID_ARGUMENT
             return ApplyResult(err.issues, "", 0, previous)
         diff = config_diff(
             current.config if current else None,

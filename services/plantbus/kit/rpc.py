@@ -14,15 +14,18 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry import propagate, trace
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from plantbus.kit.service import GrpcBinding
 from plantbus.sdk import errors
 from plantbus.sdk.errors import ConfigError, PlantbusError
 
-__all__ = ["GrpcServer", "GrpcSettings", "channel", "status_for"]
+__all__ = ["MAX_MESSAGE_BYTES", "GrpcServer", "GrpcSettings", "channel", "status_for"]
 
 log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 32 * 2**20
+"""The default bound on one gRPC message, as large as the biggest config document."""
 
 _STATUS: dict[type[PlantbusError], grpc.StatusCode] = {
     errors.ValidationFailed: grpc.StatusCode.INVALID_ARGUMENT,
@@ -59,6 +62,9 @@ class GrpcSettings(BaseModel):
     tls_ca: Path | None = None
     """With a CA, clients must present a certificate signed by it (mTLS)."""
     grace_s: float = 5.0
+    max_message_bytes: int = Field(default=MAX_MESSAGE_BYTES, gt=0)
+    """Largest request the server reads (PLANTBUS_GRPC_MAX_MESSAGE_BYTES); the CLI's channel
+    sends and receives as much."""
 
     def credentials(self) -> grpc.ServerCredentials | None:
         """Server credentials, or None for a plaintext port."""
@@ -77,10 +83,31 @@ class GrpcSettings(BaseModel):
         )
 
 
+class _Oversized:
+    """What a request over the limit deserializes to: the call is refused before it runs."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.message = (
+            f"request is {size:,} bytes, more than this server's limit of {limit:,} "
+            "(gRPC setting max_message_bytes, PLANTBUS_GRPC_MAX_MESSAGE_BYTES)"
+        )
+
+
+def _bounded(deserialize: Callable[[bytes], Any] | None, limit: int) -> Callable[[bytes], Any]:
+    def bounded(raw: bytes) -> Any:
+        if len(raw) > limit:
+            return _Oversized(len(raw), limit)
+        return deserialize(raw) if deserialize else raw
+
+    return bounded
+
+
 def _wrap_unary(
     behavior: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]], method: str
 ) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
     async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if isinstance(request, _Oversized):
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, request.message)
         ctx = propagate.extract(dict(context.invocation_metadata() or ()))
         with trace.get_tracer("plantbus.rpc").start_as_current_span(
             method, context=ctx, kind=trace.SpanKind.SERVER
@@ -95,6 +122,8 @@ def _wrap_unary(
 
 def _wrap_stream(behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
     async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if isinstance(request, _Oversized):
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, request.message)
         try:
             async for item in behavior(request, context):
                 yield item
@@ -105,7 +134,11 @@ def _wrap_stream(behavior: Callable[..., Any], method: str) -> Callable[..., Any
 
 
 class _ErrorMapping(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Turns PlantbusError into the status of the table above and opens a server span."""
+    """Turns PlantbusError into the status of the table above, opens a server span, and
+    refuses a request over ``max_bytes`` with RESOURCE_EXHAUSTED naming the setting."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
 
     async def intercept_service(
         self,
@@ -116,16 +149,17 @@ class _ErrorMapping(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if handler is None:
             return None
         method = details.method
+        deserialize = _bounded(handler.request_deserializer, self.max_bytes)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 _wrap_unary(handler.unary_unary, method),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserialize,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
                 _wrap_stream(handler.unary_stream, method),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserialize,
                 response_serializer=handler.response_serializer,
             )
         return handler
@@ -138,7 +172,13 @@ class GrpcServer:
         self.settings = settings
         self.bindings = list(bindings)
         self.health = health.aio.HealthServicer()
-        self.server = grpc.aio.server(interceptors=[_ErrorMapping()])
+        limit = settings.max_message_bytes
+        # gRPC itself drops anything over twice the limit unread; between the two the
+        # interceptor answers with a message that names the setting
+        self.server = grpc.aio.server(
+            interceptors=[_ErrorMapping(limit)],
+            options=[("grpc.max_receive_message_length", 2 * limit)],
+        )
         self.port = 0
 
     @property
@@ -223,15 +263,21 @@ def channel(
     tls_ca: Path | None = None,
     client_cert: Path | None = None,
     client_key: Path | None = None,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
 ) -> grpc.aio.Channel:
-    """A client channel to ``address`` that carries trace context; TLS when a CA is given,
-    mTLS when a client certificate and key are given too."""
+    """A client channel to ``address`` that carries trace context and sends and receives
+    messages up to ``max_message_bytes``; TLS when a CA is given, mTLS when a client
+    certificate and key are given too."""
     interceptors = [_TraceContext()]
+    options = [
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.max_receive_message_length", max_message_bytes),
+    ]
     if tls_ca:
         creds = grpc.ssl_channel_credentials(
             root_certificates=tls_ca.read_bytes(),
             private_key=client_key.read_bytes() if client_key else None,
             certificate_chain=client_cert.read_bytes() if client_cert else None,
         )
-        return grpc.aio.secure_channel(address, creds, interceptors=interceptors)
-    return grpc.aio.insecure_channel(address, interceptors=interceptors)
+        return grpc.aio.secure_channel(address, creds, options, interceptors=interceptors)
+    return grpc.aio.insecure_channel(address, options, interceptors=interceptors)

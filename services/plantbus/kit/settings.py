@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import BaseModel, Field, SecretStr
 
 from plantbus.kit.bus import NatsSettings
-from plantbus.kit.rpc import GrpcSettings
+from plantbus.kit.rpc import MAX_MESSAGE_BYTES, GrpcSettings
+from plantbus.sdk.errors import ConfigError
 
 __all__ = ["RunnerSettings", "from_env"]
 
@@ -39,6 +40,16 @@ def _secret(name: str) -> SecretStr | None:
     return SecretStr(value) if value else None
 
 
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r}: expected a whole number") from None
+
+
 def from_env(nats_url: str | None = None) -> tuple[NatsSettings, GrpcSettings]:
     """NATS and gRPC security settings from the PLANTBUS_* environment (see docs/deploy.md)."""
     nats = NatsSettings(
@@ -55,5 +66,6 @@ def from_env(nats_url: str | None = None) -> tuple[NatsSettings, GrpcSettings]:
         tls_cert=_path("PLANTBUS_GRPC_TLS_CERT"),
         tls_key=_path("PLANTBUS_GRPC_TLS_KEY"),
         tls_ca=_path("PLANTBUS_GRPC_TLS_CA"),
+        max_message_bytes=_int("PLANTBUS_GRPC_MAX_MESSAGE_BYTES", MAX_MESSAGE_BYTES),
     )
     return nats, grpc
