@@ -24,7 +24,7 @@ from plantbus.kit.config_watch import CURRENT_KEY, config_kv
 from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.kit.logs import configure_logging
 from plantbus.kit.registry import SERVICES, load_service_class
-from plantbus.kit.settings import RunnerSettings, from_env
+from plantbus.kit.settings import RunnerSettings, config_keys_from_env, from_env
 from plantbus.plugins import discover_all, quality
 from plantbus.sdk.errors import ValidationFailed
 from plantbus.v1 import service_pb2
@@ -116,6 +116,7 @@ def run(
     if config_path is not None:
         options.setdefault("governance", {})["bootstrap_config"] = str(config_path)
     nats, grpc_settings = from_env(hub.nats_url_override or hub.runtime.get("nats_url"))
+    pubkey, signing_key = config_keys_from_env()
     settings = RunnerSettings(
         services=names,
         nats=nats,
@@ -124,6 +125,8 @@ def run(
         heartbeat_interval_s=heartbeat_interval,
         metrics_port=metrics_port,
         options=options,
+        config_pubkey=pubkey,
+        config_signing_key=signing_key,
         **({"instance": instance} if instance else {}),
     )
     level_name = os.environ.get("PLANTBUS_LOG_LEVEL", "INFO").upper()

@@ -29,7 +29,8 @@ from plantbus.device.publisher import TelemetryPublisher
 from plantbus.device.runtime import Backoff, DeviceRunner
 from plantbus.device.spool import Spool
 from plantbus.device.writes import tag_refusal
-from plantbus.kit import streams
+from plantbus.kit import codec, streams
+from plantbus.kit.audit import AuditUnavailable, record_outcome
 from plantbus.kit.discovery import grpc_address
 from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.kit.rpc import channel
@@ -48,6 +49,15 @@ from plantbus.v1 import (
 __all__ = ["DeviceService"]
 
 _QUEUE = 1000
+DENIED = service_pb2.AUDIT_OUTCOME_DENIED
+FAILED = service_pb2.AUDIT_OUTCOME_FAILED
+ATTEMPT = service_pb2.AUDIT_OUTCOME_ATTEMPT
+
+
+def _shown(sample: telemetry_pb2.TagSample) -> str:
+    """A sample's value as audited ('' when the device gave none)."""
+    value = codec.scalar(sample.value)
+    return "" if value is None else repr(value)
 
 
 class DeviceService(Service):
@@ -203,10 +213,12 @@ class DeviceService(Service):
         )
 
     async def write(
-        self, device: str, tag: str, value: Scalar, user: str, reason: str
+        self, device: str, tag: str, value: Scalar, user: str, reason: str, address: str = ""
     ) -> tuple[telemetry_pb2.TagSample, str]:
-        """Check the tag's access, type and limits, then governance's policies; write, read
-        back, audit (denials and failures too)."""
+        """Check the tag's access, type and limits, then governance's policies; audit the
+        attempt (no audit, no write), write, read back, audit the outcome. Records carry
+        the old, new and read-back values and the caller's address; denials and failures
+        are audited too."""
         runner = self.runner(device)
         config_tag = runner.filter.tags.get(tag)
         if config_tag is None:
@@ -218,33 +230,36 @@ class DeviceService(Service):
             (False, refusal, "") if refusal else await self._check(user, path, numeric)
         )
         detail = f"{value!r}: {why}" + (f" ({reason})" if reason else "")
+        record = {"action": "tag.write", "target": path, "actor": user, "source": address}
+        values = {"new": repr(value)}
         if not allowed:
-            await self.ctx.audit(
-                action="tag.write",
-                target=path,
-                actor=user,
-                outcome=service_pb2.AUDIT_OUTCOME_DENIED,
-                detail=detail,
-            )
+            await record_outcome(self.ctx.audit, **record, outcome=DENIED, detail=detail)
             raise PermissionDenied(f"write to {path} refused: {why}")
+        try:
+            (before,) = await runner.read_now([tag])
+            values |= {"old": _shown(before), "policy": policy}
+            await self.ctx.audit(**record, outcome=ATTEMPT, detail=detail, attributes=values)
+        except AuditUnavailable as err:
+            self.ctx.log.error("write to %s by %s refused: %s", path, user, err)
+            raise
+        except PlantbusError as err:
+            await record_outcome(
+                self.ctx.audit, **record, outcome=FAILED, detail=f"{detail}: {err}"
+            )
+            raise
         try:
             sample = await runner.write(tag, value)
         except PlantbusError as err:
-            await self.ctx.audit(
-                action="tag.write",
-                target=path,
-                actor=user,
-                outcome=service_pb2.AUDIT_OUTCOME_FAILED,
+            await record_outcome(
+                self.ctx.audit,
+                **record,
+                outcome=FAILED,
                 detail=f"{detail}: {err}",
+                attributes=values,
             )
             raise
-        await self.ctx.audit(
-            action="tag.write",
-            target=path,
-            actor=user,
-            detail=detail,
-            attributes={"value": repr(value), "policy": policy},
-        )
+        values["read_back"] = _shown(sample)
+        await record_outcome(self.ctx.audit, **record, detail=detail, attributes=values)
         return sample, policy
 
     async def _check(self, user: str, path: str, value: float) -> tuple[bool, str, str]:

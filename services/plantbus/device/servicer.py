@@ -100,7 +100,12 @@ class DeviceServicer(device_pb2_grpc.DeviceServiceServicer):  # type: ignore[mis
         self, request: device_pb2.WriteTagRequest, context: Context
     ) -> device_pb2.WriteTagResponse:
         sample, policy = await self.service.write(
-            request.device, request.tag, _scalar(request.value), caller(context), request.reason
+            request.device,
+            request.tag,
+            _scalar(request.value),
+            caller(context),
+            request.reason,
+            address=context.peer() or "",
         )
         return device_pb2.WriteTagResponse(read_back=sample, policy=policy)
 

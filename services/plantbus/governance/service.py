@@ -26,6 +26,9 @@ from plantbus.config.loader import (
 from plantbus.governance.diff import config_diff
 from plantbus.governance.policy import Decision, check_write
 from plantbus.governance.store import ConfigStore, StoredVersion
+from plantbus.kit import streams
+from plantbus.kit.audit import AuditUnavailable, record_outcome
+from plantbus.kit.config_watch import ConfigWatch
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.sdk.errors import ConflictError, NotFound
 from plantbus.v1 import governance_pb2_grpc, service_pb2
@@ -33,6 +36,9 @@ from plantbus.v1 import governance_pb2_grpc, service_pb2
 __all__ = ["ApplyResult", "GovernanceService"]
 
 DENIED = service_pb2.AUDIT_OUTCOME_DENIED
+ATTEMPT = service_pb2.AUDIT_OUTCOME_ATTEMPT
+FAILED = service_pb2.AUDIT_OUTCOME_FAILED
+_TARGET = "plant config"
 
 
 class ApplyResult:
@@ -57,6 +63,9 @@ class GovernanceService(Service):
         super().__init__(ctx)
         self._store: ConfigStore | None = None
         self.limits = Limits(max_bytes=int(ctx.options.get("max_config_bytes", Limits.max_bytes)))
+        self._watch: ConfigWatch | None = None
+        self.forged = ""
+        """Why the latest document in ``current`` is not governance's ('' when it is)."""
 
     @property
     def store(self) -> ConfigStore:
@@ -76,9 +85,25 @@ class GovernanceService(Service):
             )
         ]
 
+    def health(self) -> tuple[bool, str]:
+        """Serving; the detail names a config version in KV that governance did not sign."""
+        return True, self.forged
+
     async def start(self) -> None:
-        """Open the store; apply the bootstrap config when no version exists yet."""
-        self._store = await ConfigStore.open(self.ctx.bus)
+        """Open the store; apply the bootstrap config when no version exists yet; watch
+        for versions that someone else wrote."""
+        signer = self.ctx.signer
+        verifier = self.ctx.verifier or (signer.verifier() if signer else None)
+        if signer is None:
+            self.ctx.log.warning(
+                "config versions are stored UNSIGNED: no signing key is configured "
+                "(PLANTBUS_CONFIG_SIGNING_KEY; plantbus up sets it); services that check "
+                "signatures will refuse them"
+            )
+        self._store = await ConfigStore.open(self.ctx.bus, signer, verifier)
+        if verifier is not None:
+            self._watch = ConfigWatch(self.ctx.bus, self._seen, verifier, self._refused)
+            await self._watch.start()
         current, _ = await self.store.current()
         bootstrap = self.ctx.options.get("bootstrap_config")
         if current is None and bootstrap:
@@ -95,7 +120,31 @@ class GovernanceService(Service):
         self.config_version = current.version if current else 0
 
     async def stop(self) -> None:
-        """Nothing to release: every write is already in KV."""
+        """Stop watching; every write is already in KV."""
+        if self._watch:
+            await self._watch.stop()
+
+    async def _seen(self, config: PlantConfig, version: int) -> None:
+        """A signed version in ``current``: whatever was forged before is overwritten."""
+        self.forged = ""
+
+    async def _refused(self, version: int, why: str) -> None:
+        """A document in ``current`` that governance did not sign: audit and report it."""
+        running = await self.running()
+        self.forged = (
+            f"config version {version} in KV {streams.CONFIG.name}/current was not written "
+            f"by governance ({why}); services keep version {running.version if running else 0}"
+        )
+        self.ctx.log.error("%s; apply or roll back a version to replace it", self.forged)
+        await record_outcome(
+            self.ctx.audit,
+            action="config.forged",
+            target=_TARGET,
+            actor="unknown",
+            outcome=DENIED,
+            detail=self.forged,
+            attributes={"version": str(version)},
+        )
 
     async def running(self) -> StoredVersion | None:
         """The running version."""
@@ -124,7 +173,7 @@ class GovernanceService(Service):
             if not dry_run:
                 await self.ctx.audit(
                     action="config.apply",
-                    target="plant config",
+                    target=_TARGET,
                     actor=author,
                     outcome=DENIED,
                     detail=f"{len(err.issues)} {what}; version {previous} stays",
@@ -144,16 +193,44 @@ class GovernanceService(Service):
             raise ConflictError(
                 f"running version is {previous}, not {expected_version}: re-diff and re-apply"
             )
-        stored = await self.store.store(config, author, message, revision, previous + 1)
-        self.config_version = stored.version
-        await self.ctx.audit(
-            action="config.apply",
-            target="plant config",
-            actor=author,
-            detail=message or f"version {stored.version}",
-            attributes={"version": str(stored.version), "previous": str(previous)},
+        attributes = {"version": str(previous + 1), "previous": str(previous)}
+        stored = await self._audited_store(
+            "config.apply",
+            author,
+            message or f"version {previous + 1}",
+            attributes,
+            config,
+            revision,
+            previous + 1,
         )
         return ApplyResult([], diff, stored.version, previous)
+
+    async def _audited_store(
+        self,
+        action: str,
+        author: str,
+        detail: str,
+        attributes: dict[str, str],
+        config: PlantConfig,
+        revision: int,
+        version: int,
+    ) -> StoredVersion:
+        """Store a version only once its attempt is audited (AuditUnavailable: nothing is
+        stored), then audit the outcome."""
+        record = {"action": action, "target": _TARGET, "actor": author, "attributes": attributes}
+        try:
+            await self.ctx.audit(**record, outcome=ATTEMPT, detail=detail)
+        except AuditUnavailable as err:
+            self.ctx.log.error("%s by %s refused: %s", action, author, err)
+            raise
+        try:
+            stored = await self.store.store(config, author, detail, revision, version)
+        except ConflictError as err:
+            await record_outcome(self.ctx.audit, **record, outcome=FAILED, detail=str(err))
+            raise
+        self.config_version = stored.version
+        await record_outcome(self.ctx.audit, **record, detail=detail)
+        return stored
 
     async def rollback(self, version: int, author: str, message: str) -> ApplyResult:
         """Store version ``version``'s content as the next version."""
@@ -164,20 +241,14 @@ class GovernanceService(Service):
         diff = config_diff(
             current.config, target.config, f"version {current.version}", f"version {version}"
         )
-        stored = await self.store.store(
-            target.config,
+        stored = await self._audited_store(
+            "config.rollback",
             author,
             message or f"rollback to version {version}",
+            {"version": str(current.version + 1), "restored": str(version)},
+            target.config,
             revision,
             current.version + 1,
-        )
-        self.config_version = stored.version
-        await self.ctx.audit(
-            action="config.rollback",
-            target="plant config",
-            actor=author,
-            detail=f"version {stored.version} restores version {version}",
-            attributes={"version": str(stored.version), "restored": str(version)},
         )
         return ApplyResult([], diff, stored.version, current.version)
 

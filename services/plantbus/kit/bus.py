@@ -34,6 +34,7 @@ __all__ = [
     "NatsSettings",
     "connect",
     "decode",
+    "inbox_prefix",
     "kv_key",
     "message_type",
 ]
@@ -67,6 +68,12 @@ class NatsSettings(BaseModel):
         if self.tls_cert:
             ctx.load_cert_chain(str(self.tls_cert), str(self.tls_key) if self.tls_key else None)
         return ctx
+
+
+def inbox_prefix(user: str) -> str:
+    """The reply inbox of a NATS ``user``: the hub's server config lets nobody else
+    subscribe to it (:mod:`plantbus.kit.natsauth`)."""
+    return f"_INBOX_{user}"
 
 
 def kv_key(text: str) -> str:
@@ -273,6 +280,7 @@ async def connect(
     }
     if settings.user:
         options["user"] = settings.user
+        options["inbox_prefix"] = inbox_prefix(settings.user)
     if settings.password:
         options["password"] = settings.password.get_secret_value()
     if settings.token:

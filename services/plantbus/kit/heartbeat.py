@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
@@ -37,8 +37,11 @@ class HeartbeatPublisher:
         instance: str,
         grpc_address: str,
         interval_s: float,
+        config_note: Callable[[], str] = str,
     ) -> None:
         self.bus = bus
+        self.config_note = config_note
+        """Added to the health detail of services that follow config (a refused version)."""
         self.services = services
         self.instance = instance
         self.grpc_address = grpc_address
@@ -50,6 +53,8 @@ class HeartbeatPublisher:
     def build(self, service: Service) -> service_pb2.ServiceHeartbeat:
         """The current heartbeat of one hosted service."""
         serving, detail = service.health()
+        if service.follows_config and (note := self.config_note()):
+            detail = f"{detail}; {note}" if detail else note
         if self.stopping:
             health = service_pb2.HEALTH_STOPPING
         else:

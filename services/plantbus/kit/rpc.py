@@ -16,7 +16,9 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry import propagate, trace
 from pydantic import BaseModel, Field
 
+from plantbus.kit.audit import AuditUnavailable
 from plantbus.kit.service import GrpcBinding
+from plantbus.kit.signing import SignatureInvalid
 from plantbus.sdk import errors
 from plantbus.sdk.errors import ConfigError, PlantbusError
 
@@ -41,6 +43,8 @@ _STATUS: dict[type[PlantbusError], grpc.StatusCode] = {
     errors.DriverConfigError: grpc.StatusCode.FAILED_PRECONDITION,
     errors.ErpRejected: grpc.StatusCode.FAILED_PRECONDITION,
     errors.PluginValidationError: grpc.StatusCode.FAILED_PRECONDITION,
+    AuditUnavailable: grpc.StatusCode.UNAVAILABLE,
+    SignatureInvalid: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 

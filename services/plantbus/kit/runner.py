@@ -24,6 +24,7 @@ from plantbus.kit.heartbeat import HeartbeatPublisher
 from plantbus.kit.rpc import GrpcServer
 from plantbus.kit.service import Service, ServiceContext
 from plantbus.kit.settings import RunnerSettings
+from plantbus.kit.signing import Signer, Verifier
 
 __all__ = ["Runner", "run"]
 
@@ -41,6 +42,7 @@ class Runner:
         self.grpc: GrpcServer | None = None
         self.heartbeat: HeartbeatPublisher | None = None
         self._watch: ConfigWatch | None = None
+        self.verifier: Verifier | None = None
         self._beat_task: asyncio.Task[None] | None = None
         self._started: list[Service] = []
 
@@ -71,6 +73,9 @@ class Runner:
         label = "+".join(c.name for c in self.service_classes)
         telemetry.configure(label, s.instance, s.metrics_port)
         nats_settings = s.nats.model_copy(update={"name": f"plantbus-{label}-{s.instance}"})
+        signer = Signer.from_file(s.config_signing_key) if s.config_signing_key else None
+        verifier = Verifier.from_file(s.config_pubkey) if s.config_pubkey else None
+        self.verifier = verifier
         self.bus = bus = await connect(nats_settings)
         await streams.ensure_stream(bus, streams.AUDIT)
         for cls in self.service_classes:
@@ -81,9 +86,11 @@ class Runner:
                 instance=s.instance,
                 bus=bus,
                 data_dir=data_dir,
-                audit=Auditor(bus, cls.name),
+                audit=Auditor(bus, cls.name, s.instance),
                 options=dict(s.options.get(cls.name, {})),
                 log=logging.getLogger(f"plantbus.{cls.name}"),
+                signer=signer,
+                verifier=verifier,
             )
             self.services[cls.name] = cls(ctx)
         for service in self.services.values():
@@ -93,10 +100,15 @@ class Runner:
         self.grpc = GrpcServer(s.grpc, bindings)
         address = await self.grpc.start()
         if any(svc.follows_config for svc in self.services.values()):
-            self._watch = ConfigWatch(bus, self._apply_config)
+            self._watch = ConfigWatch(bus, self._apply_config, verifier, self._refused)
             await self._watch.start()
         self.heartbeat = HeartbeatPublisher(
-            bus, list(self.services.values()), s.instance, address, s.heartbeat_interval_s
+            bus,
+            list(self.services.values()),
+            s.instance,
+            address,
+            s.heartbeat_interval_s,
+            config_note=lambda: self._watch.refused if self._watch else "",
         )
         await self._beat_once()  # discoverable (plantbus status, CLI) as soon as we return
         self._beat_task = asyncio.create_task(self._beat_loop(), name="heartbeat")
@@ -110,6 +122,11 @@ class Runner:
                 await service.apply_config(config, version)
             except Exception:
                 log.exception("%s failed to apply config version %d", service.name, version)
+        if self.heartbeat:
+            await self._beat_once()
+
+    async def _refused(self, version: int, why: str) -> None:
+        """A config version that is not governance's: say so in the heartbeat at once."""
         if self.heartbeat:
             await self._beat_once()
 

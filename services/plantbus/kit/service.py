@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from plantbus.config import PlantConfig
 from plantbus.kit.bus import Bus
+from plantbus.kit.signing import Signer, Verifier
 
 __all__ = ["GrpcBinding", "Service", "ServiceContext"]
 
@@ -44,6 +45,10 @@ class ServiceContext:
     options: dict[str, Any] = field(default_factory=dict)
     """Service-specific options from the command line (for example ``bootstrap_config``)."""
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("plantbus"))
+    signer: Signer | None = None
+    """Governance's config signing key, where the runner was given it."""
+    verifier: Verifier | None = None
+    """Checks that a config document is governance's (None: nothing is checked)."""
 
 
 class Service(abc.ABC):

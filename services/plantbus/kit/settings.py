@@ -13,7 +13,7 @@ from plantbus.kit.bus import NatsSettings
 from plantbus.kit.rpc import MAX_MESSAGE_BYTES, GrpcSettings
 from plantbus.sdk.errors import ConfigError
 
-__all__ = ["RunnerSettings", "from_env"]
+__all__ = ["RunnerSettings", "config_keys_from_env", "from_env"]
 
 
 class RunnerSettings(BaseModel):
@@ -28,6 +28,11 @@ class RunnerSettings(BaseModel):
     metrics_port: int | None = None
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Per-service options, e.g. ``{"governance": {"bootstrap_config": "examples/plant"}}``."""
+    config_pubkey: Path | None = None
+    """Governance's public key: config versions it did not sign are refused. Without it
+    every version is applied unchecked (and the runner says so loudly)."""
+    config_signing_key: Path | None = None
+    """Governance's private key, with which it signs every version it stores."""
 
 
 def _path(name: str) -> Path | None:
@@ -50,12 +55,24 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name}={value!r}: expected a whole number") from None
 
 
+def _secret_file(name: str) -> SecretStr | None:
+    """The secret in the file that variable ``name`` names (the value itself never sits
+    in the environment of a process)."""
+    path = _path(name)
+    if path is None:
+        return None
+    try:
+        return SecretStr(path.read_text().strip())
+    except OSError as err:
+        raise ConfigError(f"{name}={path}: cannot read it ({err.strerror})") from None
+
+
 def from_env(nats_url: str | None = None) -> tuple[NatsSettings, GrpcSettings]:
     """NATS and gRPC security settings from the PLANTBUS_* environment (see docs/deploy.md)."""
     nats = NatsSettings(
         url=nats_url or os.environ.get("PLANTBUS_NATS_URL", "nats://127.0.0.1:4222"),
         user=os.environ.get("PLANTBUS_NATS_USER") or None,
-        password=_secret("PLANTBUS_NATS_PASSWORD"),
+        password=_secret_file("PLANTBUS_NATS_PASSWORD_FILE") or _secret("PLANTBUS_NATS_PASSWORD"),
         token=_secret("PLANTBUS_NATS_TOKEN"),
         creds_file=_path("PLANTBUS_NATS_CREDS"),
         tls_ca=_path("PLANTBUS_NATS_TLS_CA"),
@@ -69,3 +86,9 @@ def from_env(nats_url: str | None = None) -> tuple[NatsSettings, GrpcSettings]:
         max_message_bytes=_int("PLANTBUS_GRPC_MAX_MESSAGE_BYTES", MAX_MESSAGE_BYTES),
     )
     return nats, grpc
+
+
+def config_keys_from_env() -> tuple[Path | None, Path | None]:
+    """(public key, signing key) from PLANTBUS_CONFIG_PUBKEY and PLANTBUS_CONFIG_SIGNING_KEY
+    (file paths; see docs/security.md)."""
+    return _path("PLANTBUS_CONFIG_PUBKEY"), _path("PLANTBUS_CONFIG_SIGNING_KEY")

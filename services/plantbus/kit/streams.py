@@ -12,15 +12,20 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
+import nats.errors
+import nats.js.errors
 from nats.js.api import KeyValueConfig, RetentionPolicy, StreamConfig
 from nats.js.errors import BucketNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
 from plantbus.kit.bus import Bus
 from plantbus.kit.subjects import PREFIX
+from plantbus.sdk.errors import describe
 
 __all__ = [
     "ALARM_STATE",
+    "ALL_BUCKETS",
+    "ALL_STREAMS",
     "AUDIT",
     "CONFIG",
     "ERP_OUTBOX",
@@ -32,6 +37,7 @@ __all__ = [
     "StreamSpec",
     "ensure_stream",
     "open_bucket",
+    "provision",
 ]
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,10 @@ class StreamSpec:
     max_bytes: int = -1
     duplicate_window_s: float = 120.0
     retention: RetentionPolicy = RetentionPolicy.LIMITS
+    deny_delete: bool = False
+    """No message can be deleted through the API (the server refuses to lift this later)."""
+    deny_purge: bool = False
+    """The stream cannot be purged (nor can this be lifted later)."""
 
     def config(self) -> StreamConfig:
         """The nats-py stream configuration."""
@@ -60,6 +70,8 @@ class StreamSpec:
             max_bytes=self.max_bytes,
             duplicate_window=self.duplicate_window_s,
             retention=self.retention,
+            deny_delete=self.deny_delete,
+            deny_purge=self.deny_purge,
         )
 
 
@@ -73,14 +85,25 @@ class BucketSpec:
     """Entries expire this long after their last write (None: never)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def stream(self) -> str:
+        """The stream that holds the bucket."""
+        return f"KV_{self.name}"
+
 
 TELEMETRY: Final = StreamSpec(
     "PLANTBUS_TELEMETRY", (f"{PREFIX}.telemetry.>",), max_age_s=_DAY, max_bytes=2 * 2**30
 )
 """Samples for consumers that must not miss any (OEE, IT), one day by default."""
 AUDIT: Final = StreamSpec(
-    "PLANTBUS_AUDIT", (f"{PREFIX}.audit.>",), max_age_s=400 * _DAY
-)  # a year and a bit: audits outlive annual reviews
+    "PLANTBUS_AUDIT",
+    (f"{PREFIX}.audit.>",),
+    max_age_s=400 * _DAY,  # a year and a bit: audits outlive annual reviews
+    deny_delete=True,
+    deny_purge=True,
+)
+"""Who did what; records cannot be deleted or purged, and no NATS user may delete or edit
+the stream (:mod:`plantbus.kit.natsauth`)."""
 ERP_OUTBOX: Final = StreamSpec(
     "PLANTBUS_ERP_OUTBOX",
     (f"{PREFIX}.erp.outbox.>",),
@@ -95,6 +118,9 @@ SERVICES: Final = BucketSpec("plantbus_services", ttl_s=30.0)
 OEE_STATE: Final = BucketSpec("plantbus_oee")
 ALARM_STATE: Final = BucketSpec("plantbus_alarms")
 ERP_STATE: Final = BucketSpec("plantbus_erp")
+
+ALL_STREAMS: Final = (TELEMETRY, AUDIT, ERP_OUTBOX)
+ALL_BUCKETS: Final = (CONFIG, SERVICES, OEE_STATE, ALARM_STATE, ERP_STATE)
 
 
 def _looser(ours: float, theirs: float, unlimited: float) -> float:
@@ -134,7 +160,41 @@ async def ensure_stream(bus: Bus, spec: StreamSpec, **overrides: Any) -> None:
             info.config.max_age,
             info.config.max_bytes,
         )
-    await bus.js.update_stream(merged)
+    if _same(merged, info.config):
+        return  # nothing to change: most users may not update streams (kit/natsauth)
+    try:
+        await bus.js.update_stream(merged)
+    except (TimeoutError, nats.errors.Error, nats.js.errors.Error) as err:
+        log.warning(
+            "stream %s differs from the hub's definition and was not updated (%s): this NATS "
+            "user may not change it; restart 'plantbus up', or update it as the NATS admin",
+            spec.name,
+            describe(err),
+        )
+
+
+def _same(wanted: StreamConfig, found: StreamConfig) -> bool:
+    """True when ``found`` already has every setting the hub defines as ``wanted``."""
+    limits = ("max_age", "max_bytes", "duplicate_window")
+    return (
+        sorted(wanted.subjects or ()) == sorted(found.subjects or ())
+        and (wanted.num_replicas or 1) == (found.num_replicas or 1)
+        and wanted.retention == found.retention
+        and bool(wanted.deny_delete) == bool(found.deny_delete)
+        and bool(wanted.deny_purge) == bool(found.deny_purge)
+        and all(
+            abs(float(getattr(wanted, n) or 0) - float(getattr(found, n) or 0)) < 1e-3
+            for n in limits
+        )
+    )
+
+
+async def provision(bus: Bus) -> None:
+    """Create or bring up to date every stream and bucket (``plantbus up``, before services)."""
+    for stream in ALL_STREAMS:
+        await ensure_stream(bus, stream)
+    for bucket in ALL_BUCKETS:
+        await open_bucket(bus, bucket)
 
 
 async def open_bucket(bus: Bus, spec: BucketSpec) -> KeyValue:

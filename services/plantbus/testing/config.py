@@ -1,22 +1,65 @@
-"""Write config versions straight into the governance KV bucket, for tests of followers."""
+"""Write config versions straight into the governance KV bucket, for tests of followers,
+signed with the test key that :func:`plantbus.testing.harness.hosted` gives its services."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 from nats.js.errors import KeyNotFoundError
 
 from plantbus.config import PlantConfig
 from plantbus.kit.bus import Bus
 from plantbus.kit.config_watch import CURRENT_KEY, config_kv
+from plantbus.kit.signing import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, Signer
 
-__all__ = ["put_config"]
+__all__ = ["TEST_SIGNER", "put_config", "put_document", "write_test_keys"]
+
+TEST_SIGNER: Final = Signer(
+    Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"plantbus test signing key").digest())
+)
+"""A fixed key for tests only: never the key of a real hub."""
 
 
-async def put_config(bus: Bus, config: PlantConfig | dict[str, Any], message: str = "test") -> int:
-    """Store ``config`` as the next version (as governance would) and return its number."""
+def write_test_keys(directory: Path) -> tuple[Path, Path]:
+    """The test key's files in ``directory``: (private, public)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    private, public = directory / PRIVATE_KEY_FILE, directory / PUBLIC_KEY_FILE
+    key = TEST_SIGNER.key
+    private.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    private.chmod(0o600)
+    public.write_bytes(
+        key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    return private, public
+
+
+async def put_document(bus: Bus, doc: dict[str, Any]) -> None:
+    """Write ``doc`` as it is to ``history.<version>`` and ``current`` (forgeries too)."""
+    kv = await config_kv(bus)
+    raw = json.dumps(doc).encode()
+    await kv.put(f"history.{doc['version']}", raw)
+    await kv.put(CURRENT_KEY, raw)
+
+
+async def put_config(
+    bus: Bus,
+    config: PlantConfig | dict[str, Any],
+    message: str = "test",
+    signer: Signer | None = TEST_SIGNER,
+) -> int:
+    """Store ``config`` as the next version (as governance would, signed by ``signer``;
+    None leaves it unsigned) and return its number."""
     model = config if isinstance(config, PlantConfig) else PlantConfig.model_validate(config)
     kv = await config_kv(bus)
     try:
@@ -31,7 +74,5 @@ async def put_config(bus: Bus, config: PlantConfig | dict[str, Any], message: st
         "message": message,
         "config": model.model_dump(mode="json"),
     }
-    raw = json.dumps(doc).encode()
-    await kv.put(f"history.{version}", raw)
-    await kv.put(CURRENT_KEY, raw)
+    await put_document(bus, signer.sign(doc) if signer else doc)
     return version

@@ -14,6 +14,7 @@ from plantbus.kit.rpc import GrpcSettings
 from plantbus.kit.runner import Runner
 from plantbus.kit.service import Service
 from plantbus.kit.settings import RunnerSettings
+from plantbus.testing.config import write_test_keys
 
 __all__ = ["hosted"]
 
@@ -27,13 +28,16 @@ async def hosted(
     options: dict[str, dict[str, Any]] | None = None,
     instance: str | None = None,
     heartbeat_interval_s: float = 0.5,
+    signed: bool = True,
 ) -> AsyncIterator[Runner]:
     """Run ``services`` (names or classes) in this event loop; yields the Runner.
 
     ``runner.grpc_address`` is the shared gRPC server, ``runner.services`` maps
-    name to the live Service instance.
+    name to the live Service instance. Config is signed and checked with the test key
+    (:data:`plantbus.testing.config.TEST_SIGNER`) unless ``signed`` is False.
     """
     classes = [load_service_class(s) if isinstance(s, str) else s for s in services]
+    private, public = write_test_keys(data_dir / "pki") if signed else (None, None)
     settings = RunnerSettings(
         services=[c.name for c in classes],
         instance=instance or f"test-{socket.gethostname()}",
@@ -42,6 +46,8 @@ async def hosted(
         data_dir=data_dir,
         heartbeat_interval_s=heartbeat_interval_s,
         options=options or {},
+        config_signing_key=private,
+        config_pubkey=public,
     )
     async with Runner(settings, classes) as runner:
         yield runner

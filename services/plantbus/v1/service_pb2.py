@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19plantbus/v1/service.proto\x12\x0bplantbus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n\nPluginInfo\x12\r\n\x05group\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x14\n\x0c\x64istribution\x18\x04 \x01(\t\x12\x13\n\x0b\x61pi_version\x18\x05 \x01(\t\x12\x0e\n\x06loaded\x18\x06 \x01(\x08\x12\r\n\x05\x65rror\x18\x07 \x01(\t\"\xf0\x02\n\x10ServiceHeartbeat\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x10\n\x08instance\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12#\n\x06health\x18\x04 \x01(\x0e\x32\x13.plantbus.v1.Health\x12\x15\n\rhealth_detail\x18\x05 \x01(\t\x12\x14\n\x0cgrpc_address\x18\x06 \x01(\t\x12\x16\n\x0e\x63onfig_version\x18\x07 \x01(\x04\x12(\n\x07plugins\x18\x08 \x03(\x0b\x32\x17.plantbus.v1.PluginInfo\x12(\n\x04time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07started\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10interval_seconds\x18\x0b \x01(\x01\x12\x0b\n\x03pid\x18\x0c \x01(\x03\x12\x16\n\x0e\x66ollows_config\x18\r \x01(\x08\"\xc0\x02\n\x0b\x41uditRecord\x12\n\n\x02id\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07service\x18\x03 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x05 \x01(\t\x12\x0e\n\x06target\x18\x06 \x01(\t\x12*\n\x07outcome\x18\x07 \x01(\x0e\x32\x19.plantbus.v1.AuditOutcome\x12\x0e\n\x06\x64\x65tail\x18\x08 \x01(\t\x12<\n\nattributes\x18\t \x03(\x0b\x32(.plantbus.v1.AuditRecord.AttributesEntry\x12\x0e\n\x06source\x18\n \x01(\t\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*a\n\x06Health\x12\x16\n\x12HEALTH_UNSPECIFIED\x10\x00\x12\x12\n\x0eHEALTH_SERVING\x10\x01\x12\x16\n\x12HEALTH_NOT_SERVING\x10\x02\x12\x13\n\x0fHEALTH_STOPPING\x10\x03*|\n\x0c\x41uditOutcome\x12\x1d\n\x19\x41UDIT_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41UDIT_OUTCOME_SUCCESS\x10\x01\x12\x18\n\x14\x41UDIT_OUTCOME_DENIED\x10\x02\x12\x18\n\x14\x41UDIT_OUTCOME_FAILED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19plantbus/v1/service.proto\x12\x0bplantbus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n\nPluginInfo\x12\r\n\x05group\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x14\n\x0c\x64istribution\x18\x04 \x01(\t\x12\x13\n\x0b\x61pi_version\x18\x05 \x01(\t\x12\x0e\n\x06loaded\x18\x06 \x01(\x08\x12\r\n\x05\x65rror\x18\x07 \x01(\t\"\xf0\x02\n\x10ServiceHeartbeat\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x10\n\x08instance\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12#\n\x06health\x18\x04 \x01(\x0e\x32\x13.plantbus.v1.Health\x12\x15\n\rhealth_detail\x18\x05 \x01(\t\x12\x14\n\x0cgrpc_address\x18\x06 \x01(\t\x12\x16\n\x0e\x63onfig_version\x18\x07 \x01(\x04\x12(\n\x07plugins\x18\x08 \x03(\x0b\x32\x17.plantbus.v1.PluginInfo\x12(\n\x04time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07started\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10interval_seconds\x18\x0b \x01(\x01\x12\x0b\n\x03pid\x18\x0c \x01(\x03\x12\x16\n\x0e\x66ollows_config\x18\r \x01(\x08\"\x94\x03\n\x0b\x41uditRecord\x12\n\n\x02id\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07service\x18\x03 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x05 \x01(\t\x12\x0e\n\x06target\x18\x06 \x01(\t\x12*\n\x07outcome\x18\x07 \x01(\x0e\x32\x19.plantbus.v1.AuditOutcome\x12\x0e\n\x06\x64\x65tail\x18\x08 \x01(\t\x12<\n\nattributes\x18\t \x03(\x0b\x32(.plantbus.v1.AuditRecord.AttributesEntry\x12\x0e\n\x06source\x18\n \x01(\t\x12\x10\n\x08instance\x18\x0b \x01(\t\x12\r\n\x05\x63hain\x18\x0c \x01(\t\x12\x10\n\x08sequence\x18\r \x01(\x04\x12\x11\n\tprev_hash\x18\x0e \x01(\t\x12\x0c\n\x04hash\x18\x0f \x01(\t\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*a\n\x06Health\x12\x16\n\x12HEALTH_UNSPECIFIED\x10\x00\x12\x12\n\x0eHEALTH_SERVING\x10\x01\x12\x16\n\x12HEALTH_NOT_SERVING\x10\x02\x12\x13\n\x0fHEALTH_STOPPING\x10\x03*\x97\x01\n\x0c\x41uditOutcome\x12\x1d\n\x19\x41UDIT_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41UDIT_OUTCOME_SUCCESS\x10\x01\x12\x18\n\x14\x41UDIT_OUTCOME_DENIED\x10\x02\x12\x18\n\x14\x41UDIT_OUTCOME_FAILED\x10\x03\x12\x19\n\x15\x41UDIT_OUTCOME_ATTEMPT\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,16 +34,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_AUDITRECORD_ATTRIBUTESENTRY']._loaded_options = None
   _globals['_AUDITRECORD_ATTRIBUTESENTRY']._serialized_options = b'8\001'
-  _globals['_HEALTH']._serialized_start=904
-  _globals['_HEALTH']._serialized_end=1001
-  _globals['_AUDITOUTCOME']._serialized_start=1003
-  _globals['_AUDITOUTCOME']._serialized_end=1127
+  _globals['_HEALTH']._serialized_start=988
+  _globals['_HEALTH']._serialized_end=1085
+  _globals['_AUDITOUTCOME']._serialized_start=1088
+  _globals['_AUDITOUTCOME']._serialized_end=1239
   _globals['_PLUGININFO']._serialized_start=76
   _globals['_PLUGININFO']._serialized_end=208
   _globals['_SERVICEHEARTBEAT']._serialized_start=211
   _globals['_SERVICEHEARTBEAT']._serialized_end=579
   _globals['_AUDITRECORD']._serialized_start=582
-  _globals['_AUDITRECORD']._serialized_end=902
-  _globals['_AUDITRECORD_ATTRIBUTESENTRY']._serialized_start=853
-  _globals['_AUDITRECORD_ATTRIBUTESENTRY']._serialized_end=902
+  _globals['_AUDITRECORD']._serialized_end=986
+  _globals['_AUDITRECORD_ATTRIBUTESENTRY']._serialized_start=937
+  _globals['_AUDITRECORD_ATTRIBUTESENTRY']._serialized_end=986
 # @@protoc_insertion_point(module_scope)

@@ -23,6 +23,7 @@ class AuditOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AUDIT_OUTCOME_SUCCESS: _ClassVar[AuditOutcome]
     AUDIT_OUTCOME_DENIED: _ClassVar[AuditOutcome]
     AUDIT_OUTCOME_FAILED: _ClassVar[AuditOutcome]
+    AUDIT_OUTCOME_ATTEMPT: _ClassVar[AuditOutcome]
 HEALTH_UNSPECIFIED: Health
 HEALTH_SERVING: Health
 HEALTH_NOT_SERVING: Health
@@ -31,6 +32,7 @@ AUDIT_OUTCOME_UNSPECIFIED: AuditOutcome
 AUDIT_OUTCOME_SUCCESS: AuditOutcome
 AUDIT_OUTCOME_DENIED: AuditOutcome
 AUDIT_OUTCOME_FAILED: AuditOutcome
+AUDIT_OUTCOME_ATTEMPT: AuditOutcome
 
 class PluginInfo(_message.Message):
     __slots__ = ("group", "name", "version", "distribution", "api_version", "loaded", "error")
@@ -81,7 +83,7 @@ class ServiceHeartbeat(_message.Message):
     def __init__(self, service: _Optional[str] = ..., instance: _Optional[str] = ..., version: _Optional[str] = ..., health: _Optional[_Union[Health, str]] = ..., health_detail: _Optional[str] = ..., grpc_address: _Optional[str] = ..., config_version: _Optional[int] = ..., plugins: _Optional[_Iterable[_Union[PluginInfo, _Mapping]]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., interval_seconds: _Optional[float] = ..., pid: _Optional[int] = ..., follows_config: _Optional[bool] = ...) -> None: ...
 
 class AuditRecord(_message.Message):
-    __slots__ = ("id", "time", "service", "actor", "action", "target", "outcome", "detail", "attributes", "source")
+    __slots__ = ("id", "time", "service", "actor", "action", "target", "outcome", "detail", "attributes", "source", "instance", "chain", "sequence", "prev_hash", "hash")
     class AttributesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -99,6 +101,11 @@ class AuditRecord(_message.Message):
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    PREV_HASH_FIELD_NUMBER: _ClassVar[int]
+    HASH_FIELD_NUMBER: _ClassVar[int]
     id: str
     time: _timestamp_pb2.Timestamp
     service: str
@@ -109,4 +116,9 @@ class AuditRecord(_message.Message):
     detail: str
     attributes: _containers.ScalarMap[str, str]
     source: str
-    def __init__(self, id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., service: _Optional[str] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., target: _Optional[str] = ..., outcome: _Optional[_Union[AuditOutcome, str]] = ..., detail: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ..., source: _Optional[str] = ...) -> None: ...
+    instance: str
+    chain: str
+    sequence: int
+    prev_hash: str
+    hash: str
+    def __init__(self, id: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., service: _Optional[str] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., target: _Optional[str] = ..., outcome: _Optional[_Union[AuditOutcome, str]] = ..., detail: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ..., source: _Optional[str] = ..., instance: _Optional[str] = ..., chain: _Optional[str] = ..., sequence: _Optional[int] = ..., prev_hash: _Optional[str] = ..., hash: _Optional[str] = ...) -> None: ...

@@ -164,13 +164,20 @@ async def test_writes_are_policy_checked_audited_and_read_back(hub: Any) -> None
                 await write(user, tag, value)
             assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
             assert why in (info.value.details() or "")
-    records = [await asyncio.wait_for(audits.get(), 5) for _ in range(4)]
+    records = [await asyncio.wait_for(audits.get(), 5) for _ in range(5)]
     assert [(r.actor, r.outcome) for r in records] == [
+        ("eve", service_pb2.AUDIT_OUTCOME_ATTEMPT),
         ("eve", service_pb2.AUDIT_OUTCOME_SUCCESS),
         ("mallory", service_pb2.AUDIT_OUTCOME_DENIED),
         ("eve", service_pb2.AUDIT_OUTCOME_DENIED),
         ("eve", service_pb2.AUDIT_OUTCOME_DENIED),
     ]
+    attempt, done = records[0], records[1]
+    assert attempt.attributes["new"] == "42" and "read_back" not in attempt.attributes
+    assert done.attributes["new"] == "42" and done.attributes["old"] != ""
+    assert done.attributes["read_back"] in ("42", "43")
+    assert done.source.startswith("ipv4:127.0.0.1:")  # the caller's address
+    assert [r.sequence for r in records] == list(range(records[0].sequence, records[0].sequence + 5))
 
 
 async def test_spool_keeps_every_sample_across_a_nats_restart(

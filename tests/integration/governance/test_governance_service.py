@@ -19,6 +19,7 @@ from plantbus.kit.bus import Bus
 from plantbus.kit.runner import Runner
 from plantbus.kit.service import Service
 from plantbus.sdk.errors import ConflictError
+from plantbus.testing.config import TEST_SIGNER
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import governance_pb2, governance_pb2_grpc, service_pb2
@@ -145,7 +146,7 @@ async def test_broken_config_is_refused_with_every_error(governance) -> None:  #
 
 async def test_racing_apply_is_refused(bus: Bus, governance) -> None:  # type: ignore[no-untyped-def]
     _runner, _ = governance
-    store = await ConfigStore.open(bus)
+    store = await ConfigStore.open(bus, TEST_SIGNER, TEST_SIGNER.verifier())  # another replica
     current, revision = await store.current()
     assert current is not None
     await store.store(current.config, "alice", "first", revision, current.version + 1)
