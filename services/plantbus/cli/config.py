@@ -1,27 +1,23 @@
-"""``plantbus config`` (validate, diff, apply, history, show, rollback, schema) and ``audit``."""
+"""``plantbus config``: validate, diff, apply, history, show, rollback, schema."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import click
-from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
-from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.rpc import call, max_message_bytes
 from plantbus.config import PlantConfig
 from plantbus.config.issues import ConfigInvalid
 from plantbus.config.loader import expand_variables, load_path, read_sources
-from plantbus.kit import streams
-from plantbus.kit.bus import NatsSettings, connect
-from plantbus.v1 import governance_pb2, service_pb2
+from plantbus.v1 import governance_pb2
 
 __all__ = ["commands"]
 
@@ -164,68 +160,4 @@ def rollback(version: int, message: str, hub: Hub) -> None:
     click.echo(f"version {reply.version} restores version {version}")
 
 
-def _since(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    if value[-1] in units and value[:-1].isdigit():
-        return datetime.now(UTC) - timedelta(seconds=int(value[:-1]) * units[value[-1]])
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r}: use 30m, 2h, 7d or an ISO time", param_hint="--since"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-async def _read_audit(hub: Hub, since: datetime | None, who: str | None) -> list[dict[str, Any]]:
-    bus = await connect(NatsSettings(url=hub.nats_url, name="plantbus-cli"))
-    out: list[dict[str, Any]] = []
-    try:
-        info = await bus.js.stream_info(streams.AUDIT.name)
-        if not info.state.messages:
-            return out
-        policy = DeliverPolicy.BY_START_TIME if since else DeliverPolicy.ALL
-        consumer = ConsumerConfig(deliver_policy=policy, opt_start_time=since)
-        sub = await bus.js.subscribe(
-            "plantbus.v1.audit.>", stream=streams.AUDIT.name, ordered_consumer=True, config=consumer
-        )
-        last = info.state.last_seq
-        while True:
-            try:
-                msg = await sub.next_msg(timeout=2)
-            except TimeoutError:
-                break
-            record = service_pb2.AuditRecord.FromString(msg.data)
-            if not who or record.actor == who:
-                out.append(MessageToDict(record, preserving_proto_field_name=True))
-            if msg.metadata.sequence.stream >= last:
-                break
-        await sub.unsubscribe()
-    finally:
-        await bus.close()
-    return out
-
-
-@click.command()
-@click.option("--since", help="Only records after this (30m, 2h, 7d or an ISO time).")
-@click.option("--who", help="Only records of this actor.")
-@click.option("--json", "as_json", is_flag=True)
-@hub_options
-def audit(since: str | None, who: str | None, as_json: bool, hub: Hub) -> None:
-    """Who did what and when: applies, rollbacks, writes and denials."""
-    records = asyncio.run(_read_audit(hub, _since(since), who))
-    for r in records:
-        if as_json:
-            click.echo(json.dumps(r))
-            continue
-        outcome = r.get("outcome", "").removeprefix("AUDIT_OUTCOME_").lower()
-        click.echo(
-            f"{r.get('time', '')}  {r.get('service', ''):<10} {r.get('actor', ''):<12} "
-            f"{r.get('action', ''):<18} {outcome:<8} {r.get('target', '')}  "
-            f"{r.get('detail', '')}"
-        )
-
-
-commands = [config, audit]
+commands = [config]

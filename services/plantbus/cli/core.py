@@ -19,7 +19,7 @@ from nats.js.errors import KeyNotFoundError
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.up import up
 from plantbus.kit import runner as runner_mod
-from plantbus.kit.bus import Bus, NatsSettings, connect, decode
+from plantbus.kit.bus import Bus, connect, decode
 from plantbus.kit.config_watch import CURRENT_KEY, config_kv
 from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.kit.logs import configure_logging
@@ -138,7 +138,8 @@ def run(
 
 
 async def _with_bus(hub: Hub) -> Bus:
-    return await connect(NatsSettings(url=hub.nats_url, name="plantbus-cli", connect_timeout_s=3))
+    settings = hub.nats_settings()
+    return await connect(settings.model_copy(update={"connect_timeout_s": 3}))
 
 
 async def _status(hub: Hub) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 ``plantbus up`` writes ``<data-dir>/runtime.json`` with the NATS URL and every
 service's gRPC address; every other command reads it. ``--nats-url`` or
 ``PLANTBUS_NATS_URL`` override the NATS URL; gRPC addresses then come from the
-services' heartbeats.
+services' heartbeats. The NATS credential is the local operator's, from the data dir
+(``nats/operator.password``, written by ``plantbus up``), unless PLANTBUS_NATS_USER,
+_CREDS or _TOKEN name another; runtime.json holds no secret.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from pydantic import SecretStr
+
+from plantbus.kit import natsauth
+from plantbus.kit.bus import NatsSettings
+from plantbus.kit.settings import from_env
 
 __all__ = ["Hub", "default_data_dir", "hub_options"]
 
@@ -62,6 +69,20 @@ class Hub:
                 "'plantbus up', or pass --nats-url / set PLANTBUS_NATS_URL"
             )
         return str(url)
+
+    def nats_settings(self, name: str = "plantbus-cli", *, url: str | None = None) -> NatsSettings:
+        """How a command connects to the hub's NATS: as the local operator when the data
+        dir has its credential and the environment names no other."""
+        settings, _ = from_env(url or self.nats_url)
+        password = natsauth.password_file(natsauth.credentials_dir(self.data_dir), "operator")
+        if not (settings.user or settings.creds_file or settings.token) and password.is_file():
+            settings = settings.model_copy(
+                update={
+                    "user": natsauth.OPERATOR,
+                    "password": SecretStr(password.read_text().strip()),
+                }
+            )
+        return settings.model_copy(update={"name": name})
 
     def write_runtime(self, runtime: dict[str, Any]) -> Path:
         """Record where everything listens (called by plantbus up)."""

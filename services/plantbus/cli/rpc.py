@@ -16,7 +16,7 @@ import grpc
 from google.protobuf.message import Message
 
 from plantbus.cli.hub import Hub
-from plantbus.kit.bus import NatsSettings, connect
+from plantbus.kit.bus import connect
 from plantbus.kit.discovery import grpc_address
 from plantbus.kit.rpc import channel
 from plantbus.kit.settings import from_env
@@ -58,7 +58,7 @@ def max_message_bytes() -> int:
 async def _address(hub: Hub, service: str) -> str:
     if address := hub.runtime.get("services", {}).get(service, {}).get("grpc"):
         return str(address)
-    bus = await connect(NatsSettings(url=hub.nats_url, name="plantbus-cli"))
+    bus = await connect(hub.nats_settings())
     try:
         return await grpc_address(bus, service, wait_s=0, serving_only=False)
     except DeviceUnavailable:

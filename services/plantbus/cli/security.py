@@ -1,4 +1,6 @@
-"""``plantbus security nats-config``: a nats-server configuration with a user per service."""
+"""``plantbus security nats-config``: the nats-server configuration ``plantbus up`` runs,
+with a least-privilege user per service (:mod:`plantbus.kit.natsauth`), for a server of
+your own or Kubernetes."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from plantbus.governance.nats_permissions import nats_server_config
+from plantbus.kit import natsauth
 
 __all__ = ["commands"]
 
@@ -36,7 +38,8 @@ def nats_config(
     tls_key: str | None,
     tls_ca: str | None,
 ) -> None:
-    """Write a nats-server config with least-privilege users, and one env file per service."""
+    """Write a nats-server config with least-privilege users (bcrypt hashes, no passwords)
+    and each user's password in <user>.password next to it (mode 0600)."""
     tls: dict[str, object] | None = None
     if tls_cert or tls_key:
         if not (tls_cert and tls_key):
@@ -44,16 +47,15 @@ def nats_config(
         tls = {"cert_file": tls_cert, "key_file": tls_key}
         if tls_ca:
             tls |= {"ca_file": tls_ca, "verify": True}
-    text, passwords = nats_server_config(store_dir, port, tls)
-    out.write_text(text)
-    out.chmod(0o600)
-    for name, password in passwords.items():
-        env = out.with_name(f"plantbus-{name}.env")
-        env.write_text(f"PLANTBUS_NATS_USER={name}\nPLANTBUS_NATS_PASSWORD={password}\n")
-        env.chmod(0o600)
+    users = natsauth.grants()
+    passwords = natsauth.user_passwords(out.parent, users)
+    text = natsauth.server_config(users, passwords, store_dir, port=port, tls=tls)
+    natsauth.write_config(out, text)
     click.echo(
-        f"wrote {out} and {len(passwords)} env files (plantbus-<service>.env) next to "
-        "it; they hold secrets: keep them out of version control"
+        f"wrote {out} and {len(passwords)} password files (<user>.password) next to it, for "
+        f"users {', '.join(users)}; an existing password file is kept. They are secrets: keep "
+        "them out of version control; give each service only its own "
+        "(PLANTBUS_NATS_USER, PLANTBUS_NATS_PASSWORD_FILE)"
     )
 
 

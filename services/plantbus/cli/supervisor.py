@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import subprocess
 import time
@@ -29,6 +30,8 @@ class Child:
     args: list[str]
     log_file: Path
     launch: Callable[[], subprocess.Popen[bytes]] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    """Added to the environment of the process (file paths, never secret values)."""
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
@@ -46,6 +49,7 @@ class Child:
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
+                    env={**os.environ, **self.env},
                     preexec_fn=die_with_parent(),  # noqa: PLW1509 - only calls prctl, no locks
                 )
         self.started_at = time.monotonic()

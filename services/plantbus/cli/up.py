@@ -17,16 +17,19 @@ from typing import Any
 
 import click
 import psutil
+from pydantic import SecretStr
 
 import plantbus
 from plantbus.cli.dashboard import login_link, remove_token, write_token
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.supervisor import Child, Supervisor
+from plantbus.kit import natsauth, streams
 from plantbus.kit.bus import NatsSettings, connect
 from plantbus.kit.discovery import wait_serving
 from plantbus.kit.natsserver import NatsServer
 from plantbus.kit.net import free_port
 from plantbus.kit.registry import SERVICES
+from plantbus.kit.signing import ensure_signing_key
 from plantbus.sdk.errors import ConfigError, DeviceUnavailable
 from plantbus.v1 import service_pb2
 
@@ -56,10 +59,10 @@ def _refuse_second_hub(hub: Hub) -> None:
 
 
 async def _wait_ready(
-    url: str, expected: list[str], timeout: float
+    settings: NatsSettings, expected: list[str], timeout: float
 ) -> dict[str, service_pb2.ServiceHeartbeat]:
     """Wait until every expected service beats SERVING; return service -> heartbeat."""
-    bus = await connect(NatsSettings(url=url, name="plantbus-up"))
+    bus = await connect(settings)
     try:
         return await wait_serving(bus, expected, timeout)
     except DeviceUnavailable as err:
@@ -139,14 +142,17 @@ def up(
                     f"port {port} is in use: another NATS or hub is running; stop it, or use "
                     "--nats-port, --random-ports or --nats-url"
                 )
-            nats = NatsServer(store_dir=data_dir / "nats", port=port)
+            nats, provisioner = _secure_nats(data_dir, port, single_process)
             infra.add(_nats_child(nats))  # starts it
             nats_url = nats.url
+            asyncio.run(_provision(nats_url, provisioner))
         env_ports = _sim_ports(random_ports)
         os.environ.update({f"PLANTBUS_SIM_{k.upper()}_PORT": str(v) for k, v in env_ports.items()})
         os.environ["PLANTBUS_DATA_DIR"] = str(data_dir.resolve())  # config paths use it
         names = list(SERVICES)
         common = ["--nats-url", nats_url, "--data-dir", str(data_dir), "--instance", "local"]
+        secure = not hub.nats_url_override  # an outside NATS: its credentials are the user's
+        signing_key, pubkey = ensure_signing_key(data_dir / "pki")
         token = secrets.token_urlsafe(32)
         os.environ["PLANTBUS_DASHBOARD_TOKEN"] = token  # in the environment, not in `ps`
         write_token(data_dir, token)  # for plantbus dashboard login, while the hub runs
@@ -180,6 +186,7 @@ def up(
                         *options,
                     ),
                     logs / "all.log",
+                    env=_service_env(data_dir, "all", secure, pubkey, signing_key),
                 )
             )
         else:
@@ -190,10 +197,12 @@ def up(
                         name,
                         _python_cmd("run", name, *common, "--grpc-port", str(grpc_port), *options),
                         logs / f"{name}.log",
+                        env=_service_env(data_dir, name, secure, pubkey, signing_key),
                     )
                 )
         try:
-            beats = asyncio.run(_wait_ready(nats_url, names, ready_timeout))
+            ready = hub.nats_settings("plantbus-up", url=nats_url)
+            beats = asyncio.run(_wait_ready(ready, names, ready_timeout))
         except ConfigError as err:
             details = "\n".join(
                 f"  {c.name}: {c.log_tail(3)}" for c in supervisor.children if not c.alive
@@ -213,6 +222,50 @@ def up(
         hub.clear_runtime()
         remove_token(data_dir)
     click.echo("hub stopped", err=True)
+
+
+def _secure_nats(data_dir: Path, port: int, single_process: bool) -> tuple[NatsServer, str]:
+    """The embedded nats-server with a user per service, ``operator`` and ``it-reader``
+    (:mod:`plantbus.kit.natsauth`; passwords in 0600 files, bcrypt hashes in the server
+    config), and the provisioning user of this process, whose password is only in memory.
+    Returns the server (not started yet) and that password."""
+    directory = natsauth.credentials_dir(data_dir)
+    users = natsauth.grants(single_process=single_process, provisioner=True)
+    stored = [user for user in users if user != natsauth.PROVISIONER]
+    passwords = natsauth.user_passwords(directory, stored)
+    provisioner = secrets.token_urlsafe(32)
+    passwords[natsauth.PROVISIONER] = provisioner
+    text = natsauth.server_config(users, passwords, str(directory / "jetstream"))
+    config = natsauth.write_config(directory / "nats-server.conf", text)
+    return NatsServer(store_dir=directory, port=port, config_file=config), provisioner
+
+
+async def _provision(url: str, password: str) -> None:
+    """Create or bring up to date every stream and bucket before any service starts (no
+    service may update a stream it does not own, and nobody the audit stream)."""
+    bus = await connect(
+        NatsSettings(
+            url=url, name="plantbus-up", user=natsauth.PROVISIONER, password=SecretStr(password)
+        )
+    )
+    try:
+        await streams.provision(bus)
+    finally:
+        await bus.close()
+
+
+def _service_env(
+    data_dir: Path, user: str, secure: bool, pubkey: Path, signing_key: Path
+) -> dict[str, str]:
+    """A child's NATS user and password file, and the config keys: paths, not secrets."""
+    env = {"PLANTBUS_CONFIG_PUBKEY": str(pubkey)}
+    if user in ("governance", "all"):
+        env["PLANTBUS_CONFIG_SIGNING_KEY"] = str(signing_key)
+    if secure:
+        directory = natsauth.credentials_dir(data_dir)
+        env["PLANTBUS_NATS_USER"] = user
+        env["PLANTBUS_NATS_PASSWORD_FILE"] = str(natsauth.password_file(directory, user))
+    return env
 
 
 def _nats_child(nats: NatsServer) -> Child:

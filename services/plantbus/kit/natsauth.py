@@ -41,6 +41,7 @@ __all__ = [
     "PROVISIONER",
     "SERVICE_USERS",
     "Grant",
+    "credentials_dir",
     "grants",
     "inbox_prefix",
     "password_file",
@@ -224,6 +225,11 @@ def grants(*, single_process: bool = False, provisioner: bool = False) -> dict[s
     if provisioner:
         users[PROVISIONER] = _provisioner()
     return users
+
+
+def credentials_dir(data_dir: Path) -> Path:
+    """Where ``plantbus up`` keeps its NATS users' passwords (and its server's store)."""
+    return data_dir / "nats"
 
 
 def password_file(directory: Path, user: str) -> Path:
