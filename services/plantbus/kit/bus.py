@@ -256,8 +256,11 @@ async def connect(
         if on_reconnected:
             await on_reconnected()
 
+    first_errors: list[Exception] = []
+
     async def error(err: Exception) -> None:
         if bus is None:
+            first_errors.append(err)
             log.debug("NATS connect attempt to %s failed: %s", settings.url, err)
             return
         bus.counters.errors += 1
@@ -301,6 +304,14 @@ async def connect(
             "Does the server require TLS (PLANTBUS_NATS_TLS_CA, a tls:// URL)?"
         ) from err
     except Exception as err:
+        if any("authorization" in str(e).lower() for e in first_errors):
+            who = f"user {settings.user!r}" if settings.user else "no credential"
+            raise ConfigError(
+                f"cannot connect to NATS at {settings.url}: the server refused {who} "
+                "(authorization violation). Set PLANTBUS_NATS_USER and "
+                "PLANTBUS_NATS_PASSWORD_FILE (plantbus up keeps them in <data-dir>/nats), "
+                "PLANTBUS_NATS_CREDS or PLANTBUS_NATS_TOKEN"
+            ) from err
         raise ConfigError(
             f"cannot connect to NATS at {settings.url}: {describe(err)}. "
             "Is the hub running (plantbus up) or is --nats-url / PLANTBUS_NATS_URL right?"

@@ -1,4 +1,5 @@
-"""The generated nats-server config really enforces least privilege per service."""
+"""`plantbus security nats-config` writes the config `plantbus up` runs: a server started
+with it enforces least privilege per service."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import nats
 import pytest
 from nats.aio.msg import Msg
 
+from plantbus.kit.bus import inbox_prefix
+from plantbus.kit.natsauth import IT_READER, OPERATOR, SERVICE_USERS
 from plantbus.kit.natsserver import NatsServer
 from plantbus.testing.waiting import wait_until
 
@@ -33,11 +36,11 @@ def secured(tmp_path: Path) -> Iterator[tuple[NatsServer, dict[str, str]]]:
         check=True,
         capture_output=True,
     )
-    passwords = {}
-    for env in tmp_path.glob("plantbus-*.env"):
-        values = dict(line.split("=", 1) for line in env.read_text().splitlines())
-        passwords[values["PLANTBUS_NATS_USER"]] = values["PLANTBUS_NATS_PASSWORD"]
+    passwords = {p.stem: p.read_text().strip() for p in tmp_path.glob("*.password")}
+    assert set(passwords) == {*SERVICE_USERS, OPERATOR, IT_READER}
     assert oct(config.stat().st_mode)[-3:] == "600"
+    assert all(oct(p.stat().st_mode)[-3:] == "600" for p in tmp_path.glob("*.password"))
+    assert not any(password in config.read_text() for password in passwords.values())
     server = NatsServer(store_dir=tmp_path / "srv", config_file=config).start()
     try:
         yield server, passwords
@@ -57,7 +60,7 @@ async def test_each_service_publishes_only_its_own_subjects(
     def url(user: str) -> str:
         return server.url.replace("nats://", f"nats://{user}:{passwords[user]}@")
 
-    watcher = await nats.connect(url("cli"))
+    watcher = await nats.connect(url(OPERATOR), inbox_prefix=inbox_prefix(OPERATOR))
     seen: list[str] = []
 
     async def record(msg: Msg) -> None:
