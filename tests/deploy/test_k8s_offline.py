@@ -1,6 +1,7 @@
 """Deployment checks that need no cluster: every overlay renders and validates against the
 Kubernetes schemas, the Tiltfile parses and points at what exists, the image runs every
-service's entry point, and the ConfigMap's plant config is the example's."""
+service's entry point, the ConfigMap's plant config is the example's, each service mounts
+only its own NATS Secret, and the NATS servers run the permissions `plantbus up` runs."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ import subprocess
 import sys
 import sysconfig
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from plantbus.kit import natsauth
+from plantbus.kit.natsserver import find_binary
 from plantbus.kit.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,3 +123,62 @@ def test_entry_point_works_for_every_service(service: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Run one SERVICE" in result.stdout
+
+
+def _deployments(overlay: str) -> dict[str, dict[str, Any]]:
+    return {
+        str(d["metadata"]["name"]).removeprefix("plantbus-"): d["spec"]["template"]["spec"]  # type: ignore[index]
+        for d in render(overlay)
+        if d["kind"] == "Deployment" and str(d["metadata"]["name"]) in _SERVICE_DEPLOYMENTS  # type: ignore[index]
+    }
+
+
+_SERVICE_DEPLOYMENTS = {f"plantbus-{name}" for name in SERVICES}
+
+
+@pytest.mark.parametrize("overlay", ["dev", "prod"])
+def test_each_service_mounts_only_its_own_nats_secret(overlay: str) -> None:
+    pods = _deployments(overlay)
+    assert set(pods) == set(SERVICES)
+    for service, pod in pods.items():
+        secrets = {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+        nats = {s for s in secrets if s.startswith("plantbus-nats-")}
+        assert nats == {f"plantbus-nats-{service}"}, (service, secrets)
+        assert ("plantbus-config-signing" in secrets) == (service == "governance"), service
+        (container,) = pod["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["PLANTBUS_NATS_USER"]["value"] == service
+        assert env["PLANTBUS_NATS_PASSWORD_FILE"]["value"] == "/etc/plantbus/nats/password"
+        assert "PLANTBUS_NATS_PASSWORD" not in env and "PLANTBUS_NATS_CREDS" not in env
+        assert env["PLANTBUS_CONFIG_PUBKEY"]["value"].endswith("config-signing.pub")
+
+
+def test_dev_nats_runs_the_generated_permissions() -> None:
+    committed = (K8S / "overlays" / "dev" / "nats-server.conf").read_text()
+    assert committed == natsauth.server_config(natsauth.grants(), None, "/data"), (
+        "deploy/k8s/overlays/dev/nats-server.conf is stale: plantbus security nats-config "
+        "--password-env --store-dir /data --out deploy/k8s/overlays/dev/nats-server.conf"
+    )
+    env = {natsauth.password_variable(user): "x" for user in natsauth.grants()}
+    checked = subprocess.run(
+        [str(find_binary()), "-c", str(K8S / "overlays" / "dev" / "nats-server.conf"), "-t"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert checked.returncode == 0, checked.stderr
+    (server,) = [d for d in render("dev") if d["kind"] == "StatefulSet"]
+    (container,) = server["spec"]["template"]["spec"]["containers"]  # type: ignore[index]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"]}
+    assert refs == {
+        natsauth.password_variable(user): f"plantbus-nats-{user}" for user in natsauth.grants()
+    }
+
+
+def test_prod_nats_values_carry_the_generated_permissions() -> None:
+    values = yaml.safe_load((ROOT / "deploy" / "nats" / "values-prod.yaml").read_text())
+    wanted = natsauth.chart_values(natsauth.grants())
+    assert values["config"]["merge"] == wanted["config"]["merge"]
+    assert values["container"]["env"] == wanted["container"]["env"]
+    assert values["config"]["jetstream"]["enabled"] and values["config"]["cluster"]["enabled"]

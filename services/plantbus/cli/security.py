@@ -30,6 +30,12 @@ def security() -> None:
 @click.option("--tls-cert", help="Server certificate file (enables TLS).")
 @click.option("--tls-key", help="Server key file.")
 @click.option("--tls-ca", help="CA of client certificates (enables verification).")
+@click.option(
+    "--password-env",
+    is_flag=True,
+    help="Name each password by an environment variable of the server (PLANTBUS_NATS_PASSWORD_"
+    "<USER>, from a Kubernetes Secret) instead of writing password files.",
+)
 def nats_config(
     out: Path,
     store_dir: str,
@@ -37,6 +43,7 @@ def nats_config(
     tls_cert: str | None,
     tls_key: str | None,
     tls_ca: str | None,
+    password_env: bool,
 ) -> None:
     """Write a nats-server config with least-privilege users (bcrypt hashes, no passwords)
     and each user's password in <user>.password next to it (mode 0600)."""
@@ -48,9 +55,16 @@ def nats_config(
         if tls_ca:
             tls |= {"ca_file": tls_ca, "verify": True}
     users = natsauth.grants()
-    passwords = natsauth.user_passwords(out.parent, users)
-    text = natsauth.server_config(users, passwords, store_dir, port=port, tls=tls)
-    natsauth.write_config(out, text)
+    passwords = None if password_env else natsauth.user_passwords(out.parent, users)
+    natsauth.write_config(
+        out, natsauth.server_config(users, passwords, store_dir, port=port, tls=tls)
+    )
+    if passwords is None:
+        click.echo(
+            f"wrote {out}; the server reads each user's password from its environment "
+            f"({natsauth.password_variable('device')} and so on, for {', '.join(users)})"
+        )
+        return
     click.echo(
         f"wrote {out} and {len(passwords)} password files (<user>.password) next to it, for "
         f"users {', '.join(users)}; an existing password file is kept. They are secrets: keep "

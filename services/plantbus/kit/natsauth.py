@@ -41,10 +41,12 @@ __all__ = [
     "PROVISIONER",
     "SERVICE_USERS",
     "Grant",
+    "chart_values",
     "credentials_dir",
     "grants",
     "inbox_prefix",
     "password_file",
+    "password_variable",
     "server_config",
     "user_passwords",
     "write_config",
@@ -261,16 +263,26 @@ def _hash(password: str) -> str:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
 
 
+def password_variable(user: str) -> str:
+    """The environment variable a server config names for ``user``'s password."""
+    return "PLANTBUS_NATS_PASSWORD_" + user.upper().replace("-", "_")
+
+
 def server_config(
     users: Mapping[str, Grant],
-    passwords: Mapping[str, str],
+    passwords: Mapping[str, str] | None,
     store_dir: str,
     *,
     port: int = 4222,
     tls: Mapping[str, object] | None = None,
 ) -> str:
     """A nats-server configuration (JSON is valid nats config) with one user per entry of
-    ``users``, authenticated by bcrypt hashes of ``passwords``."""
+    ``users``, authenticated by bcrypt hashes of ``passwords``; or, with None, by the
+    server's environment variables (:func:`password_variable`, from Kubernetes Secrets)."""
+
+    def secret(user: str) -> str:
+        return _hash(passwords[user]) if passwords is not None else f"@@{user}@@"
+
     config: dict[str, Any] = {
         "port": port,
         "jetstream": {"store_dir": store_dir},
@@ -278,7 +290,7 @@ def server_config(
             "users": [
                 {
                     "user": name,
-                    "password": _hash(passwords[name]),
+                    "password": secret(name),
                     "permissions": grant.permissions(),
                 }
                 for name, grant in users.items()
@@ -287,7 +299,40 @@ def server_config(
     }
     if tls:
         config["tls"] = dict(tls)
-    return json.dumps(config, indent=2)
+    text = json.dumps(config, indent=2)
+    for name in users if passwords is None else ():
+        text = text.replace(f'"@@{name}@@"', f"${password_variable(name)}")  # unquoted: a reference
+    return text
+
+
+def chart_values(users: Mapping[str, Grant], secret: str = "plantbus-nats-users") -> dict[str, Any]:
+    """The same users for the official NATS Helm chart: ``config.merge.authorization``
+    (``<< $VAR >>`` is the chart's unquoted reference) and each password as a container
+    variable from key ``<user>`` of the Secret ``secret``."""
+    return {
+        "config": {
+            "merge": {
+                "authorization": {
+                    "users": [
+                        {
+                            "user": name,
+                            "password": f"<< ${password_variable(name)} >>",
+                            "permissions": grant.permissions(),
+                        }
+                        for name, grant in users.items()
+                    ]
+                }
+            }
+        },
+        "container": {
+            "env": {
+                password_variable(name): {
+                    "valueFrom": {"secretKeyRef": {"name": secret, "key": name}}
+                }
+                for name in users
+            }
+        },
+    }
 
 
 def write_config(path: Path, text: str) -> Path:
