@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 
 import psutil
+from pydantic import SecretStr
 
-from plantbus.kit import subjects
+from plantbus.kit import natsauth, subjects
 from plantbus.kit.bus import NatsSettings, connect
 from plantbus.v1 import telemetry_pb2
 
@@ -49,8 +50,15 @@ def start_hub(data_dir: Path, single: bool) -> tuple[subprocess.Popen[bytes], di
     return proc, json.loads(runtime.read_text())
 
 
-async def load(nats_url: str, seconds: float) -> None:
-    bus = await connect(NatsSettings(url=nats_url, name="bench-load"))
+def publisher(data_dir: Path, url: str, single: bool) -> NatsSettings:
+    """The hub's NATS user that may publish telemetry: the device service's (or all's)."""
+    user = "all" if single else "device"
+    secret = natsauth.password_file(natsauth.credentials_dir(data_dir), user).read_text()
+    return NatsSettings(url=url, name="bench-load", user=user, password=SecretStr(secret.strip()))
+
+
+async def load(settings: NatsSettings, seconds: float) -> None:
+    bus = await connect(settings)
     subject = subjects.telemetry("demo", "machining", "line1", "m1", "load")
     end = time.monotonic() + seconds
     seq = 0
@@ -74,7 +82,8 @@ def measure(single: bool) -> dict[str, float]:
             children = psutil.Process(proc.pid).children(recursive=True)
 
             async def sample_while_loading() -> None:
-                task = asyncio.create_task(load(str(runtime["nats_url"]), LOAD_S))
+                settings = publisher(Path(tmp), str(runtime["nats_url"]), single)
+                task = asyncio.create_task(load(settings, LOAD_S))
                 while not task.done():
                     for child in children:
                         try:

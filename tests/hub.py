@@ -16,6 +16,10 @@ from typing import Any
 
 import psutil
 import yaml
+from pydantic import SecretStr
+
+from plantbus.kit import natsauth
+from plantbus.kit.bus import NatsSettings, inbox_prefix
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -92,3 +96,16 @@ def machine_total(data: Path) -> tuple[str, int]:
     assert out.returncode == 0, out.stderr
     message: dict[str, Any] = json.loads(out.stdout.splitlines()[0])["message"]
     return str(message.get("shift", "")), int(message.get("total_count", 0))
+
+
+def nats_login(data: Path, user: str = natsauth.OPERATOR) -> dict[str, Any]:
+    """``nats.connect`` arguments for one of the hub's NATS users (default: the operator)."""
+    secret = natsauth.password_file(natsauth.credentials_dir(data), user).read_text().strip()
+    url = json.loads((data / "runtime.json").read_text())["nats_url"]
+    return {"servers": [url], "user": user, "password": secret, "inbox_prefix": inbox_prefix(user)}
+
+
+def nats_settings(data: Path, user: str = natsauth.OPERATOR) -> NatsSettings:
+    """:class:`NatsSettings` for one of the hub's NATS users."""
+    login = nats_login(data, user)
+    return NatsSettings(url=login["servers"][0], user=user, password=SecretStr(login["password"]))

@@ -18,9 +18,9 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from plantbus.kit.bus import NatsSettings, connect
+from plantbus.kit.bus import connect
 from plantbus.v1 import alerting_pb2, oee_pb2, telemetry_pb2
-from tests.hub import demo_plant, plantbus, running_hub
+from tests.hub import demo_plant, nats_settings, plantbus, running_hub
 
 if TYPE_CHECKING:
     from playwright.async_api import Dialog
@@ -69,7 +69,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         runtime = json.loads((data / "runtime.json").read_text())
         token_file = data / "dashboard-token"
         assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
-        yield {"url": runtime["dashboard"], "nats": runtime["nats_url"], "data": data}
+        yield {"url": runtime["dashboard"], "data": data}
     assert not token_file.exists(), "the dashboard token outlived the hub"
 
 
@@ -87,13 +87,17 @@ def login_link(hub: dict[str, Any]) -> str:
     return link
 
 
-async def publish(nats_url: str, subject: str, message: Any) -> None:
-    bus = await connect(NatsSettings(url=nats_url))
+_PUBLISHER = {"telemetry": "device", "alarm": "alerting", "downtime": "oee", "oee": "oee"}
+"""The hub's NATS user that may publish each subject family (only its owner may)."""
+
+
+async def publish(data: Path, subject: str, message: Any) -> None:
+    bus = await connect(nats_settings(data, _PUBLISHER[subject.split(".")[2]]))
     await bus.publish(subject, message)
     await bus.close()
 
 
-async def raise_bad_quality_alarm(nats_url: str) -> None:
+async def raise_bad_quality_alarm(data: Path) -> None:
     """The PLC of m1 reports a bad value for its state tag, as a failing PLC would."""
     sample = telemetry_pb2.TagSample(
         path="demo/machining/line1/m1/state",
@@ -101,13 +105,13 @@ async def raise_bad_quality_alarm(nats_url: str) -> None:
         quality_reason="connection lost (test)",
     )
     await publish(
-        nats_url,
+        data,
         "plantbus.v1.telemetry.demo.machining.line1.m1.state",
         telemetry_pb2.TagSampleBatch(samples=[sample], device="m1-plc"),
     )
 
 
-async def publish_hostile(nats_url: str) -> None:
+async def publish_hostile(data: Path) -> None:
     """Alarms, stops and a machine whose every text field is an attack on the page."""
     for n, text in enumerate(HOSTILE):
         alarm = alerting_pb2.AlarmEvent(
@@ -120,14 +124,14 @@ async def publish_hostile(nats_url: str) -> None:
             note=f"note {n}: {text}",
         )
         alarm.time.GetCurrentTime()
-        await publish(nats_url, "plantbus.v1.alarm.demo.machining.line1.m1.hostile", alarm)
+        await publish(data, "plantbus.v1.alarm.demo.machining.line1.m1.hostile", alarm)
         stop = oee_pb2.DowntimeEvent(
             id=f"{text}#{n}", machine=f"machine {n}: {text}", reason=f"reason {n}: {text}"
         )
         stop.start.GetCurrentTime()
-        await publish(nats_url, "plantbus.v1.downtime.demo.machining.line1.m1", stop)
+        await publish(data, "plantbus.v1.downtime.demo.machining.line1.m1", stop)
     await publish(
-        nats_url,
+        data,
         "plantbus.v1.oee.demo.machining.line1.hostile",
         oee_pb2.OeeSnapshot(
             scope=f"demo/machining/line1/{MACHINE}", state=HOSTILE[1], reason=HOSTILE[0]
@@ -159,7 +163,7 @@ async def test_dashboard_live_oee_and_alarm_acknowledge(hub: dict[str, Any]) -> 
             assert time.monotonic() < deadline + 30, f"OEE stayed at {first}"
             await page.wait_for_timeout(250)
 
-        await raise_bad_quality_alarm(hub["nats"])
+        await raise_bad_quality_alarm(hub["data"])
         state = page.locator(f"[data-testid='alarm-state-{ALARM}']")
         await state.wait_for(timeout=20_000)
         assert await state.inner_text() in ("unacknowledged", "returned_unacknowledged")
@@ -202,7 +206,7 @@ async def test_hostile_names_are_shown_as_text_and_never_run(hub: dict[str, Any]
         await page.wait_for_selector("[data-testid=connection]:text('live')", timeout=30_000)
         await page.evaluate("localStorage.setItem('plantbus-token', 'bait')")
 
-        await publish_hostile(hub["nats"])
+        await publish_hostile(hub["data"])
         last = len(HOSTILE) - 1
         await page.get_by_test_id(f"ack-{HOSTILE[last]}@{last}").wait_for(timeout=20_000)
         await expect(page.get_by_test_id(f"state-demo/machining/line1/{MACHINE}")).to_be_visible()

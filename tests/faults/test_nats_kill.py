@@ -20,7 +20,7 @@ from nats.aio.msg import Msg
 
 from plantbus.device.spool import Spool
 from plantbus.v1 import service_pb2, telemetry_pb2
-from tests.hub import child, machine_total, plantbus, status
+from tests.hub import child, machine_total, nats_login, plantbus, status
 
 SERVICES = ("alerting", "dashboard", "device", "erp", "governance", "oee")
 TAG = "plantbus.v1.telemetry.demo.machining.line1.m1.power"
@@ -68,9 +68,9 @@ def restarted(proc: subprocess.Popen[bytes], old: psutil.Process, port: int) -> 
         time.sleep(0.05)
 
 
-async def serving_beats(url: str, timeout: float) -> dict[str, service_pb2.ServiceHeartbeat]:
+async def serving_beats(data: Path, timeout: float) -> dict[str, service_pb2.ServiceHeartbeat]:
     """The first SERVING heartbeat of every service sent on this (restarted) server."""
-    nc = await nats.connect(url)
+    nc = await nats.connect(**nats_login(data))
     beats: dict[str, service_pb2.ServiceHeartbeat] = {}
     done = asyncio.Event()
 
@@ -93,11 +93,11 @@ async def serving_beats(url: str, timeout: float) -> dict[str, service_pb2.Servi
 
 
 async def stored_samples(
-    url: str, until: float, timeout: float
+    data: Path, until: float, timeout: float
 ) -> list[tuple[str, telemetry_pb2.TagSample]]:
     """Every sample of TAG in the telemetry stream, in stream order, with the runner epoch
     of its message id, up to the first one received at or after ``until`` (wall clock)."""
-    nc = await nats.connect(url)
+    nc = await nats.connect(**nats_login(data))
     out: list[tuple[str, telemetry_pb2.TagSample]] = []
     try:
         sub = await nc.jetstream().subscribe(TAG, ordered_consumer=True)
@@ -150,7 +150,7 @@ def test_nats_killed_under_load_every_service_reconnects_and_nothing_is_lost(
     assert json.loads((data / "runtime.json").read_text())["nats_url"] == url
 
     # 2. every service reconnects (same pid, no restart) and serves the same config
-    beats = asyncio.run(serving_beats(url, timeout=30))
+    beats = asyncio.run(serving_beats(data, timeout=30))
     serving_at = time.monotonic()
     after = status(data)
     for name in SERVICES:
@@ -171,7 +171,7 @@ def test_nats_killed_under_load_every_service_reconnects_and_nothing_is_lost(
     # 4. nothing the device service accepted is lost, nothing is stored twice, order kept.
     # Read the tag up to a sample taken 2 s after NATS was back: the spool replays in
     # order before anything newer, so every earlier sample must be stored by then.
-    stored = asyncio.run(stored_samples(url, until=back_wall + 2, timeout=30))
+    stored = asyncio.run(stored_samples(data, until=back_wall + 2, timeout=30))
     assert len({epoch for epoch, _ in stored}) == 1, "the m1 runner restarted: sequences restart"
     samples = [s for _, s in stored]
     seqs = [s.sequence for s in samples]
