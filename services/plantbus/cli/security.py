@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from plantbus.kit import natsauth
+from plantbus.kit.signing import ensure_signing_key
 
 __all__ = ["commands"]
 
@@ -70,6 +71,22 @@ def nats_config(
         f"users {', '.join(users)}; an existing password file is kept. They are secrets: keep "
         "them out of version control; give each service only its own "
         "(PLANTBUS_NATS_USER, PLANTBUS_NATS_PASSWORD_FILE)"
+    )
+
+
+@security.command("signing-key")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for config-signing.key (0600, governance's alone) and config-signing.pub.",
+)
+def signing_key(out: Path) -> None:
+    """Create governance's config signing key pair (kept when it exists)."""
+    private, public = ensure_signing_key(out)
+    click.echo(
+        f"{private} (governance only: PLANTBUS_CONFIG_SIGNING_KEY) and {public} (every "
+        "service: PLANTBUS_CONFIG_PUBKEY)"
     )
 
 
