@@ -135,7 +135,7 @@ def test_nats_killed_under_load_every_service_reconnects_and_nothing_is_lost(
     # (a crash loop) stretches the outage through the supervisor's back-off to about
     # 0.5 + 1 + 2 + 4 s. `spooled`: records in the device's spool on disk (all machines).
     server = nats_server(proc)
-    store = server.cmdline()[server.cmdline().index("-sd") + 1]
+    store = server.cmdline()[server.cmdline().index("-c") + 1]  # the config names the store
     killed_wall, killed_at = time.time(), time.monotonic()
     spooled = 0
     for _ in range(KILLS):
@@ -146,7 +146,7 @@ def test_nats_killed_under_load_every_service_reconnects_and_nothing_is_lost(
     back_wall, back_at = time.time(), time.monotonic()
     # 1. the same port and JetStream store: clients find it at the URL they know
     args = server.cmdline()
-    assert (args[args.index("-sd") + 1], args[args.index("-p") + 1]) == (store, str(port))
+    assert (args[args.index("-c") + 1], args[args.index("-p") + 1]) == (store, str(port))
     assert json.loads((data / "runtime.json").read_text())["nats_url"] == url
 
     # 2. every service reconnects (same pid, no restart) and serves the same config
