@@ -6,7 +6,9 @@ status codes in one place (:mod:`plantbus.kit.rpc`).
 
 from __future__ import annotations
 
+import errno
 import os
+import ssl
 from typing import ClassVar
 
 __all__ = [
@@ -123,6 +125,10 @@ def describe(err: BaseException) -> str:
     """An exception in words: an OS error's own text ("connection refused", where asyncio
     says "Connect call failed (...)"), else its message, else its type's name (a bare
     TimeoutError)."""
-    if isinstance(err, OSError) and err.errno:
+    if (
+        isinstance(err, OSError)
+        and err.errno in errno.errorcode
+        and not isinstance(err, ssl.SSLError)  # errno 1 there; its own text says what failed
+    ):
         return os.strerror(err.errno).lower()
     return str(err) or type(err).__name__
