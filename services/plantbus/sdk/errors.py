@@ -125,10 +125,8 @@ def describe(err: BaseException) -> str:
     """An exception in words: an OS error's own text ("connection refused", where asyncio
     says "Connect call failed (...)"), else its message, else its type's name (a bare
     TimeoutError)."""
-    if (
-        isinstance(err, OSError)
-        and err.errno in errno.errorcode
-        and not isinstance(err, ssl.SSLError)  # errno 1 there; its own text says what failed
-    ):
-        return os.strerror(err.errno).lower()
+    code = err.errno if isinstance(err, OSError) else None
+    # an SSL error has errno 1 ("operation not permitted"); its own text says what failed
+    if code is not None and code in errno.errorcode and not isinstance(err, ssl.SSLError):
+        return os.strerror(code).lower()
     return str(err) or type(err).__name__
