@@ -36,7 +36,7 @@ from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.kit.rpc import channel
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.plugins import PluginRegistry, discover, plugin_infos
-from plantbus.sdk.driver import Driver, Scalar
+from plantbus.sdk.driver import Driver, DriverContext, Scalar
 from plantbus.sdk.errors import NotFound, PermissionDenied, PlantbusError, describe
 from plantbus.v1 import (
     device_pb2_grpc,
@@ -180,6 +180,7 @@ class DeviceService(Service):
             cls = self.drivers.get(device.driver)
             assert issubclass(cls, Driver)
             driver = cls(device.endpoint, cls.Settings.model_validate(device.settings))
+            driver.context = DriverContext(device.name, self.ctx.hub_data_dir or self.ctx.data_dir)
         except (PlantbusError, ValueError) as err:
             self.failed[device.name] = (device, str(err))
             self.ctx.log.error("device %s cannot run: %s", device.name, err)

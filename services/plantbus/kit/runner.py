@@ -91,6 +91,7 @@ class Runner:
                 log=logging.getLogger(f"plantbus.{cls.name}"),
                 signer=signer,
                 verifier=verifier,
+                hub_data_dir=s.data_dir,
             )
             self.services[cls.name] = cls(ctx)
         for service in self.services.values():

@@ -49,6 +49,9 @@ class ServiceContext:
     """Governance's config signing key, where the runner was given it."""
     verifier: Verifier | None = None
     """Checks that a config document is governance's (None: nothing is checked)."""
+    hub_data_dir: Path | None = None
+    """The hub's data dir (``data_dir``'s root), shared with the CLI on this host: trust
+    lists and certificates that ``plantbus devices trust`` writes. None: use ``data_dir``."""
 
 
 class Service(abc.ABC):

@@ -17,6 +17,7 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import ClassVar, TypeGuard
 
 from plantbus.sdk.errors import DriverConfigError, WriteNotSupported
@@ -27,10 +28,12 @@ __all__ = [
     "ByteOrder",
     "DataType",
     "Driver",
+    "DriverContext",
     "Quality",
     "Reading",
     "Scalar",
     "SupportsBrowse",
+    "SupportsServerTrust",
     "SupportsSubscribe",
     "TagRef",
 ]
@@ -144,6 +147,19 @@ class BrowseNode:
     children: list[BrowseNode] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class DriverContext:
+    """Where a driver instance runs, beside its endpoint and settings."""
+
+    device: str = ""
+    """The device's name in the plant config, or the URL ``plantbus probe`` was given:
+    what errors that need the operator call it."""
+    data_dir: Path | None = None
+    """The hub's data dir on this host, shared with the CLI, for the driver's own files
+    (certificates and trust lists, see :mod:`plantbus.sdk.certificates`); None when the host
+    has none."""
+
+
 class Driver(Plugin[SettingsT], abc.ABC):
     """Base class for protocol drivers. One instance per device connection.
 
@@ -153,6 +169,9 @@ class Driver(Plugin[SettingsT], abc.ABC):
     """
 
     schemes: ClassVar[tuple[str, ...]] = ()
+    context: DriverContext = DriverContext()
+    """Set by the host (the device service, ``plantbus probe``) after construction and
+    before ``connect()``."""
 
     def __init__(self, endpoint: str, settings: SettingsT) -> None:
         """Store the endpoint URL and validated settings. Must not perform I/O."""
@@ -214,3 +233,18 @@ class SupportsBrowse(abc.ABC):
     @abc.abstractmethod
     async def browse(self, address: str | None = None, depth: int = 1) -> list[BrowseNode]:
         """List the nodes below ``address`` (the root when None)."""
+
+
+class SupportsServerTrust(abc.ABC):
+    """Capability of drivers whose servers prove who they are with a certificate that the
+    hub trusts only once it is in the driver's trust list (``plantbus devices trust``)."""
+
+    @abc.abstractmethod
+    async def server_certificate(self) -> bytes:
+        """The certificate (DER) the server at the endpoint presents, trusted or not,
+        without opening a session."""
+
+    @abc.abstractmethod
+    def security(self) -> str:
+        """After ``connect()``: the security in use, for example
+        ``Basic256Sha256 SignAndEncrypt``, or ``None``."""

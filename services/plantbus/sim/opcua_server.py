@@ -2,14 +2,16 @@
 
 Nodes are ``ns=2;s=Line1.M1.Temperature`` style (Temperature, Power, State, Reason, Parts,
 Rejects, and the writable SpeedSetpoint), refreshed from the same machine models as the
-Modbus side. Optional Basic256Sha256 security and user/password, for tests.
+Modbus side. With a certificate it offers signed and encrypted sessions only
+(Aes256_Sha256_RsaPss and Basic256Sha256, SignAndEncrypt: what ``plantbus sim`` serves);
+without one, security policy None only (for tests of that refusal). Optional user/password.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,10 @@ from asyncua.server.server import Server
 from asyncua.server.user_managers import UserManager
 
 from plantbus.kit.net import free_port
+from plantbus.sdk.certificates import CertificateInfo, read_der
 from plantbus.sim.model import MachineSim
 
-__all__ = ["PasswordUsers", "serve_opcua"]
+__all__ = ["SECURE", "PasswordUsers", "serve_opcua"]
 
 NAMESPACE = "urn:plantbus:sim"
 _FIELDS: tuple[tuple[str, str, ua.VariantType], ...] = (
@@ -34,6 +37,11 @@ _FIELDS: tuple[tuple[str, str, ua.VariantType], ...] = (
     ("Rejects", "rejects", ua.VariantType.UInt16),
     ("SpeedSetpoint", "speed_setpoint", ua.VariantType.UInt16),
 )
+SECURE = (
+    ua.SecurityPolicyType.Aes256Sha256RsaPss_SignAndEncrypt,
+    ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
+)
+"""What the simulator offers with a certificate."""
 
 
 class PasswordUsers(UserManager):  # type: ignore[misc]
@@ -67,8 +75,9 @@ async def serve_opcua(
     certificate: Path | None = None,
     private_key: Path | None = None,
     users: dict[str, str] | None = None,
+    policies: Sequence[ua.SecurityPolicyType] = SECURE,
 ) -> AsyncIterator[str]:
-    """Run the server; yields its endpoint URL."""
+    """Run the server; yields its endpoint URL. ``policies`` apply with a certificate."""
     server = Server(user_manager=PasswordUsers(users) if users else None)
     await server.init()
     port = port or free_port(host)
@@ -76,16 +85,15 @@ async def serve_opcua(
     server.set_endpoint(endpoint)
     server.set_server_name("Plantbus simulated line")
     if certificate and private_key:
-        await server.load_certificate(str(certificate))
+        der = read_der(certificate)
+        await server.set_application_uri(CertificateInfo.of(der).uris[0])
+        await server.load_certificate(der)
         await server.load_private_key(str(private_key))
-        server.set_security_policy(
-            [
-                ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
-                ua.SecurityPolicyType.Basic256Sha256_Sign,
-            ]
-        )
+        server.set_security_policy(list(policies))
+    else:
+        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
     if users:
-        server.set_security_IDs(["Username"])
+        server.set_identity_tokens([ua.UserNameIdentityToken])
     ns = await server.register_namespace(NAMESPACE)
     line = await server.nodes.objects.add_object(_id(ns, "Line1"), "Line1")
     nodes: list[tuple[MachineSim, str, Any]] = []
