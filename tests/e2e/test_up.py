@@ -3,6 +3,7 @@ through the data dir, and Ctrl-C leaves no child process behind."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import psutil
 import pytest
 
 from plantbus.kit.registry import SERVICES
+from plantbus.testing.waiting import wait_until
 
 UP_TIMEOUT_S = 90
 
@@ -96,6 +98,18 @@ def test_up_status_and_clean_stop(hub: tuple[subprocess.Popen[str], Path]) -> No
     first = json.loads(tail.stdout.splitlines()[0])
     assert first["subject"].startswith("plantbus.v1.telemetry.demo.machining.line1.m1.")
     assert first["message"]["samples"][0]["quality"] == "QUALITY_GOOD"
+
+    # the README's probe of the simulator: signed and encrypted, its certificate trusted by
+    # the hub that made it
+    opcua = f"opc.tcp://{runtime['sim']['opcua']}"  # type: ignore[index]
+
+    def browsed() -> subprocess.CompletedProcess[str] | None:
+        result = plantbus("probe", opcua, "--browse", data_dir=data_dir)
+        return result if result.returncode == 0 else None
+
+    browse = asyncio.run(wait_until(browsed, timeout=30, message=f"{opcua} browsed"))
+    assert "ns=2;s=Line1" in browse.stdout
+    assert "security Aes256_Sha256_RsaPss SignAndEncrypt" in browse.stderr
 
     proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 0

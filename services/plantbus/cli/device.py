@@ -1,19 +1,30 @@
-"""``plantbus devices``: the devices a running hub polls, fresh reads and policy-checked writes."""
+"""``plantbus devices``: the devices a running hub polls, fresh reads and policy-checked
+writes, and the trust list of their server certificates."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import click
+import yaml
 from google.protobuf.json_format import MessageToDict
+from pydantic import ValidationError
 
 from plantbus.cli.hub import Hub, hub_options
+from plantbus.cli.locallog import LocalLog
+from plantbus.cli.probe import driver_for
 from plantbus.cli.rpc import call
 from plantbus.kit import codec
-from plantbus.v1 import device_pb2, telemetry_pb2
+from plantbus.plugins import discover
+from plantbus.sdk.driver import Driver, DriverContext, SupportsServerTrust
+from plantbus.sdk.errors import PlantbusError, describe
+from plantbus.v1 import device_pb2, governance_pb2, telemetry_pb2
 
-__all__ = ["commands", "tag_value"]
+__all__ = ["TRUST_LOG", "commands", "tag_value"]
+
+TRUST_LOG = "trust.log"
 
 _STATES = {
     device_pb2.CONNECTION_STATE_CONNECTING: "connecting",
@@ -129,6 +140,96 @@ def write(device: str, tag: str, value: str, reason: str, hub: Hub) -> None:
     reply = call(hub, "device", "WriteTag", request)
     click.echo(f"written under policy {reply.policy!r}; read back:")
     click.echo(_sample_line(reply.read_back))
+
+
+def _configured(device: str, hub: Hub) -> tuple[str, str, dict[str, Any]]:
+    """Driver, endpoint and settings of ``device`` in the running config, asked of
+    governance as the caller (so it is authorized like any config read)."""
+    reply = call(hub, "governance", "GetConfig", governance_pb2.GetConfigRequest())
+    config = yaml.safe_load(reply.yaml or "{}") or {}
+    for entry in config.get("devices", []):
+        if entry.get("name") == device:
+            return entry["driver"], entry["endpoint"], entry.get("settings", {})
+    raise click.ClickException(
+        f"no device {device!r} in config version {reply.meta.version} (plantbus devices list); "
+        "give its URL to trust a server that is not configured yet"
+    )
+
+
+def _trust_driver(device: str, hub: Hub) -> Driver:
+    """The driver that would talk to ``device`` (a configured name, or a URL)."""
+    settings: dict[str, Any] = {}
+    if "://" in device:
+        cls, endpoint = driver_for(device), device
+    else:
+        driver_name, endpoint, settings = _configured(device, hub)
+        found = discover("plantbus.drivers").get(driver_name)
+        assert issubclass(found, Driver)
+        cls = found
+    try:
+        driver = cls(endpoint, cls.Settings.model_validate(settings))
+    except (ValidationError, PlantbusError) as err:
+        raise click.ClickException(f"{device}: {err}") from None
+    if not isinstance(driver, SupportsServerTrust):
+        raise click.ClickException(
+            f"{device}: driver {cls.manifest.name!r} uses no server certificates"
+        )
+    driver.context = DriverContext(device, hub.data_dir)
+    return driver
+
+
+async def _fetch(driver: SupportsServerTrust, timeout_s: float) -> bytes:
+    try:
+        return await asyncio.wait_for(driver.server_certificate(), timeout_s)
+    except TimeoutError:
+        raise click.ClickException(f"no answer within {timeout_s:g}s") from None
+    except PlantbusError as err:
+        raise click.ClickException(describe(err)) from None
+
+
+@devices.command("trust")
+@click.argument("device")
+@click.option("--yes", is_flag=True, help="Trust without asking.")
+@click.option("--timeout", "timeout_s", default=10.0, show_default=True, help="Seconds to wait.")
+@hub_options
+def trust(device: str, yes: bool, timeout_s: float, hub: Hub) -> None:
+    """Show the certificate DEVICE's server presents and add it to the trust list.
+
+    DEVICE is a device of the running hub's config, or a URL (opc.tcp://...) to trust a
+    server before it is configured (plantbus probe). The trust list is this host's
+    (<data_dir>/pki/<driver>/trusted/); each addition is logged to <data_dir>/trust.log.
+    """
+    from plantbus.sdk.certificates import CertificateInfo, TrustList
+
+    driver = _trust_driver(device, hub)
+    assert isinstance(driver, SupportsServerTrust)  # _trust_driver checked it
+    der = asyncio.run(_fetch(driver, timeout_s))
+    info = CertificateInfo.of(der)
+    where = device if device == driver.endpoint else f"{device} ({driver.endpoint})"
+    click.echo(f"{where} presents:")
+    click.echo(f"  SHA-256  {info.fingerprint}")
+    click.echo(f"  subject  {info.subject}")
+    click.echo(f"  issuer   {info.issuer}")
+    expired = "  (EXPIRED or not yet valid)" if info.expired() else ""
+    click.echo(f"  valid    {info.not_before:%Y-%m-%d} to {info.not_after:%Y-%m-%d}{expired}")
+    trusted = TrustList.of(hub.data_dir, driver.manifest.name)
+    if trusted.contains(der):
+        click.echo(f"already trusted: {trusted.path(der)}")
+        return
+    log = LocalLog(hub.data_dir / TRUST_LOG)
+    log.open()
+    if not yes:
+        click.confirm("Does the server show the same SHA-256? Trust it", abort=True)
+    path = trusted.add(der)
+    log.append(
+        action="trust",
+        device=device,
+        endpoint=driver.endpoint,
+        fingerprint=info.fingerprint,
+        subject=info.subject,
+        file=str(path),
+    )
+    click.echo(f"trusted: {path} (the device connects on its next retry)")
 
 
 commands = [devices]

@@ -4,6 +4,12 @@ No hub is needed: the driver is chosen by the URL scheme among the installed
 ``plantbus.drivers`` plugins (``Driver.schemes``) and addresses are parsed by the
 driver's ``tag_from_address``. Every answer shows value, quality and round-trip time;
 errors say why (refused, timeout, illegal address, bad node id) as the driver reports it.
+Drivers with certificates (OPC UA) use the data dir's trust list and say which security
+they used.
+
+``--write`` bypasses the hub's write policies and audit: it asks first (or ``--yes``) and
+appends every write (time, OS user, URL, address, old and new value) to
+``<data_dir>/probe-writes.log``.
 """
 
 from __future__ import annotations
@@ -14,16 +20,36 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import click
+from pydantic import ValidationError
 
+from plantbus.cli.hub import default_data_dir
+from plantbus.cli.locallog import LocalLog
 from plantbus.plugins import discover
-from plantbus.sdk.driver import DataType, Driver, Quality, Scalar, SupportsBrowse, TagRef
+from plantbus.sdk.driver import (
+    DataType,
+    Driver,
+    DriverContext,
+    Quality,
+    Scalar,
+    SupportsBrowse,
+    SupportsServerTrust,
+    TagRef,
+)
 from plantbus.sdk.errors import PlantbusError, ValidationFailed
 
-__all__ = ["commands", "driver_for", "parse_value"]
+__all__ = ["WRITE_LOG", "commands", "driver_for", "parse_value"]
+
+WRITE_LOG = "probe-writes.log"
+_BYPASS = (
+    "WARNING: plantbus probe --write goes straight to the device. It bypasses the hub's "
+    "write policies, tag limits and audit trail; use it for commissioning only, and "
+    "'plantbus devices write' (policy-checked, audited) everywhere else."
+)
 
 
 def driver_for(url: str) -> type[Driver]:
@@ -103,13 +129,26 @@ def _why(err: BaseException, timeout_s: float) -> str:
 class Probe:
     """One driver session against the device at ``url``."""
 
-    def __init__(self, url: str, timeout_s: float) -> None:
+    def __init__(self, url: str, timeout_s: float, security: str | None, data_dir: Path) -> None:
         self.cls = driver_for(url)
+        self.url = url
         self.timeout_s = timeout_s
+        settings = {}
+        if security is not None:
+            if "security" not in self.cls.Settings.model_fields:
+                raise click.ClickException(
+                    f"driver {self.cls.manifest.name!r} has no security setting; "
+                    "leave out --security"
+                )
+            settings["security"] = security
         try:
-            self.driver = self.cls(url, self.cls.Settings())
-        except (PlantbusError, ValueError) as err:
+            self.driver = self.cls(url, self.cls.Settings.model_validate(settings))
+        except ValidationError as err:
+            why = "; ".join(e["msg"] for e in err.errors())
+            raise click.ClickException(f"--security {security!r}: {why}") from None
+        except PlantbusError as err:
             raise click.ClickException(str(err)) from None
+        self.driver.context = DriverContext(url, data_dir)
 
     async def call(self, coro: Any) -> Any:
         return await asyncio.wait_for(coro, self.timeout_s)
@@ -125,20 +164,43 @@ class Probe:
             return Request(address, error=str(err))
         return Request(address, tag, value)
 
-    async def run(self, request: Request) -> Answer:
-        """Write when asked, then read; time the round trip."""
+    def security(self) -> str:
+        """The security of the open session, for drivers that have any."""
+        if not isinstance(self.driver, SupportsServerTrust):
+            return ""
+        used = self.driver.security()
+        return f"{used} (neither signed nor encrypted)" if used == "None" else used
+
+    async def run(self, request: Request, log: LocalLog) -> Answer:
+        """Write when asked (logging the old and new value), then read; time the round trip."""
         if request.tag is None:
             return Answer(request.address, error=request.error)
+        writing = request.value is not None
+        old = await self.run(Request(request.address, request.tag), log) if writing else None
         started = time.perf_counter()
+        written = False
         try:
             if request.value is not None:
                 await self.call(self.driver.write(request.tag, request.value))
+                written = True
             (reading,) = await self.call(self.driver.read([request.tag]))
         except (TimeoutError, PlantbusError) as err:
-            return Answer(request.address, error=_why(err, self.timeout_s))
-        elapsed = (time.perf_counter() - started) * 1000
-        quality = Quality(reading.quality).name.lower()
-        return Answer(request.address, reading.value, quality, elapsed, reading.reason)
+            answer = Answer(request.address, error=_why(err, self.timeout_s))
+        else:
+            elapsed = (time.perf_counter() - started) * 1000
+            quality = Quality(reading.quality).name.lower()
+            answer = Answer(request.address, reading.value, quality, elapsed, reading.reason)
+        if writing:
+            log.append(
+                url=self.url,
+                address=request.address,
+                old=old.value if old else None,
+                new=request.value,
+                written=written,
+                read_back=answer.value,
+                error=answer.error,
+            )
+        return answer
 
     async def browse(self, node: str | None) -> list[dict[str, Any]]:
         """The nodes below ``node``; ClickException when the driver cannot browse."""
@@ -166,20 +228,34 @@ def _assignment(text: str) -> tuple[str, str]:
     return address, value
 
 
+def _confirm_writes(url: str, requests: Sequence[Request], yes: bool, log: LocalLog) -> None:
+    """Say loudly what --write bypasses, ask (unless --yes), and make sure it can be logged."""
+    writes = [r for r in requests if r.value is not None]
+    if not writes:
+        return
+    click.secho(_BYPASS, fg="red", bold=True, err=True)
+    for r in writes:
+        click.echo(f"  {r.address} = {r.value!r}", err=True)
+    log.open()
+    if not yes:
+        click.confirm(f"Write {len(writes)} value(s) to {url}?", abort=True, err=True)
+    click.echo(f"logged to {log.path}", err=True)
+
+
 async def _probe(
-    url: str, reads: Sequence[str], writes: Sequence[str], browse: str | None, timeout_s: float
+    probe: Probe, requests: Sequence[Request], browse: str | None, log: LocalLog
 ) -> tuple[list[Answer], list[dict[str, Any]]]:
-    probe = Probe(url, timeout_s)
-    requests = [probe.plan(*_assignment(w)) for w in writes] + [probe.plan(r) for r in reads]
     try:
         await probe.call(probe.driver.connect())
     except (TimeoutError, PlantbusError) as err:
-        why = _why(err, timeout_s)
+        why = _why(err, probe.timeout_s)
         if not requests:
-            raise click.ClickException(f"{url}: {why}") from None
+            raise click.ClickException(f"{probe.url}: {why}") from None
         return [Answer(r.address, error=r.error or why) for r in requests], []
     try:
-        answers = [await probe.run(r) for r in requests]
+        if security := probe.security():
+            click.echo(f"{probe.url}: security {security}", err=True)
+        answers = [await probe.run(r, log) for r in requests]
         nodes = await probe.browse(browse) if browse is not None else []
     finally:
         await probe.call(probe.driver.close())
@@ -195,6 +271,19 @@ async def _probe(
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per address.")
 @click.option("--timeout", "timeout_s", default=5.0, show_default=True, help="Seconds per call.")
+@click.option(
+    "--security",
+    metavar="none|auto|POLICY",
+    help="OPC UA: auto (default, the strongest the server offers), none, "
+    "Aes256_Sha256_RsaPss or Basic256Sha256.",
+)
+@click.option("--yes", is_flag=True, help="Write without asking.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="PLANTBUS_DATA_DIR",
+    help="Data dir: trust list, certificates, probe-writes.log (default: per-user).",
+)
 def probe(
     url: str,
     reads: tuple[str, ...],
@@ -202,14 +291,23 @@ def probe(
     browse: str | None,
     as_json: bool,
     timeout_s: float,
+    security: str | None,
+    yes: bool,
+    data_dir: Path | None,
 ) -> None:
     """Read, write or browse a device directly: URL --read ADDRESS, --write ADDRESS=VALUE.
 
-    Writes go straight to the device without policy checks: use it for commissioning only.
+    Writes go straight to the device, past the hub's policies and audit, for commissioning
+    only: probe asks first (--yes does not) and logs each one to <data_dir>/probe-writes.log.
     """
     if not (reads or writes or browse is not None):
         raise click.UsageError("give --read, --write or --browse")
-    answers, nodes = asyncio.run(_probe(url, reads, writes, browse, timeout_s))
+    data_dir = data_dir or default_data_dir()
+    session = Probe(url, timeout_s, security, data_dir)
+    requests = [session.plan(*_assignment(w)) for w in writes] + [session.plan(r) for r in reads]
+    log = LocalLog(data_dir / WRITE_LOG)
+    _confirm_writes(url, requests, yes, log)
+    answers, nodes = asyncio.run(_probe(session, requests, browse, log))
     for answer in answers:
         click.echo(json.dumps(answer.as_dict()) if as_json else answer.line())
     for node in nodes:

@@ -160,6 +160,7 @@ def up(
         web_port = free_port() if random_ports else dashboard_port
         options = _service_options(config_path, web_port)
         if not no_sim and "sim" in _cli_commands():
+            _trust_sim(data_dir)
             supervisor.add(
                 Child(
                     "sim",
@@ -169,6 +170,8 @@ def up(
                         str(env_ports["modbus"]),
                         "--opcua-port",
                         str(env_ports["opcua"]),
+                        "--data-dir",
+                        str(data_dir),
                     ),
                     logs / "sim.log",
                 )
@@ -279,6 +282,15 @@ def _nats_child(nats: NatsServer) -> Child:
         return nats.process
 
     return Child("nats", [], nats.store_dir / "nats-server.log", launch=launch)
+
+
+def _trust_sim(data_dir: Path) -> None:
+    """Make the simulator's OPC UA certificate and trust it: this hub made it."""
+    from plantbus.sdk.certificates import TrustList
+    from plantbus.sim.certificate import sim_certificate
+
+    cert, _ = sim_certificate(data_dir)
+    TrustList.of(data_dir, "opcua").add(cert.read_bytes())
 
 
 def _sim_ports(random_ports: bool) -> dict[str, int]:

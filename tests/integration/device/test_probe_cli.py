@@ -7,6 +7,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -62,10 +63,11 @@ def test_json_has_one_object_per_address_with_errors(server: LineTagServer) -> N
     assert "'hello' is not int16" in mismatch["error"]
 
 
-def test_write_reads_back(server: LineTagServer) -> None:
-    code, out = probe(server.endpoint, "--write", "speed:int32=1500", "--json")
-    assert code == 0, out
-    assert json.loads(out)["value"] == 1500
+def test_write_reads_back(server: LineTagServer, tmp_path: Path) -> None:
+    args = [server.endpoint, "--write", "speed:int32=1500", "--json", "--yes"]
+    result = CliRunner().invoke(cli, ["probe", *args, "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["value"] == 1500
     assert server.values["speed"] == 1500
 
 
