@@ -127,12 +127,19 @@ def ensure_self_signed(
     expired: self-signed, RSA 2048 and SHA-256, for client and server use, with ``uri`` (the
     application URI OPC UA requires there) and ``hosts`` (DNS names or IP addresses) in its
     subjectAltName. The key is written with mode 0600."""
+    if der := _valid(cert_file, key_file):  # no lock: the files may be a read-only mount
+        return der
     with _locked(cert_file.parent / ".lock"):  # the device service and the CLI may race
-        if cert_file.is_file() and key_file.is_file():
-            der = cert_file.read_bytes()
-            if not CertificateInfo.of(der).expired():
-                return der
-        return _self_signed(cert_file, key_file, name, uri, hosts)
+        return _valid(cert_file, key_file) or _self_signed(cert_file, key_file, name, uri, hosts)
+
+
+def _valid(cert_file: Path, key_file: Path) -> bytes:
+    """The certificate when it and its key are there and it is valid now; else b""."""
+    if cert_file.is_file() and key_file.is_file():
+        der = cert_file.read_bytes()
+        if not CertificateInfo.of(der).expired():
+            return der
+    return b""
 
 
 def _self_signed(
