@@ -261,11 +261,22 @@ class OpcUaDriver(Driver, SupportsSubscribe, SupportsBrowse, SupportsServerTrust
         except (OSError, TimeoutError, UaError) as err:
             raise DeviceUnavailable(f"{self._who}: {describe(err)}") from err
         _, endpoint = self._choose(endpoints)
-        return _leaf(endpoint.ServerCertificate)
+        return self._server_der(endpoint)
+
+    def _server_der(self, endpoint: ua.EndpointDescription) -> bytes:
+        """The endpoint's server certificate; DeviceAuthFailed when there is none to read."""
+        der = _leaf(endpoint.ServerCertificate or b"")
+        try:
+            CertificateInfo.of(der)
+        except ValueError as err:
+            raise DeviceAuthFailed(
+                f"{self._who}: the server presents no readable certificate ({err})"
+            ) from err
+        return der
 
     async def _secure(self, client: Client, name: str, endpoint: ua.EndpointDescription) -> None:
         """Check the server's certificate and present ours."""
-        server = _leaf(endpoint.ServerCertificate)
+        server = self._server_der(endpoint)
         self._check_trusted(server)
         own, key = await asyncio.to_thread(self._own_certificate)
         uris = CertificateInfo.of(own).uris
@@ -301,7 +312,7 @@ class OpcUaDriver(Driver, SupportsSubscribe, SupportsBrowse, SupportsServerTrust
         offered = ", ".join(sorted({_label(e) for e in endpoints})) or "no endpoint"
         if s.security == "None":
             asked = "None"
-            fix = "remove security: None from the device's settings (or --security none)"
+            fix = "remove security: None from the device's settings (or leave out --security)"
         else:
             asked = f"{' or '.join(wanted)} {mode.name}"
             fix = (
@@ -340,13 +351,18 @@ class OpcUaDriver(Driver, SupportsSubscribe, SupportsBrowse, SupportsServerTrust
             return self._read(s.certificate), s.private_key
         own = pki_dir(self._data_dir("the client certificate"), "opcua") / "own"
         host = socket.gethostname()
-        der = ensure_self_signed(
-            own / "cert.der",
-            own / "key.pem",
-            name=f"Plantbus@{host}",
-            uri=f"urn:{host}:plantbus",
-            hosts=[host],
-        )
+        try:
+            der = ensure_self_signed(
+                own / "cert.der",
+                own / "key.pem",
+                name=f"Plantbus@{host}",
+                uri=f"urn:{host}:plantbus",
+                hosts=[host],
+            )
+        except (OSError, ValueError) as err:
+            raise DriverConfigError(
+                f"{self._who}: cannot keep the client certificate in {own}: {err}"
+            ) from err
         return der, own / "key.pem"
 
     def _read(self, path: Path) -> bytes:

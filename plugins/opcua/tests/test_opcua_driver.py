@@ -84,6 +84,15 @@ async def test_default_is_the_strongest_policy_with_the_hubs_own_certificate(
     await again.close()
 
 
+async def test_a_data_dir_it_cannot_write_to_is_a_config_error(
+    trusted: tuple[str, Path],
+) -> None:
+    url, data_dir = trusted
+    (data_dir / "pki" / "opcua" / "own").write_text("a file where the directory should be")
+    with pytest.raises(DriverConfigError, match="cannot keep the client certificate in"):
+        await connected(url, data_dir)
+
+
 async def test_basic256sha256_when_it_is_the_best_the_server_offers(tmp_path: Path) -> None:
     async with secure_server(tmp_path, policies=BASIC_ONLY) as (url, der):
         TrustList.of(tmp_path, "opcua").add(der)
