@@ -181,17 +181,15 @@ class _Handler:
         """The subscription itself failed; the runtime notices on the next full read."""
 
 
-class OpcUaDriver(Driver, SupportsSubscribe, SupportsBrowse, SupportsServerTrust):
+class OpcUaDriver(Driver[OpcUaSettings], SupportsSubscribe, SupportsBrowse, SupportsServerTrust):
     """OPC UA client."""
 
     manifest = PluginManifest("opcua", "0.2.0", API_VERSION, "OPC UA (asyncua)")
     Settings = OpcUaSettings
     schemes = ("opc.tcp",)
 
-    def __init__(self, endpoint: str, settings: BaseModel) -> None:
+    def __init__(self, endpoint: str, settings: OpcUaSettings) -> None:
         super().__init__(endpoint, settings)
-        assert isinstance(settings, OpcUaSettings)
-        self.config = settings
         self._client: Client | None = None
         self._security = ""
 
@@ -227,7 +225,7 @@ class OpcUaDriver(Driver, SupportsSubscribe, SupportsBrowse, SupportsServerTrust
     async def connect(self) -> None:
         """Open the secure channel and session."""
         await self.close()
-        s = self.config
+        s = self.settings
         client = Client(self.endpoint, timeout=s.timeout_s)
         client.session_timeout = 600_000  # what servers commonly grant; avoids a warning
         if s.username:
@@ -253,9 +251,9 @@ class OpcUaDriver(Driver, SupportsSubscribe, SupportsBrowse, SupportsServerTrust
 
     async def server_certificate(self) -> bytes:
         """The certificate of the endpoint ``connect()`` would choose."""
-        if self.config.security == "None":
+        if self.settings.security == "None":
             raise DriverConfigError(f"{self._who}: security None uses no server certificate")
-        client = Client(self.endpoint, timeout=self.config.timeout_s)
+        client = Client(self.endpoint, timeout=self.settings.timeout_s)
         try:
             endpoints = await client.connect_and_get_server_endpoints()
         except (OSError, TimeoutError, UaError) as err:
@@ -297,7 +295,7 @@ class OpcUaDriver(Driver, SupportsSubscribe, SupportsBrowse, SupportsServerTrust
     def _choose(self, endpoints: Sequence[ua.EndpointDescription]) -> tuple[str, Any]:
         """The wanted policy the server offers first (the strongest for ``auto``) and its
         endpoint; DriverConfigError saying what it offers instead."""
-        s = self.config
+        s = self.settings
         wanted = list(SECURE_POLICIES) if s.security == "auto" else [s.security]
         mode = (
             ua.MessageSecurityMode.None_
@@ -323,7 +321,7 @@ class OpcUaDriver(Driver, SupportsSubscribe, SupportsBrowse, SupportsServerTrust
 
     def _check_trusted(self, server: bytes) -> None:
         """DeviceAuthFailed unless ``server`` is pinned or in the trust list."""
-        pinned = self.config.server_certificate
+        pinned = self.settings.server_certificate
         if pinned is not None:
             expected = self._read(pinned)
             if server != expected:
@@ -346,7 +344,7 @@ class OpcUaDriver(Driver, SupportsSubscribe, SupportsBrowse, SupportsServerTrust
 
     def _own_certificate(self) -> tuple[bytes, Path]:
         """The client's certificate (DER) and key file: from the settings, or the hub's own."""
-        s = self.config
+        s = self.settings
         if s.certificate is not None and s.private_key is not None:
             return self._read(s.certificate), s.private_key
         own = pki_dir(self._data_dir("the client certificate"), "opcua") / "own"
