@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.locallog import LocalLog
-from plantbus.cli.probe import driver_for
 from plantbus.cli.rpc import call
+from plantbus.cli.session import driver_for
 from plantbus.kit import codec
 from plantbus.plugins import discover
 from plantbus.sdk.driver import Driver, DriverContext, SupportsServerTrust
