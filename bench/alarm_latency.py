@@ -15,7 +15,8 @@ from _hub import nats_server, percentile
 from plantbus.alerting.conditions import Condition
 from plantbus.alerting.service import AlertingService
 from plantbus.config.rules import parse_rule
-from plantbus.kit.bus import NatsSettings, connect
+from plantbus.kit.bus import NatsSettings
+from plantbus.kit.natsconnect import connect
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until

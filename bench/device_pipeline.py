@@ -23,7 +23,8 @@ from typing import Any
 from plantbus.config import PlantConfig
 from plantbus.device.service import DeviceService
 from plantbus.kit import streams
-from plantbus.kit.bus import Bus, NatsSettings, connect
+from plantbus.kit.bus import Bus, NatsSettings
+from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
 from plantbus.kit.service import ServiceContext
 from plantbus.v1 import telemetry_pb2

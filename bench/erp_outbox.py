@@ -29,7 +29,8 @@ from plantbus_tryton.sample import release_orders, seed_plant
 
 from plantbus.erp.service import ErpService
 from plantbus.kit import codec
-from plantbus.kit.bus import NatsSettings, connect
+from plantbus.kit.bus import NatsSettings
+from plantbus.kit.natsconnect import connect
 from plantbus.sdk.connector import WorkOrder
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted

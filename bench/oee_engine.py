@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _hub import nats_server, percentile
 
 from plantbus.kit import streams, subjects
-from plantbus.kit.bus import TYPE_HEADER, NatsSettings, connect
+from plantbus.kit.bus import TYPE_HEADER, NatsSettings
+from plantbus.kit.natsconnect import connect
 from plantbus.oee.engine import OeeEngine
 from plantbus.oee.events import Count, Event, ShiftStart, StateChange
 from plantbus.oee.service import OeeService

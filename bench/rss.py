@@ -21,7 +21,8 @@ import psutil
 from pydantic import SecretStr
 
 from plantbus.kit import natsauth, subjects
-from plantbus.kit.bus import NatsSettings, connect
+from plantbus.kit.bus import NatsSettings
+from plantbus.kit.natsconnect import connect
 from plantbus.v1 import telemetry_pb2
 
 LOAD_S = 15.0

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from plantbus.kit.bus import connect
+from plantbus.kit.natsconnect import connect
 from plantbus.v1 import alerting_pb2, oee_pb2, telemetry_pb2
 from tests.hub import demo_plant, nats_settings, plantbus, running_hub
 

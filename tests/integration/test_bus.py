@@ -11,7 +11,8 @@ from opentelemetry import trace
 
 from plantbus.kit import subjects
 from plantbus.kit import telemetry as otel
-from plantbus.kit.bus import TYPE_HEADER, Bus, NatsSettings, connect
+from plantbus.kit.bus import TYPE_HEADER, Bus, NatsSettings
+from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import telemetry_pb2

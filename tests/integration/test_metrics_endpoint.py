@@ -25,7 +25,8 @@ def test_metrics_are_scrapeable_by_prometheus(nats_url: str) -> None:
     script = textwrap.dedent(f"""
         import asyncio
         from plantbus.kit import telemetry
-        from plantbus.kit.bus import NatsSettings, connect
+        from plantbus.kit.bus import NatsSettings
+from plantbus.kit.natsconnect import connect
 
         async def main():
             telemetry.configure("probe", "i1", {port})

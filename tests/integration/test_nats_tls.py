@@ -11,7 +11,8 @@ import pytest
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
 
-from plantbus.kit.bus import NatsSettings, connect
+from plantbus.kit.bus import NatsSettings
+from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
 from plantbus.sdk.errors import ConfigError
 from plantbus.v1 import telemetry_pb2

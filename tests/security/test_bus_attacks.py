@@ -15,8 +15,9 @@ from nats.js import JetStreamContext
 from pydantic import SecretStr
 
 from plantbus.kit import natsauth, streams
-from plantbus.kit.bus import Bus, NatsSettings, connect
+from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.codec import now
+from plantbus.kit.natsconnect import connect
 from plantbus.sdk.errors import ConfigError
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import service_pb2

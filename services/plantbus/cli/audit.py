@@ -16,7 +16,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.kit import streams
 from plantbus.kit.audit import verify_chains
-from plantbus.kit.bus import connect
+from plantbus.kit.natsconnect import connect
 from plantbus.kit.subjects import PREFIX
 from plantbus.v1 import service_pb2
 

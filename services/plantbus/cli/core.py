@@ -19,10 +19,11 @@ from nats.js.errors import KeyNotFoundError
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.up import up
 from plantbus.kit import runner as runner_mod
-from plantbus.kit.bus import Bus, connect, decode
+from plantbus.kit.bus import Bus, decode
 from plantbus.kit.config_watch import CURRENT_KEY, config_kv
 from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.kit.logs import configure_logging
+from plantbus.kit.natsconnect import connect
 from plantbus.kit.registry import SERVICES, load_service_class
 from plantbus.kit.settings import RunnerSettings, config_keys_from_env, from_env
 from plantbus.plugins import discover_all, quality

@@ -16,8 +16,8 @@ import grpc
 from google.protobuf.message import Message
 
 from plantbus.cli.hub import Hub
-from plantbus.kit.bus import connect
 from plantbus.kit.discovery import grpc_address
+from plantbus.kit.natsconnect import connect
 from plantbus.kit.rpc import channel
 from plantbus.kit.settings import from_env
 from plantbus.sdk.errors import DeviceUnavailable

@@ -24,8 +24,9 @@ from plantbus.cli.dashboard import login_link, remove_token, write_token
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.supervisor import Child, Supervisor
 from plantbus.kit import natsauth, streams
-from plantbus.kit.bus import NatsSettings, connect
+from plantbus.kit.bus import NatsSettings
 from plantbus.kit.discovery import wait_serving
+from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
 from plantbus.kit.net import free_port
 from plantbus.kit.registry import SERVICES

@@ -1,5 +1,6 @@
-"""NATS access for services: connection from settings, typed protobuf publish/subscribe,
-JetStream stream and KV helpers, and reconnects that show up in logs and metrics.
+"""NATS access for services: settings, and a connected client with typed protobuf
+publish, subscribe and request (connecting is :mod:`plantbus.kit.natsconnect`; streams
+and buckets are :mod:`plantbus.kit.streams`).
 
 Every message carries a ``Plantbus-Type`` header naming its protobuf message type
 (``plantbus.v1.TagSampleBatch``) and the W3C ``traceparent`` of the publishing span,
@@ -8,15 +9,13 @@ so any subscriber can decode it and continue the trace.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import nats
 from google.protobuf import symbol_database
 from google.protobuf.message import DecodeError, Message
 from nats.aio.client import Client
@@ -26,13 +25,12 @@ from nats.js import JetStreamContext
 from pydantic import BaseModel, Field, SecretStr
 
 from plantbus.kit import telemetry as otel
-from plantbus.sdk.errors import ConfigError, ValidationFailed, describe
+from plantbus.sdk.errors import ValidationFailed
 
 __all__ = [
     "TYPE_HEADER",
     "Bus",
     "NatsSettings",
-    "connect",
     "decode",
     "inbox_prefix",
     "kv_key",
@@ -218,106 +216,3 @@ class Bus:
                 await self.nc.flush(timeout=2)
         finally:
             await self.nc.close()
-
-
-_CONNECTION_ERRORS = (OSError, nats.errors.StaleConnectionError)  # EOF included
-"""Errors of a lost or refused connection, reported once by the disconnect callback."""
-
-
-async def connect(
-    settings: NatsSettings,
-    *,
-    max_reconnect_attempts: int = -1,
-    initial_attempts: int = 2,
-    on_reconnected: Callable[[], Awaitable[None]] | None = None,
-) -> Bus:
-    """Connect to NATS from settings; reconnects forever by default and logs each transition.
-
-    The first connection is tried ``initial_attempts`` times, then :class:`ConfigError`
-    names the URL (a service exits and its supervisor or Kubernetes restarts it).
-    """
-    bus: Bus | None = None
-    meter = otel.meter("plantbus.bus")
-    reconnect_counter = meter.create_counter("plantbus.nats.reconnects")
-    disconnect_counter = meter.create_counter("plantbus.nats.disconnects")
-
-    async def disconnected() -> None:
-        if bus is None or bus.closing:
-            return
-        disconnect_counter.add(1)
-        bus.counters.disconnects += 1
-        log.warning("NATS disconnected from %s; reconnecting", settings.url)
-
-    async def reconnected() -> None:
-        reconnect_counter.add(1)
-        if bus:
-            bus.counters.reconnects += 1
-        log.info("NATS reconnected to %s", nc.connected_url.netloc if nc.connected_url else "?")
-        if on_reconnected:
-            await on_reconnected()
-
-    first_errors: list[Exception] = []
-
-    async def error(err: Exception) -> None:
-        if bus is None:
-            first_errors.append(err)
-            log.debug("NATS connect attempt to %s failed: %s", settings.url, err)
-            return
-        bus.counters.errors += 1
-        if isinstance(err, _CONNECTION_ERRORS):  # the disconnect and reconnect lines tell it
-            log.debug("NATS connection to %s: %s", settings.url, describe(err))
-        else:
-            log.warning("NATS error: %s", describe(err))
-
-    options: dict[str, Any] = {
-        "servers": [settings.url],
-        "name": settings.name,
-        "connect_timeout": settings.connect_timeout_s,
-        "max_reconnect_attempts": initial_attempts,
-        "reconnect_time_wait": 0.5,
-        "allow_reconnect": True,
-        "disconnected_cb": disconnected,
-        "reconnected_cb": reconnected,
-        "error_cb": error,
-        "pending_size": 64 * 1024 * 1024,
-    }
-    if settings.user:
-        options["user"] = settings.user
-        options["inbox_prefix"] = inbox_prefix(settings.user)
-    if settings.password:
-        options["password"] = settings.password.get_secret_value()
-    if settings.token:
-        options["token"] = settings.token.get_secret_value()
-    if settings.creds_file:
-        options["user_credentials"] = str(settings.creds_file)
-    tls = settings.tls_context()
-    if tls:
-        options["tls"] = tls
-    # nats-py can wait forever on a handshake that never completes (a plain client at a
-    # TLS-only server), so the first connection has a deadline of its own
-    deadline = (settings.connect_timeout_s + 0.5) * (initial_attempts + 1)
-    try:
-        nc = await asyncio.wait_for(nats.connect(**options), deadline)
-    except TimeoutError as err:
-        raise ConfigError(
-            f"cannot connect to NATS at {settings.url}: no answer within {deadline:.0f}s. "
-            "Does the server require TLS (PLANTBUS_NATS_TLS_CA, a tls:// URL)?"
-        ) from err
-    except Exception as err:
-        if any("authorization" in str(e).lower() for e in first_errors):
-            who = f"user {settings.user!r}" if settings.user else "no credential"
-            raise ConfigError(
-                f"cannot connect to NATS at {settings.url}: the server refused {who} "
-                "(authorization violation). Set PLANTBUS_NATS_USER and "
-                "PLANTBUS_NATS_PASSWORD_FILE (plantbus up keeps them in <data-dir>/nats), "
-                "PLANTBUS_NATS_CREDS or PLANTBUS_NATS_TOKEN"
-            ) from err
-        raise ConfigError(
-            f"cannot connect to NATS at {settings.url}: {describe(err)}. "
-            "Is the hub running (plantbus up) or is --nats-url / PLANTBUS_NATS_URL right?"
-        ) from err
-    # nats-py uses one attempt limit for the first connection and for reconnects; once
-    # connected, switch to the reconnect policy.
-    nc.options["max_reconnect_attempts"] = max_reconnect_attempts
-    bus = Bus(nc, settings)
-    return bus

@@ -18,9 +18,10 @@ from types import TracebackType
 from plantbus.config import PlantConfig
 from plantbus.kit import streams, telemetry
 from plantbus.kit.audit import Auditor
-from plantbus.kit.bus import Bus, connect
+from plantbus.kit.bus import Bus
 from plantbus.kit.config_watch import ConfigWatch
 from plantbus.kit.heartbeat import HeartbeatPublisher
+from plantbus.kit.natsconnect import connect
 from plantbus.kit.rpc import GrpcServer
 from plantbus.kit.service import Service, ServiceContext
 from plantbus.kit.settings import RunnerSettings

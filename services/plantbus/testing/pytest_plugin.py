@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from plantbus.kit.bus import Bus, NatsSettings, connect
+from plantbus.kit.bus import Bus, NatsSettings
+from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
 
 

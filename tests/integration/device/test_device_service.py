@@ -16,7 +16,8 @@ from nats.aio.msg import Msg
 
 from plantbus.device.service import DeviceService
 from plantbus.governance.service import GovernanceService
-from plantbus.kit.bus import Bus, NatsSettings, connect
+from plantbus.kit.bus import Bus, NatsSettings
+from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
 from plantbus.kit.runner import Runner
 from plantbus.testing.harness import hosted
