@@ -2,20 +2,27 @@
 
 ERPs, MES bridges and integration platforms almost all export and import ISA-95 B2MML,
 so a pair of directories (a file share, an SFTP drop) connects Plantbus to them without
-code. Work orders are read from ``inbox/*.xml`` (ProductionSchedule); each confirmation
-is written atomically as ``outbox/<idempotency key>.xml`` (ProductionPerformance), so a
-re-sent confirmation finds its file and writes nothing twice.
+code. Work orders are read from ``inbox/*.xml`` (B2MML V0700 OperationsSchedule); each
+confirmation is written atomically as ``outbox/<idempotency key>.xml``
+(OperationsPerformance), so a re-sent confirmation finds its file and writes nothing twice.
+
+A file that cannot be used (not XML, a DTD, not a V0700 schedule, a request without a
+quantity...) is moved to ``inbox/rejected/`` with a ``.reason`` file beside it and logged
+once; the other files are read as usual.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import logging
 import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from plantbus.sdk import API_VERSION
 from plantbus.sdk.connector import (
@@ -29,9 +36,13 @@ from plantbus.sdk.errors import ErpRejected, ErpUnavailable
 from plantbus.sdk.plugin import PluginManifest
 from plantbus_b2mml.schedule import parse_schedule, performance_xml, schedule_xml
 
-__all__ = ["B2mmlConnector", "B2mmlSettings"]
+__all__ = ["REJECTED", "B2mmlConnector", "B2mmlSettings"]
+
+log = logging.getLogger(__name__)
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.=-]")
+REJECTED = "rejected"
+"""The folder in the inbox where unusable files are moved, each with a ``.reason`` file."""
 
 
 class B2mmlSettings(BaseModel):
@@ -40,6 +51,8 @@ class B2mmlSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     inbox: Path
     outbox: Path
+    max_file_mb: float = Field(default=32.0, gt=0)
+    """A schedule file larger than this is rejected unread."""
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -48,10 +61,24 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-class B2mmlConnector(ErpConnector):
-    """ProductionSchedule files in, ProductionPerformance files out."""
+def _stamp(name: str, st: os.stat_result) -> str:
+    """Name, change time and size: differs whenever the file is replaced or rewritten."""
+    return f"{name}\0{st.st_mtime_ns}\0{st.st_size}"
 
-    manifest = PluginManifest("b2mml", "0.1.0", API_VERSION, "ISA-95 B2MML files")
+
+def _fingerprint(files: list[Path]) -> str:
+    """Changes whenever a schedule file is added, removed, rewritten or touched."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        with contextlib.suppress(FileNotFoundError):  # taken away since the listing
+            digest.update(_stamp(path.name, path.stat()).encode() + b"\n")
+    return digest.hexdigest()[:32]
+
+
+class B2mmlConnector(ErpConnector):
+    """OperationsSchedule files in, OperationsPerformance files out."""
+
+    manifest = PluginManifest("b2mml", "0.2.0", API_VERSION, "ISA-95 B2MML V0700 files")
     Settings = B2mmlSettings
     capabilities = Capabilities(status_updates=True, confirmations=True)
 
@@ -59,7 +86,11 @@ class B2mmlConnector(ErpConnector):
         super().__init__(settings)
         assert isinstance(settings, B2mmlSettings)
         self.inbox, self.outbox = settings.inbox, settings.outbox
-        self.products: dict[str, str] = {}
+        self.max_bytes = int(settings.max_file_mb * 1024 * 1024)
+        self.orders: dict[str, WorkOrder] = {}
+        """The orders of the last poll by ERP id: what confirmations are checked against."""
+        self._unmovable: set[str] = set()
+        """Rejected files that could not be moved aside (fingerprints), reported once."""
 
     async def open(self) -> None:
         """Create the directories; ErpUnavailable when they cannot be used."""
@@ -70,7 +101,7 @@ class B2mmlConnector(ErpConnector):
             raise ErpUnavailable(f"B2MML exchange directory unusable: {err}") from err
 
     async def seed_demo(self) -> None:
-        """Drop a demo ProductionSchedule with two orders into an inbox that has none."""
+        """Drop a demo OperationsSchedule with two orders into an inbox that has none."""
         if any(self.inbox.glob("*.xml")):
             return
         now = datetime.now(UTC)
@@ -94,42 +125,86 @@ class B2mmlConnector(ErpConnector):
         ]
         _write_atomic(self.inbox / "demo-schedule.xml", schedule_xml(orders))
 
-    def _read(self) -> list[WorkOrder]:
+    def _orders_of(self, path: Path, st: os.stat_result) -> list[WorkOrder]:
+        """The orders of one file; ErpRejected when the file cannot be used."""
+        if st.st_size > self.max_bytes:
+            raise ErpRejected(
+                f"{path.name}: {st.st_size} bytes, more than max_file_mb ({self.max_bytes} bytes)"
+            )
+        return parse_schedule(path.read_bytes(), path.name)
+
+    def _reject(self, path: Path, stamp: str, reason: str) -> None:
+        """Move a file that cannot be used aside with its reason, and say so once."""
+        aside = self.inbox / REJECTED / f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{path.name}"
+        try:
+            aside.parent.mkdir(exist_ok=True)
+            aside.with_name(aside.name + ".reason").write_text(reason + "\n")
+            os.replace(path, aside)
+        except FileNotFoundError:
+            return  # taken away by the ERP meanwhile
+        except OSError as err:
+            self._unmovable.add(stamp)
+            log.error(
+                "B2MML file %s rejected: %s; it cannot be moved to %s (%s), so it is "
+                "skipped until it changes",
+                path,
+                reason,
+                aside.parent,
+                err,
+            )
+            return
+        log.error("B2MML file %s rejected, moved to %s: %s", path, aside, reason)
+
+    def _read(self, files: list[Path]) -> list[WorkOrder]:
         orders: list[WorkOrder] = []
-        for path in sorted(self.inbox.glob("*.xml")):
-            orders += parse_schedule(path.read_bytes(), str(path))
+        for path in sorted(files):
+            try:
+                st = path.stat()
+                if _stamp(path.name, st) not in self._unmovable:
+                    orders += self._orders_of(path, st)
+            except FileNotFoundError:
+                continue  # taken away by the ERP since the listing
+            except ErpRejected as err:
+                self._reject(path, _stamp(path.name, st), str(err))
+            except OSError as err:
+                raise ErpUnavailable(f"cannot read {path}: {err}") from err
         return orders
 
     async def list_work_orders(self, cursor: str | None) -> tuple[list[WorkOrder], str]:
-        """Every order in the inbox; the cursor is the newest file time seen."""
+        """Every order in the inbox when any file changed; the cursor fingerprints the files."""
+        if not self.inbox.is_dir():  # an unmounted share must not look like an empty schedule
+            raise ErpUnavailable(f"B2MML inbox {self.inbox} is not a directory (or is gone)")
         try:
             files = list(self.inbox.glob("*.xml"))
-            newest = max((p.stat().st_mtime_ns for p in files), default=0)
+            fingerprint = await asyncio.to_thread(_fingerprint, files)
         except OSError as err:
             raise ErpUnavailable(f"cannot read {self.inbox}: {err}") from err
-        if cursor is not None and str(newest) == cursor:
+        if cursor is not None and fingerprint == cursor:
             return [], cursor
-        orders = await asyncio.to_thread(self._read)
-        self.products = {o.erp_id: o.product_code for o in orders}
-        return orders, str(newest)
+        orders = await asyncio.to_thread(self._read, files)
+        self.orders = {o.erp_id: o for o in orders}
+        return orders, fingerprint
 
     async def set_status(self, erp_id: str, status: WorkOrderStatus) -> None:
         """Write ``outbox/<id>.status`` with the new state."""
         path = self.outbox / f"{_SAFE.sub('_', erp_id)}.status"
-        await asyncio.to_thread(_write_atomic, path, f"{status}\n".encode())
+        try:
+            await asyncio.to_thread(_write_atomic, path, f"{status}\n".encode())
+        except OSError as err:
+            raise ErpUnavailable(f"cannot write {path}: {err}") from err
 
     async def post_confirmation(self, confirmation: Confirmation) -> str:
         """Write the performance document once per idempotency key."""
         path = self.outbox / f"{_SAFE.sub('_', confirmation.idempotency_key)}.xml"
         if path.exists():
             return path.name
-        if confirmation.work_order_erp_id not in self.products:
+        order = self.orders.get(confirmation.work_order_erp_id)
+        if order is None:
             raise ErpRejected(
                 f"work order {confirmation.work_order_erp_id} is not in the ERP's schedule "
                 f"({self.inbox})"
             )
-        product = self.products[confirmation.work_order_erp_id]
-        data = performance_xml(confirmation, product)
+        data = performance_xml(confirmation, order)
         try:
             await asyncio.to_thread(_write_atomic, path, data)
         except OSError as err:

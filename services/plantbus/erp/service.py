@@ -34,7 +34,7 @@ from plantbus.kit.bus import kv_key
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.plugins import discover, plugin_infos
 from plantbus.sdk.connector import ErpConnector, WorkOrder, WorkOrderStatus
-from plantbus.sdk.errors import NotFound, PlantbusError, ValidationFailed
+from plantbus.sdk.errors import NotFound, PlantbusError, ValidationFailed, describe
 from plantbus.v1 import erp_pb2, erp_pb2_grpc, oee_pb2, service_pb2
 
 __all__ = ["ErpService"]
@@ -56,6 +56,8 @@ class Connection:
         self.worker = worker
         self.cursor: str | None = None
         self.last_poll = 0.0
+        self.poll_error = ""
+        """The last poll's failure, until a poll succeeds."""
         self.task: asyncio.Task[None] | None = None
 
 
@@ -167,16 +169,43 @@ class ErpService(Service):
                     if self.demo:
                         await conn.connector.seed_demo()
                     opened = True
-                orders, conn.cursor = await conn.connector.list_work_orders(conn.cursor)
-                conn.last_poll = time.time()
+                orders, cursor = await conn.connector.list_work_orders(conn.cursor)
                 for order in orders:
                     await self._received(conn, order)
+                conn.cursor, conn.last_poll = cursor, time.time()  # only once all are kept
                 if self.demo:
                     await self._demo_step(conn)
-            except PlantbusError as err:
-                conn.worker.last_error = str(err)
-                self.ctx.log.warning("ERP %s poll failed: %s", conn.config.name, err)
+            except Exception as err:  # noqa: BLE001 - the plugin boundary: whatever a connector (or NATS while publishing) raises, polling goes on
+                self._poll_failed(conn, err)
+            else:
+                if conn.poll_error:
+                    self.ctx.log.info("ERP %s polled again", conn.config.name)
+                    conn.poll_error = ""
             await asyncio.sleep(conn.config.poll_interval_s)
+
+    def _poll_failed(self, conn: Connection, err: Exception) -> None:
+        """Keep the error for health and SyncStatus; log each distinct one once."""
+        expected = isinstance(err, PlantbusError)
+        message = describe(err) if expected else f"{type(err).__name__}: {describe(err)}"
+        conn.worker.last_error = message
+        if message == conn.poll_error:
+            return
+        conn.poll_error = message
+        if expected:
+            self.ctx.log.warning("ERP %s poll failed: %s", conn.config.name, message)
+        else:  # a connector's bug: its traceback helps its author
+            self.ctx.log.error(
+                "ERP %s poll failed (connector %s): %s",
+                conn.config.name,
+                conn.config.connector,
+                message,
+                exc_info=err,
+            )
+
+    def health(self) -> tuple[bool, str]:
+        """Serving; the detail names each connection whose polling fails, and why."""
+        failing = [f"ERP {n}: {c.poll_error}" for n, c in self.connections.items() if c.poll_error]
+        return True, "; ".join(failing)
 
     async def _received(self, conn: Connection, order: WorkOrder) -> None:
         """Take a new or changed order; the hub keeps its own progress, but an order the

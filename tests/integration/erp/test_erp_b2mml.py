@@ -1,16 +1,19 @@
 """ERP sync through the B2MML connector with a real nats-server: orders in, confirmations
-out exactly once across an ERP outage and a service restart, dead letters and retry."""
+out exactly once across an ERP outage and a service restart, dead letters and retry, and
+polling that survives hostile files and a connector that raises anything."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from defusedxml.ElementTree import fromstring
-from plantbus_b2mml.schedule import NS, schedule_xml
+from plantbus_b2mml.connector import REJECTED, B2mmlConnector
+from plantbus_b2mml.readback import booked, performances
+from plantbus_b2mml.schedule import schedule_xml
 
 from plantbus.erp.service import ErpService
 from plantbus.kit.bus import Bus
@@ -62,18 +65,18 @@ async def produce(bus: Bus, total: int, good: int) -> None:
     await bus.publish("plantbus.v1.oee.s.a.l.m1", snap)
 
 
-def final(path: Path) -> bool:
-    state = fromstring(path.read_bytes()).findtext(f".//{{{NS}}}ProductionResponseState")
-    return state == "Completed"
+def final(outbox: Path) -> bool:
+    return any(p.final for p in performances(outbox, "WO-1"))
 
 
-def confirmations(outbox: Path) -> list[tuple[str, list[str]]]:
-    out = []
-    for path in sorted(outbox.glob("WO-1*.xml")):
-        root = fromstring(path.read_bytes())
-        quantities = [q.text or "" for q in root.iter(f"{{{NS}}}QuantityString")]
-        out.append((path.stem, quantities))
-    return out
+def confirmations(outbox: Path) -> list[tuple[str, float, float]]:
+    return [(p.name, p.good, p.scrap) for p in performances(outbox, "WO-1")]
+
+
+def connector(erp: ErpService) -> B2mmlConnector:
+    conn = erp.connections["erp1"].connector
+    assert isinstance(conn, B2mmlConnector)
+    return conn
 
 
 async def test_orders_in_confirmations_out_exactly_once(
@@ -89,12 +92,12 @@ async def test_orders_in_confirmations_out_exactly_once(
         assert (outbox / "WO-1.status").read_text() == "running\n"
         await produce(bus, 4, 3)
         await wait_until(
-            lambda: confirmations(outbox) == [("WO-1_1", ["3", "1"])],
+            lambda: confirmations(outbox) == [("WO-1_1.xml", 3, 1)],
             message="first partial confirmation",
         )
         # the ERP goes away (what it booked so far is kept aside): its directory becomes a file
-        booked = exchange / "booked"
-        shutil.copytree(outbox, booked)
+        kept = exchange / "booked"
+        shutil.copytree(outbox, kept)
         shutil.rmtree(outbox)
         outbox.write_text("not a directory")
         await produce(bus, 7, 6)
@@ -107,27 +110,15 @@ async def test_orders_in_confirmations_out_exactly_once(
         erp = runner.services["erp"]
         assert isinstance(erp, ErpService)
         await wait_until(lambda: len(confirmations(outbox)) == 1, timeout=40)
-        assert confirmations(outbox) == [("WO-1_2", ["3"])]  # 6 good - 3 confirmed, no scrap
+        assert confirmations(outbox) == [("WO-1_2.xml", 3, 0)]  # 6 good - 3 confirmed
         await produce(bus, 10, 9)
         await wait_until(lambda: erp.orders["WO-1"].good_quantity == 9, timeout=30)
         await erp.complete("WO-1", "tester")
-        await wait_until(
-            lambda: any(final(p) for p in outbox.glob("WO-1_*.xml")),
-            timeout=30,
-            message="final confirmation",
-        )
+        await wait_until(lambda: final(outbox), timeout=30, message="final confirmation")
         assert (outbox / "WO-1.status").read_text() == "completed\n"
     # in the ERP: every part confirmed exactly once (9 good, 1 scrap in total)
-    good = scrap = 0.0
-    for path in [*booked.glob("WO-1_*.xml"), *outbox.glob("WO-1_*.xml")]:
-        root = fromstring(path.read_bytes())
-        for material in root.iter(f"{{{NS}}}MaterialProducedActual"):
-            qty = float(material.findtext(f"{{{NS}}}Quantity/{{{NS}}}QuantityString") or 0)
-            if material.findtext(f"{{{NS}}}MaterialUse") == "Scrap":
-                scrap += qty
-            else:
-                good += qty
-    assert (good, scrap) == (9, 1)
+    (good_before, scrap_before), (good, scrap) = booked(kept, "WO-1"), booked(outbox, "WO-1")
+    assert (good_before + good, scrap_before + scrap) == (9, 1)
 
 
 async def test_rejected_confirmation_is_dead_lettered_and_retried(
@@ -142,13 +133,70 @@ async def test_rejected_confirmation_is_dead_lettered_and_retried(
         await erp.start_order("WO-1", M1, "tester")
         saved = schedule.read_bytes()
         schedule.unlink()  # the ERP dropped the order
-        await wait_until(lambda: not erp.connections["erp1"].connector.products)  # type: ignore[attr-defined]
+        await wait_until(lambda: not connector(erp).orders)
         await produce(bus, 2, 2)
         letters = await wait_until(erp.outbox.dead_letters, message="dead letter")
         assert "WO-1 is not in the ERP's schedule" in letters[0].error
         assert not list(outbox.glob("WO-1_*.xml"))
         schedule.write_bytes(saved)  # fixed in the ERP
-        await wait_until(lambda: erp.connections["erp1"].connector.products)  # type: ignore[attr-defined]
+        await wait_until(lambda: connector(erp).orders)
         assert await erp.outbox.retry(letters[0].confirmation.idempotency_key)
-        await wait_until(lambda: confirmations(outbox) == [("WO-1_1", ["2"])])
+        await wait_until(lambda: confirmations(outbox) == [("WO-1_1.xml", 2, 0)])
         assert await erp.outbox.dead_letters() == []
+
+
+BOMB = (
+    b'<?xml version="1.0"?><!DOCTYPE b [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+    b'<OperationsSchedule xmlns="http://www.mesa.org/xml/B2MML">&b;</OperationsSchedule>'
+)
+
+
+def second_order(inbox: Path) -> None:
+    (inbox / "next.xml").write_bytes(
+        schedule_xml([WorkOrder("WO-2", "WO-2", "FLANGE", "Flange", 4, uom="pcs")], "next")
+    )
+
+
+async def test_a_hostile_file_is_moved_aside_and_polling_goes_on(
+    bus: Bus, nats_url: str, exchange: Path
+) -> None:
+    inbox = exchange / "inbox"
+    (inbox / "bomb.xml").write_bytes(BOMB)
+    async with hosted([ErpService], nats_url=nats_url, data_dir=exchange / "hub") as runner:
+        erp = runner.services["erp"]
+        assert isinstance(erp, ErpService)
+        await wait_until(lambda: erp.orders.get("WO-1"), message="the good file read")
+        [reason] = await wait_until(lambda: list((inbox / REJECTED).glob("*-bomb.xml.reason")))
+        assert "bomb.xml: declares a DTD (<!DOCTYPE b>)" in reason.read_text()
+        second_order(inbox)
+        await wait_until(lambda: erp.orders.get("WO-2"), message="polling goes on")
+        assert erp.orders["WO-2"].uom == "pcs"
+        assert erp.health() == (True, "")
+
+
+async def test_a_connector_raising_anything_does_not_stop_polling(
+    bus: Bus, nats_url: str, exchange: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with hosted([ErpService], nats_url=nats_url, data_dir=exchange / "hub") as runner:
+        erp = runner.services["erp"]
+        assert isinstance(erp, ErpService)
+        await wait_until(lambda: erp.orders.get("WO-1"))
+        b2mml = connector(erp)
+        real, calls = b2mml.list_work_orders, []
+
+        async def broken(cursor: str | None) -> Any:
+            calls.append(cursor)
+            raise KeyError("bug in the connector")
+
+        b2mml.list_work_orders = broken  # type: ignore[method-assign]
+        await wait_until(lambda: len(calls) >= 3, message="polled on after the error")
+        serving, detail = erp.health()
+        assert serving and detail == "ERP erp1: KeyError: 'bug in the connector'"
+        assert erp.connections["erp1"].worker.last_error == "KeyError: 'bug in the connector'"
+        logged = [r for r in caplog.records if "bug in the connector" in r.getMessage()]
+        assert len(logged) == 1 and logged[0].exc_info, "logged once, with its traceback"
+        b2mml.list_work_orders = real  # type: ignore[method-assign]
+        second_order(exchange / "inbox")
+        await wait_until(lambda: erp.orders.get("WO-2"), message="polling recovered")
+        await wait_until(lambda: erp.health() == (True, ""), message="health clear again")
