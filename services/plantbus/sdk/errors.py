@@ -20,6 +20,8 @@ __all__ = [
     "ErpRejected",
     "ErpUnavailable",
     "NotFound",
+    "NotifierRejected",
+    "NotifierUnavailable",
     "PermissionDenied",
     "PlantbusError",
     "PluginValidationError",
@@ -109,6 +111,22 @@ class ErpRejected(PlantbusError):
     """Raised by ERP connectors when the ERP refused a request; carries the ERP's message."""
 
     reason = "ERP_REJECTED"
+
+
+class NotifierUnavailable(PlantbusError):
+    """Raised by notifiers when the receiver cannot be reached or is busy right now
+    (refused connection, timeout, HTTP 5xx or 429, SMTP 4xx); the service retries."""
+
+    reason = "NOTIFIER_UNAVAILABLE"
+    retryable = True
+
+
+class NotifierRejected(PlantbusError):
+    """Raised by notifiers when the receiver refused the notification or the hub's
+    credentials, or its certificate was not trusted: retrying will not help until the
+    notifier's settings or the receiver are fixed; the message says which."""
+
+    reason = "NOTIFIER_REJECTED"
 
 
 class PluginValidationError(PlantbusError):

@@ -39,7 +39,13 @@ class Notifier(Plugin[SettingsT], abc.ABC):
 
     @abc.abstractmethod
     async def send(self, notification: AlarmNotification) -> None:
-        """Deliver one notification; raise to have the service retry with back-off."""
+        """Deliver one notification; raise to have the service retry with back-off.
+
+        Raise :class:`~plantbus.sdk.errors.NotifierUnavailable` when the receiver cannot
+        be reached or is busy, and :class:`~plantbus.sdk.errors.NotifierRejected` when it
+        refused the notification, the login or the certificate (the message says how to
+        fix it); never put a secret in the message.
+        """
 
     async def close(self) -> None:
         """Release connections; safe to call twice."""

@@ -1,0 +1,182 @@
+"""The notifier conformance kit: one set of tests every notifier plugin must pass.
+
+A vendor subclasses :class:`NotifierConformance` in a test module, names the notifier
+class and provides a ``conformance_receiver`` fixture that yields a real receiver (an
+HTTP endpoint, an SMTP server, a chat API's test double...) behind the small
+:class:`ConformanceReceiver` interface. The inherited tests then prove the notifier keeps
+the contract the alerting service's delivery relies on:
+
+- ``send`` delivers one notification, once, naming its alarm;
+- while the receiver is down ``send`` raises ``NotifierUnavailable`` (retried with
+  back-off), and the same notifier delivers again once it is back;
+- a refusal by the receiver is ``NotifierRejected`` with a message;
+- no error message and no log line carries one of the notifier's secrets;
+- ``close`` is safe twice, before the first ``send`` and after use.
+
+See docs/writing-a-driver.md ("Connectors and notifiers").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import Any, ClassVar, Protocol, TypeVar
+
+import pytest
+
+from plantbus.sdk.errors import NotifierRejected, NotifierUnavailable
+from plantbus.sdk.notifier import AlarmNotification, Notifier
+
+__all__ = ["ConformanceReceiver", "NotifierConformance"]
+
+T = TypeVar("T")
+
+
+class ConformanceReceiver(Protocol):
+    """A real receiver the kit can read, stop, start and make refuse."""
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Notifier settings that reach this receiver."""
+        ...
+
+    @property
+    def secrets(self) -> Sequence[str]:
+        """Secret values in ``settings`` (passwords, signing keys) that must never show."""
+        ...
+
+    def received(self) -> list[str]:
+        """The alarm ids of the notifications accepted so far, in order."""
+        ...
+
+    def refuse(self, on: bool) -> None:
+        """While on, refuse every notification for good (HTTP 4xx, SMTP 5xx...)."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop receiving; connections are refused."""
+        ...
+
+    async def start(self) -> None:
+        """Receive again at the same address."""
+        ...
+
+
+def notification(alarm_id: str, state: str = "unacknowledged") -> AlarmNotification:
+    """An alarm state change as the alerting service hands it to notifiers."""
+    machine = alarm_id.partition("@")[2] or "kit/area/line/m1"
+    return AlarmNotification(
+        alarm_id=alarm_id,
+        rule=alarm_id.partition("@")[0],
+        machine=machine,
+        state=state,
+        priority="high",
+        message=f"{alarm_id} needs a look",
+        value=75.5,
+        time=dt.datetime.now(dt.UTC),
+    )
+
+
+class NotifierConformance:
+    """Base class of a notifier's conformance tests; subclass it as ``TestMyNotifier``."""
+
+    notifier_class: ClassVar[type[Notifier]]
+    """The notifier under test."""
+    call_timeout_s: ClassVar[float] = 15.0
+    """How long one ``send`` may take before the kit calls it hung."""
+
+    @pytest.fixture
+    async def conformance_receiver(self) -> AsyncIterator[ConformanceReceiver]:
+        """Override: start the receiver, yield it, stop it."""
+        raise NotImplementedError("define a conformance_receiver fixture in your test class")
+        yield  # pragma: no cover - makes this an async generator
+
+    def make_notifier(self, receiver: ConformanceReceiver) -> Notifier:
+        """A fresh notifier, built as the alerting service builds it."""
+        cls = self.notifier_class
+        return cls(cls.Settings.model_validate(receiver.settings))
+
+    @pytest.fixture
+    async def notifier(self, conformance_receiver: ConformanceReceiver) -> AsyncIterator[Notifier]:
+        """A notifier for the receiver, closed after the test."""
+        notifier = self.make_notifier(conformance_receiver)
+        try:
+            yield notifier
+        finally:
+            await self._call(notifier.close())
+
+    async def _call(self, coro: Awaitable[T]) -> T:
+        return await asyncio.wait_for(coro, self.call_timeout_s)
+
+    def _shows_no_secret(
+        self, receiver: ConformanceReceiver, error: BaseException, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Neither the error nor the log lines of the notifier's package or the hub (the
+        receiver's own logs are the receiver's business) carry a secret."""
+        mine = (self.notifier_class.__module__.partition(".")[0], "plantbus")
+        lines = [r.getMessage() for r in caplog.records if r.name.startswith(mine)]
+        for secret in receiver.secrets:
+            for text in (str(error), *lines):
+                assert secret not in text, f"a secret appears in: {text}"
+
+    def test_declares_manifest_and_settings(self) -> None:
+        """The plugin loader and ``plantbus plugins`` need these."""
+        cls = self.notifier_class
+        assert cls.manifest.name and cls.manifest.version and cls.manifest.api_version
+        assert cls.Settings is not None
+
+    async def test_send_delivers_once(
+        self, conformance_receiver: ConformanceReceiver, notifier: Notifier
+    ) -> None:
+        """One send, one notification at the receiver, for that alarm."""
+        await self._call(notifier.send(notification("hot@kit/area/line/m1")))
+        await self._call(notifier.send(notification("cold@kit/area/line/m2")))
+        assert conformance_receiver.received() == ["hot@kit/area/line/m1", "cold@kit/area/line/m2"]
+
+    async def test_receiver_down_is_unavailable_and_recovers(
+        self,
+        conformance_receiver: ConformanceReceiver,
+        notifier: Notifier,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """NotifierUnavailable while down (the service retries); the same notifier works after."""
+        caplog.set_level(logging.DEBUG)
+        await self._call(notifier.send(notification("first@kit/area/line/m1")))
+        await conformance_receiver.stop()
+        with pytest.raises(NotifierUnavailable) as down:
+            await self._call(notifier.send(notification("lost@kit/area/line/m1")))
+        await conformance_receiver.start()
+        await self._call(notifier.send(notification("back@kit/area/line/m1")))
+        assert conformance_receiver.received() == [
+            "first@kit/area/line/m1",
+            "back@kit/area/line/m1",
+        ]
+        self._shows_no_secret(conformance_receiver, down.value, caplog)
+
+    async def test_refusal_is_rejected(
+        self,
+        conformance_receiver: ConformanceReceiver,
+        notifier: Notifier,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """A receiver's refusal is NotifierRejected with its reason; the next send works."""
+        caplog.set_level(logging.DEBUG)
+        conformance_receiver.refuse(True)
+        with pytest.raises(NotifierRejected) as refused:
+            await self._call(notifier.send(notification("refused@kit/area/line/m1")))
+        assert str(refused.value), "say why the receiver refused"
+        conformance_receiver.refuse(False)
+        await self._call(notifier.send(notification("taken@kit/area/line/m1")))
+        assert conformance_receiver.received() == ["taken@kit/area/line/m1"]
+        self._shows_no_secret(conformance_receiver, refused.value, caplog)
+
+    async def test_close_is_idempotent(self, conformance_receiver: ConformanceReceiver) -> None:
+        """close() before the first send, twice, and after use never raises."""
+        notifier = self.make_notifier(conformance_receiver)
+        await self._call(notifier.close())
+        notifier = self.make_notifier(conformance_receiver)
+        await self._call(notifier.send(notification("once@kit/area/line/m1")))
+        await self._call(notifier.close())
+        await self._call(notifier.close())
