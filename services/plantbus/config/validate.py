@@ -46,8 +46,10 @@ def _plugin_settings(cls: type[Any], settings: dict[str, Any], loc: Loc) -> Iter
     try:
         model.model_validate(settings)
     except ValidationError as err:
+        hidden = model.model_config.get("hide_input_in_errors", False)  # secrets in settings
         for e in err.errors():
-            yield (*loc, "settings", *e["loc"]), f"{e['msg']} (found {e.get('input')!r})"
+            found = "" if hidden else f" (found {e.get('input')!r})"
+            yield (*loc, "settings", *e["loc"]), f"{e['msg']}{found}"
 
 
 def _devices(config: PlantConfig) -> Iterator[Finding]:
