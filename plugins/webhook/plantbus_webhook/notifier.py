@@ -1,70 +1,155 @@
-"""POST each alarm as JSON; the body is signed with HMAC-SHA256 so receivers can trust it.
+"""POST each alarm as JSON, signed as Standard Webhooks (v1, symmetric) specifies.
 
-Header ``X-Plantbus-Signature: sha256=<hex>`` is the HMAC of the exact body bytes with
-the shared secret; ``X-Plantbus-Alarm`` carries the alarm id for routing.
+Headers of every attempt:
+
+- ``webhook-id``: ``msg_<hex>``, derived from the alarm, its state and the time of the
+  change, so it is the same on every retry of one delivery and a receiver drops duplicates;
+- ``webhook-timestamp``: this attempt's Unix time in seconds;
+- ``webhook-signature``: ``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">``, keyed
+  with the secret's bytes (the base64 after its ``whsec_`` prefix).
+
+A receiver that checks the signature, refuses timestamps outside its tolerance and ids it
+has seen cannot be fooled by a tampered body or a replayed call (docs/alerting.md shows
+how); ``X-Plantbus-Alarm`` carries the alarm id for routing.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
+import time
+from urllib.parse import urlsplit
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from plantbus.sdk import API_VERSION
+from plantbus.sdk.errors import NotifierRejected, NotifierUnavailable, describe
 from plantbus.sdk.notifier import AlarmNotification, Notifier
 from plantbus.sdk.plugin import PluginManifest
 
-__all__ = ["WebhookNotifier", "WebhookSettings", "sign"]
+__all__ = ["SECRET_PREFIX", "WebhookNotifier", "WebhookSettings", "sign", "signing_key"]
+
+SECRET_PREFIX = "whsec_"
+_MAKE_ONE = (
+    "python3 -c \"import base64, secrets; print('whsec_' + "
+    'base64.b64encode(secrets.token_bytes(32)).decode())"'
+)
+_RETRYABLE = frozenset({408, 425, 429})
+"""4xx answers that mean "later", not "never"."""
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a Standard Webhooks secret; ValueError saying how to make one."""
+    body = secret.removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+    except binascii.Error:
+        key = b""
+    if not secret.startswith(SECRET_PREFIX) or not 24 <= len(key) <= 64:
+        raise ValueError(
+            "must be 'whsec_' followed by the base64 of 24 to 64 random bytes "
+            f"(Standard Webhooks); make one with: {_MAKE_ONE}"
+        )
+    return key
+
+
+def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` value for one attempt."""
+    mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def message_id(note: AlarmNotification) -> str:
+    """The same for every attempt of one alarm state change; never contains a ``.``."""
+    seed = f"{note.alarm_id}\n{note.state}\n{note.time.isoformat()}".encode()
+    return "msg_" + hashlib.sha256(seed).hexdigest()[:32]
 
 
 class WebhookSettings(BaseModel):
-    """Where to POST and the shared secret."""
+    """Where to POST and the signing secret."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
     url: str = Field(pattern=r"^https?://")
     secret: SecretStr
-    timeout_s: float = Field(default=5.0, gt=0)
+    """``whsec_`` and base64 of 24 to 64 random bytes; share it with the receiver only."""
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    @field_validator("secret")
+    @classmethod
+    def _standard(cls, value: SecretStr) -> SecretStr:
+        signing_key(value.get_secret_value())
+        return value
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The signature header value for ``body``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def _body(note: AlarmNotification) -> bytes:
+    return json.dumps(
+        {
+            "alarm_id": note.alarm_id,
+            "rule": note.rule,
+            "machine": note.machine,
+            "state": note.state,
+            "priority": note.priority,
+            "message": note.message,
+            "value": note.value,
+            "time": note.time.isoformat(),
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 class WebhookNotifier(Notifier):
-    """HTTP POST with an HMAC-signed JSON body."""
+    """HTTP POST with a Standard Webhooks signature; one HTTP session, reused."""
 
-    manifest = PluginManifest("webhook", "0.1.0", API_VERSION, "HMAC-signed HTTP POST")
+    manifest = PluginManifest("webhook", "0.2.0", API_VERSION, "Standard Webhooks signed POST")
     Settings = WebhookSettings
 
-    async def send(self, notification: AlarmNotification) -> None:
-        """POST once; raise on a connection error or a non-2xx answer (the service retries)."""
-        settings = self.settings
+    def __init__(self, settings: BaseModel) -> None:
+        super().__init__(settings)
         assert isinstance(settings, WebhookSettings)
-        body = json.dumps(
-            {
-                "alarm_id": notification.alarm_id,
-                "rule": notification.rule,
-                "machine": notification.machine,
-                "state": notification.state,
-                "priority": notification.priority,
-                "message": notification.message,
-                "value": notification.value,
-                "time": notification.time.isoformat(),
-            }
-        ).encode()
+        self.config = settings
+        self._key = signing_key(settings.secret.get_secret_value())
+        self._where = urlsplit(settings.url)._replace(query="", fragment="").geturl()
+        """The URL for messages: a query string may hold a token, so it is never shown."""
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
+            self._session = aiohttp.ClientSession(timeout=timeout)
+        return self._session
+
+    async def send(self, notification: AlarmNotification) -> None:
+        """POST once, signed for this attempt; NotifierUnavailable or NotifierRejected."""
+        body, msg_id, now = _body(notification), message_id(notification), int(time.time())
         headers = {
             "Content-Type": "application/json",
-            "X-Plantbus-Signature": sign(settings.secret.get_secret_value(), body),
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(now),
+            "webhook-signature": sign(self._key, msg_id, now, body),
             "X-Plantbus-Alarm": notification.alarm_id,
         }
-        timeout = aiohttp.ClientTimeout(total=settings.timeout_s)
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.post(settings.url, data=body, headers=headers) as reply,
-        ):
-            if reply.status >= 300:
-                raise RuntimeError(f"webhook {settings.url} answered HTTP {reply.status}")
+        try:
+            async with self._client().post(
+                self.config.url, data=body, headers=headers, allow_redirects=False
+            ) as reply:
+                status = reply.status
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise NotifierUnavailable(f"webhook {self._where}: {describe(err)}") from err
+        if 200 <= status < 300:
+            return
+        if status >= 500 or status in _RETRYABLE:
+            raise NotifierUnavailable(f"webhook {self._where} answered HTTP {status}; retrying")
+        raise NotifierRejected(
+            f"webhook {self._where} refused the call with HTTP {status}"
+            + (" (it does not follow redirects: set the final URL)" if status < 400 else "")
+        )
+
+    async def close(self) -> None:
+        """Close the HTTP session; safe to call twice."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
