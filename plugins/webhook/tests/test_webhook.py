@@ -21,8 +21,8 @@ from plantbus.alerting.delivery import Delivery
 from plantbus.config import PlantConfig
 from plantbus.config.alerting import NotifierConfig
 from plantbus.config.validate import cross_check
-from plantbus.sdk.net import free_port
 from plantbus.testing.notifier_kit import ConformanceReceiver, NotifierConformance, notification
+from plantbus.testing.ports import free_port
 
 SECRET = "whsec_" + base64.b64encode(b"plantbus-test-signing-key-32byte").decode()
 TOLERANCE_S = 300
