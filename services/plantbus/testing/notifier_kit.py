@@ -29,7 +29,7 @@ import pytest
 from plantbus.sdk.errors import NotifierRejected, NotifierUnavailable
 from plantbus.sdk.notifier import AlarmNotification, Notifier
 
-__all__ = ["ConformanceReceiver", "NotifierConformance"]
+__all__ = ["ConformanceReceiver", "NotifierConformance", "notification"]
 
 T = TypeVar("T")
 
