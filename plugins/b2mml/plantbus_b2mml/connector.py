@@ -75,16 +75,15 @@ def _fingerprint(files: list[Path]) -> str:
     return digest.hexdigest()[:32]
 
 
-class B2mmlConnector(ErpConnector):
+class B2mmlConnector(ErpConnector[B2mmlSettings]):
     """OperationsSchedule files in, OperationsPerformance files out."""
 
     manifest = PluginManifest("b2mml", "0.2.0", API_VERSION, "ISA-95 B2MML V0700 files")
     Settings = B2mmlSettings
     capabilities = Capabilities(status_updates=True, confirmations=True)
 
-    def __init__(self, settings: BaseModel) -> None:
+    def __init__(self, settings: B2mmlSettings) -> None:
         super().__init__(settings)
-        assert isinstance(settings, B2mmlSettings)
         self.inbox, self.outbox = settings.inbox, settings.outbox
         self.max_bytes = int(settings.max_file_mb * 1024 * 1024)
         self.orders: dict[str, WorkOrder] = {}

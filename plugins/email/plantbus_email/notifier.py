@@ -62,21 +62,16 @@ class EmailSettings(BaseModel):
         return f"{self.host}:{self.port or _PORTS[self.security]}"
 
 
-class EmailNotifier(Notifier):
+class EmailNotifier(Notifier[EmailSettings]):
     """One e-mail per alarm notification."""
 
     manifest = PluginManifest("email", "0.2.0", API_VERSION, "SMTP e-mail, TLS verified")
     Settings = EmailSettings
 
-    def __init__(self, settings: BaseModel) -> None:
-        super().__init__(settings)
-        assert isinstance(settings, EmailSettings)
-        self.config = settings
-
     @cached_property
     def _tls(self) -> ssl.SSLContext:
         """Verifying context (certificate chain and host name); built on first use."""
-        ca = self.config.ca_file
+        ca = self.settings.ca_file
         try:
             return ssl.create_default_context(cafile=str(ca) if ca else None)
         except (OSError, ssl.SSLError) as err:
@@ -85,8 +80,8 @@ class EmailNotifier(Notifier):
     def _message(self, note: AlarmNotification) -> EmailMessage:
         msg = EmailMessage()
         msg["Subject"] = f"[{note.priority.upper()}] {note.state}: {note.message or note.alarm_id}"
-        msg["From"] = self.config.sender
-        msg["To"] = ", ".join(self.config.recipients)
+        msg["From"] = self.settings.sender
+        msg["To"] = ", ".join(self.settings.recipients)
         msg.set_content(
             f"Alarm:    {note.alarm_id}\nState:    {note.state}\nPriority: {note.priority}\n"
             f"Machine:  {note.machine}\nValue:    {note.value}\nTime:     {note.time.isoformat()}\n"
@@ -99,12 +94,12 @@ class EmailNotifier(Notifier):
             smtp.starttls(context=self._tls)
         except smtplib.SMTPNotSupportedError:
             raise NotifierRejected(
-                f"SMTP relay {self.config.address} does not offer STARTTLS: use security: tls "
+                f"SMTP relay {self.settings.address} does not offer STARTTLS: use security: tls "
                 "if it speaks TLS on connect, or another relay"
             ) from None
 
     def _send_blocking(self, msg: EmailMessage) -> None:
-        s = self.config
+        s = self.settings
         port = s.port or _PORTS[s.security]
         smtp: smtplib.SMTP
         if s.security == "tls":
@@ -120,7 +115,7 @@ class EmailNotifier(Notifier):
 
     async def send(self, notification: AlarmNotification) -> None:
         """Deliver one e-mail; NotifierUnavailable (retried) or NotifierRejected."""
-        where = f"SMTP relay {self.config.address}"
+        where = f"SMTP relay {self.settings.address}"
         try:
             await asyncio.to_thread(self._send_blocking, self._message(notification))
         except ssl.SSLCertVerificationError as err:
@@ -130,7 +125,7 @@ class EmailNotifier(Notifier):
             ) from err
         except smtplib.SMTPAuthenticationError as err:
             raise NotifierRejected(
-                f"{where} refused the login of user {self.config.username!r} ({err.smtp_code})"
+                f"{where} refused the login of user {self.settings.username!r} ({err.smtp_code})"
             ) from err
         except smtplib.SMTPResponseException as err:
             text = err.smtp_error

@@ -101,16 +101,14 @@ def _body(note: AlarmNotification) -> bytes:
     ).encode()
 
 
-class WebhookNotifier(Notifier):
+class WebhookNotifier(Notifier[WebhookSettings]):
     """HTTP POST with a Standard Webhooks signature; one HTTP session, reused."""
 
     manifest = PluginManifest("webhook", "0.2.0", API_VERSION, "Standard Webhooks signed POST")
     Settings = WebhookSettings
 
-    def __init__(self, settings: BaseModel) -> None:
+    def __init__(self, settings: WebhookSettings) -> None:
         super().__init__(settings)
-        assert isinstance(settings, WebhookSettings)
-        self.config = settings
         self._key = signing_key(settings.secret.get_secret_value())
         self._where = urlsplit(settings.url)._replace(query="", fragment="").geturl()
         """The URL for messages: a query string may hold a token, so it is never shown."""
@@ -118,7 +116,7 @@ class WebhookNotifier(Notifier):
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
+            timeout = aiohttp.ClientTimeout(total=self.settings.timeout_s)
             self._session = aiohttp.ClientSession(timeout=timeout)
         return self._session
 
@@ -134,7 +132,7 @@ class WebhookNotifier(Notifier):
         }
         try:
             async with self._client().post(
-                self.config.url, data=body, headers=headers, allow_redirects=False
+                self.settings.url, data=body, headers=headers, allow_redirects=False
             ) as reply:
                 status = reply.status
         except (aiohttp.ClientError, TimeoutError) as err:

@@ -69,7 +69,7 @@ class ConformanceErp(Protocol):
 class ConnectorConformance:
     """Base class of a connector's conformance tests; subclass it as ``TestMyConnector``."""
 
-    connector_class: ClassVar[type[ErpConnector]]
+    connector_class: ClassVar[type[ErpConnector[Any]]]
     """The connector under test."""
     call_timeout_s: ClassVar[float] = 20.0
     """How long one connector call may take before the kit calls it hung."""
@@ -80,13 +80,13 @@ class ConnectorConformance:
         raise NotImplementedError("define a conformance_erp fixture in your test class")
         yield  # pragma: no cover - makes this an async generator
 
-    def make_connector(self, erp: ConformanceErp) -> ErpConnector:
+    def make_connector(self, erp: ConformanceErp) -> ErpConnector[Any]:
         """A fresh connector, built as the ERP service builds it."""
         cls = self.connector_class
         return cls(cls.Settings.model_validate(erp.settings))
 
     @pytest.fixture
-    async def connector(self, conformance_erp: ConformanceErp) -> AsyncIterator[ErpConnector]:
+    async def connector(self, conformance_erp: ConformanceErp) -> AsyncIterator[ErpConnector[Any]]:
         """An open connector, closed after the test."""
         connector = self.make_connector(conformance_erp)
         await self._call(connector.open())
@@ -98,7 +98,7 @@ class ConnectorConformance:
     async def _call(self, coro: Awaitable[T]) -> T:
         return await asyncio.wait_for(coro, self.call_timeout_s)
 
-    async def _listed(self, connector: ErpConnector, erp_id: str, cursor: str | None) -> str:
+    async def _listed(self, connector: ErpConnector[Any], erp_id: str, cursor: str | None) -> str:
         """Poll until ``erp_id`` comes in (a connector may see a change one poll late)."""
         for _ in range(3):
             orders, after = await self._call(connector.list_work_orders(cursor))
@@ -130,7 +130,7 @@ class ConnectorConformance:
         assert cls.Settings is not None
 
     async def test_released_orders_come_in_then_new_ones(
-        self, conformance_erp: ConformanceErp, connector: ErpConnector
+        self, conformance_erp: ConformanceErp, connector: ErpConnector[Any]
     ) -> None:
         """A first poll lists what is released; a later one what was released since."""
         first = await conformance_erp.release("KIT-1", 5)
@@ -143,7 +143,7 @@ class ConnectorConformance:
         await self._listed(connector, second, cursor)
 
     async def test_confirmations_are_booked_once(
-        self, conformance_erp: ConformanceErp, connector: ErpConnector
+        self, conformance_erp: ConformanceErp, connector: ErpConnector[Any]
     ) -> None:
         """A redelivered confirmation books nothing and answers the same reference."""
         order = await conformance_erp.release("KIT-3", 10)
@@ -160,7 +160,7 @@ class ConnectorConformance:
         assert await conformance_erp.booked(order) == (7, 1)
 
     async def test_unknown_order_is_rejected(
-        self, conformance_erp: ConformanceErp, connector: ErpConnector
+        self, conformance_erp: ConformanceErp, connector: ErpConnector[Any]
     ) -> None:
         """The ERP refusing is ErpRejected (dead-lettered), with a message naming the order."""
         await self._call(connector.list_work_orders(None))
@@ -170,7 +170,7 @@ class ConnectorConformance:
         assert unknown in str(refused.value), f"name the order: {refused.value}"
 
     async def test_erp_down_is_unavailable_and_recovers(
-        self, conformance_erp: ConformanceErp, connector: ErpConnector
+        self, conformance_erp: ConformanceErp, connector: ErpConnector[Any]
     ) -> None:
         """ErpUnavailable (retried) while down, for every call; the same connector works after."""
         order = await conformance_erp.release("KIT-4", 10)

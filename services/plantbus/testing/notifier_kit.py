@@ -82,7 +82,7 @@ def notification(alarm_id: str, state: str = "unacknowledged") -> AlarmNotificat
 class NotifierConformance:
     """Base class of a notifier's conformance tests; subclass it as ``TestMyNotifier``."""
 
-    notifier_class: ClassVar[type[Notifier]]
+    notifier_class: ClassVar[type[Notifier[Any]]]
     """The notifier under test."""
     call_timeout_s: ClassVar[float] = 15.0
     """How long one ``send`` may take before the kit calls it hung."""
@@ -93,13 +93,15 @@ class NotifierConformance:
         raise NotImplementedError("define a conformance_receiver fixture in your test class")
         yield  # pragma: no cover - makes this an async generator
 
-    def make_notifier(self, receiver: ConformanceReceiver) -> Notifier:
+    def make_notifier(self, receiver: ConformanceReceiver) -> Notifier[Any]:
         """A fresh notifier, built as the alerting service builds it."""
         cls = self.notifier_class
         return cls(cls.Settings.model_validate(receiver.settings))
 
     @pytest.fixture
-    async def notifier(self, conformance_receiver: ConformanceReceiver) -> AsyncIterator[Notifier]:
+    async def notifier(
+        self, conformance_receiver: ConformanceReceiver
+    ) -> AsyncIterator[Notifier[Any]]:
         """A notifier for the receiver, closed after the test."""
         notifier = self.make_notifier(conformance_receiver)
         try:
@@ -128,7 +130,7 @@ class NotifierConformance:
         assert cls.Settings is not None
 
     async def test_send_delivers_once(
-        self, conformance_receiver: ConformanceReceiver, notifier: Notifier
+        self, conformance_receiver: ConformanceReceiver, notifier: Notifier[Any]
     ) -> None:
         """One send, one notification at the receiver, for that alarm."""
         await self._call(notifier.send(notification("hot@kit/area/line/m1")))
@@ -138,7 +140,7 @@ class NotifierConformance:
     async def test_receiver_down_is_unavailable_and_recovers(
         self,
         conformance_receiver: ConformanceReceiver,
-        notifier: Notifier,
+        notifier: Notifier[Any],
         caplog: pytest.LogCaptureFixture,
     ) -> None:
         """NotifierUnavailable while down (the service retries); the same notifier works after."""
@@ -158,7 +160,7 @@ class NotifierConformance:
     async def test_refusal_is_rejected(
         self,
         conformance_receiver: ConformanceReceiver,
-        notifier: Notifier,
+        notifier: Notifier[Any],
         caplog: pytest.LogCaptureFixture,
     ) -> None:
         """A receiver's refusal is NotifierRejected with its reason; the next send works."""
