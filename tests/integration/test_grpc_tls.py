@@ -1,25 +1,31 @@
-"""gRPC with TLS and mTLS: the server serves only encrypted connections, requires a client
-certificate when given a CA, and the caller's identity is the certificate's common name."""
+"""gRPC transport security: the main port takes only callers with a certificate from the
+hub's CA and names them by its subject; the token port takes TLS without client
+certificates and refuses calls without a token; plaintext only with --insecure on
+loopback; a renewed certificate is served without a restart."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import shutil
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from plantbus.kit.identity import caller
-from plantbus.kit.rpc import GrpcServer, GrpcSettings, channel
+from plantbus.kit import pki as pki_mod
+from plantbus.kit.identity import Authenticator, Gate, current
+from plantbus.kit.rpc import ClientTls, GrpcServer, GrpcSettings, channel
 from plantbus.kit.service import GrpcBinding
+from plantbus.sdk.errors import ConfigError
 
 WHOAMI = "/test.Who/Ami"
 
 
 class Who:
     async def ami(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-        return caller(context).encode()
+        return str(current()).encode()
 
     def bindings(self) -> Sequence[GrpcBinding]:
         handler = grpc.method_handlers_generic_handler(
@@ -32,38 +38,101 @@ class Who:
         ]
 
 
-async def test_mtls_requires_a_client_certificate_and_names_the_caller(pki: Path) -> None:
-    """``pki`` (tests/conftest.py): ca, localhost and alice certificates."""
+@pytest.fixture
+def hub_pki(tmp_path: Path) -> pki_mod.Pki:
+    return pki_mod.ensure(tmp_path / "pki", ["device"])[0]
+
+
+@pytest.fixture
+async def server(hub_pki: pki_mod.Pki) -> AsyncIterator[GrpcServer]:
+    files = hub_pki.service("device")
     settings = GrpcSettings(
-        host="localhost",
-        port=0,
-        tls_cert=pki / "localhost.crt",
-        tls_key=pki / "localhost.key",
-        tls_ca=pki / "ca.crt",
+        host="127.0.0.1", tls_cert=files.cert, tls_key=files.key, tls_ca=hub_pki.ca_cert
     )
-    server = GrpcServer(settings, Who().bindings())
-    address = await server.start()
+    served = GrpcServer(settings, Who().bindings(), Gate(Authenticator(None)))
+    await served.start()
     try:
-        async with channel(
-            address,
-            tls_ca=pki / "ca.crt",
-            client_cert=pki / "alice.crt",
-            client_key=pki / "alice.key",
-        ) as chan:
-            health = health_pb2_grpc.HealthStub(chan)
-            reply = await health.Check(health_pb2.HealthCheckRequest())
-            assert reply.status == health_pb2.HealthCheckResponse.SERVING
-            assert await chan.unary_unary(WHOAMI)(b"") == b"alice"
-        async with channel(address, tls_ca=pki / "ca.crt") as anonymous:
-            with pytest.raises(grpc.aio.AioRpcError) as info:
-                await health_pb2_grpc.HealthStub(anonymous).Check(
-                    health_pb2.HealthCheckRequest(), timeout=5
-                )
-            assert info.value.code() == grpc.StatusCode.UNAVAILABLE
-        async with channel(address) as plaintext:
-            with pytest.raises(grpc.aio.AioRpcError):
-                await health_pb2_grpc.HealthStub(plaintext).Check(
-                    health_pb2.HealthCheckRequest(), timeout=5
-                )
+        yield served
     finally:
-        await server.stop()
+        await served.stop()
+
+
+async def whoami(address: str, tls: ClientTls | None) -> str:
+    async with channel(address, tls) as chan:
+        reply: bytes = await chan.unary_unary(WHOAMI)(b"", timeout=5)
+        return reply.decode()
+
+
+async def test_the_certificate_subject_names_the_caller(
+    server: GrpcServer, hub_pki: pki_mod.Pki, tmp_path: Path
+) -> None:
+    op = hub_pki.operator
+    assert await whoami(server.address, ClientTls(hub_pki.ca_cert, op.cert, op.key)) == (
+        "operator 'local-operator'"
+    )
+    device = hub_pki.service("device")
+    assert await whoami(server.address, ClientTls(hub_pki.ca_cert, device.cert, device.key)) == (
+        "service 'device'"
+    )
+    eve = pki_mod.LeafFiles(tmp_path / "eve.crt", tmp_path / "eve.key")
+    pki_mod.issue(hub_pki, eve, "user", "eve")
+    assert await whoami(server.address, ClientTls(hub_pki.ca_cert, eve.cert, eve.key)) == (
+        "user 'eve'"
+    )
+
+
+async def test_callers_without_a_certificate_of_the_hub_ca_are_refused(
+    server: GrpcServer, hub_pki: pki_mod.Pki, tmp_path: Path
+) -> None:
+    other, _ = pki_mod.ensure(tmp_path / "other", [])
+    for tls in (
+        ClientTls(hub_pki.ca_cert),  # no certificate
+        ClientTls(hub_pki.ca_cert, other.operator.cert, other.operator.key),  # another CA
+        None,  # plaintext
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await whoami(server.address, tls)
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+    # the token port: TLS without client certificates; only the health check is open
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await whoami(server.token_address, ClientTls(hub_pki.ca_cert))
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "no credentials" in (info.value.details() or "")
+    async with channel(server.token_address, ClientTls(hub_pki.ca_cert)) as chan:
+        reply = await health_pb2_grpc.HealthStub(chan).Check(health_pb2.HealthCheckRequest())
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        reflect = reflection_pb2_grpc.ServerReflectionStub(chan).ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            async for _ in reflect:
+                pass
+        assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_a_renewed_pki_is_served_without_a_restart(
+    server: GrpcServer, hub_pki: pki_mod.Pki, tmp_path: Path
+) -> None:
+    """A new CA (as after a rotation) means a new server certificate and new trusted
+    clients: a fresh connection with the new operator certificate works only if the
+    running server re-read its files."""
+    before = tmp_path / "before"
+    shutil.copytree(hub_pki.root, before)
+    hub_pki.ca_cert.unlink()
+    pki_mod.ensure(hub_pki.root, ["device"])
+    op = hub_pki.operator
+    assert await whoami(server.address, ClientTls(hub_pki.ca_cert, op.cert, op.key)) == (
+        "operator 'local-operator'"
+    )
+    old = pki_mod.Pki(before)
+    with pytest.raises(grpc.aio.AioRpcError):
+        await whoami(server.address, ClientTls(old.ca_cert, old.operator.cert, old.operator.key))
+
+
+def test_plaintext_only_when_asked_for_and_only_on_loopback(hub_pki: pki_mod.Pki) -> None:
+    with pytest.raises(ConfigError, match="PLANTBUS_GRPC_TLS_CERT, PLANTBUS_GRPC_TLS_KEY"):
+        GrpcSettings().check()
+    with pytest.raises(ConfigError, match="only on loopback, not on '0.0.0.0'"):
+        GrpcSettings(host="0.0.0.0", insecure=True).check()
+    GrpcSettings(host="127.0.0.1", insecure=True).check()
+    GrpcSettings(host="::1", insecure=True).check()

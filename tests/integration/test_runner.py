@@ -16,11 +16,10 @@ from plantbus.config import PlantConfig
 from plantbus.kit import telemetry
 from plantbus.kit.bus import Bus
 from plantbus.kit.heartbeat import read_heartbeats
-from plantbus.kit.rpc import channel
 from plantbus.kit.service import GrpcBinding, Service
 from plantbus.sdk.errors import NotFound
 from plantbus.testing.config import put_config
-from plantbus.testing.harness import hosted
+from plantbus.testing.harness import hosted, operator_channel
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import service_pb2
 
@@ -102,7 +101,7 @@ async def test_heartbeat_reports_serving_and_config_version(
 async def test_errors_map_to_status_and_health_is_served(nats_url: str, tmp_path: Path) -> None:
     async with (
         hosted([SlowService], nats_url=nats_url, data_dir=tmp_path) as runner,
-        grpc.aio.insecure_channel(runner.grpc_address) as channel,
+        operator_channel(runner) as channel,
     ):
         health = health_pb2_grpc.HealthStub(channel)
         reply = await health.Check(health_pb2.HealthCheckRequest(service="test.Slow"))
@@ -116,7 +115,7 @@ async def test_errors_map_to_status_and_health_is_served(nats_url: str, tmp_path
 async def test_trace_context_crosses_grpc(nats_url: str, tmp_path: Path) -> None:
     telemetry.configure("test", "t1")
     async with hosted([SlowService], nats_url=nats_url, data_dir=tmp_path) as runner:
-        client = channel(runner.grpc_address)
+        client = operator_channel(runner)
         with telemetry.tracer("test").start_as_current_span("caller") as span:
             reply = await client.unary_unary(TRACE)(b"")
         await client.close()
@@ -129,7 +128,7 @@ async def test_shutdown_drains_in_flight_calls(nats_url: str, tmp_path: Path) ->
     async with hosted([SlowService], nats_url=nats_url, data_dir=tmp_path) as runner:
         svc = runner.services["slow"]
         assert isinstance(svc, SlowService)
-        channel = grpc.aio.insecure_channel(runner.grpc_address)
+        channel = operator_channel(runner)
 
         async def slow_call() -> bytes:
             reply: bytes = await channel.unary_unary(SLOW)(b"x")

@@ -12,7 +12,7 @@ import grpc
 from plantbus.alerting.convert import event_of
 from plantbus.alerting.lifecycle import AlarmState
 from plantbus.alerting.metrics import metrics
-from plantbus.kit.identity import caller
+from plantbus.kit.identity import require
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
     async def ListAlarms(
         self, request: alerting_pb2.ListAlarmsRequest, context: Context
     ) -> alerting_pb2.ListAlarmsResponse:
+        await require("alarm.read", request.scope_prefix)
         alarms = [
             a
             for a in self.service.alarms.values()
@@ -45,6 +46,7 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
     async def History(
         self, request: alerting_pb2.HistoryRequest, context: Context
     ) -> alerting_pb2.HistoryResponse:
+        await require("alarm.read", request.scope_prefix)
         limit = request.limit or 100
         events = [e for e in self.service.history if e.scope.startswith(request.scope_prefix)]
         return alerting_pb2.HistoryResponse(events=events[:limit])
@@ -52,18 +54,20 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
     async def Acknowledge(
         self, request: alerting_pb2.AcknowledgeRequest, context: Context
     ) -> alerting_pb2.AcknowledgeResponse:
+        who = await require("alarm.acknowledge", request.id)
         alarm = await self.service.operator_action(
-            request.id, "acknowledge", caller(context), request.comment
+            request.id, "acknowledge", who.name, request.comment
         )
         return alerting_pb2.AcknowledgeResponse(alarm=event_of(alarm))
 
     async def Shelve(
         self, request: alerting_pb2.ShelveRequest, context: Context
     ) -> alerting_pb2.ShelveResponse:
+        who = await require("alarm.shelve", request.id)
         alarm = await self.service.operator_action(
             request.id,
             "shelve",
-            caller(context),
+            who.name,
             request.comment,
             request.duration_seconds,
             request.one_shot,
@@ -73,22 +77,23 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
     async def Unshelve(
         self, request: alerting_pb2.UnshelveRequest, context: Context
     ) -> alerting_pb2.UnshelveResponse:
+        who = await require("alarm.unshelve", request.id)
         alarm = await self.service.operator_action(
-            request.id, "unshelve", caller(context), request.comment
+            request.id, "unshelve", who.name, request.comment
         )
         return alerting_pb2.UnshelveResponse(alarm=event_of(alarm))
 
     async def Reset(
         self, request: alerting_pb2.ResetRequest, context: Context
     ) -> alerting_pb2.ResetResponse:
-        alarm = await self.service.operator_action(
-            request.id, "reset", caller(context), request.comment
-        )
+        who = await require("alarm.reset", request.id)
+        alarm = await self.service.operator_action(request.id, "reset", who.name, request.comment)
         return alerting_pb2.ResetResponse(alarm=event_of(alarm))
 
     async def StreamAlarms(
         self, request: alerting_pb2.StreamAlarmsRequest, context: Context
     ) -> AsyncIterator[alerting_pb2.StreamAlarmsResponse]:
+        await require("alarm.read", request.scope_prefix)
         queue: asyncio.Queue[alerting_pb2.AlarmEvent] = asyncio.Queue()
         self.service.listeners.add(queue)
         try:
@@ -102,6 +107,7 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
     async def GetAlarmMetrics(
         self, request: alerting_pb2.GetAlarmMetricsRequest, context: Context
     ) -> alerting_pb2.GetAlarmMetricsResponse:
+        await require("alarm.read", "metrics")
         m = metrics(self.service.alarms.values(), time.time())
         return alerting_pb2.GetAlarmMetricsResponse(
             alarms_per_hour_by_area=m.per_hour_by_area,

@@ -18,9 +18,12 @@ F = TypeVar("F", bound=Callable[..., None])
 
 
 def user_option(command: F) -> F:
-    """``--user``: who acts, recorded with the action (default: PLANTBUS_USER or the OS user)."""
+    """``--user``: the configured user the local operator acts for, recorded with the action
+    (default: PLANTBUS_USER, else the local operator itself)."""
     return click.option(
-        "--user", default=None, help="Who acts (default: PLANTBUS_USER or the OS user)."
+        "--user",
+        default=None,
+        help="The configured user who acts (default: PLANTBUS_USER, else the local operator).",
     )(command)
 
 

@@ -13,6 +13,7 @@ import click
 from google.protobuf.json_format import MessageToDict
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from plantbus.cli import durations
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.kit import streams
 from plantbus.kit.audit import verify_chains
@@ -26,9 +27,8 @@ __all__ = ["commands"]
 def _since(value: str | None) -> datetime | None:
     if not value:
         return None
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    if value[-1] in units and value[:-1].isdigit():
-        return datetime.now(UTC) - timedelta(seconds=int(value[:-1]) * units[value[-1]])
+    if (ago := durations.seconds(value)) is not None:
+        return datetime.now(UTC) - timedelta(seconds=ago)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

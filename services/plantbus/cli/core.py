@@ -72,6 +72,19 @@ def _use_uvloop() -> None:
     type=int,
     help="gRPC port (default: the service's own, see docs/architecture.md; 0 = any).",
 )
+@click.option(
+    "--grpc-token-port",
+    envvar="PLANTBUS_GRPC_TOKEN_PORT",
+    type=int,
+    help="Port for bearer-token callers (TLS without client certificates; "
+    "default: the gRPC port + 100, any when that is 0).",
+)
+@click.option(
+    "--insecure",
+    envvar="PLANTBUS_INSECURE",
+    is_flag=True,
+    help="Plaintext gRPC, every caller the local operator: development on loopback only.",
+)
 @click.option("--instance", envvar="PLANTBUS_INSTANCE", help="Instance id (default: host name).")
 @click.option(
     "--metrics-port",
@@ -99,6 +112,8 @@ def run(
     service: str,
     grpc_host: str,
     grpc_port: int | None,
+    grpc_token_port: int | None,
+    insecure: bool,
     instance: str | None,
     metrics_port: int | None,
     config_path: Path | None,
@@ -113,6 +128,7 @@ def run(
     names = list(SERVICES) if service == "all" else [service]
     classes = [load_service_class(name) for name in names]
     port = grpc_port if grpc_port is not None else SERVICES[names[0]].grpc_port
+    token_port = grpc_token_port if grpc_token_port is not None else (port + 100 if port else 0)
     options = _parse_options(raw_options)
     if config_path is not None:
         options.setdefault("governance", {})["bootstrap_config"] = str(config_path)
@@ -121,7 +137,14 @@ def run(
     settings = RunnerSettings(
         services=names,
         nats=nats,
-        grpc=grpc_settings.model_copy(update={"host": grpc_host, "port": port}),
+        grpc=grpc_settings.model_copy(
+            update={
+                "host": grpc_host,
+                "port": port,
+                "token_port": token_port,
+                "insecure": insecure,
+            }
+        ),
         data_dir=hub.data_dir,
         heartbeat_interval_s=heartbeat_interval,
         metrics_port=metrics_port,

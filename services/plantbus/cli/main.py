@@ -28,6 +28,7 @@ COMMAND_MODULES: Final = (
     "plantbus.cli.probe",
     "plantbus.cli.device",
     "plantbus.cli.dashboard",
+    "plantbus.cli.users",
 )
 
 

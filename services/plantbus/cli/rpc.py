@@ -1,14 +1,22 @@
-"""gRPC calls from the CLI: find a service's address, send the caller's identity.
+"""gRPC calls from the CLI: find a service, prove who is calling.
 
 Every command calls ``call(hub, "alerting", "Acknowledge", request, user=...)``, so how
-the CLI reaches a service and proves who it is lives here alone.
+the CLI reaches a service and proves who it is lives here alone:
+
+- by default the local operator's certificate from ``<data-dir>/pki`` (made by
+  ``plantbus up``; whoever can read the data dir administers the hub), over mTLS;
+- ``PLANTBUS_TOKEN``: a bearer token instead, to the services' token port;
+- ``PLANTBUS_GRPC_TLS_CA`` / ``_CERT`` / ``_KEY`` override the files (a remote hub);
+- ``user`` (``--user``) or ``PLANTBUS_USER`` name the configured user the local operator
+  acts for (``x-plantbus-user``); without one the operator acts as itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import getpass
 import os
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 import click
@@ -16,9 +24,11 @@ import grpc
 from google.protobuf.message import Message
 
 from plantbus.cli.hub import Hub
-from plantbus.kit.discovery import grpc_address
+from plantbus.kit.discovery import find
+from plantbus.kit.identity import USER_HEADER
 from plantbus.kit.natsconnect import connect
-from plantbus.kit.rpc import channel
+from plantbus.kit.pki import Pki
+from plantbus.kit.rpc import ClientTls, channel
 from plantbus.kit.settings import from_env
 from plantbus.sdk.errors import DeviceUnavailable
 from plantbus.v1 import (
@@ -29,7 +39,7 @@ from plantbus.v1 import (
     oee_pb2_grpc,
 )
 
-__all__ = ["call", "max_message_bytes", "metadata"]
+__all__ = ["call", "credentials", "max_message_bytes"]
 
 _STUBS: Final[dict[str, type[Any]]] = {
     "alerting": alerting_pb2_grpc.AlertingServiceStub,
@@ -40,14 +50,49 @@ _STUBS: Final[dict[str, type[Any]]] = {
 }
 
 
-def metadata(user: str | None = None) -> tuple[tuple[str, str], ...]:
-    """The caller's identity: ``user`` (else PLANTBUS_USER, else the OS user) and a bearer
-    token from PLANTBUS_TOKEN."""
-    name = user or os.environ.get("PLANTBUS_USER") or getpass.getuser()
-    out = [("x-plantbus-user", name)]
+@dataclass(frozen=True)
+class _Endpoint:
+    address: str
+    token_address: str
+    tls: bool
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What the CLI presents: TLS files (None: plaintext) and a bearer token."""
+
+    tls: ClientTls | None
+    token: str | None = None
+
+
+def _file(env: str, default: Path) -> Path | None:
+    if value := os.environ.get(env):
+        return Path(value)
+    return default if default.is_file() else None
+
+
+def credentials(hub: Hub, tls: bool) -> Credentials:
+    """The CLI's credential for a hub whose services take TLS (``tls``) or not."""
+    if not tls:
+        return Credentials(None)
+    pki = Pki(hub.data_dir / "pki")
+    ca = _file("PLANTBUS_GRPC_TLS_CA", pki.ca_cert)
+    if ca is None:
+        raise click.ClickException(
+            f"the hub's gRPC takes TLS but no CA certificate was found ({pki.ca_cert}): use "
+            "the data dir of plantbus up (--data-dir), or set PLANTBUS_GRPC_TLS_CA"
+        )
     if token := os.environ.get("PLANTBUS_TOKEN"):
-        out.append(("authorization", f"Bearer {token}"))
-    return tuple(out)
+        return Credentials(ClientTls(ca), token)
+    cert = _file("PLANTBUS_GRPC_TLS_CERT", pki.operator.cert)
+    key = _file("PLANTBUS_GRPC_TLS_KEY", pki.operator.key)
+    if cert is None or key is None:
+        raise click.ClickException(
+            f"no credential for the hub: the local operator's certificate {pki.operator.cert} "
+            "is missing or unreadable (run as the user who started plantbus up, with its "
+            "--data-dir), or set PLANTBUS_TOKEN to a token from 'plantbus users token create'"
+        )
+    return Credentials(ClientTls(ca, cert, key))
 
 
 def max_message_bytes() -> int:
@@ -55,28 +100,44 @@ def max_message_bytes() -> int:
     return from_env()[1].max_message_bytes
 
 
-async def _address(hub: Hub, service: str) -> str:
-    if address := hub.runtime.get("services", {}).get(service, {}).get("grpc"):
-        return str(address)
+def _metadata(user: str | None) -> tuple[tuple[str, str], ...]:
+    name = user or os.environ.get("PLANTBUS_USER")
+    return ((USER_HEADER, name),) if name else ()
+
+
+async def _endpoint(hub: Hub, service: str) -> _Endpoint:
+    known = hub.runtime.get("services", {}).get(service, {})
+    if address := known.get("grpc"):
+        return _Endpoint(
+            str(address), str(known.get("grpc_token", "")), not hub.runtime.get("insecure")
+        )
     bus = await connect(hub.nats_settings())
     try:
-        return await grpc_address(bus, service, wait_s=0, serving_only=False)
+        hb = await find(bus, service, wait_s=0, serving_only=False)
     except DeviceUnavailable:
         raise click.ClickException(
             f"no running {service} service found (plantbus status)"
         ) from None
     finally:
         await bus.close()
+    return _Endpoint(hb.grpc_address, hb.grpc_token_address, hb.grpc_tls)
 
 
 def call(hub: Hub, service: str, method: str, request: Message, *, user: str | None = None) -> Any:
-    """``service.method(request)`` as ``user``; gRPC errors become one-line CLI errors."""
+    """``service.method(request)``, as ``user`` when given; gRPC errors become one-line
+    CLI errors."""
 
     async def run() -> Any:
-        address = await _address(hub, service)
-        async with channel(address, max_message_bytes=max_message_bytes()) as chan:
+        endpoint = await _endpoint(hub, service)
+        creds = credentials(hub, endpoint.tls)
+        address = endpoint.address
+        if creds.token:
+            if not endpoint.token_address:
+                raise click.ClickException(f"{service} takes no bearer tokens (no token port)")
+            address = endpoint.token_address
+        async with channel(address, creds.tls, creds.token, max_message_bytes()) as chan:
             rpc = getattr(_STUBS[service](chan), method)
-            return await rpc(request, metadata=metadata(user))
+            return await rpc(request, metadata=_metadata(user))
 
     try:
         return asyncio.run(run())

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import urlparse
 
 import click
 import psutil
@@ -24,12 +25,14 @@ from plantbus.cli.dashboard import login_link, remove_token, write_token
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.supervisor import Child, Supervisor
 from plantbus.kit import natsauth, streams
+from plantbus.kit import pki as pki_mod
 from plantbus.kit.bus import NatsSettings
 from plantbus.kit.discovery import wait_serving
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
 from plantbus.kit.net import free_port
 from plantbus.kit.registry import SERVICES
+from plantbus.kit.rpc import is_loopback
 from plantbus.kit.signing import ensure_signing_key
 from plantbus.sdk.errors import ConfigError, DeviceUnavailable
 from plantbus.v1 import service_pb2
@@ -38,6 +41,8 @@ __all__ = ["up"]
 
 DEMO_PLANT = Path(plantbus.__file__).resolve().parents[2] / "examples" / "plant"
 DEFAULT_SIM_PORTS = {"modbus": 5020, "opcua": 4840}
+PKI_CHECK_S = 24 * 3600.0
+"""How often a running hub renews certificates that have less than 30 days left."""
 
 
 def _port_taken(port: int) -> bool:
@@ -113,6 +118,12 @@ def _python_cmd(*args: str) -> list[str]:
 )
 @click.option("--dashboard-port", type=int, default=8080, show_default=True)
 @click.option("--ready-timeout", type=float, default=60.0, show_default=True)
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Development only, on loopback: plaintext gRPC where every caller is the local "
+    "operator (no certificates, no tokens).",
+)
 @hub_options
 def up(
     nats_port: int,
@@ -122,12 +133,15 @@ def up(
     config_path: Path | None,
     dashboard_port: int,
     ready_timeout: float,
+    insecure: bool,
     hub: Hub,
 ) -> None:
     """Start the whole hub: embedded NATS with JetStream, every service, a simulated plant."""
     _refuse_second_hub(hub)
     data_dir = hub.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
+    processes = ["all"] if single_process else list(SERVICES)
+    grpc_env = _grpc_security(data_dir, processes, insecure, hub.nats_url_override)
     logs = data_dir / "logs"
     config_path = config_path or (DEMO_PLANT if DEMO_PLANT.is_dir() else None)
     stop = _Stop()
@@ -190,7 +204,8 @@ def up(
                         *options,
                     ),
                     logs / "all.log",
-                    env=_service_env(data_dir, "all", secure, pubkey, signing_key),
+                    env=_service_env(data_dir, "all", secure, pubkey, signing_key)
+                    | grpc_env["all"],
                 )
             )
         else:
@@ -201,7 +216,8 @@ def up(
                         name,
                         _python_cmd("run", name, *common, "--grpc-port", str(grpc_port), *options),
                         logs / f"{name}.log",
-                        env=_service_env(data_dir, name, secure, pubkey, signing_key),
+                        env=_service_env(data_dir, name, secure, pubkey, signing_key)
+                        | grpc_env[name],
                     )
                 )
         try:
@@ -212,12 +228,16 @@ def up(
                 f"  {c.name}: {c.log_tail(3)}" for c in supervisor.children if not c.alive
             )
             raise ConfigError(f"{err}; logs in {logs}\n{details}".rstrip()) from err
-        runtime = _runtime(nats_url, beats, data_dir, env_ports)
+        runtime = _runtime(nats_url, beats, data_dir, env_ports, insecure)
         hub.write_runtime(runtime)
         _print_ready(runtime, logs, _first_login(runtime["dashboard"], token))
+        next_pki_check = time.monotonic() + PKI_CHECK_S
         while not stop.requested:
             for event in [*infra.check(), *supervisor.check()]:
                 click.echo(event, err=True)
+            if time.monotonic() >= next_pki_check:
+                _renew_pki(data_dir, processes)  # services pick up renewed files themselves
+                next_pki_check += PKI_CHECK_S
             time.sleep(0.25)
         click.echo("stopping the hub ...", err=True)
     finally:
@@ -272,6 +292,47 @@ def _service_env(
     return env
 
 
+def _renew_pki(data_dir: Path, processes: list[str]) -> pki_mod.Pki:
+    """Create or renew the hub's CA, a certificate per service process, the operator's
+    certificate and the config-signing key (see plantbus.kit.pki); say what changed."""
+    pki, done = pki_mod.ensure(data_dir / "pki", processes)
+    for line in done:
+        click.echo(f"pki: {line}", err=True)
+    return pki
+
+
+def _grpc_security(
+    data_dir: Path, processes: list[str], insecure: bool, nats_url: str | None
+) -> dict[str, dict[str, str]]:
+    """Per service process, the environment that secures its gRPC: the paths of its
+    certificate, key and the CA (files; no secret is ever in an environment or command
+    line); or, with --insecure, plaintext, refused unless every listener is on loopback."""
+    pki = _renew_pki(data_dir, processes)
+    if not insecure:
+        return {
+            name: {
+                "PLANTBUS_GRPC_TLS_CERT": str(pki.service(name).cert),
+                "PLANTBUS_GRPC_TLS_KEY": str(pki.service(name).key),
+                "PLANTBUS_GRPC_TLS_CA": str(pki.ca_cert),
+            }
+            for name in processes
+        }
+    hosts = {"gRPC": os.environ.get("PLANTBUS_GRPC_HOST", "127.0.0.1")}
+    if nats_url:
+        hosts["NATS"] = urlparse(nats_url).hostname or ""
+    if off := [f"{what} on {host!r}" for what, host in hosts.items() if not is_loopback(host)]:
+        raise ConfigError(
+            f"--insecure is for development on this machine only, but {', '.join(off)} "
+            "would be reachable from elsewhere: drop --insecure, or listen on 127.0.0.1"
+        )
+    click.echo(
+        "WARNING: --insecure: gRPC is plaintext and every local caller is the operator "
+        "(no certificates, no tokens); development only, never on a plant network",
+        err=True,
+    )
+    return {name: {"PLANTBUS_INSECURE": "1"} for name in processes}
+
+
 def _nats_child(nats: NatsServer) -> Child:
     """The embedded NATS as a supervised child; when it dies it is started again on the
     same port and JetStream store, so services reconnect to the URL they know and find
@@ -321,12 +382,17 @@ def _runtime(
     beats: dict[str, service_pb2.ServiceHeartbeat],
     data_dir: Path,
     sim_ports: dict[str, int],
+    insecure: bool,
 ) -> dict[str, Any]:
     return {
         "pid": os.getpid(),
         "nats_url": nats_url,
         "data_dir": str(data_dir),
-        "services": {name: {"grpc": hb.grpc_address} for name, hb in sorted(beats.items())},
+        "insecure": insecure,
+        "services": {
+            name: {"grpc": hb.grpc_address, "grpc_token": hb.grpc_token_address}
+            for name, hb in sorted(beats.items())
+        },
         "dashboard": beats["dashboard"].health_detail if "dashboard" in beats else "",
         "sim": {name: f"127.0.0.1:{port}" for name, port in sim_ports.items()},
     }
@@ -348,7 +414,12 @@ def _first_login(dashboard: str, token: str) -> str:
 def _print_ready(runtime: dict[str, Any], logs: Path, dashboard: str) -> None:
     click.echo(f"Plantbus is up. NATS {runtime['nats_url']}")
     for name, info in runtime["services"].items():
-        click.echo(f"  {name:<11} gRPC {info['grpc']}")
+        tokens = f", bearer tokens {info['grpc_token']}" if info["grpc_token"] else ""
+        click.echo(f"  {name:<11} gRPC {info['grpc']}{tokens}")
+    if runtime["insecure"]:
+        click.echo("  gRPC is PLAINTEXT, unauthenticated (--insecure)")
+    else:
+        click.echo(f"  gRPC: mTLS, CA and operator certificate in {runtime['data_dir']}/pki")
     sim = runtime["sim"]
     click.echo(f"  simulated plant: modbus://{sim['modbus']}, opc.tcp://{sim['opcua']}")
     click.echo(f"  logs: {logs}")

@@ -2,32 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal, get_args
 
 from pydantic import Field
 
 from plantbus.config.base import Name, Strict
 
-__all__ = ["Permission", "Role", "User", "WritePolicy"]
+__all__ = ["PERMISSIONS", "READS", "VIEWER", "Permission", "Role", "User", "WritePolicy"]
 
 Permission = Literal[
+    "config.read",
     "config.apply",
+    "config.rollback",
+    "config.read_secrets",
+    "users.manage",
+    "alarm.read",
     "alarm.acknowledge",
     "alarm.shelve",
+    "alarm.unshelve",
+    "alarm.reset",
+    "alarm.out_of_service",
     "downtime.classify",
+    "workorder.read",
     "workorder.manage",
+    "erp.retry",
+    "oee.read",
+    "device.read",
+    "tag.read",
     "tag.write",
+    "audit.read",
 ]
+PERMISSIONS: Final[tuple[Permission, ...]] = get_args(Permission)
+READS: Final[frozenset[Permission]] = frozenset(p for p in PERMISSIONS if p.endswith(".read"))
+VIEWER: Final = "viewer"
+"""The built-in role every configured user and every service has: all ``*.read``
+permissions. A role of that name in the config replaces it (to narrow reads)."""
 
 
 class User(Strict):
-    """A person or system that calls Plantbus; tokens are stored as SHA-256 hashes only."""
+    """A person or system that calls Plantbus. It proves who it is with a certificate from
+    the hub's CA (``OU=user, CN=<name>``) or a bearer token (``plantbus users token``)."""
 
     name: Name
     roles: list[Name] = Field(default_factory=list)
-    token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    certificate_subject: str | None = None
-    """Common name of the user's mTLS client certificate."""
 
 
 class Role(Strict):

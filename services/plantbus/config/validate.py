@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from plantbus.config.model import PlantConfig
 from plantbus.config.rules import PlantRefs
+from plantbus.config.security import VIEWER
 from plantbus.plugins import discover
 from plantbus.sdk.driver import Driver
 from plantbus.sdk.errors import PlantbusError
@@ -135,7 +136,7 @@ def _erp(config: PlantConfig) -> Iterator[Finding]:
 def _security(config: PlantConfig) -> Iterator[Finding]:
     yield from _duplicates(config.users, ("users",), "user")
     yield from _duplicates(config.roles, ("roles",), "role")
-    roles = {r.name for r in config.roles}
+    roles = {r.name for r in config.roles} | {VIEWER}
     for i, user in enumerate(config.users):
         for ri, role in enumerate(user.roles):
             if role not in roles:

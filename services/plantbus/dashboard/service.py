@@ -205,7 +205,8 @@ class DashboardService(Service):
         service: str,
         fn: Callable[[grpc.aio.Channel], Awaitable[Message]],
     ) -> Message:
-        async with channel(await grpc_address(self.ctx.bus, service)) as chan:
+        address = await grpc_address(self.ctx.bus, service)
+        async with channel(address, self.ctx.grpc_tls) as chan:
             return await fn(chan)
 
     async def _alarm_action(self, request: web.Request) -> web.Response:

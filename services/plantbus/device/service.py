@@ -31,17 +31,14 @@ from plantbus.device.spool import Spool
 from plantbus.device.writes import tag_refusal
 from plantbus.kit import codec, streams
 from plantbus.kit.audit import AuditUnavailable, record_outcome
-from plantbus.kit.discovery import grpc_address
+from plantbus.kit.authz import Decision, check_write
 from plantbus.kit.heartbeat import read_heartbeats
-from plantbus.kit.rpc import channel
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.plugins import PluginRegistry, discover, plugin_infos
 from plantbus.sdk.driver import Driver, DriverContext, Scalar
 from plantbus.sdk.errors import NotFound, PermissionDenied, PlantbusError, describe
 from plantbus.v1 import (
     device_pb2_grpc,
-    governance_pb2,
-    governance_pb2_grpc,
     service_pb2,
     telemetry_pb2,
 )
@@ -216,10 +213,10 @@ class DeviceService(Service):
     async def write(
         self, device: str, tag: str, value: Scalar, user: str, reason: str, address: str = ""
     ) -> tuple[telemetry_pb2.TagSample, str]:
-        """Check the tag's access, type and limits, then governance's policies; audit the
-        attempt (no audit, no write), write, read back, audit the outcome. Records carry
-        the old, new and read-back values and the caller's address; denials and failures
-        are audited too."""
+        """Check the tag's access, type and limits, then the write policies of the running
+        config for ``user`` (the authenticated caller); audit the attempt (no audit, no
+        write), write, read back, audit the outcome. Records carry the old, new and
+        read-back values and the caller's address; denials and failures are audited too."""
         runner = self.runner(device)
         config_tag = runner.filter.tags.get(tag)
         if config_tag is None:
@@ -227,9 +224,10 @@ class DeviceService(Service):
         path = runner.filter.paths[tag]
         numeric = float(value) if isinstance(value, int | float) else math.nan
         refusal = tag_refusal(path, config_tag, value)
-        allowed, why, policy = (
-            (False, refusal, "") if refusal else await self._check(user, path, numeric)
+        decision = (
+            Decision(False, refusal) if refusal else check_write(self._config, user, path, numeric)
         )
+        allowed, why, policy = decision.allowed, decision.reason, decision.policy
         detail = f"{value!r}: {why}" + (f" ({reason})" if reason else "")
         record = {"action": "tag.write", "target": path, "actor": user, "source": address}
         values = {"new": repr(value)}
@@ -262,15 +260,3 @@ class DeviceService(Service):
         values["read_back"] = _shown(sample)
         await record_outcome(self.ctx.audit, **record, detail=detail, attributes=values)
         return sample, policy
-
-    async def _check(self, user: str, path: str, value: float) -> tuple[bool, str, str]:
-        try:
-            address = await asyncio.wait_for(grpc_address(self.ctx.bus, "governance"), 5.0)
-            async with channel(address) as chan:
-                reply = await governance_pb2_grpc.GovernanceServiceStub(chan).CheckPermission(
-                    governance_pb2.CheckPermissionRequest(user=user, tag_path=path, value=value),
-                    timeout=5,
-                )
-        except Exception as err:  # noqa: BLE001 - no answer means no permission
-            return False, f"governance unreachable, writes denied ({err})", ""
-        return reply.allowed, reply.reason, reply.policy

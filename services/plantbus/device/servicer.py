@@ -12,7 +12,7 @@ import grpc
 from plantbus.config.devices import Device
 from plantbus.device.runtime import DeviceRunner
 from plantbus.kit import codec
-from plantbus.kit.identity import caller
+from plantbus.kit.identity import require
 from plantbus.sdk.driver import Scalar, SupportsBrowse
 from plantbus.sdk.errors import ValidationFailed, WriteNotSupported
 from plantbus.v1 import device_pb2, device_pb2_grpc, telemetry_pb2
@@ -73,6 +73,7 @@ class DeviceServicer(device_pb2_grpc.DeviceServiceServicer):  # type: ignore[mis
     async def ListDevices(
         self, request: device_pb2.ListDevicesRequest, context: Context
     ) -> device_pb2.ListDevicesResponse:
+        await require("device.read", "devices")
         devices = [_info(r) for r in self.service.runners.values()]
         devices += [_failed_info(d, error) for d, error in self.service.failed.values()]
         devices.sort(key=lambda d: str(d.name))
@@ -81,6 +82,7 @@ class DeviceServicer(device_pb2_grpc.DeviceServiceServicer):  # type: ignore[mis
     async def GetDevice(
         self, request: device_pb2.GetDeviceRequest, context: Context
     ) -> device_pb2.GetDeviceResponse:
+        await require("device.read", request.name)
         if request.name in self.service.failed:
             return device_pb2.GetDeviceResponse(
                 device=_failed_info(*self.service.failed[request.name])
@@ -90,6 +92,7 @@ class DeviceServicer(device_pb2_grpc.DeviceServiceServicer):  # type: ignore[mis
     async def ReadTags(
         self, request: device_pb2.ReadTagsRequest, context: Context
     ) -> device_pb2.ReadTagsResponse:
+        await require("tag.read", request.device)
         started = time.perf_counter()
         samples = await self.service.runner(request.device).read_now(list(request.tags))
         return device_pb2.ReadTagsResponse(
@@ -99,19 +102,21 @@ class DeviceServicer(device_pb2_grpc.DeviceServiceServicer):  # type: ignore[mis
     async def WriteTag(
         self, request: device_pb2.WriteTagRequest, context: Context
     ) -> device_pb2.WriteTagResponse:
+        who = await require("tag.write", f"{request.device}/{request.tag}")
         sample, policy = await self.service.write(
             request.device,
             request.tag,
             _scalar(request.value),
-            caller(context),
+            who.name,
             request.reason,
-            address=context.peer() or "",
+            address=who.address,
         )
         return device_pb2.WriteTagResponse(read_back=sample, policy=policy)
 
     async def Browse(
         self, request: device_pb2.BrowseRequest, context: Context
     ) -> device_pb2.BrowseResponse:
+        await require("device.read", request.device)
         driver = self.service.runner(request.device).driver
         if not isinstance(driver, SupportsBrowse):
             raise WriteNotSupported(f"driver {driver.manifest.name!r} cannot browse")
@@ -131,6 +136,7 @@ class DeviceServicer(device_pb2_grpc.DeviceServiceServicer):  # type: ignore[mis
     async def StreamSamples(
         self, request: device_pb2.StreamSamplesRequest, context: Context
     ) -> AsyncIterator[device_pb2.StreamSamplesResponse]:
+        await require("tag.read", request.device)
         queue: asyncio.Queue[tuple[str, list[telemetry_pb2.TagSample]]] = asyncio.Queue()
         self.service.listeners.add(queue)
         try:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import grpc
 
 from plantbus.kit import codec
-from plantbus.kit.identity import caller
+from plantbus.kit.identity import require
 from plantbus.v1 import erp_pb2, erp_pb2_grpc
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ class ErpServicer(erp_pb2_grpc.ErpServiceServicer):  # type: ignore[misc]
     async def ListWorkOrders(
         self, request: erp_pb2.ListWorkOrdersRequest, context: Context
     ) -> erp_pb2.ListWorkOrdersResponse:
+        await require("workorder.read", request.status)
         orders = [
             o
             for o in self.service.orders.values()
@@ -38,18 +39,21 @@ class ErpServicer(erp_pb2_grpc.ErpServiceServicer):  # type: ignore[misc]
     async def StartWorkOrder(
         self, request: erp_pb2.StartWorkOrderRequest, context: Context
     ) -> erp_pb2.StartWorkOrderResponse:
-        order = await self.service.start_order(request.erp_id, request.machine, caller(context))
+        who = await require("workorder.manage", request.erp_id, "workorder.start")
+        order = await self.service.start_order(request.erp_id, request.machine, who.name)
         return erp_pb2.StartWorkOrderResponse(work_order=order)
 
     async def CompleteWorkOrder(
         self, request: erp_pb2.CompleteWorkOrderRequest, context: Context
     ) -> erp_pb2.CompleteWorkOrderResponse:
-        order = await self.service.complete(request.erp_id, caller(context))
+        who = await require("workorder.manage", request.erp_id, "workorder.complete")
+        order = await self.service.complete(request.erp_id, who.name)
         return erp_pb2.CompleteWorkOrderResponse(work_order=order)
 
     async def SyncStatus(
         self, request: erp_pb2.SyncStatusRequest, context: Context
     ) -> erp_pb2.SyncStatusResponse:
+        await require("workorder.read", "connections")
         out = []
         for name, conn in self.service.connections.items():
             status = erp_pb2.ConnectionStatus(
@@ -69,14 +73,16 @@ class ErpServicer(erp_pb2_grpc.ErpServiceServicer):  # type: ignore[misc]
     async def ListDeadLetters(
         self, request: erp_pb2.ListDeadLettersRequest, context: Context
     ) -> erp_pb2.ListDeadLettersResponse:
+        await require("workorder.read", "dead letters")
         return erp_pb2.ListDeadLettersResponse(
             dead_letters=await self.service.outbox.dead_letters()
         )
 
     async def Retry(self, request: erp_pb2.RetryRequest, context: Context) -> erp_pb2.RetryResponse:
+        who = await require("erp.retry", request.idempotency_key)
         queued = await self.service.outbox.retry(request.idempotency_key)
         if queued:
             await self.service.ctx.audit(
-                action="erp.retry", target=request.idempotency_key, actor=caller(context)
+                action="erp.retry", target=request.idempotency_key, actor=who.name
             )
         return erp_pb2.RetryResponse(queued=queued)

@@ -1,4 +1,5 @@
-"""Governance: validates and versions the plant config, answers permission checks, audits.
+"""Governance: validates and versions the plant config, answers permission checks, issues
+and revokes bearer tokens, audits.
 
 Options (``ctx.options``): ``bootstrap_config`` (a path applied as version 1 when none is
 stored; ``${VAR}`` in it is expanded from this process's environment), ``max_config_bytes``
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -24,13 +26,15 @@ from plantbus.config.loader import (
     read_sources,
 )
 from plantbus.governance.diff import config_diff
-from plantbus.governance.policy import Decision, check_write
 from plantbus.governance.store import ConfigStore, StoredVersion
 from plantbus.kit import streams
 from plantbus.kit.audit import AuditUnavailable, record_outcome
+from plantbus.kit.authz import Decision, authorize, check_write
 from plantbus.kit.config_watch import ConfigWatch
+from plantbus.kit.identity import Identity
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
-from plantbus.sdk.errors import ConflictError, NotFound
+from plantbus.kit.tokens import DEFAULT_TTL_S, TokenRecord, TokenStore, mint
+from plantbus.sdk.errors import ConflictError, NotFound, ValidationFailed
 from plantbus.v1 import governance_pb2_grpc, service_pb2
 
 __all__ = ["ApplyResult", "GovernanceService"]
@@ -66,12 +70,19 @@ class GovernanceService(Service):
         self._watch: ConfigWatch | None = None
         self.forged = ""
         """Why the latest document in ``current`` is not governance's ('' when it is)."""
+        self._tokens: TokenStore | None = None
 
     @property
     def store(self) -> ConfigStore:
         """The KV-backed version store (after start)."""
         assert self._store is not None, "GovernanceService.start() was not called"
         return self._store
+
+    @property
+    def tokens(self) -> TokenStore:
+        """The bearer-token records (after start)."""
+        assert self._tokens is not None, "GovernanceService.start() was not called"
+        return self._tokens
 
     def grpc_bindings(self) -> Sequence[GrpcBinding]:
         """The GovernanceService servicer."""
@@ -101,6 +112,7 @@ class GovernanceService(Service):
                 "signatures will refuse them"
             )
         self._store = await ConfigStore.open(self.ctx.bus, signer, verifier)
+        self._tokens = await TokenStore.open(self.ctx.bus)
         if verifier is not None:
             self._watch = ConfigWatch(self.ctx.bus, self._seen, verifier, self._refused)
             await self._watch.start()
@@ -252,17 +264,62 @@ class GovernanceService(Service):
         )
         return ApplyResult([], diff, stored.version, current.version)
 
-    async def check_permission(self, user: str, tag_path: str, value: float) -> Decision:
-        """Decide a tag write against the running config's policies; audit the decision."""
+    async def check_permission(self, who: Identity, tag_path: str, value: float) -> Decision:
+        """Decide a tag write by ``who`` against the running config's roles and policies;
+        audit the decision."""
         current = await self.running()
         config = current.config if current else PlantConfig()
-        decision = check_write(config, user, tag_path, value)
+        decision = authorize(who, "tag.write", config)
+        if decision.allowed:
+            decision = check_write(config, who.name, tag_path, value)
         await self.ctx.audit(
             action="tag.write.check",
             target=tag_path,
-            actor=user,
+            actor=who.name,
             outcome=service_pb2.AUDIT_OUTCOME_SUCCESS if decision.allowed else DENIED,
             detail=decision.reason,
             attributes={"value": "" if math.isnan(value) else repr(value)},
         )
         return decision
+
+    async def create_token(self, user: str, ttl_s: float, by: str) -> tuple[str, TokenRecord]:
+        """A new bearer token for the configured ``user``, valid ``ttl_s`` (0: 90 days)."""
+        current = await self.running()
+        users = {u.name for u in current.config.users} if current else set()
+        if user not in users:
+            known = ", ".join(sorted(users)) or "-"
+            raise NotFound(
+                f"user {user!r} is not in the plant config's users ({known}); add it under "
+                "users: and apply the config first"
+            )
+        if ttl_s < 0:
+            raise ValidationFailed(f"token lifetime {ttl_s}s: must be positive")
+        token, record = mint(user, ttl_s or DEFAULT_TTL_S, by)
+        audit = {
+            "action": "token.create",
+            "target": record.id,
+            "actor": by,
+            "detail": f"token {record.id} for {user}",
+            "attributes": {"user": user, "expires": _iso(record.expires)},
+        }
+        await self.ctx.audit(**audit, outcome=ATTEMPT)  # no audit, no token
+        await self.tokens.create(record)
+        await record_outcome(self.ctx.audit, **audit)
+        return token, record
+
+    async def revoke_token(self, ident: str, by: str) -> TokenRecord:
+        """Refuse token ``ident`` from now on."""
+        record = await self.tokens.revoke(ident, by)
+        await record_outcome(  # refused from now on whether or not this is stored at once
+            self.ctx.audit,
+            action="token.revoke",
+            target=ident,
+            actor=by,
+            detail=f"token {ident} of {record.user} revoked",
+            attributes={"user": record.user},
+        )
+        return record
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")

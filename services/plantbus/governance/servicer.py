@@ -12,8 +12,10 @@ from plantbus.config.issues import ConfigIssue
 from plantbus.config.loader import Source
 from plantbus.governance.diff import to_yaml
 from plantbus.governance.store import StoredVersion
+from plantbus.kit import codec
 from plantbus.kit.heartbeat import read_heartbeats
-from plantbus.kit.identity import caller
+from plantbus.kit.identity import require
+from plantbus.kit.tokens import TokenRecord
 from plantbus.v1 import governance_pb2, governance_pb2_grpc
 
 if TYPE_CHECKING:
@@ -40,6 +42,20 @@ def _meta(stored: StoredVersion) -> governance_pb2.ConfigVersion:
     )
 
 
+def _token(record: TokenRecord) -> governance_pb2.TokenInfo:
+    info = governance_pb2.TokenInfo(
+        id=record.id,
+        user=record.user,
+        created=codec.timestamp(record.created),
+        expires=codec.timestamp(record.expires),
+        created_by=record.created_by,
+        revoked_by=record.revoked_by,
+    )
+    if record.revoked:
+        info.revoked.CopyFrom(codec.timestamp(record.revoked))
+    return info
+
+
 class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type: ignore[misc]
     """Thin translation to :class:`GovernanceService`."""
 
@@ -49,9 +65,10 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
     async def ApplyConfig(
         self, request: governance_pb2.ApplyConfigRequest, context: Context
     ) -> governance_pb2.ApplyConfigResponse:
+        who = await require("config.read" if request.dry_run else "config.apply", "plant config")
         result = await self.service.apply(
             [Source(f.name, f.content) for f in request.files],
-            author=caller(context),
+            author=who.name,
             message=request.message,
             dry_run=request.dry_run,
             expected_version=request.expected_version,
@@ -66,9 +83,10 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
     async def DiffConfig(
         self, request: governance_pb2.DiffConfigRequest, context: Context
     ) -> governance_pb2.DiffConfigResponse:
+        who = await require("config.read", "plant config")
         result = await self.service.apply(
             [Source(f.name, f.content) for f in request.files],
-            author=caller(context),
+            author=who.name,
             message="",
             dry_run=True,
         )
@@ -79,6 +97,7 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
     async def GetConfig(
         self, request: governance_pb2.GetConfigRequest, context: Context
     ) -> governance_pb2.GetConfigResponse:
+        await require("config.read", "plant config")
         if request.version:
             stored = await self.service.store.get(request.version)
         else:
@@ -91,6 +110,7 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
     async def ListVersions(
         self, request: governance_pb2.ListVersionsRequest, context: Context
     ) -> governance_pb2.ListVersionsResponse:
+        await require("config.read", "plant config")
         history = await self.service.store.history()
         return governance_pb2.ListVersionsResponse(
             versions=[_meta(v) for v in history],
@@ -100,15 +120,15 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
     async def RollbackConfig(
         self, request: governance_pb2.RollbackConfigRequest, context: Context
     ) -> governance_pb2.RollbackConfigResponse:
-        result = await self.service.rollback(request.version, caller(context), request.message)
+        who = await require("config.rollback", "plant config")
+        result = await self.service.rollback(request.version, who.name, request.message)
         return governance_pb2.RollbackConfigResponse(version=result.version, diff=result.diff)
 
     async def CheckPermission(
         self, request: governance_pb2.CheckPermissionRequest, context: Context
     ) -> governance_pb2.CheckPermissionResponse:
-        decision = await self.service.check_permission(
-            request.user, request.tag_path, request.value
-        )
+        who = await require("tag.read", request.tag_path)
+        decision = await self.service.check_permission(who, request.tag_path, request.value)
         return governance_pb2.CheckPermissionResponse(
             allowed=decision.allowed, reason=decision.reason, policy=decision.policy
         )
@@ -116,6 +136,7 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
     async def ListPlugins(
         self, request: governance_pb2.ListPluginsRequest, context: Context
     ) -> governance_pb2.ListPluginsResponse:
+        await require("config.read", "plugins")
         beats = await read_heartbeats(self.service.ctx.bus)
         return governance_pb2.ListPluginsResponse(
             instances=[
@@ -125,3 +146,26 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
                 for hb in beats
             ]
         )
+
+    async def CreateToken(
+        self, request: governance_pb2.CreateTokenRequest, context: Context
+    ) -> governance_pb2.CreateTokenResponse:
+        who = await require("users.manage", request.user, "token.create")
+        token, record = await self.service.create_token(
+            request.user, request.expires_seconds, who.name
+        )
+        return governance_pb2.CreateTokenResponse(token=token, info=_token(record))
+
+    async def RevokeToken(
+        self, request: governance_pb2.RevokeTokenRequest, context: Context
+    ) -> governance_pb2.RevokeTokenResponse:
+        who = await require("users.manage", request.id, "token.revoke")
+        record = await self.service.revoke_token(request.id, who.name)
+        return governance_pb2.RevokeTokenResponse(info=_token(record))
+
+    async def ListTokens(
+        self, request: governance_pb2.ListTokensRequest, context: Context
+    ) -> governance_pb2.ListTokensResponse:
+        await require("users.manage", "tokens")
+        records = await self.service.tokens.all()
+        return governance_pb2.ListTokensResponse(tokens=[_token(r) for r in records])

@@ -11,7 +11,7 @@ from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.sdk.errors import DeviceUnavailable
 from plantbus.v1 import service_pb2
 
-__all__ = ["grpc_address", "wait_serving"]
+__all__ = ["find", "grpc_address", "wait_serving"]
 
 
 async def _reachable(bus: Bus, serving_only: bool) -> dict[str, service_pb2.ServiceHeartbeat]:
@@ -31,7 +31,16 @@ async def _reachable(bus: Bus, serving_only: bool) -> dict[str, service_pb2.Serv
 async def grpc_address(
     bus: Bus, service: str, wait_s: float = 5.0, *, serving_only: bool = True
 ) -> str:
-    """host:port of an instance of ``service`` (by default one that is serving).
+    """host:port of an instance of ``service`` (by default one that is serving); see
+    :func:`find`."""
+    return (await find(bus, service, wait_s, serving_only=serving_only)).grpc_address
+
+
+async def find(
+    bus: Bus, service: str, wait_s: float = 5.0, *, serving_only: bool = True
+) -> service_pb2.ServiceHeartbeat:
+    """The heartbeat of an instance of ``service`` (by default one that is serving): its
+    gRPC address, token address and whether it takes TLS.
 
     Looks again for up to ``wait_s`` (a service starting beside this one, or a heartbeat
     read that came back empty under load), then raises DeviceUnavailable. With
@@ -41,7 +50,7 @@ async def grpc_address(
     deadline = time.monotonic() + wait_s
     while True:
         if hb := (await _reachable(bus, serving_only)).get(service):
-            return hb.grpc_address
+            return hb
         if time.monotonic() >= deadline:
             raise DeviceUnavailable(f"no serving {service} service found on the bus")
         await asyncio.sleep(0.2)

@@ -38,6 +38,9 @@ class HeartbeatPublisher:
         grpc_address: str,
         interval_s: float,
         config_note: Callable[[], str] = str,
+        *,
+        grpc_tls: bool = False,
+        grpc_token_address: str = "",
     ) -> None:
         self.bus = bus
         self.config_note = config_note
@@ -45,6 +48,8 @@ class HeartbeatPublisher:
         self.services = services
         self.instance = instance
         self.grpc_address = grpc_address
+        self.grpc_tls = grpc_tls
+        self.grpc_token_address = grpc_token_address
         self.interval_s = interval_s
         self.started = codec.now()
         self.stopping = False
@@ -73,6 +78,8 @@ class HeartbeatPublisher:
             interval_seconds=self.interval_s,
             pid=os.getpid(),
             follows_config=service.follows_config,
+            grpc_tls=self.grpc_tls,
+            grpc_token_address=self.grpc_token_address,
         )
 
     async def beat(self) -> None:

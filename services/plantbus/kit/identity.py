@@ -1,42 +1,244 @@
-"""Who is calling: the identity recorded in audits and checked against policies.
+"""Who is calling: the identity every RPC is authorized and audited with.
 
-In order: the mTLS client certificate's common name; a bearer token
-(``authorization: Bearer <token>``) whose SHA-256 matches a configured user; the
-``x-plantbus-user`` metadata, trusted only when the server runs without TLS (a local
-or development hub, where anyone on the machine can act anyway); else "anonymous".
+Only what a caller proves counts:
+
+- a client certificate from the hub's CA (the TLS layer checks the chain; the subject
+  names the principal, ``O=plantbus, OU=service|user|operator, CN=<name>``);
+- a bearer token (``authorization: Bearer pbt_...``) found in ``plantbus_tokens``, not
+  expired and not revoked. A token wins when a call carries a certificate too.
+
+The ``x-plantbus-user`` header is honoured only from principals that act for a signed-in
+person: the local operator and the dashboard service. The effective caller is then that
+user and audits name both (``actor=engineer``, ``via=local-operator``); from anyone else
+the header is ignored. On a ``--insecure`` server (plaintext, loopback only) every caller
+is the local operator and the header is believed.
+
+The :class:`Gate` authenticates every call before a servicer runs (anonymous callers get
+UNAUTHENTICATED on everything but the gRPC health check); servicers then call
+:func:`require` with the permission the RPC needs.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping
+import contextvars
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
 
 import grpc
 
-__all__ = ["caller", "token_hash"]
+from plantbus.config import PlantConfig
+from plantbus.config.security import Permission
+from plantbus.kit.audit import record_outcome
+from plantbus.kit.authz import authorize
+from plantbus.kit.pki import OPERATOR, principal_of
+from plantbus.kit.tokens import TokenCache
+from plantbus.sdk.errors import PermissionDenied, Unauthenticated
+from plantbus.v1 import service_pb2
+
+__all__ = [
+    "DELEGATES",
+    "USER_HEADER",
+    "Authenticator",
+    "Gate",
+    "Identity",
+    "current",
+    "require",
+    "with_caller",
+]
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["service", "user", "operator", "anonymous"]
+Via = Literal["mtls", "token", "insecure", "none"]
+Audit = Callable[..., Awaitable[Any]]
+
+USER_HEADER: Final = "x-plantbus-user"
+DELEGATES: Final = frozenset({"dashboard", "all"})
+"""Services that act for signed-in people (``all``: one process hosting every service)."""
+_OPEN: Final = "/grpc.health.v1.Health/"
+_DENIED: Final = service_pb2.AUDIT_OUTCOME_DENIED
 
 
-def token_hash(token: str) -> str:
-    """The SHA-256 hex digest stored in config instead of the token."""
-    return hashlib.sha256(token.encode()).hexdigest()
+@dataclass(frozen=True)
+class Identity:
+    """A caller: ``kind`` and ``name`` of the principal, how it proved it (``via``), from
+    where (``address``, the gRPC peer), and ``by``: who acts for this user, if anyone."""
+
+    kind: Kind
+    name: str
+    via: Via
+    address: str = ""
+    by: str = ""
+
+    def acting_for(self, user: str) -> Identity:
+        """The configured ``user`` this principal acts for."""
+        return Identity("user", user, self.via, self.address, by=self.name)
+
+    @property
+    def may_delegate(self) -> bool:
+        """True for principals whose ``x-plantbus-user`` header is believed."""
+        return self.kind == "operator" or (self.kind == "service" and self.name in DELEGATES)
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        """Audit attributes: ``auth`` (mtls, token, insecure) and ``via`` (the delegate)."""
+        return {"auth": self.via, **({"via": self.by} if self.by else {})}
+
+    def __str__(self) -> str:
+        by = f" via {self.by}" if self.by else ""
+        return f"{self.kind} {self.name!r}{by}"
 
 
-def caller(context: grpc.aio.ServicerContext, tokens: Mapping[str, str] | None = None) -> str:
-    """The caller's identity; ``tokens`` maps token hashes to user names."""
-    auth = context.auth_context() or {}
-    common_names = auth.get("x509_common_name")
-    if common_names:
-        return bytes(common_names[0]).decode()
-    metadata = {k: v for k, v in (context.invocation_metadata() or ())}
-    bearer = str(metadata.get("authorization", ""))
-    if bearer.lower().startswith("bearer ") and tokens:
-        user = tokens.get(token_hash(bearer[7:].strip()))
-        if user:
-            return user
-    if not auth.get("transport_security_type") or auth.get("transport_security_type") == [
-        b"insecure"
-    ]:
-        claimed = metadata.get("x-plantbus-user")
-        if claimed:
-            return str(claimed)
-    return "anonymous"
+def _anonymous(address: str) -> Identity:
+    return Identity("anonymous", "anonymous", "none", address)
+
+
+@functools.lru_cache(maxsize=256)
+def _certificate_principal(pem: bytes) -> tuple[Kind, str]:
+    return principal_of(pem)
+
+
+class Authenticator:
+    """Turns a call's credentials into an :class:`Identity`, or raises Unauthenticated."""
+
+    def __init__(self, tokens: TokenCache | None, *, insecure: bool = False) -> None:
+        self.tokens = tokens
+        self.insecure = insecure
+
+    async def authenticate(self, context: grpc.aio.ServicerContext) -> Identity:
+        """The effective caller of ``context`` (after delegation)."""
+        metadata = {k: v for k, v in (context.invocation_metadata() or ())}
+        principal = await self._principal(context, metadata, context.peer() or "")
+        claimed = str(metadata.get(USER_HEADER, "")).strip()
+        if claimed and principal.may_delegate:
+            return principal.acting_for(claimed)
+        return principal
+
+    async def _principal(
+        self, context: grpc.aio.ServicerContext, metadata: Mapping[str, Any], address: str
+    ) -> Identity:
+        if bearer := str(metadata.get("authorization", "")):
+            scheme, _, token = bearer.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthenticated("authorization metadata must be 'Bearer <token>'")
+            if self.tokens is None:
+                raise Unauthenticated("this server takes no bearer tokens")
+            record = await self.tokens.user_of(token.strip())
+            return Identity("user", record.user, "token", address)
+        if self.insecure:
+            return Identity("operator", OPERATOR, "insecure", address)
+        pems = (context.auth_context() or {}).get("x509_pem_cert")
+        if pems:
+            try:
+                kind, name = _certificate_principal(bytes(pems[0]))
+            except ValueError as err:
+                raise Unauthenticated(str(err)) from None
+            return Identity(kind, name, "mtls", address)
+        raise Unauthenticated(
+            "no credentials: present a client certificate from the hub's CA or a bearer "
+            "token (plantbus users token create)"
+        )
+
+
+@dataclass(frozen=True)
+class _Call:
+    identity: Identity
+    gate: Gate
+    method: str
+
+
+_CALL: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("plantbus_call", default=None)
+
+
+@dataclass
+class Gate:
+    """One per server: authenticates every call, authorizes with the running config
+    (``config``, kept current by the runner) and audits every refusal through the audit
+    of the service that owns the method (``audits``: full service name -> audit)."""
+
+    authenticator: Authenticator
+    audits: Mapping[str, Audit] = field(default_factory=dict)
+    config: PlantConfig = field(default_factory=PlantConfig)
+
+    async def enter(
+        self, context: grpc.aio.ServicerContext, method: str
+    ) -> contextvars.Token[_Call | None] | None:
+        """Authenticate the call to ``method`` and make its identity current."""
+        if method.startswith(_OPEN):
+            return None
+        try:
+            identity = await self.authenticator.authenticate(context)
+        except Unauthenticated as err:
+            await self.refused(
+                method, _anonymous(context.peer() or ""), "authenticate", method, str(err)
+            )
+            raise
+        return _CALL.set(_Call(identity, self, method))
+
+    @staticmethod
+    def leave(token: contextvars.Token[_Call | None] | None) -> None:
+        """End the call begun by :meth:`enter`."""
+        if token is not None:
+            _CALL.reset(token)
+
+    async def refused(
+        self, method: str, who: Identity, action: str, target: str, reason: str
+    ) -> None:
+        """Audit a refusal of ``action`` on ``target`` to ``who``."""
+        audit = self.audits.get(method.split("/")[1] if method.count("/") >= 2 else "")
+        if audit is None:
+            log.warning("%s refused %s on %s: %s", method, who, target, reason)
+            return
+        await record_outcome(  # refused either way: an audit outage only delays the record
+            audit,
+            action=action,
+            target=target,
+            actor=who.name,
+            outcome=_DENIED,
+            detail=reason,
+            source=who.address,
+            attributes=who.attributes,
+        )
+
+
+def current() -> Identity | None:
+    """The identity of the call being served in this task (None outside a call)."""
+    call = _CALL.get()
+    return call.identity if call else None
+
+
+async def require(permission: Permission, target: str = "", action: str = "") -> Identity:
+    """The current caller, if the running config lets them do ``permission``; else the
+    refusal is audited as ``action`` (default: the permission) on ``target`` with the
+    caller, their address and the outcome, and PermissionDenied says why."""
+    call = _CALL.get()
+    if call is None:
+        raise Unauthenticated(f"{permission}: no authenticated call in progress")
+    decision = authorize(call.identity, permission, call.gate.config)
+    if not decision.allowed:
+        await call.gate.refused(
+            call.method, call.identity, action or permission, target or call.method, decision.reason
+        )
+        raise PermissionDenied(f"{call.identity} may not {permission}: {decision.reason}")
+    return call.identity
+
+
+def with_caller(audit: Audit) -> Audit:
+    """``audit`` that adds the current caller's address and how they authenticated to
+    records of that caller (``source`` and ``attributes`` given explicitly win)."""
+
+    async def recorded(**fields: Any) -> Any:
+        call = _CALL.get()
+        if call is not None and fields.get("actor") == call.identity.name:
+            who = call.identity
+            fields = {
+                **fields,
+                "source": fields.get("source") or who.address,
+                "attributes": {**who.attributes, **(fields.get("attributes") or {})},
+            }
+        return await audit(**fields)
+
+    return recorded

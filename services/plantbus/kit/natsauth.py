@@ -7,7 +7,7 @@ streams and buckets (:mod:`plantbus.kit.streams`):
 
 - each service publishes only its own subjects, its heartbeat and audit under its own
   name (subject and ``plantbus_services`` key), and writes only its own KV bucket; only
-  governance writes ``plantbus_config``;
+  governance writes ``plantbus_config`` and ``plantbus_tokens`` (which every service reads);
 - the JetStream API is narrowed per stream and bucket: reading (stream info, consumers,
   direct get) where a service reads; creating where it may be first to need a stream or
   bucket; updating only a stream the service owns; nobody deletes or purges anything, and
@@ -144,6 +144,7 @@ def _service(name: str, *extra: Grant) -> Grant:
         | _create(streams.AUDIT.name)
         | _bucket(streams.SERVICES, writes=f"{name}.>")
         | _bucket(streams.CONFIG)
+        | _bucket(streams.TOKENS)  # bearer tokens: every service authenticates callers
     )
     for grant in extra:
         base |= grant
@@ -151,7 +152,9 @@ def _service(name: str, *extra: Grant) -> Grant:
 
 
 SERVICE_USERS: Final[dict[str, Grant]] = {
-    "governance": _service("governance", _bucket(streams.CONFIG, writes=">")),
+    "governance": _service(
+        "governance", _bucket(streams.CONFIG, writes=">"), _bucket(streams.TOKENS, writes=">")
+    ),
     "device": _service("device", _owns(streams.TELEMETRY)),
     "oee": _service(
         "oee",

@@ -1,28 +1,42 @@
-"""The gRPC side of every service: a grpc.aio server with health and reflection,
-optional TLS or mTLS, one table mapping Plantbus errors to status codes, and a
-graceful stop that drains in-flight calls.
+"""The gRPC side of every service: a grpc.aio server with health and reflection, mTLS
+(plus a bearer-token port) or, for development on loopback, plaintext; every call
+authenticated by the gate of :mod:`plantbus.kit.identity`; one table mapping Plantbus
+errors to status codes; a graceful stop that drains in-flight calls.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry import propagate, trace
 from pydantic import BaseModel, Field
 
 from plantbus.kit.audit import AuditUnavailable
+from plantbus.kit.identity import Gate
 from plantbus.kit.service import GrpcBinding
 from plantbus.kit.signing import SignatureInvalid
 from plantbus.sdk import errors
 from plantbus.sdk.errors import ConfigError, PlantbusError
 
-__all__ = ["MAX_MESSAGE_BYTES", "GrpcServer", "GrpcSettings", "channel", "status_for"]
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "ClientTls",
+    "GrpcServer",
+    "GrpcSettings",
+    "channel",
+    "is_loopback",
+    "status_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +50,7 @@ _STATUS: dict[type[PlantbusError], grpc.StatusCode] = {
     errors.PointNotFound: grpc.StatusCode.NOT_FOUND,
     errors.ConflictError: grpc.StatusCode.ABORTED,
     errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     errors.WriteNotSupported: grpc.StatusCode.FAILED_PRECONDITION,
     errors.DeviceUnavailable: grpc.StatusCode.UNAVAILABLE,
     errors.ErpUnavailable: grpc.StatusCode.UNAVAILABLE,
@@ -57,33 +72,124 @@ def status_for(err: PlantbusError) -> grpc.StatusCode:
 
 
 class GrpcSettings(BaseModel):
-    """Where and how a service's gRPC server listens."""
+    """Where and how a service's gRPC server listens.
+
+    Secure by default: the main port takes only callers with a client certificate from
+    ``tls_ca`` (mTLS, what services and the local operator use); ``token_port`` serves
+    the same services over TLS without client certificates, for bearer-token callers
+    (grpcio can require client certificates or not ask for them, not ask and accept
+    either). ``insecure`` serves plaintext on the main port alone, on loopback only.
+    """
 
     host: str = "127.0.0.1"
     port: int = 0
+    token_port: int = 0
+    """0: any free port."""
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_ca: Path | None = None
-    """With a CA, clients must present a certificate signed by it (mTLS)."""
+    insecure: bool = False
     grace_s: float = 5.0
     max_message_bytes: int = Field(default=MAX_MESSAGE_BYTES, gt=0)
     """Largest request the server reads (PLANTBUS_GRPC_MAX_MESSAGE_BYTES); the CLI's channel
     sends and receives as much."""
 
-    def credentials(self) -> grpc.ServerCredentials | None:
-        """Server credentials, or None for a plaintext port."""
-        if not self.tls_cert:
+    def check(self) -> None:
+        """ConfigError unless the settings are TLS with a CA, or insecure on loopback."""
+        if self.insecure:
+            if not is_loopback(self.host):
+                raise ConfigError(
+                    f"--insecure serves gRPC without authentication, so only on loopback, not "
+                    f"on {self.host!r}: use --grpc-host 127.0.0.1, or certificates"
+                )
+            return
+        missing = [
+            env
+            for env, value in (
+                ("PLANTBUS_GRPC_TLS_CERT", self.tls_cert),
+                ("PLANTBUS_GRPC_TLS_KEY", self.tls_key),
+                ("PLANTBUS_GRPC_TLS_CA", self.tls_ca),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ConfigError(
+                f"gRPC needs TLS: {', '.join(missing)} not set (plantbus up makes them in "
+                "<data-dir>/pki; see docs/security.md), or --insecure for development on "
+                "loopback"
+            )
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"gRPC TLS: cannot read {path}: {err.strerror}") from err
+
+
+def _pair_matches(key_pem: bytes, cert_pem: bytes) -> bool:
+    """True when the key belongs to the certificate (not a renewal caught halfway)."""
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+        cert = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError:
+        return False
+    der = serialization.Encoding.DER
+    info = serialization.PublicFormat.SubjectPublicKeyInfo
+    return bool(
+        key.public_key().public_bytes(der, info) == cert.public_key().public_bytes(der, info)
+    )
+
+
+class _CertFiles:
+    """The server's certificate, key and CA files, read again when they change on disk
+    (renewal by ``plantbus up``), so a running server never serves an expired one."""
+
+    def __init__(self, cert: Path, key: Path, ca: Path) -> None:
+        self.paths = (cert, key, ca)
+        self._stamp = self._mtimes()
+        self.initial = self._load()
+        if self.initial is None:
+            raise ConfigError(f"gRPC TLS: the key {key} does not belong to the certificate {cert}")
+
+    def _mtimes(self) -> tuple[float, ...]:
+        return tuple(p.stat().st_mtime if p.exists() else 0.0 for p in self.paths)
+
+    def _load(self) -> grpc.ServerCertificateConfiguration | None:
+        cert, key, ca = (_read(p) for p in self.paths)
+        if not _pair_matches(key, cert):
             return None
-        if not self.tls_key:
-            raise ConfigError("gRPC TLS: a certificate was given without its key (tls_key)")
+        return grpc.ssl_server_certificate_configuration([(key, cert)], root_certificates=ca)
+
+    def fetch(self) -> grpc.ServerCertificateConfiguration | None:
+        """Called by grpc before each handshake: a new configuration, or None to keep it."""
         try:
-            key = self.tls_key.read_bytes()
-            cert = self.tls_cert.read_bytes()
-            ca = self.tls_ca.read_bytes() if self.tls_ca else None
-        except OSError as err:
-            raise ConfigError(f"gRPC TLS: cannot read {err.filename}: {err.strerror}") from err
-        return grpc.ssl_server_credentials(
-            [(key, cert)], root_certificates=ca, require_client_auth=ca is not None
+            stamp = self._mtimes()
+            if stamp == self._stamp:
+                return None
+            loaded = self._load()
+        except Exception:
+            log.exception("gRPC TLS: reloading %s failed; keeping the current one", self.paths[0])
+            return None
+        if loaded is not None:  # else: key and certificate caught mid-renewal, try again
+            self._stamp = stamp
+            log.info("gRPC TLS: serving the renewed certificate %s", self.paths[0])
+        return loaded
+
+    def credentials(self, require_client_certificate: bool) -> grpc.ServerCredentials:
+        """Server credentials that follow the files."""
+        return grpc.dynamic_ssl_server_credentials(
+            self.initial, self.fetch, require_client_authentication=require_client_certificate
         )
 
 
@@ -107,7 +213,7 @@ def _bounded(deserialize: Callable[[bytes], Any] | None, limit: int) -> Callable
 
 
 def _wrap_unary(
-    behavior: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]], method: str
+    behavior: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]], method: str, gate: Gate
 ) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
     async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
         if isinstance(request, _Oversized):
@@ -117,31 +223,42 @@ def _wrap_unary(
             method, context=ctx, kind=trace.SpanKind.SERVER
         ):
             try:
-                return await behavior(request, context)
+                entered = await gate.enter(context, method)
+                try:
+                    return await behavior(request, context)
+                finally:
+                    gate.leave(entered)
             except PlantbusError as err:
                 await context.abort(status_for(err), str(err))
 
     return wrapped
 
 
-def _wrap_stream(behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
+def _wrap_stream(behavior: Callable[..., Any], method: str, gate: Gate) -> Callable[..., Any]:
     async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
         if isinstance(request, _Oversized):
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, request.message)
         try:
-            async for item in behavior(request, context):
-                yield item
+            entered = await gate.enter(context, method)
+            try:
+                async for item in behavior(request, context):
+                    yield item
+            finally:
+                gate.leave(entered)
         except PlantbusError as err:
             await context.abort(status_for(err), str(err))
 
     return wrapped
 
 
-class _ErrorMapping(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Turns PlantbusError into the status of the table above, opens a server span, and
-    refuses a request over ``max_bytes`` with RESOURCE_EXHAUSTED naming the setting."""
+class _Guard(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Authenticates every call through the gate, turns PlantbusError into the status of
+    the table above, opens a server span, and refuses a request over ``max_bytes`` with
+    RESOURCE_EXHAUSTED naming the setting. Client-streaming methods (reflection) are
+    authenticated too."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, gate: Gate, max_bytes: int) -> None:
+        self.gate = gate
         self.max_bytes = max_bytes
 
     async def intercept_service(
@@ -152,27 +269,37 @@ class _ErrorMapping(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         handler = await continuation(details)
         if handler is None:
             return None
-        method = details.method
-        deserialize = _bounded(handler.request_deserializer, self.max_bytes)
+        method, gate = details.method, self.gate
+        kwargs = {
+            "request_deserializer": handler.request_deserializer,
+            "response_serializer": handler.response_serializer,
+        }
+        if not handler.request_streaming:  # a single request: bounded, refused when over
+            kwargs["request_deserializer"] = _bounded(handler.request_deserializer, self.max_bytes)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(handler.unary_unary, method),
-                request_deserializer=deserialize,
-                response_serializer=handler.response_serializer,
+                _wrap_unary(handler.unary_unary, method, gate), **kwargs
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(handler.unary_stream, method),
-                request_deserializer=deserialize,
-                response_serializer=handler.response_serializer,
+                _wrap_stream(handler.unary_stream, method, gate), **kwargs
+            )
+        if handler.stream_stream:
+            return grpc.stream_stream_rpc_method_handler(
+                _wrap_stream(handler.stream_stream, method, gate), **kwargs
+            )
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                _wrap_unary(handler.stream_unary, method, gate), **kwargs
             )
         return handler
 
 
 class GrpcServer:
-    """A grpc.aio server hosting the given bindings plus health and reflection."""
+    """A grpc.aio server hosting the given bindings plus health and reflection; every call
+    passes ``gate`` (authentication) first."""
 
-    def __init__(self, settings: GrpcSettings, bindings: Sequence[GrpcBinding]) -> None:
+    def __init__(self, settings: GrpcSettings, bindings: Sequence[GrpcBinding], gate: Gate) -> None:
         self.settings = settings
         self.bindings = list(bindings)
         self.health = health.aio.HealthServicer()
@@ -180,18 +307,39 @@ class GrpcServer:
         # gRPC itself drops anything over twice the limit unread; between the two the
         # interceptor answers with a message that names the setting
         self.server = grpc.aio.server(
-            interceptors=[_ErrorMapping(limit)],
+            interceptors=[_Guard(gate, limit)],
             options=[("grpc.max_receive_message_length", 2 * limit)],
         )
         self.port = 0
+        self.token_port = 0
 
     @property
     def address(self) -> str:
-        """host:port the server listens on, after start()."""
+        """host:port of the main port (mTLS, or plaintext with --insecure), after start()."""
         return f"{self.settings.host}:{self.port}"
 
+    @property
+    def token_address(self) -> str:
+        """host:port of the bearer-token port ('' with --insecure), after start()."""
+        return f"{self.settings.host}:{self.token_port}" if self.token_port else ""
+
+    def _bind(self, port: int, creds: grpc.ServerCredentials | None) -> int:
+        target = f"{self.settings.host}:{port}"
+        try:
+            if creds is None:
+                return int(self.server.add_insecure_port(target))
+            return int(self.server.add_secure_port(target, creds))
+        except RuntimeError as err:
+            raise ConfigError(
+                f"cannot listen for gRPC on {target}: port in use or address not available "
+                "(choose another with --grpc-port or --grpc-token-port)"
+            ) from err
+
     async def start(self) -> str:
-        """Bind, start and mark every service SERVING; ConfigError when the port is taken."""
+        """Bind, start and mark every service SERVING; ConfigError when a port is taken or
+        the settings are neither TLS nor insecure on loopback."""
+        s = self.settings
+        s.check()
         for binding in self.bindings:
             binding.add(binding.servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -204,18 +352,16 @@ class GrpcServer:
             ],
             self.server,
         )
-        target = f"{self.settings.host}:{self.settings.port}"
-        creds = self.settings.credentials()
-        try:
-            if creds:
-                self.port = self.server.add_secure_port(target, creds)
-            else:
-                self.port = self.server.add_insecure_port(target)
-        except RuntimeError as err:
-            raise ConfigError(
-                f"cannot listen for gRPC on {target}: port in use or address not available "
-                "(choose another with --grpc-port)"
-            ) from err
+        if s.insecure:
+            self.port = self._bind(s.port, None)
+        else:
+            assert s.tls_cert and s.tls_key and s.tls_ca  # check() made sure
+            self.port = self._bind(
+                s.port, _CertFiles(s.tls_cert, s.tls_key, s.tls_ca).credentials(True)
+            )
+            self.token_port = self._bind(
+                s.token_port, _CertFiles(s.tls_cert, s.tls_key, s.tls_ca).credentials(False)
+            )
         await self.server.start()
         for name in ["", *names]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -262,26 +408,40 @@ class _TraceContext(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamCl
         return await continuation(self._details(details), request)
 
 
+@dataclass(frozen=True)
+class ClientTls:
+    """How a client verifies servers (``ca``) and proves who it is (``cert`` + ``key``)."""
+
+    ca: Path
+    cert: Path | None = None
+    key: Path | None = None
+
+
 def channel(
     address: str,
-    tls_ca: Path | None = None,
-    client_cert: Path | None = None,
-    client_key: Path | None = None,
+    tls: ClientTls | None = None,
+    token: str | None = None,
     max_message_bytes: int = MAX_MESSAGE_BYTES,
 ) -> grpc.aio.Channel:
     """A client channel to ``address`` that carries trace context and sends and receives
-    messages up to ``max_message_bytes``; TLS when a CA is given, mTLS when a client
-    certificate and key are given too."""
+    messages up to ``max_message_bytes``: plaintext without ``tls``; TLS checking the
+    server against ``tls.ca``, presenting ``tls.cert`` when given; ``token`` is sent as
+    ``authorization: Bearer`` (over TLS only). Files are read here, so a channel opened
+    after a renewal presents the new certificate."""
     interceptors = [_TraceContext()]
     options = [
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.max_receive_message_length", max_message_bytes),
     ]
-    if tls_ca:
-        creds = grpc.ssl_channel_credentials(
-            root_certificates=tls_ca.read_bytes(),
-            private_key=client_key.read_bytes() if client_key else None,
-            certificate_chain=client_cert.read_bytes() if client_cert else None,
-        )
-        return grpc.aio.secure_channel(address, creds, options, interceptors=interceptors)
-    return grpc.aio.insecure_channel(address, options, interceptors=interceptors)
+    if tls is None:
+        if token:
+            raise ConfigError("a bearer token is sent only over TLS: give the hub's CA")
+        return grpc.aio.insecure_channel(address, options, interceptors=interceptors)
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=_read(tls.ca),
+        private_key=_read(tls.key) if tls.key else None,
+        certificate_chain=_read(tls.cert) if tls.cert else None,
+    )
+    if token:
+        creds = grpc.composite_channel_credentials(creds, grpc.access_token_call_credentials(token))
+    return grpc.aio.secure_channel(address, creds, options, interceptors=interceptors)

@@ -1,9 +1,11 @@
 """Hosts one or more services in one process: what ``plantbus run`` executes.
 
-Start order: NATS, the audit stream, each service's ``start()``, the gRPC server,
-config following, heartbeats. Shutdown (SIGTERM/SIGINT or leaving the context)
-reverses it: heartbeats say STOPPING, health goes NOT_SERVING, the gRPC server stops
-accepting and drains in-flight calls, services stop, NATS is flushed and closed.
+Start order: NATS, the audit stream, the token cache, each service's ``start()``, the
+gRPC server (every call authenticated and authorized by one gate, see
+:mod:`plantbus.kit.identity`), config following, heartbeats. Shutdown (SIGTERM/SIGINT
+or leaving the context) reverses it: heartbeats say STOPPING, health goes NOT_SERVING,
+the gRPC server stops accepting and drains in-flight calls, services stop, NATS is
+flushed and closed.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from plantbus.kit.audit import Auditor
 from plantbus.kit.bus import Bus
 from plantbus.kit.config_watch import ConfigWatch
 from plantbus.kit.heartbeat import HeartbeatPublisher
+from plantbus.kit.identity import Authenticator, Gate, with_caller
 from plantbus.kit.natsconnect import connect
-from plantbus.kit.rpc import GrpcServer
+from plantbus.kit.rpc import ClientTls, GrpcServer
 from plantbus.kit.service import Service, ServiceContext
 from plantbus.kit.settings import RunnerSettings
 from plantbus.kit.signing import Signer, Verifier
+from plantbus.kit.tokens import TokenCache
 
 __all__ = ["Runner", "run"]
 
@@ -42,6 +46,8 @@ class Runner:
         self.bus: Bus | None = None
         self.grpc: GrpcServer | None = None
         self.heartbeat: HeartbeatPublisher | None = None
+        self.gate: Gate | None = None
+        self._tokens: TokenCache | None = None
         self._watch: ConfigWatch | None = None
         self.verifier: Verifier | None = None
         self._beat_task: asyncio.Task[None] | None = None
@@ -79,6 +85,14 @@ class Runner:
         self.verifier = verifier
         self.bus = bus = await connect(nats_settings)
         await streams.ensure_stream(bus, streams.AUDIT)
+        s.grpc.check()  # refuse plaintext off loopback before anything starts
+        self._tokens = TokenCache(bus)
+        await self._tokens.start()
+        client_tls = (
+            None
+            if s.grpc.insecure or s.grpc.tls_ca is None
+            else ClientTls(s.grpc.tls_ca, s.grpc.tls_cert, s.grpc.tls_key)
+        )
         for cls in self.service_classes:
             data_dir = s.data_dir / "services" / cls.name
             data_dir.mkdir(parents=True, exist_ok=True)
@@ -87,23 +101,28 @@ class Runner:
                 instance=s.instance,
                 bus=bus,
                 data_dir=data_dir,
-                audit=Auditor(bus, cls.name, s.instance),
+                audit=with_caller(Auditor(bus, cls.name, s.instance)),
                 options=dict(s.options.get(cls.name, {})),
                 log=logging.getLogger(f"plantbus.{cls.name}"),
                 signer=signer,
                 verifier=verifier,
                 hub_data_dir=s.data_dir,
+                grpc_tls=client_tls,
             )
             self.services[cls.name] = cls(ctx)
         for service in self.services.values():
             await service.start()
             self._started.append(service)
-        bindings = [b for svc in self.services.values() for b in svc.grpc_bindings()]
-        self.grpc = GrpcServer(s.grpc, bindings)
+        owned = [(svc, b) for svc in self.services.values() for b in svc.grpc_bindings()]
+        self.gate = Gate(
+            Authenticator(self._tokens, insecure=s.grpc.insecure),
+            audits={b.full_name: svc.ctx.audit for svc, b in owned},
+        )
+        self.grpc = GrpcServer(s.grpc, [b for _, b in owned], self.gate)
         address = await self.grpc.start()
-        if any(svc.follows_config for svc in self.services.values()):
-            self._watch = ConfigWatch(bus, self._apply_config, verifier, self._refused)
-            await self._watch.start()
+        # every runner follows the config: its users and roles authorize every call
+        self._watch = ConfigWatch(bus, self._apply_config, verifier, self._refused)
+        await self._watch.start()
         self.heartbeat = HeartbeatPublisher(
             bus,
             list(self.services.values()),
@@ -111,12 +130,16 @@ class Runner:
             address,
             s.heartbeat_interval_s,
             config_note=lambda: self._watch.refused if self._watch else "",
+            grpc_tls=not s.grpc.insecure,
+            grpc_token_address=self.grpc.token_address,
         )
         await self._beat_once()  # discoverable (plantbus status, CLI) as soon as we return
         self._beat_task = asyncio.create_task(self._beat_loop(), name="heartbeat")
         log.info("%s serving gRPC on %s", label, address)
 
     async def _apply_config(self, config: PlantConfig, version: int) -> None:
+        if self.gate:
+            self.gate.config = config
         for service in self.services.values():
             if not service.follows_config:
                 continue
@@ -167,6 +190,9 @@ class Runner:
             with contextlib.suppress(Exception):
                 await self.heartbeat.retract()
             self.heartbeat = None
+        if self._tokens:
+            await self._tokens.stop()
+            self._tokens = None
         if self.bus:
             await self.bus.close()
             self.bus = None

@@ -12,11 +12,14 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from plantbus.config import PlantConfig
 from plantbus.kit.bus import Bus
 from plantbus.kit.signing import Signer, Verifier
+
+if TYPE_CHECKING:
+    from plantbus.kit.rpc import ClientTls
 
 __all__ = ["GrpcBinding", "Service", "ServiceContext"]
 
@@ -52,6 +55,9 @@ class ServiceContext:
     hub_data_dir: Path | None = None
     """The hub's data dir (``data_dir``'s root), shared with the CLI on this host: trust
     lists and certificates that ``plantbus devices trust`` writes. None: use ``data_dir``."""
+    grpc_tls: ClientTls | None = None
+    """What this service presents when it calls another one (``channel(address, grpc_tls)``):
+    its own certificate; None on a plaintext (--insecure) hub."""
 
 
 class Service(abc.ABC):

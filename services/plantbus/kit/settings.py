@@ -68,7 +68,9 @@ def _secret_file(name: str) -> SecretStr | None:
 
 
 def from_env(nats_url: str | None = None) -> tuple[NatsSettings, GrpcSettings]:
-    """NATS and gRPC security settings from the PLANTBUS_* environment (see docs/deploy.md)."""
+    """NATS and gRPC security settings from the PLANTBUS_* environment (see docs/deploy.md):
+    the gRPC server's certificate, key and the CA its clients' certificates must come from
+    (``plantbus up`` points these at ``<data-dir>/pki``)."""
     nats = NatsSettings(
         url=nats_url or os.environ.get("PLANTBUS_NATS_URL", "nats://127.0.0.1:4222"),
         user=os.environ.get("PLANTBUS_NATS_USER") or None,

@@ -33,6 +33,7 @@ __all__ = [
     "OEE_STATE",
     "SERVICES",
     "TELEMETRY",
+    "TOKENS",
     "BucketSpec",
     "StreamSpec",
     "ensure_stream",
@@ -118,9 +119,11 @@ SERVICES: Final = BucketSpec("plantbus_services", ttl_s=30.0)
 OEE_STATE: Final = BucketSpec("plantbus_oee")
 ALARM_STATE: Final = BucketSpec("plantbus_alarms")
 ERP_STATE: Final = BucketSpec("plantbus_erp")
+TOKENS: Final = BucketSpec("plantbus_tokens")
+"""Bearer-token records by token id (hashes only); written by governance, read by all."""
 
 ALL_STREAMS: Final = (TELEMETRY, AUDIT, ERP_OUTBOX)
-ALL_BUCKETS: Final = (CONFIG, SERVICES, OEE_STATE, ALARM_STATE, ERP_STATE)
+ALL_BUCKETS: Final = (CONFIG, SERVICES, OEE_STATE, ALARM_STATE, ERP_STATE, TOKENS)
 
 
 def _looser(ours: float, theirs: float, unlimited: float) -> float:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import grpc
 
-from plantbus.kit.identity import caller
+from plantbus.kit.identity import require
 from plantbus.oee.kpi import Kpis, Totals
 from plantbus.oee.snapshot import current_totals, snapshot
 from plantbus.sdk.errors import NotFound, ValidationFailed
@@ -53,11 +53,13 @@ class OeeServicer(oee_pb2_grpc.OeeServiceServicer):  # type: ignore[misc]
     async def GetOee(
         self, request: oee_pb2.GetOeeRequest, context: Context
     ) -> oee_pb2.GetOeeResponse:
+        await require("oee.read", request.scope)
         return oee_pb2.GetOeeResponse(snapshot=self._snapshot(request.scope, request.shift))
 
     async def StreamOee(
         self, request: oee_pb2.StreamOeeRequest, context: Context
     ) -> AsyncIterator[oee_pb2.StreamOeeResponse]:
+        await require("oee.read", request.scope_prefix)
         queue: asyncio.Queue[oee_pb2.OeeSnapshot] = asyncio.Queue()
         self.service.listeners.add(queue)
         try:
@@ -71,6 +73,7 @@ class OeeServicer(oee_pb2_grpc.OeeServiceServicer):  # type: ignore[misc]
     async def ListDowntimes(
         self, request: oee_pb2.ListDowntimesRequest, context: Context
     ) -> oee_pb2.ListDowntimesResponse:
+        await require("oee.read", request.machine)
         items = [
             d
             for d in self.service.engine.downtime.recent
@@ -85,14 +88,16 @@ class OeeServicer(oee_pb2_grpc.OeeServiceServicer):  # type: ignore[misc]
     async def ClassifyDowntime(
         self, request: oee_pb2.ClassifyDowntimeRequest, context: Context
     ) -> oee_pb2.ClassifyDowntimeResponse:
+        who = await require("downtime.classify", request.id)
         if not request.reason.strip():
             raise ValidationFailed("a reason is required")
-        downtime = await self.service.classify(request.id, request.reason.strip(), caller(context))
+        downtime = await self.service.classify(request.id, request.reason.strip(), who.name)
         return oee_pb2.ClassifyDowntimeResponse(downtime=downtime)
 
     async def GetLosses(
         self, request: oee_pb2.GetLossesRequest, context: Context
     ) -> oee_pb2.GetLossesResponse:
+        await require("oee.read", request.scope)
         tracks = [
             t for name, t in self.service.engine.machines.items() if request.scope in (name, t.line)
         ]

@@ -26,6 +26,7 @@ __all__ = [
     "PlantbusError",
     "PluginValidationError",
     "PointNotFound",
+    "Unauthenticated",
     "ValidationFailed",
     "WriteNotSupported",
     "describe",
@@ -67,6 +68,13 @@ class PermissionDenied(PlantbusError):
     """Raised when a policy refuses an action (for example a write without a write policy)."""
 
     reason = "PERMISSION_DENIED"
+
+
+class Unauthenticated(PlantbusError):
+    """Raised when a caller proved no identity: no hub certificate, or a token that is
+    unknown, expired or revoked."""
+
+    reason = "UNAUTHENTICATED"
 
 
 class DeviceUnavailable(PlantbusError):

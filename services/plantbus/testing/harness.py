@@ -1,4 +1,6 @@
-"""Host services in-process for tests, exactly as ``plantbus run`` does."""
+"""Host services in-process for tests, exactly as ``plantbus run`` does: secure by
+default (certificates from a throwaway hub PKI in the data dir), with helpers to call them
+as the local operator or with a bearer token."""
 
 from __future__ import annotations
 
@@ -8,15 +10,44 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from plantbus.kit.bus import NatsSettings
+import grpc
+
+from plantbus.kit import pki as pki_mod
+from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.registry import load_service_class
-from plantbus.kit.rpc import GrpcSettings
+from plantbus.kit.rpc import ClientTls, GrpcSettings, channel
 from plantbus.kit.runner import Runner
 from plantbus.kit.service import Service
 from plantbus.kit.settings import RunnerSettings
+from plantbus.kit.tokens import TokenStore, mint
 from plantbus.testing.config import write_test_keys
 
-__all__ = ["hosted"]
+__all__ = ["hosted", "issue_token", "operator_channel", "operator_tls", "token_channel"]
+
+
+def operator_tls(data_dir: Path) -> ClientTls:
+    """The local operator's credential in ``data_dir``'s PKI (what the CLI presents)."""
+    pki = pki_mod.Pki(data_dir / "pki")
+    return ClientTls(pki.ca_cert, pki.operator.cert, pki.operator.key)
+
+
+def operator_channel(runner: Runner) -> grpc.aio.Channel:
+    """A channel to ``runner``'s gRPC server as the local operator."""
+    return channel(runner.grpc_address, operator_tls(runner.settings.data_dir))
+
+
+def token_channel(runner: Runner, token: str) -> grpc.aio.Channel:
+    """A channel to ``runner``'s bearer-token port that sends ``token``."""
+    assert runner.grpc is not None
+    ca = pki_mod.Pki(runner.settings.data_dir / "pki").ca_cert
+    return channel(runner.grpc.token_address, ClientTls(ca), token)
+
+
+async def issue_token(bus: Bus, user: str, ttl_s: float = 3600.0) -> str:
+    """A bearer token for ``user``, stored as governance stores one."""
+    token, record = mint(user, ttl_s, "test")
+    await (await TokenStore.open(bus)).create(record)
+    return token
 
 
 @contextlib.asynccontextmanager
@@ -29,20 +60,34 @@ async def hosted(
     instance: str | None = None,
     heartbeat_interval_s: float = 0.5,
     signed: bool = True,
+    insecure: bool = False,
 ) -> AsyncIterator[Runner]:
     """Run ``services`` (names or classes) in this event loop; yields the Runner.
 
-    ``runner.grpc_address`` is the shared gRPC server, ``runner.services`` maps
-    name to the live Service instance. Config is signed and checked with the test key
+    ``runner.grpc_address`` is the shared gRPC server (mTLS; :func:`operator_channel`
+    reaches it), ``runner.services`` maps name to the live Service instance. The PKI
+    is made under ``data_dir/pki`` (``all`` names the certificate of several services).
+    Config is signed and checked with the test key
     (:data:`plantbus.testing.config.TEST_SIGNER`) unless ``signed`` is False.
     """
     classes = [load_service_class(s) if isinstance(s, str) else s for s in services]
+    label = classes[0].name if len(classes) == 1 else "all"
+    pki, _ = pki_mod.ensure(data_dir / "pki", [label])
     private, public = write_test_keys(data_dir / "pki") if signed else (None, None)
+    tls: dict[str, Any] = (
+        {"insecure": True}
+        if insecure
+        else {
+            "tls_cert": pki.service(label).cert,
+            "tls_key": pki.service(label).key,
+            "tls_ca": pki.ca_cert,
+        }
+    )
     settings = RunnerSettings(
         services=[c.name for c in classes],
         instance=instance or f"test-{socket.gethostname()}",
         nats=NatsSettings(url=nats_url),
-        grpc=GrpcSettings(port=0, grace_s=1.0),
+        grpc=GrpcSettings(port=0, grace_s=1.0, **tls),
         data_dir=data_dir,
         heartbeat_interval_s=heartbeat_interval_s,
         options=options or {},

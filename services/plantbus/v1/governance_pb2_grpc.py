@@ -70,6 +70,21 @@ class GovernanceServiceStub:
                 request_serializer=plantbus_dot_v1_dot_governance__pb2.ListPluginsRequest.SerializeToString,
                 response_deserializer=plantbus_dot_v1_dot_governance__pb2.ListPluginsResponse.FromString,
                 _registered_method=True)
+        self.CreateToken = channel.unary_unary(
+                '/plantbus.v1.GovernanceService/CreateToken',
+                request_serializer=plantbus_dot_v1_dot_governance__pb2.CreateTokenRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_governance__pb2.CreateTokenResponse.FromString,
+                _registered_method=True)
+        self.RevokeToken = channel.unary_unary(
+                '/plantbus.v1.GovernanceService/RevokeToken',
+                request_serializer=plantbus_dot_v1_dot_governance__pb2.RevokeTokenRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_governance__pb2.RevokeTokenResponse.FromString,
+                _registered_method=True)
+        self.ListTokens = channel.unary_unary(
+                '/plantbus.v1.GovernanceService/ListTokens',
+                request_serializer=plantbus_dot_v1_dot_governance__pb2.ListTokensRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_governance__pb2.ListTokensResponse.FromString,
+                _registered_method=True)
 
 
 class GovernanceServiceServicer:
@@ -112,7 +127,8 @@ class GovernanceServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CheckPermission(self, request, context):
-        """CheckPermission answers whether a user may write a value to a tag.
+        """CheckPermission answers whether the caller (its authenticated identity) may write a
+        value to a tag.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -120,6 +136,28 @@ class GovernanceServiceServicer:
 
     def ListPlugins(self, request, context):
         """ListPlugins returns the plugins every running service instance loaded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateToken(self, request, context):
+        """CreateToken issues a bearer token for a configured user; the token is in this reply
+        only (the hub keeps its SHA-256).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeToken(self, request, context):
+        """RevokeToken refuses a token from now on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTokens(self, request, context):
+        """ListTokens describes every token issued, revoked and expired ones included.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -162,6 +200,21 @@ def add_GovernanceServiceServicer_to_server(servicer, server):
                     servicer.ListPlugins,
                     request_deserializer=plantbus_dot_v1_dot_governance__pb2.ListPluginsRequest.FromString,
                     response_serializer=plantbus_dot_v1_dot_governance__pb2.ListPluginsResponse.SerializeToString,
+            ),
+            'CreateToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateToken,
+                    request_deserializer=plantbus_dot_v1_dot_governance__pb2.CreateTokenRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_governance__pb2.CreateTokenResponse.SerializeToString,
+            ),
+            'RevokeToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeToken,
+                    request_deserializer=plantbus_dot_v1_dot_governance__pb2.RevokeTokenRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_governance__pb2.RevokeTokenResponse.SerializeToString,
+            ),
+            'ListTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTokens,
+                    request_deserializer=plantbus_dot_v1_dot_governance__pb2.ListTokensRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_governance__pb2.ListTokensResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -354,6 +407,87 @@ class GovernanceService:
             '/plantbus.v1.GovernanceService/ListPlugins',
             plantbus_dot_v1_dot_governance__pb2.ListPluginsRequest.SerializeToString,
             plantbus_dot_v1_dot_governance__pb2.ListPluginsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.GovernanceService/CreateToken',
+            plantbus_dot_v1_dot_governance__pb2.CreateTokenRequest.SerializeToString,
+            plantbus_dot_v1_dot_governance__pb2.CreateTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.GovernanceService/RevokeToken',
+            plantbus_dot_v1_dot_governance__pb2.RevokeTokenRequest.SerializeToString,
+            plantbus_dot_v1_dot_governance__pb2.RevokeTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.GovernanceService/ListTokens',
+            plantbus_dot_v1_dot_governance__pb2.ListTokensRequest.SerializeToString,
+            plantbus_dot_v1_dot_governance__pb2.ListTokensResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -53,7 +53,7 @@ class PluginInfo(_message.Message):
     def __init__(self, group: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., distribution: _Optional[str] = ..., api_version: _Optional[str] = ..., loaded: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
 
 class ServiceHeartbeat(_message.Message):
-    __slots__ = ("service", "instance", "version", "health", "health_detail", "grpc_address", "config_version", "plugins", "time", "started", "interval_seconds", "pid", "follows_config")
+    __slots__ = ("service", "instance", "version", "health", "health_detail", "grpc_address", "config_version", "plugins", "time", "started", "interval_seconds", "pid", "follows_config", "grpc_tls", "grpc_token_address")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +67,8 @@ class ServiceHeartbeat(_message.Message):
     INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     FOLLOWS_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    GRPC_TLS_FIELD_NUMBER: _ClassVar[int]
+    GRPC_TOKEN_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     service: str
     instance: str
     version: str
@@ -80,7 +82,9 @@ class ServiceHeartbeat(_message.Message):
     interval_seconds: float
     pid: int
     follows_config: bool
-    def __init__(self, service: _Optional[str] = ..., instance: _Optional[str] = ..., version: _Optional[str] = ..., health: _Optional[_Union[Health, str]] = ..., health_detail: _Optional[str] = ..., grpc_address: _Optional[str] = ..., config_version: _Optional[int] = ..., plugins: _Optional[_Iterable[_Union[PluginInfo, _Mapping]]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., interval_seconds: _Optional[float] = ..., pid: _Optional[int] = ..., follows_config: _Optional[bool] = ...) -> None: ...
+    grpc_tls: bool
+    grpc_token_address: str
+    def __init__(self, service: _Optional[str] = ..., instance: _Optional[str] = ..., version: _Optional[str] = ..., health: _Optional[_Union[Health, str]] = ..., health_detail: _Optional[str] = ..., grpc_address: _Optional[str] = ..., config_version: _Optional[int] = ..., plugins: _Optional[_Iterable[_Union[PluginInfo, _Mapping]]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., interval_seconds: _Optional[float] = ..., pid: _Optional[int] = ..., follows_config: _Optional[bool] = ..., grpc_tls: _Optional[bool] = ..., grpc_token_address: _Optional[str] = ...) -> None: ...
 
 class AuditRecord(_message.Message):
     __slots__ = ("id", "time", "service", "actor", "action", "target", "outcome", "detail", "attributes", "source", "instance", "chain", "sequence", "prev_hash", "hash")

@@ -9,7 +9,7 @@ import pytest
 
 from plantbus.config.loader import load_path
 from plantbus.governance.diff import config_diff
-from plantbus.governance.policy import check_write
+from plantbus.kit.authz import check_write
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "plant"
 SETPOINT = "demo/machining/line1/m1/speed_setpoint"
