@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from plantbus.kit import pki
 from plantbus.kit.natsserver import NatsServer
 
 
@@ -34,6 +35,17 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: st
     assert "Traceback" not in result.stderr, result.stderr
     for needle in needles:
         assert needle in result.stderr, result.stderr
+
+
+def governance_tls(tmp_path: Path) -> dict[str, str]:
+    """What plantbus up gives the governance process: its certificate, key and the CA."""
+    made, _ = pki.ensure(tmp_path / "pki", ["governance"])
+    files = made.service("governance")
+    return {
+        "PLANTBUS_GRPC_TLS_CERT": str(files.cert),
+        "PLANTBUS_GRPC_TLS_KEY": str(files.key),
+        "PLANTBUS_GRPC_TLS_CA": str(made.ca_cert),
+    }
 
 
 @pytest.fixture
@@ -64,8 +76,19 @@ def test_grpc_port_in_use(tmp_path: Path, busy_port: int, nats_server: NatsServe
         str(busy_port),
         "--data-dir",
         str(tmp_path),
+        env=governance_tls(tmp_path),
     )
     assert_one_line_error(result, f"cannot listen for gRPC on 127.0.0.1:{busy_port}")
+
+
+def test_a_service_without_certificates_is_refused_unless_insecure(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    common = ["run", "governance", "--nats-url", nats_server.url, "--data-dir", str(tmp_path)]
+    result = run(*common, "--grpc-port", "0")
+    assert_one_line_error(result, "gRPC needs TLS: PLANTBUS_GRPC_TLS_CERT", "--insecure")
+    result = run(*common, "--grpc-host", "0.0.0.0", "--insecure")
+    assert_one_line_error(result, "only on loopback, not on '0.0.0.0'")
 
 
 def test_missing_nats_server_binary(tmp_path: Path) -> None:
@@ -102,6 +125,7 @@ def test_sigterm_stops_a_service_cleanly(tmp_path: Path, nats_server: NatsServer
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env={**os.environ, **governance_tls(tmp_path)},
     )
     assert proc.stdout is not None
     for line in proc.stdout:

@@ -18,7 +18,7 @@ from plantbus.erp.service import ErpService
 from plantbus.governance.service import GovernanceService
 from plantbus.kit.runner import Runner
 from plantbus.oee.service import OeeService
-from plantbus.testing.harness import hosted
+from plantbus.testing.harness import hosted, operator_channel
 from plantbus.v1 import (
     alerting_pb2,
     alerting_pb2_grpc,
@@ -90,7 +90,7 @@ async def test_random_requests_get_precise_answers(hub: Runner) -> None:
 
     collect()  # hypothesis chooses the inputs; the calls below run on this event loop
     failures: list[str] = []
-    async with grpc.aio.insecure_channel(hub.grpc_address) as channel:
+    async with operator_channel(hub) as channel:
         for s, n, x in examples:
             for i, call in enumerate(calls(s, n, x)):
                 try:

@@ -132,7 +132,7 @@ async def test_a_renewed_pki_is_served_without_a_restart(
 def test_plaintext_only_when_asked_for_and_only_on_loopback(hub_pki: pki_mod.Pki) -> None:
     with pytest.raises(ConfigError, match="PLANTBUS_GRPC_TLS_CERT, PLANTBUS_GRPC_TLS_KEY"):
         GrpcSettings().check()
-    with pytest.raises(ConfigError, match="only on loopback, not on '0.0.0.0'"):
+    with pytest.raises(ConfigError, match=r"only on loopback, not on '0\.0\.0\.0'"):
         GrpcSettings(host="0.0.0.0", insecure=True).check()
     GrpcSettings(host="127.0.0.1", insecure=True).check()
     GrpcSettings(host="::1", insecure=True).check()

@@ -20,10 +20,11 @@ UNAUTHENTICATED on everything but the gRPC health check); servicers then call
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -46,6 +47,7 @@ __all__ = [
     "Identity",
     "current",
     "require",
+    "serving",
     "with_caller",
 ]
 
@@ -202,6 +204,17 @@ class Gate:
             source=who.address,
             attributes=who.attributes,
         )
+
+
+@contextlib.contextmanager
+def serving(identity: Identity, gate: Gate, method: str = "") -> Iterator[None]:
+    """Run the block as a call by ``identity`` through ``gate`` (what :meth:`Gate.enter`
+    sets up once it has authenticated a caller); for servicers called in-process."""
+    token = _CALL.set(_Call(identity, gate, method))
+    try:
+        yield
+    finally:
+        _CALL.reset(token)
 
 
 def current() -> Identity | None:

@@ -1,5 +1,6 @@
 """Write config versions straight into the governance KV bucket, for tests of followers,
-signed with the test key that :func:`plantbus.testing.harness.hosted` gives its services."""
+signed with the test key that :func:`plantbus.testing.harness.hosted` gives its services;
+users and roles for tests that act as someone."""
 
 from __future__ import annotations
 
@@ -23,12 +24,21 @@ from plantbus.kit.bus import Bus
 from plantbus.kit.config_watch import CURRENT_KEY, config_kv
 from plantbus.kit.signing import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, Signer
 
-__all__ = ["TEST_SIGNER", "put_config", "put_document", "write_test_keys"]
+__all__ = ["TEST_SIGNER", "people", "put_config", "put_document", "write_test_keys"]
 
 TEST_SIGNER: Final = Signer(
     Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"plantbus test signing key").digest())
 )
 """A fixed key for tests only: never the key of a real hub."""
+
+
+def people(**users: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """``roles`` and ``users`` sections: each keyword a user with a role of the same name
+    holding those permissions, e.g. ``{**config, **people(olga=["alarm.acknowledge"])}``."""
+    return {
+        "roles": [{"name": name, "permissions": perms} for name, perms in users.items()],
+        "users": [{"name": name, "roles": [name]} for name in users],
+    }
 
 
 def write_test_keys(directory: Path) -> tuple[Path, Path]:

@@ -14,6 +14,7 @@ import grpc
 
 from plantbus.kit import pki as pki_mod
 from plantbus.kit.bus import Bus, NatsSettings
+from plantbus.kit.identity import Authenticator, Gate, Identity, serving
 from plantbus.kit.registry import load_service_class
 from plantbus.kit.rpc import ClientTls, GrpcSettings, channel
 from plantbus.kit.runner import Runner
@@ -22,7 +23,20 @@ from plantbus.kit.settings import RunnerSettings
 from plantbus.kit.tokens import TokenStore, mint
 from plantbus.testing.config import write_test_keys
 
-__all__ = ["hosted", "issue_token", "operator_channel", "operator_tls", "token_channel"]
+__all__ = [
+    "as_operator",
+    "hosted",
+    "issue_token",
+    "operator_channel",
+    "operator_tls",
+    "token_channel",
+]
+
+
+def as_operator() -> contextlib.AbstractContextManager[None]:
+    """Servicers called directly in the block run as the local operator (no config)."""
+    operator = Identity("operator", pki_mod.OPERATOR, "insecure")
+    return serving(operator, Gate(Authenticator(None)))
 
 
 def operator_tls(data_dir: Path) -> ClientTls:

@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 from plantbus.alerting.service import AlertingService
 from plantbus.cli.alarms import alarms
 from plantbus.kit.bus import Bus
-from plantbus.testing.config import put_config
+from plantbus.testing.config import people, put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.messages import collected, publish_value
 from plantbus.testing.waiting import wait_until
@@ -26,12 +26,14 @@ CONFIG = {
         }
     ],
     "alert_rules": [RULE],
+    **people(olga=["alarm.acknowledge", "alarm.shelve"]),
 }
 ALARM = "hot@s/a/l/m1"
 
 
 async def cli(nats_url: str, tmp_path: Path, *args: str) -> Result:
-    argv = [*args, "--nats-url", nats_url, "--data-dir", str(tmp_path / "cli")]
+    """The CLI as the local operator of the hub whose data dir is ``tmp_path``."""
+    argv = [*args, "--nats-url", nats_url, "--data-dir", str(tmp_path)]
     return await asyncio.to_thread(CliRunner().invoke, alarms, argv)
 
 
@@ -70,4 +72,6 @@ async def test_operator_acts_from_the_cli_with_who_and_why(
         ("alarm.acknowledge", "olga", service_pb2.AUDIT_OUTCOME_DENIED),
     ]
     assert audits[0].detail == "coolant low" and audits[1].detail == "pump swap"
-    assert audits[1].actor  # the OS user by default
+    assert audits[1].actor == "local-operator"  # without --user the operator acts itself
+    assert audits[0].attributes["via"] == "local-operator"  # olga, through the operator
+    assert audits[0].attributes["auth"] == "mtls" and audits[0].source.startswith("ipv")

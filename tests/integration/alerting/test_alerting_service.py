@@ -13,8 +13,8 @@ from nats.aio.msg import Msg
 
 from plantbus.alerting.service import AlertingService
 from plantbus.kit.bus import Bus
-from plantbus.testing.config import put_config
-from plantbus.testing.harness import hosted
+from plantbus.testing.config import people, put_config
+from plantbus.testing.harness import hosted, operator_channel
 from plantbus.testing.messages import collected, publish_value
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc, service_pb2, telemetry_pb2
@@ -38,6 +38,7 @@ CONFIG: dict[str, Any] = {
             "message": "{machine} at {value}",
         }
     ],
+    **people(olga=["alarm.acknowledge", "alarm.shelve", "alarm.unshelve", "alarm.reset"]),
 }
 ALARM = "hot@s/a/l/m1"
 AS_OP = (("x-plantbus-user", "olga"),)
@@ -73,7 +74,7 @@ async def test_alarm_lifecycle_over_the_bus_and_grpc(
             "s/a/l/m1 at 75.0",
         )
         await send(bus, 69)  # inside the deadband: still active
-        async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+        async with operator_channel(runner) as chan:
             stub = alerting_pb2_grpc.AlertingServiceStub(chan)
             acked = await stub.Acknowledge(
                 alerting_pb2.AcknowledgeRequest(id=ALARM, comment="checking coolant"),
@@ -101,7 +102,7 @@ async def test_alarm_lifecycle_over_the_bus_and_grpc(
         alarm = service.alarms[ALARM]
         assert (alarm.state, alarm.active) == ("shelved", True)
         assert "coolant pump swap" in alarm.note
-        async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+        async with operator_channel(runner) as chan:
             stub = alerting_pb2_grpc.AlertingServiceStub(chan)
             back = await stub.Unshelve(
                 alerting_pb2.UnshelveRequest(id=ALARM, comment="pump back"), metadata=AS_OP
@@ -123,7 +124,7 @@ async def test_refused_operator_actions_are_audited_as_denied(
         await wait_until(lambda: service.config_version == 1)
         await send(bus, 75)
         await wait_until(lambda: ALARM in service.alarms and service.alarms[ALARM].active)
-        async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+        async with operator_channel(runner) as chan:
             stub = alerting_pb2_grpc.AlertingServiceStub(chan)
             request = alerting_pb2.ShelveRequest(id=ALARM, duration_seconds=61, comment="long")
             with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -157,7 +158,7 @@ async def test_latched_alarm_is_reset_over_grpc_after_a_restart_and_audited(
         service = runner.services["alerting"]
         await wait_until(lambda: ALARM in service.alarms)
         assert service.alarms[ALARM].state == "latched_unacknowledged"  # kept across restart
-        async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+        async with operator_channel(runner) as chan:
             stub = alerting_pb2_grpc.AlertingServiceStub(chan)
             reset = alerting_pb2.ResetRequest(id=ALARM, comment="coolant topped up")
             with pytest.raises(grpc.aio.AioRpcError) as refused:

@@ -12,7 +12,7 @@ from yarl import URL
 
 from plantbus.alerting.service import AlertingService
 from plantbus.kit.bus import Bus
-from plantbus.testing.config import put_config
+from plantbus.testing.config import people, put_config
 from plantbus.testing.messages import publish_value
 from plantbus.testing.waiting import wait_until
 from tests.integration.dashboard.client import serving
@@ -36,6 +36,7 @@ CONFIG: dict[str, Any] = {
             "latching": True,
         }
     ],
+    **people(olga=["alarm.acknowledge", "alarm.reset"]),
 }
 
 

@@ -15,8 +15,8 @@ from plantbus.cli.main import cli
 from plantbus.device.service import DeviceService
 from plantbus.kit.bus import Bus
 from plantbus.kit.runner import Runner
-from plantbus.testing.config import put_config
-from plantbus.testing.harness import hosted
+from plantbus.testing.config import people, put_config
+from plantbus.testing.harness import hosted, operator_channel
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import device_pb2, device_pb2_grpc
 
@@ -37,6 +37,7 @@ CONFIG = {
             ],
         }
     ],
+    **people(eve=["tag.write"]),
 }  # fmt: skip
 
 
@@ -50,15 +51,16 @@ async def runner(bus: Bus, nats_url: str, tmp_path: Path) -> AsyncIterator[Runne
         yield running
 
 
-async def plantbus(nats_url: str, *args: str) -> Result:
-    """Run the CLI in a thread (it runs its own event loop)."""
-    return await asyncio.to_thread(
-        CliRunner().invoke, cli, [*args[:2], "--nats-url", nats_url, *args[2:]]
-    )
+async def plantbus(runner: Runner, nats_url: str, *args: str, user: str = "") -> Result:
+    """Run the CLI in a thread (it runs its own event loop) as the hub's local operator,
+    acting for ``user`` when given (PLANTBUS_USER)."""
+    hub = ["--nats-url", nats_url, "--data-dir", str(runner.settings.data_dir)]
+    env = {"PLANTBUS_USER": user} if user else {}
+    return await asyncio.to_thread(CliRunner(env=env).invoke, cli, [*args[:2], *hub, *args[2:]])
 
 
 async def test_rpcs_list_read_and_stream(runner: Runner) -> None:
-    async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+    async with operator_channel(runner) as chan:
         stub = device_pb2_grpc.DeviceServiceStub(chan)
         listed = await stub.ListDevices(device_pb2.ListDevicesRequest())
         assert [d.name for d in listed.devices] == ["plc"]
@@ -79,16 +81,19 @@ async def test_rpcs_list_read_and_stream(runner: Runner) -> None:
 
 
 async def test_devices_cli(runner: Runner, nats_url: str) -> None:
-    listed = await plantbus(nats_url, "devices", "list")
+    listed = await plantbus(runner, nats_url, "devices", "list")
     assert listed.exit_code == 0, listed.output
     assert "plc" in listed.output and "connected" in listed.output
-    shown = await plantbus(nats_url, "devices", "show", "plc", "--json")
+    shown = await plantbus(runner, nats_url, "devices", "show", "plc", "--json")
     assert shown.exit_code == 0, shown.output
     assert int(json.loads(shown.output)["counters"]["polls"]) > 0
-    read = await plantbus(nats_url, "devices", "read", "plc")
+    read = await plantbus(runner, nats_url, "devices", "read", "plc")
     assert read.exit_code == 0, read.output
     assert "s/a/l/m1/count = " in read.output and "pcs  [good]" in read.output
     assert "s/a/l/m1/ghost = None  [bad]  (no address 'missing-x')" in read.output
-    refused = await plantbus(nats_url, "devices", "write", "plc", "count", "5")
+    refused = await plantbus(runner, nats_url, "devices", "write", "plc", "count", "5", user="eve")
     assert refused.exit_code == 1
     assert "read-only" in refused.output and "PERMISSION_DENIED" in refused.output
+    bare = await plantbus(runner, nats_url, "devices", "write", "plc", "count", "5")
+    assert bare.exit_code == 1
+    assert "the local operator writes to machines only as a configured user" in bare.output

@@ -22,7 +22,7 @@ from plantbus.kit.bus import Bus
 from plantbus.kit.service import ServiceContext
 from plantbus.plugins import PluginRecord
 from plantbus.testing.config import put_config
-from plantbus.testing.harness import hosted
+from plantbus.testing.harness import as_operator, hosted
 from plantbus.testing.memory_driver import MemoryDevice, MemoryDriver, MemoryPushDriver
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import device_pb2, telemetry_pb2
@@ -84,7 +84,8 @@ async def service(bus: Bus, tmp_path: Path) -> AsyncIterator[tuple[DeviceService
 
 
 async def get_device(svc: DeviceService, name: str) -> device_pb2.DeviceInfo:
-    reply = await DeviceServicer(svc).GetDevice(device_pb2.GetDeviceRequest(name=name), None)
+    with as_operator():
+        reply = await DeviceServicer(svc).GetDevice(device_pb2.GetDeviceRequest(name=name), None)
     return reply.device
 
 

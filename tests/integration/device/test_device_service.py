@@ -20,15 +20,15 @@ from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
 from plantbus.kit.runner import Runner
-from plantbus.testing.harness import hosted
+from plantbus.testing.harness import hosted, operator_channel
 from plantbus.testing.memory_driver import MemoryDevice, MemoryDriver
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import device_pb2, device_pb2_grpc, service_pb2, telemetry_pb2
 
 PLANT = """\
 sites: [{name: s, areas: [{name: a, lines: [{name: l, machines: [{name: m1}, {name: m2}]}]}]}]
-roles: [{name: engineer}]
-users: [{name: eve, roles: [engineer]}]
+roles: [{name: engineer, permissions: [tag.write]}]
+users: [{name: eve, roles: [engineer]}, {name: mallory}]
 write_policies: [{name: speed, roles: [engineer], tags: [s/a/l/m1/speed], max: 100}]
 """
 
@@ -126,7 +126,7 @@ async def test_device_failure_marks_bad_and_recovers(hub: Any) -> None:
         timeout=10,
         message="recovered",
     )
-    async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+    async with operator_channel(runner) as chan:
         info = await device_pb2_grpc.DeviceServiceStub(chan).GetDevice(
             device_pb2.GetDeviceRequest(name="plc2")
         )
@@ -143,7 +143,7 @@ async def test_writes_are_policy_checked_audited_and_read_back(hub: Any) -> None
         await audits.put(msg)
 
     await bus.subscribe("plantbus.v1.audit.device", on_audit)
-    async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+    async with operator_channel(runner) as chan:
         stub = device_pb2_grpc.DeviceServiceStub(chan)
 
         async def write(user: str, tag: str, value: int) -> device_pb2.WriteTagResponse:
@@ -157,7 +157,7 @@ async def test_writes_are_policy_checked_audited_and_read_back(hub: Any) -> None
         ok = await write("eve", "speed", 42)
         assert ok.policy == "speed" and ok.read_back.value.int_value in (42, 43)
         for user, tag, value, why in [
-            ("mallory", "speed", 42, "no roles"),
+            ("mallory", "speed", 42, "no role of user 'mallory' grants 'tag.write'"),
             ("eve", "speed", 500, "outside the limits"),
             ("eve", "count", 1, "read-only"),
         ]:
@@ -180,6 +180,7 @@ async def test_writes_are_policy_checked_audited_and_read_back(hub: Any) -> None
     assert done.source.startswith("ipv4:127.0.0.1:")  # the caller's address
     first = records[0].sequence
     assert [r.sequence for r in records] == list(range(first, first + 5))  # one chain
+    assert {r.attributes["via"] for r in records} == {"local-operator"}
 
 
 async def test_spool_keeps_every_sample_across_a_nats_restart(

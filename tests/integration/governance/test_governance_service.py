@@ -20,7 +20,7 @@ from plantbus.kit.runner import Runner
 from plantbus.kit.service import Service
 from plantbus.sdk.errors import ConflictError
 from plantbus.testing.config import TEST_SIGNER
-from plantbus.testing.harness import hosted
+from plantbus.testing.harness import hosted, operator_channel
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import governance_pb2, governance_pb2_grpc, service_pb2
 
@@ -32,7 +32,7 @@ sites:
         lines:
           - name: line1
             machines: [{name: m1}, {name: m2}]
-roles: [{name: engineer}]
+roles: [{name: engineer, permissions: [config.apply, tag.write]}]
 users: [{name: eve, roles: [engineer]}, {name: mallory}]
 write_policies:
   - {name: speed, roles: [engineer], tags: [demo/machining/line1/m1/speed], min: 0, max: 100}
@@ -86,7 +86,7 @@ async def governance(
         hosted(
             [GovernanceService, Follower], nats_url=nats_url, data_dir=tmp_path, options=options
         ) as runner,
-        grpc.aio.insecure_channel(runner.grpc_address) as channel,
+        operator_channel(runner) as channel,
     ):
         yield runner, governance_pb2_grpc.GovernanceServiceStub(channel)
 
@@ -175,8 +175,10 @@ async def test_write_permission_is_denied_by_default_and_audited(
     await bus.subscribe("plantbus.v1.audit.governance", on_audit)
 
     async def check(user: str, tag: str, value: float) -> governance_pb2.CheckPermissionResponse:
+        """As ``user``: the operator acts for them (the request's user field is ignored)."""
         return await stub.CheckPermission(
-            governance_pb2.CheckPermissionRequest(user=user, tag_path=tag, value=value)
+            governance_pb2.CheckPermissionRequest(tag_path=tag, value=value),
+            metadata=(("x-plantbus-user", user),),
         )
 
     ok = await check("eve", "demo/machining/line1/m1/speed", 50)
@@ -184,12 +186,19 @@ async def test_write_permission_is_denied_by_default_and_audited(
     assert not (await check("mallory", "demo/machining/line1/m1/speed", 50)).allowed
     assert "outside the limits" in (await check("eve", "demo/machining/line1/m1/speed", 500)).reason
     assert "read-only" in (await check("eve", "demo/machining/line1/m1/temp", math.nan)).reason
-    outcomes = [(await asyncio.wait_for(audits.get(), 5)) for _ in range(4)]
+    claimed = await stub.CheckPermission(
+        governance_pb2.CheckPermissionRequest(
+            user="eve", tag_path="demo/machining/line1/m1/speed", value=50
+        )
+    )
+    assert not claimed.allowed and "the local operator writes" in claimed.reason
+    outcomes = [(await asyncio.wait_for(audits.get(), 5)) for _ in range(5)]
     assert [(a.actor, a.outcome) for a in outcomes] == [
         ("eve", service_pb2.AUDIT_OUTCOME_SUCCESS),
         ("mallory", service_pb2.AUDIT_OUTCOME_DENIED),
         ("eve", service_pb2.AUDIT_OUTCOME_DENIED),
         ("eve", service_pb2.AUDIT_OUTCOME_DENIED),
+        ("local-operator", service_pb2.AUDIT_OUTCOME_DENIED),
     ]
 
 

@@ -18,8 +18,8 @@ from plantbus.cli.main import cli
 from plantbus.kit import streams, subjects
 from plantbus.kit.bus import TYPE_HEADER, Bus
 from plantbus.oee.service import OeeService
-from plantbus.testing.config import put_config
-from plantbus.testing.harness import hosted
+from plantbus.testing.config import people, put_config
+from plantbus.testing.harness import hosted, operator_channel
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import oee_pb2, oee_pb2_grpc, service_pb2, telemetry_pb2
 
@@ -42,6 +42,7 @@ CONFIG: dict[str, Any] = {
             "ideal_cycle_time_s": 1.0,
         }
     ],
+    **people(alice=["downtime.classify"]),
 }
 
 
@@ -195,7 +196,7 @@ async def test_get_oee_over_grpc_for_now_and_a_named_shift(
         for raw in (0, 4):
             await feed.send("parts", raw)
         await wait_until(lambda: service.engine.machines["s/a/l/m1"].totals.total_count == 4)
-        async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+        async with operator_channel(runner) as chan:
             stub = oee_pb2_grpc.OeeServiceStub(chan)
             now = await stub.GetOee(oee_pb2.GetOeeRequest(scope="s/a/l/m1"))
             assert now.snapshot.total_count == 4 and now.snapshot.state == "running"
@@ -224,7 +225,7 @@ async def test_classify_downtime_moves_its_time_and_is_audited(
         await wait_until(lambda: service.config_version == 1)
         await feed.send("state", 1)
         await feed.send("state", 3)  # stopped, no reason code given
-        async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+        async with operator_channel(runner) as chan:
             stub = oee_pb2_grpc.OeeServiceStub(chan)
 
             async def listed() -> list[oee_pb2.DowntimeEvent]:
@@ -281,7 +282,7 @@ async def test_stream_oee_and_plantbus_oee_show(
         service = runner.services["oee"]
         assert isinstance(service, OeeService)
         await wait_until(lambda: service.config_version == 1)
-        async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+        async with operator_channel(runner) as chan:
             stub = oee_pb2_grpc.OeeServiceStub(chan)
             stream = stub.StreamOee(oee_pb2.StreamOeeRequest(scope_prefix="s/a/l/m1"))
 
@@ -302,11 +303,15 @@ async def test_stream_oee_and_plantbus_oee_show(
             stream.cancel()
             assert snap.reason == "jam"
         shown = await asyncio.to_thread(
-            CliRunner().invoke, cli, ["oee", "show", "--nats-url", nats_url, "s/a/l/m1"]
+            CliRunner().invoke,
+            cli,
+            ["oee", "show", "--nats-url", nats_url, "--data-dir", str(tmp_path), "s/a/l/m1"],
         )
         assert shown.exit_code == 0, shown.output
         assert shown.output.startswith("s/a/l/m1") and "stopped jam" in shown.output
         missing = await asyncio.to_thread(
-            CliRunner().invoke, cli, ["oee", "show", "--nats-url", nats_url, "nowhere"]
+            CliRunner().invoke,
+            cli,
+            ["oee", "show", "--nats-url", nats_url, "--data-dir", str(tmp_path), "nowhere"],
         )
         assert missing.exit_code != 0 and "Traceback" not in missing.output
