@@ -9,14 +9,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import grpc
 from nats.js.api import KeyValueConfig
 
 from plantbus.alerting.service import AlertingService
 from plantbus.kit.bus import Bus
 from plantbus.oee.service import OeeService
-from plantbus.testing.config import put_config
-from plantbus.testing.harness import hosted
+from plantbus.testing.config import people, put_config
+from plantbus.testing.harness import hosted, operator_channel
 from plantbus.testing.messages import collected, publish_value
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc, oee_pb2
@@ -43,6 +42,7 @@ ALERTS: dict[str, Any] = {
     "alert_rules": [
         {"name": "hot", "kind": "high", "machine": "s/a/l/m1", "tag": "temp", "limit": 70}
     ],
+    **people(olga=["alarm.acknowledge"]),
 }
 ALARM = "hot@s/a/l/m1"
 
@@ -107,7 +107,7 @@ async def test_alerting_raises_and_acknowledges_while_its_state_bucket_is_full(
         assert serving and "alarm states in KV plantbus_alarms failing: " in detail
         assert FULL in detail and "1 alarm states wait to be saved" in detail
 
-        async with grpc.aio.insecure_channel(hub.grpc_address) as chan:
+        async with operator_channel(hub) as chan:
             acked = await alerting_pb2_grpc.AlertingServiceStub(chan).Acknowledge(
                 alerting_pb2.AcknowledgeRequest(id=ALARM, comment="on it"),
                 metadata=(("x-plantbus-user", "olga"),),

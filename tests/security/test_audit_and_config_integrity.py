@@ -26,7 +26,7 @@ from plantbus.kit.signing import Signer
 from plantbus.sim.model import MachineSim
 from plantbus.sim.server import ModbusSim, serve_modbus
 from plantbus.testing.config import put_document
-from plantbus.testing.harness import hosted
+from plantbus.testing.harness import hosted, operator_channel
 from plantbus.testing.messages import collected
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import (
@@ -42,7 +42,7 @@ PLANT = """\
 sites:
   - name: s
     areas: [{name: a, lines: [{name: l, machines: [{name: m1}]}]}]
-roles: [{name: engineer}]
+roles: [{name: engineer, permissions: [tag.write]}]
 users: [{name: eve, roles: [engineer]}]
 write_policies:
   - {name: speed, roles: [engineer], tags: [s/a/l/m1/speed], min: 0, max: 6000}
@@ -95,7 +95,8 @@ async def cli_run(nats_url: str, *args: str) -> Result:
 
 
 async def write(runner: Runner, value: int) -> device_pb2.WriteTagResponse:
-    async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+    """As eve, through the local operator."""
+    async with operator_channel(runner) as chan:
         return await device_pb2_grpc.DeviceServiceStub(chan).WriteTag(
             device_pb2.WriteTagRequest(
                 device="plc", tag="speed", value=telemetry_pb2.TagValue(int_value=value)
@@ -110,7 +111,7 @@ async def apply(runner: Runner, port: int) -> governance_pb2.ApplyConfigResponse
         governance_pb2.ConfigFile(name="plant.yaml", content=PLANT.replace("eve", "eva")),
         governance_pb2.ConfigFile(name="devices.yaml", content=devices(port)),
     ]
-    async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+    async with operator_channel(runner) as chan:
         return await governance_pb2_grpc.GovernanceServiceStub(chan).ApplyConfig(
             governance_pb2.ApplyConfigRequest(files=files)
         )

@@ -8,14 +8,13 @@ import asyncio
 import logging
 from pathlib import Path
 
-import grpc
 import pytest
 
 from plantbus.device.service import DeviceService
 from plantbus.governance.service import GovernanceService
 from plantbus.kit.bus import Bus
 from plantbus.kit.natsserver import NatsServer
-from plantbus.testing.harness import hosted
+from plantbus.testing.harness import hosted, operator_channel
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import device_pb2, device_pb2_grpc
 from tests.disk import small_disk
@@ -80,7 +79,7 @@ async def test_a_full_disk_keeps_the_device_polling_reports_the_spool_and_recove
             # some were lost, and the device's counters count them
             await asyncio.to_thread(nats_server.restart)
             await wait_until(lambda: detail_says(bus, "device", FULL), timeout=15)
-            async with grpc.aio.insecure_channel(hub.grpc_address) as chan:
+            async with operator_channel(hub) as chan:
                 info = await device_pb2_grpc.DeviceServiceStub(chan).GetDevice(
                     device_pb2.GetDeviceRequest(name="plc1")
                 )

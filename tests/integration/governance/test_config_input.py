@@ -16,7 +16,7 @@ from plantbus.cli.main import cli
 from plantbus.governance.service import GovernanceService
 from plantbus.kit.bus import Bus
 from plantbus.kit.rpc import MAX_MESSAGE_BYTES, channel
-from plantbus.testing.harness import hosted
+from plantbus.testing.harness import hosted, operator_tls
 from plantbus.v1 import governance_pb2, governance_pb2_grpc, service_pb2
 
 TOKEN = "s3cret-dashboard-token-9f2c"
@@ -52,9 +52,11 @@ async def governance(
     options = {"governance": {"bootstrap_config": str(plant)}}
     async with (
         hosted([GovernanceService], nats_url=nats_url, data_dir=tmp_path, options=options) as r,
-        channel(r.grpc_address, max_message_bytes=2 * MAX_MESSAGE_BYTES) as chan,
+        channel(
+            r.grpc_address, operator_tls(tmp_path), max_message_bytes=2 * MAX_MESSAGE_BYTES
+        ) as chan,
     ):
-        yield r.grpc_address, Stub(chan)
+        yield str(tmp_path), Stub(chan)  # the hub's data dir: the CLI's credential is there
 
 
 def files(host: str) -> list[governance_pb2.ConfigFile]:
@@ -104,9 +106,11 @@ async def test_variables_received_over_grpc_are_refused_not_expanded(
 
 
 async def cli_run(governance: tuple[str, Stub], nats_url: str, *args: str, **env: str) -> Result:
-    """``plantbus config ...`` in a thread (it runs its own event loop)."""
+    """``plantbus config ...`` in a thread (it runs its own event loop), as the local
+    operator of the hub whose data dir ``governance`` names."""
+    hub = ["--nats-url", nats_url, "--data-dir", governance[0]]
     return await asyncio.to_thread(
-        CliRunner().invoke, cli, ["config", *args[:1], "--nats-url", nats_url, *args[1:]], env=env
+        CliRunner().invoke, cli, ["config", *args[:1], *hub, *args[1:]], env=env
     )
 
 

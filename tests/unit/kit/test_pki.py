@@ -24,10 +24,11 @@ def test_first_start_creates_everything_private(tmp_path: Path) -> None:
     made, done = pki.ensure(tmp_path / "pki", ["device", "dashboard"], now=NOW)
     assert done[0].startswith("CA created") and "config-signing key created" in done
     files = [made.ca_cert, made.ca_key, made.operator.cert, made.operator.key,
-             made.signing_key, made.signing_pub, made.service("device").key]  # fmt: skip
+             made.signing_key, made.service("device").key]  # fmt: skip
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert stat.S_IMODE(made.root.stat().st_mode) == 0o700
+    assert made.signing_pub.is_file()  # public: every service reads it
     device = x509.load_pem_x509_certificate(made.service("device").cert.read_bytes())
     device.verify_directly_issued_by(x509.load_pem_x509_certificate(made.ca_cert.read_bytes()))
     assert device.not_valid_after_utc - NOW > dt.timedelta(days=89)
