@@ -19,7 +19,8 @@ from typing import Any
 import grpc
 from _hub import nats_server, percentile
 
-from plantbus.kit.bus import NatsSettings, connect
+from plantbus.kit.bus import NatsSettings
+from plantbus.kit.natsconnect import connect
 from plantbus.kit.rpc import channel
 from plantbus.kit.runner import Runner
 from plantbus.testing.config import people, put_config
