@@ -102,6 +102,8 @@ async def tryton_figures(server: TrytonServer) -> dict[str, float]:
     sample = await seed_plant(rpc)
     running = await release_orders(rpc, sample, [f"R-{i}" for i in range(TRYTON_ORDERS)], 1e6)
     settings = {"url": server.url, "database": DATABASE, "password": ADMIN_PASSWORD}
+    password = server.db_dir / "admin-password"  # the plant config refers to it, by file
+    password.write_text(ADMIN_PASSWORD)
     print(f"[erp] {TRYTON_ORDERS * PER_ORDER} confirmations to Tryton ...", file=sys.stderr)
 
     async def all_booked() -> bool:
@@ -110,7 +112,7 @@ async def tryton_figures(server: TrytonServer) -> dict[str, float]:
 
     rate = await through_outbox(
         "tryton",
-        settings,
+        {**settings, "password": f"file:{password}"},
         [(str(order), n) for n in range(1, PER_ORDER + 1) for order in running],
         all_booked,
     )

@@ -31,7 +31,7 @@ def config(tryton: TrytonErp, **connection: Any) -> dict[str, Any]:
                 "poll_interval_s": 0.2,
                 "confirm_interval_s": 0.3,
                 "redelivery_s": 2,
-                "settings": tryton.settings(),
+                "settings": tryton.config_settings(),
                 **connection,
             }
         ],

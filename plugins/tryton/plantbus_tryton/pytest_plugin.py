@@ -35,13 +35,15 @@ class TrytonErp:
 
     server: TrytonServer
     plant: SamplePlant
+    password_file: Path
+    """Holds the admin password, for plant config that refers to it (``file:<path>``)."""
 
     def rpc(self) -> TrytonRpc:
         """A new admin session (close it when done)."""
         return TrytonRpc(self.server.url, DATABASE, "admin", ADMIN_PASSWORD)
 
     def settings(self, **extra: Any) -> dict[str, Any]:
-        """Connector settings for a Plantbus ERP connection."""
+        """Connector settings as the connector receives them (the password resolved)."""
         return {
             "url": self.server.url,
             "database": DATABASE,
@@ -49,6 +51,10 @@ class TrytonErp:
             "work_center": "line1",
             **extra,
         }
+
+    def config_settings(self, **extra: Any) -> dict[str, Any]:
+        """Connector settings as a plant config holds them: the password by reference."""
+        return self.settings(password=f"file:{self.password_file}", **extra)
 
 
 def _seed(url: str) -> SamplePlant:
@@ -77,5 +83,8 @@ def tryton_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Sampl
 def tryton(tmp_path: Path, tryton_sample: tuple[Path, SamplePlant]) -> Iterator[TrytonErp]:
     """A trytond of this test's own, with the sample plant."""
     seeded, plant = tryton_sample
+    password = tmp_path / "tryton-password"
+    password.write_text(ADMIN_PASSWORD + "\n")
+    password.chmod(0o600)
     with tryton_server(tmp_path, seeded) as server:
-        yield TrytonErp(server, plant)
+        yield TrytonErp(server, plant, password)

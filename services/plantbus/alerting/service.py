@@ -29,6 +29,7 @@ from plantbus.config import PlantConfig
 from plantbus.config.rules import RuleBase
 from plantbus.kit import codec, streams, subjects
 from plantbus.kit.bus import kv_key
+from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.store_health import StoreHealth
 from plantbus.plugins import discover, plugin_infos
@@ -177,7 +178,7 @@ class AlertingService(Service):
             try:
                 cls = self.notifier_plugins.get(cfg.plugin)
                 assert issubclass(cls, Notifier)
-                out.append(Delivery(cfg, cls(cls.Settings.model_validate(cfg.settings))))
+                out.append(Delivery(cfg, cls(plugin_settings(cls, cfg.settings))))
             except (PlantbusError, ValueError) as err:
                 self.ctx.log.error("notifier %s cannot run: %s", cfg.name, err)
         return out

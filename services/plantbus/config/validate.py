@@ -1,6 +1,6 @@
 """Cross-reference checks that a schema cannot express: unique names, references to
 machines and tags that exist, drivers and connectors that are installed, and plugin
-settings that their own models accept."""
+settings that their own models accept, with references (never values) in secret fields."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from plantbus.config.model import PlantConfig
 from plantbus.config.rules import PlantRefs
 from plantbus.config.security import VIEWER
+from plantbus.config.secrets import FORMS, is_secret_field, literal_secrets
 from plantbus.plugins import discover
 from plantbus.sdk.driver import Driver
 from plantbus.sdk.errors import PlantbusError
@@ -44,13 +45,23 @@ def _plant(config: PlantConfig) -> Iterator[Finding]:
 
 def _plugin_settings(cls: type[Any], settings: dict[str, Any], loc: Loc) -> Iterator[Finding]:
     model: type[BaseModel] = cls.Settings
+    for path, problem in literal_secrets(model, settings):
+        yield (*loc, "settings", *path), problem
     try:
         model.model_validate(settings)
     except ValidationError as err:
         hidden = model.model_config.get("hide_input_in_errors", False)  # secrets in settings
         for e in err.errors():
-            found = "" if hidden else f" (found {e.get('input')!r})"
-            yield (*loc, "settings", *e["loc"]), f"{e['msg']}{found}"
+            found = e.get("input")
+            # never shown: a secret field's input, a mapping or list that may hold one, or
+            # anything of a model that hides inputs in errors
+            if is_secret_field(model, e["loc"]):
+                hint = f" (a secret setting: write {FORMS})"
+            elif hidden or isinstance(found, dict | list):
+                hint = ""
+            else:
+                hint = f" (found {found!r})"
+            yield (*loc, "settings", *e["loc"]), f"{e['msg']}{hint}"
 
 
 def _devices(config: PlantConfig) -> Iterator[Finding]:

@@ -33,6 +33,7 @@ from plantbus.kit import codec, streams
 from plantbus.kit.audit import AuditUnavailable, record_outcome
 from plantbus.kit.authz import Decision, check_write
 from plantbus.kit.heartbeat import read_heartbeats
+from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.plugins import PluginRegistry, discover, plugin_infos
 from plantbus.sdk.driver import Driver, DriverContext, Scalar
@@ -176,7 +177,7 @@ class DeviceService(Service):
         try:
             cls = self.drivers.get(device.driver)
             assert issubclass(cls, Driver)
-            driver = cls(device.endpoint, cls.Settings.model_validate(device.settings))
+            driver = cls(device.endpoint, plugin_settings(cls, device.settings))
             driver.context = DriverContext(device.name, self.ctx.hub_data_dir or self.ctx.data_dir)
         except (PlantbusError, ValueError) as err:
             self.failed[device.name] = (device, str(err))

@@ -31,6 +31,7 @@ from plantbus.erp.convert import workorder_event
 from plantbus.erp.outbox import Outbox, OutboxWorker
 from plantbus.kit import codec, streams, subjects
 from plantbus.kit.bus import kv_key
+from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.plugins import discover, plugin_infos
 from plantbus.sdk.connector import ErpConnector, WorkOrder, WorkOrderStatus
@@ -149,7 +150,7 @@ class ErpService(Service):
             try:
                 cls = self.plugins.get(cfg.connector)
                 assert issubclass(cls, ErpConnector)
-                connector = cls(cls.Settings.model_validate(cfg.settings))
+                connector = cls(plugin_settings(cls, cfg.settings))
             except (PlantbusError, ValueError) as err:
                 self.ctx.log.error("ERP connection %s cannot run: %s", name, err)
                 continue

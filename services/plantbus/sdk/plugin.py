@@ -38,6 +38,12 @@ class Plugin(Generic[SettingsT]):
     Subclasses set ``manifest`` and ``Settings`` (the class they are parameterized
     with). Governance validates a device's, connection's or notifier's settings with
     ``Settings`` before anything runs; the plugin receives them validated.
+
+    Type every secret setting (password, token, key) as pydantic ``SecretStr``. The plant
+    config then holds a reference to it (``env:NAME``, ``file:/path`` or
+    ``secret:<name>/<key>``, never the value), and the plugin receives its ``Settings``
+    with the resolved value in that field: read it with ``get_secret_value()`` where it is
+    used, and never log it or put it in an error message.
     """
 
     manifest: ClassVar[PluginManifest]
