@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +48,17 @@ def plantbus(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
 
 
 @contextlib.contextmanager
-def running_hub(data: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`plantbus up --random-ports ARGS` until every service is ready; Ctrl-C at the end."""
+def running_hub(
+    data: Path, *args: str, env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`plantbus up --random-ports ARGS` (with ``env`` added to its environment) until
+    every service is ready; Ctrl-C at the end."""
     command = [sys.executable, "-m", "plantbus.cli", "up", "--random-ports"]
     proc = subprocess.Popen(
         [*command, "--data-dir", str(data), *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )
     deadline = time.monotonic() + 90
     while not (data / "runtime.json").exists():

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from plantbus_tryton.devserver import ADMIN_PASSWORD
 from plantbus_tryton.pytest_plugin import TrytonErp
 from plantbus_tryton.readback import ledger, outputs
 from plantbus_tryton.sample import release_order
@@ -27,7 +28,7 @@ async def test_work_orders_flow_from_tryton_to_the_machine_and_back(
     erp["erp"][0]["settings"]["url"] = tryton.server.url
     (plant / "erp.yaml").write_text(yaml.safe_dump(erp))
     data = tmp_path / "hub"
-    with running_hub(data, "--config", str(plant)):
+    with running_hub(data, "--config", str(plant), env={"TRYTON_PASSWORD": ADMIN_PASSWORD}):
         await until_done(rpc, order, timeout=120)  # hub start, ~2 s a part, confirmations
         orders = plantbus("erp", "orders", data_dir=data)
         line = f"{order} (1 [WO-E2E])"  # the id to type, then Tryton's number
