@@ -1,21 +1,30 @@
 """Deployment checks that need no cluster: every overlay renders and validates against the
-Kubernetes schemas, the Tiltfile parses and points at what exists, the image runs every
-service's entry point, the ConfigMap's plant config is the example's, each service mounts
-only its own NATS Secret, and the NATS servers run the permissions `plantbus up` runs."""
+Kubernetes schemas, carries the security posture (default deny, a `from` on every ingress
+rule and a `to` on every egress rule, each Deployment mounting and using its own TLS Secret
+and NATS Secret and no other service's), cert-manager issues the TLS Secrets or `plantbus
+security certs` writes them, the NATS servers run the permissions `plantbus up` runs, the
+Tiltfile parses and points at what exists, the image runs every service's entry point, and
+the ConfigMap's plant config is the example's."""
 
 from __future__ import annotations
 
 import ast
+import base64
 import filecmp
+import functools
+import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from plantbus.kit import natsauth
 from plantbus.kit.natsserver import find_binary
@@ -23,6 +32,14 @@ from plantbus.kit.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
+OVERLAYS = ["dev", "prod", "cert-manager"]
+TLS_MOUNT = "/etc/plantbus/tls"
+CERTIFICATE_SPEC = {  # cert-manager.io/v1 CertificateSpec: a misspelt field is an error here
+    "additionalOutputFormats", "commonName", "dnsNames", "duration", "emailAddresses",
+    "encodeUsagesInRequest", "ipAddresses", "isCA", "issuerRef", "keystores", "literalSubject",
+    "nameConstraints", "otherNames", "privateKey", "renewBefore", "renewBeforePercentage",
+    "revisionHistoryLimit", "secretName", "secretTemplate", "subject", "uris", "usages",
+}  # fmt: skip
 
 
 def tool(name: str) -> str:
@@ -33,9 +50,11 @@ def tool(name: str) -> str:
     return found
 
 
-def render(overlay: str) -> list[dict[str, object]]:
+@functools.cache
+def render(overlay: str | Path) -> list[dict[str, Any]]:
+    path = overlay if isinstance(overlay, Path) else K8S / "overlays" / overlay
     out = subprocess.run(
-        [tool("kubectl"), "kustomize", str(K8S / "overlays" / overlay)],
+        [tool("kubectl"), "kustomize", str(path)],
         capture_output=True,
         text=True,
         check=True,
@@ -43,7 +62,45 @@ def render(overlay: str) -> list[dict[str, object]]:
     return [d for d in yaml.safe_load_all(out) if d]
 
 
-@pytest.mark.parametrize("overlay", ["dev", "prod"])
+def of_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+def deployments(docs: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(service, pod spec) of every Plantbus service's Deployment."""
+    for name, doc in of_kind(docs, "Deployment").items():
+        service = name.removeprefix("plantbus-")
+        if service in SERVICES:
+            yield service, doc["spec"]["template"]["spec"]
+
+
+def secrets_used(pod: dict[str, Any]) -> set[str]:
+    """Every Secret a pod mounts or reads into its environment."""
+    names = {v["secret"]["secretName"] for v in pod.get("volumes", []) if "secret" in v}
+    for volume in pod.get("volumes", []):
+        for source in volume.get("projected", {}).get("sources", []):
+            if "secret" in source:
+                names.add(source["secret"]["name"])
+    for container in pod["containers"]:
+        for env in container.get("env", []):
+            if ref := env.get("valueFrom", {}).get("secretKeyRef"):
+                names.add(ref["name"])
+        names |= {e["secretRef"]["name"] for e in container.get("envFrom", []) if "secretRef" in e}
+    return names
+
+
+def environment(docs: list[dict[str, Any]], container: dict[str, Any]) -> dict[str, str]:
+    """A container's environment: its ConfigMaps, then its own variables."""
+    maps = of_kind(docs, "ConfigMap")
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env |= maps[source["configMapRef"]["name"]]["data"]
+    env |= {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
+    return env
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_overlay_renders_and_validates(overlay: str, tmp_path: Path) -> None:
     docs = render(overlay)
     rendered = tmp_path / f"{overlay}.yaml"
@@ -61,7 +118,7 @@ def test_overlay_renders_and_validates(overlay: str, tmp_path: Path) -> None:
         assert ("PodDisruptionBudget", f"plantbus-{service}") in kinds
 
 
-@pytest.mark.parametrize("overlay", ["dev", "prod"])
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_container_is_locked_down(overlay: str) -> None:
     for doc in render(overlay):
         if doc["kind"] not in ("Deployment", "StatefulSet"):
@@ -74,6 +131,181 @@ def test_every_container_is_locked_down(overlay: str) -> None:
             assert sc["readOnlyRootFilesystem"] and not sc["allowPrivilegeEscalation"]
             assert sc["capabilities"]["drop"] == ["ALL"]
             assert container["resources"]["limits"]["memory"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_network_policies_deny_by_default_and_name_every_peer(overlay: str) -> None:
+    docs = render(overlay)
+    policies = of_kind(docs, "NetworkPolicy")
+    deny = policies["plantbus-default-deny"]["spec"]
+    assert deny["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "plantbus"}}
+    assert set(deny["policyTypes"]) == {"Ingress", "Egress"} and "ingress" not in deny
+    for name, policy in policies.items():
+        for rule in policy["spec"].get("ingress", []):
+            assert rule.get("from"), f"{overlay}: an ingress rule of {name} admits anyone"
+            assert rule.get("ports"), f"{overlay}: an ingress rule of {name} opens every port"
+        for rule in policy["spec"].get("egress", []):
+            assert rule.get("to"), f"{overlay}: an egress rule of {name} reaches anywhere"
+    for name, deployment in of_kind(docs, "Deployment").items():  # what the policies select
+        if (service := name.removeprefix("plantbus-")) in SERVICES:
+            labels = deployment["spec"]["template"]["metadata"]["labels"]
+            assert labels["app.kubernetes.io/name"] == "plantbus"
+            assert labels["app.kubernetes.io/component"] == service
+
+
+def _egress_peers(docs: list[dict[str, Any]], service: str) -> set[str]:
+    """What one service's own egress policies let it reach, beyond NATS and DNS."""
+    peers = set()
+    for policy in of_kind(docs, "NetworkPolicy").values():
+        selector = policy["spec"]["podSelector"].get("matchLabels", {})
+        if selector.get("app.kubernetes.io/component") != service:
+            continue
+        for rule in policy["spec"].get("egress", []):
+            for peer in rule["to"]:
+                labels = peer.get("podSelector", {}).get("matchLabels", {})
+                cidr = peer.get("ipBlock", {}).get("cidr")
+                peers.add(labels.get("app.kubernetes.io/component") or cidr or str(labels))
+    return peers
+
+
+def test_each_service_reaches_only_what_it_needs() -> None:
+    docs = render("prod")
+    assert _egress_peers(docs, "dashboard") == {"alerting", "oee"}
+    assert _egress_peers(docs, "device") == {"governance", "192.0.2.0/24"}
+    assert _egress_peers(docs, "erp") == {"192.0.2.10/32"}
+    assert _egress_peers(docs, "alerting") == {"192.0.2.25/32", "192.0.2.43/32"}
+    assert _egress_peers(docs, "governance") == _egress_peers(docs, "oee") == set()
+    shared = of_kind(docs, "NetworkPolicy")["plantbus-to-nats-and-dns"]["spec"]["egress"]
+    nats = shared[0]["to"][0]  # in prod NATS runs in its own namespace
+    assert nats["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "nats"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_deployment_mounts_and_uses_its_own_tls_secret_only(overlay: str) -> None:
+    docs = render(overlay)
+    found = dict(deployments(docs))
+    assert set(found) == set(SERVICES)
+    for service, pod in found.items():
+        own = f"plantbus-{service}-tls"
+        volumes = [
+            v["name"] for v in pod["volumes"] if v.get("secret", {}).get("secretName") == own
+        ]
+        assert volumes, f"{overlay}: {service} does not mount {own}"
+        (container,) = pod["containers"]
+        mounts = {m["mountPath"] for m in container["volumeMounts"] if m["name"] in volumes}
+        assert mounts == {TLS_MOUNT}
+        env = environment(docs, container)
+        assert {env[f"PLANTBUS_GRPC_TLS_{k}"] for k in ("CERT", "KEY", "CA")} == {
+            f"{TLS_MOUNT}/tls.crt",
+            f"{TLS_MOUNT}/tls.key",
+            f"{TLS_MOUNT}/ca.crt",
+        }, f"{overlay}: {service} does not use its mounted certificate"
+        for secret in secrets_used(pod):
+            assert secret != "plantbus-ca", f"{overlay}: {service} reads the CA's key"
+            for other in set(SERVICES) - {service}:
+                assert not (
+                    secret == f"plantbus-{other}" or secret.startswith(f"plantbus-{other}-")
+                ), f"{overlay}: {service} uses {other}'s Secret {secret}"
+
+
+def test_cert_manager_issues_each_service_secret_from_the_private_ca() -> None:
+    docs = render("cert-manager")
+    issuers = of_kind(docs, "Issuer")
+    certificates = of_kind(docs, "Certificate")
+    ca = certificates["plantbus-ca"]["spec"]
+    assert ca["isCA"] is True and ca["issuerRef"]["name"] == "plantbus-selfsigned"
+    assert "selfSigned" in issuers["plantbus-selfsigned"]["spec"]
+    assert issuers["plantbus-ca"]["spec"]["ca"]["secretName"] == ca["secretName"] == "plantbus-ca"
+    for name, certificate in certificates.items():
+        assert set(certificate["spec"]) <= CERTIFICATE_SPEC, name
+        assert certificate["metadata"]["namespace"] == "plantbus"
+    for service in SERVICES:
+        spec = certificates[f"plantbus-{service}"]["spec"]
+        assert spec["secretName"] == f"plantbus-{service}-tls"
+        assert spec["issuerRef"] == {
+            "name": "plantbus-ca",
+            "kind": "Issuer",
+            "group": "cert-manager.io",
+        }
+        assert spec["commonName"] == service
+        assert spec["subject"] == {
+            "organizations": ["plantbus"],
+            "organizationalUnits": ["service"],
+        }
+        assert {"server auth", "client auth"} <= set(spec["usages"])
+        assert f"plantbus-{service}.plantbus.svc" in spec["dnsNames"]
+        assert spec["privateKey"]["rotationPolicy"] == "Always"
+        assert spec["renewBefore"] == "720h" and spec["duration"] == "2160h"
+    ingress = of_kind(docs, "Ingress")["plantbus-dashboard"]
+    assert ingress["metadata"]["annotations"]["cert-manager.io/issuer"] == "plantbus-ca"
+
+
+@pytest.mark.parametrize("overlay", ["prod", "cert-manager"])
+def test_the_dashboard_is_served_over_https_through_the_ingress_controller(overlay: str) -> None:
+    docs = render(overlay)
+    ingress = of_kind(docs, "Ingress")["plantbus-dashboard"]["spec"]
+    (tls,) = ingress["tls"]
+    (rule,) = ingress["rules"]
+    assert rule["host"] in tls["hosts"] and tls["secretName"] == "plantbus-web-tls"
+    backend = rule["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "plantbus-dashboard", "port": {"name": "http"}}
+    inbound = of_kind(docs, "NetworkPolicy")["plantbus-dashboard-in"]["spec"]["ingress"]
+    web = [r for r in inbound if {"protocol": "TCP", "port": 8080} in r["ports"]]
+    assert [r["from"] for r in web] == [
+        [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+    ]
+
+
+def _security_certs(out: Path, *args: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "plantbus.cli", "security", "certs", "--out", str(out), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "kubectl apply -k" in result.stdout
+
+
+def test_security_certs_writes_the_secrets_every_deployment_mounts(tmp_path: Path) -> None:
+    out = tmp_path / "certs"
+    _security_certs(out, "--namespace", "plantbus", "--days", "200")
+    ca = x509.load_pem_x509_certificate((out / "ca.crt").read_bytes())
+    secrets = of_kind(render(out / "secrets"), "Secret")
+    assert set(secrets) == {f"plantbus-{s}-tls" for s in SERVICES}
+    for service in SERVICES:
+        secret = secrets[f"plantbus-{service}-tls"]
+        assert secret["type"] == "kubernetes.io/tls"
+        assert secret["metadata"]["namespace"] == "plantbus"
+        data = {k: base64.b64decode(v) for k, v in secret["data"].items()}
+        cert = x509.load_pem_x509_certificate(data["tls.crt"])
+        cert.verify_directly_issued_by(ca)
+        assert x509.load_pem_x509_certificate(data["ca.crt"]) == ca
+        assert cert.subject.rfc4514_string() == f"CN={service},OU=service,O=plantbus"
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert f"plantbus-{service}.plantbus.svc" in sans.get_values_for_type(x509.DNSName)
+        assert (cert.not_valid_after_utc - cert.not_valid_before_utc).days == 200
+        key = (out / "secrets" / service / "tls.key").stat()
+        assert key.st_mode & 0o077 == 0, "a private key readable by others"
+        assert data["tls.key"] == (out / "secrets" / service / "tls.key").read_bytes()
+        assert isinstance(cert.public_key(), ec.EllipticCurvePublicKey)
+    # with the prod overlay, every Secret a Deployment mounts is there
+    site = tmp_path / "site"
+    site.mkdir()
+    prod = os.path.relpath(K8S / "overlays" / "prod", site)  # kustomize takes no absolute path
+    (site / "kustomization.yaml").write_text(
+        yaml.safe_dump({"resources": [prod, "../certs/secrets"]})
+    )
+    docs = render(site)
+    present = set(of_kind(docs, "Secret"))
+    for service, pod in deployments(docs):
+        assert f"plantbus-{service}-tls" in present & secrets_used(pod)
+    # run again: the CA stays (nothing to redistribute), the service certificates are new
+    before = (out / "secrets" / "device" / "tls.crt").read_bytes()
+    _security_certs(out, "--namespace", "plantbus")
+    assert x509.load_pem_x509_certificate((out / "ca.crt").read_bytes()) == ca
+    assert (out / "secrets" / "device" / "tls.crt").read_bytes() != before
 
 
 def test_config_map_holds_the_example_plant() -> None:
@@ -125,20 +357,9 @@ def test_entry_point_works_for_every_service(service: str) -> None:
     assert "Run one SERVICE" in result.stdout
 
 
-def _deployments(overlay: str) -> dict[str, dict[str, Any]]:
-    return {
-        str(d["metadata"]["name"]).removeprefix("plantbus-"): d["spec"]["template"]["spec"]  # type: ignore[index]
-        for d in render(overlay)
-        if d["kind"] == "Deployment" and str(d["metadata"]["name"]) in _SERVICE_DEPLOYMENTS  # type: ignore[index]
-    }
-
-
-_SERVICE_DEPLOYMENTS = {f"plantbus-{name}" for name in SERVICES}
-
-
-@pytest.mark.parametrize("overlay", ["dev", "prod"])
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_each_service_mounts_only_its_own_nats_secret(overlay: str) -> None:
-    pods = _deployments(overlay)
+    pods = dict(deployments(render(overlay)))
     assert set(pods) == set(SERVICES)
     for service, pod in pods.items():
         secrets = {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}

@@ -1,14 +1,17 @@
-"""``plantbus security nats-config``: the nats-server configuration ``plantbus up`` runs,
-with a least-privilege user per service (:mod:`plantbus.kit.natsauth`), for a server of
-your own or Kubernetes."""
+"""``plantbus security``: ``nats-config`` (the nats-server configuration ``plantbus up``
+runs, with a least-privilege user per service, :mod:`plantbus.kit.natsauth`, for a server of
+your own or Kubernetes), ``signing-key`` and ``certs`` (the hub's CA and a certificate per
+service, for Kubernetes without cert-manager)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+import yaml
 
-from plantbus.kit import natsauth
+from plantbus.kit import natsauth, pki
+from plantbus.kit.registry import SERVICES
 from plantbus.kit.signing import ensure_signing_key
 
 __all__ = ["commands"]
@@ -87,6 +90,84 @@ def signing_key(out: Path) -> None:
     click.echo(
         f"{private} (governance only: PLANTBUS_CONFIG_SIGNING_KEY) and {public} (every "
         "service: PLANTBUS_CONFIG_PUBKEY)"
+    )
+
+
+def service_hosts(service: str, namespace: str) -> list[str]:
+    """The names a service is called by in the cluster (its Service), and through
+    ``kubectl port-forward`` (localhost)."""
+    name = f"plantbus-{service}"
+    return [
+        name,
+        f"{name}.{namespace}",
+        f"{name}.{namespace}.svc",
+        f"{name}.{namespace}.svc.cluster.local",
+        "localhost",
+        "127.0.0.1",
+    ]
+
+
+_SECRETS_HEADER = """\
+# Written by `plantbus security certs`: the Secret plantbus-<service>-tls that each Plantbus
+# Deployment mounts at /etc/plantbus/tls. It holds private keys: keep it out of version
+# control. Apply with `kubectl apply -k <this directory>`; run the command again to renew.
+"""
+
+
+def _secrets_kustomization(namespace: str) -> str:
+    generators = [
+        {
+            "name": f"plantbus-{name}-tls",
+            "type": "kubernetes.io/tls",
+            "files": [f"tls.crt={name}/tls.crt", f"tls.key={name}/tls.key", "ca.crt=ca.crt"],
+        }
+        for name in SERVICES
+    ]
+    body = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "namespace": namespace,
+        # fixed names: the Deployments mount them, and a renewal replaces the files in place
+        "generatorOptions": {
+            "disableNameSuffixHash": True,
+            "labels": {"app.kubernetes.io/part-of": "plantbus"},
+        },
+        "secretGenerator": generators,
+    }
+    return _SECRETS_HEADER + yaml.safe_dump(body, sort_keys=False)
+
+
+@security.command("certs")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for the CA, the certificates and secrets/ (run again on it to renew).",
+)
+@click.option("--namespace", default="plantbus", show_default=True, help="The hub's namespace.")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 825),
+    default=365,
+    show_default=True,
+    help="How long each service certificate lasts.",
+)
+def certs(out: Path, namespace: str, days: int) -> None:
+    """Write a CA, a certificate per service and a kustomize-ready secrets/ (Kubernetes
+    without cert-manager; see docs/deploy.md)."""
+    hub, done = pki.ensure(out, [])  # the CA (kept), the operator's certificate, signing key
+    secrets = out / "secrets"
+    for name in SERVICES:
+        files = pki.LeafFiles(secrets / name / "tls.crt", secrets / name / "tls.key")
+        pki.issue(hub, files, "service", name, days=days, hosts=service_hosts(name, namespace))
+    (secrets / "ca.crt").write_bytes(hub.ca_cert.read_bytes())
+    (secrets / "kustomization.yaml").write_text(_secrets_kustomization(namespace))
+    for line in done:
+        click.echo(line)
+    click.echo(
+        f"issued {len(SERVICES)} service certificates for namespace {namespace!r}, valid "
+        f"{days} days; apply them with `kubectl apply -k {secrets}`. {out} holds the CA's "
+        f"key and the operator's client certificate ({hub.operator.cert}): keep it private"
     )
 
 
