@@ -78,7 +78,7 @@ def test_an_expanded_variable_is_a_value_too(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CHAT_HOOK_SECRET", "Expanded-Secret-42")
-    (problem,) = issues(tmp_path, alerts=notifier("${CHAT_HOOK_SECRET}"))
+    (problem,) = issues(tmp_path, alerts=notifier('"${CHAT_HOOK_SECRET}"'))
     assert "notifiers[0].settings.secret:" in problem
     assert "write env:VARIABLE instead" in problem
     assert "Expanded-Secret-42" not in problem
