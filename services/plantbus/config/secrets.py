@@ -9,8 +9,9 @@ be everyone's. A ``SecretStr`` setting holds one of these references instead:
 - ``secret:<name>/<key>``: key ``<key>`` of the Kubernetes Secret ``<name>``, mounted under
   ``/var/run/secrets/plantbus/<name>/<key>``.
 
-Validation refuses a value that is not a reference (:func:`literal_secrets`); only the
-service that builds the plugin resolves one (:mod:`plantbus.kit.secrets`).
+Validation refuses a value that is not a reference (:func:`literal_secrets`) and leaves
+the plugin's own checks of a secret to the resolved value; only the service that builds
+the plugin resolves one (:mod:`plantbus.kit.secrets`, with :func:`replace_secrets`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import types
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel, SecretStr
 
@@ -34,7 +35,6 @@ __all__ = [
 ]
 
 Loc = tuple[str | int, ...]
-M = TypeVar("M", bound=BaseModel)
 
 FORMS = "env:NAME, file:/path/to/file or secret:<secret-name>/<key>"
 """The reference forms, as error messages show them."""
@@ -86,27 +86,6 @@ def parse_reference(text: str) -> SecretRef:
                 "(lower case, digits, '-', '.') and one of its keys"
             )
     return SecretRef(typing.cast(Scheme, scheme), target)
-
-
-def _replaced(value: Any, resolve: Callable[[str], str]) -> Any:
-    if isinstance(value, SecretStr):
-        return SecretStr(resolve(value.get_secret_value()))
-    if isinstance(value, BaseModel):
-        fields = type(value).model_fields
-        return value.model_copy(
-            update={name: _replaced(getattr(value, name), resolve) for name in fields}
-        )
-    if isinstance(value, dict):
-        return {key: _replaced(item, resolve) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_replaced(item, resolve) for item in value)
-    return value
-
-
-def replace_secrets(settings: M, resolve: Callable[[str], str]) -> M:
-    """A copy of ``settings`` where every ``SecretStr`` holds ``resolve(its text)``."""
-    out: M = _replaced(settings, resolve)
-    return out
 
 
 def _models(annotation: Any) -> Iterator[Any]:
@@ -161,3 +140,20 @@ def literal_secrets(model: type[BaseModel], raw: Any) -> Iterator[tuple[Loc, str
                 parse_reference(text)
             except ValueError as err:
                 yield loc, str(err)
+
+
+def replace_secrets(model: type[BaseModel], raw: Any, resolve: Callable[[str], str]) -> Any:
+    """A copy of ``raw`` (input for ``model``) where every string that lands in a
+    ``SecretStr`` field is ``resolve(it)``: what the plugin's own model then validates, so
+    its checks of a secret (a format, a length) apply to the value, not the reference."""
+
+    def walk(value: Any, loc: Loc) -> Any:
+        if isinstance(value, str):
+            return resolve(value) if is_secret_field(model, loc) else value
+        if isinstance(value, dict):
+            return {key: walk(item, (*loc, str(key))) for key, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item, (*loc, index)) for index, item in enumerate(value)]
+        return value
+
+    return walk(raw, ())

@@ -53,9 +53,12 @@ def _plugin_settings(cls: type[Any], settings: dict[str, Any], loc: Loc) -> Iter
         hidden = model.model_config.get("hide_input_in_errors", False)  # secrets in settings
         for e in err.errors():
             found = e.get("input")
+            secret = is_secret_field(model, e["loc"])
+            if secret and isinstance(found, str):
+                continue  # a reference: the plugin's own checks apply to the value it names
             # never shown: a secret field's input, a mapping or list that may hold one, or
             # anything of a model that hides inputs in errors
-            if is_secret_field(model, e["loc"]):
+            if secret:
                 hint = f" (a secret setting: write {FORMS})"
             elif hidden or isinstance(found, dict | list):
                 hint = ""

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from plantbus.config.secrets import parse_reference, replace_secrets
 from plantbus.sdk.errors import ConfigError
@@ -76,5 +76,13 @@ def resolve(ref: str) -> str:
 
 def plugin_settings(plugin: type[Plugin], raw: Mapping[str, Any]) -> BaseModel:
     """``plugin``'s Settings from the config's ``raw`` settings, every ``SecretStr`` field
-    holding the resolved value (what the plugin's constructor receives)."""
-    return replace_secrets(plugin.Settings.model_validate(raw), resolve)
+    holding the resolved value (what the plugin's constructor receives). ConfigError lists
+    what the plugin's model refused, never the input (it may be a resolved secret)."""
+    model = plugin.Settings
+    try:
+        return model.model_validate(replace_secrets(model, raw, resolve))
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in err.errors()
+        )
+        raise ConfigError(f"{plugin.manifest.name} settings refused: {problems}") from None

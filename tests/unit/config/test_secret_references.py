@@ -113,3 +113,11 @@ def test_a_missing_setting_does_not_show_the_settings_around_it(tmp_path: Path) 
     text = erp("secret:tryton/password").replace("      database: mes\n", "")
     (problem,) = issues(tmp_path, erp=text)
     assert problem.endswith("erp[0].settings.database: Field required"), problem
+
+
+def test_the_plugins_own_check_of_a_secret_waits_for_the_value(tmp_path: Path) -> None:
+    """The webhook refuses a secret that is not ``whsec_...``; a reference is not refused
+    for that here: the alerting service checks the value it resolves."""
+    (tmp_path / "plant.yaml").write_text(PLANT)
+    (tmp_path / "alerts.yaml").write_text(notifier("secret:chat/hook-secret"))
+    assert load_path(tmp_path).notifiers[0].settings["secret"] == "secret:chat/hook-secret"

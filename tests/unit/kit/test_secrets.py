@@ -3,10 +3,12 @@ errors that name the reference and what is missing but never a value."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
 from plantbus_tryton.connector import TrytonConnector, TrytonSettings
+from plantbus_webhook.notifier import WebhookNotifier, WebhookSettings
 from pydantic import BaseModel, SecretStr
 
 from plantbus.config.secrets import replace_secrets
@@ -62,19 +64,38 @@ class _Outer(BaseModel):
     password: SecretStr
     optional: SecretStr | None = None
     inner: list[_Inner] = []
+    name: str = ""
 
 
-def test_replace_secrets_reaches_every_secret_and_leaves_the_original() -> None:
-    original = _Outer.model_validate(
-        {"password": "env:A", "inner": [{"token": "env:B"}, {"token": "env:A", "label": "y"}]}
-    )
-    out = replace_secrets(original, lambda ref: ref.upper())
-    assert out.password.get_secret_value() == "ENV:A" and out.optional is None
-    assert [(i.token.get_secret_value(), i.label) for i in out.inner] == [
-        ("ENV:B", "x"),
-        ("ENV:A", "y"),
-    ]
-    assert original.password.get_secret_value() == "env:A"
+def test_replace_secrets_reaches_every_secret_and_leaves_the_rest() -> None:
+    raw = {
+        "password": "env:A",
+        "name": "env:not-a-secret",
+        "inner": [{"token": "env:B"}, {"token": "env:A", "label": "env:C"}],
+    }
+    out = replace_secrets(_Outer, raw, lambda ref: ref.upper())
+    assert out == {
+        "password": "ENV:A",
+        "name": "env:not-a-secret",
+        "inner": [{"token": "ENV:B"}, {"token": "ENV:A", "label": "env:C"}],
+    }
+    assert raw["password"] == "env:A"
+
+
+def test_the_plugins_own_checks_apply_to_the_resolved_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    good = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    monkeypatch.setenv("HOOK_SECRET", good)
+    raw = {"url": "https://chat.example/hook", "secret": "env:HOOK_SECRET"}
+    settings = plugin_settings(WebhookNotifier, raw)
+    assert isinstance(settings, WebhookSettings)
+    assert settings.secret.get_secret_value() == good
+    monkeypatch.setenv("HOOK_SECRET", "Not-A-Standard-Secret-77")
+    with pytest.raises(ConfigError) as refused:
+        plugin_settings(WebhookNotifier, raw)
+    assert "webhook settings refused: secret: Value error, must be 'whsec_'" in str(refused.value)
+    assert "Not-A-Standard-Secret-77" not in str(refused.value)
 
 
 def test_a_plugin_receives_its_own_settings_model_with_the_value(
