@@ -12,8 +12,8 @@ from pydantic import BaseModel, ValidationError
 
 from plantbus.config.model import PlantConfig
 from plantbus.config.rules import PlantRefs
-from plantbus.config.security import VIEWER
 from plantbus.config.secrets import FORMS, is_secret_field, literal_secrets
+from plantbus.config.security import VIEWER
 from plantbus.plugins import discover
 from plantbus.sdk.driver import Driver
 from plantbus.sdk.errors import PlantbusError
