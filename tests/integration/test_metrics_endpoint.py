@@ -26,7 +26,7 @@ def test_metrics_are_scrapeable_by_prometheus(nats_url: str) -> None:
         import asyncio
         from plantbus.kit import telemetry
         from plantbus.kit.bus import NatsSettings
-from plantbus.kit.natsconnect import connect
+        from plantbus.kit.natsconnect import connect
 
         async def main():
             telemetry.configure("probe", "i1", {port})
