@@ -29,6 +29,7 @@ def _generate(dest: Path, **answers: str) -> None:
 def _differences(left: Path, right: Path) -> list[str]:
     cmp = filecmp.dircmp(left, right, ignore=["__pycache__", ".pytest_cache", ".ruff_cache"])
     out = [*cmp.left_only, *cmp.right_only, *cmp.diff_files, *cmp.funny_files]
+    out = [name for name in out if not name.endswith(".egg-info")]  # an editable install's
     for name in cmp.subdirs:
         out += [f"{name}/{d}" for d in _differences(left / name, right / name)]
     return out
