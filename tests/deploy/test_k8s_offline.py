@@ -153,6 +153,19 @@ def test_network_policies_deny_by_default_and_name_every_peer(overlay: str) -> N
             assert labels["app.kubernetes.io/component"] == service
 
 
+def test_grpc_clients_reach_each_service_with_a_certificate_or_a_token() -> None:
+    docs = render("prod")
+    policies = of_kind(docs, "NetworkPolicy")
+    for service, spec in SERVICES.items():
+        port, token_port = spec.grpc_port, spec.grpc_port + 100  # plantbus run's default
+        rules = policies[f"plantbus-{service}-in"]["spec"]["ingress"]
+        clients = [r for r in rules if "plantbus.io/grpc-client" in str(r["from"])]
+        assert [{p["port"] for p in r["ports"]} for r in clients] == [{port, token_port}]
+        served = of_kind(docs, "Service")[f"plantbus-{service}"]["spec"]["ports"]
+        ports = {p["name"]: p["port"] for p in served}
+        assert (ports["grpc"], ports["grpc-token"]) == (port, token_port)
+
+
 def _egress_peers(docs: list[dict[str, Any]], service: str) -> set[str]:
     """What one service's own egress policies let it reach, beyond NATS and DNS."""
     peers = set()
