@@ -12,9 +12,11 @@ __all__ = ["Name", "Strict"]
 
 
 class Strict(BaseModel):
-    """Base of every config section: unknown keys are errors, so typos never pass silently."""
+    """Base of every config section: unknown keys are errors, so typos never pass silently;
+    NaN and infinities (YAML ``.nan``, ``.inf``) are refused, since every comparison with
+    NaN is false and a limit of NaN never trips."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _subject_token(value: str) -> str:

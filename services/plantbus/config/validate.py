@@ -1,10 +1,12 @@
 """Cross-reference checks that a schema cannot express: unique names, references to
 machines and tags that exist, drivers and connectors that are installed, and plugin
-settings that their own models accept, with references (never values) in secret fields."""
+settings that their own models accept, with references (never values) in secret fields
+and finite numbers only, as in the rest of the config."""
 
 from __future__ import annotations
 
 import fnmatch
+import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -43,12 +45,25 @@ def _plant(config: PlantConfig) -> Iterator[Finding]:
                 yield from _duplicates(line.machines, loc, "machine")
 
 
+def _non_finite(value: object, loc: Loc) -> Iterator[Finding]:
+    """NaN and infinities anywhere in ``value`` (a plugin's settings)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield loc, "Input should be a finite number, not NaN or an infinity"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, (*loc, key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, (*loc, index))
+
+
 def _plugin_settings(cls: type[Any], settings: dict[str, Any], loc: Loc) -> Iterator[Finding]:
     model: type[BaseModel] = cls.Settings
     for path, problem in literal_secrets(model, settings):
         yield (*loc, "settings", *path), problem
+    validated: BaseModel | None = None
     try:
-        model.model_validate(settings)
+        validated = model.model_validate(settings)
     except ValidationError as err:
         hidden = model.model_config.get("hide_input_in_errors", False)  # secrets in settings
         for e in err.errors():
@@ -65,6 +80,9 @@ def _plugin_settings(cls: type[Any], settings: dict[str, Any], loc: Loc) -> Iter
             else:
                 hint = f" (found {found!r})"
             yield (*loc, "settings", *e["loc"]), f"{e['msg']}{hint}"
+    # a plugin's own model may take NaN and infinities (YAML .nan and .inf, or "nan")
+    checked = validated.model_dump(by_alias=True) if validated is not None else settings
+    yield from _non_finite(checked, (*loc, "settings"))
 
 
 def _devices(config: PlantConfig) -> Iterator[Finding]:

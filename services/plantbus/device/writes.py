@@ -5,6 +5,8 @@ Pure: a refusal names the tag and why, so the caller can audit it and answer wit
 
 from __future__ import annotations
 
+import math
+
 from plantbus.config.devices import Tag
 from plantbus.sdk.driver import DataType, Scalar
 
@@ -24,6 +26,8 @@ def tag_refusal(path: str, tag: Tag, value: Scalar) -> str:
         return f"tag {path!r} is bool; {value!r} is not true or false"
     if tag.data_type == DataType.STRING and not isinstance(value, str):
         return f"tag {path!r} is string; {value!r} is not text"
+    if isinstance(value, float) and not math.isfinite(value):  # inf passes open limits
+        return f"tag {path!r} takes finite numbers only; {value!r} is not one"
     if isinstance(value, int | float) and not isinstance(value, bool):
         low = tag.min if tag.min is not None else float("-inf")
         high = tag.max if tag.max is not None else float("inf")

@@ -1,14 +1,16 @@
 """The gRPC side of every service: a grpc.aio server with health and reflection, mTLS
 (plus a bearer-token port) or, for development on loopback, plaintext; every call
 authenticated by the gate of :mod:`plantbus.kit.identity`; one table mapping Plantbus
-errors to status codes; a graceful stop that drains in-flight calls.
+errors to status codes; a refusal of NaN and infinities in any request; a graceful stop
+that drains in-flight calls.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import math
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import grpc
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry import propagate, trace
@@ -26,7 +29,7 @@ from plantbus.kit.identity import Gate
 from plantbus.kit.service import GrpcBinding
 from plantbus.kit.signing import SignatureInvalid
 from plantbus.sdk import errors
-from plantbus.sdk.errors import ConfigError, PlantbusError
+from plantbus.sdk.errors import ConfigError, PlantbusError, ValidationFailed
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -35,6 +38,7 @@ __all__ = [
     "GrpcSettings",
     "channel",
     "is_loopback",
+    "require_finite",
     "status_for",
 ]
 
@@ -69,6 +73,44 @@ def status_for(err: PlantbusError) -> grpc.StatusCode:
         if cls in _STATUS:
             return _STATUS[cls]
     return grpc.StatusCode.INTERNAL
+
+
+def _values(name: str, value: object) -> Iterable[tuple[str, object]]:
+    """(path, value) of one field's value: itself, or each element of a repeated or map
+    field."""
+    if isinstance(value, Mapping):
+        return ((f"{name}[{key!r}]", v) for key, v in value.items())
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return ((f"{name}[{i}]", v) for i, v in enumerate(value))
+    return ((name, value),)
+
+
+def _non_finite(msg: Message, prefix: str = "") -> tuple[str, float] | None:
+    """(path, value) of the first float or double field of ``msg`` (nested, repeated and
+    map fields included) that holds NaN or an infinity."""
+    for field, value in msg.ListFields():
+        for path, item in _values(f"{prefix}{field.name}", value):
+            if isinstance(item, Message):
+                found = _non_finite(item, f"{path}.")
+                if found:
+                    return found
+            elif isinstance(item, float) and not math.isfinite(item):
+                return path, item
+    return None
+
+
+def require_finite(msg: Message) -> None:
+    """ValidationFailed naming the field of ``msg`` that holds NaN or an infinity.
+
+    Every comparison with NaN is false, so a check written as ``if x <= 0: refuse`` lets
+    it through: it is refused here, once for every service, before any handler runs.
+    """
+    found = _non_finite(msg)
+    if found:
+        path, value = found
+        raise ValidationFailed(
+            f"{msg.DESCRIPTOR.name}.{path} is {value}: only finite numbers are accepted"
+        )
 
 
 class GrpcSettings(BaseModel):
@@ -225,6 +267,8 @@ def _wrap_unary(
             try:
                 entered = await gate.enter(context, method)
                 try:
+                    if isinstance(request, Message):  # not for client streams
+                        require_finite(request)
                     return await behavior(request, context)
                 finally:
                     gate.leave(entered)
@@ -241,6 +285,8 @@ def _wrap_stream(behavior: Callable[..., Any], method: str, gate: Gate) -> Calla
         try:
             entered = await gate.enter(context, method)
             try:
+                if isinstance(request, Message):
+                    require_finite(request)
                 async for item in behavior(request, context):
                     yield item
             finally:

@@ -1,0 +1,92 @@
+"""NaN and infinities never reach a device: the gRPC layer refuses them with
+INVALID_ARGUMENT naming the field, and the device service's own check refuses them (and
+audits the refusal) for a caller that got past gRPC."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from plantbus.device.service import DeviceService
+from plantbus.kit.bus import Bus
+from plantbus.sdk.errors import PermissionDenied
+from plantbus.testing.config import put_config
+from plantbus.testing.harness import hosted
+from plantbus.testing.memory_driver import MemoryDevice, MemoryDriver
+from plantbus.testing.messages import collected
+from plantbus.testing.waiting import wait_until
+from plantbus.v1 import device_pb2, device_pb2_grpc, service_pb2, telemetry_pb2
+
+ENDPOINT = "memory://non-finite-writes"
+CONFIG: dict[str, Any] = {
+    "sites": [{"name": "s", "areas": [{"name": "a", "lines": [{"name": "l", "machines": [
+        {"name": "m1"}]}]}]}],
+    "devices": [
+        {
+            "name": "plc",
+            "driver": "memory",
+            "endpoint": ENDPOINT,
+            "machine": "s/a/l/m1",
+            "poll_interval_s": 0.05,
+            "tags": [
+                {"name": "setpoint", "address": "sp", "data_type": "float64",
+                 "access": "read_write"},
+            ],
+        }
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture
+async def device(bus: Bus, nats_url: str, tmp_path: Path) -> AsyncIterator[Any]:
+    state = MemoryDriver.devices.setdefault(ENDPOINT, MemoryDevice())
+    state.values["sp"] = 12.5
+    await put_config(bus, CONFIG)
+    async with hosted([DeviceService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        service = runner.services["device"]
+        assert isinstance(service, DeviceService)
+        await wait_until(lambda: "plc" in service.runners and service.runners["plc"].counters.polls)
+        yield runner, service, state
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+async def test_a_non_finite_write_over_grpc_is_invalid_and_never_reaches_the_device(
+    device: Any, value: float
+) -> None:
+    runner, _, state = device
+    async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+        stub = device_pb2_grpc.DeviceServiceStub(chan)
+        request = device_pb2.WriteTagRequest(
+            device="plc", tag="setpoint", value=telemetry_pb2.TagValue(double_value=value)
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.WriteTag(request, metadata=(("x-plantbus-user", "eve"),))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert refused.value.details() == (
+            f"WriteTagRequest.value.double_value is {value}: only finite numbers are accepted"
+        )
+        read = await stub.ReadTags(device_pb2.ReadTagsRequest(device="plc"))
+    assert state.values["sp"] == 12.5
+    assert [s.value.double_value for s in read.samples] == [12.5]
+
+
+async def test_the_device_service_refuses_infinity_itself_and_audits_it(
+    device: Any, bus: Bus
+) -> None:
+    _, service, state = device
+    audits = await collected(bus, "plantbus.v1.audit.device", service_pb2.AuditRecord)
+    await bus.nc.flush()
+    with pytest.raises(PermissionDenied, match="takes finite numbers only; inf is not one"):
+        await service.write("plc", "setpoint", math.inf, "eve", "push it")
+    assert state.values["sp"] == 12.5
+    denied = await wait_until(lambda: audits and audits[-1])
+    assert (denied.target, denied.actor, denied.outcome) == (
+        "s/a/l/m1/setpoint",
+        "eve",
+        service_pb2.AUDIT_OUTCOME_DENIED,
+    )
