@@ -7,6 +7,11 @@ annunciation while the condition keeps being tracked. Leaving one of those re-ev
 a condition still true annunciates again as a new unacknowledged alarm. Shelving is
 timed, or one-shot (released when the condition clears, still bounded by a time); an
 acknowledged alarm still active can re-alarm after ``realarm_s``.
+
+Two clocks: ``now`` stamps what people see (``changed_at``, ``shelved_until``, wall
+clock); the timers (shelving expiry, re-alarm) run on ``mono``, the process's monotonic
+clock, so a wall-clock jump neither ends a shelve early nor re-alarms. ``mono`` defaults
+to ``now`` for callers with a single clock (tests).
 """
 
 from __future__ import annotations
@@ -14,10 +19,15 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
+from typing import Final
 
 from plantbus.sdk.errors import ValidationFailed
 
-__all__ = ["Alarm", "AlarmState"]
+__all__ = ["PROCESS_LOCAL", "Alarm", "AlarmState"]
+
+PROCESS_LOCAL: Final = ("shelf_ends", "acked_at")
+"""Fields on the monotonic clock: meaningless in another process, so not stored;
+:meth:`Alarm.rebase` derives them again from the wall-clock ones."""
 
 
 class AlarmState(enum.StrEnum):
@@ -48,6 +58,10 @@ def _by(action: str, who: str, why: str) -> str:
     return f"{action} by {who}" + (f": {why}" if why else "")
 
 
+def _timer(now: float, mono: float | None) -> float:
+    return now if mono is None else mono
+
+
 @dataclass
 class Alarm:
     """One alarm: a rule on one machine (or line)."""
@@ -64,6 +78,9 @@ class Alarm:
     changed_at: float = 0.0
     activations: list[float] = field(default_factory=list)
     shelved_until: float = 0.0
+    """When shelving ends, wall clock (shown to people, kept across restarts)."""
+    shelf_ends: float = 0.0
+    """When shelving ends on the monotonic clock, which expiry goes by."""
     shelved_by: str = ""
     one_shot: bool = False
     """Shelved until the condition clears (or ``shelved_until``, whichever comes first)."""
@@ -73,6 +90,8 @@ class Alarm:
     """Stays annunciated after the condition clears until acknowledged and reset."""
     realarm_s: float = 0.0
     """An acknowledged alarm still active becomes unacknowledged again after this (0: never)."""
+    acked_at: float = 0.0
+    """When last acknowledged, on the monotonic clock (re-alarm counts from it)."""
 
     @property
     def hidden(self) -> bool:
@@ -105,7 +124,7 @@ class Alarm:
             return self._set(AlarmState.LATCHED_ACKED if self.latching else AlarmState.NORMAL, now)
         return False
 
-    def acknowledge(self, who: str, why: str, now: float) -> bool:
+    def acknowledge(self, who: str, why: str, now: float, mono: float | None = None) -> bool:
         """Operator acknowledge; ValidationFailed when there is nothing to acknowledge."""
         if self.state == AlarmState.UNACK:
             changed = self._set(AlarmState.ACKED, now)
@@ -116,6 +135,7 @@ class Alarm:
         else:
             raise ValidationFailed(f"alarm {self.id} is {self.state}: nothing to acknowledge")
         self.note = _by("acknowledged", who, why)
+        self.acked_at = _timer(now, mono)
         return changed
 
     def reset(self, who: str, why: str, now: float) -> bool:
@@ -131,13 +151,13 @@ class Alarm:
         self.note = _by("reset", who, why)
         return self._set(AlarmState.NORMAL, now)
 
-    def realarm(self, now: float) -> bool:
+    def realarm(self, now: float, mono: float | None = None) -> bool:
         """Back to unacknowledged when acknowledged, still active, for ``realarm_s``."""
         if (
             self.realarm_s > 0
             and self.state == AlarmState.ACKED
             and self.active
-            and now - self.changed_at >= self.realarm_s
+            and _timer(now, mono) - self.acked_at >= self.realarm_s
         ):
             self.note = f"re-alarmed after {self.realarm_s:g} s acknowledged"
             return self._set(AlarmState.UNACK, now)
@@ -154,18 +174,23 @@ class Alarm:
         now: float,
         max_s: float = math.inf,
         one_shot: bool = False,
+        mono: float | None = None,
     ) -> bool:
         """Shelve until ``until`` (one-shot: or until the condition clears); refused while
-        out of service or beyond ``max_s``."""
+        out of service, for a duration that is not a finite number > 0, or beyond ``max_s``."""
         if self.state == AlarmState.OUT_OF_SERVICE:
             raise ValidationFailed(f"alarm {self.id} is out of service; return it to service first")
-        if until <= now:
+        duration = until - now
+        if not math.isfinite(duration):  # NaN passes both checks below and never expires
+            raise ValidationFailed(f"shelving needs a finite duration, not {duration}")
+        if duration <= 0:
             raise ValidationFailed("shelving needs a duration > 0")
-        if until - now > max_s:
+        if duration > max_s:
             raise ValidationFailed(
                 f"alarm {self.id} may be shelved for at most {max_s:g} s (rule max_shelve_s)"
             )
         self.shelved_until, self.shelved_by, self.one_shot = until, who, one_shot
+        self.shelf_ends = _timer(now, mono) + duration
         self.note = _by("one-shot shelved" if one_shot else "shelved", who, why)
         return self._set(AlarmState.SHELVED, now)
 
@@ -173,16 +198,25 @@ class Alarm:
         """End shelving early (or at expiry, ``who`` = "expiry")."""
         if self.state != AlarmState.SHELVED:
             raise ValidationFailed(f"alarm {self.id} is not shelved")
-        self.shelved_until, self.one_shot = 0.0, False
+        self.shelved_until, self.shelf_ends, self.one_shot = 0.0, 0.0, False
         self.note = _by("unshelved", who, why)
         self._reevaluate(now)
         return True
 
-    def expire(self, now: float) -> bool:
-        """Unshelve when the shelving time ran out."""
-        if self.state == AlarmState.SHELVED and now >= self.shelved_until:
+    def expire(self, now: float, mono: float | None = None) -> bool:
+        """Unshelve when the shelving time ran out (on the monotonic clock)."""
+        if self.state == AlarmState.SHELVED and _timer(now, mono) >= self.shelf_ends:
             return self.unshelve("expiry", now)
         return False
+
+    def rebase(self, now: float, mono: float) -> None:
+        """Derive the monotonic times from the wall-clock ones, for an alarm restored from
+        the state another process kept: what was left of the shelving and since when it
+        was acknowledged carry over."""
+        if self.state == AlarmState.SHELVED:
+            self.shelf_ends = mono + (self.shelved_until - now)
+        if self.state == AlarmState.ACKED:
+            self.acked_at = mono - (now - self.changed_at)
 
     def suppress(self, suppressed: bool, now: float) -> bool:
         """Suppression by design (for example while the machine is in a planned stop)."""

@@ -1,6 +1,10 @@
 """The alerting service: evaluates rules over telemetry and OEE snapshots, runs each alarm
 through the ISA-18.2 lifecycle, persists alarm state in KV, publishes every state change
-and hands new alarms to notifier plugins."""
+and hands new alarms to notifier plugins.
+
+Time: every delay, expiry and duration runs on ``time.monotonic()`` (``now`` below), so a
+wall-clock jump changes none of them; ``time.time()`` only stamps what people see.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from nats.js.kv import KeyValue
 from plantbus.alerting.conditions import Condition
 from plantbus.alerting.convert import event_of
 from plantbus.alerting.delivery import Delivery
-from plantbus.alerting.lifecycle import Alarm, AlarmState
+from plantbus.alerting.lifecycle import PROCESS_LOCAL, Alarm, AlarmState
 from plantbus.alerting.machine_state import MachineStates
 from plantbus.alerting.messages import render
 from plantbus.alerting.metrics import FloodDetector, area_of
@@ -49,9 +53,11 @@ def _key(alarm_id: str) -> str:
 
 
 def _stored(alarm: Alarm) -> bytes:
-    """An alarm's state as kept in KV."""
+    """An alarm's state as kept in KV (wall-clock times only)."""
     doc = dataclasses.asdict(alarm)
     doc["state"] = str(alarm.state)
+    for name in PROCESS_LOCAL:
+        del doc[name]
     return json.dumps(doc).encode()
 
 
@@ -165,6 +171,7 @@ class AlertingService(Service):
         if saved:
             saved["state"] = AlarmState(saved["state"])
             alarm = Alarm(**saved)
+            alarm.rebase(time.time(), time.monotonic())
         alarm.priority, alarm.latching, alarm.realarm_s = (
             rule.priority,
             rule.latching,
@@ -186,7 +193,7 @@ class AlertingService(Service):
     async def _on_telemetry(self, subject: str, msg: Message, raw: Msg) -> None:
         if not isinstance(msg, telemetry_pb2.TagSampleBatch):
             return
-        now = time.time()
+        now = time.monotonic()
         for sample in msg.samples:
             good = sample.quality == telemetry_pb2.QUALITY_GOOD
             value = codec.scalar(sample.value)
@@ -206,7 +213,7 @@ class AlertingService(Service):
     async def _on_oee(self, subject: str, msg: Message, raw: Msg) -> None:
         if not isinstance(msg, oee_pb2.OeeSnapshot):
             return
-        now = time.time()
+        now = time.monotonic()
         if msg.state:
             await self._machine_state(msg.scope, msg.state, now)
         oee = msg.oee if msg.HasField("oee") else None
@@ -224,7 +231,7 @@ class AlertingService(Service):
                 alarm.scope == machine
                 and rule
                 and rule.suppress_in_planned_stop
-                and alarm.suppress(state == "planned_stop", now)
+                and alarm.suppress(state == "planned_stop", time.time())
             ):
                 await self._changed(alarm)
 
@@ -234,7 +241,7 @@ class AlertingService(Service):
         rule = self.rules.get(alarm_id)
         if rule:
             alarm.message = render(rule.message, rule.name, alarm.scope, value, rule.shown_limit)
-        if alarm.condition(active, now):
+        if alarm.condition(active, time.time()):
             if alarm.state == AlarmState.UNACK:
                 self.flood.annunciated(area_of(alarm.scope), now)
             await self._changed(alarm)
@@ -282,26 +289,27 @@ class AlertingService(Service):
         retry_at = 0.0
         while True:
             await asyncio.sleep(0.1)
-            await self.tick(time.time())
+            await self.tick(time.monotonic())
             if self._unsaved and time.monotonic() >= retry_at:  # no change may come soon
                 retry_at = time.monotonic() + 1.0
                 await self._save()
 
     async def tick(self, now: float) -> None:
-        """Time-driven checks: pending delays, stale data, states held too long, shelving
-        expiry and floods."""
+        """Time-driven checks at ``now`` (monotonic): pending delays, stale data, states held
+        too long, shelving expiry and floods."""
+        wall = time.time()
         for alarm_id, cond in list(self.conditions.items()):
             alarm = self.alarms[alarm_id]
             if cond.tick(self, now):
                 value = alarm.value if cond.last_value is None else cond.last_value
                 await self._condition(alarm_id, cond.active, value, now)
-            if alarm.expire(now) or alarm.realarm(now):
+            if alarm.expire(wall, now) or alarm.realarm(wall, now):
                 await self._changed(alarm)
         for area, flooding in self.flood.update(now).items():
             alarm_id = f"{FLOOD_RULE}@{area}"
             alarm = self.alarms.setdefault(alarm_id, Alarm(alarm_id, FLOOD_RULE, area, "high"))
             alarm.message = f"alarm flood in {area}: more than {self.flood.start} alarms in 10 min"
-            if alarm.condition(flooding, now):
+            if alarm.condition(flooding, wall):
                 await self._changed(alarm)
 
     def seconds_since_good(self, tag_path: str, now: float) -> float:
@@ -334,13 +342,13 @@ class AlertingService(Service):
             attributes["one_shot"] = "true"
         try:
             alarm = self.alarm(alarm_id)
-            now = time.time()
+            now, mono = time.time(), time.monotonic()
             if action == "acknowledge":
-                alarm.acknowledge(who, why, now)
+                alarm.acknowledge(who, why, now, mono)
             elif action == "shelve":
                 rule = self.rules.get(alarm_id)
                 max_s = rule.max_shelve_s if rule else DEFAULT_MAX_SHELVE_S
-                alarm.shelve(who, why, now + duration_s, now, max_s, one_shot)
+                alarm.shelve(who, why, now + duration_s, now, max_s, one_shot, mono)
             elif action == "reset":
                 alarm.reset(who, why, now)
             else:

@@ -222,8 +222,10 @@ class DeviceRunner:
     async def _publish(
         self, readings: Sequence[Reading], force: bool = False
     ) -> list[telemetry_pb2.TagSample]:
-        now = time.time()
-        samples = [s for r in readings if (s := self.filter.accept(r, now, force)) is not None]
+        now, mono = time.time(), time.monotonic()
+        samples = [
+            s for r in readings if (s := self.filter.accept(r, now, force, mono)) is not None
+        ]
         if samples:
             self.counters.bad_tags = self.filter.bad_tags()
             await self.publisher.publish(self.device.name, samples, self.epoch, self.counters)

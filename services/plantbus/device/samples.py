@@ -1,7 +1,9 @@
 """Readings to samples: engineering values (:mod:`.convert`), publish-worthiness
 (:mod:`.deadband`), a per-tag sequence, timestamps.
 
-Pure: the caller passes the time, so tests need no clock.
+Pure: the caller passes the time, so tests need no clock: ``now`` (wall clock) stamps
+the samples, ``mono`` (monotonic, default ``now``) times the ``refresh_s`` republish, so a
+wall-clock jump back does not silence a tag.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class SampleFilter:
         return self._now[1]
 
     def accept(
-        self, reading: Reading, now: float, force: bool = False
+        self, reading: Reading, now: float, force: bool = False, mono: float | None = None
     ) -> telemetry_pb2.TagSample | None:
         """The sample to publish for ``reading``, or None when deadband holds it back."""
         tag = self.tags.get(reading.tag)
@@ -47,12 +49,13 @@ class SampleFilter:
             return None
         value = to_engineering(tag, reading.value) if reading.quality != Quality.BAD else None
         last = self._last.get(reading.tag)
+        timer = now if mono is None else mono
         if not force and not worth_publishing(
-            tag, last, value, reading.quality, now, self.refresh_s
+            tag, last, value, reading.quality, timer, self.refresh_s
         ):
             return None
         sequence = last.sequence + 1 if last else 1
-        self._last[reading.tag] = Published(value, reading.quality, now, sequence)
+        self._last[reading.tag] = Published(value, reading.quality, timer, sequence)
         received = self._received(now)
         return telemetry_pb2.TagSample(
             path=self.paths[reading.tag],
