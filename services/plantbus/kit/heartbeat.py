@@ -1,5 +1,9 @@
 """Heartbeats: each hosted service announces itself on plantbus.v1.svc.<service>.<instance>
 and in the KV bucket ``plantbus_services``, which ``plantbus status`` reads.
+
+Freshness never compares the sender's clock with ours (hosts disagree by seconds or
+minutes): a reader judges a heartbeat by when *it* saw the KV entry change, on its own
+monotonic clock (:class:`Liveness`).
 """
 
 from __future__ import annotations
@@ -8,7 +12,8 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Sequence
 
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
@@ -19,7 +24,10 @@ from plantbus.kit.bus import Bus
 from plantbus.kit.service import Service
 from plantbus.v1 import service_pb2
 
-__all__ = ["HeartbeatPublisher", "read_heartbeats", "services_kv"]
+__all__ = ["HeartbeatPublisher", "Liveness", "read_heartbeats", "services_kv"]
+
+MISSED_BEATS = 3
+"""A heartbeat whose entry has not changed for this many of its intervals is stale."""
 
 
 async def services_kv(bus: Bus) -> KeyValue:
@@ -102,15 +110,49 @@ class HeartbeatPublisher:
                 await self._kv.delete(f"{service.name}.{self.instance}")
 
 
+class Liveness:
+    """Which heartbeat entries are live, by when this process saw each one change.
+
+    An entry is live while its KV revision changed within ``MISSED_BEATS`` of its
+    intervals of ``clock`` (monotonic, this process's). An entry seen for the first time
+    counts as live: the bucket's TTL (``streams.SERVICES``, on the server's clock) bounds
+    how long a stopped instance's last beat stays, so a one-shot reader (``plantbus
+    status``) may list one for up to that long; a running service drops it after
+    ``MISSED_BEATS`` intervals.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._seen: dict[str, tuple[int, float]] = {}
+        """Key -> (revision, when this process first saw that revision)."""
+
+    def live(self, key: str, revision: int, interval_s: float) -> bool:
+        """Whether entry ``key``, now at ``revision``, is live."""
+        now = self._clock()
+        seen = self._seen.get(key)
+        if seen is None or seen[0] != revision:
+            seen = self._seen[key] = (revision, now)
+        return now - seen[1] <= MISSED_BEATS * max(interval_s, 1.0)
+
+    def keep(self, keys: Iterable[str]) -> None:
+        """Forget every entry but ``keys`` (the others left the bucket)."""
+        wanted = set(keys)
+        self._seen = {k: v for k, v in self._seen.items() if k in wanted}
+
+
+_LIVENESS: weakref.WeakKeyDictionary[Bus, Liveness] = weakref.WeakKeyDictionary()
+"""One per connection, shared by every reader in the process that uses it."""
+
+
 async def read_heartbeats(bus: Bus) -> list[service_pb2.ServiceHeartbeat]:
-    """Latest heartbeat of every instance that beat within three of its intervals."""
+    """Latest heartbeat of every live instance (see :class:`Liveness`)."""
+    liveness = _LIVENESS.setdefault(bus, Liveness())
     kv = await services_kv(bus)
     try:
         # bounded: nats-py's keys() can wait forever while the bucket is being written
         keys = await asyncio.wait_for(kv.keys(), 5)
     except Exception:  # noqa: BLE001 - NoKeysError (not exported stably) when empty, or timeout
         return []
-    now = time.time()
     out = []
     for key in keys:
         try:
@@ -121,7 +163,7 @@ async def read_heartbeats(bus: Bus) -> list[service_pb2.ServiceHeartbeat]:
             continue
         hb = service_pb2.ServiceHeartbeat()
         hb.ParseFromString(entry.value)
-        age = now - hb.time.ToSeconds()
-        if age <= 3 * max(hb.interval_seconds, 1.0):
+        if liveness.live(key, entry.revision or 0, hb.interval_seconds):
             out.append(hb)
+    liveness.keep(keys)
     return sorted(out, key=lambda h: (h.service, h.instance))
