@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -128,7 +129,8 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
         self, request: governance_pb2.CheckPermissionRequest, context: Context
     ) -> governance_pb2.CheckPermissionResponse:
         who = await require("tag.read", request.tag_path)
-        decision = await self.service.check_permission(who, request.tag_path, request.value)
+        value = request.value if request.HasField("value") else math.nan  # NaN: not a number
+        decision = await self.service.check_permission(who, request.tag_path, value)
         return governance_pb2.CheckPermissionResponse(
             allowed=decision.allowed, reason=decision.reason, policy=decision.policy
         )

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from plantbus.v1 import service_pb2 as plantbus_dot_v1_dot_service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cplantbus/v1/governance.proto\x12\x0bplantbus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19plantbus/v1/service.proto\"+\n\nConfigFile\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"H\n\x0b\x43onfigIssue\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x0c\n\x04line\x18\x02 \x01(\x05\x12\x0c\n\x04path\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\"k\n\rConfigVersion\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x04 \x01(\t\"x\n\x12\x41pplyConfigRequest\x12&\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.ConfigFile\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\x12\x18\n\x10\x65xpected_version\x18\x04 \x01(\x04\"x\n\x13\x41pplyConfigResponse\x12(\n\x06issues\x18\x01 \x03(\x0b\x32\x18.plantbus.v1.ConfigIssue\x12\x0c\n\x04\x64iff\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x04\x12\x18\n\x10previous_version\x18\x04 \x01(\x04\";\n\x11\x44iffConfigRequest\x12&\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.ConfigFile\"e\n\x12\x44iffConfigResponse\x12(\n\x06issues\x18\x01 \x03(\x0b\x32\x18.plantbus.v1.ConfigIssue\x12\x0c\n\x04\x64iff\x18\x02 \x01(\t\x12\x17\n\x0frunning_version\x18\x03 \x01(\x04\"#\n\x10GetConfigRequest\x12\x0f\n\x07version\x18\x01 \x01(\x04\"K\n\x11GetConfigResponse\x12(\n\x04meta\x18\x01 \x01(\x0b\x32\x1a.plantbus.v1.ConfigVersion\x12\x0c\n\x04yaml\x18\x02 \x01(\t\"\x15\n\x13ListVersionsRequest\"]\n\x14ListVersionsResponse\x12,\n\x08versions\x18\x01 \x03(\x0b\x32\x1a.plantbus.v1.ConfigVersion\x12\x17\n\x0frunning_version\x18\x02 \x01(\x04\"9\n\x15RollbackConfigRequest\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x0f\n\x07message\x18\x02 \x01(\t\"7\n\x16RollbackConfigResponse\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x0c\n\x04\x64iff\x18\x02 \x01(\t\"K\n\x16\x43heckPermissionRequest\x12\x10\n\x04user\x18\x01 \x01(\tB\x02\x18\x01\x12\x10\n\x08tag_path\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x01\"J\n\x17\x43heckPermissionResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06policy\x18\x03 \x01(\t\"\x14\n\x12ListPluginsRequest\"^\n\x0fInstancePlugins\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x10\n\x08instance\x18\x02 \x01(\t\x12(\n\x07plugins\x18\x03 \x03(\x0b\x32\x17.plantbus.v1.PluginInfo\"F\n\x13ListPluginsResponse\x12/\n\tinstances\x18\x01 \x03(\x0b\x32\x1c.plantbus.v1.InstancePlugins\"\xd4\x01\n\tTokenInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04user\x18\x02 \x01(\t\x12+\n\x07\x63reated\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65xpires\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07revoked\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x06 \x01(\t\x12\x12\n\nrevoked_by\x18\x07 \x01(\t\";\n\x12\x43reateTokenRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x17\n\x0f\x65xpires_seconds\x18\x02 \x01(\x01\"J\n\x13\x43reateTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12$\n\x04info\x18\x02 \x01(\x0b\x32\x16.plantbus.v1.TokenInfo\" \n\x12RevokeTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t\";\n\x13RevokeTokenResponse\x12$\n\x04info\x18\x01 \x01(\x0b\x32\x16.plantbus.v1.TokenInfo\"\x13\n\x11ListTokensRequest\"<\n\x12ListTokensResponse\x12&\n\x06tokens\x18\x01 \x03(\x0b\x32\x16.plantbus.v1.TokenInfo2\xd3\x06\n\x11GovernanceService\x12P\n\x0b\x41pplyConfig\x12\x1f.plantbus.v1.ApplyConfigRequest\x1a .plantbus.v1.ApplyConfigResponse\x12M\n\nDiffConfig\x12\x1e.plantbus.v1.DiffConfigRequest\x1a\x1f.plantbus.v1.DiffConfigResponse\x12J\n\tGetConfig\x12\x1d.plantbus.v1.GetConfigRequest\x1a\x1e.plantbus.v1.GetConfigResponse\x12S\n\x0cListVersions\x12 .plantbus.v1.ListVersionsRequest\x1a!.plantbus.v1.ListVersionsResponse\x12Y\n\x0eRollbackConfig\x12\".plantbus.v1.RollbackConfigRequest\x1a#.plantbus.v1.RollbackConfigResponse\x12\\\n\x0f\x43heckPermission\x12#.plantbus.v1.CheckPermissionRequest\x1a$.plantbus.v1.CheckPermissionResponse\x12P\n\x0bListPlugins\x12\x1f.plantbus.v1.ListPluginsRequest\x1a .plantbus.v1.ListPluginsResponse\x12P\n\x0b\x43reateToken\x12\x1f.plantbus.v1.CreateTokenRequest\x1a .plantbus.v1.CreateTokenResponse\x12P\n\x0bRevokeToken\x12\x1f.plantbus.v1.RevokeTokenRequest\x1a .plantbus.v1.RevokeTokenResponse\x12M\n\nListTokens\x12\x1e.plantbus.v1.ListTokensRequest\x1a\x1f.plantbus.v1.ListTokensResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cplantbus/v1/governance.proto\x12\x0bplantbus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19plantbus/v1/service.proto\"+\n\nConfigFile\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"H\n\x0b\x43onfigIssue\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x0c\n\x04line\x18\x02 \x01(\x05\x12\x0c\n\x04path\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\"k\n\rConfigVersion\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x04 \x01(\t\"x\n\x12\x41pplyConfigRequest\x12&\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.ConfigFile\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\x12\x18\n\x10\x65xpected_version\x18\x04 \x01(\x04\"x\n\x13\x41pplyConfigResponse\x12(\n\x06issues\x18\x01 \x03(\x0b\x32\x18.plantbus.v1.ConfigIssue\x12\x0c\n\x04\x64iff\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x04\x12\x18\n\x10previous_version\x18\x04 \x01(\x04\";\n\x11\x44iffConfigRequest\x12&\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.ConfigFile\"e\n\x12\x44iffConfigResponse\x12(\n\x06issues\x18\x01 \x03(\x0b\x32\x18.plantbus.v1.ConfigIssue\x12\x0c\n\x04\x64iff\x18\x02 \x01(\t\x12\x17\n\x0frunning_version\x18\x03 \x01(\x04\"#\n\x10GetConfigRequest\x12\x0f\n\x07version\x18\x01 \x01(\x04\"K\n\x11GetConfigResponse\x12(\n\x04meta\x18\x01 \x01(\x0b\x32\x1a.plantbus.v1.ConfigVersion\x12\x0c\n\x04yaml\x18\x02 \x01(\t\"\x15\n\x13ListVersionsRequest\"]\n\x14ListVersionsResponse\x12,\n\x08versions\x18\x01 \x03(\x0b\x32\x1a.plantbus.v1.ConfigVersion\x12\x17\n\x0frunning_version\x18\x02 \x01(\x04\"9\n\x15RollbackConfigRequest\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x0f\n\x07message\x18\x02 \x01(\t\"7\n\x16RollbackConfigResponse\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x0c\n\x04\x64iff\x18\x02 \x01(\t\"Z\n\x16\x43heckPermissionRequest\x12\x10\n\x04user\x18\x01 \x01(\tB\x02\x18\x01\x12\x10\n\x08tag_path\x18\x02 \x01(\t\x12\x12\n\x05value\x18\x03 \x01(\x01H\x00\x88\x01\x01\x42\x08\n\x06_value\"J\n\x17\x43heckPermissionResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06policy\x18\x03 \x01(\t\"\x14\n\x12ListPluginsRequest\"^\n\x0fInstancePlugins\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x10\n\x08instance\x18\x02 \x01(\t\x12(\n\x07plugins\x18\x03 \x03(\x0b\x32\x17.plantbus.v1.PluginInfo\"F\n\x13ListPluginsResponse\x12/\n\tinstances\x18\x01 \x03(\x0b\x32\x1c.plantbus.v1.InstancePlugins\"\xd4\x01\n\tTokenInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04user\x18\x02 \x01(\t\x12+\n\x07\x63reated\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65xpires\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07revoked\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x06 \x01(\t\x12\x12\n\nrevoked_by\x18\x07 \x01(\t\";\n\x12\x43reateTokenRequest\x12\x0c\n\x04user\x18\x01 \x01(\t\x12\x17\n\x0f\x65xpires_seconds\x18\x02 \x01(\x01\"J\n\x13\x43reateTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12$\n\x04info\x18\x02 \x01(\x0b\x32\x16.plantbus.v1.TokenInfo\" \n\x12RevokeTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t\";\n\x13RevokeTokenResponse\x12$\n\x04info\x18\x01 \x01(\x0b\x32\x16.plantbus.v1.TokenInfo\"\x13\n\x11ListTokensRequest\"<\n\x12ListTokensResponse\x12&\n\x06tokens\x18\x01 \x03(\x0b\x32\x16.plantbus.v1.TokenInfo2\xd3\x06\n\x11GovernanceService\x12P\n\x0b\x41pplyConfig\x12\x1f.plantbus.v1.ApplyConfigRequest\x1a .plantbus.v1.ApplyConfigResponse\x12M\n\nDiffConfig\x12\x1e.plantbus.v1.DiffConfigRequest\x1a\x1f.plantbus.v1.DiffConfigResponse\x12J\n\tGetConfig\x12\x1d.plantbus.v1.GetConfigRequest\x1a\x1e.plantbus.v1.GetConfigResponse\x12S\n\x0cListVersions\x12 .plantbus.v1.ListVersionsRequest\x1a!.plantbus.v1.ListVersionsResponse\x12Y\n\x0eRollbackConfig\x12\".plantbus.v1.RollbackConfigRequest\x1a#.plantbus.v1.RollbackConfigResponse\x12\\\n\x0f\x43heckPermission\x12#.plantbus.v1.CheckPermissionRequest\x1a$.plantbus.v1.CheckPermissionResponse\x12P\n\x0bListPlugins\x12\x1f.plantbus.v1.ListPluginsRequest\x1a .plantbus.v1.ListPluginsResponse\x12P\n\x0b\x43reateToken\x12\x1f.plantbus.v1.CreateTokenRequest\x1a .plantbus.v1.CreateTokenResponse\x12P\n\x0bRevokeToken\x12\x1f.plantbus.v1.RevokeTokenRequest\x1a .plantbus.v1.RevokeTokenResponse\x12M\n\nListTokens\x12\x1e.plantbus.v1.ListTokensRequest\x1a\x1f.plantbus.v1.ListTokensResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -62,29 +62,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROLLBACKCONFIGRESPONSE']._serialized_start=1032
   _globals['_ROLLBACKCONFIGRESPONSE']._serialized_end=1087
   _globals['_CHECKPERMISSIONREQUEST']._serialized_start=1089
-  _globals['_CHECKPERMISSIONREQUEST']._serialized_end=1164
-  _globals['_CHECKPERMISSIONRESPONSE']._serialized_start=1166
-  _globals['_CHECKPERMISSIONRESPONSE']._serialized_end=1240
-  _globals['_LISTPLUGINSREQUEST']._serialized_start=1242
-  _globals['_LISTPLUGINSREQUEST']._serialized_end=1262
-  _globals['_INSTANCEPLUGINS']._serialized_start=1264
-  _globals['_INSTANCEPLUGINS']._serialized_end=1358
-  _globals['_LISTPLUGINSRESPONSE']._serialized_start=1360
-  _globals['_LISTPLUGINSRESPONSE']._serialized_end=1430
-  _globals['_TOKENINFO']._serialized_start=1433
-  _globals['_TOKENINFO']._serialized_end=1645
-  _globals['_CREATETOKENREQUEST']._serialized_start=1647
-  _globals['_CREATETOKENREQUEST']._serialized_end=1706
-  _globals['_CREATETOKENRESPONSE']._serialized_start=1708
-  _globals['_CREATETOKENRESPONSE']._serialized_end=1782
-  _globals['_REVOKETOKENREQUEST']._serialized_start=1784
-  _globals['_REVOKETOKENREQUEST']._serialized_end=1816
-  _globals['_REVOKETOKENRESPONSE']._serialized_start=1818
-  _globals['_REVOKETOKENRESPONSE']._serialized_end=1877
-  _globals['_LISTTOKENSREQUEST']._serialized_start=1879
-  _globals['_LISTTOKENSREQUEST']._serialized_end=1898
-  _globals['_LISTTOKENSRESPONSE']._serialized_start=1900
-  _globals['_LISTTOKENSRESPONSE']._serialized_end=1960
-  _globals['_GOVERNANCESERVICE']._serialized_start=1963
-  _globals['_GOVERNANCESERVICE']._serialized_end=2814
+  _globals['_CHECKPERMISSIONREQUEST']._serialized_end=1179
+  _globals['_CHECKPERMISSIONRESPONSE']._serialized_start=1181
+  _globals['_CHECKPERMISSIONRESPONSE']._serialized_end=1255
+  _globals['_LISTPLUGINSREQUEST']._serialized_start=1257
+  _globals['_LISTPLUGINSREQUEST']._serialized_end=1277
+  _globals['_INSTANCEPLUGINS']._serialized_start=1279
+  _globals['_INSTANCEPLUGINS']._serialized_end=1373
+  _globals['_LISTPLUGINSRESPONSE']._serialized_start=1375
+  _globals['_LISTPLUGINSRESPONSE']._serialized_end=1445
+  _globals['_TOKENINFO']._serialized_start=1448
+  _globals['_TOKENINFO']._serialized_end=1660
+  _globals['_CREATETOKENREQUEST']._serialized_start=1662
+  _globals['_CREATETOKENREQUEST']._serialized_end=1721
+  _globals['_CREATETOKENRESPONSE']._serialized_start=1723
+  _globals['_CREATETOKENRESPONSE']._serialized_end=1797
+  _globals['_REVOKETOKENREQUEST']._serialized_start=1799
+  _globals['_REVOKETOKENREQUEST']._serialized_end=1831
+  _globals['_REVOKETOKENRESPONSE']._serialized_start=1833
+  _globals['_REVOKETOKENRESPONSE']._serialized_end=1892
+  _globals['_LISTTOKENSREQUEST']._serialized_start=1894
+  _globals['_LISTTOKENSREQUEST']._serialized_end=1913
+  _globals['_LISTTOKENSRESPONSE']._serialized_start=1915
+  _globals['_LISTTOKENSRESPONSE']._serialized_end=1975
+  _globals['_GOVERNANCESERVICE']._serialized_start=1978
+  _globals['_GOVERNANCESERVICE']._serialized_end=2829
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,7 @@
 """NaN and infinities never reach a device: the gRPC layer refuses them with
 INVALID_ARGUMENT naming the field, and the device service's own check refuses them (and
-audits the refusal) for a caller that got past gRPC."""
+audits the refusal) for a caller that got past gRPC. A text write, which has no number
+for the policies to check, still goes through."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import grpc
 import pytest
 
 from plantbus.device.service import DeviceService
+from plantbus.governance.service import GovernanceService
 from plantbus.kit.bus import Bus
 from plantbus.sdk.errors import PermissionDenied
 from plantbus.testing.config import put_config
@@ -36,18 +38,25 @@ CONFIG: dict[str, Any] = {
             "tags": [
                 {"name": "setpoint", "address": "sp", "data_type": "float64",
                  "access": "read_write"},
+                {"name": "mode", "address": "mode", "data_type": "string",
+                 "access": "read_write"},
             ],
         }
     ],
+    "roles": [{"name": "engineer"}],
+    "users": [{"name": "eve", "roles": ["engineer"]}],
+    "write_policies": [{"name": "m1", "roles": ["engineer"], "tags": ["s/a/l/m1/*"]}],
 }  # fmt: skip
+AS_EVE = (("x-plantbus-user", "eve"),)
 
 
 @pytest.fixture
 async def device(bus: Bus, nats_url: str, tmp_path: Path) -> AsyncIterator[Any]:
     state = MemoryDriver.devices.setdefault(ENDPOINT, MemoryDevice())
-    state.values["sp"] = 12.5
+    state.values.update(sp=12.5, mode="manual")
     await put_config(bus, CONFIG)
-    async with hosted([DeviceService], nats_url=nats_url, data_dir=tmp_path) as runner:
+    services = [GovernanceService, DeviceService]
+    async with hosted(services, nats_url=nats_url, data_dir=tmp_path) as runner:
         service = runner.services["device"]
         assert isinstance(service, DeviceService)
         await wait_until(lambda: "plc" in service.runners and service.runners["plc"].counters.polls)
@@ -65,14 +74,32 @@ async def test_a_non_finite_write_over_grpc_is_invalid_and_never_reaches_the_dev
             device="plc", tag="setpoint", value=telemetry_pb2.TagValue(double_value=value)
         )
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await stub.WriteTag(request, metadata=(("x-plantbus-user", "eve"),))
+            await stub.WriteTag(request, metadata=AS_EVE)
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert refused.value.details() == (
             f"WriteTagRequest.value.double_value is {value}: only finite numbers are accepted"
         )
-        read = await stub.ReadTags(device_pb2.ReadTagsRequest(device="plc"))
-    assert state.values["sp"] == 12.5
-    assert [s.value.double_value for s in read.samples] == [12.5]
+        read = await stub.ReadTags(device_pb2.ReadTagsRequest(device="plc", tags=["setpoint"]))
+        assert state.values["sp"] == 12.5
+        assert [s.value.double_value for s in read.samples] == [12.5]
+        finite = telemetry_pb2.TagValue(double_value=13.0)
+        written = await stub.WriteTag(
+            device_pb2.WriteTagRequest(device="plc", tag="setpoint", value=finite),
+            metadata=AS_EVE,
+        )
+        assert written.read_back.value.double_value == 13.0
+
+
+async def test_a_text_write_still_goes_through(device: Any) -> None:
+    runner, _, state = device
+    async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+        written = await device_pb2_grpc.DeviceServiceStub(chan).WriteTag(
+            device_pb2.WriteTagRequest(
+                device="plc", tag="mode", value=telemetry_pb2.TagValue(string_value="auto")
+            ),
+            metadata=AS_EVE,
+        )
+    assert (written.policy, state.values["mode"]) == ("m1", "auto")
 
 
 async def test_the_device_service_refuses_infinity_itself_and_audits_it(

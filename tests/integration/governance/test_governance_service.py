@@ -4,7 +4,6 @@ permission checks with audit, and a live change reaching a following service."""
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import ClassVar
@@ -174,7 +173,9 @@ async def test_write_permission_is_denied_by_default_and_audited(
 
     await bus.subscribe("plantbus.v1.audit.governance", on_audit)
 
-    async def check(user: str, tag: str, value: float) -> governance_pb2.CheckPermissionResponse:
+    async def check(
+        user: str, tag: str, value: float | None
+    ) -> governance_pb2.CheckPermissionResponse:
         """As ``user``: the operator acts for them (the request's user field is ignored)."""
         return await stub.CheckPermission(
             governance_pb2.CheckPermissionRequest(tag_path=tag, value=value),
@@ -185,7 +186,7 @@ async def test_write_permission_is_denied_by_default_and_audited(
     assert ok.allowed and ok.policy == "speed"
     assert not (await check("mallory", "demo/machining/line1/m1/speed", 50)).allowed
     assert "outside the limits" in (await check("eve", "demo/machining/line1/m1/speed", 500)).reason
-    assert "read-only" in (await check("eve", "demo/machining/line1/m1/temp", math.nan)).reason
+    assert "read-only" in (await check("eve", "demo/machining/line1/m1/temp", None)).reason
     claimed = await stub.CheckPermission(
         governance_pb2.CheckPermissionRequest(
             user="eve", tag_path="demo/machining/line1/m1/speed", value=50
