@@ -75,6 +75,21 @@ def status_for(err: PlantbusError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
+_DETAILS_BYTES = 2000
+"""Longest status message sent, in UTF-8 bytes: gRPC percent-encodes each non-ASCII byte
+(three characters) and drops trailers over 8 KiB, so the caller would get
+RESOURCE_EXHAUSTED instead of the answer."""
+
+
+def _status_message(err: PlantbusError) -> str:
+    """The error's message as the status detail, cut when it echoes a huge input."""
+    text = str(err)
+    if len(text.encode()) <= _DETAILS_BYTES:
+        return text
+    cut = text.encode()[:_DETAILS_BYTES].decode(errors="ignore")
+    return f"{cut}... ({len(text) - len(cut)} more characters)"
+
+
 def _values(name: str, value: object) -> Iterable[tuple[str, object]]:
     """(path, value) of one field's value: itself, or each element of a repeated or map
     field."""
@@ -273,7 +288,7 @@ def _wrap_unary(
                 finally:
                     gate.leave(entered)
             except PlantbusError as err:
-                await context.abort(status_for(err), str(err))
+                await context.abort(status_for(err), _status_message(err))
 
     return wrapped
 
@@ -292,7 +307,7 @@ def _wrap_stream(behavior: Callable[..., Any], method: str, gate: Gate) -> Calla
             finally:
                 gate.leave(entered)
         except PlantbusError as err:
-            await context.abort(status_for(err), str(err))
+            await context.abort(status_for(err), _status_message(err))
 
     return wrapped
 
