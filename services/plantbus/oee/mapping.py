@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from plantbus.config.oee import OeeMapping
@@ -9,6 +10,18 @@ from plantbus.oee.counters import CumulativeCounter
 from plantbus.oee.events import Count, Event, StateChange
 
 __all__ = ["MachineMapper"]
+
+
+def _reading(value: object, modulus: int) -> int | None:
+    """A counter register's reading, or None when ``value`` cannot be one: not a number,
+    NaN, an infinity, or outside the register's range [0, modulus) (a wild value would
+    count a wrap or reset of astronomical size)."""
+    if not isinstance(value, int | float) or (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
+        return None
+    raw = int(value)
+    return raw if 0 <= raw < modulus else None
 
 
 @dataclass
@@ -78,8 +91,8 @@ class MachineMapper:
             if self.state == "stopped":
                 return self._state_event(ts, "stopped", self._reason(self.reason))
             return []
-        if tag in (m.total_tag, m.reject_tag) and isinstance(value, int | float):
-            raw = int(value)
+        raw = _reading(value, m.counter_modulus)
+        if tag in (m.total_tag, m.reject_tag) and raw is not None:
             if m.counter_mode == "increment":
                 made = raw
             else:

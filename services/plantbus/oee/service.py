@@ -184,7 +184,10 @@ class OeeService(Service):
                 mapper = self.mappers.get(machine)
                 if mapper is None:
                     continue
-                ts = sample.source_time.ToNanoseconds() / 1e9
+                try:
+                    ts = sample.source_time.ToNanoseconds() / 1e9
+                except ValueError:  # a source time outside years 1-9999 is no time at all
+                    continue
                 self._apply(mapper.on_sample(tag, codec.scalar(sample.value), ts))
             self.seq = seq
             if self.urgent:  # state changes are not held back by count coalescing
