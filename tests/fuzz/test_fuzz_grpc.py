@@ -222,10 +222,16 @@ async def hub(bus: Bus, nats_url: str, tmp_path: Path) -> AsyncIterator[tuple[Ru
     await put_config(bus, CONFIG)
     services = [GovernanceService, DeviceService, OeeService, AlertingService, ErpService]
     async with hosted(services, nats_url=nats_url, data_dir=tmp_path) as runner:
-        alerting = runner.services["alerting"]
-        assert isinstance(alerting, AlertingService)
-        await wait_until(lambda: ALARM in alerting.alarms and alerting.alarms[ALARM].active)
+        alerting, device = runner.services["alerting"], runner.services["device"]
+        assert isinstance(alerting, AlertingService) and isinstance(device, DeviceService)
+        await wait_until(lambda: all(s.config_version == 1 for s in runner.services.values()))
+        await wait_until(lambda: "plc" in device.runners and device.runners["plc"].counters.polls)
         async with grpc.aio.insecure_channel(runner.grpc_address) as channel:
+            # published again now that every service follows the config (deadband held them)
+            await device_pb2_grpc.DeviceServiceStub(channel).ReadTags(
+                device_pb2.ReadTagsRequest(device="plc")
+            )
+            await wait_until(lambda: ALARM in alerting.alarms and alerting.alarms[ALARM].active)
             stub = oee_pb2_grpc.OeeServiceStub(channel)
 
             async def episode() -> str:
