@@ -125,3 +125,16 @@ async def test_shelving_and_on_delays_follow_monotonic_time_not_the_wall_clock(
     await tick(time.monotonic() + 601)
     assert service.alarms[HOT].state == "unacknowledged", "the shelve ended after 600 s"
     assert service.alarms[HOT].note == "unshelved by expiry"
+
+
+async def test_an_error_echoing_a_huge_id_still_reaches_the_caller(alerting: Any) -> None:
+    """The status message is cut: gRPC drops trailers over 8 KiB, and the caller got
+    RESOURCE_EXHAUSTED instead of NOT_FOUND."""
+    runner, _ = alerting
+    async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+        stub = alerting_pb2_grpc.AlertingServiceStub(chan)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.Acknowledge(alerting_pb2.AcknowledgeRequest(id="\U0001f525" * 100_000))
+    assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+    details = refused.value.details() or ""
+    assert details.startswith("no alarm '\U0001f525") and details.endswith(" more characters)")
