@@ -22,14 +22,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plantbus.alerting.service import AlertingService
+from plantbus.config.security import PERMISSIONS
 from plantbus.device.service import DeviceService
 from plantbus.erp.service import ErpService
 from plantbus.governance.service import GovernanceService
 from plantbus.kit.bus import Bus
 from plantbus.kit.runner import Runner
 from plantbus.oee.service import OeeService
-from plantbus.testing.config import put_config
-from plantbus.testing.harness import hosted
+from plantbus.testing.config import people, put_config
+from plantbus.testing.harness import hosted, operator_channel
 from plantbus.testing.memory_driver import MemoryDevice, MemoryDriver
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import (
@@ -82,9 +83,8 @@ CONFIG: dict[str, Any] = {
     "alert_rules": [
         {"name": "hot", "kind": "high", "machine": MACHINE, "tag": "temp", "limit": 70},
     ],
-    "roles": [{"name": "engineer"}],
-    "users": [{"name": "eve", "roles": ["engineer"]}],
-    "write_policies": [{"name": "m1", "roles": ["engineer"], "tags": [f"{MACHINE}/*"]}],
+    **people(eve=list(PERMISSIONS)),
+    "write_policies": [{"name": "m1", "roles": ["eve"], "tags": [f"{MACHINE}/*"]}],
 }  # fmt: skip
 AS_EVE = (("x-plantbus-user", "eve"),)
 
@@ -226,7 +226,7 @@ async def hub(bus: Bus, nats_url: str, tmp_path: Path) -> AsyncIterator[tuple[Ru
         assert isinstance(alerting, AlertingService) and isinstance(device, DeviceService)
         await wait_until(lambda: all(s.config_version == 1 for s in runner.services.values()))
         await wait_until(lambda: "plc" in device.runners and device.runners["plc"].counters.polls)
-        async with grpc.aio.insecure_channel(runner.grpc_address) as channel:
+        async with operator_channel(runner) as channel:
             # published again now that every service follows the config (deadband held them)
             await device_pb2_grpc.DeviceServiceStub(channel).ReadTags(
                 device_pb2.ReadTagsRequest(device="plc")
@@ -289,7 +289,7 @@ async def test_random_requests_get_precise_answers(hub: tuple[Runner, str]) -> N
 
     collect()  # hypothesis chooses the inputs; the calls below run on this event loop
     failures: list[str] = []
-    async with grpc.aio.insecure_channel(runner.grpc_address) as channel:
+    async with operator_channel(runner) as channel:
         for d in examples:
             for call in calls(d):
                 what = f"{call.method} with {d!r:.300}"

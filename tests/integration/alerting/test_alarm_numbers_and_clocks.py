@@ -17,8 +17,8 @@ from plantbus.alerting.service import AlertingService
 from plantbus.kit import streams, subjects
 from plantbus.kit.bus import Bus
 from plantbus.sdk.errors import ValidationFailed
-from plantbus.testing.config import put_config
-from plantbus.testing.harness import hosted
+from plantbus.testing.config import people, put_config
+from plantbus.testing.harness import hosted, operator_channel
 from plantbus.testing.messages import publish_value
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc, service_pb2
@@ -42,6 +42,7 @@ CONFIG: dict[str, Any] = {
             "on_delay_s": 30,
         },
     ],
+    **people(olga=["alarm.read", "alarm.acknowledge", "alarm.shelve", "alarm.unshelve"]),
 }
 HOT, SLOW = f"hot@{MACHINE}", f"slow@{MACHINE}"
 AS_OP = (("x-plantbus-user", "olga"),)
@@ -71,7 +72,7 @@ async def test_a_non_finite_shelve_is_refused_and_list_alarms_still_answers(
 ) -> None:
     runner, service = alerting
     published = len(service.history)  # every event the service published, newest first
-    async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+    async with operator_channel(runner) as chan:
         stub = alerting_pb2_grpc.AlertingServiceStub(chan)
         request = alerting_pb2.ShelveRequest(id=HOT, duration_seconds=duration, comment="x")
         with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -135,10 +136,12 @@ async def test_an_error_echoing_a_huge_id_still_reaches_the_caller(alerting: Any
     """The status message is cut: gRPC drops trailers over 8 KiB, and the caller got
     RESOURCE_EXHAUSTED instead of NOT_FOUND."""
     runner, _ = alerting
-    async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+    async with operator_channel(runner) as chan:
         stub = alerting_pb2_grpc.AlertingServiceStub(chan)
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await stub.Acknowledge(alerting_pb2.AcknowledgeRequest(id="\U0001f525" * 100_000))
+            await stub.Acknowledge(
+                alerting_pb2.AcknowledgeRequest(id="\U0001f525" * 100_000), metadata=AS_OP
+            )
     assert refused.value.code() == grpc.StatusCode.NOT_FOUND
     details = refused.value.details() or ""
     assert details.startswith("no alarm '\U0001f525") and details.endswith(" more characters)")

@@ -18,8 +18,8 @@ from plantbus.governance.service import GovernanceService
 from plantbus.kit import streams, subjects
 from plantbus.kit.bus import Bus
 from plantbus.sdk.errors import PermissionDenied
-from plantbus.testing.config import put_config
-from plantbus.testing.harness import hosted
+from plantbus.testing.config import people, put_config
+from plantbus.testing.harness import hosted, operator_channel
 from plantbus.testing.memory_driver import MemoryDevice, MemoryDriver
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import device_pb2, device_pb2_grpc, service_pb2, telemetry_pb2
@@ -43,9 +43,8 @@ CONFIG: dict[str, Any] = {
             ],
         }
     ],
-    "roles": [{"name": "engineer"}],
-    "users": [{"name": "eve", "roles": ["engineer"]}],
-    "write_policies": [{"name": "m1", "roles": ["engineer"], "tags": ["s/a/l/m1/*"]}],
+    **people(eve=["device.read", "tag.read", "tag.write"]),
+    "write_policies": [{"name": "m1", "roles": ["eve"], "tags": ["s/a/l/m1/*"]}],
 }  # fmt: skip
 AS_EVE = (("x-plantbus-user", "eve"),)
 
@@ -74,7 +73,7 @@ async def test_a_non_finite_write_over_grpc_is_invalid_and_never_reaches_the_dev
     device: Any, value: float
 ) -> None:
     runner, _, state = device
-    async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+    async with operator_channel(runner) as chan:
         stub = device_pb2_grpc.DeviceServiceStub(chan)
         request = device_pb2.WriteTagRequest(
             device="plc", tag="setpoint", value=telemetry_pb2.TagValue(double_value=value)
@@ -98,7 +97,7 @@ async def test_a_non_finite_write_over_grpc_is_invalid_and_never_reaches_the_dev
 
 async def test_a_text_write_still_goes_through(device: Any) -> None:
     runner, _, state = device
-    async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+    async with operator_channel(runner) as chan:
         written = await device_pb2_grpc.DeviceServiceStub(chan).WriteTag(
             device_pb2.WriteTagRequest(
                 device="plc", tag="mode", value=telemetry_pb2.TagValue(string_value="auto")
