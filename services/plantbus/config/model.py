@@ -8,7 +8,7 @@ from plantbus.config.alerting import AlertRule, NotifierConfig
 from plantbus.config.base import Strict
 from plantbus.config.devices import Device
 from plantbus.config.erp import ErpConnection
-from plantbus.config.oee import OeeMapping, ShiftCalendar
+from plantbus.config.oee import OeeMapping, OeeSettings, ShiftCalendar
 from plantbus.config.plant import Site
 from plantbus.config.security import Role, User, WritePolicy
 
@@ -26,6 +26,7 @@ class PlantConfig(Strict):
     devices: list[Device] = Field(default_factory=list)
     oee: list[OeeMapping] = Field(default_factory=list)
     shift_calendars: list[ShiftCalendar] = Field(default_factory=list)
+    oee_settings: OeeSettings = Field(default_factory=OeeSettings)
     alert_rules: list[AlertRule] = Field(default_factory=list)
     notifiers: list[NotifierConfig] = Field(default_factory=list)
     erp: list[ErpConnection] = Field(default_factory=list)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, time
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from plantbus.config.base import Name, Strict
 
-__all__ = ["Break", "OeeMapping", "Shift", "ShiftCalendar", "StateValue"]
+__all__ = ["Break", "OeeMapping", "OeeSettings", "Shift", "ShiftCalendar", "StateValue"]
 
 MachineState = Literal["running", "stopped", "planned_stop"]
 
@@ -33,6 +34,10 @@ class OeeMapping(Strict):
     total_tag: Name | None = None
     """Part counter: every part made, rejects included."""
     reject_tag: Name | None = None
+    """Scrap counter (ISO 22400 SQ): parts made that are not good."""
+    rework_tag: Name | None = None
+    """Rework counter (ISO 22400 RQ): parts made that need rework before they are good
+    (not counted among the rejects; they lower the first-pass yield, not the quality)."""
     counter_mode: Literal["cumulative", "increment"] = "cumulative"
     counter_modulus: int = Field(default=65536, gt=1)
     """A cumulative counter wraps to 0 after modulus - 1 (65536 for a uint16 register)."""
@@ -43,10 +48,12 @@ class OeeMapping(Strict):
 
 
 class Break(Strict):
-    """A planned break inside a shift (counts as planned downtime)."""
+    """A planned stop inside a shift (counts as planned downtime under its reason)."""
 
     start: time
     end: time
+    reason: Name = "break"
+    """The planned-downtime reason its time is booked under (``lunch``, ``cleaning``)."""
 
 
 class Shift(Strict):
@@ -67,3 +74,53 @@ class ShiftCalendar(Strict):
     """Line paths site/area/line this calendar applies to."""
     shifts: list[Shift]
     holidays: list[date] = Field(default_factory=list)
+    """Days whose shifts do not run (a shift belongs to the day it starts on)."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin or UTC"
+            ) from None
+        return name
+
+
+class OeeSettings(Strict):
+    """The site's loss model and how the live service treats late data (section
+    ``oee_settings``); the defaults are the values the engine used before they could be set."""
+
+    minor_stop_s: float = Field(default=300.0, ge=0)
+    """Unplanned stops shorter than this are minor stops (a performance loss), longer
+    ones breakdowns (availability); published practice is 5 or 10 minutes."""
+    startup_window_s: float = Field(default=0.0, ge=0)
+    """Rejects counted within this long after a machine starts running count as reduced
+    yield (start-up rejects) instead of process defects; 0 turns it off."""
+    setup_reasons: list[Name] = Field(default_factory=lambda: ["setup", "changeover", "adjustment"])
+    """Stop reasons that count as setup and adjustments (ISO 22400 AUST)."""
+    reorder_window_s: float = Field(default=2.0, ge=0, le=60)
+    """Samples are held this long (by source time) and applied in source-time order, so
+    samples of one machine arriving from several devices or batches need no correction."""
+    correction_horizon_s: float = Field(default=3600.0, ge=0, le=86400)
+    """How far back a late sample still corrects the figures (they are recomputed from
+    the machine's event log, kept this long in memory); older ones are counted as dropped."""
+
+    @field_validator("setup_reasons")
+    @classmethod
+    def _distinct(cls, reasons: list[str]) -> list[str]:
+        doubled = sorted({r for r in reasons if reasons.count(r) > 1})
+        if doubled:
+            raise ValueError(f"setup_reasons lists {', '.join(doubled)} more than once")
+        return reasons
+
+    @model_validator(mode="after")
+    def _horizon(self) -> OeeSettings:
+        if 0 < self.correction_horizon_s < self.reorder_window_s:
+            raise ValueError(
+                f"correction_horizon_s ({self.correction_horizon_s:g}) is shorter than "
+                f"reorder_window_s ({self.reorder_window_s:g}): make it longer, or 0 to "
+                "drop every sample later than the window"
+            )
+        return self

@@ -115,7 +115,7 @@ def _oee(config: PlantConfig) -> Iterator[Finding]:
         if mapping.machine not in machines:
             yield ("oee", i, "machine"), f"unknown machine {mapping.machine!r}"
             continue
-        for field in ("state_tag", "total_tag", "reject_tag", "reason_tag"):
+        for field in ("state_tag", "total_tag", "reject_tag", "rework_tag", "reason_tag"):
             tag = getattr(mapping, field)
             if tag and f"{mapping.machine}/{tag}" not in tags:
                 yield ("oee", i, field), f"machine {mapping.machine!r} has no tag {tag!r}"

@@ -1,4 +1,11 @@
-"""Shift calendars: which shift (if any) and which break is in force at a moment."""
+"""Shift calendars: which shift (if any) and which planned stop is in force at a moment,
+and the exact moments that changes between two times. Pure: the caller passes the times.
+
+Shifts and breaks are wall-clock times in the calendar's time zone, what the plant's
+clocks show: a daylight-saving change makes the shift across it an hour shorter (spring)
+or longer (autumn); a boundary in the skipped hour takes effect at the change itself, and
+a break inside the repeated hour is in force both times its wall times come round.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +15,19 @@ from zoneinfo import ZoneInfo
 
 from plantbus.config.oee import ShiftCalendar
 
-__all__ = ["CalendarStatus", "status_at"]
+__all__ = ["OFF", "CalendarStatus", "status_at", "transitions"]
 
 
 @dataclass(frozen=True)
 class CalendarStatus:
-    """The shift key (``A@2026-01-05``, '' outside shifts) and the break in force ('' if none)."""
+    """The shift key (``A@2026-01-05``, '' outside shifts) and the reason of the planned
+    stop in force ('' if none)."""
 
     shift: str
     breaks: str
+
+
+OFF = CalendarStatus("", "")
 
 
 def _within(start: time, end: time, at: time) -> bool:
@@ -26,9 +37,9 @@ def _within(start: time, end: time, at: time) -> bool:
 
 
 def status_at(calendar: ShiftCalendar, ts: float) -> CalendarStatus:
-    """Shift and break at Unix time ``ts`` in the calendar's time zone."""
+    """Shift and planned stop at Unix time ``ts`` in the calendar's time zone."""
     local = datetime.fromtimestamp(ts, UTC).astimezone(ZoneInfo(calendar.timezone))
-    now = local.time()
+    now = local.time().replace(fold=0)
     for shift in calendar.shifts:
         if not _within(shift.start, shift.end, now):
             continue
@@ -36,7 +47,54 @@ def status_at(calendar: ShiftCalendar, ts: float) -> CalendarStatus:
         if shift.start > shift.end and now < shift.end:
             day -= timedelta(days=1)  # the shift began yesterday
         if day in calendar.holidays:
-            return CalendarStatus("", "")
+            return OFF
         brk = next((b for b in shift.breaks if _within(b.start, b.end, now)), None)
-        return CalendarStatus(f"{shift.name}@{day.isoformat()}", "break" if brk else "")
-    return CalendarStatus("", "")
+        return CalendarStatus(f"{shift.name}@{day.isoformat()}", brk.reason if brk else "")
+    return OFF
+
+
+def _offset_changes(zone: ZoneInfo, day: date) -> list[float]:
+    """The instants during local ``day`` at which the zone's UTC offset changes."""
+    start = datetime.combine(day, time(), zone).timestamp()
+    end = datetime.combine(day + timedelta(days=1), time(), zone).timestamp()
+
+    def offset(ts: float) -> timedelta | None:
+        return datetime.fromtimestamp(ts, zone).utcoffset()
+
+    if offset(start) == offset(end):
+        return []
+    low, high = start, end  # offset(low) != offset(high): bisect to the second
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if offset(mid) == offset(start) else (low, mid)
+    return [high]
+
+
+def transitions(
+    calendar: ShiftCalendar, after: float, until: float
+) -> list[tuple[float, CalendarStatus]]:
+    """Every change of :func:`status_at` in (``after``, ``until``], with its exact time,
+    in time order."""
+    if until <= after:
+        return []
+    zone = ZoneInfo(calendar.timezone)
+    first = datetime.fromtimestamp(after, zone).date() - timedelta(days=1)
+    last = datetime.fromtimestamp(until, zone).date() + timedelta(days=1)
+    walls = {t for s in calendar.shifts for b in s.breaks for t in (b.start, b.end)}
+    walls |= {t for s in calendar.shifts for t in (s.start, s.end)}
+    candidates: set[float] = set()
+    day = first
+    while day <= last:
+        candidates.update(_offset_changes(zone, day))
+        for wall in walls:
+            for fold in (0, 1):  # a wall time repeated by a change back occurs twice
+                candidates.add(datetime.combine(day, wall.replace(fold=fold), zone).timestamp())
+        day += timedelta(days=1)
+    out: list[tuple[float, CalendarStatus]] = []
+    current = status_at(calendar, after)
+    for ts in sorted(c for c in candidates if after < c <= until):
+        status = status_at(calendar, ts)
+        if status != current:
+            out.append((ts, status))
+            current = status
+    return out
