@@ -161,6 +161,7 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
         _pub(*_family("oee", "downtime")),
         _sub(*_family("telemetry", "erp.workorder")),
         _uses(streams.TELEMETRY),
+        _owns(streams.OEE_FINAL),
         _bucket(streams.OEE_STATE, writes=">"),
     ),
     "alerting": _service(
@@ -183,13 +184,13 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
 """One user per service, named like the service."""
 
 _PLANT_DATA: Final = _family(
-    "telemetry", "oee", "downtime", "alarm", "erp.workorder", "erp.confirmation"
+    "telemetry", "oee", "oee_final", "downtime", "alarm", "erp.workorder", "erp.confirmation"
 )
 
 
 def _operator() -> Grant:
     grant = _sub(f"{PREFIX}.>", f"{inbox_prefix(OPERATOR)}.>")
-    for stream in (streams.TELEMETRY, streams.AUDIT):
+    for stream in (streams.TELEMETRY, streams.AUDIT, streams.OEE_FINAL):
         grant |= _read(stream.name)
     for bucket in streams.ALL_BUCKETS:
         grant |= _read(bucket.stream)
@@ -199,8 +200,10 @@ def _operator() -> Grant:
 def _it_reader() -> Grant:
     # off-the-shelf clients reply to _INBOX: only it-reader's own replies travel there,
     # since every hub user has an inbox of its own
-    return _sub(*_PLANT_DATA, "_INBOX.>", f"{inbox_prefix(IT_READER)}.>") | _read(
-        streams.TELEMETRY.name
+    return (
+        _sub(*_PLANT_DATA, "_INBOX.>", f"{inbox_prefix(IT_READER)}.>")
+        | _read(streams.TELEMETRY.name)
+        | _read(streams.OEE_FINAL.name)
     )
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "CONFIG",
     "ERP_OUTBOX",
     "ERP_STATE",
+    "OEE_FINAL",
     "OEE_STATE",
     "SERVICES",
     "TELEMETRY",
@@ -112,6 +113,9 @@ ERP_OUTBOX: Final = StreamSpec(
     duplicate_window_s=_DAY,
 )
 """Confirmations on their way to the ERP; an entry leaves when the ERP has it."""
+OEE_FINAL: Final = StreamSpec("PLANTBUS_OEE_FINAL", (f"{PREFIX}.oee_final.>",), max_age_s=31 * _DAY)
+"""Final figures of closed shifts and work orders (and their corrections), kept a month
+for the historian and any other consumer that was away when they were published."""
 
 CONFIG: Final = BucketSpec("plantbus_config", history=5)
 SERVICES: Final = BucketSpec("plantbus_services", ttl_s=30.0)
@@ -122,7 +126,7 @@ ERP_STATE: Final = BucketSpec("plantbus_erp")
 TOKENS: Final = BucketSpec("plantbus_tokens")
 """Bearer-token records by token id (hashes only); written by governance, read by all."""
 
-ALL_STREAMS: Final = (TELEMETRY, AUDIT, ERP_OUTBOX)
+ALL_STREAMS: Final = (TELEMETRY, AUDIT, ERP_OUTBOX, OEE_FINAL)
 ALL_BUCKETS: Final = (CONFIG, SERVICES, OEE_STATE, ALARM_STATE, ERP_STATE, TOKENS)
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "erp_outbox",
     "heartbeat",
     "oee",
+    "oee_final",
     "telemetry",
     "telemetry_of",
     "workorder",
@@ -50,6 +51,11 @@ def oee(site: str, area: str, line: str, machine: str | None = None) -> str:
     """Subject of a machine's OEE snapshot, or of the line's when ``machine`` is None."""
     tokens = (site, area, line) if machine is None else (site, area, line, machine)
     return _join("oee", *tokens)
+
+
+def oee_final(site: str, area: str, line: str, machine: str) -> str:
+    """Subject of the final figures of a machine's shifts and work orders that ended."""
+    return _join("oee_final", site, area, line, machine)
 
 
 def downtime(site: str, area: str, line: str, machine: str) -> str:

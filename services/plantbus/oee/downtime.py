@@ -15,7 +15,7 @@ from plantbus.oee.events import StateChange
 from plantbus.sdk.errors import NotFound
 from plantbus.v1 import oee_pb2
 
-__all__ = ["RECENT", "DowntimeLog"]
+__all__ = ["RECENT", "DowntimeLog", "episode_id"]
 
 RECENT = 500
 """How many downtime events are kept (to list and classify)."""
@@ -27,6 +27,8 @@ class DowntimeLog:
 
     recent: deque[oee_pb2.DowntimeEvent] = field(default_factory=lambda: deque(maxlen=RECENT))
     open: dict[str, oee_pb2.DowntimeEvent] = field(default_factory=dict)
+    muted: bool = False
+    """While set, events are returned but not kept (a provisional view)."""
 
     def restore(
         self, recent: Iterable[oee_pb2.DowntimeEvent], open_: Iterable[oee_pb2.DowntimeEvent]
@@ -52,7 +54,7 @@ class DowntimeLog:
             out += self._keep(ended)
         if event.state == "stopped" and event.machine not in self.open:
             started = oee_pb2.DowntimeEvent(
-                id=_episode_id(event),
+                id=episode_id(event),
                 machine=event.machine,
                 kind=oee_pb2.DOWNTIME_KIND_STARTED,
                 reason=event.reason,
@@ -91,11 +93,12 @@ class DowntimeLog:
         return machine in self.open
 
     def _keep(self, event: oee_pb2.DowntimeEvent) -> list[oee_pb2.DowntimeEvent]:
-        self.recent.appendleft(event)
+        if not self.muted:
+            self.recent.appendleft(event)
         return [event]
 
 
-def _episode_id(event: StateChange) -> str:
+def episode_id(event: StateChange) -> str:
     """A short id from the machine and the stop's start time, so reading the same telemetry
     again (after a restart between publishing and saving) gives the same ids."""
     return hashlib.sha256(f"{event.machine}@{event.ts!r}".encode()).hexdigest()[:12]

@@ -6,13 +6,18 @@ planned downtime, ``running`` is actual production time, anything else (``stoppe
 or no state yet) is unplanned downtime by reason. Outside shifts only calendar time
 accrues. Each stretch of time is added to the machine's totals, its current shift's and
 its current work order's, so every scope is aggregated from the same times and counts.
+When a shift or work order ends, its totals leave the track as a :class:`Closed` record
+in ``OeeEngine.closed`` (for the caller to publish and keep), so a track holds only what
+is open.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
-from plantbus.oee.downtime import DowntimeLog
+from plantbus.config.oee import OeeSettings
+from plantbus.oee.downtime import DowntimeLog, episode_id
 from plantbus.oee.events import (
     BreakEnd,
     BreakStart,
@@ -28,7 +33,7 @@ from plantbus.oee.events import (
 from plantbus.oee.kpi import Kpis, Totals
 from plantbus.v1 import oee_pb2
 
-__all__ = ["EngineSettings", "MachineTrack", "OeeEngine"]
+__all__ = ["Closed", "EngineSettings", "MachineTrack", "OeeEngine"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,27 @@ class EngineSettings:
     reason_refine_s: float = 5.0
     """A reason that arrives this soon after a stop began relabels it instead of starting a
     new stop (PLCs often write the state register before the reason register)."""
+
+    @classmethod
+    def of(cls, config: OeeSettings) -> EngineSettings:
+        """The loss model of the plant config's ``oee_settings``."""
+        return cls(
+            minor_stop_s=config.minor_stop_s,
+            startup_window_s=config.startup_window_s,
+            setup_reasons=frozenset(config.setup_reasons),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """The final totals of a shift or work order of a machine, when it ended."""
+
+    machine: str
+    line: str
+    kind: Literal["shift", "work_order"]
+    key: str
+    totals: Totals
+    ts: float
 
 
 @dataclass(slots=True)
@@ -90,6 +116,10 @@ class OeeEngine:
         self.settings = settings or EngineSettings()
         self.machines: dict[str, MachineTrack] = {}
         self.downtime = DowntimeLog()
+        self.closed: list[Closed] = []
+        """Shifts and work orders that ended, oldest first; the caller takes them."""
+        self.reasons: dict[str, str] = {}
+        """Reasons people gave downtime episodes (by id): a stop replayed keeps them."""
 
     def track(self, machine: str, line: str = "") -> MachineTrack:
         """The machine's track, created on first sight."""
@@ -113,12 +143,15 @@ class OeeEngine:
             if not track.in_shift:
                 continue
             bucket.pot_s += dt
+            if track.order and not track.breaks and track.state != "planned_stop":
+                bucket.busy_s += dt
             if track.breaks or track.state == "planned_stop":
                 reason = track.breaks[-1] if track.breaks else (track.reason or "planned_stop")
                 bucket.planned_down_s += dt
                 bucket.planned_by_reason[reason] = bucket.planned_by_reason.get(reason, 0.0) + dt
             elif track.state == "running":
                 bucket.apt_s += dt
+                bucket.busy_apt_s += dt if track.order else 0.0
             else:
                 reason = track.reason or ("unknown" if not track.state else "unspecified")
                 bucket.down_s += dt
@@ -137,8 +170,13 @@ class OeeEngine:
             case Count():
                 self._count(track, event)
             case ShiftStart():
-                track.in_shift, track.shift = True, event.shift or "shift"
+                shift = event.shift or "shift"
+                if track.in_shift and track.shift != shift:
+                    self._close(track, "shift", track.shift, event.ts)
+                track.in_shift, track.shift = True, shift
             case ShiftEnd():
+                if track.in_shift:
+                    self._close(track, "shift", track.shift, event.ts)
                 track.in_shift = False
             case BreakStart():
                 track.breaks.append(event.reason or "break")
@@ -148,13 +186,35 @@ class OeeEngine:
             case IdealCycleTime():
                 track.ideal_cycle_s = event.seconds
             case WorkOrderStart():
+                if track.order and track.order != event.order:
+                    self._close(track, "work_order", track.order, event.ts)
                 track.order, track.order_ideal_s = event.order, event.ideal_cycle_time_s
             case WorkOrderEnd():
-                if not event.order or event.order == track.order:
+                if track.order and (not event.order or event.order == track.order):
+                    self._close(track, "work_order", track.order, event.ts)
                     track.order, track.order_ideal_s = "", None
         return []
 
+    def _close(
+        self, track: MachineTrack, kind: Literal["shift", "work_order"], key: str, ts: float
+    ) -> None:
+        scopes = track.shifts if kind == "shift" else track.orders
+        totals = scopes.pop(key, None)
+        if totals is not None:
+            self.closed.append(Closed(track.machine, track.line, kind, key, totals, ts))
+
+    def _classified(self, track: MachineTrack, event: StateChange) -> StateChange:
+        """``event`` with the reason a person gave its stop, if one did."""
+        if event.state != "stopped":
+            return event
+        episode = self.downtime.open.get(track.machine)
+        reason = self.reasons.get(episode.id) if episode is not None else None
+        if reason is None:
+            reason = self.reasons.get(episode_id(event))
+        return replace(event, reason=reason) if reason is not None else event
+
     def _state(self, track: MachineTrack, event: StateChange) -> list[oee_pb2.DowntimeEvent]:
+        event = self._classified(track, event)
         was_stopped = track.state not in ("running", "planned_stop", "")
         now_stopped = event.state == "stopped"
         if was_stopped and not now_stopped:
@@ -179,6 +239,9 @@ class OeeEngine:
         """Give a downtime episode its reason and move its time to that reason; returns the
         classified event and the reason it had."""
         classified, old, seconds = self.downtime.classify(downtime_id, reason, actor, now)
+        self.reasons[downtime_id] = reason
+        kept = {d.id for d in self.downtime.recent}
+        self.reasons = {k: v for k, v in self.reasons.items() if k in kept}
         track = self.machines.get(classified.machine)
         if track is not None:
             self.advance(track, now)
@@ -218,6 +281,7 @@ class OeeEngine:
         for bucket in track.buckets():
             bucket.total_count += event.total
             bucket.reject_count += event.reject
+            bucket.rework_count += event.rework
             bucket.ideal_s += pri * event.total
             bucket.ideal_reject_s += pri * event.reject
             if startup:

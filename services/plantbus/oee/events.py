@@ -64,10 +64,12 @@ class StateChange(_Base):
 
 @dataclass(frozen=True, slots=True)
 class Count(_Base):
-    """Parts made (rejects included) and rejects among them since the previous count."""
+    """Parts made (rejects and rework included), and rejects (scrap) and parts to rework
+    among them, since the previous count."""
 
     total: int = 0
     reject: int = 0
+    rework: int = 0
 
 
 @dataclass(frozen=True, slots=True)

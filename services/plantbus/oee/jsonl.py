@@ -76,9 +76,10 @@ def parse_event(obj: Any) -> Event:
         return StateChange(*base, state=state, reason=str(obj.get("reason") or ""))
     if kind == "count":
         total, reject = _nonnegative_int(obj, "total"), _nonnegative_int(obj, "reject")
-        if reject > total:
-            raise ValueError(f"reject ({reject}) exceeds total ({total})")
-        return Count(*base, total=total, reject=reject)
+        rework = _nonnegative_int(obj, "rework")
+        if reject + rework > total:
+            raise ValueError(f"reject ({reject}) plus rework ({rework}) exceeds total ({total})")
+        return Count(*base, total=total, reject=reject, rework=rework)
     if kind == "ideal_cycle_time":
         seconds = obj.get("seconds")
         if not isinstance(seconds, int | float) or seconds <= 0:

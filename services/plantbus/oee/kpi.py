@@ -36,8 +36,13 @@ class Totals:
     """Unplanned downtime."""
     down_by_reason: dict[str, float] = field(default_factory=dict)
     planned_by_reason: dict[str, float] = field(default_factory=dict)
+    busy_s: float = 0.0
+    """Actual unit busy time AUBT: planned busy time while a work order is on the machine."""
+    busy_apt_s: float = 0.0
+    """Actual production time while a work order is on the machine."""
     total_count: int = 0
     reject_count: int = 0
+    rework_count: int = 0
     startup_rejects: int = 0
     ideal_s: float = 0.0
     """Σ PRI * PQ: the time the parts made would take at the ideal cycle time."""
@@ -55,8 +60,11 @@ class Totals:
             "planned_down_s",
             "apt_s",
             "down_s",
+            "busy_s",
+            "busy_apt_s",
             "total_count",
             "reject_count",
+            "rework_count",
             "startup_rejects",
             "ideal_s",
             "ideal_reject_s",
@@ -138,6 +146,39 @@ class Kpis:
         """SQ / PQ."""
         return ratio(self.totals.reject_count, self.totals.total_count)
 
+    @property
+    def rework_ratio(self) -> float | None:
+        """RQ / PQ."""
+        return ratio(self.totals.rework_count, self.totals.total_count)
+
+    @property
+    def first_pass_yield(self) -> float | None:
+        """Parts good the first time over parts inspected: (PQ - SQ - RQ) / PQ."""
+        t = self.totals
+        return ratio(t.total_count - t.reject_count - t.rework_count, t.total_count)
+
+    @property
+    def setup_ratio(self) -> float | None:
+        """AUST / AUPT, where the unit's processing time AUPT = APT + AUST."""
+        return ratio(self.totals.setup_s, self.totals.apt_s + self.totals.setup_s)
+
+    @property
+    def allocation_efficiency(self) -> float | None:
+        """AUBT / PBT: how much of the planned busy time work orders had the machine
+        (None without any order time: no order data is no figure, not 0)."""
+        return ratio(self.totals.busy_s, self.pbt_s) if self.totals.busy_s > 0 else None
+
+    @property
+    def utilisation_efficiency(self) -> float | None:
+        """APT / AUBT, both while a work order is on the machine."""
+        return ratio(self.totals.busy_apt_s, self.totals.busy_s)
+
+    @property
+    def nee(self) -> float | None:
+        """Net equipment effectiveness: utilisation efficiency * effectiveness * quality."""
+        u, p, q = self.utilisation_efficiency, self.performance, self.quality
+        return u * p * q if u is not None and p is not None and q is not None else None
+
     def six_big_losses(self) -> dict[str, float]:
         """Seconds lost to each of Nakajima's six big losses."""
         t = self.totals
@@ -172,6 +213,14 @@ class Kpis:
             "mtbf_s": self.mtbf_s,
             "mttr_s": self.mttr_s,
             "scrap_ratio": self.scrap_ratio,
+            "rework_count": t.rework_count,
+            "rework_ratio": self.rework_ratio,
+            "first_pass_yield": self.first_pass_yield,
+            "setup_ratio": self.setup_ratio,
+            "actual_unit_busy_time_s": t.busy_s,
+            "allocation_efficiency": self.allocation_efficiency,
+            "utilisation_efficiency": self.utilisation_efficiency,
+            "nee": self.nee,
             "failures": t.failures,
             "six_big_losses": self.six_big_losses(),
         }

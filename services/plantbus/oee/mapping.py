@@ -32,6 +32,7 @@ class MachineMapper:
     line: str
     total: CumulativeCounter = field(init=False)
     reject: CumulativeCounter = field(init=False)
+    rework: CumulativeCounter = field(init=False)
     reason_code: int | None = None
     state: str = ""
     reason: str = ""
@@ -39,12 +40,14 @@ class MachineMapper:
     def __post_init__(self) -> None:
         self.total = CumulativeCounter(self.mapping.counter_modulus)
         self.reject = CumulativeCounter(self.mapping.counter_modulus)
+        self.rework = CumulativeCounter(self.mapping.counter_modulus)
 
     def dump(self) -> dict[str, object]:
         """What must survive a restart: counter baselines and the last state."""
         return {
             "total": self.total.last,
             "reject": self.reject.last,
+            "rework": self.rework.last,
             "reason_code": self.reason_code,
             "state": self.state,
             "reason": self.reason,
@@ -52,9 +55,10 @@ class MachineMapper:
 
     def load(self, data: dict[str, object]) -> None:
         """Restore what :meth:`dump` saved."""
-        total, reject, code = data.get("total"), data.get("reject"), data.get("reason_code")
-        self.total.last = total if isinstance(total, int) else None
-        self.reject.last = reject if isinstance(reject, int) else None
+        for name in ("total", "reject", "rework"):
+            last = data.get(name)
+            getattr(self, name).last = last if isinstance(last, int) else None
+        code = data.get("reason_code")
         self.reason_code = code if isinstance(code, int) else None
         self.state, self.reason = str(data.get("state", "")), str(data.get("reason", ""))
 
@@ -91,15 +95,12 @@ class MachineMapper:
             if self.state == "stopped":
                 return self._state_event(ts, "stopped", self._reason(self.reason))
             return []
+        counters = {m.total_tag: "total", m.reject_tag: "reject", m.rework_tag: "rework"}
+        name = counters.get(tag) if tag else None
         raw = _reading(value, m.counter_modulus)
-        if tag in (m.total_tag, m.reject_tag) and raw is not None:
-            if m.counter_mode == "increment":
-                made = raw
-            else:
-                made = (self.total if tag == m.total_tag else self.reject).update(raw)
-            if made <= 0:
-                return []
-            if tag == m.total_tag:
-                return [Count(ts, m.machine, self.line, total=made, reject=0)]
-            return [Count(ts, m.machine, self.line, total=0, reject=made)]
-        return []
+        if name is None or raw is None:
+            return []
+        made = raw if m.counter_mode == "increment" else getattr(self, name).update(raw)
+        if made <= 0:
+            return []
+        return [Count(ts, m.machine, self.line, **{name: made})]

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from plantbus.oee.engine import EngineSettings, OeeEngine
+from plantbus.oee.engine import EngineSettings, MachineTrack, OeeEngine
 from plantbus.oee.events import Event
 from plantbus.oee.jsonl import LineError
-from plantbus.oee.kpi import Kpis
+from plantbus.oee.kpi import Kpis, Totals
 from plantbus.oee.ordering import Reorderer
 
 __all__ = ["Report", "compute", "render_table"]
@@ -22,6 +22,23 @@ class Report:
     engine: OeeEngine
     errors: list[str] = field(default_factory=list)
     duplicates: int = 0
+    closed: dict[tuple[str, str], dict[str, Totals]] = field(default_factory=dict)
+    """Totals of the shifts and work orders that ended, by (machine, kind) and key."""
+
+    def take_closed(self) -> None:
+        """Keep what the engine closed (a scope that opens again adds up)."""
+        for c in self.engine.closed:
+            self.closed.setdefault((c.machine, c.kind), {}).setdefault(c.key, Totals()).add(
+                c.totals
+            )
+        self.engine.closed.clear()
+
+    def scopes(self, track: MachineTrack, kind: str) -> dict[str, Totals]:
+        """Every shift or work order of a machine: the closed ones and those still open."""
+        out = {k: Totals.sum([v]) for k, v in self.closed.get((track.machine, kind), {}).items()}
+        for key, totals in (track.shifts if kind == "shift" else track.orders).items():
+            out.setdefault(key, Totals()).add(totals)
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         """The ``--json`` output."""
@@ -31,8 +48,10 @@ class Report:
                 name: {
                     **Kpis(t.totals).as_dict(),
                     "line": t.line,
-                    "shifts": {k: Kpis(v).as_dict() for k, v in t.shifts.items()},
-                    "work_orders": {k: Kpis(v).as_dict() for k, v in t.orders.items()},
+                    "shifts": {k: Kpis(v).as_dict() for k, v in self.scopes(t, "shift").items()},
+                    "work_orders": {
+                        k: Kpis(v).as_dict() for k, v in self.scopes(t, "work_order").items()
+                    },
                 }
                 for name, t in sorted(e.machines.items())
             },
@@ -57,8 +76,10 @@ def compute(
             continue
         for event in reorder.push(item):
             engine.process(event)
+        report.take_closed()
     for event in reorder.flush():
         engine.process(event)
+    report.take_closed()
     report.duplicates = reorder.duplicates
     report.errors += [
         f"late event dropped (beyond the {tolerance_s}s window): {e}" for e in reorder.late

@@ -11,7 +11,7 @@ import grpc
 
 from plantbus.kit.identity import require
 from plantbus.oee.kpi import Kpis, Totals
-from plantbus.oee.snapshot import current_totals, snapshot
+from plantbus.oee.snapshot import current_totals
 from plantbus.sdk.errors import NotFound, ValidationFailed
 from plantbus.v1 import oee_pb2, oee_pb2_grpc
 
@@ -40,15 +40,7 @@ class OeeServicer(oee_pb2_grpc.OeeServiceServicer):  # type: ignore[misc]
         raise ValidationFailed(f"scope {scope!r}: use site/area/line or site/area/line/machine")
 
     def _past_shift(self, scope: str, shift: str) -> oee_pb2.OeeSnapshot:
-        tracks = [
-            t
-            for name, t in self.service.engine.machines.items()
-            if scope in (name, t.line) and shift in t.shifts
-        ]
-        if not tracks:
-            known = sorted({k for t in self.service.engine.machines.values() for k in t.shifts})
-            raise NotFound(f"no shift {shift!r} for {scope!r}; known: {', '.join(known) or '-'}")
-        return snapshot(scope, Kpis(Totals.sum(t.shifts[shift] for t in tracks)), None, shift)
+        return self.service.live.past_shift(scope, shift)
 
     async def GetOee(
         self, request: oee_pb2.GetOeeRequest, context: Context

@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 from plantbus.kit import codec
-from plantbus.oee.engine import MachineTrack
+from plantbus.oee.engine import Closed, MachineTrack
 from plantbus.oee.kpi import Kpis, Totals
 from plantbus.v1 import oee_pb2
 
-__all__ = ["current_totals", "snapshot"]
+__all__ = ["current_totals", "final_snapshot", "iso_kpis", "snapshot"]
+
+_RATIOS = {
+    "availability": "availability",
+    "effectiveness": "performance",
+    "quality_ratio": "quality",
+    "oee": "oee",
+    "teep": "teep",
+    "nee": "nee",
+    "utilisation_efficiency": "utilisation_efficiency",
+    "allocation_efficiency": "allocation_efficiency",
+    "setup_ratio": "setup_ratio",
+    "scrap_ratio": "scrap_ratio",
+    "rework_ratio": "rework_ratio",
+    "first_pass_yield": "first_pass_yield",
+    "mtbf_s": "mtbf_s",
+    "mttr_s": "mttr_s",
+}
+"""IsoKpis field: Kpis property."""
 
 
 def current_totals(track: MachineTrack) -> Totals:
@@ -17,8 +35,35 @@ def current_totals(track: MachineTrack) -> Totals:
     return track.totals
 
 
+def iso_kpis(kpis: Kpis) -> oee_pb2.IsoKpis:
+    """Every ISO 22400-2 KPI of one period."""
+    t = kpis.totals
+    msg = oee_pb2.IsoKpis(
+        planned_busy_time_s=kpis.pbt_s,
+        actual_production_time_s=t.apt_s,
+        actual_unit_busy_time_s=t.busy_s,
+        setup_time_s=t.setup_s,
+        downtime_s=t.down_s,
+        planned_downtime_s=t.planned_down_s,
+        total_count=t.total_count,
+        good_count=kpis.good_count,
+        scrap_count=t.reject_count,
+        rework_count=t.rework_count,
+        failures=t.failures,
+    )
+    for field, name in _RATIOS.items():
+        value = getattr(kpis, name)
+        if value is not None:
+            setattr(msg, field, value)
+    return msg
+
+
 def snapshot(
-    scope: str, kpis: Kpis, track: MachineTrack | None = None, shift: str = ""
+    scope: str,
+    kpis: Kpis,
+    track: MachineTrack | None = None,
+    shift: str = "",
+    revision: int = 0,
 ) -> oee_pb2.OeeSnapshot:
     """A snapshot message for ``scope``."""
     t = kpis.totals
@@ -32,16 +77,36 @@ def snapshot(
         total_count=t.total_count,
         good_count=kpis.good_count,
         downtime_by_reason=t.down_by_reason,
+        kpis=iso_kpis(kpis),
+        revision=revision,
     )
     if track is not None:
         msg.state, msg.reason, msg.work_order = track.state, track.reason, track.order
         order = track.orders.get(track.order) if track.order else None
         if order is not None:
-            msg.order_total_count = order.total_count
-            msg.order_good_count = order.total_count - order.reject_count
-            msg.order_run_s, msg.order_down_s = order.apt_s, order.down_s
+            _order_fields(msg, order)
     for name in ("availability", "performance", "quality", "oee"):
         value = getattr(kpis, name)
         if value is not None:
             setattr(msg, name, value)
+    return msg
+
+
+def _order_fields(msg: oee_pb2.OeeSnapshot, order: Totals) -> None:
+    msg.order_total_count = order.total_count
+    msg.order_good_count = order.total_count - order.reject_count
+    msg.order_run_s, msg.order_down_s = order.apt_s, order.down_s
+    msg.order_kpis.CopyFrom(iso_kpis(Kpis(order)))
+
+
+def final_snapshot(closed: Closed, revision: int) -> oee_pb2.OeeSnapshot:
+    """The final figures of a shift or work order that ended."""
+    msg = snapshot(closed.machine, Kpis(closed.totals), revision=revision)
+    msg.final = True
+    msg.time.CopyFrom(codec.timestamp(closed.ts))
+    if closed.kind == "shift":
+        msg.shift = closed.key
+    else:
+        msg.work_order = closed.key
+        _order_fields(msg, closed.totals)
     return msg

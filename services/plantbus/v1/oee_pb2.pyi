@@ -22,7 +22,7 @@ DOWNTIME_KIND_ENDED: DowntimeKind
 DOWNTIME_KIND_CLASSIFIED: DowntimeKind
 
 class OeeSnapshot(_message.Message):
-    __slots__ = ("scope", "time", "shift", "work_order", "state", "reason", "availability", "performance", "quality", "oee", "planned_busy_time_s", "actual_production_time_s", "downtime_s", "total_count", "good_count", "downtime_by_reason", "order_total_count", "order_good_count", "order_run_s", "order_down_s")
+    __slots__ = ("scope", "time", "shift", "work_order", "state", "reason", "availability", "performance", "quality", "oee", "planned_busy_time_s", "actual_production_time_s", "downtime_s", "total_count", "good_count", "downtime_by_reason", "order_total_count", "order_good_count", "order_run_s", "order_down_s", "kpis", "order_kpis", "revision", "final")
     class DowntimeByReasonEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +50,10 @@ class OeeSnapshot(_message.Message):
     ORDER_GOOD_COUNT_FIELD_NUMBER: _ClassVar[int]
     ORDER_RUN_S_FIELD_NUMBER: _ClassVar[int]
     ORDER_DOWN_S_FIELD_NUMBER: _ClassVar[int]
+    KPIS_FIELD_NUMBER: _ClassVar[int]
+    ORDER_KPIS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
     scope: str
     time: _timestamp_pb2.Timestamp
     shift: str
@@ -70,7 +74,65 @@ class OeeSnapshot(_message.Message):
     order_good_count: int
     order_run_s: float
     order_down_s: float
-    def __init__(self, scope: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shift: _Optional[str] = ..., work_order: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., availability: _Optional[float] = ..., performance: _Optional[float] = ..., quality: _Optional[float] = ..., oee: _Optional[float] = ..., planned_busy_time_s: _Optional[float] = ..., actual_production_time_s: _Optional[float] = ..., downtime_s: _Optional[float] = ..., total_count: _Optional[int] = ..., good_count: _Optional[int] = ..., downtime_by_reason: _Optional[_Mapping[str, float]] = ..., order_total_count: _Optional[int] = ..., order_good_count: _Optional[int] = ..., order_run_s: _Optional[float] = ..., order_down_s: _Optional[float] = ...) -> None: ...
+    kpis: IsoKpis
+    order_kpis: IsoKpis
+    revision: int
+    final: bool
+    def __init__(self, scope: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shift: _Optional[str] = ..., work_order: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., availability: _Optional[float] = ..., performance: _Optional[float] = ..., quality: _Optional[float] = ..., oee: _Optional[float] = ..., planned_busy_time_s: _Optional[float] = ..., actual_production_time_s: _Optional[float] = ..., downtime_s: _Optional[float] = ..., total_count: _Optional[int] = ..., good_count: _Optional[int] = ..., downtime_by_reason: _Optional[_Mapping[str, float]] = ..., order_total_count: _Optional[int] = ..., order_good_count: _Optional[int] = ..., order_run_s: _Optional[float] = ..., order_down_s: _Optional[float] = ..., kpis: _Optional[_Union[IsoKpis, _Mapping]] = ..., order_kpis: _Optional[_Union[IsoKpis, _Mapping]] = ..., revision: _Optional[int] = ..., final: _Optional[bool] = ...) -> None: ...
+
+class IsoKpis(_message.Message):
+    __slots__ = ("availability", "effectiveness", "quality_ratio", "oee", "teep", "nee", "utilisation_efficiency", "allocation_efficiency", "setup_ratio", "scrap_ratio", "rework_ratio", "first_pass_yield", "mtbf_s", "mttr_s", "planned_busy_time_s", "actual_production_time_s", "actual_unit_busy_time_s", "setup_time_s", "downtime_s", "planned_downtime_s", "total_count", "good_count", "scrap_count", "rework_count", "failures")
+    AVAILABILITY_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVENESS_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_RATIO_FIELD_NUMBER: _ClassVar[int]
+    OEE_FIELD_NUMBER: _ClassVar[int]
+    TEEP_FIELD_NUMBER: _ClassVar[int]
+    NEE_FIELD_NUMBER: _ClassVar[int]
+    UTILISATION_EFFICIENCY_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATION_EFFICIENCY_FIELD_NUMBER: _ClassVar[int]
+    SETUP_RATIO_FIELD_NUMBER: _ClassVar[int]
+    SCRAP_RATIO_FIELD_NUMBER: _ClassVar[int]
+    REWORK_RATIO_FIELD_NUMBER: _ClassVar[int]
+    FIRST_PASS_YIELD_FIELD_NUMBER: _ClassVar[int]
+    MTBF_S_FIELD_NUMBER: _ClassVar[int]
+    MTTR_S_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_BUSY_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_PRODUCTION_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_UNIT_BUSY_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    SETUP_TIME_S_FIELD_NUMBER: _ClassVar[int]
+    DOWNTIME_S_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_DOWNTIME_S_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    GOOD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SCRAP_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REWORK_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    availability: float
+    effectiveness: float
+    quality_ratio: float
+    oee: float
+    teep: float
+    nee: float
+    utilisation_efficiency: float
+    allocation_efficiency: float
+    setup_ratio: float
+    scrap_ratio: float
+    rework_ratio: float
+    first_pass_yield: float
+    mtbf_s: float
+    mttr_s: float
+    planned_busy_time_s: float
+    actual_production_time_s: float
+    actual_unit_busy_time_s: float
+    setup_time_s: float
+    downtime_s: float
+    planned_downtime_s: float
+    total_count: int
+    good_count: int
+    scrap_count: int
+    rework_count: int
+    failures: int
+    def __init__(self, availability: _Optional[float] = ..., effectiveness: _Optional[float] = ..., quality_ratio: _Optional[float] = ..., oee: _Optional[float] = ..., teep: _Optional[float] = ..., nee: _Optional[float] = ..., utilisation_efficiency: _Optional[float] = ..., allocation_efficiency: _Optional[float] = ..., setup_ratio: _Optional[float] = ..., scrap_ratio: _Optional[float] = ..., rework_ratio: _Optional[float] = ..., first_pass_yield: _Optional[float] = ..., mtbf_s: _Optional[float] = ..., mttr_s: _Optional[float] = ..., planned_busy_time_s: _Optional[float] = ..., actual_production_time_s: _Optional[float] = ..., actual_unit_busy_time_s: _Optional[float] = ..., setup_time_s: _Optional[float] = ..., downtime_s: _Optional[float] = ..., planned_downtime_s: _Optional[float] = ..., total_count: _Optional[int] = ..., good_count: _Optional[int] = ..., scrap_count: _Optional[int] = ..., rework_count: _Optional[int] = ..., failures: _Optional[int] = ...) -> None: ...
 
 class DowntimeEvent(_message.Message):
     __slots__ = ("id", "machine", "kind", "reason", "planned", "start", "end", "classified_by")

@@ -237,7 +237,7 @@ async def test_classify_downtime_moves_its_time_and_is_audited(
             assert episode.reason != "changeover"
             await wait_until(
                 lambda: (
-                    service.engine.machines["s/a/l/m1"].totals.down_by_reason.get(
+                    service.machine_snapshot("s/a/l/m1", time.time()).downtime_by_reason.get(
                         episode.reason or "unspecified", 0.0
                     )
                     > 0.0

@@ -1,0 +1,394 @@
+"""The live OEE of a plant: telemetry samples, work orders and shift calendars in,
+snapshots, downtime events and final figures out. Pure: the caller passes the wall clock
+(``now``), publishes what :meth:`LiveOee.drain` returns and saves :meth:`LiveOee.dump`.
+
+Each machine's inputs go through its :class:`~plantbus.oee.timeline.Timeline`, so the
+engine sees them in source-time order whatever order they arrive in: a sample replayed
+from a device's spool after an outage lands in its place, the figures from there on are
+recomputed, and the machine's revision goes up. Snapshots show the committed figures plus
+what the reorder window still holds, up to the machine's source clock.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from plantbus.config import PlantConfig
+from plantbus.config.oee import OeeSettings, ShiftCalendar
+from plantbus.oee.calendar import OFF, CalendarStatus, status_at, transitions
+from plantbus.oee.engine import Closed, EngineSettings, MachineTrack, OeeEngine
+from plantbus.oee.events import (
+    BreakEnd,
+    BreakStart,
+    Event,
+    ShiftEnd,
+    ShiftStart,
+    StateChange,
+    WorkOrderEnd,
+    WorkOrderStart,
+)
+from plantbus.oee.kpi import Kpis, Totals
+from plantbus.oee.mapping import MachineMapper
+from plantbus.oee.snapshot import current_totals, final_snapshot, snapshot
+from plantbus.oee.timeline import Input, Sample, Timeline
+from plantbus.sdk.errors import NotFound
+from plantbus.v1 import oee_pb2
+
+__all__ = ["ALWAYS", "FINALS_KEPT", "LiveOee", "Outbox"]
+
+ALWAYS = CalendarStatus("always", "")
+"""The status of a line without a calendar: one endless shift."""
+FINALS_KEPT = 16
+"""Final figures kept per machine (for GetOee of a past shift); the historian keeps all."""
+
+_Checkpoint = tuple[MachineTrack | None, dict[str, object] | None, oee_pb2.DowntimeEvent | None]
+
+
+@dataclass
+class Outbox:
+    """What to publish: downtime events, final snapshots, machines whose figures changed
+    (``urgent``: at once, the state changed or was corrected)."""
+
+    downtimes: list[oee_pb2.DowntimeEvent] = field(default_factory=list)
+    finals: list[oee_pb2.OeeSnapshot] = field(default_factory=list)
+    dirty: set[str] = field(default_factory=set)
+    urgent: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Machine:
+    """One machine as its timeline's model: mapper and engine track, checkpointed."""
+
+    live: LiveOee
+    name: str
+    line: str
+    mapper: MachineMapper | None = None
+    emitted: list[tuple[float, oee_pb2.DowntimeEvent]] = field(default_factory=list)
+    """Downtime events published, with the source time of the input that caused them."""
+    replaced: dict[tuple[str, int], bytes] = field(default_factory=dict)
+    revision: int = 0
+
+    def apply(self, item: Input) -> None:
+        """Map a sample to events and feed them (and any other event) to the engine."""
+        if isinstance(item, Sample):
+            events = self.mapper.on_sample(item.tag, item.value, item.ts) if self.mapper else []
+        else:
+            events = [item]
+        live = self.live
+        for event in events:
+            for downtime in live.engine.process(event):
+                live.on_downtime(self, event.ts, downtime)
+            if isinstance(event, StateChange):
+                live.out.urgent.add(self.name)
+        live.on_closed()
+
+    def save(self) -> _Checkpoint:
+        """The track, the mapper's baselines and the stop in progress, copied."""
+        track = self.live.engine.machines.get(self.name)
+        episode = self.live.engine.downtime.open.get(self.name)
+        return (
+            copy.deepcopy(track),
+            self.mapper.dump() if self.mapper else None,
+            _copy(episode) if episode is not None else None,
+        )
+
+    def restore(self, state: _Checkpoint, since: float) -> None:
+        """Back to a checkpoint; for a replay (``since`` finite) the downtime events
+        published from then on are taken back, to be compared with the replay's."""
+        track, mapper, episode = state
+        self.put_back((copy.deepcopy(track), mapper, episode))
+        if since == float("inf"):
+            return
+        engine = self.live.engine
+        self.revision += 1
+        old = [e for ts, e in self.emitted if ts >= since]
+        self.emitted = [(ts, e) for ts, e in self.emitted if ts < since]
+        self.replaced = {(e.id, e.kind): e.SerializeToString() for e in old}
+        taken = {id(e) for e in old}
+        recent = engine.downtime.recent
+        kept = [e for e in recent if id(e) not in taken]
+        recent.clear()
+        recent.extend(kept)
+
+    def put_back(self, state: _Checkpoint) -> None:
+        """Make ``state`` (used up by this) the machine's state."""
+        track, mapper, episode = state
+        engine = self.live.engine
+        if track is None:
+            engine.machines.pop(self.name, None)
+        else:
+            engine.machines[self.name] = track
+        if self.mapper and mapper is not None:
+            self.mapper.load(mapper)
+        if episode is None:
+            engine.downtime.open.pop(self.name, None)
+        else:
+            engine.downtime.open[self.name] = _copy(episode)
+
+
+def _copy(event: oee_pb2.DowntimeEvent) -> oee_pb2.DowntimeEvent:
+    out = oee_pb2.DowntimeEvent()
+    out.CopyFrom(event)
+    return out
+
+
+class LiveOee:
+    """Engine, mappers, calendars and one timeline per machine."""
+
+    def __init__(self, settings: OeeSettings | None = None) -> None:
+        self.settings = settings or OeeSettings()
+        self.engine = OeeEngine(EngineSettings.of(self.settings))
+        self.machines: dict[str, _Machine] = {}
+        self.timelines: dict[str, Timeline[_Checkpoint]] = {}
+        self.calendars: dict[str, ShiftCalendar] = {}
+        self.status: dict[str, CalendarStatus] = {}
+        """The calendar status each machine was given."""
+        self.calendar_ts: dict[str, float] = {}
+        """Per line, the wall time up to which calendar changes were given."""
+        self.finals: dict[str, OrderedDict[tuple[str, str], Closed]] = {}
+        self.dropped = 0
+        """Inputs older than the correction horizon, not applied."""
+        self.out = Outbox()
+        self.restored_mappers: dict[str, dict[str, object]] = {}
+        """Mapper baselines from a restart, taken when the config maps the machine."""
+        self._muted = 0
+
+    def configure(self, config: PlantConfig, now: float) -> None:
+        """Take the mappings, calendars and loss settings of a config version; a calendar
+        change applies from ``now``, the rest from the next input."""
+        if config.oee_settings != self.settings:
+            self.settings = config.oee_settings
+            self.engine.settings = EngineSettings.of(self.settings)
+            for timeline in self.timelines.values():
+                timeline.window_s = self.settings.reorder_window_s
+                timeline.horizon_s = self.settings.correction_horizon_s
+        self.calendars = {line: cal for cal in config.shift_calendars for line in cal.lines}
+        mapped = {m.machine for m in config.oee}
+        for gone in set(self.machines) - mapped:
+            del self.machines[gone], self.timelines[gone]
+        for mapping in config.oee:
+            line = mapping.machine.rsplit("/", 1)[0]
+            machine = self.machine(mapping.machine, line)
+            if machine.mapper is None or machine.mapper.mapping != mapping:
+                mapper = MachineMapper(mapping, line)
+                before = machine.mapper.dump() if machine.mapper else None
+                before = before or self.restored_mappers.pop(mapping.machine, None)
+                if before:
+                    mapper.load(before)
+                machine.mapper = mapper
+            self.engine.track(mapping.machine, line).ideal_cycle_s = mapping.ideal_cycle_time_s
+        for line in {m.line for m in self.machines.values()}:
+            self.calendar_ts[line] = now
+            self._give_status(line, now, self._status_at(line, now), now)
+
+    def machine(self, name: str, line: str) -> _Machine:
+        """The machine and its timeline, created on first sight."""
+        if name not in self.machines:
+            self.machines[name] = _Machine(self, name, line)
+            self.timelines[name] = Timeline(
+                self.machines[name],
+                self.settings.reorder_window_s,
+                self.settings.correction_horizon_s,
+            )
+        return self.machines[name]
+
+    def sample(self, path: str, value: object, ts: float, now: float) -> None:
+        """One good telemetry sample (``site/area/line/machine/tag``) at source time ``ts``."""
+        name, _, tag = path.rpartition("/")
+        machine = self.machines.get(name)
+        if machine is None or machine.mapper is None:
+            return
+        m = machine.mapper.mapping
+        if tag in (m.state_tag, m.reason_tag, m.total_tag, m.reject_tag, m.rework_tag):
+            self._push(Sample(ts, name, tag, value), now)
+
+    def work_order(
+        self, machine: str, status: str, order: str, ideal_s: float | None, now: float
+    ) -> None:
+        """A work order started (``running``) or ended on a machine, as the ERP says now."""
+        known = self.machines.get(machine)
+        if known is None:
+            return
+        ts = self.timelines[machine].clock(now)
+        event: Event
+        if status == "running":
+            event = WorkOrderStart(ts, machine, known.line, order=order, ideal_cycle_time_s=ideal_s)
+        elif status in ("completed", "cancelled"):
+            event = WorkOrderEnd(ts, machine, known.line, order=order)
+        else:
+            return
+        self._push(event, now)
+        self.out.urgent.add(machine)
+
+    def _push(self, item: Input, now: float) -> None:
+        self.timelines[item.machine].push(item, now)
+        self.out.dirty.add(item.machine)
+        if isinstance(item, Sample) and item.tag in self._state_tags(item.machine):
+            self.out.urgent.add(item.machine)
+
+    def _state_tags(self, name: str) -> tuple[str | None, ...]:
+        mapper = self.machines[name].mapper
+        return (mapper.mapping.state_tag, mapper.mapping.reason_tag) if mapper else ()
+
+    def tick(self, now: float) -> None:
+        """Calendar changes up to ``now``, then every timeline's corrections and commits."""
+        for line, since in list(self.calendar_ts.items()):
+            calendar = self.calendars.get(line)
+            if calendar is not None:
+                for ts, status in transitions(calendar, since, now):
+                    self._give_status(line, ts, status, now)
+            self.calendar_ts[line] = now
+        for name, timeline in self.timelines.items():
+            released = timeline.release(now)
+            machine = self.machines[name]
+            if released.corrected and released.replayed_from is None:
+                machine.revision += 1
+            if released.corrected:
+                self.out.urgent.add(name)
+            self.dropped += released.dropped
+            oldest = timeline.oldest()
+            machine.emitted = [(ts, e) for ts, e in machine.emitted if ts >= oldest]
+            machine.replaced.clear()
+
+    def flush(self) -> None:
+        """Commit everything held (tests, and the last save before a stop)."""
+        for name, timeline in self.timelines.items():
+            released = timeline.flush()
+            self.dropped += released.dropped
+            self.machines[name].replaced.clear()
+
+    def _status_at(self, line: str, ts: float) -> CalendarStatus:
+        calendar = self.calendars.get(line)
+        return status_at(calendar, ts) if calendar else ALWAYS
+
+    def _give_status(self, line: str, ts: float, status: CalendarStatus, now: float) -> None:
+        """Shift and break ends and starts, at ``ts``, for every machine of ``line``."""
+        for name, machine in self.machines.items():
+            if machine.line != line:
+                continue
+            old = self.status.get(name, OFF)
+            if old == status:
+                continue
+            events: list[Event] = []
+            if old.breaks and old.breaks != status.breaks:
+                events.append(BreakEnd(ts, name, line))
+            if old.shift and old.shift != status.shift:
+                events.append(ShiftEnd(ts, name, line))
+            if status.shift and status.shift != old.shift:
+                events.append(ShiftStart(ts, name, line, shift=status.shift))
+            if status.breaks and status.breaks != old.breaks:
+                events.append(BreakStart(ts, name, line, reason=status.breaks))
+            self.status[name] = status
+            for event in events:
+                self.timelines[name].push(event, now)
+            self.out.urgent.add(name)
+
+    def on_downtime(self, machine: _Machine, ts: float, event: oee_pb2.DowntimeEvent) -> None:
+        """A downtime event from the engine: published unless muted or already published
+        the same before a replay."""
+        if self._muted:
+            return
+        machine.emitted.append((ts, event))
+        if machine.replaced.get((event.id, event.kind)) != event.SerializeToString():
+            self.out.downtimes.append(event)
+
+    def on_closed(self) -> None:
+        """Take the shifts and work orders the engine closed: new or changed figures are
+        published as final snapshots."""
+        closed, self.engine.closed = self.engine.closed, []
+        if self._muted:
+            return
+        for c in closed:
+            kept = self.finals.setdefault(c.machine, OrderedDict())
+            before = kept.get((c.kind, c.key))
+            kept[(c.kind, c.key)] = c
+            kept.move_to_end((c.kind, c.key))
+            while len(kept) > FINALS_KEPT:
+                kept.popitem(last=False)
+            if before is None or before.totals != c.totals:
+                self.out.finals.append(final_snapshot(c, self.machines[c.machine].revision))
+
+    def _view(self, name: str, now: float) -> tuple[MachineTrack, Totals]:
+        """A copy of the machine's track with what the window holds applied and time
+        counted up to its source clock: a provisional view, nothing published."""
+        machine, timeline = self.machines[name], self.timelines[name]
+        saved = machine.save()
+        self._muted += 1
+        self.engine.downtime.muted = True
+        try:
+            for item in timeline.pending():
+                machine.apply(item)
+            view = self.engine.track(name, machine.line)
+            self.engine.advance(view, timeline.clock(now))
+        finally:
+            machine.put_back(saved)
+            self._muted -= 1
+            self.engine.downtime.muted = False
+        return view, current_totals(view)
+
+    def machine_snapshot(self, name: str, now: float) -> oee_pb2.OeeSnapshot:
+        """The live snapshot of a machine's current shift."""
+        if name not in self.engine.machines or name not in self.machines:
+            raise NotFound(f"no OEE for machine {name!r}: is it mapped in the oee section?")
+        track, totals = self._view(name, now)
+        revision = self.machines[name].revision
+        return snapshot(name, Kpis(totals), track, track.shift, revision)
+
+    def line_snapshot(self, line: str, now: float) -> oee_pb2.OeeSnapshot:
+        """The live snapshot of a line: summed times and counts of its machines' shifts."""
+        names = [n for n, t in self.engine.machines.items() if t.line == line]
+        if not names:
+            raise NotFound(f"no OEE for line {line!r}")
+        views = [self._view(n, now) for n in names if n in self.machines]
+        revision = sum(self.machines[n].revision for n in names if n in self.machines)
+        kpis = Kpis(Totals.sum(totals for _, totals in views))
+        shift = views[0][0].shift if views else ""
+        return snapshot(line, kpis, None, shift, revision)
+
+    def past_shift(self, scope: str, shift: str) -> oee_pb2.OeeSnapshot:
+        """The figures of a named shift of a machine or line: open or among the finals kept."""
+        parts: list[Totals] = []
+        known: set[str] = set()
+        for name, track in self.engine.machines.items():
+            finals = self.finals.get(name, OrderedDict())
+            known |= set(track.shifts) | {k for kind, k in finals if kind == "shift"}
+            if scope not in (name, track.line):
+                continue
+            if shift in track.shifts:
+                parts.append(track.shifts[shift])
+            elif ("shift", shift) in finals:
+                parts.append(finals[("shift", shift)].totals)
+        if not parts:
+            raise NotFound(
+                f"no shift {shift!r} for {scope!r}; known: {', '.join(sorted(known)) or '-'}"
+            )
+        return snapshot(scope, Kpis(Totals.sum(parts)), None, shift)
+
+    def losses(self, scope: str, now: float) -> Kpis:
+        """The current shift's KPIs of a machine or line, for the losses and Pareto."""
+        names = [n for n, t in self.engine.machines.items() if scope in (n, t.line)]
+        if not names:
+            raise NotFound(f"no OEE for scope {scope!r}")
+        return Kpis(Totals.sum(self._view(n, now)[1] for n in names if n in self.machines))
+
+    def classify(
+        self, downtime_id: str, reason: str, actor: str, now: float
+    ) -> tuple[oee_pb2.DowntimeEvent, str]:
+        """Give a downtime episode its reason; the figures from the stop's start on are
+        recomputed (every shift and order it touched), or, past the horizon, its time is
+        moved in the current ones."""
+        classified, old = self.engine.classify(downtime_id, reason, actor, now)
+        timeline = self.timelines.get(classified.machine)
+        if timeline is not None and timeline.replay_from(classified.start.ToNanoseconds() / 1e9):
+            self.machines[classified.machine].replaced.clear()
+        self.out.downtimes.append(classified)
+        self.out.urgent.add(classified.machine)
+        self.out.dirty.add(classified.machine)
+        return classified, old
+
+    def drain(self) -> Outbox:
+        """What to publish since the last drain."""
+        out, self.out = self.out, Outbox()
+        return out
