@@ -222,6 +222,11 @@ class LiveOee:
         self._push(event, now)
         self.out.urgent.add(machine)
 
+    def event(self, event: Event, now: float) -> None:
+        """Any engine event of a machine (a test feeds an event log this way)."""
+        self.machine(event.machine, event.line)
+        self._push(event, now)
+
     def _push(self, item: Input, now: float) -> None:
         self.timelines[item.machine].push(item, now)
         self.out.dirty.add(item.machine)
@@ -330,7 +335,7 @@ class LiveOee:
 
     def machine_snapshot(self, name: str, now: float) -> oee_pb2.OeeSnapshot:
         """The live snapshot of a machine's current shift."""
-        if name not in self.engine.machines or name not in self.machines:
+        if name not in self.machines:
             raise NotFound(f"no OEE for machine {name!r}: is it mapped in the oee section?")
         track, totals = self._view(name, now)
         revision = self.machines[name].revision

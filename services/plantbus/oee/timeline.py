@@ -105,9 +105,9 @@ class Timeline(Generic[S]):
 
     def push(self, item: Input, now: float) -> bool:
         """Accept one input; True when it is late (older than the window)."""
-        late = item.ts < self.watermark(now)
         if isinstance(item, Sample) and (self._newest is None or item.ts > self._newest[0]):
             self._newest = (item.ts, now)  # the machine's clock; events are on the hub's
+        late = item.ts < self.watermark(now)
         key = (item.ts, next(self._arrivals))
         if key < self._frontier:
             self._late.append((key, item))
@@ -203,8 +203,10 @@ class Timeline(Generic[S]):
 
     def _apply(self, key: Key, item: Input, checkpoint: bool) -> None:
         if self.horizon_s > 0:
-            last = self._checkpoints[-1][0][0] if self._checkpoints else None
-            if checkpoint and (last is None or item.ts >= last + self.checkpoint_s):
+            if not self._checkpoints:  # the state before any input: good for any late one
+                self._checkpoints.append(((float("-inf"), -1), self.model.save()))
+            last = self._checkpoints[-1][0][0]
+            if checkpoint and item.ts >= last + self.checkpoint_s:
                 self._checkpoints.append((key, self.model.save()))
             self._keys.append(key)
             self._items.append(item)

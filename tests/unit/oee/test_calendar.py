@@ -13,8 +13,8 @@ from plantbus.config.oee import ShiftCalendar
 from plantbus.oee.calendar import OFF, CalendarStatus, status_at, transitions
 
 
-def utc(*args: int) -> float:
-    return datetime(*args, tzinfo=UTC).timestamp()  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int, minute: int = 0, second: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp()
 
 
 def calendar(**fields: Any) -> ShiftCalendar:
