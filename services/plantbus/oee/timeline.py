@@ -2,13 +2,15 @@
 correction. Pure: the caller passes the wall clock (``now``) and owns the model.
 
 Inputs (samples and engine events) are held in a window of ``window_s`` behind the
-machine's source clock (its newest source time, moved on by the wall clock since it
-arrived, so a device clock that runs late is no late data) and committed to the model in
-source-time order. An input older than the window is *late*: the figures already shown
-for its time change. When it is older than the last committed input, the model is put
-back to the last checkpoint before it and the committed log is replayed with the input
-in its place. Checkpoints (every ``checkpoint_s`` of source time) and the log are kept
-for ``horizon_s``; an input older than that is dropped and counted.
+machine's source clock (its newest sample's source time, moved on by the wall clock since
+it arrived, so a device clock that runs late is no late data) and committed to the model
+in source-time order. An input older than the window is *late*, judged by the clock
+before it arrived (so the first sample after an outage is late once the window has moved
+past it): the figures already shown for its time change. When it is older than the last
+committed input, the model is put back to the last checkpoint before it and the
+committed log is replayed with the input in its place. Checkpoints (every
+``checkpoint_s`` of source time) and the log are kept for ``horizon_s``; an input older
+than that is dropped and counted.
 
 Inputs with the same source time keep their arrival order.
 """
@@ -105,9 +107,9 @@ class Timeline(Generic[S]):
 
     def push(self, item: Input, now: float) -> bool:
         """Accept one input; True when it is late (older than the window)."""
+        late = self._newest is not None and item.ts < self.watermark(now)
         if isinstance(item, Sample) and (self._newest is None or item.ts > self._newest[0]):
             self._newest = (item.ts, now)  # the machine's clock; events are on the hub's
-        late = item.ts < self.watermark(now)
         key = (item.ts, next(self._arrivals))
         if key < self._frontier:
             self._late.append((key, item))
