@@ -4,7 +4,9 @@ state changes published at once, and a restart that neither loses nor double-cou
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from plantbus.oee.service import OeeService
 from plantbus.testing.config import people, put_config
 from plantbus.testing.harness import hosted, operator_channel
 from plantbus.testing.waiting import wait_until
-from plantbus.v1 import oee_pb2, oee_pb2_grpc, service_pb2, telemetry_pb2
+from plantbus.v1 import erp_pb2, oee_pb2, oee_pb2_grpc, service_pb2, telemetry_pb2
 
 CONFIG: dict[str, Any] = {
     "sites": [
@@ -315,3 +317,41 @@ async def test_stream_oee_and_plantbus_oee_show(
             ["oee", "show", "--nats-url", nats_url, "--data-dir", str(tmp_path), "nowhere"],
         )
         assert missing.exit_code != 0 and "Traceback" not in missing.output
+
+
+async def test_a_finished_order_is_published_final_and_leaves_the_saved_state(
+    bus: Bus, nats_url: str, tmp_path: Path, feed: Feed
+) -> None:
+    finals: list[oee_pb2.OeeSnapshot] = []
+
+    async def on_final(subject: str, msg: Message, raw: Msg) -> None:
+        if isinstance(msg, oee_pb2.OeeSnapshot):
+            finals.append(msg)
+
+    await bus.subscribe("plantbus.v1.oee_final.>", on_final)
+    async with hosted([OeeService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        service = runner.services["oee"]
+        assert isinstance(service, OeeService)
+        await wait_until(lambda: service.config_version == 1)
+        order = erp_pb2.WorkOrderEvent(erp_id="WO-1", status="running", machine="s/a/l/m1")
+        order.ideal_cycle_time_s = 2.0
+        await bus.publish(subjects.workorder("s", "l"), order)
+        await feed.send("state", 1)
+        for raw in (0, 6):
+            await feed.send("parts", raw)
+        await wait_until(
+            lambda: service.machine_snapshot("s/a/l/m1", time.time()).order_total_count == 6
+        )
+        order.status = "completed"
+        await bus.publish(subjects.workorder("s", "l"), order)
+        final = await wait_until(lambda: next(iter(finals), None), timeout=15)
+        assert final.final and final.scope == "s/a/l/m1" and final.work_order == "WO-1"
+        assert final.shift == "" and final.kpis.total_count == final.order_total_count == 6
+        assert final.kpis.allocation_efficiency > 0 and final.order_kpis.total_count == 6
+        await service.save()
+        kv = await streams.open_bucket(bus, streams.OEE_STATE)
+        assert sorted(await kv.keys()) == ["machine.s.a.l.m1", "state"]
+        saved = json.loads(zlib.decompress((await kv.get("machine.s.a.l.m1")).value or b""))
+        assert saved["track"]["orders"] == {} and saved["track"]["order"] == ""
+    stored = await bus.js.get_last_msg(streams.OEE_FINAL.name, "plantbus.v1.oee_final.s.a.l.m1")
+    assert oee_pb2.OeeSnapshot.FromString(stored.data or b"").work_order == "WO-1"
