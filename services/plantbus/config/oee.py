@@ -10,7 +10,15 @@ from pydantic import Field, field_validator, model_validator
 
 from plantbus.config.base import Name, Strict
 
-__all__ = ["Break", "OeeMapping", "OeeSettings", "Shift", "ShiftCalendar", "StateValue"]
+__all__ = [
+    "Break",
+    "OeeMapping",
+    "OeeSettings",
+    "ReasonNode",
+    "Shift",
+    "ShiftCalendar",
+    "StateValue",
+]
 
 MachineState = Literal["running", "stopped", "planned_stop"]
 
@@ -88,6 +96,24 @@ class ShiftCalendar(Strict):
         return name
 
 
+StopLoss = Literal["breakdowns", "setup_adjustments", "minor_stops"]
+REASON_LEVELS = 3
+"""category / reason / detail."""
+
+
+class ReasonNode(Strict):
+    """A downtime reason code in the reason tree: a category, a reason or a detail."""
+
+    name: Name
+    planned: bool | None = None
+    """A stop under this reason is planned downtime; unset: as its parent (unplanned at
+    the top)."""
+    loss: StopLoss | None = None
+    """The Six Big Losses class of a stop under this reason; unset: as its parent, and at
+    the top by the rules (setup_reasons, else the minor-stop threshold)."""
+    children: list[ReasonNode] = Field(default_factory=list)
+
+
 class OeeSettings(Strict):
     """The site's loss model and how the live service treats late data (section
     ``oee_settings``); the defaults are the values the engine used before they could be set."""
@@ -106,6 +132,34 @@ class OeeSettings(Strict):
     correction_horizon_s: float = Field(default=3600.0, ge=0, le=86400)
     """How far back a late sample still corrects the figures (they are recomputed from
     the machine's event log, kept this long in memory); older ones are counted as dropped."""
+    reasons: list[ReasonNode] = Field(default_factory=list)
+    """The downtime reason tree (category / reason / detail); names are unique in it, so
+    a reason code can name a node alone (``feeder``) or by its path
+    (``mechanical/jam/feeder``)."""
+
+    @field_validator("reasons")
+    @classmethod
+    def _tree(cls, nodes: list[ReasonNode]) -> list[ReasonNode]:
+        seen: dict[str, str] = {}
+
+        def walk(level: list[ReasonNode], parent: str, depth: int) -> None:
+            for node in level:
+                path = f"{parent}/{node.name}" if parent else node.name
+                if depth > REASON_LEVELS:
+                    raise ValueError(
+                        f"reason {path!r} is {depth} levels deep; the tree has at most "
+                        f"{REASON_LEVELS} (category / reason / detail)"
+                    )
+                if node.name in seen:
+                    raise ValueError(
+                        f"reason name {node.name!r} is used twice ({seen[node.name]} and "
+                        f"{path}): names must be unique in the tree"
+                    )
+                seen[node.name] = path
+                walk(node.children, path, depth + 1)
+
+        walk(nodes, "", 1)
+        return nodes
 
     @field_validator("setup_reasons")
     @classmethod

@@ -31,6 +31,7 @@ from plantbus.oee.events import (
     WorkOrderStart,
 )
 from plantbus.oee.kpi import Kpis, Totals
+from plantbus.oee.reasons import ReasonTree
 from plantbus.v1 import oee_pb2
 
 __all__ = ["Closed", "EngineSettings", "MachineTrack", "OeeEngine"]
@@ -49,6 +50,9 @@ class EngineSettings:
     reason_refine_s: float = 5.0
     """A reason that arrives this soon after a stop began relabels it instead of starting a
     new stop (PLCs often write the state register before the reason register)."""
+    reasons: ReasonTree = field(default_factory=ReasonTree)
+    """Reasons are booked by their path in the tree; a planned one makes a stop planned,
+    and a node's loss class overrides the rules."""
 
     @classmethod
     def of(cls, config: OeeSettings) -> EngineSettings:
@@ -57,6 +61,7 @@ class EngineSettings:
             minor_stop_s=config.minor_stop_s,
             startup_window_s=config.startup_window_s,
             setup_reasons=frozenset(config.setup_reasons),
+            reasons=ReasonTree.of(config.reasons),
         )
 
 
@@ -213,8 +218,17 @@ class OeeEngine:
             reason = self.reasons.get(episode_id(event))
         return replace(event, reason=reason) if reason is not None else event
 
+    def _in_tree(self, event: StateChange) -> StateChange:
+        """``event`` with its reason's path, and a stop with a planned reason planned."""
+        tree = self.settings.reasons
+        if not event.reason or not tree.nodes:
+            return event
+        reason = tree.resolve(event.reason)
+        planned = event.state == "stopped" and tree.planned(reason)
+        return replace(event, reason=reason, state="planned_stop" if planned else event.state)
+
     def _state(self, track: MachineTrack, event: StateChange) -> list[oee_pb2.DowntimeEvent]:
-        event = self._classified(track, event)
+        event = self._in_tree(self._classified(track, event))
         was_stopped = track.state not in ("running", "planned_stop", "")
         now_stopped = event.state == "stopped"
         if was_stopped and not now_stopped:
@@ -238,6 +252,7 @@ class OeeEngine:
     ) -> tuple[oee_pb2.DowntimeEvent, str]:
         """Give a downtime episode its reason and move its time to that reason; returns the
         classified event and the reason it had."""
+        reason = self.settings.reasons.resolve(reason)
         classified, old, seconds = self.downtime.classify(downtime_id, reason, actor, now)
         self.reasons[downtime_id] = reason
         kept = {d.id for d in self.downtime.recent}
@@ -263,12 +278,15 @@ class OeeEngine:
                 bucket.down_by_reason[new] = bucket.down_by_reason.get(new, 0.0) + moved
 
     def _close_stop(self, track: MachineTrack) -> None:
-        """Classify the stop that just ended: setup, minor stop or (by default) breakdown."""
+        """Classify the stop that just ended: setup, minor stop or (by default) breakdown;
+        the reason tree's class for its reason, if any, comes first."""
         duration, track.stop_s = track.stop_s, 0.0
-        if track.reason in self.settings.setup_reasons:
+        loss = self.settings.reasons.loss(track.reason)
+        names = {track.reason, track.reason.rsplit("/", 1)[-1]}
+        if loss == "setup_adjustments" or (loss is None and names & self.settings.setup_reasons):
             for bucket in track.buckets():
                 bucket.setup_s += duration
-        elif 0 < duration < self.settings.minor_stop_s:
+        elif loss == "minor_stops" or (loss is None and 0 < duration < self.settings.minor_stop_s):
             for bucket in track.buckets():
                 bucket.minor_stop_s += duration
 

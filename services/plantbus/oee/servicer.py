@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import grpc
 
 from plantbus.kit.identity import require
+from plantbus.oee import reasons
 from plantbus.oee.kpi import Kpis, Totals
 from plantbus.oee.snapshot import current_totals
 from plantbus.sdk.errors import NotFound, ValidationFailed
@@ -96,8 +97,8 @@ class OeeServicer(oee_pb2_grpc.OeeServiceServicer):  # type: ignore[misc]
         if not tracks:
             raise NotFound(f"no OEE for scope {request.scope!r}")
         kpis = Kpis(Totals.sum(current_totals(t) for t in tracks))
-        pareto = sorted(kpis.totals.down_by_reason.items(), key=lambda kv: -kv[1])
+        pareto = reasons.pareto(kpis.totals.down_by_reason, request.level)
         return oee_pb2.GetLossesResponse(
             six_big_losses_s=kpis.six_big_losses(),
-            pareto=[oee_pb2.ParetoEntry(reason=r, seconds=s) for r, s in pareto if s > 0],
+            pareto=[oee_pb2.ParetoEntry(reason=r, seconds=s) for r, s in pareto],
         )

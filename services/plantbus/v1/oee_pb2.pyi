@@ -207,10 +207,12 @@ class ClassifyDowntimeResponse(_message.Message):
     def __init__(self, downtime: _Optional[_Union[DowntimeEvent, _Mapping]] = ...) -> None: ...
 
 class GetLossesRequest(_message.Message):
-    __slots__ = ("scope",)
+    __slots__ = ("scope", "level")
     SCOPE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
     scope: str
-    def __init__(self, scope: _Optional[str] = ...) -> None: ...
+    level: int
+    def __init__(self, scope: _Optional[str] = ..., level: _Optional[int] = ...) -> None: ...
 
 class ParetoEntry(_message.Message):
     __slots__ = ("reason", "seconds")
