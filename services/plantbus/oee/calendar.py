@@ -14,8 +14,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from plantbus.config.oee import ShiftCalendar
+from plantbus.oee.events import BreakEnd, BreakStart, Event, ShiftEnd, ShiftStart
 
-__all__ = ["OFF", "CalendarStatus", "status_at", "transitions"]
+__all__ = ["OFF", "CalendarStatus", "status_at", "status_events", "transitions"]
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,19 @@ def transitions(
             out.append((ts, status))
             current = status
     return out
+
+
+def status_events(
+    old: CalendarStatus, new: CalendarStatus, ts: float, machine: str, line: str
+) -> list[Event]:
+    """The break and shift ends and starts that take a machine from ``old`` to ``new``."""
+    events: list[Event] = []
+    if old.breaks and old.breaks != new.breaks:
+        events.append(BreakEnd(ts, machine, line))
+    if old.shift and old.shift != new.shift:
+        events.append(ShiftEnd(ts, machine, line))
+    if new.shift and new.shift != old.shift:
+        events.append(ShiftStart(ts, machine, line, shift=new.shift))
+    if new.breaks and new.breaks != old.breaks:
+        events.append(BreakStart(ts, machine, line, reason=new.breaks))
+    return events

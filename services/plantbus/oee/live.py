@@ -11,127 +11,27 @@ what the reorder window still holds, up to the machine's source clock.
 
 from __future__ import annotations
 
-import copy
 from collections import OrderedDict
-from dataclasses import dataclass, field
 
 from plantbus.config import PlantConfig
 from plantbus.config.oee import OeeSettings, ShiftCalendar
-from plantbus.oee.calendar import OFF, CalendarStatus, status_at, transitions
+from plantbus.oee.calendar import OFF, CalendarStatus, status_at, status_events, transitions
 from plantbus.oee.engine import Closed, EngineSettings, MachineTrack, OeeEngine
-from plantbus.oee.events import (
-    BreakEnd,
-    BreakStart,
-    Event,
-    ShiftEnd,
-    ShiftStart,
-    StateChange,
-    WorkOrderEnd,
-    WorkOrderStart,
-)
+from plantbus.oee.events import Event, WorkOrderEnd, WorkOrderStart
 from plantbus.oee.kpi import Kpis, Totals
+from plantbus.oee.machine import Checkpoint, MachineModel, Outbox
 from plantbus.oee.mapping import MachineMapper
 from plantbus.oee.snapshot import current_totals, final_snapshot, snapshot
 from plantbus.oee.timeline import Input, Sample, Timeline
 from plantbus.sdk.errors import NotFound
 from plantbus.v1 import oee_pb2
 
-__all__ = ["ALWAYS", "FINALS_KEPT", "LiveOee", "Outbox"]
+__all__ = ["ALWAYS", "FINALS_KEPT", "LiveOee"]
 
 ALWAYS = CalendarStatus("always", "")
 """The status of a line without a calendar: one endless shift."""
 FINALS_KEPT = 16
 """Final figures kept per machine (for GetOee of a past shift); the historian keeps all."""
-
-_Checkpoint = tuple[MachineTrack | None, dict[str, object] | None, oee_pb2.DowntimeEvent | None]
-
-
-@dataclass
-class Outbox:
-    """What to publish: downtime events, final snapshots, machines whose figures changed
-    (``urgent``: at once, the state changed or was corrected)."""
-
-    downtimes: list[oee_pb2.DowntimeEvent] = field(default_factory=list)
-    finals: list[oee_pb2.OeeSnapshot] = field(default_factory=list)
-    dirty: set[str] = field(default_factory=set)
-    urgent: set[str] = field(default_factory=set)
-
-
-@dataclass
-class _Machine:
-    """One machine as its timeline's model: mapper and engine track, checkpointed."""
-
-    live: LiveOee
-    name: str
-    line: str
-    mapper: MachineMapper | None = None
-    emitted: list[tuple[float, oee_pb2.DowntimeEvent]] = field(default_factory=list)
-    """Downtime events published, with the source time of the input that caused them."""
-    replaced: dict[tuple[str, int], bytes] = field(default_factory=dict)
-    revision: int = 0
-
-    def apply(self, item: Input) -> None:
-        """Map a sample to events and feed them (and any other event) to the engine."""
-        if isinstance(item, Sample):
-            events = self.mapper.on_sample(item.tag, item.value, item.ts) if self.mapper else []
-        else:
-            events = [item]
-        live = self.live
-        for event in events:
-            for downtime in live.engine.process(event):
-                live.on_downtime(self, event.ts, downtime)
-            if isinstance(event, StateChange):
-                live.out.urgent.add(self.name)
-        live.on_closed()
-
-    def save(self) -> _Checkpoint:
-        """The track, the mapper's baselines and the stop in progress, copied."""
-        track = self.live.engine.machines.get(self.name)
-        episode = self.live.engine.downtime.open.get(self.name)
-        return (
-            copy.deepcopy(track),
-            self.mapper.dump() if self.mapper else None,
-            _copy(episode) if episode is not None else None,
-        )
-
-    def restore(self, state: _Checkpoint, since: float) -> None:
-        """Back to a checkpoint; for a replay (``since`` finite) the downtime events
-        published from then on are taken back, to be compared with the replay's."""
-        track, mapper, episode = state
-        self.put_back((copy.deepcopy(track), mapper, episode))
-        if since == float("inf"):
-            return
-        engine = self.live.engine
-        self.revision += 1
-        old = [e for ts, e in self.emitted if ts >= since]
-        self.emitted = [(ts, e) for ts, e in self.emitted if ts < since]
-        self.replaced = {(e.id, e.kind): e.SerializeToString() for e in old}
-        taken = {id(e) for e in old}
-        recent = engine.downtime.recent
-        kept = [e for e in recent if id(e) not in taken]
-        recent.clear()
-        recent.extend(kept)
-
-    def put_back(self, state: _Checkpoint) -> None:
-        """Make ``state`` (used up by this) the machine's state."""
-        track, mapper, episode = state
-        engine = self.live.engine
-        if track is None:
-            engine.machines.pop(self.name, None)
-        else:
-            engine.machines[self.name] = track
-        if self.mapper and mapper is not None:
-            self.mapper.load(mapper)
-        if episode is None:
-            engine.downtime.open.pop(self.name, None)
-        else:
-            engine.downtime.open[self.name] = _copy(episode)
-
-
-def _copy(event: oee_pb2.DowntimeEvent) -> oee_pb2.DowntimeEvent:
-    out = oee_pb2.DowntimeEvent()
-    out.CopyFrom(event)
-    return out
 
 
 class LiveOee:
@@ -140,8 +40,8 @@ class LiveOee:
     def __init__(self, settings: OeeSettings | None = None) -> None:
         self.settings = settings or OeeSettings()
         self.engine = OeeEngine(EngineSettings.of(self.settings))
-        self.machines: dict[str, _Machine] = {}
-        self.timelines: dict[str, Timeline[_Checkpoint]] = {}
+        self.machines: dict[str, MachineModel] = {}
+        self.timelines: dict[str, Timeline[Checkpoint]] = {}
         self.calendars: dict[str, ShiftCalendar] = {}
         self.status: dict[str, CalendarStatus] = {}
         """The calendar status each machine was given."""
@@ -183,10 +83,10 @@ class LiveOee:
             self.calendar_ts[line] = now
             self._give_status(line, now, self._status_at(line, now), now)
 
-    def machine(self, name: str, line: str) -> _Machine:
+    def machine(self, name: str, line: str) -> MachineModel:
         """The machine and its timeline, created on first sight."""
         if name not in self.machines:
-            self.machines[name] = _Machine(self, name, line)
+            self.machines[name] = MachineModel(self, name, line)
             self.timelines[name] = Timeline(
                 self.machines[name],
                 self.settings.reorder_window_s,
@@ -276,21 +176,13 @@ class LiveOee:
             old = self.status.get(name, OFF)
             if old == status:
                 continue
-            events: list[Event] = []
-            if old.breaks and old.breaks != status.breaks:
-                events.append(BreakEnd(ts, name, line))
-            if old.shift and old.shift != status.shift:
-                events.append(ShiftEnd(ts, name, line))
-            if status.shift and status.shift != old.shift:
-                events.append(ShiftStart(ts, name, line, shift=status.shift))
-            if status.breaks and status.breaks != old.breaks:
-                events.append(BreakStart(ts, name, line, reason=status.breaks))
+            events = status_events(old, status, ts, name, line)
             self.status[name] = status
             for event in events:
                 self.timelines[name].push(event, now)
             self.out.urgent.add(name)
 
-    def on_downtime(self, machine: _Machine, ts: float, event: oee_pb2.DowntimeEvent) -> None:
+    def on_downtime(self, machine: MachineModel, ts: float, event: oee_pb2.DowntimeEvent) -> None:
         """A downtime event from the engine: published unless muted or already published
         the same before a replay."""
         if self._muted:
@@ -370,13 +262,6 @@ class LiveOee:
                 f"no shift {shift!r} for {scope!r}; known: {', '.join(sorted(known)) or '-'}"
             )
         return snapshot(scope, Kpis(Totals.sum(parts)), None, shift)
-
-    def losses(self, scope: str, now: float) -> Kpis:
-        """The current shift's KPIs of a machine or line, for the losses and Pareto."""
-        names = [n for n, t in self.engine.machines.items() if scope in (n, t.line)]
-        if not names:
-            raise NotFound(f"no OEE for scope {scope!r}")
-        return Kpis(Totals.sum(self._view(n, now)[1] for n in names if n in self.machines))
 
     def classify(
         self, downtime_id: str, reason: str, actor: str, now: float
