@@ -40,6 +40,7 @@ GROUPS: Final[dict[str, str]] = {
     "plantbus.drivers": "plantbus.sdk.driver:Driver",
     "plantbus.erp_connectors": "plantbus.sdk.connector:ErpConnector",
     "plantbus.notifiers": "plantbus.sdk.notifier:Notifier",
+    "plantbus.historian_stores": "plantbus.sdk.historian:HistorianStore",
 }
 """Entry-point group -> the base class its plugins must subclass."""
 

@@ -1,0 +1,1 @@
+"""The embedded historian store for Plantbus: SQLite in WAL mode, no server."""
