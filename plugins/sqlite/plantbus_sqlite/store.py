@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import itertools
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -240,7 +241,7 @@ class SqliteStore(HistorianStore[SqliteSettings]):
         conn = self._w
         assert conn is not None
         ids = dict(self._ids)
-        last = {}
+        last: dict[int, int] = {}
         try:
             conn.execute("BEGIN IMMEDIATE")
             touched = self._put_samples(conn, batch.samples, ids, last)
@@ -266,7 +267,11 @@ class SqliteStore(HistorianStore[SqliteSettings]):
     def _tag_id(self, conn: sqlite3.Connection, path: str, ids: dict[str, int]) -> int:
         found = ids.get(path)
         if found is None:
-            found = int(conn.execute("INSERT INTO tags (path) VALUES (?) RETURNING id", (path,)).fetchone()[0])
+            found = int(
+                conn.execute("INSERT INTO tags (path) VALUES (?) RETURNING id", (path,)).fetchone()[
+                    0
+                ]
+            )
             ids[path] = found
         return found
 
@@ -297,7 +302,7 @@ class SqliteStore(HistorianStore[SqliteSettings]):
         for tag, group in by_tag.items():
             group.sort(key=attrgetter("time_us"))
             times = [s.time_us for s in group]
-            holds: list[int | None] = [b - a for a, b in zip(times, times[1:], strict=False)]
+            holds: list[int | None] = [b - a for a, b in itertools.pairwise(times)]
             holds.append(None)
             rows.extend(
                 (tag, s.time_us, s.value, s.text, s.quality, s.receive_us - s.time_us, h)
@@ -324,7 +329,7 @@ class SqliteStore(HistorianStore[SqliteSettings]):
     def _put_rollups(self, conn: sqlite3.Connection, touched: Mapping[int, set[int]]) -> None:
         """Recompute the minute rollups of the touched minutes from the raw samples, then
         the hour rollups of their hours from the minutes."""
-        minute_rows = []
+        minute_rows: list[tuple[Any, ...]] = []
         for tag, minutes in touched.items():
             for first, final in _runs(minutes):
                 params = {"tag": tag, "s": first, "e": final + MINUTE_US, "w": MINUTE_US}
@@ -333,7 +338,7 @@ class SqliteStore(HistorianStore[SqliteSettings]):
                     for row in conn.execute(_AGGREGATE, params)
                 )
         self._upsert(conn, minute_rows)
-        hour_rows = []
+        hour_rows: list[tuple[Any, ...]] = []
         for tag, minutes in touched.items():
             for hour in sorted({m - m % HOUR_US for m in minutes}):
                 children = self._rollups(conn, tag, MINUTE_US, hour, hour + HOUR_US)

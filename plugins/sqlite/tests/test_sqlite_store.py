@@ -7,10 +7,10 @@ import sqlite3
 from typing import Any
 
 import pytest
+from plantbus_sqlite.store import SqliteStore
 
 from plantbus.sdk.historian import StoreContext, StoreFull, WriteBatch
 from plantbus.testing.historian_kit import HistorianStoreConformance, random_series
-from plantbus_sqlite.store import SqliteStore
 
 
 class TestSqliteStore(HistorianStoreConformance):
@@ -33,7 +33,9 @@ async def test_a_full_database_raises_store_full_and_keeps_nothing(tmp_path: Any
     store = SqliteStore(SqliteStore.Settings.model_validate({}), StoreContext(tmp_path))
     await store.open()
     try:
-        await store.write(WriteBatch(samples=random_series("s/a/l/m/x", 10, 10**6, 1), positions={"S": 1}))
+        await store.write(
+            WriteBatch(samples=random_series("s/a/l/m/x", 10, 10**6, 1), positions={"S": 1})
+        )
         assert store._w is not None
         pages = store._w.execute("PRAGMA page_count").fetchone()[0]
         store._w.execute(f"PRAGMA max_page_count = {pages}")

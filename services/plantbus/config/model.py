@@ -8,6 +8,7 @@ from plantbus.config.alerting import AlertRule, NotifierConfig
 from plantbus.config.base import Strict
 from plantbus.config.devices import Device
 from plantbus.config.erp import ErpConnection
+from plantbus.config.historian import HistorianConfig
 from plantbus.config.oee import OeeMapping, OeeSettings, ShiftCalendar
 from plantbus.config.plant import Site
 from plantbus.config.security import Role, User, WritePolicy
@@ -33,6 +34,7 @@ class PlantConfig(Strict):
     users: list[User] = Field(default_factory=list)
     roles: list[Role] = Field(default_factory=list)
     write_policies: list[WritePolicy] = Field(default_factory=list)
+    historian: HistorianConfig = Field(default_factory=HistorianConfig)
 
     def machine_paths(self) -> set[str]:
         """Every machine as site/area/line/machine."""

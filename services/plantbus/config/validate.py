@@ -58,10 +58,12 @@ def _non_finite(value: object, loc: Loc) -> Iterator[Finding]:
             yield from _non_finite(item, (*loc, index))
 
 
-def _plugin_settings(cls: type[Any], settings: dict[str, Any], loc: Loc) -> Iterator[Finding]:
+def _plugin_settings(
+    cls: type[Any], settings: dict[str, Any], loc: Loc, field: str = "settings"
+) -> Iterator[Finding]:
     model: type[BaseModel] = cls.Settings
     for path, problem in literal_secrets(model, settings):
-        yield (*loc, "settings", *path), problem
+        yield (*loc, field, *path), problem
     validated: BaseModel | None = None
     try:
         validated = model.model_validate(settings)
@@ -80,10 +82,10 @@ def _plugin_settings(cls: type[Any], settings: dict[str, Any], loc: Loc) -> Iter
                 hint = ""
             else:
                 hint = f" (found {found!r})"
-            yield (*loc, "settings", *e["loc"]), f"{e['msg']}{hint}"
+            yield (*loc, field, *e["loc"]), f"{e['msg']}{hint}"
     # a plugin's own model may take NaN and infinities (YAML .nan and .inf, or "nan")
     checked = validated.model_dump(by_alias=True) if validated is not None else settings
-    yield from _non_finite(checked, (*loc, "settings"))
+    yield from _non_finite(checked, (*loc, field))
 
 
 def _devices(config: PlantConfig) -> Iterator[Finding]:
@@ -193,6 +195,16 @@ def _erp(config: PlantConfig) -> Iterator[Finding]:
         yield from _plugin_settings(cls, conn.settings, ("erp", i))
 
 
+def _historian(config: PlantConfig) -> Iterator[Finding]:
+    section = config.historian
+    try:
+        cls = discover("plantbus.historian_stores").get(section.store)
+    except PlantbusError as err:
+        yield ("historian", "store"), str(err)
+        return
+    yield from _plugin_settings(cls, section.store_settings, ("historian",), "store_settings")
+
+
 def _security(config: PlantConfig) -> Iterator[Finding]:
     yield from _duplicates(config.users, ("users",), "user")
     yield from _duplicates(config.roles, ("roles",), "role")
@@ -215,5 +227,5 @@ def _security(config: PlantConfig) -> Iterator[Finding]:
 
 def cross_check(config: PlantConfig) -> list[Finding]:
     """Every cross-reference problem in ``config`` as (location, message)."""
-    checks = (_plant, _devices, _oee, _alerts, _erp, _security)
+    checks = (_plant, _devices, _oee, _alerts, _erp, _historian, _security)
     return [finding for check in checks for finding in check(config)]

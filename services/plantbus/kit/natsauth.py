@@ -180,6 +180,14 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
     "dashboard": _service(
         "dashboard", _sub(*_family("telemetry", "oee", "downtime", "alarm", "erp", "svc"))
     ),
+    # reads both streams through durable pull consumers (delivered to its own inbox) and
+    # keeps the events stream's definition; it publishes nothing but its heartbeat and audit
+    "historian": _service(
+        "historian",
+        _uses(streams.TELEMETRY),
+        _uses(streams.EVENTS),
+        _pub(f"{_API}.STREAM.UPDATE.{streams.EVENTS.name}"),
+    ),
 }
 """One user per service, named like the service."""
 

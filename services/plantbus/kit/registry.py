@@ -34,6 +34,7 @@ SERVICES: Final[dict[str, ServiceSpec]] = {
         ServiceSpec("erp", "plantbus.erp.service:ErpService", 50054),
         ServiceSpec("alerting", "plantbus.alerting.service:AlertingService", 50055),
         ServiceSpec("dashboard", "plantbus.dashboard.service:DashboardService", 50056),
+        ServiceSpec("historian", "plantbus.historian.service:HistorianService", 50057),
     )
 }
 

@@ -30,6 +30,7 @@ from plantbus.kit.service import GrpcBinding
 from plantbus.kit.signing import SignatureInvalid
 from plantbus.sdk import errors
 from plantbus.sdk.errors import ConfigError, PlantbusError, ValidationFailed
+from plantbus.sdk.historian import StoreUnavailable
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -64,6 +65,7 @@ _STATUS: dict[type[PlantbusError], grpc.StatusCode] = {
     errors.PluginValidationError: grpc.StatusCode.FAILED_PRECONDITION,
     AuditUnavailable: grpc.StatusCode.UNAVAILABLE,
     SignatureInvalid: grpc.StatusCode.FAILED_PRECONDITION,
+    StoreUnavailable: grpc.StatusCode.UNAVAILABLE,
 }
 
 

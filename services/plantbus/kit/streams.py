@@ -30,6 +30,7 @@ __all__ = [
     "CONFIG",
     "ERP_OUTBOX",
     "ERP_STATE",
+    "EVENTS",
     "OEE_FINAL",
     "OEE_STATE",
     "SERVICES",
@@ -113,6 +114,18 @@ ERP_OUTBOX: Final = StreamSpec(
     duplicate_window_s=_DAY,
 )
 """Confirmations on their way to the ERP; an entry leaves when the ERP has it."""
+EVENTS: Final = StreamSpec(
+    "PLANTBUS_EVENTS",
+    tuple(
+        f"{PREFIX}.{family}.>"
+        for family in ("oee", "downtime", "alarm", "erp.workorder", "erp.confirmation")
+    ),
+    max_age_s=7 * _DAY,
+    max_bytes=2**30,
+)
+"""OEE snapshots, downtime, alarm changes, work orders and confirmations: published as
+core NATS messages and captured here, so the historian misses none while it restarts or
+its store is full; a week and at most 1 GiB."""
 OEE_FINAL: Final = StreamSpec("PLANTBUS_OEE_FINAL", (f"{PREFIX}.oee_final.>",), max_age_s=31 * _DAY)
 """Final figures of closed shifts and work orders (and their corrections), kept a month
 for the historian and any other consumer that was away when they were published."""
@@ -126,7 +139,7 @@ ERP_STATE: Final = BucketSpec("plantbus_erp")
 TOKENS: Final = BucketSpec("plantbus_tokens")
 """Bearer-token records by token id (hashes only); written by governance, read by all."""
 
-ALL_STREAMS: Final = (TELEMETRY, AUDIT, ERP_OUTBOX, OEE_FINAL)
+ALL_STREAMS: Final = (TELEMETRY, AUDIT, ERP_OUTBOX, EVENTS, OEE_FINAL)
 ALL_BUCKETS: Final = (CONFIG, SERVICES, OEE_STATE, ALARM_STATE, ERP_STATE, TOKENS)
 
 

@@ -229,7 +229,9 @@ class HistorianStoreConformance:
         everything = await store.events([], "", T0, T0 + 10**9, 10)
         assert [e for _, e in everything] == events
         page = await store.events([], "s/a/l", T0, T0 + 10**9, 2)
-        nxt = await store.events([], "s/a/l", T0, T0 + 10**9, 10, (page[-1][1].time_us, page[-1][0]))
+        nxt = await store.events(
+            [], "s/a/l", T0, T0 + 10**9, 10, (page[-1][1].time_us, page[-1][0])
+        )
         assert [e for _, e in page + nxt] == events[:5]
         assert await store.events([], "", T0 + 1, T0 + 1000, 10) == []
 

@@ -1,0 +1,56 @@
+"""The historian's section: which store keeps history, what is kept and for how long.
+
+Every field has a default, so a plant config without a ``historian:`` section keeps
+history in the embedded SQLite store with the retention below.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from pydantic import Field, model_validator
+
+from plantbus.config.base import Strict
+
+__all__ = ["HistorianConfig", "Retention"]
+
+
+class Retention(Strict):
+    """How many days each data class is kept."""
+
+    samples_days: float = Field(default=30, gt=0, le=36500)
+    """Raw samples."""
+    minute_rollups_days: float = Field(default=400, gt=0, le=36500)
+    hour_rollups_days: float = Field(default=3650, gt=0, le=36500)
+    oee_days: float = Field(default=400, gt=0, le=36500)
+    """OEE snapshots."""
+    downtime_days: float = Field(default=400, gt=0, le=36500)
+    alarm_days: float = Field(default=400, gt=0, le=36500)
+    work_order_days: float = Field(default=400, gt=0, le=36500)
+    confirmation_days: float = Field(default=400, gt=0, le=36500)
+
+    @model_validator(mode="after")
+    def _rollups_outlive_raw(self) -> Self:
+        if not self.samples_days <= self.minute_rollups_days <= self.hour_rollups_days:
+            raise ValueError(
+                "keep rollups at least as long as what they are computed from: samples_days "
+                f"({self.samples_days:g}) <= minute_rollups_days ({self.minute_rollups_days:g})"
+                f" <= hour_rollups_days ({self.hour_rollups_days:g})"
+            )
+        return self
+
+
+class HistorianConfig(Strict):
+    """Where the historian keeps history and what it keeps."""
+
+    store: str = "sqlite"
+    """The store plugin (entry point in ``plantbus.historian_stores``)."""
+    store_settings: dict[str, Any] = Field(default_factory=dict)
+    """Settings of the store, validated with its own model."""
+    tags: list[str] = Field(default_factory=lambda: ["*"])
+    """Globs of tag paths whose samples are kept (``demo/*`` or ``*/spindle_temp``)."""
+    retention: Retention = Field(default_factory=Retention)
+    max_batch_messages: int = Field(default=2000, ge=1, le=100_000)
+    """Bus messages written in one transaction at most."""
+    max_batch_delay_s: float = Field(default=0.5, gt=0, le=60)
+    """How long a partly filled batch waits for more messages before it is written."""

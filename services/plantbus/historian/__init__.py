@@ -1,0 +1,1 @@
+"""The historian: every sample, KPI, alarm and stop kept and queryable (docs/historian.md)."""

@@ -1,0 +1,102 @@
+"""Bus messages into store rows: telemetry batches into samples, events into events.
+
+Pure: the caller passes what the stream knows (its timestamp) and the line paths.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from plantbus.sdk.historian import Event, Sample
+from plantbus.v1 import alerting_pb2, erp_pb2, oee_pb2, telemetry_pb2
+
+__all__ = ["KINDS", "TagFilter", "event_of", "samples_of"]
+
+KINDS: Final = ("oee", "downtime", "alarm", "work_order", "confirmation")
+"""The event kinds, as stored."""
+
+
+class TagFilter:
+    """Which tag paths are kept: the config's globs (``*`` keeps all, cheaply)."""
+
+    def __init__(self, globs: Sequence[str]) -> None:
+        self.all = "*" in globs
+        self._match = re.compile("|".join(fnmatch.translate(g) for g in globs) or "(?!)").match
+
+    def __call__(self, path: str) -> bool:
+        """True when samples of ``path`` are kept."""
+        return self.all or self._match(path) is not None
+
+
+def _time(ts: Timestamp, default_us: int) -> int:
+    """``ts`` in microseconds, ``default_us`` when it is unset."""
+    return int(ts.ToMicroseconds()) if ts.seconds or ts.nanos else default_us
+
+
+def samples_of(
+    batch: telemetry_pb2.TagSampleBatch, keep: TagFilter, not_before_us: int
+) -> tuple[list[Sample], int]:
+    """The kept samples of ``batch`` and how many were older than ``not_before_us`` (past
+    the raw retention: storing them would corrupt rollups whose samples are gone)."""
+    out: list[Sample] = []
+    too_old = 0
+    for s in batch.samples:
+        if not keep(s.path):
+            continue
+        t = s.source_time.ToMicroseconds()
+        if t < not_before_us:
+            too_old += 1
+            continue
+        kind = s.value.WhichOneof("kind")
+        value: float | None = None
+        text: str | None = None
+        if kind == "string_value":
+            text = s.value.string_value
+        elif kind == "bytes_value":
+            text = s.value.bytes_value.hex()
+        elif kind is not None:
+            value = float(getattr(s.value, kind))
+        receive = s.receive_time.ToMicroseconds() if s.HasField("receive_time") else t
+        out.append(Sample(s.path, t, value, text, s.quality, receive))
+    return out, too_old
+
+
+def _downtime_time(msg: oee_pb2.DowntimeEvent, stream_us: int) -> int:
+    if msg.kind == oee_pb2.DOWNTIME_KIND_STARTED:
+        return _time(msg.start, stream_us)
+    if msg.kind == oee_pb2.DOWNTIME_KIND_ENDED:
+        return _time(msg.end, stream_us)
+    return stream_us
+
+
+def _line_scope(subject: str, lines: Mapping[str, str]) -> str:
+    """site/area/line for ``...erp.<family>.<site>.<line>`` (site/line when unknown)."""
+    site, line = subject.split(".")[-2:]
+    return lines.get(f"{site}/{line}", f"{site}/{line}")
+
+
+def event_of(
+    msg: Message, data: bytes, subject: str, stream_us: int, lines: Mapping[str, str]
+) -> Event | None:
+    """The event to store for a decoded bus message (None for a type not kept);
+    ``data`` is its payload as published, ``stream_us`` when the stream got it,
+    ``lines`` maps site/line to the line's path."""
+    if isinstance(msg, oee_pb2.OeeSnapshot):
+        return Event("oee", msg.scope, _time(msg.time, stream_us), msg.scope, data)
+    if isinstance(msg, oee_pb2.DowntimeEvent):
+        return Event("downtime", msg.machine, _downtime_time(msg, stream_us), msg.id, data)
+    if isinstance(msg, alerting_pb2.AlarmEvent):
+        return Event("alarm", msg.scope, _time(msg.time, stream_us), msg.id, data)
+    if isinstance(msg, erp_pb2.WorkOrderEvent):
+        scope = msg.machine or _line_scope(subject, lines)
+        return Event("work_order", scope, stream_us, msg.erp_id, data)
+    if isinstance(msg, erp_pb2.Confirmation):
+        scope = msg.machine or _line_scope(subject, lines)
+        return Event("confirmation", scope, _time(msg.end, stream_us), msg.idempotency_key, data)
+    return None

@@ -1,0 +1,69 @@
+"""Feeding the historian in tests: telemetry into the stream as the device service sends
+it, events as the OEE, alerting and ERP services publish them (core NATS)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from google.protobuf.message import Message
+
+from plantbus.kit import subjects
+from plantbus.kit.bus import Bus
+from plantbus.v1 import alerting_pb2, erp_pb2, oee_pb2, telemetry_pb2
+
+__all__ = ["EVENTS", "publish_events", "publish_samples"]
+
+
+async def publish_samples(
+    bus: Bus, path: str, times_us: Sequence[int], values: Sequence[float] | None = None
+) -> None:
+    """One JetStream message per sample (what the device does), acknowledged in one go."""
+    acks = []
+    for i, t in enumerate(times_us):
+        sample = telemetry_pb2.TagSample(path=path, quality=telemetry_pb2.QUALITY_GOOD)
+        sample.value.double_value = values[i] if values is not None else float(i)
+        sample.source_time.FromMicroseconds(t)
+        sample.receive_time.FromMicroseconds(t + 1000)
+        batch = telemetry_pb2.TagSampleBatch(samples=[sample], device="plc")
+        acks.append(
+            await bus.js.publish_async(
+                subjects.telemetry_of(path),
+                batch.SerializeToString(),
+                headers=bus.headers_for(batch),
+            )
+        )
+    for ack in acks:
+        await ack
+
+
+def _events(now_us: int) -> list[tuple[str, Message]]:
+    snapshot = oee_pb2.OeeSnapshot(scope="s/a/l/m1", state="running", oee=0.8)
+    snapshot.time.FromMicroseconds(now_us)
+    stop = oee_pb2.DowntimeEvent(id="d1", machine="s/a/l/m1", kind=oee_pb2.DOWNTIME_KIND_STARTED)
+    stop.start.FromMicroseconds(now_us + 1)
+    alarm = alerting_pb2.AlarmEvent(
+        id="hot@s/a/l/m1", rule="hot", scope="s/a/l/m1", state="unacknowledged"
+    )
+    alarm.time.FromMicroseconds(now_us + 2)
+    order = erp_pb2.WorkOrderEvent(erp_id="WO-1", status="running", machine="")
+    confirmation = erp_pb2.Confirmation(
+        idempotency_key="WO-1#1", machine="s/a/l/m1", good_quantity=5
+    )
+    confirmation.end.FromMicroseconds(now_us + 3)
+    return [
+        (subjects.oee("s", "a", "l", "m1"), snapshot),
+        (subjects.downtime("s", "a", "l", "m1"), stop),
+        (subjects.alarm("s", "a", "l", "m1", "hot"), alarm),
+        (subjects.workorder("s", "l"), order),
+        (subjects.confirmation("s", "l"), confirmation),
+    ]
+
+
+EVENTS = ("oee", "downtime", "alarm", "work_order", "confirmation")
+
+
+async def publish_events(bus: Bus, now_us: int) -> None:
+    """One event of each kind, published as their services publish them."""
+    for subject, msg in _events(now_us):
+        await bus.publish(subject, msg)
+    await bus.nc.flush()
