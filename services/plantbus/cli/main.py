@@ -29,6 +29,7 @@ COMMAND_MODULES: Final = (
     "plantbus.cli.device",
     "plantbus.cli.dashboard",
     "plantbus.cli.users",
+    "plantbus.cli.history",
 )
 
 

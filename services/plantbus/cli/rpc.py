@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -36,6 +37,7 @@ from plantbus.v1 import (
     device_pb2_grpc,
     erp_pb2_grpc,
     governance_pb2_grpc,
+    historian_pb2_grpc,
     oee_pb2_grpc,
 )
 
@@ -46,6 +48,7 @@ _STUBS: Final[dict[str, type[Any]]] = {
     "device": device_pb2_grpc.DeviceServiceStub,
     "erp": erp_pb2_grpc.ErpServiceStub,
     "governance": governance_pb2_grpc.GovernanceServiceStub,
+    "historian": historian_pb2_grpc.HistorianServiceStub,
     "oee": oee_pb2_grpc.OeeServiceStub,
 }
 
@@ -123,9 +126,17 @@ async def _endpoint(hub: Hub, service: str) -> _Endpoint:
     return _Endpoint(hb.grpc_address, hb.grpc_token_address, hb.grpc_tls)
 
 
-def call(hub: Hub, service: str, method: str, request: Message, *, user: str | None = None) -> Any:
+def call(
+    hub: Hub,
+    service: str,
+    method: str,
+    request: Message,
+    *,
+    user: str | None = None,
+    each: Callable[[Any], None] | None = None,
+) -> Any:
     """``service.method(request)``, as ``user`` when given; gRPC errors become one-line
-    CLI errors."""
+    CLI errors. A server-streaming method hands every response to ``each`` as it arrives."""
 
     async def run() -> Any:
         endpoint = await _endpoint(hub, service)
@@ -137,7 +148,11 @@ def call(hub: Hub, service: str, method: str, request: Message, *, user: str | N
             address = endpoint.token_address
         async with channel(address, creds.tls, creds.token, max_message_bytes()) as chan:
             rpc = getattr(_STUBS[service](chan), method)
-            return await rpc(request, metadata=_metadata(user))
+            if each is None:
+                return await rpc(request, metadata=_metadata(user))
+            async for reply in rpc(request, metadata=_metadata(user)):
+                each(reply)
+            return None
 
     try:
         return asyncio.run(run())
