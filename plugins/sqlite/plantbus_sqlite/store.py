@@ -18,7 +18,7 @@ import errno
 import itertools
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from operator import attrgetter
 from pathlib import Path
@@ -62,29 +62,72 @@ CREATE INDEX IF NOT EXISTS events_by_time ON events (t, id);
 CREATE TABLE IF NOT EXISTS positions (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 """
 
-# One bucket per k = (t - :s) / :w; a value holds for h, at most to its bucket's end.
-_AGGREGATE = """
-SELECT g.k, g.n, g.good, g.valued, g.mn, g.mx, g.sm, g.area, g.cov, f.v, g.t0, l.v, g.t1
+_HELD = "min(ifnull(h, :w), :w - (t - :o) % :w)"
+"""How long a sample's value holds in its bucket: until the next sample (``h``), at most to
+the bucket's end; the latest sample (``h`` NULL) holds to the end."""
+# Samples in [:s, :e), one bucket per k = (t - :o) / :w, first and last values joined back
+# by primary key.
+_AGGREGATE = f"""
+SELECT :o + g.k * :w, g.n, g.good, g.valued, g.mn, g.mx, g.sm, g.area, g.cov, f.v, g.t0, l.v,
+       g.t1
 FROM (
-    SELECT k, count(*) AS n, sum(q = 1) AS good, count(v) AS valued, min(v) AS mn,
-           max(v) AS mx, total(v) AS sm, total(v * held) AS area,
-           total(CASE WHEN v IS NOT NULL THEN held END) AS cov, min(t) AS t0, max(t) AS t1
-    FROM (
-        SELECT t, v, q, (t - :s) / :w AS k,
-               min(coalesce(h, :s + ((t - :s) / :w + 1) * :w - t),
-                   :s + ((t - :s) / :w + 1) * :w - t) AS held
-        FROM samples WHERE tag = :tag AND t >= :s AND t < :e)
+    SELECT (t - :o) / :w AS k, count(*) AS n, sum(q = 1) AS good, count(v) AS valued,
+           min(v) AS mn, max(v) AS mx, total(v) AS sm, total(v * {_HELD}) AS area,
+           CAST(total(CASE WHEN v IS NOT NULL THEN {_HELD} END) AS INTEGER) AS cov,
+           min(t) AS t0, max(t) AS t1
+    FROM samples WHERE tag = :tag AND t >= :s AND t < :e
     GROUP BY k) AS g
 JOIN samples AS f ON f.tag = :tag AND f.t = g.t0
 JOIN samples AS l ON l.tag = :tag AND l.t = g.t1
 ORDER BY g.k
 """
-_ROLLUP_COLUMNS = "t, n, good, valued, mn, mx, sm, area, cov, f, ft, l, lt"
+_COLUMNS = "t, n, good, valued, mn, mx, sm, area, cov, f, ft, l, lt"
+# The minutes listed in todo, recomputed from their samples (d.t is the minute's start).
+_MINUTES = f"""
+INSERT OR REPLACE INTO rollups (tag, w, {_COLUMNS})
+SELECT g.tag, :w, g.m, g.n, g.good, g.valued, g.mn, g.mx, g.sm, g.area, g.cov, f.v, g.t0, l.v,
+       g.t1
+FROM (
+    SELECT d.tag AS tag, d.t AS m, count(*) AS n, sum(s.q = 1) AS good, count(s.v) AS valued,
+           min(s.v) AS mn, max(s.v) AS mx, total(s.v) AS sm,
+           total(s.v * min(ifnull(s.h, :w), d.t + :w - s.t)) AS area,
+           CAST(total(CASE WHEN s.v IS NOT NULL THEN min(ifnull(s.h, :w), d.t + :w - s.t) END)
+                AS INTEGER) AS cov,
+           min(s.t) AS t0, max(s.t) AS t1
+    FROM temp.todo AS d JOIN samples AS s ON s.tag = d.tag AND s.t >= d.t AND s.t < d.t + :w
+    GROUP BY d.tag, d.t) AS g
+JOIN samples AS f ON f.tag = g.tag AND f.t = g.t0
+JOIN samples AS l ON l.tag = g.tag AND l.t = g.t1
+"""
+# The hours listed in todo, from their stored minutes: a minute's last value holds on to
+# the next minute's first sample (nft) or the hour's end (see sdk.historian.combine).
+_HOURS = f"""
+INSERT OR REPLACE INTO rollups (tag, w, {_COLUMNS})
+SELECT g.tag, :h, g.hour, g.n, g.good, g.valued, g.mn, g.mx, g.sm, g.area, g.cov, f.f, g.ft,
+       l.l, g.lt
+FROM (
+    SELECT tag, hour, sum(n) AS n, sum(good) AS good, sum(valued) AS valued, min(mn) AS mn,
+           max(mx) AS mx, total(sm) AS sm,
+           total(area) + total(l * (ifnull(nft, hour + :h) - t - :w)) AS area,
+           CAST(total(cov) + total(CASE WHEN l IS NOT NULL THEN ifnull(nft, hour + :h) - t - :w
+                END) AS INTEGER) AS cov,
+           min(t) AS t0, max(t) AS t1, min(ft) AS ft, max(lt) AS lt
+    FROM (
+        SELECT r.*, d.t AS hour, lead(r.ft) OVER (PARTITION BY r.tag, d.t ORDER BY r.t) AS nft
+        FROM temp.todo AS d
+        JOIN rollups AS r ON r.tag = d.tag AND r.w = :w AND r.t >= d.t AND r.t < d.t + :h)
+    GROUP BY tag, hour) AS g
+JOIN rollups AS f ON f.tag = g.tag AND f.w = :w AND f.t = g.t0
+JOIN rollups AS l ON l.tag = g.tag AND l.w = :w AND l.t = g.t1
+"""
 _FIX_HOLDS = """
 UPDATE samples SET h = (SELECT min(n.t) FROM samples AS n WHERE n.tag = :tag AND n.t > samples.t)
     - t
 WHERE tag = :tag AND t >= :lo AND t <= :hi
 """
+_SPLIT_US = 6 * 3_600_000_000
+"""Aggregates over longer ranges than this run as two parallel scans."""
+_TODO = "CREATE TEMP TABLE IF NOT EXISTS todo (tag INTEGER, t INTEGER, PRIMARY KEY (tag, t))"
 
 
 class SqliteSettings(BaseModel):
@@ -99,35 +142,6 @@ class SqliteSettings(BaseModel):
     ``normal`` syncs at checkpoints (safe against a crash of the process, not the box)."""
     cache_mb: int = Field(default=16, ge=1)
     """SQLite's page cache per connection."""
-
-
-def _bucket(row: Sequence[Any], start: int) -> Bucket:
-    return Bucket(
-        start,
-        count=row[1],
-        good=row[2],
-        valued=row[3],
-        min=row[4],
-        max=row[5],
-        sum=row[6],
-        area=row[7],
-        covered_us=int(row[8]),
-        first=row[9],
-        first_us=row[10],
-        last=row[11],
-        last_us=row[12],
-    )
-
-
-def _runs(minutes: Iterable[int]) -> list[tuple[int, int]]:
-    """Sorted minute starts as runs [first, last] of consecutive minutes."""
-    runs: list[tuple[int, int]] = []
-    for m in sorted(minutes):
-        if runs and m == runs[-1][1] + MINUTE_US:
-            runs[-1] = (runs[-1][0], m)
-        else:
-            runs.append((m, m))
-    return runs
 
 
 def _failure(err: sqlite3.Error | OSError) -> StoreUnavailable:
@@ -201,6 +215,7 @@ class SqliteStore(HistorianStore[SqliteSettings]):
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {self.settings.synchronous.upper()}")
             conn.executescript(_SCHEMA)
+            conn.execute(_TODO)
             self._ids = dict(conn.execute("SELECT path, id FROM tags"))
             self._w = conn
 
@@ -244,8 +259,7 @@ class SqliteStore(HistorianStore[SqliteSettings]):
         last: dict[int, int] = {}
         try:
             conn.execute("BEGIN IMMEDIATE")
-            touched = self._put_samples(conn, batch.samples, ids, last)
-            self._put_rollups(conn, touched)
+            self._put_rollups(conn, self._put_samples(conn, batch.samples, ids, last))
             if batch.events:
                 conn.executemany(
                     "INSERT INTO events (kind, scope, t, key, data) VALUES (?, ?, ?, ?, ?)",
@@ -287,8 +301,10 @@ class SqliteStore(HistorianStore[SqliteSettings]):
         samples: Sequence[Sample],
         ids: dict[str, int],
         last: dict[int, int],
-    ) -> dict[int, set[int]]:
-        """Insert ``samples`` with their holds; return tag id -> minutes touched."""
+    ) -> list[tuple[int, int]]:
+        """Insert ``samples`` with their holds; return the (tag id, minute) pairs that are
+        closed and need their rollup (re)computed: touched minutes before the tag's latest
+        minute, and the minute that was the latest before this batch."""
         by_tag: dict[int, list[Sample]] = {}
         for s in samples:
             tag = ids.get(s.tag)
@@ -298,25 +314,29 @@ class SqliteStore(HistorianStore[SqliteSettings]):
         rows: list[tuple[Any, ...]] = []
         appended: list[tuple[int, int, int]] = []
         late: list[tuple[int, int, int]] = []
-        touched: dict[int, set[int]] = {}
+        closed: list[tuple[int, int]] = []
         for tag, group in by_tag.items():
             group.sort(key=attrgetter("time_us"))
             times = [s.time_us for s in group]
             holds: list[int | None] = [b - a for a, b in itertools.pairwise(times)]
             holds.append(None)
-            rows.extend(
+            rows += [
                 (tag, s.time_us, s.value, s.text, s.quality, s.receive_us - s.time_us, h)
                 for s, h in zip(group, holds, strict=True)
-            )
+            ]
             latest = self._latest(conn, tag)
             if latest is None or times[0] > latest:
                 if latest is not None:
                     appended.append((times[0] - latest, tag, latest))
-                last[tag] = times[-1]
             else:
                 late.append((tag, times[0], times[-1]))
-                last[tag] = max(latest, times[-1])
-            touched[tag] = {t - t % MINUTE_US for t in times}
+            newest = times[-1] if latest is None else max(latest, times[-1])
+            last[tag] = newest
+            still_open = newest - newest % MINUTE_US
+            minutes = {t - t % MINUTE_US for t in times}
+            if latest is not None:
+                minutes.add(latest - latest % MINUTE_US)
+            closed.extend((tag, m) for m in minutes if m < still_open)
         conn.executemany("INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         conn.executemany("UPDATE samples SET h = ? WHERE tag = ? AND t = ?", appended)
         for tag, lo, hi in late:
@@ -324,47 +344,33 @@ class SqliteStore(HistorianStore[SqliteSettings]):
                 "SELECT max(t) FROM samples WHERE tag = ? AND t < ?", (tag, lo)
             ).fetchone()[0]
             conn.execute(_FIX_HOLDS, {"tag": tag, "lo": lo if before is None else before, "hi": hi})
-        return touched
-
-    def _put_rollups(self, conn: sqlite3.Connection, touched: Mapping[int, set[int]]) -> None:
-        """Recompute the minute rollups of the touched minutes from the raw samples, then
-        the hour rollups of their hours from the minutes."""
-        minute_rows: list[tuple[Any, ...]] = []
-        for tag, minutes in touched.items():
-            for first, final in _runs(minutes):
-                params = {"tag": tag, "s": first, "e": final + MINUTE_US, "w": MINUTE_US}
-                minute_rows.extend(
-                    (tag, MINUTE_US, first + row[0] * MINUTE_US, *row[1:])
-                    for row in conn.execute(_AGGREGATE, params)
-                )
-        self._upsert(conn, minute_rows)
-        hour_rows: list[tuple[Any, ...]] = []
-        for tag, minutes in touched.items():
-            for hour in sorted({m - m % HOUR_US for m in minutes}):
-                children = self._rollups(conn, tag, MINUTE_US, hour, hour + HOUR_US)
-                hour_rows.extend(
-                    (tag, HOUR_US, *_row(b)) for b in combine(children, MINUTE_US, hour, HOUR_US)
-                )
-        self._upsert(conn, hour_rows)
+        return closed
 
     @staticmethod
-    def _upsert(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
-        conn.executemany(
-            f"INSERT OR REPLACE INTO rollups (tag, w, {_ROLLUP_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+    def _put_rollups(conn: sqlite3.Connection, minutes: list[tuple[int, int]]) -> None:
+        """Recompute the closed minutes from their samples and their hours from the
+        minutes, each kind in one statement. A tag's latest minute stays open: it is
+        computed when read, and stored once a later sample closes it."""
+        if not minutes:
+            return
+        conn.execute("DELETE FROM temp.todo")
+        conn.executemany("INSERT OR IGNORE INTO temp.todo VALUES (?, ?)", minutes)
+        conn.execute(_MINUTES, {"w": MINUTE_US})
+        conn.execute("DELETE FROM temp.todo")
+        hours = {(tag, m - m % HOUR_US) for tag, m in minutes}
+        conn.executemany("INSERT INTO temp.todo VALUES (?, ?)", hours)
+        conn.execute(_HOURS, {"w": MINUTE_US, "h": HOUR_US})
 
     @staticmethod
     def _rollups(
         conn: sqlite3.Connection, tag: int, width: int, start: int, end: int
     ) -> list[Bucket]:
         rows = conn.execute(
-            f"SELECT {_ROLLUP_COLUMNS} FROM rollups WHERE tag = ? AND w = ? AND t >= ? AND t < ?"
+            f"SELECT {_COLUMNS} FROM rollups WHERE tag = ? AND w = ? AND t >= ? AND t < ?"
             " ORDER BY t",
             (tag, width, start, end),
         )
-        return [_bucket(row, row[0]) for row in rows]
+        return [Bucket._make(row) for row in rows]
 
     async def expire(
         self,
@@ -464,26 +470,56 @@ class SqliteStore(HistorianStore[SqliteSettings]):
         return await self._read(get)
 
     async def aggregate(self, tag: str, start_us: int, end_us: int, width_us: int) -> list[Bucket]:
-        """One GROUP BY over the primary-key range."""
+        """One GROUP BY over the primary-key range; a long range is split at a bucket
+        boundary and both halves scanned at once, on the two reader threads."""
+
+        def part(lo: int, hi: int) -> Callable[[sqlite3.Connection], list[Bucket]]:
+            def get(conn: sqlite3.Connection) -> list[Bucket]:
+                tid = self._id(conn, tag)
+                if tid is None:
+                    return []
+                params = {"tag": tid, "o": start_us, "s": lo, "e": hi, "w": width_us}
+                return [Bucket._make(row) for row in conn.execute(_AGGREGATE, params)]
+
+            return get
+
+        buckets = (end_us - start_us) // width_us
+        if buckets < 2 or end_us - start_us < _SPLIT_US:
+            return await self._read(part(start_us, end_us))
+        middle = start_us + buckets // 2 * width_us
+        halves = await asyncio.gather(
+            self._read(part(start_us, middle)), self._read(part(middle, end_us))
+        )
+        return halves[0] + halves[1]
+
+    async def rollups(self, tag: str, width_us: int, start_us: int, end_us: int) -> list[Bucket]:
+        """Stored rollups by primary key range, with the tag's open minute (and the bucket
+        that holds it) computed from the samples, in one read transaction."""
 
         def get(conn: sqlite3.Connection) -> list[Bucket]:
             tid = self._id(conn, tag)
             if tid is None:
                 return []
-            params = {"tag": tid, "s": start_us, "e": end_us, "w": width_us}
-            return [
-                _bucket(row, start_us + row[0] * width_us)
-                for row in conn.execute(_AGGREGATE, params)
-            ]
-
-        return await self._read(get)
-
-    async def rollups(self, tag: str, width_us: int, start_us: int, end_us: int) -> list[Bucket]:
-        """Stored rollups by primary key range."""
-
-        def get(conn: sqlite3.Connection) -> list[Bucket]:
-            tid = self._id(conn, tag)
-            return [] if tid is None else self._rollups(conn, tid, width_us, start_us, end_us)
+            conn.execute("BEGIN")
+            try:
+                stored = self._rollups(conn, tid, width_us, start_us, end_us)
+                newest = conn.execute("SELECT max(t) FROM samples WHERE tag = ?", (tid,))
+                latest = newest.fetchone()[0]
+                if latest is None:
+                    return stored
+                minute = latest - latest % MINUTE_US
+                bucket = minute - minute % width_us
+                if not start_us <= bucket < end_us:
+                    return stored
+                params = {"tag": tid, "o": minute, "s": minute, "e": minute + MINUTE_US}
+                params["w"] = MINUTE_US
+                fresh = [Bucket._make(row) for row in conn.execute(_AGGREGATE, params)]
+                if width_us != MINUTE_US:
+                    minutes = self._rollups(conn, tid, MINUTE_US, bucket, minute)
+                    fresh = combine(minutes + fresh, MINUTE_US, bucket, width_us)
+                return [b for b in stored if b.start_us != bucket] + fresh
+            finally:
+                conn.execute("COMMIT")
 
         return await self._read(get)
 
@@ -514,21 +550,3 @@ class SqliteStore(HistorianStore[SqliteSettings]):
             return [(row[0], Event(*row[1:])) for row in conn.execute(sql, (*params, limit))]
 
         return await self._read(get)
-
-
-def _row(b: Bucket) -> tuple[Any, ...]:
-    return (
-        b.start_us,
-        b.count,
-        b.good,
-        b.valued,
-        b.min,
-        b.max,
-        b.sum,
-        b.area,
-        b.covered_us,
-        b.first,
-        b.first_us,
-        b.last,
-        b.last_us,
-    )

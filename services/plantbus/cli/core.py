@@ -123,7 +123,7 @@ def run(
 ) -> None:
     """Run one SERVICE (what a Kubernetes pod runs), or 'all' in one process.
 
-    SERVICE is one of: governance, device, oee, erp, alerting, dashboard, all.
+    SERVICE is one of: governance, device, oee, erp, alerting, dashboard, historian, all.
     """
     names = list(SERVICES) if service == "all" else [service]
     classes = [load_service_class(name) for name in names]

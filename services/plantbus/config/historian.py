@@ -50,7 +50,7 @@ class HistorianConfig(Strict):
     tags: list[str] = Field(default_factory=lambda: ["*"])
     """Globs of tag paths whose samples are kept (``demo/*`` or ``*/spindle_temp``)."""
     retention: Retention = Field(default_factory=Retention)
-    max_batch_messages: int = Field(default=2000, ge=1, le=100_000)
+    max_batch_messages: int = Field(default=10_000, ge=1, le=100_000)
     """Bus messages written in one transaction at most."""
     max_batch_delay_s: float = Field(default=0.5, gt=0, le=60)
     """How long a partly filled batch waits for more messages before it is written."""

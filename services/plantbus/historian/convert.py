@@ -43,7 +43,7 @@ def sample(s: Sample, with_receive: bool = True) -> historian_pb2.HistorySample:
 
 def bucket(b: Bucket, width_us: int) -> historian_pb2.HistoryBucket:
     """One aggregate."""
-    out = historian_pb2.HistoryBucket(count=b.count, good_fraction=b.good_fraction)
+    out = historian_pb2.HistoryBucket(count=b.samples, good_fraction=b.good_fraction)
     out.start.FromMicroseconds(b.start_us)
     out.end.FromMicroseconds(b.start_us + width_us)
     for name, value in (

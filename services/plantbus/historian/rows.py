@@ -46,24 +46,30 @@ def samples_of(
     the raw retention: storing them would corrupt rollups whose samples are gone)."""
     out: list[Sample] = []
     too_old = 0
+    keep_all = keep.all
     for s in batch.samples:
-        if not keep(s.path):
+        path = s.path
+        if not (keep_all or keep(path)):
             continue
-        t = s.source_time.ToMicroseconds()
+        ts = s.source_time  # seconds and nanos directly: ToMicroseconds() costs more
+        t = ts.seconds * 1_000_000 + ts.nanos // 1000
         if t < not_before_us:
             too_old += 1
             continue
-        kind = s.value.WhichOneof("kind")
         value: float | None = None
         text: str | None = None
-        if kind == "string_value":
+        kind = s.value.WhichOneof("kind")
+        if kind == "double_value":
+            value = s.value.double_value
+        elif kind == "string_value":
             text = s.value.string_value
         elif kind == "bytes_value":
             text = s.value.bytes_value.hex()
         elif kind is not None:
             value = float(getattr(s.value, kind))
-        receive = s.receive_time.ToMicroseconds() if s.HasField("receive_time") else t
-        out.append(Sample(s.path, t, value, text, s.quality, receive))
+        rt = s.receive_time
+        receive = rt.seconds * 1_000_000 + rt.nanos // 1000 if rt.seconds else t
+        out.append(Sample(path, t, value, text, s.quality, receive))
     return out, too_old
 
 

@@ -195,8 +195,10 @@ class HistorianService(Service):
             count += len(item[1])
         return got
 
-    def _pending(self, fetched: list[tuple[StreamReader, list[Msg]]]) -> Pending:
-        pending = Pending({r.stream: r.committed for r in self.readers})
+    def _pending(
+        self, fetched: list[tuple[StreamReader, list[Msg]]], marks: dict[str, int]
+    ) -> Pending:
+        pending = Pending(dict(marks))
         not_before = cutoffs(self.section.retention, _now_us()).samples_us
         for reader, msgs in fetched:
             for msg in msgs:
@@ -220,26 +222,48 @@ class HistorianService(Service):
     async def _write(
         self, store: HistorianStore[Any], queue: asyncio.Queue[tuple[StreamReader, list[Msg]]]
     ) -> None:
-        while True:
-            fetched = await self._gather(queue)
-            pending = self._pending(fetched)
-            batch = pending.write_batch()
-            attempt = 0
+        """Decode the next batch while the previous one is written (sqlite3 and most
+        drivers leave the event loop free meanwhile); one write at a time, in order."""
+        marks = {r.stream: r.committed for r in self.readers}
+        writing: asyncio.Task[None] | None = None
+        try:
             while True:
-                try:
-                    await store.write(batch)
-                    break
-                except StoreUnavailable as err:
-                    self.writes.failed(err)
-                    await asyncio.sleep(_BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)])
-                    attempt += 1
-            self.writes.worked()
-            for reader in self.readers:
-                reader.committed = pending.marks.get(reader.stream, reader.committed)
-            for _, msgs in fetched:
-                with contextlib.suppress(Exception):  # a lost ack costs a skipped redelivery
-                    await msgs[-1].ack()
-            self._count(pending)
+                fetched = await self._gather(queue)
+                pending = self._pending(fetched, marks)
+                marks = pending.marks
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(self._commit(store, pending, fetched))
+        finally:
+            if writing is not None:
+                writing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writing
+
+    async def _commit(
+        self,
+        store: HistorianStore[Any],
+        pending: Pending,
+        fetched: list[tuple[StreamReader, list[Msg]]],
+    ) -> None:
+        """Write until it works (backing off while the store fails), then acknowledge."""
+        batch = pending.write_batch()
+        attempt = 0
+        while True:
+            try:
+                await store.write(batch)
+                break
+            except StoreUnavailable as err:
+                self.writes.failed(err)
+                await asyncio.sleep(_BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)])
+                attempt += 1
+        self.writes.worked()
+        for reader in self.readers:
+            reader.committed = pending.marks.get(reader.stream, reader.committed)
+        for _, msgs in fetched:
+            with contextlib.suppress(Exception):  # a lost ack costs a skipped redelivery
+                await msgs[-1].ack()
+        self._count(pending)
 
     def _count(self, pending: Pending) -> None:
         self.stored["messages"] += pending.messages

@@ -12,7 +12,7 @@ and a store's results must equal theirs:
 
 - a bucket covers ``[start, start + width)``; buckets align on ``start`` (rollups on
   the epoch: every minute and every hour);
-- ``count`` counts samples, bad ones included; ``good`` those of good quality;
+- ``samples`` counts samples, bad ones included; ``good`` those of good quality;
   ``valued`` those with a numeric value; min, max, sum over the numeric values;
 - time weighting: a value holds until the tag's next sample (whatever its quality), at
   most to the end of its bucket; a sample without a value holds nothing. ``area`` is the
@@ -26,9 +26,9 @@ from __future__ import annotations
 import abc
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from plantbus.sdk.errors import PlantbusError
 from plantbus.sdk.plugin import Plugin, SettingsT
@@ -96,12 +96,12 @@ class WriteBatch:
     """Stream name -> the last stream sequence these rows include."""
 
 
-@dataclass(frozen=True, slots=True)
-class Bucket:
-    """The aggregate of one tag's samples in one bucket (see the module docstring)."""
+class Bucket(NamedTuple):
+    """The aggregate of one tag's samples in one bucket (see the module docstring); the
+    field order is the order stores keep them in, so ``Bucket._make(row)`` builds one."""
 
     start_us: int
-    count: int = 0
+    samples: int = 0
     good: int = 0
     valued: int = 0
     min: float | None = None
@@ -127,7 +127,7 @@ class Bucket:
     @property
     def good_fraction(self) -> float:
         """The share of good samples (0 for an empty bucket)."""
-        return self.good / self.count if self.count else 0.0
+        return self.good / self.samples if self.samples else 0.0
 
 
 @dataclass(frozen=True)
@@ -254,9 +254,8 @@ def summarize(series: Sequence[Sample], start_us: int, end_us: int, width_us: in
         held = _hold_end(nxt, b_start + width_us) - s.time_us
         b = buckets.get(b_start) or Bucket(b_start, first=s.value, first_us=s.time_us)
         v = s.value
-        buckets[b_start] = replace(
-            b,
-            count=b.count + 1,
+        buckets[b_start] = b._replace(
+            samples=b.samples + 1,
             good=b.good + (s.quality == GOOD),
             valued=b.valued + (v is not None),
             min=b.min if v is None else v if b.min is None else min(b.min, v),
@@ -274,43 +273,45 @@ def combine(
     children: Iterable[Bucket], child_width_us: int, start_us: int, width_us: int
 ) -> list[Bucket]:
     """Buckets of ``width_us`` (a multiple of ``child_width_us``, aligned on ``start_us``)
-    from finer ones, oldest first: equal to :func:`summarize` of the same samples. A
-    child's last value holds on past the child's end, to the next child's first sample
-    or the end of the bigger bucket."""
-    groups: dict[int, list[Bucket]] = {}
-    for child in children:
-        if child.count:
-            key = start_us + (child.start_us - start_us) // width_us * width_us
-            groups.setdefault(key, []).append(child)
-    out = []
-    for b_start in sorted(groups):
-        kids = sorted(groups[b_start], key=lambda k: k.start_us)
-        area = sum(k.area for k in kids)
-        covered = sum(k.covered_us for k in kids)
-        for k, nxt in zip(kids, [*kids[1:], None], strict=True):
-            if k.last is not None:
-                extra = _hold_end(nxt.first_us if nxt else None, b_start + width_us) - (
-                    k.start_us + child_width_us
-                )
-                area += k.last * extra
-                covered += extra
-        mins = [k.min for k in kids if k.min is not None]
-        maxs = [k.max for k in kids if k.max is not None]
-        out.append(
-            Bucket(
-                b_start,
-                count=sum(k.count for k in kids),
-                good=sum(k.good for k in kids),
-                valued=sum(k.valued for k in kids),
-                min=min(mins) if mins else None,
-                max=max(maxs) if maxs else None,
-                sum=sum(k.sum for k in kids),
-                area=area,
-                covered_us=covered,
-                first=kids[0].first,
-                first_us=kids[0].first_us,
-                last=kids[-1].last,
-                last_us=kids[-1].last_us,
-            )
-        )
+    from finer ones sorted by start, oldest first: equal to :func:`summarize` of the same
+    samples. A child's last value holds on past the child's end, to the next child's first
+    sample or the end of the bigger bucket."""
+    out: list[Bucket] = []
+    current = -1
+    acc: list[Any] = []
+    prev: Bucket | None = None
+
+    def close() -> None:
+        if prev is not None and prev.last is not None:  # the last child holds to the end
+            extra = current + width_us - prev.start_us - child_width_us
+            acc[7] += prev.last * extra
+            acc[8] += extra
+        out.append(Bucket._make(acc))
+
+    for k in children:
+        if not k.samples:
+            continue
+        b_start = start_us + (k.start_us - start_us) // width_us * width_us
+        if b_start != current:
+            if acc:
+                close()
+            current, prev = b_start, None
+            acc = [b_start, 0, 0, 0, None, None, 0.0, 0.0, 0, k.first, k.first_us, None, 0]
+        if prev is not None and prev.last is not None:
+            extra = k.first_us - prev.start_us - child_width_us
+            acc[7] += prev.last * extra
+            acc[8] += extra
+        acc[1] += k.samples
+        acc[2] += k.good
+        acc[3] += k.valued
+        if k.min is not None:
+            acc[4] = k.min if acc[4] is None or k.min < acc[4] else acc[4]
+            acc[5] = k.max if acc[5] is None or k.max > acc[5] else acc[5]  # type: ignore[operator]
+        acc[6] += k.sum
+        acc[7] += k.area
+        acc[8] += k.covered_us
+        acc[11], acc[12] = k.last, k.last_us
+        prev = k
+    if acc:
+        close()
     return out

@@ -66,8 +66,8 @@ def assert_buckets_equal(got: Sequence[Bucket], want: Sequence[Bucket]) -> None:
     assert [b.start_us for b in got] == [b.start_us for b in want], "bucket starts differ"
     for g, w in zip(got, want, strict=True):
         where = f"bucket at {g.start_us}"
-        assert (g.count, g.good, g.valued, g.covered_us) == (
-            w.count,
+        assert (g.samples, g.good, g.valued, g.covered_us) == (
+            w.samples,
             w.good,
             w.valued,
             w.covered_us,
@@ -154,7 +154,7 @@ class HistorianStoreConformance:
             await store.write(WriteBatch(samples=series))
         assert await store.samples("s/a/l/m/x", 0, 2**62, 1000) == series
         minutes = await store.rollups("s/a/l/m/x", MINUTE_US, 0, 2**62)
-        assert sum(b.count for b in minutes) == 200
+        assert sum(b.samples for b in minutes) == 200
 
     async def test_aggregates_equal_the_reference(self, store: HistorianStore[Any]) -> None:
         """Raw aggregates for odd widths and starts match summarize()."""

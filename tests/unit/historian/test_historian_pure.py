@@ -60,7 +60,7 @@ def test_time_weighting_holds_until_the_next_sample_within_the_bucket() -> None:
         Sample("t", T0 + 90_000_000, 0.0, None, 1, 0),
     ]
     first, second = summarize(series, T0, T0 + 2 * MINUTE_US, MINUTE_US)
-    assert (first.count, first.good, first.valued) == (4, 3, 3)
+    assert (first.samples, first.good, first.valued) == (4, 3, 3)
     assert first.time_weighted_mean == pytest.approx((10 * 15 + 20 * 15 + 40 * 15) / 45)
     assert first.mean == pytest.approx(70 / 3) and first.good_fraction == 0.75
     assert (first.first, first.last, second.first) == (10.0, 40.0, 0.0)
