@@ -113,7 +113,7 @@ def test_overlay_renders_and_validates(overlay: str, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}  # type: ignore[index]
-    for service in ("governance", "device", "oee", "alerting", "erp", "dashboard"):
+    for service in SERVICES:
         assert ("Deployment", f"plantbus-{service}") in kinds
         assert ("PodDisruptionBudget", f"plantbus-{service}") in kinds
 
