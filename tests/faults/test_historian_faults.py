@@ -91,6 +91,7 @@ async def test_sigkill_under_load_stores_every_row_once(
     historian_dir = tmp_path / "hub"
     await streams.ensure_stream(bus, streams.TELEMETRY)
     await streams.ensure_stream(bus, streams.EVENTS)
+    await put_config(bus, {"historian": {"oee_every_s": 0}})  # every snapshot counts
     db = historian_dir / "services" / "historian" / "historian.sqlite"
     proc = _start(nats_server.url, historian_dir)
     expected: list[tuple[str, int]] = []

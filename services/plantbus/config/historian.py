@@ -50,6 +50,10 @@ class HistorianConfig(Strict):
     tags: list[str] = Field(default_factory=lambda: ["*"])
     """Globs of tag paths whose samples are kept (``demo/*`` or ``*/spindle_temp``)."""
     retention: Retention = Field(default_factory=Retention)
+    oee_every_s: float = Field(default=60, ge=0, le=86400)
+    """OEE snapshots come about once a second per machine and line: keep one per scope in
+    each slot of this many seconds, plus every one whose state, shift or work order
+    changed (0 keeps them all)."""
     max_batch_messages: int = Field(default=10_000, ge=1, le=100_000)
     """Bus messages written in one transaction at most."""
     max_batch_delay_s: float = Field(default=0.5, gt=0, le=60)

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError
 
-from plantbus.historian.rows import TagFilter, event_of, samples_of
+from plantbus.historian.rows import SnapshotFilter, TagFilter, event_of, samples_of
 from plantbus.kit.bus import decode
 from plantbus.sdk.errors import ValidationFailed
 from plantbus.sdk.historian import Event, Sample, WriteBatch
-from plantbus.v1 import telemetry_pb2
+from plantbus.v1 import oee_pb2, telemetry_pb2
 
 __all__ = ["Pending"]
 
@@ -32,6 +32,7 @@ class Pending:
     redelivered: int = 0
     undecodable: int = 0
     too_old: int = 0
+    thinned: int = 0
     moved: set[str] = field(default_factory=set)
 
     def _take(self, stream: str, seq: int) -> bool:
@@ -67,8 +68,10 @@ class Pending:
         headers: Mapping[str, str] | None,
         stream_us: int,
         lines: Mapping[str, str],
+        snapshots: SnapshotFilter,
     ) -> None:
-        """An event message of any kind the historian keeps (others are passed over)."""
+        """An event message of any kind the historian keeps (others are passed over, and
+        OEE snapshots thinned by ``snapshots``)."""
         if not self._take(stream, seq):
             return
         try:
@@ -77,8 +80,12 @@ class Pending:
             self.undecodable += 1
             return
         event = event_of(msg, data, subject, stream_us, lines)
-        if event is not None:
-            self.events.append(event)
+        if event is None:
+            return
+        if isinstance(msg, oee_pb2.OeeSnapshot) and not snapshots(msg, event.time_us):
+            self.thinned += 1
+            return
+        self.events.append(event)
 
     def write_batch(self) -> WriteBatch:
         """The rows and the positions they reach."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping, Sequence
-from typing import Final
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -16,10 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from plantbus.sdk.historian import Event, Sample
 from plantbus.v1 import alerting_pb2, erp_pb2, oee_pb2, telemetry_pb2
 
-__all__ = ["KINDS", "TagFilter", "event_of", "samples_of"]
-
-KINDS: Final = ("oee", "downtime", "alarm", "work_order", "confirmation")
-"""The event kinds, as stored."""
+__all__ = ["SnapshotFilter", "TagFilter", "event_of", "samples_of"]
 
 
 class TagFilter:
@@ -32,6 +28,25 @@ class TagFilter:
     def __call__(self, path: str) -> bool:
         """True when samples of ``path`` are kept."""
         return self.all or self._match(path) is not None
+
+
+class SnapshotFilter:
+    """Which OEE snapshots are kept: one per scope and slot of ``every_s`` seconds, and
+    every one that changes the scope's state, shift or work order (0 keeps all)."""
+
+    def __init__(self, every_s: float) -> None:
+        self.every_us = int(every_s * 1_000_000)
+        self._last: dict[str, tuple[int, str, str, str]] = {}
+
+    def __call__(self, snapshot: oee_pb2.OeeSnapshot, time_us: int) -> bool:
+        """True when ``snapshot`` (at ``time_us``) is kept; remembers what it keeps."""
+        if not self.every_us:
+            return True
+        mark = (time_us // self.every_us, snapshot.state, snapshot.shift, snapshot.work_order)
+        if self._last.get(snapshot.scope) == mark:
+            return False
+        self._last[snapshot.scope] = mark
+        return True
 
 
 def _time(ts: Timestamp, default_us: int) -> int:

@@ -30,7 +30,7 @@ from plantbus.config.historian import HistorianConfig
 from plantbus.historian.batch import Pending
 from plantbus.historian.consumer import StreamReader
 from plantbus.historian.retention import cutoffs
-from plantbus.historian.rows import TagFilter
+from plantbus.historian.rows import SnapshotFilter, TagFilter
 from plantbus.kit import streams
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.store_health import StoreHealth
@@ -59,6 +59,7 @@ class HistorianService(Service):
         super().__init__(ctx)
         self.section = HistorianConfig()
         self.keep = TagFilter(self.section.tags)
+        self.snapshots = SnapshotFilter(self.section.oee_every_s)
         self.lines: dict[str, str] = {}
         self.store: HistorianStore[Any] | None = None
         self.writes = StoreHealth("historian store", ctx.log)
@@ -100,6 +101,8 @@ class HistorianService(Service):
         section = config.historian
         self.lines = {f"{p.split('/')[0]}/{p.split('/')[2]}": p for p in config.line_paths()}
         self.keep = TagFilter(section.tags)
+        if section.oee_every_s != self.section.oee_every_s:
+            self.snapshots = SnapshotFilter(section.oee_every_s)
         old, self.section = self.section, section
         if (section.store, section.store_settings) != (old.store, old.store_settings):
             await self._stop_task()
@@ -216,6 +219,7 @@ class HistorianService(Service):
                         msg.headers,
                         int(meta.timestamp.timestamp() * 1e6),
                         self.lines,
+                        self.snapshots,
                     )
         return pending
 

@@ -3,7 +3,8 @@
 Plugins import only from ``plantbus.sdk`` (and ``plantbus.testing`` in their tests).
 """
 
-API_VERSION = "1.0"
-"""SDK API version. A plugin targeting ``X.Y`` loads when X matches and Y <= this minor."""
+API_VERSION = "1.1"
+"""SDK API version. A plugin targeting ``X.Y`` loads when X matches and Y <= this minor.
+1.1 added the historian store interface (``plantbus.sdk.historian``)."""
 
 __all__ = ["API_VERSION"]

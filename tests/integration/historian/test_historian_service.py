@@ -29,7 +29,7 @@ CONFIG: dict[str, Any] = {
             "areas": [{"name": "a", "lines": [{"name": "l", "machines": [{"name": "m1"}]}]}],
         }
     ],
-    "historian": {"max_batch_delay_s": 0.1},
+    "historian": {"max_batch_delay_s": 0.1, "oee_every_s": 0},
 }
 MINUTE = 60_000_000
 T0 = (time.time_ns() // 1000 - 3600 * 10**6) // MINUTE * MINUTE

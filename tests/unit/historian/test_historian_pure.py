@@ -20,11 +20,11 @@ from plantbus.historian.query import (
     plan_buckets,
 )
 from plantbus.historian.retention import cutoffs
-from plantbus.historian.rows import TagFilter, event_of, samples_of
+from plantbus.historian.rows import SnapshotFilter, TagFilter, event_of, samples_of
 from plantbus.sdk.errors import NotFound, ValidationFailed
 from plantbus.sdk.historian import HOUR_US, MINUTE_US, Sample, combine, summarize
 from plantbus.testing.historian_kit import T0, assert_buckets_equal
-from plantbus.v1 import alerting_pb2, erp_pb2, telemetry_pb2
+from plantbus.v1 import alerting_pb2, erp_pb2, oee_pb2, telemetry_pb2
 
 series_of = st.lists(
     st.tuples(
@@ -166,3 +166,15 @@ def test_the_config_section_has_defaults_and_is_checked() -> None:
     assert [loc[:3] for loc, _ in cross_check(wrong)] == [
         ("historian", "store_settings", "synchronous")
     ]
+
+
+def test_oee_snapshots_are_thinned_to_one_a_slot_and_every_change() -> None:
+    keep = SnapshotFilter(60)
+    running = oee_pb2.OeeSnapshot(scope="s/a/l/m", state="running", shift="early")
+    kept = [keep(running, T0 + s * 1_000_000) for s in range(0, 130, 10)]
+    assert kept == [True, False, False, False, False, False, True, *[False] * 5, True]
+    stopped = oee_pb2.OeeSnapshot(scope="s/a/l/m", state="stopped", shift="early")
+    assert keep(stopped, T0 + 131_000_000) and not keep(stopped, T0 + 132_000_000)
+    other = oee_pb2.OeeSnapshot(scope="s/a/l", state="running")
+    assert keep(other, T0 + 132_000_000)
+    assert all(SnapshotFilter(0)(running, T0) for _ in range(3))
