@@ -19,10 +19,11 @@ import pytest
 from nats.aio.msg import Msg
 
 from plantbus.device.spool import Spool
+from plantbus.kit.registry import SERVICES as REGISTRY
 from plantbus.v1 import service_pb2, telemetry_pb2
 from tests.hub import child, machine_total, nats_login, plantbus, status
 
-SERVICES = ("alerting", "dashboard", "device", "erp", "governance", "oee")
+SERVICES = tuple(REGISTRY)
 TAG = "plantbus.v1.telemetry.demo.machining.line1.m1.power"
 POLL_S = 0.5  # poll_interval_s of m1-plc in examples/plant/devices.yaml
 KILLS = 4
