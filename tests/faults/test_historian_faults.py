@@ -11,6 +11,7 @@ event stored exactly once.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sqlite3
 import subprocess
@@ -27,7 +28,7 @@ from plantbus.kit import streams
 from plantbus.kit.bus import Bus
 from plantbus.kit.natsserver import NatsServer
 from plantbus.sdk.historian import StoreFull
-from plantbus.testing.config import put_config
+from plantbus.testing.config import put_config, write_test_keys
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until
 from tests.disk import small_disk
@@ -65,6 +66,10 @@ def _stored(db: Path) -> tuple[list[tuple[str, int]], int]:
 
 
 def _start(nats_url: str, data: Path) -> subprocess.Popen[bytes]:
+    """`plantbus run historian` on plaintext loopback gRPC (the test calls no RPC),
+    checking config versions with the test key."""
+    _, public = write_test_keys(data / "keys")
+    env = {**os.environ, "PLANTBUS_CONFIG_PUBKEY": str(public)}
     return subprocess.Popen(
         [
             sys.executable,
@@ -78,7 +83,9 @@ def _start(nats_url: str, data: Path) -> subprocess.Popen[bytes]:
             str(data),
             "--grpc-port",
             "0",
+            "--insecure",
         ],
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

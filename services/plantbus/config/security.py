@@ -31,6 +31,7 @@ Permission = Literal[
     "tag.read",
     "tag.write",
     "audit.read",
+    "history.read",
 ]
 PERMISSIONS: Final[tuple[Permission, ...]] = get_args(Permission)
 READS: Final[frozenset[Permission]] = frozenset(p for p in PERMISSIONS if p.endswith(".read"))

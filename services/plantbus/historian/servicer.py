@@ -1,4 +1,6 @@
-"""gRPC translation for HistorianService: requests to store reads, rows to messages."""
+"""gRPC translation for HistorianService: requests to store reads, rows to messages. Every
+RPC requires ``history.read`` (a read: every configured user and service has it through
+the viewer role unless the config narrows that role)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from plantbus.historian.query import (
     match_tags,
     plan_buckets,
 )
+from plantbus.kit.identity import require
 from plantbus.sdk.errors import ValidationFailed
 from plantbus.sdk.historian import HistorianStore, StoreUnavailable, combine
 from plantbus.v1 import historian_pb2, historian_pb2_grpc, telemetry_pb2
@@ -67,6 +70,7 @@ class HistorianServicer(historian_pb2_grpc.HistorianServiceServicer):  # type: i
     async def QueryHistory(
         self, request: historian_pb2.QueryHistoryRequest, context: Context
     ) -> historian_pb2.QueryHistoryResponse:
+        await require("history.read", ",".join(request.paths) or "*")
         store = self.store
         start, end = _range(request)
         tags = match_tags(list(request.paths), await store.tags())
@@ -139,6 +143,7 @@ class HistorianServicer(historian_pb2_grpc.HistorianServiceServicer):  # type: i
     async def QueryEvents(
         self, request: historian_pb2.QueryEventsRequest, context: Context
     ) -> historian_pb2.QueryEventsResponse:
+        await require("history.read", request.scope or "*")
         store = self.store
         start, end = _range(request)
         kinds = [convert.EVENT_KINDS[k] for k in request.kinds if k in convert.EVENT_KINDS]
@@ -159,6 +164,7 @@ class HistorianServicer(historian_pb2_grpc.HistorianServiceServicer):  # type: i
     async def Export(
         self, request: historian_pb2.ExportRequest, context: Context
     ) -> AsyncIterator[historian_pb2.ExportResponse]:
+        await require("history.read", ",".join(request.paths) or "*")
         store = self.store
         start, end = _range(request)
         tags = match_tags(list(request.paths), await store.tags())

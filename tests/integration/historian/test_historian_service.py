@@ -15,11 +15,14 @@ import pytest
 from plantbus.historian.service import HistorianService
 from plantbus.kit import streams
 from plantbus.kit.bus import Bus
+from plantbus.kit.pki import Pki
+from plantbus.kit.rpc import ClientTls, channel
 from plantbus.kit.runner import Runner
 from plantbus.testing.config import put_config
-from plantbus.testing.harness import hosted
+from plantbus.testing.harness import hosted, issue_token, operator_channel, token_channel
+from plantbus.testing.messages import collected
 from plantbus.testing.waiting import wait_until
-from plantbus.v1 import historian_pb2, historian_pb2_grpc
+from plantbus.v1 import historian_pb2, historian_pb2_grpc, service_pb2
 from tests.historian import EVENTS, publish_events, publish_samples
 
 CONFIG: dict[str, Any] = {
@@ -47,7 +50,7 @@ async def stub(bus: Bus, nats_url: str, tmp_path: Path) -> AsyncIterator[Any]:
     await put_config(bus, CONFIG)
     async with hosted([HistorianService], nats_url=nats_url, data_dir=tmp_path) as runner:
         await wait_until(lambda: historian(runner).store is not None)
-        async with grpc.aio.insecure_channel(runner.grpc_address) as chan:
+        async with operator_channel(runner) as chan:
             stub = historian_pb2_grpc.HistorianServiceStub(chan)
             stub.service = historian(runner)
             yield stub
@@ -214,3 +217,46 @@ async def test_restart_resumes_after_the_committed_sequence(
         for spec in (streams.TELEMETRY, streams.EVENTS):
             last = (await bus.js.stream_info(spec.name)).state.last_seq
             assert await service.store.position(spec.name) == last
+
+
+async def test_reads_need_history_read_and_refusals_are_audited(
+    bus: Bus, nats_url: str, tmp_path: Path
+) -> None:
+    """Anonymous: UNAUTHENTICATED. A user with only the viewer role, which this config
+    narrows to OEE: PERMISSION_DENIED, audited. A user whose role grants it reads."""
+    config = {
+        **CONFIG,
+        "roles": [
+            {"name": "viewer", "permissions": ["oee.read"]},
+            {"name": "analyst", "permissions": ["history.read"]},
+        ],
+        "users": [{"name": "visitor", "roles": []}, {"name": "ana", "roles": ["analyst"]}],
+    }
+    await put_config(bus, config)
+    audits = await collected(bus, "plantbus.v1.audit.historian", service_pb2.AuditRecord)
+    async with hosted([HistorianService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        service = historian(runner)
+        await wait_until(lambda: service.store is not None and service.config_version == 1)
+        await publish_samples(bus, "s/a/l/m1/temp", [T0])
+        await wait_until(lambda: service.stored["samples"] == 1)
+        query = historian_pb2.QueryHistoryRequest(paths=["s/a/l/m1/temp"])
+        request = _range(query, T0, T0 + MINUTE)
+        assert runner.grpc is not None
+        ca = Pki(runner.settings.data_dir / "pki").ca_cert
+        async with channel(runner.grpc.token_address, ClientTls(ca)) as nobody:
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await historian_pb2_grpc.HistorianServiceStub(nobody).QueryHistory(request)
+            assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        async with token_channel(runner, await issue_token(bus, "visitor")) as chan:
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await historian_pb2_grpc.HistorianServiceStub(chan).QueryHistory(request)
+            assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            assert "history.read" in (err.value.details() or "")
+        refusal = await wait_until(
+            lambda: next((a for a in audits if a.actor == "visitor"), None), message="audited"
+        )
+        assert refusal.outcome == service_pb2.AUDIT_OUTCOME_DENIED
+        assert refusal.action == "history.read" and refusal.target == "s/a/l/m1/temp"
+        async with token_channel(runner, await issue_token(bus, "ana")) as chan:
+            reply = await historian_pb2_grpc.HistorianServiceStub(chan).QueryHistory(request)
+            assert len(reply.tags[0].samples) == 1
