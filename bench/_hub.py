@@ -1,12 +1,14 @@
-"""Shared bench plumbing: a throwaway nats-server and percentile helpers."""
+"""Shared bench plumbing: a throwaway nats-server, percentiles, CPU time of processes."""
 
 from __future__ import annotations
 
 import statistics
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import psutil
 
 from plantbus.kit.natsserver import NatsServer
 
@@ -27,3 +29,25 @@ def percentile(values: list[float], q: float) -> float:
     if len(values) < 2:
         return values[0] if values else 0.0
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def median(values: Iterable[float]) -> float:
+    """The median (0 for none)."""
+    listed = list(values)
+    return statistics.median(listed) if listed else 0.0
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU seconds used so far by the processes ``pids`` (gone ones count 0).
+
+    CPU time, not wall time: this machine is shared, so a rate in wall time measures the
+    neighbours as much as the code; the CPU a piece of work takes does not depend on them.
+    """
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total

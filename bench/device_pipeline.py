@@ -7,7 +7,14 @@ a real nats-server. The baseline ``nats_raw_publish_per_s`` is measured in the s
 on the same server: bare ``publish`` calls of same-sized payloads to the same subjects,
 so the ratio shows what the pipeline costs on this machine.
 
-Prints JSON: device_samples_per_s, nats_raw_publish_per_s, device_stream_messages.
+The machine is shared, so the two are measured in alternating rounds and the medians
+reported; beside the wall-clock rates, the CPU each costs this process per message
+(``*_cpu_us_*``), which the neighbours do not change. ``device_stream_lost`` counts
+published samples the stream does not hold (must be 0).
+
+Prints JSON: device_samples_per_s, nats_raw_publish_per_s, telemetry_ratio (median of the
+rounds' ratios), device_cpu_us_per_sample, nats_raw_cpu_us_per_publish,
+telemetry_cpu_ratio, device_stream_messages, device_stream_lost.
 """
 
 from __future__ import annotations
@@ -15,10 +22,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _hub import median
 
 from plantbus.config import PlantConfig
 from plantbus.device.service import DeviceService
@@ -31,8 +43,9 @@ from plantbus.v1 import telemetry_pb2
 
 DEVICES = 10
 TAGS_PER_DEVICE = 1_000
+ROUNDS = 3
 WARMUP_S = 1.0
-MEASURE_S = 5.0
+MEASURE_S = 3.0
 
 
 def plant() -> PlantConfig:
@@ -62,27 +75,46 @@ async def _no_audit(**_: Any) -> None:
     return None
 
 
-async def device_rate(bus: Bus, data_dir: Path) -> float:
-    """Samples per second the device service publishes."""
+async def stored(bus: Bus) -> int:
+    """Messages in the telemetry stream once it stopped growing (the server stores what it
+    accepted a little later)."""
+    count = -1
+    while True:
+        now = int((await bus.js.stream_info(streams.TELEMETRY.name)).state.messages)
+        if now == count:
+            return count
+        count = now
+        await asyncio.sleep(0.3)
+
+
+async def device_round(bus: Bus, data_dir: Path) -> tuple[float, float, int]:
+    """Samples per second the device service publishes, CPU seconds per sample, and how
+    many published samples the stream does not hold."""
     ctx = ServiceContext("device", "bench", bus, data_dir, _no_audit)
     service = DeviceService(ctx)
     await service.start()
+    before = await stored(bus)
     await service.apply_config(plant(), 1)
 
+    runners = list(service.runners.values())
+
     def published() -> int:
-        return sum(int(r.counters.samples_published) for r in service.runners.values())
+        return sum(int(r.counters.samples_published) for r in runners)
 
     await asyncio.sleep(WARMUP_S)
-    start_count, started = published(), time.perf_counter()
+    start_count, started, cpu = published(), time.perf_counter(), time.process_time()
     await asyncio.sleep(MEASURE_S)
-    rate = (published() - start_count) / (time.perf_counter() - started)
+    count, elapsed = published() - start_count, time.perf_counter() - started
+    cpu = time.process_time() - cpu
     await service.stop()
+    total = published()
     await bus.nc.flush(timeout=30)
-    return rate
+    return count / elapsed, cpu / count, total - (await stored(bus) - before)
 
 
-async def raw_rate(bus: Bus) -> float:
-    """Bare publishes of same-sized payloads to the same subjects."""
+async def raw_round(bus: Bus) -> tuple[float, float]:
+    """Bare publishes of same-sized payloads to the same subjects: per second, CPU
+    seconds per publish."""
     sample = telemetry_pb2.TagSample(
         path="s/a/l/m0/t1", sequence=1, quality=telemetry_pb2.QUALITY_GOOD
     )
@@ -95,33 +127,46 @@ async def raw_rate(bus: Bus) -> float:
     ]
     headers = {"Plantbus-Type": "plantbus.v1.TagSampleBatch"}
     publish = bus.nc.publish
-    count, started = 0, time.perf_counter()
+    count, started, cpu = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - started < MEASURE_S:
         for subject in subjects:
             await publish(subject, payload, headers=headers)
         await bus.nc.flush(timeout=30)
         count += len(subjects)
-    return count / (time.perf_counter() - started)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return count / elapsed, cpu / count
 
 
 async def main() -> None:
     logging.basicConfig(level=logging.WARNING)
+    device: list[tuple[float, float, int]] = []
+    raw: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         server = NatsServer(store_dir=Path(tmp) / "nats").start()
         try:
             bus = await connect(NatsSettings(url=server.url, name="bench"))
-            device = await device_rate(bus, Path(tmp) / "device")
-            stored = (await bus.js.stream_info(streams.TELEMETRY.name)).state.messages
-            raw = await raw_rate(bus)
+            for n in range(ROUNDS):
+                device.append(await device_round(bus, Path(tmp) / f"device{n}"))
+                raw.append(await raw_round(bus))
+            messages = await stored(bus)
             await bus.close()
         finally:
             server.stop()
+    cpu_device = median(d[1] for d in device)
+    cpu_raw = median(r[1] for r in raw)
     print(
         json.dumps(
             {
-                "device_samples_per_s": round(device),
-                "nats_raw_publish_per_s": round(raw),
-                "device_stream_messages": stored,
+                "device_samples_per_s": round(median(d[0] for d in device)),
+                "nats_raw_publish_per_s": round(median(r[0] for r in raw)),
+                "telemetry_ratio": round(
+                    median(d[0] / r[0] for d, r in zip(device, raw, strict=True)), 3
+                ),
+                "device_cpu_us_per_sample": round(cpu_device * 1e6, 2),
+                "nats_raw_cpu_us_per_publish": round(cpu_raw * 1e6, 2),
+                "telemetry_cpu_ratio": round(cpu_raw / cpu_device, 3),
+                "device_stream_messages": messages,
+                "device_stream_lost": sum(d[2] for d in device),
             }
         )
     )

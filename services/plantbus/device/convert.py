@@ -1,4 +1,5 @@
-"""Conversions between device values and engineering values, and their protobuf form.
+"""Conversions between device values and engineering values (their protobuf form is
+:mod:`plantbus.device.wire`'s).
 
 Engineering value = raw * ``scale`` + ``offset`` (numeric tags only); the unit travels
 with the sample. Byte and word order are the driver's business (it decodes registers).
@@ -8,11 +9,9 @@ from __future__ import annotations
 
 from plantbus.config.devices import Tag
 from plantbus.sdk.driver import DataType, Scalar
-from plantbus.v1 import telemetry_pb2
 
-__all__ = ["to_engineering", "to_raw", "to_tag_value"]
+__all__ = ["to_engineering", "to_raw"]
 
-_INT64_MAX = 2**63 - 1
 _FLOATS = {DataType.FLOAT32, DataType.FLOAT64}
 
 
@@ -30,24 +29,3 @@ def to_raw(tag: Tag, value: Scalar) -> Scalar:
         return value
     raw = (float(value) - tag.offset) / tag.scale
     return raw if tag.data_type in _FLOATS else round(raw)
-
-
-def to_tag_value(value: Scalar | None) -> telemetry_pb2.TagValue:
-    """The protobuf form of a scalar (empty for None)."""
-    out = telemetry_pb2.TagValue()
-    if value is None:
-        return out
-    if isinstance(value, bool):
-        out.bool_value = value
-    elif isinstance(value, int):
-        if value > _INT64_MAX:
-            out.uint_value = value
-        else:
-            out.int_value = value
-    elif isinstance(value, float):
-        out.double_value = value
-    elif isinstance(value, str):
-        out.string_value = value
-    else:
-        out.bytes_value = bytes(value)
-    return out

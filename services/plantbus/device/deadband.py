@@ -11,9 +11,9 @@ from plantbus.sdk.driver import Quality, Scalar
 __all__ = ["Published", "worth_publishing"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Published:
-    """What was last published for one tag."""
+    """What was last published for one tag (updated in place on every publish)."""
 
     value: Scalar | None
     quality: Quality

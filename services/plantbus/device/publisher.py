@@ -5,7 +5,8 @@ Delivery is at-least-once without duplicates in the stream:
 
 - a device's cycle is sent as plain publishes with the last one awaiting a JetStream
   ack (one connection's messages reach the stream in order, so that ack confirms
-  the cycle); no per-sample task or round trip;
+  the cycle); no per-sample task or round trip; the plain publishes are framed here
+  (:mod:`plantbus.device.wire`) and handed to the connection in one piece;
 - cycles not yet acknowledged stay in memory; when NATS goes away, an ack fails or
   takes longer than ``ack_timeout_s``, they go to the spool first, then whatever
   comes next, so per-tag order holds;
@@ -23,12 +24,11 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from plantbus.device.spool import Spool
-from plantbus.kit import subjects
+from plantbus.device.wire import Record, frames, write
 from plantbus.kit.bus import TYPE_HEADER, Bus
 from plantbus.v1 import device_pb2, telemetry_pb2
 
@@ -36,16 +36,7 @@ __all__ = ["TelemetryPublisher"]
 
 log = logging.getLogger(__name__)
 
-_HEADERS = {TYPE_HEADER: "plantbus.v1.TagSampleBatch"}
-
-
-Record = tuple[str, bytes]
-"""A message as the spool keeps it: ``"<subject> <msg id>"`` and the payload."""
-
-
-def _headers(key: str) -> tuple[str, dict[str, str]]:
-    subject, _, msg_id = key.partition(" ")
-    return subject, {**_HEADERS, "Nats-Msg-Id": msg_id}
+_TYPE = telemetry_pb2.TagSampleBatch.DESCRIPTOR.full_name
 
 
 @dataclass
@@ -93,22 +84,9 @@ class TelemetryPublisher:
             await asyncio.wait(acks, timeout=self.ack_timeout_s)
         self._settle(flush=True)
 
-    async def publish(
-        self,
-        device: str,
-        samples: Sequence[telemetry_pb2.TagSample],
-        epoch: str,
-        counters: device_pb2.DeviceCounters,
-    ) -> None:
-        """Publish one cycle of ``device``; ``epoch`` identifies the runner's sequences,
+    async def publish(self, records: list[Record], counters: device_pb2.DeviceCounters) -> None:
+        """Publish one cycle of a device (its messages from :mod:`plantbus.device.samples`);
         ``counters`` are the device's (for the samples the spool could not keep)."""
-        records = [
-            (
-                f"{subjects.telemetry_of(s.path)} {epoch}:{s.path}:{s.sequence}",
-                telemetry_pb2.TagSampleBatch(samples=[s], device=device).SerializeToString(),
-            )
-            for s in samples
-        ]
         if not records:
             return
         self._settle()
@@ -167,9 +145,10 @@ class TelemetryPublisher:
 
     async def _send(self, records: list[Record]) -> asyncio.Future[Any]:
         """Plain publishes, the last one with a JetStream ack; the future of that ack."""
-        publish = self.bus.nc.publish
-        for key, payload in records[:-1]:
-            subject, headers = _headers(key)
-            await publish(subject, payload, headers=headers)
-        subject, headers = _headers(records[-1][0])
-        return await self.bus.js.publish_async(subject, records[-1][1], headers=headers)
+        nc = self.bus.nc
+        if len(records) > 1:
+            await write(nc, frames(records[:-1], nc.max_payload))
+        key, payload = records[-1]
+        subject, _, msg_id = key.partition(" ")
+        headers = {TYPE_HEADER: _TYPE, "Nats-Msg-Id": msg_id}
+        return await self.bus.js.publish_async(subject, payload, headers=headers)

@@ -20,6 +20,7 @@ from plantbus.config.devices import Device
 from plantbus.device.convert import to_raw
 from plantbus.device.publisher import TelemetryPublisher
 from plantbus.device.samples import SampleFilter
+from plantbus.device.wire import Record, sample_of
 from plantbus.kit import telemetry as otel
 from plantbus.sdk.driver import Driver, Reading, Scalar, SupportsSubscribe, TagRef
 from plantbus.sdk.errors import DeviceUnavailable, DriverConfigError, NotFound, PlantbusError
@@ -64,7 +65,7 @@ class DeviceRunner:
         device: Device,
         driver: Driver,
         publisher: TelemetryPublisher,
-        listeners: Callable[[str, list[telemetry_pb2.TagSample]], None],
+        listeners: Callable[[str, list[Record]], None],
         backoff: Backoff = Backoff(),
         call_timeout_s: float = 10.0,
     ) -> None:
@@ -74,8 +75,12 @@ class DeviceRunner:
         self.listeners = listeners
         self.backoff = backoff
         self.call_timeout_s = call_timeout_s
+        self.epoch = uuid.uuid4().hex[:12]
+        """Names this run's sample sequences (they restart at 1) in message ids."""
         self.refs = [t.ref() for t in device.tags]
-        self.filter = SampleFilter(device.machine, list(device.tags), device.refresh_s)
+        self.filter = SampleFilter(
+            device.machine, list(device.tags), device.refresh_s, device.name, self.epoch
+        )
         self.state = device_pb2.CONNECTION_STATE_CONNECTING
         self.last_error = ""
         self.last_success = 0.0
@@ -86,8 +91,6 @@ class DeviceRunner:
         self._connected = asyncio.Event()
         self._stopping = False
         self._attributes = {"device": device.name}
-        self.epoch = uuid.uuid4().hex[:12]
-        """Names this run's sample sequences (they restart at 1) in message ids."""
 
     def start(self) -> None:
         """Start polling in the background."""
@@ -219,20 +222,17 @@ class DeviceRunner:
                 delay = 0
             await asyncio.sleep(delay)
 
-    async def _publish(
-        self, readings: Sequence[Reading], force: bool = False
-    ) -> list[telemetry_pb2.TagSample]:
+    async def _publish(self, readings: Sequence[Reading], force: bool = False) -> list[Record]:
         now, mono = time.time(), time.monotonic()
-        samples = [
-            s for r in readings if (s := self.filter.accept(r, now, force, mono)) is not None
-        ]
-        if samples:
+        accept = self.filter.accept
+        records = [m for r in readings if (m := accept(r, now, force, mono)) is not None]
+        if records:
             self.counters.bad_tags = self.filter.bad_tags()
-            await self.publisher.publish(self.device.name, samples, self.epoch, self.counters)
-            self.counters.samples_published += len(samples)
-            _SAMPLES.add(len(samples), self._attributes)
-            self.listeners(self.device.name, samples)
-        return samples
+            await self.publisher.publish(records, self.counters)
+            self.counters.samples_published += len(records)
+            _SAMPLES.add(len(records), self._attributes)
+            self.listeners(self.device.name, records)
+        return records
 
     def _refs(self, names: Sequence[str]) -> list[TagRef]:
         if not names:
@@ -250,7 +250,8 @@ class DeviceRunner:
                 f"device {self.device.name!r} is not connected: {self.last_error}"
             )
         readings = await self._call("read", self.driver.read(self._refs(names)))
-        return await self._publish(readings, force=True)  # keeps the sequences gap-free
+        records = await self._publish(readings, force=True)  # keeps the sequences gap-free
+        return [sample_of(payload) for _, payload in records]
 
     async def write(self, name: str, value: Scalar) -> telemetry_pb2.TagSample:
         """Write (already authorised) and return the value read back."""

@@ -1,5 +1,6 @@
 """Readings to samples: engineering values (:mod:`.convert`), publish-worthiness
-(:mod:`.deadband`), a per-tag sequence, timestamps.
+(:mod:`.deadband`), a per-tag sequence, timestamps, and the message that carries the
+sample (:mod:`.wire`).
 
 Pure: the caller passes the time, so tests need no clock: ``now`` (wall clock) stamps
 the samples, ``mono`` (monotonic, default ``now``) times the ``refresh_s`` republish, so a
@@ -8,64 +9,95 @@ wall-clock jump back does not silence a tag.
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from plantbus.config.devices import Tag
-from plantbus.device.convert import to_engineering, to_tag_value
+from plantbus.device.convert import to_engineering
 from plantbus.device.deadband import Published, worth_publishing
+from plantbus.device.wire import Record, TagCodec, timestamps
 from plantbus.kit.codec import timestamp
 from plantbus.sdk.driver import Quality, Reading
-from plantbus.v1 import telemetry_pb2
 
 __all__ = ["SampleFilter"]
 
+_BAD = Quality.BAD  # an enum member looked up once: Quality.BAD costs a lookup per sample
+
+
+class _TagState:
+    """One tag: its config, its message codec, what was last published."""
+
+    __slots__ = ("codec", "last", "scaled", "tag")
+
+    def __init__(self, tag: Tag, codec: TagCodec) -> None:
+        self.tag = tag
+        self.codec = codec
+        self.scaled = tag.scale != 1 or tag.offset != 0
+        self.last: Published | None = None
+
 
 class SampleFilter:
-    """Decides which readings of one device become samples."""
+    """Decides which readings of one device become samples, and encodes them.
 
-    def __init__(self, machine_path: str, tags: list[Tag], refresh_s: float = 60.0) -> None:
+    ``device`` and ``epoch`` go into every message (the batch's device, the message id
+    ``<epoch>:<path>:<sequence>``).
+    """
+
+    def __init__(
+        self,
+        machine_path: str,
+        tags: list[Tag],
+        refresh_s: float = 60.0,
+        device: str = "",
+        epoch: str = "",
+    ) -> None:
         self.paths = {t.name: f"{machine_path}/{t.name}" for t in tags}
         self.tags = {t.name: t for t in tags}
         self.refresh_s = refresh_s
-        self._last: dict[str, Published] = {}
-        self._now: tuple[float, Timestamp] = (-1.0, Timestamp())
+        self._state = {
+            t.name: _TagState(t, TagCodec(self.paths[t.name], t.unit, device, epoch)) for t in tags
+        }
+        self._bad = 0
+        self._cycle: tuple[float, bytes, bytes] = (-1.0, b"", b"")
 
     def bad_tags(self) -> int:
         """How many tags were last published with BAD quality."""
-        return sum(1 for p in self._last.values() if p.quality == Quality.BAD)
+        return self._bad
 
-    def _received(self, now: float) -> Timestamp:
-        """``now`` as a Timestamp, built once per cycle (every reading of a cycle shares it)."""
-        if self._now[0] != now:
-            self._now = (now, timestamp(now))
-        return self._now[1]
+    def _times(self, now: float, reading: Reading) -> bytes:
+        """The sample's timestamps; ``now`` is encoded once per cycle (every reading of a
+        cycle shares it)."""
+        if self._cycle[0] != now:
+            received = timestamp(now).SerializeToString()
+            self._cycle = (now, received, timestamps(received, received))
+        if reading.source_time is None:
+            return self._cycle[2]
+        source = timestamp(reading.source_time.timestamp()).SerializeToString()
+        return timestamps(source, self._cycle[1])
 
     def accept(
         self, reading: Reading, now: float, force: bool = False, mono: float | None = None
-    ) -> telemetry_pb2.TagSample | None:
-        """The sample to publish for ``reading``, or None when deadband holds it back."""
-        tag = self.tags.get(reading.tag)
-        if tag is None:
+    ) -> Record | None:
+        """The message to publish for ``reading``, or None when deadband holds it back.
+
+        ``now`` stamps the sample; ``mono`` (the monotonic clock, ``now`` when omitted)
+        times the refresh, so a wall-clock jump neither floods nor silences a tag."""
+        state = self._state.get(reading.tag)
+        if state is None:
             return None
-        value = to_engineering(tag, reading.value) if reading.quality != Quality.BAD else None
-        last = self._last.get(reading.tag)
+        quality = reading.quality
+        bad = quality == _BAD
+        if bad:
+            value = None
+        else:
+            value = to_engineering(state.tag, reading.value) if state.scaled else reading.value
+        last = state.last
         timer = now if mono is None else mono
-        if not force and not worth_publishing(
-            tag, last, value, reading.quality, timer, self.refresh_s
-        ):
+        if not force and not worth_publishing(state.tag, last, value, quality, timer, self.refresh_s):
             return None
-        sequence = last.sequence + 1 if last else 1
-        self._last[reading.tag] = Published(value, reading.quality, timer, sequence)
-        received = self._received(now)
-        return telemetry_pb2.TagSample(
-            path=self.paths[reading.tag],
-            value=to_tag_value(value),
-            unit=tag.unit,
-            source_time=timestamp(reading.source_time.timestamp())
-            if reading.source_time
-            else received,
-            receive_time=received,
-            quality=int(reading.quality),  # type: ignore[arg-type]
-            quality_reason=reading.reason,
-            sequence=sequence,
-        )
+        if last is None:
+            state.last = last = Published(value, quality, timer, 1)
+            self._bad += bad
+        else:
+            self._bad += bad - (last.quality == _BAD)
+            last.value, last.quality, last.at = value, quality, timer
+            last.sequence += 1
+        times = self._times(now, reading)
+        return state.codec.record(value, quality, reading.reason, last.sequence, times)

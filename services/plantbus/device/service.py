@@ -28,6 +28,7 @@ from plantbus.device.assignment import assign
 from plantbus.device.publisher import TelemetryPublisher
 from plantbus.device.runtime import Backoff, DeviceRunner
 from plantbus.device.spool import Spool
+from plantbus.device.wire import Record, sample_of
 from plantbus.device.writes import tag_refusal
 from plantbus.kit import codec, streams
 from plantbus.kit.audit import AuditUnavailable, record_outcome
@@ -195,9 +196,12 @@ class DeviceService(Service):
         self.runners[device.name] = runner
         runner.start()
 
-    def _fan_out(self, device: str, samples: list[telemetry_pb2.TagSample]) -> None:
-        for queue in self.listeners:
-            if queue.qsize() < _QUEUE:
+    def _fan_out(self, device: str, records: list[Record]) -> None:
+        """A cycle's samples to every listener with room (decoded only when one has)."""
+        queues = [q for q in self.listeners if q.qsize() < _QUEUE]
+        if queues:
+            samples = [sample_of(payload) for _, payload in records]
+            for queue in queues:
                 queue.put_nowait((device, samples))
 
     def runner(self, name: str) -> DeviceRunner:

@@ -1,11 +1,11 @@
-"""Engineering/raw conversion, the protobuf value form, and publish-worthiness."""
+"""Engineering/raw conversion and publish-worthiness (the protobuf form: test_wire.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from plantbus.config.devices import Tag
-from plantbus.device.convert import to_engineering, to_raw, to_tag_value
+from plantbus.device.convert import to_engineering, to_raw
 from plantbus.device.deadband import Published, worth_publishing
 from plantbus.sdk.driver import Quality
 
@@ -25,14 +25,6 @@ def test_conversion_leaves_unscaled_and_non_numeric_values_alone() -> None:
     assert to_engineering(PLAIN, 7) == 7 and to_raw(PLAIN, 7) == 7
     assert to_engineering(SCALED, True) is True and to_engineering(SCALED, None) is None
     assert to_raw(SCALED_FLOAT, 5.0) == 2.5  # float tags keep the fraction
-
-
-def test_tag_value_kinds() -> None:
-    assert to_tag_value(2**64 - 1).uint_value == 2**64 - 1
-    assert to_tag_value(-5).int_value == -5
-    assert to_tag_value(True).WhichOneof("kind") == "bool_value"
-    assert to_tag_value(b"\x01").bytes_value == b"\x01"
-    assert to_tag_value(None).WhichOneof("kind") is None
 
 
 def test_worth_publishing() -> None:

@@ -1,0 +1,149 @@
+"""Telemetry in wire form: the publish path builds its messages as bytes, not objects.
+
+Every sample travels as its own message on its tag's subject: a ``TagSampleBatch``
+holding one ``TagSample``, with the ``Plantbus-Type`` and ``Nats-Msg-Id`` headers. At tens
+of thousands of samples a second, building a protobuf ``TagSample``, then a batch around
+it, and letting nats-py encode the headers of each message cost more than the rest of
+the pipeline together (the profile is in docs/benchmarks.md). So the parts that do not
+change are encoded once, per tag (path, unit, subject, message id prefix) and per cycle
+(the timestamps), and per sample only value, quality, reason and sequence are. The bytes
+are the ones ``SerializeToString`` gives (tests compare them for every kind of value).
+
+:func:`frames` turns records into NATS ``HPUB`` commands, headers included, and
+:func:`write` hands them to the connection in one piece.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+
+from nats.aio.client import Client
+from nats.errors import MaxPayloadError
+
+from plantbus.kit import subjects
+from plantbus.kit.bus import TYPE_HEADER
+from plantbus.sdk.driver import Quality, Scalar
+from plantbus.v1 import telemetry_pb2
+
+__all__ = ["Record", "TagCodec", "frames", "sample_of", "timestamps", "write"]
+
+Record = tuple[str, bytes]
+"""A message as the spool keeps it: ``"<subject> <msg id>"`` and the payload."""
+
+_INT64_MAX = 2**63 - 1
+_UINT64_MAX = 2**64 - 1
+_BYTES = [bytes((i,)) for i in range(128)]
+_NO_VALUE = b"\x12\x00"
+_BOOLS = {True: b"\x12\x02\x08\x01", False: b"\x12\x02\x08\x00"}
+_DOUBLE = struct.Struct("<d").pack
+_QUALITY = {q: b"\x30" + _BYTES[int(q)] for q in Quality}
+_TYPE = telemetry_pb2.TagSampleBatch.DESCRIPTOR.full_name
+_HEADERS = f"NATS/1.0\r\n{TYPE_HEADER}: {_TYPE}\r\nNats-Msg-Id: ".encode()
+
+
+def _varint(value: int) -> bytes:
+    """Protobuf base-128 varint of a non-negative int below 2**64."""
+    if value < 0x80:
+        return _BYTES[value]
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _field(tag: bytes, data: bytes) -> bytes:
+    """A length-delimited field: its tag byte, the length, the data."""
+    return tag + _varint(len(data)) + data
+
+
+def _value(value: Scalar | None) -> bytes:
+    """Field 2 of TagSample: the TagValue of ``value`` (empty for None)."""
+    if value is None:
+        return _NO_VALUE
+    if isinstance(value, bool):
+        return _BOOLS[value]
+    if isinstance(value, int):
+        if value > _INT64_MAX:
+            if value > _UINT64_MAX:
+                raise ValueError(f"value {value} does not fit 64 bits")
+            body = b"\x18" + _varint(value)
+        elif value < -_INT64_MAX - 1:
+            raise ValueError(f"value {value} does not fit 64 bits")
+        else:
+            body = b"\x10" + _varint((value << 1) ^ (value >> 63))  # sint64: zigzag
+        return b"\x12" + _BYTES[len(body)] + body
+    if isinstance(value, float):
+        return b"\x12\x09\x21" + _DOUBLE(value)
+    if isinstance(value, str):
+        return _field(b"\x12", _field(b"\x2a", value.encode()))
+    return _field(b"\x12", _field(b"\x32", bytes(value)))
+
+
+def timestamps(source: bytes, received: bytes) -> bytes:
+    """Fields 4 and 5 of TagSample from two serialized Timestamps."""
+    return _field(b"\x22", source) + _field(b"\x2a", received)
+
+
+class TagCodec:
+    """The messages of one tag of one device, from parts encoded once."""
+
+    __slots__ = ("_device", "_head", "_key", "_unit")
+
+    def __init__(self, path: str, unit: str, device: str, epoch: str) -> None:
+        self._head = _field(b"\x0a", path.encode())
+        self._unit = _field(b"\x1a", unit.encode()) if unit else b""
+        self._device = _field(b"\x12", device.encode()) if device else b""
+        self._key = f"{subjects.telemetry_of(path)} {epoch}:{path}:"
+
+    def record(
+        self, value: Scalar | None, quality: Quality, reason: str, sequence: int, times: bytes
+    ) -> Record:
+        """The message of one sample; ``times`` from :func:`timestamps`."""
+        body = b"".join(
+            (
+                self._head,
+                _value(value),
+                self._unit,
+                times,
+                _QUALITY[quality],
+                _field(b"\x3a", reason.encode()) if reason else b"",
+                b"\x40",
+                _varint(sequence),
+            )
+        )
+        return self._key + str(sequence), b"\x0a" + _varint(len(body)) + body + self._device
+
+
+def sample_of(payload: bytes) -> telemetry_pb2.TagSample:
+    """The sample a one-sample message carries."""
+    return telemetry_pb2.TagSampleBatch.FromString(payload).samples[0]
+
+
+def frames(records: Sequence[Record], max_payload: int) -> bytes:
+    """NATS ``HPUB`` commands publishing ``records`` with the Plantbus-Type and
+    Nats-Msg-Id headers, what ``Client.publish`` would send one by one."""
+    out: list[bytes] = []
+    for key, payload in records:
+        if len(payload) > max_payload:
+            raise MaxPayloadError
+        subject, _, msg_id = key.encode().partition(b" ")
+        size = len(_HEADERS) + len(msg_id) + 4
+        out.append(
+            b"HPUB %s %d %d\r\n%s%s\r\n\r\n%s\r\n"
+            % (subject, size, size + len(payload), _HEADERS, msg_id, payload)
+        )
+    return b"".join(out)
+
+
+async def write(nc: Client, data: bytes) -> None:
+    """Queue protocol bytes on the connection, behind whatever it has queued.
+
+    nats-py has no public call for this; its own ``publish`` ends in the same
+    ``_send_command`` (buffer, flush when the buffer is over its limit), and the next
+    ``publish`` wakes its flusher. tests/integration/device/test_wire_nats.py breaks
+    if a nats-py release changes that.
+    """
+    await nc._send_command(data)

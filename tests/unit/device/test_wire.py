@@ -1,0 +1,114 @@
+"""The hand-built telemetry messages are the protobuf library's bytes, for every kind of
+value, and their frames are what nats-py would send."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from nats.errors import MaxPayloadError
+
+from plantbus.device.wire import TagCodec, frames, sample_of, timestamps
+from plantbus.kit.codec import timestamp
+from plantbus.sdk.driver import Quality, Scalar
+from plantbus.v1 import telemetry_pb2
+
+PATH = "site/area/line/m1/temp"
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False)
+    | st.text()
+    | st.binary()
+)
+
+
+def reference(
+    value: Scalar | None, quality: Quality, reason: str, sequence: int, unit: str, device: str
+) -> telemetry_pb2.TagSampleBatch:
+    """The message as the protobuf library builds it."""
+    received = timestamp(1_700_000_000.25)
+    sample = telemetry_pb2.TagSample(
+        path=PATH,
+        unit=unit,
+        source_time=received,
+        receive_time=received,
+        quality=int(quality),  # type: ignore[arg-type]
+        quality_reason=reason,
+        sequence=sequence,
+    )
+    sample.value.SetInParent()  # "no value" is an empty TagValue, as before
+    if isinstance(value, bool):
+        sample.value.bool_value = value
+    elif isinstance(value, int):
+        if value > 2**63 - 1:
+            sample.value.uint_value = value
+        else:
+            sample.value.int_value = value
+    elif isinstance(value, float):
+        sample.value.double_value = value
+    elif isinstance(value, str):
+        sample.value.string_value = value
+    elif isinstance(value, bytes):
+        sample.value.bytes_value = value
+    return telemetry_pb2.TagSampleBatch(samples=[sample], device=device)
+
+
+@given(
+    value=SCALARS,
+    quality=st.sampled_from(Quality),
+    reason=st.text(max_size=300),
+    sequence=st.integers(min_value=1, max_value=2**64 - 1),
+    unit=st.sampled_from(["", "degC", "µm"]),
+    device=st.sampled_from(["", "plc-1"]),
+)
+def test_record_is_the_protobuf_librarys_serialization(
+    value: Scalar | None, quality: Quality, reason: str, sequence: int, unit: str, device: str
+) -> None:
+    received = timestamp(1_700_000_000.25).SerializeToString()
+    key, payload = TagCodec(PATH, unit, device, "e1").record(
+        value, quality, reason, sequence, timestamps(received, received)
+    )
+    expected = reference(value, quality, reason, sequence, unit, device)
+    assert payload == expected.SerializeToString()
+    assert key == f"plantbus.v1.telemetry.site.area.line.m1.temp e1:{PATH}:{sequence}"
+
+
+def test_source_time_and_receive_time_are_kept_apart() -> None:
+    source = datetime(2026, 1, 2, 3, 4, 5, 600_000, tzinfo=UTC)
+    received = time.time()
+    times = timestamps(
+        timestamp(source.timestamp()).SerializeToString(),
+        timestamp(received).SerializeToString(),
+    )
+    _, payload = TagCodec(PATH, "", "", "e").record(1.5, Quality.GOOD, "", 1, times)
+    sample = sample_of(payload)
+    assert sample.source_time.ToDatetime(tzinfo=UTC) == source
+    assert abs(sample.receive_time.ToNanoseconds() / 1e9 - received) < 1e-6
+
+
+@pytest.mark.parametrize("value", [2**64, -(2**63) - 1])
+def test_integers_beyond_64_bits_are_refused_like_protobuf_does(value: int) -> None:
+    with pytest.raises(ValueError, match="64 bits"):
+        TagCodec(PATH, "", "", "e").record(value, Quality.GOOD, "", 1, b"")
+
+
+def test_frames_are_hpub_commands_with_both_headers() -> None:
+    data = frames([("plantbus.v1.telemetry.a.b e:a/b:7", b"\x01\x02")], max_payload=100)
+    header = (
+        b"NATS/1.0\r\nPlantbus-Type: plantbus.v1.TagSampleBatch\r\nNats-Msg-Id: e:a/b:7\r\n\r\n"
+    )
+    assert data == (
+        b"HPUB plantbus.v1.telemetry.a.b %d %d\r\n" % (len(header), len(header) + 2)
+        + header
+        + b"\x01\x02\r\n"
+    )
+
+
+def test_a_payload_over_the_servers_limit_is_refused_before_anything_is_framed() -> None:
+    with pytest.raises(MaxPayloadError):
+        frames([("s.a e:a:1", b"x"), ("s.b e:b:1", b"x" * 11)], max_payload=10)
