@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,12 +32,41 @@ _EXCEPTIONS = {
 }
 
 
+_WORD, _BIT, _FLAG, _DECODE = range(4)
+"""How a member's value comes out of its block: the register itself (big-endian uint16),
+one bit of it, a coil or discrete input, or :func:`decode` of its registers."""
+
+
+class _Member(NamedTuple):
+    """One tag of a block, with everything its read needs worked out once."""
+
+    position: int
+    """Of its tag in the polled tag list."""
+    tag: TagRef
+    address: Address
+    offset: int
+    """Of its first register or bit in the block's data."""
+    kind: int
+
+
 @dataclass(frozen=True)
 class _Plan:
-    """Address errors by tag index, and each block with its (tag index, address) members."""
+    """Address errors by tag index, and each block with its members."""
 
     errors: dict[int, str]
-    blocks: list[tuple[Block, list[tuple[int, Address]]]]
+    blocks: list[tuple[Block, list[_Member]]]
+
+
+def _member(position: int, tag: TagRef, address: Address, block: Block) -> _Member:
+    if address.bit is not None:
+        kind = _BIT
+    elif block.table.is_bits:
+        kind = _FLAG
+    elif tag.data_type == DataType.UINT16 and tag.byte_order == ByteOrder.BIG:
+        kind = _WORD
+    else:
+        kind = _DECODE
+    return _Member(position, tag, address, address.number - block.start, kind)
 
 
 class ModbusSettings(BaseModel):
@@ -76,6 +105,7 @@ class ModbusDriver(Driver[ModbusSettings]):
         self._client: AsyncModbusTcpClient | None = None
         self._slots = asyncio.Semaphore(settings.max_concurrent_requests)
         self._plans: dict[tuple[TagRef, ...], _Plan] = {}
+        self._last: tuple[tuple[TagRef, ...], _Plan] | None = None
         self.requests = 0
 
     @classmethod
@@ -145,10 +175,17 @@ class ModbusDriver(Driver[ModbusSettings]):
         return list(reply.registers)
 
     def _plan(self, tags: Sequence[TagRef]) -> _Plan:
-        """Parsed addresses and request blocks for a tag list, cached: polls repeat it."""
-        key = tuple(tags)
+        """Parsed addresses and request blocks for a tag list, cached: polls repeat it.
+
+        A poll passes the same tuple every time, found by identity without hashing its
+        thousand tags; other lists are looked up by value.
+        """
+        if self._last is not None and self._last[0] is tags:
+            return self._last[1]
+        key = tags if isinstance(tags, tuple) else tuple(tags)
         cached = self._plans.get(key)
         if cached is not None:
+            self._last = (key, cached)
             return cached
         errors: dict[int, str] = {}
         valid: list[tuple[int, Address]] = []
@@ -163,11 +200,17 @@ class ModbusDriver(Driver[ModbusSettings]):
             self.settings.max_registers,
             self.settings.max_bits,
         )
-        members = [[(valid[k][0], addr) for k, addr in b.members] for b in blocks]
-        result = _Plan(errors, list(zip(blocks, members, strict=True)))
+        result = _Plan(
+            errors,
+            [
+                (b, [_member(valid[k][0], tags[valid[k][0]], a, b) for k, a in b.members])
+                for b in blocks
+            ],
+        )
         if len(self._plans) > 64:
             self._plans.clear()
         self._plans[key] = result
+        self._last = (key, result)
         return result
 
     async def read(self, tags: Sequence[TagRef]) -> list[Reading]:
@@ -177,46 +220,38 @@ class ModbusDriver(Driver[ModbusSettings]):
         for i, error in planned.errors.items():
             readings[i] = Reading.bad(tags[i].name, error)
         for block, members in planned.blocks:
-            await self._serve_block(block, members, tags, readings)
+            await self._serve_block(block, members, readings)
         return [
             r if r is not None else Reading.bad(t.name, "not read")
             for r, t in zip(readings, tags, strict=True)
         ]
 
     async def _serve_block(
-        self,
-        block: Block,
-        members: list[tuple[int, Address]],
-        tags: Sequence[TagRef],
-        readings: list[Reading | None],
+        self, block: Block, members: list[_Member], readings: list[Reading | None]
     ) -> None:
         data = await self._read_block(block)
         if isinstance(data, str):
             if len(members) > 1 and "code 2" in data:
                 # isolate the bad address: read each member alone
-                for index, addr in members:
-                    await self._serve_block(
-                        Block(addr.table, addr.number, addr.count, [(0, addr)]),
-                        [(index, addr)],
-                        tags,
-                        readings,
-                    )
+                for m in members:
+                    alone = Block(m.address.table, m.address.number, m.address.count)
+                    await self._serve_block(alone, [m._replace(offset=0)], readings)
                 return
-            for index, _ in members:
-                readings[index] = Reading.bad(tags[index].name, f"modbus {data}")
+            for m in members:
+                readings[m.position] = Reading.bad(m.tag.name, f"modbus {data}")
             return
-        for index, addr in members:
-            tag = tags[index]
-            words = data[addr.number - block.start : addr.end - block.start]
-            if addr.bit is not None:
-                value: Scalar = bool((words[0] >> addr.bit) & 1)
-            elif tag.data_type == DataType.UINT16 and tag.byte_order == ByteOrder.BIG:
-                value = words[0]
-            elif block.table.is_bits:
-                value = bool(words[0])
+        for position, tag, address, offset, kind in members:
+            value: Scalar
+            if kind == _WORD:
+                value = data[offset]
+            elif kind == _BIT:
+                value = bool((data[offset] >> (address.bit or 0)) & 1)
+            elif kind == _FLAG:
+                value = bool(data[offset])
             else:
+                words = data[offset : offset + address.count]
                 value = decode(words, tag.data_type, tag.byte_order, tag.word_order)
-            readings[index] = Reading(tag.name, value)
+            readings[position] = Reading(tag.name, value)
 
     async def write(self, tag: TagRef, value: Scalar) -> None:
         """Write a holding register (or several), a bit of one, or a coil."""

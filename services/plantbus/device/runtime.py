@@ -77,7 +77,8 @@ class DeviceRunner:
         self.call_timeout_s = call_timeout_s
         self.epoch = uuid.uuid4().hex[:12]
         """Names this run's sample sequences (they restart at 1) in message ids."""
-        self.refs = [t.ref() for t in device.tags]
+        self.refs = tuple(t.ref() for t in device.tags)
+        """The same tuple on every poll, so drivers can cache their plan for it."""
         self.filter = SampleFilter(
             device.machine, list(device.tags), device.refresh_s, device.name, self.epoch
         )

@@ -1,0 +1,75 @@
+"""Bench helper: the device service alone in this process, so its CPU and memory can be
+measured apart from everything else.
+
+``python bench/_device_host.py CONFIG NATS_URL DATA_DIR [--uvloop]`` runs the devices of
+the plant config ``CONFIG`` (a JSON file) and publishes their telemetry into JetStream
+at ``NATS_URL``; prints ``ready`` once they run, and when stdin closes stops and prints
+its devices' counters as JSON. Without
+governance, heartbeats or gRPC: the same pipeline ``plantbus run device`` hosts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from plantbus.config import PlantConfig
+from plantbus.device.service import DeviceService
+from plantbus.kit.bus import NatsSettings, connect
+from plantbus.kit.service import ServiceContext
+
+
+async def _no_audit(**_: Any) -> None:
+    return None
+
+
+async def main(config: PlantConfig, nats_url: str, data_dir: Path) -> None:
+    bus = await connect(NatsSettings(url=nats_url, name="bench-device"))
+    service = DeviceService(ServiceContext("device", "bench", bus, data_dir, _no_audit))
+    await service.start()
+    await service.apply_config(config, 1)
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    runners = list(service.runners.values())
+    await service.stop()
+    await bus.close()
+    counters = [r.counters for r in runners]
+    totals = {
+        "published": sum(c.samples_published for c in counters),
+        "polls": sum(c.polls for c in counters),
+        "poll_errors": sum(c.poll_errors for c in counters),
+        "lost": sum(c.samples_lost for c in counters),
+        "spool_left": len(service.spool),
+        "spool_dropped": service.spool.dropped,
+    }
+    print(json.dumps(totals), flush=True)
+
+
+def loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when asked for, else asyncio's."""
+    if not use_uvloop:
+        return None
+    import uvloop
+
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("config", type=Path)
+    parser.add_argument("nats_url")
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--uvloop", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    plant = PlantConfig.model_validate(json.loads(args.config.read_text()))
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    with asyncio.Runner(loop_factory=loop_factory(args.uvloop)) as runner:
+        runner.run(main(plant, args.nats_url, args.data_dir))

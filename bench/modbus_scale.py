@@ -1,0 +1,213 @@
+"""Modbus at plant scale: what the device service costs on a real protocol.
+
+1. 10 Modbus devices of 1,000 changing holding registers each, all served by one
+   pymodbus server process (unit ids 1..10 on one port), polled at 1 Hz and at 10 Hz and
+   then as fast as the service can, every sample published into PLANTBUS_TELEMETRY:
+   CPU-ms of the device service process per 1,000 samples stored in the stream, its
+   RSS, and the samples per second where it saturates (the most it delivered). The 1 Hz
+   and 10 Hz runs are repeated on uvloop in the same run.
+2. 200 devices of 100 registers at 1 Hz (4 ports x 50 unit ids in one server process),
+   one of them hanging (its port accepts connections and never answers): p99 jitter of
+   the others' poll timing, the gap between one tag's consecutive samples minus the
+   interval; and the same without the hanging device for comparison.
+
+The device service runs alone in its own process (bench/_device_host.py); the CPU
+figures are its user + system time, which the machine's other load does not change.
+"Delivered" is counted in the stream, not by a Python subscriber, which at 100,000
+messages a second would take a core from the processes being measured.
+
+Prints JSON: modbus_device_cpu_ms_per_1k_samples (1 Hz), ..._10hz, ..._uvloop(_10hz),
+modbus_device_saturation_samples_per_s, modbus_device_rss_mb, modbus_200_devices_jitter_p99_ms,
+modbus_200_devices_jitter_p99_ms_no_hang, modbus_200_devices_cpu_ms_per_1k_samples.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+from nats.aio.msg import Msg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _hub import cpu_seconds, nats_server, percentile
+
+from plantbus.kit import streams
+from plantbus.kit.bus import Bus, NatsSettings, connect
+from plantbus.v1 import telemetry_pb2
+
+BENCH = Path(__file__).resolve().parent
+WARMUP_S = 3.0
+MEASURE_S = 8.0
+JITTER_S = 15.0
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one configuration cost the device service."""
+
+    samples_per_s: float
+    cpu_ms_per_1k: float
+    rss_mb: float
+
+
+class Helper:
+    """A bench helper process: what it printed first, and last (after it was told to stop)."""
+
+    def __init__(self, proc: subprocess.Popen[str], first: str) -> None:
+        self.proc = proc
+        self.first = first
+        self.last = ""
+
+
+@contextmanager
+def child(*args: str) -> Iterator[Helper]:
+    """Run a bench helper until the block ends; closing its stdin stops it."""
+    proc = subprocess.Popen(
+        [sys.executable, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    try:
+        line = proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"{args[0]} exited with {proc.wait()}")
+        helper = Helper(proc, line)
+        yield helper
+    finally:
+        proc.stdin.close()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        rest = proc.stdout.read().strip().splitlines()
+        helper.last = rest[-1] if rest else ""
+
+
+def plant(endpoints: list[str], registers: int, interval_s: float) -> dict[str, Any]:
+    """A device per endpoint, ``registers`` uint16 holding registers each."""
+    return {
+        "devices": [
+            {
+                "name": f"d{d}",
+                "driver": "modbus",
+                "endpoint": endpoint,
+                "machine": f"s/a/l/m{d}",
+                "poll_interval_s": interval_s,
+                "tags": [
+                    {"name": f"r{i}", "address": f"holding:{i}", "data_type": "uint16"}
+                    for i in range(registers)
+                ],
+            }
+            for d, endpoint in enumerate(endpoints)
+        ]
+    }
+
+
+async def stored(bus: Bus) -> int:
+    return int((await bus.js.stream_info(streams.TELEMETRY.name)).state.messages)
+
+
+async def measure(
+    bus: Bus,
+    url: str,
+    tmp: Path,
+    config: dict[str, Any],
+    use_uvloop: bool = False,
+    seconds: float = MEASURE_S,
+) -> Run:
+    """Run the device service on ``config``; its rate, CPU and memory over ``seconds``."""
+    path = tmp / f"plant-{time.monotonic_ns()}.json"
+    path.write_text(json.dumps(config))
+    args = [str(BENCH / "_device_host.py"), str(path), url, str(tmp / path.stem)]
+    with child(*args, *(["--uvloop"] if use_uvloop else [])) as device:
+        pid = device.proc.pid
+        await asyncio.sleep(WARMUP_S)
+        count, cpu, started = await stored(bus), cpu_seconds([pid]), time.monotonic()
+        await asyncio.sleep(seconds)
+        count = await stored(bus) - count
+        cpu, elapsed = cpu_seconds([pid]) - cpu, time.monotonic() - started
+        rss = psutil.Process(pid).memory_info().rss / 2**20
+    print(f"[modbus_scale] {path.stem}: {count / elapsed:.0f}/s {device.last}", file=sys.stderr)
+    return Run(count / elapsed, 1e6 * cpu / max(count, 1), rss)
+
+
+async def jitter(bus: Bus, url: str, tmp: Path, endpoints: list[str]) -> tuple[float, Run]:
+    """p99 poll jitter (ms) of the devices on ``endpoints`` polled at 1 Hz, from the
+    receive times of their first tag; the hanging device's samples are left out."""
+    times: dict[str, list[float]] = {}
+
+    async def on_sample(msg: Msg) -> None:
+        sample = telemetry_pb2.TagSampleBatch.FromString(msg.data).samples[0]
+        if sample.quality == telemetry_pb2.QUALITY_GOOD:
+            times.setdefault(sample.path, []).append(sample.receive_time.ToNanoseconds() / 1e9)
+
+    sub = await bus.nc.subscribe("plantbus.v1.telemetry.s.a.l.*.r0", cb=on_sample)
+    try:
+        started = time.time()
+        run = await measure(bus, url, tmp, plant(endpoints, 100, 1.0), seconds=JITTER_S)
+    finally:
+        await sub.unsubscribe()
+    gaps = [
+        abs(b - a - 1.0) * 1e3
+        for series in times.values()
+        for a, b in itertools.pairwise(series)
+        if a > started + WARMUP_S
+    ]
+    return percentile(gaps, 99), run
+
+
+async def main() -> None:
+    figures: dict[str, float] = {}
+    with nats_server() as (server, tmp):
+        bus = await connect(NatsSettings(url=server.url, name="bench-modbus"))
+        with child(str(BENCH / "_modbus_plant.py"), "1", "10", "1000") as modbus:
+            port = json.loads(modbus.first)["ports"][0]
+            endpoints = [f"modbus://127.0.0.1:{port}?unit={u}" for u in range(1, 11)]
+            slow = await measure(bus, server.url, tmp, plant(endpoints, 1000, 1.0))
+            fast = await measure(bus, server.url, tmp, plant(endpoints, 1000, 0.1))
+            flat_out = await measure(bus, server.url, tmp, plant(endpoints, 1000, 0.001))
+            slow_uv = await measure(bus, server.url, tmp, plant(endpoints, 1000, 1.0), True)
+            fast_uv = await measure(bus, server.url, tmp, plant(endpoints, 1000, 0.1), True)
+        figures |= {
+            "modbus_device_cpu_ms_per_1k_samples": round(slow.cpu_ms_per_1k, 2),
+            "modbus_device_cpu_ms_per_1k_samples_10hz": round(fast.cpu_ms_per_1k, 2),
+            "modbus_device_cpu_ms_per_1k_samples_max": round(flat_out.cpu_ms_per_1k, 2),
+            "modbus_device_cpu_ms_per_1k_samples_uvloop": round(slow_uv.cpu_ms_per_1k, 2),
+            "modbus_device_cpu_ms_per_1k_samples_uvloop_10hz": round(fast_uv.cpu_ms_per_1k, 2),
+            "modbus_device_samples_per_s_1hz": round(slow.samples_per_s),
+            "modbus_device_samples_per_s_10hz": round(fast.samples_per_s),
+            "modbus_device_saturation_samples_per_s": round(
+                max(fast.samples_per_s, flat_out.samples_per_s, fast_uv.samples_per_s)
+            ),
+            "modbus_device_rss_mb": round(max(slow.rss_mb, fast.rss_mb, flat_out.rss_mb), 1),
+        }
+        with child(str(BENCH / "_modbus_plant.py"), "4", "50", "100", "--hang") as modbus:
+            ports = json.loads(modbus.first)
+            live = [
+                f"modbus://127.0.0.1:{p}?unit={u}" for p in ports["ports"] for u in range(1, 51)
+            ]
+            hung = f"modbus://127.0.0.1:{ports['hang_port']}?unit=1"
+            with_hang, run = await jitter(bus, server.url, tmp, [*live[:199], hung])
+            without, _ = await jitter(bus, server.url, tmp, live)
+        figures |= {
+            "modbus_200_devices_jitter_p99_ms": round(with_hang, 1),
+            "modbus_200_devices_jitter_p99_ms_no_hang": round(without, 1),
+            "modbus_200_devices_cpu_ms_per_1k_samples": round(run.cpu_ms_per_1k, 2),
+        }
+        await bus.close()
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
