@@ -12,6 +12,7 @@ import logging
 import random
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -208,7 +209,7 @@ class DeviceRunner:
             await self._follow_forever()
             return
         interval = self.device.poll_interval_s
-        next_at = time.monotonic()
+        next_at = None
         while not self._stopping:
             started = time.perf_counter()
             readings = await self._call("read", self.driver.read(self.refs))
@@ -216,12 +217,23 @@ class DeviceRunner:
             self.counters.polls += 1
             self.last_success = time.time()
             await self._publish(readings)
-            next_at += interval
+            if next_at is None:  # the first poll is now, the next on this device's phase
+                now = time.monotonic()
+                next_at = now + (self._phase(interval) - now) % interval
+            else:
+                next_at += interval
             delay = next_at - time.monotonic()
             if delay < 0:  # overrun: skip the missed cycles instead of bursting
                 next_at = time.monotonic()
                 delay = 0
             await asyncio.sleep(delay)
+
+    def _phase(self, interval: float) -> float:
+        """Where in every ``interval`` this device is polled (on the monotonic clock), the
+        same for a device name on every run: devices of one interval are spread over it
+        instead of all polled at once, which would queue their requests at shared
+        gateways and their samples in this service, and show as jitter."""
+        return interval * zlib.crc32(self.device.name.encode()) / 2**32
 
     async def _publish(self, readings: Sequence[Reading], force: bool = False) -> list[Record]:
         now, mono = time.time(), time.monotonic()

@@ -1,28 +1,23 @@
-"""A device runner's failure path survives a publisher that raises."""
+"""A device runner's failure path survives a publisher that raises; devices are polled on
+phases spread over their interval."""
 
 from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Sequence
 
 from plantbus.config.devices import Device, Tag
 from plantbus.device.runtime import Backoff, DeviceRunner
+from plantbus.device.wire import Record
 from plantbus.testing.memory_driver import MemoryDevice, MemoryDriver, MemorySettings
 from plantbus.testing.waiting import wait_until
-from plantbus.v1 import device_pb2, telemetry_pb2
+from plantbus.v1 import device_pb2
 
 
 class _RaisingPublisher:
     """Every publish fails, as one whose disk and bus were both gone would."""
 
-    async def publish(
-        self,
-        device: str,
-        samples: Sequence[telemetry_pb2.TagSample],
-        epoch: str,
-        counters: device_pb2.DeviceCounters,
-    ) -> None:
+    async def publish(self, records: list[Record], counters: device_pb2.DeviceCounters) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
@@ -53,3 +48,19 @@ async def test_a_publisher_that_raises_does_not_end_the_poll_task() -> None:
     finally:
         await runner.stop()
         MemoryDriver.devices.pop(endpoint)
+
+
+def runner_named(name: str) -> DeviceRunner:
+    device = Device(
+        name=name, driver="memory", endpoint=f"memory://{name}", machine="s/a/l/m", tags=[]
+    )
+    driver = MemoryDriver(device.endpoint, MemorySettings())
+    return DeviceRunner(device, driver, _RaisingPublisher(), lambda _d, _s: None)  # type: ignore[arg-type]
+
+
+def test_devices_are_polled_on_phases_spread_over_the_interval() -> None:
+    phases = [runner_named(f"plc-{i}")._phase(1.0) for i in range(200)]
+    assert all(0 <= p < 1.0 for p in phases)
+    assert phases == [runner_named(f"plc-{i}")._phase(1.0) for i in range(200)], "stable"
+    tenths = {int(p * 10) for p in phases}
+    assert tenths == set(range(10)), "200 devices leave no tenth of the second unused"
