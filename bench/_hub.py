@@ -51,3 +51,13 @@ def cpu_seconds(pids: Iterable[int]) -> float:
             continue
         total += times.user + times.system
     return total
+
+
+def runqueue_wait_s(pid: int) -> float:
+    """Seconds the main thread of ``pid`` has waited, runnable, for a CPU (Linux
+    schedstat; 0 where there is none): on a shared machine, the part of any lateness that
+    the neighbours caused."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0

@@ -40,7 +40,7 @@ from nats.aio.msg import Msg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _hub import cpu_seconds, nats_server, percentile
+from _hub import cpu_seconds, nats_server, percentile, runqueue_wait_s
 
 from plantbus.kit import streams
 from plantbus.kit.bus import Bus, NatsSettings, connect
@@ -59,6 +59,8 @@ class Run:
     samples_per_s: float
     cpu_ms_per_1k: float
     rss_mb: float
+    waited_ms_per_s: float
+    """Time the service's event loop was runnable but had no CPU, per second."""
 
 
 class Helper:
@@ -134,12 +136,18 @@ async def measure(
         pid = device.proc.pid
         await asyncio.sleep(WARMUP_S)
         count, cpu, started = await stored(bus), cpu_seconds([pid]), time.monotonic()
+        waited = runqueue_wait_s(pid)
         await asyncio.sleep(seconds)
         count = await stored(bus) - count
         cpu, elapsed = cpu_seconds([pid]) - cpu, time.monotonic() - started
+        waited = runqueue_wait_s(pid) - waited
         rss = psutil.Process(pid).memory_info().rss / 2**20
-    print(f"[modbus_scale] {path.stem}: {count / elapsed:.0f}/s {device.last}", file=sys.stderr)
-    return Run(count / elapsed, 1e6 * cpu / max(count, 1), rss)
+    print(
+        f"[modbus_scale] {count / elapsed:.0f} samples/s, {1e6 * cpu / max(count, 1):.2f} CPU-ms"
+        f" per 1k, waited for a CPU {1e3 * waited / elapsed:.0f} ms/s; {device.last}",
+        file=sys.stderr,
+    )
+    return Run(count / elapsed, 1e6 * cpu / max(count, 1), rss, 1e3 * waited / elapsed)
 
 
 async def jitter(bus: Bus, url: str, tmp: Path, endpoints: list[str]) -> tuple[float, float, Run]:
@@ -214,6 +222,7 @@ async def main() -> None:
             "modbus_200_devices_jitter_p99_ms_no_hang": round(without, 1),
             "idle_loop_jitter_p99_ms": round(max(machine, machine_too), 1),
             "modbus_200_devices_cpu_ms_per_1k_samples": round(run.cpu_ms_per_1k, 2),
+            "modbus_200_devices_cpu_wait_ms_per_s": round(run.waited_ms_per_s),
         }
         await bus.close()
     print(json.dumps(figures))
