@@ -47,6 +47,7 @@ async def main(config: PlantConfig, nats_url: str, data_dir: Path) -> None:
         "lost": sum(c.samples_lost for c in counters),
         "spool_left": len(service.spool),
         "spool_dropped": service.spool.dropped,
+        "waited_for_stream_s": round(service.publisher.waited_s, 1),
     }
     print(json.dumps(totals), flush=True)
 

@@ -14,7 +14,11 @@ Delivery is at-least-once without duplicates in the stream:
   sample sent twice (stored, but its ack lost with the connection) is dropped by the
   stream's duplicate window (2 minutes by default);
 - samples the spool cannot write (its disk is full) are counted in the ``samples_lost``
-  of the device they came from; the spool reports the error in its health.
+  of the device they came from; the spool reports the error in its health;
+- at most about ``max_unacked`` samples are in flight: past that, a cycle waits for the
+  stream to acknowledge the oldest before it is sent, so devices polled faster than
+  JetStream stores slow down to its pace (their polls overrun and skip cycles) instead
+  of piling up in memory until the acks time out and everything goes to the spool.
 """
 
 from __future__ import annotations
@@ -56,12 +60,18 @@ class _InFlight:
 class TelemetryPublisher:
     """Publishes device cycles; never loses one it accepted (within the spool bound)."""
 
-    def __init__(self, bus: Bus, spool: Spool, ack_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, bus: Bus, spool: Spool, ack_timeout_s: float = 5.0, max_unacked: int = 50_000
+    ) -> None:
         self.bus = bus
         self.spool = spool
         self.ack_timeout_s = ack_timeout_s
+        self.max_unacked = max_unacked
         self.published = 0
+        self.waited_s = 0.0
+        """Time cycles spent waiting for the stream to catch up (``max_unacked``)."""
         self._in_flight: deque[_InFlight] = deque()
+        self._unacked = 0
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -90,20 +100,33 @@ class TelemetryPublisher:
         if not records:
             return
         self._settle()
+        await self._make_room()
         if len(self.spool) or not self.bus.connected:
             self._settle(flush=True)
             self._spool(records, counters)
             return
         ack = await self._send(records)
         self._in_flight.append(_InFlight(ack, records, time.monotonic(), counters))
+        self._unacked += len(records)
         self.published += len(records)
+
+    async def _make_room(self) -> None:
+        """Wait while ``max_unacked`` samples are in flight: for the oldest cycle's ack,
+        at most until it is due (then :meth:`_settle` spools)."""
+        started = time.monotonic()
+        while self._unacked >= self.max_unacked and self._in_flight:
+            head = self._in_flight[0]
+            due = self.ack_timeout_s - (time.monotonic() - head.sent_at)
+            await asyncio.wait([head.ack], timeout=max(due, 0.0) + 0.01)
+            self._settle()
+        self.waited_s += time.monotonic() - started
 
     def _settle(self, flush: bool = False) -> None:
         """Forget acknowledged cycles; spool, in order, from the first that failed, timed
         out, or (``flush``) is still open."""
         now = time.monotonic()
         while self._in_flight and self._in_flight[0].confirmed():
-            self._in_flight.popleft()
+            self._unacked -= len(self._in_flight.popleft().records)
         if not self._in_flight:
             return
         head = self._in_flight[0]
@@ -113,6 +136,7 @@ class TelemetryPublisher:
                 cycle.ack.cancel()
                 self._spool(cycle.records, cycle.counters)
             self._in_flight.clear()
+            self._unacked = 0
             log.warning("telemetry: %d unacknowledged samples moved to the spool", moved)
 
     def _spool(self, records: list[Record], counters: device_pb2.DeviceCounters) -> None:

@@ -10,7 +10,9 @@ Options (``ctx.options``): ``spool_dir`` (default <data_dir>/spool), ``spool_max
 (default 256 MiB, see :mod:`plantbus.device.spool` for what happens when it is full),
 ``backoff`` (keyword arguments of :class:`plantbus.device.runtime.Backoff`),
 ``membership_interval_s`` (default 2), ``call_timeout_s`` (default 10: a driver call
-taking longer counts as the device being unavailable).
+taking longer counts as the device being unavailable), ``max_unacked_samples`` (default
+50,000: samples sent but not yet acknowledged by the stream before publishing waits, see
+:mod:`plantbus.device.publisher`).
 """
 
 from __future__ import annotations
@@ -81,7 +83,9 @@ class DeviceService(Service):
         spool_dir = Path(ctx.options.get("spool_dir") or ctx.data_dir / "spool")
         self.spool = Spool(spool_dir, int(ctx.options.get("spool_max_bytes", 256 * 2**20)))
         self.backoff = Backoff(**ctx.options.get("backoff", {}))
-        self.publisher = TelemetryPublisher(ctx.bus, self.spool)
+        self.publisher = TelemetryPublisher(
+            ctx.bus, self.spool, max_unacked=int(ctx.options.get("max_unacked_samples", 50_000))
+        )
         self.runners: dict[str, DeviceRunner] = {}
         self.failed: dict[str, tuple[Device, str]] = {}
         self.listeners: set[asyncio.Queue[tuple[str, list[telemetry_pb2.TagSample]]]] = set()

@@ -1,0 +1,74 @@
+"""Past ``max_unacked`` samples in flight, publishing waits for the stream's ack of the
+oldest cycle instead of piling cycles up in memory; an ack that never comes still sends
+everything to the spool in order when it is due."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from plantbus.device.publisher import TelemetryPublisher
+from plantbus.device.spool import Spool
+from plantbus.device.wire import Record
+from plantbus.v1 import device_pb2
+
+
+class _Stream:
+    """A connection and JetStream whose acks the test gives (or withholds)."""
+
+    def __init__(self) -> None:
+        self.acks: list[asyncio.Future[Any]] = []
+        self.sent: list[bytes] = []
+        self.max_payload = 1_000_000
+        self.is_connected = True
+
+    async def _send_command(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    async def publish_async(self, subject: str, payload: bytes, **_: Any) -> asyncio.Future[Any]:
+        ack: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.acks.append(ack)
+        return ack
+
+
+class _Bus:
+    def __init__(self, stream: _Stream) -> None:
+        self.nc = self.js = stream
+
+    @property
+    def connected(self) -> bool:
+        return True
+
+
+def cycle(n: int, start: int) -> list[Record]:
+    return [(f"plantbus.v1.telemetry.s.t{i} e:s/t{i}:{start}", b"x") for i in range(n)]
+
+
+async def test_a_cycle_waits_for_the_oldest_ack_once_the_bound_is_reached(
+    tmp_path: Path,
+) -> None:
+    stream = _Stream()
+    publisher = TelemetryPublisher(_Bus(stream), Spool(tmp_path), max_unacked=100)  # type: ignore[arg-type]
+    counters = device_pb2.DeviceCounters()
+    await publisher.publish(cycle(60, 1), counters)
+    await publisher.publish(cycle(60, 2), counters)  # 60 in flight: below the bound
+    third = asyncio.create_task(publisher.publish(cycle(60, 3), counters))
+    await asyncio.sleep(0.05)
+    assert not third.done() and len(stream.acks) == 2, "the third cycle was sent regardless"
+    stream.acks[0].set_result(None)
+    await asyncio.wait_for(third, 1)
+    assert len(stream.acks) == 3 and publisher.published == 180 and len(publisher.spool) == 0
+
+
+async def test_an_ack_that_never_comes_spools_in_order_when_due(tmp_path: Path) -> None:
+    stream = _Stream()
+    spool = Spool(tmp_path)
+    publisher = TelemetryPublisher(_Bus(stream), spool, ack_timeout_s=0.2, max_unacked=50)  # type: ignore[arg-type]
+    counters = device_pb2.DeviceCounters()
+    await publisher.publish(cycle(60, 1), counters)
+    await asyncio.wait_for(publisher.publish(cycle(60, 2), counters), 2)
+    assert len(stream.acks) == 1, "sent while the stream was behind"
+    keys = [key for key, _ in spool.oldest_segment()]
+    assert keys == [k for k, _ in cycle(60, 1) + cycle(60, 2)]
+    assert counters.samples_lost == 0
