@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +56,17 @@ def _parse_options(raw: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _use_uvloop() -> None:
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop where it is installed (5-10% less CPU in the device service,
+    docs/benchmarks.md), unless PLANTBUS_UVLOOP=0; None: asyncio's own."""
+    if os.environ.get("PLANTBUS_UVLOOP", "1").strip().lower() in {"0", "false", "no", "off"}:
+        return None
     try:
         import uvloop
     except ImportError:
-        return
-    uvloop.install()
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 @click.command()
@@ -157,8 +163,8 @@ def run(
     configure_logging(
         service, settings.instance, logging.getLevelNamesMapping().get(level_name, logging.INFO)
     )
-    _use_uvloop()
-    asyncio.run(runner_mod.run(settings, classes))
+    with asyncio.Runner(loop_factory=_loop_factory()) as loop:
+        loop.run(runner_mod.run(settings, classes))
 
 
 async def _with_bus(hub: Hub) -> Bus:
