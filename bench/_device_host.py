@@ -21,7 +21,8 @@ from typing import Any
 
 from plantbus.config import PlantConfig
 from plantbus.device.service import DeviceService
-from plantbus.kit.bus import NatsSettings, connect
+from plantbus.kit.bus import NatsSettings
+from plantbus.kit.natsconnect import connect
 from plantbus.kit.service import ServiceContext
 
 

@@ -44,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _hub import cpu_seconds, median, nats_server, percentile, runqueue_wait_s
 
 from plantbus.kit import streams
-from plantbus.kit.bus import Bus, NatsSettings, connect
+from plantbus.kit.bus import Bus, NatsSettings
+from plantbus.kit.natsconnect import connect
 from plantbus.v1 import telemetry_pb2
 
 BENCH = Path(__file__).resolve().parent

@@ -46,7 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _hub import cpu_seconds, percentile
 
 from plantbus.kit import streams
-from plantbus.kit.bus import Bus, NatsSettings, connect
+from plantbus.kit.bus import Bus, NatsSettings
+from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
 from plantbus.v1 import alerting_pb2, oee_pb2
 
