@@ -285,11 +285,13 @@ def hub_processes(up: subprocess.Popen[bytes], nats: NatsServer) -> dict[int, st
 
 
 def apply(data_dir: Path, directory: Path) -> None:
+    """``plantbus config apply``: 16-120 s for this plant here, nearly all of it
+    governance's line diff of the whole config (issue #21, item 4)."""
     done = subprocess.run(
         [*CLI, "config", "apply", str(directory), "-m", "bench step", "--data-dir", str(data_dir)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
     if done.returncode:
