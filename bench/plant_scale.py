@@ -408,7 +408,11 @@ async def main() -> None:
     await server.shutdown()  # type: ignore[no-untyped-call]
     kept = [s for s in steps if s.kept_up] or steps[:1]
     knee = max(kept, key=lambda s: s.stored)
-    services = {k: v for s in steps for k, v in s.rss_mb.items() if k not in {"up", "nats-server"}}
+    services: dict[str, float] = {}
+    for each in steps:
+        for name, mb in each.rss_mb.items():
+            if name not in {"up", "nats-server"}:
+                services[name] = max(services.get(name, 0.0), mb)
     figures: dict[str, Any] = {
         "plant_tags": len(machines()) * TAGS,
         "plant_samples_per_s": round(knee.stored),
