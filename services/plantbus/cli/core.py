@@ -57,7 +57,7 @@ def _parse_options(raw: tuple[str, ...]) -> dict[str, dict[str, Any]]:
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop where it is installed (5-10% less CPU in the device service,
+    """uvloop's event loop where it is installed (1-10% less CPU in the device service,
     docs/benchmarks.md), unless PLANTBUS_UVLOOP=0; None: asyncio's own."""
     if os.environ.get("PLANTBUS_UVLOOP", "1").strip().lower() in {"0", "false", "no", "off"}:
         return None
