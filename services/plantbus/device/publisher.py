@@ -32,15 +32,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from plantbus.device.spool import Spool
-from plantbus.device.wire import Record, frames, write
-from plantbus.kit.bus import TYPE_HEADER, Bus
-from plantbus.v1 import device_pb2, telemetry_pb2
+from plantbus.device.wire import Record, frames, headers, write
+from plantbus.kit.bus import Bus
+from plantbus.v1 import device_pb2
 
 __all__ = ["TelemetryPublisher"]
 
 log = logging.getLogger(__name__)
-
-_TYPE = telemetry_pb2.TagSampleBatch.DESCRIPTOR.full_name
 
 
 @dataclass
@@ -174,5 +172,4 @@ class TelemetryPublisher:
             await write(nc, frames(records[:-1], nc.max_payload))
         key, payload = records[-1]
         subject, _, msg_id = key.partition(" ")
-        headers = {TYPE_HEADER: _TYPE, "Nats-Msg-Id": msg_id}
-        return await self.bus.js.publish_async(subject, payload, headers=headers)
+        return await self.bus.js.publish_async(subject, payload, headers=headers(msg_id))

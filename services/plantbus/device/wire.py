@@ -26,7 +26,7 @@ from plantbus.kit.bus import TYPE_HEADER
 from plantbus.sdk.driver import Quality, Scalar
 from plantbus.v1 import telemetry_pb2
 
-__all__ = ["Record", "TagCodec", "frames", "sample_of", "timestamps", "write"]
+__all__ = ["Record", "TagCodec", "frames", "headers", "sample_of", "timestamps", "write"]
 
 Record = tuple[str, bytes]
 """A message as the spool keeps it: ``"<subject> <msg id>"`` and the payload."""
@@ -120,6 +120,11 @@ class TagCodec:
 def sample_of(payload: bytes) -> telemetry_pb2.TagSample:
     """The sample a one-sample message carries."""
     return telemetry_pb2.TagSampleBatch.FromString(payload).samples[0]
+
+
+def headers(msg_id: str) -> dict[str, str]:
+    """The headers of one message, for ``publish`` calls (:func:`frames` writes the same)."""
+    return {TYPE_HEADER: _TYPE, "Nats-Msg-Id": msg_id}
 
 
 def frames(records: Sequence[Record], max_payload: int) -> bytes:

@@ -52,6 +52,11 @@ async def test_a_cycle_arrives_as_one_message_per_tag_with_headers_and_once(
         "Nats-Msg-Id": "ep:s/a/l/m1/t7:2",
     }
     assert batch.device == "plc" and batch.samples[0].value.int_value == 107
+    last = received[len(TAGS) - 1]  # a cycle's last message goes out with publish_async
+    assert last.headers == {
+        TYPE_HEADER: "plantbus.v1.TagSampleBatch",
+        "Nats-Msg-Id": "ep:s/a/l/m1/t49:1",
+    }
     in_order = [telemetry_pb2.TagSampleBatch.FromString(m.data).samples[0] for m in received]
     assert [(s.path, s.sequence) for s in in_order[: 2 * len(TAGS)]] == [
         (f"s/a/l/m1/t{i}", cycle + 1) for cycle in range(2) for i in range(len(TAGS))
