@@ -90,7 +90,9 @@ class SampleFilter:
             value = to_engineering(state.tag, reading.value) if state.scaled else reading.value
         last = state.last
         timer = now if mono is None else mono
-        if not force and not worth_publishing(state.tag, last, value, quality, timer, self.refresh_s):
+        if not force and not worth_publishing(
+            state.tag, last, value, quality, timer, self.refresh_s
+        ):
             return None
         if last is None:
             state.last = last = Published(value, quality, timer, 1)
