@@ -25,13 +25,14 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bplantbus/v1/telemetry.proto\x12\x0bplantbus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x01\n\x08TagValue\x12\x14\n\nbool_value\x18\x01 \x01(\x08H\x00\x12\x13\n\tint_value\x18\x02 \x01(\x12H\x00\x12\x14\n\nuint_value\x18\x03 \x01(\x04H\x00\x12\x16\n\x0c\x64ouble_value\x18\x04 \x01(\x01H\x00\x12\x16\n\x0cstring_value\x18\x05 \x01(\tH\x00\x12\x15\n\x0b\x62ytes_value\x18\x06 \x01(\x0cH\x00\x42\x06\n\x04kind\"\x81\x02\n\tTagSample\x12\x0c\n\x04path\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.plantbus.v1.TagValue\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12/\n\x0bsource_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0creceive_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x07quality\x18\x06 \x01(\x0e\x32\x14.plantbus.v1.Quality\x12\x16\n\x0equality_reason\x18\x07 \x01(\t\x12\x10\n\x08sequence\x18\x08 \x01(\x04\"I\n\x0eTagSampleBatch\x12\'\n\x07samples\x18\x01 \x03(\x0b\x32\x16.plantbus.v1.TagSample\x12\x0e\n\x06\x64\x65vice\x18\x02 \x01(\t*\\\n\x07Quality\x12\x17\n\x13QUALITY_UNSPECIFIED\x10\x00\x12\x10\n\x0cQUALITY_GOOD\x10\x01\x12\x15\n\x11QUALITY_UNCERTAIN\x10\x02\x12\x0f\n\x0bQUALITY_BAD\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bplantbus/v1/telemetry.proto\x12\x0bplantbus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x01\n\x08TagValue\x12\x14\n\nbool_value\x18\x01 \x01(\x08H\x00\x12\x13\n\tint_value\x18\x02 \x01(\x12H\x00\x12\x14\n\nuint_value\x18\x03 \x01(\x04H\x00\x12\x16\n\x0c\x64ouble_value\x18\x04 \x01(\x01H\x00\x12\x16\n\x0cstring_value\x18\x05 \x01(\tH\x00\x12\x15\n\x0b\x62ytes_value\x18\x06 \x01(\x0cH\x00\x42\x06\n\x04kind\"\x81\x02\n\tTagSample\x12\x0c\n\x04path\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.plantbus.v1.TagValue\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12/\n\x0bsource_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0creceive_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x07quality\x18\x06 \x01(\x0e\x32\x14.plantbus.v1.Quality\x12\x16\n\x0equality_reason\x18\x07 \x01(\t\x12\x10\n\x08sequence\x18\x08 \x01(\x04\"I\n\x0eTagSampleBatch\x12\'\n\x07samples\x18\x01 \x03(\x0b\x32\x16.plantbus.v1.TagSample\x12\x0e\n\x06\x64\x65vice\x18\x02 \x01(\t*\\\n\x07Quality\x12\x17\n\x13QUALITY_UNSPECIFIED\x10\x00\x12\x10\n\x0cQUALITY_GOOD\x10\x01\x12\x15\n\x11QUALITY_UNCERTAIN\x10\x02\x12\x0f\n\x0bQUALITY_BAD\x10\x03\x42\x65\n\x15io.github.plantbus.v1B\x0eTelemetryProtoP\x01Z:github.com/plantbus/plantbus/gen/go/plantbus/v1;plantbusv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'plantbus.v1.telemetry_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\025io.github.plantbus.v1B\016TelemetryProtoP\001Z:github.com/plantbus/plantbus/gen/go/plantbus/v1;plantbusv1'
   _globals['_QUALITY']._serialized_start=569
   _globals['_QUALITY']._serialized_end=661
   _globals['_TAGVALUE']._serialized_start=78
