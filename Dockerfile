@@ -7,9 +7,12 @@ WORKDIR /src
 RUN python -m pip install --no-cache-dir --upgrade pip build wheel
 COPY pyproject.toml README.md ./
 COPY services ./services
+# the demo plant (services/plantbus/sim/plant links to it) and plantbus-api (plantbus.v1)
+COPY examples ./examples
+COPY api ./api
 COPY plugins ./plugins
-# Wheels for the core and every built-in plugin except the vendor template.
-RUN python -m pip wheel --no-cache-dir --wheel-dir /wheels . \
+# Wheels for plantbus-api, the core and every built-in plugin except the vendor template.
+RUN python -m pip wheel --no-cache-dir --wheel-dir /wheels ./api . \
     && for p in plugins/*/; do \
          [ "$(basename "$p")" = template ] || python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels "$p"; \
        done

@@ -35,6 +35,7 @@ def generate(out: Path) -> list[Path]:
     package_dirs = {out / p.parent.relative_to(PROTO_ROOT) for p in sources}
     for pkg in package_dirs:
         (pkg / "__init__.py").touch()
+        (pkg / "py.typed").touch()  # PEP 561: plantbus-api ships the .pyi stubs
     return sorted(p for d in package_dirs for p in d.glob("*.py*"))
 
 

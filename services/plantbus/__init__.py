@@ -1,6 +1,11 @@
 """Plantbus: an IT/OT integration hub for manufacturing."""
 
+import pkgutil
 from importlib.metadata import PackageNotFoundError, version
+
+# plantbus.v1 comes from another distribution, plantbus-api, which pip may have put in
+# another sys.path entry (a --user or --target install beside a system one)
+__path__ = pkgutil.extend_path(__path__, __name__)
 
 try:
     __version__ = version("plantbus")

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from plantbus.cli.hub import default_data_dir
+from plantbus.sim import INSTALL, missing_libraries
 
 __all__ = ["commands"]
 
@@ -64,6 +65,11 @@ def sim(
     host: str, modbus_port: int, opcua_port: int, seed: int, speed: float, data_dir: Path | None
 ) -> None:
     """Run the simulated plant: three CNC machines with seeded faults."""
+    missing = missing_libraries()
+    if missing:
+        raise click.ClickException(
+            f"the simulated plant needs {' and '.join(missing)}, not installed here: {INSTALL}"
+        )
     asyncio.run(_serve(host, modbus_port, opcua_port, seed, speed, data_dir or default_data_dir()))
 
 

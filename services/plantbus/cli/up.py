@@ -20,7 +20,7 @@ import click
 import psutil
 from pydantic import SecretStr
 
-import plantbus
+from plantbus import sim
 from plantbus.cli.dashboard import login_link, remove_token, write_token
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.supervisor import Child, Supervisor
@@ -39,7 +39,6 @@ from plantbus.v1 import service_pb2
 
 __all__ = ["up"]
 
-DEMO_PLANT = Path(plantbus.__file__).resolve().parents[2] / "examples" / "plant"
 DEFAULT_SIM_PORTS = {"modbus": 5020, "opcua": 4840}
 PKI_CHECK_S = 24 * 3600.0
 """How often a running hub renews certificates that have less than 30 days left."""
@@ -138,12 +137,15 @@ def up(
 ) -> None:
     """Start the whole hub: embedded NATS with JetStream, every service, a simulated plant."""
     _refuse_second_hub(hub)
+    if not no_sim:
+        _require_sim()
     data_dir = hub.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     processes = ["all"] if single_process else list(SERVICES)
     grpc_env = _grpc_security(data_dir, processes, insecure, hub.nats_url_override)
     logs = data_dir / "logs"
-    config_path = config_path or (DEMO_PLANT if DEMO_PLANT.is_dir() else None)
+    demo = sim.demo_plant()
+    config_path = config_path or (demo if demo.is_dir() else None)
     stop = _Stop()
     infra = Supervisor()  # the embedded NATS: restarted like the services, stopped after them
     supervisor = Supervisor()
@@ -174,7 +176,7 @@ def up(
         # a fixed port even when random, so a restarted dashboard keeps runtime.json's URL
         web_port = free_port() if random_ports else dashboard_port
         options = _service_options(config_path, web_port)
-        if not no_sim and "sim" in _cli_commands():
+        if not no_sim:
             _trust_sim(data_dir)
             supervisor.add(
                 Child(
@@ -346,6 +348,18 @@ def _nats_child(nats: NatsServer) -> Child:
     return Child("nats", [], nats.store_dir / "nats-server.log", launch=launch)
 
 
+def _require_sim() -> None:
+    """Refuse to start, saying what to install, when the simulator's libraries are missing
+    (a core install without the ``sim`` extra or the modbus and opcua plugins)."""
+    missing = sim.missing_libraries()
+    if missing:
+        raise ConfigError(
+            f"the simulated plant needs {' and '.join(missing)}, not installed here: "
+            f"{sim.INSTALL} brings them; or start the hub without it: "
+            "plantbus up --no-sim --config YOUR_PLANT_DIR"
+        )
+
+
 def _trust_sim(data_dir: Path) -> None:
     """Make the simulator's OPC UA certificate and trust it: this hub made it."""
     from plantbus.sdk.certificates import TrustList
@@ -359,12 +373,6 @@ def _sim_ports(random_ports: bool) -> dict[str, int]:
     if random_ports:
         return {name: free_port() for name in DEFAULT_SIM_PORTS}
     return dict(DEFAULT_SIM_PORTS)
-
-
-def _cli_commands() -> set[str]:
-    from plantbus.cli.main import cli
-
-    return set(cli.commands)
 
 
 def _service_options(config_path: Path | None, web_port: int) -> list[str]:
