@@ -163,6 +163,34 @@ def test_plantbus_api_alone_decodes_a_tag_sample_batch(
     ]
 
 
+def test_the_core_finds_plantbus_api_in_another_sys_path_entry(
+    wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    """As after ``pip install --user plantbus`` beside a system-wide plantbus-api: the core's
+    ``plantbus`` package is a regular one, and still finds ``plantbus.v1``."""
+    bin_dir = fresh_venv(tmp_path / "venv")
+    pip_install(bin_dir, wheels["plantbus-api"])
+    core = tmp_path / "core"
+    pip_install(bin_dir, "--no-deps", "--target", core, wheels["plantbus"])
+    result = subprocess.run(
+        [
+            bin_dir / "python",
+            "-c",
+            "import plantbus.v1.telemetry_pb2 as t, plantbus; "
+            "print(plantbus.__file__); print(t.__file__)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={**fresh_env(), "PYTHONPATH": str(core)},
+    )
+    assert result.returncode == 0, result.stderr
+    package, generated = map(Path, result.stdout.split())
+    assert package.is_relative_to(core)
+    assert generated.is_relative_to(tmp_path / "venv")
+
+
 def test_the_hub_runs_from_wheels_in_a_fresh_venv(wheels: dict[str, Path], tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     bin_dir = fresh_venv(venv)
