@@ -36,6 +36,7 @@ from plantbus.kit.bus import kv_key
 from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.store_health import StoreHealth
+from plantbus.kit.tasks import cancel
 from plantbus.plugins import discover, plugin_infos
 from plantbus.sdk.errors import NotFound, PlantbusError
 from plantbus.sdk.notifier import AlarmNotification, Notifier
@@ -137,10 +138,7 @@ class AlertingService(Service):
         for sub in self._subs:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
-        for task in list(self._tasks):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel(list(self._tasks))
         await self._save()
         for delivery in self.deliveries:
             with contextlib.suppress(Exception):

@@ -24,7 +24,6 @@ Delivery is at-least-once without duplicates in the stream:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -34,6 +33,7 @@ from typing import Any
 from plantbus.device.spool import Spool
 from plantbus.device.wire import Record, frames, headers, write
 from plantbus.kit.bus import Bus
+from plantbus.kit.tasks import cancel
 from plantbus.v1 import device_pb2
 
 __all__ = ["TelemetryPublisher"]
@@ -83,9 +83,7 @@ class TelemetryPublisher:
     async def stop(self) -> None:
         """Stop replaying; unacknowledged cycles are spooled, the spool stays on disk."""
         if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel(self._task)
             self._task = None
         acks = [cycle.ack for cycle in self._in_flight]
         if acks and self.bus.connected:

@@ -23,6 +23,7 @@ from plantbus.device.publisher import TelemetryPublisher
 from plantbus.device.samples import SampleFilter
 from plantbus.device.wire import Record, sample_of
 from plantbus.kit import telemetry as otel
+from plantbus.kit.tasks import cancel
 from plantbus.sdk.driver import Driver, Reading, Scalar, SupportsSubscribe, TagRef
 from plantbus.sdk.errors import DeviceUnavailable, DriverConfigError, NotFound, PlantbusError
 from plantbus.v1 import device_pb2, telemetry_pb2
@@ -102,17 +103,11 @@ class DeviceRunner:
         """Stop polling and close the driver; safe to call twice.
 
         nats-py swallows a CancelledError that lands inside ``publish`` while it flushes,
-        so the loops also check ``_stopping`` and the task is cancelled until it ends.
+        so the loops also check ``_stopping`` (and :func:`cancel` cancels until it ends).
         """
         self._stopping = True
         task, self._task = self._task, None
-        deadline = time.monotonic() + self.call_timeout_s
-        while task is not None and not task.done():
-            if time.monotonic() > deadline:
-                log.error("device %s: poll task ignored cancel; left behind", self.device.name)
-                break
-            task.cancel()
-            await asyncio.wait([task], timeout=0.5)
+        await cancel(task, self.call_timeout_s)
         await self._close()
 
     async def _close(self) -> None:

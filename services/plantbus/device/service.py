@@ -18,7 +18,6 @@ taking longer counts as the device being unavailable), ``max_unacked_samples`` (
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import math
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ from plantbus.kit.authz import Decision, check_write
 from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
+from plantbus.kit.tasks import cancel
 from plantbus.plugins import PluginRegistry, discover, plugin_infos
 from plantbus.sdk.driver import Driver, DriverContext, Scalar
 from plantbus.sdk.errors import NotFound, PermissionDenied, PlantbusError, describe
@@ -137,9 +137,7 @@ class DeviceService(Service):
     async def stop(self) -> None:
         """Stop every device; what is still spooled stays on disk."""
         if self._membership:
-            self._membership.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._membership
+            await cancel(self._membership)
             self._membership = None
         await asyncio.gather(*(r.stop() for r in self.runners.values()))
         self.runners.clear()

@@ -25,6 +25,7 @@ from nats.js.kv import KeyValue
 from plantbus.erp.convert import confirmation_from_proto
 from plantbus.kit import codec, streams, subjects
 from plantbus.kit.bus import TYPE_HEADER, Bus, kv_key
+from plantbus.kit.tasks import cancel
 from plantbus.sdk.connector import ErpConnector
 from plantbus.sdk.errors import ErpRejected, ErpUnavailable
 from plantbus.v1 import erp_pb2
@@ -137,9 +138,7 @@ class OutboxWorker:
     async def stop(self) -> None:
         """Stop delivering; undelivered entries stay in the stream."""
         if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel(self._task)
 
     async def _run(self) -> None:
         while True:

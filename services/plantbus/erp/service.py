@@ -33,6 +33,7 @@ from plantbus.kit import codec, streams, subjects
 from plantbus.kit.bus import kv_key
 from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
+from plantbus.kit.tasks import cancel
 from plantbus.plugins import discover, plugin_infos
 from plantbus.sdk.connector import ErpConnector, WorkOrder, WorkOrderStatus
 from plantbus.sdk.errors import NotFound, PlantbusError, ValidationFailed, describe
@@ -122,18 +123,13 @@ class ErpService(Service):
         for sub in self._subs:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel(self._tasks)
         for conn in self.connections.values():
             await self._close(conn)
 
     async def _close(self, conn: Connection) -> None:
         if conn.task:
-            conn.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await conn.task
+            await cancel(conn.task)
         await conn.worker.stop()
         with contextlib.suppress(Exception):
             await conn.connector.close()

@@ -34,6 +34,7 @@ from plantbus.historian.rows import SnapshotFilter, TagFilter
 from plantbus.kit import streams
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.store_health import StoreHealth
+from plantbus.kit.tasks import cancel
 from plantbus.plugins import discover
 from plantbus.sdk.errors import PlantbusError
 from plantbus.sdk.historian import HistorianStore, StoreContext, StoreUnavailable
@@ -118,9 +119,7 @@ class HistorianService(Service):
 
     async def _stop_task(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel(self._task)
             self._task = None
 
     async def _open(self, section: HistorianConfig) -> HistorianStore[Any]:
@@ -240,9 +239,7 @@ class HistorianService(Service):
                 writing = asyncio.create_task(self._commit(store, pending, fetched))
         finally:
             if writing is not None:
-                writing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await writing
+                await cancel(writing)
 
     async def _commit(
         self,

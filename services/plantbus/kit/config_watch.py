@@ -12,7 +12,6 @@ keeps the version it runs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -25,6 +24,7 @@ from plantbus.config import PlantConfig
 from plantbus.kit import streams
 from plantbus.kit.bus import Bus
 from plantbus.kit.signing import SignatureInvalid, Verifier
+from plantbus.kit.tasks import cancel
 
 __all__ = ["CURRENT_KEY", "ConfigWatch", "config_kv", "parse_document"]
 
@@ -138,7 +138,5 @@ class ConfigWatch:
     async def stop(self) -> None:
         """Stop watching; safe to call twice."""
         if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel(self._task)
             self._task = None

@@ -29,6 +29,7 @@ from plantbus.kit.rpc import ClientTls, GrpcServer
 from plantbus.kit.service import Service, ServiceContext
 from plantbus.kit.settings import RunnerSettings
 from plantbus.kit.signing import Signer, Verifier
+from plantbus.kit.tasks import cancel
 from plantbus.kit.tokens import TokenCache
 
 __all__ = ["Runner", "run"]
@@ -169,9 +170,7 @@ class Runner:
 
     async def _shutdown(self) -> None:
         if self._beat_task:
-            self._beat_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._beat_task
+            await cancel(self._beat_task)
             self._beat_task = None
         if self.heartbeat:
             self.heartbeat.stopping = True

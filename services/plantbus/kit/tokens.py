@@ -24,6 +24,7 @@ from nats.js.kv import KeyValue
 
 from plantbus.kit import streams
 from plantbus.kit.bus import Bus
+from plantbus.kit.tasks import cancel
 from plantbus.sdk.errors import NotFound, Unauthenticated
 
 __all__ = [
@@ -175,9 +176,7 @@ class TokenCache:
     async def stop(self) -> None:
         """Stop following; safe to call twice."""
         if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel(self._task)
             self._task = None
 
     async def _bucket(self) -> KeyValue | None:

@@ -28,6 +28,7 @@ from plantbus.config import PlantConfig
 from plantbus.kit import codec, streams, subjects
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.store_health import StoreHealth
+from plantbus.kit.tasks import cancel
 from plantbus.oee.engine import OeeEngine
 from plantbus.oee.live import LiveOee
 from plantbus.oee.persist import (
@@ -123,10 +124,7 @@ class OeeService(Service):
 
     async def stop(self) -> None:
         """Stop consuming and save the state one last time."""
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel(self._tasks)
         self._tasks.clear()
         for sub in (self._sub, self._wo_sub):
             if sub is not None:

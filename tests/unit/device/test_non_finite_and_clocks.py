@@ -10,6 +10,7 @@ import pytest
 
 from plantbus.config.devices import Tag
 from plantbus.device.samples import SampleFilter
+from plantbus.device.wire import sample_of
 from plantbus.device.writes import tag_refusal
 from plantbus.sdk.driver import Reading
 
@@ -36,6 +37,8 @@ def test_refresh_follows_the_monotonic_clock_when_the_wall_clock_jumps_back() ->
     assert f.accept(Reading("t", 1.0), wall, mono=mono) is not None
     jumped_back = wall - 3600  # NTP steps the clock back an hour
     assert f.accept(Reading("t", 1.0), jumped_back + 30, mono=mono + 30) is None
-    refreshed = f.accept(Reading("t", 1.0), jumped_back + 61, mono=mono + 61)
-    assert refreshed is not None and refreshed.sequence == 2
+    record = f.accept(Reading("t", 1.0), jumped_back + 61, mono=mono + 61)
+    assert record is not None
+    refreshed = sample_of(record[1])
+    assert refreshed.sequence == 2
     assert refreshed.receive_time.seconds == int(jumped_back + 61), "stamped with the wall clock"
