@@ -111,11 +111,45 @@ def test_up_status_and_clean_stop(hub: tuple[subprocess.Popen[str], Path]) -> No
     assert "ns=2;s=Line1" in browse.stdout
     assert "security Aes256_Sha256_RsaPss SignAndEncrypt" in browse.stderr
 
+    check_scripting(data_dir)
+
     proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 0
     _gone, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, f"left behind: {[p.pid for p in alive]}"
     assert not (data_dir / "runtime.json").exists()
+
+
+LISTS = (
+    ("devices", "list"),
+    ("devices", "show", "m1-plc"),
+    ("alarms", "list", "--all"),
+    ("alarms", "history"),
+    ("alarms", "metrics"),
+    ("config", "history"),
+    ("config", "show"),
+    ("oee", "show", "demo/machining/line1/m1"),
+    ("erp", "orders"),
+    ("erp", "status"),
+    ("erp", "dead-letters"),
+    ("users", "token", "list"),
+)
+
+
+def check_scripting(data_dir: Path) -> None:
+    """What scripts rely on (docs/cli.md): --json on every list and show, and exit codes
+    that tell not found from refused."""
+    for command in LISTS:
+        result = plantbus(*command, "--json", data_dir=data_dir)
+        assert result.returncode == 0, f"{command}: {result.stderr}"
+        assert isinstance(json.loads(result.stdout), dict), command
+    missing = plantbus("devices", "show", "no-such-plc", data_dir=data_dir)
+    assert missing.returncode == 3, missing.stderr
+    assert "no-such-plc" in missing.stderr
+    # the local operator acting for nobody: no write policy grants it a tag write
+    refused = plantbus("devices", "write", "m1-plc", "speed_setpoint", "1200", data_dir=data_dir)
+    assert refused.returncode == 4, refused.stderr
+    assert "PERMISSION_DENIED" in refused.stderr
 
 
 def test_second_hub_on_same_data_dir_is_refused(hub: tuple[subprocess.Popen[str], Path]) -> None:
@@ -129,7 +163,7 @@ def test_second_hub_on_same_data_dir_is_refused(hub: tuple[subprocess.Popen[str]
 
 def test_status_without_hub_says_how_to_start_one(tmp_path: Path) -> None:
     result = plantbus("status", data_dir=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 5, "hub unreachable"
     assert "plantbus up" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -142,6 +176,6 @@ def test_unreachable_nats_is_one_line(tmp_path: Path) -> None:
         timeout=30,
         check=False,
     )
-    assert result.returncode == 1
+    assert result.returncode == 5, "hub unreachable"
     assert "cannot connect to NATS at nats://127.0.0.1:1" in result.stderr
     assert "Traceback" not in result.stderr

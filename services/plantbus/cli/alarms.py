@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from plantbus.cli.hub import Hub, hub_options
+from plantbus.cli.output import echo_json, json_option
 from plantbus.cli.rpc import call
 from plantbus.v1 import alerting_pb2
 
@@ -42,8 +43,9 @@ def alarms() -> None:
 @alarms.command("list")
 @click.option("--scope", default="", help="Only alarms under this site/area/line/machine.")
 @click.option("--all", "include_normal", is_flag=True, help="Include alarms in normal state.")
+@json_option
 @hub_options
-def list_(scope: str, include_normal: bool, hub: Hub) -> None:
+def list_(scope: str, include_normal: bool, as_json: bool, hub: Hub) -> None:
     """Alarms that are not normal, most urgent first."""
     reply = call(
         hub,
@@ -51,6 +53,9 @@ def list_(scope: str, include_normal: bool, hub: Hub) -> None:
         "ListAlarms",
         alerting_pb2.ListAlarmsRequest(scope_prefix=scope, include_normal=include_normal),
     )
+    if as_json:
+        echo_json(reply)
+        return
     if not reply.alarms:
         click.echo("no alarms")
     for a in reply.alarms:
@@ -114,21 +119,29 @@ def shelve(
 @alarms.command()
 @click.option("--limit", type=int, default=50, show_default=True)
 @click.option("--scope", default="")
+@json_option
 @hub_options
-def history(limit: int, scope: str, hub: Hub) -> None:
+def history(limit: int, scope: str, as_json: bool, hub: Hub) -> None:
     """Recent alarm state changes, newest first."""
     reply = call(
         hub, "alerting", "History", alerting_pb2.HistoryRequest(limit=limit, scope_prefix=scope)
     )
+    if as_json:
+        echo_json(reply)
+        return
     for a in reply.events:
         click.echo(_line(a))
 
 
 @alarms.command("metrics")
+@json_option
 @hub_options
-def metrics_(hub: Hub) -> None:
+def metrics_(as_json: bool, hub: Hub) -> None:
     """ISA-18.2 performance metrics: rates, standing, stale, chattering, most frequent."""
     m = call(hub, "alerting", "GetAlarmMetrics", alerting_pb2.GetAlarmMetricsRequest())
+    if as_json:
+        echo_json(m)
+        return
     for area, count in sorted(m.alarms_per_hour_by_area.items()):
         click.echo(f"{area}: {count} alarms in the last hour")
     click.echo(f"standing: {', '.join(m.standing) or '-'}")

@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 from google.protobuf.message import Message
 
+from plantbus.cli.exits import CliError, Exit
 from plantbus.cli.hub import Hub, hub_options
+from plantbus.cli.output import echo_json, json_option
 from plantbus.cli.rpc import call, max_message_bytes
 from plantbus.config import PlantConfig
 from plantbus.config.issues import ConfigInvalid
@@ -29,16 +32,17 @@ def _files(path: Path) -> list[governance_pb2.ConfigFile]:
     try:
         sources = [expand_variables(s, os.environ) for s in read_sources(path)]
     except ConfigInvalid as err:
-        raise click.ClickException(str(err)) from None
+        raise CliError(str(err), Exit.INVALID) from None
     return [governance_pb2.ConfigFile(name=s.name, content=s.text) for s in sources]
 
 
 def _fits(request: Message) -> None:
     size, limit = request.ByteSize(), max_message_bytes()
     if size > limit:
-        raise click.ClickException(
+        raise CliError(
             f"the config is {size:,} bytes, more than the gRPC message limit of {limit:,} "
-            "(PLANTBUS_GRPC_MAX_MESSAGE_BYTES, here and on governance)"
+            "(PLANTBUS_GRPC_MAX_MESSAGE_BYTES, here and on governance)",
+            Exit.INVALID,
         )
 
 
@@ -47,7 +51,7 @@ def _report_issues(issues: Any) -> None:
         for issue in issues:
             where = f"{issue.file}:{issue.line}" if issue.line else issue.file
             click.echo(f"{where}: {issue.path or '<root>'}: {issue.message}", err=True)
-        raise click.ClickException(f"config is invalid ({len(issues)} errors); nothing applied")
+        raise CliError(f"config is invalid ({len(issues)} errors); nothing applied", Exit.INVALID)
 
 
 def _echo_diff(diff: str) -> None:
@@ -70,7 +74,7 @@ def validate(path: Path) -> None:
     try:
         load_path(path)
     except ConfigInvalid as err:
-        raise click.ClickException(str(err)) from None
+        raise CliError(str(err), Exit.INVALID) from None
     click.echo(f"{path}: valid")
 
 
@@ -121,10 +125,14 @@ def apply(path: Path, dry_run: bool, message: str, expected_version: int, hub: H
 
 
 @config.command()
+@json_option
 @hub_options
-def history(hub: Hub) -> None:
+def history(as_json: bool, hub: Hub) -> None:
     """Every stored version, newest first."""
     reply = call(hub, "governance", "ListVersions", governance_pb2.ListVersionsRequest())
+    if as_json:
+        echo_json(reply)
+        return
     for v in reply.versions:
         mark = "*" if v.version == reply.running_version else " "
         when = v.time.ToDatetime(UTC).isoformat(timespec="seconds")
@@ -133,12 +141,17 @@ def history(hub: Hub) -> None:
 
 @config.command()
 @click.argument("version", type=int, default=0)
+@json_option
 @hub_options
-def show(version: int, hub: Hub) -> None:
-    """Print version VERSION (default: the running one) as YAML."""
+def show(version: int, as_json: bool, hub: Hub) -> None:
+    """Print version VERSION (default: the running one) as YAML (or, with --json, its
+    metadata and the parsed document)."""
     reply = call(hub, "governance", "GetConfig", governance_pb2.GetConfigRequest(version=version))
     if not reply.meta.version:
-        raise click.ClickException("no config has been applied yet")
+        raise CliError("no config has been applied yet", Exit.NOT_FOUND)
+    if as_json:
+        echo_json({"meta": reply.meta, "config": yaml.safe_load(reply.yaml)})
+        return
     click.echo(f"# version {reply.meta.version} by {reply.meta.author}: {reply.meta.message}")
     click.echo(reply.yaml, nl=False)
 

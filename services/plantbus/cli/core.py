@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from google.protobuf.json_format import MessageToDict
-from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from nats.js.errors import KeyNotFoundError
 
 from plantbus.cli.hub import Hub, hub_options
+from plantbus.cli.output import json_option, to_json
 from plantbus.cli.up import up
 from plantbus.kit import runner as runner_mod
 from plantbus.kit.bus import Bus, decode
@@ -203,7 +202,7 @@ async def _status(hub: Hub) -> dict[str, Any]:
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @hub_options
 def status(as_json: bool, hub: Hub) -> None:
     """Every running service instance, from heartbeats, and any config drift."""
@@ -234,7 +233,7 @@ def status(as_json: bool, hub: Hub) -> None:
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def plugins(as_json: bool) -> None:
     """Every installed plugin and whether it loads, with the reason when not."""
     records = [r for registry in discover_all() for r in registry.records.values()]
@@ -268,10 +267,6 @@ def plugins(as_json: bool) -> None:
         )
 
 
-def _to_json(msg: Message) -> dict[str, Any]:
-    return MessageToDict(msg, preserving_proto_field_name=True)
-
-
 async def _tail(hub: Hub, subject: str, count: int | None, timeout: float | None) -> int:
     bus = await _with_bus(hub)
     seen = 0
@@ -282,7 +277,7 @@ async def _tail(hub: Hub, subject: str, count: int | None, timeout: float | None
         if done.is_set():
             return
         try:
-            payload: Any = _to_json(decode(raw.data, raw.headers))
+            payload: Any = to_json(decode(raw.data, raw.headers))
         except ValidationFailed as err:
             payload = {"error": str(err), "size": len(raw.data)}
         click.echo(json.dumps({"subject": raw.subject, "message": payload}))

@@ -4,16 +4,16 @@ writes, and the trust list of their server certificates."""
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import click
 import yaml
-from google.protobuf.json_format import MessageToDict
 from pydantic import ValidationError
 
+from plantbus.cli.exits import CliError, Exit
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.locallog import LocalLog
+from plantbus.cli.output import echo_json, json_option
 from plantbus.cli.rpc import call
 from plantbus.cli.session import driver_for
 from plantbus.kit import codec
@@ -61,23 +61,19 @@ def _sample_line(sample: telemetry_pb2.TagSample) -> str:
     return f"{sample.path} = {codec.scalar(sample.value)!r}{unit}  [{quality}]{reason}"
 
 
-def _echo_json(message: Any) -> None:
-    click.echo(json.dumps(MessageToDict(message, preserving_proto_field_name=True), indent=2))
-
-
 @click.group()
 def devices() -> None:
     """Devices run by the device service."""
 
 
 @devices.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @hub_options
 def list_devices(as_json: bool, hub: Hub) -> None:
     """Every device with its connection state and last error."""
     reply = call(hub, "device", "ListDevices", device_pb2.ListDevicesRequest())
     if as_json:
-        _echo_json(reply)
+        echo_json(reply)
         return
     for d in reply.devices:
         error = f"  {d.last_error}" if d.last_error else ""
@@ -87,14 +83,14 @@ def list_devices(as_json: bool, hub: Hub) -> None:
 
 @devices.command("show")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @hub_options
 def show(name: str, as_json: bool, hub: Hub) -> None:
     """One device: state, last error, counters, tags."""
     reply = call(hub, "device", "GetDevice", device_pb2.GetDeviceRequest(name=name))
     d = reply.device
     if as_json:
-        _echo_json(d)
+        echo_json(d)
         return
     c = d.counters
     click.echo(f"{d.name}: {d.driver} {d.endpoint} -> {d.machine}")
@@ -112,14 +108,14 @@ def show(name: str, as_json: bool, hub: Hub) -> None:
 @devices.command("read")
 @click.argument("device")
 @click.argument("tags", nargs=-1)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @hub_options
 def read(device: str, tags: tuple[str, ...], as_json: bool, hub: Hub) -> None:
     """Read TAGS (default: all) fresh from DEVICE."""
     request = device_pb2.ReadTagsRequest(device=device, tags=tags)
     reply = call(hub, "device", "ReadTags", request)
     if as_json:
-        _echo_json(reply)
+        echo_json(reply)
         return
     for sample in reply.samples:
         click.echo(_sample_line(sample))
@@ -150,9 +146,10 @@ def _configured(device: str, hub: Hub) -> tuple[str, str, dict[str, Any]]:
     for entry in config.get("devices", []):
         if entry.get("name") == device:
             return entry["driver"], entry["endpoint"], entry.get("settings", {})
-    raise click.ClickException(
+    raise CliError(
         f"no device {device!r} in config version {reply.meta.version} (plantbus devices list); "
-        "give its URL to trust a server that is not configured yet"
+        "give its URL to trust a server that is not configured yet",
+        Exit.NOT_FOUND,
     )
 
 

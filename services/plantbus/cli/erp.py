@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from plantbus.cli.exits import CliError, Exit
 from plantbus.cli.hub import Hub, hub_options
+from plantbus.cli.output import echo_json, json_option
 from plantbus.cli.rpc import call
 from plantbus.v1 import erp_pb2
 
@@ -27,10 +29,14 @@ def erp() -> None:
 
 @erp.command()
 @click.option("--status", default="", help="Only orders in this status.")
+@json_option
 @hub_options
-def orders(status: str, hub: Hub) -> None:
+def orders(status: str, as_json: bool, hub: Hub) -> None:
     """Work orders known to the hub."""
     reply = call(hub, "erp", "ListWorkOrders", erp_pb2.ListWorkOrdersRequest(status=status))
+    if as_json:
+        echo_json(reply)
+        return
     for o in reply.work_orders:
         click.echo(_line(o))
     if not reply.work_orders:
@@ -59,10 +65,14 @@ def complete(erp_id: str, hub: Hub) -> None:
 
 
 @erp.command()
+@json_option
 @hub_options
-def status(hub: Hub) -> None:
+def status(as_json: bool, hub: Hub) -> None:
     """Each ERP connection: reachable, outbox, sent, dead letters, last error."""
     reply = call(hub, "erp", "SyncStatus", erp_pb2.SyncStatusRequest())
+    if as_json:
+        echo_json(reply)
+        return
     for c in reply.connections:
         state = "reachable" if c.reachable else "UNREACHABLE"
         click.echo(
@@ -72,10 +82,14 @@ def status(hub: Hub) -> None:
 
 
 @erp.command("dead-letters")
+@json_option
 @hub_options
-def dead_letters(hub: Hub) -> None:
+def dead_letters(as_json: bool, hub: Hub) -> None:
     """Confirmations the ERP rejected, with its message."""
     reply = call(hub, "erp", "ListDeadLetters", erp_pb2.ListDeadLettersRequest())
+    if as_json:
+        echo_json(reply)
+        return
     for d in reply.dead_letters:
         click.echo(f"{d.confirmation.idempotency_key:<24} {d.error}")
     if not reply.dead_letters:
@@ -89,7 +103,7 @@ def retry(idempotency_key: str, hub: Hub) -> None:
     """Send a dead letter again (after fixing the cause in the ERP)."""
     reply = call(hub, "erp", "Retry", erp_pb2.RetryRequest(idempotency_key=idempotency_key))
     if not reply.queued:
-        raise click.ClickException(f"no dead letter {idempotency_key!r}")
+        raise CliError(f"no dead letter {idempotency_key!r}", Exit.NOT_FOUND)
     click.echo(f"{idempotency_key} queued again")
 
 

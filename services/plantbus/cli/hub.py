@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import SecretStr
 
+from plantbus.cli.exits import CliError, Exit
 from plantbus.kit import natsauth
 from plantbus.kit.bus import NatsSettings
 from plantbus.kit.settings import from_env
@@ -64,9 +65,10 @@ class Hub:
         """The NATS URL to use; raises a click error saying how to point at a hub."""
         url = self.nats_url_override or self.runtime.get("nats_url")
         if not url:
-            raise click.ClickException(
+            raise CliError(
                 f"no running hub found in {self.data_dir} (no {RUNTIME_FILE}); start one with "
-                "'plantbus up', or pass --nats-url / set PLANTBUS_NATS_URL"
+                "'plantbus up', or pass --nats-url / set PLANTBUS_NATS_URL",
+                Exit.UNREACHABLE,
             )
         return str(url)
 

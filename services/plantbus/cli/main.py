@@ -14,6 +14,7 @@ from typing import Final
 import click
 
 from plantbus import __version__
+from plantbus.cli.exits import Exit, for_error
 from plantbus.sdk.errors import PlantbusError
 
 COMMAND_MODULES: Final = (
@@ -50,12 +51,13 @@ for _module in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Run the CLI; a PlantbusError becomes a one-line message and exit code 1."""
+    """Run the CLI; an error becomes a one-line message and its exit code
+    (:mod:`plantbus.cli.exits`)."""
     try:
         code = cli(standalone_mode=False)  # ctx.exit(n) comes back as n in this mode
         sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Abort:
-        sys.exit(130)
+        sys.exit(int(Exit.INTERRUPTED))
     except click.ClickException as err:
         err.show()
         sys.exit(err.exit_code)
@@ -63,6 +65,6 @@ def main() -> None:
         sys.exit(err.exit_code)
     except PlantbusError as err:
         click.echo(f"Error: {err}", err=True)
-        sys.exit(1)
+        sys.exit(int(for_error(err)))
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(int(Exit.INTERRUPTED))

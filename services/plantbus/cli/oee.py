@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from plantbus.cli.hub import Hub, hub_options
+from plantbus.cli.output import echo_json, json_option
 from plantbus.cli.rpc import call
 from plantbus.oee.engine import EngineSettings
 from plantbus.oee.jsonl import read_events
@@ -58,10 +59,14 @@ def _pct(snap: oee_pb2.OeeSnapshot, name: str) -> str:
 @oee.command()
 @click.argument("scope")
 @click.option("--shift", default="", help="A past shift key such as early@2026-11-23.")
+@json_option
 @hub_options
-def show(scope: str, shift: str, hub: Hub) -> None:
+def show(scope: str, shift: str, as_json: bool, hub: Hub) -> None:
     """Live OEE of SCOPE (site/area/line or site/area/line/machine) from the OEE service."""
     reply = call(hub, "oee", "GetOee", oee_pb2.GetOeeRequest(scope=scope, shift=shift))
+    if as_json:
+        echo_json(reply.snapshot)
+        return
     snap = reply.snapshot
     click.echo(f"{snap.scope}  shift {snap.shift or '-'}  {snap.state} {snap.reason}".rstrip())
     click.echo(

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import click
 import grpc
 from google.protobuf.message import Message
 
+from plantbus.cli.exits import CliError, Exit, for_status
 from plantbus.cli.hub import Hub
 from plantbus.kit.discovery import find
 from plantbus.kit.identity import USER_HEADER
@@ -81,19 +81,21 @@ def credentials(hub: Hub, tls: bool) -> Credentials:
     pki = Pki(hub.data_dir / "pki")
     ca = _file("PLANTBUS_GRPC_TLS_CA", pki.ca_cert)
     if ca is None:
-        raise click.ClickException(
+        raise CliError(
             f"the hub's gRPC takes TLS but no CA certificate was found ({pki.ca_cert}): use "
-            "the data dir of plantbus up (--data-dir), or set PLANTBUS_GRPC_TLS_CA"
+            "the data dir of plantbus up (--data-dir), or set PLANTBUS_GRPC_TLS_CA",
+            Exit.REFUSED,
         )
     if token := os.environ.get("PLANTBUS_TOKEN"):
         return Credentials(ClientTls(ca), token)
     cert = _file("PLANTBUS_GRPC_TLS_CERT", pki.operator.cert)
     key = _file("PLANTBUS_GRPC_TLS_KEY", pki.operator.key)
     if cert is None or key is None:
-        raise click.ClickException(
+        raise CliError(
             f"no credential for the hub: the local operator's certificate {pki.operator.cert} "
             "is missing or unreadable (run as the user who started plantbus up, with its "
-            "--data-dir), or set PLANTBUS_TOKEN to a token from 'plantbus users token create'"
+            "--data-dir), or set PLANTBUS_TOKEN to a token from 'plantbus users token create'",
+            Exit.REFUSED,
         )
     return Credentials(ClientTls(ca, cert, key))
 
@@ -118,8 +120,8 @@ async def _endpoint(hub: Hub, service: str) -> _Endpoint:
     try:
         hb = await find(bus, service, wait_s=0, serving_only=False)
     except DeviceUnavailable:
-        raise click.ClickException(
-            f"no running {service} service found (plantbus status)"
+        raise CliError(
+            f"no running {service} service found (plantbus status)", Exit.UNREACHABLE
         ) from None
     finally:
         await bus.close()
@@ -144,7 +146,7 @@ def call(
         address = endpoint.address
         if creds.token:
             if not endpoint.token_address:
-                raise click.ClickException(f"{service} takes no bearer tokens (no token port)")
+                raise CliError(f"{service} takes no bearer tokens (no token port)", Exit.REFUSED)
             address = endpoint.token_address
         async with channel(address, creds.tls, creds.token, max_message_bytes()) as chan:
             rpc = getattr(_STUBS[service](chan), method)
@@ -157,6 +159,7 @@ def call(
     try:
         return asyncio.run(run())
     except grpc.aio.AioRpcError as err:
-        raise click.ClickException(
-            f"{service}: {err.details() or err.code().name} ({err.code().name})"
+        raise CliError(
+            f"{service}: {err.details() or err.code().name} ({err.code().name})",
+            for_status(err.code()),
         ) from None

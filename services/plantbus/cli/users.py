@@ -13,6 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from plantbus.cli import durations
 from plantbus.cli.hub import Hub, hub_options
+from plantbus.cli.output import echo_json, json_option
 from plantbus.cli.rpc import call
 from plantbus.v1 import governance_pb2
 
@@ -67,10 +68,14 @@ def revoke(token_id: str, hub: Hub) -> None:
 
 
 @token.command("list")
+@json_option
 @hub_options
-def list_tokens(hub: Hub) -> None:
+def list_tokens(as_json: bool, hub: Hub) -> None:
     """Every token issued: id, user, expiry, and whether it was revoked."""
     reply = call(hub, "governance", "ListTokens", governance_pb2.ListTokensRequest())
+    if as_json:
+        echo_json(reply)
+        return
     for t in reply.tokens:
         click.echo(_line(t))
     if not reply.tokens:

@@ -15,7 +15,16 @@ from plantbus.kit import telemetry as otel
 from plantbus.kit.bus import Bus, NatsSettings, inbox_prefix
 from plantbus.sdk.errors import ConfigError, describe
 
-__all__ = ["connect"]
+__all__ = ["NatsRefused", "NatsUnreachable", "connect"]
+
+
+class NatsUnreachable(ConfigError):
+    """No NATS server answered at the configured URL."""
+
+
+class NatsRefused(ConfigError):
+    """The NATS server refused the credential."""
+
 
 log = logging.getLogger(__name__)
 
@@ -65,18 +74,18 @@ class _Watch:
         else:
             log.warning("NATS error: %s", describe(err))
 
-    def refused(self, err: Exception) -> ConfigError:
+    def refused(self, err: Exception) -> NatsUnreachable | NatsRefused:
         """The error for a first connection that failed, saying what to fix."""
         url = self.settings.url
         if any("authorization" in str(e).lower() for e in self.first_errors):
             who = f"user {self.settings.user!r}" if self.settings.user else "no credential"
-            return ConfigError(
+            return NatsRefused(
                 f"cannot connect to NATS at {url}: the server refused {who} "
                 "(authorization violation). Set PLANTBUS_NATS_USER and "
                 "PLANTBUS_NATS_PASSWORD_FILE (plantbus up keeps them in <data-dir>/nats), "
                 "PLANTBUS_NATS_CREDS or PLANTBUS_NATS_TOKEN"
             )
-        return ConfigError(
+        return NatsUnreachable(
             f"cannot connect to NATS at {url}: {describe(err)}. "
             "Is the hub running (plantbus up) or is --nats-url / PLANTBUS_NATS_URL right?"
         )
@@ -131,7 +140,7 @@ async def connect(
             nats.connect(**_options(settings, watch, initial_attempts)), deadline
         )
     except TimeoutError as err:
-        raise ConfigError(
+        raise NatsUnreachable(
             f"cannot connect to NATS at {settings.url}: no answer within {deadline:.0f}s. "
             "Does the server require TLS (PLANTBUS_NATS_TLS_CA, a tls:// URL)?"
         ) from err
