@@ -90,5 +90,5 @@ def test_up_keeps_history_from_the_first_minute(tmp_path: Path) -> None:
         assert pq.read_table(parquet).num_rows >= len(rows)
 
         unknown = plantbus("history", "query", "demo/nope", data_dir=data)
-        assert unknown.returncode == 1 and "no stored tag matches 'demo/nope'" in unknown.stderr
+        assert unknown.returncode == 3 and "no stored tag matches 'demo/nope'" in unknown.stderr
         assert "Traceback" not in unknown.stderr

@@ -13,8 +13,8 @@ import contextlib
 import dataclasses
 import json
 import time
-from collections import deque
-from collections.abc import Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from google.protobuf.message import Message
@@ -32,6 +32,7 @@ from plantbus.alerting.metrics import FloodDetector, area_of
 from plantbus.config import PlantConfig
 from plantbus.config.rules import RuleBase
 from plantbus.kit import codec, streams, subjects
+from plantbus.kit import telemetry as otel
 from plantbus.kit.bus import kv_key
 from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
@@ -43,6 +44,13 @@ from plantbus.sdk.notifier import AlarmNotification, Notifier
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc, oee_pb2, service_pb2, telemetry_pb2
 
 __all__ = ["AlertingService"]
+
+_TRANSITIONS = otel.meter("plantbus.alerting").create_counter(
+    "plantbus.alarm.transitions", description="Alarm state changes, by new state and priority"
+)
+_ACTIVE = otel.Gauge(
+    "plantbus.alerting", "plantbus.alarm.active", "Alarms not in normal state, by priority"
+)
 
 FLOOD_RULE = "alarm_flood"
 DEFAULT_MAX_SHELVE_S: float = RuleBase.model_fields["max_shelve_s"].default
@@ -91,6 +99,7 @@ class AlertingService(Service):
         """Alarm id to the latest state whose save failed, tried again on the next save."""
         self._subs: list[Subscription] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._unwatch: Callable[[], None] = lambda: None
         self._restored: dict[str, dict[str, Any]] = {}
 
     def grpc_bindings(self) -> Sequence[GrpcBinding]:
@@ -127,6 +136,11 @@ class AlertingService(Service):
         self._subs.append(await bus.subscribe(f"{subjects.PREFIX}.telemetry.>", self._on_telemetry))
         self._subs.append(await bus.subscribe(f"{subjects.PREFIX}.oee.>", self._on_oee))
         self._spawn(self._tick_loop())
+        self._unwatch = _ACTIVE.watch(self._active)
+
+    def _active(self) -> list[tuple[float, dict[str, str]]]:
+        counts = Counter(a.priority for a in self.alarms.values() if a.state != AlarmState.NORMAL)
+        return [(n, {"priority": priority}) for priority, n in counts.items()]
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -135,6 +149,7 @@ class AlertingService(Service):
 
     async def stop(self) -> None:
         """Stop evaluating; alarm states are in KV (a last try for any whose save failed)."""
+        self._unwatch()
         for sub in self._subs:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -245,6 +260,7 @@ class AlertingService(Service):
             await self._changed(alarm)
 
     async def _changed(self, alarm: Alarm) -> None:
+        _TRANSITIONS.add(1, {"state": str(alarm.state), "priority": alarm.priority})
         event = event_of(alarm)
         self.history.appendleft(event)
         for queue in self.listeners:

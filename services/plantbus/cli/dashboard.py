@@ -17,8 +17,9 @@ from pathlib import Path
 import aiohttp
 import click
 
+from plantbus.cli.exits import CliError, Exit
 from plantbus.cli.hub import Hub, hub_options
-from plantbus.sdk.errors import ConfigError, describe
+from plantbus.sdk.errors import describe
 
 __all__ = ["TOKEN_FILE", "commands", "login_link", "remove_token", "write_token"]
 
@@ -53,12 +54,15 @@ async def login_link(url: str, token: str, cafile: Path | None = None) -> dict[s
         ):
             body = await reply.json(content_type=None)
     except (aiohttp.ClientError, TimeoutError, ValueError) as err:
-        raise ConfigError(
+        raise CliError(
             f"cannot get a login link from the dashboard at {url}: {describe(err)}; "
-            "is the hub running (plantbus status)?"
+            "is the hub running (plantbus status)?",
+            Exit.UNREACHABLE,
         ) from err
     if reply.status != 201:
-        raise ConfigError(f"the dashboard at {url} refused a login link: {body.get('error')}")
+        raise CliError(
+            f"the dashboard at {url} refused a login link: {body.get('error')}", Exit.REFUSED
+        )
     return dict(body)
 
 
@@ -67,9 +71,10 @@ def _token(hub: Hub) -> str:
         return (hub.data_dir / TOKEN_FILE).read_text().strip()
     if env := os.environ.get("PLANTBUS_DASHBOARD_TOKEN"):
         return env
-    raise click.ClickException(
+    raise CliError(
         f"no dashboard token: {hub.data_dir / TOKEN_FILE} is missing (is the hub running from "
-        "this data dir?) and PLANTBUS_DASHBOARD_TOKEN is not set"
+        "this data dir?) and PLANTBUS_DASHBOARD_TOKEN is not set",
+        Exit.REFUSED,
     )
 
 
@@ -90,9 +95,10 @@ def login(url: str | None, cafile: Path | None, hub: Hub) -> None:
     """Print a new one-time login link for the dashboard (valid once, for a few minutes)."""
     address = url or hub.runtime.get("dashboard")
     if not address:
-        raise click.ClickException(
+        raise CliError(
             f"no running dashboard found in {hub.data_dir} (runtime.json); start the hub with "
-            "'plantbus up', or pass --url"
+            "'plantbus up', or pass --url",
+            Exit.UNREACHABLE,
         )
     link = asyncio.run(login_link(str(address), _token(hub), cafile))
     click.echo(str(link["url"]))

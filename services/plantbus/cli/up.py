@@ -412,8 +412,8 @@ def _first_login(dashboard: str, token: str) -> str:
         return ""
     try:
         link = asyncio.run(login_link(dashboard, token))
-    except ConfigError as err:
-        return f"{dashboard} (no login link: {err})"
+    except click.ClickException as err:
+        return f"{dashboard} (no login link: {err.format_message()})"
     minutes = float(str(link["expires_in_s"])) / 60
     note = f"valid once, for {minutes:g} min; plantbus dashboard login prints a new one"
     return f"{link['url']}\n    (login link: {note})"

@@ -90,9 +90,12 @@ class TelemetryPublisher:
             await asyncio.wait(acks, timeout=self.ack_timeout_s)
         self._settle(flush=True)
 
-    async def publish(self, records: list[Record], counters: device_pb2.DeviceCounters) -> None:
+    async def publish(
+        self, records: list[Record], counters: device_pb2.DeviceCounters, trace: str = ""
+    ) -> None:
         """Publish one cycle of a device (its messages from :mod:`plantbus.device.samples`);
-        ``counters`` are the device's (for the samples the spool could not keep)."""
+        ``counters`` are the device's (for the samples the spool could not keep), ``trace``
+        the cycle's ``traceparent`` (a spooled record is replayed without it)."""
         if not records:
             return
         self._settle()
@@ -101,7 +104,7 @@ class TelemetryPublisher:
             self._settle(flush=True)
             self._spool(records, counters)
             return
-        ack = await self._send(records)
+        ack = await self._send(records, trace)
         self._in_flight.append(_InFlight(ack, records, time.monotonic(), counters))
         self._unacked += len(records)
         self.published += len(records)
@@ -163,11 +166,11 @@ class TelemetryPublisher:
         confirms them all; on failure the segment is sent again (repeats are deduplicated)."""
         await asyncio.wait_for(await self._send(records), 10)
 
-    async def _send(self, records: list[Record]) -> asyncio.Future[Any]:
+    async def _send(self, records: list[Record], trace: str = "") -> asyncio.Future[Any]:
         """Plain publishes, the last one with a JetStream ack; the future of that ack."""
         nc = self.bus.nc
         if len(records) > 1:
-            await write(nc, frames(records[:-1], nc.max_payload))
+            await write(nc, frames(records[:-1], nc.max_payload, trace))
         key, payload = records[-1]
         subject, _, msg_id = key.partition(" ")
-        return await self.bus.js.publish_async(subject, payload, headers=headers(msg_id))
+        return await self.bus.js.publish_async(subject, payload, headers=headers(msg_id, trace))

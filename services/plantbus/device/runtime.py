@@ -32,6 +32,7 @@ __all__ = ["Backoff", "DeviceRunner"]
 
 log = logging.getLogger(__name__)
 _meter = otel.meter("plantbus.device")
+_tracer = otel.tracer("plantbus.device")
 _SAMPLES = _meter.create_counter(
     "plantbus.device.samples", description="Tag samples handed to the bus or the spool"
 )
@@ -94,6 +95,7 @@ class DeviceRunner:
         self._connected = asyncio.Event()
         self._stopping = False
         self._attributes = {"device": device.name}
+        self._poll_span = f"read {device.name}"
 
     def start(self) -> None:
         """Start polling in the background."""
@@ -196,7 +198,8 @@ class DeviceRunner:
             if pushed:
                 batch = pushed[:]
                 pushed.clear()
-                await self._publish(batch)
+                with _tracer.start_as_current_span(self._poll_span, attributes=self._attributes):
+                    await self._publish(batch)
             await asyncio.sleep(self.device.poll_interval_s)
 
     async def _poll_forever(self) -> None:
@@ -206,12 +209,13 @@ class DeviceRunner:
         interval = self.device.poll_interval_s
         next_at = None
         while not self._stopping:
-            started = time.perf_counter()
-            readings = await self._call("read", self.driver.read(self.refs))
-            _READ_SECONDS.record(time.perf_counter() - started, self._attributes)
-            self.counters.polls += 1
-            self.last_success = time.time()
-            await self._publish(readings)
+            with _tracer.start_as_current_span(self._poll_span, attributes=self._attributes):
+                started = time.perf_counter()
+                readings = await self._call("read", self.driver.read(self.refs))
+                _READ_SECONDS.record(time.perf_counter() - started, self._attributes)
+                self.counters.polls += 1
+                self.last_success = time.time()
+                await self._publish(readings)
             if next_at is None:  # the first poll is now, the next on this device's phase
                 now = time.monotonic()
                 next_at = now + (self._phase(interval) - now) % interval
@@ -236,7 +240,7 @@ class DeviceRunner:
         records = [m for r in readings if (m := accept(r, now, force, mono)) is not None]
         if records:
             self.counters.bad_tags = self.filter.bad_tags()
-            await self.publisher.publish(records, self.counters)
+            await self.publisher.publish(records, self.counters, otel.traceparent())
             self.counters.samples_published += len(records)
             _SAMPLES.add(len(records), self._attributes)
             self.listeners(self.device.name, records)

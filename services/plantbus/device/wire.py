@@ -39,7 +39,7 @@ _BOOLS = {True: b"\x12\x02\x08\x01", False: b"\x12\x02\x08\x00"}
 _DOUBLE = struct.Struct("<d").pack
 _QUALITY = {q: b"\x30" + _BYTES[int(q)] for q in Quality}
 _TYPE = telemetry_pb2.TagSampleBatch.DESCRIPTOR.full_name
-_HEADERS = f"NATS/1.0\r\n{TYPE_HEADER}: {_TYPE}\r\nNats-Msg-Id: ".encode()
+_HEAD = f"NATS/1.0\r\n{TYPE_HEADER}: {_TYPE}\r\n".encode()
 
 
 def _varint(value: int) -> bytes:
@@ -122,23 +122,28 @@ def sample_of(payload: bytes) -> telemetry_pb2.TagSample:
     return telemetry_pb2.TagSampleBatch.FromString(payload).samples[0]
 
 
-def headers(msg_id: str) -> dict[str, str]:
-    """The headers of one message, for ``publish`` calls (:func:`frames` writes the same)."""
-    return {TYPE_HEADER: _TYPE, "Nats-Msg-Id": msg_id}
+def headers(msg_id: str, trace: str = "") -> dict[str, str]:
+    """The headers of one message, for ``publish`` calls (:func:`frames` writes the same);
+    ``trace`` is the ``traceparent`` of the cycle that read it."""
+    out = {TYPE_HEADER: _TYPE, "Nats-Msg-Id": msg_id}
+    if trace:
+        out["traceparent"] = trace
+    return out
 
 
-def frames(records: Sequence[Record], max_payload: int) -> bytes:
-    """NATS ``HPUB`` commands publishing ``records`` with the Plantbus-Type and
-    Nats-Msg-Id headers, what ``Client.publish`` would send one by one."""
+def frames(records: Sequence[Record], max_payload: int, trace: str = "") -> bytes:
+    """NATS ``HPUB`` commands publishing ``records`` with the headers of :func:`headers`,
+    what ``Client.publish`` would send one by one."""
+    head = _HEAD + (b"traceparent: %s\r\n" % trace.encode() if trace else b"") + b"Nats-Msg-Id: "
     out: list[bytes] = []
     for key, payload in records:
         if len(payload) > max_payload:
             raise MaxPayloadError
         subject, _, msg_id = key.encode().partition(b" ")
-        size = len(_HEADERS) + len(msg_id) + 4
+        size = len(head) + len(msg_id) + 4
         out.append(
             b"HPUB %s %d %d\r\n%s%s\r\n\r\n%s\r\n"
-            % (subject, size, size + len(payload), _HEADERS, msg_id, payload)
+            % (subject, size, size + len(payload), head, msg_id, payload)
         )
     return b"".join(out)
 

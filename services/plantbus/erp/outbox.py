@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nats.aio.msg import Msg
@@ -24,6 +25,7 @@ from nats.js.kv import KeyValue
 
 from plantbus.erp.convert import confirmation_from_proto
 from plantbus.kit import codec, streams, subjects
+from plantbus.kit import telemetry as otel
 from plantbus.kit.bus import TYPE_HEADER, Bus, kv_key
 from plantbus.kit.tasks import cancel
 from plantbus.sdk.connector import ErpConnector
@@ -115,7 +117,10 @@ class OutboxWorker:
     last_error: str = ""
     sent: int = 0
     dead: int = 0
+    lag: int = 0
+    """Entries behind the one being delivered, as of the last fetched."""
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
+    _unwatch: Callable[[], None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
         """Bind the durable consumer and start delivering."""
@@ -134,11 +139,19 @@ class OutboxWorker:
         )
         self._sub = await self.outbox.bus.js.pull_subscribe_bind(durable, streams.ERP_OUTBOX.name)
         self._task = asyncio.create_task(self._run(), name=f"outbox-{self.connection}")
+        self._unwatch = otel.CONSUMER_LAG.watch(self._lag)
 
     async def stop(self) -> None:
         """Stop delivering; undelivered entries stay in the stream."""
+        if self._unwatch:
+            self._unwatch()
         if self._task:
             await cancel(self._task)
+
+    def _lag(self) -> list[tuple[float, dict[str, str]]]:
+        return [
+            (self.lag, {"stream": streams.ERP_OUTBOX.name, "consumer": f"erp-{self.connection}"})
+        ]
 
     async def _run(self) -> None:
         while True:
@@ -154,8 +167,14 @@ class OutboxWorker:
                 await self._deliver(msg)
 
     async def _deliver(self, msg: Msg) -> None:
-        """Book one entry, retrying it in place while the ERP is away, so confirmations
-        reach the ERP in the order they were made (a final one never before a partial)."""
+        """Book one entry (in the trace that made it), retrying it in place while the ERP
+        is away, so confirmations reach the ERP in the order they were made (a final one
+        never before a partial)."""
+        self.lag = msg.metadata.num_pending
+        with otel.consume_span(f"deliver confirmation to {self.connection}", msg.headers):
+            await self._book(msg)
+
+    async def _book(self, msg: Msg) -> None:
         confirmation = erp_pb2.Confirmation.FromString(msg.data)
         failures = 0
         while True:

@@ -39,6 +39,8 @@ class StreamReader:
     """The last sequence the store holds."""
     lost: int = 0
     """Messages that left the stream (retention) before the store held them."""
+    lag: int = 0
+    """Messages still in the stream after the last batch written."""
     _sub: object = field(default=None, repr=False)
 
     @property

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, cast
 
 from nats.aio.msg import Msg
@@ -32,6 +32,7 @@ from plantbus.historian.consumer import StreamReader
 from plantbus.historian.retention import cutoffs
 from plantbus.historian.rows import SnapshotFilter, TagFilter
 from plantbus.kit import streams
+from plantbus.kit import telemetry as otel
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.store_health import StoreHealth
 from plantbus.kit.tasks import cancel
@@ -69,6 +70,7 @@ class HistorianService(Service):
         self.stored = {"messages": 0, "samples": 0, "events": 0, "too_old": 0, "undecodable": 0}
         self._task: asyncio.Task[None] | None = None
         self._interval = float(ctx.options.get("retention_interval_s", 600.0))
+        self._unwatch: Callable[[], None] = lambda: None
 
     def grpc_bindings(self) -> Sequence[GrpcBinding]:
         """The HistorianService servicer."""
@@ -96,6 +98,10 @@ class HistorianService(Service):
     async def start(self) -> None:
         """Open the store the default section names; a config version may change it."""
         self._restart(self.section)
+        self._unwatch = otel.CONSUMER_LAG.watch(self._lag)
+
+    def _lag(self) -> list[tuple[float, dict[str, str]]]:
+        return [(r.lag, {"stream": r.stream, "consumer": r.durable}) for r in self.readers]
 
     async def apply_config(self, config: PlantConfig, version: int) -> None:
         """Take the section live; a different store (or its settings) is reopened."""
@@ -112,6 +118,7 @@ class HistorianService(Service):
 
     async def stop(self) -> None:
         """Stop every task (a batch being written finishes first) and close the store."""
+        self._unwatch()
         await self._stop_task()
 
     def _restart(self, section: HistorianConfig) -> None:
@@ -250,18 +257,21 @@ class HistorianService(Service):
         """Write until it works (backing off while the store fails), then acknowledge."""
         batch = pending.write_batch()
         attempt = 0
-        while True:
-            try:
-                await store.write(batch)
-                break
-            except StoreUnavailable as err:
-                self.writes.failed(err)
-                await asyncio.sleep(_BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)])
-                attempt += 1
+        carriers = (msg.headers for _, msgs in fetched for msg in msgs)
+        with otel.linked_span("historian write", carriers):
+            while True:
+                try:
+                    await store.write(batch)
+                    break
+                except StoreUnavailable as err:
+                    self.writes.failed(err)
+                    await asyncio.sleep(_BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)])
+                    attempt += 1
         self.writes.worked()
         for reader in self.readers:
             reader.committed = pending.marks.get(reader.stream, reader.committed)
-        for _, msgs in fetched:
+        for reader, msgs in fetched:
+            reader.lag = msgs[-1].metadata.num_pending
             with contextlib.suppress(Exception):  # a lost ack costs a skipped redelivery
                 await msgs[-1].ack()
         self._count(pending)

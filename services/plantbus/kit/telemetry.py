@@ -9,18 +9,29 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from functools import cache
 
 from opentelemetry import metrics, propagate, trace
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-__all__ = ["configure", "consume_span", "inject", "meter", "tracer"]
+__all__ = [
+    "CONSUMER_LAG",
+    "Gauge",
+    "configure",
+    "consume_span",
+    "inject",
+    "linked_span",
+    "meter",
+    "traceparent",
+    "tracer",
+]
 
 log = logging.getLogger(__name__)
 _configured = False
@@ -98,3 +109,76 @@ def consume_span(name: str, headers: Mapping[str, str] | None) -> Iterator[trace
         name, context=ctx, kind=trace.SpanKind.CONSUMER
     ) as span:
         yield span
+
+
+def traceparent() -> str:
+    """The W3C ``traceparent`` of the current span ("" outside one), for headers that
+    are written as bytes rather than through :func:`inject`."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent", "")
+
+
+_MAX_LINKS = 32
+"""Links per batch span: enough to follow a batch back to its producers, bounded so a
+10,000-message batch does not make a 10,000-link span."""
+
+
+@contextmanager
+def linked_span(name: str, carriers: Iterable[Mapping[str, str] | None]) -> Iterator[trace.Span]:
+    """A span for work on many messages at once (a batch written to a store), linked to
+    the trace of each message (the first :data:`_MAX_LINKS` distinct ones)."""
+    links: dict[int, trace.Link] = {}
+    for headers in carriers:
+        if len(links) >= _MAX_LINKS:
+            break
+        if not headers or "traceparent" not in headers:
+            continue
+        context = trace.get_current_span(propagate.extract(dict(headers))).get_span_context()
+        if context.is_valid:
+            links.setdefault(context.span_id, trace.Link(context))
+    with tracer("plantbus.bus").start_as_current_span(
+        name, links=list(links.values()), kind=trace.SpanKind.CONSUMER
+    ) as span:
+        yield span
+
+
+Reading = Callable[[], Iterable[tuple[float, Mapping[str, str]]]]
+"""What a gauge source gives when metrics are collected: (value, attributes) pairs."""
+
+
+class Gauge:
+    """An observable gauge fed by any number of sources (one per service instance in the
+    process), read only when metrics are collected (a Prometheus scrape)."""
+
+    def __init__(self, meter_name: str, name: str, description: str, unit: str = "") -> None:
+        self._sources: dict[int, Reading] = {}
+        meter(meter_name).create_observable_gauge(
+            name, callbacks=[self._observe], description=description, unit=unit
+        )
+
+    def watch(self, read: Reading) -> Callable[[], None]:
+        """Add a source; call what this returns to remove it (when the service stops)."""
+        key = id(read)
+        self._sources[key] = read
+
+        def unwatch() -> None:
+            self._sources.pop(key, None)
+
+        return unwatch
+
+    def _observe(self, _options: CallbackOptions) -> Iterable[Observation]:
+        return [
+            Observation(value, dict(attributes))
+            for read in list(self._sources.values())
+            for value, attributes in read()
+        ]
+
+
+CONSUMER_LAG = Gauge(
+    "plantbus.bus",
+    "plantbus.consumer.lag",
+    "Messages a service has yet to read from a stream, as of the last it read",
+    unit="{message}",
+)
+"""Per stream and consumer: ``{"stream": ..., "consumer": ...}``."""

@@ -15,7 +15,7 @@ import contextlib
 import json
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from google.protobuf.message import Message
@@ -26,6 +26,7 @@ from nats.js.kv import KeyValue
 
 from plantbus.config import PlantConfig
 from plantbus.kit import codec, streams, subjects
+from plantbus.kit import telemetry as otel
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.store_health import StoreHealth
 from plantbus.kit.tasks import cancel
@@ -42,6 +43,13 @@ from plantbus.oee.persist import (
 from plantbus.v1 import erp_pb2, oee_pb2, oee_pb2_grpc, telemetry_pb2
 
 __all__ = ["OeeService"]
+
+_KPIS = ("oee", "availability", "performance", "quality")
+_GAUGE = otel.Gauge(
+    "plantbus.oee",
+    "plantbus.oee.kpi",
+    "Live OEE, availability, performance and quality (0-1) of each machine's current shift",
+)
 
 
 class OeeService(Service):
@@ -65,6 +73,10 @@ class OeeService(Service):
         self._wo_sub: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
+        self.lag = 0
+        """Telemetry messages still in the stream after the last one read."""
+        self._unwatch: list[Callable[[], None]] = []
+        """Removes this instance's gauge sources (on stop)."""
 
     @property
     def engine(self) -> OeeEngine:
@@ -100,6 +112,7 @@ class OeeService(Service):
             f"{subjects.PREFIX}.erp.workorder.>", self._on_workorder
         )
         self._tasks.append(asyncio.create_task(self._tick_loop(), name="oee-tick"))
+        self._unwatch = [_GAUGE.watch(self.kpi_readings), otel.CONSUMER_LAG.watch(self._lag)]
 
     async def _restore(self, kv: KeyValue) -> None:
         try:
@@ -124,6 +137,8 @@ class OeeService(Service):
 
     async def stop(self) -> None:
         """Stop consuming and save the state one last time."""
+        for unwatch in self._unwatch:
+            unwatch()
         await cancel(self._tasks)
         self._tasks.clear()
         for sub in (self._sub, self._wo_sub):
@@ -158,7 +173,25 @@ class OeeService(Service):
             cb=self._on_msg,
         )
 
+    def kpi_readings(self) -> list[tuple[float, dict[str, str]]]:
+        """The KPI gauge's values: every machine's current-shift OEE and its factors."""
+        now = time.time()
+        snapshots = [self.live.machine_snapshot(m, now) for m in list(self.live.machines)]
+        return [
+            (getattr(snap, kpi), {"scope": snap.scope, "kpi": kpi})
+            for snap in snapshots
+            for kpi in _KPIS
+        ]
+
+    def _lag(self) -> list[tuple[float, dict[str, str]]]:
+        return [(self.lag, {"stream": streams.TELEMETRY.name, "consumer": "oee"})]
+
     async def _on_msg(self, msg: Msg) -> None:
+        self.lag = msg.metadata.num_pending
+        with otel.consume_span("oee telemetry", msg.headers):
+            await self._on_batch(msg)
+
+    async def _on_batch(self, msg: Msg) -> None:
         seq = msg.metadata.sequence.stream
         if seq <= self.seq:
             return

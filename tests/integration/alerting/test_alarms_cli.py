@@ -58,12 +58,12 @@ async def test_operator_acts_from_the_cli_with_who_and_why(
         shelved = await cli(nats_url, tmp_path, "shelve", ALARM, "--for", "5", "-m", "pump swap")
         assert shelved.exit_code == 0 and "shelved" in shelved.output
         refused = await cli(nats_url, tmp_path, "ack", ALARM, "--user", "olga")
-        assert refused.exit_code == 1
+        assert refused.exit_code == 2, "invalid input"
         assert refused.output.strip().splitlines() == [
             f"Error: alerting: alarm {ALARM} is shelved: nothing to acknowledge (INVALID_ARGUMENT)"
         ]
         not_latched = await cli(nats_url, tmp_path, "reset", ALARM, "-m", "try")
-        assert not_latched.exit_code == 1
+        assert not_latched.exit_code == 2, "invalid input"
         assert "only a latched alarm is reset" in not_latched.output
     await wait_until(lambda: len(audits) >= 3)
     assert [(a.action, a.actor, a.outcome) for a in audits[:3]] == [

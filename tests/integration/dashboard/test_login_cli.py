@@ -54,7 +54,7 @@ async def test_login_prints_a_link_that_signs_in_once(nats_url: str, tmp_path: P
     async with serving(nats_url, tmp_path / "services") as dash:
         (hub / "runtime.json").write_text(json.dumps({"dashboard": f"{dash.base}/"}))
         code, _, err = await plantbus("dashboard", "login", data_dir=hub)
-        assert code == 1
+        assert code == 4, "refused: no token"
         assert "dashboard-token is missing" in err and "Traceback" not in err
 
         write_token(hub, TOKEN)
@@ -68,7 +68,7 @@ async def test_login_prints_a_link_that_signs_in_once(nats_url: str, tmp_path: P
 
         write_token(hub, "not-the-token")
         code, _, err = await plantbus("dashboard", "login", data_dir=hub)
-        assert code == 1
+        assert code == 4, "refused"
         assert "refused a login link: wrong or missing dashboard token" in err
 
 
@@ -86,7 +86,7 @@ async def test_login_over_https_checks_the_certificate(
     async with serving(nats_url, tmp_path / "services", tls=client, **options) as dash:
         url = ("--url", dash.base)
         code, _, err = await plantbus("dashboard", "login", *url, data_dir=hub)
-        assert code == 1
+        assert code == 5, "not reachable over trusted TLS"
         assert "CERTIFICATE_VERIFY_FAILED" in err  # the hub's CA is not a system CA
         cafile = ("--cafile", str(pki / "ca.crt"))
         code, out, err = await plantbus("dashboard", "login", *url, *cafile, data_dir=hub)

@@ -92,8 +92,8 @@ async def test_devices_cli(runner: Runner, nats_url: str) -> None:
     assert "s/a/l/m1/count = " in read.output and "pcs  [good]" in read.output
     assert "s/a/l/m1/ghost = None  [bad]  (no address 'missing-x')" in read.output
     refused = await plantbus(runner, nats_url, "devices", "write", "plc", "count", "5", user="eve")
-    assert refused.exit_code == 1
+    assert refused.exit_code == 4, "refused"
     assert "read-only" in refused.output and "PERMISSION_DENIED" in refused.output
     bare = await plantbus(runner, nats_url, "devices", "write", "plc", "count", "5")
-    assert bare.exit_code == 1
+    assert bare.exit_code == 4, "refused"
     assert "the local operator writes to machines only as a configured user" in bare.output

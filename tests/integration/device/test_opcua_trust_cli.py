@@ -153,7 +153,7 @@ async def test_a_configured_device_connects_once_trusted(
             not_opcua = await plantbus("devices", "trust", "plc", *hub, data_dir=tmp_path)
             assert not_opcua.exit_code == 1 and "uses no server certificates" in not_opcua.output
             missing = await plantbus("devices", "trust", "nope", *hub, data_dir=tmp_path)
-            assert missing.exit_code == 1 and "no device 'nope' in config version" in missing.output
+            assert missing.exit_code == 3 and "no device 'nope' in config version" in missing.output
 
             trusted = await plantbus(
                 "devices", "trust", "press-1", "--yes", *hub, data_dir=tmp_path

@@ -125,7 +125,7 @@ async def test_the_cli_expands_from_the_callers_environment(
     assert diffed.exit_code == 0, diffed.output
     assert "+  endpoint: 'memory://caller: #x'" in diffed.output
     unset = await cli_run(governance, nats_url, "diff", str(plant))
-    assert unset.exit_code == 1
+    assert unset.exit_code == 2, "invalid input"
     assert "devices.yaml:4: devices[0].endpoint: environment variable CALLER_HOST" in unset.output
     too_big = await cli_run(
         governance,
@@ -135,7 +135,7 @@ async def test_the_cli_expands_from_the_callers_environment(
         CALLER_HOST="h",
         PLANTBUS_GRPC_MAX_MESSAGE_BYTES="100",
     )
-    assert too_big.exit_code == 1
+    assert too_big.exit_code == 2, "invalid input"
     assert "more than the gRPC message limit of 100" in too_big.output
     assert "PLANTBUS_GRPC_MAX_MESSAGE_BYTES" in too_big.output
 

@@ -112,6 +112,11 @@ async def test_telemetry_to_snapshot_and_downtime(
         assert machine is not None
         assert machine.state == "running" and machine.HasField("availability")
         assert any(s.scope == "s/a/l" for s in snaps)
+        assert isinstance(service, OeeService)
+        gauge = {attrs["kpi"]: value for value, attrs in service.kpi_readings()}
+        assert set(gauge) == {"oee", "availability", "performance", "quality"}
+        assert gauge["quality"] == pytest.approx(0.9), "9 good of 10, on the Prometheus gauge"
+        assert service.lag == 0, "caught up with the telemetry stream"
         await feed.send("reason", 102)
         sent = time.monotonic()
         await feed.send("state", 3)
