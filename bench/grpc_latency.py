@@ -20,8 +20,8 @@ import grpc
 from _hub import nats_server, percentile
 
 from plantbus.kit.bus import NatsSettings
+from plantbus.kit.grpc_client import channel
 from plantbus.kit.natsconnect import connect
-from plantbus.kit.rpc import channel
 from plantbus.kit.runner import Runner
 from plantbus.testing.config import people, put_config
 from plantbus.testing.harness import hosted, issue_token, operator_tls, token_channel

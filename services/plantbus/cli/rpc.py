@@ -26,10 +26,10 @@ from google.protobuf.message import Message
 from plantbus.cli.exits import CliError, Exit, for_status
 from plantbus.cli.hub import Hub
 from plantbus.kit.discovery import find
+from plantbus.kit.grpc_client import ClientTls, channel
 from plantbus.kit.identity import USER_HEADER
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.pki import Pki
-from plantbus.kit.rpc import ClientTls, channel
 from plantbus.kit.settings import from_env
 from plantbus.sdk.errors import DeviceUnavailable
 from plantbus.v1 import (

@@ -28,11 +28,11 @@ from plantbus.kit import natsauth, streams
 from plantbus.kit import pki as pki_mod
 from plantbus.kit.bus import NatsSettings
 from plantbus.kit.discovery import wait_serving
+from plantbus.kit.grpc_settings import is_loopback
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
 from plantbus.kit.net import free_port
 from plantbus.kit.registry import SERVICES
-from plantbus.kit.rpc import is_loopback
 from plantbus.kit.signing import ensure_signing_key
 from plantbus.sdk.errors import ConfigError, DeviceUnavailable
 from plantbus.v1 import service_pb2

@@ -38,7 +38,7 @@ from plantbus.dashboard.sessions import Session
 from plantbus.dashboard.state import DashboardState
 from plantbus.kit import subjects
 from plantbus.kit.discovery import grpc_address
-from plantbus.kit.rpc import channel
+from plantbus.kit.grpc_client import channel
 from plantbus.kit.service import Service, ServiceContext
 from plantbus.sdk.errors import ConfigError, PlantbusError
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc, oee_pb2, oee_pb2_grpc

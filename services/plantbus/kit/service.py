@@ -19,7 +19,7 @@ from plantbus.kit.bus import Bus
 from plantbus.kit.signing import Signer, Verifier
 
 if TYPE_CHECKING:
-    from plantbus.kit.rpc import ClientTls
+    from plantbus.kit.grpc_client import ClientTls
 
 __all__ = ["GrpcBinding", "Service", "ServiceContext"]
 

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, Field, SecretStr
 
 from plantbus.kit.bus import NatsSettings
-from plantbus.kit.rpc import MAX_MESSAGE_BYTES, GrpcSettings
+from plantbus.kit.grpc_settings import MAX_MESSAGE_BYTES, GrpcSettings
 from plantbus.sdk.errors import ConfigError
 
 __all__ = ["RunnerSettings", "config_keys_from_env", "from_env"]

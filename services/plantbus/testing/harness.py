@@ -14,9 +14,10 @@ import grpc
 
 from plantbus.kit import pki as pki_mod
 from plantbus.kit.bus import Bus, NatsSettings
+from plantbus.kit.grpc_client import ClientTls, channel
+from plantbus.kit.grpc_settings import GrpcSettings
 from plantbus.kit.identity import Authenticator, Gate, Identity, serving
 from plantbus.kit.registry import load_service_class
-from plantbus.kit.rpc import ClientTls, GrpcSettings, channel
 from plantbus.kit.runner import Runner
 from plantbus.kit.service import Service
 from plantbus.kit.settings import RunnerSettings

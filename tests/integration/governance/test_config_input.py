@@ -15,7 +15,8 @@ from click.testing import CliRunner, Result
 from plantbus.cli.main import cli
 from plantbus.governance.service import GovernanceService
 from plantbus.kit.bus import Bus
-from plantbus.kit.rpc import MAX_MESSAGE_BYTES, channel
+from plantbus.kit.grpc_client import channel
+from plantbus.kit.grpc_settings import MAX_MESSAGE_BYTES
 from plantbus.testing.harness import hosted, operator_tls
 from plantbus.v1 import governance_pb2, governance_pb2_grpc, service_pb2
 

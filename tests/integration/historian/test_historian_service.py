@@ -15,8 +15,8 @@ import pytest
 from plantbus.historian.service import HistorianService
 from plantbus.kit import streams
 from plantbus.kit.bus import Bus
+from plantbus.kit.grpc_client import ClientTls, channel
 from plantbus.kit.pki import Pki
-from plantbus.kit.rpc import ClientTls, channel
 from plantbus.kit.runner import Runner
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted, issue_token, operator_channel, token_channel

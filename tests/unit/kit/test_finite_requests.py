@@ -8,7 +8,7 @@ import math
 import pytest
 from google.protobuf.message import Message
 
-from plantbus.kit.rpc import require_finite
+from plantbus.kit.finite import require_finite
 from plantbus.sdk.errors import ValidationFailed
 from plantbus.v1 import alerting_pb2, device_pb2, oee_pb2, telemetry_pb2
 
