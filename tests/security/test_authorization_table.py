@@ -22,8 +22,8 @@ from plantbus_b2mml.schedule import schedule_xml
 from plantbus.alerting.service import AlertingService
 from plantbus.erp.service import ErpService
 from plantbus.kit.bus import Bus
+from plantbus.kit.grpc_client import ClientTls, channel
 from plantbus.kit.pki import Pki
-from plantbus.kit.rpc import ClientTls, channel
 from plantbus.kit.runner import Runner
 from plantbus.sdk.connector import WorkOrder
 from plantbus.testing.harness import hosted, operator_channel, token_channel

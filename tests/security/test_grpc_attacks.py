@@ -21,7 +21,7 @@ import grpc
 import pytest
 
 from plantbus.kit import pki
-from plantbus.kit.rpc import ClientTls, channel
+from plantbus.kit.grpc_client import ClientTls, channel
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc, device_pb2, device_pb2_grpc, telemetry_pb2
 from tests.hub import demo_plant, running_hub
@@ -121,7 +121,7 @@ async def test_revoked_and_expired_tokens_are_refused(hub: Up) -> None:
     revoked = await hub.cli("users", "token", "revoke", ident)
     assert revoked.returncode == 0 and "revoked" in revoked.stdout, revoked.stderr
     replayed = await hub.cli("alarms", "list", PLANTBUS_TOKEN=token)
-    assert replayed.returncode == 1
+    assert replayed.returncode == 4, "refused"
     assert f"token {ident} was revoked (UNAUTHENTICATED)" in replayed.stderr
 
     created = await hub.cli("users", "token", "create", "engineer", "--expires", "1s")
@@ -134,7 +134,7 @@ async def test_revoked_and_expired_tokens_are_refused(hub: Up) -> None:
     refusal = await wait_until(expired, timeout=20, message="the short token expired")
     assert refusal is not None and "expired at" in refusal.stderr
     unknown = await hub.cli("alarms", "list", PLANTBUS_TOKEN="pbt_0123456789abcdef_guessed")
-    assert unknown.returncode == 1 and "unknown token (UNAUTHENTICATED)" in unknown.stderr
+    assert unknown.returncode == 4 and "unknown token (UNAUTHENTICATED)" in unknown.stderr
 
 
 async def test_a_revoked_token_replayed_over_grpc_is_refused(hub: Up) -> None:
@@ -166,7 +166,7 @@ async def test_the_local_operator_cli_path_works_unchanged(hub: Up) -> None:
     )  # fmt: skip
     assert write.returncode == 0, write.stderr
     bare = await hub.cli("devices", "write", "m1-plc", "speed_setpoint", "5000")
-    assert bare.returncode == 1
+    assert bare.returncode == 4, "refused"
     assert "the local operator writes to machines only as a configured user" in bare.stderr
     listed = await wait_until(lambda: unacknowledged(hub), timeout=120, interval=1)
     alarm = next(
@@ -208,7 +208,7 @@ def test_insecure_is_refused_off_loopback(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
         env={**os.environ, "PLANTBUS_GRPC_HOST": "0.0.0.0"},
     )  # fmt: skip
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "gRPC on '0.0.0.0' would be reachable from elsewhere" in result.stderr
 
 
