@@ -90,28 +90,8 @@ class Runner:
         s.grpc.check()  # refuse plaintext off loopback before anything starts
         self._tokens = TokenCache(bus)
         await self._tokens.start()
-        client_tls = (
-            None
-            if s.grpc.insecure or s.grpc.tls_ca is None
-            else ClientTls(s.grpc.tls_ca, s.grpc.tls_cert, s.grpc.tls_key)
-        )
         for cls in self.service_classes:
-            data_dir = s.data_dir / "services" / cls.name
-            data_dir.mkdir(parents=True, exist_ok=True)
-            ctx = ServiceContext(
-                name=cls.name,
-                instance=s.instance,
-                bus=bus,
-                data_dir=data_dir,
-                audit=with_caller(Auditor(bus, cls.name, s.instance)),
-                options=dict(s.options.get(cls.name, {})),
-                log=logging.getLogger(f"plantbus.{cls.name}"),
-                signer=signer,
-                verifier=verifier,
-                hub_data_dir=s.data_dir,
-                grpc_tls=client_tls,
-            )
-            self.services[cls.name] = cls(ctx)
+            self.services[cls.name] = cls(self._context(cls.name, bus, signer))
         for service in self.services.values():
             await service.start()
             self._started.append(service)
@@ -138,6 +118,30 @@ class Runner:
         await self._beat_once()  # discoverable (plantbus status, CLI) as soon as we return
         self._beat_task = asyncio.create_task(self._beat_loop(), name="heartbeat")
         log.info("%s serving gRPC on %s", label, address)
+
+    def _context(self, name: str, bus: Bus, signer: Signer | None) -> ServiceContext:
+        """What the service ``name`` is given: the bus, its data dir, audit, options."""
+        s = self.settings
+        data_dir = s.data_dir / "services" / name
+        data_dir.mkdir(parents=True, exist_ok=True)
+        client_tls = (
+            None
+            if s.grpc.insecure or s.grpc.tls_ca is None
+            else ClientTls(s.grpc.tls_ca, s.grpc.tls_cert, s.grpc.tls_key)
+        )
+        return ServiceContext(
+            name=name,
+            instance=s.instance,
+            bus=bus,
+            data_dir=data_dir,
+            audit=with_caller(Auditor(bus, name, s.instance)),
+            options=dict(s.options.get(name, {})),
+            log=logging.getLogger(f"plantbus.{name}"),
+            signer=signer,
+            verifier=self.verifier,
+            hub_data_dir=s.data_dir,
+            grpc_tls=client_tls,
+        )
 
     async def _apply_config(self, config: PlantConfig, version: int) -> None:
         if self.gate:

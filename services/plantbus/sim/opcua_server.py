@@ -10,7 +10,6 @@ without one, security policy None only (for tests of that refusal). Optional use
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from asyncua.server.server import Server
 from asyncua.server.user_managers import UserManager
 
 from plantbus.kit.net import free_port
+from plantbus.kit.tasks import cancel
 from plantbus.sdk.certificates import CertificateInfo, read_der
 from plantbus.sim.model import MachineSim
 
@@ -66,6 +66,44 @@ def _id(ns: int, name: str) -> ua.NodeId:
     return ua.NodeId.from_string(f"ns={ns};s={name}")
 
 
+_Node = tuple[MachineSim, str, Any]
+"""A machine, the attribute a variable shows, and the variable."""
+
+
+async def _add_machines(server: Server, machines: list[MachineSim]) -> list[_Node]:
+    """Line1 with a folder per machine and a variable per field; the setpoint writable."""
+    ns = await server.register_namespace(NAMESPACE)
+    line = await server.nodes.objects.add_object(_id(ns, "Line1"), "Line1")
+    nodes: list[_Node] = []
+    for machine in machines:
+        folder = await line.add_object(
+            _id(ns, f"Line1.{machine.name.upper()}"), machine.name.upper()
+        )
+        for label, attr, vtype in _FIELDS:
+            node_id = _id(ns, f"Line1.{machine.name.upper()}.{label}")
+            var = await folder.add_variable(
+                node_id, label, ua.Variant(getattr(machine, attr), vtype)
+            )
+            if attr == "speed_setpoint":
+                await var.set_writable()
+            nodes.append((machine, attr, var))
+    return nodes
+
+
+async def _refresh(nodes: list[_Node], clock: Callable[[], float]) -> None:
+    """Step the machines and show their values; take setpoints written by clients."""
+    vtypes = {attr: vtype for _, attr, vtype in _FIELDS}
+    while True:
+        now = clock()
+        for machine, attr, var in nodes:
+            if attr == "speed_setpoint":
+                machine.speed_setpoint = int(await var.read_value())
+                continue
+            machine.step(now)
+            await var.write_value(ua.Variant(getattr(machine, attr), vtypes[attr]))
+        await asyncio.sleep(0.5)
+
+
 @asynccontextmanager
 async def serve_opcua(
     machines: list[MachineSim],
@@ -94,43 +132,15 @@ async def serve_opcua(
         server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
     if users:
         server.set_identity_tokens([ua.UserNameIdentityToken])
-    ns = await server.register_namespace(NAMESPACE)
-    line = await server.nodes.objects.add_object(_id(ns, "Line1"), "Line1")
-    nodes: list[tuple[MachineSim, str, Any]] = []
-    for machine in machines:
-        folder = await line.add_object(
-            _id(ns, f"Line1.{machine.name.upper()}"), machine.name.upper()
-        )
-        for label, attr, vtype in _FIELDS:
-            node_id = _id(ns, f"Line1.{machine.name.upper()}.{label}")
-            var = await folder.add_variable(
-                node_id, label, ua.Variant(getattr(machine, attr), vtype)
-            )
-            if attr == "speed_setpoint":
-                await var.set_writable()
-            nodes.append((machine, attr, var))
+    nodes = await _add_machines(server, machines)
     try:
         await server.start()
     except OSError as err:
         raise OSError(f"cannot listen for OPC UA on {host}:{port}: port in use?") from err
 
-    async def refresh() -> None:
-        vtypes = {attr: vtype for _, attr, vtype in _FIELDS}
-        while True:
-            now = clock()
-            for machine, attr, var in nodes:
-                if attr == "speed_setpoint":
-                    machine.speed_setpoint = int(await var.read_value())
-                    continue
-                machine.step(now)
-                await var.write_value(ua.Variant(getattr(machine, attr), vtypes[attr]))
-            await asyncio.sleep(0.5)
-
-    task = asyncio.create_task(refresh(), name="opcua-sim")
+    task = asyncio.create_task(_refresh(nodes, clock), name="opcua-sim")
     try:
         yield endpoint
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel(task)
         await server.stop()
