@@ -47,6 +47,8 @@ class NatsSettings(BaseModel):
     """How to reach NATS. Credentials are secrets: never logged, never echoed."""
 
     url: str = "nats://127.0.0.1:4222"
+    """One server, or several of a cluster separated by commas (the client also learns
+    the others from the server it reaches)."""
     user: str | None = None
     password: SecretStr | None = None
     token: SecretStr | None = None
@@ -57,6 +59,9 @@ class NatsSettings(BaseModel):
     tls_key: Path | None = None
     name: str = "plantbus"
     connect_timeout_s: float = Field(default=5.0, gt=0)
+    js_replicas: int = Field(default=1, ge=1, le=5)
+    """Replicas of every stream and bucket the hub creates (:mod:`plantbus.kit.streams`);
+    3 on a 3-node JetStream cluster, at most the number of its servers."""
 
     def tls_context(self) -> ssl.SSLContext | None:
         """An SSL context for the configured CA and client certificate, or None."""

@@ -94,7 +94,7 @@ class _Watch:
 def _options(settings: NatsSettings, watch: _Watch, attempts: int) -> dict[str, Any]:
     """nats-py's connect options for ``settings``."""
     options: dict[str, Any] = {
-        "servers": [settings.url],
+        "servers": [url.strip() for url in settings.url.split(",")],
         "name": settings.name,
         "connect_timeout": settings.connect_timeout_s,
         "max_reconnect_attempts": attempts,

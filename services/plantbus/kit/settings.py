@@ -55,6 +55,16 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name}={value!r}: expected a whole number") from None
 
 
+def _replicas() -> int:
+    replicas = _int("PLANTBUS_JS_REPLICAS", 1)
+    if not 1 <= replicas <= 5:
+        raise ConfigError(
+            f"PLANTBUS_JS_REPLICAS={replicas}: expected 1 to 5, at most the number of "
+            "JetStream servers in the NATS cluster (3 on a 3-node cluster)"
+        )
+    return replicas
+
+
 def _secret_file(name: str) -> SecretStr | None:
     """The secret in the file that variable ``name`` names (the value itself never sits
     in the environment of a process)."""
@@ -80,6 +90,7 @@ def from_env(nats_url: str | None = None) -> tuple[NatsSettings, GrpcSettings]:
         tls_ca=_path("PLANTBUS_NATS_TLS_CA"),
         tls_cert=_path("PLANTBUS_NATS_TLS_CERT"),
         tls_key=_path("PLANTBUS_NATS_TLS_KEY"),
+        js_replicas=_replicas(),
     )
     grpc = GrpcSettings(
         tls_cert=_path("PLANTBUS_GRPC_TLS_CERT"),

@@ -8,19 +8,22 @@ and the difference is logged.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import nats.errors
 import nats.js.errors
 from nats.js.api import KeyValueConfig, RetentionPolicy, StreamConfig
-from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.errors import NotFoundError
 from nats.js.kv import KeyValue
 
 from plantbus.kit.bus import Bus
 from plantbus.kit.subjects import PREFIX
-from plantbus.sdk.errors import describe
+from plantbus.sdk.errors import ConfigError, describe
 
 __all__ = [
     "ALARM_STATE",
@@ -46,6 +49,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _DAY: Final = 24 * 3600.0
+LEADER_TIMEOUT_S: Final = 20.0
 
 
 @dataclass(frozen=True)
@@ -148,65 +152,132 @@ def _looser(ours: float, theirs: float, unlimited: float) -> float:
     return unlimited if ours <= 0 or theirs <= 0 else max(ours, theirs)
 
 
+_KEPT: Final = ("num_replicas", "max_age", "max_bytes", "duplicate_window", "max_msgs_per_subject")
+"""What an operator may raise on a stream and the hub keeps."""
+_CHECKED: Final = ("subjects", "retention", "deny_delete", "deny_purge", *_KEPT)
+"""Every setting the hub defines and compares with what it finds."""
+
+
 def _keep_stronger(wanted: StreamConfig, found: StreamConfig) -> StreamConfig:
     """``wanted`` with any replicas and limits an operator raised on ``found`` kept."""
+
+    def limit(name: str, unlimited: float) -> float:
+        ours, theirs = getattr(wanted, name), getattr(found, name)
+        return _looser(
+            unlimited if ours is None else ours, unlimited if theirs is None else theirs, unlimited
+        )
+
     return replace(
         wanted,
         num_replicas=max(wanted.num_replicas or 1, found.num_replicas or 1),
-        max_age=_looser(wanted.max_age or 0, found.max_age or 0, 0),
-        max_bytes=int(_looser(wanted.max_bytes or -1, found.max_bytes or -1, -1)),
+        max_age=limit("max_age", 0),
+        max_bytes=int(limit("max_bytes", -1)),
+        duplicate_window=max(wanted.duplicate_window or 0, found.duplicate_window or 0),
+        max_msgs_per_subject=int(limit("max_msgs_per_subject", -1)),
     )
+
+
+def _value(config: StreamConfig, name: str) -> object:
+    """A setting as compared: sorted subjects, defaults for unset ones, whole milliseconds
+    for durations (the server stores nanoseconds)."""
+    value = getattr(config, name)
+    if name == "subjects":
+        return sorted(value or ())
+    if name in ("max_age", "duplicate_window"):
+        return round(float(value or 0), 3)
+    if name == "num_replicas":
+        return value or 1
+    if name in ("max_bytes", "max_msgs_per_subject"):
+        return -1 if value is None else value
+    if name.startswith("deny"):
+        return bool(value)
+    return value
+
+
+def _differences(wanted: StreamConfig, found: StreamConfig) -> list[str]:
+    """``name found (hub: wanted)`` for every setting the hub defines that ``found`` does
+    not have."""
+    return [
+        f"{name} {_value(found, name)} (hub: {_value(wanted, name)})"
+        for name in _CHECKED
+        if _value(wanted, name) != _value(found, name)
+    ]
+
+
+async def _bring_up(bus: Bus, wanted: StreamConfig, found: StreamConfig, what: str) -> None:
+    """Update ``found`` to ``wanted``, keeping what an operator raised; log what differs."""
+    differences = _differences(wanted, found)
+    if not differences:
+        return  # nothing to change: most users may not update streams (kit/natsauth)
+    merged = _keep_stronger(wanted, found)
+    kept = [n for n in _KEPT if _value(merged, n) != _value(wanted, n)]
+    log.info(
+        "%s differs from the hub's definition: %s; keeping the stronger %s",
+        what,
+        ", ".join(differences),
+        ", ".join(kept) or "nothing",
+    )
+    if not _differences(merged, found):
+        return
+    try:
+        await bus.js.update_stream(merged)
+    except (TimeoutError, nats.errors.Error, nats.js.errors.Error) as err:
+        log.warning(
+            "%s differs from the hub's definition and was not updated (%s): this NATS "
+            "user may not change it; restart 'plantbus up', or update it as the NATS admin",
+            what,
+            describe(err),
+        )
+        return
+    if (merged.num_replicas or 1) > (found.num_replicas or 1):
+        await _wait_leader(bus, found.name or "", what)
+
+
+async def _wait_leader(bus: Bus, stream: str, what: str) -> None:
+    """Wait until a stream whose replicas were raised has elected its leader again (a
+    few seconds, during which writes to it time out)."""
+    deadline = time.monotonic() + LEADER_TIMEOUT_S
+    while time.monotonic() < deadline:
+        with contextlib.suppress(TimeoutError, nats.errors.TimeoutError):
+            info = await bus.js.stream_info(stream)
+            if info.cluster is not None and info.cluster.leader:
+                return
+        await asyncio.sleep(0.1)
+    log.warning("%s has no leader %.0f s after its replicas were raised", what, LEADER_TIMEOUT_S)
+
+
+_TOO_FEW_SERVERS: Final = frozenset({10023, 10074})
+"""JetStream's "insufficient resources" and "replicas > 1 not supported in non-clustered mode"."""
+
+
+def _refuse_replicas(err: nats.js.errors.APIError, name: str, replicas: int) -> None:
+    """Raise a ConfigError saying which setting to fix when ``err`` is about replicas."""
+    if err.err_code in _TOO_FEW_SERVERS:
+        raise ConfigError(
+            f"cannot create {name} with {replicas} replicas ({describe(err)}): "
+            "PLANTBUS_JS_REPLICAS must not exceed the number of JetStream servers in the "
+            "NATS cluster"
+        ) from err
 
 
 async def ensure_stream(bus: Bus, spec: StreamSpec, **overrides: Any) -> None:
     """Create the stream, or bring an existing one up to ``spec`` without weakening it.
 
     ``overrides`` replace fields of the spec's configuration (``max_age``, say, from a
-    service's settings).
+    service's settings). Replicas come from the bus's settings (``PLANTBUS_JS_REPLICAS``).
     """
-    wanted = replace(spec.config(), **overrides)
+    replicas = bus.settings.js_replicas
+    wanted = replace(spec.config(), num_replicas=replicas, **overrides)
     try:
         info = await bus.js.stream_info(spec.name)
     except NotFoundError:
-        await bus.js.add_stream(wanted)
+        try:
+            await bus.js.add_stream(wanted)
+        except nats.js.errors.APIError as err:
+            _refuse_replicas(err, f"stream {spec.name}", replicas)
+            raise
         return
-    merged = _keep_stronger(wanted, info.config)
-    if merged != wanted:
-        log.info(
-            "stream %s differs from the hub's definition (replicas %s, max_age %s, "
-            "max_bytes %s); keeping the stronger settings",
-            spec.name,
-            info.config.num_replicas,
-            info.config.max_age,
-            info.config.max_bytes,
-        )
-    if _same(merged, info.config):
-        return  # nothing to change: most users may not update streams (kit/natsauth)
-    try:
-        await bus.js.update_stream(merged)
-    except (TimeoutError, nats.errors.Error, nats.js.errors.Error) as err:
-        log.warning(
-            "stream %s differs from the hub's definition and was not updated (%s): this NATS "
-            "user may not change it; restart 'plantbus up', or update it as the NATS admin",
-            spec.name,
-            describe(err),
-        )
-
-
-def _same(wanted: StreamConfig, found: StreamConfig) -> bool:
-    """True when ``found`` already has every setting the hub defines as ``wanted``."""
-    limits = ("max_age", "max_bytes", "duplicate_window")
-    return (
-        sorted(wanted.subjects or ()) == sorted(found.subjects or ())
-        and (wanted.num_replicas or 1) == (found.num_replicas or 1)
-        and wanted.retention == found.retention
-        and bool(wanted.deny_delete) == bool(found.deny_delete)
-        and bool(wanted.deny_purge) == bool(found.deny_purge)
-        and all(
-            abs(float(getattr(wanted, n) or 0) - float(getattr(found, n) or 0)) < 1e-3
-            for n in limits
-        )
-    )
+    await _bring_up(bus, wanted, info.config, f"stream {spec.name}")
 
 
 async def provision(bus: Bus) -> None:
@@ -218,10 +289,28 @@ async def provision(bus: Bus) -> None:
 
 
 async def open_bucket(bus: Bus, spec: BucketSpec) -> KeyValue:
-    """Open the bucket, creating it from ``spec`` when it does not exist."""
+    """Open the bucket, creating it from ``spec`` when it does not exist, or bringing its
+    replicas, history and TTL up to ``spec`` (never down) when it does."""
+    replicas = bus.settings.js_replicas
     try:
-        return await bus.js.key_value(spec.name)
-    except BucketNotFoundError:
-        return await bus.js.create_key_value(
-            KeyValueConfig(bucket=spec.name, history=spec.history, ttl=spec.ttl_s, **spec.extra)
-        )
+        info = await bus.js.stream_info(spec.stream)
+    except NotFoundError:
+        try:
+            return await bus.js.create_key_value(
+                KeyValueConfig(
+                    bucket=spec.name,
+                    history=spec.history,
+                    ttl=spec.ttl_s,
+                    replicas=replicas,
+                    **spec.extra,
+                )
+            )
+        except nats.js.errors.APIError as err:
+            _refuse_replicas(err, f"bucket {spec.name}", replicas)
+            raise
+    found = info.config
+    wanted = replace(
+        found, num_replicas=replicas, max_msgs_per_subject=spec.history, max_age=spec.ttl_s or 0
+    )
+    await _bring_up(bus, wanted, found, f"bucket {spec.name}")
+    return await bus.js.key_value(spec.name)

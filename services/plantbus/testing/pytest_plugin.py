@@ -1,4 +1,5 @@
-"""Pytest fixtures: a real nats-server with JetStream on a free port, and a connected Bus."""
+"""Pytest fixtures: a real nats-server with JetStream on a free port, a real 3-node
+JetStream cluster, and connected Buses."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
+from plantbus.testing.cluster import NatsCluster
 
 
 @pytest.fixture
@@ -32,6 +34,27 @@ def nats_url(nats_server: NatsServer) -> str:
 async def bus(nats_url: str) -> AsyncIterator[Bus]:
     """A Bus connected to :func:`nats_server`."""
     connected = await connect(NatsSettings(url=nats_url, name="pytest"))
+    try:
+        yield connected
+    finally:
+        await connected.close()
+
+
+@pytest.fixture
+def nats_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
+    """Three nats-servers clustered on loopback with JetStream, once a meta leader is
+    elected; stopped at the end."""
+    cluster = NatsCluster.in_dir(tmp_path / "cluster").start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+async def cluster_bus(nats_cluster: NatsCluster) -> AsyncIterator[Bus]:
+    """A Bus connected to :func:`nats_cluster` that creates streams and buckets R3."""
+    connected = await connect(nats_cluster.settings())
     try:
         yield connected
     finally:
