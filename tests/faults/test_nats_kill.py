@@ -12,6 +12,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import nats
 import psutil
@@ -94,11 +95,12 @@ async def serving_beats(data: Path, timeout: float) -> dict[str, service_pb2.Ser
 
 
 async def stored_samples(
-    data: Path, until: float, timeout: float
+    login: dict[str, Any], until: float, timeout: float
 ) -> list[tuple[str, telemetry_pb2.TagSample]]:
     """Every sample of TAG in the telemetry stream, in stream order, with the runner epoch
-    of its message id, up to the first one received at or after ``until`` (wall clock)."""
-    nc = await nats.connect(**nats_login(data))
+    of its message id, up to the first one received at or after ``until`` (wall clock);
+    ``login``: ``nats.connect`` arguments."""
+    nc = await nats.connect(**login)
     out: list[tuple[str, telemetry_pb2.TagSample]] = []
     try:
         sub = await nc.jetstream().subscribe(TAG, ordered_consumer=True)
@@ -111,6 +113,22 @@ async def stored_samples(
     finally:
         await nc.close()
     return out
+
+
+def receive_times(stored: list[tuple[str, telemetry_pb2.TagSample]]) -> list[float]:
+    """The receive times of ``stored`` once it is checked to hold every sample the device
+    accepted exactly once, in order.
+
+    The device numbers each tag's samples 1, 2, 3, ... when it accepts them, before
+    publishing or spooling them: a sample dropped while NATS was away leaves a hole in
+    the sequence, one sent twice and stored twice repeats a number, one replayed out
+    of order breaks the rise."""
+    assert len({epoch for epoch, _ in stored}) == 1, "the m1 runner restarted: sequences restart"
+    seqs = [s.sequence for _, s in stored]
+    times = [s.receive_time.ToMicroseconds() / 1e6 for _, s in stored]
+    assert seqs == list(range(1, len(seqs) + 1)), seqs
+    assert all(a < b for a, b in itertools.pairwise(times)), "receive times go back"
+    return times
 
 
 @pytest.mark.slow
@@ -172,17 +190,8 @@ def test_nats_killed_under_load_every_service_reconnects_and_nothing_is_lost(
     # 4. nothing the device service accepted is lost, nothing is stored twice, order kept.
     # Read the tag up to a sample taken 2 s after NATS was back: the spool replays in
     # order before anything newer, so every earlier sample must be stored by then.
-    stored = asyncio.run(stored_samples(data, until=back_wall + 2, timeout=30))
-    assert len({epoch for epoch, _ in stored}) == 1, "the m1 runner restarted: sequences restart"
-    samples = [s for _, s in stored]
-    seqs = [s.sequence for s in samples]
-    times = [s.receive_time.ToMicroseconds() / 1e6 for s in samples]
-    # The device numbers each tag's samples 1, 2, 3, ... when it accepts them, before
-    # publishing or spooling them: a sample dropped while NATS was away leaves a hole in
-    # the sequence, one sent twice and stored twice repeats a number, one replayed out
-    # of order breaks the rise.
-    assert seqs == list(range(1, len(seqs) + 1)), seqs
-    assert all(a < b for a, b in itertools.pairwise(times)), "receive times go back"
+    stored = asyncio.run(stored_samples(nats_login(data), until=back_wall + 2, timeout=30))
+    times = receive_times(stored)
     # And the poller kept sampling during the outage, and those samples were stored:
     # power moves beyond its deadband (0.05 kW; the simulator adds +-0.1 kW of noise) on
     # at least half of the 0.5 s polls, so twelve polls in a row without a sample happen

@@ -1,14 +1,21 @@
 """A real 3-node JetStream cluster on loopback: three nats-server processes joined by
 routes, each with its own store directory and free ports, for tests and benchmarks that
-kill a node (``nats_cluster`` in :mod:`plantbus.testing.pytest_plugin`)."""
+kill a node (``nats_cluster`` in :mod:`plantbus.testing.pytest_plugin`).
+
+Start and restart nodes from the thread that keeps running (not ``asyncio.to_thread``):
+a server gets SIGKILL when the thread that started it ends
+(:func:`plantbus.kit.process.die_with_parent`)."""
 
 from __future__ import annotations
 
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import nats.errors
 
 from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.natsserver import NatsServer
@@ -98,9 +105,24 @@ class NatsCluster:
                 return node
         raise KeyError(f"no node {name} in cluster {self.name}: {[n.name for n in self.nodes]}")
 
-    async def leader(self, bus: Bus, stream: str) -> Node:
+    async def leader(self, bus: Bus, stream: str, timeout: float = 5.0) -> Node:
         """The node that leads ``stream`` (its RAFT group's leader, from the stream info)."""
-        info = await bus.js.stream_info(stream)
+        info = await bus.nc.jetstream(timeout=timeout).stream_info(stream)
         if info.cluster is None or not info.cluster.leader:
             raise AssertionError(f"stream {stream} has no cluster leader: {info.cluster}")
         return self.node(info.cluster.leader)
+
+    async def caught_up(self, bus: Bus, streams: Sequence[str]) -> bool:
+        """True when each of ``streams`` has a leader and every other replica is current
+        (a node brought back has caught up), so the next kill leaves a quorum."""
+        for stream in streams:
+            try:
+                cluster = (await bus.js.stream_info(stream)).cluster
+            except (TimeoutError, nats.errors.Error):
+                return False
+            peers = (cluster.replicas or []) if cluster else []
+            if not (cluster and cluster.leader and len(peers) == len(self.nodes) - 1):
+                return False
+            if not all(peer.current and not peer.offline for peer in peers):
+                return False
+        return True
