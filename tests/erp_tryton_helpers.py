@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from plantbus_tryton.pytest_plugin import TrytonErp
-from plantbus_tryton.readback import state
+from plantbus_tryton.readback import ledger, outputs, state
 from plantbus_tryton.rpc import TrytonRpc
 
 from plantbus.kit.bus import Bus
@@ -59,3 +59,16 @@ async def until_done(rpc: TrytonRpc, production: int, timeout: float) -> None:
         return await state(rpc, production) == "done"
 
     await wait_until(done, timeout=timeout, interval=0.1, message=f"production {production} done")
+
+
+async def booked_once(rpc: TrytonRpc, production: int, good: int, scrap: int) -> list[str]:
+    """Assert that Tryton ends with the hub's counts, every confirmation of ``production``
+    booked once and in order (#1, #2, ..., the final one last); its ledger notes."""
+    assert await outputs(rpc, production) == {"storage": good, "lost_found": scrap}
+    notes = await ledger(rpc, production)
+    assert [note.split(": ")[0] for note in notes] == [
+        f"plantbus confirmation #{n} {production}:{n}" for n in range(1, len(notes) + 1)
+    ], notes
+    assert notes and notes[-1].endswith("final"), notes
+    assert not any(note.endswith("final") for note in notes[:-1]), notes
+    return notes
