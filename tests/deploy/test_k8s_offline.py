@@ -66,12 +66,20 @@ def of_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
     return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
 
 
+def workloads(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every Plantbus service's Deployment or StatefulSet (the device service's), by service."""
+    found = of_kind(docs, "Deployment") | of_kind(docs, "StatefulSet")
+    return {
+        service: doc
+        for name, doc in found.items()
+        if (service := name.removeprefix("plantbus-")) in SERVICES
+    }
+
+
 def deployments(docs: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(service, pod spec) of every Plantbus service's Deployment."""
-    for name, doc in of_kind(docs, "Deployment").items():
-        service = name.removeprefix("plantbus-")
-        if service in SERVICES:
-            yield service, doc["spec"]["template"]["spec"]
+    """(service, pod spec) of every Plantbus service's workload."""
+    for service, doc in workloads(docs).items():
+        yield service, doc["spec"]["template"]["spec"]
 
 
 def secrets_used(pod: dict[str, Any]) -> set[str]:
@@ -114,7 +122,8 @@ def test_overlay_renders_and_validates(overlay: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}  # type: ignore[index]
     for service in SERVICES:
-        assert ("Deployment", f"plantbus-{service}") in kinds
+        kind = "StatefulSet" if service == "device" else "Deployment"
+        assert (kind, f"plantbus-{service}") in kinds
         assert ("PodDisruptionBudget", f"plantbus-{service}") in kinds
 
 
@@ -146,11 +155,10 @@ def test_network_policies_deny_by_default_and_name_every_peer(overlay: str) -> N
             assert rule.get("ports"), f"{overlay}: an ingress rule of {name} opens every port"
         for rule in policy["spec"].get("egress", []):
             assert rule.get("to"), f"{overlay}: an egress rule of {name} reaches anywhere"
-    for name, deployment in of_kind(docs, "Deployment").items():  # what the policies select
-        if (service := name.removeprefix("plantbus-")) in SERVICES:
-            labels = deployment["spec"]["template"]["metadata"]["labels"]
-            assert labels["app.kubernetes.io/name"] == "plantbus"
-            assert labels["app.kubernetes.io/component"] == service
+    for service, workload in workloads(docs).items():  # what the policies select
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] == "plantbus"
+        assert labels["app.kubernetes.io/component"] == service
 
 
 def test_grpc_clients_reach_each_service_with_a_certificate_or_a_token() -> None:
@@ -402,7 +410,7 @@ def test_dev_nats_runs_the_generated_permissions() -> None:
         env=env,
     )
     assert checked.returncode == 0, checked.stderr
-    (server,) = [d for d in render("dev") if d["kind"] == "StatefulSet"]
+    server = of_kind(render("dev"), "StatefulSet")["nats"]
     (container,) = server["spec"]["template"]["spec"]["containers"]  # type: ignore[index]
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"]}
     assert refs == {
@@ -416,3 +424,71 @@ def test_prod_nats_values_carry_the_generated_permissions() -> None:
     assert values["config"]["merge"] == wanted["config"]["merge"]
     assert values["container"]["env"] == wanted["container"]["env"]
     assert values["config"]["jetstream"]["enabled"] and values["config"]["cluster"]["enabled"]
+
+
+SINGLE_REPLICA = {"historian"}
+"""Its replicas would share one durable consumer and split the stream between two stores."""
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_service_runs_two_replicas_spread_over_nodes_and_zones(overlay: str) -> None:
+    docs = render(overlay)
+    budgets = of_kind(docs, "PodDisruptionBudget")
+    for service, workload in workloads(docs).items():
+        spec = workload["spec"]
+        assert spec["replicas"] == (1 if service in SINGLE_REPLICA else 2), (overlay, service)
+        own = {"app.kubernetes.io/name": "plantbus", "app.kubernetes.io/component": service}
+        pod = spec["template"]["spec"]
+        (term,) = pod["affinity"]["podAntiAffinity"][
+            "preferredDuringSchedulingIgnoredDuringExecution"
+        ]
+        assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+        assert term["podAffinityTerm"]["labelSelector"]["matchLabels"] == own, service
+        (spread,) = pod["topologySpreadConstraints"]
+        assert spread["topologyKey"] == "topology.kubernetes.io/zone"
+        assert spread["labelSelector"]["matchLabels"] == own and spread["maxSkew"] == 1
+        # a node drain evicts one replica at a time, never both, and never blocks forever
+        budget = budgets[f"plantbus-{service}"]["spec"]
+        assert budget["selector"]["matchLabels"] == own
+        assert budget["maxUnavailable"] == 1, (overlay, service)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_device_spool_is_on_a_claim_of_each_replica(overlay: str) -> None:
+    docs = render(overlay)
+    device = of_kind(docs, "StatefulSet")["plantbus-device"]["spec"]
+    (claim,) = device["volumeClaimTemplates"]
+    assert claim["metadata"]["name"] == "data"
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    pod = device["template"]["spec"]
+    assert "data" not in {v["name"] for v in pod["volumes"]}, "data is not an emptyDir"
+    (container,) = pod["containers"]
+    env = environment(docs, container)
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert env["PLANTBUS_DATA_DIR"] == mounts["data"]  # the spool is under the data dir
+    assert device["persistentVolumeClaimRetentionPolicy"]["whenScaled"] == "Retain"
+    governing = of_kind(docs, "Service")[device["serviceName"]]["spec"]
+    assert governing["clusterIP"] == "None"
+
+
+def test_prod_keeps_every_stream_on_three_jetstream_servers() -> None:
+    values = yaml.safe_load((ROOT / "deploy" / "nats" / "values-prod.yaml").read_text())
+    assert values["config"]["cluster"]["replicas"] == 3
+    env = of_kind(render("prod"), "ConfigMap")["plantbus-env"]["data"]
+    assert env["PLANTBUS_JS_REPLICAS"] == "3"
+    # dev runs one NATS server: one replica (JetStream refuses more on a single server)
+    nats = of_kind(render("dev"), "StatefulSet")["nats"]["spec"]
+    assert nats["replicas"] == 1
+    assert (
+        of_kind(render("dev"), "ConfigMap")["plantbus-env"]["data"].get("PLANTBUS_JS_REPLICAS", "1")
+        == "1"
+    )
+
+
+def test_every_dev_pod_has_readiness_and_liveness_probes() -> None:
+    for doc in render("dev"):
+        if doc["kind"] in ("Deployment", "StatefulSet"):
+            for container in doc["spec"]["template"]["spec"]["containers"]:
+                name = doc["metadata"]["name"]
+                assert container.get("readinessProbe"), f"{name} has no readiness probe"
+                assert container.get("livenessProbe"), f"{name} has no liveness probe"
