@@ -37,14 +37,14 @@ async def test_a_full_database_raises_store_full_and_keeps_nothing(tmp_path: Any
             WriteBatch(samples=random_series("s/a/l/m/x", 10, 10**6, 1), positions={"S": 1})
         )
         assert store._w is not None
-        pages = store._w.execute("PRAGMA page_count").fetchone()[0]
-        store._w.execute(f"PRAGMA max_page_count = {pages}")
+        pages = store._w.conn.execute("PRAGMA page_count").fetchone()[0]
+        store._w.conn.execute(f"PRAGMA max_page_count = {pages}")
         big = random_series("s/a/l/m/x", 20_000, 10**6, 2, start_us=2 * 10**15)
         with pytest.raises(StoreFull, match="full"):
             await store.write(WriteBatch(samples=big, positions={"S": 2}))
         assert await store.position("S") == 1
         assert len(await store.samples("s/a/l/m/x", 0, 2**62, 100_000)) == 10
-        store._w.execute("PRAGMA max_page_count = 1073741823")
+        store._w.conn.execute("PRAGMA max_page_count = 1073741823")
         await store.write(WriteBatch(samples=big, positions={"S": 2}))
         assert await store.position("S") == 2
     finally:
