@@ -26,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from plantbus.sdk import API_VERSION
 from plantbus.sdk.historian import (
-    MINUTE_US,
     Bucket,
     Event,
     HistorianStore,
@@ -34,10 +33,9 @@ from plantbus.sdk.historian import (
     StoreFull,
     StoreUnavailable,
     WriteBatch,
-    combine,
 )
 from plantbus.sdk.plugin import PluginManifest
-from plantbus_sqlite import sql
+from plantbus_sqlite import reads, sql
 from plantbus_sqlite.writes import Writer
 
 __all__ = ["SqliteSettings", "SqliteStore"]
@@ -169,17 +167,6 @@ class SqliteStore(HistorianStore[SqliteSettings]):
             raise StoreUnavailable("SQLite historian store is not open")
         return self._w
 
-    @staticmethod
-    def _rollups(
-        conn: sqlite3.Connection, tag: int, width: int, start: int, end: int
-    ) -> list[Bucket]:
-        rows = conn.execute(
-            f"SELECT {sql.COLUMNS} FROM rollups WHERE tag = ? AND w = ? AND t >= ? AND t < ?"
-            " ORDER BY t",
-            (tag, width, start, end),
-        )
-        return [Bucket._make(row) for row in rows]
-
     async def expire(
         self,
         samples_before_us: int,
@@ -283,28 +270,7 @@ class SqliteStore(HistorianStore[SqliteSettings]):
 
         def get(conn: sqlite3.Connection) -> list[Bucket]:
             tid = self._id(conn, tag)
-            if tid is None:
-                return []
-            conn.execute("BEGIN")
-            try:
-                stored = self._rollups(conn, tid, width_us, start_us, end_us)
-                newest = conn.execute("SELECT max(t) FROM samples WHERE tag = ?", (tid,))
-                latest = newest.fetchone()[0]
-                if latest is None:
-                    return stored
-                minute = latest - latest % MINUTE_US
-                bucket = minute - minute % width_us
-                if not start_us <= bucket < end_us:
-                    return stored
-                params = {"tag": tid, "o": minute, "s": minute, "e": minute + MINUTE_US}
-                params["w"] = MINUTE_US
-                fresh = [Bucket._make(row) for row in conn.execute(sql.AGGREGATE, params)]
-                if width_us != MINUTE_US:
-                    minutes = self._rollups(conn, tid, MINUTE_US, bucket, minute)
-                    fresh = combine(minutes + fresh, MINUTE_US, bucket, width_us)
-                return [b for b in stored if b.start_us != bucket] + fresh
-            finally:
-                conn.execute("COMMIT")
+            return [] if tid is None else reads.rollups(conn, tid, width_us, start_us, end_us)
 
         return await self._read(get)
 
@@ -318,20 +284,10 @@ class SqliteStore(HistorianStore[SqliteSettings]):
         after: tuple[int, int] = (0, 0),
     ) -> list[tuple[int, Event]]:
         """Events by the (time, id) index."""
-        where = ["t >= ?", "t < ?", "(t, id) > (?, ?)"]
-        params: list[Any] = [start_us, end_us, *after]
-        if kinds:
-            where.append(f"kind IN ({', '.join('?' * len(kinds))})")
-            params.extend(kinds)
-        if scope:
-            where.append("(scope = ? OR substr(scope, 1, ?) = ?)")
-            params.extend([scope, len(scope) + 1, f"{scope}/"])
-        sql = (
-            f"SELECT id, kind, scope, t, key, data FROM events WHERE {' AND '.join(where)} "
-            "ORDER BY t, id LIMIT ?"
-        )
+        query, params = reads.events_query(kinds, scope, start_us, end_us, after)
 
         def get(conn: sqlite3.Connection) -> list[tuple[int, Event]]:
-            return [(row[0], Event(*row[1:])) for row in conn.execute(sql, (*params, limit))]
+            rows = conn.execute(query, (*params, limit))
+            return [(row[0], Event(*row[1:])) for row in rows]
 
         return await self._read(get)
