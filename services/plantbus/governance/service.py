@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -27,14 +26,15 @@ from plantbus.config.loader import (
 )
 from plantbus.governance.diff import config_diff
 from plantbus.governance.store import ConfigStore, StoredVersion
+from plantbus.governance.token_admin import TokenAdmin
 from plantbus.kit import streams
 from plantbus.kit.audit import AuditUnavailable, record_outcome
 from plantbus.kit.authz import Decision, authorize, check_write
 from plantbus.kit.config_watch import ConfigWatch
 from plantbus.kit.identity import Identity
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
-from plantbus.kit.tokens import DEFAULT_TTL_S, TokenRecord, TokenStore, mint
-from plantbus.sdk.errors import ConflictError, NotFound, ValidationFailed
+from plantbus.kit.tokens import TokenStore
+from plantbus.sdk.errors import ConflictError, NotFound
 from plantbus.v1 import governance_pb2_grpc, service_pb2
 
 __all__ = ["ApplyResult", "GovernanceService"]
@@ -70,7 +70,7 @@ class GovernanceService(Service):
         self._watch: ConfigWatch | None = None
         self.forged = ""
         """Why the latest document in ``current`` is not governance's ('' when it is)."""
-        self._tokens: TokenStore | None = None
+        self._tokens: TokenAdmin | None = None
 
     @property
     def store(self) -> ConfigStore:
@@ -79,8 +79,8 @@ class GovernanceService(Service):
         return self._store
 
     @property
-    def tokens(self) -> TokenStore:
-        """The bearer-token records (after start)."""
+    def tokens(self) -> TokenAdmin:
+        """Issuing, revoking and listing bearer tokens (after start)."""
         assert self._tokens is not None, "GovernanceService.start() was not called"
         return self._tokens
 
@@ -112,7 +112,9 @@ class GovernanceService(Service):
                 "signatures will refuse them"
             )
         self._store = await ConfigStore.open(self.ctx.bus, signer, verifier)
-        self._tokens = await TokenStore.open(self.ctx.bus)
+        self._tokens = TokenAdmin(
+            await TokenStore.open(self.ctx.bus), self.ctx.audit, self.configured_users
+        )
         if verifier is not None:
             self._watch = ConfigWatch(self.ctx.bus, self._seen, verifier, self._refused)
             await self._watch.start()
@@ -282,44 +284,7 @@ class GovernanceService(Service):
         )
         return decision
 
-    async def create_token(self, user: str, ttl_s: float, by: str) -> tuple[str, TokenRecord]:
-        """A new bearer token for the configured ``user``, valid ``ttl_s`` (0: 90 days)."""
+    async def configured_users(self) -> set[str]:
+        """The users of the running config (none before the first version)."""
         current = await self.running()
-        users = {u.name for u in current.config.users} if current else set()
-        if user not in users:
-            known = ", ".join(sorted(users)) or "-"
-            raise NotFound(
-                f"user {user!r} is not in the plant config's users ({known}); add it under "
-                "users: and apply the config first"
-            )
-        if ttl_s < 0:
-            raise ValidationFailed(f"token lifetime {ttl_s}s: must be positive")
-        token, record = mint(user, ttl_s or DEFAULT_TTL_S, by)
-        audit = {
-            "action": "token.create",
-            "target": record.id,
-            "actor": by,
-            "detail": f"token {record.id} for {user}",
-            "attributes": {"user": user, "expires": _iso(record.expires)},
-        }
-        await self.ctx.audit(**audit, outcome=ATTEMPT)  # no audit, no token
-        await self.tokens.create(record)
-        await record_outcome(self.ctx.audit, **audit)
-        return token, record
-
-    async def revoke_token(self, ident: str, by: str) -> TokenRecord:
-        """Refuse token ``ident`` from now on."""
-        record = await self.tokens.revoke(ident, by)
-        await record_outcome(  # refused from now on whether or not this is stored at once
-            self.ctx.audit,
-            action="token.revoke",
-            target=ident,
-            actor=by,
-            detail=f"token {ident} of {record.user} revoked",
-            attributes={"user": record.user},
-        )
-        return record
-
-
-def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+        return {u.name for u in current.config.users} if current else set()

@@ -153,7 +153,7 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
         self, request: governance_pb2.CreateTokenRequest, context: Context
     ) -> governance_pb2.CreateTokenResponse:
         who = await require("users.manage", request.user, "token.create")
-        token, record = await self.service.create_token(
+        token, record = await self.service.tokens.create(
             request.user, request.expires_seconds, who.name
         )
         return governance_pb2.CreateTokenResponse(token=token, info=_token(record))
@@ -162,12 +162,12 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
         self, request: governance_pb2.RevokeTokenRequest, context: Context
     ) -> governance_pb2.RevokeTokenResponse:
         who = await require("users.manage", request.id, "token.revoke")
-        record = await self.service.revoke_token(request.id, who.name)
+        record = await self.service.tokens.revoke(request.id, who.name)
         return governance_pb2.RevokeTokenResponse(info=_token(record))
 
     async def ListTokens(
         self, request: governance_pb2.ListTokensRequest, context: Context
     ) -> governance_pb2.ListTokensResponse:
         await require("users.manage", "tokens")
-        records = await self.service.tokens.all()
+        records = await self.service.tokens.store.all()
         return governance_pb2.ListTokensResponse(tokens=[_token(r) for r in records])
