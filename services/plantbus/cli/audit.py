@@ -17,7 +17,6 @@ from plantbus.cli import durations
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.kit import streams
 from plantbus.kit.audit import verify_chains
-from plantbus.kit.natsconnect import connect
 from plantbus.kit.subjects import PREFIX
 from plantbus.v1 import service_pb2
 
@@ -42,7 +41,7 @@ async def _records(
     hub: Hub, since: datetime | None
 ) -> AsyncIterator[tuple[int, service_pb2.AuditRecord]]:
     """(stream sequence, record) of every stored record, oldest first."""
-    bus = await connect(hub.nats_settings())
+    bus = await hub.connect()
     try:
         info = await bus.js.stream_info(streams.AUDIT.name)
         if not info.state.messages:

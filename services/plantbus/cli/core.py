@@ -1,9 +1,9 @@
-"""Core commands: run, status, plugins, tail (``up`` lives in :mod:`plantbus.cli.up`)."""
+"""Core commands: run, status, plugins (``up`` lives in :mod:`plantbus.cli.up`, ``tail`` in
+:mod:`plantbus.cli.tail`)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -12,22 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import click
-from nats.aio.msg import Msg
 from nats.js.errors import KeyNotFoundError
 
 from plantbus.cli.hub import Hub, hub_options
-from plantbus.cli.output import json_option, to_json
+from plantbus.cli.output import json_option
 from plantbus.cli.up import up
 from plantbus.kit import runner as runner_mod
-from plantbus.kit.bus import Bus, decode
 from plantbus.kit.config_watch import CURRENT_KEY, config_kv
 from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.kit.logs import configure_logging
-from plantbus.kit.natsconnect import connect
 from plantbus.kit.registry import SERVICES, load_service_class
 from plantbus.kit.settings import RunnerSettings, config_keys_from_env, from_env
 from plantbus.plugins import discover_all, quality
-from plantbus.sdk.errors import ValidationFailed
 from plantbus.v1 import service_pb2
 
 __all__ = ["commands"]
@@ -166,13 +162,8 @@ def run(
         loop.run(runner_mod.run(settings, classes))
 
 
-async def _with_bus(hub: Hub) -> Bus:
-    settings = hub.nats_settings()
-    return await connect(settings.model_copy(update={"connect_timeout_s": 3}))
-
-
 async def _status(hub: Hub) -> dict[str, Any]:
-    bus = await _with_bus(hub)
+    bus = await hub.connect()
     try:
         beats = await read_heartbeats(bus)
         kv = await config_kv(bus)
@@ -267,45 +258,4 @@ def plugins(as_json: bool) -> None:
         )
 
 
-async def _tail(hub: Hub, subject: str, count: int | None, timeout: float | None) -> int:
-    bus = await _with_bus(hub)
-    seen = 0
-    done = asyncio.Event()
-
-    async def on_msg(raw: Msg) -> None:
-        nonlocal seen
-        if done.is_set():
-            return
-        try:
-            payload: Any = to_json(decode(raw.data, raw.headers))
-        except ValidationFailed as err:
-            payload = {"error": str(err), "size": len(raw.data)}
-        click.echo(json.dumps({"subject": raw.subject, "message": payload}))
-        seen += 1
-        if count is not None and seen >= count:
-            done.set()
-
-    try:
-        await bus.nc.subscribe(subject, cb=on_msg)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done.wait(), timeout)
-    finally:
-        await bus.close()
-    return seen
-
-
-@click.command()
-@click.argument("subject")
-@click.option("--count", type=int, help="Stop after N messages.")
-@click.option("--timeout", type=float, help="Stop after S seconds.")
-@hub_options
-def tail(subject: str, count: int | None, timeout: float | None, hub: Hub) -> None:
-    """Print bus messages on SUBJECT (wildcards allowed) as JSON lines."""
-    seen = asyncio.run(_tail(hub, subject, count, timeout))
-    if count is not None and seen < count:
-        raise click.ClickException(
-            f"only {seen} of {count} messages on {subject} within {timeout}s"
-        )
-
-
-commands = [run, status, plugins, tail, up]
+commands = [run, status, plugins, up]

@@ -23,7 +23,8 @@ from pydantic import SecretStr
 
 from plantbus.cli.exits import CliError, Exit
 from plantbus.kit import natsauth
-from plantbus.kit.bus import NatsSettings
+from plantbus.kit.bus import Bus, NatsSettings
+from plantbus.kit.natsconnect import connect
 from plantbus.kit.settings import from_env
 
 __all__ = ["Hub", "default_data_dir", "hub_options"]
@@ -85,6 +86,11 @@ class Hub:
                 }
             )
         return settings.model_copy(update={"name": name})
+
+    async def connect(self) -> Bus:
+        """A bus connection to the hub for one command: it fails within 3 s when NATS is
+        not there (a person is waiting), instead of retrying like a service."""
+        return await connect(self.nats_settings().model_copy(update={"connect_timeout_s": 3}))
 
     def write_runtime(self, runtime: dict[str, Any]) -> Path:
         """Record where everything listens (called by plantbus up)."""

@@ -28,7 +28,6 @@ from plantbus.cli.hub import Hub
 from plantbus.kit.discovery import find
 from plantbus.kit.grpc_client import ClientTls, channel
 from plantbus.kit.identity import USER_HEADER
-from plantbus.kit.natsconnect import connect
 from plantbus.kit.pki import Pki
 from plantbus.kit.settings import from_env
 from plantbus.sdk.errors import DeviceUnavailable
@@ -116,7 +115,7 @@ async def _endpoint(hub: Hub, service: str) -> _Endpoint:
         return _Endpoint(
             str(address), str(known.get("grpc_token", "")), not hub.runtime.get("insecure")
         )
-    bus = await connect(hub.nats_settings())
+    bus = await hub.connect()
     try:
         hb = await find(bus, service, wait_s=0, serving_only=False)
     except DeviceUnavailable:
