@@ -7,24 +7,32 @@ loader or the service; only a plugin that the live config requires fails loudly
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar, cast
 
 import yaml
 from pydantic import BaseModel
 
 from plantbus.sdk import API_VERSION
+from plantbus.sdk.connector import ErpConnector
+from plantbus.sdk.driver import Driver
 from plantbus.sdk.errors import PluginValidationError
+from plantbus.sdk.historian import HistorianStore
+from plantbus.sdk.notifier import Notifier
 from plantbus.sdk.plugin import Plugin
 from plantbus.v1 import service_pb2
 
 __all__ = [
+    "DRIVERS",
+    "ERP_CONNECTORS",
     "GROUPS",
+    "HISTORIAN_STORES",
+    "NOTIFIERS",
+    "PluginGroup",
     "PluginRecord",
     "PluginRegistry",
     "check_api_version",
@@ -36,24 +44,39 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-GROUPS: Final[dict[str, str]] = {
-    "plantbus.drivers": "plantbus.sdk.driver:Driver",
-    "plantbus.erp_connectors": "plantbus.sdk.connector:ErpConnector",
-    "plantbus.notifiers": "plantbus.sdk.notifier:Notifier",
-    "plantbus.historian_stores": "plantbus.sdk.historian:HistorianStore",
-}
-"""Entry-point group -> the base class its plugins must subclass."""
+P = TypeVar("P", bound=Plugin[Any])
+
+
+@dataclass(frozen=True)
+class PluginGroup(Generic[P]):
+    """An entry-point group and the base class its plugins must subclass: what
+    :func:`discover` returns is typed by it."""
+
+    name: str
+    base: type
+    """The class the loader checks with issubclass (abstract, so typed as a plain type)."""
+
+
+DRIVERS: Final[PluginGroup[Driver[Any]]] = PluginGroup("plantbus.drivers", Driver)
+ERP_CONNECTORS: Final[PluginGroup[ErpConnector[Any]]] = PluginGroup(
+    "plantbus.erp_connectors", ErpConnector
+)
+NOTIFIERS: Final[PluginGroup[Notifier[Any]]] = PluginGroup("plantbus.notifiers", Notifier)
+HISTORIAN_STORES: Final[PluginGroup[HistorianStore[Any]]] = PluginGroup(
+    "plantbus.historian_stores", HistorianStore
+)
+GROUPS: Final[tuple[PluginGroup[Any], ...]] = (DRIVERS, ERP_CONNECTORS, NOTIFIERS, HISTORIAN_STORES)
 
 
 @dataclass
-class PluginRecord:
+class PluginRecord(Generic[P]):
     """One discovered plugin and whether it loaded."""
 
     group: str
     name: str
     distribution: str = ""
     dist_version: str = ""
-    cls: type[Plugin] | None = None
+    cls: type[P] | None = None
     error: str = ""
 
     @property
@@ -73,13 +96,13 @@ class PluginRecord:
 
 
 @dataclass
-class PluginRegistry:
+class PluginRegistry(Generic[P]):
     """The plugins of one group, loaded or not."""
 
     group: str
-    records: dict[str, PluginRecord] = field(default_factory=dict)
+    records: dict[str, PluginRecord[P]] = field(default_factory=dict)
 
-    def get(self, name: str) -> type[Plugin]:
+    def get(self, name: str) -> type[P]:
         """The plugin class for ``name``; raises PluginValidationError saying why it is missing."""
         record = self.records.get(name)
         if record is None:
@@ -91,7 +114,7 @@ class PluginRegistry:
             raise PluginValidationError(name, record.error)
         return record.cls
 
-    def loaded(self) -> dict[str, type[Plugin]]:
+    def loaded(self) -> dict[str, type[P]]:
         """Name -> class of every plugin that loaded."""
         return {n: r.cls for n, r in self.records.items() if r.cls is not None}
 
@@ -111,13 +134,10 @@ def check_api_version(plugin: str, wanted: str, provided: str = API_VERSION) -> 
         )
 
 
-def _base_class(group: str) -> type[Plugin]:
-    module, _, attr = GROUPS[group].partition(":")
-    cls: type[Plugin] = getattr(importlib.import_module(module), attr)
-    return cls
-
-
-def _validate(ep: EntryPoint, obj: object, base: type[Plugin]) -> type[Plugin]:
+def _validate(ep: EntryPoint, obj: object, group: PluginGroup[P]) -> type[P]:
+    """``obj`` as a plugin of ``group``: a subclass of its base with a manifest whose name
+    is the entry point's, a compatible API version and a pydantic Settings model."""
+    base = group.base
     if not (isinstance(obj, type) and issubclass(obj, base)):
         raise PluginValidationError(ep.name, f"{ep.value} is not a subclass of {base.__name__}")
     manifest = getattr(obj, "manifest", None)
@@ -131,7 +151,7 @@ def _validate(ep: EntryPoint, obj: object, base: type[Plugin]) -> type[Plugin]:
     settings = getattr(obj, "Settings", None)
     if not (isinstance(settings, type) and issubclass(settings, BaseModel)):
         raise PluginValidationError(ep.name, "Settings is not a pydantic model")
-    return obj
+    return cast("type[P]", obj)  # checked above: a subclass of the group's base
 
 
 def _disabled() -> set[str]:
@@ -139,14 +159,13 @@ def _disabled() -> set[str]:
     return {name.strip() for name in raw.split(",") if name.strip()}
 
 
-def discover(group: str) -> PluginRegistry:
+def discover(group: PluginGroup[P]) -> PluginRegistry[P]:
     """Load every plugin of ``group``; failures are recorded, never raised."""
-    base = _base_class(group)
-    registry = PluginRegistry(group)
+    registry: PluginRegistry[P] = PluginRegistry(group.name)
     disabled = _disabled()
-    for ep in entry_points(group=group):
-        record = PluginRecord(
-            group=group,
+    for ep in entry_points(group=group.name):
+        record: PluginRecord[P] = PluginRecord(
+            group=group.name,
             name=ep.name,
             distribution=ep.dist.name if ep.dist else "",
             dist_version=ep.dist.version if ep.dist else "",
@@ -156,17 +175,17 @@ def discover(group: str) -> PluginRegistry:
             record.error = "disabled by PLANTBUS_DISABLED_PLUGINS"
             continue
         try:
-            record.cls = _validate(ep, ep.load(), base)
+            record.cls = _validate(ep, ep.load(), group)
         except PluginValidationError as err:
             record.error = str(err)
         except Exception as err:  # noqa: BLE001 - the plugin boundary: any import error is isolated
             record.error = f"plugin {ep.name!r} failed to import: {type(err).__name__}: {err}"
         if record.error:
-            log.warning("%s plugin %s not loaded: %s", group, ep.name, record.error)
+            log.warning("%s plugin %s not loaded: %s", group.name, ep.name, record.error)
     return registry
 
 
-def plugin_infos(registry: PluginRegistry) -> list[service_pb2.PluginInfo]:
+def plugin_infos(registry: PluginRegistry[Any]) -> list[service_pb2.PluginInfo]:
     """``plantbus.v1.PluginInfo`` messages for a registry (for heartbeats)."""
     return [
         service_pb2.PluginInfo(
@@ -219,6 +238,6 @@ def quality(cls: type[Plugin[Any]]) -> Quality | None:
         return Quality(f"unreadable ({type(err).__name__})")
 
 
-def discover_all() -> list[PluginRegistry]:
+def discover_all() -> list[PluginRegistry[Any]]:
     """Registries for every plugin group."""
     return [discover(group) for group in GROUPS]

@@ -200,7 +200,7 @@ def test_the_hub_runs_from_wheels_in_a_fresh_venv(wheels: dict[str, Path], tmp_p
     # the core alone: plantbus up says how to get the simulator, and starts nothing
     pip_install(bin_dir, wheels["plantbus"], wheels["plantbus-api"])
     refused = run(bin_dir / "plantbus", "up", "--random-ports", "--data-dir", data_dir)
-    assert refused.returncode == 1, refused.stderr
+    assert refused.returncode == 2, refused.stderr
     assert "pip install 'plantbus[sim]'" in refused.stderr
     assert "--no-sim" in refused.stderr
     assert "Traceback" not in refused.stderr

@@ -17,7 +17,7 @@ from plantbus.cli.output import echo_json, json_option
 from plantbus.cli.rpc import call
 from plantbus.cli.session import driver_for
 from plantbus.kit import codec
-from plantbus.plugins import discover
+from plantbus.plugins import DRIVERS, discover
 from plantbus.sdk.driver import Driver, DriverContext, SupportsServerTrust
 from plantbus.sdk.errors import PlantbusError, describe
 from plantbus.v1 import device_pb2, governance_pb2, telemetry_pb2
@@ -160,9 +160,7 @@ def _trust_driver(device: str, hub: Hub) -> Driver:
         cls, endpoint = driver_for(device), device
     else:
         driver_name, endpoint, settings = _configured(device, hub)
-        found = discover("plantbus.drivers").get(driver_name)
-        assert issubclass(found, Driver)
-        cls = found
+        cls = discover(DRIVERS).get(driver_name)
     try:
         driver = cls(endpoint, cls.Settings.model_validate(settings))
     except (ValidationError, PlantbusError) as err:

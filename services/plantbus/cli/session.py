@@ -15,7 +15,7 @@ import click
 from pydantic import ValidationError
 
 from plantbus.cli.locallog import LocalLog
-from plantbus.plugins import discover
+from plantbus.plugins import DRIVERS, discover
 from plantbus.sdk.driver import (
     DataType,
     Driver,
@@ -34,7 +34,7 @@ __all__ = ["Answer", "Probe", "Request", "driver_for", "parse_value", "why"]
 def driver_for(url: str) -> type[Driver]:
     """The installed driver class serving ``url``'s scheme; ClickException lists the known ones."""
     scheme = urlsplit(url).scheme
-    loaded = discover("plantbus.drivers").loaded()
+    loaded = discover(DRIVERS).loaded()
     drivers = [cls for cls in loaded.values() if issubclass(cls, Driver)]
     for cls in drivers:
         if scheme in cls.schemes:

@@ -17,7 +17,7 @@ from plantbus.config.oee import OeeMapping, ReasonNode
 from plantbus.config.rules import PlantRefs
 from plantbus.config.secrets import FORMS, is_secret_field, literal_secrets
 from plantbus.config.security import VIEWER
-from plantbus.plugins import discover
+from plantbus.plugins import DRIVERS, ERP_CONNECTORS, HISTORIAN_STORES, NOTIFIERS, discover
 from plantbus.sdk.driver import Driver
 from plantbus.sdk.errors import PlantbusError
 
@@ -91,7 +91,7 @@ def _plugin_settings(
 def _devices(config: PlantConfig) -> Iterator[Finding]:
     machines = config.machine_paths()
     yield from _duplicates(config.devices, ("devices",), "device")
-    drivers = discover("plantbus.drivers")
+    drivers = discover(DRIVERS)
     for di, device in enumerate(config.devices):
         loc: Loc = ("devices", di)
         if device.machine not in machines:
@@ -170,7 +170,7 @@ def _alerts(config: PlantConfig) -> Iterator[Finding]:
         seen.add(key)
         for field, message in rule.check(refs):
             yield (*loc, field), message
-    notifiers = discover("plantbus.notifiers")
+    notifiers = discover(NOTIFIERS)
     for i, notifier in enumerate(config.notifiers):
         try:
             cls = notifiers.get(notifier.plugin)
@@ -183,7 +183,7 @@ def _alerts(config: PlantConfig) -> Iterator[Finding]:
 def _erp(config: PlantConfig) -> Iterator[Finding]:
     lines = {p.split("/", 1)[0] + "/" + p.rsplit("/", 1)[1] for p in config.line_paths()}
     yield from _duplicates(config.erp, ("erp",), "ERP connection")
-    connectors = discover("plantbus.erp_connectors")
+    connectors = discover(ERP_CONNECTORS)
     for i, conn in enumerate(config.erp):
         if f"{conn.site}/{conn.line}" not in lines:
             yield ("erp", i, "line"), f"unknown line {conn.line!r} in site {conn.site!r}"
@@ -198,7 +198,7 @@ def _erp(config: PlantConfig) -> Iterator[Finding]:
 def _historian(config: PlantConfig) -> Iterator[Finding]:
     section = config.historian
     try:
-        cls = discover("plantbus.historian_stores").get(section.store)
+        cls = discover(HISTORIAN_STORES).get(section.store)
     except PlantbusError as err:
         yield ("historian", "store"), str(err)
         return

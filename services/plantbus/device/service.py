@@ -39,8 +39,8 @@ from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.tasks import cancel
-from plantbus.plugins import PluginRegistry, discover, plugin_infos
-from plantbus.sdk.driver import Driver, DriverContext, Scalar
+from plantbus.plugins import DRIVERS, discover, plugin_infos
+from plantbus.sdk.driver import DriverContext, Scalar
 from plantbus.sdk.errors import NotFound, PermissionDenied, PlantbusError, describe
 from plantbus.v1 import (
     device_pb2_grpc,
@@ -79,7 +79,7 @@ class DeviceService(Service):
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)
-        self.drivers: PluginRegistry = discover("plantbus.drivers")
+        self.drivers = discover(DRIVERS)
         spool_dir = Path(ctx.options.get("spool_dir") or ctx.data_dir / "spool")
         self.spool = Spool(spool_dir, int(ctx.options.get("spool_max_bytes", 256 * 2**20)))
         self.backoff = Backoff(**ctx.options.get("backoff", {}))
@@ -192,7 +192,6 @@ class DeviceService(Service):
     def _start(self, device: Device) -> None:
         try:
             cls = self.drivers.get(device.driver)
-            assert issubclass(cls, Driver)
             driver = cls(device.endpoint, plugin_settings(cls, device.settings))
             driver.context = DriverContext(device.name, self.ctx.hub_data_dir or self.ctx.data_dir)
         except (PlantbusError, ValueError) as err:

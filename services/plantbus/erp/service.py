@@ -34,7 +34,7 @@ from plantbus.kit.bus import kv_key
 from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.tasks import cancel
-from plantbus.plugins import discover, plugin_infos
+from plantbus.plugins import ERP_CONNECTORS, discover, plugin_infos
 from plantbus.sdk.connector import ErpConnector, WorkOrder, WorkOrderStatus
 from plantbus.sdk.errors import NotFound, PlantbusError, ValidationFailed, describe
 from plantbus.v1 import erp_pb2, erp_pb2_grpc, oee_pb2, service_pb2
@@ -70,7 +70,7 @@ class ErpService(Service):
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)
-        self.plugins = discover("plantbus.erp_connectors")
+        self.plugins = discover(ERP_CONNECTORS)
         self.connections: dict[str, Connection] = {}
         self.orders: dict[str, erp_pb2.WorkOrderEvent] = {}
         self.confirmed: dict[str, dict[str, float]] = {}
@@ -145,7 +145,6 @@ class ErpService(Service):
                 continue
             try:
                 cls = self.plugins.get(cfg.connector)
-                assert issubclass(cls, ErpConnector)
                 connector = cls(plugin_settings(cls, cfg.settings))
             except (PlantbusError, ValueError) as err:
                 self.ctx.log.error("ERP connection %s cannot run: %s", name, err)

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from nats.aio.msg import Msg
 
@@ -36,7 +36,7 @@ from plantbus.kit import telemetry as otel
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.store_health import StoreHealth
 from plantbus.kit.tasks import cancel
-from plantbus.plugins import discover
+from plantbus.plugins import HISTORIAN_STORES, discover
 from plantbus.sdk.errors import PlantbusError
 from plantbus.sdk.historian import HistorianStore, StoreContext, StoreUnavailable
 from plantbus.v1 import historian_pb2_grpc
@@ -130,9 +130,7 @@ class HistorianService(Service):
             self._task = None
 
     async def _open(self, section: HistorianConfig) -> HistorianStore[Any]:
-        cls = cast(
-            "type[HistorianStore[Any]]", discover("plantbus.historian_stores").get(section.store)
-        )
+        cls = discover(HISTORIAN_STORES).get(section.store)
         settings = cls.Settings.model_validate(section.store_settings)
         store = cls(settings, StoreContext(self.ctx.data_dir, self.ctx.log))
         await store.open()

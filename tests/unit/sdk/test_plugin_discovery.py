@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from plantbus.plugins import check_api_version, discover
+from plantbus.plugins import DRIVERS, check_api_version, discover
 from plantbus.sdk.errors import PluginValidationError
 
 DRIVER_TEMPLATE = """
@@ -79,7 +79,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def test_good_plugin_loads_with_provenance(site: Path) -> None:
-    registry = discover("plantbus.drivers")
+    registry = discover(DRIVERS)
     record = registry.records["good"]
     assert record.loaded, record.error
     assert (record.distribution, record.version, record.api_version) == (
@@ -91,7 +91,7 @@ def test_good_plugin_loads_with_provenance(site: Path) -> None:
 
 
 def test_incompatible_and_broken_plugins_are_reported_not_raised(site: Path) -> None:
-    registry = discover("plantbus.drivers")
+    registry = discover(DRIVERS)
     assert "targets SDK API 2.0" in registry.records["future"].error
     assert "RuntimeError: vendor bug at import" in registry.records["broken"].error
     assert "not a subclass of Driver" in registry.records["wrong"].error
@@ -103,7 +103,7 @@ def test_incompatible_and_broken_plugins_are_reported_not_raised(site: Path) -> 
 
 def test_disabled_plugin_is_skipped(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLANTBUS_DISABLED_PLUGINS", "good, other")
-    record = discover("plantbus.drivers").records["good"]
+    record = discover(DRIVERS).records["good"]
     assert not record.loaded
     assert "disabled" in record.error
 
