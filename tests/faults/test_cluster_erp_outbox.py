@@ -29,13 +29,6 @@ OUTBOX = streams.ERP_OUTBOX.name
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)  # about 60 s
-@pytest.mark.xfail(
-    raises=TimeoutError,
-    strict=False,
-    reason="erp/service.py _confirm_loop suppresses only PlantbusError: a NATS request "
-    "timing out while a node is lost (its KV get or put) ends the loop, and no confirmation "
-    "is made until the service restarts; the fix belongs to the ERP service's owner",
-)
 async def test_killing_the_outbox_leader_books_every_confirmation_once_in_order(
     cluster_bus: Bus, nats_cluster: NatsCluster, tryton: TrytonErp, tmp_path: Path
 ) -> None:

@@ -7,7 +7,9 @@ the OEE service then counts its parts (and applies its ideal cycle time).
 Confirmations: while an order runs, every ``confirm_interval_s`` the parts made since
 the last confirmation go into the outbox with the key ``<order>:<n>``; completing the
 order sends the rest with ``final``. What was confirmed is kept in KV before the entry
-is enqueued, so a restart neither repeats nor skips quantities.
+is enqueued, so a restart neither repeats nor skips quantities; a saved entry the outbox did
+not take (NATS lost or slow) is enqueued again before the next number is taken, so the
+numbers have no gaps.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.errors import Error as NatsError
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
@@ -47,6 +50,16 @@ _CLOSED = frozenset({"cancelled", "completed"})
 
 def _key(erp_id: str) -> str:
     return "order." + kv_key(erp_id).replace(".", "_")
+
+
+@contextlib.contextmanager
+def _doing(what: str) -> Iterator[None]:
+    """Note on an exception raised meanwhile what was being done (for the log and health)."""
+    try:
+        yield
+    except Exception as err:
+        err.add_note(what)
+        raise
 
 
 class Connection:
@@ -80,6 +93,12 @@ class ErpService(Service):
         self._subs: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._last_confirm: dict[str, float] = {}
+        self._confirming = asyncio.Lock()
+        self._unsent: dict[str, int] = {}
+        """Per order, the number of a confirmation saved (or being saved) in KV that the
+        outbox may not hold yet."""
+        self.confirm_errors: dict[str, str] = {}
+        """Per order, the last periodic confirmation's failure, until one succeeds."""
 
     @property
     def outbox(self) -> Outbox:
@@ -199,8 +218,10 @@ class ErpService(Service):
             )
 
     def health(self) -> tuple[bool, str]:
-        """Serving; the detail names each connection whose polling fails, and why."""
+        """Serving; the detail names each connection whose polling fails and each order
+        whose confirmation fails, and why."""
         failing = [f"ERP {n}: {c.poll_error}" for n, c in self.connections.items() if c.poll_error]
+        failing += [f"work order {o}: {e}" for o, e in self.confirm_errors.items()]
         return True, "; ".join(failing)
 
     async def _received(self, conn: Connection, order: WorkOrder) -> None:
@@ -281,9 +302,24 @@ class ErpService(Service):
         self.confirmed[event.erp_id]["down_s"] = msg.order_down_s
 
     async def confirm(self, event: erp_pb2.WorkOrderEvent, final: bool) -> None:
-        """Enqueue what was made since the last confirmation (idempotency key order:n)."""
-        conn = self._connection(event)
-        done = await self._confirmed_so_far(event.erp_id)
+        """Enqueue what was made since the last confirmation (idempotency key order:n).
+        One at a time, and a number saved in KV is in the outbox before the next is taken;
+        nothing follows a final one."""
+        async with self._confirming:
+            conn = self._connection(event)
+            with _doing(f"reading what was confirmed of {event.erp_id} from KV"):
+                done = await self._confirmed_so_far(event.erp_id)
+            last = _saved(done)
+            if self._unsent.get(event.erp_id) == int(done["n"]) and last is not None:
+                await self._send(conn.config, last)  # the outbox drops a repeat by its msg id
+            self._unsent.pop(event.erp_id, None)  # sent, or never saved: its number is free
+            if last is not None and last.final:
+                return
+            await self._confirm_next(conn, event, done, final)
+
+    async def _confirm_next(
+        self, conn: Connection, event: erp_pb2.WorkOrderEvent, done: dict[str, Any], final: bool
+    ) -> None:
         good = event.good_quantity - done["good"]
         scrap = event.scrap_quantity - done["scrap"]
         if not final and good <= 0 and scrap <= 0:
@@ -314,11 +350,18 @@ class ErpService(Service):
             "last": confirmation.SerializeToString().hex(),
         }
         assert self._kv is not None
-        await self._kv.put(_key(event.erp_id) + ".confirmed", json.dumps(doc).encode())
-        await self.outbox.enqueue(confirmation)
-        await self.ctx.bus.publish(
-            subjects.confirmation(conn.config.site, conn.config.line), confirmation
-        )
+        self._unsent[event.erp_id] = n  # before the put: a put that timed out may be stored
+        with _doing(f"saving confirmation {confirmation.idempotency_key} in KV"):
+            await self._kv.put(_key(event.erp_id) + ".confirmed", json.dumps(doc).encode())
+        await self._send(conn.config, confirmation)
+
+    async def _send(self, cfg: ErpConnection, confirmation: erp_pb2.Confirmation) -> None:
+        """Enqueue a saved confirmation and tell the line."""
+        key = confirmation.idempotency_key
+        with _doing(f"enqueueing confirmation {key} into {streams.ERP_OUTBOX.name}"):
+            await self.outbox.enqueue(confirmation)
+        self._unsent.pop(confirmation.work_order_erp_id, None)
+        await self.ctx.bus.publish(subjects.confirmation(cfg.site, cfg.line), confirmation)
 
     async def _confirmed_so_far(self, erp_id: str) -> dict[str, Any]:
         assert self._kv is not None
@@ -332,9 +375,9 @@ class ErpService(Service):
         """After a restart: a confirmation stored but maybe never enqueued goes out again
         (the outbox and the connector both drop it if it had been)."""
         for erp_id in self.orders:
-            last = (await self._confirmed_so_far(erp_id)).get("last")
-            if last:
-                await self.outbox.enqueue(erp_pb2.Confirmation.FromString(bytes.fromhex(last)))
+            last = _saved(await self._confirmed_so_far(erp_id))
+            if last is not None:
+                await self.outbox.enqueue(last)
 
     async def complete(self, erp_id: str, actor: str) -> erp_pb2.WorkOrderEvent:
         """Send the final confirmation and report the order completed; audited."""
@@ -363,9 +406,35 @@ class ErpService(Service):
                 if event.status != "running" or conn is None:
                     continue
                 if now - self._last_confirm.get(event.erp_id, 0) >= conn.config.confirm_interval_s:
-                    self._last_confirm[event.erp_id] = now
-                    with contextlib.suppress(PlantbusError):
-                        await self.confirm(event, final=False)
+                    await self._confirm_due(event, now)
+
+    async def _confirm_due(self, event: erp_pb2.WorkOrderEvent, now: float) -> None:
+        """A periodic confirmation. Whatever fails (NATS lost or slow: the KV or the outbox),
+        the loop goes on and the order stays due, so it is tried again the next second."""
+        try:
+            await self.confirm(event, final=False)
+        except Exception as err:  # noqa: BLE001 - confirming must outlive any bus error
+            self._confirm_failed(event.erp_id, err)
+            return
+        self._last_confirm[event.erp_id] = now
+        if self.confirm_errors.pop(event.erp_id, None):
+            self.ctx.log.info("work order %s confirmed again", event.erp_id)
+
+    def _confirm_failed(self, erp_id: str, err: Exception) -> None:
+        """Keep the error for health; log each distinct one once (with its traceback when
+        neither NATS, Plantbus nor the OS raised it: a bug)."""
+        what = "; ".join(getattr(err, "__notes__", ())) or "confirming"
+        message = f"{what} failed: {type(err).__name__}: {describe(err)}"
+        if self.confirm_errors.get(erp_id) == message:
+            return
+        self.confirm_errors[erp_id] = message
+        expected = isinstance(err, (NatsError, PlantbusError, OSError))
+        self.ctx.log.warning(
+            "work order %s: %s; trying again every second",
+            erp_id,
+            message,
+            exc_info=None if expected else err,
+        )
 
     async def _demo_step(self, conn: Connection) -> None:
         """Demo only: keep m1 busy with the next released order; complete it at quantity."""
@@ -380,3 +449,9 @@ class ErpService(Service):
             released = sorted((o for o in mine if o.status == "released"), key=lambda o: o.erp_id)
             if released:
                 await self.start_order(released[0].erp_id, machine, "demo")
+
+
+def _saved(done: dict[str, Any]) -> erp_pb2.Confirmation | None:
+    """The last confirmation saved with what was confirmed of an order."""
+    last = done.get("last")
+    return erp_pb2.Confirmation.FromString(bytes.fromhex(last)) if last else None

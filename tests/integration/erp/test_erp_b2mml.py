@@ -1,6 +1,7 @@
 """ERP sync through the B2MML connector with a real nats-server: orders in, confirmations
-out exactly once across an ERP outage and a service restart, dead letters and retry, and
-polling that survives hostile files and a connector that raises anything."""
+out exactly once across an ERP outage and a service restart, dead letters and retry,
+polling that survives hostile files and a connector that raises anything, and
+confirmations numbered without gaps across an outbox stream that refuses them."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from plantbus_b2mml.readback import booked, performances
 from plantbus_b2mml.schedule import schedule_xml
 
 from plantbus.erp.service import ErpService
+from plantbus.kit import streams
 from plantbus.kit.bus import Bus
 from plantbus.sdk.connector import WorkOrder
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until
-from plantbus.v1 import oee_pb2
+from plantbus.v1 import erp_pb2, oee_pb2
 
 M1 = "s/a/l/m1"
 
@@ -210,3 +212,54 @@ async def test_a_connector_raising_anything_does_not_stop_polling(
         second_order(exchange / "inbox")
         await wait_until(lambda: erp.orders.get("WO-2"), message="polling recovered")
         await wait_until(lambda: erp.health() == (True, ""), message="health clear again")
+
+
+async def outbox_max_msg_size(bus: Bus, size: int) -> None:
+    """Set the outbox stream's largest message (1 byte: it refuses every confirmation)."""
+    info = await bus.js.stream_info(streams.ERP_OUTBOX.name)
+    info.config.max_msg_size = size
+    await bus.js.update_stream(info.config)
+
+
+async def test_a_refused_enqueue_is_resent_before_the_next_number(
+    bus: Bus, nats_url: str, exchange: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    outbox = exchange / "outbox"
+    async with hosted([ErpService], nats_url=nats_url, data_dir=exchange / "hub") as runner:
+        erp = runner.services["erp"]
+        assert isinstance(erp, ErpService)
+        await wait_until(lambda: erp.orders.get("WO-1"))
+        await erp.start_order("WO-1", M1, "tester")
+        await counted(bus, erp, 2, 2)
+        await wait_until(lambda: confirmations(outbox) == [("WO-1_1.xml", 2, 0)])
+        enqueue, tried = erp.outbox.enqueue, []
+
+        async def watched(confirmation: erp_pb2.Confirmation, msg_id: str = "") -> None:
+            tried.append(confirmation.idempotency_key)
+            await enqueue(confirmation, msg_id)
+
+        erp.outbox.enqueue = watched  # type: ignore[method-assign]
+        await outbox_max_msg_size(bus, 1)  # the stream refuses every enqueue
+        try:
+            await counted(bus, erp, 4, 4)
+            await wait_until(lambda: erp.health()[1], message="the failure in health")
+            await counted(bus, erp, 6, 5)  # more parts while #2 is saved but not enqueued
+            before = len(tried)
+            await wait_until(lambda: len(tried) > before, message="enqueue tried again")
+        finally:
+            await outbox_max_msg_size(bus, -1)
+        assert set(tried) == {"WO-1:2"}, "no new number while #2 is not in the outbox"
+        serving, detail = erp.health()
+        assert serving and detail.startswith(
+            "work order WO-1: enqueueing confirmation WO-1:2 into PLANTBUS_ERP_OUTBOX failed: "
+        ), detail
+        assert "message size exceeds maximum allowed" in detail
+        await wait_until(lambda: len(confirmations(outbox)) == 3, message="#2 and #3 booked")
+        await wait_until(lambda: erp.health() == (True, ""), message="health clear again")
+        await counted(bus, erp, 7, 6)
+        await erp.complete("WO-1", "tester")
+        await wait_until(lambda: final(outbox), message="final confirmation")
+    assert [name for name, _, _ in confirmations(outbox)] == [f"WO-1_{n}.xml" for n in (1, 2, 3, 4)]
+    assert booked(outbox, "WO-1") == (6, 1)
+    logged = [r for r in caplog.records if "WO-1:2 into PLANTBUS_ERP_OUTBOX" in r.getMessage()]
+    assert len(logged) == 1, "logged once"
