@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from plantbus.config.alarms import AlarmManagement
 from plantbus.config.alerting import AlertRule, NotifierConfig
 from plantbus.config.base import Strict
 from plantbus.config.devices import Device
@@ -30,6 +31,7 @@ class PlantConfig(Strict):
     oee_settings: OeeSettings = Field(default_factory=OeeSettings)
     alert_rules: list[AlertRule] = Field(default_factory=list)
     notifiers: list[NotifierConfig] = Field(default_factory=list)
+    alarm_management: AlarmManagement = Field(default_factory=AlarmManagement)
     erp: list[ErpConnection] = Field(default_factory=list)
     users: list[User] = Field(default_factory=list)
     roles: list[Role] = Field(default_factory=list)
@@ -51,6 +53,19 @@ class PlantConfig(Strict):
         return {
             f"{s.name}/{a.name}/{ln.name}" for s in self.sites for a in s.areas for ln in a.lines
         }
+
+    def operator_positions(self) -> dict[str, str]:
+        """Area (site/area) and line (site/area/line) paths to the operator position that
+        watches them, where one is set (a line's own wins over its area's)."""
+        out: dict[str, str] = {}
+        for s in self.sites:
+            for a in s.areas:
+                if a.operator_position:
+                    out[f"{s.name}/{a.name}"] = a.operator_position
+                for ln in a.lines:
+                    if ln.operator_position:
+                        out[f"{s.name}/{a.name}/{ln.name}"] = ln.operator_position
+        return out
 
     def tag_paths(self) -> set[str]:
         """Every tag as site/area/line/machine/tag."""

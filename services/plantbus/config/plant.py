@@ -22,6 +22,8 @@ class Line(Strict):
     name: Name
     description: str = ""
     machines: list[Machine] = Field(default_factory=list)
+    operator_position: Name | None = None
+    """The operator position watching this line's alarms (default: its area's)."""
 
 
 class Area(Strict):
@@ -29,6 +31,9 @@ class Area(Strict):
 
     name: Name
     lines: list[Line] = Field(default_factory=list)
+    operator_position: Name | None = None
+    """The operator position watching this area's alarms (default: the area itself,
+    site/area); names one of ``alarm_management.positions``."""
 
 
 class Site(Strict):

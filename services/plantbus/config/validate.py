@@ -180,6 +180,44 @@ def _alerts(config: PlantConfig) -> Iterator[Finding]:
         yield from _plugin_settings(cls, notifier.settings, ("notifiers", i))
 
 
+def _alarm_management(config: PlantConfig) -> Iterator[Finding]:
+    section, loc = config.alarm_management, ("alarm_management",)
+    yield from _duplicates(section.positions, (*loc, "positions"), "operator position")
+    known = {p.name for p in section.positions}
+    for si, site in enumerate(config.sites):
+        for ai, area in enumerate(site.areas):
+            at: Loc = ("sites", si, "areas", ai)
+            places = [(at, area.operator_position)]
+            places += [
+                ((*at, "lines", li), ln.operator_position) for li, ln in enumerate(area.lines)
+            ]
+            for place, position in places:
+                if position and position not in known:
+                    yield (
+                        (*place, "operator_position"),
+                        f"unknown operator position {position!r}: add it to "
+                        "alarm_management.positions",
+                    )
+    alarms = {f"{r.name}@{r.scope}" for r in config.alert_rules}
+    machines, tags = config.machine_paths(), config.tag_paths()
+    yield from _duplicates(section.suppressions, (*loc, "suppressions"), "suppression")
+    for i, sup in enumerate(section.suppressions):
+        at = (*loc, "suppressions", i)
+        when = sup.when
+        if when.kind == "machine_state" and when.machine not in machines:
+            yield (*at, "when", "machine"), f"unknown machine {when.machine!r}"
+        elif when.kind == "tag" and when.tag not in tags:
+            yield (*at, "when", "tag"), f"unknown tag {when.tag!r} (site/area/line/machine/tag)"
+        elif when.kind == "alarm_active" and when.alarm not in alarms:
+            yield (*at, "when", "alarm"), f"no alert rule makes the alarm {when.alarm!r}"
+        for pi, pattern in enumerate(sup.alarms):
+            matched = {a for a in alarms if fnmatch.fnmatchcase(a, pattern)}
+            if not matched:
+                yield (*at, "alarms", pi), f"{pattern!r} matches no alarm (ids are rule@scope)"
+            elif when.kind == "alarm_active" and when.alarm in matched:
+                yield (*at, "alarms", pi), f"{pattern!r} would suppress {when.alarm!r} itself"
+
+
 def _erp(config: PlantConfig) -> Iterator[Finding]:
     lines = {p.split("/", 1)[0] + "/" + p.rsplit("/", 1)[1] for p in config.line_paths()}
     yield from _duplicates(config.erp, ("erp",), "ERP connection")
@@ -227,5 +265,5 @@ def _security(config: PlantConfig) -> Iterator[Finding]:
 
 def cross_check(config: PlantConfig) -> list[Finding]:
     """Every cross-reference problem in ``config`` as (location, message)."""
-    checks = (_plant, _devices, _oee, _alerts, _erp, _historian, _security)
+    checks = (_plant, _devices, _oee, _alerts, _alarm_management, _erp, _historian, _security)
     return [finding for check in checks for finding in check(config)]
