@@ -25,7 +25,7 @@ from plantbus.sdk.errors import ValidationFailed
 
 __all__ = ["PROCESS_LOCAL", "Alarm", "AlarmState"]
 
-PROCESS_LOCAL: Final = ("shelf_ends", "acked_at")
+PROCESS_LOCAL: Final = ("shelf_ends", "acked_at", "service_ends")
 """Fields on the monotonic clock: meaningless in another process, so not stored;
 :meth:`Alarm.rebase` derives them again from the wall-clock ones."""
 
@@ -56,6 +56,18 @@ _KEPT_WHEN_SUPPRESSED = {
 def _by(action: str, who: str, why: str) -> str:
     """The note of an operator action: what, who and, when given, why."""
     return f"{action} by {who}" + (f": {why}" if why else "")
+
+
+def _duration(duration: float, max_s: float, alarm_id: str, what: str, limit: str) -> float:
+    """``duration`` when finite, > 0 and at most ``max_s``; else ValidationFailed naming
+    ``what`` (shelving, removal from service) and the ``limit`` setting."""
+    if not math.isfinite(duration):  # NaN passes both checks below and never expires
+        raise ValidationFailed(f"{what} needs a finite duration, not {duration}")
+    if duration <= 0:
+        raise ValidationFailed(f"{what} needs a duration > 0")
+    if duration > max_s:
+        raise ValidationFailed(f"alarm {alarm_id}: {what} is for at most {max_s:g} s ({limit})")
+    return duration
 
 
 def _timer(now: float, mono: float | None) -> float:
@@ -92,6 +104,10 @@ class Alarm:
     """An acknowledged alarm still active becomes unacknowledged again after this (0: never)."""
     acked_at: float = 0.0
     """When last acknowledged, on the monotonic clock (re-alarm counts from it)."""
+    out_of_service_until: float = 0.0
+    """When an out-of-service alarm returns to service, wall clock."""
+    service_ends: float = 0.0
+    """The same on the monotonic clock, which expiry goes by."""
 
     @property
     def hidden(self) -> bool:
@@ -180,15 +196,7 @@ class Alarm:
         out of service, for a duration that is not a finite number > 0, or beyond ``max_s``."""
         if self.state == AlarmState.OUT_OF_SERVICE:
             raise ValidationFailed(f"alarm {self.id} is out of service; return it to service first")
-        duration = until - now
-        if not math.isfinite(duration):  # NaN passes both checks below and never expires
-            raise ValidationFailed(f"shelving needs a finite duration, not {duration}")
-        if duration <= 0:
-            raise ValidationFailed("shelving needs a duration > 0")
-        if duration > max_s:
-            raise ValidationFailed(
-                f"alarm {self.id} may be shelved for at most {max_s:g} s (rule max_shelve_s)"
-            )
+        duration = _duration(until - now, max_s, self.id, "shelving", "rule max_shelve_s")
         self.shelved_until, self.shelved_by, self.one_shot = until, who, one_shot
         self.shelf_ends = _timer(now, mono) + duration
         self.note = _by("one-shot shelved" if one_shot else "shelved", who, why)
@@ -204,9 +212,11 @@ class Alarm:
         return True
 
     def expire(self, now: float, mono: float | None = None) -> bool:
-        """Unshelve when the shelving time ran out (on the monotonic clock)."""
+        """Unshelve, or return to service, when the time ran out (on the monotonic clock)."""
         if self.state == AlarmState.SHELVED and _timer(now, mono) >= self.shelf_ends:
             return self.unshelve("expiry", now)
+        if self.state == AlarmState.OUT_OF_SERVICE and _timer(now, mono) >= self.service_ends:
+            return self.return_to_service("expiry", now)
         return False
 
     def rebase(self, now: float, mono: float) -> None:
@@ -215,6 +225,8 @@ class Alarm:
         was acknowledged carry over."""
         if self.state == AlarmState.SHELVED:
             self.shelf_ends = mono + (self.shelved_until - now)
+        if self.state == AlarmState.OUT_OF_SERVICE:
+            self.service_ends = mono + (self.out_of_service_until - now)
         if self.state == AlarmState.ACKED:
             self.acked_at = mono - (now - self.changed_at)
 
@@ -227,12 +239,37 @@ class Alarm:
             return True
         return False
 
-    def out_of_service(self, removed: bool, who: str, now: float) -> bool:
-        """Remove from or return to service (maintenance under permit)."""
-        self.note = f"{'removed from' if removed else 'returned to'} service by {who}"
-        if removed:
-            return self._set(AlarmState.OUT_OF_SERVICE, now)
-        if self.state == AlarmState.OUT_OF_SERVICE:
-            self._reevaluate(now)
-            return True
-        return False
+    def remove_from_service(
+        self,
+        who: str,
+        why: str,
+        until: float,
+        now: float,
+        max_s: float = math.inf,
+        mono: float | None = None,
+    ) -> bool:
+        """Out of service (maintenance under permit) until ``until``, when it returns by
+        itself; needs a reason and a finite duration > 0, at most ``max_s``. Ends any
+        shelving; asked again while out of service, it moves the expiry."""
+        if not why.strip():
+            raise ValidationFailed(
+                f"removing {self.id} from service needs a reason (the permit or work order)"
+            )
+        duration = _duration(
+            until - now, max_s, self.id, "removed from service", "max_out_of_service_s"
+        )
+        self.shelved_until, self.shelf_ends, self.one_shot = 0.0, 0.0, False
+        self.out_of_service_until = until
+        self.service_ends = _timer(now, mono) + duration
+        self.note = _by("removed from service", who, why)
+        self._set(AlarmState.OUT_OF_SERVICE, now)
+        return True
+
+    def return_to_service(self, who: str, now: float, why: str = "") -> bool:
+        """Back in service (at expiry, ``who`` = "expiry"); the condition is re-evaluated."""
+        if self.state != AlarmState.OUT_OF_SERVICE:
+            raise ValidationFailed(f"alarm {self.id} is not out of service")
+        self.out_of_service_until, self.service_ends = 0.0, 0.0
+        self.note = _by("returned to service", who, why)
+        self._reevaluate(now)
+        return True

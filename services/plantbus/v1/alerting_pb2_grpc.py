@@ -75,6 +75,16 @@ class AlertingServiceStub:
                 request_serializer=plantbus_dot_v1_dot_alerting__pb2.GetAlarmMetricsRequest.SerializeToString,
                 response_deserializer=plantbus_dot_v1_dot_alerting__pb2.GetAlarmMetricsResponse.FromString,
                 _registered_method=True)
+        self.RemoveFromService = channel.unary_unary(
+                '/plantbus.v1.AlertingService/RemoveFromService',
+                request_serializer=plantbus_dot_v1_dot_alerting__pb2.RemoveFromServiceRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_alerting__pb2.RemoveFromServiceResponse.FromString,
+                _registered_method=True)
+        self.ReturnToService = channel.unary_unary(
+                '/plantbus.v1.AlertingService/ReturnToService',
+                request_serializer=plantbus_dot_v1_dot_alerting__pb2.ReturnToServiceRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_alerting__pb2.ReturnToServiceResponse.FromString,
+                _registered_method=True)
 
 
 class AlertingServiceServicer:
@@ -137,6 +147,21 @@ class AlertingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RemoveFromService(self, request, context):
+        """RemoveFromService takes an alarm out of service (maintenance under permit) until an
+        expiry, recording who and why.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReturnToService(self, request, context):
+        """ReturnToService returns an out-of-service alarm to service before its expiry.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AlertingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -179,6 +204,16 @@ def add_AlertingServiceServicer_to_server(servicer, server):
                     servicer.GetAlarmMetrics,
                     request_deserializer=plantbus_dot_v1_dot_alerting__pb2.GetAlarmMetricsRequest.FromString,
                     response_serializer=plantbus_dot_v1_dot_alerting__pb2.GetAlarmMetricsResponse.SerializeToString,
+            ),
+            'RemoveFromService': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveFromService,
+                    request_deserializer=plantbus_dot_v1_dot_alerting__pb2.RemoveFromServiceRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_alerting__pb2.RemoveFromServiceResponse.SerializeToString,
+            ),
+            'ReturnToService': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReturnToService,
+                    request_deserializer=plantbus_dot_v1_dot_alerting__pb2.ReturnToServiceRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_alerting__pb2.ReturnToServiceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -398,6 +433,60 @@ class AlertingService:
             '/plantbus.v1.AlertingService/GetAlarmMetrics',
             plantbus_dot_v1_dot_alerting__pb2.GetAlarmMetricsRequest.SerializeToString,
             plantbus_dot_v1_dot_alerting__pb2.GetAlarmMetricsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveFromService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.AlertingService/RemoveFromService',
+            plantbus_dot_v1_dot_alerting__pb2.RemoveFromServiceRequest.SerializeToString,
+            plantbus_dot_v1_dot_alerting__pb2.RemoveFromServiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReturnToService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.AlertingService/ReturnToService',
+            plantbus_dot_v1_dot_alerting__pb2.ReturnToServiceRequest.SerializeToString,
+            plantbus_dot_v1_dot_alerting__pb2.ReturnToServiceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import random
 
 import pytest
@@ -47,11 +49,33 @@ def test_suppression_and_out_of_service_hide_and_reevaluate() -> None:
     a.condition(True, 2)
     assert a.state == S.SUPPRESSED
     assert a.suppress(False, 3) and a.state == S.UNACK
-    assert a.out_of_service(True, "tech", 4) and a.state == S.OUT_OF_SERVICE
+    assert a.remove_from_service("tech", "permit 12", 100, 4) and a.state == S.OUT_OF_SERVICE
     with pytest.raises(ValidationFailed, match="out of service"):
         a.shelve("op", "", 100, 5)
     a.condition(False, 6)
-    assert a.out_of_service(False, "tech", 7) and a.state == S.NORMAL
+    assert a.return_to_service("tech", 7) and a.state == S.NORMAL
+    assert a.note == "returned to service by tech"
+
+
+def test_out_of_service_needs_a_reason_and_a_bounded_expiry_and_returns_by_itself() -> None:
+    a = Alarm("r@m", "r", "s/a/l/m")
+    with pytest.raises(ValidationFailed, match="needs a reason"):
+        a.remove_from_service("tech", " ", 100, 0)
+    for until in (0.0, math.nan, math.inf):
+        with pytest.raises(ValidationFailed, match="duration"):
+            a.remove_from_service("tech", "permit", until, 0)
+    with pytest.raises(ValidationFailed, match="for at most 50 s"):
+        a.remove_from_service("tech", "permit", 60, 0, max_s=50)
+    a.shelve("op", "", 30, 0)
+    a.remove_from_service("tech", "permit 7", 60, 0, max_s=3600, mono=1000)
+    assert (a.state, a.shelved_until, a.out_of_service_until) == (S.OUT_OF_SERVICE, 0.0, 60)
+    assert a.note == "removed from service by tech: permit 7"
+    a.condition(True, 10)
+    assert not a.expire(59, mono=1059) and a.state == S.OUT_OF_SERVICE
+    assert a.expire(60, mono=1060) and a.state == S.UNACK  # still active: annunciated
+    assert a.note == "returned to service by expiry"
+    with pytest.raises(ValidationFailed, match="not out of service"):
+        a.return_to_service("tech", 61)
 
 
 def rule(**kw: object) -> RuleBase:
