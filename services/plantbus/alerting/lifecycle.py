@@ -230,10 +230,14 @@ class Alarm:
         if self.state == AlarmState.ACKED:
             self.acked_at = mono - (now - self.changed_at)
 
-    def suppress(self, suppressed: bool, now: float) -> bool:
-        """Suppression by design (for example while the machine is in a planned stop)."""
+    def suppress(self, suppressed: bool, now: float, why: str = "") -> bool:
+        """Suppression by design (for example while the machine is in a planned stop);
+        ``why`` names the suppression in the note."""
         if suppressed and self.state not in _KEPT_WHEN_SUPPRESSED:
-            return self._set(AlarmState.SUPPRESSED, now)
+            changed = self._set(AlarmState.SUPPRESSED, now)
+            if changed and why:
+                self.note = f"suppressed by design: {why}"
+            return changed
         if not suppressed and self.state == AlarmState.SUPPRESSED:
             self._reevaluate(now)
             return True

@@ -57,3 +57,7 @@ class MachineStates:
         """How long ``machine`` has been in ``state`` (0 when it is not in it)."""
         current, since = self.since.get(machine, ("", now))
         return now - since if current == state else 0.0
+
+    def state_of(self, machine: str) -> str:
+        """The state ``machine`` is in ("" when none was reported)."""
+        return self.since.get(machine, ("", 0.0))[0]

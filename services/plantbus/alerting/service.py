@@ -28,8 +28,11 @@ from plantbus.alerting.delivery import Delivery
 from plantbus.alerting.lifecycle import PROCESS_LOCAL, Alarm, AlarmState
 from plantbus.alerting.machine_state import MachineStates
 from plantbus.alerting.messages import render
-from plantbus.alerting.metrics import FloodDetector, area_of
+from plantbus.alerting.metrics import FloodDetector
+from plantbus.alerting.positions import Positions
+from plantbus.alerting.suppression import DesignSuppression
 from plantbus.config import PlantConfig
+from plantbus.config.alarms import AlarmManagement
 from plantbus.config.rules import RuleBase
 from plantbus.kit import codec, streams, subjects
 from plantbus.kit import telemetry as otel
@@ -92,6 +95,11 @@ class AlertingService(Service):
         self.listeners: set[asyncio.Queue[alerting_pb2.AlarmEvent]] = set()
         self.deliveries: list[Delivery] = []
         self.flood = FloodDetector()
+        self.management = AlarmManagement()
+        self.positions = Positions()
+        self.design = DesignSuppression()
+        self.kept_since = time.time()
+        """Since when ``history`` holds every state change (later once it is full)."""
         self.notifier_plugins = discover(NOTIFIERS)
         self._kv: KeyValue | None = None
         self.saves = StoreHealth(f"alarm states in KV {streams.ALARM_STATE.name}", ctx.log)
@@ -175,6 +183,12 @@ class AlertingService(Service):
             if rule.tag_path:
                 self.by_tag.setdefault(rule.tag_path, []).append(alarm_id)
         self.machine_states.configure(config.oee)
+        self.management = config.alarm_management
+        self.positions = Positions(config.operator_positions())
+        self.flood.window_s = self.management.period_s
+        self.flood.start, self.flood.end = self.management.flood_start, self.management.flood_end
+        self.design.configure(self.management.suppressions, wanted)
+        await self._resuppress()
         self.deliveries = self._deliveries(config)
         self.config_version = version
 
@@ -212,6 +226,8 @@ class AlertingService(Service):
             machine_state = self.machine_states.from_tag(sample.path, value) if good else None
             if machine_state is not None:
                 await self._machine_state(*machine_state, now)
+            if good and sample.path in self.design.tags and self.design.tag(sample.path, value):
+                await self._resuppress()
             ids = self.by_tag.get(sample.path)
             if not ids:
                 continue
@@ -237,14 +253,23 @@ class AlertingService(Service):
         """A machine's state as reported: a planned stop suppresses its alarms (checked on
         every report, so alarms of a rule added during the stop are suppressed too)."""
         self.machine_states.observe(machine, state, now)
-        for alarm in self.alarms.values():
+        flipped = self.design.machine_state(machine, state)
+        await self._resuppress(None if flipped else machine)
+
+    async def _resuppress(self, machine: str | None = None) -> None:
+        """Suppression by design of every alarm (of ``machine`` only): in a planned stop
+        for rules with ``suppress_in_planned_stop``, or while a configured suppression
+        holds."""
+        wall = time.time()
+        for alarm in list(self.alarms.values()):
             rule = self.rules.get(alarm.id)
-            if (
-                alarm.scope == machine
-                and rule
-                and rule.suppress_in_planned_stop
-                and alarm.suppress(state == "planned_stop", time.time())
-            ):
+            if rule is None or (machine is not None and alarm.scope != machine):
+                continue
+            planned = rule.suppress_in_planned_stop and (
+                self.machine_states.state_of(alarm.scope) == "planned_stop"
+            )
+            why = "planned stop" if planned else self.design.by(alarm.id)
+            if alarm.suppress(why is not None, wall, why or ""):
                 await self._changed(alarm)
 
     async def _condition(self, alarm_id: str, active: bool, value: Any, now: float) -> None:
@@ -255,12 +280,16 @@ class AlertingService(Service):
             alarm.message = render(rule.message, rule.name, alarm.scope, value, rule.shown_limit)
         if alarm.condition(active, time.time()):
             if alarm.state == AlarmState.UNACK:
-                self.flood.annunciated(area_of(alarm.scope), now)
+                self.flood.annunciated(self.positions.of(alarm.scope), now)
             await self._changed(alarm)
+            if self.design.alarm(alarm_id, active):
+                await self._resuppress()
 
     async def _changed(self, alarm: Alarm) -> None:
         _TRANSITIONS.add(1, {"state": str(alarm.state), "priority": alarm.priority})
         event = event_of(alarm)
+        if len(self.history) == self.history.maxlen:
+            self.kept_since = self.history[-1].time.ToMicroseconds() / 1e6 + 1e-6
         self.history.appendleft(event)
         for queue in self.listeners:
             if queue.qsize() < 1000:
@@ -349,7 +378,8 @@ class AlertingService(Service):
         duration_s: float = 0.0,
         one_shot: bool = False,
     ) -> Alarm:
-        """Acknowledge, shelve, unshelve or reset; every action is audited with who and why."""
+        """Acknowledge, shelve, unshelve, reset, remove from or return to service; every
+        action is audited with who and why."""
         attributes = {"duration_s": str(duration_s) if duration_s else ""}
         if one_shot:
             attributes["one_shot"] = "true"
@@ -364,6 +394,11 @@ class AlertingService(Service):
                 alarm.shelve(who, why, now + duration_s, now, max_s, one_shot, mono)
             elif action == "reset":
                 alarm.reset(who, why, now)
+            elif action == "remove_from_service":
+                max_s = self.management.max_out_of_service_s
+                alarm.remove_from_service(who, why, now + duration_s, now, max_s, mono)
+            elif action == "return_to_service":
+                alarm.return_to_service(who, now, why)
             else:
                 alarm.unshelve(who, now, why)
         except PlantbusError as exc:

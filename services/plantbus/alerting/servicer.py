@@ -9,10 +9,13 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import grpc
 
-from plantbus.alerting.convert import event_of
+from plantbus.alerting.convert import event_of, fill_performance
 from plantbus.alerting.lifecycle import AlarmState
 from plantbus.alerting.metrics import metrics
+from plantbus.alerting.performance import performance
+from plantbus.alerting.ranges import changes_in
 from plantbus.kit.identity import require
+from plantbus.sdk.errors import ValidationFailed
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc
 
 if TYPE_CHECKING:
@@ -108,12 +111,40 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
         self, request: alerting_pb2.GetAlarmMetricsRequest, context: Context
     ) -> alerting_pb2.GetAlarmMetricsResponse:
         await require("alarm.read", "metrics")
-        m = metrics(self.service.alarms.values(), time.time())
-        return alerting_pb2.GetAlarmMetricsResponse(
+        now = time.time()
+        end = request.end.ToMicroseconds() / 1e6 if request.HasField("end") else now
+        start = request.start.ToMicroseconds() / 1e6 if request.HasField("start") else end - 3600
+        if not start < end:
+            raise ValidationFailed("GetAlarmMetrics: start must be before end")
+        service = self.service
+        m = metrics(service.alarms.values(), now)
+        out = alerting_pb2.GetAlarmMetricsResponse(
             alarms_per_hour_by_area=m.per_hour_by_area,
             standing=m.standing,
             stale=m.stale,
             chattering=m.chattering,
             top_frequent=[alerting_pb2.AlarmCount(id=i, activations=n) for i, n in m.top_frequent],
-            flooding=sorted(self.service.flood.flooding),
+            flooding=sorted(service.flood.flooding),
         )
+        changes, out.source = await changes_in(service, start, end)
+        perf = performance(changes, start, end, service.positions.of, service.management)
+        fill_performance(perf, out)
+        return out
+
+    async def RemoveFromService(
+        self, request: alerting_pb2.RemoveFromServiceRequest, context: Context
+    ) -> alerting_pb2.RemoveFromServiceResponse:
+        who = await require("alarm.out_of_service", request.id)
+        alarm = await self.service.operator_action(
+            request.id, "remove_from_service", who.name, request.comment, request.duration_seconds
+        )
+        return alerting_pb2.RemoveFromServiceResponse(alarm=event_of(alarm))
+
+    async def ReturnToService(
+        self, request: alerting_pb2.ReturnToServiceRequest, context: Context
+    ) -> alerting_pb2.ReturnToServiceResponse:
+        who = await require("alarm.out_of_service", request.id)
+        alarm = await self.service.operator_action(
+            request.id, "return_to_service", who.name, request.comment
+        )
+        return alerting_pb2.ReturnToServiceResponse(alarm=event_of(alarm))

@@ -36,8 +36,8 @@ class MachineStateCondition(Strict):
 
 
 class TagCondition(Strict):
-    """True while the tag's latest good value is one of ``equals``, above ``above`` or
-    below ``below`` (whichever are given; at least one)."""
+    """True while the tag's latest good value passes every test given (at least one): one
+    of ``equals``, above ``above``, below ``below`` (both: a range)."""
 
     kind: Literal["tag"]
     tag: str
