@@ -1,4 +1,5 @@
-"""``plantbus alarms``: list, acknowledge, shelve, unshelve, reset, history, metrics."""
+"""``plantbus alarms``: list, acknowledge, shelve, unshelve, reset, out of service, history,
+metrics."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any, TypeVar
 
 import click
 
+from plantbus.cli.durations import seconds
+from plantbus.cli.history import when
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.output import echo_json, json_option
 from plantbus.cli.rpc import call
@@ -133,23 +136,80 @@ def history(limit: int, scope: str, as_json: bool, hub: Hub) -> None:
         click.echo(_line(a))
 
 
+@alarms.command("oos")
+@click.argument("alarm_id")
+@click.option(
+    "--for",
+    "duration",
+    required=True,
+    help="How long until it returns to service by itself: 30m, 8h, 7d.",
+)
+@click.option("-m", "--comment", required=True, help="Why: the permit or work order (audited).")
+@user_option
+@hub_options
+def out_of_service(alarm_id: str, duration: str, comment: str, user: str | None, hub: Hub) -> None:
+    """Remove ALARM_ID from service (maintenance under permit) until an expiry."""
+    span = seconds(duration)
+    if not span:
+        raise click.BadParameter(f"{duration!r}: use 30m, 8h or 7d", param_hint="--for")
+    request = alerting_pb2.RemoveFromServiceRequest(
+        id=alarm_id, comment=comment, duration_seconds=span
+    )
+    reply = call(hub, "alerting", "RemoveFromService", request, user=user)
+    click.echo(_line(reply.alarm))
+
+
+back_in_service = _action(
+    "return",
+    "ReturnToService",
+    alerting_pb2.ReturnToServiceRequest,
+    "Return ALARM_ID to service before its expiry.",
+)
+
+
+def _percent(x: float) -> str:
+    return f"{x:.1f} %"
+
+
 @alarms.command("metrics")
+@click.option(
+    "--since", default="1h", show_default=True, help="Start: 30m, 8h, 7d, or an ISO time."
+)
+@click.option("--until", default="now", show_default=True, help="End: now, 2h, or an ISO time.")
 @json_option
 @hub_options
-def metrics_(as_json: bool, hub: Hub) -> None:
-    """ISA-18.2 performance metrics: rates, standing, stale, chattering, most frequent."""
-    m = call(hub, "alerting", "GetAlarmMetrics", alerting_pb2.GetAlarmMetricsRequest())
+def metrics_(since: str, until: str, as_json: bool, hub: Hub) -> None:
+    """ISA-18.2 / EEMUA 191 performance over a range: load per operator position, floods,
+    priorities, standing, stale, chattering, fleeting and the bad actors."""
+    request = alerting_pb2.GetAlarmMetricsRequest()
+    request.start.FromDatetime(when(since, "--since"))
+    request.end.FromDatetime(when(until, "--until"))
+    m = call(hub, "alerting", "GetAlarmMetrics", request)
     if as_json:
         echo_json(m)
         return
-    for area, count in sorted(m.alarms_per_hour_by_area.items()):
-        click.echo(f"{area}: {count} alarms in the last hour")
-    click.echo(f"standing: {', '.join(m.standing) or '-'}")
-    click.echo(f"stale (>24 h): {', '.join(m.stale) or '-'}")
-    click.echo(f"chattering: {', '.join(m.chattering) or '-'}")
-    click.echo(f"flooding: {', '.join(m.flooding) or '-'}")
-    for item in m.top_frequent:
-        click.echo(f"  {item.activations:>4}  {item.id}")
+    start, end = (t.ToDatetime(UTC).isoformat(timespec="seconds") for t in (m.start, m.end))
+    click.echo(f"{start} .. {end} ({m.source}): {m.annunciated} alarms annunciated")
+    for p in m.positions:
+        click.echo(
+            f"  {p.position}: {p.average_per_period:.2f} per period, {p.average_per_hour:.1f}"
+            f" per hour, peak {p.peak} in a period, {_percent(p.percent_periods_above)} of"
+            f" periods above the limit, {p.floods} floods, {_percent(p.percent_in_flood)} in flood"
+        )
+    total = max(m.annunciated, 1)
+    shares = sorted(m.annunciated_by_priority.items(), key=lambda kv: -kv[1])
+    click.echo(
+        "priorities: " + (", ".join(f"{k} {100 * n / total:.0f} %" for k, n in shares) or "-")
+    )
+    click.echo(f"standing: {', '.join(s.id for s in m.standing_alarms) or '-'}")
+    click.echo(f"stale (>24 h): {', '.join(m.stale_in_range) or '-'}")
+    click.echo(f"chattering: {', '.join(m.chattering_in_range) or '-'}")
+    click.echo(f"fleeting: {', '.join(f'{i} ({n})' for i, n in sorted(m.fleeting.items())) or '-'}")
+    click.echo(f"hidden: {', '.join(f'{i} ({s})' for i, s in sorted(m.hidden.items())) or '-'}")
+    click.echo(f"flooding now: {', '.join(m.flooding) or '-'}")
+    click.echo(f"bad actors ({_percent(m.percent_top_load)} of the load):")
+    for b in m.bad_actors:
+        click.echo(f"  {b.annunciated:>5}  {_percent(b.percent_of_load):>7}  {b.id}")
 
 
 commands = [alarms]

@@ -17,12 +17,12 @@ from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.rpc import call
 from plantbus.v1 import historian_pb2, telemetry_pb2
 
-__all__ = ["commands"]
+__all__ = ["commands", "when"]
 
 _COLUMNS = ("path", "time", "value", "quality", "receive_time")
 
 
-def _when(value: str, option: str) -> datetime:
+def when(value: str, option: str) -> datetime:
     """``8h`` (that long ago), ``now`` or an ISO time."""
     if value == "now":
         return datetime.now(UTC)
@@ -38,8 +38,8 @@ def _when(value: str, option: str) -> datetime:
 
 
 def _range(request: Any, since: str, until: str) -> Any:
-    request.start.FromDatetime(_when(since, "--since"))
-    request.end.FromDatetime(_when(until, "--until"))
+    request.start.FromDatetime(when(since, "--since"))
+    request.end.FromDatetime(when(until, "--until"))
     return request
 
 

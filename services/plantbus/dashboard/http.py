@@ -16,6 +16,7 @@ __all__ = [
     "Classify",
     "Comment",
     "Login",
+    "OutOfService",
     "Refused",
     "Shelve",
     "bearer",
@@ -65,6 +66,13 @@ class Shelve(Comment):
     """Shelve an alarm for a while."""
 
     minutes: float = Field(60, gt=0, le=7 * 24 * 60)
+
+
+class OutOfService(_Body):
+    """Remove an alarm from service: a reason (the permit) and an expiry are required."""
+
+    comment: str = Field(min_length=1, max_length=500)
+    hours: float = Field(gt=0, le=30 * 24)
 
 
 class Classify(_Body):

@@ -26,6 +26,7 @@ from plantbus.dashboard.http import (
     MAX_BODY,
     Classify,
     Comment,
+    OutOfService,
     Refused,
     Shelve,
     errors_as_json,
@@ -47,7 +48,13 @@ __all__ = ["DashboardService"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 _CLIENT_QUEUE = 500
-_ALARM_BODIES: dict[str, type[Comment]] = {"ack": Comment, "shelve": Shelve, "reset": Comment}
+_ALARM_BODIES: dict[str, type[Comment] | type[OutOfService]] = {
+    "ack": Comment,
+    "shelve": Shelve,
+    "reset": Comment,
+    "out_of_service": OutOfService,
+    "return_to_service": Comment,
+}
 _GRPC_STATUS = {
     grpc.StatusCode.NOT_FOUND: 404,
     grpc.StatusCode.PERMISSION_DENIED: 403,
@@ -214,7 +221,11 @@ class DashboardService(Service):
         alarm_id, action = request.match_info["id"], request.match_info["action"]
         model = _ALARM_BODIES.get(action)
         if model is None:
-            raise Refused(404, f"unknown alarm action {action!r}: ack, shelve or reset")
+            raise Refused(
+                404,
+                f"unknown alarm action {action!r}: ack, shelve, reset, out_of_service or "
+                "return_to_service",
+            )
         body = await read_body(request, model)
         meta = (("x-plantbus-user", session.user),)
 
@@ -225,6 +236,18 @@ class DashboardService(Service):
                     alerting_pb2.ShelveRequest(
                         id=alarm_id, duration_seconds=body.minutes * 60, comment=body.comment
                     ),
+                    metadata=meta,
+                )
+            elif isinstance(body, OutOfService):
+                reply = await stub.RemoveFromService(
+                    alerting_pb2.RemoveFromServiceRequest(
+                        id=alarm_id, comment=body.comment, duration_seconds=body.hours * 3600
+                    ),
+                    metadata=meta,
+                )
+            elif action == "return_to_service":
+                reply = await stub.ReturnToService(
+                    alerting_pb2.ReturnToServiceRequest(id=alarm_id, comment=body.comment),
                     metadata=meta,
                 )
             elif action == "ack":

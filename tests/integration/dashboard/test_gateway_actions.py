@@ -1,6 +1,7 @@
 """The dashboard gateway's operator actions against the real alerting service: a latched
 alarm acknowledged and reset through the HTTP API by a signed-in user (session cookie and
-CSRF token), refused without a session, and the actions carried out as that user."""
+CSRF token), refused without a session, and the actions carried out as that user; an
+alarm taken out of service (a reason and an expiry required) and returned."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ CONFIG: dict[str, Any] = {
             "latching": True,
         }
     ],
-    **people(olga=["alarm.acknowledge", "alarm.reset"]),
+    **people(olga=["alarm.acknowledge", "alarm.reset", "alarm.out_of_service"]),
 }
 
 
@@ -68,7 +69,7 @@ async def test_latched_alarm_acknowledged_and_reset_from_the_dashboard(
         assert (alarm.state, alarm.note) == ("normal", "reset by olga: relief valve checked")
         async with dash.http.post(url("explode"), headers=headers, json={}) as unknown:
             assert unknown.status == 404
-            assert "ack, shelve or reset" in (await unknown.json())["error"]
+            assert "ack, shelve, reset, out_of_service or" in (await unknown.json())["error"]
         async with dash.http.post(url("ack"), headers=headers, json={}) as normal:
             assert normal.status == 400  # alerting's own refusal, as JSON
             assert ALARM in (await normal.json())["error"]
@@ -76,3 +77,35 @@ async def test_latched_alarm_acknowledged_and_reset_from_the_dashboard(
         async with dash.http.post(odd, headers=headers, json={}) as braces:
             assert braces.status == 404  # alerting's "no alarm", not a missing route
             assert "no alarm 'x{y}%/@s'" in (await braces.json())["error"]
+
+
+async def test_alarm_out_of_service_and_back_from_the_dashboard(
+    bus: Bus, nats_url: str, tmp_path: Path
+) -> None:
+    await put_config(bus, CONFIG)
+    async with serving(nats_url, tmp_path, services=[AlertingService], token_user="olga") as dash:
+        alerting = dash.runner.services["alerting"]
+        assert isinstance(alerting, AlertingService)
+        await wait_until(lambda: alerting.config_version == 1)
+        await publish_value(bus, "s/a/l/m1/pressure", 12.0)
+        await wait_until(lambda: alerting.alarms[ALARM].state == "unacknowledged")
+        headers = dash.acting(await dash.sign_in())
+
+        def url(action: str) -> URL:
+            return URL(f"{dash.base}{PATH}/{action}", encoded=True)
+
+        async with dash.http.post(url("out_of_service"), headers=headers, json={"hours": 2}) as no:
+            assert no.status == 400 and "comment" in (await no.json())["error"]
+        body = {"comment": "permit 4711", "hours": 2}
+        async with dash.http.post(url("out_of_service"), headers=headers, json=body) as oos:
+            assert oos.status == 200, await oos.text()
+            assert (await oos.json())["out_of_service_until"]
+        alarm = alerting.alarms[ALARM]
+        assert (alarm.state, alarm.note) == (
+            "out_of_service",
+            "removed from service by olga: permit 4711",
+        )
+        back = {"comment": "valve replaced"}
+        async with dash.http.post(url("return_to_service"), headers=headers, json=back) as ret:
+            assert ret.status == 200, await ret.text()
+        assert alerting.alarms[ALARM].state == "unacknowledged"  # still tripped: annunciated

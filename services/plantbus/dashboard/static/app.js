@@ -98,7 +98,9 @@ function alarmRow(a) {
   const buttons = !session ? [] : [
     UNACKED.includes(a.state) && button("Ack", "ack", id, `ack-${id}`),
     a.state === "latched_acknowledged" && button("Reset", "reset", id, `reset-${id}`),
-    a.state !== "shelved" && button("Shelve", "shelve", id, `shelve-${id}`),
+    a.state !== "shelved" && a.state !== "out_of_service" && button("Shelve", "shelve", id, `shelve-${id}`),
+    a.state === "out_of_service" ? button("Return to service", "return_to_service", id, `return-${id}`)
+      : button("Out of service", "out_of_service", id, `oos-${id}`),
   ];
   return h("div", { class: "row", "data-testid": `alarm-${id}` },
     h("div", {}, h("span", { class: "pill " + cls, "data-testid": `alarm-state-${id}` }, text(a.state)), " ",
@@ -191,8 +193,13 @@ function onAction(event) {
   if (kind === "session") signOut();
   else if (kind === "downtimes" && target.value) act(kind, id, action, { reason: target.value });
   else if (action === "ack") act(kind, id, action, {});
-  else if (action === "reset" || action === "shelve") {
-    const why = prompt(action === "reset" ? "Why reset?" : "Why shelve for 60 min?");
+  else if (action === "out_of_service") {
+    const why = prompt("Out of service: the permit or work order?");
+    const hours = why ? Number(prompt("For how many hours?", "8")) : 0;
+    if (why && hours > 0) act(kind, id, action, { comment: why, hours });
+  }
+  else if (action === "reset" || action === "shelve" || action === "return_to_service") {
+    const why = prompt({ reset: "Why reset?", shelve: "Why shelve for 60 min?", return_to_service: "Why return to service?" }[action]);
     if (why !== null) act(kind, id, action, action === "shelve" ? { minutes: 60, comment: why } : { comment: why });
   }
 }
