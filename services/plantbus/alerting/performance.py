@@ -5,10 +5,10 @@ An *annunciation* is a change to ``unacknowledged`` (a new alarm, a re-alarm, or
 comes back after shelving or suppression); that is what loads an operator. An
 *activation* is a change whose condition is active after one whose condition was not (or
 the alarm's first change in the range). Rates are counted per operator position over
-fixed periods from the range start (the last may be shorter); a flood runs from the
-annunciation that puts more than ``flood_start`` in the trailing period until one leaving
-it drops the count below ``flood_end``, as the live flood alarm does. The flood alarm
-itself is not counted.
+fixed periods of the clock (10:00, 10:10, ...; the first and last may lie partly outside
+the range); a flood runs from the annunciation that puts more than ``flood_start`` in the
+trailing period until one leaving it drops the count below ``flood_end``, as the live
+flood alarm does. The flood alarm itself is not counted.
 """
 
 from __future__ import annotations
@@ -123,9 +123,11 @@ def _flood_seconds(
 def _position(
     name: str, times: Sequence[float], start: float, end: float, limits: AlarmManagement
 ) -> PositionFigures:
-    periods = max(1, math.ceil((end - start) / limits.period_s))
-    per = Counter(int((t - start) // limits.period_s) for t in times)
-    peak_index, peak = max(per.items(), key=lambda kv: (kv[1], -kv[0]), default=(0, 0))
+    width = limits.period_s
+    first = math.floor(start / width)
+    periods = max(1, math.ceil(end / width) - first)
+    per = Counter(math.floor(t / width) for t in times)
+    peak_index, peak = max(per.items(), key=lambda kv: (kv[1], -kv[0]), default=(first, 0))
     floods, flood_s = _flood_seconds(times, limits, end)
     return PositionFigures(
         position=name,
@@ -133,7 +135,7 @@ def _position(
         periods=periods,
         periods_above=sum(1 for n in per.values() if n > limits.period_limit),
         peak=peak,
-        peak_start=start + peak_index * limits.period_s,
+        peak_start=peak_index * width,
         floods=floods,
         flood_s=flood_s,
         range_s=end - start,
