@@ -57,6 +57,7 @@ EVERYTHING = [
     "alarm.shelve",
     "alarm.unshelve",
     "alarm.reset",
+    "alarm.out_of_service",
     "downtime.classify",
     "workorder.manage",
     "erp.retry",
@@ -254,6 +255,22 @@ def table(hub: Hub, ids: dict[str, str]) -> list[tuple[str, str, Call]]:
             "alarm.unshelve",
             lambda c: alerting_pb2_grpc.AlertingServiceStub(c).Unshelve(
                 alerting_pb2.UnshelveRequest(id=alarm)
+            ),
+        ),
+        (
+            "RemoveFromService",
+            "alarm.remove_from_service",
+            lambda c: alerting_pb2_grpc.AlertingServiceStub(c).RemoveFromService(
+                alerting_pb2.RemoveFromServiceRequest(
+                    id=alarm, comment="permit 1", duration_seconds=600
+                )
+            ),
+        ),
+        (
+            "ReturnToService",
+            "alarm.return_to_service",
+            lambda c: alerting_pb2_grpc.AlertingServiceStub(c).ReturnToService(
+                alerting_pb2.ReturnToServiceRequest(id=alarm)
             ),
         ),
         (

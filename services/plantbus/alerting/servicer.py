@@ -134,7 +134,7 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
     async def RemoveFromService(
         self, request: alerting_pb2.RemoveFromServiceRequest, context: Context
     ) -> alerting_pb2.RemoveFromServiceResponse:
-        who = await require("alarm.out_of_service", request.id)
+        who = await require("alarm.out_of_service", request.id, "alarm.remove_from_service")
         alarm = await self.service.operator_action(
             request.id, "remove_from_service", who.name, request.comment, request.duration_seconds
         )
@@ -143,7 +143,7 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
     async def ReturnToService(
         self, request: alerting_pb2.ReturnToServiceRequest, context: Context
     ) -> alerting_pb2.ReturnToServiceResponse:
-        who = await require("alarm.out_of_service", request.id)
+        who = await require("alarm.out_of_service", request.id, "alarm.return_to_service")
         alarm = await self.service.operator_action(
             request.id, "return_to_service", who.name, request.comment
         )
