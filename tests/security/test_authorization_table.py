@@ -59,6 +59,7 @@ EVERYTHING = [
     "alarm.reset",
     "alarm.out_of_service",
     "downtime.classify",
+    "oee.correct",
     "workorder.manage",
     "erp.retry",
 ]
@@ -285,6 +286,18 @@ def table(hub: Hub, ids: dict[str, str]) -> list[tuple[str, str, Call]]:
             "downtime.classify",
             lambda c: oee_pb2_grpc.OeeServiceStub(c).ClassifyDowntime(
                 oee_pb2.ClassifyDowntimeRequest(id=ids["downtime"], reason="changeover")
+            ),
+        ),
+        (
+            "CorrectCounts",
+            "oee.correct_counts",
+            lambda c: oee_pb2_grpc.OeeServiceStub(c).CorrectCounts(
+                oee_pb2.CorrectCountsRequest(
+                    machine=M1,
+                    correction=oee_pb2.COUNT_CORRECTION_SCRAP,
+                    quantity=1,
+                    comment="table",
+                )
             ),
         ),
         (

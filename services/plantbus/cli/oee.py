@@ -1,4 +1,5 @@
-"""``plantbus oee compute``: the KPI engine offline over a JSON Lines file of events."""
+"""``plantbus oee``: the KPI engine offline over a JSON Lines file of events, the live
+figures, and corrections by people (counts, stop reasons)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from plantbus.cli.alarms import user_option
+from plantbus.cli.history import when
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.output import echo_json, json_option
 from plantbus.cli.rpc import call
@@ -88,6 +91,73 @@ def show(scope: str, shift: str, as_json: bool, hub: Hub) -> None:
             for r, s in sorted(snap.downtime_by_reason.items(), key=lambda kv: -kv[1])
         )
     )
+
+
+_CORRECTIONS = {
+    "scrap": oee_pb2.COUNT_CORRECTION_SCRAP,
+    "rework": oee_pb2.COUNT_CORRECTION_REWORK,
+    "total": oee_pb2.COUNT_CORRECTION_TOTAL,
+}
+
+
+@oee.command(context_settings={"ignore_unknown_options": True})
+@click.argument("machine")
+@click.argument("correction", type=click.Choice(sorted(_CORRECTIONS)))
+@click.argument("quantity", type=int)
+@click.option("--at", "at", default="now", show_default=True, help="When: now, 30m, 2h, ISO.")
+@click.option("-m", "--comment", required=True, help="Why (required, audited).")
+@user_option
+@hub_options
+def correct(
+    machine: str,
+    correction: str,
+    quantity: int,
+    at: str,
+    comment: str,
+    user: str | None,
+    hub: Hub,
+) -> None:
+    """Enter QUANTITY parts of MACHINE as scrap or rework found later, or correct its part
+    count (total; negative takes parts back), at the time they belong to; the figures from
+    then on are recomputed."""
+    request = oee_pb2.CorrectCountsRequest(
+        machine=machine,
+        correction=_CORRECTIONS[correction],
+        quantity=quantity,
+        comment=comment,
+    )
+    request.time.FromDatetime(when(at, "--at"))
+    snap = call(hub, "oee", "CorrectCounts", request, user=user).snapshot
+    click.echo(
+        f"{snap.scope}: parts {snap.total_count} (good {snap.good_count}, scrap "
+        f"{snap.kpis.scrap_count}, rework {snap.kpis.rework_count}), Q {_pct(snap, 'quality')}"
+        f", OEE {_pct(snap, 'oee')}, revision {snap.revision}"
+    )
+
+
+@oee.command()
+@click.option("--machine", default="", help="Only this site/area/line/machine.")
+@hub_options
+def downtimes(machine: str, hub: Hub) -> None:
+    """Recent downtime episodes with their ids and reasons (to classify)."""
+    reply = call(hub, "oee", "ListDowntimes", oee_pb2.ListDowntimesRequest(machine=machine))
+    for d in reply.downtimes:
+        start = d.start.ToDatetime().isoformat(timespec="seconds")
+        by = f" (by {d.classified_by})" if d.classified_by else ""
+        click.echo(f"{d.id}  {start}Z  {d.machine}  {d.reason or 'unspecified'}{by}")
+
+
+@oee.command()
+@click.argument("downtime_id")
+@click.argument("reason")
+@user_option
+@hub_options
+def classify(downtime_id: str, reason: str, user: str | None, hub: Hub) -> None:
+    """Give the stop DOWNTIME_ID its REASON (again, to reclassify it): the figures of every
+    shift and order it touched are recomputed."""
+    request = oee_pb2.ClassifyDowntimeRequest(id=downtime_id, reason=reason)
+    d = call(hub, "oee", "ClassifyDowntime", request, user=user).downtime
+    click.echo(f"{d.id}  {d.machine}  {d.reason} (by {d.classified_by})")
 
 
 commands = [oee]

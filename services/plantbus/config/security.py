@@ -27,6 +27,7 @@ Permission = Literal[
     "workorder.manage",
     "erp.retry",
     "oee.read",
+    "oee.correct",
     "device.read",
     "tag.read",
     "tag.write",

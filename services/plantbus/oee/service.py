@@ -30,6 +30,7 @@ from plantbus.kit import telemetry as otel
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.store_health import StoreHealth
 from plantbus.kit.tasks import cancel
+from plantbus.oee.corrections import correct_counts
 from plantbus.oee.engine import OeeEngine
 from plantbus.oee.live import LiveOee
 from plantbus.oee.persist import (
@@ -311,3 +312,25 @@ class OeeService(Service):
             detail=f"{downtime_id}: {old} -> {reason}",
         )
         return classified
+
+    async def correct_counts(
+        self, machine: str, ts: float, correction: int, quantity: int, why: str, actor: str
+    ) -> oee_pb2.OeeSnapshot:
+        """Scrap, rework or a count entered by a person at ``ts``; the figures from then on
+        are recomputed at once (a new revision); audited."""
+        name = oee_pb2.CountCorrection.Name(correction).removeprefix("COUNT_CORRECTION_")
+        attributes = {"correction": name.lower(), "quantity": str(quantity), "time": str(ts)}
+        async with self._lock:
+            now = time.time()
+            correct_counts(self.live, machine, ts, correction, quantity, now)
+            self.live.tick(now)
+            await self._publish_due(now)
+            snap = self.machine_snapshot(machine, now)
+        await self.ctx.audit(
+            action="oee.correct_counts",
+            target=machine,
+            actor=actor,
+            detail=why,
+            attributes={**attributes, "revision": str(snap.revision)},
+        )
+        return snap

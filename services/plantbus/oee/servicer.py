@@ -102,3 +102,20 @@ class OeeServicer(oee_pb2_grpc.OeeServiceServicer):  # type: ignore[misc]
             six_big_losses_s=kpis.six_big_losses(),
             pareto=[oee_pb2.ParetoEntry(reason=r, seconds=s) for r, s in pareto],
         )
+
+    async def CorrectCounts(
+        self, request: oee_pb2.CorrectCountsRequest, context: Context
+    ) -> oee_pb2.CorrectCountsResponse:
+        who = await require("oee.correct", request.machine, "oee.correct_counts")
+        if not request.comment.strip():
+            raise ValidationFailed("a comment is required: why the counts change")
+        ts = request.time.ToNanoseconds() / 1e9 if request.HasField("time") else time.time()
+        snap = await self.service.correct_counts(
+            request.machine,
+            ts,
+            request.correction,
+            request.quantity,
+            request.comment.strip(),
+            who.name,
+        )
+        return oee_pb2.CorrectCountsResponse(snapshot=snap)

@@ -16,10 +16,21 @@ class DowntimeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DOWNTIME_KIND_STARTED: _ClassVar[DowntimeKind]
     DOWNTIME_KIND_ENDED: _ClassVar[DowntimeKind]
     DOWNTIME_KIND_CLASSIFIED: _ClassVar[DowntimeKind]
+
+class CountCorrection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    COUNT_CORRECTION_UNSPECIFIED: _ClassVar[CountCorrection]
+    COUNT_CORRECTION_SCRAP: _ClassVar[CountCorrection]
+    COUNT_CORRECTION_REWORK: _ClassVar[CountCorrection]
+    COUNT_CORRECTION_TOTAL: _ClassVar[CountCorrection]
 DOWNTIME_KIND_UNSPECIFIED: DowntimeKind
 DOWNTIME_KIND_STARTED: DowntimeKind
 DOWNTIME_KIND_ENDED: DowntimeKind
 DOWNTIME_KIND_CLASSIFIED: DowntimeKind
+COUNT_CORRECTION_UNSPECIFIED: CountCorrection
+COUNT_CORRECTION_SCRAP: CountCorrection
+COUNT_CORRECTION_REWORK: CountCorrection
+COUNT_CORRECTION_TOTAL: CountCorrection
 
 class OeeSnapshot(_message.Message):
     __slots__ = ("scope", "time", "shift", "work_order", "state", "reason", "availability", "performance", "quality", "oee", "planned_busy_time_s", "actual_production_time_s", "downtime_s", "total_count", "good_count", "downtime_by_reason", "order_total_count", "order_good_count", "order_run_s", "order_down_s", "kpis", "order_kpis", "revision", "final")
@@ -205,6 +216,26 @@ class ClassifyDowntimeResponse(_message.Message):
     DOWNTIME_FIELD_NUMBER: _ClassVar[int]
     downtime: DowntimeEvent
     def __init__(self, downtime: _Optional[_Union[DowntimeEvent, _Mapping]] = ...) -> None: ...
+
+class CorrectCountsRequest(_message.Message):
+    __slots__ = ("machine", "time", "correction", "quantity", "comment")
+    MACHINE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    CORRECTION_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    machine: str
+    time: _timestamp_pb2.Timestamp
+    correction: CountCorrection
+    quantity: int
+    comment: str
+    def __init__(self, machine: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., correction: _Optional[_Union[CountCorrection, str]] = ..., quantity: _Optional[int] = ..., comment: _Optional[str] = ...) -> None: ...
+
+class CorrectCountsResponse(_message.Message):
+    __slots__ = ("snapshot",)
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    snapshot: OeeSnapshot
+    def __init__(self, snapshot: _Optional[_Union[OeeSnapshot, _Mapping]] = ...) -> None: ...
 
 class GetLossesRequest(_message.Message):
     __slots__ = ("scope", "level")

@@ -60,6 +60,11 @@ class OeeServiceStub:
                 request_serializer=plantbus_dot_v1_dot_oee__pb2.GetLossesRequest.SerializeToString,
                 response_deserializer=plantbus_dot_v1_dot_oee__pb2.GetLossesResponse.FromString,
                 _registered_method=True)
+        self.CorrectCounts = channel.unary_unary(
+                '/plantbus.v1.OeeService/CorrectCounts',
+                request_serializer=plantbus_dot_v1_dot_oee__pb2.CorrectCountsRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_oee__pb2.CorrectCountsResponse.FromString,
+                _registered_method=True)
 
 
 class OeeServiceServicer:
@@ -101,6 +106,14 @@ class OeeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CorrectCounts(self, request, context):
+        """CorrectCounts enters scrap or rework found by people, or corrects a machine's part
+        count, at a past time; the figures from then on are recomputed (audited).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OeeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +141,11 @@ def add_OeeServiceServicer_to_server(servicer, server):
                     servicer.GetLosses,
                     request_deserializer=plantbus_dot_v1_dot_oee__pb2.GetLossesRequest.FromString,
                     response_serializer=plantbus_dot_v1_dot_oee__pb2.GetLossesResponse.SerializeToString,
+            ),
+            'CorrectCounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.CorrectCounts,
+                    request_deserializer=plantbus_dot_v1_dot_oee__pb2.CorrectCountsRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_oee__pb2.CorrectCountsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -266,6 +284,33 @@ class OeeService:
             '/plantbus.v1.OeeService/GetLosses',
             plantbus_dot_v1_dot_oee__pb2.GetLossesRequest.SerializeToString,
             plantbus_dot_v1_dot_oee__pb2.GetLossesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CorrectCounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.OeeService/CorrectCounts',
+            plantbus_dot_v1_dot_oee__pb2.CorrectCountsRequest.SerializeToString,
+            plantbus_dot_v1_dot_oee__pb2.CorrectCountsResponse.FromString,
             options,
             channel_credentials,
             insecure,
