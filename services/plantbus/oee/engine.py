@@ -255,7 +255,9 @@ class OeeEngine:
             track.run_since is not None
             and event.ts - track.run_since < self.settings.startup_window_s
         )
+        outside = not track.in_shift or bool(track.breaks) or track.state == "planned_stop"
         for bucket in track.buckets():
+            bucket.outside_count += max(event.total, 0) if outside else 0
             bucket.total_count += event.total
             bucket.reject_count += event.reject
             bucket.rework_count += event.rework

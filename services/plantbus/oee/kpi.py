@@ -51,6 +51,9 @@ class Totals:
     failures: int = 0
     minor_stop_s: float = 0.0
     setup_s: float = 0.0
+    outside_count: int = 0
+    """Parts counted outside production time (outside shifts, in a break or a planned
+    stop): a data-quality finding, since PQ has them but APT has no time for them."""
 
     def add(self, other: Totals) -> None:
         """Add another scope's times and counts into this one."""
@@ -72,6 +75,7 @@ class Totals:
             "failures",
             "minor_stop_s",
             "setup_s",
+            "outside_count",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for reason, seconds in other.down_by_reason.items():

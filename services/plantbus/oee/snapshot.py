@@ -7,7 +7,9 @@ from plantbus.oee.engine import Closed, MachineTrack
 from plantbus.oee.kpi import Kpis, Totals
 from plantbus.v1 import oee_pb2
 
-__all__ = ["current_totals", "final_snapshot", "iso_kpis", "snapshot"]
+__all__ = ["OUTSIDE_PRODUCTION", "current_totals", "final_snapshot", "iso_kpis", "snapshot"]
+
+OUTSIDE_PRODUCTION = "parts_outside_production_time"
 
 _RATIOS = {
     "availability": "availability",
@@ -89,6 +91,15 @@ def snapshot(
         value = getattr(kpis, name)
         if value is not None:
             setattr(msg, name, value)
+    if t.outside_count:
+        msg.findings.add(
+            code=OUTSIDE_PRODUCTION,
+            count=t.outside_count,
+            message=f"{t.outside_count} parts counted outside production time (outside "
+            "shifts, in breaks or planned stops): they are in the part count but no "
+            "production time, so the performance is too high; check the shift calendar "
+            "against the machine's state signal",
+        )
     return msg
 
 

@@ -33,7 +33,7 @@ COUNT_CORRECTION_REWORK: CountCorrection
 COUNT_CORRECTION_TOTAL: CountCorrection
 
 class OeeSnapshot(_message.Message):
-    __slots__ = ("scope", "time", "shift", "work_order", "state", "reason", "availability", "performance", "quality", "oee", "planned_busy_time_s", "actual_production_time_s", "downtime_s", "total_count", "good_count", "downtime_by_reason", "order_total_count", "order_good_count", "order_run_s", "order_down_s", "kpis", "order_kpis", "revision", "final")
+    __slots__ = ("scope", "time", "shift", "work_order", "state", "reason", "availability", "performance", "quality", "oee", "planned_busy_time_s", "actual_production_time_s", "downtime_s", "total_count", "good_count", "downtime_by_reason", "order_total_count", "order_good_count", "order_run_s", "order_down_s", "kpis", "order_kpis", "revision", "final", "findings")
     class DowntimeByReasonEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +65,7 @@ class OeeSnapshot(_message.Message):
     ORDER_KPIS_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     FINAL_FIELD_NUMBER: _ClassVar[int]
+    FINDINGS_FIELD_NUMBER: _ClassVar[int]
     scope: str
     time: _timestamp_pb2.Timestamp
     shift: str
@@ -89,7 +90,18 @@ class OeeSnapshot(_message.Message):
     order_kpis: IsoKpis
     revision: int
     final: bool
-    def __init__(self, scope: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shift: _Optional[str] = ..., work_order: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., availability: _Optional[float] = ..., performance: _Optional[float] = ..., quality: _Optional[float] = ..., oee: _Optional[float] = ..., planned_busy_time_s: _Optional[float] = ..., actual_production_time_s: _Optional[float] = ..., downtime_s: _Optional[float] = ..., total_count: _Optional[int] = ..., good_count: _Optional[int] = ..., downtime_by_reason: _Optional[_Mapping[str, float]] = ..., order_total_count: _Optional[int] = ..., order_good_count: _Optional[int] = ..., order_run_s: _Optional[float] = ..., order_down_s: _Optional[float] = ..., kpis: _Optional[_Union[IsoKpis, _Mapping]] = ..., order_kpis: _Optional[_Union[IsoKpis, _Mapping]] = ..., revision: _Optional[int] = ..., final: _Optional[bool] = ...) -> None: ...
+    findings: _containers.RepeatedCompositeFieldContainer[DataQualityFinding]
+    def __init__(self, scope: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shift: _Optional[str] = ..., work_order: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., availability: _Optional[float] = ..., performance: _Optional[float] = ..., quality: _Optional[float] = ..., oee: _Optional[float] = ..., planned_busy_time_s: _Optional[float] = ..., actual_production_time_s: _Optional[float] = ..., downtime_s: _Optional[float] = ..., total_count: _Optional[int] = ..., good_count: _Optional[int] = ..., downtime_by_reason: _Optional[_Mapping[str, float]] = ..., order_total_count: _Optional[int] = ..., order_good_count: _Optional[int] = ..., order_run_s: _Optional[float] = ..., order_down_s: _Optional[float] = ..., kpis: _Optional[_Union[IsoKpis, _Mapping]] = ..., order_kpis: _Optional[_Union[IsoKpis, _Mapping]] = ..., revision: _Optional[int] = ..., final: _Optional[bool] = ..., findings: _Optional[_Iterable[_Union[DataQualityFinding, _Mapping]]] = ...) -> None: ...
+
+class DataQualityFinding(_message.Message):
+    __slots__ = ("code", "message", "count")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    message: str
+    count: int
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
 
 class IsoKpis(_message.Message):
     __slots__ = ("availability", "effectiveness", "quality_ratio", "oee", "teep", "nee", "utilisation_efficiency", "allocation_efficiency", "setup_ratio", "scrap_ratio", "rework_ratio", "first_pass_yield", "mtbf_s", "mttr_s", "planned_busy_time_s", "actual_production_time_s", "actual_unit_busy_time_s", "setup_time_s", "downtime_s", "planned_downtime_s", "total_count", "good_count", "scrap_count", "rework_count", "failures")
