@@ -4,18 +4,61 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
+import yaml
+from pydantic import ValidationError
 
 from plantbus.cli.hub import default_data_dir
-from plantbus.sim import INSTALL, missing_libraries
+from plantbus.config.oee import ShiftCalendar
+from plantbus.oee.calendar import status_at
+from plantbus.sim import INSTALL, demo_plant, missing_libraries
+from plantbus.sim.model import Planned, Reason
 
-__all__ = ["commands"]
+__all__ = ["calendar_of", "commands", "planned_by"]
+
+SIM_LINE = "demo/machining/line1"
+
+
+def calendar_of(plant: Path, line: str) -> ShiftCalendar | None:
+    """The shift calendar of ``line`` in a plant config (a YAML file or a directory of
+    them); None when it has none. Only ``shift_calendars`` is read."""
+    files = sorted(plant.glob("*.yaml")) if plant.is_dir() else [plant]
+    for path in files:
+        try:
+            doc = yaml.safe_load(path.read_text()) or {}
+            calendars = [ShiftCalendar.model_validate(c) for c in doc.get("shift_calendars", [])]
+        except (OSError, yaml.YAMLError, ValidationError, AttributeError) as err:
+            raise click.ClickException(f"{path}: no shift calendar to follow: {err}") from None
+        for calendar in calendars:
+            if line in calendar.lines:
+                return calendar
+    return None
+
+
+def planned_by(calendar: ShiftCalendar, clock: Callable[[], float] = time.time) -> Planned:
+    """The calendar's planned stops as the simulator asks for them: a break, or no shift."""
+
+    def planned() -> Reason | None:
+        status = status_at(calendar, clock())
+        if not status.shift:
+            return Reason.NO_SHIFT
+        return Reason.BREAK if status.breaks else None
+
+    return planned
 
 
 async def _serve(
-    host: str, modbus_port: int, opcua_port: int, seed: int, speed: float, data_dir: Path
+    host: str,
+    modbus_port: int,
+    opcua_port: int,
+    seed: int,
+    speed: float,
+    data_dir: Path,
+    calendar: ShiftCalendar | None,
 ) -> None:
     # imported here: asyncua and pymodbus weigh about 25 MB, which every other command
     # (and every `plantbus run SERVICE` process) would otherwise carry
@@ -26,7 +69,7 @@ async def _serve(
     from plantbus.sim.server import ModbusSim, serve_modbus
 
     cert, key = sim_certificate(data_dir)
-    machines = line(seed)
+    machines = line(seed, planned_by(calendar) if calendar else None)
     sim = ModbusSim(machines, speed=speed)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -40,6 +83,8 @@ async def _serve(
             click.echo(
                 f"simulated line1 (m1, m2, m3) on modbus://{host}:{port} and {opcua} (seed {seed})"
             )
+            if calendar:
+                click.echo(f"following shift calendar {calendar.name!r}: stops in breaks")
             der = cert.read_bytes()
             click.echo(f"OPC UA signs and encrypts; its certificate has SHA-256 {fingerprint(der)}")
             if not TrustList.of(data_dir, "opcua").contains(der):
@@ -61,16 +106,33 @@ async def _serve(
     envvar="PLANTBUS_DATA_DIR",
     help="Where the OPC UA server keeps its certificate (default: the hub's data dir).",
 )
+@click.option(
+    "--plant",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="The plant config whose shift calendar the line follows (default: the demo plant).",
+)
+@click.option("--no-calendar", is_flag=True, help="Produce around the clock, breaks included.")
 def sim(
-    host: str, modbus_port: int, opcua_port: int, seed: int, speed: float, data_dir: Path | None
+    host: str,
+    modbus_port: int,
+    opcua_port: int,
+    seed: int,
+    speed: float,
+    data_dir: Path | None,
+    plant: Path | None,
+    no_calendar: bool,
 ) -> None:
-    """Run the simulated plant: three CNC machines with seeded faults."""
+    """Run the simulated plant: three CNC machines with seeded faults, stopped in the
+    breaks of their line's shift calendar (planned stop, reason 203 break, 204 no shift)."""
     missing = missing_libraries()
     if missing:
         raise click.ClickException(
             f"the simulated plant needs {' and '.join(missing)}, not installed here: {INSTALL}"
         )
-    asyncio.run(_serve(host, modbus_port, opcua_port, seed, speed, data_dir or default_data_dir()))
+    calendar = None if no_calendar else calendar_of(plant or demo_plant(), SIM_LINE)
+    where = data_dir or default_data_dir()
+    asyncio.run(_serve(host, modbus_port, opcua_port, seed, speed, where, calendar))
 
 
 commands = [sim]

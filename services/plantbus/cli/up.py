@@ -189,6 +189,7 @@ def up(
                         str(env_ports["opcua"]),
                         "--data-dir",
                         str(data_dir),
+                        *(["--plant", str(config_path)] if config_path else []),
                     ),
                     logs / "sim.log",
                 )

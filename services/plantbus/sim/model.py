@@ -9,9 +9,10 @@ from __future__ import annotations
 import enum
 import random
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["MachineSim", "MachineState", "Reason", "line"]
+__all__ = ["MachineSim", "MachineState", "Planned", "Reason", "line"]
 
 
 class MachineState(enum.IntEnum):
@@ -32,6 +33,13 @@ class Reason(enum.IntEnum):
     MATERIAL_SHORTAGE = 103
     PLANNED_MAINTENANCE = 201
     CHANGEOVER = 202
+    BREAK = 203
+    NO_SHIFT = 204
+
+
+Planned = Callable[[], "Reason | None"]
+"""Says, when asked, whether the plant plans a stop now and why (the shift calendar:
+a break, no shift); None: production time."""
 
 
 REGISTERS_PER_MACHINE = 100
@@ -59,6 +67,8 @@ class MachineSim:
     power: float = 0.0
     speed_setpoint: int = 3000
     reject_rate: float = 0.03
+    planned: Planned | None = field(default=None, repr=False)
+    """The shift calendar: in a planned stop the machine stops and counts nothing."""
     _rng: random.Random = field(init=False, repr=False)
     _last: float | None = field(default=None, repr=False)
     _progress: float = field(default=0.0, repr=False)
@@ -75,7 +85,13 @@ class MachineSim:
             self._next_fault = now + self._rng.uniform(15, 35)
             return
         dt, self._last = now - self._last, now
-        if self.state == MachineState.RUNNING:
+        stop = self.planned() if self.planned else None
+        if stop is not None:
+            self.state, self.reason = MachineState.PLANNED_STOP, stop
+        elif self.state == MachineState.PLANNED_STOP:  # back to work after the break
+            self.state, self.reason = MachineState.RUNNING, Reason.NONE
+            self._next_fault = now + self._rng.uniform(25, 50)
+        elif self.state == MachineState.RUNNING:
             self._run(dt)
             if now >= self._next_fault:
                 self.state, self.reason = MachineState.DOWN, self._rng.choice(FAULTS)
@@ -112,10 +128,11 @@ class MachineSim:
         return image
 
 
-def line(seed: int = 7) -> list[MachineSim]:
-    """The demo line: three machines with different rates and their own fault schedules."""
+def line(seed: int = 7, planned: Planned | None = None) -> list[MachineSim]:
+    """The demo line: three machines with different rates and their own fault schedules,
+    all stopping when ``planned`` says (the line's shift calendar)."""
     return [
-        MachineSim("m1", cycle_time_s=2.0, seed=seed * 10 + 1),
-        MachineSim("m2", cycle_time_s=3.0, seed=seed * 10 + 2),
-        MachineSim("m3", cycle_time_s=1.5, seed=seed * 10 + 3),
+        MachineSim("m1", cycle_time_s=2.0, seed=seed * 10 + 1, planned=planned),
+        MachineSim("m2", cycle_time_s=3.0, seed=seed * 10 + 2, planned=planned),
+        MachineSim("m3", cycle_time_s=1.5, seed=seed * 10 + 3, planned=planned),
     ]
