@@ -102,7 +102,9 @@ async def test_a_stop_during_a_nats_outage_is_booked_to_its_reason_and_duration(
             return oee.engine.machines[M1].totals.down_by_reason.get("jam", 0.0)
 
         def jams(kind: int) -> list[oee_pb2.DowntimeEvent]:
-            return [d for d in downtimes if d.kind == kind and d.reason == "jam"]
+            return [
+                d for d in downtimes if d.kind == kind and d.reason == "jam" and d.machine == M1
+            ]
 
         await wait_until(
             lambda: jams(oee_pb2.DOWNTIME_KIND_ENDED), timeout=40, message="the replayed jam ended"
@@ -118,4 +120,6 @@ async def test_a_stop_during_a_nats_outage_is_booked_to_its_reason_and_duration(
         snap = oee.machine_snapshot(M1, time.time())
         assert snap.state == "running" and snap.downtime_by_reason["jam"] == jam()
         assert snap.revision >= 1  # the figures shown during the outage were corrected
+        line_stops = [d for d in downtimes if d.root_cause_machine]
+        assert line_stops and {d.root_cause_machine for d in line_stops} == {M1}
         print(f"NATS down {OUTAGE_S:.0f}s; m1 stopped {lasted:.2f}s; booked jam {jam():.2f}s")

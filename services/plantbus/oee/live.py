@@ -19,6 +19,7 @@ from plantbus.oee.calendar import OFF, CalendarStatus, status_at, status_events,
 from plantbus.oee.engine import Closed, EngineSettings, MachineTrack, OeeEngine
 from plantbus.oee.events import Event, WorkOrderEnd, WorkOrderStart
 from plantbus.oee.kpi import Kpis, Totals
+from plantbus.oee.line_stops import LineStops
 from plantbus.oee.machine import Checkpoint, MachineModel, Outbox
 from plantbus.oee.mapping import MachineMapper
 from plantbus.oee.snapshot import current_totals, final_snapshot, snapshot
@@ -51,6 +52,7 @@ class LiveOee:
         self.dropped = 0
         """Inputs older than the correction horizon, not applied."""
         self.out = Outbox()
+        self.line_stops = LineStops()
         self.restored_mappers: dict[str, dict[str, object]] = {}
         """Mapper baselines from a restart, taken when the config maps the machine."""
         self._muted = 0
@@ -279,6 +281,10 @@ class LiveOee:
         return classified, old
 
     def drain(self) -> Outbox:
-        """What to publish since the last drain."""
+        """What to publish since the last drain; a machine's downtime event brings its
+        line's stops that it changed (which machine stopped the line)."""
         out, self.out = self.out, Outbox()
+        lines = {e.machine.rsplit("/", 1)[0] for e in out.downtimes if e.machine.count("/") == 3}
+        for line in sorted(lines):
+            out.downtimes += self.line_stops.changed(self.engine.downtime.recent, line)
         return out

@@ -253,7 +253,8 @@ class OeeService(Service):
         their lines. Call with the lock held."""
         out = self.live.drain()
         for event in out.downtimes:
-            self._spawn(self.ctx.bus.publish(subjects.downtime(*event.machine.split("/")), event))
+            where = [*event.machine.split("/"), "all"][:4]  # a line's stop: .<line>.all
+            self._spawn(self.ctx.bus.publish(subjects.downtime(*where), event))
         for final in out.finals:
             await self.ctx.bus.publish(subjects.oee_final(*final.scope.split("/")), final)
         self.dirty |= out.dirty | out.urgent

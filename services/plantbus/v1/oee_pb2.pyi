@@ -158,7 +158,14 @@ class IsoKpis(_message.Message):
     def __init__(self, availability: _Optional[float] = ..., effectiveness: _Optional[float] = ..., quality_ratio: _Optional[float] = ..., oee: _Optional[float] = ..., teep: _Optional[float] = ..., nee: _Optional[float] = ..., utilisation_efficiency: _Optional[float] = ..., allocation_efficiency: _Optional[float] = ..., setup_ratio: _Optional[float] = ..., scrap_ratio: _Optional[float] = ..., rework_ratio: _Optional[float] = ..., first_pass_yield: _Optional[float] = ..., mtbf_s: _Optional[float] = ..., mttr_s: _Optional[float] = ..., planned_busy_time_s: _Optional[float] = ..., actual_production_time_s: _Optional[float] = ..., actual_unit_busy_time_s: _Optional[float] = ..., setup_time_s: _Optional[float] = ..., downtime_s: _Optional[float] = ..., planned_downtime_s: _Optional[float] = ..., total_count: _Optional[int] = ..., good_count: _Optional[int] = ..., scrap_count: _Optional[int] = ..., rework_count: _Optional[int] = ..., failures: _Optional[int] = ...) -> None: ...
 
 class DowntimeEvent(_message.Message):
-    __slots__ = ("id", "machine", "kind", "reason", "planned", "start", "end", "classified_by")
+    __slots__ = ("id", "machine", "kind", "reason", "planned", "start", "end", "classified_by", "root_cause_machine", "line_states")
+    class LineStatesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     MACHINE_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +174,8 @@ class DowntimeEvent(_message.Message):
     START_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
     CLASSIFIED_BY_FIELD_NUMBER: _ClassVar[int]
+    ROOT_CAUSE_MACHINE_FIELD_NUMBER: _ClassVar[int]
+    LINE_STATES_FIELD_NUMBER: _ClassVar[int]
     id: str
     machine: str
     kind: DowntimeKind
@@ -175,7 +184,9 @@ class DowntimeEvent(_message.Message):
     start: _timestamp_pb2.Timestamp
     end: _timestamp_pb2.Timestamp
     classified_by: str
-    def __init__(self, id: _Optional[str] = ..., machine: _Optional[str] = ..., kind: _Optional[_Union[DowntimeKind, str]] = ..., reason: _Optional[str] = ..., planned: _Optional[bool] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., classified_by: _Optional[str] = ...) -> None: ...
+    root_cause_machine: str
+    line_states: _containers.ScalarMap[str, str]
+    def __init__(self, id: _Optional[str] = ..., machine: _Optional[str] = ..., kind: _Optional[_Union[DowntimeKind, str]] = ..., reason: _Optional[str] = ..., planned: _Optional[bool] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., classified_by: _Optional[str] = ..., root_cause_machine: _Optional[str] = ..., line_states: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class GetOeeRequest(_message.Message):
     __slots__ = ("scope", "shift")

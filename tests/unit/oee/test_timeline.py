@@ -275,5 +275,8 @@ def test_a_stop_replayed_after_an_outage_is_credited_to_its_reason() -> None:
     snap = live.machine_snapshot(m1, t0 + 45)
     assert dict(snap.downtime_by_reason) == {"jam": 10.0}
     assert snap.actual_production_time_s == 35.0 and snap.revision == 1
-    [started, ended] = sorted(live.drain().downtimes, key=lambda d: d.kind)
+    published = live.drain().downtimes
+    [started, ended] = sorted((d for d in published if d.machine == m1), key=lambda d: d.kind)
     assert (started.start.seconds, ended.end.seconds) == (t0 + 10, t0 + 20)
+    [line] = [d for d in published if d.machine == "s/a/l"]  # the line's stop, m1's
+    assert (line.root_cause_machine, line.end.seconds) == (m1, t0 + 20)

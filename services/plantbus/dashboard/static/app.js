@@ -108,7 +108,16 @@ function alarmRow(a) {
     h("div", {}, buttons));
 }
 
+function lineStopRow(d) {
+  const others = Object.entries(d.line_states || {}).filter(([, s]) => s !== "root_cause")
+    .map(([m, s]) => `${text(m)} ${text(s)}`).join(", ");
+  return h("div", { class: "row", "data-testid": `line-stop-${text(d.id)}` },
+    h("span", {}, `${text(d.machine)} stopped by ${text(d.root_cause_machine.split("/").pop())} · ${text(d.reason || "unspecified")} `,
+      h("span", { class: "muted" }, (d.end ? "ended" : "ongoing") + (others ? " · " + others : ""))));
+}
+
 function downtimeRow(d) {
+  if (d.root_cause_machine) return lineStopRow(d);
   const classify = session && h("select", { "aria-label": "classify", "data-testid": `classify-${text(d.id)}`, dataset: { kind: "downtimes", action: "classify", id: text(d.id) } },
     h("option", { value: "" }, "classify…"), REASONS.map((r) => h("option", {}, r)));
   return h("div", { class: "row" },
