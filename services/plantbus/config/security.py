@@ -23,6 +23,7 @@ Permission = Literal[
     "alarm.reset",
     "alarm.out_of_service",
     "downtime.classify",
+    "downtime.reclassify",
     "workorder.read",
     "workorder.manage",
     "erp.retry",

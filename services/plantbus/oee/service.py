@@ -301,13 +301,16 @@ class OeeService(Service):
             if not await self.saves.put(self._kv, key, zlib.compress(json.dumps(doc).encode())):
                 return
 
-    async def classify(self, downtime_id: str, reason: str, actor: str) -> oee_pb2.DowntimeEvent:
-        """Give a downtime episode its reason; its figures are recomputed; audited."""
+    async def classify(
+        self, downtime_id: str, reason: str, actor: str, action: str = "downtime.classify"
+    ) -> oee_pb2.DowntimeEvent:
+        """Give a downtime episode its reason; its figures are recomputed; audited as
+        ``action`` (``downtime.reclassify`` for one someone classified before)."""
         async with self._lock:
             classified, old = self.live.classify(downtime_id, reason, actor, time.time())
             await self._publish_due(time.time())
         await self.ctx.audit(
-            action="downtime.classify",
+            action=action,
             target=classified.machine,
             actor=actor,
             detail=f"{downtime_id}: {old} -> {reason}",

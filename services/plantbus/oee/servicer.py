@@ -81,10 +81,17 @@ class OeeServicer(oee_pb2_grpc.OeeServiceServicer):  # type: ignore[misc]
     async def ClassifyDowntime(
         self, request: oee_pb2.ClassifyDowntimeRequest, context: Context
     ) -> oee_pb2.ClassifyDowntimeResponse:
-        who = await require("downtime.classify", request.id)
+        recent = self.service.engine.downtime.recent
+        if any(d.id == request.id and d.classified_by for d in recent):
+            # someone classified it before: changing that is a correction
+            action = "downtime.reclassify"
+            who = await require("downtime.reclassify", request.id)
+        else:
+            action = "downtime.classify"
+            who = await require("downtime.classify", request.id)
         if not request.reason.strip():
             raise ValidationFailed("a reason is required")
-        downtime = await self.service.classify(request.id, request.reason.strip(), who.name)
+        downtime = await self.service.classify(request.id, request.reason.strip(), who.name, action)
         return oee_pb2.ClassifyDowntimeResponse(downtime=downtime)
 
     async def GetLosses(

@@ -37,7 +37,13 @@ async def test_scrap_entered_later_is_authorized_audited_and_republished(
 ) -> None:
     await streams.ensure_stream(bus, streams.TELEMETRY)
     feed = Feed(bus)
-    await put_config(bus, {**CONFIG, **people(qa=["oee.correct"], alice=["downtime.classify"])})
+    await put_config(
+        bus,
+        {
+            **CONFIG,
+            **people(qa=["oee.correct", "downtime.reclassify"], alice=["downtime.classify"]),
+        },
+    )
     audits = await collected(bus, "plantbus.v1.audit.oee", service_pb2.AuditRecord)
     snaps = await collected(bus, "plantbus.v1.oee.s.a.l.m1", oee_pb2.OeeSnapshot)
     async with hosted([OeeService], nats_url=nats_url, data_dir=tmp_path) as runner:
@@ -79,7 +85,14 @@ async def test_scrap_entered_later_is_authorized_audited_and_republished(
         )
         listed = await cli(nats_url, tmp_path, "downtimes")
         assert stop.id in listed.output and "jam" in listed.output
-        classified = await cli(nats_url, tmp_path, "classify", stop.id, "changeover")
+        first = await cli(nats_url, tmp_path, "classify", stop.id, "setup", "--user", "alice")
+        assert first.exit_code == 0 and "setup (by alice)" in first.output, first.output
+        # changing a classification someone made is a correction: downtime.reclassify
+        refused = await cli(nats_url, tmp_path, "classify", stop.id, "jam", "--user", "alice")
+        assert refused.exit_code == 4 and "downtime.reclassify" in refused.output
+        classified = await cli(
+            nats_url, tmp_path, "classify", stop.id, "changeover", "--user", "qa"
+        )
         assert classified.exit_code == 0 and "changeover" in classified.output, classified.output
 
     def corrections() -> list[service_pb2.AuditRecord]:
@@ -95,3 +108,9 @@ async def test_scrap_entered_later_is_authorized_audited_and_republished(
     )
     assert scrap.attributes["correction"] == "scrap" and scrap.attributes["quantity"] == "4"
     assert rework_.attributes["correction"] == "rework"
+    reclassified = [a for a in audits if a.action == "downtime.reclassify"]
+    assert [(a.actor, a.outcome) for a in reclassified] == [
+        ("alice", service_pb2.AUDIT_OUTCOME_DENIED),
+        ("qa", service_pb2.AUDIT_OUTCOME_SUCCESS),
+    ]
+    assert reclassified[1].detail.endswith("setup -> changeover")
