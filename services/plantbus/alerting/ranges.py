@@ -12,7 +12,7 @@ import grpc
 from plantbus.alerting.performance import Change
 from plantbus.kit import codec
 from plantbus.kit.discovery import grpc_address
-from plantbus.kit.rpc import channel
+from plantbus.kit.grpc_client import channel
 from plantbus.sdk.errors import DeviceUnavailable, ValidationFailed
 from plantbus.v1 import alerting_pb2, historian_pb2, historian_pb2_grpc
 
