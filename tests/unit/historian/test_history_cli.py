@@ -9,17 +9,15 @@ from pathlib import Path
 import click
 import pytest
 
-from plantbus.cli.history import _when, _Writer
+from plantbus.cli.history import _Writer, when
 from plantbus.cli.main import cli
 
 
 def test_times_are_durations_ago_now_or_iso() -> None:
-    assert (
-        abs(_when("8h", "--since") - (datetime.now(UTC) - timedelta(hours=8))).total_seconds() < 5
-    )
-    assert _when("2026-11-30T08:00:00", "--since") == datetime(2026, 11, 30, 8, tzinfo=UTC)
+    assert abs(when("8h", "--since") - (datetime.now(UTC) - timedelta(hours=8))).total_seconds() < 5
+    assert when("2026-11-30T08:00:00", "--since") == datetime(2026, 11, 30, 8, tzinfo=UTC)
     with pytest.raises(click.BadParameter, match="use 30m, 8h, 7d"):
-        _when("yesterday", "--since")
+        when("yesterday", "--since")
 
 
 def test_parquet_without_pyarrow_says_how_to_get_it(
