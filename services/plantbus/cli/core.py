@@ -124,7 +124,7 @@ def run(
 ) -> None:
     """Run one SERVICE (what a Kubernetes pod runs), or 'all' in one process.
 
-    SERVICE is one of: governance, device, oee, erp, alerting, dashboard, historian, all.
+    SERVICE is one of: governance, device, oee, erp, alerting, dashboard, historian, uns, all.
     """
     names = list(SERVICES) if service == "all" else [service]
     classes = [load_service_class(name) for name in names]
@@ -189,7 +189,8 @@ async def _status(hub: Hub) -> dict[str, Any]:
         }
         for hb in beats
     ]
-    return {"config_version": current, "services": services}
+    mqtt = str(hub.runtime.get("mqtt_url", ""))  # the listener plantbus up started
+    return {"config_version": current, "mqtt_url": mqtt, "services": services}
 
 
 @click.command()
@@ -205,7 +206,8 @@ def status(as_json: bool, hub: Hub) -> None:
     if not rows:
         click.echo(f"no service instance is beating on {hub.nats_url}")
         return
-    click.echo(f"config version {report['config_version']}  (NATS {hub.nats_url})")
+    mqtt = f", MQTT {report['mqtt_url']}" if report["mqtt_url"] else ""
+    click.echo(f"config version {report['config_version']}  (NATS {hub.nats_url}{mqtt})")
     header = ("SERVICE", "INSTANCE", "HEALTH", "GRPC", "CONFIG", "PLUGINS")
     table = [header] + [
         (

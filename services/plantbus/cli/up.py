@@ -101,6 +101,13 @@ def _python_cmd(*args: str) -> list[str]:
     help="Port of the embedded nats-server.",
 )
 @click.option(
+    "--mqtt-port",
+    type=int,
+    default=natsauth.MQTT_PORT,
+    show_default=True,
+    help="Port of the embedded nats-server's MQTT listener (docs/mqtt.md).",
+)
+@click.option(
     "--single-process", is_flag=True, help="Host every service in one process (small edge boxes)."
 )
 @click.option("--no-sim", is_flag=True, help="Do not start the simulated plant.")
@@ -126,6 +133,7 @@ def _python_cmd(*args: str) -> list[str]:
 @hub_options
 def up(
     nats_port: int,
+    mqtt_port: int,
     single_process: bool,
     no_sim: bool,
     random_ports: bool,
@@ -149,6 +157,7 @@ def up(
     stop = _Stop()
     infra = Supervisor()  # the embedded NATS: restarted like the services, stopped after them
     supervisor = Supervisor()
+    mqtt_url = ""  # an outside NATS: its MQTT listener, if any, is the user's
     try:
         if hub.nats_url_override:
             nats_url = hub.nats_url_override
@@ -159,9 +168,10 @@ def up(
                     f"port {port} is in use: another NATS or hub is running; stop it, or use "
                     "--nats-port, --random-ports or --nats-url"
                 )
-            nats, provisioner = _secure_nats(data_dir, port, single_process)
+            mqtt = free_port() if random_ports else mqtt_port
+            nats, provisioner = _secure_nats(data_dir, port, mqtt, single_process)
             infra.add(_nats_child(nats))  # starts it
-            nats_url = nats.url
+            nats_url, mqtt_url = nats.url, f"mqtt://{nats.host}:{mqtt}"
             asyncio.run(_provision(nats_url, provisioner))
         env_ports = _sim_ports(random_ports)
         os.environ.update({f"PLANTBUS_SIM_{k.upper()}_PORT": str(v) for k, v in env_ports.items()})
@@ -175,7 +185,7 @@ def up(
         write_token(data_dir, token)  # for plantbus dashboard login, while the hub runs
         # a fixed port even when random, so a restarted dashboard keeps runtime.json's URL
         web_port = free_port() if random_ports else dashboard_port
-        options = _service_options(config_path, web_port)
+        options = _service_options(config_path, web_port, mqtt_url)
         if not no_sim:
             _trust_sim(data_dir)
             supervisor.add(
@@ -231,7 +241,7 @@ def up(
                 f"  {c.name}: {c.log_tail(3)}" for c in supervisor.children if not c.alive
             )
             raise ConfigError(f"{err}; logs in {logs}\n{details}".rstrip()) from err
-        runtime = _runtime(nats_url, beats, data_dir, env_ports, insecure)
+        runtime = _runtime(nats_url, beats, data_dir, env_ports, insecure) | {"mqtt_url": mqtt_url}
         hub.write_runtime(runtime)
         _print_ready(runtime, logs, _first_login(runtime["dashboard"], token))
         next_pki_check = time.monotonic() + PKI_CHECK_S
@@ -251,10 +261,13 @@ def up(
     click.echo("hub stopped", err=True)
 
 
-def _secure_nats(data_dir: Path, port: int, single_process: bool) -> tuple[NatsServer, str]:
-    """The embedded nats-server with a user per service, ``operator`` and ``it-reader``
-    (:mod:`plantbus.kit.natsauth`; passwords in 0600 files, bcrypt hashes in the server
-    config), and the provisioning user of this process, whose password is only in memory.
+def _secure_nats(
+    data_dir: Path, port: int, mqtt_port: int, single_process: bool
+) -> tuple[NatsServer, str]:
+    """The embedded nats-server with a user per service, ``operator``, ``it-reader`` and
+    ``mqtt-reader`` (:mod:`plantbus.kit.natsauth`; passwords in 0600 files, bcrypt hashes in
+    the server config), its MQTT listener on ``mqtt_port`` of the same host, and the
+    provisioning user of this process, whose password is only in memory.
     Returns the server (not started yet) and that password."""
     directory = natsauth.credentials_dir(data_dir)
     users = natsauth.grants(single_process=single_process, provisioner=True)
@@ -262,9 +275,12 @@ def _secure_nats(data_dir: Path, port: int, single_process: bool) -> tuple[NatsS
     passwords = natsauth.user_passwords(directory, stored)
     provisioner = secrets.token_urlsafe(32)
     passwords[natsauth.PROVISIONER] = provisioner
-    text = natsauth.server_config(users, passwords, str(directory / "jetstream"))
-    config = natsauth.write_config(directory / "nats-server.conf", text)
-    return NatsServer(store_dir=directory, port=port, config_file=config), provisioner
+    server = NatsServer(store_dir=directory, port=port)
+    text = natsauth.server_config(
+        users, passwords, str(directory / "jetstream"), mqtt_port=mqtt_port, mqtt_host=server.host
+    )
+    server.config_file = natsauth.write_config(directory / "nats-server.conf", text)
+    return server, provisioner
 
 
 async def _provision(url: str, password: str) -> None:
@@ -376,11 +392,13 @@ def _sim_ports(random_ports: bool) -> dict[str, int]:
     return dict(DEFAULT_SIM_PORTS)
 
 
-def _service_options(config_path: Path | None, web_port: int) -> list[str]:
+def _service_options(config_path: Path | None, web_port: int, mqtt_url: str) -> list[str]:
     opts = [
         f"dashboard.http_port={web_port}",
         "erp.demo=true",
     ]
+    if mqtt_url:
+        opts.append(f"uns.mqtt_url={json.dumps(mqtt_url)}")
     if config_path is not None:
         opts.append(f"governance.bootstrap_config={json.dumps(str(config_path))}")
     return [arg for opt in opts for arg in ("--option", opt)]
@@ -422,6 +440,8 @@ def _first_login(dashboard: str, token: str) -> str:
 
 def _print_ready(runtime: dict[str, Any], logs: Path, dashboard: str) -> None:
     click.echo(f"Plantbus is up. NATS {runtime['nats_url']}")
+    if runtime["mqtt_url"]:
+        click.echo(f"  MQTT {runtime['mqtt_url']} (docs/mqtt.md)")
     for name, info in runtime["services"].items():
         tokens = f", bearer tokens {info['grpc_token']}" if info["grpc_token"] else ""
         click.echo(f"  {name:<11} gRPC {info['grpc']}{tokens}")

@@ -13,6 +13,7 @@ from plantbus.config.historian import HistorianConfig
 from plantbus.config.oee import OeeMapping, OeeSettings, ShiftCalendar
 from plantbus.config.plant import Site
 from plantbus.config.security import Role, User, WritePolicy
+from plantbus.config.uns import UnsConfig
 
 __all__ = ["PlantConfig"]
 
@@ -37,6 +38,7 @@ class PlantConfig(Strict):
     roles: list[Role] = Field(default_factory=list)
     write_policies: list[WritePolicy] = Field(default_factory=list)
     historian: HistorianConfig = Field(default_factory=HistorianConfig)
+    uns: UnsConfig = Field(default_factory=UnsConfig)
 
     def machine_paths(self) -> set[str]:
         """Every machine as site/area/line/machine."""

@@ -263,7 +263,24 @@ def _security(config: PlantConfig) -> Iterator[Finding]:
                 yield (("write_policies", i, "tags", ti), f"{pattern!r} matches no read_write tag")
 
 
+def _uns(config: PlantConfig) -> Iterator[Finding]:
+    known = config.tag_paths() | config.machine_paths() | config.line_paths()
+    known |= {f"{s.name}/{a.name}" for s in config.sites for a in s.areas}
+    known |= {s.name for s in config.sites}
+    for i, entry in enumerate(config.uns.publish):
+        if entry.path not in known:
+            yield (
+                ("uns", "publish", i, "path"),
+                (
+                    f"unknown plant path {entry.path!r}: name a site, area, line or machine of "
+                    "sites, or a tag of devices"
+                ),
+            )
+
+
 def cross_check(config: PlantConfig) -> list[Finding]:
     """Every cross-reference problem in ``config`` as (location, message)."""
-    checks = (_plant, _devices, _oee, _alerts, _alarm_management, _erp, _historian, _security)
+    checks = (
+        _plant, _devices, _oee, _alerts, _alarm_management, _erp, _historian, _security, _uns
+    )
     return [finding for check in checks for finding in check(config)]

@@ -13,7 +13,11 @@ streams and buckets (:mod:`plantbus.kit.streams`):
   bucket; updating only a stream the service owns; nobody deletes or purges anything, and
   nobody updates the audit stream (created with deny-delete and deny-purge);
 - ``operator`` (the CLI of the local operator) reads everything but the ERP outbox and
-  changes nothing; ``it-reader`` (IT subscribers) reads plant data only;
+  changes nothing; ``it-reader`` (IT subscribers) reads plant data only; ``mqtt-reader``
+  (dashboards and flows on MQTT) reads the JSON namespace ``uns.>`` only;
+- MQTT clients (the server's MQTT listener, docs/mqtt.md) are these same users with these
+  same permissions, and no one is anonymous; an MQTT ``a/#`` is the subjects ``a`` and
+  ``a.>``, so every tree a reader may read is granted with its root;
 - every user gets replies on an inbox of its own (``_INBOX_<user>``), so no one can read
   another's replies.
 """
@@ -30,6 +34,7 @@ from typing import Any, Final
 
 import bcrypt
 
+from plantbus.config.uns import ROOT as UNS_ROOT
 from plantbus.kit import streams
 from plantbus.kit.bus import inbox_prefix
 from plantbus.kit.streams import BucketSpec, StreamSpec
@@ -37,6 +42,8 @@ from plantbus.kit.subjects import PREFIX
 
 __all__ = [
     "IT_READER",
+    "MQTT_PORT",
+    "MQTT_READER",
     "OPERATOR",
     "PROVISIONER",
     "SERVICE_USERS",
@@ -56,6 +63,12 @@ OPERATOR: Final = "operator"
 """The local operator's CLI (``plantbus status``, ``tail``, ``audit``)."""
 IT_READER: Final = "it-reader"
 """Read-only access for IT subscribers (docs/subscribing.md)."""
+MQTT_READER: Final = "mqtt-reader"
+"""Read-only access to the JSON namespace, for MQTT dashboards and flows (docs/mqtt.md)."""
+MQTT_PORT: Final = 1883
+"""The MQTT listener's port where none is given."""
+SERVER_NAME: Final = "plantbus"
+"""The server's name, which its MQTT listener requires (a cluster's chart names each node)."""
 PROVISIONER: Final = "plantbus-up"
 """``plantbus up`` itself: creates and updates streams before services start. Its password
 lives only in the memory of ``plantbus up`` (the server config holds a bcrypt hash)."""
@@ -74,9 +87,10 @@ class Grant:
         return Grant(self.publish | other.publish, self.subscribe | other.subscribe)
 
     def permissions(self) -> dict[str, Any]:
-        """The nats-server ``permissions`` block."""
+        """The nats-server ``permissions`` block (an empty allow list would allow all: a
+        user that may publish nothing is denied everything instead)."""
         return {
-            "publish": {"allow": sorted(self.publish)},
+            "publish": {"allow": sorted(self.publish)} if self.publish else {"deny": [">"]},
             "subscribe": {"allow": sorted(self.subscribe)},
         }
 
@@ -91,6 +105,15 @@ def _sub(*subjects: str) -> Grant:
 
 def _family(*names: str) -> tuple[str, ...]:
     return tuple(f"{PREFIX}.{name}.>" for name in names)
+
+
+def _trees(*subjects: str) -> Grant:
+    """Subscribe to each ``<root>.>`` and to its root: what an MQTT ``<root>/#`` asks for."""
+    return _sub(*subjects, *(s.removesuffix(".>") for s in subjects))
+
+
+JSON_NAMESPACE: Final = f"{UNS_ROOT}.>"
+"""The subjects of the JSON namespace (MQTT ``uns/#``), published by the uns service."""
 
 
 def _read(stream: str) -> Grant:
@@ -188,6 +211,10 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
         _uses(streams.EVENTS),
         _pub(f"{_API}.STREAM.UPDATE.{streams.EVENTS.name}"),
     ),
+    # publishes the JSON namespace over MQTT, as MQTT retained messages (docs/mqtt.md)
+    "uns": _service(
+        "uns", _sub(*_family("telemetry", "oee", "downtime", "alarm")), _pub(JSON_NAMESPACE)
+    ),
 }
 """One user per service, named like the service."""
 
@@ -209,7 +236,8 @@ def _it_reader() -> Grant:
     # off-the-shelf clients reply to _INBOX: only it-reader's own replies travel there,
     # since every hub user has an inbox of its own
     return (
-        _sub(*_PLANT_DATA, "_INBOX.>", f"{inbox_prefix(IT_READER)}.>")
+        _trees(*_PLANT_DATA, JSON_NAMESPACE)
+        | _sub("_INBOX.>", f"{inbox_prefix(IT_READER)}.>")
         | _read(streams.TELEMETRY.name)
         | _read(streams.OEE_FINAL.name)
     )
@@ -238,6 +266,7 @@ def grants(*, single_process: bool = False, provisioner: bool = False) -> dict[s
         users["all"] = union | _sub(f"{inbox_prefix('all')}.>")
     users[OPERATOR] = _operator()
     users[IT_READER] = _it_reader()
+    users[MQTT_READER] = _trees(JSON_NAMESPACE)
     if provisioner:
         users[PROVISIONER] = _provisioner()
     return users
@@ -289,10 +318,14 @@ def server_config(
     *,
     port: int = 4222,
     tls: Mapping[str, object] | None = None,
+    mqtt_port: int | None = MQTT_PORT,
+    mqtt_host: str | None = None,
 ) -> str:
     """A nats-server configuration (JSON is valid nats config) with one user per entry of
     ``users``, authenticated by bcrypt hashes of ``passwords``; or, with None, by the
-    server's environment variables (:func:`password_variable`, from Kubernetes Secrets)."""
+    server's environment variables (:func:`password_variable`, from Kubernetes Secrets).
+    With ``mqtt_port`` (None: off) the server also listens for MQTT clients, on
+    ``mqtt_host`` (None: every interface), with the same TLS as NATS clients."""
 
     def secret(user: str) -> str:
         return _hash(passwords[user]) if passwords is not None else f"@@{user}@@"
@@ -313,6 +346,14 @@ def server_config(
     }
     if tls:
         config["tls"] = dict(tls)
+    if mqtt_port is not None:
+        config["server_name"] = SERVER_NAME
+        mqtt: dict[str, Any] = {"port": mqtt_port}
+        if mqtt_host:
+            mqtt["host"] = mqtt_host
+        if tls:
+            mqtt["tls"] = dict(tls)
+        config["mqtt"] = mqtt
     text = json.dumps(config, indent=2)
     for name in users if passwords is None else ():
         text = text.replace(f'"@@{name}@@"', f"${password_variable(name)}")  # unquoted: a reference

@@ -35,6 +35,7 @@ SERVICES: Final[dict[str, ServiceSpec]] = {
         ServiceSpec("alerting", "plantbus.alerting.service:AlertingService", 50055),
         ServiceSpec("dashboard", "plantbus.dashboard.service:DashboardService", 50056),
         ServiceSpec("historian", "plantbus.historian.service:HistorianService", 50057),
+        ServiceSpec("uns", "plantbus.uns.service:UnsService", 50058),
     )
 }
 

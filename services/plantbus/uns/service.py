@@ -1,0 +1,165 @@
+"""The uns service: the subtrees the plant config opts in (``uns:``), as JSON on the
+unified namespace of the hub's MQTT listener.
+
+It follows the telemetry, OEE, alarm and downtime subjects (a queue group: replicas share
+the work) and publishes each selected message, as JSON, retained, over MQTT: a tag's last
+value, a scope's last OEE snapshot, each alarm's state and each machine's last downtime
+event are there for a client that subscribes later, and every change reaches the ones
+already subscribed. What it publishes is decided by the config alone; it takes no
+requests, so it has no servicer: its gRPC port serves health and reflection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+from google.protobuf.message import Message
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from plantbus.config import PlantConfig
+from plantbus.config.uns import UnsConfig
+from plantbus.kit import subjects
+from plantbus.kit.audit import record_outcome
+from plantbus.kit.service import Service, ServiceContext
+from plantbus.uns import payloads
+from plantbus.uns.mqtt import MqttPublisher
+from plantbus.uns.options import UnsOptions
+from plantbus.v1 import alerting_pb2, oee_pb2, service_pb2, telemetry_pb2
+
+__all__ = ["UnsService"]
+
+_QUEUE = "uns"
+
+
+class UnsService(Service):
+    """Publishes the JSON namespace over MQTT."""
+
+    name: ClassVar[str] = "uns"
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__(ctx)
+        self.options = UnsOptions.parse(ctx.options)
+        nats = ctx.bus.settings
+        host, port, tls = self.options.address(nats)
+        self.url = f"{'mqtts' if tls else 'mqtt'}://{host}:{port}"
+        self.section = UnsConfig()
+        secret = nats.password or nats.token  # MQTT clients log in as NATS users do
+        self.mqtt = MqttPublisher(
+            host,
+            port,
+            client_id=f"plantbus-uns-{ctx.instance}",
+            user=nats.user,
+            password=secret.get_secret_value() if secret else None,
+            tls=(nats.tls_context() or ssl.create_default_context()) if tls else None,
+            queue=self.options.queue,
+            on_event=self._on_mqtt,
+        )
+        self._refused = False
+        self._subs: list[Subscription] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def health(self) -> tuple[bool, str]:
+        """Serving while the MQTT listener has us; the detail says where, and what failed."""
+        counters = self.mqtt.counters
+        dropped = f", {counters.dropped} dropped" if counters.dropped else ""
+        if not self.mqtt.connected:
+            return False, f"MQTT {self.url}: {self.mqtt.problem}{dropped}"
+        return True, f"{self.url}, {counters.published} published{dropped}"
+
+    async def start(self) -> None:
+        """Connect to MQTT and follow the bus."""
+        self.mqtt.start()
+        handlers: list[tuple[str, Callable[[str, Message, Msg], Awaitable[None]]]] = [
+            ("telemetry", self._on_samples),
+            ("oee", self._on_oee),
+            ("alarm", self._on_alarm),
+            ("downtime", self._on_downtime),
+        ]
+        for family, handler in handlers:
+            self._subs.append(
+                await self.ctx.bus.subscribe(f"{subjects.PREFIX}.{family}.>", handler, _QUEUE)
+            )
+
+    async def apply_config(self, config: PlantConfig, version: int) -> None:
+        """Publish what the new version opts in; a change of what is published is audited."""
+        previous, self.section = self.section, config.uns
+        self.config_version = version
+        if config.uns != previous:
+            subtrees = ", ".join(entry.path for entry in config.uns.publish) or "nothing"
+            await record_outcome(
+                self.ctx.audit,
+                action="uns.publish",
+                target=config.uns.prefix,
+                actor=self.name,
+                detail=f"config version {version}: {subtrees}",
+            )
+
+    async def stop(self) -> None:
+        """Leave the bus and MQTT."""
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        self._subs.clear()
+        await asyncio.to_thread(self.mqtt.stop)
+
+    def _publish(self, topic: str, payload: dict[str, Any]) -> None:
+        self.mqtt.publish(topic, payloads.encode(payload))
+
+    async def _on_samples(self, subject: str, msg: Message, raw: Msg) -> None:
+        if not isinstance(msg, telemetry_pb2.TagSampleBatch):
+            return
+        for sample in msg.samples:
+            if self.section.selects(sample.path, "values"):
+                self._publish(
+                    payloads.tag_topic(self.section.prefix, sample.path), payloads.sample(sample)
+                )
+
+    async def _on_oee(self, subject: str, msg: Message, raw: Msg) -> None:
+        if isinstance(msg, oee_pb2.OeeSnapshot) and self.section.selects(msg.scope, "oee"):
+            self._publish(
+                payloads.oee_topic(self.section.prefix, msg.scope),
+                {"timestamp_ms": msg.time.ToMilliseconds(), **payloads.plain(msg)},
+            )
+
+    async def _on_alarm(self, subject: str, msg: Message, raw: Msg) -> None:
+        if isinstance(msg, alerting_pb2.AlarmEvent) and self.section.selects(msg.scope, "alarms"):
+            self._publish(
+                payloads.alarm_topic(self.section.prefix, msg.scope, msg.rule),
+                {"timestamp_ms": msg.time.ToMilliseconds(), **payloads.plain(msg)},
+            )
+
+    async def _on_downtime(self, subject: str, msg: Message, raw: Msg) -> None:
+        if isinstance(msg, oee_pb2.DowntimeEvent) and self.section.selects(msg.machine, "downtime"):
+            when = msg.end if msg.HasField("end") else msg.start
+            self._publish(
+                payloads.downtime_topic(self.section.prefix, msg.machine),
+                {"timestamp_ms": when.ToMilliseconds(), **payloads.plain(msg)},
+            )
+
+    def _on_mqtt(self, reason: str, ok: bool) -> None:
+        """A refused MQTT connection is audited once until the next success (its
+        credentials are wrong or its user is not allowed in)."""
+        was_refused, self._refused = self._refused, not ok
+        if ok:
+            self.ctx.log.info("uns: publishing on %s", self.url)
+            return
+        if was_refused:
+            return
+        self.ctx.log.error("uns: MQTT %s refused the connection: %s", self.url, reason)
+        task = asyncio.ensure_future(
+            record_outcome(
+                self.ctx.audit,
+                action="uns.mqtt_connect",
+                target=self.url,
+                actor=self.name,
+                outcome=service_pb2.AUDIT_OUTCOME_FAILED,
+                detail=reason,
+            )
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
