@@ -492,3 +492,34 @@ def test_every_dev_pod_has_readiness_and_liveness_probes() -> None:
                 name = doc["metadata"]["name"]
                 assert container.get("readinessProbe"), f"{name} has no readiness probe"
                 assert container.get("livenessProbe"), f"{name} has no liveness probe"
+
+
+def test_mqtt_reaches_nats_only_from_uns_and_labelled_mqtt_clients() -> None:
+    docs = render("dev")
+    (service,) = [d for d in of_kind(docs, "Service").values() if d["metadata"]["name"] == "nats"]
+    assert {"name": "mqtt", "port": natsauth.MQTT_PORT, "targetPort": "mqtt"} in service["spec"][
+        "ports"
+    ]
+    policies = of_kind(docs, "NetworkPolicy")
+    mqtt = [
+        rule
+        for rule in policies["nats-from-plantbus"]["spec"]["ingress"]
+        if rule["ports"] == [{"protocol": "TCP", "port": natsauth.MQTT_PORT}]
+    ]
+    (rule,) = mqtt
+    assert [peer["podSelector"]["matchLabels"] for peer in rule["from"]] == [
+        {"app.kubernetes.io/name": "plantbus", "app.kubernetes.io/component": "uns"},
+        {"plantbus.io/mqtt-client": "true"},
+    ]
+    for overlay, namespace in (("dev", None), ("prod", "nats")):
+        egress = of_kind(render(overlay), "NetworkPolicy")["plantbus-uns-to-mqtt"]["spec"]
+        (to,) = egress["egress"][0]["to"]
+        assert to["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "nats"}
+        assert (
+            to.get("namespaceSelector", {})
+            .get("matchLabels", {})
+            .get("kubernetes.io/metadata.name")
+            == namespace
+        )
+    prod = yaml.safe_load((ROOT / "deploy" / "nats" / "values-prod.yaml").read_text())
+    assert prod["config"]["mqtt"] == {"enabled": True}

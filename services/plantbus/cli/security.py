@@ -31,6 +31,13 @@ def security() -> None:
 )
 @click.option("--store-dir", default="/data/jetstream", show_default=True)
 @click.option("--port", type=int, default=4222, show_default=True)
+@click.option(
+    "--mqtt-port",
+    type=int,
+    default=natsauth.MQTT_PORT,
+    show_default=True,
+    help="Port of the server's MQTT listener (docs/mqtt.md); 0 turns it off.",
+)
 @click.option("--tls-cert", help="Server certificate file (enables TLS).")
 @click.option("--tls-key", help="Server key file.")
 @click.option("--tls-ca", help="CA of client certificates (enables verification).")
@@ -44,6 +51,7 @@ def nats_config(
     out: Path,
     store_dir: str,
     port: int,
+    mqtt_port: int,
     tls_cert: str | None,
     tls_key: str | None,
     tls_ca: str | None,
@@ -61,7 +69,10 @@ def nats_config(
     users = natsauth.grants()
     passwords = None if password_env else natsauth.user_passwords(out.parent, users)
     natsauth.write_config(
-        out, natsauth.server_config(users, passwords, store_dir, port=port, tls=tls)
+        out,
+        natsauth.server_config(
+            users, passwords, store_dir, port=port, tls=tls, mqtt_port=mqtt_port or None
+        ),
     )
     if passwords is None:
         click.echo(
