@@ -15,6 +15,7 @@ import pytest
 
 from plantbus.kit import pki
 from plantbus.kit.natsserver import NatsServer
+from plantbus.testing.ports import free_port
 
 
 def run(
@@ -64,6 +65,19 @@ def test_unknown_service(tmp_path: Path) -> None:
 def test_nats_port_in_use(tmp_path: Path, busy_port: int) -> None:
     result = run("up", "--nats-port", str(busy_port), "--data-dir", str(tmp_path))
     assert_one_line_error(result, f"port {busy_port} is in use", "--random-ports")
+
+
+def test_mqtt_port_in_use(tmp_path: Path, busy_port: int) -> None:
+    result = run(
+        "up",
+        "--nats-port",
+        str(free_port()),
+        "--mqtt-port",
+        str(busy_port),
+        "--data-dir",
+        str(tmp_path),
+    )
+    assert_one_line_error(result, f"MQTT port {busy_port} is in use", "--mqtt-port")
 
 
 def test_grpc_port_in_use(tmp_path: Path, busy_port: int, nats_server: NatsServer) -> None:

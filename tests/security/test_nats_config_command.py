@@ -13,8 +13,9 @@ import pytest
 from nats.aio.msg import Msg
 
 from plantbus.kit.bus import inbox_prefix
-from plantbus.kit.natsauth import IT_READER, OPERATOR, SERVICE_USERS
+from plantbus.kit.natsauth import IT_READER, MQTT_READER, OPERATOR, SERVICE_USERS
 from plantbus.kit.natsserver import NatsServer
+from plantbus.testing.ports import free_port
 from plantbus.testing.waiting import wait_until
 
 
@@ -32,12 +33,14 @@ def secured(tmp_path: Path) -> Iterator[tuple[NatsServer, dict[str, str]]]:
             str(config),
             "--store-dir",
             str(tmp_path / "js"),
+            "--mqtt-port",
+            str(free_port()),  # the listener needs a port of its own
         ],
         check=True,
         capture_output=True,
     )
     passwords = {p.stem: p.read_text().strip() for p in tmp_path.glob("*.password")}
-    assert set(passwords) == {*SERVICE_USERS, OPERATOR, IT_READER}
+    assert set(passwords) == {*SERVICE_USERS, OPERATOR, IT_READER, MQTT_READER}
     assert oct(config.stat().st_mode)[-3:] == "600"
     assert all(oct(p.stat().st_mode)[-3:] == "600" for p in tmp_path.glob("*.password"))
     assert not any(password in config.read_text() for password in passwords.values())

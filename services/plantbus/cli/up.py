@@ -169,6 +169,11 @@ def up(
                     "--nats-port, --random-ports or --nats-url"
                 )
             mqtt = free_port() if random_ports else mqtt_port
+            if _port_taken(mqtt):
+                raise ConfigError(
+                    f"MQTT port {mqtt} is in use: another MQTT broker or hub is running; stop "
+                    "it, or use --mqtt-port or --random-ports"
+                )
             nats, provisioner = _secure_nats(data_dir, port, mqtt, single_process)
             infra.add(_nats_child(nats))  # starts it
             nats_url, mqtt_url = nats.url, f"mqtt://{nats.host}:{mqtt}"
