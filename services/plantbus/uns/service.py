@@ -23,7 +23,7 @@ from nats.aio.subscription import Subscription
 
 from plantbus.config import PlantConfig
 from plantbus.config.uns import UnsConfig
-from plantbus.kit import subjects
+from plantbus.kit import subjects, tasks
 from plantbus.kit.audit import record_outcome
 from plantbus.kit.service import Service, ServiceContext
 from plantbus.uns import payloads
@@ -105,6 +105,9 @@ class UnsService(Service):
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
         self._subs.clear()
+        if self._tasks:  # audit records under way: let them be stored, then stop waiting
+            await asyncio.wait(self._tasks, timeout=2)
+            await tasks.cancel(self._tasks)
         await asyncio.to_thread(self.mqtt.stop)
 
     def _publish(self, topic: str, payload: dict[str, Any]) -> None:
