@@ -258,3 +258,22 @@ async def test_what_is_published_is_audited_when_it_changes(uns: UnsService, aud
     assert [(r["target"], r["detail"]) for r in audit.actions("uns.publish")][1:] == [
         ("uns/acme", "config version 3: nothing")
     ]
+
+
+async def test_a_nats_publish_is_not_retained_which_is_why_uns_publishes_over_mqtt(
+    listener: Listener, uns: UnsService
+) -> None:
+    bus = await listener.bus("uns")  # the uns user may publish uns.> on NATS as well
+    client = Paho(listener, MQTT_READER)
+    try:
+        await bus.nc.publish("uns.demo.machining.line1.m1.via_nats", b'{"value": 1}')
+        await bus.nc.flush()
+        uns.mqtt.publish("uns/demo/machining/line1/m1/via_mqtt", b'{"value": 2}')
+        await published(uns, 1)
+        await client.connect()
+        client.client.subscribe("uns/#", qos=1)
+        await wait_until(lambda: client.messages, message="the retained message")
+    finally:
+        client.close()
+        await bus.close()
+    assert [m.topic for m in client.messages] == ["uns/demo/machining/line1/m1/via_mqtt"]
