@@ -280,7 +280,5 @@ def _uns(config: PlantConfig) -> Iterator[Finding]:
 
 def cross_check(config: PlantConfig) -> list[Finding]:
     """Every cross-reference problem in ``config`` as (location, message)."""
-    checks = (
-        _plant, _devices, _oee, _alerts, _alarm_management, _erp, _historian, _security, _uns
-    )
+    checks = (_plant, _devices, _oee, _alerts, _alarm_management, _erp, _historian, _security, _uns)
     return [finding for check in checks for finding in check(config)]
