@@ -1,7 +1,8 @@
-"""Regenerate the Python code for proto/plantbus/v1 into services/plantbus/v1.
+"""Regenerate the Python code for proto/plantbus/v1 into services/plantbus/v1, and for the
+Sparkplug B payload (services/plantbus/sparkplug/sparkplug_b.proto) beside its .proto.
 
 Run from anywhere: ``python proto/generate.py``. ``--out DIR`` writes elsewhere
-(the staleness test uses it to compare against the committed files).
+(the staleness tests use it to compare against the committed files).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from grpc_tools import protoc
 
 PROTO_ROOT = Path(__file__).resolve().parent
 DEFAULT_OUT = PROTO_ROOT.parent / "services"
+SPARKPLUG = DEFAULT_OUT / "plantbus" / "sparkplug"
+"""Not part of the contract (not plantbus.v1, not linted by buf): the Sparkplug
+specification's own schema, compiled into the service that speaks it."""
 
 
 def generate(out: Path) -> list[Path]:
@@ -39,12 +43,23 @@ def generate(out: Path) -> list[Path]:
     return sorted(p for d in package_dirs for p in d.glob("*.py*"))
 
 
+def generate_sparkplug(out: Path) -> list[Path]:
+    """Compile the Sparkplug B payload into ``out`` (sparkplug_b_pb2.py and .pyi)."""
+    args = ["protoc", f"-I{SPARKPLUG}", f"--python_out={out}", f"--pyi_out={out}"]
+    if protoc.main([*args, str(SPARKPLUG / "sparkplug_b.proto")]) != 0:
+        raise SystemExit("protoc failed on sparkplug_b.proto; see the messages above")
+    return sorted(out.glob("sparkplug_b_pb2.py*"))
+
+
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
     written = generate(args.out)
+    written += generate_sparkplug(
+        SPARKPLUG if args.out == DEFAULT_OUT else args.out / "plantbus" / "sparkplug"
+    )
     print(f"wrote {len(written)} files under {args.out}", file=sys.stderr)
 
 

@@ -14,6 +14,7 @@ from plantbus.config.oee import OeeMapping, OeeSettings, ShiftCalendar
 from plantbus.config.plant import Site
 from plantbus.config.security import Role, User, WritePolicy
 from plantbus.config.uns import UnsConfig
+from plantbus.config.sparkplug import SparkplugConfig
 
 __all__ = ["PlantConfig"]
 
@@ -39,6 +40,7 @@ class PlantConfig(Strict):
     write_policies: list[WritePolicy] = Field(default_factory=list)
     historian: HistorianConfig = Field(default_factory=HistorianConfig)
     uns: UnsConfig = Field(default_factory=UnsConfig)
+    sparkplug: SparkplugConfig | None = None
 
     def machine_paths(self) -> set[str]:
         """Every machine as site/area/line/machine."""

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from plantbus.config.model import PlantConfig
 from plantbus.config.oee import OeeMapping, ReasonNode
 from plantbus.config.rules import PlantRefs
-from plantbus.config.secrets import FORMS, is_secret_field, literal_secrets
+from plantbus.config.secrets import FORMS, is_secret_field, literal_secrets, parse_reference
 from plantbus.config.security import VIEWER
 from plantbus.plugins import DRIVERS, ERP_CONNECTORS, HISTORIAN_STORES, NOTIFIERS, discover
 from plantbus.sdk.driver import Driver
@@ -243,6 +243,30 @@ def _historian(config: PlantConfig) -> Iterator[Finding]:
     yield from _plugin_settings(cls, section.store_settings, ("historian",), "store_settings")
 
 
+def _sparkplug(config: PlantConfig) -> Iterator[Finding]:
+    section = config.sparkplug
+    if section is None:
+        return
+    if section.user not in {u.name for u in config.users}:
+        yield ("sparkplug", "user"), f"unknown user {section.user!r} (not in users)"
+    devices = {d.name for d in config.devices}
+    for i, device in enumerate(section.devices):
+        if device not in devices:
+            yield ("sparkplug", "devices", i), f"unknown device {device!r}"
+    broker = section.broker
+    if broker.password:
+        try:
+            parse_reference(broker.password)
+        except ValueError as err:
+            yield ("sparkplug", "broker", "password"), str(err)
+    if broker.password and not broker.username:
+        yield ("sparkplug", "broker", "username"), "a password needs a username"
+    if bool(broker.cert_file) != bool(broker.key_file):
+        yield ("sparkplug", "broker", "key_file"), "give cert_file and key_file together"
+    if not broker.tls and (broker.ca_file or broker.cert_file):
+        yield ("sparkplug", "broker", "url"), "certificates need TLS: write mqtts://"
+
+
 def _security(config: PlantConfig) -> Iterator[Finding]:
     yield from _duplicates(config.users, ("users",), "user")
     yield from _duplicates(config.roles, ("roles",), "role")
@@ -280,5 +304,16 @@ def _uns(config: PlantConfig) -> Iterator[Finding]:
 
 def cross_check(config: PlantConfig) -> list[Finding]:
     """Every cross-reference problem in ``config`` as (location, message)."""
-    checks = (_plant, _devices, _oee, _alerts, _alarm_management, _erp, _historian, _security, _uns)
+    checks = (
+        _plant,
+        _devices,
+        _oee,
+        _alerts,
+        _alarm_management,
+        _erp,
+        _historian,
+        _sparkplug,
+        _security,
+        _uns,
+    )
     return [finding for check in checks for finding in check(config)]

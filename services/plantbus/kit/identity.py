@@ -8,9 +8,10 @@ Only what a caller proves counts:
   expired and not revoked. A token wins when a call carries a certificate too.
 
 The ``x-plantbus-user`` header is honoured only from principals that act for a signed-in
-person: the local operator and the dashboard service. The effective caller is then that
-user and audits name both (``actor=engineer``, ``via=local-operator``); from anyone else
-the header is ignored. On a ``--insecure`` server (plaintext, loopback only) every caller
+person: the local operator and the dashboard service; and from the Sparkplug bridge for
+the one user the running config names for it (``sparkplug.user``). The effective caller is
+then that user and audits name both (``actor=engineer``, ``via=local-operator``); from
+anyone else, or for another user, the header is ignored. On a ``--insecure`` server (plaintext, loopback only) every caller
 is the local operator and the header is believed.
 
 The :class:`Gate` authenticates every call before a servicer runs (anonymous callers get
@@ -60,6 +61,8 @@ Audit = Callable[..., Awaitable[Any]]
 USER_HEADER: Final = "x-plantbus-user"
 DELEGATES: Final = frozenset({"dashboard", "all"})
 """Services that act for signed-in people (``all``: one process hosting every service)."""
+SPARKPLUG: Final = "sparkplug"
+"""The Sparkplug bridge: acts for ``sparkplug.user`` of the running config only."""
 _OPEN: Final = "/grpc.health.v1.Health/"
 _DENIED: Final = service_pb2.AUDIT_OUTCOME_DENIED
 
@@ -83,6 +86,15 @@ class Identity:
     def may_delegate(self) -> bool:
         """True for principals whose ``x-plantbus-user`` header is believed."""
         return self.kind == "operator" or (self.kind == "service" and self.name in DELEGATES)
+
+    def may_act_for(self, user: str, config: PlantConfig | None) -> bool:
+        """True when this principal's ``x-plantbus-user: <user>`` is believed."""
+        if self.may_delegate:
+            return True
+        section = config.sparkplug if config is not None else None
+        return (self.kind, self.name) == ("service", SPARKPLUG) and (
+            section is not None and section.user == user
+        )
 
     @property
     def attributes(self) -> dict[str, str]:
@@ -110,12 +122,15 @@ class Authenticator:
         self.tokens = tokens
         self.insecure = insecure
 
-    async def authenticate(self, context: grpc.aio.ServicerContext) -> Identity:
-        """The effective caller of ``context`` (after delegation)."""
+    async def authenticate(
+        self, context: grpc.aio.ServicerContext, config: PlantConfig | None = None
+    ) -> Identity:
+        """The effective caller of ``context`` (after delegation, which ``config``, the
+        running one, may allow)."""
         metadata = {k: v for k, v in (context.invocation_metadata() or ())}
         principal = await self._principal(context, metadata, context.peer() or "")
         claimed = str(metadata.get(USER_HEADER, "")).strip()
-        if claimed and principal.may_delegate:
+        if claimed and principal.may_act_for(claimed, config):
             return principal.acting_for(claimed)
         return principal
 
@@ -172,7 +187,7 @@ class Gate:
         if method.startswith(_OPEN):
             return None
         try:
-            identity = await self.authenticator.authenticate(context)
+            identity = await self.authenticator.authenticate(context, self.config)
         except Unauthenticated as err:
             await self.refused(
                 method, _anonymous(context.peer() or ""), "authenticate", method, str(err)

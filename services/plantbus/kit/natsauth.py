@@ -215,6 +215,9 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
     "uns": _service(
         "uns", _sub(*_family("telemetry", "oee", "downtime", "alarm")), _pub(JSON_NAMESPACE)
     ),
+    # reads telemetry through an ordered consumer (delivered to its own inbox) and finds
+    # the device service in the heartbeats; it publishes nothing on NATS but its own
+    "sparkplug": _service("sparkplug", _uses(streams.TELEMETRY)),
 }
 """One user per service, named like the service."""
 

@@ -36,6 +36,7 @@ SERVICES: Final[dict[str, ServiceSpec]] = {
         ServiceSpec("dashboard", "plantbus.dashboard.service:DashboardService", 50056),
         ServiceSpec("historian", "plantbus.historian.service:HistorianService", 50057),
         ServiceSpec("uns", "plantbus.uns.service:UnsService", 50058),
+        ServiceSpec("sparkplug", "plantbus.sparkplug.service:SparkplugService", 50060),
     )
 }
 

@@ -1,0 +1,309 @@
+"""The Sparkplug B bridge: the hub as one edge node on an MQTT broker (docs/sparkplug.md).
+
+Telemetry comes from ``PLANTBUS_TELEMETRY`` through an ordered consumer that starts with
+the last sample of every tag, so the first births carry current values; the edge node
+(:mod:`plantbus.sparkplug.node`) decides what each sample publishes. Each MQTT session
+(:mod:`plantbus.sparkplug.mqtt`) registers its NDEATH as the Will with a new bdSeq, kept
+in the data dir so a restarted bridge goes on counting; a session that ends is replaced
+after a back-off.
+
+Commands: an NCMD ``Node Control/Rebirth`` repeats every birth; each DCMD metric is a
+``WriteTag`` call to the device service over gRPC, as the user ``sparkplug.user`` (the
+bridge's certificate may act for that user only), so the same policies decide and the
+device service audits it like any other write; the bridge audits each command's outcome.
+
+Without a ``sparkplug:`` section the service runs idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import ClassVar
+
+import grpc
+from nats.aio.msg import Msg
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from plantbus.config import PlantConfig
+from plantbus.config.sparkplug import SparkplugConfig
+from plantbus.kit import streams, subjects
+from plantbus.kit.audit import record_outcome
+from plantbus.kit.discovery import grpc_address
+from plantbus.kit.identity import USER_HEADER
+from plantbus.kit.rpc import channel
+from plantbus.kit.secrets import resolve
+from plantbus.kit.service import Service, ServiceContext
+from plantbus.sdk.errors import PlantbusError
+from plantbus.sparkplug.metrics import tag_value
+from plantbus.sparkplug.mqtt import Session
+from plantbus.sparkplug.node import EdgeNode, Outgoing, Refused, Write
+from plantbus.v1 import device_pb2, device_pb2_grpc, service_pb2, telemetry_pb2
+
+__all__ = ["SparkplugService"]
+
+_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+_CATCH_UP_S = 3.0
+"""How long the first births wait for the last value of every tag."""
+_WRITE_TIMEOUT_S = 15.0
+_SUCCESS = service_pb2.AUDIT_OUTCOME_SUCCESS
+_DENIED = service_pb2.AUDIT_OUTCOME_DENIED
+_FAILED = service_pb2.AUDIT_OUTCOME_FAILED
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _next_bdseq(path: Path) -> int:
+    """The bdSeq of a new MQTT session: one more than the last one (0..255), kept in
+    ``path`` before the session connects."""
+    try:
+        bdseq = (int(path.read_text().strip()) + 1) % 256
+    except (OSError, ValueError):
+        bdseq = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_suffix(".part")
+    part.write_text(f"{bdseq}\n")
+    os.replace(part, path)
+    return bdseq
+
+
+def _connection(section: SparkplugConfig) -> tuple[object, ...]:
+    """What a session depends on: a change means a new session."""
+    return (section.broker, section.group_id, section.edge_node_id)
+
+
+class SparkplugService(Service):
+    """Publishes the configured devices to Sparkplug hosts and takes their commands."""
+
+    name: ClassVar[str] = "sparkplug"
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__(ctx)
+        self.node: EdgeNode | None = None
+        self.session: Session | None = None
+        self.state = "no sparkplug section in the config: idle"
+        self.counters = {"published": 0, "commands": 0, "writes": 0, "refused": 0}
+        self._caught_up = asyncio.Event()
+        self._commands: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(maxsize=1000)
+        self._session_task: asyncio.Task[None] | None = None
+        self._command_task: asyncio.Task[None] | None = None
+        self._sub: object | None = None
+
+    def health(self) -> tuple[bool, str]:
+        """Serving (the bridge runs whether or not a broker answers); the detail says
+        whether it is connected, and why not."""
+        return True, self.state
+
+    async def start(self) -> None:
+        """Follow telemetry from the last sample of every tag; take commands."""
+        await streams.ensure_stream(self.ctx.bus, streams.TELEMETRY)
+        self._sub = await self.ctx.bus.js.subscribe(
+            f"{subjects.PREFIX}.telemetry.>",
+            stream=streams.TELEMETRY.name,
+            ordered_consumer=True,
+            config=ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT),
+            cb=self._on_telemetry,
+        )
+        self._command_task = asyncio.create_task(self._take_commands(), name="sparkplug-cmd")
+
+    async def apply_config(self, config: PlantConfig, version: int) -> None:
+        """A new section or broker: a new session; new devices or tags: a rebirth."""
+        section = config.sparkplug
+        old = self.node
+        if section is None:
+            await self._end_session()
+            self.node = None
+            self.state = "no sparkplug section in the config: idle"
+        else:
+            node = EdgeNode(section, config.devices)
+            if old is not None:
+                node.adopt(old)
+            if old is None or _connection(old.section) != _connection(section):
+                await self._end_session()
+                self.node = node
+                self._session_task = asyncio.create_task(self._sessions(), name="sparkplug")
+            elif node.layout() == old.layout():
+                old.section = section  # the same metrics: only user or commands changed
+            else:
+                node.bdseq = old.bdseq
+                self.node = node
+                if old.online:
+                    self._publish(node.births(_now_ms()))  # a rebirth: new metrics
+        self.config_version = version
+
+    async def stop(self) -> None:
+        """Publish NDEATH and disconnect; stop following telemetry."""
+        await self._end_session()
+        if self._command_task is not None:
+            self._command_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._command_task
+            self._command_task = None
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()  # type: ignore[attr-defined]
+            self._sub = None
+
+    # telemetry ------------------------------------------------------------------------
+    async def _on_telemetry(self, msg: Msg) -> None:
+        if msg.metadata.num_pending == 0:
+            self._caught_up.set()
+        try:
+            batch = telemetry_pb2.TagSampleBatch.FromString(msg.data)
+        except Exception:  # noqa: BLE001 - a bad payload is skipped, never fatal
+            self.ctx.log.warning("skipped undecodable telemetry on %s", msg.subject)
+            return
+        if self.node is not None:
+            self._publish(self.node.samples(batch.samples, _now_ms()))
+
+    def _publish(self, messages: list[Outgoing]) -> None:
+        if self.session is None:
+            return
+        for message in messages:
+            self.session.publish(message)
+        self.counters["published"] += len(messages)
+
+    # MQTT sessions --------------------------------------------------------------------
+    async def _sessions(self) -> None:
+        """Connect, birth, serve until the session ends; again after a back-off."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._caught_up.wait(), _CATCH_UP_S)
+        attempt = 0
+        while (node := self.node) is not None:
+            broker = node.section.broker
+            try:
+                password = resolve(broker.password) if broker.password else ""
+                will = node.will(_next_bdseq(self.ctx.data_dir / "bdseq"), _now_ms())
+                client_id = (
+                    broker.client_id
+                    or f"plantbus-{node.section.group_id}-{node.section.edge_node_id}"
+                )
+                session = Session(broker, client_id, password, will, self._on_mqtt)
+                await session.connect()
+            except (PlantbusError, OSError) as err:
+                self.state = f"not connected to {broker.url}: {err}; retrying"
+                if attempt == 0:
+                    self.ctx.log.warning("sparkplug: %s", self.state)
+                await asyncio.sleep(_BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)])
+                attempt += 1
+                continue
+            attempt = 0
+            session.subscribe(node.topic("NCMD"), node.topic("DCMD", "+"))
+            self.session = session
+            self._publish(node.births(_now_ms()))
+            self.state = f"connected to {broker.url} as {node.topic('NBIRTH')} (bdSeq {node.bdseq})"
+            self.ctx.log.info("sparkplug: %s", self.state)
+            try:
+                reason = await session.closed()
+            finally:
+                if self.session is session:
+                    self.session = None
+                if self.node is not None:
+                    self.node.offline()
+            self.state = f"disconnected from {broker.url} ({reason}); reconnecting"
+            self.ctx.log.warning("sparkplug: %s", self.state)
+            await asyncio.sleep(_BACKOFF_S[0])
+
+    async def _end_session(self) -> None:
+        """Stop the session loop; a connected session publishes its NDEATH first."""
+        task, self._session_task = self._session_task, None
+        session, self.session = self.session, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if session is not None and self.node is not None:
+            self.node.offline()
+            await session.close(last=self.node.will(self.node.bdseq, _now_ms()))
+
+    # commands -------------------------------------------------------------------------
+    def _on_mqtt(self, topic: str, payload: bytes) -> None:
+        try:
+            self._commands.put_nowait((topic, payload))
+        except asyncio.QueueFull:
+            self.ctx.log.warning("sparkplug: command on %s dropped: too many waiting", topic)
+
+    async def _take_commands(self) -> None:
+        while True:
+            topic, payload = await self._commands.get()
+            try:
+                await self._command(topic, payload)
+            except PlantbusError as err:
+                self.ctx.log.warning("sparkplug: command on %s failed: %s", topic, err)
+            except Exception:  # noqa: BLE001 - a malformed command never stops the bridge
+                self.ctx.log.warning("sparkplug: undecodable command on %s", topic)
+
+    async def _command(self, topic: str, payload: bytes) -> None:
+        node = self.node
+        if node is None:
+            return
+        self.counters["commands"] += 1
+        user = node.section.user
+        if topic == node.topic("NCMD"):
+            if node.rebirth_requested(payload):
+                await record_outcome(
+                    self.ctx.audit,
+                    action="sparkplug.rebirth",
+                    target=node.topic("NBIRTH"),
+                    actor=user,
+                    outcome=_SUCCESS,
+                    detail="NCMD Node Control/Rebirth",
+                )
+                if node.online:
+                    self._publish(node.births(_now_ms()))
+            return
+        prefix = node.topic("DCMD") + "/"
+        if topic.startswith(prefix):
+            for item in node.writes(topic.removeprefix(prefix), payload):
+                await self._write(node, item)
+
+    async def _write(self, node: EdgeNode, item: Write | Refused) -> None:
+        user = node.section.user
+        if isinstance(item, Refused):
+            target, outcome, detail = f"{item.device}/{item.metric}", _DENIED, item.reason
+        elif node.section.commands == "ignore":
+            target, outcome, detail = item.path, _DENIED, "sparkplug.commands is ignore"
+        else:
+            target = item.path
+            outcome, detail = await self._write_tag(item, user)
+        if outcome == _SUCCESS:
+            self.counters["writes"] += 1
+        else:
+            self.counters["refused"] += 1
+            self.ctx.log.warning("sparkplug: DCMD on %s refused: %s", target, detail)
+        await record_outcome(
+            self.ctx.audit,
+            action="sparkplug.dcmd",
+            target=target,
+            actor=user,
+            outcome=outcome,
+            detail=detail,
+        )
+
+    async def _write_tag(self, item: Write, user: str) -> tuple[service_pb2.AuditOutcome, str]:
+        """WriteTag as ``user``; (audit outcome, detail)."""
+        request = device_pb2.WriteTagRequest(
+            device=item.device, tag=item.tag, value=tag_value(item.value), reason="Sparkplug DCMD"
+        )
+        try:
+            address = await grpc_address(self.ctx.bus, "device")
+            async with channel(address, self.ctx.grpc_tls) as chan:
+                reply = await device_pb2_grpc.DeviceServiceStub(chan).WriteTag(
+                    request, metadata=((USER_HEADER, user),), timeout=_WRITE_TIMEOUT_S
+                )
+        except grpc.aio.AioRpcError as err:
+            denied = err.code() in (
+                grpc.StatusCode.PERMISSION_DENIED,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                grpc.StatusCode.NOT_FOUND,
+                grpc.StatusCode.UNAUTHENTICATED,
+            )
+            return (_DENIED if denied else _FAILED), f"{item.value!r}: {err.details()}"
+        except PlantbusError as err:
+            return _FAILED, f"{item.value!r}: {err}"
+        return _SUCCESS, f"{item.value!r} written (policy {reply.policy})"
