@@ -19,13 +19,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import paho.mqtt.client as paho
 import pytest
 import yaml
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from paho.mqtt.enums import CallbackAPIVersion
 
+from plantbus.kit import pki
+from plantbus.kit.identity import USER_HEADER
+from plantbus.kit.rpc import ClientTls, channel
 from plantbus.testing.ports import free_port
 from plantbus.testing.waiting import wait_until
+from plantbus.v1 import device_pb2, device_pb2_grpc, telemetry_pb2
 from tests.certs import make_pki
 from tests.hub import child, demo_plant, plantbus, running_hub
 from tests.mosquitto import MISSING, running_mosquitto
@@ -330,3 +336,39 @@ async def test_a_killed_bridge_leaves_its_will_and_comes_back_with_the_next_bdse
     assert next(m.value for m in again.metrics if m.name == "bdSeq") == (bdseq + 1) % 256
     for device in DEVICES:
         await host.first(T.DBIRTH, device, after=at, timeout=30)
+
+
+async def test_an_anonymous_caller_gets_nothing_from_the_bridge(site: dict[str, Any]) -> None:
+    runtime = json.loads((site["data"] / "runtime.json").read_text())
+    address = runtime["services"]["sparkplug"]["grpc_token"]  # TLS, credentials checked per call
+    ca = pki.Pki(site["data"] / "pki").ca_cert
+    async with channel(address, ClientTls(ca)) as chan:  # no certificate, no token
+        stub = reflection_pb2_grpc.ServerReflectionStub(chan)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            async for _ in stub.ServerReflectionInfo(iter([request])):
+                pass
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_the_bridge_certificate_acts_for_the_sparkplug_user_only(
+    site: dict[str, Any],
+) -> None:
+    runtime = json.loads((site["data"] / "runtime.json").read_text())
+    hub_pki = pki.Pki(site["data"] / "pki")
+    bridge = hub_pki.service("sparkplug")
+    tls = ClientTls(hub_pki.ca_cert, bridge.cert, bridge.key)
+    request = device_pb2.WriteTagRequest(
+        device="m1-plc",
+        tag="speed_setpoint",
+        value=telemetry_pb2.TagValue(int_value=1500),
+        reason="test",
+    )
+    async with channel(runtime["services"]["device"]["grpc"], tls) as chan:
+        stub = device_pb2_grpc.DeviceServiceStub(chan)
+        with pytest.raises(grpc.aio.AioRpcError) as err:  # engineer may write m1, but not via it
+            await stub.WriteTag(request, metadata=((USER_HEADER, "engineer"),), timeout=15)
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "service 'sparkplug'" in str(err.value.details())
+        reply = await stub.WriteTag(request, metadata=((USER_HEADER, "scada"),), timeout=15)
+    assert reply.policy == "m1-speed"

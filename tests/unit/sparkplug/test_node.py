@@ -8,9 +8,8 @@ import itertools
 import re
 from pathlib import Path
 
-import pysparkplug as spb
+import pytest
 from google.protobuf import descriptor_pb2
-from pysparkplug._protobuf import sparkplug_b_pb2 as theirs
 
 from plantbus.config.devices import Device, Tag
 from plantbus.config.sparkplug import SparkplugConfig
@@ -19,6 +18,9 @@ from plantbus.sdk.driver import DataType
 from plantbus.sparkplug import sparkplug_b_pb2 as ours
 from plantbus.sparkplug.node import EdgeNode, Refused, Write
 from plantbus.v1 import telemetry_pb2
+
+spb = pytest.importorskip("pysparkplug", reason="pysparkplug (the host's decoder) is missing")
+from pysparkplug._protobuf import sparkplug_b_pb2 as theirs  # noqa: E402 - after the skip
 
 ROOT = Path(__file__).resolve().parents[3]
 GOOD, BAD = telemetry_pb2.QUALITY_GOOD, telemetry_pb2.QUALITY_BAD
