@@ -124,7 +124,7 @@ def run(
 ) -> None:
     """Run one SERVICE (what a Kubernetes pod runs), or 'all' in one process.
 
-    SERVICE is one of: governance, device, oee, erp, alerting, dashboard, historian, uns, all.
+    SERVICE is a service of the hub (an unknown name gets the list) or all.
     """
     names = list(SERVICES) if service == "all" else [service]
     classes = [load_service_class(name) for name in names]

@@ -11,8 +11,8 @@ The ``x-plantbus-user`` header is honoured only from principals that act for a s
 person: the local operator and the dashboard service; and from the Sparkplug bridge for
 the one user the running config names for it (``sparkplug.user``). The effective caller is
 then that user and audits name both (``actor=engineer``, ``via=local-operator``); from
-anyone else, or for another user, the header is ignored. On a ``--insecure`` server (plaintext, loopback only) every caller
-is the local operator and the header is believed.
+anyone else, or for another user, the header is ignored. On a ``--insecure`` server
+(plaintext, loopback only) every caller is the local operator and the header is believed.
 
 The :class:`Gate` authenticates every call before a servicer runs (anonymous callers get
 UNAUTHENTICATED on everything but the gRPC health check); servicers then call

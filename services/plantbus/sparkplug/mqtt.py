@@ -55,6 +55,7 @@ class Session:
             clean_session=True,
             reconnect_on_failure=False,
         )
+        client.connect_timeout = broker.connect_timeout_s
         if broker.username:
             client.username_pw_set(broker.username, password or None)
         if broker.tls:

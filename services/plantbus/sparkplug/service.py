@@ -96,8 +96,14 @@ class SparkplugService(Service):
 
     def health(self) -> tuple[bool, str]:
         """Serving (the bridge runs whether or not a broker answers); the detail says
-        whether it is connected, and why not."""
-        return True, self.state
+        whether it is connected, and why not, and what it has done."""
+        if self.node is None:
+            return True, self.state
+        done = self.counters
+        return True, (
+            f"{self.state}; {done['published']} messages published, {done['commands']} "
+            f"commands ({done['writes']} writes, {done['refused']} refused)"
+        )
 
     async def start(self) -> None:
         """Follow telemetry from the last sample of every tag; take commands."""
