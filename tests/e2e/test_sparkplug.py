@@ -7,6 +7,7 @@ Modbus PLC or are refused by the write policies, audited either way."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import shutil
@@ -27,13 +28,15 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from paho.mqtt.enums import CallbackAPIVersion
 
 from plantbus.kit import pki
+from plantbus.kit.discovery import find
 from plantbus.kit.identity import USER_HEADER
+from plantbus.kit.natsconnect import connect
 from plantbus.kit.rpc import ClientTls, channel
 from plantbus.testing.ports import free_port
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import device_pb2, device_pb2_grpc, telemetry_pb2
 from tests.certs import make_pki
-from tests.hub import child, demo_plant, plantbus, running_hub
+from tests.hub import child, demo_plant, nats_settings, plantbus, running_hub
 from tests.mosquitto import MISSING, running_mosquitto
 
 spb = pytest.importorskip("pysparkplug", reason="pysparkplug (the host's decoder) is missing")
@@ -105,10 +108,18 @@ class Host:
         self.send("NCMD", spb.NCmd(timestamp=spb.get_current_timestamp(), metrics=(metric,)))
 
     async def births(self) -> tuple[int, Any, dict[str, Any]]:
-        """Ask for a rebirth; (index of the NBIRTH, NBIRTH, device -> DBIRTH)."""
+        """Ask for a rebirth, again every few seconds until one comes, as a host does
+        while the edge node may not be on the broker yet (a restarted bridge, a hub that
+        serves before its bridge connects); (index of the NBIRTH, NBIRTH, device -> DBIRTH)."""
         mark = self.mark()
-        self.rebirth()
-        at, raw = await self.first(T.NBIRTH, after=mark)
+
+        async def asked() -> list[tuple[int, bytes]]:
+            self.rebirth()
+            with contextlib.suppress(TimeoutError):
+                return [await self.first(T.NBIRTH, after=mark, timeout=5)]
+            return []
+
+        ((at, raw),) = await wait_until(asked, 90, message="an NBIRTH after NCMD rebirth")
         dbirths = {}
         for device in DEVICES:
             _, payload = await self.first(T.DBIRTH, device, after=at)
@@ -218,6 +229,9 @@ def _seq(payload: bytes) -> int:
 async def test_rebirth_gives_every_metric_then_data_by_exception_in_seq_order(
     host: Host,
 ) -> None:
+    # a hub that has just started may birth before its PLCs were read: wait for data, so
+    # the rebirth asked for here must carry a value for every metric
+    await host.first(T.DDATA, "m1-plc", timeout=60)
     at, nbirth, dbirths = await host.births()
     assert nbirth.seq == 0
     names = {m.name: m for m in nbirth.metrics}
@@ -227,7 +241,8 @@ async def test_rebirth_gives_every_metric_then_data_by_exception_in_seq_order(
     assert set(m1) == M1_TAGS
     assert m1["spindle_temp"].datatype == spb.DataType.FLOAT
     assert m1["parts"].datatype == spb.DataType.UINT16
-    assert all(m.alias is not None and not m.is_null for m in m1.values()), m1
+    assert all(m.alias is not None for m in m1.values()), m1
+    assert not [n for n, m in m1.items() if m.is_null], dbirths["m1-plc"]
     aliases = [m.alias for b in dbirths.values() for m in b.metrics]
     assert len(aliases) == len(set(aliases)), "aliases must be unique in the edge node"
     # data by exception, by alias, decoded against the birth
@@ -336,11 +351,20 @@ async def test_a_killed_bridge_leaves_its_will_and_comes_back_with_the_next_bdse
     assert next(m.value for m in again.metrics if m.name == "bdSeq") == (bdseq + 1) % 256
     for device in DEVICES:
         await host.first(T.DBIRTH, device, after=at, timeout=30)
+    # its first births carry the last value of every tag from the stream, which arrive
+    # before its first config version does
+    _, raw = await host.first(T.DBIRTH, "m1-plc", after=at)
+    born = spb.DBirth.decode(raw)
+    assert not [m.name for m in born.metrics if m.is_null], born
 
 
 async def test_an_anonymous_caller_gets_nothing_from_the_bridge(site: dict[str, Any]) -> None:
-    runtime = json.loads((site["data"] / "runtime.json").read_text())
-    address = runtime["services"]["sparkplug"]["grpc_token"]  # TLS, credentials checked per call
+    bus = await connect(nats_settings(site["data"]))
+    try:  # from the heartbeats: the bridge may have been restarted on another port
+        beat = await find(bus, "sparkplug", wait_s=60)
+    finally:
+        await bus.close()
+    address = beat.grpc_token_address  # TLS, the credentials are checked per call
     ca = pki.Pki(site["data"] / "pki").ca_cert
     async with channel(address, ClientTls(ca)) as chan:  # no certificate, no token
         stub = reflection_pb2_grpc.ServerReflectionStub(chan)

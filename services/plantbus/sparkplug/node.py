@@ -146,16 +146,6 @@ class EdgeNode:
             for m in dev.metrics.values()
         ]
 
-    def adopt(self, old: EdgeNode) -> None:
-        """Take the latest values ``old`` (the node of the previous config) knew."""
-        for path, metric in self.paths.items():
-            if known := old.paths.get(path):
-                metric.value, metric.quality, metric.time_ms = (
-                    known.value,
-                    known.quality,
-                    known.time_ms,
-                )
-
     def _next_seq(self) -> int:
         seq = self._seq
         self._seq = (seq + 1) % 256

@@ -85,6 +85,9 @@ class SparkplugService(Service):
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)
         self.node: EdgeNode | None = None
+        self.latest: dict[str, telemetry_pb2.TagSample] = {}
+        """The last sample of every tag: what a node made for a new config version starts
+        from (samples arrive before the first version does)."""
         self.session: Session | None = None
         self.state = "no sparkplug section in the config: idle"
         self.counters = {"published": 0, "commands": 0, "writes": 0, "refused": 0}
@@ -127,8 +130,7 @@ class SparkplugService(Service):
             self.state = "no sparkplug section in the config: idle"
         else:
             node = EdgeNode(section, config.devices)
-            if old is not None:
-                node.adopt(old)
+            node.samples(self.latest.values(), _now_ms())  # offline: only takes the values
             if old is None or _connection(old.section) != _connection(section):
                 await self._end_session()
                 self.node = node
@@ -164,6 +166,8 @@ class SparkplugService(Service):
         except Exception:  # noqa: BLE001 - a bad payload is skipped, never fatal
             self.ctx.log.warning("skipped undecodable telemetry on %s", msg.subject)
             return
+        for sample in batch.samples:
+            self.latest[sample.path] = sample
         if self.node is not None:
             self._publish(self.node.samples(batch.samples, _now_ms()))
 
