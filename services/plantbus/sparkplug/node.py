@@ -138,10 +138,11 @@ class EdgeNode:
         node = f"{self.base}/{kind}/{self.section.edge_node_id}"
         return f"{node}/{device}" if device else node
 
-    def layout(self) -> list[tuple[str, str, int, int]]:
-        """(device, metric, alias, datatype) of every device metric: what births announce."""
+    def layout(self) -> list[tuple[str, str, str, int, int]]:
+        """(device, metric, tag path, alias, datatype) of every device metric: what births
+        announce, and where their values come from."""
         return [
-            (dev.name, m.tag, m.alias, m.datatype)
+            (dev.name, m.tag, m.path, m.alias, m.datatype)
             for dev in self.devices.values()
             for m in dev.metrics.values()
         ]

@@ -194,7 +194,11 @@ class SparkplugService(Service):
                     or f"plantbus-{node.section.group_id}-{node.section.edge_node_id}"
                 )
                 session = Session(broker, client_id, password, will, self._on_mqtt)
-                await session.connect()
+                try:
+                    await session.connect()
+                except asyncio.CancelledError:  # a new config or shutdown while connecting
+                    await session.close()
+                    raise
             except (PlantbusError, OSError) as err:
                 self.state = f"not connected to {broker.url}: {err}; retrying"
                 if attempt == 0:
