@@ -30,11 +30,11 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from plantbus.config import PlantConfig
 from plantbus.config.sparkplug import SparkplugConfig
-from plantbus.kit import streams, subjects
+from plantbus.kit import streams, subjects, tasks
 from plantbus.kit.audit import record_outcome
 from plantbus.kit.discovery import grpc_address
+from plantbus.kit.grpc_client import channel
 from plantbus.kit.identity import USER_HEADER
-from plantbus.kit.rpc import channel
 from plantbus.kit.secrets import resolve
 from plantbus.kit.service import Service, ServiceContext
 from plantbus.sdk.errors import PlantbusError
@@ -147,11 +147,8 @@ class SparkplugService(Service):
     async def stop(self) -> None:
         """Publish NDEATH and disconnect; stop following telemetry."""
         await self._end_session()
-        if self._command_task is not None:
-            self._command_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._command_task
-            self._command_task = None
+        await tasks.cancel(self._command_task)
+        self._command_task = None
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()  # type: ignore[attr-defined]
@@ -227,10 +224,7 @@ class SparkplugService(Service):
         """Stop the session loop; a connected session publishes its NDEATH first."""
         task, self._session_task = self._session_task, None
         session, self.session = self.session, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await tasks.cancel(task)
         if session is not None and self.node is not None:
             self.node.offline()
             await session.close(last=self.node.will(self.node.bdseq, _now_ms()))
