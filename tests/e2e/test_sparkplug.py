@@ -29,9 +29,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from plantbus.kit import pki
 from plantbus.kit.discovery import find
+from plantbus.kit.grpc_client import ClientTls, channel
 from plantbus.kit.identity import USER_HEADER
 from plantbus.kit.natsconnect import connect
-from plantbus.kit.grpc_client import ClientTls, channel
 from plantbus.testing.ports import free_port
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import device_pb2, device_pb2_grpc, telemetry_pb2
