@@ -426,8 +426,9 @@ def test_prod_nats_values_carry_the_generated_permissions() -> None:
     assert values["config"]["jetstream"]["enabled"] and values["config"]["cluster"]["enabled"]
 
 
-SINGLE_REPLICA = {"historian"}
-"""Its replicas would share one durable consumer and split the stream between two stores."""
+SINGLE_REPLICA = {"historian", "sparkplug"}
+"""The historian's replicas would share one durable consumer and split the stream between
+two stores; the Sparkplug bridge is one edge node, one MQTT client id (docs/sparkplug.md)."""
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
