@@ -13,8 +13,8 @@ from plantbus.config.historian import HistorianConfig
 from plantbus.config.oee import OeeMapping, OeeSettings, ShiftCalendar
 from plantbus.config.plant import Site
 from plantbus.config.security import Role, User, WritePolicy
-from plantbus.config.uns import UnsConfig
 from plantbus.config.sparkplug import SparkplugConfig
+from plantbus.config.uns import UnsConfig
 
 __all__ = ["PlantConfig"]
 
