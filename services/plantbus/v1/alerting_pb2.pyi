@@ -1,5 +1,6 @@
 import datetime
 
+from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -38,32 +39,44 @@ class AlarmEvent(_message.Message):
     def __init__(self, id: _Optional[str] = ..., rule: _Optional[str] = ..., scope: _Optional[str] = ..., state: _Optional[str] = ..., active: _Optional[bool] = ..., priority: _Optional[str] = ..., message: _Optional[str] = ..., value: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., note: _Optional[str] = ..., shelved_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., out_of_service_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListAlarmsRequest(_message.Message):
-    __slots__ = ("scope_prefix", "include_normal")
+    __slots__ = ("scope_prefix", "include_normal", "page_size", "page_token")
     SCOPE_PREFIX_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_NORMAL_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     scope_prefix: str
     include_normal: bool
-    def __init__(self, scope_prefix: _Optional[str] = ..., include_normal: _Optional[bool] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, scope_prefix: _Optional[str] = ..., include_normal: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListAlarmsResponse(_message.Message):
-    __slots__ = ("alarms",)
+    __slots__ = ("alarms", "next_page_token")
     ALARMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     alarms: _containers.RepeatedCompositeFieldContainer[AlarmEvent]
-    def __init__(self, alarms: _Optional[_Iterable[_Union[AlarmEvent, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, alarms: _Optional[_Iterable[_Union[AlarmEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class HistoryRequest(_message.Message):
-    __slots__ = ("limit", "scope_prefix")
+    __slots__ = ("limit", "scope_prefix", "page_size", "page_token")
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     SCOPE_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     limit: int
     scope_prefix: str
-    def __init__(self, limit: _Optional[int] = ..., scope_prefix: _Optional[str] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, limit: _Optional[int] = ..., scope_prefix: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class HistoryResponse(_message.Message):
-    __slots__ = ("events",)
+    __slots__ = ("events", "next_page_token")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[AlarmEvent]
-    def __init__(self, events: _Optional[_Iterable[_Union[AlarmEvent, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, events: _Optional[_Iterable[_Union[AlarmEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class AcknowledgeRequest(_message.Message):
     __slots__ = ("id", "comment")

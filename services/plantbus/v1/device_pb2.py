@@ -22,11 +22,12 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from plantbus.v1 import telemetry_pb2 as plantbus_dot_v1_dot_telemetry__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18plantbus/v1/device.proto\x12\x0bplantbus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bplantbus/v1/telemetry.proto\"\x8b\x01\n\x0e\x44\x65viceCounters\x12\r\n\x05polls\x18\x01 \x01(\x04\x12\x13\n\x0bpoll_errors\x18\x02 \x01(\x04\x12\x19\n\x11samples_published\x18\x03 \x01(\x04\x12\x12\n\nreconnects\x18\x04 \x01(\x04\x12\x10\n\x08\x62\x61\x64_tags\x18\x05 \x01(\x04\x12\x14\n\x0csamples_lost\x18\x06 \x01(\x04\"\x9c\x02\n\nDeviceInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06\x64river\x18\x02 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x03 \x01(\t\x12\x0f\n\x07machine\x18\x04 \x01(\t\x12+\n\x05state\x18\x05 \x01(\x0e\x32\x1c.plantbus.v1.ConnectionState\x12\x12\n\nlast_error\x18\x06 \x01(\t\x12-\n\x08\x63ounters\x18\x07 \x01(\x0b\x32\x1b.plantbus.v1.DeviceCounters\x12\x0c\n\x04tags\x18\x08 \x03(\t\x12\x30\n\x0clast_success\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15poll_interval_seconds\x18\n \x01(\x01\"\x14\n\x12ListDevicesRequest\"?\n\x13ListDevicesResponse\x12(\n\x07\x64\x65vices\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.DeviceInfo\" \n\x10GetDeviceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"<\n\x11GetDeviceResponse\x12\'\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x17.plantbus.v1.DeviceInfo\"/\n\x0fReadTagsRequest\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x0c\n\x04tags\x18\x02 \x03(\t\"R\n\x10ReadTagsResponse\x12\'\n\x07samples\x18\x01 \x03(\x0b\x32\x16.plantbus.v1.TagSample\x12\x15\n\rround_trip_ms\x18\x02 \x01(\x01\"d\n\x0fWriteTagRequest\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x0b\n\x03tag\x18\x02 \x01(\t\x12$\n\x05value\x18\x03 \x01(\x0b\x32\x15.plantbus.v1.TagValue\x12\x0e\n\x06reason\x18\x04 \x01(\t\"M\n\x10WriteTagResponse\x12)\n\tread_back\x18\x01 \x01(\x0b\x32\x16.plantbus.v1.TagSample\x12\x0e\n\x06policy\x18\x02 \x01(\t\"0\n\rBrowseRequest\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\"T\n\nBrowseNode\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tdata_type\x18\x03 \x01(\t\x12\x14\n\x0chas_children\x18\x04 \x01(\x08\"8\n\x0e\x42rowseResponse\x12&\n\x05nodes\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.BrowseNode\"&\n\x14StreamSamplesRequest\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\"C\n\x15StreamSamplesResponse\x12*\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x1b.plantbus.v1.TagSampleBatch*\xce\x01\n\x0f\x43onnectionState\x12 \n\x1c\x43ONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43ONNECTION_STATE_CONNECTING\x10\x01\x12\x1e\n\x1a\x43ONNECTION_STATE_CONNECTED\x10\x02\x12\x1d\n\x19\x43ONNECTION_STATE_RETRYING\x10\x03\x12\x1c\n\x18\x43ONNECTION_STATE_DEMOTED\x10\x04\x12\x1b\n\x17\x43ONNECTION_STATE_FAILED\x10\x05\x32\xdc\x03\n\rDeviceService\x12P\n\x0bListDevices\x12\x1f.plantbus.v1.ListDevicesRequest\x1a .plantbus.v1.ListDevicesResponse\x12J\n\tGetDevice\x12\x1d.plantbus.v1.GetDeviceRequest\x1a\x1e.plantbus.v1.GetDeviceResponse\x12G\n\x08ReadTags\x12\x1c.plantbus.v1.ReadTagsRequest\x1a\x1d.plantbus.v1.ReadTagsResponse\x12G\n\x08WriteTag\x12\x1c.plantbus.v1.WriteTagRequest\x1a\x1d.plantbus.v1.WriteTagResponse\x12\x41\n\x06\x42rowse\x12\x1a.plantbus.v1.BrowseRequest\x1a\x1b.plantbus.v1.BrowseResponse\x12X\n\rStreamSamples\x12!.plantbus.v1.StreamSamplesRequest\x1a\".plantbus.v1.StreamSamplesResponse0\x01\x42\x62\n\x15io.github.plantbus.v1B\x0b\x44\x65viceProtoP\x01Z:github.com/plantbus/plantbus/gen/go/plantbus/v1;plantbusv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18plantbus/v1/device.proto\x12\x0bplantbus.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bplantbus/v1/telemetry.proto\"\x8b\x01\n\x0e\x44\x65viceCounters\x12\r\n\x05polls\x18\x01 \x01(\x04\x12\x13\n\x0bpoll_errors\x18\x02 \x01(\x04\x12\x19\n\x11samples_published\x18\x03 \x01(\x04\x12\x12\n\nreconnects\x18\x04 \x01(\x04\x12\x10\n\x08\x62\x61\x64_tags\x18\x05 \x01(\x04\x12\x14\n\x0csamples_lost\x18\x06 \x01(\x04\"\x9c\x02\n\nDeviceInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06\x64river\x18\x02 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x03 \x01(\t\x12\x0f\n\x07machine\x18\x04 \x01(\t\x12+\n\x05state\x18\x05 \x01(\x0e\x32\x1c.plantbus.v1.ConnectionState\x12\x12\n\nlast_error\x18\x06 \x01(\t\x12-\n\x08\x63ounters\x18\x07 \x01(\x0b\x32\x1b.plantbus.v1.DeviceCounters\x12\x0c\n\x04tags\x18\x08 \x03(\t\x12\x30\n\x0clast_success\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15poll_interval_seconds\x18\n \x01(\x01\";\n\x12ListDevicesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"X\n\x13ListDevicesResponse\x12(\n\x07\x64\x65vices\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.DeviceInfo\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\" \n\x10GetDeviceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"<\n\x11GetDeviceResponse\x12\'\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x17.plantbus.v1.DeviceInfo\"/\n\x0fReadTagsRequest\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x0c\n\x04tags\x18\x02 \x03(\t\"R\n\x10ReadTagsResponse\x12\'\n\x07samples\x18\x01 \x03(\x0b\x32\x16.plantbus.v1.TagSample\x12\x15\n\rround_trip_ms\x18\x02 \x01(\x01\"d\n\x0fWriteTagRequest\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x0b\n\x03tag\x18\x02 \x01(\t\x12$\n\x05value\x18\x03 \x01(\x0b\x32\x15.plantbus.v1.TagValue\x12\x0e\n\x06reason\x18\x04 \x01(\t\"M\n\x10WriteTagResponse\x12)\n\tread_back\x18\x01 \x01(\x0b\x32\x16.plantbus.v1.TagSample\x12\x0e\n\x06policy\x18\x02 \x01(\t\"0\n\rBrowseRequest\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\"T\n\nBrowseNode\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tdata_type\x18\x03 \x01(\t\x12\x14\n\x0chas_children\x18\x04 \x01(\x08\"8\n\x0e\x42rowseResponse\x12&\n\x05nodes\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.BrowseNode\"&\n\x14StreamSamplesRequest\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\"C\n\x15StreamSamplesResponse\x12*\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x1b.plantbus.v1.TagSampleBatch*\xce\x01\n\x0f\x43onnectionState\x12 \n\x1c\x43ONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43ONNECTION_STATE_CONNECTING\x10\x01\x12\x1e\n\x1a\x43ONNECTION_STATE_CONNECTED\x10\x02\x12\x1d\n\x19\x43ONNECTION_STATE_RETRYING\x10\x03\x12\x1c\n\x18\x43ONNECTION_STATE_DEMOTED\x10\x04\x12\x1b\n\x17\x43ONNECTION_STATE_FAILED\x10\x05\x32\xb7\x05\n\rDeviceService\x12\x65\n\x0bListDevices\x12\x1f.plantbus.v1.ListDevicesRequest\x1a .plantbus.v1.ListDevicesResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/devices\x12\x66\n\tGetDevice\x12\x1d.plantbus.v1.GetDeviceRequest\x1a\x1e.plantbus.v1.GetDeviceResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/devices/{name}\x12l\n\x08ReadTags\x12\x1c.plantbus.v1.ReadTagsRequest\x1a\x1d.plantbus.v1.ReadTagsResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/devices/{device}/values\x12y\n\x08WriteTag\x12\x1c.plantbus.v1.WriteTagRequest\x1a\x1d.plantbus.v1.WriteTagResponse\"0\x82\xd3\xe4\x93\x02*\"%/v1/devices/{device}/tags/{tag}:write:\x01*\x12\x66\n\x06\x42rowse\x12\x1a.plantbus.v1.BrowseRequest\x1a\x1b.plantbus.v1.BrowseResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/devices/{device}/browse\x12\x85\x01\n\rStreamSamples\x12!.plantbus.v1.StreamSamplesRequest\x1a\".plantbus.v1.StreamSamplesResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/devices/{device}/samples:stream0\x01\x42\x62\n\x15io.github.plantbus.v1B\x0b\x44\x65viceProtoP\x01Z:github.com/plantbus/plantbus/gen/go/plantbus/v1;plantbusv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,38 +35,50 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'plantbus.v1.device_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\025io.github.plantbus.v1B\013DeviceProtoP\001Z:github.com/plantbus/plantbus/gen/go/plantbus/v1;plantbusv1'
-  _globals['_CONNECTIONSTATE']._serialized_start=1333
-  _globals['_CONNECTIONSTATE']._serialized_end=1539
-  _globals['_DEVICECOUNTERS']._serialized_start=104
-  _globals['_DEVICECOUNTERS']._serialized_end=243
-  _globals['_DEVICEINFO']._serialized_start=246
-  _globals['_DEVICEINFO']._serialized_end=530
-  _globals['_LISTDEVICESREQUEST']._serialized_start=532
-  _globals['_LISTDEVICESREQUEST']._serialized_end=552
-  _globals['_LISTDEVICESRESPONSE']._serialized_start=554
-  _globals['_LISTDEVICESRESPONSE']._serialized_end=617
-  _globals['_GETDEVICEREQUEST']._serialized_start=619
-  _globals['_GETDEVICEREQUEST']._serialized_end=651
-  _globals['_GETDEVICERESPONSE']._serialized_start=653
-  _globals['_GETDEVICERESPONSE']._serialized_end=713
-  _globals['_READTAGSREQUEST']._serialized_start=715
-  _globals['_READTAGSREQUEST']._serialized_end=762
-  _globals['_READTAGSRESPONSE']._serialized_start=764
-  _globals['_READTAGSRESPONSE']._serialized_end=846
-  _globals['_WRITETAGREQUEST']._serialized_start=848
-  _globals['_WRITETAGREQUEST']._serialized_end=948
-  _globals['_WRITETAGRESPONSE']._serialized_start=950
-  _globals['_WRITETAGRESPONSE']._serialized_end=1027
-  _globals['_BROWSEREQUEST']._serialized_start=1029
-  _globals['_BROWSEREQUEST']._serialized_end=1077
-  _globals['_BROWSENODE']._serialized_start=1079
-  _globals['_BROWSENODE']._serialized_end=1163
-  _globals['_BROWSERESPONSE']._serialized_start=1165
-  _globals['_BROWSERESPONSE']._serialized_end=1221
-  _globals['_STREAMSAMPLESREQUEST']._serialized_start=1223
-  _globals['_STREAMSAMPLESREQUEST']._serialized_end=1261
-  _globals['_STREAMSAMPLESRESPONSE']._serialized_start=1263
-  _globals['_STREAMSAMPLESRESPONSE']._serialized_end=1330
-  _globals['_DEVICESERVICE']._serialized_start=1542
-  _globals['_DEVICESERVICE']._serialized_end=2018
+  _globals['_DEVICESERVICE'].methods_by_name['ListDevices']._loaded_options = None
+  _globals['_DEVICESERVICE'].methods_by_name['ListDevices']._serialized_options = b'\202\323\344\223\002\r\022\013/v1/devices'
+  _globals['_DEVICESERVICE'].methods_by_name['GetDevice']._loaded_options = None
+  _globals['_DEVICESERVICE'].methods_by_name['GetDevice']._serialized_options = b'\202\323\344\223\002\024\022\022/v1/devices/{name}'
+  _globals['_DEVICESERVICE'].methods_by_name['ReadTags']._loaded_options = None
+  _globals['_DEVICESERVICE'].methods_by_name['ReadTags']._serialized_options = b'\202\323\344\223\002\035\022\033/v1/devices/{device}/values'
+  _globals['_DEVICESERVICE'].methods_by_name['WriteTag']._loaded_options = None
+  _globals['_DEVICESERVICE'].methods_by_name['WriteTag']._serialized_options = b'\202\323\344\223\002*\"%/v1/devices/{device}/tags/{tag}:write:\001*'
+  _globals['_DEVICESERVICE'].methods_by_name['Browse']._loaded_options = None
+  _globals['_DEVICESERVICE'].methods_by_name['Browse']._serialized_options = b'\202\323\344\223\002\035\022\033/v1/devices/{device}/browse'
+  _globals['_DEVICESERVICE'].methods_by_name['StreamSamples']._loaded_options = None
+  _globals['_DEVICESERVICE'].methods_by_name['StreamSamples']._serialized_options = b'\202\323\344\223\002%\022#/v1/devices/{device}/samples:stream'
+  _globals['_CONNECTIONSTATE']._serialized_start=1427
+  _globals['_CONNECTIONSTATE']._serialized_end=1633
+  _globals['_DEVICECOUNTERS']._serialized_start=134
+  _globals['_DEVICECOUNTERS']._serialized_end=273
+  _globals['_DEVICEINFO']._serialized_start=276
+  _globals['_DEVICEINFO']._serialized_end=560
+  _globals['_LISTDEVICESREQUEST']._serialized_start=562
+  _globals['_LISTDEVICESREQUEST']._serialized_end=621
+  _globals['_LISTDEVICESRESPONSE']._serialized_start=623
+  _globals['_LISTDEVICESRESPONSE']._serialized_end=711
+  _globals['_GETDEVICEREQUEST']._serialized_start=713
+  _globals['_GETDEVICEREQUEST']._serialized_end=745
+  _globals['_GETDEVICERESPONSE']._serialized_start=747
+  _globals['_GETDEVICERESPONSE']._serialized_end=807
+  _globals['_READTAGSREQUEST']._serialized_start=809
+  _globals['_READTAGSREQUEST']._serialized_end=856
+  _globals['_READTAGSRESPONSE']._serialized_start=858
+  _globals['_READTAGSRESPONSE']._serialized_end=940
+  _globals['_WRITETAGREQUEST']._serialized_start=942
+  _globals['_WRITETAGREQUEST']._serialized_end=1042
+  _globals['_WRITETAGRESPONSE']._serialized_start=1044
+  _globals['_WRITETAGRESPONSE']._serialized_end=1121
+  _globals['_BROWSEREQUEST']._serialized_start=1123
+  _globals['_BROWSEREQUEST']._serialized_end=1171
+  _globals['_BROWSENODE']._serialized_start=1173
+  _globals['_BROWSENODE']._serialized_end=1257
+  _globals['_BROWSERESPONSE']._serialized_start=1259
+  _globals['_BROWSERESPONSE']._serialized_end=1315
+  _globals['_STREAMSAMPLESREQUEST']._serialized_start=1317
+  _globals['_STREAMSAMPLESREQUEST']._serialized_end=1355
+  _globals['_STREAMSAMPLESRESPONSE']._serialized_start=1357
+  _globals['_STREAMSAMPLESRESPONSE']._serialized_end=1424
+  _globals['_DEVICESERVICE']._serialized_start=1636
+  _globals['_DEVICESERVICE']._serialized_end=2331
 # @@protoc_insertion_point(module_scope)

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15plantbus/v1/erp.proto\x12\x0bplantbus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xed\x02\n\x0eWorkOrderEvent\x12\x0e\n\x06\x65rp_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x12\n\nconnection\x18\x03 \x01(\t\x12\x14\n\x0cproduct_code\x18\x04 \x01(\t\x12\x14\n\x0cproduct_name\x18\x05 \x01(\t\x12\x10\n\x08quantity\x18\x06 \x01(\x01\x12\x0b\n\x03uom\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x0f\n\x07machine\x18\t \x01(\t\x12\x1a\n\x12ideal_cycle_time_s\x18\n \x01(\x01\x12\x10\n\x08produced\x18\x0b \x01(\x01\x12\x15\n\rgood_quantity\x18\x0c \x01(\x01\x12\x16\n\x0escrap_quantity\x18\r \x01(\x01\x12\x31\n\rplanned_start\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07started\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe3\x02\n\x0c\x43onfirmation\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\x12\n\nconnection\x18\x02 \x01(\t\x12\x19\n\x11work_order_erp_id\x18\x03 \x01(\t\x12\x0f\n\x07machine\x18\x04 \x01(\t\x12\x15\n\rgood_quantity\x18\x05 \x01(\x01\x12\x16\n\x0escrap_quantity\x18\x06 \x01(\x01\x12)\n\x05start\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0brun_seconds\x18\t \x01(\x01\x12\x18\n\x10\x64owntime_seconds\x18\n \x01(\x01\x12\r\n\x05\x66inal\x18\x0b \x01(\x08\x12\x10\n\x08sequence\x18\x0c \x01(\r\x12\x12\n\ntotal_good\x18\r \x01(\x01\x12\x13\n\x0btotal_scrap\x18\x0e \x01(\x01\"v\n\nDeadLetter\x12/\n\x0c\x63onfirmation\x18\x01 \x01(\x0b\x32\x19.plantbus.v1.Confirmation\x12\r\n\x05\x65rror\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\'\n\x15ListWorkOrdersRequest\x12\x0e\n\x06status\x18\x01 \x01(\t\"J\n\x16ListWorkOrdersResponse\x12\x30\n\x0bwork_orders\x18\x01 \x03(\x0b\x32\x1b.plantbus.v1.WorkOrderEvent\"8\n\x15StartWorkOrderRequest\x12\x0e\n\x06\x65rp_id\x18\x01 \x01(\t\x12\x0f\n\x07machine\x18\x02 \x01(\t\"I\n\x16StartWorkOrderResponse\x12/\n\nwork_order\x18\x01 \x01(\x0b\x32\x1b.plantbus.v1.WorkOrderEvent\"*\n\x18\x43ompleteWorkOrderRequest\x12\x0e\n\x06\x65rp_id\x18\x01 \x01(\t\"L\n\x19\x43ompleteWorkOrderResponse\x12/\n\nwork_order\x18\x01 \x01(\x0b\x32\x1b.plantbus.v1.WorkOrderEvent\"\x13\n\x11SyncStatusRequest\"\xbe\x01\n\x10\x43onnectionStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tconnector\x18\x02 \x01(\t\x12\x11\n\treachable\x18\x03 \x01(\x08\x12\x12\n\nlast_error\x18\x04 \x01(\t\x12\x0f\n\x07pending\x18\x05 \x01(\x03\x12\x0c\n\x04sent\x18\x06 \x01(\x03\x12\x14\n\x0c\x64\x65\x61\x64_letters\x18\x07 \x01(\x03\x12-\n\tlast_poll\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"H\n\x12SyncStatusResponse\x12\x32\n\x0b\x63onnections\x18\x01 \x03(\x0b\x32\x1d.plantbus.v1.ConnectionStatus\"\x18\n\x16ListDeadLettersRequest\"H\n\x17ListDeadLettersResponse\x12-\n\x0c\x64\x65\x61\x64_letters\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.DeadLetter\"\'\n\x0cRetryRequest\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\"\x1f\n\rRetryResponse\x12\x0e\n\x06queued\x18\x01 \x01(\x08\x32\x93\x04\n\nErpService\x12Y\n\x0eListWorkOrders\x12\".plantbus.v1.ListWorkOrdersRequest\x1a#.plantbus.v1.ListWorkOrdersResponse\x12Y\n\x0eStartWorkOrder\x12\".plantbus.v1.StartWorkOrderRequest\x1a#.plantbus.v1.StartWorkOrderResponse\x12\x62\n\x11\x43ompleteWorkOrder\x12%.plantbus.v1.CompleteWorkOrderRequest\x1a&.plantbus.v1.CompleteWorkOrderResponse\x12M\n\nSyncStatus\x12\x1e.plantbus.v1.SyncStatusRequest\x1a\x1f.plantbus.v1.SyncStatusResponse\x12\\\n\x0fListDeadLetters\x12#.plantbus.v1.ListDeadLettersRequest\x1a$.plantbus.v1.ListDeadLettersResponse\x12>\n\x05Retry\x12\x19.plantbus.v1.RetryRequest\x1a\x1a.plantbus.v1.RetryResponseB_\n\x15io.github.plantbus.v1B\x08\x45rpProtoP\x01Z:github.com/plantbus/plantbus/gen/go/plantbus/v1;plantbusv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15plantbus/v1/erp.proto\x12\x0bplantbus.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xed\x02\n\x0eWorkOrderEvent\x12\x0e\n\x06\x65rp_id\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x12\n\nconnection\x18\x03 \x01(\t\x12\x14\n\x0cproduct_code\x18\x04 \x01(\t\x12\x14\n\x0cproduct_name\x18\x05 \x01(\t\x12\x10\n\x08quantity\x18\x06 \x01(\x01\x12\x0b\n\x03uom\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x0f\n\x07machine\x18\t \x01(\t\x12\x1a\n\x12ideal_cycle_time_s\x18\n \x01(\x01\x12\x10\n\x08produced\x18\x0b \x01(\x01\x12\x15\n\rgood_quantity\x18\x0c \x01(\x01\x12\x16\n\x0escrap_quantity\x18\r \x01(\x01\x12\x31\n\rplanned_start\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07started\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe3\x02\n\x0c\x43onfirmation\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\x12\n\nconnection\x18\x02 \x01(\t\x12\x19\n\x11work_order_erp_id\x18\x03 \x01(\t\x12\x0f\n\x07machine\x18\x04 \x01(\t\x12\x15\n\rgood_quantity\x18\x05 \x01(\x01\x12\x16\n\x0escrap_quantity\x18\x06 \x01(\x01\x12)\n\x05start\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0brun_seconds\x18\t \x01(\x01\x12\x18\n\x10\x64owntime_seconds\x18\n \x01(\x01\x12\r\n\x05\x66inal\x18\x0b \x01(\x08\x12\x10\n\x08sequence\x18\x0c \x01(\r\x12\x12\n\ntotal_good\x18\r \x01(\x01\x12\x13\n\x0btotal_scrap\x18\x0e \x01(\x01\"v\n\nDeadLetter\x12/\n\x0c\x63onfirmation\x18\x01 \x01(\x0b\x32\x19.plantbus.v1.Confirmation\x12\r\n\x05\x65rror\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x15ListWorkOrdersRequest\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"c\n\x16ListWorkOrdersResponse\x12\x30\n\x0bwork_orders\x18\x01 \x03(\x0b\x32\x1b.plantbus.v1.WorkOrderEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"8\n\x15StartWorkOrderRequest\x12\x0e\n\x06\x65rp_id\x18\x01 \x01(\t\x12\x0f\n\x07machine\x18\x02 \x01(\t\"I\n\x16StartWorkOrderResponse\x12/\n\nwork_order\x18\x01 \x01(\x0b\x32\x1b.plantbus.v1.WorkOrderEvent\"*\n\x18\x43ompleteWorkOrderRequest\x12\x0e\n\x06\x65rp_id\x18\x01 \x01(\t\"L\n\x19\x43ompleteWorkOrderResponse\x12/\n\nwork_order\x18\x01 \x01(\x0b\x32\x1b.plantbus.v1.WorkOrderEvent\"\x13\n\x11SyncStatusRequest\"\xbe\x01\n\x10\x43onnectionStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tconnector\x18\x02 \x01(\t\x12\x11\n\treachable\x18\x03 \x01(\x08\x12\x12\n\nlast_error\x18\x04 \x01(\t\x12\x0f\n\x07pending\x18\x05 \x01(\x03\x12\x0c\n\x04sent\x18\x06 \x01(\x03\x12\x14\n\x0c\x64\x65\x61\x64_letters\x18\x07 \x01(\x03\x12-\n\tlast_poll\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"H\n\x12SyncStatusResponse\x12\x32\n\x0b\x63onnections\x18\x01 \x03(\x0b\x32\x1d.plantbus.v1.ConnectionStatus\"?\n\x16ListDeadLettersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"a\n\x17ListDeadLettersResponse\x12-\n\x0c\x64\x65\x61\x64_letters\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.DeadLetter\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\'\n\x0cRetryRequest\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\"\x1f\n\rRetryResponse\x12\x0e\n\x06queued\x18\x01 \x01(\x08\x32\xd1\x05\n\nErpService\x12r\n\x0eListWorkOrders\x12\".plantbus.v1.ListWorkOrdersRequest\x1a#.plantbus.v1.ListWorkOrdersResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/work-orders\x12{\n\x0eStartWorkOrder\x12\".plantbus.v1.StartWorkOrderRequest\x1a#.plantbus.v1.StartWorkOrderResponse\" \x82\xd3\xe4\x93\x02\x1a\"\x15/v1/work-orders:start:\x01*\x12\x87\x01\n\x11\x43ompleteWorkOrder\x12%.plantbus.v1.CompleteWorkOrderRequest\x1a&.plantbus.v1.CompleteWorkOrderResponse\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/work-orders:complete:\x01*\x12\x65\n\nSyncStatus\x12\x1e.plantbus.v1.SyncStatusRequest\x1a\x1f.plantbus.v1.SyncStatusResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/erp/status\x12z\n\x0fListDeadLetters\x12#.plantbus.v1.ListDeadLettersRequest\x1a$.plantbus.v1.ListDeadLettersResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/erp/dead-letters\x12\x65\n\x05Retry\x12\x19.plantbus.v1.RetryRequest\x1a\x1a.plantbus.v1.RetryResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/erp/dead-letters:retry:\x01*B_\n\x15io.github.plantbus.v1B\x08\x45rpProtoP\x01Z:github.com/plantbus/plantbus/gen/go/plantbus/v1;plantbusv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,38 +34,50 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'plantbus.v1.erp_pb2', _glob
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\025io.github.plantbus.v1B\010ErpProtoP\001Z:github.com/plantbus/plantbus/gen/go/plantbus/v1;plantbusv1'
-  _globals['_WORKORDEREVENT']._serialized_start=72
-  _globals['_WORKORDEREVENT']._serialized_end=437
-  _globals['_CONFIRMATION']._serialized_start=440
-  _globals['_CONFIRMATION']._serialized_end=795
-  _globals['_DEADLETTER']._serialized_start=797
-  _globals['_DEADLETTER']._serialized_end=915
-  _globals['_LISTWORKORDERSREQUEST']._serialized_start=917
-  _globals['_LISTWORKORDERSREQUEST']._serialized_end=956
-  _globals['_LISTWORKORDERSRESPONSE']._serialized_start=958
-  _globals['_LISTWORKORDERSRESPONSE']._serialized_end=1032
-  _globals['_STARTWORKORDERREQUEST']._serialized_start=1034
-  _globals['_STARTWORKORDERREQUEST']._serialized_end=1090
-  _globals['_STARTWORKORDERRESPONSE']._serialized_start=1092
-  _globals['_STARTWORKORDERRESPONSE']._serialized_end=1165
-  _globals['_COMPLETEWORKORDERREQUEST']._serialized_start=1167
-  _globals['_COMPLETEWORKORDERREQUEST']._serialized_end=1209
-  _globals['_COMPLETEWORKORDERRESPONSE']._serialized_start=1211
-  _globals['_COMPLETEWORKORDERRESPONSE']._serialized_end=1287
-  _globals['_SYNCSTATUSREQUEST']._serialized_start=1289
-  _globals['_SYNCSTATUSREQUEST']._serialized_end=1308
-  _globals['_CONNECTIONSTATUS']._serialized_start=1311
-  _globals['_CONNECTIONSTATUS']._serialized_end=1501
-  _globals['_SYNCSTATUSRESPONSE']._serialized_start=1503
-  _globals['_SYNCSTATUSRESPONSE']._serialized_end=1575
-  _globals['_LISTDEADLETTERSREQUEST']._serialized_start=1577
-  _globals['_LISTDEADLETTERSREQUEST']._serialized_end=1601
-  _globals['_LISTDEADLETTERSRESPONSE']._serialized_start=1603
-  _globals['_LISTDEADLETTERSRESPONSE']._serialized_end=1675
-  _globals['_RETRYREQUEST']._serialized_start=1677
-  _globals['_RETRYREQUEST']._serialized_end=1716
-  _globals['_RETRYRESPONSE']._serialized_start=1718
-  _globals['_RETRYRESPONSE']._serialized_end=1749
-  _globals['_ERPSERVICE']._serialized_start=1752
-  _globals['_ERPSERVICE']._serialized_end=2283
+  _globals['_ERPSERVICE'].methods_by_name['ListWorkOrders']._loaded_options = None
+  _globals['_ERPSERVICE'].methods_by_name['ListWorkOrders']._serialized_options = b'\202\323\344\223\002\021\022\017/v1/work-orders'
+  _globals['_ERPSERVICE'].methods_by_name['StartWorkOrder']._loaded_options = None
+  _globals['_ERPSERVICE'].methods_by_name['StartWorkOrder']._serialized_options = b'\202\323\344\223\002\032\"\025/v1/work-orders:start:\001*'
+  _globals['_ERPSERVICE'].methods_by_name['CompleteWorkOrder']._loaded_options = None
+  _globals['_ERPSERVICE'].methods_by_name['CompleteWorkOrder']._serialized_options = b'\202\323\344\223\002\035\"\030/v1/work-orders:complete:\001*'
+  _globals['_ERPSERVICE'].methods_by_name['SyncStatus']._loaded_options = None
+  _globals['_ERPSERVICE'].methods_by_name['SyncStatus']._serialized_options = b'\202\323\344\223\002\020\022\016/v1/erp/status'
+  _globals['_ERPSERVICE'].methods_by_name['ListDeadLetters']._loaded_options = None
+  _globals['_ERPSERVICE'].methods_by_name['ListDeadLetters']._serialized_options = b'\202\323\344\223\002\026\022\024/v1/erp/dead-letters'
+  _globals['_ERPSERVICE'].methods_by_name['Retry']._loaded_options = None
+  _globals['_ERPSERVICE'].methods_by_name['Retry']._serialized_options = b'\202\323\344\223\002\037\"\032/v1/erp/dead-letters:retry:\001*'
+  _globals['_WORKORDEREVENT']._serialized_start=102
+  _globals['_WORKORDEREVENT']._serialized_end=467
+  _globals['_CONFIRMATION']._serialized_start=470
+  _globals['_CONFIRMATION']._serialized_end=825
+  _globals['_DEADLETTER']._serialized_start=827
+  _globals['_DEADLETTER']._serialized_end=945
+  _globals['_LISTWORKORDERSREQUEST']._serialized_start=947
+  _globals['_LISTWORKORDERSREQUEST']._serialized_end=1025
+  _globals['_LISTWORKORDERSRESPONSE']._serialized_start=1027
+  _globals['_LISTWORKORDERSRESPONSE']._serialized_end=1126
+  _globals['_STARTWORKORDERREQUEST']._serialized_start=1128
+  _globals['_STARTWORKORDERREQUEST']._serialized_end=1184
+  _globals['_STARTWORKORDERRESPONSE']._serialized_start=1186
+  _globals['_STARTWORKORDERRESPONSE']._serialized_end=1259
+  _globals['_COMPLETEWORKORDERREQUEST']._serialized_start=1261
+  _globals['_COMPLETEWORKORDERREQUEST']._serialized_end=1303
+  _globals['_COMPLETEWORKORDERRESPONSE']._serialized_start=1305
+  _globals['_COMPLETEWORKORDERRESPONSE']._serialized_end=1381
+  _globals['_SYNCSTATUSREQUEST']._serialized_start=1383
+  _globals['_SYNCSTATUSREQUEST']._serialized_end=1402
+  _globals['_CONNECTIONSTATUS']._serialized_start=1405
+  _globals['_CONNECTIONSTATUS']._serialized_end=1595
+  _globals['_SYNCSTATUSRESPONSE']._serialized_start=1597
+  _globals['_SYNCSTATUSRESPONSE']._serialized_end=1669
+  _globals['_LISTDEADLETTERSREQUEST']._serialized_start=1671
+  _globals['_LISTDEADLETTERSREQUEST']._serialized_end=1734
+  _globals['_LISTDEADLETTERSRESPONSE']._serialized_start=1736
+  _globals['_LISTDEADLETTERSRESPONSE']._serialized_end=1833
+  _globals['_RETRYREQUEST']._serialized_start=1835
+  _globals['_RETRYREQUEST']._serialized_end=1874
+  _globals['_RETRYRESPONSE']._serialized_start=1876
+  _globals['_RETRYRESPONSE']._serialized_end=1907
+  _globals['_ERPSERVICE']._serialized_start=1910
+  _globals['_ERPSERVICE']._serialized_end=2631
 # @@protoc_insertion_point(module_scope)

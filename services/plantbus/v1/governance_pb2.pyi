@@ -1,5 +1,6 @@
 import datetime
 
+from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from plantbus.v1 import service_pb2 as _service_pb2
 from google.protobuf.internal import containers as _containers
@@ -97,16 +98,22 @@ class GetConfigResponse(_message.Message):
     def __init__(self, meta: _Optional[_Union[ConfigVersion, _Mapping]] = ..., yaml: _Optional[str] = ...) -> None: ...
 
 class ListVersionsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListVersionsResponse(_message.Message):
-    __slots__ = ("versions", "running_version")
+    __slots__ = ("versions", "running_version", "next_page_token")
     VERSIONS_FIELD_NUMBER: _ClassVar[int]
     RUNNING_VERSION_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     versions: _containers.RepeatedCompositeFieldContainer[ConfigVersion]
     running_version: int
-    def __init__(self, versions: _Optional[_Iterable[_Union[ConfigVersion, _Mapping]]] = ..., running_version: _Optional[int] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, versions: _Optional[_Iterable[_Union[ConfigVersion, _Mapping]]] = ..., running_version: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class RollbackConfigRequest(_message.Message):
     __slots__ = ("version", "message")
@@ -145,8 +152,12 @@ class CheckPermissionResponse(_message.Message):
     def __init__(self, allowed: _Optional[bool] = ..., reason: _Optional[str] = ..., policy: _Optional[str] = ...) -> None: ...
 
 class ListPluginsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class InstancePlugins(_message.Message):
     __slots__ = ("service", "instance", "plugins")
@@ -159,10 +170,12 @@ class InstancePlugins(_message.Message):
     def __init__(self, service: _Optional[str] = ..., instance: _Optional[str] = ..., plugins: _Optional[_Iterable[_Union[_service_pb2.PluginInfo, _Mapping]]] = ...) -> None: ...
 
 class ListPluginsResponse(_message.Message):
-    __slots__ = ("instances",)
+    __slots__ = ("instances", "next_page_token")
     INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     instances: _containers.RepeatedCompositeFieldContainer[InstancePlugins]
-    def __init__(self, instances: _Optional[_Iterable[_Union[InstancePlugins, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, instances: _Optional[_Iterable[_Union[InstancePlugins, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class TokenInfo(_message.Message):
     __slots__ = ("id", "user", "created", "expires", "revoked", "created_by", "revoked_by")
@@ -211,11 +224,17 @@ class RevokeTokenResponse(_message.Message):
     def __init__(self, info: _Optional[_Union[TokenInfo, _Mapping]] = ...) -> None: ...
 
 class ListTokensRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListTokensResponse(_message.Message):
-    __slots__ = ("tokens",)
+    __slots__ = ("tokens", "next_page_token")
     TOKENS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     tokens: _containers.RepeatedCompositeFieldContainer[TokenInfo]
-    def __init__(self, tokens: _Optional[_Iterable[_Union[TokenInfo, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, tokens: _Optional[_Iterable[_Union[TokenInfo, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

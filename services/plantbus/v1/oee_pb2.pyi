@@ -1,5 +1,6 @@
 import datetime
 
+from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -215,16 +216,22 @@ class StreamOeeResponse(_message.Message):
     def __init__(self, snapshot: _Optional[_Union[OeeSnapshot, _Mapping]] = ...) -> None: ...
 
 class ListDowntimesRequest(_message.Message):
-    __slots__ = ("machine",)
+    __slots__ = ("machine", "page_size", "page_token")
     MACHINE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     machine: str
-    def __init__(self, machine: _Optional[str] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, machine: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListDowntimesResponse(_message.Message):
-    __slots__ = ("downtimes",)
+    __slots__ = ("downtimes", "next_page_token")
     DOWNTIMES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     downtimes: _containers.RepeatedCompositeFieldContainer[DowntimeEvent]
-    def __init__(self, downtimes: _Optional[_Iterable[_Union[DowntimeEvent, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, downtimes: _Optional[_Iterable[_Union[DowntimeEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ClassifyDowntimeRequest(_message.Message):
     __slots__ = ("id", "reason")
