@@ -15,6 +15,7 @@ from plantbus.alerting.metrics import metrics
 from plantbus.alerting.performance import performance
 from plantbus.alerting.ranges import changes_in
 from plantbus.kit.identity import require
+from plantbus.kit.paging import page
 from plantbus.sdk.errors import ValidationFailed
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc
 
@@ -44,7 +45,10 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
             and (request.include_normal or a.state != AlarmState.NORMAL)
         ]
         alarms.sort(key=lambda a: (_URGENCY.get(a.priority, 9), -a.changed_at))
-        return alerting_pb2.ListAlarmsResponse(alarms=[event_of(a) for a in alarms])
+        shown, token = page(alarms, request)
+        return alerting_pb2.ListAlarmsResponse(
+            alarms=[event_of(a) for a in shown], next_page_token=token
+        )
 
     async def History(
         self, request: alerting_pb2.HistoryRequest, context: Context
@@ -52,7 +56,8 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
         await require("alarm.read", request.scope_prefix)
         limit = request.limit or 100
         events = [e for e in self.service.history if e.scope.startswith(request.scope_prefix)]
-        return alerting_pb2.HistoryResponse(events=events[:limit])
+        shown, token = page(events[:limit], request)
+        return alerting_pb2.HistoryResponse(events=shown, next_page_token=token)
 
     async def Acknowledge(
         self, request: alerting_pb2.AcknowledgeRequest, context: Context

@@ -13,6 +13,7 @@ from plantbus.config.devices import Device
 from plantbus.device.runtime import DeviceRunner
 from plantbus.kit import codec
 from plantbus.kit.identity import require
+from plantbus.kit.paging import page
 from plantbus.sdk.driver import Scalar, SupportsBrowse
 from plantbus.sdk.errors import ValidationFailed, WriteNotSupported
 from plantbus.v1 import device_pb2, device_pb2_grpc, telemetry_pb2
@@ -77,7 +78,8 @@ class DeviceServicer(device_pb2_grpc.DeviceServiceServicer):  # type: ignore[mis
         devices = [_info(r) for r in self.service.runners.values()]
         devices += [_failed_info(d, error) for d, error in self.service.failed.values()]
         devices.sort(key=lambda d: str(d.name))
-        return device_pb2.ListDevicesResponse(devices=devices)
+        shown, token = page(devices, request)
+        return device_pb2.ListDevicesResponse(devices=shown, next_page_token=token)
 
     async def GetDevice(
         self, request: device_pb2.GetDeviceRequest, context: Context

@@ -8,6 +8,7 @@ import grpc
 
 from plantbus.kit import codec
 from plantbus.kit.identity import require
+from plantbus.kit.paging import page
 from plantbus.v1 import erp_pb2, erp_pb2_grpc
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ class ErpServicer(erp_pb2_grpc.ErpServiceServicer):  # type: ignore[misc]
             if not request.status or o.status == request.status
         ]
         orders.sort(key=lambda o: str(o.erp_id))
-        return erp_pb2.ListWorkOrdersResponse(work_orders=orders)
+        shown, token = page(orders, request)
+        return erp_pb2.ListWorkOrdersResponse(work_orders=shown, next_page_token=token)
 
     async def StartWorkOrder(
         self, request: erp_pb2.StartWorkOrderRequest, context: Context
@@ -74,9 +76,8 @@ class ErpServicer(erp_pb2_grpc.ErpServiceServicer):  # type: ignore[misc]
         self, request: erp_pb2.ListDeadLettersRequest, context: Context
     ) -> erp_pb2.ListDeadLettersResponse:
         await require("workorder.read", "dead letters")
-        return erp_pb2.ListDeadLettersResponse(
-            dead_letters=await self.service.outbox.dead_letters()
-        )
+        shown, token = page(await self.service.outbox.dead_letters(), request)
+        return erp_pb2.ListDeadLettersResponse(dead_letters=shown, next_page_token=token)
 
     async def Retry(self, request: erp_pb2.RetryRequest, context: Context) -> erp_pb2.RetryResponse:
         who = await require("erp.retry", request.idempotency_key)

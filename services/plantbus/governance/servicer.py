@@ -16,8 +16,9 @@ from plantbus.governance.store import StoredVersion
 from plantbus.kit import codec
 from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.kit.identity import require
+from plantbus.kit.paging import page
 from plantbus.kit.tokens import TokenRecord
-from plantbus.v1 import governance_pb2, governance_pb2_grpc
+from plantbus.v1 import governance_pb2, governance_pb2_grpc, service_pb2
 
 if TYPE_CHECKING:
     from plantbus.governance.service import GovernanceService
@@ -41,6 +42,10 @@ def _meta(stored: StoredVersion) -> governance_pb2.ConfigVersion:
     return governance_pb2.ConfigVersion(
         version=stored.version, author=stored.author, time=ts, message=stored.message
     )
+
+
+def _instance_key(beat: service_pb2.ServiceHeartbeat) -> tuple[str, str]:
+    return beat.service, beat.instance
 
 
 def _token(record: TokenRecord) -> governance_pb2.TokenInfo:
@@ -113,9 +118,11 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
     ) -> governance_pb2.ListVersionsResponse:
         await require("config.read", "plant config")
         history = await self.service.store.history()
+        shown, token = page(history, request)
         return governance_pb2.ListVersionsResponse(
-            versions=[_meta(v) for v in history],
+            versions=[_meta(v) for v in shown],
             running_version=history[0].version if history else 0,
+            next_page_token=token,
         )
 
     async def RollbackConfig(
@@ -139,14 +146,16 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
         self, request: governance_pb2.ListPluginsRequest, context: Context
     ) -> governance_pb2.ListPluginsResponse:
         await require("config.read", "plugins")
-        beats = await read_heartbeats(self.service.ctx.bus)
+        beats = sorted(await read_heartbeats(self.service.ctx.bus), key=_instance_key)
+        shown, token = page(beats, request)
         return governance_pb2.ListPluginsResponse(
             instances=[
                 governance_pb2.InstancePlugins(
                     service=hb.service, instance=hb.instance, plugins=list(hb.plugins)
                 )
-                for hb in beats
-            ]
+                for hb in shown
+            ],
+            next_page_token=token,
         )
 
     async def CreateToken(
@@ -169,5 +178,7 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
         self, request: governance_pb2.ListTokensRequest, context: Context
     ) -> governance_pb2.ListTokensResponse:
         await require("users.manage", "tokens")
-        records = await self.service.tokens.store.all()
-        return governance_pb2.ListTokensResponse(tokens=[_token(r) for r in records])
+        shown, token = page(await self.service.tokens.store.all(), request)
+        return governance_pb2.ListTokensResponse(
+            tokens=[_token(r) for r in shown], next_page_token=token
+        )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import grpc
 
 from plantbus.kit.identity import require
+from plantbus.kit.paging import page
 from plantbus.oee import reasons
 from plantbus.oee.kpi import Kpis, Totals
 from plantbus.oee.snapshot import current_totals
@@ -76,7 +77,8 @@ class OeeServicer(oee_pb2_grpc.OeeServiceServicer):  # type: ignore[misc]
         latest: dict[str, oee_pb2.DowntimeEvent] = {}
         for d in items:
             latest.setdefault(d.id, d)
-        return oee_pb2.ListDowntimesResponse(downtimes=list(latest.values()))
+        shown, token = page(list(latest.values()), request)
+        return oee_pb2.ListDowntimesResponse(downtimes=shown, next_page_token=token)
 
     async def ClassifyDowntime(
         self, request: oee_pb2.ClassifyDowntimeRequest, context: Context
