@@ -17,7 +17,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from plantbus.kit import pki as pki_mod
 from plantbus.kit.grpc_client import ClientTls, channel
 from plantbus.kit.grpc_settings import GrpcSettings
-from plantbus.kit.identity import Authenticator, Gate, current
+from plantbus.kit.identity import CLIENT_CERT_HEADER, PEER_HEADER, Authenticator, Gate, current
 from plantbus.kit.rpc import GrpcServer
 from plantbus.kit.service import GrpcBinding
 from plantbus.sdk.errors import ConfigError
@@ -138,3 +138,44 @@ def test_plaintext_only_when_asked_for_and_only_on_loopback(hub_pki: pki_mod.Pki
         GrpcSettings(host="0.0.0.0", insecure=True).check()
     GrpcSettings(host="127.0.0.1", insecure=True).check()
     GrpcSettings(host="::1", insecure=True).check()
+
+
+async def test_a_proxy_forwards_the_certificate_its_caller_showed(
+    hub_pki: pki_mod.Pki, tmp_path: Path
+) -> None:
+    """The HTTP API forwards its callers' certificates: believed from a proxy service and
+    only when the hub's CA issued them; from any other service the header is ignored."""
+    pki_mod.ensure(hub_pki.root, ["device", "gateway"])
+    files = hub_pki.service("device")
+    settings = GrpcSettings(
+        host="127.0.0.1", tls_cert=files.cert, tls_key=files.key, tls_ca=hub_pki.ca_cert
+    )
+    served = GrpcServer(settings, Who().bindings(), Gate(Authenticator(None, ca=hub_pki.ca_cert)))
+    await served.start()
+    operator_der = x509_der(hub_pki.operator.cert)
+    other, _ = pki_mod.ensure(tmp_path / "other", [])
+
+    async def forwarded(via: str, der: bytes) -> str:
+        leaf = hub_pki.service(via)
+        tls = ClientTls(hub_pki.ca_cert, leaf.cert, leaf.key)
+        metadata = ((CLIENT_CERT_HEADER, der), (PEER_HEADER, "ipv4:192.0.2.7:4711"))
+        async with channel(served.address, tls) as chan:
+            reply: bytes = await chan.unary_unary(WHOAMI)(b"", metadata=metadata, timeout=5)
+            return reply.decode()
+
+    try:
+        assert await forwarded("gateway", operator_der) == "operator 'local-operator' via gateway"
+        assert await forwarded("device", operator_der) == "service 'device'"
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await forwarded("gateway", x509_der(other.operator.cert))
+        assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert "forwarded client certificate refused" in (info.value.details() or "")
+    finally:
+        await served.stop()
+
+
+def x509_der(pem_file: Path) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return x509.load_pem_x509_certificate(pem_file.read_bytes()).public_bytes(Encoding.DER)

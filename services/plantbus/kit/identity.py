@@ -11,8 +11,16 @@ The ``x-plantbus-user`` header is honoured only from principals that act for a s
 person: the local operator and the dashboard service; and from the Sparkplug bridge for
 the one user the running config names for it (``sparkplug.user``). The effective caller is
 then that user and audits name both (``actor=engineer``, ``via=local-operator``); from
-anyone else, or for another user, the header is ignored. On a ``--insecure`` server
-(plaintext, loopback only) every caller is the local operator and the header is believed.
+anyone else, or for another user, the header is ignored.
+
+The HTTP API (the ``gateway`` service) authenticates its HTTPS callers the same two ways
+and forwards each call over gRPC with its own certificate: a bearer token as it came, a
+client certificate (checked by its TLS against the hub's CA) in ``x-plantbus-client-cert-bin``
+and the caller's address in ``x-plantbus-peer``. Those two headers are believed only from a
+proxy service (:data:`PROXIES`), and a forwarded certificate only when the hub's CA issued
+it and it is valid now; the caller is then who the certificate names, ``by`` the proxy. On
+a ``--insecure`` server (plaintext, loopback only) every caller is the local operator and
+the header is believed.
 
 The :class:`Gate` authenticates every call before a servicer runs (anonymous callers get
 UNAUTHENTICATED on everything but the gRPC health check); servicers then call
@@ -23,13 +31,18 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime as dt
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final, Literal
 
 import grpc
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from plantbus.config import PlantConfig
 from plantbus.config.security import Permission
@@ -41,7 +54,10 @@ from plantbus.sdk.errors import PermissionDenied, Unauthenticated
 from plantbus.v1 import service_pb2
 
 __all__ = [
+    "CLIENT_CERT_HEADER",
     "DELEGATES",
+    "PEER_HEADER",
+    "PROXIES",
     "USER_HEADER",
     "Authenticator",
     "Gate",
@@ -63,6 +79,10 @@ DELEGATES: Final = frozenset({"dashboard", "all"})
 """Services that act for signed-in people (``all``: one process hosting every service)."""
 SPARKPLUG: Final = "sparkplug"
 """The Sparkplug bridge: acts for ``sparkplug.user`` of the running config only."""
+PROXIES: Final = frozenset({"gateway", "all"})
+"""Services that forward callers they authenticated (the HTTP API)."""
+CLIENT_CERT_HEADER: Final = "x-plantbus-client-cert-bin"
+PEER_HEADER: Final = "x-plantbus-peer"
 _OPEN: Final = "/grpc.health.v1.Health/"
 _DENIED: Final = service_pb2.AUDIT_OUTCOME_DENIED
 
@@ -115,12 +135,34 @@ def _certificate_principal(pem: bytes) -> tuple[Kind, str]:
     return principal_of(pem)
 
 
-class Authenticator:
-    """Turns a call's credentials into an :class:`Identity`, or raises Unauthenticated."""
+@functools.lru_cache(maxsize=4)
+def _load_ca(path: Path, mtime: float) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
 
-    def __init__(self, tokens: TokenCache | None, *, insecure: bool = False) -> None:
+
+def _issued_now(der: bytes, ca_path: Path) -> bytes:
+    """The PEM of ``der`` if the CA at ``ca_path`` issued it and it is valid now."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        cert.verify_directly_issued_by(_load_ca(ca_path, ca_path.stat().st_mtime))
+    except (OSError, ValueError, TypeError, InvalidSignature) as err:
+        raise Unauthenticated(f"forwarded client certificate refused: {err}") from None
+    now = dt.datetime.now(dt.UTC)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        raise Unauthenticated("forwarded client certificate refused: not valid now")
+    return cert.public_bytes(Encoding.PEM)
+
+
+class Authenticator:
+    """Turns a call's credentials into an :class:`Identity`, or raises Unauthenticated.
+    ``ca`` (the hub's CA file) checks certificates forwarded by a proxy."""
+
+    def __init__(
+        self, tokens: TokenCache | None, *, insecure: bool = False, ca: Path | None = None
+    ) -> None:
         self.tokens = tokens
         self.insecure = insecure
+        self.ca = ca
 
     async def authenticate(
         self, context: grpc.aio.ServicerContext, config: PlantConfig | None = None
@@ -134,9 +176,22 @@ class Authenticator:
             return principal.acting_for(claimed)
         return principal
 
+    @staticmethod
+    def _proxy(pems: Any) -> str:
+        """The name of the proxy service that made this call ('' for anyone else)."""
+        try:
+            kind, name = _certificate_principal(bytes(pems[0])) if pems else ("", "")
+        except ValueError:
+            return ""
+        return name if kind == "service" and name in PROXIES else ""
+
     async def _principal(
         self, context: grpc.aio.ServicerContext, metadata: Mapping[str, Any], address: str
     ) -> Identity:
+        pems = (context.auth_context() or {}).get("x509_pem_cert")
+        proxy = "" if self.insecure else self._proxy(pems)
+        if proxy:
+            address = str(metadata.get(PEER_HEADER, "")) or address
         if bearer := str(metadata.get("authorization", "")):
             scheme, _, token = bearer.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
@@ -144,10 +199,18 @@ class Authenticator:
             if self.tokens is None:
                 raise Unauthenticated("this server takes no bearer tokens")
             record = await self.tokens.user_of(token.strip())
-            return Identity("user", record.user, "token", address)
+            return Identity("user", record.user, "token", address, by=proxy)
         if self.insecure:
             return Identity("operator", OPERATOR, "insecure", address)
-        pems = (context.auth_context() or {}).get("x509_pem_cert")
+        forwarded = metadata.get(CLIENT_CERT_HEADER) if proxy else None
+        if forwarded:
+            if self.ca is None:
+                raise Unauthenticated("this server cannot check forwarded certificates")
+            try:
+                kind, name = _certificate_principal(_issued_now(bytes(forwarded), self.ca))
+            except ValueError as err:
+                raise Unauthenticated(str(err)) from None
+            return Identity(kind, name, "mtls", address, by=proxy)
         if pems:
             try:
                 kind, name = _certificate_principal(bytes(pems[0]))

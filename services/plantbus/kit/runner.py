@@ -97,7 +97,7 @@ class Runner:
             self._started.append(service)
         owned = [(svc, b) for svc in self.services.values() for b in svc.grpc_bindings()]
         self.gate = Gate(
-            Authenticator(self._tokens, insecure=s.grpc.insecure),
+            Authenticator(self._tokens, insecure=s.grpc.insecure, ca=s.grpc.tls_ca),
             audits={b.full_name: svc.ctx.audit for svc, b in owned},
         )
         self.grpc = GrpcServer(s.grpc, [b for _, b in owned], self.gate)
