@@ -190,7 +190,8 @@ async def _status(hub: Hub) -> dict[str, Any]:
         for hb in beats
     ]
     mqtt = str(hub.runtime.get("mqtt_url", ""))  # the listener plantbus up started
-    return {"config_version": current, "mqtt_url": mqtt, "services": services}
+    api = next((s["health_detail"] for s in services if s["service"] == "gateway"), "")
+    return {"config_version": current, "mqtt_url": mqtt, "http_api": api, "services": services}
 
 
 @click.command()
@@ -223,6 +224,10 @@ def status(as_json: bool, hub: Hub) -> None:
     widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
     for row in table:
         click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    if report["http_api"]:
+        click.echo(
+            f"HTTP API {report['http_api']}v1/ (OpenAPI: {report['http_api']}v1/openapi.json)"
+        )
 
 
 @click.command()

@@ -123,6 +123,7 @@ def _python_cmd(*args: str) -> list[str]:
     help="Plant config for the first start (default: the demo plant).",
 )
 @click.option("--dashboard-port", type=int, default=8080, show_default=True)
+@click.option("--api-port", type=int, default=8443, show_default=True, help="The HTTPS/JSON API.")
 @click.option("--ready-timeout", type=float, default=60.0, show_default=True)
 @click.option(
     "--insecure",
@@ -139,6 +140,7 @@ def up(
     random_ports: bool,
     config_path: Path | None,
     dashboard_port: int,
+    api_port: int,
     ready_timeout: float,
     insecure: bool,
     hub: Hub,
@@ -190,7 +192,8 @@ def up(
         write_token(data_dir, token)  # for plantbus dashboard login, while the hub runs
         # a fixed port even when random, so a restarted dashboard keeps runtime.json's URL
         web_port = free_port() if random_ports else dashboard_port
-        options = _service_options(config_path, web_port, mqtt_url)
+        api_port = free_port() if random_ports else api_port
+        options = _service_options(config_path, web_port, mqtt_url, api_port)
         if not no_sim:
             _trust_sim(data_dir)
             supervisor.add(
@@ -397,9 +400,12 @@ def _sim_ports(random_ports: bool) -> dict[str, int]:
     return dict(DEFAULT_SIM_PORTS)
 
 
-def _service_options(config_path: Path | None, web_port: int, mqtt_url: str) -> list[str]:
+def _service_options(
+    config_path: Path | None, web_port: int, mqtt_url: str, api_port: int
+) -> list[str]:
     opts = [
         f"dashboard.http_port={web_port}",
+        f"gateway.https_port={api_port}",
         "erp.demo=true",
     ]
     if mqtt_url:
@@ -426,6 +432,7 @@ def _runtime(
             for name, hb in sorted(beats.items())
         },
         "dashboard": beats["dashboard"].health_detail if "dashboard" in beats else "",
+        "http_api": beats["gateway"].health_detail if "gateway" in beats else "",
         "sim": {name: f"127.0.0.1:{port}" for name, port in sim_ports.items()},
     }
 
@@ -459,4 +466,6 @@ def _print_ready(runtime: dict[str, Any], logs: Path, dashboard: str) -> None:
     click.echo(f"  logs: {logs}")
     if dashboard:
         click.echo(f"  dashboard: {dashboard}")
+    if runtime["http_api"]:
+        click.echo(f"  HTTP API: {runtime['http_api']}v1/ (docs/http-api.md)")
     click.echo("Press Ctrl-C to stop.")

@@ -203,6 +203,8 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
     "dashboard": _service(
         "dashboard", _sub(*_family("telemetry", "oee", "downtime", "alarm", "erp", "svc"))
     ),
+    # the HTTP API: finds the services in the heartbeats and calls them over gRPC
+    "gateway": _service("gateway"),
     # reads both streams through durable pull consumers (delivered to its own inbox) and
     # keeps the events stream's definition; it publishes nothing but its heartbeat and audit
     "historian": _service(

@@ -37,6 +37,7 @@ SERVICES: Final[dict[str, ServiceSpec]] = {
         ServiceSpec("historian", "plantbus.historian.service:HistorianService", 50057),
         ServiceSpec("uns", "plantbus.uns.service:UnsService", 50058),
         ServiceSpec("sparkplug", "plantbus.sparkplug.service:SparkplugService", 50060),
+        ServiceSpec("gateway", "plantbus.gateway.service:GatewayService", 50059),
     )
 }
 
