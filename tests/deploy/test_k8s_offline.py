@@ -277,6 +277,35 @@ def test_the_dashboard_is_served_over_https_through_the_ingress_controller(overl
     ]
 
 
+@pytest.mark.parametrize("overlay", ["prod", "cert-manager"])
+def test_the_http_api_is_served_with_tls_passed_through_to_the_gateway(overlay: str) -> None:
+    """The gateway checks client certificates itself, so the Ingress passes TLS through; it
+    reaches exactly the services whose RPCs it serves, on their mTLS ports."""
+    docs = render(overlay)
+    ingress = of_kind(docs, "Ingress")["plantbus-gateway"]
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/ssl-passthrough"] == (
+        "true"
+    )
+    (rule,) = ingress["spec"]["rules"]
+    backend = rule["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "plantbus-gateway", "port": {"name": "https"}}
+    ports = {
+        p["name"]: p["port"] for p in of_kind(docs, "Service")["plantbus-gateway"]["spec"]["ports"]
+    }
+    assert ports["https"] == 8443
+    inbound = of_kind(docs, "NetworkPolicy")["plantbus-gateway-in"]["spec"]["ingress"]
+    https = [r for r in inbound if {"protocol": "TCP", "port": 8443} in r["ports"]]
+    assert "ingress-nginx" in str(https) and "plantbus.io/api-client" in str(https)
+    served = {"governance", "device", "oee", "erp", "alerting", "historian"}
+    assert _egress_peers(docs, "gateway") == served
+    for service in served:
+        rules = of_kind(docs, "NetworkPolicy")[f"plantbus-{service}-in"]["spec"]["ingress"]
+        assert any("component': 'gateway'" in str(r["from"]) for r in rules), service
+    if overlay == "cert-manager":
+        names = of_kind(docs, "Certificate")["plantbus-gateway"]["spec"]["dnsNames"]
+        assert rule["host"] in names
+
+
 def _security_certs(out: Path, *args: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "plantbus.cli", "security", "certs", "--out", str(out), *args],
