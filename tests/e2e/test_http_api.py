@@ -6,6 +6,7 @@ with a message naming what is wrong."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
 import shutil
@@ -38,9 +39,11 @@ class Api:
         pki = data / "pki"
         self.ca, self.cert, self.key = pki / "ca.crt", pki / "operator.crt", pki / "operator.key"
 
-    def curl(self, path: str, *args: str, cert: bool = False) -> tuple[int, Any]:
+    def curl(
+        self, path: str, *args: str, cert: bool = False, lines: bool = False
+    ) -> tuple[int, Any]:
         """(status, JSON body) of ``curl [ARGS] URL/path``, with the operator's
-        certificate when ``cert``."""
+        certificate when ``cert``; with ``lines``, the list of JSON Lines of a stream."""
         assert CURL
         command = [CURL, "-sS", "--cacert", str(self.ca), "-w", "\n%{http_code}"]
         if cert:
@@ -54,6 +57,8 @@ class Api:
         )
         assert out.returncode == 0, out.stderr
         body, _, status = out.stdout.rpartition("\n")
+        if lines:
+            return int(status), [json.loads(line) for line in body.splitlines() if line]
         return int(status), json.loads(body) if body else None
 
     def setpoint(self) -> str:
@@ -118,6 +123,21 @@ async def test_curl_reads_live_values_writes_under_policy_and_is_refused(api: Ap
                             cert=True)  # fmt: skip
     assert status == 200 and [d["name"] for d in rest["devices"]] == ["m3-plc"]
     assert rest["next_page_token"] == ""
+
+    # a stream: JSON Lines, as the historian sends them (it stored the live samples)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    export = json.dumps(
+        {"paths": ["demo/machining/line1/m1/spindle_temp"], "start": since.isoformat()}
+    )
+
+    def exported() -> list[Any] | None:
+        status, chunks = api.curl("v1/history:export", *json_body, export, cert=True, lines=True)
+        assert status == 200, chunks
+        return chunks if any(c["samples"] for c in chunks) else None
+
+    chunks = await wait_until(exported, timeout=60, interval=1, message="the historian exports")
+    assert chunks[-1]["tags_done"] == chunks[-1]["tags_total"] == 1
+    assert all(s["path"].endswith("/spindle_temp") for c in chunks for s in c["samples"])
 
     for path, args, status_wanted, names in [
         ("v1/devices?pagesize=2", (), 400, "'pagesize'"),
