@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -206,10 +206,10 @@ class Transcoder:
             request_serializer=_serialize,
             response_deserializer=call.route.response_class().FromString,
         )(call.request, metadata=call.metadata)
-        items = _items(stream)
+        items = aiter(stream)
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        first = asyncio.ensure_future(anext(items))
         try:
-            first = asyncio.ensure_future(anext(items))
             try:  # a refusal before the first message is an HTTP status, not a line
                 await asyncio.wait_for(asyncio.shield(first), _FIRST_ITEM_S)
             except TimeoutError:
@@ -229,6 +229,7 @@ class Transcoder:
             except grpc.aio.AioRpcError as err:
                 await response.write(_line_of(self._refusal(service, err).body()))
         finally:
+            first.cancel()
             stream.cancel()
         return response
 
@@ -239,11 +240,6 @@ class Transcoder:
         return Refused(
             HTTP_STATUS.get(code, 500), err.details() or code.name, grpc_status=code.name
         )
-
-
-async def _items(stream: Any) -> AsyncIterator[Message]:
-    async for item in stream:
-        yield item
 
 
 def _line(msg: Message) -> bytes:
