@@ -21,7 +21,7 @@ import pytest
 
 from plantbus.gateway.openapi import DOCUMENT
 from plantbus.testing.waiting import wait_until
-from tests.hub import demo_plant, running_hub
+from tests.hub import demo_plant, plantbus, running_hub
 
 pytestmark = pytest.mark.slow
 
@@ -152,6 +152,20 @@ async def test_curl_reads_live_values_writes_under_policy_and_is_refused(api: Ap
     ]:
         status, body = api.curl(path, *args, cert=True)
         assert status == status_wanted and names in body["error"]["message"], (path, body)
+
+    # the service that acted audited the writes, naming the caller, the gateway and how
+    # the caller authenticated; the gateway audited the anonymous call it refused
+    out = plantbus("audit", "--json", data_dir=api.data)
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    writes = [r for r in records if r["action"] == "tag.write" and r["actor"] == "engineer"]
+    by_gateway = {"auth": "token", "via": "gateway"}
+    assert writes and all(by_gateway.items() <= r["attributes"].items() for r in writes)
+    assert all(r["source"].startswith("ipv4:127.0.0.1:") for r in writes)
+    assert any(
+        r["service"] == "gateway" and r["actor"] == "anonymous" and r["action"] == "authenticate"
+        for r in records
+    )
 
 
 def generated_client(tmp: Path) -> Any:
