@@ -32,7 +32,8 @@ from plantbus.gateway.openapi import DOCUMENT
 from plantbus.gateway.routes import Router, routes
 from plantbus.kit.audit import record_outcome
 from plantbus.kit.discovery import grpc_address
-from plantbus.kit.rpc import MAX_MESSAGE_BYTES, channel, is_loopback
+from plantbus.kit.grpc_client import channel
+from plantbus.kit.grpc_settings import MAX_MESSAGE_BYTES, is_loopback
 from plantbus.kit.service import Service, ServiceContext
 from plantbus.sdk.errors import ConfigError, DeviceUnavailable
 from plantbus.v1 import service_pb2
