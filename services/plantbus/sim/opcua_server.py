@@ -92,16 +92,27 @@ async def _add_machines(server: Server, machines: list[MachineSim]) -> list[_Nod
 
 async def _refresh(nodes: list[_Node], clock: Callable[[], float]) -> None:
     """Step the machines and show their values; take setpoints written by clients."""
-    vtypes = {attr: vtype for _, attr, vtype in _FIELDS}
+    shown: dict[int, int] = {}  # setpoint node -> the value it held at the last pass
     while True:
-        now = clock()
-        for machine, attr, var in nodes:
-            if attr == "speed_setpoint":
-                machine.speed_setpoint = int(await var.read_value())
-                continue
-            machine.step(now)
-            await var.write_value(ua.Variant(getattr(machine, attr), vtypes[attr]))
+        await _refresh_once(nodes, clock(), shown)
         await asyncio.sleep(0.5)
+
+
+async def _refresh_once(nodes: list[_Node], now: float, shown: dict[int, int]) -> None:
+    """One pass. A setpoint an OPC UA client changed goes to the machine; one changed on the
+    machine (a Modbus write: both servers share it) is shown, never overwritten."""
+    vtypes = {attr: vtype for _, attr, vtype in _FIELDS}
+    for machine, attr, var in nodes:
+        if attr == "speed_setpoint":
+            held = int(await var.read_value())
+            if held != shown.get(id(var), held):
+                machine.speed_setpoint = held
+            elif held != machine.speed_setpoint:
+                await var.write_value(ua.Variant(machine.speed_setpoint, vtypes[attr]))
+            shown[id(var)] = machine.speed_setpoint
+            continue
+        machine.step(now)
+        await var.write_value(ua.Variant(getattr(machine, attr), vtypes[attr]))
 
 
 @asynccontextmanager
