@@ -2,12 +2,16 @@
 Sparkplug B payload (services/plantbus/sparkplug/sparkplug_b.proto) beside its .proto.
 
 Run from anywhere: ``python proto/generate.py``. ``--out DIR`` writes elsewhere
-(the staleness tests use it to compare against the committed files).
+(the staleness tests use it to compare against the committed files). Into the tree it also
+rewrites the HTTP API's OpenAPI document (``python -m plantbus.gateway.openapi``), which
+follows the same protos.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 from importlib import resources
 from pathlib import Path
@@ -61,6 +65,10 @@ def main() -> None:
         SPARKPLUG if args.out == DEFAULT_OUT else args.out / "plantbus" / "sparkplug"
     )
     print(f"wrote {len(written)} files under {args.out}", file=sys.stderr)
+    if args.out.resolve() == DEFAULT_OUT.resolve():
+        path = os.pathsep.join([str(DEFAULT_OUT), os.environ.get("PYTHONPATH", "")])
+        command = [sys.executable, "-m", "plantbus.gateway.openapi"]
+        subprocess.run(command, check=True, env={**os.environ, "PYTHONPATH": path})
 
 
 if __name__ == "__main__":
