@@ -22,15 +22,18 @@ from plantbus.sdk.connector import ErpConnector
 from plantbus.sdk.driver import Driver
 from plantbus.sdk.errors import PluginValidationError
 from plantbus.sdk.historian import HistorianStore
+from plantbus.sdk.maintenance import AnomalyModel, MaintenanceConnector
 from plantbus.sdk.notifier import Notifier
 from plantbus.sdk.plugin import Plugin
 from plantbus.v1 import service_pb2
 
 __all__ = [
+    "ANOMALY_MODELS",
     "DRIVERS",
     "ERP_CONNECTORS",
     "GROUPS",
     "HISTORIAN_STORES",
+    "MAINTENANCE_CONNECTORS",
     "NOTIFIERS",
     "PluginGroup",
     "PluginRecord",
@@ -65,7 +68,20 @@ NOTIFIERS: Final[PluginGroup[Notifier[Any]]] = PluginGroup("plantbus.notifiers",
 HISTORIAN_STORES: Final[PluginGroup[HistorianStore[Any]]] = PluginGroup(
     "plantbus.historian_stores", HistorianStore
 )
-GROUPS: Final[tuple[PluginGroup[Any], ...]] = (DRIVERS, ERP_CONNECTORS, NOTIFIERS, HISTORIAN_STORES)
+ANOMALY_MODELS: Final[PluginGroup[AnomalyModel[Any]]] = PluginGroup(
+    "plantbus.anomaly_models", AnomalyModel
+)
+MAINTENANCE_CONNECTORS: Final[PluginGroup[MaintenanceConnector[Any]]] = PluginGroup(
+    "plantbus.maintenance_connectors", MaintenanceConnector
+)
+GROUPS: Final[tuple[PluginGroup[Any], ...]] = (
+    DRIVERS,
+    ERP_CONNECTORS,
+    NOTIFIERS,
+    HISTORIAN_STORES,
+    ANOMALY_MODELS,
+    MAINTENANCE_CONNECTORS,
+)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from plantbus.config.base import Strict
 from plantbus.config.devices import Device
 from plantbus.config.erp import ErpConnection
 from plantbus.config.historian import HistorianConfig
+from plantbus.config.maintenance import MaintenanceConfig
 from plantbus.config.oee import OeeMapping, OeeSettings, ShiftCalendar
 from plantbus.config.plant import Site
 from plantbus.config.security import Role, User, WritePolicy
@@ -41,6 +42,7 @@ class PlantConfig(Strict):
     historian: HistorianConfig = Field(default_factory=HistorianConfig)
     uns: UnsConfig = Field(default_factory=UnsConfig)
     sparkplug: SparkplugConfig | None = None
+    maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)
 
     def machine_paths(self) -> set[str]:
         """Every machine as site/area/line/machine."""

@@ -34,6 +34,8 @@ Permission = Literal[
     "tag.write",
     "audit.read",
     "history.read",
+    "maintenance.read",
+    "maintenance.record",
 ]
 PERMISSIONS: Final[tuple[Permission, ...]] = get_args(Permission)
 READS: Final[frozenset[Permission]] = frozenset(p for p in PERMISSIONS if p.endswith(".read"))

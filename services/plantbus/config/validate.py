@@ -267,6 +267,74 @@ def _sparkplug(config: PlantConfig) -> Iterator[Finding]:
         yield ("sparkplug", "broker", "url"), "certificates need TLS: write mqtts://"
 
 
+def _maintenance(config: PlantConfig) -> Iterator[Finding]:
+    section, machines, tags = config.maintenance, config.machine_paths(), config.tag_paths()
+    stated = {m.machine for m in config.oee}
+    components = {(c.machine, c.name) for c in section.components}
+    seen: set[tuple[str, str]] = set()
+    for i, comp in enumerate(section.components):
+        loc: Loc = ("maintenance", "components", i)
+        if comp.machine not in machines:
+            yield (*loc, "machine"), f"unknown machine {comp.machine!r} (not in sites)"
+        if comp.name == "machine" or (comp.machine, comp.name) in seen:
+            yield (*loc, "name"), f"duplicate component {comp.name!r} of {comp.machine!r}"
+        seen.add((comp.machine, comp.name))
+        if comp.cycles_tag and f"{comp.machine}/{comp.cycles_tag}" not in tags:
+            yield (*loc, "cycles_tag"), f"machine {comp.machine!r} has no tag {comp.cycles_tag!r}"
+    models = discover("plantbus.anomaly_models")
+    monitored: set[str] = set()
+    for i, mon in enumerate(section.monitors):
+        loc = ("maintenance", "monitors", i)
+        machine = mon.tag.rsplit("/", 1)[0]
+        if mon.tag not in tags:
+            yield (*loc, "tag"), f"unknown tag {mon.tag!r} (no device has it)"
+        elif machine not in stated:
+            yield (
+                (*loc, "tag"),
+                (
+                    f"machine {machine!r} has no OEE mapping: its state tag (oee: state_tag) "
+                    "says when the monitor's states hold"
+                ),
+            )
+        if mon.tag in monitored:
+            yield (*loc, "tag"), f"tag {mon.tag!r} is monitored twice"
+        monitored.add(mon.tag)
+        if mon.model != "robust":
+            try:
+                cls = models.get(mon.model)
+            except PlantbusError as err:
+                yield (*loc, "model"), f"{err} (or use the built-in model: robust)"
+                continue
+            yield from _plugin_settings(cls, dict(mon.model_settings), loc, "model_settings")
+    yield from _duplicates(section.plans, ("maintenance", "plans"), "plan")
+    for i, plan in enumerate(section.plans):
+        loc = ("maintenance", "plans", i)
+        if plan.machine not in machines:
+            yield (*loc, "machine"), f"unknown machine {plan.machine!r} (not in sites)"
+        if plan.component != "machine" and (plan.machine, plan.component) not in components:
+            yield (
+                (*loc, "component"),
+                (
+                    f"machine {plan.machine!r} has no component {plan.component!r}: add it to "
+                    "maintenance.components or use component: machine"
+                ),
+            )
+        if plan.tag and f"{plan.machine}/{plan.tag}" not in monitored:
+            yield (
+                (*loc, "tag"),
+                (f"{plan.machine}/{plan.tag} is not monitored: add it to maintenance.monitors"),
+            )
+    connectors = discover("plantbus.maintenance_connectors")
+    yield from _duplicates(section.requests, ("maintenance", "requests"), "request connector")
+    for i, req in enumerate(section.requests):
+        try:
+            cls = connectors.get(req.connector)
+        except PlantbusError as err:
+            yield ("maintenance", "requests", i, "connector"), str(err)
+            continue
+        yield from _plugin_settings(cls, dict(req.settings), ("maintenance", "requests", i))
+
+
 def _security(config: PlantConfig) -> Iterator[Finding]:
     yield from _duplicates(config.users, ("users",), "user")
     yield from _duplicates(config.roles, ("roles",), "role")
@@ -315,5 +383,6 @@ def cross_check(config: PlantConfig) -> list[Finding]:
         _sparkplug,
         _security,
         _uns,
+        _maintenance,
     )
     return [finding for check in checks for finding in check(config)]

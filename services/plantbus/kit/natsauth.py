@@ -201,7 +201,8 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
         _bucket(streams.ERP_STATE, writes=">"),
     ),
     "dashboard": _service(
-        "dashboard", _sub(*_family("telemetry", "oee", "downtime", "alarm", "erp", "svc"))
+        "dashboard",
+        _sub(*_family("telemetry", "oee", "downtime", "alarm", "erp", "svc", "maintenance")),
     ),
     # the HTTP API: finds the services in the heartbeats and calls them over gRPC
     "gateway": _service("gateway"),
@@ -220,11 +221,27 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
     # reads telemetry through an ordered consumer (delivered to its own inbox) and finds
     # the device service in the heartbeats; it publishes nothing on NATS but its own
     "sparkplug": _service("sparkplug", _uses(streams.TELEMETRY)),
+    # counts usage from telemetry (core NATS, as alerting), publishes its events, keeps
+    # its state and its request outbox; history comes from the historian over gRPC
+    "maintenance": _service(
+        "maintenance",
+        _pub(*_family("maintenance")),
+        _sub(*_family("telemetry")),
+        _owns(streams.MAINTENANCE_OUTBOX),
+        _bucket(streams.MAINTENANCE_STATE, writes=">"),
+    ),
 }
 """One user per service, named like the service."""
 
 _PLANT_DATA: Final = _family(
-    "telemetry", "oee", "oee_final", "downtime", "alarm", "erp.workorder", "erp.confirmation"
+    "telemetry",
+    "oee",
+    "oee_final",
+    "downtime",
+    "alarm",
+    "erp.workorder",
+    "erp.confirmation",
+    "maintenance",
 )
 
 

@@ -38,6 +38,7 @@ SERVICES: Final[dict[str, ServiceSpec]] = {
         ServiceSpec("uns", "plantbus.uns.service:UnsService", 50058),
         ServiceSpec("sparkplug", "plantbus.sparkplug.service:SparkplugService", 50060),
         ServiceSpec("gateway", "plantbus.gateway.service:GatewayService", 50059),
+        ServiceSpec("maintenance", "plantbus.maintenance.service:MaintenanceService", 50065),
     )
 }
 

@@ -34,6 +34,8 @@ __all__ = [
     "ERP_OUTBOX",
     "ERP_STATE",
     "EVENTS",
+    "MAINTENANCE_OUTBOX",
+    "MAINTENANCE_STATE",
     "OEE_FINAL",
     "OEE_STATE",
     "SERVICES",
@@ -122,14 +124,30 @@ EVENTS: Final = StreamSpec(
     "PLANTBUS_EVENTS",
     tuple(
         f"{PREFIX}.{family}.>"
-        for family in ("oee", "downtime", "alarm", "erp.workorder", "erp.confirmation")
+        for family in (
+            "oee",
+            "downtime",
+            "alarm",
+            "erp.workorder",
+            "erp.confirmation",
+            "maintenance",
+        )
     ),
     max_age_s=7 * _DAY,
     max_bytes=2**30,
 )
-"""OEE snapshots, downtime, alarm changes, work orders and confirmations: published as
+"""OEE snapshots, downtime, alarm changes, work orders, confirmations and maintenance
+events: published as
 core NATS messages and captured here, so the historian misses none while it restarts or
 its store is full; a week and at most 1 GiB."""
+MAINTENANCE_OUTBOX: Final = StreamSpec(
+    "PLANTBUS_MAINTENANCE_OUTBOX",
+    (f"{PREFIX}.maintenance_outbox.>",),
+    retention=RetentionPolicy.WORK_QUEUE,
+    duplicate_window_s=_DAY,
+)
+"""Maintenance requests on their way to a connector; one message per due point (its key
+is the message id), removed when the connector has it."""
 OEE_FINAL: Final = StreamSpec("PLANTBUS_OEE_FINAL", (f"{PREFIX}.oee_final.>",), max_age_s=31 * _DAY)
 """Final figures of closed shifts and work orders (and their corrections), kept a month
 for the historian and any other consumer that was away when they were published."""
@@ -140,11 +158,22 @@ SERVICES: Final = BucketSpec("plantbus_services", ttl_s=30.0)
 OEE_STATE: Final = BucketSpec("plantbus_oee")
 ALARM_STATE: Final = BucketSpec("plantbus_alarms")
 ERP_STATE: Final = BucketSpec("plantbus_erp")
+MAINTENANCE_STATE: Final = BucketSpec("plantbus_maintenance")
+"""Usage counters per component, anomaly baselines per monitor and the due points whose
+requests are queued (the maintenance service's)."""
 TOKENS: Final = BucketSpec("plantbus_tokens")
 """Bearer-token records by token id (hashes only); written by governance, read by all."""
 
-ALL_STREAMS: Final = (TELEMETRY, AUDIT, ERP_OUTBOX, EVENTS, OEE_FINAL)
-ALL_BUCKETS: Final = (CONFIG, SERVICES, OEE_STATE, ALARM_STATE, ERP_STATE, TOKENS)
+ALL_STREAMS: Final = (TELEMETRY, AUDIT, ERP_OUTBOX, EVENTS, OEE_FINAL, MAINTENANCE_OUTBOX)
+ALL_BUCKETS: Final = (
+    CONFIG,
+    SERVICES,
+    OEE_STATE,
+    ALARM_STATE,
+    ERP_STATE,
+    MAINTENANCE_STATE,
+    TOKENS,
+)
 
 
 def _looser(ours: float, theirs: float, unlimited: float) -> float:

@@ -18,6 +18,8 @@ __all__ = [
     "downtime",
     "erp_outbox",
     "heartbeat",
+    "maintenance",
+    "maintenance_outbox",
     "oee",
     "oee_final",
     "telemetry",
@@ -66,6 +68,16 @@ def downtime(site: str, area: str, line: str, machine: str) -> str:
 def alarm(site: str, area: str, line: str, machine: str, rule: str) -> str:
     """Subject of one alarm's state changes."""
     return _join("alarm", site, area, line, machine, rule)
+
+
+def maintenance(site: str, area: str, line: str, machine: str) -> str:
+    """Subject of a machine's maintenance events (windows, anomalies, forecasts, plans)."""
+    return _join("maintenance", site, area, line, machine)
+
+
+def maintenance_outbox(connection: str) -> str:
+    """Subject of the maintenance requests queued for one request connector."""
+    return _join("maintenance_outbox", connection)
 
 
 def workorder(site: str, line: str) -> str:

@@ -1,0 +1,1 @@
+"""Condition monitoring and predictive maintenance (docs/maintenance.md)."""

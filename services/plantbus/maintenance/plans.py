@@ -1,0 +1,91 @@
+"""Where each maintenance plan stands (pure): ok, warning or due, and how far off.
+
+Usage plans compare a counter with the plan's due point: ``due`` when counter >= due,
+``warning`` when counter >= due - warning. Condition plans use the forecast of their
+indicator: ``due`` when the trend's level has reached the limit, ``warning`` when the
+trend heads for the limit beyond doubt (the whole slope band on that side of zero, from at
+least ``MIN_POINTS`` windows) and the band's earliest time to it is within ``warning``
+hours. A short or noisy trend has a wide band; requiring its far end past zero keeps it
+from warning on noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from plantbus.config.maintenance import Plan
+from plantbus.maintenance.forecast import Forecast
+from plantbus.maintenance.usage import Usage
+
+__all__ = ["UNITS", "PlanStatus", "status"]
+
+Level = Literal["ok", "warning", "due", "unknown"]
+MIN_POINTS: Final = 10
+UNITS: Final = {"running_hours": "h", "cycles": "cycles", "calendar_days": "d", "condition": ""}
+
+
+@dataclass(frozen=True)
+class PlanStatus:
+    """A plan's state at one moment."""
+
+    plan: str
+    level: Level
+    value: float
+    """The counter (usage plans) or the indicator's trend level (condition plans)."""
+    due: float
+    """The due point: counter value, or the limit."""
+    remaining: float | None
+    """Counter units left (usage plans), or forecast hours (condition plans); None: not in sight."""
+    epoch: int
+    message: str
+
+
+def status(plan: Plan, usage: Usage, now: float, fc: Forecast | None = None) -> PlanStatus:
+    """``plan``'s status from the component's ``usage`` and, for a condition plan, the
+    forecast of its indicator (None: not enough windows yet)."""
+    what = f"{plan.component} of {plan.machine}"
+    if plan.by == "condition":
+        assert plan.limit is not None
+        if fc is None:
+            return PlanStatus(
+                plan.name,
+                "unknown",
+                0.0,
+                plan.limit,
+                None,
+                usage.epoch,
+                f"{plan.tag} {plan.indicator} of {plan.machine}: no trend yet",
+            )
+        level: Level = "ok"
+        if fc.hours == 0.0:
+            level = "due"
+        elif (
+            fc.points >= MIN_POINTS
+            and (fc.slope_high < 0 if plan.falling else fc.slope_low > 0)
+            and fc.hours_early is not None
+            and fc.hours_early <= plan.warning
+        ):
+            level = "warning"
+        return PlanStatus(
+            plan.name, level, fc.level, plan.limit, fc.hours, usage.epoch, describe(plan, fc)
+        )
+    assert plan.due is not None
+    value = usage.figures(now)[plan.by]
+    remaining = plan.due - value
+    level = "due" if remaining <= 0 else "warning" if remaining <= plan.warning else "ok"
+    unit = UNITS[plan.by]
+    message = f"{what}: {value:.1f} of {plan.due:g} {unit} ({level})"
+    return PlanStatus(plan.name, level, value, plan.due, remaining, usage.epoch, message)
+
+
+def describe(plan: Plan, fc: Forecast) -> str:
+    """ "vibration rms of m2 predicted to reach 7.1 in 31 h (24-39 h)"."""
+    name = f"{plan.tag} {plan.indicator} of {plan.machine.rsplit('/', 1)[-1]}"
+    if fc.hours == 0.0:
+        return f"{name} has reached {plan.limit:g} (trend level {fc.level:.3g})"
+    if fc.hours is None:
+        return f"{name} at {fc.level:.3g}, not heading for {plan.limit:g}"
+    late = "never" if fc.hours_late is None else f"{fc.hours_late:.0f} h"
+    early = f"{fc.hours_early:.0f}" if fc.hours_early is not None else "?"
+    return f"{name} predicted to reach {plan.limit:g} in {fc.hours:.0f} h ({early} h-{late})"
