@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from plantbus.config import PlantConfig
 from plantbus.config.maintenance import Monitor, Plan
@@ -28,7 +28,7 @@ MACHINE = "machine"
 """The component every machine has: the machine as a whole."""
 
 Kind = Literal["window", "anomaly", "forecast", "warning", "due", "ok", "done"]
-ModelFactory = Callable[[Monitor], AnomalyModel]
+ModelFactory = Callable[[Monitor], AnomalyModel[Any]]
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class _Monitored:
     monitor: Monitor
     machine: str
     windows: WindowAccumulator
-    models: dict[str, AnomalyModel] = field(default_factory=dict)
+    models: dict[str, AnomalyModel[Any]] = field(default_factory=dict)
     anomalous: bool = False
 
 
@@ -121,16 +121,17 @@ class Engine:
             if p.by == "condition"
         }
 
-    def sample(self, path: str, t: float, value: object) -> list[Event]:
-        """One good sample of ``path`` with source time ``t`` (Unix seconds)."""
+    def sample(self, path: str, t: float, value: object, *, replay: bool = False) -> list[Event]:
+        """One good sample of ``path`` with source time ``t`` (Unix seconds). ``replay``:
+        history after a restart, whose usage the restored counters already hold."""
         out: list[Event] = []
         self.now = max(self.now, t)
         codes = self.state_codes.get(path)
         if codes is not None:
             state = codes.get(_code(value))
             if state is not None:
-                out += self._state(path.rsplit("/", 1)[0], state, t)
-        for name, modulus in self.counters.get(path, ()):
+                out += self._state(path.rsplit("/", 1)[0], state, t, replay)
+        for name, modulus in () if replay else self.counters.get(path, ()):
             if isinstance(value, int | float) and not isinstance(value, bool):
                 self.usage[(path.rsplit("/", 1)[0], name)].observe_counter(int(value), modulus)
         mon = self.monitored.get(path)
@@ -141,10 +142,10 @@ class Engine:
                 out += self._window(mon, window)
         return out
 
-    def _state(self, machine: str, state: str, t: float) -> list[Event]:
+    def _state(self, machine: str, state: str, t: float, replay: bool) -> list[Event]:
         self.states[machine] = state
         for (m, _), usage in self.usage.items():
-            if m == machine:
+            if m == machine and not replay:
                 usage.observe_state(state, t)
         out = []
         for mon in self.monitored.values():
@@ -154,7 +155,7 @@ class Engine:
                     out += self._window(mon, window)
         return out
 
-    def _model(self, mon: _Monitored, state: str) -> AnomalyModel:
+    def _model(self, mon: _Monitored, state: str) -> AnomalyModel[Any]:
         model = mon.models.get(state)
         if model is None:
             model = mon.models[state] = self.models(mon.monitor)
