@@ -32,6 +32,7 @@ COMMAND_MODULES: Final = (
     "plantbus.cli.dashboard",
     "plantbus.cli.users",
     "plantbus.cli.history",
+    "plantbus.cli.maintenance",
 )
 
 

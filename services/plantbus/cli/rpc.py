@@ -37,6 +37,7 @@ from plantbus.v1 import (
     erp_pb2_grpc,
     governance_pb2_grpc,
     historian_pb2_grpc,
+    maintenance_pb2_grpc,
     oee_pb2_grpc,
 )
 
@@ -48,6 +49,7 @@ _STUBS: Final[dict[str, type[Any]]] = {
     "erp": erp_pb2_grpc.ErpServiceStub,
     "governance": governance_pb2_grpc.GovernanceServiceStub,
     "historian": historian_pb2_grpc.HistorianServiceStub,
+    "maintenance": maintenance_pb2_grpc.MaintenanceServiceStub,
     "oee": oee_pb2_grpc.OeeServiceStub,
 }
 

@@ -4,13 +4,16 @@ and reset by RecordMaintenance (authorized, audited, kept in KV across a restart
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
+from click.testing import CliRunner, Result
 
+from plantbus.cli.maintenance import maintenance as cli_group
 from plantbus.historian.service import HistorianService
 from plantbus.kit.bus import Bus
 from plantbus.kit.pki import Pki
@@ -230,3 +233,38 @@ async def test_record_maintenance_is_authorized_audited_and_kept(
             "fred",
         )
         assert service.engine.usage[(M2, "machine")].running_s == 300
+
+
+async def test_the_cli_records_and_shows(bus: Bus, nats_url: str, tmp_path: Path) -> None:
+    await put_config(bus, CONFIG)
+    audits = await collected(bus, "plantbus.v1.audit.maintenance", service_pb2.AuditRecord)
+    no_historian = {"maintenance": {"history_wait_s": 0}}
+
+    async def cli(*args: str) -> Result:
+        argv = [*args, "--nats-url", nats_url, "--data-dir", str(tmp_path)]
+        return await asyncio.to_thread(CliRunner().invoke, cli_group, argv)
+
+    async with hosted(
+        [MaintenanceService], nats_url=nats_url, data_dir=tmp_path, options=no_historian
+    ) as runner:
+        service = maintenance(runner)
+        await wait_until(lambda: service.config_version == 1 and not service.replaying)
+        await _live(bus, time.time() // 60 * 60 - 600, 300, 4.0, stop=True)
+        await wait_until(lambda: service.engine.usage[(M2, "spindle")].stops == 1)
+        shown = await cli("status", M2)
+        assert shown.exit_code == 0, shown.output
+        # the first state seen is no start: what came before it is not known
+        assert f"{M2}  spindle: 0.1 h running, 0 cycles, 0 starts, 1 stops" in shown.output
+        assert "[ok] bearing: vibration rms of m2 at 4, not heading for 8" in shown.output
+        assert f"{M2}/vibration (running, 12 samples): mean 4" in shown.output
+        done = await cli("done", M2, "spindle", "-m", "regreased", "--user", "fred")
+        assert done.exit_code == 0, done.output
+        assert "recorded: regreased" in done.output and "0.1 h running" in done.output
+        refused = await cli("done", M2, "spindle", "-m", "again", "--user", "visitor")
+        assert refused.exit_code == 1 and "may not maintenance.record" in refused.output
+        missing = await cli("done", M2)
+        assert missing.exit_code == 2 and "--message" in missing.output
+    record = await wait_until(
+        lambda: next((a for a in audits if a.outcome == service_pb2.AUDIT_OUTCOME_SUCCESS), None)
+    )
+    assert (record.actor, record.attributes["via"]) == ("fred", "local-operator")
