@@ -57,6 +57,7 @@ async def _serve(
     opcua_port: int,
     seed: int,
     speed: float,
+    wear_speed: float,
     data_dir: Path,
     calendar: ShiftCalendar | None,
 ) -> None:
@@ -69,7 +70,7 @@ async def _serve(
     from plantbus.sim.server import ModbusSim, serve_modbus
 
     cert, key = sim_certificate(data_dir)
-    machines = line(seed, planned_by(calendar) if calendar else None)
+    machines = line(seed, planned_by(calendar) if calendar else None, wear_speed)
     sim = ModbusSim(machines, speed=speed)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -85,6 +86,14 @@ async def _serve(
             )
             if calendar:
                 click.echo(f"following shift calendar {calendar.name!r}: stops in breaks")
+            bearing = machines[1].bearing
+            if bearing is not None:
+                fail_s = bearing.fail_h * 3600 / wear_speed / speed
+                click.echo(
+                    f"m2's spindle bearing fails {fail_s / 60:.0f} min after the start "
+                    f"({bearing.fail_h:g} h of wear at {wear_speed:g}x), then every "
+                    f"{bearing.period_h * 3600 / wear_speed / speed / 60:.0f} min"
+                )
             der = cert.read_bytes()
             click.echo(f"OPC UA signs and encrypts; its certificate has SHA-256 {fingerprint(der)}")
             if not TrustList.of(data_dir, "opcua").contains(der):
@@ -100,6 +109,13 @@ async def _serve(
 @click.option("--opcua-port", type=int, default=4840, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same faults.")
 @click.option("--speed", type=float, default=1.0, show_default=True, help="Time acceleration.")
+@click.option(
+    "--wear-speed",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Acceleration of m2's bearing wear on top of --speed (720: a day in two minutes).",
+)
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -119,12 +135,14 @@ def sim(
     opcua_port: int,
     seed: int,
     speed: float,
+    wear_speed: float,
     data_dir: Path | None,
     plant: Path | None,
     no_calendar: bool,
 ) -> None:
     """Run the simulated plant: three CNC machines with seeded faults, stopped in the
-    breaks of their line's shift calendar (planned stop, reason 203 break, 204 no shift)."""
+    breaks of their line's shift calendar (planned stop, reason 203 break, 204 no shift);
+    m2's spindle bearing wears out and fails (ground truth: docs/maintenance.md)."""
     missing = missing_libraries()
     if missing:
         raise click.ClickException(
@@ -132,7 +150,7 @@ def sim(
         )
     calendar = None if no_calendar else calendar_of(plant or demo_plant(), SIM_LINE)
     where = data_dir or default_data_dir()
-    asyncio.run(_serve(host, modbus_port, opcua_port, seed, speed, where, calendar))
+    asyncio.run(_serve(host, modbus_port, opcua_port, seed, speed, wear_speed, where, calendar))
 
 
 commands = [sim]

@@ -31,6 +31,7 @@ NAMESPACE = "urn:plantbus:sim"
 _FIELDS: tuple[tuple[str, str, ua.VariantType], ...] = (
     ("Temperature", "spindle_temp", ua.VariantType.Double),
     ("Power", "power", ua.VariantType.Double),
+    ("Vibration", "vibration", ua.VariantType.Double),
     ("State", "state", ua.VariantType.UInt16),
     ("Reason", "reason", ua.VariantType.UInt16),
     ("Parts", "parts", ua.VariantType.UInt16),
