@@ -15,10 +15,7 @@ how); ``X-Plantbus-Alarm`` carries the alarm id for routing.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import hmac
 import json
 import time
 from urllib.parse import urlsplit
@@ -30,37 +27,12 @@ from plantbus.sdk import API_VERSION
 from plantbus.sdk.errors import NotifierRejected, NotifierUnavailable, describe
 from plantbus.sdk.notifier import AlarmNotification, Notifier
 from plantbus.sdk.plugin import PluginManifest
+from plantbus.sdk.webhooks import SECRET_PREFIX, headers, sign, signing_key
 
 __all__ = ["SECRET_PREFIX", "WebhookNotifier", "WebhookSettings", "sign", "signing_key"]
 
-SECRET_PREFIX = "whsec_"
-_MAKE_ONE = (
-    "python3 -c \"import base64, secrets; print('whsec_' + "
-    'base64.b64encode(secrets.token_bytes(32)).decode())"'
-)
 _RETRYABLE = frozenset({408, 425, 429})
 """4xx answers that mean "later", not "never"."""
-
-
-def signing_key(secret: str) -> bytes:
-    """The HMAC key of a Standard Webhooks secret; ValueError saying how to make one."""
-    body = secret.removeprefix(SECRET_PREFIX)
-    try:
-        key = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
-    except binascii.Error:
-        key = b""
-    if not secret.startswith(SECRET_PREFIX) or not 24 <= len(key) <= 64:
-        raise ValueError(
-            "must be 'whsec_' followed by the base64 of 24 to 64 random bytes "
-            f"(Standard Webhooks); make one with: {_MAKE_ONE}"
-        )
-    return key
-
-
-def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
-    """The ``webhook-signature`` value for one attempt."""
-    mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(mac).decode()
 
 
 def message_id(note: AlarmNotification) -> str:
@@ -123,16 +95,11 @@ class WebhookNotifier(Notifier[WebhookSettings]):
     async def send(self, notification: AlarmNotification) -> None:
         """POST once, signed for this attempt; NotifierUnavailable or NotifierRejected."""
         body, msg_id, now = _body(notification), message_id(notification), int(time.time())
-        headers = {
-            "Content-Type": "application/json",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(now),
-            "webhook-signature": sign(self._key, msg_id, now, body),
-            "X-Plantbus-Alarm": notification.alarm_id,
-        }
+        signed = headers(self._key, msg_id, now, body)
+        signed["X-Plantbus-Alarm"] = notification.alarm_id
         try:
             async with self._client().post(
-                self.settings.url, data=body, headers=headers, allow_redirects=False
+                self.settings.url, data=body, headers=signed, allow_redirects=False
             ) as reply:
                 status = reply.status
         except (aiohttp.ClientError, TimeoutError) as err:

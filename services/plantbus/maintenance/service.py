@@ -31,20 +31,22 @@ from nats.aio.subscription import Subscription
 from nats.js.kv import KeyValue
 
 from plantbus.config import PlantConfig
-from plantbus.config.maintenance import Monitor
+from plantbus.config.maintenance import MaintenanceRequests, Monitor
 from plantbus.kit import codec, streams, subjects
 from plantbus.kit.bus import kv_key
 from plantbus.kit.discovery import grpc_address
 from plantbus.kit.rpc import channel
+from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.store_health import StoreHealth
 from plantbus.maintenance import convert
 from plantbus.maintenance.anomaly import RobustBaseline, RobustSettings
 from plantbus.maintenance.engine import Engine, Event
+from plantbus.maintenance.requests import RequestWorker, enqueue, request_key, request_of
 from plantbus.maintenance.usage import Usage
 from plantbus.plugins import discover, plugin_infos
 from plantbus.sdk.errors import NotFound, PlantbusError, ValidationFailed
-from plantbus.sdk.maintenance import AnomalyModel
+from plantbus.sdk.maintenance import AnomalyModel, MaintenanceConnector
 from plantbus.v1 import (
     historian_pb2,
     historian_pb2_grpc,
@@ -76,6 +78,9 @@ class MaintenanceService(Service):
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)
         self.model_plugins = discover("plantbus.anomaly_models")
+        self.connector_plugins = discover("plantbus.maintenance_connectors")
+        self.workers: dict[str, RequestWorker] = {}
+        self._requests: list[MaintenanceRequests] = []
         self.engine = Engine(self._model)
         self.config: PlantConfig | None = None
         self.latest: dict[str, maintenance_pb2.ConditionWindow] = {}
@@ -107,12 +112,15 @@ class MaintenanceService(Service):
         ]
 
     def plugin_infos(self) -> Sequence[service_pb2.PluginInfo]:
-        """Every anomaly model plugin, loaded or not."""
-        return plugin_infos(self.model_plugins)
+        """Every anomaly model and request connector plugin, loaded or not."""
+        return [*plugin_infos(self.model_plugins), *plugin_infos(self.connector_plugins)]
 
     def health(self) -> tuple[bool, str]:
         """Serving; the detail says when state cannot be saved or history was not read."""
         details = [self.saves.detail(), self.replay_error]
+        details += [
+            f"requests {n}: {w.last_error}" for n, w in self.workers.items() if w.last_error
+        ]
         return True, "; ".join(d for d in details if d)
 
     @property
@@ -135,6 +143,7 @@ class MaintenanceService(Service):
     async def start(self) -> None:
         """Restore counters and baselines, hear telemetry, start the tick loop."""
         self._kv = await streams.open_bucket(self.ctx.bus, streams.MAINTENANCE_STATE)
+        await streams.ensure_stream(self.ctx.bus, streams.MAINTENANCE_OUTBOX)
         with contextlib.suppress(Exception):  # an empty bucket has no keys
             for key in await self._kv.keys():
                 entry = await self._kv.get(key)
@@ -160,7 +169,30 @@ class MaintenanceService(Service):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self._stop_workers()
         await self._save()
+
+    async def _stop_workers(self) -> None:
+        for worker in self.workers.values():
+            await worker.stop()
+        self.workers = {}
+
+    async def _start_workers(self, wanted: list[MaintenanceRequests]) -> None:
+        """A worker per request connector; a connector that cannot run is logged."""
+        await self._stop_workers()
+        self._requests = wanted
+        assert self._kv is not None
+        for cfg in wanted:
+            try:
+                cls = self.connector_plugins.get(cfg.connector)
+                assert issubclass(cls, MaintenanceConnector)
+                connector = cls(plugin_settings(cls, cfg.settings))
+            except (PlantbusError, ValueError) as err:
+                self.ctx.log.error("maintenance requests %s cannot run: %s", cfg.name, err)
+                continue
+            worker = RequestWorker(self.ctx.bus, self._kv, cfg.name, connector)
+            await worker.start()
+            self.workers[cfg.name] = worker
 
     async def apply_config(self, config: PlantConfig, version: int) -> None:
         """Take components, monitors and plans live; the first version restores what KV
@@ -170,6 +202,8 @@ class MaintenanceService(Service):
         async with self._lock:
             self.engine.configure(config, time.time())
             self._restore()
+        if config.maintenance.requests != self._requests or first:
+            await self._start_workers(config.maintenance.requests)
         if first:
             self._spawn(self._replay())
         self.config_version = version
@@ -265,6 +299,39 @@ class MaintenanceService(Service):
                 self.latest[msg.window.tag] = msg.window
             site, area, line, machine = e.machine.split("/")
             await self.ctx.bus.publish(subjects.maintenance(site, area, line, machine), msg)
+            if e.kind in ("warning", "due") and e.status is not None:
+                await self._request(e, e.status.epoch)
+
+    async def _request(self, e: Event, epoch: int) -> None:
+        """Queue the plan's request for every connector that wants this level, once."""
+        plan = self.engine.plans[e.plan]
+        remaining = e.status.remaining if e.status else None
+        due_in_h = {
+            "running_hours": remaining,
+            "calendar_days": None if remaining is None else remaining * 24,
+            "condition": remaining,
+        }.get(plan.by)
+        for cfg in self._requests:
+            if e.kind not in cfg.on or self._kv is None:
+                continue
+            key = request_key(plan.name, epoch, e.kind, cfg.name)
+            request = request_of(
+                key,
+                cfg.name,
+                plan.name,
+                e.machine,
+                plan.component,
+                e.kind,
+                e.message,
+                e.time,
+                e.usage,
+                due_in_h,
+            )
+            try:
+                if await enqueue(self.ctx.bus, self._kv, request):
+                    self.ctx.log.info("maintenance request %s queued", key)
+            except Exception as err:  # noqa: BLE001 - NATS away: the next level change asks again
+                self.ctx.log.error("maintenance request %s not queued: %s", key, err)
 
     async def _tick_loop(self) -> None:
         while True:

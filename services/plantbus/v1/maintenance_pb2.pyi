@@ -176,3 +176,34 @@ class RecordMaintenanceResponse(_message.Message):
     BEFORE_FIELD_NUMBER: _ClassVar[int]
     before: ComponentUsage
     def __init__(self, before: _Optional[_Union[ComponentUsage, _Mapping]] = ...) -> None: ...
+
+class MaintenanceRequest(_message.Message):
+    __slots__ = ("key", "plan", "machine", "component", "reason", "message", "time", "due", "usage", "connector")
+    class UsageEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    MACHINE_FIELD_NUMBER: _ClassVar[int]
+    COMPONENT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    DUE_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    CONNECTOR_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    plan: str
+    machine: str
+    component: str
+    reason: str
+    message: str
+    time: _timestamp_pb2.Timestamp
+    due: _timestamp_pb2.Timestamp
+    usage: _containers.ScalarMap[str, float]
+    connector: str
+    def __init__(self, key: _Optional[str] = ..., plan: _Optional[str] = ..., machine: _Optional[str] = ..., component: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., usage: _Optional[_Mapping[str, float]] = ..., connector: _Optional[str] = ...) -> None: ...

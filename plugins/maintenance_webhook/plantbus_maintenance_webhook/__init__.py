@@ -1,0 +1,1 @@
+"""Maintenance requests as signed webhooks."""
