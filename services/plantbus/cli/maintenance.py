@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 
 from plantbus.cli.alarms import user_option
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.rpc import call
+from plantbus.config import PlantConfig
+from plantbus.config.loader import load_sources, read_sources
+from plantbus.maintenance.backtest import Result
 from plantbus.v1 import maintenance_pb2
 
-__all__ = ["commands", "status_lines"]
+__all__ = ["commands", "status_lines", "table"]
 
 
 def _usage_line(u: maintenance_pb2.ComponentUsage) -> str:
@@ -67,6 +73,98 @@ def done(machine: str, component: str, note: str, user: str | None, hub: Hub) ->
     before = call(hub, "maintenance", "RecordMaintenance", request, user=user).before
     click.echo(f"recorded: {note}; counters before the reset:")
     click.echo(_usage_line(before))
+
+
+def _config(config_dir: Path, section: Path | None) -> PlantConfig:
+    """The plant config, its maintenance section replaced by ``section``'s when given."""
+    sources = read_sources(config_dir)
+    if section is not None:
+        sources = [s for s in sources if Path(s.name).name != "maintenance.yaml"]
+        sources += read_sources(section)
+    return load_sources(sources, environ=os.environ)
+
+
+def _hours(lead: float | None) -> str:
+    return "missed" if lead is None else f"{lead:.1f} h"
+
+
+def table(result: Result) -> list[str]:
+    """The backtest as a Markdown table (what docs/maintenance.md shows)."""
+    names = [
+        f"lead, {f.machine.rsplit('/', 1)[-1]} {f.component} failure {i + 1}"
+        for i, f in enumerate(result.failures)
+    ]
+    header = ["detector", *names, "false warnings per machine-week"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in result.rows:
+        cells = [row.detector, *(_hours(lead) for lead in row.leads_h)]
+        cells.append(f"{row.false_per_machine_week:.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+@maintenance.command()
+@click.argument("export", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--truth",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Ground truth JSON: failures (machine, component, time, replaced), start, end.",
+)
+@click.option(
+    "--config",
+    "config_dir",
+    type=click.Path(path_type=Path),
+    help="Plant config (default: the demo plant).",
+)
+@click.option(
+    "--maintenance",
+    "section",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A YAML file whose maintenance section replaces the config's.",
+)
+@click.option(
+    "--simulate",
+    type=float,
+    metavar="DAYS",
+    help="Replay DAYS of the simulated line (with its ground truth) instead of EXPORT.",
+)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--no-reference", is_flag=True, help="Leave out the IsolationForest peer.")
+def backtest(
+    export: Path | None,
+    truth: Path | None,
+    config_dir: Path | None,
+    section: Path | None,
+    simulate: float | None,
+    seed: int,
+    no_reference: bool,
+) -> None:
+    """Replay a historian export (``plantbus history export``) through the maintenance
+    engine: per failure of the ground truth, the lead time of the first warning; false
+    warnings per machine-week on the machines without failures; beside scikit-learn's
+    IsolationForest on the same windows (``pip install scikit-learn``)."""
+    from plantbus import sim
+    from plantbus.maintenance import backtest as bt
+    from plantbus.maintenance.service import robust_model
+
+    config = _config(config_dir or sim.demo_plant(), section)
+    if simulate is not None:
+        from plantbus.sim.history import simulate as run_sim
+
+        samples, sim_failures, span = run_sim(simulate, seed=seed)
+        failures = [bt.Failure(f.machine, f.component, f.time, f.replaced) for f in sim_failures]
+        rows: list[tuple[str, float, object]] = list(samples)
+    elif export is not None and truth is not None:
+        rows = bt.read_export(export)
+        failures, span = bt.read_truth(truth)
+    else:
+        raise click.UsageError("give EXPORT and --truth, or --simulate DAYS")
+    result = bt.backtest(config, rows, failures, span, robust_model, not no_reference)
+    click.echo(f"{result.samples:,} samples, {result.windows:,} windows, {len(failures)} failures")
+    for line in table(result):
+        click.echo(line)
+    if not no_reference and len(result.rows) < 3:
+        click.echo("reference detector left out: pip install scikit-learn", err=True)
 
 
 commands = [maintenance]

@@ -43,6 +43,8 @@ class Forecast:
     hours_late: float | None
     """The band's latest time (None: possibly never)."""
     points: int
+    span_h: float = 0.0
+    """Hours from the first point to the last."""
 
 
 def _reduce(
@@ -121,4 +123,5 @@ def forecast(
         hours_early=_hours(level, limit, steep, falling),
         hours_late=_hours(level, limit, shallow, falling),
         points=len(times_h),
+        span_h=times_h[-1] - times_h[0],
     )

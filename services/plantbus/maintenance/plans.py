@@ -4,9 +4,10 @@ Usage plans compare a counter with the plan's due point: ``due`` when counter >=
 ``warning`` when counter >= due - warning. Condition plans use the forecast of their
 indicator: ``due`` when the trend's level has reached the limit, ``warning`` when the
 trend heads for the limit beyond doubt (the whole slope band on that side of zero, from at
-least ``MIN_POINTS`` windows) and the band's earliest time to it is within ``warning``
-hours. A short or noisy trend has a wide band; requiring its far end past zero keeps it
-from warning on noise.
+least ``MIN_POINTS`` windows covering at least half the plan's ``forecast_window_h``) and
+the band's earliest time to it is within ``warning`` hours. A short or noisy trend has a
+wide band; requiring its far end past zero, and a trend long enough to mean something,
+keeps it from warning on noise (the first minutes after a start or a replacement).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def status(plan: Plan, usage: Usage, now: float, fc: Forecast | None = None) -> 
             level = "due"
         elif (
             fc.points >= MIN_POINTS
+            and fc.span_h >= plan.forecast_window_h / 2
             and (fc.slope_high < 0 if plan.falling else fc.slope_low > 0)
             and fc.hours_early is not None
             and fc.hours_early <= plan.warning

@@ -56,7 +56,7 @@ from plantbus.v1 import (
     telemetry_pb2,
 )
 
-__all__ = ["MaintenanceService"]
+__all__ = ["MaintenanceService", "robust_model"]
 
 _MAX_REPLAY_H: Final = 7 * 24.0
 _PAGE: Final = 50_000
@@ -68,6 +68,15 @@ def _usage_key(machine: str, component: str) -> str:
 
 def _baseline_key(tag: str, state: str) -> str:
     return "baseline." + kv_key(f"{tag}/{state}".replace("/", "."))
+
+
+def robust_model(monitor: Monitor) -> AnomalyModel[Any]:
+    """The built-in model sized by the monitor."""
+    return RobustBaseline(
+        RobustSettings(
+            baseline_windows=monitor.baseline_windows, learn_windows=monitor.learn_windows
+        )
+    )
 
 
 class MaintenanceService(Service):
@@ -130,11 +139,7 @@ class MaintenanceService(Service):
 
     def _model(self, monitor: Monitor) -> AnomalyModel[Any]:
         if monitor.model == "robust":
-            return RobustBaseline(
-                RobustSettings(
-                    baseline_windows=monitor.baseline_windows, learn_windows=monitor.learn_windows
-                )
-            )
+            return robust_model(monitor)
         cls = self.model_plugins.get(monitor.model)
         assert issubclass(cls, AnomalyModel)
         model: AnomalyModel[Any] = cls(cls.Settings.model_validate(monitor.model_settings))

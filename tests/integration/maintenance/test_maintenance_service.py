@@ -74,7 +74,7 @@ CONFIG: dict[str, Any] = {
                 "tag": "vibration",
                 "limit": 8,
                 "warning": 24,
-                "forecast_window_h": 12,
+                "forecast_window_h": 8,
             }
         ],
     },

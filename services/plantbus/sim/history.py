@@ -1,0 +1,98 @@
+"""The simulated line over days of simulated time, as a historian export with ground
+truth: what ``plantbus maintenance backtest`` replays (pure, seeded, no servers).
+
+Samples every ``step_s`` of state, spindle temperature and vibration of every machine,
+stamped from ``start`` in simulated time (wear at the line's pace: ``speed`` 1), in the
+columns of ``plantbus history export`` (path, time, value, quality, receive_time). The
+truth lists m2's bearing failures and replacements.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+from plantbus.sim.model import line
+
+__all__ = ["TAGS", "Failure", "simulate", "write_export", "write_truth"]
+
+TAGS: Final = ("state", "spindle_temp", "vibration")
+PREFIX: Final = "demo/machining/line1"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failure of the ground truth."""
+
+    machine: str
+    component: str
+    time: float
+    """Unix seconds (simulated)."""
+    replaced: float
+    """When the new part was in (the maintenance was recorded)."""
+
+
+def simulate(
+    days: float, step_s: float = 5.0, seed: int = 7, start: float = 1_800_000_000.0
+) -> tuple[list[tuple[str, float, float]], list[Failure], tuple[float, float]]:
+    """(samples (path, time, value) in time order, failures, (start, end))."""
+    machines = line(seed)
+    samples: list[tuple[str, float, float]] = []
+    steps = int(days * 86400 / step_s)
+    for k in range(steps + 1):
+        now = k * step_s
+        for m in machines:
+            m.step(now)
+            t = start + now
+            path = f"{PREFIX}/{m.name}"
+            samples.append((f"{path}/state", t, float(int(m.state))))
+            samples.append((f"{path}/spindle_temp", t, m.spindle_temp))
+            samples.append((f"{path}/vibration", t, m.vibration))
+    failures = []
+    for m in machines:
+        if m.bearing is not None:
+            for fail_h in m.bearing.failures_h(days * 24):
+                failures.append(
+                    Failure(
+                        f"{PREFIX}/{m.name}",
+                        "spindle",
+                        start + fail_h * 3600,
+                        start + (fail_h + m.bearing.repair_h) * 3600,
+                    )
+                )
+    return samples, failures, (start, start + steps * step_s)
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat()
+
+
+def write_export(path: Path, samples: list[tuple[str, float, float]]) -> None:
+    """The samples as ``plantbus history export`` writes them (CSV)."""
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(("path", "time", "value", "quality", "receive_time"))
+        for tag, t, value in samples:
+            writer.writerow((tag, _iso(t), value, "good", _iso(t)))
+
+
+def write_truth(path: Path, failures: list[Failure], span: tuple[float, float]) -> None:
+    """The ground truth as JSON (what ``backtest --truth`` reads)."""
+    doc = {
+        "start": _iso(span[0]),
+        "end": _iso(span[1]),
+        "failures": [
+            {
+                "machine": f.machine,
+                "component": f.component,
+                "time": _iso(f.time),
+                "replaced": _iso(f.replaced),
+            }
+            for f in failures
+        ],
+    }
+    path.write_text(json.dumps(doc, indent=2))
