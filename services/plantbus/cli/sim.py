@@ -114,7 +114,7 @@ async def _serve(
     type=float,
     default=1.0,
     show_default=True,
-    help="Acceleration of m2's bearing wear on top of --speed (720: a day in two minutes).",
+    help="Acceleration of m2's bearing wear on top of --speed (120: a day in 12 minutes).",
 )
 @click.option(
     "--data-dir",

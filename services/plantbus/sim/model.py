@@ -56,8 +56,8 @@ class Bearing:
     heat grow (exponentially, as spalling spreads) until it fails at ``fail_h``; it is
     replaced ``repair_h`` later and the cycle starts again from the replacement.
 
-    Wear time is the machine's time times ``speed`` (accelerated time: 720 turns a
-    simulated day into two minutes), so the demo sees a failure within the hour while
+    Wear time is the machine's time times ``speed`` (accelerated time: 120 turns a
+    simulated day into 12 minutes), so the demo sees a failure within the hour while
     the rest of the line runs in real time.
     """
 
