@@ -9,6 +9,7 @@ import click
 
 from plantbus.cli.alarms import user_option
 from plantbus.cli.hub import Hub, hub_options
+from plantbus.cli.output import echo_json, json_option
 from plantbus.cli.rpc import call
 from plantbus.config import PlantConfig
 from plantbus.config.loader import load_sources, read_sources
@@ -49,12 +50,17 @@ def maintenance() -> None:
 
 @maintenance.command()
 @click.argument("machine", default="")
+@json_option
 @hub_options
-def status(machine: str, hub: Hub) -> None:
+def status(machine: str, as_json: bool, hub: Hub) -> None:
     """Counters, plans and the latest condition windows of MACHINE (site/area/line/machine;
     every machine without it)."""
     request = maintenance_pb2.GetMaintenanceStatusRequest(machine=machine)
-    for line in status_lines(call(hub, "maintenance", "GetMaintenanceStatus", request)):
+    reply = call(hub, "maintenance", "GetMaintenanceStatus", request)
+    if as_json:
+        echo_json(reply)
+        return
+    for line in status_lines(reply):
         click.echo(line)
 
 

@@ -30,6 +30,7 @@ from nats.js.kv import KeyValue
 
 from plantbus.kit import codec, streams, subjects
 from plantbus.kit.bus import TYPE_HEADER, Bus, kv_key
+from plantbus.kit.tasks import cancel
 from plantbus.sdk.errors import NotifierRejected, NotifierUnavailable
 from plantbus.sdk.maintenance import MaintenanceConnector, MaintenanceRequest
 from plantbus.v1 import maintenance_pb2
@@ -115,11 +116,8 @@ class RequestWorker:
 
     async def stop(self) -> None:
         """Stop delivering (what is queued stays) and close the connector."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         with contextlib.suppress(Exception):
             await self.connector.close()
 

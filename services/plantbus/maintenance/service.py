@@ -39,6 +39,7 @@ from plantbus.kit.rpc import channel
 from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.store_health import StoreHealth
+from plantbus.kit.tasks import cancel
 from plantbus.maintenance import convert
 from plantbus.maintenance.anomaly import RobustBaseline, RobustSettings
 from plantbus.maintenance.engine import Engine, Event
@@ -170,10 +171,7 @@ class MaintenanceService(Service):
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
             self._sub = None
-        for task in list(self._tasks):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel(list(self._tasks))
         await self._stop_workers()
         await self._save()
 

@@ -5,6 +5,7 @@ and reset by RecordMaintenance (authorized, audited, kept in KV across a restart
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -257,11 +258,14 @@ async def test_the_cli_records_and_shows(bus: Bus, nats_url: str, tmp_path: Path
         assert f"{M2}  spindle: 0.1 h running, 0 cycles, 0 starts, 1 stops" in shown.output
         assert "[ok] bearing: vibration rms of m2 at 4, not heading for 8" in shown.output
         assert f"{M2}/vibration (running, 12 samples): mean 4" in shown.output
+        as_json = await cli("status", M2, "--json")
+        assert as_json.exit_code == 0
+        assert json.loads(as_json.output)["plans"][0]["plan"] == "bearing"
         done = await cli("done", M2, "spindle", "-m", "regreased", "--user", "fred")
         assert done.exit_code == 0, done.output
         assert "recorded: regreased" in done.output and "0.1 h running" in done.output
         refused = await cli("done", M2, "spindle", "-m", "again", "--user", "visitor")
-        assert refused.exit_code == 1 and "may not maintenance.record" in refused.output
+        assert refused.exit_code == 4 and "may not maintenance.record" in refused.output  # refused
         missing = await cli("done", M2)
         assert missing.exit_code == 2 and "--message" in missing.output
     record = await wait_until(
