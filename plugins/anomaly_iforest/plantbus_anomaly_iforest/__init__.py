@@ -1,0 +1,1 @@
+"""IsolationForest as a Plantbus anomaly model."""
