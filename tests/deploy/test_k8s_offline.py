@@ -455,9 +455,10 @@ def test_prod_nats_values_carry_the_generated_permissions() -> None:
     assert values["config"]["jetstream"]["enabled"] and values["config"]["cluster"]["enabled"]
 
 
-SINGLE_REPLICA = {"historian", "sparkplug"}
+SINGLE_REPLICA = {"historian", "sparkplug", "maintenance"}
 """The historian's replicas would share one durable consumer and split the stream between
-two stores; the Sparkplug bridge is one edge node, one MQTT client id (docs/sparkplug.md)."""
+two stores; the Sparkplug bridge is one edge node, one MQTT client id (docs/sparkplug.md);
+the maintenance service's replicas would both count usage."""
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

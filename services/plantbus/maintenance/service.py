@@ -35,7 +35,7 @@ from plantbus.config.maintenance import MaintenanceRequests, Monitor
 from plantbus.kit import codec, streams, subjects
 from plantbus.kit.bus import kv_key
 from plantbus.kit.discovery import grpc_address
-from plantbus.kit.rpc import channel
+from plantbus.kit.grpc_client import channel
 from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.store_health import StoreHealth

@@ -17,8 +17,8 @@ from click.testing import CliRunner, Result
 from plantbus.cli.maintenance import maintenance as cli_group
 from plantbus.historian.service import HistorianService
 from plantbus.kit.bus import Bus
+from plantbus.kit.grpc_client import ClientTls, channel
 from plantbus.kit.pki import Pki
-from plantbus.kit.rpc import ClientTls, channel
 from plantbus.kit.runner import Runner
 from plantbus.maintenance.service import MaintenanceService
 from plantbus.testing.config import put_config
