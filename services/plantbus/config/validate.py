@@ -17,7 +17,15 @@ from plantbus.config.oee import OeeMapping, ReasonNode
 from plantbus.config.rules import PlantRefs
 from plantbus.config.secrets import FORMS, is_secret_field, literal_secrets, parse_reference
 from plantbus.config.security import VIEWER
-from plantbus.plugins import DRIVERS, ERP_CONNECTORS, HISTORIAN_STORES, NOTIFIERS, discover
+from plantbus.plugins import (
+    ANOMALY_MODELS,
+    DRIVERS,
+    ERP_CONNECTORS,
+    HISTORIAN_STORES,
+    MAINTENANCE_CONNECTORS,
+    NOTIFIERS,
+    discover,
+)
 from plantbus.sdk.driver import Driver
 from plantbus.sdk.errors import PlantbusError
 
@@ -281,7 +289,7 @@ def _maintenance(config: PlantConfig) -> Iterator[Finding]:
         seen.add((comp.machine, comp.name))
         if comp.cycles_tag and f"{comp.machine}/{comp.cycles_tag}" not in tags:
             yield (*loc, "cycles_tag"), f"machine {comp.machine!r} has no tag {comp.cycles_tag!r}"
-    models = discover("plantbus.anomaly_models")
+    models = discover(ANOMALY_MODELS)
     monitored: set[str] = set()
     for i, mon in enumerate(section.monitors):
         loc = ("maintenance", "monitors", i)
@@ -324,15 +332,15 @@ def _maintenance(config: PlantConfig) -> Iterator[Finding]:
                 (*loc, "tag"),
                 (f"{plan.machine}/{plan.tag} is not monitored: add it to maintenance.monitors"),
             )
-    connectors = discover("plantbus.maintenance_connectors")
+    connectors = discover(MAINTENANCE_CONNECTORS)
     yield from _duplicates(section.requests, ("maintenance", "requests"), "request connector")
     for i, req in enumerate(section.requests):
         try:
-            cls = connectors.get(req.connector)
+            connector = connectors.get(req.connector)
         except PlantbusError as err:
             yield ("maintenance", "requests", i, "connector"), str(err)
             continue
-        yield from _plugin_settings(cls, dict(req.settings), ("maintenance", "requests", i))
+        yield from _plugin_settings(connector, dict(req.settings), ("maintenance", "requests", i))
 
 
 def _security(config: PlantConfig) -> Iterator[Finding]:

@@ -45,7 +45,7 @@ from plantbus.maintenance.anomaly import RobustBaseline, RobustSettings
 from plantbus.maintenance.engine import Engine, Event
 from plantbus.maintenance.requests import RequestWorker, enqueue, request_key, request_of
 from plantbus.maintenance.usage import Usage
-from plantbus.plugins import discover, plugin_infos
+from plantbus.plugins import ANOMALY_MODELS, MAINTENANCE_CONNECTORS, discover, plugin_infos
 from plantbus.sdk.errors import NotFound, PlantbusError, ValidationFailed
 from plantbus.sdk.maintenance import AnomalyModel, MaintenanceConnector
 from plantbus.v1 import (
@@ -87,8 +87,8 @@ class MaintenanceService(Service):
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)
-        self.model_plugins = discover("plantbus.anomaly_models")
-        self.connector_plugins = discover("plantbus.maintenance_connectors")
+        self.model_plugins = discover(ANOMALY_MODELS)
+        self.connector_plugins = discover(MAINTENANCE_CONNECTORS)
         self.workers: dict[str, RequestWorker] = {}
         self._requests: list[MaintenanceRequests] = []
         self.engine = Engine(self._model)

@@ -197,7 +197,9 @@ class MachineSim:
         return image
 
 
-def line(seed: int = 7, planned: Planned | None = None, wear_speed: float = 1.0) -> list[MachineSim]:
+def line(
+    seed: int = 7, planned: Planned | None = None, wear_speed: float = 1.0
+) -> list[MachineSim]:
     """The demo line: three machines with different rates and their own fault schedules,
     all stopping when ``planned`` says (the line's shift calendar); m2's spindle bearing
     wears out (at ``wear_speed`` times the line's time)."""

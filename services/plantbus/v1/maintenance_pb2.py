@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dplantbus/v1/maintenance.proto\x12\x0bplantbus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x02\n\x0f\x43onditionWindow\x12\x0b\n\x03tag\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63ount\x18\x05 \x01(\r\x12\x0c\n\x04mean\x18\x06 \x01(\x01\x12\x0b\n\x03rms\x18\x07 \x01(\x01\x12\x0b\n\x03std\x18\x08 \x01(\x01\x12\x0c\n\x04peak\x18\t \x01(\x01\x12\r\n\x05slope\x18\n \x01(\x01\x12\x12\n\x05score\x18\x0b \x01(\x01H\x00\x88\x01\x01\x12\x11\n\tthreshold\x18\x0c \x01(\x01\x42\x08\n\x06_score\"\xeb\x01\n\x13MaintenanceForecast\x12\x0b\n\x03tag\x18\x01 \x01(\t\x12\x11\n\tindicator\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\x01\x12\r\n\x05level\x18\x04 \x01(\x01\x12\x16\n\x0eslope_per_hour\x18\x05 \x01(\x01\x12\x12\n\x05hours\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x18\n\x0bhours_early\x18\x07 \x01(\x01H\x01\x88\x01\x01\x12\x17\n\nhours_late\x18\x08 \x01(\x01H\x02\x88\x01\x01\x12\x0e\n\x06points\x18\t \x01(\rB\x08\n\x06_hoursB\x0e\n\x0c_hours_earlyB\r\n\x0b_hours_late\"\xdf\x01\n\tPlanState\x12\x0c\n\x04plan\x18\x01 \x01(\t\x12\x0f\n\x07machine\x18\x02 \x01(\t\x12\x11\n\tcomponent\x18\x03 \x01(\t\x12\n\n\x02\x62y\x18\x04 \x01(\t\x12\r\n\x05level\x18\x05 \x01(\t\x12\r\n\x05value\x18\x06 \x01(\x01\x12\x0b\n\x03\x64ue\x18\x07 \x01(\x01\x12\x16\n\tremaining\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12\x0f\n\x07message\x18\t \x01(\t\x12\x32\n\x08\x66orecast\x18\n \x01(\x0b\x32 .plantbus.v1.MaintenanceForecastB\x0c\n\n_remaining\"\xd9\x01\n\x0e\x43omponentUsage\x12\x0f\n\x07machine\x18\x01 \x01(\t\x12\x11\n\tcomponent\x18\x02 \x01(\t\x12\x15\n\rrunning_hours\x18\x03 \x01(\x01\x12\x0e\n\x06\x63ycles\x18\x04 \x01(\x04\x12\x0e\n\x06starts\x18\x05 \x01(\x04\x12\r\n\x05stops\x18\x06 \x01(\x04\x12)\n\x05since\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06resets\x18\x08 \x01(\r\x12\x11\n\tlast_note\x18\t \x01(\t\x12\x0f\n\x07last_by\x18\n \x01(\t\"\x8f\x02\n\x10MaintenanceEvent\x12/\n\x04kind\x18\x01 \x01(\x0e\x32!.plantbus.v1.MaintenanceEventKind\x12\x0f\n\x07machine\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x04 \x01(\t\x12,\n\x06window\x18\x05 \x01(\x0b\x32\x1c.plantbus.v1.ConditionWindow\x12$\n\x04plan\x18\x06 \x01(\x0b\x32\x16.plantbus.v1.PlanState\x12*\n\x05usage\x18\x07 \x01(\x0b\x32\x1b.plantbus.v1.ComponentUsage\".\n\x1bGetMaintenanceStatusRequest\x12\x0f\n\x07machine\x18\x01 \x01(\t\"\xa0\x01\n\x1cGetMaintenanceStatusResponse\x12*\n\x05usage\x18\x01 \x03(\x0b\x32\x1b.plantbus.v1.ComponentUsage\x12%\n\x05plans\x18\x02 \x03(\x0b\x32\x16.plantbus.v1.PlanState\x12-\n\x07windows\x18\x03 \x03(\x0b\x32\x1c.plantbus.v1.ConditionWindow\"L\n\x18RecordMaintenanceRequest\x12\x0f\n\x07machine\x18\x01 \x01(\t\x12\x11\n\tcomponent\x18\x02 \x01(\t\x12\x0c\n\x04note\x18\x03 \x01(\t\"H\n\x19RecordMaintenanceResponse\x12+\n\x06\x62\x65\x66ore\x18\x01 \x01(\x0b\x32\x1b.plantbus.v1.ComponentUsage\"\xc3\x02\n\x12MaintenanceRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04plan\x18\x02 \x01(\t\x12\x0f\n\x07machine\x18\x03 \x01(\t\x12\x11\n\tcomponent\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x0f\n\x07message\x18\x06 \x01(\t\x12(\n\x04time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x64ue\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x39\n\x05usage\x18\t \x03(\x0b\x32*.plantbus.v1.MaintenanceRequest.UsageEntry\x12\x11\n\tconnector\x18\n \x01(\t\x1a,\n\nUsageEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*\xae\x02\n\x14MaintenanceEventKind\x12&\n\"MAINTENANCE_EVENT_KIND_UNSPECIFIED\x10\x00\x12!\n\x1dMAINTENANCE_EVENT_KIND_WINDOW\x10\x01\x12\"\n\x1eMAINTENANCE_EVENT_KIND_ANOMALY\x10\x02\x12#\n\x1fMAINTENANCE_EVENT_KIND_FORECAST\x10\x03\x12\"\n\x1eMAINTENANCE_EVENT_KIND_WARNING\x10\x04\x12\x1e\n\x1aMAINTENANCE_EVENT_KIND_DUE\x10\x05\x12\x1d\n\x19MAINTENANCE_EVENT_KIND_OK\x10\x06\x12\x1f\n\x1bMAINTENANCE_EVENT_KIND_DONE\x10\x07\x32\xe5\x01\n\x12MaintenanceService\x12k\n\x14GetMaintenanceStatus\x12(.plantbus.v1.GetMaintenanceStatusRequest\x1a).plantbus.v1.GetMaintenanceStatusResponse\x12\x62\n\x11RecordMaintenance\x12%.plantbus.v1.RecordMaintenanceRequest\x1a&.plantbus.v1.RecordMaintenanceResponseBg\n\x15io.github.plantbus.v1B\x10MaintenanceProtoP\x01Z:github.com/plantbus/plantbus/gen/go/plantbus/v1;plantbusv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dplantbus/v1/maintenance.proto\x12\x0bplantbus.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x02\n\x0f\x43onditionWindow\x12\x0b\n\x03tag\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63ount\x18\x05 \x01(\r\x12\x0c\n\x04mean\x18\x06 \x01(\x01\x12\x0b\n\x03rms\x18\x07 \x01(\x01\x12\x0b\n\x03std\x18\x08 \x01(\x01\x12\x0c\n\x04peak\x18\t \x01(\x01\x12\r\n\x05slope\x18\n \x01(\x01\x12\x12\n\x05score\x18\x0b \x01(\x01H\x00\x88\x01\x01\x12\x11\n\tthreshold\x18\x0c \x01(\x01\x42\x08\n\x06_score\"\xeb\x01\n\x13MaintenanceForecast\x12\x0b\n\x03tag\x18\x01 \x01(\t\x12\x11\n\tindicator\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\x01\x12\r\n\x05level\x18\x04 \x01(\x01\x12\x16\n\x0eslope_per_hour\x18\x05 \x01(\x01\x12\x12\n\x05hours\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x18\n\x0bhours_early\x18\x07 \x01(\x01H\x01\x88\x01\x01\x12\x17\n\nhours_late\x18\x08 \x01(\x01H\x02\x88\x01\x01\x12\x0e\n\x06points\x18\t \x01(\rB\x08\n\x06_hoursB\x0e\n\x0c_hours_earlyB\r\n\x0b_hours_late\"\xdf\x01\n\tPlanState\x12\x0c\n\x04plan\x18\x01 \x01(\t\x12\x0f\n\x07machine\x18\x02 \x01(\t\x12\x11\n\tcomponent\x18\x03 \x01(\t\x12\n\n\x02\x62y\x18\x04 \x01(\t\x12\r\n\x05level\x18\x05 \x01(\t\x12\r\n\x05value\x18\x06 \x01(\x01\x12\x0b\n\x03\x64ue\x18\x07 \x01(\x01\x12\x16\n\tremaining\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12\x0f\n\x07message\x18\t \x01(\t\x12\x32\n\x08\x66orecast\x18\n \x01(\x0b\x32 .plantbus.v1.MaintenanceForecastB\x0c\n\n_remaining\"\xd9\x01\n\x0e\x43omponentUsage\x12\x0f\n\x07machine\x18\x01 \x01(\t\x12\x11\n\tcomponent\x18\x02 \x01(\t\x12\x15\n\rrunning_hours\x18\x03 \x01(\x01\x12\x0e\n\x06\x63ycles\x18\x04 \x01(\x04\x12\x0e\n\x06starts\x18\x05 \x01(\x04\x12\r\n\x05stops\x18\x06 \x01(\x04\x12)\n\x05since\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06resets\x18\x08 \x01(\r\x12\x11\n\tlast_note\x18\t \x01(\t\x12\x0f\n\x07last_by\x18\n \x01(\t\"\x8f\x02\n\x10MaintenanceEvent\x12/\n\x04kind\x18\x01 \x01(\x0e\x32!.plantbus.v1.MaintenanceEventKind\x12\x0f\n\x07machine\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x04 \x01(\t\x12,\n\x06window\x18\x05 \x01(\x0b\x32\x1c.plantbus.v1.ConditionWindow\x12$\n\x04plan\x18\x06 \x01(\x0b\x32\x16.plantbus.v1.PlanState\x12*\n\x05usage\x18\x07 \x01(\x0b\x32\x1b.plantbus.v1.ComponentUsage\".\n\x1bGetMaintenanceStatusRequest\x12\x0f\n\x07machine\x18\x01 \x01(\t\"\xa0\x01\n\x1cGetMaintenanceStatusResponse\x12*\n\x05usage\x18\x01 \x03(\x0b\x32\x1b.plantbus.v1.ComponentUsage\x12%\n\x05plans\x18\x02 \x03(\x0b\x32\x16.plantbus.v1.PlanState\x12-\n\x07windows\x18\x03 \x03(\x0b\x32\x1c.plantbus.v1.ConditionWindow\"L\n\x18RecordMaintenanceRequest\x12\x0f\n\x07machine\x18\x01 \x01(\t\x12\x11\n\tcomponent\x18\x02 \x01(\t\x12\x0c\n\x04note\x18\x03 \x01(\t\"H\n\x19RecordMaintenanceResponse\x12+\n\x06\x62\x65\x66ore\x18\x01 \x01(\x0b\x32\x1b.plantbus.v1.ComponentUsage\"\xc3\x02\n\x12MaintenanceRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04plan\x18\x02 \x01(\t\x12\x0f\n\x07machine\x18\x03 \x01(\t\x12\x11\n\tcomponent\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x0f\n\x07message\x18\x06 \x01(\t\x12(\n\x04time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x64ue\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x39\n\x05usage\x18\t \x03(\x0b\x32*.plantbus.v1.MaintenanceRequest.UsageEntry\x12\x11\n\tconnector\x18\n \x01(\t\x1a,\n\nUsageEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*\xae\x02\n\x14MaintenanceEventKind\x12&\n\"MAINTENANCE_EVENT_KIND_UNSPECIFIED\x10\x00\x12!\n\x1dMAINTENANCE_EVENT_KIND_WINDOW\x10\x01\x12\"\n\x1eMAINTENANCE_EVENT_KIND_ANOMALY\x10\x02\x12#\n\x1fMAINTENANCE_EVENT_KIND_FORECAST\x10\x03\x12\"\n\x1eMAINTENANCE_EVENT_KIND_WARNING\x10\x04\x12\x1e\n\x1aMAINTENANCE_EVENT_KIND_DUE\x10\x05\x12\x1d\n\x19MAINTENANCE_EVENT_KIND_OK\x10\x06\x12\x1f\n\x1bMAINTENANCE_EVENT_KIND_DONE\x10\x07\x32\xa3\x02\n\x12MaintenanceService\x12\x84\x01\n\x14GetMaintenanceStatus\x12(.plantbus.v1.GetMaintenanceStatusRequest\x1a).plantbus.v1.GetMaintenanceStatusResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/maintenance\x12\x85\x01\n\x11RecordMaintenance\x12%.plantbus.v1.RecordMaintenanceRequest\x1a&.plantbus.v1.RecordMaintenanceResponse\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/maintenance:record:\x01*Bg\n\x15io.github.plantbus.v1B\x10MaintenanceProtoP\x01Z:github.com/plantbus/plantbus/gen/go/plantbus/v1;plantbusv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,30 +36,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\025io.github.plantbus.v1B\020MaintenanceProtoP\001Z:github.com/plantbus/plantbus/gen/go/plantbus/v1;plantbusv1'
   _globals['_MAINTENANCEREQUEST_USAGEENTRY']._loaded_options = None
   _globals['_MAINTENANCEREQUEST_USAGEENTRY']._serialized_options = b'8\001'
-  _globals['_MAINTENANCEEVENTKIND']._serialized_start=1992
-  _globals['_MAINTENANCEEVENTKIND']._serialized_end=2294
-  _globals['_CONDITIONWINDOW']._serialized_start=80
-  _globals['_CONDITIONWINDOW']._serialized_end=342
-  _globals['_MAINTENANCEFORECAST']._serialized_start=345
-  _globals['_MAINTENANCEFORECAST']._serialized_end=580
-  _globals['_PLANSTATE']._serialized_start=583
-  _globals['_PLANSTATE']._serialized_end=806
-  _globals['_COMPONENTUSAGE']._serialized_start=809
-  _globals['_COMPONENTUSAGE']._serialized_end=1026
-  _globals['_MAINTENANCEEVENT']._serialized_start=1029
-  _globals['_MAINTENANCEEVENT']._serialized_end=1300
-  _globals['_GETMAINTENANCESTATUSREQUEST']._serialized_start=1302
-  _globals['_GETMAINTENANCESTATUSREQUEST']._serialized_end=1348
-  _globals['_GETMAINTENANCESTATUSRESPONSE']._serialized_start=1351
-  _globals['_GETMAINTENANCESTATUSRESPONSE']._serialized_end=1511
-  _globals['_RECORDMAINTENANCEREQUEST']._serialized_start=1513
-  _globals['_RECORDMAINTENANCEREQUEST']._serialized_end=1589
-  _globals['_RECORDMAINTENANCERESPONSE']._serialized_start=1591
-  _globals['_RECORDMAINTENANCERESPONSE']._serialized_end=1663
-  _globals['_MAINTENANCEREQUEST']._serialized_start=1666
-  _globals['_MAINTENANCEREQUEST']._serialized_end=1989
-  _globals['_MAINTENANCEREQUEST_USAGEENTRY']._serialized_start=1945
-  _globals['_MAINTENANCEREQUEST_USAGEENTRY']._serialized_end=1989
-  _globals['_MAINTENANCESERVICE']._serialized_start=2297
-  _globals['_MAINTENANCESERVICE']._serialized_end=2526
+  _globals['_MAINTENANCESERVICE'].methods_by_name['GetMaintenanceStatus']._loaded_options = None
+  _globals['_MAINTENANCESERVICE'].methods_by_name['GetMaintenanceStatus']._serialized_options = b'\202\323\344\223\002\021\022\017/v1/maintenance'
+  _globals['_MAINTENANCESERVICE'].methods_by_name['RecordMaintenance']._loaded_options = None
+  _globals['_MAINTENANCESERVICE'].methods_by_name['RecordMaintenance']._serialized_options = b'\202\323\344\223\002\033\"\026/v1/maintenance:record:\001*'
+  _globals['_MAINTENANCEEVENTKIND']._serialized_start=2022
+  _globals['_MAINTENANCEEVENTKIND']._serialized_end=2324
+  _globals['_CONDITIONWINDOW']._serialized_start=110
+  _globals['_CONDITIONWINDOW']._serialized_end=372
+  _globals['_MAINTENANCEFORECAST']._serialized_start=375
+  _globals['_MAINTENANCEFORECAST']._serialized_end=610
+  _globals['_PLANSTATE']._serialized_start=613
+  _globals['_PLANSTATE']._serialized_end=836
+  _globals['_COMPONENTUSAGE']._serialized_start=839
+  _globals['_COMPONENTUSAGE']._serialized_end=1056
+  _globals['_MAINTENANCEEVENT']._serialized_start=1059
+  _globals['_MAINTENANCEEVENT']._serialized_end=1330
+  _globals['_GETMAINTENANCESTATUSREQUEST']._serialized_start=1332
+  _globals['_GETMAINTENANCESTATUSREQUEST']._serialized_end=1378
+  _globals['_GETMAINTENANCESTATUSRESPONSE']._serialized_start=1381
+  _globals['_GETMAINTENANCESTATUSRESPONSE']._serialized_end=1541
+  _globals['_RECORDMAINTENANCEREQUEST']._serialized_start=1543
+  _globals['_RECORDMAINTENANCEREQUEST']._serialized_end=1619
+  _globals['_RECORDMAINTENANCERESPONSE']._serialized_start=1621
+  _globals['_RECORDMAINTENANCERESPONSE']._serialized_end=1693
+  _globals['_MAINTENANCEREQUEST']._serialized_start=1696
+  _globals['_MAINTENANCEREQUEST']._serialized_end=2019
+  _globals['_MAINTENANCEREQUEST_USAGEENTRY']._serialized_start=1975
+  _globals['_MAINTENANCEREQUEST_USAGEENTRY']._serialized_end=2019
+  _globals['_MAINTENANCESERVICE']._serialized_start=2327
+  _globals['_MAINTENANCESERVICE']._serialized_end=2618
 # @@protoc_insertion_point(module_scope)
