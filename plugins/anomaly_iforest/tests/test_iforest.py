@@ -9,7 +9,7 @@ from plantbus_anomaly_iforest.model import IsolationForestModel, IsolationForest
 
 from plantbus.config import PlantConfig
 from plantbus.config.validate import cross_check
-from plantbus.plugins import discover
+from plantbus.plugins import ANOMALY_MODELS, discover
 from plantbus.sdk.maintenance import Window
 
 
@@ -33,7 +33,7 @@ def test_scores_after_training_and_flags_a_shift() -> None:
 
 
 def test_the_loader_finds_it_and_the_config_checks_its_settings() -> None:
-    assert discover("plantbus.anomaly_models").get("iforest") is IsolationForestModel
+    assert discover(ANOMALY_MODELS).get("iforest") is IsolationForestModel
     config = PlantConfig.model_validate(
         {
             "sites": [
