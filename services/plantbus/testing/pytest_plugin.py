@@ -1,8 +1,11 @@
 """Pytest fixtures: a real nats-server with JetStream on a free port, a real 3-node
-JetStream cluster, and connected Buses."""
+JetStream cluster, connected Buses, and a real PostgreSQL server (Debian's postgresql
+package) with a fresh database per test."""
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -12,6 +15,7 @@ from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
 from plantbus.testing.cluster import NatsCluster
+from plantbus.testing.postgres import PostgresServer, postgres_bin
 
 
 @pytest.fixture
@@ -59,3 +63,27 @@ async def cluster_bus(nats_cluster: NatsCluster) -> AsyncIterator[Bus]:
         yield connected
     finally:
         await connected.close()
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster for the whole session, removed after; skipped (failed under
+    CI) when Debian's postgresql package is not installed."""
+    if postgres_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is missing: .ci/run installs Debian's postgresql package")
+        pytest.skip("needs Debian's postgresql package (apt-get install postgresql)")
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def postgres_dsn(postgres_server: PostgresServer) -> str:
+    """The connection string of a new, empty database on :func:`postgres_server`."""
+    return postgres_server.create_database(f"test_{os.getpid()}_{next(_databases)}")
