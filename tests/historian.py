@@ -11,7 +11,7 @@ from plantbus.kit import subjects
 from plantbus.kit.bus import Bus
 from plantbus.v1 import alerting_pb2, erp_pb2, oee_pb2, telemetry_pb2
 
-__all__ = ["EVENTS", "publish_events", "publish_samples"]
+__all__ = ["EVENTS", "final_figures", "publish_events", "publish_finals", "publish_samples"]
 
 
 async def publish_samples(
@@ -67,3 +67,24 @@ async def publish_events(bus: Bus, now_us: int) -> None:
     for subject, msg in _events(now_us):
         await bus.publish(subject, msg)
     await bus.nc.flush()
+
+
+def final_figures(
+    machine: str, end_us: int, oee: float, revision: int = 0, *, shift: str = "", order: str = ""
+) -> oee_pb2.OeeSnapshot:
+    """The final figures of a shift (``shift``) or work order (``order``), as the OEE
+    service publishes them when the period ends and again, revised, after a correction."""
+    final = oee_pb2.OeeSnapshot(
+        scope=machine, shift=shift, work_order=order, oee=oee, revision=revision, final=True
+    )
+    final.availability, final.performance, final.quality = oee, 1.0, 1.0
+    final.total_count, final.good_count = 100, 90
+    final.time.FromMicroseconds(end_us)
+    return final
+
+
+async def publish_finals(bus: Bus, finals: Sequence[oee_pb2.OeeSnapshot]) -> None:
+    """Final figures into PLANTBUS_OEE_FINAL, as the OEE service publishes them."""
+    for final in finals:
+        subject = subjects.oee_final(*final.scope.split("/"))
+        await bus.js.publish(subject, final.SerializeToString(), headers=bus.headers_for(final))

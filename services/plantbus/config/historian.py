@@ -24,6 +24,8 @@ class Retention(Strict):
     hour_rollups_days: float = Field(default=3650, gt=0, le=36500)
     oee_days: float = Field(default=400, gt=0, le=36500)
     """OEE snapshots."""
+    oee_final_days: float = Field(default=3650, gt=0, le=36500)
+    """Final figures of closed shifts and work orders (few rows, compared for years)."""
     downtime_days: float = Field(default=400, gt=0, le=36500)
     alarm_days: float = Field(default=400, gt=0, le=36500)
     work_order_days: float = Field(default=400, gt=0, le=36500)

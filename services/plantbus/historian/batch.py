@@ -82,7 +82,11 @@ class Pending:
         event = event_of(msg, data, subject, stream_us, lines)
         if event is None:
             return
-        if isinstance(msg, oee_pb2.OeeSnapshot) and not snapshots(msg, event.time_us):
+        if (
+            isinstance(msg, oee_pb2.OeeSnapshot)
+            and not msg.final
+            and not snapshots(msg, event.time_us)
+        ):
             self.thinned += 1
             return
         self.events.append(event)

@@ -17,6 +17,7 @@ EVENT_KINDS: Final[dict[int, str]] = {
     historian_pb2.EVENT_KIND_ALARM: "alarm",
     historian_pb2.EVENT_KIND_WORK_ORDER: "work_order",
     historian_pb2.EVENT_KIND_CONFIRMATION: "confirmation",
+    historian_pb2.EVENT_KIND_OEE_FINAL: "oee_final",
 }
 """EventKind -> the kind as stored."""
 _FIELDS: Final[dict[str, tuple[int, str, type[Message]]]] = {
@@ -25,6 +26,7 @@ _FIELDS: Final[dict[str, tuple[int, str, type[Message]]]] = {
     "alarm": (historian_pb2.EVENT_KIND_ALARM, "alarm", alerting_pb2.AlarmEvent),
     "work_order": (historian_pb2.EVENT_KIND_WORK_ORDER, "work_order", erp_pb2.WorkOrderEvent),
     "confirmation": (historian_pb2.EVENT_KIND_CONFIRMATION, "confirmation", erp_pb2.Confirmation),
+    "oee_final": (historian_pb2.EVENT_KIND_OEE_FINAL, "oee", oee_pb2.OeeSnapshot),
 }
 
 

@@ -38,6 +38,7 @@ def cutoffs(retention: Retention, now_us: int) -> Cutoffs:
         },
         events_us={
             "oee": before(retention.oee_days),
+            "oee_final": before(retention.oee_final_days),
             "downtime": before(retention.downtime_days),
             "alarm": before(retention.alarm_days),
             "work_order": before(retention.work_order_days),

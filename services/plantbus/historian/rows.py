@@ -15,7 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from plantbus.sdk.historian import Event, Sample
 from plantbus.v1 import alerting_pb2, erp_pb2, oee_pb2, telemetry_pb2
 
-__all__ = ["SnapshotFilter", "TagFilter", "event_of", "samples_of"]
+__all__ = ["SnapshotFilter", "TagFilter", "event_of", "final_key", "samples_of"]
 
 
 class TagFilter:
@@ -88,6 +88,12 @@ def samples_of(
     return out, too_old
 
 
+def final_key(msg: oee_pb2.OeeSnapshot) -> str:
+    """What final figures are about: ``shift:<name>`` or ``work_order:<id>``; a higher
+    revision with the same scope and key replaces the earlier figures."""
+    return f"shift:{msg.shift}" if msg.shift else f"work_order:{msg.work_order}"
+
+
 def _downtime_time(msg: oee_pb2.DowntimeEvent, stream_us: int) -> int:
     if msg.kind == oee_pb2.DOWNTIME_KIND_STARTED:
         return _time(msg.start, stream_us)
@@ -109,6 +115,8 @@ def event_of(
     ``data`` is its payload as published, ``stream_us`` when the stream got it,
     ``lines`` maps site/line to the line's path."""
     if isinstance(msg, oee_pb2.OeeSnapshot):
+        if msg.final:
+            return Event("oee_final", msg.scope, _time(msg.time, stream_us), final_key(msg), data)
         return Event("oee", msg.scope, _time(msg.time, stream_us), msg.scope, data)
     if isinstance(msg, oee_pb2.DowntimeEvent):
         return Event("downtime", msg.machine, _downtime_time(msg, stream_us), msg.id, data)

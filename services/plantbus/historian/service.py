@@ -153,6 +153,7 @@ class HistorianService(Service):
         readers = [
             StreamReader(self.ctx.bus, streams.TELEMETRY, "historian-telemetry"),
             StreamReader(self.ctx.bus, streams.EVENTS, "historian-events"),
+            StreamReader(self.ctx.bus, streams.OEE_FINAL, "historian-oee-final"),
         ]
         try:
             for reader in readers:

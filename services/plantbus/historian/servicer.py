@@ -20,8 +20,8 @@ from plantbus.historian.query import (
 )
 from plantbus.kit.identity import require
 from plantbus.sdk.errors import ValidationFailed
-from plantbus.sdk.historian import HistorianStore, StoreUnavailable, combine
-from plantbus.v1 import historian_pb2, historian_pb2_grpc, telemetry_pb2
+from plantbus.sdk.historian import Event, HistorianStore, StoreUnavailable, combine
+from plantbus.v1 import historian_pb2, historian_pb2_grpc, oee_pb2, telemetry_pb2
 
 if TYPE_CHECKING:
     from plantbus.historian.service import HistorianService
@@ -50,6 +50,29 @@ def _range(request: Any) -> tuple[int, int]:
     if end <= start:
         raise ValidationFailed("the range is empty: start must be before end")
     return start, end
+
+
+def _revision(row: tuple[int, Event]) -> tuple[int, int]:
+    return oee_pb2.OeeSnapshot.FromString(row[1].data).revision, row[0]
+
+
+async def _without_replaced_finals(
+    store: HistorianStore[Any], rows: list[tuple[int, Event]]
+) -> list[tuple[int, Event]]:
+    """``rows`` less the final figures that a higher revision replaces: the same scope and
+    key (shift or work order) at the same time (a correction keeps the period's end)."""
+    kept = []
+    for row in rows:
+        e = row[1]
+        if e.kind == "oee_final":
+            same = await store.events(["oee_final"], e.scope, e.time_us, e.time_us + 1, 1000)
+            mine = _revision(row)
+            if any(
+                o.scope == e.scope and o.key == e.key and _revision((i, o)) > mine for i, o in same
+            ):
+                continue
+        kept.append(row)
+    return kept
 
 
 class HistorianServicer(historian_pb2_grpc.HistorianServiceServicer):  # type: ignore[misc]
@@ -155,7 +178,8 @@ class HistorianServicer(historian_pb2_grpc.HistorianServiceServicer):  # type: i
             after = (after_time, after_id)
         limit = _page(request.page_size, _EVENT_PAGE)
         rows = await store.events(kinds, request.scope.strip("/"), start, end, limit, after)
-        out = historian_pb2.QueryEventsResponse(events=[convert.event(e) for _, e in rows])
+        kept = await _without_replaced_finals(store, rows)
+        out = historian_pb2.QueryEventsResponse(events=[convert.event(e) for _, e in kept])
         if len(rows) == limit:
             last_id, last = rows[-1]
             out.next_page_token = encode_token(time=last.time_us, id=last_id)

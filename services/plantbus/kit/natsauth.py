@@ -206,12 +206,13 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
     ),
     # the HTTP API: finds the services in the heartbeats and calls them over gRPC
     "gateway": _service("gateway"),
-    # reads both streams through durable pull consumers (delivered to its own inbox) and
+    # reads its streams through durable pull consumers (delivered to its own inbox) and
     # keeps the events stream's definition; it publishes nothing but its heartbeat and audit
     "historian": _service(
         "historian",
         _uses(streams.TELEMETRY),
         _uses(streams.EVENTS),
+        _uses(streams.OEE_FINAL),
         _pub(f"{_API}.STREAM.UPDATE.{streams.EVENTS.name}"),
     ),
     # publishes the JSON namespace over MQTT, as MQTT retained messages (docs/mqtt.md)

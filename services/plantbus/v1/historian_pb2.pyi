@@ -31,6 +31,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_ALARM: _ClassVar[EventKind]
     EVENT_KIND_WORK_ORDER: _ClassVar[EventKind]
     EVENT_KIND_CONFIRMATION: _ClassVar[EventKind]
+    EVENT_KIND_OEE_FINAL: _ClassVar[EventKind]
 HISTORY_MODE_UNSPECIFIED: HistoryMode
 HISTORY_MODE_RAW: HistoryMode
 HISTORY_MODE_BUCKETED: HistoryMode
@@ -41,6 +42,7 @@ EVENT_KIND_DOWNTIME: EventKind
 EVENT_KIND_ALARM: EventKind
 EVENT_KIND_WORK_ORDER: EventKind
 EVENT_KIND_CONFIRMATION: EventKind
+EVENT_KIND_OEE_FINAL: EventKind
 
 class HistorySample(_message.Message):
     __slots__ = ("path", "time", "value", "quality", "receive_time")

@@ -23,7 +23,7 @@ from plantbus.testing.harness import hosted, issue_token, operator_channel, toke
 from plantbus.testing.messages import collected
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import historian_pb2, historian_pb2_grpc, service_pb2
-from tests.historian import EVENTS, publish_events, publish_samples
+from tests.historian import EVENTS, final_figures, publish_events, publish_finals, publish_samples
 
 CONFIG: dict[str, Any] = {
     "sites": [
@@ -139,6 +139,29 @@ async def test_samples_and_events_are_stored_and_queried(stub: Any, bus: Bus) ->
     ]
     assert sum(len(c.samples) for c in chunks) == 300
     assert (chunks[-1].tags_done, chunks[-1].tags_total) == (2, 2)
+
+
+async def test_final_figures_are_kept_and_a_revision_replaces_the_earlier(
+    stub: Any, bus: Bus
+) -> None:
+    """PLANTBUS_OEE_FINAL into the store: a closed shift, its correction (revision 1) and a
+    closed work order; QueryEvents answers the latest revision of each."""
+    await streams.ensure_stream(bus, streams.OEE_FINAL)
+    await publish_finals(
+        bus,
+        [
+            final_figures("s/a/l/m1", T0, 0.5, shift="early"),
+            final_figures("s/a/l/m1", T0 + 1, 0.7, order="WO-1"),
+            final_figures("s/a/l/m1", T0, 0.6, 1, shift="early"),
+        ],
+    )
+    await wait_until(lambda: stub.service.stored["events"] == 3)
+    request = historian_pb2.QueryEventsRequest(kinds=[historian_pb2.EVENT_KIND_OEE_FINAL])
+    reply = await stub.QueryEvents(_range(request, T0 - MINUTE, T0 + MINUTE))
+    got = [(e.key, e.oee.revision, round(e.oee.oee, 2), e.oee.final) for e in reply.events]
+    assert got == [("shift:early", 1, 0.6, True), ("work_order:WO-1", 0, 0.7, True)]
+    everything = await stub.QueryEvents(_range(historian_pb2.QueryEventsRequest(), T0 - 1, T0 + 2))
+    assert [e.kind for e in everything.events] == [historian_pb2.EVENT_KIND_OEE_FINAL] * 2
 
 
 async def test_late_samples_recompute_their_rollups(stub: Any, bus: Bus) -> None:

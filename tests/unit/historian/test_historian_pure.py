@@ -153,7 +153,15 @@ def test_retention_cutoffs_by_class_and_whole_buckets() -> None:
     cut = cutoffs(PlantConfig().historian.retention, now)
     assert cut.samples_us == now - 30 * 86_400_000_000
     assert cut.rollups_us[MINUTE_US] % MINUTE_US == 0 and cut.rollups_us[HOUR_US] % HOUR_US == 0
-    assert set(cut.events_us) == {"oee", "downtime", "alarm", "work_order", "confirmation"}
+    assert set(cut.events_us) == {
+        "oee",
+        "oee_final",
+        "downtime",
+        "alarm",
+        "work_order",
+        "confirmation",
+    }
+    assert cut.events_us["oee_final"] == now - 3650 * 86_400_000_000
 
 
 def test_the_config_section_has_defaults_and_is_checked() -> None:
