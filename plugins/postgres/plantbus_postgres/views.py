@@ -57,7 +57,7 @@ SELECT DISTINCT ON (scope, key) scope, {{s}}.ts(t) AS time, t AS t_us,
        coalesce((doc->>'revision')::integer, 0) AS revision,
        {_KPIS}
 FROM {{s}}.events WHERE kind = 'oee_final'
-ORDER BY scope, key, coalesce((doc->>'revision')::integer, 0) DESC, id DESC;
+ORDER BY scope, key, coalesce((doc->>'revision')::integer, 0) DESC, events.id DESC;
 CREATE OR REPLACE VIEW {{s}}.downtimes AS
 SELECT DISTINCT ON (key) key AS id, scope AS machine,
        (doc->>'start')::timestamptz AS start_time, (doc->>'end')::timestamptz AS end_time,
@@ -67,7 +67,7 @@ SELECT DISTINCT ON (key) key AS id, scope AS machine,
        coalesce((doc->>'planned')::boolean, false) AS planned,
        coalesce(doc->>'classified_by', '') AS classified_by, t AS t_us
 FROM {{s}}.events WHERE kind = 'downtime'
-ORDER BY key, id DESC;
+ORDER BY key, events.id DESC;  -- the event's id, not the column id (the stop's)
 CREATE OR REPLACE VIEW {{s}}.alarm_events AS
 SELECT scope, {{s}}.ts(t) AS time, t AS t_us, key AS alarm, doc->>'rule' AS rule,
        doc->>'state' AS state, coalesce((doc->>'active')::boolean, false) AS active,
