@@ -9,8 +9,14 @@ next batch while the last one is written, as the service does. The bare insert
 writes the same rows, already built, with one executemany per batch into the same table
 layout. The trends run through the servicer (plan, store, rollup combination, messages).
 
+PostgreSQL (when Debian's postgresql package is installed: a throw-away server on a free
+port, plantbus.testing.postgres): the same ingest into the PostgreSQL store beside a bare
+binary COPY of the same rows into the same layout (a daily-partitioned samples table keyed
+by tag and time), one COPY and commit per batch, in the same run.
+
 Prints JSON: historian_ingest_samples_per_s, historian_bare_insert_per_s,
-historian_ingest_ratio, trend_24h_p50_ms, trend_24h_p99_ms (500 buckets of 172.8 s, from
+historian_ingest_ratio, historian_pg_ingest_samples_per_s, historian_pg_bare_copy_per_s,
+historian_pg_ingest_ratio (the last three only with PostgreSQL), trend_24h_p50_ms, trend_24h_p99_ms (500 buckets of 172.8 s, from
 the raw samples), trend_24h_3m_p50_ms, trend_24h_3m_p99_ms (480 buckets of 3 minutes, from
 the minute rollups), trend_7d_p50_ms, trend_7d_p99_ms (20-minute buckets from the minute
 rollups), historian_bytes_per_sample.
@@ -29,14 +35,24 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import psycopg
 from _hub import percentile
+from plantbus_postgres.store import PostgresStore
 from plantbus_sqlite.store import SqliteSettings, SqliteStore
 
 from plantbus.config.historian import HistorianConfig
 from plantbus.historian.batch import Pending
 from plantbus.historian.rows import TagFilter
 from plantbus.historian.servicer import HistorianServicer
-from plantbus.sdk.historian import HOUR_US, MINUTE_US, Sample, StoreContext, WriteBatch
+from plantbus.sdk.historian import (
+    HOUR_US,
+    MINUTE_US,
+    HistorianStore,
+    Sample,
+    StoreContext,
+    WriteBatch,
+)
+from plantbus.testing.postgres import PostgresServer, postgres_bin
 from plantbus.v1 import telemetry_pb2
 
 TAGS = 1_000
@@ -65,9 +81,10 @@ def open_store(directory: Path) -> SqliteStore:
     return SqliteStore(SqliteSettings(), StoreContext(directory))
 
 
-async def ingest(directory: Path, messages: list[bytes], batch: int) -> tuple[float, list[Any]]:
+async def ingest(
+    store: HistorianStore[Any], messages: list[bytes], batch: int
+) -> tuple[float, list[Any]]:
     """The historian's path; returns samples/s and the rows it wrote (for the bare insert)."""
-    store = open_store(directory)
     await store.open()
     keep = TagFilter(["*"])
     rows: list[Any] = []
@@ -90,17 +107,11 @@ async def ingest(directory: Path, messages: list[bytes], batch: int) -> tuple[fl
     return len(messages) / elapsed, rows
 
 
-def bare_insert(path: Path, batches: list[list[Sample]]) -> float:
-    """The same rows into the same layout: one executemany and commit per batch."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute(
-        "CREATE TABLE samples (tag INTEGER NOT NULL, t INTEGER NOT NULL, v REAL, s TEXT, "
-        "q INTEGER NOT NULL, r INTEGER NOT NULL, h INTEGER, PRIMARY KEY (tag, t)) WITHOUT ROWID"
-    )
+def _built(batches: list[list[Sample]]) -> list[list[tuple[Any, ...]]]:
+    """The rows as the stores keep them: tag id, time, value, text, quality, receive
+    offset, hold."""
     ids: dict[str, int] = {}
-    built = [
+    return [
         [
             (
                 ids.setdefault(s.tag, len(ids) + 1),
@@ -115,6 +126,18 @@ def bare_insert(path: Path, batches: list[list[Sample]]) -> float:
         ]
         for batch in batches
     ]
+
+
+def bare_insert(path: Path, batches: list[list[Sample]]) -> float:
+    """The same rows into the same layout: one executemany and commit per batch."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(
+        "CREATE TABLE samples (tag INTEGER NOT NULL, t INTEGER NOT NULL, v REAL, s TEXT, "
+        "q INTEGER NOT NULL, r INTEGER NOT NULL, h INTEGER, PRIMARY KEY (tag, t)) WITHOUT ROWID"
+    )
+    built = _built(batches)
     started = time.perf_counter()
     for batch in built:
         conn.execute("BEGIN")
@@ -123,6 +146,50 @@ def bare_insert(path: Path, batches: list[list[Sample]]) -> float:
     elapsed = time.perf_counter() - started
     conn.close()
     return sum(len(b) for b in built) / elapsed
+
+
+async def bare_copy(dsn: str, batches: list[list[Sample]]) -> float:
+    """The same rows by binary COPY into the store's layout: one COPY and commit a batch."""
+    built = _built(batches)
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        await conn.execute(
+            "CREATE TABLE bare (tag integer NOT NULL, t bigint NOT NULL, v double precision, "
+            "s text, q smallint NOT NULL, r bigint NOT NULL, h bigint, PRIMARY KEY (tag, t)) "
+            "PARTITION BY RANGE (t)"
+        )
+        day = T0 - T0 % DAY_US
+        await conn.execute(
+            f"CREATE TABLE bare_day PARTITION OF bare FOR VALUES FROM ({day}) TO ({day + DAY_US})"
+        )
+        started = time.perf_counter()
+        for batch in built:
+            async with conn.transaction(), conn.cursor() as cur:
+                async with cur.copy("COPY bare FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(("int4", "int8", "float8", "text", "int2", "int8", "int8"))
+                    for row in batch:
+                        await copy.write_row(row)
+        elapsed = time.perf_counter() - started
+    return sum(len(b) for b in built) / elapsed
+
+
+async def postgres(messages: list[bytes], batch: int, data: Path) -> dict[str, float]:
+    """The PostgreSQL figures on a throw-away server; none without Debian's package."""
+    if postgres_bin() is None:
+        print("PostgreSQL figures skipped: apt-get install postgresql", file=sys.stderr)
+        return {}
+    server = PostgresServer().start()
+    try:
+        dsn = server.create_database("bench")
+        settings = PostgresStore.Settings.model_validate({"dsn": dsn})
+        rate, rows = await ingest(PostgresStore(settings, StoreContext(data)), messages, batch)
+        bare = await bare_copy(dsn, rows)
+    finally:
+        server.remove()
+    return {
+        "historian_pg_ingest_samples_per_s": round(rate),
+        "historian_pg_bare_copy_per_s": round(bare),
+        "historian_pg_ingest_ratio": round(rate / bare, 3),
+    }
 
 
 class _Service:
@@ -180,13 +247,16 @@ async def main() -> None:
     batch = HistorianConfig().max_batch_messages
     with tempfile.TemporaryDirectory() as tmp:
         figures = await trends(Path(tmp) / "trends")  # first: no ingest data in memory yet
-        rate, rows = await ingest(Path(tmp) / "ingest", payloads(TAGS, SECONDS), batch)
+        messages = payloads(TAGS, SECONDS)
+        store = open_store(Path(tmp) / "ingest")
+        rate, rows = await ingest(store, messages, batch)
         bare = bare_insert(Path(tmp) / "bare.sqlite", rows)
         figures |= {
             "historian_ingest_samples_per_s": round(rate),
             "historian_bare_insert_per_s": round(bare),
             "historian_ingest_ratio": round(rate / bare, 3),
         }
+        figures |= await postgres(messages, batch, Path(tmp) / "pg")
     print(json.dumps(figures))
 
 

@@ -61,8 +61,8 @@ ON CONFLICT (tag, t) DO UPDATE SET v = excluded.v, s = excluded.s, q = excluded.
 """
 SET_HOLDS: Final = """
 UPDATE {s}.samples AS x SET h = u.h
-FROM unnest(%s::int[], %s::bigint[], %s::bigint[]) AS u(tag, t, h)
-WHERE x.tag = u.tag AND x.t = u.t
+FROM unnest(%(tags)s::int[], %(times)s::bigint[], %(holds)s::bigint[]) AS u(tag, t, h)
+WHERE x.tag = u.tag AND x.t = u.t AND x.t >= %(lo)s AND x.t <= %(hi)s
 """
 # The holds of samples in [lo, hi] of one tag, from the next sample (the first one after
 # hi included); lo is the sample before the late stretch.

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator, Mapping, Sequence
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any, ClassVar, Literal
 
 import psycopg
@@ -48,6 +48,7 @@ from plantbus_postgres.views import VIEW_NAMES, VIEWS
 __all__ = ["PostgresSettings", "PostgresStore"]
 
 _DAY_US = 86_400_000_000
+_TAG_TIME = itemgetter(0, 1)
 _FULL = {"53100", "53200", "53400"}  # disk_full, out_of_memory, configuration_limit_exceeded
 
 
@@ -81,6 +82,35 @@ def _failure(err: psycopg.Error) -> StoreUnavailable:
     """The store's error for a failed statement, with the server's own words."""
     cls = StoreFull if getattr(err, "sqlstate", None) in _FULL else StoreUnavailable
     return cls(f"PostgreSQL historian store: {str(err).strip() or type(err).__name__}")
+
+
+def _rows(
+    samples: Sequence[Sample], ids: Mapping[str, int]
+) -> tuple[list[tuple[Any, ...]], dict[int, tuple[int, int, set[int]]]]:
+    """The samples as rows (tag id, time, value, text, quality, receive offset, hold) in
+    (tag, time) order, the last of equal (tag, time) kept as on conflict; and per tag id
+    its first and last time and the minutes it touches. One sort and one pass: a batch
+    holds about ten samples of each of many tags, so per-tag work is kept small."""
+    order = sorted(samples, key=_TAG_TIME)
+    rows: list[tuple[Any, ...]] = []
+    spans: dict[int, tuple[int, int, set[int]]] = {}
+    nexts = itertools.chain(itertools.islice(order, 1, None), (None,))
+    tag, first, minutes = -1, 0, set()
+    path = None
+    for s, n in zip(order, nexts, strict=True):
+        t = s.time_us
+        if s.tag != path:
+            path, tag, first, minutes = s.tag, ids[s.tag], t, set()
+        if n is not None and n.tag == path:
+            if n.time_us == t:
+                continue  # the later one replaces it
+            hold: int | None = n.time_us - t
+        else:
+            hold = None
+            spans[tag] = (first, t, minutes)
+        minutes.add(t - t % MINUTE_US)
+        rows.append((tag, t, s.value, s.text, s.quality, s.receive_us - t, hold))
+    return rows, spans
 
 
 class PostgresStore(HistorianStore[PostgresSettings]):
@@ -338,33 +368,21 @@ class PostgresStore(HistorianStore[PostgresSettings]):
         if not samples:
             return []
         await self._tag_ids(conn, {s.tag for s in samples}, ids)
-        by_tag: dict[int, dict[int, Sample]] = {}
-        for s in samples:  # the last of equal (tag, time) wins, as on conflict
-            by_tag.setdefault(ids[s.tag], {})[s.time_us] = s
-        latest = await self._latest(conn, list(by_tag))
-        rows: list[tuple[Any, ...]] = []
+        rows, spans = _rows(samples, ids)
+        latest = await self._latest(conn, list(spans))
         appended: list[tuple[int, int, int]] = []
         late: list[tuple[int, int, int]] = []
         closed: list[tuple[int, int]] = []
-        for tag, unique in by_tag.items():
-            group = sorted(unique.values(), key=attrgetter("time_us"))
-            times = [s.time_us for s in group]
-            holds: list[int | None] = [b - a for a, b in itertools.pairwise(times)]
-            holds.append(None)
-            rows += [
-                (tag, s.time_us, s.value, s.text, s.quality, s.receive_us - s.time_us, h)
-                for s, h in zip(group, holds, strict=True)
-            ]
+        for tag, (lo, hi, minutes) in spans.items():
             before = latest.get(tag)
-            if before is None or times[0] > before:
+            if before is None or lo > before:
                 if before is not None:
-                    appended.append((tag, before, times[0] - before))
+                    appended.append((tag, before, lo - before))
             else:
-                late.append((tag, times[0], times[-1]))
-            newest = times[-1] if before is None else max(before, times[-1])
+                late.append((tag, lo, hi))
+            newest = hi if before is None else max(before, hi)
             last[tag] = newest
             still_open = newest - newest % MINUTE_US
-            minutes = {t - t % MINUTE_US for t in times}
             if before is not None:
                 minutes.add(before - before % MINUTE_US)
             closed.extend((tag, m) for m in minutes if m < still_open)
@@ -374,8 +392,10 @@ class PostgresStore(HistorianStore[PostgresSettings]):
         if late:
             await conn.execute(self._q(sql.UPSERT))
         if appended:
-            columns = [list(col) for col in zip(*appended, strict=True)]
-            await conn.execute(self._q(sql.SET_HOLDS), columns)
+            tags, times, holds = ([*col] for col in zip(*appended, strict=True))
+            params = {"tags": tags, "times": times, "holds": holds}
+            params["lo"], params["hi"] = min(times), max(times)  # prunes partitions
+            await conn.execute(self._q(sql.SET_HOLDS), params)
         for tag, lo, hi in late:
             cur = await conn.execute(self._q(sql.BEFORE), (tag, lo))
             (prev,) = await cur.fetchone() or (None,)
