@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import grpc
 from aiohttp import web
@@ -21,6 +21,7 @@ from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from plantbus.dashboard import trends
 from plantbus.dashboard.auth import Gate
 from plantbus.dashboard.http import (
     MAX_BODY,
@@ -42,11 +43,21 @@ from plantbus.kit.discovery import grpc_address
 from plantbus.kit.grpc_client import channel
 from plantbus.kit.service import Service, ServiceContext
 from plantbus.sdk.errors import ConfigError, PlantbusError
-from plantbus.v1 import alerting_pb2, alerting_pb2_grpc, oee_pb2, oee_pb2_grpc
+from plantbus.v1 import (
+    alerting_pb2,
+    alerting_pb2_grpc,
+    historian_pb2,
+    historian_pb2_grpc,
+    oee_pb2,
+    oee_pb2_grpc,
+)
 
 __all__ = ["DashboardService"]
 
+T = TypeVar("T")
 STATIC = Path(__file__).resolve().parent / "static"
+_EVENT_PAGES = 5
+"""Pages of 10,000 events at most per scope and trend (a week of OEE snapshots fits)."""
 _CLIENT_QUEUE = 500
 _ALARM_BODIES: dict[str, type[Comment] | type[OutOfService]] = {
     "ack": Comment,
@@ -114,6 +125,7 @@ class DashboardService(Service):
         app.add_routes(self.gate.routes())
         app.router.add_get("/api/state", self._get_state)
         app.router.add_get("/api/events", self._events)
+        app.router.add_get("/api/trend", self._trend)
         app.router.add_post("/api/alarms/{id:[^/]+}/{action}", self._alarm_action)
         app.router.add_post("/api/downtimes/{id:[^/]+}/classify", self._classify)
         tls = self.options.ssl_context()
@@ -207,14 +219,56 @@ class DashboardService(Service):
             self.clients.pop(queue, None)
         return response
 
-    async def _call(
-        self,
-        service: str,
-        fn: Callable[[grpc.aio.Channel], Awaitable[Message]],
-    ) -> Message:
+    async def _call(self, service: str, fn: Callable[[grpc.aio.Channel], Awaitable[T]]) -> T:
         address = await grpc_address(self.ctx.bus, service)
         async with channel(address, self.ctx.grpc_tls) as chan:
             return await fn(chan)
+
+    async def _trend(self, request: web.Request) -> web.Response:
+        """GET /api/trend?series=...&start=ms&end=ms: points per series and the bands of
+        the series' machines, from the historian, read as the signed-in user."""
+        session = self.gate.reader(request)
+        query = trends.parse(request.query.getall("series", []), request.query)
+        meta = (("x-plantbus-user", session.user),) if session else ()
+
+        async def call(chan: grpc.aio.Channel) -> dict[str, Any]:
+            stub = historian_pb2_grpc.HistorianServiceStub(chan)
+            series: list[dict[str, Any]] = []
+            if query.tags:
+                ask = historian_pb2.QueryHistoryRequest(
+                    paths=list(query.tags), mode=historian_pb2.HISTORY_MODE_BUCKETED
+                )
+                ask.bucket.FromSeconds(query.bucket_s)
+                ask = trends.request_range(ask, query.start_ms, query.end_ms)
+                reply = await stub.QueryHistory(ask, metadata=meta)
+                series += [{"name": n, "points": p} for n, p in trends.tag_points(reply).items()]
+            snapshots: dict[str, list[historian_pb2.HistoryEvent]] = {}
+            for scope, kpi in query.kpis:
+                if scope not in snapshots:
+                    kinds = [historian_pb2.EVENT_KIND_OEE]
+                    snapshots[scope] = await _events(stub, kinds, scope, query, meta)
+                points = trends.kpi_points(snapshots[scope], scope, kpi, query.bucket_s * 1000)
+                series.append({"name": f"kpi:{scope}:{kpi}", "points": points})
+            kinds = [historian_pb2.EVENT_KIND_DOWNTIME, historian_pb2.EVENT_KIND_ALARM]
+            found = {}
+            for scope in query.scopes():
+                for e in await _events(stub, kinds, scope, query, meta):
+                    found[(e.kind, e.key, e.time.ToMicroseconds(), e.SerializeToString())] = e
+            return {
+                "start": query.start_ms,
+                "end": query.end_ms,
+                "bucket_s": query.bucket_s,
+                "series": series,
+                "bands": trends.bands(found.values(), query.start_ms, query.end_ms),
+            }
+
+        try:
+            data = await self._call("historian", call)
+        except grpc.aio.AioRpcError as err:
+            raise Refused(_GRPC_STATUS.get(err.code(), 400), str(err.details())) from None
+        except PlantbusError as err:
+            raise Refused(503, str(err)) from None
+        return web.json_response(data, dumps=strict_json)
 
     async def _alarm_action(self, request: web.Request) -> web.Response:
         _, session = self.gate.actor(request)
@@ -297,3 +351,25 @@ class DashboardService(Service):
             action=f"dashboard.{action}", target=target, actor=user, source="dashboard"
         )
         return web.json_response(_json(result))
+
+
+async def _events(
+    stub: historian_pb2_grpc.HistorianServiceStub,
+    kinds: list[historian_pb2.EventKind],
+    scope: str,
+    query: trends.TrendQuery,
+    meta: tuple[tuple[str, str], ...],
+) -> list[historian_pb2.HistoryEvent]:
+    """The events of ``kinds`` under ``scope`` in the query's range, a few pages at most."""
+    out: list[historian_pb2.HistoryEvent] = []
+    token = ""
+    for _ in range(_EVENT_PAGES):
+        ask = historian_pb2.QueryEventsRequest(kinds=kinds, scope=scope, page_token=token)
+        reply = await stub.QueryEvents(
+            trends.request_range(ask, query.start_ms, query.end_ms), metadata=meta
+        )
+        out.extend(reply.events)
+        token = reply.next_page_token
+        if not token:
+            break
+    return out
