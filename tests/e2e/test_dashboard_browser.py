@@ -238,3 +238,64 @@ async def test_hostile_names_are_shown_as_text_and_never_run(hub: dict[str, Any]
         assert await page.evaluate(INJECTED) == []
         assert await page.evaluate("window.__violations") == []
         await browser.close()
+
+
+async def publish_stop(data: Path, minutes_ago: tuple[int, int]) -> None:
+    """An ended stop of m1 in the last hour, as the OEE service publishes it."""
+    now_us = time.time_ns() // 1000
+    stop = oee_pb2.DowntimeEvent(id="trend-stop", machine="demo/machining/line1/m1", reason="jam")
+    stop.kind = oee_pb2.DOWNTIME_KIND_ENDED
+    stop.start.FromMicroseconds(now_us - minutes_ago[0] * 60_000_000)
+    stop.end.FromMicroseconds(now_us - minutes_ago[1] * 60_000_000)
+    await publish(data, "plantbus.v1.downtime.demo.machining.line1.m1", stop)
+
+
+async def test_trend_view_draws_a_tag_and_oee_with_a_stop_band_and_zooms(
+    hub: dict[str, Any],
+) -> None:
+    """Open the trend, add a tag and the line's OEE, pick a range: data points from the
+    historian and the stop as a band on the same axis; a drag zooms in and refetches."""
+    from playwright.async_api import async_playwright, expect
+
+    await publish_stop(hub["data"], (20, 10))
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = await browser.new_page(viewport={"width": 1280, "height": 1400})
+        await page.add_init_script(WATCH_CSP)
+        await page.goto(login_link(hub))
+        await page.wait_for_selector("[data-testid=connection]:text('live')", timeout=30_000)
+        for series in ("demo/machining/line1/m1/spindle_temp", "kpi:demo/machining/line1:oee"):
+            await page.get_by_test_id("trend-series").fill(series)
+            await page.get_by_test_id("trend-add").click()
+        chart = page.get_by_test_id("trend-chart")
+        deadline = time.monotonic() + 60
+        while True:  # the historian keeps what the hub measured since it started
+            await page.get_by_test_id("trend-range").select_option("day")
+            await page.get_by_test_id("trend-range").select_option("hour")
+            status = page.get_by_test_id("trend-status")
+            await expect(status).to_contain_text("points", timeout=20_000)
+            points = int(await chart.get_attribute("data-points") or 0)
+            stops = int(await chart.get_attribute("data-stops") or 0)
+            if points >= 2 and stops >= 1:
+                break
+            assert time.monotonic() < deadline, f"{points} points, {stops} stops"
+            await page.wait_for_timeout(1000)
+        assert await page.locator("#trend-chart canvas").count() == 1
+        legend = await page.locator("#trend-chart .u-legend").inner_text()
+        assert "spindle_temp" in legend and "kpi:demo/machining/line1:oee" in legend
+        ARTIFACTS.mkdir(exist_ok=True)
+        await chart.screenshot(path=str(ARTIFACTS / "trend.png"))
+
+        box = await page.locator("#trend-chart .u-over").bounding_box()
+        assert box is not None
+        y = box["y"] + box["height"] / 2
+        async with page.expect_response(lambda r: "/api/trend" in r.url) as zoomed:
+            await page.mouse.move(box["x"] + box["width"] * 0.5, y)
+            await page.mouse.down()
+            await page.mouse.move(box["x"] + box["width"] * 0.9, y, steps=5)
+            await page.mouse.up()
+        reply = await (await zoomed.value).json()
+        assert reply["end"] - reply["start"] < 0.5 * 3600_000  # about the right half hour
+        await expect(page.get_by_test_id("trend-reset")).to_be_visible()
+        assert await page.evaluate("window.__violations") == []
+        await browser.close()
