@@ -16,7 +16,9 @@ by tag and time), one COPY and commit per batch, in the same run.
 
 Prints JSON: historian_ingest_samples_per_s, historian_bare_insert_per_s,
 historian_ingest_ratio, historian_pg_ingest_samples_per_s, historian_pg_bare_copy_per_s,
-historian_pg_ingest_ratio (the last three only with PostgreSQL), trend_24h_p50_ms, trend_24h_p99_ms (500 buckets of 172.8 s, from
+historian_pg_ingest_ratio, historian_pg_store_samples_per_s, historian_pg_store_ratio (the
+store alone: the decoded batches written, beside the same bare COPY) (historian_pg_* only
+with PostgreSQL), trend_24h_p50_ms, trend_24h_p99_ms (500 buckets of 172.8 s, from
 the raw samples), trend_24h_3m_p50_ms, trend_24h_3m_p99_ms (480 buckets of 3 minutes, from
 the minute rollups), trend_7d_p50_ms, trend_7d_p99_ms (20-minute buckets from the minute
 rollups), historian_bytes_per_sample.
@@ -37,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg
 from _hub import percentile
-from plantbus_postgres.store import PostgresStore
+from plantbus_postgres.store import PostgresSettings, PostgresStore
 from plantbus_sqlite.store import SqliteSettings, SqliteStore
 
 from plantbus.config.historian import HistorianConfig
@@ -163,11 +165,14 @@ async def bare_copy(dsn: str, batches: list[list[Sample]]) -> float:
         )
         started = time.perf_counter()
         for batch in built:
-            async with conn.transaction(), conn.cursor() as cur:
-                async with cur.copy("COPY bare FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.set_types(("int4", "int8", "float8", "text", "int2", "int8", "int8"))
-                    for row in batch:
-                        await copy.write_row(row)
+            async with (
+                conn.transaction(),
+                conn.cursor() as cur,
+                cur.copy("COPY bare FROM STDIN (FORMAT BINARY)") as copy,
+            ):
+                copy.set_types(("int4", "int8", "float8", "text", "int2", "int8", "int8"))
+                for row in batch:
+                    await copy.write_row(row)
         elapsed = time.perf_counter() - started
     return sum(len(b) for b in built) / elapsed
 
@@ -180,16 +185,31 @@ async def postgres(messages: list[bytes], batch: int, data: Path) -> dict[str, f
     server = PostgresServer().start()
     try:
         dsn = server.create_database("bench")
-        settings = PostgresStore.Settings.model_validate({"dsn": dsn})
+        settings = PostgresSettings.model_validate({"dsn": dsn})
         rate, rows = await ingest(PostgresStore(settings, StoreContext(data)), messages, batch)
         bare = await bare_copy(dsn, rows)
+        settings = PostgresSettings.model_validate({"dsn": server.create_database("w")})
+        store_rate = await writes(PostgresStore(settings, StoreContext(data)), rows)
     finally:
         server.remove()
     return {
         "historian_pg_ingest_samples_per_s": round(rate),
         "historian_pg_bare_copy_per_s": round(bare),
         "historian_pg_ingest_ratio": round(rate / bare, 3),
+        "historian_pg_store_samples_per_s": round(store_rate),
+        "historian_pg_store_ratio": round(store_rate / bare, 3),
     }
+
+
+async def writes(store: HistorianStore[Any], batches: list[list[Sample]]) -> float:
+    """The store alone: the decoded batches written one after another (samples/s)."""
+    await store.open()
+    started = time.perf_counter()
+    for seq, samples in enumerate(batches, start=1):
+        await store.write(WriteBatch(samples=samples, positions={"PLANTBUS_TELEMETRY": seq}))
+    elapsed = time.perf_counter() - started
+    await store.close()
+    return sum(len(b) for b in batches) / elapsed
 
 
 class _Service:
