@@ -95,8 +95,9 @@ def _rows(
     rows: list[tuple[Any, ...]] = []
     spans: dict[int, tuple[int, int, set[int]]] = {}
     nexts = itertools.chain(itertools.islice(order, 1, None), (None,))
-    tag, first, minutes = -1, 0, set()
-    path = None
+    tag, first = -1, 0
+    minutes: set[int] = set()
+    path: str | None = None
     for s, n in zip(order, nexts, strict=True):
         t = s.time_us
         if s.tag != path:
@@ -393,7 +394,7 @@ class PostgresStore(HistorianStore[PostgresSettings]):
             await conn.execute(self._q(sql.UPSERT))
         if appended:
             tags, times, holds = ([*col] for col in zip(*appended, strict=True))
-            params = {"tags": tags, "times": times, "holds": holds}
+            params: dict[str, Any] = {"tags": tags, "times": times, "holds": holds}
             params["lo"], params["hi"] = min(times), max(times)  # prunes partitions
             await conn.execute(self._q(sql.SET_HOLDS), params)
         for tag, lo, hi in late:
