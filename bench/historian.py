@@ -101,6 +101,7 @@ async def ingest(
         if writing is not None:
             await writing
         writing = asyncio.create_task(store.write(pending.write_batch()))
+        await asyncio.sleep(0)  # the write starts (its thread, its first statement) now
         rows.append(pending.samples)
     if writing is not None:
         await writing
