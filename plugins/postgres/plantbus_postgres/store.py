@@ -199,9 +199,10 @@ class PostgresStore(HistorianStore[PostgresSettings]):
             await conn.execute(
                 pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pgsql.Identifier(self.schema))
             )
-            self.timescale = await self._timescale(conn)
+            made = await self._existing_layout(conn)
+            self.timescale = made == "r" if made else await self._timescale(conn)
             await conn.execute(self._q(sql.TABLES))
-            if self.timescale:
+            if made is None and self.timescale:
                 await conn.execute(self._q(sql.PLAIN))
                 await conn.execute(
                     self._q(
@@ -210,7 +211,7 @@ class PostgresStore(HistorianStore[PostgresSettings]):
                         after=s.compress_after_days * _DAY_US,
                     )
                 )
-            else:
+            elif made is None:
                 await conn.execute(self._q(sql.PARTITIONED))
             await conn.execute(self._q(VIEWS))
             await self._grant(conn)
@@ -237,6 +238,27 @@ class PostgresStore(HistorianStore[PostgresSettings]):
                         view=pgsql.Identifier(view), **ident
                     )
                 )
+
+    async def _existing_layout(self, conn: psycopg.AsyncConnection[Any]) -> str | None:
+        """How an existing samples table was made: ``p`` (native partitions), ``r`` (a
+        TimescaleDB hypertable, the only plain samples table the store makes); None when
+        there is none. A store keeps the layout it was made with."""
+        cur = await conn.execute(
+            "SELECT c.relkind FROM pg_class AS c JOIN pg_namespace AS n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = 'samples'",
+            (self.schema,),
+        )
+        row = await cur.fetchone()
+        if row is None:
+            return None
+        layout = str(row[0])
+        if layout == "p" and self.settings.timescaledb == "required":
+            raise StoreUnavailable(
+                f"PostgreSQL historian store: timescaledb: required, but {self.schema}.samples "
+                "was made with native partitions; keep timescaledb: auto, or move the data "
+                "into a new schema (setting schema) made with TimescaleDB"
+            )
+        return layout
 
     async def _timescale(self, conn: psycopg.AsyncConnection[Any]) -> bool:
         """Whether to use TimescaleDB: the setting and what the server offers."""

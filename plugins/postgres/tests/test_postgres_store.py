@@ -92,6 +92,18 @@ async def test_timescaledb_required_without_the_extension_says_how_to_fix(
     await store.close()
 
 
+async def test_a_store_keeps_the_layout_it_was_made_with(postgres_dsn: str, tmp_path: Path) -> None:
+    """Reopened, native partitions stay (TimescaleDB later installed or not); asked to
+    require TimescaleDB over them, the store says what to do instead."""
+    store = _store(postgres_dsn, tmp_path)
+    await store.open()
+    await store.close()
+    again = _store(postgres_dsn, tmp_path, timescaledb="required")
+    with pytest.raises(StoreUnavailable, match="made with native partitions; keep timescaledb"):
+        await again.open()
+    await again.close()
+
+
 async def test_timescaledb_hypertable_when_the_extension_is_there(
     postgres_dsn: str, tmp_path: Path
 ) -> None:
