@@ -186,12 +186,15 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
         _uses(streams.TELEMETRY),
         _owns(streams.OEE_FINAL),
         _bucket(streams.OEE_STATE, writes=">"),
+        _bucket(streams.LEASES, writes="oee.>"),
     ),
     "alerting": _service(
         "alerting",
         _pub(*_family("alarm")),
         _sub(*_family("telemetry", "oee")),
         _bucket(streams.ALARM_STATE, writes=">"),
+        _bucket(streams.LEASES, writes="alerting.>"),
+        _bucket(streams.NOTIFIED, writes=">"),
     ),
     "erp": _service(
         "erp",
@@ -199,6 +202,7 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
         _sub(*_family("oee")),
         _owns(streams.ERP_OUTBOX),
         _bucket(streams.ERP_STATE, writes=">"),
+        _bucket(streams.LEASES, writes="erp.>"),
     ),
     "dashboard": _service(
         "dashboard",

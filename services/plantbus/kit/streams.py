@@ -34,8 +34,10 @@ __all__ = [
     "ERP_OUTBOX",
     "ERP_STATE",
     "EVENTS",
+    "LEASES",
     "MAINTENANCE_OUTBOX",
     "MAINTENANCE_STATE",
+    "NOTIFIED",
     "OEE_FINAL",
     "OEE_STATE",
     "SERVICES",
@@ -164,6 +166,12 @@ requests are queued (the maintenance service's)."""
 TOKENS: Final = BucketSpec("plantbus_tokens")
 """Bearer-token records by token id (hashes only); written by governance, read by all."""
 
+LEASES: Final = BucketSpec("plantbus_leases", ttl_s=_DAY)
+"""Which replica runs which scope of a service (:mod:`plantbus.kit.lease`): written only
+with compare-and-set; an entry no replica renews any more leaves after a day."""
+NOTIFIED: Final = BucketSpec("plantbus_notified", ttl_s=_DAY)
+"""One entry per alarm transition a notifier was given (created once, across replicas)."""
+
 ALL_STREAMS: Final = (TELEMETRY, AUDIT, ERP_OUTBOX, EVENTS, OEE_FINAL, MAINTENANCE_OUTBOX)
 ALL_BUCKETS: Final = (
     CONFIG,
@@ -173,6 +181,8 @@ ALL_BUCKETS: Final = (
     ERP_STATE,
     MAINTENANCE_STATE,
     TOKENS,
+    LEASES,
+    NOTIFIED,
 )
 
 

@@ -1,0 +1,134 @@
+"""Leases in a real KV bucket (kit/lease.py) and scopes shared through them (kit/scopes.py):
+compare-and-set, takeover only after the lease lapsed on the taker's clock, a paused holder
+that finds it lost, rebalancing when a replica joins."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from plantbus.kit import streams
+from plantbus.kit.bus import Bus
+from plantbus.kit.lease import Leases
+from plantbus.kit.scopes import ScopeOwner
+from plantbus.testing.waiting import wait_until
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+async def _pair(bus: Bus) -> tuple[Leases, Leases, Clock, Clock]:
+    kv = await streams.open_bucket(bus, streams.LEASES)
+    ca, cb = Clock(), Clock()
+    return Leases(kv, "a", 3.0, ca), Leases(kv, "b", 3.0, cb), ca, cb
+
+
+async def test_one_holder_at_a_time_and_takeover_only_after_the_lease_lapsed(bus: Bus) -> None:
+    a, b, ca, cb = await _pair(bus)
+    assert await a.acquire("oee.l1")
+    assert a.holds("oee.l1") and a.revision("oee.l1") > 0
+    assert not await b.acquire("oee.l1")  # held: b first sees it now
+    cb.t += 2.9
+    assert not await b.acquire("oee.l1")  # not yet unchanged for ttl_s on b's clock
+    ca.t += 1.0
+    assert await a.renew("oee.l1")  # a renews: the revision changes, b's wait restarts
+    cb.t += 2.9
+    assert not await b.acquire("oee.l1")
+    # a stops renewing (killed or paused): on its own clock its lease ends first
+    ca.t += 2.25
+    assert not a.holds("oee.l1")
+    cb.t += 3.01
+    assert await b.acquire("oee.l1")
+    assert b.revision("oee.l1") > 0
+    # a wakes up: it must not act, and its renewal finds the lease taken
+    assert not a.holds("oee.l1")
+    assert not await a.renew("oee.l1")
+    assert "oee.l1" not in a.held
+    assert b.holds("oee.l1")
+
+
+async def test_a_released_lease_is_free_at_once_for_its_preferred_replica_only(bus: Bus) -> None:
+    a, b, ca, cb = await _pair(bus)
+    assert await a.acquire("erp.tryton")
+    await a.release("erp.tryton")
+    assert not a.holds("erp.tryton")
+    c = Leases(b.kv, "c", 3.0, cb)
+    assert not await c.acquire("erp.tryton", preferred=False)  # maybe b's: give b the time
+    assert await b.acquire("erp.tryton")  # b prefers it: free, so taken at once
+    await b.release("erp.tryton")
+    assert not await c.acquire("erp.tryton", preferred=False)
+    cb.t += 3.01
+    assert await c.acquire("erp.tryton", preferred=False)  # nobody took it for ttl_s
+
+
+async def test_a_release_after_losing_the_lease_leaves_the_new_holder_alone(bus: Bus) -> None:
+    a, b, ca, cb = await _pair(bus)
+    assert await a.acquire("alerting.area")
+    assert not await b.acquire("alerting.area")
+    cb.t += 3.01
+    assert await b.acquire("alerting.area")
+    await a.release("alerting.area")  # delete with a's stale revision: refused
+    entry = await b.kv.get("alerting.area")
+    assert entry.revision == b.revision("alerting.area")
+    assert await b.renew("alerting.area")
+
+
+def test_a_lease_shorter_than_three_seconds_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 3"):
+        Leases(None, "a", 1.0)  # type: ignore[arg-type]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.running: set[str] = set()
+        self.saved: list[str] = []
+
+    async def take(self, scopes: set[str]) -> None:
+        assert not scopes & self.running
+        self.running |= scopes
+
+    async def drop(self, scopes: set[str], *, save: bool) -> None:
+        if save:
+            self.saved.extend(sorted(scopes))
+        self.running -= scopes
+
+
+async def test_two_replicas_share_the_scopes_and_one_takes_all_when_the_other_dies(
+    bus: Bus,
+) -> None:
+    kv = await streams.open_bucket(bus, streams.LEASES)
+    log = logging.getLogger("test")
+    scopes = {f"s/a/l{i}" for i in range(8)}
+    ra, rb = Recorder(), Recorder()
+    a = ScopeOwner(bus, "oee", "ra", Leases(kv, "ra-1", 3.0), ra, log, settle_s=0.0)
+    b = ScopeOwner(bus, "oee", "rb", Leases(kv, "rb-1", 3.0), rb, log, settle_s=0.0)
+    for owner in (a, b):
+        owner.configure(scopes)
+    await a.step()
+    assert ra.running == scopes  # alone: runs everything
+    # b joins (membership as the heartbeats would tell): a hands over b's share
+    a.members = b.members = {"ra", "rb"}
+    b._members_at = a._members_at = float("inf")
+    await a.step()
+    await b.step()
+    assert ra.running and rb.running and not ra.running & rb.running
+    assert ra.running | rb.running == scopes
+    assert set(ra.saved) == rb.running  # what moved was saved first
+    assert a.settled() and b.settled()
+    # b dies (no stop, no renewals): its scopes lapse and a stands in for them
+    b_share = set(rb.running)
+
+    async def a_runs_all() -> bool:
+        await a.step()
+        return ra.running == scopes
+
+    await wait_until(a_runs_all, timeout=10, message="a takes b's scopes once they lapse")
+    assert b_share <= ra.running
+    assert set(ra.saved) == b_share  # nothing of b's was saved by a: it had none to save
+    assert "standing in" in a.describe()
