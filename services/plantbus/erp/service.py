@@ -10,6 +10,12 @@ order sends the rest with ``final``. What was confirmed is kept in KV before the
 is enqueued, so a restart neither repeats nor skips quantities; a saved entry the outbox did
 not take (NATS lost or slow) is enqueued again before the next number is taken, so the
 numbers have no gaps.
+
+Replicas: each connection is a scope (:mod:`plantbus.kit.scopes`) run by one replica at a
+time under a KV lease: only its holder polls the ERP, confirms and consumes the
+connection's outbox (one durable consumer, one entry at a time, so in order as with one
+replica). A replica that takes a connection reloads its orders and confirmed amounts from
+KV; the others answer RPCs on its orders with where to go.
 """
 
 from __future__ import annotations
@@ -34,12 +40,13 @@ from plantbus.erp.convert import workorder_event
 from plantbus.erp.outbox import Outbox, OutboxWorker
 from plantbus.kit import codec, streams, subjects
 from plantbus.kit.bus import kv_key
+from plantbus.kit.scopes import ScopeOwner, open_scopes
 from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.tasks import cancel
 from plantbus.plugins import ERP_CONNECTORS, discover, plugin_infos
 from plantbus.sdk.connector import ErpConnector, WorkOrder, WorkOrderStatus
-from plantbus.sdk.errors import NotFound, PlantbusError, ValidationFailed, describe
+from plantbus.sdk.errors import ErpUnavailable, NotFound, PlantbusError, ValidationFailed, describe
 from plantbus.v1 import erp_pb2, erp_pb2_grpc, oee_pb2, service_pb2
 
 __all__ = ["ErpService"]
@@ -74,6 +81,7 @@ class Connection:
         self.poll_error = ""
         """The last poll's failure, until a poll succeeds."""
         self.task: asyncio.Task[None] | None = None
+        self.opened = False
 
 
 class ErpService(Service):
@@ -99,6 +107,7 @@ class ErpService(Service):
         outbox may not hold yet."""
         self.confirm_errors: dict[str, str] = {}
         """Per order, the last periodic confirmation's failure, until one succeeds."""
+        self._scopes: ScopeOwner | None = None
 
     @property
     def outbox(self) -> Outbox:
@@ -123,22 +132,52 @@ class ErpService(Service):
         return plugin_infos(self.plugins)
 
     async def start(self) -> None:
-        """Restore orders and confirmed amounts; open the outbox; follow OEE snapshots."""
+        """Open the outbox; follow OEE snapshots; take connections as this replica's share
+        (each loads its orders and confirmed amounts)."""
         self._kv = await streams.open_bucket(self.ctx.bus, streams.ERP_STATE)
+        self._outbox = await Outbox.open(self.ctx.bus, self._kv)
+        self._subs.append(await self.ctx.bus.subscribe(f"{subjects.PREFIX}.oee.>", self._on_oee))
+        self._tasks.append(asyncio.create_task(self._confirm_loop(), name="erp-confirm"))
+        self._scopes = await open_scopes(self.ctx, self)
+        self._scopes.start()
+
+    def holds(self, connection: str) -> bool:
+        """Whether this replica runs ``connection`` now (checked before acting for it)."""
+        return self._scopes is not None and self._scopes.holds(connection)
+
+    async def _load_orders(self, connections: set[str]) -> None:
+        """The orders of ``connections`` as the last holder saved them."""
+        assert self._kv is not None
         with contextlib.suppress(Exception):  # empty bucket
             for key in await self._kv.keys():
                 if key.startswith("order.") and not key.endswith(".confirmed"):
                     entry = await self._kv.get(key)
                     if entry.value:
                         saved = erp_pb2.WorkOrderEvent.FromString(entry.value)
-                        self.orders[saved.erp_id] = saved
-        self._outbox = await Outbox.open(self.ctx.bus, self._kv)
-        await self._resend_last_confirmations()
-        self._subs.append(await self.ctx.bus.subscribe(f"{subjects.PREFIX}.oee.>", self._on_oee))
-        self._tasks.append(asyncio.create_task(self._confirm_loop(), name="erp-confirm"))
+                        if saved.connection in connections:
+                            self.orders[saved.erp_id] = saved
+
+    async def take(self, scopes: set[str]) -> None:
+        """Run these connections here: their orders from KV, then outbox and polling."""
+        await self._load_orders(scopes)
+        await self._resend_last_confirmations(scopes)
+        for name in sorted(scopes):
+            conn = self.connections.get(name)
+            if conn is None:
+                continue
+            await conn.worker.start()
+            conn.task = asyncio.create_task(self._poll_loop(conn), name=f"erp-poll-{name}")
+
+    async def drop(self, scopes: set[str], *, save: bool) -> None:
+        """Stop polling and delivering for these connections (their state is in KV)."""
+        for name in scopes:
+            if name in self.connections:
+                await self._pause(self.connections[name])
 
     async def stop(self) -> None:
         """Stop polling and delivering; the outbox keeps what was not delivered."""
+        if self._scopes is not None:
+            await self._scopes.stop()
         for sub in self._subs:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -146,10 +185,14 @@ class ErpService(Service):
         for conn in self.connections.values():
             await self._close(conn)
 
-    async def _close(self, conn: Connection) -> None:
+    async def _pause(self, conn: Connection) -> None:
         if conn.task:
             await cancel(conn.task)
+            conn.task = None
         await conn.worker.stop()
+
+    async def _close(self, conn: Connection) -> None:
+        await self._pause(conn)
         with contextlib.suppress(Exception):
             await conn.connector.close()
 
@@ -169,21 +212,21 @@ class ErpService(Service):
                 self.ctx.log.error("ERP connection %s cannot run: %s", name, err)
                 continue
             worker = OutboxWorker(self.outbox, name, connector, redelivery_s=cfg.redelivery_s)
-            conn = Connection(cfg, connector, worker)
-            self.connections[name] = conn
-            await conn.worker.start()
-            conn.task = asyncio.create_task(self._poll_loop(conn), name=f"erp-poll-{name}")
+            self.connections[name] = Connection(cfg, connector, worker)
+            if self._scopes is not None and name in self._scopes.running:
+                await self.take({name})  # a changed connection this replica runs
+        if self._scopes is not None:
+            self._scopes.configure(self.connections)
         self.config_version = version
 
     async def _poll_loop(self, conn: Connection) -> None:
-        opened = False
         while True:
             try:
-                if not opened:
+                if not conn.opened:
                     await conn.connector.open()
                     if self.demo:
                         await conn.connector.seed_demo()
-                    opened = True
+                    conn.opened = True
                 orders, cursor = await conn.connector.list_work_orders(conn.cursor)
                 for order in orders:
                     await self._received(conn, order)
@@ -218,11 +261,15 @@ class ErpService(Service):
             )
 
     def health(self) -> tuple[bool, str]:
-        """Serving; the detail names each connection whose polling fails and each order
-        whose confirmation fails, and why."""
+        """Serving once this replica runs its share of the connections (readiness); the
+        detail names the share, each connection whose polling fails and each order whose
+        confirmation fails, and why."""
         failing = [f"ERP {n}: {c.poll_error}" for n, c in self.connections.items() if c.poll_error]
         failing += [f"work order {o}: {e}" for o, e in self.confirm_errors.items()]
-        return True, "; ".join(failing)
+        if self._scopes is None:
+            return True, "; ".join(failing)
+        detail = "; ".join(d for d in (self._scopes.describe(), *failing) if d)
+        return self._scopes.settled(), detail
 
     async def _received(self, conn: Connection, order: WorkOrder) -> None:
         """Take a new or changed order; the hub keeps its own progress, but an order the
@@ -249,6 +296,7 @@ class ErpService(Service):
         await self._store(conn.config, event)
 
     async def _store(self, cfg: ErpConnection, event: erp_pb2.WorkOrderEvent) -> None:
+        self._fence(cfg.name)
         self.orders[event.erp_id] = event
         if self._kv is not None:
             await self._kv.put(_key(event.erp_id), event.SerializeToString())
@@ -258,7 +306,16 @@ class ErpService(Service):
         conn = self.connections.get(event.connection)
         if conn is None:
             raise NotFound(f"ERP connection {event.connection!r} of {event.erp_id} is not open")
+        self._fence(conn.config.name)
         return conn
+
+    def _fence(self, connection: str) -> None:
+        """Refuse to act for a connection another replica runs (or this one lost)."""
+        if self._scopes is not None and not self.holds(connection):
+            raise ErpUnavailable(
+                f"ERP connection {connection!r} is run by another erp replica right now "
+                f"(this is {self.ctx.instance!r}): try again, another replica answers"
+            )
 
     def order(self, erp_id: str) -> erp_pb2.WorkOrderEvent:
         """A known work order; NotFound otherwise."""
@@ -353,6 +410,7 @@ class ErpService(Service):
         self._unsent[event.erp_id] = n  # before the put: a put that timed out may be stored
         with _doing(f"saving confirmation {confirmation.idempotency_key} in KV"):
             await self._kv.put(_key(event.erp_id) + ".confirmed", json.dumps(doc).encode())
+        self._fence(conn.config.name)  # lost meanwhile: the new holder re-sends it on taking
         await self._send(conn.config, confirmation)
 
     async def _send(self, cfg: ErpConnection, confirmation: erp_pb2.Confirmation) -> None:
@@ -371,10 +429,12 @@ class ErpService(Service):
             return {"n": 0, "good": 0.0, "scrap": 0.0, "last": ""}
         return dict(json.loads(entry.value or b"{}"))
 
-    async def _resend_last_confirmations(self) -> None:
-        """After a restart: a confirmation stored but maybe never enqueued goes out again
-        (the outbox and the connector both drop it if it had been)."""
-        for erp_id in self.orders:
+    async def _resend_last_confirmations(self, connections: set[str]) -> None:
+        """On taking a connection: a confirmation stored but maybe never enqueued goes out
+        again (the outbox and the connector both drop it if it had been)."""
+        for erp_id, order in list(self.orders.items()):
+            if order.connection not in connections:
+                continue
             last = _saved(await self._confirmed_so_far(erp_id))
             if last is not None:
                 await self.outbox.enqueue(last)
@@ -403,7 +463,7 @@ class ErpService(Service):
             now = time.time()
             for event in list(self.orders.values()):
                 conn = self.connections.get(event.connection)
-                if event.status != "running" or conn is None:
+                if event.status != "running" or conn is None or not self.holds(conn.config.name):
                     continue
                 if now - self._last_confirm.get(event.erp_id, 0) >= conn.config.confirm_interval_s:
                     await self._confirm_due(event, now)

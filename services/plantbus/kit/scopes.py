@@ -22,17 +22,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Iterable
 from typing import Protocol
 
+from plantbus.kit import streams
 from plantbus.kit.assignment import owner
 from plantbus.kit.bus import Bus, kv_key
 from plantbus.kit.heartbeat import read_heartbeats
-from plantbus.kit.lease import Leases
+from plantbus.kit.lease import DEFAULT_TTL_S, Leases
+from plantbus.kit.service import ServiceContext
 from plantbus.v1 import service_pb2
 
-__all__ = ["ScopeHandler", "ScopeOwner"]
+__all__ = ["ScopeHandler", "ScopeOwner", "open_scopes"]
 
 _MEMBERSHIP_S = 2.0
 """How often the live replicas are read from the heartbeats."""
@@ -99,7 +102,9 @@ class ScopeOwner:
         return self.running == self.preferred()
 
     def describe(self) -> str:
-        """This replica's share for a health detail."""
+        """This replica's share for a health detail ('' when it runs alone, settled)."""
+        if self.members == {self.instance} and self.settled():
+            return ""
         share = f"runs {len(self.running)} of {len(self.scopes)} {self.service} scopes"
         waiting = self.preferred() - self.running
         extra = self.running - self.preferred()
@@ -195,3 +200,13 @@ class ScopeOwner:
                 await self.leases.release(self.key(scope))
             else:
                 self.leases.forget(self.key(scope))
+
+
+async def open_scopes(ctx: ServiceContext, handler: ScopeHandler) -> ScopeOwner:
+    """The scope owner of a hosted service; its leases live ``lease_ttl_s`` (a service
+    option, default 3 s) and are held under a name unique to this process, so a replica
+    restarted under the same instance name waits for its predecessor's leases to lapse."""
+    kv = await streams.open_bucket(ctx.bus, streams.LEASES)
+    ttl_s = float(ctx.options.get("lease_ttl_s", DEFAULT_TTL_S))
+    leases = Leases(kv, f"{ctx.instance}-{secrets.token_hex(4)}", ttl_s)
+    return ScopeOwner(ctx.bus, ctx.name, ctx.instance, leases, handler, ctx.log)
