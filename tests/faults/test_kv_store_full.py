@@ -86,7 +86,7 @@ async def test_oee_keeps_computing_while_its_state_bucket_is_full(
         await wait_until(lambda: service.saves.error == "", message="saved again")
         assert service.health() == (True, "")
         kv = await bus.js.key_value("plantbus_oee")
-        assert (await kv.get("state")).value
+        assert (await kv.get("line.s.a.l")).value
         await wait_until(lambda: detail_says(bus, "oee", "failing", present=False))
 
 

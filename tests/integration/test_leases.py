@@ -54,7 +54,7 @@ async def test_one_holder_at_a_time_and_takeover_only_after_the_lease_lapsed(bus
 
 
 async def test_a_released_lease_is_free_at_once_for_its_preferred_replica_only(bus: Bus) -> None:
-    a, b, ca, cb = await _pair(bus)
+    a, b, _ca, cb = await _pair(bus)
     assert await a.acquire("erp.tryton")
     await a.release("erp.tryton")
     assert not a.holds("erp.tryton")
@@ -68,7 +68,7 @@ async def test_a_released_lease_is_free_at_once_for_its_preferred_replica_only(b
 
 
 async def test_a_release_after_losing_the_lease_leaves_the_new_holder_alone(bus: Bus) -> None:
-    a, b, ca, cb = await _pair(bus)
+    a, b, _ca, cb = await _pair(bus)
     assert await a.acquire("alerting.area")
     assert not await b.acquire("alerting.area")
     cb.t += 3.01

@@ -19,6 +19,7 @@ lease finds it no longer holds on waking, whatever it was doing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -138,8 +139,9 @@ class Leases:
             return 0
 
     async def renew(self, key: str) -> bool:
-        """Renew a held lease; False once it is lost (another holder's revision, or its
-        validity ran out while NATS did not answer)."""
+        """Renew a held lease; False once it is lost (another holder's revision). While NATS
+        does not answer it stays held but :meth:`holds` turns False when its validity runs
+        out; a later renewal with the same revision makes it valid again, if nobody took it."""
         lease = self._held.get(key)
         if lease is None:
             return False
@@ -147,11 +149,24 @@ class Leases:
         try:
             lease.revision = await self.kv.update(key, self._value, last=lease.revision)
         except (KeyWrongLastSequenceError, KeyNotFoundError, KeyDeletedError):
-            del self._held[key]
-            return False
+            if not await self._ours(key, lease):
+                del self._held[key]
+                return False
         except _KV_ERRORS:
-            return self.holds(key)  # NATS away: valid until it runs out; retried next time
+            return True  # NATS away: not lost, but valid only until it runs out; retried
         lease.until, lease.renewed = sent + self.valid_s, sent
+        return True
+
+    async def _ours(self, key: str, lease: _Held) -> bool:
+        """Whether the entry is still this holder's: a renewal whose reply was lost (NATS
+        went away after writing it) moved the revision on. Then its revision is adopted."""
+        try:
+            entry = await self.kv.get(key)
+        except (KeyNotFoundError, KeyDeletedError, *_KV_ERRORS):
+            return False
+        if entry.value != self._value or not entry.revision:
+            return False
+        lease.revision = entry.revision
         return True
 
     async def release(self, key: str) -> None:
@@ -159,10 +174,8 @@ class Leases:
         lease = self._held.pop(key, None)
         if lease is None:
             return
-        try:
+        with contextlib.suppress(*_KV_ERRORS):  # taken over already, or NATS away: it lapses
             await self.kv.delete(key, last=lease.revision)
-        except _KV_ERRORS:
-            pass  # taken over already, or NATS away: it lapses after ttl_s
 
     def forget(self, key: str) -> None:
         """Stop counting ``key`` as held without touching the bucket."""

@@ -114,6 +114,11 @@ class ScopeOwner:
             share += f", standing in for {', '.join(sorted(extra))}"
         return share
 
+    @property
+    def started(self) -> bool:
+        """Whether it steps in the background."""
+        return self._task is not None
+
     def start(self) -> None:
         """Start stepping in the background."""
         if self._task is None:

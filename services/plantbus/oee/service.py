@@ -6,12 +6,19 @@ this module only feeds it, publishes and saves.
 Exactly-once against the stream: each saved value records the last stream sequence it
 includes; after a restart the service reads the stream from the oldest of them and
 skips, per machine, what that machine's value already includes.
+
+Replicas: each line is a scope (:mod:`plantbus.kit.scopes`, :mod:`plantbus.oee.lines`)
+run by one replica at a time under a KV lease. When its share changes a replica saves the
+lines it keeps, rebuilds its state from KV for its new share and reads the stream again
+from there, exactly as after a restart; it publishes and saves only while it holds every
+lease of its share, so one that was paused past its lease publishes nothing stale.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
 import zlib
@@ -27,20 +34,24 @@ from nats.js.kv import KeyValue
 from plantbus.config import PlantConfig
 from plantbus.kit import codec, streams, subjects
 from plantbus.kit import telemetry as otel
+from plantbus.kit.scopes import ScopeOwner, open_scopes
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.store_health import StoreHealth
 from plantbus.kit.tasks import cancel
 from plantbus.oee.corrections import correct_counts
 from plantbus.oee.engine import OeeEngine
-from plantbus.oee.live import LiveOee
-from plantbus.oee.persist import (
-    MACHINE_PREFIX,
-    dump_machine,
-    dump_shared,
-    load_machine,
-    load_shared,
-    machine_key,
+from plantbus.oee.lines import (
+    LEGACY_KEY,
+    dump_line,
+    line_key,
+    line_of,
+    lines_of,
+    load_line,
+    only_lines,
+    saved_line,
 )
+from plantbus.oee.live import LiveOee
+from plantbus.oee.persist import MACHINE_PREFIX, dump_machine, load_machine, machine_key
 from plantbus.v1 import erp_pb2, oee_pb2, oee_pb2_grpc, telemetry_pb2
 
 __all__ = ["OeeService"]
@@ -78,6 +89,12 @@ class OeeService(Service):
         """Telemetry messages still in the stream after the last one read."""
         self._unwatch: list[Callable[[], None]] = []
         """Removes this instance's gauge sources (on stop)."""
+        self._config: PlantConfig | None = None
+        self._scopes: ScopeOwner | None = None
+        self._generation = 0
+        """Bumped on every rebuild: messages of an older subscription are ignored."""
+        self._lines: set[str] = set()
+        """The lines ``live`` was rebuilt for (this replica's share, once taken)."""
 
     @property
     def engine(self) -> OeeEngine:
@@ -97,16 +114,23 @@ class OeeService(Service):
         ]
 
     def health(self) -> tuple[bool, str]:
-        """Serving; the detail names a state save that fails (the KV store full) and late
-        samples dropped past the correction horizon."""
+        """Serving once this replica runs its share of the lines and has caught up with
+        the stream (readiness); the detail names the share, a state save that fails (the
+        KV store full) and late samples dropped past the correction horizon."""
         dropped = self.live.dropped
         late = f"{dropped} samples later than oee_settings.correction_horizon_s dropped"
-        return True, "; ".join(d for d in (self.saves.detail(), late if dropped else "") if d)
+        share = self._scopes.describe() if self._scopes else ""
+        replay = (
+            f"replaying the telemetry stream up to {max(self.skip.values())}" if self.skip else ""
+        )
+        details = (share, replay, self.saves.detail(), late if dropped else "")
+        settled = self._scopes is None or self._scopes.settled()
+        return settled and not self.skip, "; ".join(d for d in details if d)
 
     async def start(self) -> None:
-        """Restore state from KV and start the background loops."""
+        """Open the state bucket and streams, start the background loops; the lines of this
+        replica's share are restored and consumed once the first config says which."""
         self._kv = await streams.open_bucket(self.ctx.bus, streams.OEE_STATE)
-        await self._restore(self._kv)
         await streams.ensure_stream(self.ctx.bus, streams.TELEMETRY)
         await streams.ensure_stream(self.ctx.bus, streams.OEE_FINAL)
         self._wo_sub = await self.ctx.bus.subscribe(
@@ -114,14 +138,52 @@ class OeeService(Service):
         )
         self._tasks.append(asyncio.create_task(self._tick_loop(), name="oee-tick"))
         self._unwatch = [_GAUGE.watch(self.kpi_readings), otel.CONSUMER_LAG.watch(self._lag)]
+        self._scopes = await open_scopes(self.ctx, self)
 
-    async def _restore(self, kv: KeyValue) -> None:
+    def _fenced(self) -> bool:
+        """Whether this replica holds the lease of every line it runs, right now."""
+        scopes = self._scopes
+        return scopes is None or all(scopes.holds(line) for line in self._lines)
+
+    async def take(self, scopes: set[str]) -> None:
+        """Run these lines too: rebuilt from KV (see the module's docstring)."""
+        await self._rebuild(self._lines | scopes, save=True)
+
+    async def drop(self, scopes: set[str], *, save: bool) -> None:
+        """Stop running these lines; saved first unless a lease was lost (then every line
+        resumes from its last save)."""
+        await self._rebuild(self._lines - scopes, save=save)
+
+    async def _rebuild(self, lines: set[str], *, save: bool) -> None:
+        """Saved state of ``lines`` from KV into a fresh LiveOee, consumed from there."""
+        if save:
+            await self.save()
+        async with self._lock:
+            self._generation += 1
+            if self._sub is not None:
+                with contextlib.suppress(Exception):
+                    await self._sub.unsubscribe()
+                self._sub = None
+            self.live, self.seq, self.skip = LiveOee(), 0, {}
+            self._lines = set(lines)
+            self.dirty, self.urgent = set(), set()
+            if self._kv is not None:
+                await self._restore(self._kv, lines)
+            if self._config is not None:
+                self.live.configure(only_lines(self._config, lines), time.time())
+            if lines and self._config is not None:
+                await self._subscribe()
+
+    async def _restore(self, kv: KeyValue, lines: set[str]) -> None:
         try:
             keys = await kv.keys()
         except NoKeysError:
             return
         seqs = []
-        for key in keys:
+        ours = [k for k in keys if saved_line(k) in lines]
+        if not any(saved_line(k) for k in keys) and LEGACY_KEY in keys:
+            ours.append(LEGACY_KEY)  # saved whole by a version before replicas
+        for key in ours:
             entry = await kv.get(key)
             if not entry.value:
                 continue
@@ -132,14 +194,18 @@ class OeeService(Service):
                 load_machine(self.live, name, saved)
                 self.skip[name] = int(saved["seq"])
             else:
-                load_shared(self.live, saved)
+                load_line(self.live, saved)
         self.seq = min(seqs, default=0)
-        self.ctx.log.info("restored OEE state up to telemetry sequence %d", self.seq)
+        self.ctx.log.info(
+            "restored OEE state of %s up to telemetry sequence %d", sorted(lines), self.seq
+        )
 
     async def stop(self) -> None:
-        """Stop consuming and save the state one last time."""
+        """Stop consuming and save the state one last time; give the lines back."""
         for unwatch in self._unwatch:
             unwatch()
+        if self._scopes is not None:
+            await self._scopes.stop()  # saves, then releases each line
         await cancel(self._tasks)
         self._tasks.clear()
         for sub in (self._sub, self._wo_sub):
@@ -153,11 +219,15 @@ class OeeService(Service):
     async def apply_config(self, config: PlantConfig, version: int) -> None:
         """Take the OEE mappings, loss settings and shift calendars; start consuming on
         the first version."""
+        self._config = config
         async with self._lock:
-            self.live.configure(config, time.time())
+            self.live.configure(only_lines(config, self._lines), time.time())
+        if self._scopes is not None:
+            self._scopes.configure(lines_of(config))
+            if not self._scopes.started:
+                await self._scopes.step()  # alone, it runs every line from its first config
+                self._scopes.start()
         self.config_version = version
-        if self._sub is None:
-            await self._subscribe()
 
     async def _subscribe(self) -> None:
         if self.seq:
@@ -171,7 +241,7 @@ class OeeService(Service):
             stream=streams.TELEMETRY.name,
             ordered_consumer=True,
             config=cfg,
-            cb=self._on_msg,
+            cb=functools.partial(self._on_msg, self._generation),
         )
 
     def kpi_readings(self) -> list[tuple[float, dict[str, str]]]:
@@ -187,14 +257,14 @@ class OeeService(Service):
     def _lag(self) -> list[tuple[float, dict[str, str]]]:
         return [(self.lag, {"stream": streams.TELEMETRY.name, "consumer": "oee"})]
 
-    async def _on_msg(self, msg: Msg) -> None:
+    async def _on_msg(self, generation: int, msg: Msg) -> None:
         self.lag = msg.metadata.num_pending
         with otel.consume_span("oee telemetry", msg.headers):
-            await self._on_batch(msg)
+            await self._on_batch(generation, msg)
 
-    async def _on_batch(self, msg: Msg) -> None:
+    async def _on_batch(self, generation: int, msg: Msg) -> None:
         seq = msg.metadata.sequence.stream
-        if seq <= self.seq:
+        if seq <= self.seq or generation != self._generation:
             return
         try:
             batch = telemetry_pb2.TagSampleBatch.FromString(msg.data)
@@ -203,6 +273,8 @@ class OeeService(Service):
             self.seq = seq
             return
         async with self._lock:
+            if generation != self._generation:
+                return  # rebuilt while this message waited for the lock
             now = time.time()
             for sample in batch.samples:
                 if sample.quality != telemetry_pb2.QUALITY_GOOD:
@@ -250,7 +322,10 @@ class OeeService(Service):
     async def _publish_due(self, now: float) -> None:
         """Downtime events and final figures; snapshots of machines whose state changed or
         was corrected (at once) or whose counts changed (at most once a second), and of
-        their lines. Call with the lock held."""
+        their lines; nothing while a lease of this replica's share is not held (kept for
+        when it is renewed, or dropped with the rebuild once lost). Call with the lock held."""
+        if not self._fenced():
+            return
         out = self.live.drain()
         for event in out.downtimes:
             where = [*event.machine.split("/"), "all"][:4]  # a line's stop: .<line>.all
@@ -290,13 +365,17 @@ class OeeService(Service):
         if self._kv is None:
             return
         async with self._lock:
-            values = {
-                machine_key(name): dump_machine(self.live, name)
-                for name in self.live.engine.machines.keys() | self.live.machines.keys()
-            }
-            values["state"] = dump_shared(self.live)
-            for doc in values.values():
-                doc["seq"] = self.seq
+            if not self._fenced():
+                return  # another replica may have these lines now: its state wins
+            values = {}
+            for name in self.live.engine.machines.keys() | self.live.machines.keys():
+                if line_of(name) in self._lines:
+                    # a machine restored ahead of the replay includes up to its skip
+                    doc = dump_machine(self.live, name)
+                    doc["seq"] = max(self.seq, self.skip.get(name, 0))
+                    values[machine_key(name)] = doc
+            for line in self._lines:
+                values[line_key(line)] = {**dump_line(self.live, line), "seq": self.seq}
         for key, doc in values.items():
             if not await self.saves.put(self._kv, key, zlib.compress(json.dumps(doc).encode())):
                 return

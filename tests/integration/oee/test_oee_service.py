@@ -355,7 +355,7 @@ async def test_a_finished_order_is_published_final_and_leaves_the_saved_state(
         assert final.kpis.allocation_efficiency > 0 and final.order_kpis.total_count == 6
         await service.save()
         kv = await streams.open_bucket(bus, streams.OEE_STATE)
-        assert sorted(await kv.keys()) == ["machine.s.a.l.m1", "state"]
+        assert sorted(await kv.keys()) == ["line.s.a.l", "machine.s.a.l.m1"]
         saved = json.loads(zlib.decompress((await kv.get("machine.s.a.l.m1")).value or b""))
         assert saved["track"]["orders"] == {} and saved["track"]["order"] == ""
     stored = await bus.js.get_last_msg(streams.OEE_FINAL.name, "plantbus.v1.oee_final.s.a.l.m1")
