@@ -4,6 +4,14 @@ and hands new alarms to notifier plugins.
 
 Time: every delay, expiry and duration runs on ``time.monotonic()`` (``now`` below), so a
 wall-clock jump changes none of them; ``time.time()`` only stamps what people see.
+
+Replicas: each area is a scope (:mod:`plantbus.kit.scopes`; an area, since flood
+detection counts an area's alarms) run by one replica at a time under a KV lease, which
+publishes, saves and notifies for it only while it holds the lease. Each alarm counts its
+transitions (saved with its state); a transition is published with the message id
+``<alarm>#<n>``, so the events stream keeps it once when a replica that took the area over
+publishes it again (its state was saved after the publish), and a notifier is given it
+only by the replica that first creates its entry in ``plantbus_notified``.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from typing import Any, ClassVar
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.js.errors import KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from plantbus.alerting.conditions import Condition
@@ -37,6 +46,7 @@ from plantbus.config.rules import RuleBase
 from plantbus.kit import codec, streams, subjects
 from plantbus.kit import telemetry as otel
 from plantbus.kit.bus import kv_key
+from plantbus.kit.scopes import ScopeOwner, open_scopes
 from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.kit.store_health import StoreHealth
@@ -64,13 +74,17 @@ def _key(alarm_id: str) -> str:
     return kv_key(alarm_id.replace("@", "="))
 
 
-def _stored(alarm: Alarm) -> bytes:
-    """An alarm's state as kept in KV (wall-clock times only)."""
+def _stored(alarm: Alarm, transitions: int) -> bytes:
+    """An alarm's state as kept in KV (wall-clock times only), with its transition count."""
     doc = dataclasses.asdict(alarm)
     doc["state"] = str(alarm.state)
     for name in PROCESS_LOCAL:
         del doc[name]
+    doc[_COUNT] = transitions
     return json.dumps(doc).encode()
+
+
+_COUNT = "transitions"
 
 
 def _subject(alarm: Alarm) -> str:
@@ -109,6 +123,13 @@ class AlertingService(Service):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unwatch: Callable[[], None] = lambda: None
         self._restored: dict[str, dict[str, Any]] = {}
+        self.transitions: dict[str, int] = {}
+        """Per alarm, the state changes published so far (its transition ids)."""
+        self._notified: KeyValue | None = None
+        self._config: PlantConfig | None = None
+        self._scopes: ScopeOwner | None = None
+        self._areas: set[str] = set()
+        """The areas this replica runs (its share, once taken)."""
 
     def grpc_bindings(self) -> Sequence[GrpcBinding]:
         """The AlertingService servicer."""
@@ -127,19 +148,20 @@ class AlertingService(Service):
         return plugin_infos(self.notifier_plugins)
 
     def health(self) -> tuple[bool, str]:
-        """Serving; the detail names alarm states that could not be saved (the KV store full)."""
-        if not self.saves.error:
-            return True, ""
-        return True, f"{self.saves.detail()}; {len(self._unsaved)} alarm states wait to be saved"
+        """Serving once this replica runs its share of the areas (readiness); the detail
+        names the share and alarm states that could not be saved (the KV store full)."""
+        share = self._scopes.describe() if self._scopes else ""
+        unsaved = f"{len(self._unsaved)} alarm states wait to be saved" if self.saves.error else ""
+        details = (share, self.saves.detail(), unsaved)
+        settled = self._scopes is None or self._scopes.settled()
+        return settled, "; ".join(d for d in details if d)
 
     async def start(self) -> None:
-        """Restore alarm states, subscribe to telemetry and OEE, start the tick loop."""
+        """Subscribe to telemetry and OEE, start the tick loop; the alarms of this replica's
+        areas are restored once the first config says which."""
         self._kv = await streams.open_bucket(self.ctx.bus, streams.ALARM_STATE)
-        with contextlib.suppress(Exception):  # an empty bucket has no keys
-            for key in await self._kv.keys():
-                entry = await self._kv.get(key)
-                if entry.value:
-                    self._restored[key] = json.loads(entry.value)
+        self._notified = await streams.open_bucket(self.ctx.bus, streams.NOTIFIED)
+        self._scopes = await open_scopes(self.ctx, self)
         bus = self.ctx.bus
         self._subs.append(await bus.subscribe(f"{subjects.PREFIX}.telemetry.>", self._on_telemetry))
         self._subs.append(await bus.subscribe(f"{subjects.PREFIX}.oee.>", self._on_oee))
@@ -156,8 +178,11 @@ class AlertingService(Service):
         task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
-        """Stop evaluating; alarm states are in KV (a last try for any whose save failed)."""
+        """Stop evaluating; alarm states are in KV (a last try for any whose save failed);
+        give the areas back."""
         self._unwatch()
+        if self._scopes is not None:
+            await self._scopes.stop()
         for sub in self._subs:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -167,12 +192,78 @@ class AlertingService(Service):
             with contextlib.suppress(Exception):
                 await delivery.notifier.close()
 
+    def holds(self, scope: str) -> bool:
+        """Whether this replica may publish for an alarm of ``scope`` right now."""
+        return self._scopes is None or self._scopes.holds(area_of(scope))
+
+    async def take(self, scopes: set[str]) -> None:
+        """Run these areas too: their alarms as the last holder saved them."""
+        self._restored.update(await self._saved(scopes))
+        self._areas |= scopes
+        if self._config is not None:
+            self._rules(self._config)
+            await self._resuppress()
+
+    async def drop(self, scopes: set[str], *, save: bool) -> None:
+        """Stop running these areas (their states are saved on every change)."""
+        if save:
+            await self._save()
+        self._areas -= scopes
+        for alarm_id, alarm in list(self.alarms.items()):
+            if area_of(alarm.scope) in scopes:
+                del self.alarms[alarm_id]
+                self.conditions.pop(alarm_id, None)
+                self._unsaved.pop(alarm_id, None)
+        if self._config is not None:
+            self._rules(self._config)
+            await self._resuppress()
+
+    async def _saved(self, areas: set[str]) -> dict[str, dict[str, Any]]:
+        """KV key to saved alarm state, for the alarms of ``areas``."""
+        out: dict[str, dict[str, Any]] = {}
+        if self._kv is None:
+            return out
+        with contextlib.suppress(Exception):  # an empty bucket has no keys
+            for key in await self._kv.keys():
+                entry = await self._kv.get(key)
+                if entry.value:
+                    saved = json.loads(entry.value)
+                    if area_of(saved.get("scope", "")) in areas:
+                        out[key] = saved
+        return out
+
     async def apply_config(self, config: PlantConfig, version: int) -> None:
-        """Take rules and notifiers live; alarms of removed rules disappear."""
-        wanted: dict[str, RuleBase] = {f"{r.name}@{r.scope}": r for r in config.alert_rules}
+        """Take rules, alarm management and notifiers live; alarms of removed rules
+        disappear."""
+        self._config = config
+        self.management = config.alarm_management
+        self.positions = Positions(config.operator_positions())
+        self.flood.window_s = self.management.period_s
+        self.flood.start, self.flood.end = self.management.flood_start, self.management.flood_end
+        self._rules(config)
+        await self._resuppress()
+        self.machine_states.configure(config.oee)
+        self.deliveries = self._deliveries(config)
+        if self._scopes is not None:
+            self._scopes.configure({area_of(r.scope) for r in config.alert_rules})
+            if not self._scopes.started:
+                await self._scopes.step()  # alone, it runs every area from its first config
+                self._scopes.start()
+        self.config_version = version
+
+    def _rules(self, config: PlantConfig) -> None:
+        """The rules of this replica's areas, with their alarms and conditions."""
+        wanted: dict[str, RuleBase] = {
+            f"{r.name}@{r.scope}": r
+            for r in config.alert_rules
+            if self._scopes is None or area_of(r.scope) in self._areas
+        }
         self.rules = wanted
         for alarm_id in list(self.alarms):
-            if alarm_id not in wanted and not alarm_id.startswith(FLOOD_RULE):
+            flood = alarm_id.startswith(FLOOD_RULE)
+            if (alarm_id not in wanted and not flood) or (
+                flood and self._scopes is not None and alarm_id.split("@")[-1] not in self._areas
+            ):
                 del self.alarms[alarm_id]
                 self.conditions.pop(alarm_id, None)
         self.by_tag = {}
@@ -182,20 +273,13 @@ class AlertingService(Service):
                 self.conditions[alarm_id] = Condition(rule, active=self.alarms[alarm_id].active)
             if rule.tag_path:
                 self.by_tag.setdefault(rule.tag_path, []).append(alarm_id)
-        self.machine_states.configure(config.oee)
-        self.management = config.alarm_management
-        self.positions = Positions(config.operator_positions())
-        self.flood.window_s = self.management.period_s
-        self.flood.start, self.flood.end = self.management.flood_start, self.management.flood_end
         self.design.configure(self.management.suppressions, wanted)
-        await self._resuppress()
-        self.deliveries = self._deliveries(config)
-        self.config_version = version
 
     def _new_alarm(self, alarm_id: str, rule: RuleBase) -> Alarm:
         alarm = Alarm(alarm_id, rule.name, rule.scope, rule.priority, changed_at=time.time())
         saved = self._restored.pop(_key(alarm_id), None)
         if saved:
+            self.transitions[alarm_id] = int(saved.pop(_COUNT, 0))
             saved["state"] = AlarmState(saved["state"])
             alarm = Alarm(**saved)
             alarm.rebase(time.time(), time.monotonic())
@@ -286,7 +370,11 @@ class AlertingService(Service):
                 await self._resuppress()
 
     async def _changed(self, alarm: Alarm) -> None:
+        if not self.holds(alarm.scope):
+            return  # another replica runs this area now (or will once this one's lease lapsed)
         _TRANSITIONS.add(1, {"state": str(alarm.state), "priority": alarm.priority})
+        n = self.transitions[alarm.id] = self.transitions.get(alarm.id, 0) + 1
+        transition = f"{alarm.id}#{n}"
         event = event_of(alarm)
         if len(self.history) == self.history.maxlen:
             self.kept_since = self.history[-1].time.ToMicroseconds() / 1e6 + 1e-6
@@ -294,7 +382,7 @@ class AlertingService(Service):
         for queue in self.listeners:
             if queue.qsize() < 1000:
                 queue.put_nowait(event)
-        await self.ctx.bus.publish(_subject(alarm), event)
+        await self.ctx.bus.publish(_subject(alarm), event, headers={"Nats-Msg-Id": transition})
         await self._save(alarm)
         if alarm.state == AlarmState.UNACK:
             note = AlarmNotification(
@@ -309,6 +397,8 @@ class AlertingService(Service):
                 actor="",
             )
             for delivery in self.deliveries:
+                if not await self._first_notice(delivery.config.name, transition):
+                    continue
                 task = delivery.offer(note)
                 if task is not None:
                     self._tasks.add(task)
@@ -320,12 +410,26 @@ class AlertingService(Service):
         if self._kv is None:
             return
         if alarm is not None:
-            self._unsaved[alarm.id] = _stored(alarm)
+            self._unsaved[alarm.id] = _stored(alarm, self.transitions.get(alarm.id, 0))
         for alarm_id, doc in list(self._unsaved.items()):
             if not await self.saves.put(self._kv, _key(alarm_id), doc):
                 return
             if self._unsaved.get(alarm_id) is doc:  # not changed again meanwhile
                 del self._unsaved[alarm_id]
+
+    async def _first_notice(self, notifier: str, transition: str) -> bool:
+        """Whether this replica is the first to give ``transition`` to ``notifier`` (its
+        entry created here); True too when NATS does not answer (rather a notification
+        twice than none)."""
+        if self._notified is None:
+            return True
+        try:
+            await self._notified.create(kv_key(f"{notifier}.{transition.replace('@', '=')}"), b"")
+        except KeyWrongLastSequenceError:
+            return False
+        except Exception as err:  # noqa: BLE001 - NATS away: deliver anyway
+            self.ctx.log.warning("notification of %s not deduplicated: %s", transition, err)
+        return True
 
     async def _tick_loop(self) -> None:
         retry_at = 0.0
@@ -349,6 +453,8 @@ class AlertingService(Service):
                 await self._changed(alarm)
         for area, flooding in self.flood.update(now).items():
             alarm_id = f"{FLOOD_RULE}@{area}"
+            if alarm_id not in self.alarms and (saved := self._restored.pop(_key(alarm_id), None)):
+                self.transitions[alarm_id] = int(saved.get(_COUNT, 0))
             alarm = self.alarms.setdefault(alarm_id, Alarm(alarm_id, FLOOD_RULE, area, "high"))
             alarm.message = f"alarm flood in {area}: more than {self.flood.start} alarms in 10 min"
             if alarm.condition(flooding, wall):
