@@ -62,6 +62,8 @@ _GAUGE = otel.Gauge(
     "plantbus.oee.kpi",
     "Live OEE, availability, performance and quality (0-1) of each machine's current shift",
 )
+CAUGHT_UP = 100
+"""Messages left in the stream below which a rebuilt replica counts as caught up."""
 
 
 class OeeService(Service):
@@ -94,6 +96,10 @@ class OeeService(Service):
         self._generation = 0
         """Bumped on every rebuild: messages of an older subscription are ignored."""
         self._lines: set[str] = set()
+        self.catching_up = False
+        """Reading the stream again after a rebuild: snapshots wait until it is near its
+        end, so the figures published never go back to what the saved state had."""
+        self._last_msg = 0.0
         """The lines ``live`` was rebuilt for (this replica's share, once taken)."""
 
     @property
@@ -120,12 +126,10 @@ class OeeService(Service):
         dropped = self.live.dropped
         late = f"{dropped} samples later than oee_settings.correction_horizon_s dropped"
         share = self._scopes.describe() if self._scopes else ""
-        replay = (
-            f"replaying the telemetry stream up to {max(self.skip.values())}" if self.skip else ""
-        )
+        replay = "catching up with the telemetry stream" if self.catching_up else ""
         details = (share, replay, self.saves.detail(), late if dropped else "")
         settled = self._scopes is None or self._scopes.settled()
-        return settled and not self.skip, "; ".join(d for d in details if d)
+        return settled and not self.catching_up, "; ".join(d for d in details if d)
 
     async def start(self) -> None:
         """Open the state bucket and streams, start the background loops; the lines of this
@@ -166,6 +170,7 @@ class OeeService(Service):
                 self._sub = None
             self.live, self.seq, self.skip = LiveOee(), 0, {}
             self._lines = set(lines)
+            self.catching_up, self._last_msg = bool(lines), time.monotonic()
             self.dirty, self.urgent = set(), set()
             if self._kv is not None:
                 await self._restore(self._kv, lines)
@@ -275,6 +280,9 @@ class OeeService(Service):
         async with self._lock:
             if generation != self._generation:
                 return  # rebuilt while this message waited for the lock
+            self._last_msg = time.monotonic()
+            if self.catching_up and msg.metadata.num_pending < CAUGHT_UP:
+                self.catching_up = False
             now = time.time()
             for sample in batch.samples:
                 if sample.quality != telemetry_pb2.QUALITY_GOOD:
@@ -313,6 +321,8 @@ class OeeService(Service):
             await asyncio.sleep(0.25)
             now = time.time()
             async with self._lock:
+                if self.catching_up and time.monotonic() - self._last_msg > 1.0:
+                    self.catching_up = False  # nothing came for a second: at the end
                 self.live.tick(now)
                 await self._publish_due(now)
             if time.monotonic() - last_save >= 2.0:
@@ -335,6 +345,8 @@ class OeeService(Service):
         self.dirty |= out.dirty | out.urgent
         self.urgent |= out.urgent
         due = {m for m in self.dirty if m in self.urgent or now - self.last_sent.get(m, 0.0) >= 1.0}
+        if self.catching_up:
+            return  # snapshots once caught up (the dirty machines wait)
         for machine in due:
             self.dirty.discard(machine)
             self.urgent.discard(machine)
