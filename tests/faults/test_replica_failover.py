@@ -7,17 +7,24 @@ replica publishes nothing once awake."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import http.server
+import itertools
 import signal
+import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
+import nats.errors
 import pytest
 
+from plantbus.kit import streams
 from plantbus.kit.bus import Bus
 from plantbus.kit.natsserver import NatsServer
 from plantbus.testing.replicas import Replicas, replicas
 from plantbus.testing.waiting import wait_until
-from plantbus.v1 import oee_pb2
+from plantbus.v1 import alerting_pb2, oee_pb2
 from tests.faults.replicated import LINES, MACHINES, Plant, plant
 
 FAILOVER_S = 10.0
@@ -120,3 +127,83 @@ async def test_oee_replicas_fail_over_and_count_exactly_what_the_machines_made(
             # every figure ever published only went up: no replica counted anything twice
             for machine, totals in _totals(p, 0).items():
                 assert max(totals) == expected[machine], (machine, totals)
+
+
+class Hooks(http.server.BaseHTTPRequestHandler):
+    """Records every webhook notification's id."""
+
+    ids: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        Hooks.ids.append(self.headers["webhook-id"])
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+async def _stream_alarms(bus: Bus) -> dict[str, list[str]]:
+    """Per alarm, the states of its events as the events stream holds them, in order."""
+    out: dict[str, list[str]] = {}
+    sub = await bus.js.subscribe(
+        "plantbus.v1.alarm.>", stream=streams.EVENTS.name, ordered_consumer=True
+    )
+    try:
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=2)
+            except (TimeoutError, nats.errors.TimeoutError):
+                return out
+            event = alerting_pb2.AlarmEvent.FromString(msg.data)
+            out.setdefault(event.id, []).append(event.state)
+    finally:
+        await sub.unsubscribe()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+async def test_alerting_replicas_fail_over_publishing_and_notifying_each_transition_once(
+    nats_server: NatsServer, bus: Bus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("FAILOVER_HOOK_SECRET", "whsec_" + base64.b64encode(b"k" * 32).decode())
+    notifiers = (
+        "notifiers:\n  - name: hook\n    plugin: webhook\n"
+        f"    settings: {{url: 'http://127.0.0.1:{server.server_port}/', secret: 'env:FAILOVER_HOOK_SECRET'}}\n"
+        "    min_priority: low\n    max_per_rule_per_hour: 1000\n"
+    )
+    await streams.ensure_stream(bus, streams.EVENTS)
+    try:
+        async with plant(nats_server.url, bus, tmp_path, "alerting", notifiers) as p:
+            with replicas("alerting", nats_server.url, tmp_path / "al", p.pubkey) as group:
+                for name in ("ra", "rb"):
+                    group.start(name)
+                await _ready(group, bus, ("s/a",))
+
+                async def toggle() -> None:
+                    while True:
+                        for device in p.devices:
+                            device.values["temp"] = 80.0 if device.values["temp"] < 70 else 20.0
+                        await asyncio.sleep(1.5)
+
+                toggling = asyncio.create_task(toggle())
+                await asyncio.sleep(4)
+                took = await _failover(group, bus, p, "s/a", "plantbus.v1.alarm.")
+                print(f"alerting failover {took:.2f}s")
+                assert took < FAILOVER_S
+                await asyncio.sleep(4)
+                toggling.cancel()
+                await asyncio.sleep(2)
+        states = await _stream_alarms(bus)
+        assert states, "no alarm events in the stream"
+        for alarm, seq in states.items():
+            # each transition once: never the same state twice in a row
+            assert all(a != b for a, b in itertools.pairwise(seq)), (alarm, seq)
+            assert len(seq) >= 4, (alarm, seq)
+        assert Hooks.ids, "no notification was sent"
+        assert len(Hooks.ids) == len(set(Hooks.ids)), Hooks.ids
+    finally:
+        server.shutdown()
