@@ -18,10 +18,12 @@ from typing import ClassVar
 
 import nats.errors
 import pytest
+from plantbus_b2mml.schedule import schedule_xml
 
 from plantbus.kit import streams
 from plantbus.kit.bus import Bus
 from plantbus.kit.natsserver import NatsServer
+from plantbus.sdk.connector import WorkOrder
 from plantbus.testing.replicas import Replicas, replicas
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import alerting_pb2, oee_pb2
@@ -95,6 +97,7 @@ async def test_oee_replicas_fail_over_and_count_exactly_what_the_machines_made(
             paused = group.running[paused_name]
             paused.signal(signal.SIGSTOP)
             stopped = time.monotonic()
+
             async def moved() -> bool:
                 return await group.holder(kv, line) not in ("", paused_name)
 
@@ -207,3 +210,51 @@ async def test_alerting_replicas_fail_over_publishing_and_notifying_each_transit
         assert len(Hooks.ids) == len(set(Hooks.ids)), Hooks.ids
     finally:
         server.shutdown()
+
+
+def _order_file(inbox: Path, n: int) -> None:
+    order = WorkOrder(f"WO-{n}", f"WO-{n}", "P", "Part", 10.0)
+    path = inbox / f"order-{n}.xml"
+    path.with_suffix(".tmp").write_bytes(schedule_xml([order], f"s-{n}"))
+    path.with_suffix(".tmp").rename(path)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+async def test_one_erp_replica_polls_and_the_other_takes_over_when_it_dies(
+    nats_server: NatsServer, bus: Bus, tmp_path: Path
+) -> None:
+    inbox, outbox = tmp_path / "erp" / "inbox", tmp_path / "erp" / "outbox"
+    inbox.mkdir(parents=True)
+    erp = (
+        "erp:\n  - name: plant-erp\n    connector: b2mml\n    site: s\n    line: l1\n"
+        "    poll_interval_s: 0.5\n"
+        f"    settings: {{inbox: '{inbox}', outbox: '{outbox}'}}\n"
+    )
+    _order_file(inbox, 1)
+    async with plant(nats_server.url, bus, tmp_path, "erp", erp) as p:
+        with replicas("erp", nats_server.url, tmp_path / "erp-r", p.pubkey) as group:
+            for name in ("ra", "rb"):
+                group.start(name)
+            await _ready(group, bus, ("plant-erp",))
+            await wait_until(lambda: p.after(0, "plantbus.v1.erp.workorder."), timeout=20)
+            kv = await group.leases(bus)
+            victim = await group.holder(kv, "plant-erp")
+            killed = time.monotonic()
+            group.running[victim].signal(signal.SIGKILL)
+            del group.running[victim]
+            _order_file(inbox, 2)  # only a replica polling the ERP can publish it
+            await wait_until(
+                lambda: len(p.after(0, "plantbus.v1.erp.workorder.")) >= 2,
+                timeout=30,
+                message="the other replica polled",
+            )
+            took = p.after(killed, "plantbus.v1.erp.workorder.")[0][0] - killed
+            print(f"erp failover {took:.2f}s")
+            assert took < FAILOVER_S
+            assert await group.holder(kv, "plant-erp") in group.running
+            await asyncio.sleep(2)
+    ids = [msg.erp_id for _, _, msg in p.after(0, "plantbus.v1.erp.workorder.")]
+    # one poller at a time: each new order published once (WO-1 was not published again
+    # by the replica that took over: it loaded the orders the first one kept)
+    assert sorted(ids) == ["WO-1", "WO-2"], ids
