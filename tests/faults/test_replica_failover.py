@@ -137,7 +137,7 @@ class Hooks(http.server.BaseHTTPRequestHandler):
 
     ids: ClassVar[list[str]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length", 0)))
         Hooks.ids.append(self.headers["webhook-id"])
         self.send_response(204)
@@ -175,7 +175,8 @@ async def test_alerting_replicas_fail_over_publishing_and_notifying_each_transit
     monkeypatch.setenv("FAILOVER_HOOK_SECRET", "whsec_" + base64.b64encode(b"k" * 32).decode())
     notifiers = (
         "notifiers:\n  - name: hook\n    plugin: webhook\n"
-        f"    settings: {{url: 'http://127.0.0.1:{server.server_port}/', secret: 'env:FAILOVER_HOOK_SECRET'}}\n"
+        f"    settings: {{url: 'http://127.0.0.1:{server.server_port}/',\n"
+        "                secret: 'env:FAILOVER_HOOK_SECRET'}\n"
         "    min_priority: low\n    max_per_rule_per_hour: 1000\n"
     )
     await streams.ensure_stream(bus, streams.EVENTS)
