@@ -24,25 +24,13 @@ from plantbus.kit import streams
 from plantbus.kit.bus import Bus
 from plantbus.kit.natsserver import NatsServer
 from plantbus.sdk.connector import WorkOrder
-from plantbus.testing.replicas import Replicas, replicas
+from plantbus.testing.replicas import LINES, MACHINES, Plant, plant, replicas
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import alerting_pb2, oee_pb2
-from tests.faults.replicated import LINES, MACHINES, Plant, plant
 
 FAILOVER_S = 10.0
 """Bound on kill to first publish by the new owner here (the target, 5 s at p99, is the
 bench's: this machine is shared)."""
-
-
-async def _ready(group: Replicas, bus: Bus, scopes: tuple[str, ...]) -> None:
-    """Every replica serving and every scope held."""
-    kv = await group.leases(bus)
-
-    async def ready() -> bool:
-        held = [await group.holder(kv, s) for s in scopes]
-        return await group.serving(bus) == set(group.running) and all(held)
-
-    await wait_until(ready, timeout=60, interval=0.2, message=f"{group.service} replicas ready")
 
 
 def _totals(p: Plant, since: float) -> dict[str, list[int]]:
@@ -51,22 +39,6 @@ def _totals(p: Plant, since: float) -> dict[str, list[int]]:
         if isinstance(msg, oee_pb2.OeeSnapshot) and msg.scope in out:
             out[msg.scope].append(msg.total_count)
     return out
-
-
-async def _failover(group: Replicas, bus: Bus, p: Plant, scope: str, subject: str) -> float:
-    """SIGKILL the holder of ``scope``; seconds until the other replica first publishes on
-    ``subject`` (the killed one cannot)."""
-    kv = await group.leases(bus)
-    victim = await group.holder(kv, scope)
-    killed = time.monotonic()
-    group.running[victim].signal(signal.SIGKILL)
-    del group.running[victim]
-    await wait_until(
-        lambda: p.after(killed, subject), timeout=30, interval=0.05, message=f"{scope} published"
-    )
-    took = p.after(killed, subject)[0][0] - killed
-    assert await group.holder(kv, scope) in group.running
-    return took
 
 
 @pytest.mark.slow
@@ -78,19 +50,19 @@ async def test_oee_replicas_fail_over_and_count_exactly_what_the_machines_made(
         with replicas("oee", nats_server.url, tmp_path / "oee", p.pubkey) as group:
             for name in ("ra", "rb"):
                 group.start(name)
-            await _ready(group, bus, LINES)
+            await group.ready(bus, LINES)
             await p.start_production()
             await asyncio.sleep(3)
             kv = await group.leases(bus)
             line = LINES[0]
             subject = f"plantbus.v1.oee.{line.replace('/', '.')}.m1"
-            took = await _failover(group, bus, p, line, subject)
+            took = await group.fail_over(bus, p, line, subject)
             print(f"oee failover {took:.2f}s")
             assert took < FAILOVER_S
             # a replacement joins (as the supervisor or Kubernetes would start one): the
             # lines are shared again, handed over without a gap
             group.start("rc")
-            await _ready(group, bus, LINES)
+            await group.ready(bus, LINES)
             await asyncio.sleep(2)
             # pause the holder of a line past its lease, then let it go on
             paused_name = await group.holder(kv, line)
@@ -185,17 +157,11 @@ async def test_alerting_replicas_fail_over_publishing_and_notifying_each_transit
             with replicas("alerting", nats_server.url, tmp_path / "al", p.pubkey) as group:
                 for name in ("ra", "rb"):
                     group.start(name)
-                await _ready(group, bus, ("s/a",))
+                await group.ready(bus, ("s/a",))
 
-                async def toggle() -> None:
-                    while True:
-                        for device in p.devices:
-                            device.values["temp"] = 80.0 if device.values["temp"] < 70 else 20.0
-                        await asyncio.sleep(1.5)
-
-                toggling = asyncio.create_task(toggle())
+                toggling = p.toggle_temperature(1.5)
                 await asyncio.sleep(4)
-                took = await _failover(group, bus, p, "s/a", "plantbus.v1.alarm.")
+                took = await group.fail_over(bus, p, "s/a", "plantbus.v1.alarm.")
                 print(f"alerting failover {took:.2f}s")
                 assert took < FAILOVER_S
                 await asyncio.sleep(4)
@@ -237,23 +203,17 @@ async def test_one_erp_replica_polls_and_the_other_takes_over_when_it_dies(
         with replicas("erp", nats_server.url, tmp_path / "erp-r", p.pubkey) as group:
             for name in ("ra", "rb"):
                 group.start(name)
-            await _ready(group, bus, ("plant-erp",))
+            await group.ready(bus, ("plant-erp",))
             await wait_until(lambda: p.after(0, "plantbus.v1.erp.workorder."), timeout=20)
-            kv = await group.leases(bus)
-            victim = await group.holder(kv, "plant-erp")
-            killed = time.monotonic()
-            group.running[victim].signal(signal.SIGKILL)
-            del group.running[victim]
-            _order_file(inbox, 2)  # only a replica polling the ERP can publish it
-            await wait_until(
-                lambda: len(p.after(0, "plantbus.v1.erp.workorder.")) >= 2,
-                timeout=30,
-                message="the other replica polled",
+            took = await group.fail_over(
+                bus,
+                p,
+                "plant-erp",
+                "plantbus.v1.erp.workorder.",
+                then=lambda: _order_file(inbox, 2),  # only a replica polling can publish it
             )
-            took = p.after(killed, "plantbus.v1.erp.workorder.")[0][0] - killed
             print(f"erp failover {took:.2f}s")
             assert took < FAILOVER_S
-            assert await group.holder(kv, "plant-erp") in group.running
             await asyncio.sleep(2)
     ids = [msg.erp_id for _, _, msg in p.after(0, "plantbus.v1.erp.workorder.")]
     # one poller at a time: each new order published once (WO-1 was not published again
