@@ -132,3 +132,15 @@ async def test_two_replicas_share_the_scopes_and_one_takes_all_when_the_other_di
     assert b_share <= ra.running
     assert set(ra.saved) == b_share  # nothing of b's was saved by a: it had none to save
     assert "standing in" in a.describe()
+
+
+async def test_a_renewal_whose_reply_was_lost_is_recognised_as_ours(bus: Bus) -> None:
+    a, b, ca, _cb = await _pair(bus)
+    assert await a.acquire("oee.l2")
+    # the renewal reached the server but its reply did not come back: the revision moved on
+    await a.kv.update("oee.l2", a._value, last=a.revision("oee.l2"))
+    ca.t += 1.0
+    assert await a.renew("oee.l2")
+    assert a.holds("oee.l2")
+    assert a.revision("oee.l2") == (await a.kv.get("oee.l2")).revision
+    assert not await b.acquire("oee.l2")
