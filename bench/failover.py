@@ -15,6 +15,7 @@ lease_renew_p99_ms, lease_writes_per_scope_per_s.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sys
 import time
@@ -58,7 +59,7 @@ async def _kills(
         await group.ready(bus, (scope,), timeout=120)
         for n in range(KILLS):
             await asyncio.sleep(1.0)
-            took = await group.fail_over(bus, p, scope, subject, then=lambda n=n: trigger(n))
+            took = await group.fail_over(bus, p, scope, subject, then=functools.partial(trigger, n))
             times.append(took)
             print(f"[failover] {service} {n + 1}/{KILLS}: {took:.2f}s", file=sys.stderr)
             group.start(f"r{n + 2}")

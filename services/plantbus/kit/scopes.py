@@ -20,7 +20,6 @@ scopes, ``drop`` when it must stop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 import time
@@ -33,6 +32,7 @@ from plantbus.kit.bus import Bus, kv_key
 from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.kit.lease import DEFAULT_TTL_S, Leases
 from plantbus.kit.service import ServiceContext
+from plantbus.kit.tasks import cancel
 from plantbus.v1 import service_pb2
 
 __all__ = ["ScopeHandler", "ScopeOwner", "open_scopes"]
@@ -127,9 +127,7 @@ class ScopeOwner:
     async def stop(self) -> None:
         """Stop stepping; save and give back every scope (the others take them at once)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel(self._task)
             self._task = None
         await self._drop(set(self.running), save=True, release=True)
 

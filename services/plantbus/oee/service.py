@@ -321,8 +321,8 @@ class OeeService(Service):
             await asyncio.sleep(0.25)
             now = time.time()
             async with self._lock:
-                if self.catching_up and time.monotonic() - self._last_msg > 1.0:
-                    self.catching_up = False  # nothing came for a second: at the end
+                if self.catching_up and time.monotonic() - self._last_msg > 2.0:
+                    self.catching_up = False  # nothing came for 2 s: at the stream's end
                 self.live.tick(now)
                 await self._publish_due(now)
             if time.monotonic() - last_save >= 2.0:
