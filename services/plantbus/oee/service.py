@@ -170,14 +170,26 @@ class OeeService(Service):
                 self._sub = None
             self.live, self.seq, self.skip = LiveOee(), 0, {}
             self._lines = set(lines)
-            self.catching_up, self._last_msg = bool(lines), time.monotonic()
+            self._last_msg = time.monotonic()
             self.dirty, self.urgent = set(), set()
             if self._kv is not None:
                 await self._restore(self._kv, lines)
+            self.catching_up = bool(lines) and await self._behind()
             if self._config is not None:
                 self.live.configure(only_lines(self._config, lines), time.time())
             if lines and self._config is not None:
                 await self._subscribe()
+
+    async def _behind(self) -> bool:
+        """Whether the stream holds telemetry after the restored sequence (no saved state:
+        reading starts with new messages, nothing to catch up with)."""
+        if not self.seq:
+            return False
+        try:
+            info = await self.ctx.bus.js.stream_info(streams.TELEMETRY.name)
+        except Exception:  # noqa: BLE001 - NATS slow: the tick loop decides
+            return True
+        return int(info.state.last_seq or 0) > self.seq
 
     async def _restore(self, kv: KeyValue, lines: set[str]) -> None:
         try:
