@@ -37,7 +37,7 @@ from plantbus.alerting.delivery import Delivery
 from plantbus.alerting.lifecycle import PROCESS_LOCAL, Alarm, AlarmState
 from plantbus.alerting.machine_state import MachineStates
 from plantbus.alerting.messages import render
-from plantbus.alerting.metrics import FloodDetector
+from plantbus.alerting.metrics import FloodDetector, area_of
 from plantbus.alerting.positions import Positions
 from plantbus.alerting.suppression import DesignSuppression
 from plantbus.config import PlantConfig
