@@ -248,7 +248,10 @@ def up(
                 )
         try:
             ready = hub.nats_settings("plantbus-up", url=nats_url)
-            beats = asyncio.run(_wait_ready(ready, names, ready_timeout))
+            # an outside NATS may have no MQTT listener: uns then waits for one (its health
+            # says so) without holding back the rest of the hub
+            expected = names if mqtt_url else [n for n in names if n != "uns"]
+            beats = asyncio.run(_wait_ready(ready, expected, ready_timeout))
         except ConfigError as err:
             details = "\n".join(
                 f"  {c.name}: {c.log_tail(3)}" for c in supervisor.children if not c.alive
