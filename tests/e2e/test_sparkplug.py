@@ -47,7 +47,16 @@ pytestmark = [
 ]
 
 GROUP, EDGE = "plantbus-e2e", "hub1"
-M1_TAGS = {"state", "reason", "parts", "rejects", "spindle_temp", "power", "speed_setpoint"}
+M1_TAGS = {
+    "state",
+    "reason",
+    "parts",
+    "rejects",
+    "spindle_temp",
+    "power",
+    "speed_setpoint",
+    "vibration",
+}
 DEVICES = ("m1-plc", "m2-plc", "probe-plc")
 T = spb.MessageType
 _PLANTBUS = (sys.executable, "-m", "plantbus.cli")
