@@ -6,45 +6,26 @@ after a redelivery, so a receiver that drops ids it has seen files a due point o
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
-from typing import ClassVar, Final
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel
 
-from plantbus.sdk import API_VERSION
+from plantbus.sdk import API_VERSION, webhooks
 from plantbus.sdk.errors import NotifierRejected, NotifierUnavailable, describe
 from plantbus.sdk.maintenance import MaintenanceConnector, MaintenanceRequest
 from plantbus.sdk.plugin import PluginManifest
-from plantbus.sdk.webhooks import headers, signing_key
+from plantbus.sdk.webhooks import WebhookSettings, headers, signing_key
 
-__all__ = ["WebhookRequestSettings", "WebhookRequests", "body", "message_id"]
-
-_RETRYABLE: Final = frozenset({408, 425, 429})
-
-
-class WebhookRequestSettings(BaseModel):
-    """Where to POST and the signing secret."""
-
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
-    url: str = Field(pattern=r"^https?://")
-    secret: SecretStr
-    """``whsec_`` and base64 of 24 to 64 random bytes; share it with the receiver only."""
-    timeout_s: float = Field(default=10.0, gt=0)
-
-    @field_validator("secret")
-    @classmethod
-    def _standard(cls, value: SecretStr) -> SecretStr:
-        signing_key(value.get_secret_value())
-        return value
+__all__ = ["WebhookRequests", "WebhookSettings", "body", "message_id"]
 
 
 def message_id(request: MaintenanceRequest) -> str:
-    """The same for every attempt of one request; never contains a ``.``."""
-    return "msg_" + hashlib.sha256(request.key.encode()).hexdigest()[:32]
+    """The same for every attempt of one request."""
+    return webhooks.message_id(request.key)
 
 
 def body(request: MaintenanceRequest) -> bytes:
@@ -65,15 +46,15 @@ def body(request: MaintenanceRequest) -> bytes:
     ).encode()
 
 
-class WebhookRequests(MaintenanceConnector[WebhookRequestSettings]):
+class WebhookRequests(MaintenanceConnector[WebhookSettings]):
     """HTTP POST with a Standard Webhooks signature; one HTTP session, reused."""
 
     manifest: ClassVar[PluginManifest] = PluginManifest(
         "webhook", "0.1.0", API_VERSION, "Maintenance requests as Standard Webhooks signed POST"
     )
-    Settings: ClassVar[type[BaseModel]] = WebhookRequestSettings
+    Settings: ClassVar[type[BaseModel]] = WebhookSettings
 
-    def __init__(self, settings: WebhookRequestSettings) -> None:
+    def __init__(self, settings: WebhookSettings) -> None:
         super().__init__(settings)
         self._key = signing_key(settings.secret.get_secret_value())
         self._where = urlsplit(settings.url)._replace(query="", fragment="").geturl()
@@ -100,7 +81,7 @@ class WebhookRequests(MaintenanceConnector[WebhookRequestSettings]):
             raise NotifierUnavailable(f"webhook {self._where}: {describe(err)}") from err
         if 200 <= status < 300:
             return location
-        if status >= 500 or status in _RETRYABLE:
+        if status >= 500 or status in webhooks.RETRYABLE:
             raise NotifierUnavailable(f"webhook {self._where} answered HTTP {status}; retrying")
         raise NotifierRejected(f"webhook {self._where} refused the request with HTTP {status}")
 

@@ -15,46 +15,24 @@ how); ``X-Plantbus-Alarm`` carries the alarm id for routing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from urllib.parse import urlsplit
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from plantbus.sdk import API_VERSION
+from plantbus.sdk import API_VERSION, webhooks
 from plantbus.sdk.errors import NotifierRejected, NotifierUnavailable, describe
 from plantbus.sdk.notifier import AlarmNotification, Notifier
 from plantbus.sdk.plugin import PluginManifest
-from plantbus.sdk.webhooks import SECRET_PREFIX, headers, sign, signing_key
+from plantbus.sdk.webhooks import SECRET_PREFIX, WebhookSettings, headers, sign, signing_key
 
 __all__ = ["SECRET_PREFIX", "WebhookNotifier", "WebhookSettings", "sign", "signing_key"]
 
-_RETRYABLE = frozenset({408, 425, 429})
-"""4xx answers that mean "later", not "never"."""
-
 
 def message_id(note: AlarmNotification) -> str:
-    """The same for every attempt of one alarm state change; never contains a ``.``."""
-    seed = f"{note.alarm_id}\n{note.state}\n{note.time.isoformat()}".encode()
-    return "msg_" + hashlib.sha256(seed).hexdigest()[:32]
-
-
-class WebhookSettings(BaseModel):
-    """Where to POST and the signing secret."""
-
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
-    url: str = Field(pattern=r"^https?://")
-    secret: SecretStr
-    """``whsec_`` and base64 of 24 to 64 random bytes; share it with the receiver only."""
-    timeout_s: float = Field(default=10.0, gt=0)
-
-    @field_validator("secret")
-    @classmethod
-    def _standard(cls, value: SecretStr) -> SecretStr:
-        signing_key(value.get_secret_value())
-        return value
+    """The same for every attempt of one alarm state change."""
+    return webhooks.message_id(f"{note.alarm_id}\n{note.state}\n{note.time.isoformat()}")
 
 
 def _body(note: AlarmNotification) -> bytes:
@@ -106,7 +84,7 @@ class WebhookNotifier(Notifier[WebhookSettings]):
             raise NotifierUnavailable(f"webhook {self._where}: {describe(err)}") from err
         if 200 <= status < 300:
             return
-        if status >= 500 or status in _RETRYABLE:
+        if status >= 500 or status in webhooks.RETRYABLE:
             raise NotifierUnavailable(f"webhook {self._where} answered HTTP {status}; retrying")
         raise NotifierRejected(
             f"webhook {self._where} refused the call with HTTP {status}"

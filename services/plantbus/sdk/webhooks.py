@@ -15,7 +15,17 @@ import hashlib
 import hmac
 from typing import Final
 
-__all__ = ["SECRET_PREFIX", "headers", "sign", "signing_key"]
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+__all__ = [
+    "RETRYABLE",
+    "SECRET_PREFIX",
+    "WebhookSettings",
+    "headers",
+    "message_id",
+    "sign",
+    "signing_key",
+]
 
 SECRET_PREFIX: Final = "whsec_"
 _MAKE_ONE: Final = (
@@ -37,6 +47,32 @@ def signing_key(secret: str) -> bytes:
             f"(Standard Webhooks); make one with: {_MAKE_ONE}"
         )
     return key
+
+
+class WebhookSettings(BaseModel):
+    """Where to POST and the signing secret."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    url: str = Field(pattern=r"^https?://")
+    secret: SecretStr
+    """``whsec_`` and base64 of 24 to 64 random bytes; share it with the receiver only."""
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    @field_validator("secret")
+    @classmethod
+    def _standard(cls, value: SecretStr) -> SecretStr:
+        signing_key(value.get_secret_value())
+        return value
+
+
+RETRYABLE: Final = frozenset({408, 425, 429})
+"""4xx answers that mean "later", not "never" (with every 5xx)."""
+
+
+def message_id(seed: str) -> str:
+    """A ``webhook-id`` from what makes a message one message: the same for every attempt of
+    it, and never containing a ``.`` (the signature joins the id with dots)."""
+    return "msg_" + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
 def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
