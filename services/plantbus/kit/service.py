@@ -12,11 +12,13 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from plantbus.config import PlantConfig
 from plantbus.kit.bus import Bus
 from plantbus.kit.signing import Signer, Verifier
+from plantbus.kit.supervisor import TaskSet
 
 if TYPE_CHECKING:
     from plantbus.kit.grpc_client import ClientTls
@@ -65,6 +67,10 @@ class Service(abc.ABC):
 
     Order of calls: ``start()``; then ``apply_config()`` for the current config version
     and again for every new one; ``stop()`` on shutdown (after gRPC stopped accepting).
+    A service is also an async context manager (``async with Svc(ctx) as svc:``) that
+    starts and stops it. Background work goes in ``self.tasks`` (``spawn``): a task that
+    dies is logged and turns the heartbeat to not serving, and the base ``stop()`` cancels
+    what is left; a service that overrides ``stop()`` ends with ``await super().stop()``.
     """
 
     name: ClassVar[str]
@@ -74,6 +80,23 @@ class Service(abc.ABC):
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self.config_version = 0
+        self.tasks = TaskSet(ctx.log)
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
 
     def grpc_bindings(self) -> Sequence[GrpcBinding]:
         """The gRPC servicers this service exposes."""
@@ -87,9 +110,9 @@ class Service(abc.ABC):
         """Take a new config version live without a restart. Default: only record the version."""
         self.config_version = version
 
-    @abc.abstractmethod
     async def stop(self) -> None:
         """Stop tasks and flush state. Safe to call twice."""
+        await self.tasks.close()
 
     def plugin_infos(self) -> Sequence[Any]:
         """``plantbus.v1.PluginInfo`` messages for the plugins this service loaded."""
@@ -98,3 +121,9 @@ class Service(abc.ABC):
     def health(self) -> tuple[bool, str]:
         """(serving, detail) for the heartbeat; override to report degraded states."""
         return True, ""
+
+    def status(self) -> tuple[bool, str]:
+        """What the heartbeat reports: a dead background task first, else ``health()``."""
+        if self.tasks.failure:
+            return False, f"background task died: {self.tasks.failure}"
+        return self.health()
