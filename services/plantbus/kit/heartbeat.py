@@ -65,7 +65,7 @@ class HeartbeatPublisher:
 
     def build(self, service: Service) -> service_pb2.ServiceHeartbeat:
         """The current heartbeat of one hosted service."""
-        serving, detail = service.status()
+        serving, detail = service.reported_health()
         if service.follows_config and (note := self.config_note()):
             detail = f"{detail}; {note}" if detail else note
         if self.stopping:

@@ -122,7 +122,7 @@ class Service(abc.ABC):
         """(serving, detail) for the heartbeat; override to report degraded states."""
         return True, ""
 
-    def status(self) -> tuple[bool, str]:
+    def reported_health(self) -> tuple[bool, str]:
         """What the heartbeat reports: a dead background task first, else ``health()``."""
         if self.tasks.failure:
             return False, f"background task died: {self.tasks.failure}"

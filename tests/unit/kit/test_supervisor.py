@@ -53,10 +53,10 @@ async def test_a_task_that_dies_turns_the_service_to_not_serving_and_is_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with _Looping(_context(tmp_path)) as service:
-        assert service.status() == (True, "")
+        assert service.reported_health() == (True, "")
         service.fail.set()
-        await wait_until(lambda: not service.status()[0], timeout=5)
-        detail = service.status()[1]
+        await wait_until(lambda: not service.reported_health()[0], timeout=5)
+        detail = service.reported_health()[1]
         assert "looping-fails" in detail and "register map out of range" in detail
         assert any("looping-fails died" in r.getMessage() for r in caplog.records)
         ticks = service.ticks
@@ -70,7 +70,7 @@ async def test_stop_cancels_every_task_still_running(tmp_path: Path) -> None:
     assert len(service.tasks) == 2
     await service.stop()
     assert len(service.tasks) == 0
-    assert service.status() == (True, ""), "a cancelled task is not a failure"
+    assert service.reported_health() == (True, ""), "a cancelled task is not a failure"
 
 
 async def test_a_service_that_fails_to_start_is_stopped_again(tmp_path: Path) -> None:
