@@ -103,12 +103,6 @@ async def read_back(cluster: NatsCluster, until: float) -> list[tuple[str, TagSa
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="known (issue #17): in one full CI run m1's samples were stored out of order per tag "
-    "after the leader kill ([1, 2, 3, 6, 7, 4, ...]): the spool's replay and live cycles can "
-    "interleave while the stream has no leader; passes when run alone",
-)
 @pytest.mark.timeout(240)  # about 90 s: the hub's start, two failovers, the read-back
 def test_killing_the_telemetry_then_the_outbox_leader_loses_and_doubles_no_sample(
     nats_cluster: NatsCluster, tmp_path: Path

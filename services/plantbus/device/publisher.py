@@ -10,6 +10,11 @@ Delivery is at-least-once without duplicates in the stream:
 - cycles not yet acknowledged stay in memory; when NATS goes away, an ack fails or
   takes longer than ``ack_timeout_s``, they go to the spool first, then whatever
   comes next, so per-tag order holds;
+- a device's cycle is sent only once the stream has acknowledged its previous one
+  (other devices' cycles stay in flight meanwhile): while a stream has no leader (a
+  NATS node died) its messages are dropped, not refused, and a cycle sent after the
+  dropped one could be stored before it is replayed; waiting for the ack, normally a
+  few milliseconds, closes that window (the device's polls overrun meanwhile);
 - every message carries ``Nats-Msg-Id`` = ``<runner epoch>:<path>:<sequence>``, so a
   sample sent twice (stored, but its ack lost with the connection) is dropped by the
   stream's duplicate window (2 minutes by default);
@@ -69,6 +74,10 @@ class TelemetryPublisher:
         self.waited_s = 0.0
         """Time cycles spent waiting for the stream to catch up (``max_unacked``)."""
         self._in_flight: deque[_InFlight] = deque()
+        self._last_of: dict[int, _InFlight] = {}
+        """Each device's latest cycle, by the identity of its counters (one per device)."""
+        self._failed = False
+        """An ack in flight failed: spool from the oldest cycle on, before sending more."""
         self._unacked = 0
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -100,14 +109,34 @@ class TelemetryPublisher:
             return
         self._settle()
         await self._make_room()
+        await self._after_previous(counters)
         if len(self.spool) or not self.bus.connected:
             self._settle(flush=True)
             self._spool(records, counters)
             return
         ack = await self._send(records, trace)
-        self._in_flight.append(_InFlight(ack, records, time.monotonic(), counters))
+        ack.add_done_callback(self._note_failure)
+        cycle = _InFlight(ack, records, time.monotonic(), counters)
+        self._in_flight.append(cycle)
+        self._last_of[id(counters)] = cycle
         self._unacked += len(records)
         self.published += len(records)
+
+    def _note_failure(self, ack: asyncio.Future[Any]) -> None:
+        if not ack.cancelled() and ack.exception() is not None:
+            self._failed = True
+
+    async def _after_previous(self, counters: device_pb2.DeviceCounters) -> None:
+        """Wait until the device's previous cycle is acknowledged, at most until it is due
+        (then :meth:`_settle` spools it, and this cycle follows it into the spool)."""
+        previous = self._last_of.get(id(counters))
+        if previous is None or previous.ack.done():
+            return
+        started = time.monotonic()
+        due = self.ack_timeout_s - (started - previous.sent_at)
+        await asyncio.wait([previous.ack], timeout=max(due, 0.0) + 0.01)
+        self.waited_s += time.monotonic() - started
+        self._settle()
 
     async def _make_room(self) -> None:
         """Wait while ``max_unacked`` samples are in flight: for the oldest cycle's ack,
@@ -122,19 +151,24 @@ class TelemetryPublisher:
 
     def _settle(self, flush: bool = False) -> None:
         """Forget acknowledged cycles; spool, in order, from the first that failed, timed
-        out, or (``flush``) is still open."""
+        out, or (``flush``) is still open, with every cycle after it."""
         now = time.monotonic()
+        failed, self._failed = self._failed, False
         while self._in_flight and self._in_flight[0].confirmed():
-            self._unacked -= len(self._in_flight.popleft().records)
+            done = self._in_flight.popleft()
+            self._unacked -= len(done.records)
+            if self._last_of.get(id(done.counters)) is done:
+                del self._last_of[id(done.counters)]
         if not self._in_flight:
             return
         head = self._in_flight[0]
-        if flush or head.ack.done() or now - head.sent_at > self.ack_timeout_s:
+        if flush or failed or head.ack.done() or now - head.sent_at > self.ack_timeout_s:
             moved = sum(len(cycle.records) for cycle in self._in_flight)
             for cycle in self._in_flight:
                 cycle.ack.cancel()
                 self._spool(cycle.records, cycle.counters)
             self._in_flight.clear()
+            self._last_of.clear()
             self._unacked = 0
             log.warning("telemetry: %d unacknowledged samples moved to the spool", moved)
 

@@ -50,10 +50,10 @@ async def test_a_cycle_waits_for_the_oldest_ack_once_the_bound_is_reached(
 ) -> None:
     stream = _Stream()
     publisher = TelemetryPublisher(_Bus(stream), Spool(tmp_path), max_unacked=100)  # type: ignore[arg-type]
-    counters = device_pb2.DeviceCounters()
-    await publisher.publish(cycle(60, 1), counters)
-    await publisher.publish(cycle(60, 2), counters)  # 60 in flight: below the bound
-    third = asyncio.create_task(publisher.publish(cycle(60, 3), counters))
+    devices = [device_pb2.DeviceCounters() for _ in range(3)]  # not held by their own acks
+    await publisher.publish(cycle(60, 1), devices[0])
+    await publisher.publish(cycle(60, 2), devices[1])  # 60 in flight: below the bound
+    third = asyncio.create_task(publisher.publish(cycle(60, 3), devices[2]))
     await asyncio.sleep(0.05)
     assert not third.done() and len(stream.acks) == 2, "the third cycle was sent regardless"
     stream.acks[0].set_result(None)
@@ -72,3 +72,39 @@ async def test_an_ack_that_never_comes_spools_in_order_when_due(tmp_path: Path) 
     keys = [key for key, _ in spool.oldest_segment()]
     assert keys == [k for k, _ in cycle(60, 1) + cycle(60, 2)]
     assert counters.samples_lost == 0
+
+
+async def test_a_device_cycle_waits_for_the_ack_of_its_previous_one_not_for_others(
+    tmp_path: Path,
+) -> None:
+    stream = _Stream()
+    publisher = TelemetryPublisher(_Bus(stream), Spool(tmp_path))  # type: ignore[arg-type]
+    m1, m2 = device_pb2.DeviceCounters(), device_pb2.DeviceCounters()
+    await publisher.publish(cycle(3, 1), m1)
+    await asyncio.wait_for(publisher.publish(cycle(3, 1), m2), 1)  # m2 is not held by m1
+    second = asyncio.create_task(publisher.publish(cycle(3, 2), m1))
+    await asyncio.sleep(0.05)
+    assert not second.done() and len(stream.acks) == 2, "m1's next cycle went out unacked"
+    stream.acks[0].set_result(None)
+    await asyncio.wait_for(second, 1)
+    assert len(stream.acks) == 3 and len(publisher.spool) == 0
+
+
+async def test_a_failed_ack_sends_its_cycle_and_the_next_to_the_spool_in_order(
+    tmp_path: Path,
+) -> None:
+    """The stream had no leader: the first cycle's ack fails while another device's
+    later cycle is in flight; the next cycle of the first device follows it to the spool
+    instead of reaching the stream before it."""
+    stream = _Stream()
+    spool = Spool(tmp_path)
+    publisher = TelemetryPublisher(_Bus(stream), spool)  # type: ignore[arg-type]
+    m1, m2 = device_pb2.DeviceCounters(), device_pb2.DeviceCounters()
+    await publisher.publish(cycle(2, 1), m2)
+    await publisher.publish(cycle(2, 10), m1)
+    stream.acks[0].set_result(None)
+    stream.acks[1].set_exception(TimeoutError("no leader"))
+    await asyncio.wait_for(publisher.publish(cycle(2, 11), m1), 1)
+    assert len(stream.acks) == 2, "sent after a failed cycle"
+    keys = [key for key, _ in spool.oldest_segment()]
+    assert keys == [k for k, _ in cycle(2, 10) + cycle(2, 11)]
