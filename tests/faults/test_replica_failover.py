@@ -1,8 +1,8 @@
-"""Two replicas of OEE, alerting and ERP as real processes on one nats-server, one of them
-SIGKILLed or paused (SIGSTOP past its lease, then SIGCONT): its scopes move to the other
-within a few seconds, OEE counts end equal to the simulator's counters, every alarm
-transition is in the events stream once, no notification is sent twice, and the paused
-replica publishes nothing once awake."""
+"""Two replicas of OEE, alerting and ERP as real processes on a real 3-node JetStream
+cluster (every stream and bucket R3), one of them SIGKILLed or paused (SIGSTOP past its
+lease, then SIGCONT): its scopes move to the other within a few seconds, OEE counts end
+equal to the simulator's counters, every alarm transition is in the events stream once,
+no notification is sent twice, and the paused replica publishes nothing once awake."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from plantbus_b2mml.schedule import schedule_xml
 
 from plantbus.kit import streams
 from plantbus.kit.bus import Bus
-from plantbus.kit.natsserver import NatsServer
 from plantbus.sdk.connector import WorkOrder
+from plantbus.testing.cluster import NatsCluster
 from plantbus.testing.replicas import LINES, MACHINES, Plant, plant, replicas
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import alerting_pb2, oee_pb2
@@ -31,6 +31,18 @@ from plantbus.v1 import alerting_pb2, oee_pb2
 FAILOVER_S = 10.0
 """Bound on kill to first publish by the new owner here (the target, 5 s at p99, is the
 bench's: this machine is shared)."""
+
+
+@pytest.fixture
+def nats_url(nats_cluster: NatsCluster, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The cluster's URLs; the replicas and the plant create every stream and bucket R3."""
+    monkeypatch.setenv("PLANTBUS_JS_REPLICAS", str(len(nats_cluster.nodes)))
+    return nats_cluster.urls
+
+
+@pytest.fixture
+def bus(cluster_bus: Bus) -> Bus:
+    return cluster_bus
 
 
 def _totals(p: Plant, since: float) -> dict[str, list[int]]:
@@ -44,10 +56,10 @@ def _totals(p: Plant, since: float) -> dict[str, list[int]]:
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 async def test_oee_replicas_fail_over_and_count_exactly_what_the_machines_made(
-    nats_server: NatsServer, bus: Bus, tmp_path: Path
+    nats_url: str, bus: Bus, tmp_path: Path
 ) -> None:
-    async with plant(nats_server.url, bus, tmp_path, "oee") as p:
-        with replicas("oee", nats_server.url, tmp_path / "oee", p.pubkey) as group:
+    async with plant(nats_url, bus, tmp_path, "oee") as p:
+        with replicas("oee", nats_url, tmp_path / "oee", p.pubkey) as group:
             for name in ("ra", "rb"):
                 group.start(name)
             await group.ready(bus, LINES)
@@ -119,8 +131,9 @@ class Hooks(http.server.BaseHTTPRequestHandler):
         pass
 
 
-async def _stream_alarms(bus: Bus) -> dict[str, list[str]]:
-    """Per alarm, the states of its events as the events stream holds them, in order."""
+async def _stream_alarms(bus: Bus, idle_s: float = 2.0) -> dict[str, list[str]]:
+    """Per alarm, the states of its events as the events stream holds them, in order
+    (read until none has come for ``idle_s``)."""
     out: dict[str, list[str]] = {}
     sub = await bus.js.subscribe(
         "plantbus.v1.alarm.>", stream=streams.EVENTS.name, ordered_consumer=True
@@ -128,7 +141,7 @@ async def _stream_alarms(bus: Bus) -> dict[str, list[str]]:
     try:
         while True:
             try:
-                msg = await sub.next_msg(timeout=2)
+                msg = await sub.next_msg(timeout=idle_s)
             except (TimeoutError, nats.errors.TimeoutError):
                 return out
             event = alerting_pb2.AlarmEvent.FromString(msg.data)
@@ -137,10 +150,23 @@ async def _stream_alarms(bus: Bus) -> dict[str, list[str]]:
         await sub.unsubscribe()
 
 
+async def _fewest_transitions(bus: Bus) -> int:
+    """The fewest events any of the machines' ``hot`` alarms has in the stream."""
+    states = await _stream_alarms(bus, idle_s=0.5)
+    return min((len(seq) for seq in states.values()), default=0) if len(states) == 2 else 0
+
+
+async def _each_alarm_at_least(bus: Bus, n: int) -> None:
+    async def enough() -> bool:
+        return await _fewest_transitions(bus) >= n
+
+    await wait_until(enough, timeout=60, interval=0.5, message=f"{n} transitions of each alarm")
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 async def test_alerting_replicas_fail_over_publishing_and_notifying_each_transition_once(
-    nats_server: NatsServer, bus: Bus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    nats_url: str, bus: Bus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -153,20 +179,20 @@ async def test_alerting_replicas_fail_over_publishing_and_notifying_each_transit
     )
     await streams.ensure_stream(bus, streams.EVENTS)
     try:
-        async with plant(nats_server.url, bus, tmp_path, "alerting", notifiers) as p:
-            with replicas("alerting", nats_server.url, tmp_path / "al", p.pubkey) as group:
+        async with plant(nats_url, bus, tmp_path, "alerting", notifiers) as p:
+            with replicas("alerting", nats_url, tmp_path / "al", p.pubkey) as group:
                 for name in ("ra", "rb"):
                     group.start(name)
                 await group.ready(bus, ("s/a",))
 
                 toggling = p.toggle_temperature(1.5)
-                await asyncio.sleep(4)
+                await _each_alarm_at_least(bus, 2)
                 took = await group.fail_over(bus, p, "s/a", "plantbus.v1.alarm.")
                 print(f"alerting failover {took:.2f}s")
                 assert took < FAILOVER_S
-                await asyncio.sleep(4)
+                since = await _fewest_transitions(bus)
+                await _each_alarm_at_least(bus, max(4, since + 2))  # the new owner's
                 toggling.cancel()
-                await asyncio.sleep(2)
         states = await _stream_alarms(bus)
         assert states, "no alarm events in the stream"
         for alarm, seq in states.items():
@@ -189,7 +215,7 @@ def _order_file(inbox: Path, n: int) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 async def test_one_erp_replica_polls_and_the_other_takes_over_when_it_dies(
-    nats_server: NatsServer, bus: Bus, tmp_path: Path
+    nats_url: str, bus: Bus, tmp_path: Path
 ) -> None:
     inbox, outbox = tmp_path / "erp" / "inbox", tmp_path / "erp" / "outbox"
     inbox.mkdir(parents=True)
@@ -199,8 +225,8 @@ async def test_one_erp_replica_polls_and_the_other_takes_over_when_it_dies(
         f"    settings: {{inbox: '{inbox}', outbox: '{outbox}'}}\n"
     )
     _order_file(inbox, 1)
-    async with plant(nats_server.url, bus, tmp_path, "erp", erp) as p:
-        with replicas("erp", nats_server.url, tmp_path / "erp-r", p.pubkey) as group:
+    async with plant(nats_url, bus, tmp_path, "erp", erp) as p:
+        with replicas("erp", nats_url, tmp_path / "erp-r", p.pubkey) as group:
             for name in ("ra", "rb"):
                 group.start(name)
             await group.ready(bus, ("plant-erp",))
