@@ -17,7 +17,7 @@ import asyncio
 import errno
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
@@ -28,11 +28,13 @@ from plantbus.sdk import API_VERSION
 from plantbus.sdk.historian import (
     Bucket,
     Event,
+    EventQuery,
     HistorianStore,
     Sample,
     StoreFull,
     StoreUnavailable,
     WriteBatch,
+    stored_sample,
 )
 from plantbus.sdk.plugin import PluginManifest
 from plantbus_sqlite import reads, sql
@@ -195,10 +197,6 @@ class SqliteStore(HistorianStore[SqliteSettings]):
             found = row[0] if row else None
         return found
 
-    @staticmethod
-    def _sample(tag: str, row: Sequence[Any]) -> Sample:
-        return Sample(tag, row[0], row[1], row[2], row[3], row[0] + row[4])
-
     async def samples(
         self, tag: str, start_us: int, end_us: int, limit: int, after_us: int | None = None
     ) -> list[Sample]:
@@ -214,7 +212,7 @@ class SqliteStore(HistorianStore[SqliteSettings]):
                 "ORDER BY t LIMIT ?",
                 (tid, lo, end_us, limit),
             )
-            return [self._sample(tag, row) for row in rows]
+            return [stored_sample(tag, row) for row in rows]
 
         return await self._read(get)
 
@@ -235,8 +233,8 @@ class SqliteStore(HistorianStore[SqliteSettings]):
                 (tid, time_us),
             ).fetchone()
             return (
-                self._sample(tag, before) if before else None,
-                self._sample(tag, after) if after else None,
+                stored_sample(tag, before) if before else None,
+                stored_sample(tag, after) if after else None,
             )
 
         return await self._read(get)
@@ -274,20 +272,14 @@ class SqliteStore(HistorianStore[SqliteSettings]):
 
         return await self._read(get)
 
-    async def events(
-        self,
-        kinds: Sequence[str],
-        scope: str,
-        start_us: int,
-        end_us: int,
-        limit: int,
-        after: tuple[int, int] = (0, 0),
-    ) -> list[tuple[int, Event]]:
+    async def find_events(self, query: EventQuery, limit: int) -> list[tuple[int, Event]]:
         """Events by the (time, id) index."""
-        query, params = reads.events_query(kinds, scope, start_us, end_us, after)
+        where, params = query.where("?")
+        statement = (
+            f"SELECT id, kind, scope, t, key, data FROM events WHERE {where} ORDER BY t, id LIMIT ?"
+        )
 
         def get(conn: sqlite3.Connection) -> list[tuple[int, Event]]:
-            rows = conn.execute(query, (*params, limit))
-            return [(row[0], Event(*row[1:])) for row in rows]
+            return [(row[0], Event(*row[1:])) for row in conn.execute(statement, (*params, limit))]
 
         return await self._read(get)
