@@ -17,7 +17,6 @@ the next call.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import psycopg
@@ -27,6 +26,7 @@ from plantbus.sdk import API_VERSION
 from plantbus.sdk.historian import (
     MINUTE_US,
     Bucket,
+    Cutoffs,
     Event,
     EventQuery,
     HistorianStore,
@@ -120,19 +120,11 @@ class PostgresStore(HistorianStore[PostgresSettings]):
             except psycopg.Error as err:
                 raise failure(err) from err
 
-    async def expire(
-        self,
-        samples_before_us: int,
-        rollups_before_us: Mapping[int, int],
-        events_before_us: Mapping[str, int],
-    ) -> int:
+    async def delete_older(self, cut: Cutoffs) -> int:
         """Drop whole samples partitions below the cut-off, delete the rest by range."""
         async with self._write_lock:
             try:
-                conn = await self._db.writer()
-                return await self._writes.expire(
-                    conn, samples_before_us, rollups_before_us, events_before_us
-                )
+                return await self._writes.expire(await self._db.writer(), cut)
             except psycopg.Error as err:
                 raise failure(err) from err
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from plantbus.sdk.historian import HOUR_US, MINUTE_US, Sample, WriteBatch
+from plantbus.sdk.historian import HOUR_US, MINUTE_US, Cutoffs, Sample, WriteBatch
 from plantbus_postgres import sql
 from plantbus_postgres.docs import event_doc
 from plantbus_postgres.schema import DAY_US, Layout
@@ -21,6 +21,13 @@ from plantbus_postgres.schema import DAY_US, Layout
 __all__ = ["Writer"]
 
 _TAG_TIME = itemgetter(0, 1)
+_INSERT_EVENTS = (
+    "INSERT INTO {s}.events (kind, scope, t, key, data, doc) VALUES (%s, %s, %s, %s, %s, %s)"
+)
+_UPSERT_POSITIONS = (
+    "INSERT INTO {s}.positions VALUES (%s, %s) "
+    "ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq"
+)
 
 
 def _rows(
@@ -87,24 +94,14 @@ class Writer:
         async with conn.transaction():
             closed = await self._put_samples(conn, batch.samples, ids, last)
             await self._put_rollups(conn, closed)
-            if batch.events:
-                async with conn.cursor() as cur:
-                    await cur.executemany(
-                        self.layout.q(
-                            "INSERT INTO {s}.events (kind, scope, t, key, data, doc) "
-                            "VALUES (%s, %s, %s, %s, %s, %s)"
-                        ),
-                        [(*e, event_doc(e.kind, e.data)) for e in batch.events],
-                    )
-            if batch.positions:
-                async with conn.cursor() as cur:
-                    await cur.executemany(
-                        self.layout.q(
-                            "INSERT INTO {s}.positions VALUES (%s, %s) "
-                            "ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq"
-                        ),
-                        list(batch.positions.items()),
-                    )
+            inserts: list[tuple[str, list[tuple[Any, ...]]]] = [
+                (_INSERT_EVENTS, [(*e, event_doc(e.kind, e.data)) for e in batch.events]),
+                (_UPSERT_POSITIONS, list(batch.positions.items())),
+            ]
+            for statement, rows in inserts:
+                if rows:
+                    async with conn.cursor() as cur:
+                        await cur.executemany(self.layout.q(statement), rows)
         self.layout.ids = ids
         self._last.update(last)
 
@@ -202,27 +199,21 @@ class Writer:
         params["tags"], params["starts"] = (list(c) for c in zip(*hours, strict=True))
         await conn.execute(self.layout.q(sql.HOURS), params)
 
-    async def expire(
-        self,
-        conn: psycopg.AsyncConnection[Any],
-        samples_before_us: int,
-        rollups_before_us: Mapping[int, int],
-        events_before_us: Mapping[str, int],
-    ) -> int:
+    async def expire(self, conn: psycopg.AsyncConnection[Any], cut: Cutoffs) -> int:
         """Drop whole samples partitions below the cut-off, delete the rest by range."""
         deletes: list[tuple[str, tuple[Any, ...]]] = [
-            ("DELETE FROM {s}.samples WHERE t < %s", (samples_before_us,))
+            ("DELETE FROM {s}.samples WHERE t < %s", (cut.samples_us,))
         ]
         deletes += [
             ("DELETE FROM {s}.rollups WHERE w = %s AND t < %s", item)
-            for item in rollups_before_us.items()
+            for item in cut.rollups_us.items()
         ]
         deletes += [
             ("DELETE FROM {s}.events WHERE kind = %s AND t < %s", item)
-            for item in events_before_us.items()
+            for item in cut.events_us.items()
         ]
         async with conn.transaction():
-            deleted = await self._drop_partitions(conn, samples_before_us)
+            deleted = await self._drop_partitions(conn, cut.samples_us)
             for statement, params in deletes:
                 cur = await conn.execute(self.layout.q(statement), params)
                 deleted += cur.rowcount

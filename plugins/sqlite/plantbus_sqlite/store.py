@@ -17,7 +17,7 @@ import asyncio
 import errno
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from plantbus.sdk import API_VERSION
 from plantbus.sdk.historian import (
     Bucket,
+    Cutoffs,
     Event,
     EventQuery,
     HistorianStore,
@@ -169,18 +170,10 @@ class SqliteStore(HistorianStore[SqliteSettings]):
             raise StoreUnavailable("SQLite historian store is not open")
         return self._w
 
-    async def expire(
-        self,
-        samples_before_us: int,
-        rollups_before_us: Mapping[int, int],
-        events_before_us: Mapping[str, int],
-    ) -> int:
+    async def delete_older(self, cut: Cutoffs) -> int:
         """Delete by tag and time range (the primary keys), events by time."""
         writer = self._writer_of()
-        return await self._run(
-            self._writer,
-            lambda: writer.expire(samples_before_us, rollups_before_us, events_before_us),
-        )
+        return await self._run(self._writer, lambda: writer.expire(*cut))
 
     # -- reads ------------------------------------------------------------------
 

@@ -21,41 +21,9 @@ and a store's results must equal theirs:
   that sample had no value).
 """
 
-from plantbus.sdk.historian.aggregates import combine, open_minute, summarize, with_open_minute
-from plantbus.sdk.historian.rows import (
-    GOOD,
-    HOUR_US,
-    MINUTE_US,
-    Bucket,
-    Event,
-    EventQuery,
-    Sample,
-    WriteBatch,
-    stored_sample,
-)
-from plantbus.sdk.historian.store import (
-    HistorianStore,
-    StoreContext,
-    StoreFull,
-    StoreUnavailable,
-)
+from plantbus.sdk.historian import aggregates, rows, store
+from plantbus.sdk.historian.aggregates import *  # noqa: F403 - the package is the API
+from plantbus.sdk.historian.rows import *  # noqa: F403
+from plantbus.sdk.historian.store import *  # noqa: F403
 
-__all__ = [
-    "GOOD",
-    "HOUR_US",
-    "MINUTE_US",
-    "Bucket",
-    "Event",
-    "EventQuery",
-    "HistorianStore",
-    "Sample",
-    "StoreContext",
-    "StoreFull",
-    "StoreUnavailable",
-    "WriteBatch",
-    "combine",
-    "open_minute",
-    "stored_sample",
-    "summarize",
-    "with_open_minute",
-]
+__all__ = rows.__all__ + store.__all__ + aggregates.__all__

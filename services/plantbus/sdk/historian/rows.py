@@ -12,6 +12,7 @@ __all__ = [
     "HOUR_US",
     "MINUTE_US",
     "Bucket",
+    "Cutoffs",
     "Event",
     "EventQuery",
     "Sample",
@@ -131,3 +132,13 @@ class EventQuery(NamedTuple):
             where.append(f"(scope = {mark} OR substr(scope, 1, {mark}) = {mark})")
             params.extend([self.scope, len(self.scope) + 1, f"{self.scope}/"])
         return " AND ".join(where), params
+
+
+class Cutoffs(NamedTuple):
+    """What :meth:`HistorianStore.expire` deletes: what is older than these times."""
+
+    samples_us: int
+    rollups_us: Mapping[int, int]
+    """Rollup width -> cut-off."""
+    events_us: Mapping[str, int]
+    """Event kind -> cut-off."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plantbus.sdk.errors import PlantbusError
-from plantbus.sdk.historian.rows import Bucket, Event, EventQuery, Sample, WriteBatch
+from plantbus.sdk.historian.rows import Bucket, Cutoffs, Event, EventQuery, Sample, WriteBatch
 from plantbus.sdk.plugin import Plugin, SettingsT
 
 __all__ = ["HistorianStore", "StoreContext", "StoreFull", "StoreUnavailable"]
@@ -113,7 +113,6 @@ class HistorianStore(Plugin[SettingsT], abc.ABC):
         """What :meth:`events` returns, for the query in one value (a SQL store builds
         its condition with :meth:`EventQuery.where`)."""
 
-    @abc.abstractmethod
     async def expire(
         self,
         samples_before_us: int,
@@ -122,6 +121,13 @@ class HistorianStore(Plugin[SettingsT], abc.ABC):
     ) -> int:
         """Delete samples older than ``samples_before_us``, rollups (by width) and events
         (by kind) older than theirs; return how many rows went."""
+        return await self.delete_older(
+            Cutoffs(samples_before_us, rollups_before_us, events_before_us)
+        )
+
+    @abc.abstractmethod
+    async def delete_older(self, cut: Cutoffs) -> int:
+        """What :meth:`expire` does, for the cut-offs in one value."""
 
     async def size_bytes(self) -> int:
         """Bytes the store takes on disk, where it can tell (0 otherwise)."""
