@@ -97,6 +97,6 @@ class StreamReader:
     async def close(self) -> None:
         """Stop fetching; the durable consumer stays for the next open to replace."""
         if self._sub is not None:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(nats.errors.Error):  # closed or draining: gone anyway
                 await self._sub.unsubscribe()  # type: ignore[attr-defined]
             self._sub = None

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from plantbus.config.historian import Retention
-from plantbus.sdk.historian import HOUR_US, MINUTE_US
+from plantbus.sdk.historian import HOUR_US, MINUTE_US, Cutoffs
 
 __all__ = ["Cutoffs", "cutoffs"]
 
 _DAY_US = 86_400_000_000
-
-
-@dataclass(frozen=True)
-class Cutoffs:
-    """What is older than these times goes."""
-
-    samples_us: int
-    rollups_us: dict[int, int]
-    """Rollup width -> cut-off."""
-    events_us: dict[str, int]
-    """Event kind -> cut-off."""
 
 
 def cutoffs(retention: Retention, now_us: int) -> Cutoffs:
