@@ -73,10 +73,10 @@ def _failure(err: sqlite3.Error | OSError) -> StoreUnavailable:
 class SqliteStore(HistorianStore[SqliteSettings]):
     """The built-in embedded store."""
 
+    Settings: ClassVar[type[BaseModel]] = SqliteSettings
     manifest: ClassVar[PluginManifest] = PluginManifest(
         "sqlite", "0.1.0", API_VERSION, "embedded SQLite (WAL) historian store"
     )
-    Settings: ClassVar[type[BaseModel]] = SqliteSettings
 
     def __init__(self, settings: SqliteSettings, context: Any) -> None:
         super().__init__(settings, context)
