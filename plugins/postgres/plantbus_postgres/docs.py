@@ -7,7 +7,7 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from psycopg.types.json import Jsonb
 
-from plantbus.v1 import alerting_pb2, erp_pb2, oee_pb2
+from plantbus.v1 import alerting_pb2, erp_pb2, maintenance_pb2, oee_pb2
 
 __all__ = ["event_doc"]
 
@@ -18,6 +18,7 @@ _TYPES: dict[str, type[Message]] = {
     "alarm": alerting_pb2.AlarmEvent,
     "work_order": erp_pb2.WorkOrderEvent,
     "confirmation": erp_pb2.Confirmation,
+    "maintenance": maintenance_pb2.MaintenanceEvent,
 }
 
 

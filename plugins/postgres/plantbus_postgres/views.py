@@ -89,6 +89,15 @@ SELECT scope, {{s}}.ts(t) AS time, t AS t_us, doc->>'work_order_erp_id' AS work_
        coalesce((doc->>'downtime_seconds')::float8, 0) AS downtime_seconds,
        coalesce((doc->>'final')::boolean, false) AS final
 FROM {{s}}.events WHERE kind = 'confirmation';
+CREATE OR REPLACE VIEW {{s}}.maintenance_events AS
+SELECT scope AS machine, {{s}}.ts(t) AS time, t AS t_us, key AS subject,
+       lower(replace(doc->>'kind', 'MAINTENANCE_EVENT_KIND_', '')) AS kind,
+       coalesce(doc->>'message', '') AS message,
+       (doc->'window'->>'score')::float8 AS score,
+       (doc->'plan'->'forecast'->>'hours')::float8 AS forecast_hours,
+       (doc->'plan'->'forecast'->>'hours_early')::float8 AS forecast_hours_early,
+       (doc->'plan'->'forecast'->>'hours_late')::float8 AS forecast_hours_late
+FROM {{s}}.events WHERE kind = 'maintenance';
 """
 VIEW_NAMES: Final = (
     "tag_samples",
@@ -100,5 +109,6 @@ VIEW_NAMES: Final = (
     "alarm_events",
     "work_orders",
     "confirmations",
+    "maintenance_events",
 )
 """Every view, in the order above (what ``grant_views_to`` grants)."""

@@ -1,4 +1,4 @@
-"""``plantbus history``: query and export what the historian keeps."""
+"""``plantbus history``: query and export what the historian keeps, list its events."""
 
 from __future__ import annotations
 
@@ -119,6 +119,43 @@ def _raw(
             yield from tag.samples
         if not (token := reply.next_page_token):
             return
+
+
+_KINDS = sorted(
+    name.removeprefix("EVENT_KIND_").lower()
+    for name in historian_pb2.EventKind.keys()  # noqa: SIM118 - an enum wrapper, no dict
+    if name != "EVENT_KIND_UNSPECIFIED"
+)
+
+
+@history.command()
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(_KINDS),
+              help="Only events of this kind (repeat; default all).")  # fmt: skip
+@click.option("--scope", default="", help="A machine or line path and everything under it.")
+@click.option("--since", default="1d", show_default=True, help="Start: 30m, 8h, 7d or ISO time.")
+@click.option("--until", default="now", show_default=True, help="End: a duration ago, or ISO.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@hub_options
+def events(
+    kinds: tuple[str, ...], scope: str, since: str, until: str, as_json: bool, hub: Hub
+) -> None:
+    """Stored events, oldest first: OEE, downtime, alarms, work orders, confirmations,
+    final figures, maintenance (windows, anomalies, forecasts, plan changes)."""
+    request = historian_pb2.QueryEventsRequest(scope=scope)
+    request.kinds.extend(getattr(historian_pb2, f"EVENT_KIND_{k.upper()}") for k in kinds)
+    _range(request, since, until)
+    while True:
+        reply = call(hub, "historian", "QueryEvents", request)
+        for e in reply.events:
+            kind = historian_pb2.EventKind.Name(e.kind).removeprefix("EVENT_KIND_").lower()
+            if as_json:
+                click.echo(json.dumps(MessageToDict(e, preserving_proto_field_name=True)))
+                continue
+            said = e.maintenance.message if e.HasField("maintenance") else ""
+            click.echo(f"{e.time.ToDatetime(UTC).isoformat()}  {kind}  {e.scope}  {e.key}  {said}")
+        if not reply.next_page_token:
+            return
+        request.page_token = reply.next_page_token
 
 
 class _Writer:

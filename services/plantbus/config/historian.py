@@ -30,6 +30,8 @@ class Retention(Strict):
     alarm_days: float = Field(default=400, gt=0, le=36500)
     work_order_days: float = Field(default=400, gt=0, le=36500)
     confirmation_days: float = Field(default=400, gt=0, le=36500)
+    maintenance_days: float = Field(default=400, gt=0, le=36500)
+    """Maintenance events: condition windows, anomalies, forecasts, plan changes."""
 
     @model_validator(mode="after")
     def _rollups_outlive_raw(self) -> Self:

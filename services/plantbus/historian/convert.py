@@ -7,7 +7,7 @@ from typing import Final
 from google.protobuf.message import Message
 
 from plantbus.sdk.historian import Bucket, Event, Sample
-from plantbus.v1 import alerting_pb2, erp_pb2, historian_pb2, oee_pb2
+from plantbus.v1 import alerting_pb2, erp_pb2, historian_pb2, maintenance_pb2, oee_pb2
 
 __all__ = ["EVENT_KINDS", "bucket", "event", "sample"]
 
@@ -18,6 +18,7 @@ EVENT_KINDS: Final[dict[int, str]] = {
     historian_pb2.EVENT_KIND_WORK_ORDER: "work_order",
     historian_pb2.EVENT_KIND_CONFIRMATION: "confirmation",
     historian_pb2.EVENT_KIND_OEE_FINAL: "oee_final",
+    historian_pb2.EVENT_KIND_MAINTENANCE: "maintenance",
 }
 """EventKind -> the kind as stored."""
 _FIELDS: Final[dict[str, tuple[int, str, type[Message]]]] = {
@@ -27,6 +28,11 @@ _FIELDS: Final[dict[str, tuple[int, str, type[Message]]]] = {
     "work_order": (historian_pb2.EVENT_KIND_WORK_ORDER, "work_order", erp_pb2.WorkOrderEvent),
     "confirmation": (historian_pb2.EVENT_KIND_CONFIRMATION, "confirmation", erp_pb2.Confirmation),
     "oee_final": (historian_pb2.EVENT_KIND_OEE_FINAL, "oee", oee_pb2.OeeSnapshot),
+    "maintenance": (
+        historian_pb2.EVENT_KIND_MAINTENANCE,
+        "maintenance",
+        maintenance_pb2.MaintenanceEvent,
+    ),
 }
 
 

@@ -30,5 +30,6 @@ def cutoffs(retention: Retention, now_us: int) -> Cutoffs:
             "alarm": before(retention.alarm_days),
             "work_order": before(retention.work_order_days),
             "confirmation": before(retention.confirmation_days),
+            "maintenance": before(retention.maintenance_days),
         },
     )

@@ -13,9 +13,9 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from plantbus.sdk.historian import Event, Sample
-from plantbus.v1 import alerting_pb2, erp_pb2, oee_pb2, telemetry_pb2
+from plantbus.v1 import alerting_pb2, erp_pb2, maintenance_pb2, oee_pb2, telemetry_pb2
 
-__all__ = ["SnapshotFilter", "TagFilter", "event_of", "final_key", "samples_of"]
+__all__ = ["SnapshotFilter", "TagFilter", "event_of", "final_key", "maintenance_key", "samples_of"]
 
 
 class TagFilter:
@@ -108,6 +108,17 @@ def _line_scope(subject: str, lines: Mapping[str, str]) -> str:
     return lines.get(f"{site}/{line}", f"{site}/{line}")
 
 
+def maintenance_key(msg: maintenance_pb2.MaintenanceEvent) -> str:
+    """What a maintenance event is about: the tag of a window or anomaly, the plan of a
+    forecast, warning, due point or return to ok, the component of a recorded
+    maintenance."""
+    if msg.HasField("window"):
+        return msg.window.tag
+    if msg.HasField("plan"):
+        return msg.plan.plan
+    return msg.usage.component
+
+
 def event_of(
     msg: Message, data: bytes, subject: str, stream_us: int, lines: Mapping[str, str]
 ) -> Event | None:
@@ -128,4 +139,7 @@ def event_of(
     if isinstance(msg, erp_pb2.Confirmation):
         scope = msg.machine or _line_scope(subject, lines)
         return Event("confirmation", scope, _time(msg.end, stream_us), msg.idempotency_key, data)
+    if isinstance(msg, maintenance_pb2.MaintenanceEvent):
+        t = _time(msg.time, stream_us)
+        return Event("maintenance", msg.machine, t, maintenance_key(msg), data)
     return None

@@ -76,6 +76,7 @@ async def hosted(
     heartbeat_interval_s: float = 0.5,
     signed: bool = True,
     insecure: bool = False,
+    nats: NatsSettings | None = None,
 ) -> AsyncIterator[Runner]:
     """Run ``services`` (names or classes) in this event loop; yields the Runner.
 
@@ -83,7 +84,8 @@ async def hosted(
     reaches it), ``runner.services`` maps name to the live Service instance. The PKI
     is made under ``data_dir/pki`` (``all`` names the certificate of several services).
     Config is signed and checked with the test key
-    (:data:`plantbus.testing.config.TEST_SIGNER`) unless ``signed`` is False.
+    (:data:`plantbus.testing.config.TEST_SIGNER`) unless ``signed`` is False. ``nats``
+    (a NATS user and its password) replaces the anonymous connection to ``nats_url``.
     """
     classes = [load_service_class(s) if isinstance(s, str) else s for s in services]
     label = classes[0].name if len(classes) == 1 else "all"
@@ -101,7 +103,7 @@ async def hosted(
     settings = RunnerSettings(
         services=[c.name for c in classes],
         instance=instance or f"test-{socket.gethostname()}",
-        nats=NatsSettings(url=nats_url),
+        nats=nats or NatsSettings(url=nats_url),
         grpc=GrpcSettings(port=0, grace_s=1.0, **tls),
         data_dir=data_dir,
         heartbeat_interval_s=heartbeat_interval_s,

@@ -27,11 +27,12 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from plantbus.v1 import alerting_pb2 as plantbus_dot_v1_dot_alerting__pb2
 from plantbus.v1 import erp_pb2 as plantbus_dot_v1_dot_erp__pb2
+from plantbus.v1 import maintenance_pb2 as plantbus_dot_v1_dot_maintenance__pb2
 from plantbus.v1 import oee_pb2 as plantbus_dot_v1_dot_oee__pb2
 from plantbus.v1 import telemetry_pb2 as plantbus_dot_v1_dot_telemetry__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bplantbus/v1/historian.proto\x12\x0bplantbus.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aplantbus/v1/alerting.proto\x1a\x15plantbus/v1/erp.proto\x1a\x15plantbus/v1/oee.proto\x1a\x1bplantbus/v1/telemetry.proto\"\xc6\x01\n\rHistorySample\x12\x0c\n\x04path\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x05value\x18\x03 \x01(\x0b\x32\x15.plantbus.v1.TagValue\x12%\n\x07quality\x18\x04 \x01(\x0e\x32\x14.plantbus.v1.Quality\x12\x30\n\x0creceive_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xcb\x02\n\rHistoryBucket\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63ount\x18\x03 \x01(\x04\x12\x15\n\rgood_fraction\x18\x04 \x01(\x01\x12\x10\n\x03min\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03max\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x11\n\x04mean\x18\x07 \x01(\x01H\x02\x88\x01\x01\x12\x1f\n\x12time_weighted_mean\x18\x08 \x01(\x01H\x03\x88\x01\x01\x12\x12\n\x05\x66irst\x18\t \x01(\x01H\x04\x88\x01\x01\x12\x11\n\x04last\x18\n \x01(\x01H\x05\x88\x01\x01\x42\x06\n\x04_minB\x06\n\x04_maxB\x07\n\x05_meanB\x15\n\x13_time_weighted_meanB\x08\n\x06_firstB\x07\n\x05_last\"\xa0\x01\n\nTagHistory\x12\x0c\n\x04path\x18\x01 \x01(\t\x12+\n\x07samples\x18\x02 \x03(\x0b\x32\x1a.plantbus.v1.HistorySample\x12+\n\x07\x62uckets\x18\x03 \x03(\x0b\x32\x1a.plantbus.v1.HistoryBucket\x12*\n\x06values\x18\x04 \x03(\x0b\x32\x1a.plantbus.v1.HistorySample\"\x9a\x02\n\x13QueryHistoryRequest\x12\r\n\x05paths\x18\x01 \x03(\t\x12)\n\x05start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04mode\x18\x04 \x01(\x0e\x32\x18.plantbus.v1.HistoryMode\x12)\n\x06\x62ucket\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12&\n\x02\x61t\x18\x06 \x03(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x07 \x01(\r\x12\x12\n\npage_token\x18\x08 \x01(\t\"f\n\x14QueryHistoryResponse\x12%\n\x04tags\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.TagHistory\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\"\xee\x02\n\x0cHistoryEvent\x12$\n\x04kind\x18\x01 \x01(\x0e\x32\x16.plantbus.v1.EventKind\x12\r\n\x05scope\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03key\x18\x04 \x01(\t\x12\'\n\x03oee\x18\x05 \x01(\x0b\x32\x18.plantbus.v1.OeeSnapshotH\x00\x12.\n\x08\x64owntime\x18\x06 \x01(\x0b\x32\x1a.plantbus.v1.DowntimeEventH\x00\x12(\n\x05\x61larm\x18\x07 \x01(\x0b\x32\x17.plantbus.v1.AlarmEventH\x00\x12\x31\n\nwork_order\x18\x08 \x01(\x0b\x32\x1b.plantbus.v1.WorkOrderEventH\x00\x12\x31\n\x0c\x63onfirmation\x18\t \x01(\x0b\x32\x19.plantbus.v1.ConfirmationH\x00\x42\t\n\x07message\"\xc5\x01\n\x12QueryEventsRequest\x12%\n\x05kinds\x18\x01 \x03(\x0e\x32\x16.plantbus.v1.EventKind\x12\r\n\x05scope\x18\x02 \x01(\t\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x05 \x01(\r\x12\x12\n\npage_token\x18\x06 \x01(\t\"Y\n\x13QueryEventsResponse\x12)\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x19.plantbus.v1.HistoryEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"r\n\rExportRequest\x12\r\n\x05paths\x18\x01 \x03(\t\x12)\n\x05start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"d\n\x0e\x45xportResponse\x12+\n\x07samples\x18\x01 \x03(\x0b\x32\x1a.plantbus.v1.HistorySample\x12\x11\n\ttags_done\x18\x02 \x01(\r\x12\x12\n\ntags_total\x18\x03 \x01(\r*{\n\x0bHistoryMode\x12\x1c\n\x18HISTORY_MODE_UNSPECIFIED\x10\x00\x12\x14\n\x10HISTORY_MODE_RAW\x10\x01\x12\x19\n\x15HISTORY_MODE_BUCKETED\x10\x02\x12\x1d\n\x19HISTORY_MODE_INTERPOLATED\x10\x03*\xbc\x01\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x45VENT_KIND_OEE\x10\x01\x12\x17\n\x13\x45VENT_KIND_DOWNTIME\x10\x02\x12\x14\n\x10\x45VENT_KIND_ALARM\x10\x03\x12\x19\n\x15\x45VENT_KIND_WORK_ORDER\x10\x04\x12\x1b\n\x17\x45VENT_KIND_CONFIRMATION\x10\x05\x12\x18\n\x14\x45VENT_KIND_OEE_FINAL\x10\x06\x32\xd8\x02\n\x10HistorianService\x12q\n\x0cQueryHistory\x12 .plantbus.v1.QueryHistoryRequest\x1a!.plantbus.v1.QueryHistoryResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/v1/history:query:\x01*\x12m\n\x0bQueryEvents\x12\x1f.plantbus.v1.QueryEventsRequest\x1a .plantbus.v1.QueryEventsResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/events:query:\x01*\x12\x62\n\x06\x45xport\x12\x1a.plantbus.v1.ExportRequest\x1a\x1b.plantbus.v1.ExportResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/history:export:\x01*0\x01\x42\x65\n\x15io.github.plantbus.v1B\x0eHistorianProtoP\x01Z:github.com/plantbus/plantbus/gen/go/plantbus/v1;plantbusv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bplantbus/v1/historian.proto\x12\x0bplantbus.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aplantbus/v1/alerting.proto\x1a\x15plantbus/v1/erp.proto\x1a\x1dplantbus/v1/maintenance.proto\x1a\x15plantbus/v1/oee.proto\x1a\x1bplantbus/v1/telemetry.proto\"\xc6\x01\n\rHistorySample\x12\x0c\n\x04path\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12$\n\x05value\x18\x03 \x01(\x0b\x32\x15.plantbus.v1.TagValue\x12%\n\x07quality\x18\x04 \x01(\x0e\x32\x14.plantbus.v1.Quality\x12\x30\n\x0creceive_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xcb\x02\n\rHistoryBucket\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63ount\x18\x03 \x01(\x04\x12\x15\n\rgood_fraction\x18\x04 \x01(\x01\x12\x10\n\x03min\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03max\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x11\n\x04mean\x18\x07 \x01(\x01H\x02\x88\x01\x01\x12\x1f\n\x12time_weighted_mean\x18\x08 \x01(\x01H\x03\x88\x01\x01\x12\x12\n\x05\x66irst\x18\t \x01(\x01H\x04\x88\x01\x01\x12\x11\n\x04last\x18\n \x01(\x01H\x05\x88\x01\x01\x42\x06\n\x04_minB\x06\n\x04_maxB\x07\n\x05_meanB\x15\n\x13_time_weighted_meanB\x08\n\x06_firstB\x07\n\x05_last\"\xa0\x01\n\nTagHistory\x12\x0c\n\x04path\x18\x01 \x01(\t\x12+\n\x07samples\x18\x02 \x03(\x0b\x32\x1a.plantbus.v1.HistorySample\x12+\n\x07\x62uckets\x18\x03 \x03(\x0b\x32\x1a.plantbus.v1.HistoryBucket\x12*\n\x06values\x18\x04 \x03(\x0b\x32\x1a.plantbus.v1.HistorySample\"\x9a\x02\n\x13QueryHistoryRequest\x12\r\n\x05paths\x18\x01 \x03(\t\x12)\n\x05start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04mode\x18\x04 \x01(\x0e\x32\x18.plantbus.v1.HistoryMode\x12)\n\x06\x62ucket\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12&\n\x02\x61t\x18\x06 \x03(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x07 \x01(\r\x12\x12\n\npage_token\x18\x08 \x01(\t\"f\n\x14QueryHistoryResponse\x12%\n\x04tags\x18\x01 \x03(\x0b\x32\x17.plantbus.v1.TagHistory\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\"\xa4\x03\n\x0cHistoryEvent\x12$\n\x04kind\x18\x01 \x01(\x0e\x32\x16.plantbus.v1.EventKind\x12\r\n\x05scope\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03key\x18\x04 \x01(\t\x12\'\n\x03oee\x18\x05 \x01(\x0b\x32\x18.plantbus.v1.OeeSnapshotH\x00\x12.\n\x08\x64owntime\x18\x06 \x01(\x0b\x32\x1a.plantbus.v1.DowntimeEventH\x00\x12(\n\x05\x61larm\x18\x07 \x01(\x0b\x32\x17.plantbus.v1.AlarmEventH\x00\x12\x31\n\nwork_order\x18\x08 \x01(\x0b\x32\x1b.plantbus.v1.WorkOrderEventH\x00\x12\x31\n\x0c\x63onfirmation\x18\t \x01(\x0b\x32\x19.plantbus.v1.ConfirmationH\x00\x12\x34\n\x0bmaintenance\x18\n \x01(\x0b\x32\x1d.plantbus.v1.MaintenanceEventH\x00\x42\t\n\x07message\"\xc5\x01\n\x12QueryEventsRequest\x12%\n\x05kinds\x18\x01 \x03(\x0e\x32\x16.plantbus.v1.EventKind\x12\r\n\x05scope\x18\x02 \x01(\t\x12)\n\x05start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x05 \x01(\r\x12\x12\n\npage_token\x18\x06 \x01(\t\"Y\n\x13QueryEventsResponse\x12)\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x19.plantbus.v1.HistoryEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"r\n\rExportRequest\x12\r\n\x05paths\x18\x01 \x03(\t\x12)\n\x05start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"d\n\x0e\x45xportResponse\x12+\n\x07samples\x18\x01 \x03(\x0b\x32\x1a.plantbus.v1.HistorySample\x12\x11\n\ttags_done\x18\x02 \x01(\r\x12\x12\n\ntags_total\x18\x03 \x01(\r*{\n\x0bHistoryMode\x12\x1c\n\x18HISTORY_MODE_UNSPECIFIED\x10\x00\x12\x14\n\x10HISTORY_MODE_RAW\x10\x01\x12\x19\n\x15HISTORY_MODE_BUCKETED\x10\x02\x12\x1d\n\x19HISTORY_MODE_INTERPOLATED\x10\x03*\xd8\x01\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x45VENT_KIND_OEE\x10\x01\x12\x17\n\x13\x45VENT_KIND_DOWNTIME\x10\x02\x12\x14\n\x10\x45VENT_KIND_ALARM\x10\x03\x12\x19\n\x15\x45VENT_KIND_WORK_ORDER\x10\x04\x12\x1b\n\x17\x45VENT_KIND_CONFIRMATION\x10\x05\x12\x18\n\x14\x45VENT_KIND_OEE_FINAL\x10\x06\x12\x1a\n\x16\x45VENT_KIND_MAINTENANCE\x10\x07\x32\xd8\x02\n\x10HistorianService\x12q\n\x0cQueryHistory\x12 .plantbus.v1.QueryHistoryRequest\x1a!.plantbus.v1.QueryHistoryResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/v1/history:query:\x01*\x12m\n\x0bQueryEvents\x12\x1f.plantbus.v1.QueryEventsRequest\x1a .plantbus.v1.QueryEventsResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/events:query:\x01*\x12\x62\n\x06\x45xport\x12\x1a.plantbus.v1.ExportRequest\x1a\x1b.plantbus.v1.ExportResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/history:export:\x01*0\x01\x42\x65\n\x15io.github.plantbus.v1B\x0eHistorianProtoP\x01Z:github.com/plantbus/plantbus/gen/go/plantbus/v1;plantbusv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,30 +46,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HISTORIANSERVICE'].methods_by_name['QueryEvents']._serialized_options = b'\202\323\344\223\002\025\"\020/v1/events:query:\001*'
   _globals['_HISTORIANSERVICE'].methods_by_name['Export']._loaded_options = None
   _globals['_HISTORIANSERVICE'].methods_by_name['Export']._serialized_options = b'\202\323\344\223\002\027\"\022/v1/history:export:\001*'
-  _globals['_HISTORYMODE']._serialized_start=2207
-  _globals['_HISTORYMODE']._serialized_end=2330
-  _globals['_EVENTKIND']._serialized_start=2333
-  _globals['_EVENTKIND']._serialized_end=2521
-  _globals['_HISTORYSAMPLE']._serialized_start=243
-  _globals['_HISTORYSAMPLE']._serialized_end=441
-  _globals['_HISTORYBUCKET']._serialized_start=444
-  _globals['_HISTORYBUCKET']._serialized_end=775
-  _globals['_TAGHISTORY']._serialized_start=778
-  _globals['_TAGHISTORY']._serialized_end=938
-  _globals['_QUERYHISTORYREQUEST']._serialized_start=941
-  _globals['_QUERYHISTORYREQUEST']._serialized_end=1223
-  _globals['_QUERYHISTORYRESPONSE']._serialized_start=1225
-  _globals['_QUERYHISTORYRESPONSE']._serialized_end=1327
-  _globals['_HISTORYEVENT']._serialized_start=1330
-  _globals['_HISTORYEVENT']._serialized_end=1696
-  _globals['_QUERYEVENTSREQUEST']._serialized_start=1699
-  _globals['_QUERYEVENTSREQUEST']._serialized_end=1896
-  _globals['_QUERYEVENTSRESPONSE']._serialized_start=1898
-  _globals['_QUERYEVENTSRESPONSE']._serialized_end=1987
-  _globals['_EXPORTREQUEST']._serialized_start=1989
-  _globals['_EXPORTREQUEST']._serialized_end=2103
-  _globals['_EXPORTRESPONSE']._serialized_start=2105
-  _globals['_EXPORTRESPONSE']._serialized_end=2205
-  _globals['_HISTORIANSERVICE']._serialized_start=2524
-  _globals['_HISTORIANSERVICE']._serialized_end=2868
+  _globals['_HISTORYMODE']._serialized_start=2292
+  _globals['_HISTORYMODE']._serialized_end=2415
+  _globals['_EVENTKIND']._serialized_start=2418
+  _globals['_EVENTKIND']._serialized_end=2634
+  _globals['_HISTORYSAMPLE']._serialized_start=274
+  _globals['_HISTORYSAMPLE']._serialized_end=472
+  _globals['_HISTORYBUCKET']._serialized_start=475
+  _globals['_HISTORYBUCKET']._serialized_end=806
+  _globals['_TAGHISTORY']._serialized_start=809
+  _globals['_TAGHISTORY']._serialized_end=969
+  _globals['_QUERYHISTORYREQUEST']._serialized_start=972
+  _globals['_QUERYHISTORYREQUEST']._serialized_end=1254
+  _globals['_QUERYHISTORYRESPONSE']._serialized_start=1256
+  _globals['_QUERYHISTORYRESPONSE']._serialized_end=1358
+  _globals['_HISTORYEVENT']._serialized_start=1361
+  _globals['_HISTORYEVENT']._serialized_end=1781
+  _globals['_QUERYEVENTSREQUEST']._serialized_start=1784
+  _globals['_QUERYEVENTSREQUEST']._serialized_end=1981
+  _globals['_QUERYEVENTSRESPONSE']._serialized_start=1983
+  _globals['_QUERYEVENTSRESPONSE']._serialized_end=2072
+  _globals['_EXPORTREQUEST']._serialized_start=2074
+  _globals['_EXPORTREQUEST']._serialized_end=2188
+  _globals['_EXPORTRESPONSE']._serialized_start=2190
+  _globals['_EXPORTRESPONSE']._serialized_end=2290
+  _globals['_HISTORIANSERVICE']._serialized_start=2637
+  _globals['_HISTORIANSERVICE']._serialized_end=2981
 # @@protoc_insertion_point(module_scope)

@@ -5,6 +5,7 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from plantbus.v1 import alerting_pb2 as _alerting_pb2
 from plantbus.v1 import erp_pb2 as _erp_pb2
+from plantbus.v1 import maintenance_pb2 as _maintenance_pb2
 from plantbus.v1 import oee_pb2 as _oee_pb2
 from plantbus.v1 import telemetry_pb2 as _telemetry_pb2
 from google.protobuf.internal import containers as _containers
@@ -32,6 +33,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_WORK_ORDER: _ClassVar[EventKind]
     EVENT_KIND_CONFIRMATION: _ClassVar[EventKind]
     EVENT_KIND_OEE_FINAL: _ClassVar[EventKind]
+    EVENT_KIND_MAINTENANCE: _ClassVar[EventKind]
 HISTORY_MODE_UNSPECIFIED: HistoryMode
 HISTORY_MODE_RAW: HistoryMode
 HISTORY_MODE_BUCKETED: HistoryMode
@@ -43,6 +45,7 @@ EVENT_KIND_ALARM: EventKind
 EVENT_KIND_WORK_ORDER: EventKind
 EVENT_KIND_CONFIRMATION: EventKind
 EVENT_KIND_OEE_FINAL: EventKind
+EVENT_KIND_MAINTENANCE: EventKind
 
 class HistorySample(_message.Message):
     __slots__ = ("path", "time", "value", "quality", "receive_time")
@@ -125,7 +128,7 @@ class QueryHistoryResponse(_message.Message):
     def __init__(self, tags: _Optional[_Iterable[_Union[TagHistory, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
 
 class HistoryEvent(_message.Message):
-    __slots__ = ("kind", "scope", "time", "key", "oee", "downtime", "alarm", "work_order", "confirmation")
+    __slots__ = ("kind", "scope", "time", "key", "oee", "downtime", "alarm", "work_order", "confirmation", "maintenance")
     KIND_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
@@ -135,6 +138,7 @@ class HistoryEvent(_message.Message):
     ALARM_FIELD_NUMBER: _ClassVar[int]
     WORK_ORDER_FIELD_NUMBER: _ClassVar[int]
     CONFIRMATION_FIELD_NUMBER: _ClassVar[int]
+    MAINTENANCE_FIELD_NUMBER: _ClassVar[int]
     kind: EventKind
     scope: str
     time: _timestamp_pb2.Timestamp
@@ -144,7 +148,8 @@ class HistoryEvent(_message.Message):
     alarm: _alerting_pb2.AlarmEvent
     work_order: _erp_pb2.WorkOrderEvent
     confirmation: _erp_pb2.Confirmation
-    def __init__(self, kind: _Optional[_Union[EventKind, str]] = ..., scope: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key: _Optional[str] = ..., oee: _Optional[_Union[_oee_pb2.OeeSnapshot, _Mapping]] = ..., downtime: _Optional[_Union[_oee_pb2.DowntimeEvent, _Mapping]] = ..., alarm: _Optional[_Union[_alerting_pb2.AlarmEvent, _Mapping]] = ..., work_order: _Optional[_Union[_erp_pb2.WorkOrderEvent, _Mapping]] = ..., confirmation: _Optional[_Union[_erp_pb2.Confirmation, _Mapping]] = ...) -> None: ...
+    maintenance: _maintenance_pb2.MaintenanceEvent
+    def __init__(self, kind: _Optional[_Union[EventKind, str]] = ..., scope: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key: _Optional[str] = ..., oee: _Optional[_Union[_oee_pb2.OeeSnapshot, _Mapping]] = ..., downtime: _Optional[_Union[_oee_pb2.DowntimeEvent, _Mapping]] = ..., alarm: _Optional[_Union[_alerting_pb2.AlarmEvent, _Mapping]] = ..., work_order: _Optional[_Union[_erp_pb2.WorkOrderEvent, _Mapping]] = ..., confirmation: _Optional[_Union[_erp_pb2.Confirmation, _Mapping]] = ..., maintenance: _Optional[_Union[_maintenance_pb2.MaintenanceEvent, _Mapping]] = ...) -> None: ...
 
 class QueryEventsRequest(_message.Message):
     __slots__ = ("kinds", "scope", "start", "end", "page_size", "page_token")

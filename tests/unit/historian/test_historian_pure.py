@@ -160,6 +160,7 @@ def test_retention_cutoffs_by_class_and_whole_buckets() -> None:
         "alarm",
         "work_order",
         "confirmation",
+        "maintenance",
     }
     assert cut.events_us["oee_final"] == now - 3650 * 86_400_000_000
 
