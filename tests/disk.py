@@ -1,4 +1,4 @@
-"""Disks that fill up, for the spool's tests.
+"""Disks that fill up, for the spool's and the historian's tests.
 
 Two kinds with the same ``path``, ``fill()`` and ``free()``: a real tmpfs of a few hundred
 KiB (when this host lets the test mount one: root or CAP_SYS_ADMIN), and a budget put in
@@ -103,16 +103,18 @@ class TmpfsDisk:
 
 
 @contextlib.contextmanager
-def small_disk(kind: str, where: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Disk]:
-    """A disk of ``kind`` (``tmpfs`` or ``injected``) at ``where``; a tmpfs test is skipped,
-    with the reason, when this host does not let it mount one."""
+def small_disk(
+    kind: str, where: Path, monkeypatch: pytest.MonkeyPatch, size: str = "256k"
+) -> Iterator[Disk]:
+    """A disk of ``kind`` (``tmpfs`` of ``size``, or ``injected``) at ``where``; a tmpfs
+    test is skipped, with the reason, when this host does not let it mount one."""
     where.mkdir()
     if kind == "injected":
         yield InjectedDisk(where, monkeypatch)
         return
     mounted = (
         subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(where)],
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
             capture_output=True,
             text=True,
             check=False,

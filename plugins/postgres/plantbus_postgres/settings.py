@@ -42,7 +42,7 @@ class PostgresSettings(BaseModel):
 
 
 def failure(err: psycopg.Error) -> StoreUnavailable:
-    """The store's error for a failed statement, with the server's own words
-    (:class:`StoreFull` for a full disk, memory or quota)."""
+    """The store's error for a failed statement, with the server's own words on one line
+    (its HINT too), :class:`StoreFull` for a full disk, memory or quota."""
     cls = StoreFull if getattr(err, "sqlstate", None) in _FULL else StoreUnavailable
-    return cls(f"PostgreSQL historian store: {str(err).strip() or type(err).__name__}")
+    return cls(f"PostgreSQL historian store: {' '.join(str(err).split()) or type(err).__name__}")

@@ -73,6 +73,13 @@ class PostgresServer:
         """A libpq connection string for ``dbname``."""
         return f"host=127.0.0.1 port={self.port} user={self.superuser} dbname={dbname}"
 
+    def own(self, path: Path) -> Path:
+        """Make ``path`` a directory of the server's user (for a tablespace)."""
+        path.mkdir(exist_ok=True)
+        if self._as:
+            os.chown(path, self._as["user"], self._as["group"])
+        return path
+
     def _tool(self, name: str, *args: str) -> None:
         subprocess.run(
             [str(self.bindir / name), *args], check=True, capture_output=True, **self._as
