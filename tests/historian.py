@@ -7,11 +7,21 @@ from collections.abc import Sequence
 
 from google.protobuf.message import Message
 
+from plantbus.historian.service import HistorianService
 from plantbus.kit import subjects
 from plantbus.kit.bus import Bus
+from plantbus.kit.runner import Runner
+from plantbus.testing.waiting import wait_until
 from plantbus.v1 import alerting_pb2, erp_pb2, oee_pb2, telemetry_pb2
 
-__all__ = ["EVENTS", "final_figures", "publish_events", "publish_finals", "publish_samples"]
+__all__ = [
+    "EVENTS",
+    "final_figures",
+    "open_historian",
+    "publish_events",
+    "publish_finals",
+    "publish_samples",
+]
 
 
 async def publish_samples(
@@ -88,3 +98,11 @@ async def publish_finals(bus: Bus, finals: Sequence[oee_pb2.OeeSnapshot]) -> Non
     for final in finals:
         subject = subjects.oee_final(*final.scope.split("/"))
         await bus.js.publish(subject, final.SerializeToString(), headers=bus.headers_for(final))
+
+
+async def open_historian(runner: Runner) -> HistorianService:
+    """The runner's historian once its store is open on config version 1."""
+    service = runner.services["historian"]
+    assert isinstance(service, HistorianService)
+    await wait_until(lambda: service.store is not None and service.config_version == 1)
+    return service

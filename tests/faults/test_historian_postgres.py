@@ -21,7 +21,7 @@ from plantbus.testing.harness import hosted
 from plantbus.testing.postgres import PostgresServer, postgres_bin
 from plantbus.testing.waiting import wait_until
 from tests.disk import small_disk
-from tests.historian import publish_events, publish_samples
+from tests.historian import open_historian, publish_events, publish_samples
 
 T0 = (time.time_ns() // 1000 - 2 * 3600 * 10**6) // 60_000_000 * 60_000_000
 TAGS = [f"s/a/l/m{i}/temp" for i in range(10)]
@@ -125,9 +125,7 @@ async def test_postgres_disk_full_pauses_ingest_and_it_catches_up(
         store = {"store": "postgres", "store_settings": {"dsn": dsn, "connect_timeout_s": 1}}
         await put_config(bus, {"historian": {**store, "max_batch_delay_s": 0.1}})
         async with hosted([HistorianService], nats_url=nats_url, data_dir=tmp_path) as runner:
-            service = runner.services["historian"]
-            assert isinstance(service, HistorianService)
-            await wait_until(lambda: service.store is not None and service.config_version == 1)
+            service = await open_historian(runner)
             first = [T0 + i * 1_000_000 for i in range(300)]
             await publish_samples(bus, TAGS[0], first)
             await wait_until(lambda: service.stored["samples"] == 300)
