@@ -1,15 +1,10 @@
 """The ERP sync service.
 
 Work orders: each connection is polled and new or changed orders are published on
-``plantbus.v1.erp.workorder.<site>.<line>``. StartWorkOrder assigns one to a machine;
-the OEE service then counts its parts (and applies its ideal cycle time).
-
-Confirmations: while an order runs, every ``confirm_interval_s`` the parts made since
-the last confirmation go into the outbox with the key ``<order>:<n>``; completing the
-order sends the rest with ``final``. What was confirmed is kept in KV before the entry
-is enqueued, so a restart neither repeats nor skips quantities; a saved entry the outbox did
-not take (NATS lost or slow) is enqueued again before the next number is taken, so the
-numbers have no gaps.
+``plantbus.v1.erp.workorder.<site>.<line>`` (:mod:`plantbus.erp.orders` says what is
+taken). StartWorkOrder assigns one to a machine; the OEE service then counts its parts
+(and applies its ideal cycle time). Confirmations go out through the outbox
+(:mod:`plantbus.erp.confirming`, :mod:`plantbus.erp.outbox`).
 
 Replicas: each connection is a scope (:mod:`plantbus.kit.scopes`) run by one replica at a
 time under a KV lease: only its holder polls the ERP, confirms and consumes the
@@ -22,66 +17,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
-from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from functools import partial
+from typing import ClassVar
 
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
-from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from plantbus.config import PlantConfig
 from plantbus.config.erp import ErpConnection
+from plantbus.erp.confirming import Confirmations
+from plantbus.erp.connection import Connection, open_connection
 from plantbus.erp.convert import workorder_event
-from plantbus.erp.outbox import Outbox, OutboxWorker
+from plantbus.erp.orders import demo_moves, merged
+from plantbus.erp.outbox import Outbox
+from plantbus.erp.state import load_orders, order_key
 from plantbus.kit import codec, streams, subjects
-from plantbus.kit.bus import kv_key
 from plantbus.kit.scopes import ScopeOwner, open_scopes
-from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
-from plantbus.kit.tasks import cancel
 from plantbus.plugins import ERP_CONNECTORS, discover, plugin_infos
-from plantbus.sdk.connector import ErpConnector, WorkOrder, WorkOrderStatus
-from plantbus.sdk.errors import ErpUnavailable, NotFound, PlantbusError, ValidationFailed, describe
+from plantbus.sdk.connector import WorkOrder, WorkOrderStatus
+from plantbus.sdk.errors import ErpUnavailable, NotFound, PlantbusError, ValidationFailed
 from plantbus.v1 import erp_pb2, erp_pb2_grpc, oee_pb2, service_pb2
 
 __all__ = ["ErpService"]
-
-_CLOSED = frozenset({"cancelled", "completed"})
-"""Order states after which the hub takes no more parts for it."""
-
-
-def _key(erp_id: str) -> str:
-    return "order." + kv_key(erp_id).replace(".", "_")
-
-
-@contextlib.contextmanager
-def _doing(what: str) -> Iterator[None]:
-    """Note on an exception raised meanwhile what was being done (for the log and health)."""
-    try:
-        yield
-    except Exception as err:
-        err.add_note(what)
-        raise
-
-
-class Connection:
-    """One configured ERP connection at run time."""
-
-    def __init__(self, config: ErpConnection, connector: ErpConnector, worker: OutboxWorker):
-        self.config = config
-        self.connector = connector
-        self.worker = worker
-        self.cursor: str | None = None
-        self.last_poll = 0.0
-        self.poll_error = ""
-        """The last poll's failure, until a poll succeeds."""
-        self.task: asyncio.Task[None] | None = None
-        self.opened = False
 
 
 class ErpService(Service):
@@ -94,19 +57,11 @@ class ErpService(Service):
         self.plugins = discover(ERP_CONNECTORS)
         self.connections: dict[str, Connection] = {}
         self.orders: dict[str, erp_pb2.WorkOrderEvent] = {}
-        self.confirmed: dict[str, dict[str, float]] = {}
         self.demo = bool(ctx.options.get("demo", False))
         self._kv: KeyValue | None = None
         self._outbox: Outbox | None = None
+        self._confirmations: Confirmations | None = None
         self._subs: list[Subscription] = []
-        self._tasks: list[asyncio.Task[None]] = []
-        self._last_confirm: dict[str, float] = {}
-        self._confirming = asyncio.Lock()
-        self._unsent: dict[str, int] = {}
-        """Per order, the number of a confirmation saved (or being saved) in KV that the
-        outbox may not hold yet."""
-        self.confirm_errors: dict[str, str] = {}
-        """Per order, the last periodic confirmation's failure, until one succeeds."""
         self._scopes: ScopeOwner | None = None
 
     @property
@@ -114,6 +69,12 @@ class ErpService(Service):
         """The confirmation outbox (after start)."""
         assert self._outbox is not None
         return self._outbox
+
+    @property
+    def confirmations(self) -> Confirmations:
+        """The running orders' confirmations (after start)."""
+        assert self._confirmations is not None
+        return self._confirmations
 
     def grpc_bindings(self) -> Sequence[GrpcBinding]:
         """The ErpService servicer."""
@@ -136,8 +97,11 @@ class ErpService(Service):
         (each loads its orders and confirmed amounts)."""
         self._kv = await streams.open_bucket(self.ctx.bus, streams.ERP_STATE)
         self._outbox = await Outbox.open(self.ctx.bus, self._kv)
+        self._confirmations = Confirmations(
+            self.ctx.bus, self._kv, self._outbox, self._fence, self.ctx.log
+        )
         self._subs.append(await self.ctx.bus.subscribe(f"{subjects.PREFIX}.oee.>", self._on_oee))
-        self._tasks.append(asyncio.create_task(self._confirm_loop(), name="erp-confirm"))
+        self.tasks.spawn(self._confirm_loop(), name="erp-confirm")
         self._scopes = await open_scopes(self.ctx, self)
         self._scopes.start()
 
@@ -145,161 +109,84 @@ class ErpService(Service):
         """Whether this replica runs ``connection`` now (checked before acting for it)."""
         return self._scopes is not None and self._scopes.holds(connection)
 
-    async def _load_orders(self, connections: set[str]) -> None:
-        """The orders of ``connections`` as the last holder saved them."""
-        assert self._kv is not None
-        with contextlib.suppress(Exception):  # empty bucket
-            for key in await self._kv.keys():
-                if key.startswith("order.") and not key.endswith(".confirmed"):
-                    entry = await self._kv.get(key)
-                    if entry.value:
-                        saved = erp_pb2.WorkOrderEvent.FromString(entry.value)
-                        if saved.connection in connections:
-                            self.orders[saved.erp_id] = saved
-
     async def take(self, scopes: set[str]) -> None:
         """Run these connections here: their orders from KV, then outbox and polling."""
-        await self._load_orders(scopes)
-        await self._resend_last_confirmations(scopes)
+        assert self._kv is not None
+        self.orders.update((o.erp_id, o) for o in await load_orders(self._kv, scopes))
+        mine = [o for o in self.orders.values() if o.connection in scopes]
+        await self.confirmations.resend_last(mine)
         for name in sorted(scopes):
-            conn = self.connections.get(name)
-            if conn is None:
-                continue
-            await conn.worker.start()
-            conn.task = asyncio.create_task(self._poll_loop(conn), name=f"erp-poll-{name}")
+            if (conn := self.connections.get(name)) is not None:
+                demo = partial(self._demo_step, conn) if self.demo else None
+                await conn.resume(self.tasks, partial(self._received, conn), demo, self.ctx.log)
 
     async def drop(self, scopes: set[str], *, save: bool) -> None:
         """Stop polling and delivering for these connections (their state is in KV)."""
         for name in scopes:
             if name in self.connections:
-                await self._pause(self.connections[name])
+                await self.connections[name].pause()
 
     async def stop(self) -> None:
         """Stop polling and delivering; the outbox keeps what was not delivered."""
         if self._scopes is not None:
             await self._scopes.stop()
         for sub in self._subs:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(NatsError):  # the connection closed, or unsubscribed
                 await sub.unsubscribe()
-        await cancel(self._tasks)
+        self._subs = []
         for conn in self.connections.values():
-            await self._close(conn)
-
-    async def _pause(self, conn: Connection) -> None:
-        if conn.task:
-            await cancel(conn.task)
-            conn.task = None
-        await conn.worker.stop()
-
-    async def _close(self, conn: Connection) -> None:
-        await self._pause(conn)
-        with contextlib.suppress(Exception):
-            await conn.connector.close()
+            await conn.close(self.ctx.log)
+        await super().stop()
 
     async def apply_config(self, config: PlantConfig, version: int) -> None:
         """Open new connections, close removed or changed ones."""
         wanted = {c.name: c for c in config.erp}
         for name in list(self.connections):
             if name not in wanted or wanted[name] != self.connections[name].config:
-                await self._close(self.connections.pop(name))
+                await self.connections.pop(name).close(self.ctx.log)
         for name, cfg in wanted.items():
             if name in self.connections:
                 continue
             try:
-                cls = self.plugins.get(cfg.connector)
-                connector = cls(plugin_settings(cls, cfg.settings))
+                self.connections[name] = open_connection(self.plugins, cfg, self.outbox)
             except (PlantbusError, ValueError) as err:
                 self.ctx.log.error("ERP connection %s cannot run: %s", name, err)
                 continue
-            worker = OutboxWorker(self.outbox, name, connector, redelivery_s=cfg.redelivery_s)
-            self.connections[name] = Connection(cfg, connector, worker)
             if self._scopes is not None and name in self._scopes.running:
                 await self.take({name})  # a changed connection this replica runs
         if self._scopes is not None:
             self._scopes.configure(self.connections)
         self.config_version = version
 
-    async def _poll_loop(self, conn: Connection) -> None:
-        while True:
-            try:
-                if not conn.opened:
-                    await conn.connector.open()
-                    if self.demo:
-                        await conn.connector.seed_demo()
-                    conn.opened = True
-                orders, cursor = await conn.connector.list_work_orders(conn.cursor)
-                for order in orders:
-                    await self._received(conn, order)
-                conn.cursor, conn.last_poll = cursor, time.time()  # only once all are kept
-                if self.demo:
-                    await self._demo_step(conn)
-            except Exception as err:  # noqa: BLE001 - the plugin boundary: whatever a connector (or NATS while publishing) raises, polling goes on
-                self._poll_failed(conn, err)
-            else:
-                if conn.poll_error:
-                    self.ctx.log.info("ERP %s polled again", conn.config.name)
-                    conn.poll_error = ""
-            await asyncio.sleep(conn.config.poll_interval_s)
-
-    def _poll_failed(self, conn: Connection, err: Exception) -> None:
-        """Keep the error for health and SyncStatus; log each distinct one once."""
-        expected = isinstance(err, PlantbusError)
-        message = describe(err) if expected else f"{type(err).__name__}: {describe(err)}"
-        conn.worker.last_error = message
-        if message == conn.poll_error:
-            return
-        conn.poll_error = message
-        if expected:
-            self.ctx.log.warning("ERP %s poll failed: %s", conn.config.name, message)
-        else:  # a connector's bug: its traceback helps its author
-            self.ctx.log.error(
-                "ERP %s poll failed (connector %s): %s",
-                conn.config.name,
-                conn.config.connector,
-                message,
-                exc_info=err,
-            )
-
     def health(self) -> tuple[bool, str]:
         """Serving once this replica runs its share of the connections (readiness); the
         detail names the share, each connection whose polling fails and each order whose
         confirmation fails, and why."""
         failing = [f"ERP {n}: {c.poll_error}" for n, c in self.connections.items() if c.poll_error]
-        failing += [f"work order {o}: {e}" for o, e in self.confirm_errors.items()]
+        errors = self._confirmations.errors if self._confirmations is not None else {}
+        failing += [f"work order {o}: {e}" for o, e in errors.items()]
         if self._scopes is None:
             return True, "; ".join(failing)
         detail = "; ".join(d for d in (self._scopes.describe(), *failing) if d)
         return self._scopes.settled(), detail
 
     async def _received(self, conn: Connection, order: WorkOrder) -> None:
-        """Take a new or changed order; the hub keeps its own progress, but an order the
-        ERP closed (cancelled, or completed there) is closed here too."""
+        """Take a new or changed order (see :func:`plantbus.erp.orders.merged`)."""
         known = self.orders.get(order.erp_id)
-        event = workorder_event(order, conn.config.name)
-        if known is None and event.status in _CLOSED:
-            return  # closed in the ERP before the hub ever saw it released
-        if known is not None:
-            closed = event.status in _CLOSED and event.status != known.status
-            fields = ("number", "quantity", "product_code")
-            if not closed and all(getattr(known, f) == getattr(event, f) for f in fields):
-                return
-            if closed:
-                self.ctx.log.warning(
-                    "work order %s is %s in ERP %s", order.erp_id, event.status, conn.config.name
-                )
-            else:
-                event.status = known.status
-            event.machine = known.machine
-            event.started.CopyFrom(known.started)
-            event.produced, event.good_quantity = known.produced, known.good_quantity
-            event.scrap_quantity = known.scrap_quantity
+        event = merged(known, workorder_event(order, conn.config.name))
+        if event is None:
+            return
+        if known is not None and event.status != known.status:
+            self.ctx.log.warning(
+                "work order %s is %s in ERP %s", order.erp_id, event.status, conn.config.name
+            )
         await self._store(conn.config, event)
 
     async def _store(self, cfg: ErpConnection, event: erp_pb2.WorkOrderEvent) -> None:
         self._fence(cfg.name)
         self.orders[event.erp_id] = event
         if self._kv is not None:
-            await self._kv.put(_key(event.erp_id), event.SerializeToString())
+            await self._kv.put(order_key(event.erp_id), event.SerializeToString())
         await self.ctx.bus.publish(subjects.workorder(cfg.site, cfg.line), event)
 
     def _connection(self, event: erp_pb2.WorkOrderEvent) -> Connection:
@@ -339,7 +226,7 @@ class ErpService(Service):
         await conn.connector.set_status(erp_id, WorkOrderStatus.RUNNING)
         event.status, event.machine = "running", machine
         event.started.CopyFrom(codec.now())
-        self._last_confirm[erp_id] = time.time()
+        self.confirmations.last[erp_id] = time.time()
         await self._store(conn.config, event)
         await self.ctx.audit(
             action="workorder.start", target=erp_id, actor=actor, detail=f"on {machine}"
@@ -355,89 +242,12 @@ class ErpService(Service):
         event.produced = msg.order_total_count
         event.good_quantity = msg.order_good_count
         event.scrap_quantity = msg.order_total_count - msg.order_good_count
-        self.confirmed.setdefault(event.erp_id, {})["run_s"] = msg.order_run_s
-        self.confirmed[event.erp_id]["down_s"] = msg.order_down_s
+        times = {"run_s": msg.order_run_s, "down_s": msg.order_down_s}
+        self.confirmations.times[event.erp_id] = times
 
     async def confirm(self, event: erp_pb2.WorkOrderEvent, final: bool) -> None:
-        """Enqueue what was made since the last confirmation (idempotency key order:n).
-        One at a time, and a number saved in KV is in the outbox before the next is taken;
-        nothing follows a final one."""
-        async with self._confirming:
-            conn = self._connection(event)
-            with _doing(f"reading what was confirmed of {event.erp_id} from KV"):
-                done = await self._confirmed_so_far(event.erp_id)
-            last = _saved(done)
-            if self._unsent.get(event.erp_id) == int(done["n"]) and last is not None:
-                await self._send(conn.config, last)  # the outbox drops a repeat by its msg id
-            self._unsent.pop(event.erp_id, None)  # sent, or never saved: its number is free
-            if last is not None and last.final:
-                return
-            await self._confirm_next(conn, event, done, final)
-
-    async def _confirm_next(
-        self, conn: Connection, event: erp_pb2.WorkOrderEvent, done: dict[str, Any], final: bool
-    ) -> None:
-        good = event.good_quantity - done["good"]
-        scrap = event.scrap_quantity - done["scrap"]
-        if not final and good <= 0 and scrap <= 0:
-            return
-        n = int(done["n"]) + 1
-        times = self.confirmed.get(event.erp_id, {})
-        confirmation = erp_pb2.Confirmation(
-            idempotency_key=f"{event.erp_id}:{n}",
-            connection=conn.config.name,
-            work_order_erp_id=event.erp_id,
-            machine=event.machine,
-            good_quantity=good,
-            scrap_quantity=scrap,
-            start=event.started,
-            end=codec.now(),
-            run_seconds=times.get("run_s", 0.0),
-            downtime_seconds=times.get("down_s", 0.0),
-            final=final,
-            sequence=n,
-            total_good=event.good_quantity,
-            total_scrap=event.scrap_quantity,
-        )
-        # remember first: after a crash the same key is re-sent, never a new one
-        doc = {
-            "n": n,
-            "good": event.good_quantity,
-            "scrap": event.scrap_quantity,
-            "last": confirmation.SerializeToString().hex(),
-        }
-        assert self._kv is not None
-        self._unsent[event.erp_id] = n  # before the put: a put that timed out may be stored
-        with _doing(f"saving confirmation {confirmation.idempotency_key} in KV"):
-            await self._kv.put(_key(event.erp_id) + ".confirmed", json.dumps(doc).encode())
-        self._fence(conn.config.name)  # lost meanwhile: the new holder re-sends it on taking
-        await self._send(conn.config, confirmation)
-
-    async def _send(self, cfg: ErpConnection, confirmation: erp_pb2.Confirmation) -> None:
-        """Enqueue a saved confirmation and tell the line."""
-        key = confirmation.idempotency_key
-        with _doing(f"enqueueing confirmation {key} into {streams.ERP_OUTBOX.name}"):
-            await self.outbox.enqueue(confirmation)
-        self._unsent.pop(confirmation.work_order_erp_id, None)
-        await self.ctx.bus.publish(subjects.confirmation(cfg.site, cfg.line), confirmation)
-
-    async def _confirmed_so_far(self, erp_id: str) -> dict[str, Any]:
-        assert self._kv is not None
-        try:
-            entry = await self._kv.get(_key(erp_id) + ".confirmed")
-        except KeyNotFoundError:
-            return {"n": 0, "good": 0.0, "scrap": 0.0, "last": ""}
-        return dict(json.loads(entry.value or b"{}"))
-
-    async def _resend_last_confirmations(self, connections: set[str]) -> None:
-        """On taking a connection: a confirmation stored but maybe never enqueued goes out
-        again (the outbox and the connector both drop it if it had been)."""
-        for erp_id, order in list(self.orders.items()):
-            if order.connection not in connections:
-                continue
-            last = _saved(await self._confirmed_so_far(erp_id))
-            if last is not None:
-                await self.outbox.enqueue(last)
+        """Enqueue what was made of ``event`` since its last confirmation."""
+        await self.confirmations.confirm(self._connection(event).config, event, final)
 
     async def complete(self, erp_id: str, actor: str) -> erp_pb2.WorkOrderEvent:
         """Send the final confirmation and report the order completed; audited."""
@@ -458,6 +268,8 @@ class ErpService(Service):
         return event
 
     async def _confirm_loop(self) -> None:
+        """Every second, confirm each running order of a connection run here once its
+        ``confirm_interval_s`` passed since the last confirmation."""
         while True:
             await asyncio.sleep(1.0)
             now = time.time()
@@ -465,53 +277,15 @@ class ErpService(Service):
                 conn = self.connections.get(event.connection)
                 if event.status != "running" or conn is None or not self.holds(conn.config.name):
                     continue
-                if now - self._last_confirm.get(event.erp_id, 0) >= conn.config.confirm_interval_s:
-                    await self._confirm_due(event, now)
-
-    async def _confirm_due(self, event: erp_pb2.WorkOrderEvent, now: float) -> None:
-        """A periodic confirmation. Whatever fails (NATS lost or slow: the KV or the outbox),
-        the loop goes on and the order stays due, so it is tried again the next second."""
-        try:
-            await self.confirm(event, final=False)
-        except Exception as err:  # noqa: BLE001 - confirming must outlive any bus error
-            self._confirm_failed(event.erp_id, err)
-            return
-        self._last_confirm[event.erp_id] = now
-        if self.confirm_errors.pop(event.erp_id, None):
-            self.ctx.log.info("work order %s confirmed again", event.erp_id)
-
-    def _confirm_failed(self, erp_id: str, err: Exception) -> None:
-        """Keep the error for health; log each distinct one once (with its traceback when
-        neither NATS, Plantbus nor the OS raised it: a bug)."""
-        what = "; ".join(getattr(err, "__notes__", ())) or "confirming"
-        message = f"{what} failed: {type(err).__name__}: {describe(err)}"
-        if self.confirm_errors.get(erp_id) == message:
-            return
-        self.confirm_errors[erp_id] = message
-        expected = isinstance(err, (NatsError, PlantbusError, OSError))
-        self.ctx.log.warning(
-            "work order %s: %s; trying again every second",
-            erp_id,
-            message,
-            exc_info=None if expected else err,
-        )
+                since = now - self.confirmations.last.get(event.erp_id, 0)
+                if since >= conn.config.confirm_interval_s:
+                    await self.confirmations.due(conn.config, event, now)
 
     async def _demo_step(self, conn: Connection) -> None:
         """Demo only: keep m1 busy with the next released order; complete it at quantity."""
-        line = f"{conn.config.site}/machining/{conn.config.line}"
-        machine = f"{line}/m1"
-        mine = [o for o in self.orders.values() if o.connection == conn.config.name]
-        running = [o for o in mine if o.status == "running" and o.machine == machine]
-        for order in running:
-            if order.good_quantity >= order.quantity:
-                await self.complete(order.erp_id, "demo")
-        if not running:
-            released = sorted((o for o in mine if o.status == "released"), key=lambda o: o.erp_id)
-            if released:
-                await self.start_order(released[0].erp_id, machine, "demo")
-
-
-def _saved(done: dict[str, Any]) -> erp_pb2.Confirmation | None:
-    """The last confirmation saved with what was confirmed of an order."""
-    last = done.get("last")
-    return erp_pb2.Confirmation.FromString(bytes.fromhex(last)) if last else None
+        machine = f"{conn.config.site}/machining/{conn.config.line}/m1"
+        done, start = demo_moves(self.orders.values(), conn.config.name, machine)
+        for erp_id in done:
+            await self.complete(erp_id, "demo")
+        if start is not None:
+            await self.start_order(start, machine, "demo")

@@ -263,3 +263,25 @@ async def test_a_refused_enqueue_is_resent_before_the_next_number(
     assert booked(outbox, "WO-1") == (6, 1)
     logged = [r for r in caplog.records if "WO-1:2 into PLANTBUS_ERP_OUTBOX" in r.getMessage()]
     assert len(logged) == 1, "logged once"
+
+
+class _Escaped(BaseException):
+    """Not an Exception: what no plugin-boundary handler catches."""
+
+
+async def test_a_poll_loop_that_dies_shows_in_health(
+    bus: Bus, nats_url: str, exchange: Path
+) -> None:
+    async with hosted([ErpService], nats_url=nats_url, data_dir=exchange / "hub") as runner:
+        erp = runner.services["erp"]
+        assert isinstance(erp, ErpService)
+        await wait_until(lambda: erp.orders.get("WO-1"))
+        assert erp.reported_health()[0]
+
+        async def escapes(cursor: str | None) -> Any:
+            raise _Escaped("out of the poll loop")
+
+        connector(erp).list_work_orders = escapes  # type: ignore[method-assign]
+        await wait_until(lambda: not erp.reported_health()[0], message="not serving")
+        detail = erp.reported_health()[1]
+        assert detail.startswith("background task died: erp-poll-erp1: _Escaped("), detail
