@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from nats.errors import Error as NatsError
@@ -73,40 +74,33 @@ def _confirmation(
     )
 
 
+@dataclass
 class Confirmations:
     """Confirms the running orders; ``fence(connection)`` raises when this replica does
     not run the connection (any more)."""
 
-    def __init__(
-        self,
-        bus: Bus,
-        kv: KeyValue,
-        outbox: Outbox,
-        fence: Callable[[str], None],
-        log: logging.Logger,
-    ) -> None:
-        self.bus = bus
-        self.kv = kv
-        self.outbox = outbox
-        self._fence = fence
-        self._log = log
-        self.times: dict[str, dict[str, float]] = {}
-        """Per order, its run and down time so far (``run_s``, ``down_s``), from OEE."""
-        self.last: dict[str, float] = {}
-        """Per order, when it was last confirmed (or started)."""
-        self.errors: dict[str, str] = {}
-        """Per order, the last periodic confirmation's failure, until one succeeds."""
-        self._lock = asyncio.Lock()
-        self._unsent: dict[str, int] = {}
-        """Per order, the number of a confirmation saved (or being saved) in KV that the
-        outbox may not hold yet."""
+    bus: Bus
+    kv: KeyValue
+    outbox: Outbox
+    fence: Callable[[str], None]
+    log: logging.Logger
+    times: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per order, its run and down time so far (``run_s``, ``down_s``), from OEE."""
+    last: dict[str, float] = field(default_factory=dict)
+    """Per order, when it was last confirmed (or started)."""
+    errors: dict[str, str] = field(default_factory=dict)
+    """Per order, the last periodic confirmation's failure, until one succeeds."""
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _unsent: dict[str, int] = field(default_factory=dict, repr=False)
+    """Per order, the number of a confirmation saved (or being saved) in KV that the
+    outbox may not hold yet."""
 
     async def confirm(self, cfg: ErpConnection, event: erp_pb2.WorkOrderEvent, final: bool) -> None:
         """Enqueue what was made since the last confirmation (idempotency key order:n).
         One at a time, and a number saved in KV is in the outbox before the next is taken;
         nothing follows a final one."""
         async with self._lock:
-            self._fence(cfg.name)
+            self.fence(cfg.name)
             with _doing(f"reading what was confirmed of {event.erp_id} from KV"):
                 done = await saved_confirmed(self.kv, event.erp_id)
             last = _saved(done)
@@ -131,7 +125,7 @@ class Confirmations:
         self._unsent[event.erp_id] = n  # before the put: a put that timed out may be stored
         with _doing(f"saving confirmation {confirmation.idempotency_key} in KV"):
             await save_confirmed(self.kv, confirmation)
-        self._fence(cfg.name)  # lost meanwhile: the new holder re-sends it on taking
+        self.fence(cfg.name)  # lost meanwhile: the new holder re-sends it on taking
         await self._send(cfg, confirmation)
 
     async def _send(self, cfg: ErpConnection, confirmation: erp_pb2.Confirmation) -> None:
@@ -162,7 +156,7 @@ class Confirmations:
             return
         self.last[event.erp_id] = now
         if self.errors.pop(event.erp_id, None):
-            self._log.info("work order %s confirmed again", event.erp_id)
+            self.log.info("work order %s confirmed again", event.erp_id)
 
     def _failed(self, erp_id: str, err: Exception) -> None:
         """Keep the error for health; log each distinct one once."""
@@ -171,4 +165,4 @@ class Confirmations:
         if self.errors.get(erp_id) == message:
             return
         self.errors[erp_id] = message
-        self._log.warning("work order %s: %s; trying again every second", erp_id, message)
+        self.log.warning("work order %s: %s; trying again every second", erp_id, message)

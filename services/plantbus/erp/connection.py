@@ -56,7 +56,7 @@ class Connection:
     ) -> None:
         """Deliver the outbox and poll in ``tasks`` (this replica runs the connection now).
         In the demo (``demo``: its step, run after each poll) the ERP is seeded first."""
-        await self.worker.start()
+        await self.worker.start(tasks)
         loop = self._poll_loop(take, demo, log)
         self.task = tasks.spawn(loop, name=f"erp-poll-{self.config.name}")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from plantbus.kit import codec
 from plantbus.sdk.connector import Confirmation, WorkOrder
 from plantbus.v1 import erp_pb2
@@ -31,18 +29,4 @@ def workorder_event(order: WorkOrder, connection: str) -> erp_pb2.WorkOrderEvent
 
 def confirmation_from_proto(msg: erp_pb2.Confirmation) -> Confirmation:
     """The connector's view of an outbox entry."""
-    return Confirmation(
-        idempotency_key=msg.idempotency_key,
-        work_order_erp_id=msg.work_order_erp_id,
-        good_quantity=msg.good_quantity,
-        scrap_quantity=msg.scrap_quantity,
-        start=msg.start.ToDatetime(UTC),
-        end=msg.end.ToDatetime(UTC),
-        machine=msg.machine,
-        run_seconds=msg.run_seconds,
-        downtime_seconds=msg.downtime_seconds,
-        final=msg.final,
-        sequence=msg.sequence,
-        total_good=msg.total_good,
-        total_scrap=msg.total_scrap,
-    )
+    return codec.as_dataclass(Confirmation, msg)

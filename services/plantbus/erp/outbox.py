@@ -1,42 +1,26 @@
-"""The confirmation outbox: a JetStream work queue, one durable consumer per connection.
-
-At-least-once: an entry is acked only after the connector booked it, so a crash
-mid-send re-delivers it; the connector's idempotency key makes the re-send harmless.
-While the ERP is unreachable the entry is retried in place with capped back-off, and the
-consumer lets one entry out at a time, so entries reach the ERP in the order they were
-made, across outages and crashes; an entry the ERP rejects goes to the dead-letter list
-(KV) with the ERP's message.
+"""The confirmation outbox: a JetStream work queue, one durable consumer per connection,
+delivered by :class:`plantbus.kit.outbox.OutboxConsumer` (at least once, in order,
+retried in place with capped back-off while the ERP is away; the connector's idempotency
+key makes a re-send harmless). A confirmation the ERP rejects goes to the dead-letter list
+(KV) with the ERP's message, from where ``retry`` puts it back.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import ConsumerConfig
-from nats.js.errors import KeyNotFoundError
+from nats.js.errors import KeyNotFoundError, NoKeysError
 from nats.js.kv import KeyValue
 
 from plantbus.erp.convert import confirmation_from_proto
 from plantbus.kit import codec, streams, subjects
-from plantbus.kit import telemetry as otel
-from plantbus.kit.bus import TYPE_HEADER, Bus, kv_key
-from plantbus.kit.tasks import cancel
+from plantbus.kit.bus import Bus, kv_key
+from plantbus.kit.outbox import OutboxConsumer, OutboxKind
 from plantbus.sdk.connector import ErpConnector
 from plantbus.sdk.errors import ErpRejected, ErpUnavailable
 from plantbus.v1 import erp_pb2
 
 __all__ = ["Outbox", "OutboxWorker"]
-
-log = logging.getLogger(__name__)
-
-_HEADERS = {TYPE_HEADER: "plantbus.v1.Confirmation"}
 
 
 def _dead_key(key: str) -> str:
@@ -58,11 +42,8 @@ class Outbox:
 
     async def enqueue(self, confirmation: erp_pb2.Confirmation, msg_id: str = "") -> None:
         """Store a confirmation durably; the same id within a day is stored once."""
-        await self.bus.js.publish(
-            subjects.erp_outbox(confirmation.connection),
-            confirmation.SerializeToString(),
-            headers={**_HEADERS, "Nats-Msg-Id": msg_id or confirmation.idempotency_key},
-        )
+        subject = subjects.erp_outbox(confirmation.connection)
+        await self.bus.js_publish(subject, confirmation, msg_id or confirmation.idempotency_key)
 
     async def pending(self, connection: str) -> int:
         """Entries waiting for ``connection``."""
@@ -73,13 +54,20 @@ class Outbox:
 
     async def dead_letters(self) -> list[erp_pb2.DeadLetter]:
         """Every rejected confirmation."""
+        try:
+            keys = await self.kv.keys()
+        except NoKeysError:
+            return []
         out = []
-        with contextlib.suppress(Exception):  # no keys yet
-            for key in await self.kv.keys():
-                if key.startswith("dead."):
-                    entry = await self.kv.get(key)
-                    if entry.value:
-                        out.append(erp_pb2.DeadLetter.FromString(entry.value))
+        for key in keys:
+            if not key.startswith("dead."):
+                continue
+            try:
+                entry = await self.kv.get(key)
+            except KeyNotFoundError:  # retried since the listing
+                continue
+            if entry.value:
+                out.append(erp_pb2.DeadLetter.FromString(entry.value))
         return sorted(out, key=lambda d: d.time.ToNanoseconds())
 
     async def bury(self, confirmation: erp_pb2.Confirmation, error: str) -> None:
@@ -103,110 +91,32 @@ class Outbox:
         return True
 
 
-@dataclass
-class OutboxWorker:
+class OutboxWorker(OutboxConsumer[erp_pb2.Confirmation]):
     """Delivers one connection's outbox through its connector."""
 
-    outbox: Outbox
-    connection: str
-    connector: ErpConnector
-    max_backoff_s: float = 30.0
-    redelivery_s: float = 30.0
-    """How long an entry taken by a worker that died stays unacknowledged before redelivery."""
-    reachable: bool = True
-    last_error: str = ""
-    sent: int = 0
-    dead: int = 0
-    lag: int = 0
-    """Entries behind the one being delivered, as of the last fetched."""
-    _task: asyncio.Task[None] | None = field(default=None, repr=False)
-    _unwatch: Callable[[], None] | None = field(default=None, repr=False)
+    kind = OutboxKind(
+        streams.ERP_OUTBOX, subjects.erp_outbox, "erp", "ERP", ErpUnavailable, ErpRejected
+    )
 
-    async def start(self) -> None:
-        """Bind the durable consumer and start delivering."""
-        durable = f"erp-{self.connection}"
-        # create or update: a changed redelivery time applies to the existing consumer
-        await self.outbox.bus.js.add_consumer(
-            streams.ERP_OUTBOX.name,
-            config=ConsumerConfig(
-                name=durable,
-                durable_name=durable,
-                filter_subject=subjects.erp_outbox(self.connection),
-                ack_wait=self.redelivery_s,
-                max_deliver=-1,
-                max_ack_pending=1,  # in order, also after a crash: nothing passes a pending one
-            ),
-        )
-        self._sub = await self.outbox.bus.js.pull_subscribe_bind(durable, streams.ERP_OUTBOX.name)
-        self._task = asyncio.create_task(self._run(), name=f"outbox-{self.connection}")
-        self._unwatch = otel.CONSUMER_LAG.watch(self._lag)
+    def __init__(
+        self, outbox: Outbox, connection: str, connector: ErpConnector, redelivery_s: float = 30.0
+    ) -> None:
+        super().__init__(outbox.bus, connection, redelivery_s)
+        self.outbox = outbox
+        self.connector = connector
 
-    async def stop(self) -> None:
-        """Stop delivering; undelivered entries stay in the stream."""
-        if self._unwatch:
-            self._unwatch()
-        if self._task:
-            await cancel(self._task)
+    def decode(self, data: bytes) -> erp_pb2.Confirmation:
+        """A confirmation."""
+        return erp_pb2.Confirmation.FromString(data)
 
-    def _lag(self) -> list[tuple[float, dict[str, str]]]:
-        return [
-            (self.lag, {"stream": streams.ERP_OUTBOX.name, "consumer": f"erp-{self.connection}"})
-        ]
+    def key(self, entry: erp_pb2.Confirmation) -> str:
+        """The confirmation's idempotency key."""
+        return entry.idempotency_key
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                msgs = await self._sub.fetch(1, timeout=1)
-            except (NatsTimeout, TimeoutError):
-                continue
-            except Exception as err:  # noqa: BLE001 - NATS away: wait and fetch again
-                log.debug("outbox fetch failed: %s", err)
-                await asyncio.sleep(1)
-                continue
-            for msg in msgs:
-                await self._deliver(msg)
+    async def send(self, entry: erp_pb2.Confirmation) -> None:
+        """Book it in the ERP."""
+        await self.connector.post_confirmation(confirmation_from_proto(entry))
 
-    async def _deliver(self, msg: Msg) -> None:
-        """Book one entry (in the trace that made it), retrying it in place while the ERP
-        is away, so confirmations reach the ERP in the order they were made (a final one
-        never before a partial)."""
-        self.lag = msg.metadata.num_pending
-        with otel.consume_span(f"deliver confirmation to {self.connection}", msg.headers):
-            await self._book(msg)
-
-    async def _book(self, msg: Msg) -> None:
-        confirmation = erp_pb2.Confirmation.FromString(msg.data)
-        failures = 0
-        while True:
-            try:
-                await self.connector.post_confirmation(confirmation_from_proto(confirmation))
-            except ErpUnavailable as err:
-                failures += 1
-                if self.reachable:
-                    log.warning("ERP %s unavailable: %s; retrying", self.connection, err)
-                self.reachable, self.last_error = False, str(err)
-                await self._hold(msg, min(self.max_backoff_s, 0.5 * 2 ** min(failures, 10)))
-                continue
-            except ErpRejected as err:
-                await self.outbox.bury(confirmation, str(err))
-                self.dead += 1
-                self.last_error = str(err)
-                log.error(
-                    "ERP %s rejected %s: %s", self.connection, confirmation.idempotency_key, err
-                )
-            else:
-                if not self.reachable:
-                    log.info("ERP %s reachable again", self.connection)
-                self.reachable, self.sent = True, self.sent + 1
-            await msg.ack()
-            return
-
-    async def _hold(self, msg: Msg, seconds: float) -> None:
-        """Wait ``seconds`` keeping the entry ours: each in-progress mark restarts its
-        redelivery clock (if NATS is away meanwhile, the entry may come again later;
-        the connector's idempotency makes that harmless)."""
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            with contextlib.suppress(Exception):
-                await msg.in_progress()
-            await asyncio.sleep(min(left, self.redelivery_s / 2))
+    async def bury(self, entry: erp_pb2.Confirmation, error: str) -> None:
+        """A dead letter with the ERP's message."""
+        await self.outbox.bury(entry, error)

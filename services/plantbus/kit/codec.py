@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from plantbus.sdk.driver import Scalar
 from plantbus.v1 import telemetry_pb2
 
-__all__ = ["now", "scalar", "timestamp", "timestamp_of"]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+__all__ = ["as_dataclass", "now", "scalar", "timestamp", "timestamp_of"]
+
+D = TypeVar("D", bound="DataclassInstance")
 
 
 def timestamp(seconds: float) -> Timestamp:
@@ -41,3 +49,23 @@ def scalar(value: telemetry_pb2.TagValue) -> Scalar | None:
         return None
     result: Scalar = getattr(value, kind)
     return result
+
+
+def as_dataclass(cls: type[D], msg: Message) -> D:
+    """The SDK dataclass ``cls`` made of ``msg``'s fields of the same names (what a plugin
+    sees of a bus message): a Timestamp as an aware UTC datetime (an unset one as None),
+    a map as a dict. Fields the message lacks keep their defaults."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        desc = msg.DESCRIPTOR.fields_by_name.get(f.name)
+        if desc is None:
+            continue
+        value = getattr(msg, f.name)
+        if isinstance(value, Timestamp):
+            value = value.ToDatetime(UTC) if msg.HasField(f.name) else None
+        elif desc.message_type is not None and desc.message_type.GetOptions().map_entry:
+            value = dict(value)
+        elif isinstance(value, Message):
+            raise TypeError(f"{cls.__name__}.{f.name}: no conversion for {value.DESCRIPTOR.name}")
+        values[f.name] = value
+    return cls(**values)

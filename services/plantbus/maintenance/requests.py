@@ -6,31 +6,27 @@ marked in KV ``plantbus_maintenance`` when it is queued, and a key already marke
 never queued again (a plan that goes warning, ok, warning within one epoch asks once; a
 restart that sees the plan in warning again asks nothing). The queue's message id is the
 key too, so a crash between the queueing and the mark is deduplicated by the stream.
-Delivery is at-least-once (acked after the connector filed it); the key goes with the
-request so the receiver drops a repeat. A request the receiver refuses is kept in KV
-(``dead.<key>``) with its answer.
+Delivery (:class:`plantbus.kit.outbox.OutboxConsumer`) is at-least-once (acked after the
+connector filed it, retried with back-off while it raises ``NotifierUnavailable``); the key
+goes with the request so the receiver drops a repeat. A request the receiver refuses is
+kept in KV (``dead.<key>``) with its answer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC
 
-from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import ConsumerConfig
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from plantbus.kit import codec, streams, subjects
-from plantbus.kit.bus import TYPE_HEADER, Bus, kv_key
-from plantbus.kit.tasks import cancel
+from plantbus.kit.bus import Bus, kv_key
+from plantbus.kit.outbox import OutboxConsumer, OutboxKind
+from plantbus.kit.supervisor import TaskSet
 from plantbus.sdk.errors import NotifierRejected, NotifierUnavailable
 from plantbus.sdk.maintenance import MaintenanceConnector, MaintenanceRequest
 from plantbus.v1 import maintenance_pb2
@@ -38,8 +34,6 @@ from plantbus.v1 import maintenance_pb2
 __all__ = ["RequestWorker", "enqueue", "request_key", "request_of"]
 
 log = logging.getLogger(__name__)
-
-_HEADERS = {TYPE_HEADER: "plantbus.v1.MaintenanceRequest"}
 
 
 def request_key(plan: str, epoch: int, reason: str, connector: str) -> str:
@@ -57,114 +51,62 @@ async def enqueue(bus: Bus, kv: KeyValue, request: maintenance_pb2.MaintenanceRe
     with contextlib.suppress(KeyNotFoundError):
         if (await kv.get(mark)).value:
             return False
-    await bus.js.publish(
-        subjects.maintenance_outbox(request.connector),
-        request.SerializeToString(),
-        headers={**_HEADERS, "Nats-Msg-Id": request.key},
-    )
+    await bus.js_publish(subjects.maintenance_outbox(request.connector), request, request.key)
     await kv.put(mark, json.dumps({"queued": time.time()}).encode())
     return True
 
 
-def _sdk(msg: maintenance_pb2.MaintenanceRequest) -> MaintenanceRequest:
-    return MaintenanceRequest(
-        key=msg.key,
-        plan=msg.plan,
-        machine=msg.machine,
-        component=msg.component,
-        reason=msg.reason,
-        message=msg.message,
-        time=msg.time.ToDatetime(UTC),
-        due=msg.due.ToDatetime(UTC) if msg.HasField("due") else None,
-        usage=dict(msg.usage),
-    )
-
-
-@dataclass
-class RequestWorker:
+class RequestWorker(OutboxConsumer[maintenance_pb2.MaintenanceRequest]):
     """Delivers one connector's queue."""
 
-    bus: Bus
-    kv: KeyValue
-    name: str
-    connector: MaintenanceConnector
-    max_backoff_s: float = 30.0
-    redelivery_s: float = 30.0
-    sent: int = 0
-    dead: int = 0
-    last_error: str = ""
-    references: dict[str, str] = field(default_factory=dict)
-    """Key -> the receiver's reference, of what this worker sent."""
-    _task: asyncio.Task[None] | None = field(default=None, repr=False)
+    kind = OutboxKind(
+        streams.MAINTENANCE_OUTBOX,
+        subjects.maintenance_outbox,
+        "maintenance",
+        "maintenance requests",
+        NotifierUnavailable,
+        NotifierRejected,
+    )
 
-    async def start(self) -> None:
-        """Bind the durable consumer and start delivering."""
-        durable = f"maintenance-{self.name}"
-        await self.bus.js.add_consumer(
-            streams.MAINTENANCE_OUTBOX.name,
-            config=ConsumerConfig(
-                name=durable,
-                durable_name=durable,
-                filter_subject=subjects.maintenance_outbox(self.name),
-                ack_wait=self.redelivery_s,
-                max_deliver=-1,
-                max_ack_pending=1,
-            ),
-        )
-        self._sub = await self.bus.js.pull_subscribe_bind(durable, streams.MAINTENANCE_OUTBOX.name)
-        self._task = asyncio.create_task(self._run(), name=f"maintenance-requests-{self.name}")
+    def __init__(self, bus: Bus, kv: KeyValue, name: str, connector: MaintenanceConnector):
+        super().__init__(bus, name)
+        self.kv = kv
+        self.connector = connector
+        self.references: dict[str, str] = {}
+        """Key -> the receiver's reference, of what this worker sent."""
+
+    def decode(self, data: bytes) -> maintenance_pb2.MaintenanceRequest:
+        """A request."""
+        return maintenance_pb2.MaintenanceRequest.FromString(data)
+
+    async def start(self, tasks: TaskSet | None = None) -> None:
+        """Bind the durable consumer and deliver in ``tasks`` (the service's; a set of its
+        own, whose failures are only logged, when none is given)."""
+        await super().start(tasks if tasks is not None else TaskSet(log))
 
     async def stop(self) -> None:
         """Stop delivering (what is queued stays) and close the connector."""
-        await cancel(self._task)
-        self._task = None
-        with contextlib.suppress(Exception):
+        await super().stop()
+        try:
             await self.connector.close()
+        except Exception as err:  # noqa: BLE001 - the plugin boundary: a connector's close must not stop the service
+            log.warning("maintenance requests %s: closing the connector failed: %s", self.name, err)
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                msgs = await self._sub.fetch(1, timeout=1)
-            except (NatsTimeout, TimeoutError):
-                continue
-            except Exception as err:  # noqa: BLE001 - NATS away: wait and fetch again
-                log.debug("maintenance request fetch failed: %s", err)
-                await asyncio.sleep(1)
-                continue
-            for msg in msgs:
-                await self._deliver(msg)
+    def key(self, entry: maintenance_pb2.MaintenanceRequest) -> str:
+        """The request's key."""
+        return entry.key
 
-    async def _deliver(self, msg: Msg) -> None:
-        request = maintenance_pb2.MaintenanceRequest.FromString(msg.data)
-        failures = 0
-        while True:
-            try:
-                reference = await self.connector.send(_sdk(request))
-            except NotifierUnavailable as err:
-                failures += 1
-                if failures == 1:
-                    log.warning("maintenance requests %s: %s", self.name, err)
-                self.last_error = str(err)
-                await self._hold(msg, min(self.max_backoff_s, 0.5 * 2 ** min(failures, 10)))
-                continue
-            except NotifierRejected as err:
-                self.dead, self.last_error = self.dead + 1, str(err)
-                log.error("maintenance request %s refused: %s", request.key, err)
-                doc = {"error": str(err), "time": time.time(), "request": request.message}
-                await self.kv.put("dead." + _mark(request.key), json.dumps(doc).encode())
-            else:
-                self.sent, self.last_error = self.sent + 1, ""
-                self.references[request.key] = reference
-            await msg.ack()
-            return
+    async def send(self, entry: maintenance_pb2.MaintenanceRequest) -> None:
+        """File it; its error is over once one is filed."""
+        self.references[entry.key] = await self.connector.send(
+            codec.as_dataclass(MaintenanceRequest, entry)
+        )
+        self.last_error = ""
 
-    async def _hold(self, msg: Msg, seconds: float) -> None:
-        """Wait, keeping the entry ours (each in-progress mark restarts its clock)."""
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            with contextlib.suppress(Exception):
-                await msg.in_progress()
-            await asyncio.sleep(min(left, self.redelivery_s / 2))
+    async def bury(self, entry: maintenance_pb2.MaintenanceRequest, error: str) -> None:
+        """Keep the refusal in KV (``dead.<mark>``)."""
+        doc = {"error": error, "time": time.time(), "request": entry.message}
+        await self.kv.put("dead." + _mark(entry.key), json.dumps(doc).encode())
 
 
 def request_of(
