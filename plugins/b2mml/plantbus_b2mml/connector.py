@@ -26,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from plantbus.sdk import API_VERSION
 from plantbus.sdk.connector import (
-    Capabilities,
     Confirmation,
     ErpConnector,
     WorkOrder,
@@ -80,7 +79,6 @@ class B2mmlConnector(ErpConnector[B2mmlSettings]):
 
     manifest = PluginManifest("b2mml", "0.2.0", API_VERSION, "ISA-95 B2MML V0700 files")
     Settings = B2mmlSettings
-    capabilities = Capabilities(status_updates=True, confirmations=True)
 
     def __init__(self, settings: B2mmlSettings) -> None:
         super().__init__(settings)

@@ -26,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from plantbus.sdk import API_VERSION
 from plantbus.sdk.connector import (
-    Capabilities,
     Confirmation,
     ErpConnector,
     WorkOrder,
@@ -71,7 +70,6 @@ class TrytonConnector(ErpConnector[TrytonSettings]):
 
     manifest = PluginManifest("tryton", "0.1.0", API_VERSION, "Tryton ERP over JSON-RPC")
     Settings = TrytonSettings
-    capabilities = Capabilities(status_updates=True, confirmations=True, operations=True)
 
     def __init__(self, settings: TrytonSettings) -> None:
         super().__init__(settings)

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import abc
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from plantbus.sdk.plugin import Plugin, SettingsT
 
 __all__ = [
-    "Capabilities",
     "Confirmation",
-    "DowntimeRecord",
     "ErpConnector",
     "Operation",
     "WorkOrder",
@@ -64,16 +62,6 @@ class WorkOrder:
 
 
 @dataclass(frozen=True)
-class DowntimeRecord:
-    """A stop to report with a confirmation."""
-
-    start: datetime
-    end: datetime
-    reason: str
-    planned: bool = False
-
-
-@dataclass(frozen=True)
 class Confirmation:
     """Production reported back to the ERP; ``idempotency_key`` makes re-sends harmless.
 
@@ -102,17 +90,6 @@ class Confirmation:
     """Good parts of the whole order up to this confirmation."""
     total_scrap: float = 0.0
     """Scrapped parts of the whole order up to this confirmation."""
-    downtimes: tuple[DowntimeRecord, ...] = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What an ERP supports, so the service does not ask for what cannot be done."""
-
-    status_updates: bool = True
-    confirmations: bool = True
-    downtime: bool = False
-    operations: bool = False
 
 
 class ErpConnector(Plugin[SettingsT], abc.ABC):
@@ -122,8 +99,6 @@ class ErpConnector(Plugin[SettingsT], abc.ABC):
     reached (the outbox retries) and :class:`~plantbus.sdk.errors.ErpRejected` with the
     ERP's own message when it refuses a request (the confirmation is dead-lettered).
     """
-
-    capabilities: Capabilities = Capabilities()
 
     def __init__(self, settings: SettingsT) -> None:
         """Store validated settings. Must not perform I/O."""
@@ -152,7 +127,3 @@ class ErpConnector(Plugin[SettingsT], abc.ABC):
 
     async def seed_demo(self) -> None:
         """Give an empty demo ERP a few work orders (``plantbus up`` only); default: none."""
-
-    async def post_downtime(self, erp_id: str, downtime: DowntimeRecord) -> None:
-        """Report a stop against a work order, where the ERP supports it."""
-        del erp_id, downtime
