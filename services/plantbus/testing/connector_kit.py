@@ -20,19 +20,18 @@ See docs/writing-a-driver.md ("Connectors and notifiers").
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable
-from typing import Any, ClassVar, Protocol, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar, Protocol
 
 import pytest
 
 from plantbus.sdk.connector import Confirmation, ErpConnector, WorkOrderStatus
 from plantbus.sdk.errors import ErpRejected, ErpUnavailable
+from plantbus.testing.plugin_kit import PluginConformance
 
 __all__ = ["ConformanceErp", "ConnectorConformance"]
 
-T = TypeVar("T")
 _START = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
 
 
@@ -66,13 +65,15 @@ class ConformanceErp(Protocol):
         ...
 
 
-class ConnectorConformance:
+class ConnectorConformance(PluginConformance):
     """Base class of a connector's conformance tests; subclass it as ``TestMyConnector``."""
 
     connector_class: ClassVar[type[ErpConnector[Any]]]
     """The connector under test."""
-    call_timeout_s: ClassVar[float] = 20.0
-    """How long one connector call may take before the kit calls it hung."""
+
+    def plugin_class(self) -> type[ErpConnector[Any]]:
+        """``connector_class``."""
+        return self.connector_class
 
     @pytest.fixture
     async def conformance_erp(self) -> AsyncIterator[ConformanceErp]:
@@ -82,8 +83,7 @@ class ConnectorConformance:
 
     def make_connector(self, erp: ConformanceErp) -> ErpConnector[Any]:
         """A fresh connector, built as the ERP service builds it."""
-        cls = self.connector_class
-        return cls(cls.Settings.model_validate(erp.settings))
+        return self.connector_class(self.settings_of(erp.settings))
 
     @pytest.fixture
     async def connector(self, conformance_erp: ConformanceErp) -> AsyncIterator[ErpConnector[Any]]:
@@ -94,9 +94,6 @@ class ConnectorConformance:
             yield connector
         finally:
             await self._call(connector.close())
-
-    async def _call(self, coro: Awaitable[T]) -> T:
-        return await asyncio.wait_for(coro, self.call_timeout_s)
 
     async def _listed(self, connector: ErpConnector[Any], erp_id: str, cursor: str | None) -> str:
         """Poll until ``erp_id`` comes in (a connector may see a change one poll late)."""
@@ -122,12 +119,6 @@ class ConnectorConformance:
             sequence=n,
             **totals,
         )
-
-    def test_declares_manifest_and_settings(self) -> None:
-        """The plugin loader and ``plantbus plugins`` need these."""
-        cls = self.connector_class
-        assert cls.manifest.name and cls.manifest.version and cls.manifest.api_version
-        assert cls.Settings is not None
 
     async def test_released_orders_come_in_then_new_ones(
         self, conformance_erp: ConformanceErp, connector: ErpConnector[Any]

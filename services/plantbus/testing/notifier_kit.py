@@ -18,20 +18,18 @@ See docs/writing-a-driver.md ("Connectors and notifiers").
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Awaitable, Sequence
-from typing import Any, ClassVar, Protocol, TypeVar
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, ClassVar, Protocol
 
 import pytest
 
 from plantbus.sdk.errors import NotifierRejected, NotifierUnavailable
 from plantbus.sdk.notifier import AlarmNotification, Notifier
+from plantbus.testing.plugin_kit import PluginConformance
 
 __all__ = ["ConformanceReceiver", "NotifierConformance", "notification"]
-
-T = TypeVar("T")
 
 
 class ConformanceReceiver(Protocol):
@@ -79,13 +77,16 @@ def notification(alarm_id: str, state: str = "unacknowledged") -> AlarmNotificat
     )
 
 
-class NotifierConformance:
+class NotifierConformance(PluginConformance):
     """Base class of a notifier's conformance tests; subclass it as ``TestMyNotifier``."""
 
     notifier_class: ClassVar[type[Notifier[Any]]]
     """The notifier under test."""
     call_timeout_s: ClassVar[float] = 15.0
-    """How long one ``send`` may take before the kit calls it hung."""
+
+    def plugin_class(self) -> type[Notifier[Any]]:
+        """``notifier_class``."""
+        return self.notifier_class
 
     @pytest.fixture
     async def conformance_receiver(self) -> AsyncIterator[ConformanceReceiver]:
@@ -95,8 +96,7 @@ class NotifierConformance:
 
     def make_notifier(self, receiver: ConformanceReceiver) -> Notifier[Any]:
         """A fresh notifier, built as the alerting service builds it."""
-        cls = self.notifier_class
-        return cls(cls.Settings.model_validate(receiver.settings))
+        return self.notifier_class(self.settings_of(receiver.settings))
 
     @pytest.fixture
     async def notifier(
@@ -109,25 +109,22 @@ class NotifierConformance:
         finally:
             await self._call(notifier.close())
 
-    async def _call(self, coro: Awaitable[T]) -> T:
-        return await asyncio.wait_for(coro, self.call_timeout_s)
-
-    def _shows_no_secret(
-        self, receiver: ConformanceReceiver, error: BaseException, caplog: pytest.LogCaptureFixture
-    ) -> None:
-        """Neither the error nor the log lines of the notifier's package or the hub (the
-        receiver's own logs are the receiver's business) carry a secret."""
+    @pytest.fixture
+    def no_secret_shown(
+        self, conformance_receiver: ConformanceReceiver, caplog: pytest.LogCaptureFixture
+    ) -> Callable[[BaseException], None]:
+        """Checks that neither an error nor the log lines (down to DEBUG) of the notifier's
+        package or the hub carry a secret (the receiver's own logs are its business)."""
+        caplog.set_level(logging.DEBUG)
         mine = (self.notifier_class.__module__.partition(".")[0], "plantbus")
-        lines = [r.getMessage() for r in caplog.records if r.name.startswith(mine)]
-        for secret in receiver.secrets:
-            for text in (str(error), *lines):
-                assert secret not in text, f"a secret appears in: {text}"
 
-    def test_declares_manifest_and_settings(self) -> None:
-        """The plugin loader and ``plantbus plugins`` need these."""
-        cls = self.notifier_class
-        assert cls.manifest.name and cls.manifest.version and cls.manifest.api_version
-        assert cls.Settings is not None
+        def check(error: BaseException) -> None:
+            lines = [r.getMessage() for r in caplog.records if r.name.startswith(mine)]
+            for secret in conformance_receiver.secrets:
+                for text in (str(error), *lines):
+                    assert secret not in text, f"a secret appears in: {text}"
+
+        return check
 
     async def test_send_delivers_once(
         self, conformance_receiver: ConformanceReceiver, notifier: Notifier[Any]
@@ -141,10 +138,9 @@ class NotifierConformance:
         self,
         conformance_receiver: ConformanceReceiver,
         notifier: Notifier[Any],
-        caplog: pytest.LogCaptureFixture,
+        no_secret_shown: Callable[[BaseException], None],
     ) -> None:
         """NotifierUnavailable while down (the service retries); the same notifier works after."""
-        caplog.set_level(logging.DEBUG)
         await self._call(notifier.send(notification("first@kit/area/line/m1")))
         await conformance_receiver.stop()
         with pytest.raises(NotifierUnavailable) as down:
@@ -155,16 +151,15 @@ class NotifierConformance:
             "first@kit/area/line/m1",
             "back@kit/area/line/m1",
         ]
-        self._shows_no_secret(conformance_receiver, down.value, caplog)
+        no_secret_shown(down.value)
 
     async def test_refusal_is_rejected(
         self,
         conformance_receiver: ConformanceReceiver,
         notifier: Notifier[Any],
-        caplog: pytest.LogCaptureFixture,
+        no_secret_shown: Callable[[BaseException], None],
     ) -> None:
         """A receiver's refusal is NotifierRejected with its reason; the next send works."""
-        caplog.set_level(logging.DEBUG)
         conformance_receiver.refuse(True)
         with pytest.raises(NotifierRejected) as refused:
             await self._call(notifier.send(notification("refused@kit/area/line/m1")))
@@ -172,7 +167,7 @@ class NotifierConformance:
         conformance_receiver.refuse(False)
         await self._call(notifier.send(notification("taken@kit/area/line/m1")))
         assert conformance_receiver.received() == ["taken@kit/area/line/m1"]
-        self._shows_no_secret(conformance_receiver, refused.value, caplog)
+        no_secret_shown(refused.value)
 
     async def test_close_is_idempotent(self, conformance_receiver: ConformanceReceiver) -> None:
         """close() before the first send, twice, and after use never raises."""
