@@ -285,3 +285,23 @@ async def test_a_poll_loop_that_dies_shows_in_health(
         await wait_until(lambda: not erp.reported_health()[0], message="not serving")
         detail = erp.reported_health()[1]
         assert detail.startswith("background task died: erp-poll-erp1: _Escaped("), detail
+
+
+async def test_a_connector_bug_in_delivery_shows_in_health(
+    bus: Bus, nats_url: str, exchange: Path
+) -> None:
+    async with hosted([ErpService], nats_url=nats_url, data_dir=exchange / "hub") as runner:
+        erp = runner.services["erp"]
+        assert isinstance(erp, ErpService)
+        await wait_until(lambda: erp.orders.get("WO-1"))
+        await erp.start_order("WO-1", M1, "tester")
+
+        async def broken(confirmation: Any) -> str:
+            raise KeyError("bug in the connector")
+
+        connector(erp).post_confirmation = broken  # type: ignore[method-assign]
+        await counted(bus, erp, 2, 2)
+        await wait_until(lambda: not erp.reported_health()[0], message="not serving")
+        detail = erp.reported_health()[1]
+        assert detail == "background task died: outbox-erp-erp1: KeyError('bug in the connector')"
+        assert await erp.outbox.pending("erp1") == 1, "the confirmation waits in the outbox"
