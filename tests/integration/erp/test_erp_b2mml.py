@@ -5,6 +5,7 @@ confirmations numbered without gaps across an outbox stream that refuses them.""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 from collections.abc import AsyncIterator
@@ -269,13 +270,20 @@ class _Escaped(BaseException):
     """Not an Exception: what no plugin-boundary handler catches."""
 
 
-async def test_a_poll_loop_that_dies_shows_in_health(
-    bus: Bus, nats_url: str, exchange: Path
-) -> None:
+@contextlib.asynccontextmanager
+async def with_order(nats_url: str, exchange: Path) -> AsyncIterator[ErpService]:
+    """The service, once it has the order WO-1."""
     async with hosted([ErpService], nats_url=nats_url, data_dir=exchange / "hub") as runner:
         erp = runner.services["erp"]
         assert isinstance(erp, ErpService)
         await wait_until(lambda: erp.orders.get("WO-1"))
+        yield erp
+
+
+async def test_a_poll_loop_that_dies_shows_in_health(
+    bus: Bus, nats_url: str, exchange: Path
+) -> None:
+    async with with_order(nats_url, exchange) as erp:
         assert erp.reported_health()[0]
 
         async def escapes(cursor: str | None) -> Any:
@@ -290,10 +298,7 @@ async def test_a_poll_loop_that_dies_shows_in_health(
 async def test_a_connector_bug_in_delivery_shows_in_health(
     bus: Bus, nats_url: str, exchange: Path
 ) -> None:
-    async with hosted([ErpService], nats_url=nats_url, data_dir=exchange / "hub") as runner:
-        erp = runner.services["erp"]
-        assert isinstance(erp, ErpService)
-        await wait_until(lambda: erp.orders.get("WO-1"))
+    async with with_order(nats_url, exchange) as erp:
         await erp.start_order("WO-1", M1, "tester")
 
         async def broken(confirmation: Any) -> str:
