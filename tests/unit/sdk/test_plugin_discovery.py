@@ -48,14 +48,14 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         site,
         "good-driver",
         "good_driver",
-        DRIVER_TEMPLATE.format(cls="Good", name="good", api="1.0"),
+        DRIVER_TEMPLATE.format(cls="Good", name="good", api="2.0"),
         "good = good_driver:Good",
     )
     _install(
         site,
         "future-driver",
         "future_driver",
-        DRIVER_TEMPLATE.format(cls="Future", name="future", api="2.0"),
+        DRIVER_TEMPLATE.format(cls="Future", name="future", api="3.0"),
         "future = future_driver:Future",
     )
     _install(
@@ -85,14 +85,14 @@ def test_good_plugin_loads_with_provenance(site: Path) -> None:
     assert (record.distribution, record.version, record.api_version) == (
         "good-driver",
         "1.2.3",
-        "1.0",
+        "2.0",
     )
     assert registry.get("good").__name__ == "Good"
 
 
 def test_incompatible_and_broken_plugins_are_reported_not_raised(site: Path) -> None:
     registry = discover(DRIVERS)
-    assert "targets SDK API 2.0" in registry.records["future"].error
+    assert "targets SDK API 3.0" in registry.records["future"].error
     assert "RuntimeError: vendor bug at import" in registry.records["broken"].error
     assert "not a subclass of Driver" in registry.records["wrong"].error
     with pytest.raises(PluginValidationError, match="vendor bug"):
