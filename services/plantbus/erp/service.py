@@ -37,6 +37,7 @@ from plantbus.erp.orders import demo_moves, merged
 from plantbus.erp.outbox import Outbox
 from plantbus.erp.state import load_orders, order_key
 from plantbus.kit import codec, streams, subjects
+from plantbus.kit.audit import attempted
 from plantbus.kit.scopes import ScopeOwner, open_scopes
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.plugins import ERP_CONNECTORS, discover, plugin_infos
@@ -223,14 +224,13 @@ class ErpService(Service):
         if busy:
             raise ValidationFailed(f"{machine} is already running {busy[0]}")
         conn = self._connection(event)
-        await conn.connector.set_status(erp_id, WorkOrderStatus.RUNNING)
-        event.status, event.machine = "running", machine
-        event.started.CopyFrom(codec.now())
-        self.confirmations.last[erp_id] = time.time()
-        await self._store(conn.config, event)
-        await self.ctx.audit(
-            action="workorder.start", target=erp_id, actor=actor, detail=f"on {machine}"
-        )
+        audit = partial(attempted, self.ctx.audit, target=erp_id, actor=actor)
+        async with audit(action="workorder.start", detail=f"on {machine}"):
+            await conn.connector.set_status(erp_id, WorkOrderStatus.RUNNING)
+            event.status, event.machine = "running", machine
+            event.started.CopyFrom(codec.now())
+            self.confirmations.last[erp_id] = time.time()
+            await self._store(conn.config, event)
         return event
 
     async def _on_oee(self, subject: str, msg: Message, raw: Msg) -> None:
@@ -254,17 +254,15 @@ class ErpService(Service):
         event = self.order(erp_id)
         if event.status != "running":
             raise ValidationFailed(f"work order {erp_id} is {event.status}, not running")
-        await self.confirm(event, final=True)
-        conn = self._connection(event)
-        await conn.connector.set_status(erp_id, WorkOrderStatus.COMPLETED)
-        event.status = "completed"
-        await self._store(conn.config, event)
-        await self.ctx.audit(
-            action="workorder.complete",
-            target=erp_id,
-            actor=actor,
-            detail=f"good {event.good_quantity:g}, scrap {event.scrap_quantity:g}",
-        )
+        async with attempted(
+            self.ctx.audit, action="workorder.complete", target=erp_id, actor=actor
+        ) as outcome:
+            await self.confirm(event, final=True)
+            conn = self._connection(event)
+            await conn.connector.set_status(erp_id, WorkOrderStatus.COMPLETED)
+            event.status = "completed"
+            await self._store(conn.config, event)
+            outcome.detail = f"good {event.good_quantity:g}, scrap {event.scrap_quantity:g}"
         return event
 
     async def _confirm_loop(self) -> None:

@@ -15,10 +15,11 @@ drops a copy it already has), so the chain has no hole.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,8 @@ __all__ = [
     "AuditUnavailable",
     "Auditor",
     "ChainBreak",
+    "Outcome",
+    "attempted",
     "record_hash",
     "record_outcome",
     "verify_chains",
@@ -131,6 +134,35 @@ async def record_outcome(audit: Callable[..., Awaitable[Any]], **record: Any) ->
         await audit(**record)
     except AuditUnavailable as err:
         log.error("outcome of %s kept for the next audit record: %s", record.get("action"), err)
+
+
+@dataclass
+class Outcome:
+    """What :func:`attempted` records once the action succeeded; the action may add to it."""
+
+    detail: str
+
+
+@contextlib.asynccontextmanager
+async def attempted(
+    audit: Callable[..., Awaitable[Any]], *, action: str, target: str, actor: str, detail: str = ""
+) -> AsyncIterator[Outcome]:
+    """Audit an action before it happens, then its outcome.
+
+    The attempt is recorded first: when that raises :class:`AuditUnavailable` the body
+    does not run (no audit, no action), and the caller may try again later. An error in
+    the body is recorded as failed and raised; success is recorded with the
+    :class:`Outcome`'s detail (:func:`record_outcome`: the action happened)."""
+    record = {"action": action, "target": target, "actor": actor}
+    await audit(**record, outcome=service_pb2.AUDIT_OUTCOME_ATTEMPT, detail=detail)
+    outcome = Outcome(detail)
+    try:
+        yield outcome
+    except PlantbusError as err:
+        failed = service_pb2.AUDIT_OUTCOME_FAILED
+        await record_outcome(audit, **record, outcome=failed, detail=f"{detail}: {err}")
+        raise
+    await record_outcome(audit, **record, detail=outcome.detail)
 
 
 @dataclass(frozen=True)
