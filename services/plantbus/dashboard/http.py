@@ -16,6 +16,7 @@ __all__ = [
     "Classify",
     "Comment",
     "Login",
+    "MaintenanceDone",
     "OutOfService",
     "Refused",
     "Shelve",
@@ -79,6 +80,14 @@ class Classify(_Body):
     """Give a downtime episode its reason."""
 
     reason: str = Field(min_length=1, max_length=100)
+
+
+class MaintenanceDone(_Body):
+    """Record maintenance of a machine's component, with what was done."""
+
+    machine: str = Field(min_length=1, max_length=300)
+    component: str = Field("machine", min_length=1, max_length=100)
+    note: str = Field(min_length=1, max_length=500, pattern=r"\S")
 
 
 class Login(_Body):

@@ -9,9 +9,18 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from plantbus.dashboard.http import Refused
-from plantbus.v1 import historian_pb2
+from plantbus.v1 import historian_pb2, maintenance_pb2
 
-__all__ = ["KPIS", "TrendQuery", "bands", "kpi_points", "parse", "request_range", "tag_points"]
+__all__ = [
+    "KPIS",
+    "TrendQuery",
+    "bands",
+    "forecasts",
+    "kpi_points",
+    "parse",
+    "request_range",
+    "tag_points",
+]
 
 KPIS: Final = ("oee", "availability", "performance", "quality")
 MAX_SERIES: Final = 8
@@ -19,6 +28,7 @@ MAX_RANGE_MS: Final = 400 * 86_400_000
 POINTS: Final = 500
 """About how many points a series gets: the bucket is the range over this."""
 _US = 1000
+_HOUR_MS = 3_600_000
 
 
 @dataclass(frozen=True)
@@ -145,3 +155,50 @@ def request_range(request: Any, start_ms: int, end_ms: int) -> Any:
     request.start.FromMicroseconds(start_ms * _US)
     request.end.FromMicroseconds(end_ms * _US)
     return request
+
+
+def _toward(
+    level: float, limit: float, hours: float | None, now: int, horizon: int
+) -> list[list[float]]:
+    """[time ms, value] from ``level`` now to ``limit`` in ``hours`` (flat when it never
+    gets there), cut at ``horizon``."""
+    if hours is None:
+        return [[now, level], [horizon, level]]
+    reach = now + hours * _HOUR_MS
+    if reach <= horizon:
+        return [[now, level], [reach, limit]]
+    return [[now, level], [horizon, level + (limit - level) * (horizon - now) / (reach - now)]]
+
+
+def forecasts(
+    plans: Iterable[maintenance_pb2.PlanState], tags: Sequence[str], now_ms: int, horizon_ms: int
+) -> list[dict[str, Any]]:
+    """The forecasts of the condition plans on ``tags``, drawn from now to ``horizon_ms``:
+    the fitted trend to the limit (``forecast``), its band (``early``, ``late``) and the
+    limit itself."""
+    out = []
+    for p in plans:
+        fc = p.forecast
+        if not p.HasField("forecast") or fc.tag not in tags:
+            continue
+        hours = fc.hours if fc.HasField("hours") else None
+        early = fc.hours_early if fc.HasField("hours_early") else hours
+        late = fc.hours_late if fc.HasField("hours_late") else None
+        out.append(
+            {
+                "plan": p.plan,
+                "tag": fc.tag,
+                "indicator": fc.indicator,
+                "limit": fc.limit,
+                "level": fc.level,
+                "hours": hours,
+                "hours_early": early,
+                "hours_late": late,
+                "message": p.message,
+                "forecast": _toward(fc.level, fc.limit, hours, now_ms, horizon_ms),
+                "early": _toward(fc.level, fc.limit, early, now_ms, horizon_ms),
+                "late": _toward(fc.level, fc.limit, late, now_ms, horizon_ms),
+                "limit_line": [[now_ms, fc.limit], [horizon_ms, fc.limit]],
+            }
+        )
+    return out

@@ -74,6 +74,7 @@ def plan_state(plan: Plan, st: PlanStatus, fc: Forecast | None) -> pb.PlanState:
         value=st.value,
         due=st.due,
         message=st.message,
+        warning=plan.warning,
     )
     if st.remaining is not None:
         out.remaining = st.remaining

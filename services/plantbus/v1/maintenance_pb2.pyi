@@ -81,7 +81,7 @@ class MaintenanceForecast(_message.Message):
     def __init__(self, tag: _Optional[str] = ..., indicator: _Optional[str] = ..., limit: _Optional[float] = ..., level: _Optional[float] = ..., slope_per_hour: _Optional[float] = ..., hours: _Optional[float] = ..., hours_early: _Optional[float] = ..., hours_late: _Optional[float] = ..., points: _Optional[int] = ...) -> None: ...
 
 class PlanState(_message.Message):
-    __slots__ = ("plan", "machine", "component", "by", "level", "value", "due", "remaining", "message", "forecast")
+    __slots__ = ("plan", "machine", "component", "by", "level", "value", "due", "remaining", "message", "forecast", "warning")
     PLAN_FIELD_NUMBER: _ClassVar[int]
     MACHINE_FIELD_NUMBER: _ClassVar[int]
     COMPONENT_FIELD_NUMBER: _ClassVar[int]
@@ -92,6 +92,7 @@ class PlanState(_message.Message):
     REMAINING_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FORECAST_FIELD_NUMBER: _ClassVar[int]
+    WARNING_FIELD_NUMBER: _ClassVar[int]
     plan: str
     machine: str
     component: str
@@ -102,7 +103,8 @@ class PlanState(_message.Message):
     remaining: float
     message: str
     forecast: MaintenanceForecast
-    def __init__(self, plan: _Optional[str] = ..., machine: _Optional[str] = ..., component: _Optional[str] = ..., by: _Optional[str] = ..., level: _Optional[str] = ..., value: _Optional[float] = ..., due: _Optional[float] = ..., remaining: _Optional[float] = ..., message: _Optional[str] = ..., forecast: _Optional[_Union[MaintenanceForecast, _Mapping]] = ...) -> None: ...
+    warning: float
+    def __init__(self, plan: _Optional[str] = ..., machine: _Optional[str] = ..., component: _Optional[str] = ..., by: _Optional[str] = ..., level: _Optional[str] = ..., value: _Optional[float] = ..., due: _Optional[float] = ..., remaining: _Optional[float] = ..., message: _Optional[str] = ..., forecast: _Optional[_Union[MaintenanceForecast, _Mapping]] = ..., warning: _Optional[float] = ...) -> None: ...
 
 class ComponentUsage(_message.Message):
     __slots__ = ("machine", "component", "running_hours", "cycles", "starts", "stops", "since", "resets", "last_note", "last_by")
