@@ -67,7 +67,8 @@ def _figure(key: str, label: str, value: float, target: Target) -> dict[str, Any
 
 
 def _ms(ts: Any) -> int:
-    return int(ts.ToMilliseconds())
+    """Rounded: alerting's times pass through float seconds (1.029 s may come back 1.028999)."""
+    return round(ts.ToMicroseconds() / 1000)
 
 
 def _priorities(m: alerting_pb2.GetAlarmMetricsResponse) -> list[dict[str, Any]]:
@@ -139,10 +140,10 @@ class AlarmMetricsView(View):
         range_name = request.query.get("range", "hour")
         if range_name not in RANGES:
             raise Refused(400, f"range must be one of {', '.join(RANGES)}, not {range_name!r}")
-        end = time.time()
+        end_ms = int(time.time() * 1000)  # whole milliseconds: the page shows the same range
         ask = alerting_pb2.GetAlarmMetricsRequest()
-        ask.end.FromMicroseconds(int(end * 1e6))
-        ask.start.FromMicroseconds(int((end - RANGES[range_name]) * 1e6))
+        ask.end.FromMilliseconds(end_ms)
+        ask.start.FromMilliseconds(end_ms - RANGES[range_name] * 1000)
 
         async def call(chan: grpc.aio.Channel) -> alerting_pb2.GetAlarmMetricsResponse:
             stub = alerting_pb2_grpc.AlertingServiceStub(chan)

@@ -177,16 +177,23 @@ function showSession() {
   render();
 }
 
-async function act(kind, id, action, body) {
-  if (!session) { notify(SIGN_IN); return; }
-  const r = await fetch(`/api/${kind}/${encodeURIComponent(id)}/${action}`, {
+// An action: POST with the session's CSRF token; the reply's JSON, or null once the
+// refusal (named `what`) is in the notice.
+async function post(path, body, what) {
+  if (!session) { notify(SIGN_IN); return null; }
+  const r = await fetch(path, {
     method: "POST", headers: { "Content-Type": "application/json", "X-Plantbus-CSRF": session.csrf },
     body: JSON.stringify(body) });
   const data = await r.json().catch(() => ({}));
   if (r.status === 401) { session = null; showSession(); }
-  if (!r.ok) { notify(`${kind} ${action} refused: ${data.error || r.statusText}`); return; }
+  if (!r.ok) { notify(`${what} refused: ${data.error || r.statusText}`); return null; }
   notify("");
-  if (kind === "alarms") { state.alarms[data.id] = data; render(); }
+  return data;
+}
+
+async function act(kind, id, action, body) {
+  const data = await post(`/api/${kind}/${encodeURIComponent(id)}/${action}`, body, `${kind} ${action}`);
+  if (data && kind === "alarms") { state.alarms[data.id] = data; render(); }
 }
 
 async function signOut() {
@@ -256,6 +263,7 @@ async function start() {
   initial.alarms.forEach(apply.alarm); initial.downtimes.forEach(apply.downtime);
   initial.workorders.forEach(apply.workorder); initial.services.forEach(apply.service);
   render();
+  document.dispatchEvent(new Event("plantbus:ready")); // the panels that fetch their own data
   const es = new EventSource("/api/events");
   es.onopen = () => { $("conn").textContent = "live"; $("conn").className = "pill good"; };
   es.onerror = () => {

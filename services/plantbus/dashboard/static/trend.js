@@ -1,11 +1,15 @@
 // Plantbus dashboard, trend view: tags and OEE KPIs from the historian (/api/trend) drawn
 // with the vendored uPlot, stops and alarms as bands on the same time axis. Drag across
 // the chart to zoom (the zoomed range is fetched again at finer buckets), "Reset zoom"
-// goes back. Uses app.js's helpers (h, $, text, state); no inline script or handler.
+// goes back. A tag that a condition plan forecasts gets the maintenance service's forecast
+// ahead of now: the fitted trend to the plan's limit, dashed, in its uncertainty band (a
+// shaded cone between the band's early and late lines) and the limit itself.
+// Uses app.js's helpers (h, $, text, state); no inline script or handler.
 "use strict";
 const RANGES = { hour: 3600e3, shift: 8 * 3600e3, day: 86400e3, week: 7 * 86400e3 };
 const COLORS = ["#4c8dff", "#2fbf71", "#f0b429", "#e5484d", "#b18cff", "#3ecbd6", "#ff8c42", "#d6d6d6"];
 const BAND = { stop: "rgba(229,72,77,0.25)", alarm: "rgba(240,180,41,0.22)" };
+const CONE = "rgba(177,140,255,0.22)";
 const KPI_NAMES = ["oee", "availability", "performance", "quality"];
 const trend = { series: [], zoom: null, plot: null, data: null, seq: 0 };
 
@@ -55,11 +59,25 @@ async function trendLoad() {
   trendDraw(data);
 }
 
-function trendAligned(data) {
+// The chart's series: the asked ones, then per forecast its trend, band edges and limit.
+function chartSeries(data) {
+  const ahead = (data.forecasts || []).flatMap((f) => {
+    const of = `${text(f.indicator)} of ${text(f.tag)}`;
+    return [
+      { name: "forecast " + of, points: f.forecast, dash: [8, 4], width: 2 },
+      { name: "band early " + of, points: f.early, dash: [2, 4], width: 1 },
+      { name: "band late " + of, points: f.late, dash: [2, 4], width: 1 },
+      { name: `limit ${text(f.plan)}`, points: f.limit_line, dash: [4, 4], width: 1, stroke: "#e5484d" },
+    ];
+  });
+  return [...data.series, ...ahead];
+}
+
+function trendAligned(series) {
   // uPlot wants one x array: the union of every series' times, null where a series has none
-  const xs = [...new Set(data.series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+  const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
   const index = new Map(xs.map((x, i) => [x, i]));
-  const ys = data.series.map((s) => {
+  const ys = series.map((s) => {
     const column = new Array(xs.length).fill(null);
     for (const [t, v] of s.points) column[index.get(t)] = v;
     return column;
@@ -73,6 +91,18 @@ function drawBands(u) {
     const x0 = u.valToPos(band.start / 1000, "x", true), x1 = u.valToPos(band.end / 1000, "x", true);
     ctx.fillStyle = BAND[band.kind] || BAND.alarm;
     ctx.fillRect(x0, top, Math.max(1, x1 - x0), height);
+  }
+  for (const f of trend.data.forecasts || []) {
+    // the cone between the band's early and late lines, from their common start
+    const corners = [f.early[0], f.early[f.early.length - 1], f.late[f.late.length - 1]];
+    ctx.beginPath();
+    corners.forEach(([t, v], i) => {
+      const x = u.valToPos(t / 1000, "x", true), y = u.valToPos(v, "y", true);
+      if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+    });
+    ctx.closePath();
+    ctx.fillStyle = CONE;
+    ctx.fill();
   }
 }
 
@@ -90,13 +120,15 @@ function trendDraw(data) {
   trend.data = data;
   const box = $("trend-chart");
   const width = Math.max(320, box.clientWidth || 800);
-  const series = [{}, ...data.series.map((s, i) => ({
-    label: s.name, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true,
-    scale: s.name.startsWith("kpi:") ? "ratio" : "y", points: { show: s.points.length < 60 },
+  const drawn = chartSeries(data);
+  const series = [{}, ...drawn.map((s, i) => ({
+    label: s.name, stroke: s.stroke || COLORS[i % COLORS.length], width: s.width || 1.5, spanGaps: true,
+    dash: s.dash, scale: s.name.startsWith("kpi:") ? "ratio" : "y", points: { show: !s.dash && s.points.length < 60 },
   }))];
+  const last = Math.max(data.end, ...drawn.flatMap((s) => s.points.map((p) => p[0])));
   const opts = {
     width, height: 320, series,
-    scales: { x: { time: true, min: data.start / 1000, max: data.end / 1000 }, ratio: { range: [0, 1] } },
+    scales: { x: { time: true, min: data.start / 1000, max: last / 1000 }, ratio: { range: [0, 1] } },
     axes: [
       { stroke: "#8da0b3", grid: { stroke: "#263444" } },
       { scale: "y", stroke: "#8da0b3", grid: { stroke: "#263444" } },
@@ -106,13 +138,17 @@ function trendDraw(data) {
     hooks: { drawClear: [drawBands], setSelect: [onZoom] },
   };
   if (trend.plot) trend.plot.destroy();
-  trend.plot = new uPlot(opts, trendAligned(data), box);
+  trend.plot = new uPlot(opts, trendAligned(drawn), box);
   const points = data.series.reduce((n, s) => n + s.points.length, 0);
   const stops = data.bands.filter((b) => b.kind === "stop").length;
   const alarms = data.bands.length - stops;
   box.dataset.points = String(points);
   box.dataset.bands = String(data.bands.length);
   box.dataset.stops = String(stops);
+  box.dataset.forecasts = String((data.forecasts || []).length);
+  $("trend-forecast").replaceChildren(...(data.forecasts || []).map((f) =>
+    h("span", { "data-testid": `trend-forecast-${text(f.tag)}` }, `Forecast of ${text(f.indicator)} of ${text(f.tag)}: ${text(f.message)}. `)),
+  data.forecast_error ? text(data.forecast_error) : "");
   trendStatus(`${points} points · ${stops} stops · ${alarms} alarms · buckets of ${data.bucket_s} s`);
 }
 
