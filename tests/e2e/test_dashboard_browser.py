@@ -7,36 +7,27 @@ reasons and machine names from the bus are shown as text and never run."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import stat
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import pytest
 
-from plantbus.kit.natsconnect import connect
-from plantbus.v1 import alerting_pb2, oee_pb2, telemetry_pb2
-from tests.hub import demo_plant, nats_settings, plantbus, running_hub
+from plantbus.v1 import alerting_pb2, oee_pb2
+from tests.e2e.dashboard_page import (
+    ARGS,
+    ARTIFACTS,
+    CHROMIUM,
+    WATCH_CSP,
+    login_link,
+    publish,
+    raise_bad_quality_alarm,
+)
 
 if TYPE_CHECKING:
     from playwright.async_api import Dialog
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ALARM = "plc_bad_quality@demo/machining/line1/m1"
 TITLE = "Plantbus · line dashboard"
 HOSTILE = [
@@ -52,63 +43,16 @@ INJECTED = """() => [...document.querySelectorAll('*')].filter((el) =>
     [...el.attributes].some((a) => a.name.startsWith('on')) || el.id === 'injected'
     || ['IMG', 'IFRAME', 'OBJECT'].includes(el.tagName)
     || (el.tagName === 'SCRIPT' && !el.src)).map((el) => el.outerHTML)"""
-WATCH_CSP = """window.__violations = [];
-document.addEventListener('securitypolicyviolation',
-    (e) => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));"""
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing: .ci/run installs Debian's chromium package")
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-    tmp = tmp_path_factory.mktemp("dashboard")
-    data = tmp / "hub"
-    with running_hub(data, "--config", str(demo_plant(tmp))):
-        runtime = json.loads((data / "runtime.json").read_text())
-        token_file = data / "dashboard-token"
-        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
-        yield {"url": runtime["dashboard"], "data": data}
-    assert not token_file.exists(), "the dashboard token outlived the hub"
+@pytest.fixture
+def hub(dashboard_hub: dict[str, Any]) -> dict[str, Any]:
+    return dashboard_hub
 
 
 def encoded(name: str) -> str:
     """``name`` as the page's encodeURIComponent puts it in a path."""
     return quote(name, safe="-_.!~*'()")
-
-
-def login_link(hub: dict[str, Any]) -> str:
-    """A fresh one-time link, as the operator gets it: `plantbus dashboard login`."""
-    out = plantbus("dashboard", "login", data_dir=hub["data"])
-    assert out.returncode == 0, out.stderr
-    link = out.stdout.strip()
-    assert link.startswith(f"{hub['url']}login#")
-    return link
-
-
-_PUBLISHER = {"telemetry": "device", "alarm": "alerting", "downtime": "oee", "oee": "oee"}
-"""The hub's NATS user that may publish each subject family (only its owner may)."""
-
-
-async def publish(data: Path, subject: str, message: Any) -> None:
-    bus = await connect(nats_settings(data, _PUBLISHER[subject.split(".")[2]]))
-    await bus.publish(subject, message)
-    await bus.close()
-
-
-async def raise_bad_quality_alarm(data: Path) -> None:
-    """The PLC of m1 reports a bad value for its state tag, as a failing PLC would."""
-    sample = telemetry_pb2.TagSample(
-        path="demo/machining/line1/m1/state",
-        quality=telemetry_pb2.QUALITY_BAD,
-        quality_reason="connection lost (test)",
-    )
-    await publish(
-        data,
-        "plantbus.v1.telemetry.demo.machining.line1.m1.state",
-        telemetry_pb2.TagSampleBatch(samples=[sample], device="m1-plc"),
-    )
 
 
 async def publish_hostile(data: Path) -> None:

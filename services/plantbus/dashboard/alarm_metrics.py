@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import grpc
 from aiohttp import web
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from plantbus.dashboard.backend import View, as_user
 from plantbus.dashboard.http import Refused, strict_json
@@ -66,7 +67,7 @@ def _figure(key: str, label: str, value: float, target: Target) -> dict[str, Any
     }
 
 
-def _ms(ts: Any) -> int:
+def _ms(ts: Timestamp) -> int:
     """Rounded: alerting's times pass through float seconds (1.029 s may come back 1.028999)."""
     return round(ts.ToMicroseconds() / 1000)
 

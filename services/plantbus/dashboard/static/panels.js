@@ -7,10 +7,9 @@ const num = (v, digits) => { const n = finite(v, null); return n === null ? "–
 const when = (ms) => (ms ? new Date(ms).toLocaleString() : "–");
 const PERF_EVERY_MS = 60e3, MAINT_EVERY_MS = 15e3;
 
-// The panel's message for a refused read: 401 is the page's sign-in, 403 the service's own
-// "not permitted" with its reason.
-async function panelGet(path, where) {
-  const r = await fetch(path);
+// A panel's reply: its JSON, or null once its refusal is in the panel (401: the page's
+// sign-in; 403: "Not permitted" with the service's reason).
+async function panelShow(r, where) {
   const data = await r.json().catch(() => ({}));
   if (r.ok) return data;
   const why = text(data.error || r.statusText);
@@ -62,8 +61,13 @@ function perfDraw(m) {
         h("td", { class: "num" }, num(b.percent_of_load, 1))))) : empty("none"));
 }
 
+let perfSeq = 0;
 async function perfLoad() {
-  const data = await panelGet("/api/alarm-metrics?range=" + encodeURIComponent($("perf-range").value), $("perf"));
+  const seq = ++perfSeq;
+  const range = $("perf-range").value;
+  const r = await fetch("/api/alarm-metrics?range=" + encodeURIComponent(range));
+  if (seq !== perfSeq) return; // a newer range was asked for
+  const data = await panelShow(r, $("perf"));
   if (data) perfDraw(data); else $("perf-summary").textContent = "";
 }
 
@@ -119,7 +123,7 @@ function maintDraw() {
 }
 
 async function maintLoad() {
-  const data = await panelGet("/api/maintenance", $("maint"));
+  const data = await panelShow(await fetch("/api/maintenance"), $("maint"));
   if (!data) return;
   maint.machines = data.machines;
   maintDraw();

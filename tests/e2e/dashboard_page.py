@@ -1,0 +1,90 @@
+"""What the dashboard's browser tests share: Debian's Chromium and its flags, a hub
+started with `plantbus up` (the demo plant) for them, login links as the operator gets
+them, and publishing on the hub's bus as the service that owns a subject."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plantbus.kit.natsconnect import connect
+from plantbus.v1 import telemetry_pb2
+from tests.hub import demo_plant, nats_settings, plantbus, running_hub
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WATCH_CSP = """window.__violations = [];
+document.addEventListener('securitypolicyviolation',
+    (e) => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));"""
+
+
+def need_chromium() -> None:
+    """Skip (fail in CI) without Debian's chromium."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: .ci/run installs Debian's chromium package")
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+
+
+def hub_for_browsers(tmp: Path) -> Iterator[dict[str, Any]]:
+    """`plantbus up` with the demo plant: ``{"url": the dashboard, "data": data dir,
+    "plant": config dir}``; its dashboard token file never outlives it."""
+    need_chromium()
+    data = tmp / "hub"
+    plant = demo_plant(tmp)
+    with running_hub(data, "--config", str(plant)):
+        runtime = json.loads((data / "runtime.json").read_text())
+        token_file = data / "dashboard-token"
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        yield {"url": runtime["dashboard"], "data": data, "plant": plant}
+    assert not token_file.exists(), "the dashboard token outlived the hub"
+
+
+def login_link(hub: dict[str, Any]) -> str:
+    """A fresh one-time link, as the operator gets it: `plantbus dashboard login`."""
+    out = plantbus("dashboard", "login", data_dir=hub["data"])
+    assert out.returncode == 0, out.stderr
+    link = out.stdout.strip()
+    assert link.startswith(f"{hub['url']}login#")
+    return link
+
+
+_PUBLISHER = {"telemetry": "device", "alarm": "alerting", "downtime": "oee", "oee": "oee"}
+"""The hub's NATS user that may publish each subject family (only its owner may)."""
+
+
+async def publish(data: Path, subject: str, message: Any) -> None:
+    """Publish as the service that owns the subject."""
+    bus = await connect(nats_settings(data, _PUBLISHER[subject.split(".")[2]]))
+    await bus.publish(subject, message)
+    await bus.close()
+
+
+async def raise_bad_quality_alarm(data: Path) -> None:
+    """The PLC of m1 reports a bad value for its state tag, as a failing PLC would."""
+    sample = telemetry_pb2.TagSample(
+        path="demo/machining/line1/m1/state",
+        quality=telemetry_pb2.QUALITY_BAD,
+        quality_reason="connection lost (test)",
+    )
+    await publish(
+        data,
+        "plantbus.v1.telemetry.demo.machining.line1.m1.state",
+        telemetry_pb2.TagSampleBatch(samples=[sample], device="m1-plc"),
+    )
