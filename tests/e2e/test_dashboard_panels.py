@@ -21,8 +21,7 @@ import yaml
 from plantbus.alerting.service import AlertingService
 from plantbus.kit.bus import Bus
 from plantbus.maintenance.service import MaintenanceService
-from plantbus.testing.config import people, put_config
-from plantbus.testing.waiting import wait_until
+from plantbus.testing.config import people
 from tests.e2e.dashboard_page import (
     ARGS,
     ARTIFACTS,
@@ -33,7 +32,7 @@ from tests.e2e.dashboard_page import (
     raise_bad_quality_alarm,
 )
 from tests.hub import plantbus
-from tests.integration.dashboard.client import serving
+from tests.integration.dashboard.test_panels_api import CONFIG, hosting
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Dialog, Page
@@ -213,27 +212,17 @@ async def test_panels_say_not_permitted_without_the_read_permissions(
     from playwright.async_api import async_playwright, expect
 
     need_chromium()
-    config: dict[str, Any] = {
-        "sites": [
-            {
-                "name": "s",
-                "areas": [{"name": "a", "lines": [{"name": "l", "machines": [{"name": "m1"}]}]}],
-            }
-        ],
-        **people(bob=["alarm.acknowledge"], viewer=["oee.read"]),
-    }
-    await put_config(bus, config)
+    config = {**CONFIG, **people(bob=["alarm.acknowledge"], viewer=["oee.read"])}
     services = [AlertingService, MaintenanceService]
-    async with serving(nats_url, tmp_path, services=services, token_user="bob") as dash:
-        for name in ("alerting", "maintenance"):
-            service = dash.runner.services[name]
-            await wait_until(lambda s=service: s.config_version == 1)  # type: ignore[misc]
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = await signed_in(browser, await dash.login_link())
-            perf, maint = page.get_by_test_id("perf-refused"), page.get_by_test_id("maint-refused")
-            await expect(perf).to_contain_text("Not permitted", timeout=20_000)
-            await expect(perf).to_contain_text("alarm.read")
-            await expect(maint).to_contain_text("Not permitted")
-            await expect(maint).to_contain_text("maintenance.read")
-            await browser.close()
+    async with (
+        hosting(bus, nats_url, tmp_path, services, "bob", config) as dash,
+        async_playwright() as p,
+    ):
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = await signed_in(browser, await dash.login_link())
+        perf, maint = page.get_by_test_id("perf-refused"), page.get_by_test_id("maint-refused")
+        await expect(perf).to_contain_text("Not permitted", timeout=20_000)
+        await expect(perf).to_contain_text("alarm.read")
+        await expect(maint).to_contain_text("Not permitted")
+        await expect(maint).to_contain_text("maintenance.read")
+        await browser.close()

@@ -6,6 +6,8 @@ user without the permission), none without a session, no action without the CSRF
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,29 +17,20 @@ from plantbus.alerting.service import AlertingService
 from plantbus.dashboard.alarm_metrics import assess
 from plantbus.historian.service import HistorianService
 from plantbus.kit.bus import Bus
+from plantbus.kit.service import Service
 from plantbus.maintenance.service import MaintenanceService
 from plantbus.testing.config import people, put_config
 from plantbus.testing.harness import operator_channel
 from plantbus.testing.messages import collected, publish_value
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc, service_pb2
-from tests.integration.dashboard.client import serving
+from tests.integration.alerting.test_alarm_management import CONFIG as ALERTING
+from tests.integration.dashboard.client import Dashboard, serving
 
 M1 = "s/a/l/m1"
 HOT = f"hot@{M1}"
 CONFIG: dict[str, Any] = {
-    "sites": [
-        {
-            "name": "s",
-            "areas": [
-                {
-                    "name": "a",
-                    "operator_position": "console1",
-                    "lines": [{"name": "l", "machines": [{"name": "m1"}]}],
-                }
-            ],
-        }
-    ],
+    "sites": ALERTING["sites"],  # one area, operator position console1, machine m1
     "alert_rules": [
         {
             "name": "hot",
@@ -72,15 +65,31 @@ CONFIG: dict[str, Any] = {
 }
 
 
+@contextlib.asynccontextmanager
+async def hosting(
+    bus: Bus,
+    nats_url: str,
+    data_dir: Path,
+    services: Sequence[type[Service]],
+    user: str,
+    config: dict[str, Any] = CONFIG,
+) -> AsyncIterator[Dashboard]:
+    """The dashboard signing in ``user``, beside ``services`` that follow ``config``."""
+    await put_config(bus, config)
+    async with serving(nats_url, data_dir, services=services, token_user=user) as dash:
+        hosted = [dash.runner.services[s.name] for s in services]
+        await wait_until(lambda: all(s.config_version == 1 for s in hosted))
+        yield dash
+
+
 async def test_alarm_metrics_are_the_alerting_services_with_their_targets(
     bus: Bus, nats_url: str, tmp_path: Path
 ) -> None:
-    await put_config(bus, CONFIG)
     services = [AlertingService, HistorianService]  # a day is older than alerting
-    async with serving(nats_url, tmp_path, services=services, token_user="olga") as dash:
+    async with hosting(bus, nats_url, tmp_path, services, "olga") as dash:
         alerting, historian = dash.runner.services["alerting"], dash.runner.services["historian"]
         assert isinstance(alerting, AlertingService) and isinstance(historian, HistorianService)
-        await wait_until(lambda: alerting.config_version == 1 and historian.store is not None)
+        await wait_until(lambda: historian.store is not None)
         for value in (75.0, 60.0, 75.0):  # annunciated, cleared, annunciated again
             await publish_value(bus, f"{M1}/temp", value)
             await wait_until(lambda v=value: alerting.alarms[HOT].active == (v > 70))  # type: ignore[misc]
@@ -121,12 +130,7 @@ async def test_alarm_metrics_are_the_alerting_services_with_their_targets(
 async def test_alarm_metrics_refused_as_the_user_who_may_not_read_alarms(
     bus: Bus, nats_url: str, tmp_path: Path
 ) -> None:
-    await put_config(bus, CONFIG)
-    services = [AlertingService]
-    async with serving(nats_url, tmp_path, services=services, token_user="bob") as dash:
-        alerting = dash.runner.services["alerting"]
-        assert isinstance(alerting, AlertingService)
-        await wait_until(lambda: alerting.config_version == 1)
+    async with hosting(bus, nats_url, tmp_path, [AlertingService], "bob") as dash:
         await dash.sign_in()
         async with dash.http.get(f"{dash.base}/api/alarm-metrics") as reply:
             assert reply.status == 403
@@ -137,12 +141,7 @@ async def test_maintenance_counters_against_plans_and_done_resets_them(
     bus: Bus, nats_url: str, tmp_path: Path
 ) -> None:
     audits = await collected(bus, "plantbus.v1.audit.>", service_pb2.AuditRecord)
-    await put_config(bus, CONFIG)
-    services = [MaintenanceService]
-    async with serving(nats_url, tmp_path, services=services, token_user="olga") as dash:
-        maintenance = dash.runner.services["maintenance"]
-        assert isinstance(maintenance, MaintenanceService)
-        await wait_until(lambda: maintenance.config_version == 1)
+    async with hosting(bus, nats_url, tmp_path, [MaintenanceService], "olga") as dash:
         url = f"{dash.base}/api/maintenance"
         async with dash.http.get(url) as anonymous:
             assert anonymous.status == 401
@@ -189,12 +188,9 @@ async def test_maintenance_counters_against_plans_and_done_resets_them(
 async def test_maintenance_done_refused_as_the_user_who_may_not_record(
     bus: Bus, nats_url: str, tmp_path: Path
 ) -> None:
-    await put_config(bus, CONFIG)
-    services = [MaintenanceService]
-    async with serving(nats_url, tmp_path, services=services, token_user="bob") as dash:
+    async with hosting(bus, nats_url, tmp_path, [MaintenanceService], "bob") as dash:
         maintenance = dash.runner.services["maintenance"]
         assert isinstance(maintenance, MaintenanceService)
-        await wait_until(lambda: maintenance.config_version == 1)
         csrf = await dash.sign_in()
         body = {"machine": M1, "component": "spindle", "note": "bearing replaced"}
         async with dash.http.post(
