@@ -187,15 +187,20 @@ async def test_maintenance_view_counters_forecast_and_done(
         assert cycles(cli_json(hub, "maintenance", "status", M2)) >= shown
 
         grant_maintenance_record(hub, tmp_path)
-        status = page.get_by_test_id("maint-status")
         deadline = time.monotonic() + 30
-        while "recorded on" not in await status.inner_text():  # the grant reaches the service
+        while True:  # until the grant reaches the maintenance service
+            async with page.expect_response(lambda r: "/api/maintenance/done" in r.url) as sent:
+                await done.click()
+            if (await sent.value).status == 200:
+                break
             assert time.monotonic() < deadline, await notice.inner_text()
             await page.wait_for_timeout(1000)
-            await done.click()
+        await expect(page.get_by_test_id("maint-status")).to_contain_text("recorded on")
         record = cli_json(hub, "maintenance", "status", M2)
         (spindle,) = [u for u in record["usage"] if u["component"] == "spindle"]
         assert (spindle["last_note"], spindle["last_by"]) == ("bearing replaced", "operator")
+        (earlier,) = [u for u in before["usage"] if u["component"] == "spindle"]
+        assert spindle.get("resets", 0) == earlier.get("resets", 0) + 1
         assert cycles(record) < max(shown, 1) + 5  # counting restarted from zero
         await expect(page.get_by_test_id(f"maint-usage-{M2}/spindle")).to_contain_text(
             "last: bearing replaced by operator", timeout=20_000
