@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 from plantbus.config.maintenance import Plan
 from plantbus.kit import codec
-from plantbus.maintenance.engine import Event
+from plantbus.maintenance.engine import Engine, Event
 from plantbus.maintenance.forecast import Forecast
 from plantbus.maintenance.plans import PlanStatus
 from plantbus.maintenance.usage import Usage
 from plantbus.sdk.maintenance import Window
 from plantbus.v1 import maintenance_pb2 as pb
 
-__all__ = ["KINDS", "event", "forecast", "plan_state", "usage", "window"]
+__all__ = ["KINDS", "event", "forecast", "plan_state", "status", "usage", "window"]
 
 KINDS: Final = {
     "window": pb.MAINTENANCE_EVENT_KIND_WINDOW,
@@ -111,4 +112,23 @@ def event(e: Event, plans: dict[str, Plan], u: Usage | None) -> pb.MaintenanceEv
         out.plan.CopyFrom(plan_state(plan, e.status, e.forecast))
     if e.usage and u is not None:
         out.usage.CopyFrom(usage(e.machine, e.component, u, e.usage))
+    return out
+
+
+def status(
+    engine: Engine, latest: Mapping[str, pb.ConditionWindow], machine: str, now: float
+) -> pb.GetMaintenanceStatusResponse:
+    """Counters, plans and latest windows of ``machine`` (every machine for '')."""
+    out = pb.GetMaintenanceStatusResponse()
+    for (m, component), u in sorted(engine.usage.items()):
+        if machine in ("", m):
+            out.usage.append(usage(m, component, u, u.figures(now)))
+    for st in engine.statuses(now):
+        plan = engine.plans[st.plan]
+        if machine in ("", plan.machine):
+            trend = engine.trends.get(plan.name)
+            out.plans.append(plan_state(plan, st, trend.last if trend else None))
+    out.windows.extend(
+        w for tag, w in sorted(latest.items()) if machine in ("", tag.rsplit("/", 1)[0])
+    )
     return out

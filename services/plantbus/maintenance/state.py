@@ -1,0 +1,80 @@
+"""What the maintenance service keeps in KV ``plantbus_maintenance`` across restarts:
+usage counters per component and anomaly baselines per monitored tag and state.
+
+Read once at start; each document goes back into the engine once, when a config that has
+its component or monitor is applied (a config without it leaves it waiting). Saved on
+every tick and at stop; a failed save is kept for health, not raised.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from nats.js.errors import NoKeysError
+from nats.js.kv import KeyValue
+
+from plantbus.kit import streams
+from plantbus.kit.bus import kv_key
+from plantbus.kit.store_health import StoreHealth
+from plantbus.maintenance.engine import Engine, ModelFactory
+from plantbus.maintenance.usage import Usage
+
+__all__ = ["SavedState", "baseline_key", "usage_key"]
+
+
+def usage_key(machine: str, component: str) -> str:
+    """The KV key of a component's counters."""
+    return "usage." + kv_key(f"{machine}/{component}".replace("/", "."))
+
+
+def baseline_key(tag: str, state: str) -> str:
+    """The KV key of a monitored tag's baseline in one machine state."""
+    return "baseline." + kv_key(f"{tag}/{state}".replace("/", "."))
+
+
+class SavedState:
+    """Counters and baselines in the maintenance bucket."""
+
+    def __init__(self, kv: KeyValue, log: logging.Logger) -> None:
+        self.kv = kv
+        self.saves = StoreHealth(f"maintenance state in KV {streams.MAINTENANCE_STATE.name}", log)
+        self._restored: dict[str, Any] = {}
+
+    async def load(self) -> None:
+        """Read every counter and baseline document (an empty bucket has none)."""
+        try:
+            keys = await self.kv.keys()
+        except NoKeysError:
+            return
+        for key in keys:
+            if key.startswith(("usage.", "baseline.")):
+                entry = await self.kv.get(key)
+                if entry.value:
+                    self._restored[key] = json.loads(entry.value)
+
+    def restore(self, engine: Engine, model: ModelFactory) -> None:
+        """Counters and baselines kept in KV for what the config has (once each)."""
+        for machine, component in list(engine.usage):
+            doc = self._restored.pop(usage_key(machine, component), None)
+            if doc:
+                engine.usage[(machine, component)] = Usage.from_json(doc)
+        for tag, mon in engine.monitored.items():
+            for state in mon.monitor.states:
+                doc = self._restored.pop(baseline_key(tag, state), None)
+                if doc:
+                    restored = mon.models[state] = model(mon.monitor)
+                    restored.restore(doc)
+
+    async def save(self, engine: Engine) -> None:
+        """Counters and baselines into KV; stops at the first failed write."""
+        for (machine, component), usage in list(engine.usage.items()):
+            doc = json.dumps(usage.to_json()).encode()
+            if not await self.saves.put(self.kv, usage_key(machine, component), doc):
+                return
+        for tag, mon in list(engine.monitored.items()):
+            for state, model in list(mon.models.items()):
+                doc = json.dumps(dict(model.state())).encode()
+                if not await self.saves.put(self.kv, baseline_key(tag, state), doc):
+                    return
