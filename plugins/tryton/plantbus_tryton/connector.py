@@ -22,8 +22,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-
 from plantbus.sdk import API_VERSION
 from plantbus.sdk.connector import (
     Confirmation,
@@ -40,7 +38,7 @@ from plantbus_tryton.records import (
     revision,
     work_order,
 )
-from plantbus_tryton.rpc import TrytonRpc
+from plantbus_tryton.rpc import TrytonConnection
 
 __all__ = ["TrytonConnector", "TrytonSettings"]
 
@@ -50,19 +48,13 @@ _BOOKING_FIELDS += [f"outputs.{f}" for f in ("product", "quantity", "to_location
 """What booking a confirmation reads of a production, output moves included."""
 
 
-class TrytonSettings(BaseModel):
+class TrytonSettings(TrytonConnection):
     """Where the Tryton server is and which productions belong to this connection."""
 
-    model_config = ConfigDict(extra="forbid")
-    url: str = Field(pattern=r"^https?://", description="trytond base URL, without /<db>/rpc/")
-    database: str = Field(min_length=1)
-    user: str = "admin"
-    password: SecretStr
     work_center: str | None = None
     """Only productions on this Tryton work center (its name); all when unset."""
     scrap_location: str | None = None
     """Code or name of the waste location for scrap; default: the warehouse's first."""
-    timeout_s: float = Field(default=10.0, gt=0)
 
 
 class TrytonConnector(ErpConnector[TrytonSettings]):
@@ -73,13 +65,7 @@ class TrytonConnector(ErpConnector[TrytonSettings]):
 
     def __init__(self, settings: TrytonSettings) -> None:
         super().__init__(settings)
-        self.rpc = TrytonRpc(
-            settings.url,
-            settings.database,
-            settings.user,
-            settings.password.get_secret_value(),
-            settings.timeout_s,
-        )
+        self.rpc = settings.rpc()
         self.books = Books(self.rpc, settings.scrap_location)
 
     async def open(self) -> None:

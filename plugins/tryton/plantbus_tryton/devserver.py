@@ -1,9 +1,10 @@
 """A throwaway trytond on SQLite, for tests, benchmarks and trying the connector.
 
-Building a database (schema plus the production modules) takes about 11 s, so the empty
-database is built once per trytond version in a cache directory and copied for each
-server. Needs ``trytond`` and ``trytond_production_work``/``_routing`` installed in the
-running interpreter's environment (they are in requirements-dev.txt).
+Building a database (schema plus the production and project modules) takes about 15 s, so
+the empty database is built once per trytond version in a cache directory and copied for
+each server. Needs ``trytond``, ``trytond_production_work``/``_routing`` and
+``trytond_project`` installed in the running interpreter's environment (the ``devserver``
+extra, in requirements-dev.txt).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ __all__ = [
 
 DATABASE = "mes"
 ADMIN_PASSWORD = "admin-Secret-123"
-MODULES = ("production_work", "production_routing")
+MODULES = ("production_work", "production_routing", "project")
+"""Activated in the test database: the ERP connector's and the maintenance requests'."""
 
 
 def _bin(name: str) -> str:
@@ -58,7 +60,7 @@ def _env(db_dir: Path, passfile: Path | None = None) -> dict[str, str]:
 def _version() -> str:
     from importlib.metadata import version
 
-    return "-".join(version(p) for p in ("trytond", "trytond_production_work"))
+    return "-".join(version(p) for p in ("trytond", *(f"trytond_{m}" for m in MODULES)))
 
 
 def template_database(cache: Path | None = None) -> Path:

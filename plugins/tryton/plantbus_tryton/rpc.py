@@ -20,10 +20,11 @@ from decimal import Decimal
 from typing import Any
 
 import aiohttp
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from plantbus.sdk.errors import ErpRejected, ErpUnavailable, describe
 
-__all__ = ["TrytonRpc", "decode", "encode"]
+__all__ = ["TrytonConnection", "TrytonRpc", "decode", "encode"]
 
 _BUSINESS_ERRORS = frozenset({"UserError", "UserWarning"})
 
@@ -89,6 +90,24 @@ def _error_text(error: Any) -> tuple[bool, str]:
             return False, f"concurrent change: {args}"
         return False, kind  # a server-side exception; its traceback stays in Tryton's log
     return False, str(error)
+
+
+class TrytonConnection(BaseModel):
+    """Where the Tryton server is and who the connector logs in as (the settings every
+    Tryton plugin of this package starts from)."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(pattern=r"^https?://", description="trytond base URL, without /<db>/rpc/")
+    database: str = Field(min_length=1)
+    user: str = "admin"
+    password: SecretStr
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    def rpc(self) -> TrytonRpc:
+        """A client of this server (it logs in on its first call)."""
+        return TrytonRpc(
+            self.url, self.database, self.user, self.password.get_secret_value(), self.timeout_s
+        )
 
 
 class TrytonRpc:
