@@ -16,7 +16,7 @@ from plantbus.config.loader import load_sources, read_sources
 from plantbus.maintenance.backtest import Result
 from plantbus.v1 import maintenance_pb2
 
-__all__ = ["commands", "status_lines", "table"]
+__all__ = ["commands", "proposal_line", "status_lines", "table"]
 
 
 def _usage_line(u: maintenance_pb2.ComponentUsage) -> str:
@@ -79,6 +79,58 @@ def done(machine: str, component: str, note: str, user: str | None, hub: Hub) ->
     before = call(hub, "maintenance", "RecordMaintenance", request, user=user).before
     click.echo(f"recorded: {note}; counters before the reset:")
     click.echo(_usage_line(before))
+
+
+_STATES = {
+    maintenance_pb2.PROPOSAL_STATE_PENDING: "pending",
+    maintenance_pb2.PROPOSAL_STATE_APPLIED: "applied",
+    maintenance_pb2.PROPOSAL_STATE_REJECTED: "rejected",
+}
+
+
+def proposal_line(p: maintenance_pb2.Proposal) -> str:
+    """One proposal as the CLI prints it."""
+    decided = f" by {p.decided_by}: {p.note}" if p.decided_by else ""
+    return f"{p.id}  [{_STATES.get(p.state, '?')}] {p.tag} = {p.value:g}  ({p.reason}){decided}"
+
+
+@maintenance.command()
+@click.option("--pending", is_flag=True, help="Only those waiting for a decision.")
+@json_option
+@hub_options
+def proposals(pending: bool, as_json: bool, hub: Hub) -> None:
+    """Setpoint changes that maintenance plans proposed, newest first."""
+    request = maintenance_pb2.ListProposalsRequest(pending_only=pending)
+    reply = call(hub, "maintenance", "ListProposals", request)
+    if as_json:
+        echo_json(reply)
+        return
+    for p in reply.proposals:
+        click.echo(proposal_line(p))
+
+
+@maintenance.command()
+@click.argument("proposal_id", metavar="ID")
+@user_option
+@hub_options
+def approve(proposal_id: str, user: str | None, hub: Hub) -> None:
+    """Approve proposal ID: its value is written as you (--user), so your write policy
+    decides; audited."""
+    request = maintenance_pb2.ApproveProposalRequest(id=proposal_id)
+    reply = call(hub, "maintenance", "ApproveProposal", request, user=user)
+    click.echo(proposal_line(reply.proposal))
+
+
+@maintenance.command()
+@click.argument("proposal_id", metavar="ID")
+@click.option("-m", "--message", "reason", required=True, help="Why not (audited).")
+@user_option
+@hub_options
+def reject(proposal_id: str, reason: str, user: str | None, hub: Hub) -> None:
+    """Reject proposal ID without writing; audited with the reason."""
+    request = maintenance_pb2.RejectProposalRequest(id=proposal_id, reason=reason)
+    reply = call(hub, "maintenance", "RejectProposal", request, user=user)
+    click.echo(proposal_line(reply.proposal))
 
 
 def _config(config_dir: Path, section: Path | None) -> PlantConfig:

@@ -11,7 +11,8 @@ maintenance:
     - {name: m2-spindle-service, machine: demo/machining/line1/m2, component: spindle,
        by: running_hours, due: 500, warning: 50}
     - {name: m2-bearing, machine: demo/machining/line1/m2, component: spindle,
-       by: condition, tag: vibration, indicator: rms, limit: 7.1, warning: 24}
+       by: condition, tag: vibration, indicator: rms, limit: 7.1, warning: 24,
+       propose: {tag: speed_setpoint, value: 800, when: warning}}
 ```
 """
 
@@ -31,6 +32,7 @@ __all__ = [
     "MaintenanceRequests",
     "Monitor",
     "Plan",
+    "Propose",
 ]
 
 Indicator = Literal["mean", "rms", "std", "peak", "slope"]
@@ -77,6 +79,25 @@ class Monitor(Strict):
     model_settings: dict[str, object] = Field(default_factory=dict)
 
 
+class Propose(Strict):
+    """A setpoint change a plan proposes when it reaches ``when`` (lower m2's speed while
+    its spindle runs hot). A person approves it (``plantbus maintenance approve``) and it
+    is written as them; it is applied without one only when a write policy grants the
+    tag to the maintenance service itself, at most once per ``min_interval_s`` per tag."""
+
+    tag: str
+    """A read_write tag of the plan's machine (``speed_setpoint``) or a full
+    site/area/line/machine/tag path."""
+    value: float
+    when: RequestOn = "warning"
+    min_interval_s: float = Field(default=3600.0, gt=0)
+    """Automatic writes: at most one per tag in this many seconds."""
+
+    def path(self, machine: str) -> str:
+        """The tag path, ``tag`` taken as a tag of ``machine`` unless it is a path."""
+        return self.tag if "/" in self.tag else f"{machine}/{self.tag}"
+
+
 class Plan(Strict):
     """When a component is due for maintenance.
 
@@ -103,6 +124,8 @@ class Plan(Strict):
     """Condition plans: the Theil-Sen trend is fitted over this many hours of windows."""
     confidence: float = Field(default=0.9, gt=0.5, lt=1.0)
     """Condition plans: the forecast's band is this confidence interval of the slope."""
+    propose: Propose | None = None
+    """A setpoint change to propose when the plan reaches ``propose.when``."""
 
     @model_validator(mode="after")
     def _complete(self) -> Self:

@@ -36,6 +36,7 @@ Permission = Literal[
     "history.read",
     "maintenance.read",
     "maintenance.record",
+    "maintenance.approve",
 ]
 PERMISSIONS: Final[tuple[Permission, ...]] = get_args(Permission)
 READS: Final[frozenset[Permission]] = frozenset(p for p in PERMISSIONS if p.endswith(".read"))
@@ -63,7 +64,10 @@ class WritePolicy(Strict):
     """Allows roles to write tags (glob patterns over site/area/line/machine/tag paths)."""
 
     name: Name
-    roles: list[Name]
+    roles: list[Name] = Field(default_factory=list)
     tags: list[str]
+    services: list[Name] = Field(default_factory=list)
+    """Services that may write these tags on their own (today: ``maintenance``, which
+    then applies its proposals without a person)."""
     min: float | None = None
     max: float | None = None

@@ -275,12 +275,10 @@ def _sparkplug(config: PlantConfig) -> Iterator[Finding]:
         yield ("sparkplug", "broker", "url"), "certificates need TLS: write mqtts://"
 
 
-def _maintenance(config: PlantConfig) -> Iterator[Finding]:
-    section, machines, tags = config.maintenance, config.machine_paths(), config.tag_paths()
-    stated = {m.machine for m in config.oee}
-    components = {(c.machine, c.name) for c in section.components}
+def _components(config: PlantConfig) -> Iterator[Finding]:
+    machines, tags = config.machine_paths(), config.tag_paths()
     seen: set[tuple[str, str]] = set()
-    for i, comp in enumerate(section.components):
+    for i, comp in enumerate(config.maintenance.components):
         loc: Loc = ("maintenance", "components", i)
         if comp.machine not in machines:
             yield (*loc, "machine"), f"unknown machine {comp.machine!r} (not in sites)"
@@ -289,10 +287,14 @@ def _maintenance(config: PlantConfig) -> Iterator[Finding]:
         seen.add((comp.machine, comp.name))
         if comp.cycles_tag and f"{comp.machine}/{comp.cycles_tag}" not in tags:
             yield (*loc, "cycles_tag"), f"machine {comp.machine!r} has no tag {comp.cycles_tag!r}"
+
+
+def _monitors(config: PlantConfig) -> Iterator[Finding]:
+    tags, stated = config.tag_paths(), {m.machine for m in config.oee}
     models = discover(ANOMALY_MODELS)
     monitored: set[str] = set()
-    for i, mon in enumerate(section.monitors):
-        loc = ("maintenance", "monitors", i)
+    for i, mon in enumerate(config.maintenance.monitors):
+        loc: Loc = ("maintenance", "monitors", i)
         machine = mon.tag.rsplit("/", 1)[0]
         if mon.tag not in tags:
             yield (*loc, "tag"), f"unknown tag {mon.tag!r} (no device has it)"
@@ -314,9 +316,15 @@ def _maintenance(config: PlantConfig) -> Iterator[Finding]:
                 yield (*loc, "model"), f"{err} (or use the built-in model: robust)"
                 continue
             yield from _plugin_settings(cls, dict(mon.model_settings), loc, "model_settings")
+
+
+def _plans(config: PlantConfig) -> Iterator[Finding]:
+    section, machines = config.maintenance, config.machine_paths()
+    components = {(c.machine, c.name) for c in section.components}
+    monitored = {m.tag for m in section.monitors}
     yield from _duplicates(section.plans, ("maintenance", "plans"), "plan")
     for i, plan in enumerate(section.plans):
-        loc = ("maintenance", "plans", i)
+        loc: Loc = ("maintenance", "plans", i)
         if plan.machine not in machines:
             yield (*loc, "machine"), f"unknown machine {plan.machine!r} (not in sites)"
         if plan.component != "machine" and (plan.machine, plan.component) not in components:
@@ -332,6 +340,26 @@ def _maintenance(config: PlantConfig) -> Iterator[Finding]:
                 (*loc, "tag"),
                 (f"{plan.machine}/{plan.tag} is not monitored: add it to maintenance.monitors"),
             )
+        if plan.propose is not None:
+            yield from _proposal(config, plan.propose.path(plan.machine), plan.propose.value, loc)
+
+
+def _proposal(config: PlantConfig, path: str, value: float, loc: Loc) -> Iterator[Finding]:
+    """A proposal's tag exists, is writable and takes its value."""
+    tags = {f"{d.machine}/{t.name}": t for d in config.devices for t in d.tags}
+    tag = tags.get(path)
+    where = (*loc, "propose", "tag")
+    if tag is None:
+        yield where, f"unknown tag {path!r} (no device has it)"
+    elif tag.access != "read_write":
+        yield where, f"tag {path!r} is read-only: a proposal writes it (access: read_write)"
+    elif (tag.min is not None and value < tag.min) or (tag.max is not None and value > tag.max):
+        limits = f"{tag.min}..{tag.max}"
+        yield (*loc, "propose", "value"), f"{value:g} is outside the limits of {path!r} ({limits})"
+
+
+def _requests(config: PlantConfig) -> Iterator[Finding]:
+    section = config.maintenance
     connectors = discover(MAINTENANCE_CONNECTORS)
     yield from _duplicates(section.requests, ("maintenance", "requests"), "request connector")
     for i, req in enumerate(section.requests):
@@ -391,6 +419,9 @@ def cross_check(config: PlantConfig) -> list[Finding]:
         _sparkplug,
         _security,
         _uns,
-        _maintenance,
+        _components,
+        _monitors,
+        _plans,
+        _requests,
     )
     return [finding for check in checks for finding in check(config)]

@@ -230,22 +230,31 @@ class DeviceService(Service):
         )
 
     async def write(
-        self, device: str, tag: str, value: Scalar, user: str, reason: str, address: str = ""
+        self,
+        device: str,
+        tag: str,
+        value: Scalar,
+        user: str,
+        reason: str,
+        address: str = "",
+        *,
+        service: bool = False,
     ) -> tuple[telemetry_pb2.TagSample, str]:
         """Check the tag's access, type and limits, then the write policies of the running
-        config for ``user`` (the authenticated caller); audit the attempt (no audit, no
-        write), write, read back, audit the outcome. Records carry the old, new and
-        read-back values and the caller's address; denials and failures are audited too."""
+        config for ``user`` (the authenticated caller; a ``service`` by name); audit the
+        attempt (no audit, no write), write, read back, audit the outcome. Records carry the
+        old, new and read-back values and the caller's address; denials and failures are
+        audited too."""
         runner = self.runner(device)
         config_tag = runner.filter.tags.get(tag)
         if config_tag is None:
             raise NotFound(f"device {device!r} has no tag {tag!r}")
         path = runner.filter.paths[tag]
         numeric = float(value) if isinstance(value, int | float) else math.nan
-        refusal = tag_refusal(path, config_tag, value)
-        decision = (
-            Decision(False, refusal) if refusal else check_write(self._config, user, path, numeric)
-        )
+        if refusal := tag_refusal(path, config_tag, value):
+            decision = Decision(False, refusal)
+        else:
+            decision = check_write(self._config, user, path, numeric, service=service)
         allowed, why, policy = decision.allowed, decision.reason, decision.policy
         detail = f"{value!r}: {why}" + (f" ({reason})" if reason else "")
         record = {"action": "tag.write", "target": path, "actor": user, "source": address}

@@ -112,6 +112,7 @@ class DeviceServicer(device_pb2_grpc.DeviceServiceServicer):  # type: ignore[mis
             who.name,
             request.reason,
             address=who.address,
+            service=who.kind == "service",
         )
         return device_pb2.WriteTagResponse(read_back=sample, policy=policy)
 

@@ -273,7 +273,7 @@ class GovernanceService(Service):
         config = current.config if current else PlantConfig()
         decision = authorize(who, "tag.write", config)
         if decision.allowed:
-            decision = check_write(config, who.name, tag_path, value)
+            decision = check_write(config, who.name, tag_path, value, service=who.kind == "service")
         await self.ctx.audit(
             action="tag.write.check",
             target=tag_path,

@@ -5,7 +5,9 @@
   policy allows (``PLANTBUS_USER=engineer plantbus devices write ...``);
 - a configured user has the permissions of their roles plus those of the role
   ``viewer`` (every ``*.read`` unless the config defines ``viewer`` itself);
-- a service has the ``viewer`` permissions (it reads; it acts only for a user);
+- a service has the ``viewer`` permissions (it reads; it acts only for a user), and
+  writes the tags of a write policy that names it in ``services`` (the maintenance
+  service applying its proposals on its own);
 - anyone else has none.
 """
 
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from plantbus.config import PlantConfig
-from plantbus.config.security import READS, VIEWER, Permission
+from plantbus.config.security import READS, VIEWER, Permission, WritePolicy
 
 if TYPE_CHECKING:
     from plantbus.kit.identity import Identity
@@ -66,6 +68,9 @@ def authorize(identity: Identity, permission: Permission, config: PlantConfig) -
     if identity.kind == "service":
         if permission in _viewer(config):
             return Decision(True, f"service {identity.name} (role {VIEWER})")
+        granting = [p.name for p in config.write_policies if identity.name in p.services]
+        if permission == "tag.write" and granting:
+            return Decision(True, f"service {identity.name} (write policy {granting[0]!r})")
         return Decision(False, f"service {identity.name} may only read; it acts only for a user")
     if identity.kind != "user":
         return Decision(False, "not authenticated")
@@ -79,10 +84,12 @@ def authorize(identity: Identity, permission: Permission, config: PlantConfig) -
     )
 
 
-def check_write(config: PlantConfig, user: str, tag_path: str, value: float) -> Decision:
+def check_write(
+    config: PlantConfig, user: str, tag_path: str, value: float, *, service: bool = False
+) -> Decision:
     """Decide a write of ``value`` to ``tag_path`` by ``user`` (NaN for non-numeric values):
-    denied unless a write policy allows one of the user's roles to write that tag, within
-    the policy's value limits."""
+    denied unless a write policy allows one of the user's roles (or, for a ``service``,
+    the service by name) to write that tag, within the policy's value limits."""
     tag = next(
         (t for d in config.devices for t in d.tags if f"{d.machine}/{t.name}" == tag_path), None
     )
@@ -90,16 +97,25 @@ def check_write(config: PlantConfig, user: str, tag_path: str, value: float) -> 
         return Decision(False, f"no tag {tag_path!r} in the running config")
     if tag.access != "read_write":
         return Decision(False, f"tag {tag_path!r} is read-only")
+    tagged = [
+        p for p in config.write_policies if any(fnmatch.fnmatchcase(tag_path, t) for t in p.tags)
+    ]
+    if service:
+        matching = [p for p in tagged if user in p.services]
+        if not matching:
+            return Decision(False, f"no write policy lets service {user!r} write {tag_path!r}")
+        return _within(matching, value)
     roles = {r for u in config.users if u.name == user for r in u.roles}
     if not roles:
         return Decision(False, f"user {user!r} has no roles; writes are denied by default")
-    matching = [
-        p
-        for p in config.write_policies
-        if roles & set(p.roles) and any(fnmatch.fnmatchcase(tag_path, pat) for pat in p.tags)
-    ]
+    matching = [p for p in tagged if roles & set(p.roles)]
     if not matching:
         return Decision(False, f"no write policy lets roles {sorted(roles)} write {tag_path!r}")
+    return _within(matching, value)
+
+
+def _within(matching: list[WritePolicy], value: float) -> Decision:
+    """The first of ``matching`` whose limits hold ``value`` (NaN: a policy without any)."""
     for policy in matching:
         limited = policy.min is not None or policy.max is not None
         if math.isnan(value):

@@ -8,7 +8,8 @@ Only what a caller proves counts:
   expired and not revoked. A token wins when a call carries a certificate too.
 
 The ``x-plantbus-user`` header is honoured only from principals that act for a signed-in
-person: the local operator and the dashboard service; and from the Sparkplug bridge for
+person: the local operator, the dashboard service and the maintenance service (which
+writes an approved proposal as its approver); and from the Sparkplug bridge for
 the one user the running config names for it (``sparkplug.user``). The effective caller is
 then that user and audits name both (``actor=engineer``, ``via=local-operator``); from
 anyone else, or for another user, the header is ignored.
@@ -75,7 +76,7 @@ Via = Literal["mtls", "token", "insecure", "none"]
 Audit = Callable[..., Awaitable[Any]]
 
 USER_HEADER: Final = "x-plantbus-user"
-DELEGATES: Final = frozenset({"dashboard", "all"})
+DELEGATES: Final = frozenset({"dashboard", "maintenance", "all"})
 """Services that act for signed-in people (``all``: one process hosting every service)."""
 SPARKPLUG: Final = "sparkplug"
 """The Sparkplug bridge: acts for ``sparkplug.user`` of the running config only."""

@@ -36,6 +36,7 @@ from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
 from plantbus.maintenance import convert
 from plantbus.maintenance.anomaly import RobustBaseline, RobustSettings
+from plantbus.maintenance.approvals import Approvals
 from plantbus.maintenance.engine import Engine, Event
 from plantbus.maintenance.history import Sample, history
 from plantbus.maintenance.outbox import queue_requests
@@ -74,6 +75,7 @@ class MaintenanceService(Service):
         self.config: PlantConfig | None = None
         self.latest: dict[str, maintenance_pb2.ConditionWindow] = {}
         self.state: SavedState | None = None
+        self.approvals: Approvals | None = None
         self.replay_error = ""
         self.replayed = 0
         self._sub: Subscription | None = None
@@ -125,6 +127,8 @@ class MaintenanceService(Service):
         await streams.ensure_stream(self.ctx.bus, streams.MAINTENANCE_OUTBOX)
         self.state = SavedState(kv, self.ctx.log)
         await self.state.load()
+        self.approvals = Approvals(self.ctx, kv, lambda: self.config)
+        await self.approvals.load()
         self._sub = await self.ctx.bus.subscribe(
             f"{subjects.PREFIX}.telemetry.>", self._on_telemetry
         )
@@ -222,11 +226,13 @@ class MaintenanceService(Service):
                 self.latest[msg.window.tag] = msg.window
             site, area, line, machine = e.machine.split("/")
             await self.ctx.bus.publish(subjects.maintenance(site, area, line, machine), msg)
-            if e.kind in ("warning", "due") and self.state is not None:
+            if e.kind in ("warning", "due") and self.state and self.approvals:
                 plan = self.engine.plans[e.plan]
                 await queue_requests(
                     self.ctx.bus, self.state.kv, self._requests, plan, e, self.ctx.log
                 )
+                if auto := await self.approvals.on_event(plan, e):
+                    self.tasks.spawn(self.approvals.apply_alone(auto), name=f"apply-{auto.id}")
 
     async def _tick_loop(self) -> None:
         while True:

@@ -1,6 +1,7 @@
-"""gRPC translation for MaintenanceService. GetMaintenanceStatus needs ``maintenance.read``
-(every configured user and service has it through the viewer role); RecordMaintenance
-needs ``maintenance.record`` and is audited by the service."""
+"""gRPC translation for MaintenanceService. GetMaintenanceStatus and ListProposals need
+``maintenance.read`` (every configured user and service has it through the viewer role);
+RecordMaintenance needs ``maintenance.record``, ApproveProposal and RejectProposal
+``maintenance.approve``; each is audited by the service."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import TYPE_CHECKING, TypeAlias
 import grpc
 
 from plantbus.kit.identity import require
+from plantbus.sdk.errors import ConflictError
 from plantbus.v1 import maintenance_pb2, maintenance_pb2_grpc
 
 if TYPE_CHECKING:
+    from plantbus.maintenance.approvals import Approvals
     from plantbus.maintenance.service import MaintenanceService
 
 __all__ = ["MaintenanceServicer"]
@@ -40,3 +43,29 @@ class MaintenanceServicer(maintenance_pb2_grpc.MaintenanceServiceServicer):  # t
             request.machine, request.component, request.note, who.name
         )
         return maintenance_pb2.RecordMaintenanceResponse(before=before)
+
+    def _approvals(self) -> Approvals:
+        if self.service.approvals is None:
+            raise ConflictError("the maintenance service is starting; try again")
+        return self.service.approvals
+
+    async def ListProposals(
+        self, request: maintenance_pb2.ListProposalsRequest, context: Context
+    ) -> maintenance_pb2.ListProposalsResponse:
+        await require("maintenance.read", "proposals")
+        proposals = self._approvals().listed(request.pending_only)
+        return maintenance_pb2.ListProposalsResponse(proposals=proposals)
+
+    async def ApproveProposal(
+        self, request: maintenance_pb2.ApproveProposalRequest, context: Context
+    ) -> maintenance_pb2.ApproveProposalResponse:
+        who = await require("maintenance.approve", request.id, "maintenance.approve")
+        proposal = await self._approvals().approve(request.id, who)
+        return maintenance_pb2.ApproveProposalResponse(proposal=proposal.message())
+
+    async def RejectProposal(
+        self, request: maintenance_pb2.RejectProposalRequest, context: Context
+    ) -> maintenance_pb2.RejectProposalResponse:
+        who = await require("maintenance.approve", request.id, "maintenance.reject")
+        proposal = await self._approvals().reject(request.id, who, request.reason)
+        return maintenance_pb2.RejectProposalResponse(proposal=proposal.message())

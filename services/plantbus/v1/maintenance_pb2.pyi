@@ -21,6 +21,14 @@ class MaintenanceEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MAINTENANCE_EVENT_KIND_DUE: _ClassVar[MaintenanceEventKind]
     MAINTENANCE_EVENT_KIND_OK: _ClassVar[MaintenanceEventKind]
     MAINTENANCE_EVENT_KIND_DONE: _ClassVar[MaintenanceEventKind]
+    MAINTENANCE_EVENT_KIND_PROPOSAL: _ClassVar[MaintenanceEventKind]
+
+class ProposalState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PROPOSAL_STATE_UNSPECIFIED: _ClassVar[ProposalState]
+    PROPOSAL_STATE_PENDING: _ClassVar[ProposalState]
+    PROPOSAL_STATE_APPLIED: _ClassVar[ProposalState]
+    PROPOSAL_STATE_REJECTED: _ClassVar[ProposalState]
 MAINTENANCE_EVENT_KIND_UNSPECIFIED: MaintenanceEventKind
 MAINTENANCE_EVENT_KIND_WINDOW: MaintenanceEventKind
 MAINTENANCE_EVENT_KIND_ANOMALY: MaintenanceEventKind
@@ -29,6 +37,11 @@ MAINTENANCE_EVENT_KIND_WARNING: MaintenanceEventKind
 MAINTENANCE_EVENT_KIND_DUE: MaintenanceEventKind
 MAINTENANCE_EVENT_KIND_OK: MaintenanceEventKind
 MAINTENANCE_EVENT_KIND_DONE: MaintenanceEventKind
+MAINTENANCE_EVENT_KIND_PROPOSAL: MaintenanceEventKind
+PROPOSAL_STATE_UNSPECIFIED: ProposalState
+PROPOSAL_STATE_PENDING: ProposalState
+PROPOSAL_STATE_APPLIED: ProposalState
+PROPOSAL_STATE_REJECTED: ProposalState
 
 class ConditionWindow(_message.Message):
     __slots__ = ("tag", "state", "start", "end", "count", "mean", "rms", "std", "peak", "slope", "score", "threshold")
@@ -131,7 +144,7 @@ class ComponentUsage(_message.Message):
     def __init__(self, machine: _Optional[str] = ..., component: _Optional[str] = ..., running_hours: _Optional[float] = ..., cycles: _Optional[int] = ..., starts: _Optional[int] = ..., stops: _Optional[int] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resets: _Optional[int] = ..., last_note: _Optional[str] = ..., last_by: _Optional[str] = ...) -> None: ...
 
 class MaintenanceEvent(_message.Message):
-    __slots__ = ("kind", "machine", "time", "message", "window", "plan", "usage")
+    __slots__ = ("kind", "machine", "time", "message", "window", "plan", "usage", "proposal")
     KIND_FIELD_NUMBER: _ClassVar[int]
     MACHINE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
@@ -139,6 +152,7 @@ class MaintenanceEvent(_message.Message):
     WINDOW_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    PROPOSAL_FIELD_NUMBER: _ClassVar[int]
     kind: MaintenanceEventKind
     machine: str
     time: _timestamp_pb2.Timestamp
@@ -146,7 +160,72 @@ class MaintenanceEvent(_message.Message):
     window: ConditionWindow
     plan: PlanState
     usage: ComponentUsage
-    def __init__(self, kind: _Optional[_Union[MaintenanceEventKind, str]] = ..., machine: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message: _Optional[str] = ..., window: _Optional[_Union[ConditionWindow, _Mapping]] = ..., plan: _Optional[_Union[PlanState, _Mapping]] = ..., usage: _Optional[_Union[ComponentUsage, _Mapping]] = ...) -> None: ...
+    proposal: Proposal
+    def __init__(self, kind: _Optional[_Union[MaintenanceEventKind, str]] = ..., machine: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message: _Optional[str] = ..., window: _Optional[_Union[ConditionWindow, _Mapping]] = ..., plan: _Optional[_Union[PlanState, _Mapping]] = ..., usage: _Optional[_Union[ComponentUsage, _Mapping]] = ..., proposal: _Optional[_Union[Proposal, _Mapping]] = ...) -> None: ...
+
+class Proposal(_message.Message):
+    __slots__ = ("id", "machine", "tag", "value", "reason", "created", "plan", "state", "decided_by", "decided", "note")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    MACHINE_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    machine: str
+    tag: str
+    value: float
+    reason: str
+    created: _timestamp_pb2.Timestamp
+    plan: str
+    state: ProposalState
+    decided_by: str
+    decided: _timestamp_pb2.Timestamp
+    note: str
+    def __init__(self, id: _Optional[str] = ..., machine: _Optional[str] = ..., tag: _Optional[str] = ..., value: _Optional[float] = ..., reason: _Optional[str] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., plan: _Optional[str] = ..., state: _Optional[_Union[ProposalState, str]] = ..., decided_by: _Optional[str] = ..., decided: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., note: _Optional[str] = ...) -> None: ...
+
+class ListProposalsRequest(_message.Message):
+    __slots__ = ("pending_only",)
+    PENDING_ONLY_FIELD_NUMBER: _ClassVar[int]
+    pending_only: bool
+    def __init__(self, pending_only: _Optional[bool] = ...) -> None: ...
+
+class ListProposalsResponse(_message.Message):
+    __slots__ = ("proposals",)
+    PROPOSALS_FIELD_NUMBER: _ClassVar[int]
+    proposals: _containers.RepeatedCompositeFieldContainer[Proposal]
+    def __init__(self, proposals: _Optional[_Iterable[_Union[Proposal, _Mapping]]] = ...) -> None: ...
+
+class ApproveProposalRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class ApproveProposalResponse(_message.Message):
+    __slots__ = ("proposal",)
+    PROPOSAL_FIELD_NUMBER: _ClassVar[int]
+    proposal: Proposal
+    def __init__(self, proposal: _Optional[_Union[Proposal, _Mapping]] = ...) -> None: ...
+
+class RejectProposalRequest(_message.Message):
+    __slots__ = ("id", "reason")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    reason: str
+    def __init__(self, id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RejectProposalResponse(_message.Message):
+    __slots__ = ("proposal",)
+    PROPOSAL_FIELD_NUMBER: _ClassVar[int]
+    proposal: Proposal
+    def __init__(self, proposal: _Optional[_Union[Proposal, _Mapping]] = ...) -> None: ...
 
 class GetMaintenanceStatusRequest(_message.Message):
     __slots__ = ("machine",)

@@ -29,6 +29,8 @@ class MaintenanceServiceStub:
     """MaintenanceService answers where each machine's components stand (usage counters,
     plans, condition indicators, anomaly scores, forecasts) and records maintenance done.
     GetMaintenanceStatus needs maintenance.read; RecordMaintenance needs maintenance.record.
+    ListProposals needs maintenance.read; ApproveProposal and RejectProposal need
+    maintenance.approve (and the approval's write needs the approver's write policy).
     """
 
     def __init__(self, channel):
@@ -47,12 +49,29 @@ class MaintenanceServiceStub:
                 request_serializer=plantbus_dot_v1_dot_maintenance__pb2.RecordMaintenanceRequest.SerializeToString,
                 response_deserializer=plantbus_dot_v1_dot_maintenance__pb2.RecordMaintenanceResponse.FromString,
                 _registered_method=True)
+        self.ListProposals = channel.unary_unary(
+                '/plantbus.v1.MaintenanceService/ListProposals',
+                request_serializer=plantbus_dot_v1_dot_maintenance__pb2.ListProposalsRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_maintenance__pb2.ListProposalsResponse.FromString,
+                _registered_method=True)
+        self.ApproveProposal = channel.unary_unary(
+                '/plantbus.v1.MaintenanceService/ApproveProposal',
+                request_serializer=plantbus_dot_v1_dot_maintenance__pb2.ApproveProposalRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_maintenance__pb2.ApproveProposalResponse.FromString,
+                _registered_method=True)
+        self.RejectProposal = channel.unary_unary(
+                '/plantbus.v1.MaintenanceService/RejectProposal',
+                request_serializer=plantbus_dot_v1_dot_maintenance__pb2.RejectProposalRequest.SerializeToString,
+                response_deserializer=plantbus_dot_v1_dot_maintenance__pb2.RejectProposalResponse.FromString,
+                _registered_method=True)
 
 
 class MaintenanceServiceServicer:
     """MaintenanceService answers where each machine's components stand (usage counters,
     plans, condition indicators, anomaly scores, forecasts) and records maintenance done.
     GetMaintenanceStatus needs maintenance.read; RecordMaintenance needs maintenance.record.
+    ListProposals needs maintenance.read; ApproveProposal and RejectProposal need
+    maintenance.approve (and the approval's write needs the approver's write policy).
     """
 
     def GetMaintenanceStatus(self, request, context):
@@ -65,6 +84,29 @@ class MaintenanceServiceServicer:
     def RecordMaintenance(self, request, context):
         """RecordMaintenance records maintenance of a component: its counters restart from zero,
         and so do the baselines and trends of its condition plans.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListProposals(self, request, context):
+        """ListProposals returns the setpoint changes that plans proposed, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveProposal(self, request, context):
+        """ApproveProposal writes a pending proposal's value through the device service's
+        WriteTag as the approver (whose write policy decides); a refused write leaves the
+        proposal pending and is answered PERMISSION_DENIED with the policy's reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectProposal(self, request, context):
+        """RejectProposal closes a pending proposal without writing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -83,6 +125,21 @@ def add_MaintenanceServiceServicer_to_server(servicer, server):
                     request_deserializer=plantbus_dot_v1_dot_maintenance__pb2.RecordMaintenanceRequest.FromString,
                     response_serializer=plantbus_dot_v1_dot_maintenance__pb2.RecordMaintenanceResponse.SerializeToString,
             ),
+            'ListProposals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListProposals,
+                    request_deserializer=plantbus_dot_v1_dot_maintenance__pb2.ListProposalsRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_maintenance__pb2.ListProposalsResponse.SerializeToString,
+            ),
+            'ApproveProposal': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveProposal,
+                    request_deserializer=plantbus_dot_v1_dot_maintenance__pb2.ApproveProposalRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_maintenance__pb2.ApproveProposalResponse.SerializeToString,
+            ),
+            'RejectProposal': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectProposal,
+                    request_deserializer=plantbus_dot_v1_dot_maintenance__pb2.RejectProposalRequest.FromString,
+                    response_serializer=plantbus_dot_v1_dot_maintenance__pb2.RejectProposalResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'plantbus.v1.MaintenanceService', rpc_method_handlers)
@@ -95,6 +152,8 @@ class MaintenanceService:
     """MaintenanceService answers where each machine's components stand (usage counters,
     plans, condition indicators, anomaly scores, forecasts) and records maintenance done.
     GetMaintenanceStatus needs maintenance.read; RecordMaintenance needs maintenance.record.
+    ListProposals needs maintenance.read; ApproveProposal and RejectProposal need
+    maintenance.approve (and the approval's write needs the approver's write policy).
     """
 
     @staticmethod
@@ -141,6 +200,87 @@ class MaintenanceService:
             '/plantbus.v1.MaintenanceService/RecordMaintenance',
             plantbus_dot_v1_dot_maintenance__pb2.RecordMaintenanceRequest.SerializeToString,
             plantbus_dot_v1_dot_maintenance__pb2.RecordMaintenanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListProposals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.MaintenanceService/ListProposals',
+            plantbus_dot_v1_dot_maintenance__pb2.ListProposalsRequest.SerializeToString,
+            plantbus_dot_v1_dot_maintenance__pb2.ListProposalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveProposal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.MaintenanceService/ApproveProposal',
+            plantbus_dot_v1_dot_maintenance__pb2.ApproveProposalRequest.SerializeToString,
+            plantbus_dot_v1_dot_maintenance__pb2.ApproveProposalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectProposal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/plantbus.v1.MaintenanceService/RejectProposal',
+            plantbus_dot_v1_dot_maintenance__pb2.RejectProposalRequest.SerializeToString,
+            plantbus_dot_v1_dot_maintenance__pb2.RejectProposalResponse.FromString,
             options,
             channel_credentials,
             insecure,
