@@ -106,20 +106,24 @@ class Approvals:
         service may apply it on its own now (a write policy names it for the tag and the
         tag's rate limit allows: then :meth:`apply_alone` it), else None."""
         proposal = proposal_of(plan, e)
-        if proposal is None or proposal.id in self.proposals:
+        if proposal is None or proposal.id in self.proposals or plan.propose is None:
             return None
+        config, interval = self._config(), plan.propose.min_interval_s
+        granted = config is not None and (
+            check_write(config, self.me, proposal.tag, proposal.value, service=True).allowed
+        )
+        alone = granted and auto_allowed(
+            proposal, self.proposals.values(), self.me, interval, time.time()
+        )
+        if granted and not alone:
+            proposal.note = (
+                f"held for a person: {self.me} wrote {proposal.tag} on its own less than "
+                f"{interval:g} s ago"
+            )
         self.proposals[proposal.id] = proposal
         await self._changed(proposal)
         self.ctx.log.info("proposed %s = %g (%s)", proposal.tag, proposal.value, proposal.id)
-        assert plan.propose is not None
-        config, now = self._config(), time.time()
-        interval = plan.propose.min_interval_s
-        if config is None or not auto_allowed(
-            proposal, self.proposals.values(), self.me, interval, now
-        ):
-            return None
-        granted = check_write(config, self.me, proposal.tag, proposal.value, service=True)
-        return proposal if granted.allowed else None
+        return proposal if alone else None
 
     async def apply_alone(self, proposal: Proposal) -> None:
         """Write ``proposal`` as this service; a refusal leaves it pending for a person."""
