@@ -218,4 +218,4 @@ async def test_the_cli_lists_approves_and_rejects(bus: Bus, nats_url: str, tmp_p
         assert rejected.exit_code == 0, rejected.output
         assert "[rejected]" in rejected.output and "by olga: speed stays" in rejected.output
         again = await cli("approve", second, "--user", "eng")
-        assert again.exit_code != 0 and "was rejected by olga" in again.output
+        assert again.exit_code == 1 and "was rejected by olga" in again.output
