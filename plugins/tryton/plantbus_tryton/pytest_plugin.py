@@ -8,7 +8,7 @@ of that database and its own server.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,12 @@ class TrytonErp:
             **extra,
         }
 
+    def request_settings(self, project: str, **extra: Any) -> dict[str, Any]:
+        """Settings of the maintenance-request connector filing under ``project``."""
+        settings = {**self.settings(project=project, **extra)}
+        settings.pop("work_center")
+        return settings
+
     def config_settings(self, **extra: Any) -> dict[str, Any]:
         """Connector settings as a plant config holds them: the password by reference."""
         return self.settings(password=f"file:{self.password_file}", **extra)
@@ -88,3 +94,12 @@ def tryton(tmp_path: Path, tryton_sample: tuple[Path, SamplePlant]) -> Iterator[
     password.chmod(0o600)
     with tryton_server(tmp_path, seeded) as server:
         yield TrytonErp(server, plant, password)
+
+
+@pytest.fixture
+async def tryton_rpc(tryton: TrytonErp) -> AsyncIterator[TrytonRpc]:
+    """An admin session on :func:`tryton`, logged in."""
+    session = tryton.rpc()
+    await session.login()
+    yield session
+    await session.close()

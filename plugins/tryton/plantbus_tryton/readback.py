@@ -1,11 +1,14 @@
 """What Tryton holds for a production, read back over JSON-RPC: for tests and checks
-that confirmations landed (output quantities, state, the confirmation ledger)."""
+that confirmations landed (output quantities, state, the confirmation ledger), and the
+tasks that maintenance requests filed under a project."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from plantbus_tryton.rpc import TrytonRpc
 
-__all__ = ["ledger", "outputs", "state"]
+__all__ = ["ledger", "outputs", "project_tasks", "state"]
 
 
 async def outputs(rpc: TrytonRpc, production: int) -> dict[str, float]:
@@ -40,3 +43,12 @@ async def ledger(rpc: TrytonRpc, production: int) -> list[str]:
         ["message"],
     )
     return [str(n["message"]) for n in notes]
+
+
+async def project_tasks(rpc: TrytonRpc, project: int) -> list[dict[str, Any]]:
+    """The works under ``project``: name, type, comment, number, company."""
+    fields = ["name", "type", "comment", "number", "company"]
+    rows = await rpc.call(
+        "project.work", "search_read", [["parent", "=", project]], 0, None, None, fields
+    )
+    return list(rows)

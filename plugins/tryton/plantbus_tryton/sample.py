@@ -16,7 +16,7 @@ from typing import Any
 
 from plantbus_tryton.rpc import TrytonRpc
 
-__all__ = ["SamplePlant", "release_order", "release_orders", "seed_plant"]
+__all__ = ["SamplePlant", "maintenance_project", "release_order", "release_orders", "seed_plant"]
 
 
 @dataclass(frozen=True)
@@ -216,3 +216,8 @@ async def release_order(rpc: TrytonRpc, plant: SamplePlant, reference: str, quan
     """Create a production for ``quantity`` shafts and release it (state waiting)."""
     [production] = await release_orders(rpc, plant, [reference], quantity)
     return production
+
+
+async def maintenance_project(rpc: TrytonRpc, company: int, name: str = "Maintenance") -> int:
+    """A project for maintenance requests (the ``tryton`` request connector's ``project``)."""
+    return await _create(rpc, "project.work", {"name": name, "type": "project", "company": company})

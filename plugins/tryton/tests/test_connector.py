@@ -20,11 +20,8 @@ NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-async def rpc(tryton: TrytonErp) -> AsyncIterator[TrytonRpc]:
-    session = tryton.rpc()
-    await session.login()
-    yield session
-    await session.close()
+def rpc(tryton_rpc: TrytonRpc) -> TrytonRpc:
+    return tryton_rpc
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ refusals and outages told apart."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +11,9 @@ from typing import Any
 import pytest
 from plantbus_tryton.maintenance import TrytonRequests, TrytonRequestSettings
 from plantbus_tryton.pytest_plugin import TrytonErp
+from plantbus_tryton.readback import project_tasks
 from plantbus_tryton.rpc import TrytonRpc
+from plantbus_tryton.sample import maintenance_project
 
 from plantbus.sdk.errors import NotifierRejected, NotifierUnavailable
 from plantbus.sdk.maintenance import MaintenanceRequest
@@ -20,64 +21,39 @@ from plantbus.sdk.maintenance import MaintenanceRequest
 PROJECT = "Maintenance"
 
 REQUEST = MaintenanceRequest(
-    key="m2-bearing:0:warning:tryton",
-    plan="m2-bearing",
-    machine="s/a/l/m2",
-    component="spindle",
+    key="m3-pump:2:warning:tryton",
+    plan="m3-pump",
+    machine="plant/paint/line2/m3",
+    component="pump",
     reason="warning",
-    message="vibration rms of m2 predicted to reach 7.1 in 20 h (14 h-31 h)",
+    message="pressure std of m3 predicted to reach 0.8 in 30 h (20 h-44 h)",
     time=datetime(2026, 12, 1, 12, tzinfo=UTC),
-    due=datetime(2026, 12, 2, 8, tzinfo=UTC),
-    usage={"running_hours": 412.5, "cycles": 9000.0},
+    due=datetime(2026, 12, 2, 18, tzinfo=UTC),
+    usage={"running_hours": 1210.25, "starts": 88.0},
 )
 
 
-async def create_project(rpc: TrytonRpc, company: int, name: str = PROJECT) -> int:
-    [ident] = await rpc.call(
-        "project.work", "create", [{"name": name, "type": "project", "company": company}]
-    )
-    return int(ident)
-
-
-async def tasks(rpc: TrytonRpc, project: int) -> list[dict[str, Any]]:
-    return list(
-        await rpc.call(
-            "project.work",
-            "search_read",
-            [["parent", "=", project]],
-            0,
-            None,
-            None,
-            ["name", "type", "comment", "number", "company"],
-        )
-    )
-
-
 @pytest.fixture
-async def rpc(tryton: TrytonErp) -> AsyncIterator[TrytonRpc]:
-    client = tryton.rpc()
-    await client.login()
-    yield client
-    await client.close()
+def rpc(tryton_rpc: TrytonRpc) -> TrytonRpc:
+    return tryton_rpc
 
 
 def sender(tryton: TrytonErp, **extra: Any) -> TrytonRequests:
-    """The connector on the test's trytond (the ERP's work_center is no setting of it)."""
-    settings = {**tryton.settings(project=PROJECT, **extra)}
-    settings.pop("work_center")
+    """The connector on the test's trytond."""
+    settings = tryton.request_settings(PROJECT, **extra)
     return TrytonRequests(TrytonRequestSettings.model_validate(settings))
 
 
 async def test_a_request_becomes_one_task_however_often_it_is_sent(
     tryton: TrytonErp, rpc: TrytonRpc
 ) -> None:
-    project = await create_project(rpc, tryton.plant.company)
-    await create_project(rpc, tryton.plant.company, "Other")
+    project = await maintenance_project(rpc, tryton.plant.company)
+    await maintenance_project(rpc, tryton.plant.company, "Other")
     requests = sender(tryton)
     try:
         reference = await requests.send(REQUEST)
         assert await requests.send(REQUEST) == reference  # a redelivery: found, not created
-        other = replace(REQUEST, key="m2-bearing:0:due:tryton")
+        other = replace(REQUEST, key="m3-pump:2:due:tryton")
         assert await requests.send(other) != reference
     finally:
         await requests.close()
@@ -87,27 +63,27 @@ async def test_a_request_becomes_one_task_however_often_it_is_sent(
         assert await again.send(REQUEST) == reference
     finally:
         await again.close()
-    filed = await tasks(rpc, project)
+    filed = await project_tasks(rpc, project)
     assert len(filed) == 2
     task = next(t for t in filed if t["number"] == reference)
-    assert task["name"] == "m2 spindle: warning (m2-bearing)"
+    assert task["name"] == "m3 pump: warning (m3-pump)"
     assert (task["type"], task["company"]) == ("task", tryton.plant.company)
     assert task["comment"].splitlines() == [
         REQUEST.message,
-        "machine: s/a/l/m2",
-        "component: spindle",
-        "due: 2026-12-02T08:00+00:00",
-        "cycles: 9000",
-        "running_hours: 412.5",
+        "machine: plant/paint/line2/m3",
+        "component: pump",
+        "due: 2026-12-02T18:00+00:00",
+        "running_hours: 1210.25",
+        "starts: 88",
         "raised: 2026-12-01T12:00:00+00:00",
-        "plantbus request m2-bearing:0:warning:tryton",
+        "plantbus request m3-pump:2:warning:tryton",
     ]
 
 
 async def test_a_key_with_like_wildcards_matches_only_itself(
     tryton: TrytonErp, rpc: TrytonRpc
 ) -> None:
-    await create_project(rpc, tryton.plant.company)
+    await maintenance_project(rpc, tryton.plant.company)
     requests = sender(tryton)
     try:
         first = await requests.send(replace(REQUEST, key="p_1:0:due:t"))
@@ -124,7 +100,7 @@ async def test_a_missing_project_is_refused_and_an_outage_is_retried(
     try:
         with pytest.raises(NotifierRejected, match="no project 'Maintenance': create it"):
             await requests.send(REQUEST)
-        await create_project(rpc, tryton.plant.company)
+        await maintenance_project(rpc, tryton.plant.company)
         tryton.server.stop()
         with pytest.raises(NotifierUnavailable, match="unreachable"):
             await requests.send(REQUEST)

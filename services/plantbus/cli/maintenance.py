@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
+from google.protobuf.message import Message
 
 from plantbus.cli.alarms import user_option
 from plantbus.cli.hub import Hub, hub_options
@@ -17,6 +20,8 @@ from plantbus.maintenance.backtest import Result
 from plantbus.v1 import maintenance_pb2
 
 __all__ = ["commands", "proposal_line", "status_lines", "table"]
+
+M = TypeVar("M", bound=Message)
 
 
 def _usage_line(u: maintenance_pb2.ComponentUsage) -> str:
@@ -43,6 +48,15 @@ def status_lines(reply: maintenance_pb2.GetMaintenanceStatusResponse) -> list[st
     return lines
 
 
+def _show(reply: M, as_json: bool, lines: Callable[[M], list[str]]) -> None:
+    """``reply`` as JSON, or as the lines that ``lines`` makes of it."""
+    if as_json:
+        echo_json(reply)
+        return
+    for line in lines(reply):
+        click.echo(line)
+
+
 @click.group()
 def maintenance() -> None:
     """Usage counters, maintenance plans, condition monitoring (the maintenance service)."""
@@ -57,11 +71,7 @@ def status(machine: str, as_json: bool, hub: Hub) -> None:
     every machine without it)."""
     request = maintenance_pb2.GetMaintenanceStatusRequest(machine=machine)
     reply = call(hub, "maintenance", "GetMaintenanceStatus", request)
-    if as_json:
-        echo_json(reply)
-        return
-    for line in status_lines(reply):
-        click.echo(line)
+    _show(reply, as_json, status_lines)
 
 
 @maintenance.command()
@@ -102,11 +112,7 @@ def proposals(pending: bool, as_json: bool, hub: Hub) -> None:
     """Setpoint changes that maintenance plans proposed, newest first."""
     request = maintenance_pb2.ListProposalsRequest(pending_only=pending)
     reply = call(hub, "maintenance", "ListProposals", request)
-    if as_json:
-        echo_json(reply)
-        return
-    for p in reply.proposals:
-        click.echo(proposal_line(p))
+    _show(reply, as_json, lambda r: [proposal_line(p) for p in r.proposals])
 
 
 @maintenance.command()

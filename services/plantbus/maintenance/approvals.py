@@ -20,7 +20,6 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
-from nats.js.errors import NoKeysError
 from nats.js.kv import KeyValue
 
 from plantbus.config import PlantConfig
@@ -35,6 +34,7 @@ from plantbus.kit.pki import principal_of
 from plantbus.kit.service import ServiceContext
 from plantbus.maintenance.engine import Event
 from plantbus.maintenance.proposals import Proposal, auto_allowed, proposal_of
+from plantbus.maintenance.state import documents
 from plantbus.sdk.errors import (
     ConflictError,
     DeviceUnavailable,
@@ -85,16 +85,9 @@ class Approvals:
 
     async def load(self) -> None:
         """Every proposal kept in KV."""
-        try:
-            keys = await self.kv.keys()
-        except NoKeysError:
-            return
-        for key in keys:
-            if key.startswith("proposal."):
-                entry = await self.kv.get(key)
-                if entry.value:
-                    p = Proposal.from_json(json.loads(entry.value))
-                    self.proposals[p.id] = p
+        for doc in (await documents(self.kv, "proposal.")).values():
+            p = Proposal.from_json(doc)
+            self.proposals[p.id] = p
 
     def listed(self, pending_only: bool) -> list[maintenance_pb2.Proposal]:
         """Newest first."""

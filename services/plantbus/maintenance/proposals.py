@@ -25,6 +25,8 @@ _STATES = {
     "applied": pb.PROPOSAL_STATE_APPLIED,
     "rejected": pb.PROPOSAL_STATE_REJECTED,
 }
+_SAME = ("id", "plan", "machine", "tag", "value", "reason", "decided_by", "note")
+"""The fields a Proposal message has as they are here."""
 
 
 @dataclass
@@ -54,18 +56,8 @@ class Proposal:
 
     def message(self) -> pb.Proposal:
         """The proposal as published and answered."""
-        out = pb.Proposal(
-            id=self.id,
-            plan=self.plan,
-            machine=self.machine,
-            tag=self.tag,
-            value=self.value,
-            reason=self.reason,
-            created=codec.timestamp(self.created),
-            state=_STATES[self.state],
-            decided_by=self.decided_by,
-            note=self.note,
-        )
+        same = {name: getattr(self, name) for name in _SAME}
+        out = pb.Proposal(**same, created=codec.timestamp(self.created), state=_STATES[self.state])
         if self.decided:
             out.decided.CopyFrom(codec.timestamp(self.decided))
         return out

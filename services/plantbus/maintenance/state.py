@@ -21,7 +21,22 @@ from plantbus.kit.store_health import StoreHealth
 from plantbus.maintenance.engine import Engine, ModelFactory
 from plantbus.maintenance.usage import Usage
 
-__all__ = ["SavedState", "baseline_key", "usage_key"]
+__all__ = ["SavedState", "baseline_key", "documents", "usage_key"]
+
+
+async def documents(kv: KeyValue, *prefixes: str) -> dict[str, Any]:
+    """Key -> JSON document of every key of ``kv`` with one of ``prefixes``."""
+    try:
+        keys = await kv.keys()
+    except NoKeysError:  # an empty bucket
+        return {}
+    out: dict[str, Any] = {}
+    for key in keys:
+        if key.startswith(prefixes):
+            entry = await kv.get(key)
+            if entry.value:
+                out[key] = json.loads(entry.value)
+    return out
 
 
 def usage_key(machine: str, component: str) -> str:
@@ -43,16 +58,8 @@ class SavedState:
         self._restored: dict[str, Any] = {}
 
     async def load(self) -> None:
-        """Read every counter and baseline document (an empty bucket has none)."""
-        try:
-            keys = await self.kv.keys()
-        except NoKeysError:
-            return
-        for key in keys:
-            if key.startswith(("usage.", "baseline.")):
-                entry = await self.kv.get(key)
-                if entry.value:
-                    self._restored[key] = json.loads(entry.value)
+        """Read every counter and baseline document."""
+        self._restored = await documents(self.kv, "usage.", "baseline.")
 
     def restore(self, engine: Engine, model: ModelFactory) -> None:
         """Counters and baselines kept in KV for what the config has (once each)."""
