@@ -8,8 +8,9 @@ Only what a caller proves counts:
   expired and not revoked. A token wins when a call carries a certificate too.
 
 The ``x-plantbus-user`` header is honoured only from principals that act for a signed-in
-person: the local operator, the dashboard service and the maintenance service (which
-writes an approved proposal as its approver); and from the Sparkplug bridge for
+person: the local operator and the dashboard service; from the maintenance service for
+a user whom the running config gives ``maintenance.approve`` (it writes an approved
+proposal as its approver); and from the Sparkplug bridge for
 the one user the running config names for it (``sparkplug.user``). The effective caller is
 then that user and audits name both (``actor=engineer``, ``via=local-operator``); from
 anyone else, or for another user, the header is ignored.
@@ -76,8 +77,10 @@ Via = Literal["mtls", "token", "insecure", "none"]
 Audit = Callable[..., Awaitable[Any]]
 
 USER_HEADER: Final = "x-plantbus-user"
-DELEGATES: Final = frozenset({"dashboard", "maintenance", "all"})
+DELEGATES: Final = frozenset({"dashboard", "all"})
 """Services that act for signed-in people (``all``: one process hosting every service)."""
+MAINTENANCE: Final = "maintenance"
+"""The maintenance service: acts only for users who may approve its proposals."""
 SPARKPLUG: Final = "sparkplug"
 """The Sparkplug bridge: acts for ``sparkplug.user`` of the running config only."""
 PROXIES: Final = frozenset({"gateway", "all"})
@@ -112,6 +115,9 @@ class Identity:
         """True when this principal's ``x-plantbus-user: <user>`` is believed."""
         if self.may_delegate:
             return True
+        if (self.kind, self.name) == ("service", MAINTENANCE):
+            approver = Identity("user", user, self.via)
+            return config is not None and authorize(approver, "maintenance.approve", config).allowed
         section = config.sparkplug if config is not None else None
         return (self.kind, self.name) == ("service", SPARKPLUG) and (
             section is not None and section.user == user

@@ -116,3 +116,14 @@ write_policies:
     assert not check_write(config, "maintenance", SPEED, 800).allowed  # no user of that name
     assert check_write(config, "eng", SPEED, 1000).policy == "people"
     assert not authorize(me, "tag.write", plant()).allowed  # no policy names it
+
+
+def test_the_maintenance_service_acts_only_for_approvers() -> None:
+    config = plant(policies="users: [{name: eng, roles: [engineer]}, {name: visitor}]\n"
+                   "roles: [{name: engineer, permissions: [maintenance.approve]}]\n")  # fmt: skip
+    me = Identity("service", "maintenance", "mtls")
+    assert me.may_act_for("eng", config)
+    assert not me.may_act_for("visitor", config)  # no maintenance.approve
+    assert not me.may_act_for("nobody", config)  # no user of the config
+    assert not me.may_act_for("eng", None)
+    assert not Identity("service", "oee", "mtls").may_act_for("eng", config)
