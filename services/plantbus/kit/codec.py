@@ -16,7 +16,7 @@ from plantbus.v1 import telemetry_pb2
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["as_dataclass", "now", "scalar", "timestamp", "timestamp_of"]
+__all__ = ["as_dataclass", "now", "scalar", "tag_value", "timestamp", "timestamp_of"]
 
 D = TypeVar("D", bound="DataclassInstance")
 
@@ -69,3 +69,18 @@ def as_dataclass(cls: type[D], msg: Message) -> D:
             raise TypeError(f"{cls.__name__}.{f.name}: no conversion for {value.DESCRIPTOR.name}")
         values[f.name] = value
     return cls(**values)
+
+
+def tag_value(value: Scalar) -> telemetry_pb2.TagValue:
+    """``value`` as the TagValue of a WriteTag request."""
+    if isinstance(value, bool):
+        return telemetry_pb2.TagValue(bool_value=value)
+    if isinstance(value, int):
+        if value >= 1 << 63:
+            return telemetry_pb2.TagValue(uint_value=value)
+        return telemetry_pb2.TagValue(int_value=value)
+    if isinstance(value, float):
+        return telemetry_pb2.TagValue(double_value=value)
+    if isinstance(value, bytes):
+        return telemetry_pb2.TagValue(bytes_value=value)
+    return telemetry_pb2.TagValue(string_value=value)

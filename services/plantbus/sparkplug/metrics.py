@@ -15,9 +15,8 @@ from plantbus.config.devices import Tag
 from plantbus.sdk.driver import DataType, Scalar
 from plantbus.sparkplug.sparkplug_b_pb2 import DataType as SpType
 from plantbus.sparkplug.sparkplug_b_pb2 import Payload
-from plantbus.v1 import telemetry_pb2
 
-__all__ = ["datatype_of", "put_value", "tag_value", "value_of"]
+__all__ = ["datatype_of", "put_value", "value_of"]
 
 _TYPES: Final[dict[DataType, int]] = {
     DataType.BOOL: SpType.Boolean,
@@ -94,18 +93,3 @@ def value_of(metric: Payload.Metric, datatype: int) -> Scalar | None:
             if 1 << (width - 1) <= raw < 1 << width:
                 return raw - (1 << width)
     return raw
-
-
-def tag_value(value: Scalar) -> telemetry_pb2.TagValue:
-    """``value`` as the TagValue of a WriteTag request."""
-    if isinstance(value, bool):
-        return telemetry_pb2.TagValue(bool_value=value)
-    if isinstance(value, int):
-        if value >= 1 << 63:
-            return telemetry_pb2.TagValue(uint_value=value)
-        return telemetry_pb2.TagValue(int_value=value)
-    if isinstance(value, float):
-        return telemetry_pb2.TagValue(double_value=value)
-    if isinstance(value, bytes):
-        return telemetry_pb2.TagValue(bytes_value=value)
-    return telemetry_pb2.TagValue(string_value=value)

@@ -9,8 +9,10 @@ new :class:`Session`, made by the service.
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -21,9 +23,23 @@ from plantbus.config.sparkplug import Broker
 from plantbus.sdk.errors import DeviceUnavailable
 from plantbus.sparkplug.node import Outgoing
 
-__all__ = ["Session"]
+__all__ = ["Session", "next_bdseq"]
 
 Handler = Callable[[str, bytes], None]
+
+
+def next_bdseq(path: Path) -> int:
+    """The bdSeq of a new MQTT session: one more than the last one (0..255), kept in
+    ``path`` before the session connects, so a restarted bridge goes on counting."""
+    try:
+        bdseq = (int(path.read_text().strip()) + 1) % 256
+    except (OSError, ValueError):
+        bdseq = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_suffix(".part")
+    part.write_text(f"{bdseq}\n")
+    os.replace(part, path)
+    return bdseq
 
 
 def _tls(broker: Broker) -> ssl.SSLContext:

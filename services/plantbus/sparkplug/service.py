@@ -19,57 +19,37 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
-from pathlib import Path
 from typing import ClassVar
 
-import grpc
+import nats.errors
+from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from plantbus.config import PlantConfig
 from plantbus.config.sparkplug import SparkplugConfig
 from plantbus.kit import streams, subjects, tasks
 from plantbus.kit.audit import record_outcome
-from plantbus.kit.discovery import grpc_address
-from plantbus.kit.grpc_client import channel
-from plantbus.kit.identity import USER_HEADER
+from plantbus.kit.codec import tag_value
 from plantbus.kit.secrets import resolve
 from plantbus.kit.service import Service, ServiceContext
+from plantbus.kit.tagwrite import DENIED, SUCCESS, write_tag
 from plantbus.sdk.errors import PlantbusError
-from plantbus.sparkplug.metrics import tag_value
-from plantbus.sparkplug.mqtt import Session
+from plantbus.sparkplug.mqtt import Session, next_bdseq
 from plantbus.sparkplug.node import EdgeNode, Outgoing, Refused, Write
-from plantbus.v1 import device_pb2, device_pb2_grpc, service_pb2, telemetry_pb2
+from plantbus.v1 import device_pb2, telemetry_pb2
 
 __all__ = ["SparkplugService"]
 
 _BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 _CATCH_UP_S = 3.0
 """How long the first births wait for the last value of every tag."""
-_WRITE_TIMEOUT_S = 15.0
-_SUCCESS = service_pb2.AUDIT_OUTCOME_SUCCESS
-_DENIED = service_pb2.AUDIT_OUTCOME_DENIED
-_FAILED = service_pb2.AUDIT_OUTCOME_FAILED
 
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def _next_bdseq(path: Path) -> int:
-    """The bdSeq of a new MQTT session: one more than the last one (0..255), kept in
-    ``path`` before the session connects."""
-    try:
-        bdseq = (int(path.read_text().strip()) + 1) % 256
-    except (OSError, ValueError):
-        bdseq = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_suffix(".part")
-    part.write_text(f"{bdseq}\n")
-    os.replace(part, path)
-    return bdseq
 
 
 def _connection(section: SparkplugConfig) -> tuple[object, ...]:
@@ -94,8 +74,7 @@ class SparkplugService(Service):
         self._caught_up = asyncio.Event()
         self._commands: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(maxsize=1000)
         self._session_task: asyncio.Task[None] | None = None
-        self._command_task: asyncio.Task[None] | None = None
-        self._sub: object | None = None
+        self._sub: Subscription | None = None
 
     def health(self) -> tuple[bool, str]:
         """Serving (the bridge runs whether or not a broker answers); the detail says
@@ -118,7 +97,7 @@ class SparkplugService(Service):
             config=ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT),
             cb=self._on_telemetry,
         )
-        self._command_task = asyncio.create_task(self._take_commands(), name="sparkplug-cmd")
+        self.tasks.spawn(self._take_commands(), name="sparkplug-cmd")
 
     async def apply_config(self, config: PlantConfig, version: int) -> None:
         """A new section or broker: a new session; new devices or tags: a rebirth."""
@@ -134,7 +113,7 @@ class SparkplugService(Service):
             if old is None or _connection(old.section) != _connection(section):
                 await self._end_session()
                 self.node = node
-                self._session_task = asyncio.create_task(self._sessions(), name="sparkplug")
+                self._session_task = self.tasks.spawn(self._sessions(), name="sparkplug")
             elif node.layout() == old.layout():
                 old.section = section  # the same metrics: only user or commands changed
             else:
@@ -147,12 +126,11 @@ class SparkplugService(Service):
     async def stop(self) -> None:
         """Publish NDEATH and disconnect; stop following telemetry."""
         await self._end_session()
-        await tasks.cancel(self._command_task)
-        self._command_task = None
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()  # type: ignore[attr-defined]
-            self._sub = None
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            with contextlib.suppress(nats.errors.Error):  # the connection is gone already
+                await sub.unsubscribe()
+        await super().stop()
 
     # telemetry ------------------------------------------------------------------------
     async def _on_telemetry(self, msg: Msg) -> None:
@@ -160,7 +138,7 @@ class SparkplugService(Service):
             self._caught_up.set()
         try:
             batch = telemetry_pb2.TagSampleBatch.FromString(msg.data)
-        except Exception:  # noqa: BLE001 - a bad payload is skipped, never fatal
+        except DecodeError:  # a bad payload is skipped, never fatal
             self.ctx.log.warning("skipped undecodable telemetry on %s", msg.subject)
             return
         for sample in batch.samples:
@@ -184,18 +162,7 @@ class SparkplugService(Service):
         while (node := self.node) is not None:
             broker = node.section.broker
             try:
-                password = resolve(broker.password) if broker.password else ""
-                will = node.will(_next_bdseq(self.ctx.data_dir / "bdseq"), _now_ms())
-                client_id = (
-                    broker.client_id
-                    or f"plantbus-{node.section.group_id}-{node.section.edge_node_id}"
-                )
-                session = Session(broker, client_id, password, will, self._on_mqtt)
-                try:
-                    await session.connect()
-                except asyncio.CancelledError:  # a new config or shutdown while connecting
-                    await session.close()
-                    raise
+                session = await self._connect(node)
             except (PlantbusError, OSError) as err:
                 self.state = f"not connected to {broker.url}: {err}; retrying"
                 if attempt == 0:
@@ -220,6 +187,22 @@ class SparkplugService(Service):
             self.ctx.log.warning("sparkplug: %s", self.state)
             await asyncio.sleep(_BACKOFF_S[0])
 
+    async def _connect(self, node: EdgeNode) -> Session:
+        """A new session with the NDEATH of the next bdSeq as its Will."""
+        broker = node.section.broker
+        password = resolve(broker.password) if broker.password else ""
+        will = node.will(next_bdseq(self.ctx.data_dir / "bdseq"), _now_ms())
+        client_id = (
+            broker.client_id or f"plantbus-{node.section.group_id}-{node.section.edge_node_id}"
+        )
+        session = Session(broker, client_id, password, will, self._on_mqtt)
+        try:
+            await session.connect()
+        except asyncio.CancelledError:  # a new config or shutdown while connecting
+            await session.close()
+            raise
+        return session
+
     async def _end_session(self) -> None:
         """Stop the session loop; a connected session publishes its NDEATH first."""
         task, self._session_task = self._session_task, None
@@ -243,7 +226,7 @@ class SparkplugService(Service):
                 await self._command(topic, payload)
             except PlantbusError as err:
                 self.ctx.log.warning("sparkplug: command on %s failed: %s", topic, err)
-            except Exception:  # noqa: BLE001 - a malformed command never stops the bridge
+            except DecodeError:  # a malformed command never stops the bridge
                 self.ctx.log.warning("sparkplug: undecodable command on %s", topic)
 
     async def _command(self, topic: str, payload: bytes) -> None:
@@ -259,7 +242,7 @@ class SparkplugService(Service):
                     action="sparkplug.rebirth",
                     target=node.topic("NBIRTH"),
                     actor=user,
-                    outcome=_SUCCESS,
+                    outcome=SUCCESS,
                     detail="NCMD Node Control/Rebirth",
                 )
                 if node.online:
@@ -273,13 +256,19 @@ class SparkplugService(Service):
     async def _write(self, node: EdgeNode, item: Write | Refused) -> None:
         user = node.section.user
         if isinstance(item, Refused):
-            target, outcome, detail = f"{item.device}/{item.metric}", _DENIED, item.reason
+            target, outcome, detail = f"{item.device}/{item.metric}", DENIED, item.reason
         elif node.section.commands == "ignore":
-            target, outcome, detail = item.path, _DENIED, "sparkplug.commands is ignore"
+            target, outcome, detail = item.path, DENIED, "sparkplug.commands is ignore"
         else:
             target = item.path
-            outcome, detail = await self._write_tag(item, user)
-        if outcome == _SUCCESS:
+            request = device_pb2.WriteTagRequest(
+                device=item.device,
+                tag=item.tag,
+                value=tag_value(item.value),
+                reason="Sparkplug DCMD",
+            )
+            outcome, detail = await write_tag(self.ctx.bus, self.ctx.grpc_tls, request, user)
+        if outcome == SUCCESS:
             self.counters["writes"] += 1
         else:
             self.counters["refused"] += 1
@@ -292,26 +281,3 @@ class SparkplugService(Service):
             outcome=outcome,
             detail=detail,
         )
-
-    async def _write_tag(self, item: Write, user: str) -> tuple[service_pb2.AuditOutcome, str]:
-        """WriteTag as ``user``; (audit outcome, detail)."""
-        request = device_pb2.WriteTagRequest(
-            device=item.device, tag=item.tag, value=tag_value(item.value), reason="Sparkplug DCMD"
-        )
-        try:
-            address = await grpc_address(self.ctx.bus, "device")
-            async with channel(address, self.ctx.grpc_tls) as chan:
-                reply = await device_pb2_grpc.DeviceServiceStub(chan).WriteTag(
-                    request, metadata=((USER_HEADER, user),), timeout=_WRITE_TIMEOUT_S
-                )
-        except grpc.aio.AioRpcError as err:
-            denied = err.code() in (
-                grpc.StatusCode.PERMISSION_DENIED,
-                grpc.StatusCode.INVALID_ARGUMENT,
-                grpc.StatusCode.NOT_FOUND,
-                grpc.StatusCode.UNAUTHENTICATED,
-            )
-            return (_DENIED if denied else _FAILED), f"{item.value!r}: {err.details()}"
-        except PlantbusError as err:
-            return _FAILED, f"{item.value!r}: {err}"
-        return _SUCCESS, f"{item.value!r} written (policy {reply.policy})"
