@@ -13,7 +13,7 @@ import pytest
 from nats.aio.msg import Msg
 
 from plantbus.kit.bus import inbox_prefix
-from plantbus.kit.natsauth import IT_READER, MQTT_READER, OPERATOR, SERVICE_USERS
+from plantbus.kit.natsauth import IT_READER, MQTT_READER, MQTT_WRITER, OPERATOR, SERVICE_USERS
 from plantbus.kit.natsserver import NatsServer
 from plantbus.testing.ports import free_port
 from plantbus.testing.waiting import wait_until
@@ -40,7 +40,7 @@ def secured(tmp_path: Path) -> Iterator[tuple[NatsServer, dict[str, str]]]:
         capture_output=True,
     )
     passwords = {p.stem: p.read_text().strip() for p in tmp_path.glob("*.password")}
-    assert set(passwords) == {*SERVICE_USERS, OPERATOR, IT_READER, MQTT_READER}
+    assert set(passwords) == {*SERVICE_USERS, OPERATOR, IT_READER, MQTT_READER, MQTT_WRITER}
     assert oct(config.stat().st_mode)[-3:] == "600"
     assert all(oct(p.stat().st_mode)[-3:] == "600" for p in tmp_path.glob("*.password"))
     assert not any(password in config.read_text() for password in passwords.values())

@@ -2,7 +2,9 @@
 unified namespace (docs/mqtt.md), under which topic prefix.
 
 Nothing is published unless a subtree is listed: each entry opts in one site, area, line,
-machine or tag, and every kind of data below it that it does not turn off.
+machine or tag, and every kind of data below it that it does not turn off. Writes over
+MQTT (``uns/_set/<mqtt user>/<tag path>``) are taken only from the MQTT users ``writers``
+names, each for the plant user it acts as.
 """
 
 from __future__ import annotations
@@ -11,14 +13,18 @@ from typing import Final
 
 from pydantic import Field, field_validator
 
-from plantbus.config.base import Strict
+from plantbus.config.base import Name, Strict
 from plantbus.config.names import is_valid_token
 
-__all__ = ["ROOT", "UnsConfig", "UnsSubtree"]
+__all__ = ["ROOT", "WRITES", "UnsConfig", "UnsSubtree"]
 
 ROOT: Final = "uns"
 """The first topic level of the JSON namespace: the hub's NATS and MQTT permissions grant
 ``uns/#`` (:mod:`plantbus.kit.natsauth`), so every prefix starts with it."""
+WRITES: Final = f"{ROOT}/_set"
+"""The write requests' tree, ``uns/_set/<mqtt user>/<site>/<area>/<line>/<machine>/<tag>``,
+whatever the prefix: the server's permissions (fixed when it is deployed) let each MQTT
+writer publish only below its own name, so the topic proves who sent it."""
 
 
 class UnsSubtree(Strict):
@@ -60,6 +66,9 @@ class UnsConfig(Strict):
     (``uns/acme/v1``)."""
     publish: list[UnsSubtree] = Field(default_factory=list)
     """The subtrees published; empty: the namespace is off."""
+    writers: dict[Name, Name] = Field(default_factory=dict)
+    """MQTT user (a hub NATS user, ``mqtt-writer``) -> the plant user its writes act as: that
+    user's roles and the write policies decide. Empty: every MQTT write is refused."""
 
     @field_validator("prefix")
     @classmethod

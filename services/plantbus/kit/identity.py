@@ -10,8 +10,9 @@ Only what a caller proves counts:
 The ``x-plantbus-user`` header is honoured only from principals that act for a signed-in
 person: the local operator and the dashboard service; from the maintenance service for
 a user whom the running config gives ``maintenance.approve`` (it writes an approved
-proposal as its approver); and from the Sparkplug bridge for
-the one user the running config names for it (``sparkplug.user``). The effective caller is
+proposal as its approver); from the Sparkplug bridge for the one user the running config
+names for it (``sparkplug.user``); and from the uns service for the users the running
+config names for MQTT writers (``uns.writers``). The effective caller is
 then that user and audits name both (``actor=engineer``, ``via=local-operator``); from
 anyone else, or for another user, the header is ignored.
 
@@ -83,6 +84,8 @@ MAINTENANCE: Final = "maintenance"
 """The maintenance service: acts only for users who may approve its proposals."""
 SPARKPLUG: Final = "sparkplug"
 """The Sparkplug bridge: acts for ``sparkplug.user`` of the running config only."""
+UNS: Final = "uns"
+"""The MQTT JSON namespace: acts for the users of ``uns.writers`` of the running config only."""
 PROXIES: Final = frozenset({"gateway", "all"})
 """Services that forward callers they authenticated (the HTTP API)."""
 CLIENT_CERT_HEADER: Final = "x-plantbus-client-cert-bin"
@@ -115,13 +118,14 @@ class Identity:
         """True when this principal's ``x-plantbus-user: <user>`` is believed."""
         if self.may_delegate:
             return True
-        if (self.kind, self.name) == ("service", MAINTENANCE):
+        if self.kind != "service" or config is None:
+            return False
+        if self.name == MAINTENANCE:
             approver = Identity("user", user, self.via)
-            return config is not None and authorize(approver, "maintenance.approve", config).allowed
-        section = config.sparkplug if config is not None else None
-        return (self.kind, self.name) == ("service", SPARKPLUG) and (
-            section is not None and section.user == user
-        )
+            return authorize(approver, "maintenance.approve", config).allowed
+        if self.name == SPARKPLUG:
+            return config.sparkplug is not None and config.sparkplug.user == user
+        return self.name == UNS and user in config.uns.writers.values()
 
     @property
     def attributes(self) -> dict[str, str]:

@@ -14,7 +14,9 @@ streams and buckets (:mod:`plantbus.kit.streams`):
   nobody updates the audit stream (created with deny-delete and deny-purge);
 - ``operator`` (the CLI of the local operator) reads everything but the ERP outbox and
   changes nothing; ``it-reader`` (IT subscribers) reads plant data only; ``mqtt-reader``
-  (dashboards and flows on MQTT) reads the JSON namespace ``uns.>`` only;
+  (dashboards and flows on MQTT) reads the JSON namespace ``uns.>`` only; ``mqtt-writer``
+  reads it too and publishes write requests below ``uns._set.mqtt-writer`` only, so the
+  uns service knows from the subject who asked (the plant user it acts as is config);
 - MQTT clients (the server's MQTT listener, docs/mqtt.md) are these same users with these
   same permissions, and no one is anonymous; an MQTT ``a/#`` is the subjects ``a`` and
   ``a.>``, so every tree a reader may read is granted with its root;
@@ -35,6 +37,7 @@ from typing import Any, Final
 import bcrypt
 
 from plantbus.config.uns import ROOT as UNS_ROOT
+from plantbus.config.uns import WRITES as UNS_WRITES
 from plantbus.kit import streams
 from plantbus.kit.bus import inbox_prefix
 from plantbus.kit.streams import BucketSpec, StreamSpec
@@ -44,6 +47,7 @@ __all__ = [
     "IT_READER",
     "MQTT_PORT",
     "MQTT_READER",
+    "MQTT_WRITER",
     "OPERATOR",
     "PROVISIONER",
     "SERVICE_USERS",
@@ -57,6 +61,7 @@ __all__ = [
     "server_config",
     "user_passwords",
     "write_config",
+    "write_requests",
 ]
 
 OPERATOR: Final = "operator"
@@ -65,6 +70,8 @@ IT_READER: Final = "it-reader"
 """Read-only access for IT subscribers (docs/subscribing.md)."""
 MQTT_READER: Final = "mqtt-reader"
 """Read-only access to the JSON namespace, for MQTT dashboards and flows (docs/mqtt.md)."""
+MQTT_WRITER: Final = "mqtt-writer"
+"""Reads the JSON namespace and asks for writes on its own tree of it (docs/mqtt.md)."""
 MQTT_PORT: Final = 1883
 """The MQTT listener's port where none is given."""
 SERVER_NAME: Final = "plantbus"
@@ -114,6 +121,13 @@ def _trees(*subjects: str) -> Grant:
 
 JSON_NAMESPACE: Final = f"{UNS_ROOT}.>"
 """The subjects of the JSON namespace (MQTT ``uns/#``), published by the uns service."""
+_TAG: Final = ".*.*.*.*.*"
+"""A tag path's five tokens: site, area, line, machine, tag."""
+
+
+def write_requests(user: str) -> str:
+    """The subjects ``user`` may publish write requests on (``*``: every MQTT writer)."""
+    return UNS_WRITES.replace("/", ".") + f".{user}{_TAG}"
 
 
 def _read(stream: str) -> Grant:
@@ -221,7 +235,9 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
     ),
     # publishes the JSON namespace over MQTT, as MQTT retained messages (docs/mqtt.md)
     "uns": _service(
-        "uns", _sub(*_family("telemetry", "oee", "downtime", "alarm")), _pub(JSON_NAMESPACE)
+        "uns",
+        _sub(*_family("telemetry", "oee", "downtime", "alarm"), write_requests("*")),
+        _pub(JSON_NAMESPACE),
     ),
     # reads telemetry through an ordered consumer (delivered to its own inbox) and finds
     # the device service in the heartbeats; it publishes nothing on NATS but its own
@@ -294,6 +310,7 @@ def grants(*, single_process: bool = False, provisioner: bool = False) -> dict[s
     users[OPERATOR] = _operator()
     users[IT_READER] = _it_reader()
     users[MQTT_READER] = _trees(JSON_NAMESPACE)
+    users[MQTT_WRITER] = _trees(JSON_NAMESPACE) | _pub(write_requests(MQTT_WRITER))
     if provisioner:
         users[PROVISIONER] = _provisioner()
     return users

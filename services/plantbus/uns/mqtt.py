@@ -82,9 +82,9 @@ class MqttPublisher:
         self._client.loop_stop()
         self.connected = False
 
-    def publish(self, topic: str, payload: bytes) -> None:
-        """Publish ``payload`` retained on ``topic``."""
-        info = self._client.publish(topic, payload, qos=1, retain=True)
+    def publish(self, topic: str, payload: bytes, *, retain: bool = True) -> None:
+        """Publish ``payload`` on ``topic``, retained unless told otherwise."""
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
         if info.rc in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
             self.counters.published += 1  # NO_CONN: queued, sent on reconnect
         else:

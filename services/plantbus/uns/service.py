@@ -5,8 +5,11 @@ It follows the telemetry, OEE, alarm and downtime subjects (a queue group: repli
 the work) and publishes each selected message, as JSON, retained, over MQTT: a tag's last
 value, a scope's last OEE snapshot, each alarm's state and each machine's last downtime
 event are there for a client that subscribes later, and every change reaches the ones
-already subscribed. What it publishes is decided by the config alone; it takes no
-requests, so it has no servicer: its gRPC port serves health and reflection.
+already subscribed. What it publishes is decided by the config alone.
+
+It also takes the write requests of MQTT writers (:mod:`plantbus.uns.writes`), in the order
+they come, as the plant users the config names for them. It has no servicer: its gRPC port
+serves health and reflection.
 """
 
 from __future__ import annotations
@@ -17,18 +20,21 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
+import nats.errors
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from plantbus.config import PlantConfig
 from plantbus.config.uns import UnsConfig
-from plantbus.kit import subjects, tasks
+from plantbus.kit import subjects
 from plantbus.kit.audit import record_outcome
+from plantbus.kit.natsauth import write_requests
 from plantbus.kit.service import Service, ServiceContext
 from plantbus.uns import payloads
 from plantbus.uns.mqtt import MqttPublisher
 from plantbus.uns.options import UnsOptions
+from plantbus.uns.writes import Writes
 from plantbus.v1 import alerting_pb2, oee_pb2, service_pb2, telemetry_pb2
 
 __all__ = ["UnsService"]
@@ -59,9 +65,9 @@ class UnsService(Service):
             queue=self.options.queue,
             on_event=self._on_mqtt,
         )
+        self.writes = Writes(ctx, lambda topic, data: self.mqtt.publish(topic, data, retain=False))
         self._refused = False
         self._subs: list[Subscription] = []
-        self._tasks: set[asyncio.Task[None]] = set()
 
     def health(self) -> tuple[bool, str]:
         """Serving while the MQTT listener has us; the detail says where, and what failed."""
@@ -69,7 +75,11 @@ class UnsService(Service):
         dropped = f", {counters.dropped} dropped" if counters.dropped else ""
         if not self.mqtt.connected:
             return False, f"MQTT {self.url}: {self.mqtt.problem}{dropped}"
-        return True, f"{self.url}, {counters.published} published{dropped}"
+        writes = self.writes.counters
+        return True, (
+            f"{self.url}, {counters.published} published{dropped}, "
+            f"{writes['written']} writes ({writes['refused']} refused)"
+        )
 
     async def start(self) -> None:
         """Connect to MQTT and follow the bus."""
@@ -84,31 +94,39 @@ class UnsService(Service):
             self._subs.append(
                 await self.ctx.bus.subscribe(f"{subjects.PREFIX}.{family}.>", handler, _QUEUE)
             )
+        # an MQTT publish carries no Plantbus-Type header: its JSON is read raw
+        self._subs.append(
+            await self.ctx.bus.nc.subscribe(write_requests("*"), queue=_QUEUE, cb=self._on_write)
+        )
 
     async def apply_config(self, config: PlantConfig, version: int) -> None:
         """Publish what the new version opts in; a change of what is published is audited."""
         previous, self.section = self.section, config.uns
+        self.writes.configure(config)
         self.config_version = version
         if config.uns != previous:
             subtrees = ", ".join(entry.path for entry in config.uns.publish) or "nothing"
+            writers = ", ".join(f"{m} as {u}" for m, u in config.uns.writers.items()) or "none"
             await record_outcome(
                 self.ctx.audit,
                 action="uns.publish",
                 target=config.uns.prefix,
                 actor=self.name,
-                detail=f"config version {version}: {subtrees}",
+                detail=f"config version {version}: {subtrees}; writers: {writers}",
             )
 
     async def stop(self) -> None:
         """Leave the bus and MQTT."""
         for sub in self._subs:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(nats.errors.Error):  # the connection is gone already
                 await sub.unsubscribe()
         self._subs.clear()
-        if self._tasks:  # audit records under way: let them be stored, then stop waiting
-            await asyncio.wait(self._tasks, timeout=2)
-            await tasks.cancel(self._tasks)
+        await self.tasks.drain(2)  # audit records under way: let them be stored
         await asyncio.to_thread(self.mqtt.stop)
+        await super().stop()
+
+    async def _on_write(self, raw: Msg) -> None:
+        await self.writes.take(raw.subject, raw.data)
 
     def _publish(self, topic: str, payload: dict[str, Any]) -> None:
         self.mqtt.publish(topic, payloads.encode(payload))
@@ -154,7 +172,7 @@ class UnsService(Service):
         if was_refused:
             return
         self.ctx.log.error("uns: MQTT %s refused the connection: %s", self.url, reason)
-        task = asyncio.ensure_future(
+        self.tasks.spawn(
             record_outcome(
                 self.ctx.audit,
                 action="uns.mqtt_connect",
@@ -162,7 +180,6 @@ class UnsService(Service):
                 actor=self.name,
                 outcome=service_pb2.AUDIT_OUTCOME_FAILED,
                 detail=reason,
-            )
+            ),
+            name="uns-audit-connect",
         )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
