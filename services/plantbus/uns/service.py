@@ -106,13 +106,15 @@ class UnsService(Service):
         self.config_version = version
         if config.uns != previous:
             subtrees = ", ".join(entry.path for entry in config.uns.publish) or "nothing"
-            writers = ", ".join(f"{m} as {u}" for m, u in config.uns.writers.items()) or "none"
+            writers = ", ".join(f"{m} as {u}" for m, u in config.uns.writers.items())
+            if writers:
+                subtrees += f"; writers: {writers}"
             await record_outcome(
                 self.ctx.audit,
                 action="uns.publish",
                 target=config.uns.prefix,
                 actor=self.name,
-                detail=f"config version {version}: {subtrees}; writers: {writers}",
+                detail=f"config version {version}: {subtrees}",
             )
 
     async def stop(self) -> None:
