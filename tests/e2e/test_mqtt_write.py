@@ -21,6 +21,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from plantbus.kit import natsauth
 from plantbus.testing.waiting import wait_until
 from tests.hub import demo_plant, plantbus, running_hub, status
+from tests.integration.uns.conftest import mosquitto
 
 pytestmark = [
     pytest.mark.slow,
@@ -69,15 +70,6 @@ def _login(data: Path, user: str | None) -> list[str]:
     return ["-h", "127.0.0.1", "-p", port, "-V", "mqttv311", *login]
 
 
-async def _run(*args: str, timeout: float = 30) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
-
-
 class Sub:
     """mosquitto_sub as the writer on the retained value of ``tag`` (its first line says it
     is subscribed) and on ``topics``; ``first(topic, match)`` is the first message seen on
@@ -116,7 +108,7 @@ class Sub:
 
 
 async def _pub(data: Path, user: str | None, topic: str, payload: dict[str, Any]) -> None:
-    code, _, err = await _run(
+    code, _, err = await mosquitto(
         "mosquitto_pub", *_login(data, user), "-q", "1", "-t", topic, "-m", json.dumps(payload)
     )
     assert code == 0, err
@@ -195,7 +187,7 @@ async def test_a_reader_or_another_name_cannot_write_and_anonymous_cannot_connec
         subject = f"uns._set.{user}.{M1.replace('/', '.')}"
         assert f'Publish Violation - Subject "{subject}"' in log
     assert not [r for r in _audit(data).values() if repr(value) in r["detail"]]
-    code, _, err = await _run(
+    code, _, err = await mosquitto(
         "mosquitto_pub", *_login(data, None), "-t", f"uns/_set/{WRITER}/{M1}", "-m", "{}"
     )
     assert code != 0 and "not authorised" in err.lower()
