@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 from pydantic import SecretStr
 
-from plantbus.kit import natsauth, subjects
+from plantbus.kit import natsconfig, subjects
 from plantbus.kit.bus import NatsSettings
 from plantbus.kit.natsconnect import connect
 from plantbus.v1 import telemetry_pb2
@@ -54,7 +54,7 @@ def start_hub(data_dir: Path, single: bool) -> tuple[subprocess.Popen[bytes], di
 def publisher(data_dir: Path, url: str, single: bool) -> NatsSettings:
     """The hub's NATS user that may publish telemetry: the device service's (or all's)."""
     user = "all" if single else "device"
-    secret = natsauth.password_file(natsauth.credentials_dir(data_dir), user).read_text()
+    secret = natsconfig.password_file(natsconfig.credentials_dir(data_dir), user).read_text()
     return NatsSettings(url=url, name="bench-load", user=user, password=SecretStr(secret.strip()))
 
 

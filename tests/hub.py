@@ -19,7 +19,7 @@ import psutil
 import yaml
 from pydantic import SecretStr
 
-from plantbus.kit import natsauth
+from plantbus.kit import natsauth, natsconfig
 from plantbus.kit.bus import NatsSettings, inbox_prefix
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -105,7 +105,7 @@ def machine_total(data: Path) -> tuple[str, int]:
 
 def nats_login(data: Path, user: str = natsauth.OPERATOR) -> dict[str, Any]:
     """``nats.connect`` arguments for one of the hub's NATS users (default: the operator)."""
-    secret = natsauth.password_file(natsauth.credentials_dir(data), user).read_text().strip()
+    secret = natsconfig.password_file(natsconfig.credentials_dir(data), user).read_text().strip()
     url = json.loads((data / "runtime.json").read_text())["nats_url"]
     return {"servers": [url], "user": user, "password": secret, "inbox_prefix": inbox_prefix(user)}
 

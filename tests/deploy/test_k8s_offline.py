@@ -26,7 +26,7 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from plantbus.kit import natsauth
+from plantbus.kit import natsauth, natsconfig
 from plantbus.kit.natsserver import find_binary
 from plantbus.kit.registry import SERVICES
 
@@ -426,11 +426,11 @@ def test_each_service_mounts_only_its_own_nats_secret(overlay: str) -> None:
 
 def test_dev_nats_runs_the_generated_permissions() -> None:
     committed = (K8S / "overlays" / "dev" / "nats-server.conf").read_text()
-    assert committed == natsauth.server_config(natsauth.grants(), None, "/data"), (
+    assert committed == natsconfig.server_config(natsauth.grants(), None, "/data"), (
         "deploy/k8s/overlays/dev/nats-server.conf is stale: plantbus security nats-config "
         "--password-env --store-dir /data --out deploy/k8s/overlays/dev/nats-server.conf"
     )
-    env = {natsauth.password_variable(user): "x" for user in natsauth.grants()}
+    env = {natsconfig.password_variable(user): "x" for user in natsauth.grants()}
     checked = subprocess.run(
         [str(find_binary()), "-c", str(K8S / "overlays" / "dev" / "nats-server.conf"), "-t"],
         capture_output=True,
@@ -443,13 +443,13 @@ def test_dev_nats_runs_the_generated_permissions() -> None:
     (container,) = server["spec"]["template"]["spec"]["containers"]  # type: ignore[index]
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"]}
     assert refs == {
-        natsauth.password_variable(user): f"plantbus-nats-{user}" for user in natsauth.grants()
+        natsconfig.password_variable(user): f"plantbus-nats-{user}" for user in natsauth.grants()
     }
 
 
 def test_prod_nats_values_carry_the_generated_permissions() -> None:
     values = yaml.safe_load((ROOT / "deploy" / "nats" / "values-prod.yaml").read_text())
-    wanted = natsauth.chart_values(natsauth.grants())
+    wanted = natsconfig.chart_values(natsauth.grants())
     assert values["config"]["merge"] == wanted["config"]["merge"]
     assert values["container"]["env"] == wanted["container"]["env"]
     assert values["config"]["jetstream"]["enabled"] and values["config"]["cluster"]["enabled"]
@@ -528,14 +528,14 @@ def test_every_dev_pod_has_readiness_and_liveness_probes() -> None:
 def test_mqtt_reaches_nats_only_from_uns_and_labelled_mqtt_clients() -> None:
     docs = render("dev")
     (service,) = [d for d in of_kind(docs, "Service").values() if d["metadata"]["name"] == "nats"]
-    assert {"name": "mqtt", "port": natsauth.MQTT_PORT, "targetPort": "mqtt"} in service["spec"][
+    assert {"name": "mqtt", "port": natsconfig.MQTT_PORT, "targetPort": "mqtt"} in service["spec"][
         "ports"
     ]
     policies = of_kind(docs, "NetworkPolicy")
     mqtt = [
         rule
         for rule in policies["nats-from-plantbus"]["spec"]["ingress"]
-        if rule["ports"] == [{"protocol": "TCP", "port": natsauth.MQTT_PORT}]
+        if rule["ports"] == [{"protocol": "TCP", "port": natsconfig.MQTT_PORT}]
     ]
     (rule,) = mqtt
     assert [peer["podSelector"]["matchLabels"] for peer in rule["from"]] == [

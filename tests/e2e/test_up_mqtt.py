@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from plantbus.kit import natsauth
+from plantbus.kit import natsauth, natsconfig
 from tests.hub import demo_plant, plantbus, running_hub, status
 
 pytestmark = [
@@ -40,7 +40,7 @@ def sub(data: Path, *args: str, user: str | None = natsauth.MQTT_READER) -> Any:
     port = json.loads((data / "runtime.json").read_text())["mqtt_url"].rsplit(":", 1)[1]
     login = []
     if user:
-        secret = natsauth.password_file(natsauth.credentials_dir(data), user).read_text()
+        secret = natsconfig.password_file(natsconfig.credentials_dir(data), user).read_text()
         login = ["-u", user, "-P", secret.strip()]
     return subprocess.run(
         ["mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-V", "mqttv311", *login, *args],

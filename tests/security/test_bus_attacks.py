@@ -14,7 +14,7 @@ import pytest
 from nats.js import JetStreamContext
 from pydantic import SecretStr
 
-from plantbus.kit import natsauth, streams
+from plantbus.kit import natsauth, natsconfig, streams
 from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.codec import now
 from plantbus.kit.natsconnect import connect
@@ -40,7 +40,7 @@ def runtime(data: Path) -> dict[str, Any]:
 
 
 def password(data: Path, user: str) -> str:
-    return natsauth.password_file(natsauth.credentials_dir(data), user).read_text().strip()
+    return natsconfig.password_file(natsconfig.credentials_dir(data), user).read_text().strip()
 
 
 class Session:
@@ -223,6 +223,6 @@ def test_operator_cli_reads_the_hub_and_the_audit_verifies(hub: Path) -> None:
     runtime_text = (hub / "runtime.json").read_text()
     for user in natsauth.grants():
         assert password(hub, user) not in runtime_text
-    config = (natsauth.credentials_dir(hub) / "nats-server.conf").read_text()
+    config = (natsconfig.credentials_dir(hub) / "nats-server.conf").read_text()
     assert password(hub, "device") not in config  # only bcrypt hashes
-    assert oct((natsauth.credentials_dir(hub) / "device.password").stat().st_mode)[-3:] == "600"
+    assert oct((natsconfig.credentials_dir(hub) / "device.password").stat().st_mode)[-3:] == "600"

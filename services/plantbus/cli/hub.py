@@ -22,7 +22,7 @@ import click
 from pydantic import SecretStr
 
 from plantbus.cli.exits import CliError, Exit
-from plantbus.kit import natsauth
+from plantbus.kit import natsauth, natsconfig
 from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.settings import from_env
@@ -77,7 +77,7 @@ class Hub:
         """How a command connects to the hub's NATS: as the local operator when the data
         dir has its credential and the environment names no other."""
         settings, _ = from_env(url or self.nats_url)
-        password = natsauth.password_file(natsauth.credentials_dir(self.data_dir), "operator")
+        password = natsconfig.password_file(natsconfig.credentials_dir(self.data_dir), "operator")
         if not (settings.user or settings.creds_file or settings.token) and password.is_file():
             settings = settings.model_copy(
                 update={

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import yaml
 
-from plantbus.kit import natsauth, pki
+from plantbus.kit import natsauth, natsconfig, pki
 from plantbus.kit.registry import SERVICES
 from plantbus.kit.signing import ensure_signing_key
 
@@ -34,7 +34,7 @@ def security() -> None:
 @click.option(
     "--mqtt-port",
     type=int,
-    default=natsauth.MQTT_PORT,
+    default=natsconfig.MQTT_PORT,
     show_default=True,
     help="Port of the server's MQTT listener (docs/mqtt.md); 0 turns it off.",
 )
@@ -67,17 +67,17 @@ def nats_config(
         if tls_ca:
             tls |= {"ca_file": tls_ca, "verify": True}
     users = natsauth.grants()
-    passwords = None if password_env else natsauth.user_passwords(out.parent, users)
-    natsauth.write_config(
+    passwords = None if password_env else natsconfig.user_passwords(out.parent, users)
+    natsconfig.write_config(
         out,
-        natsauth.server_config(
+        natsconfig.server_config(
             users, passwords, store_dir, port=port, tls=tls, mqtt_port=mqtt_port or None
         ),
     )
     if passwords is None:
         click.echo(
             f"wrote {out}; the server reads each user's password from its environment "
-            f"({natsauth.password_variable('device')} and so on, for {', '.join(users)})"
+            f"({natsconfig.password_variable('device')} and so on, for {', '.join(users)})"
         )
         return
     click.echo(

@@ -24,7 +24,7 @@ from plantbus import sim
 from plantbus.cli.dashboard import login_link, remove_token, write_token
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.supervisor import Child, Supervisor
-from plantbus.kit import natsauth, streams
+from plantbus.kit import natsauth, natsconfig, streams
 from plantbus.kit import pki as pki_mod
 from plantbus.kit.bus import NatsSettings
 from plantbus.kit.discovery import wait_serving
@@ -106,7 +106,7 @@ def _python_cmd(*args: str) -> list[str]:
 @click.option(
     "--mqtt-port",
     type=int,
-    default=natsauth.MQTT_PORT,
+    default=natsconfig.MQTT_PORT,
     show_default=True,
     help="Port of the embedded nats-server's MQTT listener (docs/mqtt.md).",
 )
@@ -285,17 +285,17 @@ def _secure_nats(
     the server config), its MQTT listener on ``mqtt_port`` of the same host, and the
     provisioning user of this process, whose password is only in memory.
     Returns the server (not started yet) and that password."""
-    directory = natsauth.credentials_dir(data_dir)
+    directory = natsconfig.credentials_dir(data_dir)
     users = natsauth.grants(single_process=single_process, provisioner=True)
     stored = [user for user in users if user != natsauth.PROVISIONER]
-    passwords = natsauth.user_passwords(directory, stored)
+    passwords = natsconfig.user_passwords(directory, stored)
     provisioner = secrets.token_urlsafe(32)
     passwords[natsauth.PROVISIONER] = provisioner
     server = NatsServer(store_dir=directory, port=port)
-    text = natsauth.server_config(
+    text = natsconfig.server_config(
         users, passwords, str(directory / "jetstream"), mqtt_port=mqtt_port, mqtt_host=server.host
     )
-    server.config_file = natsauth.write_config(directory / "nats-server.conf", text)
+    server.config_file = natsconfig.write_config(directory / "nats-server.conf", text)
     return server, provisioner
 
 
@@ -321,9 +321,9 @@ def _service_env(
     if user in ("governance", "all"):
         env["PLANTBUS_CONFIG_SIGNING_KEY"] = str(signing_key)
     if secure:
-        directory = natsauth.credentials_dir(data_dir)
+        directory = natsconfig.credentials_dir(data_dir)
         env["PLANTBUS_NATS_USER"] = user
-        env["PLANTBUS_NATS_PASSWORD_FILE"] = str(natsauth.password_file(directory, user))
+        env["PLANTBUS_NATS_PASSWORD_FILE"] = str(natsconfig.password_file(directory, user))
     return env
 
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from plantbus.kit.bus import NatsSettings
-from plantbus.kit.natsauth import MQTT_PORT
+from plantbus.kit.natsconfig import MQTT_PORT
 from plantbus.sdk.errors import ConfigError
 
 __all__ = ["UnsOptions"]

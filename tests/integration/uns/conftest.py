@@ -17,7 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
 
 from plantbus.config import PlantConfig
-from plantbus.kit import natsauth
+from plantbus.kit import natsauth, natsconfig
 from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
@@ -72,17 +72,17 @@ class Listener:
 @pytest.fixture
 def listener(tmp_path: Path) -> Iterator[Listener]:
     users = natsauth.grants()
-    passwords = natsauth.user_passwords(tmp_path / "credentials", users)
+    passwords = natsconfig.user_passwords(tmp_path / "credentials", users)
     mqtt_port = free_port()
     server = NatsServer(store_dir=tmp_path / "nats")
-    text = natsauth.server_config(
+    text = natsconfig.server_config(
         users,
         passwords,
         str(tmp_path / "nats" / "jetstream"),
         mqtt_port=mqtt_port,
         mqtt_host=server.host,
     )
-    server.config_file = natsauth.write_config(tmp_path / "nats-server.conf", text)
+    server.config_file = natsconfig.write_config(tmp_path / "nats-server.conf", text)
     server.start()
     try:
         yield Listener(server, mqtt_port, passwords, tmp_path / "nats" / "nats-server.log")
