@@ -15,9 +15,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from plantbus.kit import pki as pki_mod
+from plantbus.kit.authn import Authenticator
 from plantbus.kit.grpc_client import ClientTls, channel
 from plantbus.kit.grpc_settings import GrpcSettings
-from plantbus.kit.identity import CLIENT_CERT_HEADER, PEER_HEADER, Authenticator, Gate, current
+from plantbus.kit.identity import CLIENT_CERT_HEADER, PEER_HEADER, Gate, current
 from plantbus.kit.rpc import GrpcServer
 from plantbus.kit.service import GrpcBinding
 from plantbus.sdk.errors import ConfigError

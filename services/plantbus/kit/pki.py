@@ -16,8 +16,6 @@ CN=<name>`` (see :mod:`plantbus.kit.identity`).
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
-import os
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from plantbus.kit.signing import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, ensure_signing_key
+from plantbus.sdk._x509 import builder, general_name, key_usage, private_pem, write_atomic
 
 __all__ = [
     "CA_DAYS",
@@ -103,26 +102,7 @@ class Pki:
 
 def _write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` with mode 0600 from the first byte; atomic replace."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    write_atomic(path, data, 0o600, dir_mode=0o700)
 
 
 def _pem_cert(cert: x509.Certificate) -> bytes:
@@ -145,32 +125,12 @@ def _create_ca(pki: Pki, now: dt.datetime) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = _name(None, f"Plantbus hub CA ({socket.gethostname()})")
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=CA_DAYS))
+        builder(subject, subject, key.public_key(), now, now + dt.timedelta(days=CA_DAYS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(key_usage(key_cert_sign=True, crl_sign=True), critical=True)
         .sign(key, hashes.SHA256())
     )
-    _write_private(pki.ca_key, _pem_key(key))
+    _write_private(pki.ca_key, private_pem(key))
     _write_private(pki.ca_cert, _pem_cert(cert))
 
 
@@ -185,13 +145,6 @@ def _hosts() -> list[str]:
     """This machine's names: what a local hub's services are reached by."""
     host = socket.gethostname()
     return ["localhost", "127.0.0.1", "::1", *([host] if host and host != "localhost" else [])]
-
-
-def _general_name(host: str) -> x509.GeneralName:
-    try:
-        return x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        return x509.DNSName(host)
 
 
 def issue(
@@ -213,28 +166,22 @@ def issue(
     usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
     if kind == "service":
         usages.insert(0, ExtendedKeyUsageOID.SERVER_AUTH)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(kind, name))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start - dt.timedelta(minutes=5))
-        .not_valid_after(start + dt.timedelta(days=days))
+    end = start + dt.timedelta(days=days)
+    leaf = (
+        builder(_name(kind, name), ca_cert.subject, key.public_key(), start, end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
             critical=False,
         )
     )
     if kind == "service":
-        names = [_general_name(h) for h in hosts or _hosts()]
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    cert = builder.sign(ca_key, hashes.SHA256())
+        names = [general_name(h) for h in hosts or _hosts()]
+        leaf = leaf.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    cert = leaf.sign(ca_key, hashes.SHA256())
     # key first: a reader that pairs the new key with the old certificate retries (see rpc)
-    _write_private(files.key, _pem_key(key))
+    _write_private(files.key, private_pem(key))
     _write_private(files.cert, _pem_cert(cert))
 
 

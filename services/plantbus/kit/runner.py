@@ -20,11 +20,12 @@ from types import TracebackType
 from plantbus.config import PlantConfig
 from plantbus.kit import streams, telemetry
 from plantbus.kit.audit import Auditor
+from plantbus.kit.authn import Authenticator
 from plantbus.kit.bus import Bus
 from plantbus.kit.config_watch import ConfigWatch
 from plantbus.kit.grpc_client import ClientTls
 from plantbus.kit.heartbeat import HeartbeatPublisher
-from plantbus.kit.identity import Authenticator, Gate, with_caller
+from plantbus.kit.identity import Gate, with_caller
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.rpc import GrpcServer
 from plantbus.kit.service import Service, ServiceContext

@@ -3,27 +3,23 @@
 A service opens what it needs through :func:`ensure_stream` and :func:`open_bucket`;
 nothing else creates streams or buckets, so their shapes cannot drift apart. An existing
 stream is never weakened: replicas and limits that an operator raised by hand are kept,
-and the difference is logged.
+and the difference is logged (:mod:`plantbus.kit.reconcile`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-import nats.errors
 import nats.js.errors
 from nats.js.api import KeyValueConfig, RetentionPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 from nats.js.kv import KeyValue
 
 from plantbus.kit.bus import Bus
+from plantbus.kit.reconcile import bring_up, refuse_replicas
 from plantbus.kit.subjects import PREFIX
-from plantbus.sdk.errors import ConfigError, describe
 
 __all__ = [
     "ALARM_STATE",
@@ -53,7 +49,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _DAY: Final = 24 * 3600.0
-LEADER_TIMEOUT_S: Final = 20.0
 
 
 @dataclass(frozen=True)
@@ -186,119 +181,6 @@ ALL_BUCKETS: Final = (
 )
 
 
-def _looser(ours: float, theirs: float, unlimited: float) -> float:
-    """The looser of two limits, where a value <= 0 means no limit."""
-    return unlimited if ours <= 0 or theirs <= 0 else max(ours, theirs)
-
-
-_KEPT: Final = ("num_replicas", "max_age", "max_bytes", "duplicate_window", "max_msgs_per_subject")
-"""What an operator may raise on a stream and the hub keeps."""
-_CHECKED: Final = ("subjects", "retention", "deny_delete", "deny_purge", *_KEPT)
-"""Every setting the hub defines and compares with what it finds."""
-
-
-def _keep_stronger(wanted: StreamConfig, found: StreamConfig) -> StreamConfig:
-    """``wanted`` with any replicas and limits an operator raised on ``found`` kept."""
-
-    def limit(name: str, unlimited: float) -> float:
-        ours, theirs = getattr(wanted, name), getattr(found, name)
-        return _looser(
-            unlimited if ours is None else ours, unlimited if theirs is None else theirs, unlimited
-        )
-
-    return replace(
-        wanted,
-        num_replicas=max(wanted.num_replicas or 1, found.num_replicas or 1),
-        max_age=limit("max_age", 0),
-        max_bytes=int(limit("max_bytes", -1)),
-        duplicate_window=max(wanted.duplicate_window or 0, found.duplicate_window or 0),
-        max_msgs_per_subject=int(limit("max_msgs_per_subject", -1)),
-    )
-
-
-def _value(config: StreamConfig, name: str) -> object:
-    """A setting as compared: sorted subjects, defaults for unset ones, whole milliseconds
-    for durations (the server stores nanoseconds)."""
-    value = getattr(config, name)
-    if name == "subjects":
-        return sorted(value or ())
-    if name in ("max_age", "duplicate_window"):
-        return round(float(value or 0), 3)
-    if name == "num_replicas":
-        return value or 1
-    if name in ("max_bytes", "max_msgs_per_subject"):
-        return -1 if value is None else value
-    if name.startswith("deny"):
-        return bool(value)
-    return value
-
-
-def _differences(wanted: StreamConfig, found: StreamConfig) -> list[str]:
-    """``name found (hub: wanted)`` for every setting the hub defines that ``found`` does
-    not have."""
-    return [
-        f"{name} {_value(found, name)} (hub: {_value(wanted, name)})"
-        for name in _CHECKED
-        if _value(wanted, name) != _value(found, name)
-    ]
-
-
-async def _bring_up(bus: Bus, wanted: StreamConfig, found: StreamConfig, what: str) -> None:
-    """Update ``found`` to ``wanted``, keeping what an operator raised; log what differs."""
-    differences = _differences(wanted, found)
-    if not differences:
-        return  # nothing to change: most users may not update streams (kit/natsauth)
-    merged = _keep_stronger(wanted, found)
-    kept = [n for n in _KEPT if _value(merged, n) != _value(wanted, n)]
-    log.info(
-        "%s differs from the hub's definition: %s; keeping the stronger %s",
-        what,
-        ", ".join(differences),
-        ", ".join(kept) or "nothing",
-    )
-    if not _differences(merged, found):
-        return
-    try:
-        await bus.js.update_stream(merged)
-    except (TimeoutError, nats.errors.Error, nats.js.errors.Error) as err:
-        log.warning(
-            "%s differs from the hub's definition and was not updated (%s): this NATS "
-            "user may not change it; restart 'plantbus up', or update it as the NATS admin",
-            what,
-            describe(err),
-        )
-        return
-    if (merged.num_replicas or 1) > (found.num_replicas or 1):
-        await _wait_leader(bus, found.name or "", what)
-
-
-async def _wait_leader(bus: Bus, stream: str, what: str) -> None:
-    """Wait until a stream whose replicas were raised has elected its leader again (a
-    few seconds, during which writes to it time out)."""
-    deadline = time.monotonic() + LEADER_TIMEOUT_S
-    while time.monotonic() < deadline:
-        with contextlib.suppress(TimeoutError, nats.errors.TimeoutError):
-            info = await bus.js.stream_info(stream)
-            if info.cluster is not None and info.cluster.leader:
-                return
-        await asyncio.sleep(0.1)
-    log.warning("%s has no leader %.0f s after its replicas were raised", what, LEADER_TIMEOUT_S)
-
-
-_TOO_FEW_SERVERS: Final = frozenset({10023, 10074})
-"""JetStream's "insufficient resources" and "replicas > 1 not supported in non-clustered mode"."""
-
-
-def _refuse_replicas(err: nats.js.errors.APIError, name: str, replicas: int) -> None:
-    """Raise a ConfigError saying which setting to fix when ``err`` is about replicas."""
-    if err.err_code in _TOO_FEW_SERVERS:
-        raise ConfigError(
-            f"cannot create {name} with {replicas} replicas ({describe(err)}): "
-            "PLANTBUS_JS_REPLICAS must not exceed the number of JetStream servers in the "
-            "NATS cluster"
-        ) from err
-
-
 async def ensure_stream(bus: Bus, spec: StreamSpec, **overrides: Any) -> None:
     """Create the stream, or bring an existing one up to ``spec`` without weakening it.
 
@@ -313,10 +195,10 @@ async def ensure_stream(bus: Bus, spec: StreamSpec, **overrides: Any) -> None:
         try:
             await bus.js.add_stream(wanted)
         except nats.js.errors.APIError as err:
-            _refuse_replicas(err, f"stream {spec.name}", replicas)
+            refuse_replicas(err, f"stream {spec.name}", replicas)
             raise
         return
-    await _bring_up(bus, wanted, info.config, f"stream {spec.name}")
+    await bring_up(bus, wanted, info.config, f"stream {spec.name}")
 
 
 async def provision(bus: Bus) -> None:
@@ -345,11 +227,11 @@ async def open_bucket(bus: Bus, spec: BucketSpec) -> KeyValue:
                 )
             )
         except nats.js.errors.APIError as err:
-            _refuse_replicas(err, f"bucket {spec.name}", replicas)
+            refuse_replicas(err, f"bucket {spec.name}", replicas)
             raise
     found = info.config
     wanted = replace(
         found, num_replicas=replicas, max_msgs_per_subject=spec.history, max_age=spec.ttl_s or 0
     )
-    await _bring_up(bus, wanted, found, f"bucket {spec.name}")
+    await bring_up(bus, wanted, found, f"bucket {spec.name}")
     return await bus.js.key_value(spec.name)

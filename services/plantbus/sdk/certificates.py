@@ -15,8 +15,6 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
-import ipaddress
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from plantbus.sdk._x509 import builder, general_name, key_usage, private_pem, write_atomic
 
 __all__ = [
     "CertificateInfo",
@@ -116,7 +116,7 @@ class TrustList:
         """Trust ``der`` (a DER certificate; ValueError when it is not one); returns its file."""
         CertificateInfo.of(der)
         path = self.path(der)
-        _write(path, der, 0o644)
+        write_atomic(path, der, 0o644)
         return path
 
 
@@ -148,31 +148,16 @@ def _self_signed(
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = dt.datetime.now(dt.UTC)
-    alt_names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(uri)]
-    for host in hosts:
-        try:
-            alt_names.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            alt_names.append(x509.DNSName(host))
-    usage = x509.KeyUsage(
+    alt_names = [x509.UniformResourceIdentifier(uri), *map(general_name, hosts)]
+    usage = key_usage(
         digital_signature=True,
         content_commitment=True,
         key_encipherment=True,
         data_encipherment=True,
-        key_agreement=False,
         key_cert_sign=True,  # self-signed: it signs itself (OPC UA Part 6, 6.2.2)
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
     )
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + _VALID)
+        builder(subject, subject, key.public_key(), now, now + _VALID)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(usage, critical=True)
         .add_extension(
@@ -182,17 +167,12 @@ def _self_signed(
             critical=False,
         )
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    _write(key_file, pem, 0o600)
+    pem = private_pem(key)
+    write_atomic(key_file, pem, 0o600)
     der = cert.public_bytes(serialization.Encoding.DER)
-    _write(cert_file, der, 0o644)
+    write_atomic(cert_file, der, 0o644)
     return der
 
 
@@ -205,13 +185,3 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _write(path: Path, data: bytes, mode: int) -> None:
-    """Write atomically, with ``mode`` from the start (never readable by others first)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    tmp.replace(path)

@@ -13,10 +13,11 @@ from typing import Any
 import grpc
 
 from plantbus.kit import pki as pki_mod
+from plantbus.kit.authn import Authenticator
 from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.grpc_client import ClientTls, channel
 from plantbus.kit.grpc_settings import GrpcSettings
-from plantbus.kit.identity import Authenticator, Gate, Identity, serving
+from plantbus.kit.identity import Gate, Identity, serving
 from plantbus.kit.registry import load_service_class
 from plantbus.kit.runner import Runner
 from plantbus.kit.service import Service
