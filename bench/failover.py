@@ -30,7 +30,8 @@ from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.lease import DEFAULT_TTL_S, Leases
 from plantbus.kit.natsconnect import connect
 from plantbus.sdk.connector import WorkOrder
-from plantbus.testing.replicas import LINES, Plant, plant, replicas
+from plantbus.testing.replica_plant import LINES, Plant, plant
+from plantbus.testing.replicas import replicas
 
 KILLS = 8
 

@@ -24,7 +24,8 @@ from plantbus.kit import streams
 from plantbus.kit.bus import Bus
 from plantbus.sdk.connector import WorkOrder
 from plantbus.testing.cluster import NatsCluster
-from plantbus.testing.replicas import LINES, MACHINES, Plant, plant, replicas
+from plantbus.testing.replica_plant import LINES, MACHINES, Plant, plant
+from plantbus.testing.replicas import replicas
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import alerting_pb2, oee_pb2
 

@@ -7,7 +7,8 @@ import json
 
 from openapi_spec_validator import validate
 
-from plantbus.gateway.openapi import DOCUMENT, comments, document, render
+from plantbus.gateway.openapi import DOCUMENT, document, render
+from plantbus.gateway.proto_comments import comments
 from plantbus.gateway.routes import routes
 
 
