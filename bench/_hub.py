@@ -1,9 +1,13 @@
-"""Shared bench plumbing: a throwaway nats-server, percentiles, CPU time of processes."""
+"""Shared bench plumbing: a throwaway nats-server, a started hub, percentiles, CPU time of
+processes."""
 
 from __future__ import annotations
 
+import json
 import statistics
+import subprocess
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +26,21 @@ def nats_server() -> Iterator[tuple[NatsServer, Path]]:
             yield server, Path(tmp)
         finally:
             server.stop()
+
+
+def started(
+    up: subprocess.Popen[bytes], data_dir: Path, *, timeout_s: float, poll_s: float
+) -> dict[str, object]:
+    """The runtime file of the ``plantbus up`` process ``up`` once it wrote it (its
+    services are ready); SystemExit when ``up`` ends first or takes over ``timeout_s``."""
+    runtime = data_dir / "runtime.json"
+    deadline = time.monotonic() + timeout_s
+    while not runtime.exists():
+        if up.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"hub did not start (see {data_dir / 'logs'})")
+        time.sleep(poll_s)
+    loaded: dict[str, object] = json.loads(runtime.read_text())
+    return loaded
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -16,31 +16,22 @@ import json
 import sys
 
 from pymodbus.server import ModbusTcpServer
-from pymodbus.simulator import DataType, SimData, SimDevice
+from pymodbus.simulator import SimDevice
 
-_READ_HOLDING = 3
+from plantbus.sim.server import Access, simulated_device
 
 
-async def _changing(
-    function_code: int,
-    start: int,
-    address: int,
-    count: int,
-    registers: list[int],
-    set_values: list[int] | list[bool] | None,
-) -> None:
+def _changing(request: Access) -> None:
     """Move every register a read returns by one."""
-    if function_code == _READ_HOLDING:
-        first = address - start
-        registers[first : first + count] = [
-            (v + 1) & 0xFFFF for v in registers[first : first + count]
+    if request.reads_holding:
+        first, count = request.address - request.start, request.count
+        request.registers[first : first + count] = [
+            (v + 1) & 0xFFFF for v in request.registers[first : first + count]
         ]
 
 
 def device(unit: int, registers: int) -> SimDevice:
-    regs = [SimData(0, count=registers, values=unit, datatype=DataType.REGISTERS)]
-    bits = [SimData(0, count=16, values=False, datatype=DataType.BITS)]
-    return SimDevice(unit, simdata=(bits, bits, regs, regs), action=_changing)
+    return simulated_device(registers, _changing, unit=unit, value=unit, bits=16)
 
 
 async def _never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -37,214 +37,23 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import yaml
 from pymodbus.server import ModbusTcpServer
-from pymodbus.simulator import DataType, SimData, SimDevice
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _hub import cpu_seconds, percentile
+from _hub import cpu_seconds, percentile, started
+from _scale_plant import TAGS, Probe, machines, write_plant
 
 from plantbus.kit import streams
 from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
-from plantbus.v1 import alerting_pb2, oee_pb2
 
-LINES, MACHINES, TAGS = 10, 10, 50
-RULES_PER_MACHINE = 10
 INTERVALS = (4.0, 2.0, 1.0, 0.5, 0.25, 0.1)
 SETTLE_S = 5.0
 MEASURE_S = 12.0
 FLIP_S = 0.8
-PROBE = "p/a/l0/probe"
 CLI = (sys.executable, "-m", "plantbus.cli")
-SHIFTS = [
-    {"name": "early", "start": "06:00", "end": "14:00"},
-    {"name": "late", "start": "14:00", "end": "22:00"},
-    {"name": "night", "start": "22:00", "end": "06:00"},
-]
-
-
-def machines() -> list[tuple[str, str]]:
-    """(line path, machine name) of every generated machine."""
-    return [(f"p/a/l{line}", f"m{m}") for line in range(LINES) for m in range(MACHINES)]
-
-
-def plant_files(interval_s: float, probe_port: int) -> dict[str, Any]:
-    """The plant config, one document per file as ``plantbus config apply`` reads it."""
-    lines: list[dict[str, Any]] = [
-        {"name": f"l{line}", "machines": [{"name": f"m{m}"} for m in range(MACHINES)]}
-        for line in range(LINES)
-    ]
-    lines[0]["machines"].append({"name": "probe"})
-    devices = [
-        {
-            "name": f"{line.split('/')[-1]}-{m}",
-            "driver": "memory",
-            "endpoint": f"memory://{line}/{m}",
-            "machine": f"{line}/{m}",
-            "poll_interval_s": interval_s,
-            "settings": {"changing": True},
-            "tags": [
-                {"name": "state", "address": "state", "data_type": "bool"},
-                {"name": "parts", "address": "parts", "data_type": "uint32"},
-                *(
-                    {"name": f"t{i}", "address": f"t{i}", "data_type": "float64"}
-                    for i in range(TAGS - 2)
-                ),
-            ],
-        }
-        for line, m in machines()
-    ]
-    devices.append(
-        {
-            "name": "probe",
-            "driver": "modbus",
-            "endpoint": f"modbus://127.0.0.1:{probe_port}",
-            "machine": PROBE,
-            "poll_interval_s": 0.1,
-            "tags": [
-                {"name": "state", "address": "holding:0", "data_type": "uint16"},
-                {"name": "temp", "address": "holding:1", "data_type": "uint16"},
-            ],
-        }
-    )
-    oee = [
-        {
-            "machine": f"{line}/{m}",
-            "state_tag": "state",
-            "states": [
-                {"value": False, "state": "running"},
-                {"value": True, "state": "stopped", "reason": "fault"},
-            ],
-            "total_tag": "parts",
-            "counter_mode": "cumulative",
-            "ideal_cycle_time_s": 1.0,
-        }
-        for line, m in machines()
-    ]
-    oee.append(
-        {
-            "machine": PROBE,
-            "state_tag": "state",
-            "states": [{"value": 1, "state": "running"}, {"value": 2, "state": "stopped"}],
-        }
-    )
-    rules = [
-        {
-            "name": f"high_t{i}",
-            "kind": "high",
-            "machine": f"{line}/{m}",
-            "tag": f"t{i}",
-            "limit": 1e12,
-            "priority": "low",
-        }
-        for line, m in machines()
-        for i in range(RULES_PER_MACHINE)
-    ]
-    rules.append(
-        {"name": "probe_hot", "kind": "high", "machine": PROBE, "tag": "temp", "limit": 50}
-    )
-    return {
-        "plant.yaml": {
-            "sites": [{"name": "p", "areas": [{"name": "a", "lines": lines}]}],
-            "roles": [{"name": "admin", "permissions": ["config.apply"]}],
-            "users": [{"name": "admin", "roles": ["admin"]}],
-        },
-        "devices.yaml": {"devices": devices},
-        "oee.yaml": {
-            "oee": oee,
-            "shift_calendars": [
-                {
-                    "name": "day",
-                    "timezone": "UTC",
-                    "lines": [f"p/a/l{line}" for line in range(LINES)],
-                    "shifts": SHIFTS,
-                }
-            ],
-        },
-        "alerts.yaml": {"alert_rules": rules},
-    }
-
-
-def write_plant(directory: Path, interval_s: float, probe_port: int) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, document in plant_files(interval_s, probe_port).items():
-        (directory / name).write_text(yaml.safe_dump(document, sort_keys=False))
-    return directory
-
-
-class Probe:
-    """The probe machine's Modbus registers, flipped by the bench, and what came of it."""
-
-    def __init__(self) -> None:
-        self.state, self.temp = 1, 40
-        self.flips: list[float] = []
-        self.samples: dict[str, list[tuple[float, int]]] = {"state": [], "temp": []}
-        """(source time, value) of the probe's samples."""
-        self.oee: list[tuple[float, str]] = []
-        """(arrival, state) of the probe's OEE snapshots."""
-        self.alarms: list[float] = []
-        """Arrival of the probe's alarm becoming active."""
-
-    async def action(
-        self,
-        function_code: int,
-        start: int,
-        address: int,
-        count: int,
-        registers: list[int],
-        set_values: list[int] | list[bool] | None,
-    ) -> None:
-        registers[0:2] = [self.state, self.temp]
-
-    def device(self) -> SimDevice:
-        regs = [SimData(0, count=16, values=0, datatype=DataType.REGISTERS)]
-        bits = [SimData(0, count=16, values=False, datatype=DataType.BITS)]
-        return SimDevice(1, simdata=(bits, bits, regs, regs), action=self.action)
-
-    def flip(self) -> None:
-        self.state = 2 if self.state == 1 else 1
-        self.temp = 60 if self.temp == 40 else 40
-        self.flips.append(time.time())
-
-    async def watch(self, bus: Bus) -> None:
-        async def on_sample(subject: str, msg: Any, raw: Any) -> None:
-            for s in msg.samples:
-                tag = s.path.rsplit("/", 1)[1]
-                self.samples[tag].append((s.source_time.ToNanoseconds() / 1e9, s.value.int_value))
-
-        async def on_oee(subject: str, msg: Any, raw: Any) -> None:
-            if isinstance(msg, oee_pb2.OeeSnapshot) and msg.scope == PROBE:
-                self.oee.append((time.time(), msg.state))
-
-        async def on_alarm(subject: str, msg: Any, raw: Any) -> None:
-            if isinstance(msg, alerting_pb2.AlarmEvent) and msg.rule == "probe_hot" and msg.active:
-                self.alarms.append(time.time())
-
-        await bus.subscribe("plantbus.v1.telemetry.p.a.l0.probe.*", on_sample)
-        await bus.subscribe("plantbus.v1.oee.p.a.l0.probe", on_oee)
-        await bus.subscribe("plantbus.v1.alarm.p.a.l0.probe.>", on_alarm)
-
-    def lags(self, since: float, until: float) -> tuple[list[float], list[float]]:
-        """Lags (ms) from each flip's first sample to its OEE state and to its alarm, for
-        flips in [since, until); a flip whose effect never came counts as the step's length."""
-        oee_lags, alarm_lags = [], []
-        for flip in (f for f in self.flips if since <= f < until):
-            state = next((v for t, v in self.samples["state"] if t >= flip), None)
-            source = next((t for t, v in self.samples["state"] if t >= flip), None)
-            if source is None or state is None:
-                oee_lags.append((until - flip) * 1e3)
-                continue
-            want = "running" if state == 1 else "stopped"
-            seen = next((t for t, s in self.oee if t >= source and s == want), None)
-            oee_lags.append(((seen or until) - source) * 1e3)
-            hot = next(((t, v) for t, v in self.samples["temp"] if t >= flip), None)
-            if hot is not None and hot[1] == 60:
-                raised = next((t for t in self.alarms if t >= hot[0]), None)
-                alarm_lags.append(((raised or until) - hot[0]) * 1e3)
-        return oee_lags, alarm_lags
 
 
 @dataclass
@@ -373,12 +182,7 @@ def start_hub(data_dir: Path, config: Path, nats_url: str) -> subprocess.Popen[b
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    runtime = data_dir / "runtime.json"
-    deadline = time.monotonic() + 240
-    while not runtime.exists():
-        if up.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"hub did not start (see {data_dir / 'logs'})")
-        time.sleep(0.5)
+    started(up, data_dir, timeout_s=240, poll_s=0.5)
     return up
 
 

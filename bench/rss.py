@@ -20,6 +20,10 @@ from pathlib import Path
 import psutil
 from pydantic import SecretStr
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _hub import started
+
 from plantbus.kit import natsconfig, subjects
 from plantbus.kit.bus import NatsSettings
 from plantbus.kit.natsconnect import connect
@@ -42,13 +46,7 @@ def start_hub(data_dir: Path, single: bool) -> tuple[subprocess.Popen[bytes], di
     if single:
         args.append("--single-process")
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    runtime = data_dir / "runtime.json"
-    deadline = time.monotonic() + 120
-    while not runtime.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"hub did not start (see {data_dir / 'logs'})")
-        time.sleep(0.2)
-    return proc, json.loads(runtime.read_text())
+    return proc, started(proc, data_dir, timeout_s=120, poll_s=0.2)
 
 
 def publisher(data_dir: Path, url: str, single: bool) -> NatsSettings:

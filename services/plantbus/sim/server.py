@@ -10,13 +10,14 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from plantbus.sim.model import REGISTERS_PER_MACHINE, SPEED, MachineSim
 
-__all__ = ["ModbusSim", "serve_device", "serve_modbus"]
+__all__ = ["Access", "ModbusSim", "serve_device", "serve_modbus", "simulated_device"]
 
 _READ_HOLDING, _WRITE_REGISTER, _WRITE_REGISTERS = 3, 6, 16
 
@@ -39,8 +40,74 @@ class ModbusSim:
         """Simulated time (scaled by ``speed``)."""
         return (self.clock() - self.start) * self.speed
 
+    def access(self, request: Access) -> None:
+        """Refresh the registers before a read; apply a write to a speed setpoint."""
+        if request.writes_registers:
+            for offset, value in enumerate(request.set_values or ()):
+                index, field = divmod(request.address + offset, REGISTERS_PER_MACHINE)
+                if field == SPEED and index < len(self.machines):
+                    self.machines[index].speed_setpoint = int(value)
+            return
+        if not request.reads_holding:
+            return
+        now = self.now()
+        for index, machine in enumerate(self.machines):
+            machine.step(now)
+            base = index * REGISTERS_PER_MACHINE - request.start
+            image = machine.registers()
+            request.registers[base : base + len(image)] = image
+
+    def device(self) -> SimDevice:
+        """A pymodbus device with coils, discrete inputs, holding and input registers."""
+        return simulated_device(REGISTERS_PER_MACHINE * max(len(self.machines), 1), self.access)
+
+
+@dataclass(frozen=True)
+class Access:
+    """One request as pymodbus's simulator hands it to a device's action: ``registers``
+    is the block that starts at address ``start``; a write brings ``set_values``."""
+
+    function_code: int
+    start: int
+    address: int
+    count: int
+    registers: list[int]
+    set_values: list[int] | list[bool] | None
+
+    @property
+    def reads_holding(self) -> bool:
+        return self.function_code == _READ_HOLDING
+
+    @property
+    def writes_registers(self) -> bool:
+        return self.function_code in {_WRITE_REGISTER, _WRITE_REGISTERS} and (
+            self.set_values is not None
+        )
+
+
+def simulated_device(
+    size: int,
+    on_access: Callable[[Access], None] | None = None,
+    *,
+    unit: int = 1,
+    value: int = 0,
+    bits: int | None = None,
+) -> SimDevice:
+    """A pymodbus device ``unit`` of ``size`` holding and input registers (each ``value``)
+    and ``bits`` coils and discrete inputs (default ``size``); ``on_access`` sees every
+    request before it is answered."""
+    bit_count = size if bits is None else bits
+    blocks = (
+        [SimData(0, count=bit_count, values=False, datatype=DataType.BITS)],
+        [SimData(0, count=bit_count, values=False, datatype=DataType.BITS)],
+        [SimData(0, count=size, values=value, datatype=DataType.REGISTERS)],
+        [SimData(0, count=size, values=value, datatype=DataType.REGISTERS)],
+    )
+    if on_access is None:
+        return SimDevice(unit, simdata=blocks)
+    see = on_access
+
     async def action(
-        self,
         function_code: int,
         start: int,
         address: int,
@@ -48,32 +115,9 @@ class ModbusSim:
         registers: list[int],
         set_values: list[int] | list[bool] | None,
     ) -> None:
-        """Refresh the registers before a read; apply a write to a speed setpoint."""
-        if function_code in {_WRITE_REGISTER, _WRITE_REGISTERS} and set_values is not None:
-            for offset, value in enumerate(set_values):
-                index, field = divmod(address + offset, REGISTERS_PER_MACHINE)
-                if field == SPEED and index < len(self.machines):
-                    self.machines[index].speed_setpoint = int(value)
-            return
-        if function_code != _READ_HOLDING:
-            return
-        now = self.now()
-        for index, machine in enumerate(self.machines):
-            machine.step(now)
-            base = index * REGISTERS_PER_MACHINE - start
-            image = machine.registers()
-            registers[base : base + len(image)] = image
+        see(Access(function_code, start, address, count, registers, set_values))
 
-    def device(self) -> SimDevice:
-        """A pymodbus device with coils, discrete inputs, holding and input registers."""
-        size = REGISTERS_PER_MACHINE * max(len(self.machines), 1)
-        blocks = (
-            [SimData(0, count=size, values=False, datatype=DataType.BITS)],
-            [SimData(0, count=size, values=False, datatype=DataType.BITS)],
-            [SimData(0, count=size, values=0, datatype=DataType.REGISTERS)],
-            [SimData(0, count=size, values=0, datatype=DataType.REGISTERS)],
-        )
-        return SimDevice(1, simdata=blocks, action=self.action)
+    return SimDevice(unit, simdata=blocks, action=action)
 
 
 def serve_modbus(
