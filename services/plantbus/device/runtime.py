@@ -60,24 +60,19 @@ class Backoff:
         return float(rng.uniform(0.5, 1.0) * min(self.max_s, self.initial_s * 2 ** (failures - 1)))
 
 
+@dataclass(eq=False)
 class DeviceRunner:
     """Polls one device in its own task."""
 
-    def __init__(
-        self,
-        device: Device,
-        driver: Driver,
-        publisher: TelemetryPublisher,
-        listeners: Callable[[str, list[Record]], None],
-        backoff: Backoff = Backoff(),
-        call_timeout_s: float = 10.0,
-    ) -> None:
-        self.device = device
-        self.driver = driver
-        self.publisher = publisher
-        self.listeners = listeners
-        self.backoff = backoff
-        self.call_timeout_s = call_timeout_s
+    device: Device
+    driver: Driver
+    publisher: TelemetryPublisher
+    listeners: Callable[[str, list[Record]], None]
+    backoff: Backoff = Backoff()
+    call_timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        device = self.device
         self.epoch = uuid.uuid4().hex[:12]
         """Names this run's sample sequences (they restart at 1) in message ids."""
         self.refs = tuple(t.ref() for t in device.tags)

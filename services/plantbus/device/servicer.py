@@ -26,19 +26,24 @@ __all__ = ["DeviceServicer"]
 Context: TypeAlias = grpc.aio.ServicerContext
 
 
-def _info(runner: DeviceRunner) -> device_pb2.DeviceInfo:
-    d = runner.device
-    info = device_pb2.DeviceInfo(
-        name=d.name,
-        driver=d.driver,
-        endpoint=d.endpoint,
-        machine=d.machine,
-        state=runner.state,
-        last_error=runner.last_error,
-        counters=runner.counters,
-        tags=[t.name for t in d.tags],
-        poll_interval_seconds=d.poll_interval_s,
+def _device_info(
+    device: Device, state: device_pb2.ConnectionState, last_error: str
+) -> device_pb2.DeviceInfo:
+    return device_pb2.DeviceInfo(
+        name=device.name,
+        driver=device.driver,
+        endpoint=device.endpoint,
+        machine=device.machine,
+        state=state,
+        last_error=last_error,
+        tags=[t.name for t in device.tags],
+        poll_interval_seconds=device.poll_interval_s,
     )
+
+
+def _info(runner: DeviceRunner) -> device_pb2.DeviceInfo:
+    info = _device_info(runner.device, runner.state, runner.last_error)
+    info.counters.CopyFrom(runner.counters)
     if runner.last_success:
         info.last_success.CopyFrom(codec.timestamp(runner.last_success))
     return info
@@ -46,16 +51,7 @@ def _info(runner: DeviceRunner) -> device_pb2.DeviceInfo:
 
 def _failed_info(device: Device, error: str) -> device_pb2.DeviceInfo:
     """A device that cannot run (driver missing or broken, bad settings) and why."""
-    return device_pb2.DeviceInfo(
-        name=device.name,
-        driver=device.driver,
-        endpoint=device.endpoint,
-        machine=device.machine,
-        state=device_pb2.CONNECTION_STATE_FAILED,
-        last_error=error,
-        tags=[t.name for t in device.tags],
-        poll_interval_seconds=device.poll_interval_s,
-    )
+    return _device_info(device, device_pb2.CONNECTION_STATE_FAILED, error)
 
 
 def _scalar(value: telemetry_pb2.TagValue) -> Scalar:

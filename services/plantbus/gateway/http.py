@@ -182,14 +182,20 @@ class Transcoder:
         except BadRequest as err:
             raise Refused(400, str(err)) from None
 
-    async def _unary(self, call: Call) -> Message:
+    async def _stub(self, call: Call) -> tuple[str, Any]:
+        """The service that serves ``call`` and the gRPC callable of its method."""
         service = hub_service(call.route)
         chan = await self.channel_for(service)
-        stub = chan.unary_unary(
+        method = chan.unary_stream if call.route.streaming else chan.unary_unary
+        stub = method(
             call.route.grpc_path,
             request_serializer=_serialize,
             response_deserializer=call.route.response_class().FromString,
         )
+        return service, stub
+
+    async def _unary(self, call: Call) -> Message:
+        service, stub = await self._stub(call)
         try:
             reply: Message = await stub(
                 call.request, metadata=call.metadata, timeout=self.timeout_s
@@ -199,13 +205,8 @@ class Transcoder:
         return reply
 
     async def _stream(self, request: web.Request, call: Call) -> web.StreamResponse:
-        service = hub_service(call.route)
-        chan = await self.channel_for(service)
-        stream = chan.unary_stream(
-            call.route.grpc_path,
-            request_serializer=_serialize,
-            response_deserializer=call.route.response_class().FromString,
-        )(call.request, metadata=call.metadata)
+        service, stub = await self._stub(call)
+        stream = stub(call.request, metadata=call.metadata)
         items = aiter(stream)
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         first = asyncio.ensure_future(anext(items))

@@ -44,13 +44,7 @@ class _TraceContext(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamCl
     ) -> Any:
         return await continuation(self._details(details), request)
 
-    async def intercept_unary_stream(
-        self,
-        continuation: Callable[..., Any],
-        details: grpc.aio.ClientCallDetails,
-        request: Any,
-    ) -> Any:
-        return await continuation(self._details(details), request)
+    intercept_unary_stream = intercept_unary_unary  # a stream's call starts the same way
 
 
 @dataclass(frozen=True)

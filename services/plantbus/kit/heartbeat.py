@@ -14,7 +14,9 @@ import os
 import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
@@ -35,33 +37,23 @@ async def services_kv(bus: Bus) -> KeyValue:
     return await streams.open_bucket(bus, streams.SERVICES)
 
 
+@dataclass(eq=False)
 class HeartbeatPublisher:
     """Builds and sends the heartbeat of every service hosted by one runner."""
 
-    def __init__(
-        self,
-        bus: Bus,
-        services: Sequence[Service],
-        instance: str,
-        grpc_address: str,
-        interval_s: float,
-        config_note: Callable[[], str] = str,
-        *,
-        grpc_tls: bool = False,
-        grpc_token_address: str = "",
-    ) -> None:
-        self.bus = bus
-        self.config_note = config_note
-        """Added to the health detail of services that follow config (a refused version)."""
-        self.services = services
-        self.instance = instance
-        self.grpc_address = grpc_address
-        self.grpc_tls = grpc_tls
-        self.grpc_token_address = grpc_token_address
-        self.interval_s = interval_s
-        self.started = codec.now()
-        self.stopping = False
-        self._kv: KeyValue | None = None
+    bus: Bus
+    services: Sequence[Service]
+    instance: str
+    grpc_address: str
+    interval_s: float
+    config_note: Callable[[], str] = str
+    """Added to the health detail of services that follow config (a refused version)."""
+    _: KW_ONLY
+    grpc_tls: bool = False
+    grpc_token_address: str = ""
+    started: Timestamp = field(init=False, default_factory=codec.now)
+    stopping: bool = field(init=False, default=False)
+    _kv: KeyValue | None = field(init=False, default=None)
 
     def build(self, service: Service) -> service_pb2.ServiceHeartbeat:
         """The current heartbeat of one hosted service."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import grpc
 from google.protobuf.message import Message
@@ -140,6 +140,15 @@ def _wrap_stream(behavior: Callable[..., Any], method: str, gate: Gate) -> Calla
     return wrapped
 
 
+_HANDLERS: Final = (
+    ("unary_unary", grpc.unary_unary_rpc_method_handler, _wrap_unary),
+    ("unary_stream", grpc.unary_stream_rpc_method_handler, _wrap_stream),
+    ("stream_stream", grpc.stream_stream_rpc_method_handler, _wrap_stream),
+    ("stream_unary", grpc.stream_unary_rpc_method_handler, _wrap_unary),
+)
+"""Each kind of RPC handler: its attribute, how it is made, how its behaviour is wrapped."""
+
+
 class _Guard(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Authenticates every call through the gate, turns PlantbusError into the status of
     the table above, opens a server span, and refuses a request over ``max_bytes`` with
@@ -165,22 +174,9 @@ class _Guard(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         }
         if not handler.request_streaming:  # a single request: bounded, refused when over
             kwargs["request_deserializer"] = _bounded(handler.request_deserializer, self.max_bytes)
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(handler.unary_unary, method, gate), **kwargs
-            )
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(handler.unary_stream, method, gate), **kwargs
-            )
-        if handler.stream_stream:
-            return grpc.stream_stream_rpc_method_handler(
-                _wrap_stream(handler.stream_stream, method, gate), **kwargs
-            )
-        if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(
-                _wrap_unary(handler.stream_unary, method, gate), **kwargs
-            )
+        for kind, make, wrap in _HANDLERS:
+            if behavior := getattr(handler, kind):
+                return make(wrap(behavior, method, gate), **kwargs)
         return handler
 
 

@@ -24,6 +24,7 @@ import logging
 import secrets
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 from plantbus.kit import streams
@@ -52,32 +53,24 @@ class ScopeHandler(Protocol):
         not when the lease was lost to another replica."""
 
 
+@dataclass(eq=False)
 class ScopeOwner:
     """Runs one service replica's share of ``scopes`` through leases."""
 
-    def __init__(
-        self,
-        bus: Bus,
-        service: str,
-        instance: str,
-        leases: Leases,
-        handler: ScopeHandler,
-        log: logging.Logger,
-        interval_s: float = 0.5,
-        settle_s: float = 10.0,
-    ) -> None:
-        self.bus = bus
-        self.service = service
-        self.instance = instance
-        self.leases = leases
-        self.handler = handler
-        self.log = log
-        self.interval_s = interval_s
-        self.settle_s = settle_s
+    bus: Bus
+    service: str
+    instance: str
+    leases: Leases
+    handler: ScopeHandler
+    log: logging.Logger
+    interval_s: float = 0.5
+    settle_s: float = 10.0
+
+    def __post_init__(self) -> None:
         self.scopes: set[str] = set()
         self.running: set[str] = set()
         """Scopes the handler was told to take and not yet to drop."""
-        self.members: set[str] = {instance}
+        self.members: set[str] = {self.instance}
         self.changes = 0
         """Scopes taken or dropped so far (readiness, tests)."""
         self._members_at = -_MEMBERSHIP_S
