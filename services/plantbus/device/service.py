@@ -38,7 +38,6 @@ from plantbus.kit.authz import Decision, check_write
 from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.kit.secrets import plugin_settings
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
-from plantbus.kit.tasks import cancel
 from plantbus.plugins import DRIVERS, discover, plugin_infos
 from plantbus.sdk.driver import DriverContext, Scalar
 from plantbus.sdk.errors import NotFound, PermissionDenied, PlantbusError, describe
@@ -92,7 +91,6 @@ class DeviceService(Service):
         self._config = PlantConfig()
         self._live: set[str] = set()
         self._reconciling = asyncio.Lock()
-        self._membership: asyncio.Task[None] | None = None
 
     def grpc_bindings(self) -> Sequence[GrpcBinding]:
         """The DeviceService servicer."""
@@ -132,17 +130,16 @@ class DeviceService(Service):
         await streams.ensure_stream(self.ctx.bus, streams.TELEMETRY)
         await self.publisher.start()
         self._live = await self._live_instances()
-        self._membership = asyncio.create_task(self._follow_membership(), name="device-members")
+        self.tasks.spawn(self._follow_membership(), name="device-members")
 
     async def stop(self) -> None:
         """Stop every device; what is still spooled stays on disk."""
-        if self._membership:
-            await cancel(self._membership)
-            self._membership = None
+        await self.tasks.close()  # membership first: nothing reconciles devices from here
         await asyncio.gather(*(r.stop() for r in self.runners.values()))
         self.runners.clear()
         await self.publisher.stop()
         self.spool.close()
+        await super().stop()
 
     async def apply_config(self, config: PlantConfig, version: int) -> None:
         """Start added devices, stop removed ones, restart changed ones; then set what the

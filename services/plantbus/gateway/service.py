@@ -11,7 +11,6 @@ service that acts. HTTPS with this process's certificate from the hub's CA, aski
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 from pathlib import Path
 from typing import Any, ClassVar, Final
@@ -119,7 +118,6 @@ class GatewayService(Service):
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._runner: web.AppRunner | None = None
         self._tls: _ServerTls | None = None
-        self._reload: asyncio.Task[None] | None = None
 
     def health(self) -> tuple[bool, str]:
         """Serving, with the API's base URL as detail."""
@@ -130,7 +128,7 @@ class GatewayService(Service):
         o, tls = self.options, self.ctx.grpc_tls
         if tls is not None and tls.cert is not None and tls.key is not None:
             self._tls = _ServerTls(tls.cert, tls.key, tls.ca)
-            self._reload = asyncio.create_task(self._follow_certificate())
+            self.tasks.spawn(self._follow_certificate(), name="gateway-certificate")
         elif not is_loopback(o.https_host):
             raise ConfigError(
                 f"the HTTP API serves plaintext on an --insecure hub, so only on loopback, not "
@@ -161,14 +159,12 @@ class GatewayService(Service):
 
     async def stop(self) -> None:
         """Stop listening and close the channels."""
-        if self._reload is not None:
-            self._reload.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
         for chan in self._channels.values():
-            with contextlib.suppress(Exception):
-                await chan.close()
+            await chan.close()  # no grace: cancels what is under way, never raises
         self._channels.clear()
+        await super().stop()
 
     async def _follow_certificate(self) -> None:
         while self._tls is not None:
@@ -188,7 +184,7 @@ class GatewayService(Service):
     def _forget(self, service: str) -> None:
         chan = self._channels.pop(service, None)
         if chan is not None:
-            asyncio.get_running_loop().create_task(chan.close())
+            self.tasks.spawn(chan.close(), name=f"gateway-close-{service}")
 
     async def _credential(self, request: web.Request) -> list[tuple[str, str | bytes]]:
         credential = bearer_or_certificate(request) if self._tls else []
@@ -233,7 +229,7 @@ class GatewayService(Service):
                 else err.reason
             )
             return web.json_response(error_body(err.status, message), status=err.status)
-        except Exception:
+        except Exception:  # the HTTP boundary: a bug is a 500 here and a traceback in the log
             self.ctx.log.exception("HTTP API failed on %s %s", request.method, request.path)
             return web.json_response(
                 error_body(500, "internal error (see the gateway's log)", "INTERNAL"), status=500

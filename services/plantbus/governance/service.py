@@ -137,6 +137,7 @@ class GovernanceService(Service):
         """Stop watching; every write is already in KV."""
         if self._watch:
             await self._watch.stop()
+        await super().stop()
 
     async def _seen(self, config: PlantConfig, version: int) -> None:
         """A signed version in ``current``: whatever was forged before is overwritten."""

@@ -11,11 +11,12 @@ flushed and closed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from collections.abc import Sequence
 from types import TracebackType
+
+import nats.errors
 
 from plantbus.config import PlantConfig
 from plantbus.kit import streams, telemetry
@@ -192,8 +193,10 @@ class Runner:
                 log.exception("%s failed to stop cleanly", service.name)
         self._started.clear()
         if self.heartbeat:
-            with contextlib.suppress(Exception):
+            try:
                 await self.heartbeat.retract()
+            except (nats.errors.Error, OSError, TimeoutError) as err:  # its entries expire
+                log.debug("heartbeat not retracted: %s", err)
             self.heartbeat = None
         if self._tokens:
             await self._tokens.stop()
