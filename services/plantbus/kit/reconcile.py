@@ -20,7 +20,7 @@ from plantbus.sdk.errors import ConfigError, describe
 
 __all__ = ["LEADER_TIMEOUT_S", "bring_up", "refuse_replicas"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("plantbus.kit.streams")  # the streams' log, as before the split
 
 LEADER_TIMEOUT_S: Final = 20.0
 
