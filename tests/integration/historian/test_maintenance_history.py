@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from plantbus.historian.service import HistorianService
-from plantbus.kit import natsauth, subjects
+from plantbus.kit import natsauth, natsconfig, subjects
 from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
@@ -44,12 +44,12 @@ class Users:
 @pytest.fixture
 def users(tmp_path: Path) -> Iterator[Users]:
     grants = natsauth.grants()
-    passwords = natsauth.user_passwords(tmp_path / "credentials", grants)
+    passwords = natsconfig.user_passwords(tmp_path / "credentials", grants)
     server = NatsServer(store_dir=tmp_path / "nats")
-    text = natsauth.server_config(
+    text = natsconfig.server_config(
         grants, passwords, str(tmp_path / "nats" / "jetstream"), mqtt_port=None
     )
-    server.config_file = natsauth.write_config(tmp_path / "nats-server.conf", text)
+    server.config_file = natsconfig.write_config(tmp_path / "nats-server.conf", text)
     server.start()
     try:
         yield Users(server, passwords)
