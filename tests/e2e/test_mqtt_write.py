@@ -18,7 +18,7 @@ import pytest
 import yaml
 from pymodbus.client import AsyncModbusTcpClient
 
-from plantbus.kit import natsauth
+from plantbus.kit import natsauth, natsconfig
 from plantbus.testing.waiting import wait_until
 from tests.hub import demo_plant, plantbus, running_hub, status
 from tests.integration.uns.conftest import mosquitto
@@ -65,7 +65,7 @@ def _login(data: Path, user: str | None) -> list[str]:
     port = _runtime(data)["mqtt_url"].rsplit(":", 1)[1]
     login = []
     if user:
-        secret = natsauth.password_file(natsauth.credentials_dir(data), user).read_text()
+        secret = natsconfig.password_file(natsconfig.credentials_dir(data), user).read_text()
         login = ["-u", user, "-P", secret.strip()]
     return ["-h", "127.0.0.1", "-p", port, "-V", "mqttv311", *login]
 
@@ -182,7 +182,7 @@ async def test_a_reader_or_another_name_cannot_write_and_anonymous_cannot_connec
         sub.close()
     assert outcome["id"] == "after", outcome
     assert await _register(data, M1) == before
-    log = (natsauth.credentials_dir(data) / "nats-server.log").read_text()
+    log = (natsconfig.credentials_dir(data) / "nats-server.log").read_text()
     for user in (WRITER, natsauth.MQTT_READER):
         subject = f"uns._set.{user}.{M1.replace('/', '.')}"
         assert f'Publish Violation - Subject "{subject}"' in log
