@@ -16,19 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from plantbus.oee import events as ev
 from plantbus.oee.downtime import DowntimeLog, episode_id
-from plantbus.oee.events import (
-    BreakEnd,
-    BreakStart,
-    Count,
-    Event,
-    IdealCycleTime,
-    ShiftEnd,
-    ShiftStart,
-    StateChange,
-    WorkOrderEnd,
-    WorkOrderStart,
-)
 from plantbus.oee.kpi import Kpis, Totals
 from plantbus.oee.settings import Closed, EngineSettings
 from plantbus.v1 import oee_pb2
@@ -123,37 +112,37 @@ class OeeEngine:
         if track.in_shift and not track.breaks and track.state not in ("running", "planned_stop"):
             track.stop_s += dt
 
-    def process(self, event: Event) -> list[oee_pb2.DowntimeEvent]:
+    def process(self, event: ev.Event) -> list[oee_pb2.DowntimeEvent]:
         """Apply one event (events of a machine must come in time order); returns the
         downtime events it causes."""
         track = self.track(event.machine, event.line)
         self.advance(track, event.ts)
         match event:
-            case StateChange():
+            case ev.StateChange():
                 return self._state(track, event)
-            case Count():
+            case ev.Count():
                 self._count(track, event)
-            case ShiftStart():
+            case ev.ShiftStart():
                 shift = event.shift or "shift"
                 if track.in_shift and track.shift != shift:
                     self._close(track, "shift", track.shift, event.ts)
                 track.in_shift, track.shift = True, shift
-            case ShiftEnd():
+            case ev.ShiftEnd():
                 if track.in_shift:
                     self._close(track, "shift", track.shift, event.ts)
                 track.in_shift = False
-            case BreakStart():
+            case ev.BreakStart():
                 track.breaks.append(event.reason or "break")
-            case BreakEnd():
+            case ev.BreakEnd():
                 if track.breaks:
                     track.breaks.pop()
-            case IdealCycleTime():
+            case ev.IdealCycleTime():
                 track.ideal_cycle_s = event.seconds
-            case WorkOrderStart():
+            case ev.WorkOrderStart():
                 if track.order and track.order != event.order:
                     self._close(track, "work_order", track.order, event.ts)
                 track.order, track.order_ideal_s = event.order, event.ideal_cycle_time_s
-            case WorkOrderEnd():
+            case ev.WorkOrderEnd():
                 if track.order and (not event.order or event.order == track.order):
                     self._close(track, "work_order", track.order, event.ts)
                     track.order, track.order_ideal_s = "", None
@@ -167,7 +156,7 @@ class OeeEngine:
         if totals is not None:
             self.closed.append(Closed(track.machine, track.line, kind, key, totals, ts))
 
-    def _classified(self, track: MachineTrack, event: StateChange) -> StateChange:
+    def _classified(self, track: MachineTrack, event: ev.StateChange) -> ev.StateChange:
         """``event`` with the reason a person gave its stop, if one did."""
         if event.state != "stopped":
             return event
@@ -177,7 +166,7 @@ class OeeEngine:
             reason = self.reasons.get(episode_id(event))
         return replace(event, reason=reason) if reason is not None else event
 
-    def _in_tree(self, event: StateChange) -> StateChange:
+    def _in_tree(self, event: ev.StateChange) -> ev.StateChange:
         """``event`` with its reason's path, and a stop with a planned reason planned."""
         tree = self.settings.reasons
         if not event.reason or not tree.nodes:
@@ -186,7 +175,7 @@ class OeeEngine:
         planned = event.state == "stopped" and tree.planned(reason)
         return replace(event, reason=reason, state="planned_stop" if planned else event.state)
 
-    def _state(self, track: MachineTrack, event: StateChange) -> list[oee_pb2.DowntimeEvent]:
+    def _state(self, track: MachineTrack, event: ev.StateChange) -> list[oee_pb2.DowntimeEvent]:
         event = self._in_tree(self._classified(track, event))
         was_stopped = track.state not in ("running", "planned_stop", "")
         now_stopped = event.state == "stopped"
@@ -249,7 +238,7 @@ class OeeEngine:
             for bucket in track.buckets():
                 bucket.minor_stop_s += duration
 
-    def _count(self, track: MachineTrack, event: Count) -> None:
+    def _count(self, track: MachineTrack, event: ev.Count) -> None:
         pri = track.pri
         startup = (
             track.run_since is not None

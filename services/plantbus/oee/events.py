@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, get_args
 
 __all__ = [
+    "EVENT_TYPES",
     "BreakEnd",
     "BreakStart",
     "Count",
@@ -105,3 +106,6 @@ Event = (
     | WorkOrderStart
     | WorkOrderEnd
 )
+
+EVENT_TYPES: tuple[type[Any], ...] = get_args(Event)
+"""Every event class (to read saved events back by their class name)."""

@@ -13,18 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from plantbus.oee.events import (
-    BreakEnd,
-    BreakStart,
-    Count,
-    Event,
-    IdealCycleTime,
-    ShiftEnd,
-    ShiftStart,
-    StateChange,
-    WorkOrderEnd,
-    WorkOrderStart,
-)
+from plantbus.oee import events as ev
 
 __all__ = ["LineError", "parse_event", "read_events"]
 
@@ -60,7 +49,7 @@ def _nonnegative_int(obj: dict[str, Any], key: str) -> int:
     return value
 
 
-def parse_event(obj: Any) -> Event:
+def parse_event(obj: Any) -> ev.Event:
     """One event from a decoded JSON object; ValueError says what is wrong."""
     if not isinstance(obj, dict):
         raise ValueError("expected a JSON object")
@@ -73,42 +62,42 @@ def parse_event(obj: Any) -> Event:
         state = obj.get("state")
         if state not in _STATES:
             raise ValueError(f"state must be one of {sorted(_STATES)}, found {state!r}")
-        return StateChange(*base, state=state, reason=str(obj.get("reason") or ""))
+        return ev.StateChange(*base, state=state, reason=str(obj.get("reason") or ""))
     if kind == "count":
         total, reject = _nonnegative_int(obj, "total"), _nonnegative_int(obj, "reject")
         rework = _nonnegative_int(obj, "rework")
         if reject + rework > total:
             raise ValueError(f"reject ({reject}) plus rework ({rework}) exceeds total ({total})")
-        return Count(*base, total=total, reject=reject, rework=rework)
+        return ev.Count(*base, total=total, reject=reject, rework=rework)
     if kind == "ideal_cycle_time":
         seconds = obj.get("seconds")
         if not isinstance(seconds, int | float) or seconds <= 0:
             raise ValueError(f"seconds must be a number > 0, found {seconds!r}")
-        return IdealCycleTime(*base, seconds=float(seconds))
+        return ev.IdealCycleTime(*base, seconds=float(seconds))
     if kind == "shift_start":
-        return ShiftStart(*base, shift=str(obj.get("shift", "")))
+        return ev.ShiftStart(*base, shift=str(obj.get("shift", "")))
     if kind == "shift_end":
-        return ShiftEnd(*base)
+        return ev.ShiftEnd(*base)
     if kind == "break_start":
-        return BreakStart(*base, reason=str(obj.get("reason") or "break"))
+        return ev.BreakStart(*base, reason=str(obj.get("reason") or "break"))
     if kind == "break_end":
-        return BreakEnd(*base)
+        return ev.BreakEnd(*base)
     if kind == "work_order_start":
         ict = obj.get("ideal_cycle_time")
-        return WorkOrderStart(
+        return ev.WorkOrderStart(
             *base,
             order=str(obj.get("order", "")),
             ideal_cycle_time_s=float(ict) if ict is not None else None,
         )
     if kind == "work_order_end":
-        return WorkOrderEnd(*base, order=str(obj.get("order", "")))
+        return ev.WorkOrderEnd(*base, order=str(obj.get("order", "")))
     raise ValueError(
         f"unknown event {kind!r}; expected state, count, ideal_cycle_time, shift_start, "
         "shift_end, break_start, break_end, work_order_start or work_order_end"
     )
 
 
-def read_events(lines: Iterable[str]) -> Iterator[tuple[int, Event | LineError]]:
+def read_events(lines: Iterable[str]) -> Iterator[tuple[int, ev.Event | LineError]]:
     """(line number, event or error) for every non-blank line."""
     for number, text in enumerate(lines, start=1):
         if not text.strip():

@@ -17,17 +17,7 @@ from typing import Any
 
 from plantbus.oee.calendar import CalendarStatus
 from plantbus.oee.engine import MachineTrack, OeeEngine
-from plantbus.oee.events import (
-    BreakEnd,
-    BreakStart,
-    Count,
-    IdealCycleTime,
-    ShiftEnd,
-    ShiftStart,
-    StateChange,
-    WorkOrderEnd,
-    WorkOrderStart,
-)
+from plantbus.oee.events import EVENT_TYPES
 from plantbus.oee.kpi import Totals
 from plantbus.oee.live import LiveOee
 from plantbus.oee.timeline import Input, Sample
@@ -45,21 +35,7 @@ __all__ = [
 ]
 
 MACHINE_PREFIX = "machine."
-_INPUTS: dict[str, type[Any]] = {
-    cls.__name__: cls
-    for cls in (
-        Sample,
-        ShiftStart,
-        ShiftEnd,
-        BreakStart,
-        BreakEnd,
-        StateChange,
-        Count,
-        IdealCycleTime,
-        WorkOrderStart,
-        WorkOrderEnd,
-    )
-}
+_INPUTS: dict[str, type[Any]] = {cls.__name__: cls for cls in (*EVENT_TYPES, Sample)}
 
 
 def machine_key(machine: str) -> str:

@@ -1,0 +1,184 @@
+"""The lines one OEE replica runs: their :class:`~plantbus.oee.live.LiveOee` rebuilt from
+KV, fed from the telemetry stream, published and saved while the replica holds their leases.
+
+Exactly-once against the stream: each saved value records the last stream sequence it
+includes; a rebuild reads the stream from the oldest of them and skips, per machine, what
+that machine's value already includes (:mod:`plantbus.oee.saved`). When the share changes
+the replica saves the lines it keeps and rebuilds for its new share, exactly as after a
+restart; it publishes and saves only while it holds every lease of its share, so one that
+was paused past its lease publishes nothing stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from typing import Any
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js.kv import KeyValue
+
+from plantbus.config import PlantConfig
+from plantbus.kit import streams
+from plantbus.kit import telemetry as otel
+from plantbus.kit.bus import Bus
+from plantbus.kit.scopes import ScopeOwner
+from plantbus.kit.store_health import StoreHealth
+from plantbus.oee import feed
+from plantbus.oee.lines import only_lines
+from plantbus.oee.live import LiveOee
+from plantbus.oee.publishing import SnapshotPublisher
+from plantbus.oee.saved import encode, restore, values_to_save
+
+__all__ = ["CAUGHT_UP", "LineShare"]
+
+CAUGHT_UP = 100
+"""Messages left in the stream below which a rebuilt replica counts as caught up."""
+_QUIET_S = 2.0
+"""No telemetry for this long while catching up: the replica is at the stream's end."""
+
+
+class LineShare:
+    """One replica's lines and everything it computes for them; hold ``lock`` to touch
+    ``live``."""
+
+    def __init__(self, bus: Bus, log: logging.Logger) -> None:
+        self.bus = bus
+        self.log = log
+        self.live = LiveOee()
+        self.seq = 0
+        """The last telemetry stream sequence ``live`` includes."""
+        self.skip: dict[str, int] = {}
+        """Per machine, the stream sequence its restored state already includes."""
+        self.lines: set[str] = set()
+        """The lines ``live`` was rebuilt for (this replica's share, once taken)."""
+        self.out = SnapshotPublisher(bus)
+        self.saves = StoreHealth(f"OEE state in KV {streams.OEE_STATE.name}", log)
+        self.kv: KeyValue | None = None
+        self.scopes: ScopeOwner | None = None
+        """The leases of the lines (None: hosted alone, no leases)."""
+        self.config: PlantConfig | None = None
+        self.lock = asyncio.Lock()
+        self.lag = 0
+        """Telemetry messages still in the stream after the last one read."""
+        self.catching_up = False
+        """Reading the stream again after a rebuild: snapshots wait until it is near its
+        end, so the figures published never go back to what the saved state had."""
+        self.sub: Any = None
+        self._generation = 0
+        """Bumped on every rebuild: messages of an older subscription are ignored."""
+        self._last_msg = 0.0
+
+    def fenced(self) -> bool:
+        """Whether this replica holds the lease of every line it runs, right now."""
+        scopes = self.scopes
+        return scopes is None or all(scopes.holds(line) for line in self.lines)
+
+    async def configure(self, config: PlantConfig) -> None:
+        """Take a new plant config for the lines run now and for every rebuild."""
+        self.config = config
+        async with self.lock:
+            self.live.configure(only_lines(config, self.lines), time.time())
+
+    async def rebuild(self, lines: set[str], *, save: bool) -> None:
+        """Saved state of ``lines`` from KV into a fresh LiveOee, consumed from there;
+        the lines run so far are saved first when ``save``."""
+        if save:
+            await self.save()
+        async with self.lock:
+            self._generation += 1
+            await self._unsubscribe()
+            self.live, self.seq, self.skip = LiveOee(), 0, {}
+            self.lines = set(lines)
+            self._last_msg = time.monotonic()
+            self.out.reset()
+            if self.kv is not None:
+                restored = await restore(self.kv, self.live, lines)
+                self.seq, self.skip = restored.seq, restored.skip
+                self.log.info(
+                    "restored OEE state of %s up to telemetry sequence %d", sorted(lines), self.seq
+                )
+            self.catching_up = bool(lines) and await feed.behind(self.bus, self.seq)
+            if self.config is not None:
+                self.live.configure(only_lines(self.config, lines), time.time())
+                if lines:
+                    on_msg = functools.partial(self._on_msg, self._generation)
+                    self.sub = await feed.subscribe(self.bus, self.seq, on_msg)
+
+    async def close(self) -> None:
+        """Stop consuming and save one last time."""
+        await self._unsubscribe()
+        await self.save()
+
+    async def _unsubscribe(self) -> None:
+        if self.sub is not None:
+            await unsubscribe(self.sub)
+            self.sub = None
+
+    async def _on_msg(self, generation: int, msg: Msg) -> None:
+        self.lag = msg.metadata.num_pending
+        with otel.consume_span("oee telemetry", msg.headers):
+            await self._on_batch(generation, msg)
+
+    async def _on_batch(self, generation: int, msg: Msg) -> None:
+        seq = msg.metadata.sequence.stream
+        if seq <= self.seq or generation != self._generation:
+            return
+        batch = feed.decode_batch(msg.data)
+        if batch is None:
+            self.log.warning("skipped undecodable telemetry at stream sequence %d", seq)
+            self.seq = seq
+            return
+        async with self.lock:
+            if generation != self._generation:
+                return  # rebuilt while this message waited for the lock
+            self._last_msg = time.monotonic()
+            if self.catching_up and msg.metadata.num_pending < CAUGHT_UP:
+                self.catching_up = False
+            now = time.time()
+            feed.apply_batch(self.live, batch, seq, self.skip, now)
+            self.seq = seq
+            if self.skip and seq >= max(self.skip.values()):
+                self.skip.clear()
+            await self.publish_due(now)
+
+    async def tick(self, now: float) -> None:
+        """Let the wall clock move the figures on (calendars, open stops) and publish."""
+        async with self.lock:
+            if self.catching_up and time.monotonic() - self._last_msg > _QUIET_S:
+                self.catching_up = False
+            self.live.tick(now)
+            await self.publish_due(now)
+
+    async def publish_due(self, now: float) -> None:
+        """What ``live`` has to publish (:class:`SnapshotPublisher`), snapshots only once
+        caught up; nothing while a lease of this replica's share is not held (kept for when
+        it is renewed, or dropped with the rebuild once lost). Call with the lock held."""
+        if self.fenced():
+            await self.out.publish(self.live, now, snapshots=not self.catching_up)
+
+    async def save(self) -> None:
+        """Store each machine's open state and each line's shared state, each with the
+        stream sequence it includes. A failed write (JetStream's store or the bucket full,
+        NATS away) is kept in ``saves`` for health, not raised: the next save, 2 s later,
+        tries again, and a restart before then resumes from the last saved sequences, so
+        nothing is counted twice."""
+        if self.kv is None:
+            return
+        async with self.lock:
+            if not self.fenced():
+                return  # another replica may have these lines now: its state wins
+            docs = values_to_save(self.live, self.lines, self.seq, self.skip)
+        for key, doc in docs.items():
+            if not await self.saves.put(self.kv, key, encode(doc)):
+                return
+
+
+async def unsubscribe(sub: Any) -> None:
+    """End a subscription (one whose connection closed or drains has ended already)."""
+    with contextlib.suppress(nats.errors.Error):
+        await sub.unsubscribe()
