@@ -15,6 +15,7 @@ import click
 from nats.js.errors import KeyNotFoundError
 
 from plantbus.cli.hub import Hub, hub_options
+from plantbus.cli.options import int_option, plant_config_option
 from plantbus.cli.output import json_option
 from plantbus.cli.up import up
 from plantbus.kit import runner as runner_mod
@@ -67,17 +68,15 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 @click.command()
 @click.argument("service")
 @click.option("--grpc-host", envvar="PLANTBUS_GRPC_HOST", default="127.0.0.1", show_default=True)
-@click.option(
+@int_option(
     "--grpc-port",
-    envvar="PLANTBUS_GRPC_PORT",
-    type=int,
-    help="gRPC port (default: the service's own, see docs/architecture.md; 0 = any).",
+    "PLANTBUS_GRPC_PORT",
+    "gRPC port (default: the service's own, see docs/architecture.md; 0 = any).",
 )
-@click.option(
+@int_option(
     "--grpc-token-port",
-    envvar="PLANTBUS_GRPC_TOKEN_PORT",
-    type=int,
-    help="Port for bearer-token callers (TLS without client certificates; "
+    "PLANTBUS_GRPC_TOKEN_PORT",
+    "Port for bearer-token callers (TLS without client certificates; "
     "default: the gRPC port + 100, any when that is 0).",
 )
 @click.option(
@@ -87,18 +86,9 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     help="Plaintext gRPC, every caller the local operator: development on loopback only.",
 )
 @click.option("--instance", envvar="PLANTBUS_INSTANCE", help="Instance id (default: host name).")
-@click.option(
-    "--metrics-port",
-    envvar="PLANTBUS_METRICS_PORT",
-    type=int,
-    help="Serve Prometheus /metrics on this port.",
-)
-@click.option(
-    "--config",
-    "config_path",
-    envvar="PLANTBUS_CONFIG",
-    type=click.Path(exists=True, path_type=Path),
-    help="Plant config governance applies as version 1 when none is stored yet.",
+@int_option("--metrics-port", "PLANTBUS_METRICS_PORT", "Serve Prometheus /metrics on this port.")
+@plant_config_option(
+    "Plant config governance applies as version 1 when none is stored yet.", "PLANTBUS_CONFIG"
 )
 @click.option(
     "--option",

@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 import yaml
 
-from plantbus.kit import natsauth, natsconfig, pki
+from plantbus.cli.options import mqtt_port_option, out_option
+from plantbus.kit import natsauth, pki
 from plantbus.kit.registry import SERVICES
 from plantbus.kit.signing import ensure_signing_key
 
@@ -23,21 +24,10 @@ def security() -> None:
 
 
 @security.command("nats-config")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Where to write the nats-server configuration.",
-)
+@out_option("Where to write the nats-server configuration.")
 @click.option("--store-dir", default="/data/jetstream", show_default=True)
 @click.option("--port", type=int, default=4222, show_default=True)
-@click.option(
-    "--mqtt-port",
-    type=int,
-    default=natsconfig.MQTT_PORT,
-    show_default=True,
-    help="Port of the server's MQTT listener (docs/mqtt.md); 0 turns it off.",
-)
+@mqtt_port_option("Port of the server's MQTT listener (docs/mqtt.md); 0 turns it off.")
 @click.option("--tls-cert", help="Server certificate file (enables TLS).")
 @click.option("--tls-key", help="Server key file.")
 @click.option("--tls-ca", help="CA of client certificates (enables verification).")
@@ -67,17 +57,17 @@ def nats_config(
         if tls_ca:
             tls |= {"ca_file": tls_ca, "verify": True}
     users = natsauth.grants()
-    passwords = None if password_env else natsconfig.user_passwords(out.parent, users)
-    natsconfig.write_config(
+    passwords = None if password_env else natsauth.user_passwords(out.parent, users)
+    natsauth.write_config(
         out,
-        natsconfig.server_config(
+        natsauth.server_config(
             users, passwords, store_dir, port=port, tls=tls, mqtt_port=mqtt_port or None
         ),
     )
     if passwords is None:
         click.echo(
             f"wrote {out}; the server reads each user's password from its environment "
-            f"({natsconfig.password_variable('device')} and so on, for {', '.join(users)})"
+            f"({natsauth.password_variable('device')} and so on, for {', '.join(users)})"
         )
         return
     click.echo(
@@ -89,11 +79,9 @@ def nats_config(
 
 
 @security.command("signing-key")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Directory for config-signing.key (0600, governance's alone) and config-signing.pub.",
+@out_option(
+    "Directory for config-signing.key (0600, governance's alone) and config-signing.pub.",
+    directory=True,
 )
 def signing_key(out: Path) -> None:
     """Create governance's config signing key pair (kept when it exists)."""
@@ -149,11 +137,9 @@ def _secrets_kustomization(namespace: str) -> str:
 
 
 @security.command("certs")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Directory for the CA, the certificates and secrets/ (run again on it to renew).",
+@out_option(
+    "Directory for the CA, the certificates and secrets/ (run again on it to renew).",
+    directory=True,
 )
 @click.option("--namespace", default="plantbus", show_default=True, help="The hub's namespace.")
 @click.option(

@@ -6,6 +6,7 @@ import asyncio
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -51,16 +52,17 @@ def planned_by(calendar: ShiftCalendar, clock: Callable[[], float] = time.time) 
     return planned
 
 
-async def _serve(
-    host: str,
-    modbus_port: int,
-    opcua_port: int,
-    seed: int,
-    speed: float,
-    wear_speed: float,
-    data_dir: Path,
-    calendar: ShiftCalendar | None,
-) -> None:
+@dataclass(frozen=True)
+class _Line:
+    """How the simulated line runs."""
+
+    seed: int
+    speed: float
+    wear_speed: float
+    calendar: ShiftCalendar | None
+
+
+async def _serve(host: str, ports: tuple[int, int], run: _Line, data_dir: Path) -> None:
     # imported here: asyncua and pymodbus weigh about 25 MB, which every other command
     # (and every `plantbus run SERVICE` process) would otherwise carry
     from plantbus.sdk.certificates import TrustList, fingerprint
@@ -69,6 +71,8 @@ async def _serve(
     from plantbus.sim.opcua_server import serve_opcua
     from plantbus.sim.server import ModbusSim, serve_modbus
 
+    seed, speed, wear_speed, calendar = run.seed, run.speed, run.wear_speed, run.calendar
+    modbus_port, opcua_port = ports
     cert, key = sim_certificate(data_dir)
     machines = line(seed, planned_by(calendar) if calendar else None, wear_speed)
     sim = ModbusSim(machines, speed=speed)
@@ -150,7 +154,8 @@ def sim(
         )
     calendar = None if no_calendar else calendar_of(plant or demo_plant(), SIM_LINE)
     where = data_dir or default_data_dir()
-    asyncio.run(_serve(host, modbus_port, opcua_port, seed, speed, wear_speed, where, calendar))
+    run = _Line(seed, speed, wear_speed, calendar)
+    asyncio.run(_serve(host, (modbus_port, opcua_port), run, where))
 
 
 commands = [sim]
