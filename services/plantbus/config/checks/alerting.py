@@ -6,11 +6,10 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator
 
-from plantbus.config.checks.common import Finding, Loc, duplicates, plugin_settings
+from plantbus.config.checks.common import Finding, Loc, duplicates, installed_plugin
 from plantbus.config.model import PlantConfig
 from plantbus.config.rules import PlantRefs
 from plantbus.plugins import NOTIFIERS, discover
-from plantbus.sdk.errors import PlantbusError
 
 __all__ = ["alarm_management", "alerts"]
 
@@ -32,12 +31,8 @@ def alerts(config: PlantConfig) -> Iterator[Finding]:
             yield (*loc, field), message
     notifiers = discover(NOTIFIERS)
     for i, notifier in enumerate(config.notifiers):
-        try:
-            cls = notifiers.get(notifier.plugin)
-        except PlantbusError as err:
-            yield ("notifiers", i, "plugin"), str(err)
-            continue
-        yield from plugin_settings(cls, notifier.settings, ("notifiers", i))
+        at = (("notifiers", i), "plugin", "settings")
+        yield from installed_plugin(notifiers, notifier.plugin, notifier.settings, at)
 
 
 def alarm_management(config: PlantConfig) -> Iterator[Finding]:

@@ -11,8 +11,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from plantbus.config.secrets import FORMS, is_secret_field, literal_secrets
+from plantbus.plugins import PluginRegistry
+from plantbus.sdk.errors import PlantbusError
 
-__all__ = ["Finding", "Loc", "duplicates", "non_finite", "plugin_settings"]
+__all__ = ["Finding", "Loc", "duplicates", "installed_plugin", "non_finite", "plugin_settings"]
 
 Loc = tuple[str | int, ...]
 Finding = tuple[Loc, str]
@@ -66,3 +68,22 @@ def plugin_settings(
     # a plugin's own model may take NaN and infinities (YAML .nan and .inf, or "nan")
     checked = validated.model_dump(by_alias=True) if validated is not None else settings
     yield from non_finite(checked, (*loc, field))
+
+
+def installed_plugin(
+    registry: PluginRegistry[Any],
+    name: str,
+    settings: dict[str, Any],
+    at: tuple[Loc, str, str],
+    hint: str = "",
+) -> Iterator[Finding]:
+    """The plugin ``name`` of ``registry`` is installed and loads (else a finding at the field
+    that names it, with ``hint``), and accepts ``settings``. ``at`` is the entry's location,
+    the field that names the plugin and the field of its settings."""
+    loc, field, settings_field = at
+    try:
+        cls = registry.get(name)
+    except PlantbusError as err:
+        yield (*loc, field), f"{err}{hint}"
+        return
+    yield from plugin_settings(cls, settings, loc, settings_field)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from plantbus.config.checks.common import Finding, duplicates, plugin_settings
+from plantbus.config.checks.common import Finding, duplicates, installed_plugin
 from plantbus.config.model import PlantConfig
 from plantbus.config.secrets import parse_reference
 from plantbus.plugins import ERP_CONNECTORS, HISTORIAN_STORES, discover
-from plantbus.sdk.errors import PlantbusError
 
 __all__ = ["erp", "historian", "sparkplug"]
 
@@ -20,22 +19,14 @@ def erp(config: PlantConfig) -> Iterator[Finding]:
     for i, conn in enumerate(config.erp):
         if f"{conn.site}/{conn.line}" not in lines:
             yield ("erp", i, "line"), f"unknown line {conn.line!r} in site {conn.site!r}"
-        try:
-            cls = connectors.get(conn.connector)
-        except PlantbusError as err:
-            yield ("erp", i, "connector"), str(err)
-            continue
-        yield from plugin_settings(cls, conn.settings, ("erp", i))
+        at = (("erp", i), "connector", "settings")
+        yield from installed_plugin(connectors, conn.connector, conn.settings, at)
 
 
 def historian(config: PlantConfig) -> Iterator[Finding]:
-    section = config.historian
-    try:
-        cls = discover(HISTORIAN_STORES).get(section.store)
-    except PlantbusError as err:
-        yield ("historian", "store"), str(err)
-        return
-    yield from plugin_settings(cls, section.store_settings, ("historian",), "store_settings")
+    section, at = config.historian, (("historian",), "store", "store_settings")
+    stores = discover(HISTORIAN_STORES)
+    yield from installed_plugin(stores, section.store, section.store_settings, at)
 
 
 def sparkplug(config: PlantConfig) -> Iterator[Finding]:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from plantbus.config.checks.common import Finding, Loc, duplicates, plugin_settings
+from plantbus.config.checks.common import Finding, Loc, duplicates, installed_plugin
 from plantbus.config.model import PlantConfig
 from plantbus.plugins import ANOMALY_MODELS, MAINTENANCE_CONNECTORS, discover
-from plantbus.sdk.errors import PlantbusError
 
 __all__ = ["maintenance"]
 
@@ -55,12 +54,9 @@ def _monitors(config: PlantConfig) -> Iterator[Finding]:
             yield (*loc, "tag"), f"tag {mon.tag!r} is monitored twice"
         monitored.add(mon.tag)
         if mon.model != "robust":
-            try:
-                cls = models.get(mon.model)
-            except PlantbusError as err:
-                yield (*loc, "model"), f"{err} (or use the built-in model: robust)"
-                continue
-            yield from plugin_settings(cls, dict(mon.model_settings), loc, "model_settings")
+            at = (loc, "model", "model_settings")
+            robust = " (or use the built-in model: robust)"
+            yield from installed_plugin(models, mon.model, dict(mon.model_settings), at, robust)
 
 
 def _plans(config: PlantConfig) -> Iterator[Finding]:
@@ -92,9 +88,5 @@ def _requests(config: PlantConfig) -> Iterator[Finding]:
     connectors = discover(MAINTENANCE_CONNECTORS)
     yield from duplicates(section.requests, ("maintenance", "requests"), "request connector")
     for i, req in enumerate(section.requests):
-        try:
-            connector = connectors.get(req.connector)
-        except PlantbusError as err:
-            yield ("maintenance", "requests", i, "connector"), str(err)
-            continue
-        yield from plugin_settings(connector, dict(req.settings), ("maintenance", "requests", i))
+        at = (("maintenance", "requests", i), "connector", "settings")
+        yield from installed_plugin(connectors, req.connector, dict(req.settings), at)
