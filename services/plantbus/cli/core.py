@@ -1,5 +1,5 @@
-"""Core commands: run, status, plugins (``up`` lives in :mod:`plantbus.cli.up`, ``tail`` in
-:mod:`plantbus.cli.tail`)."""
+"""Core commands: run, plugins (``up`` lives in :mod:`plantbus.cli.up`, ``status`` in
+:mod:`plantbus.cli.status`, ``tail`` in :mod:`plantbus.cli.tail`)."""
 
 from __future__ import annotations
 
@@ -12,28 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import click
-from nats.js.errors import KeyNotFoundError
 
 from plantbus.cli.hub import Hub, hub_options
 from plantbus.cli.options import int_option, plant_config_option
 from plantbus.cli.output import json_option
 from plantbus.cli.up import up
 from plantbus.kit import runner as runner_mod
-from plantbus.kit.config_watch import CURRENT_KEY, config_kv
-from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.kit.logs import configure_logging
 from plantbus.kit.registry import SERVICES, load_service_class
 from plantbus.kit.settings import RunnerSettings, config_keys_from_env, from_env
 from plantbus.plugins import discover_all, quality
-from plantbus.v1 import service_pb2
 
 __all__ = ["commands"]
-
-_HEALTH = {
-    service_pb2.HEALTH_SERVING: "serving",
-    service_pb2.HEALTH_NOT_SERVING: "not_serving",
-    service_pb2.HEALTH_STOPPING: "stopping",
-}
 
 
 def _parse_options(raw: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -152,74 +142,6 @@ def run(
         loop.run(runner_mod.run(settings, classes))
 
 
-async def _status(hub: Hub) -> dict[str, Any]:
-    bus = await hub.connect()
-    try:
-        beats = await read_heartbeats(bus)
-        kv = await config_kv(bus)
-        try:
-            entry = await kv.get(CURRENT_KEY)
-            current = int(json.loads(entry.value or b"{}").get("version", 0))
-        except KeyNotFoundError:
-            current = 0
-    finally:
-        await bus.close()
-    services = [
-        {
-            "service": hb.service,
-            "instance": hb.instance,
-            "version": hb.version,
-            "health": _HEALTH.get(hb.health, "unknown"),
-            "health_detail": hb.health_detail,
-            "grpc": hb.grpc_address,
-            "config_version": hb.config_version,
-            "config_drift": bool(hb.follows_config and current and hb.config_version != current),
-            "plugins": [p.name for p in hb.plugins if p.loaded],
-            "pid": hb.pid,
-        }
-        for hb in beats
-    ]
-    mqtt = str(hub.runtime.get("mqtt_url", ""))  # the listener plantbus up started
-    api = next((s["health_detail"] for s in services if s["service"] == "gateway"), "")
-    return {"config_version": current, "mqtt_url": mqtt, "http_api": api, "services": services}
-
-
-@click.command()
-@json_option
-@hub_options
-def status(as_json: bool, hub: Hub) -> None:
-    """Every running service instance, from heartbeats, and any config drift."""
-    report = asyncio.run(_status(hub))
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-        return
-    rows = report["services"]
-    if not rows:
-        click.echo(f"no service instance is beating on {hub.nats_url}")
-        return
-    mqtt = f", MQTT {report['mqtt_url']}" if report["mqtt_url"] else ""
-    click.echo(f"config version {report['config_version']}  (NATS {hub.nats_url}{mqtt})")
-    header = ("SERVICE", "INSTANCE", "HEALTH", "GRPC", "CONFIG", "PLUGINS")
-    table = [header] + [
-        (
-            r["service"],
-            r["instance"],
-            r["health"],
-            r["grpc"],
-            f"{r['config_version']}{' DRIFT' if r['config_drift'] else ''}",
-            ",".join(r["plugins"]) or "-",
-        )
-        for r in rows
-    ]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
-    for row in table:
-        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
-    if report["http_api"]:
-        click.echo(
-            f"HTTP API {report['http_api']}v1/ (OpenAPI: {report['http_api']}v1/openapi.json)"
-        )
-
-
 @click.command()
 @json_option
 def plugins(as_json: bool) -> None:
@@ -255,4 +177,4 @@ def plugins(as_json: bool) -> None:
         )
 
 
-commands = [run, status, plugins, up]
+commands = [run, plugins, up]

@@ -19,6 +19,7 @@ from plantbus.sdk.errors import PlantbusError
 
 COMMAND_MODULES: Final = (
     "plantbus.cli.core",
+    "plantbus.cli.status",
     "plantbus.cli.tail",
     "plantbus.cli.config",
     "plantbus.cli.audit",

@@ -41,13 +41,22 @@ PKI_CHECK_S = 24 * 3600.0
 """How often a running hub renews certificates that have less than 30 days left."""
 
 
-def _refuse_second_hub(hub: Hub) -> None:
+def _refuse(hub: Hub, cluster: int) -> None:
+    """A second hub on the same data dir, and a cluster of an outside NATS."""
+    if cluster > 1 and hub.nats_url_override:
+        raise click.UsageError("--cluster starts the embedded NATS: leave out --nats-url")
     pid = hub.runtime.get("pid")
     if pid and psutil.pid_exists(int(pid)):
         raise click.ClickException(
             f"a hub is already running from {hub.data_dir} (pid {pid}); stop it with Ctrl-C "
             "or kill, or start another with --data-dir"
         )
+
+
+def _demo_plant() -> Path | None:
+    """The demo plant's config, where this install has it."""
+    demo = sim.demo_plant()
+    return demo if demo.is_dir() else None
 
 
 class _Stop:
@@ -90,6 +99,14 @@ class _Stop:
     help="Development only, on loopback: plaintext gRPC where every caller is the local "
     "operator (no certificates, no tokens).",
 )
+@click.option(
+    "--cluster",
+    type=click.IntRange(1, 5),
+    default=1,
+    show_default=True,
+    help="Embedded NATS as this many clustered nodes, every stream and bucket with a "
+    "replica on each (try the replicated layout on one machine; docs/deploy.md).",
+)
 @hub_options
 def up(
     nats_port: int,
@@ -102,10 +119,11 @@ def up(
     api_port: int,
     ready_timeout: float,
     insecure: bool,
+    cluster: int,
     hub: Hub,
 ) -> None:
     """Start the whole hub: embedded NATS with JetStream, every service, a simulated plant."""
-    _refuse_second_hub(hub)
+    _refuse(hub, cluster)
     if not no_sim:
         require_sim()
     data_dir = hub.data_dir
@@ -113,8 +131,7 @@ def up(
     processes = ["all"] if single_process else list(SERVICES)
     grpc_env = grpc_security(data_dir, processes, insecure, hub.nats_url_override)
     logs = data_dir / "logs"
-    demo = sim.demo_plant()
-    config_path = config_path or (demo if demo.is_dir() else None)
+    config_path = config_path or _demo_plant()
     stop = _Stop()
     infra = Supervisor()  # the embedded NATS: restarted like the services, stopped after them
     supervisor = Supervisor()
@@ -122,9 +139,11 @@ def up(
         nats_url, mqtt_url = hub.nats_url_override or "", ""  # outside: MQTT is the user's
         if not nats_url:
             ports = (nats_port, mqtt_port)
-            nats_url, mqtt_url = start_nats(infra, data_dir, ports, random_ports, single_process)
+            nats_url, mqtt_url = start_nats(
+                infra, data_dir, ports, random_ports, single_process, cluster
+            )
         env_ports = sim_ports(random_ports)
-        token = _export(data_dir, env_ports)
+        token = _export(data_dir, env_ports, cluster)
         web_ports = (dashboard_port, api_port)
         options = service_options(config_path, mqtt_url, web_ports, random_ports)
         if not no_sim:
@@ -150,12 +169,14 @@ def up(
     click.echo("hub stopped", err=True)
 
 
-def _export(data_dir: Path, ports: dict[str, int]) -> str:
+def _export(data_dir: Path, ports: dict[str, int], replicas: int) -> str:
     """Put what every child reads in this process's environment (inherited, never on a
     command line) and write the dashboard token for ``plantbus dashboard login``; returns
     the token."""
     os.environ.update({f"PLANTBUS_SIM_{k.upper()}_PORT": str(v) for k, v in ports.items()})
     os.environ["PLANTBUS_DATA_DIR"] = str(data_dir.resolve())  # config paths use it
+    if replicas > 1:  # what the services create or open: as many replicas as nodes
+        os.environ["PLANTBUS_JS_REPLICAS"] = str(replicas)
     token = secrets.token_urlsafe(32)
     os.environ["PLANTBUS_DASHBOARD_TOKEN"] = token  # in the environment, not in `ps`
     write_token(data_dir, token)  # for plantbus dashboard login, while the hub runs
