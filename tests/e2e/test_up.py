@@ -4,6 +4,7 @@ through the data dir, and Ctrl-C leaves no child process behind."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import subprocess
@@ -43,17 +44,18 @@ def wait_for_file(path: Path, proc: subprocess.Popen[str], timeout: float) -> di
     pytest.fail(f"{path} not written within {timeout}s")
 
 
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
-    data_dir = tmp_path / "hub"
+@contextlib.contextmanager
+def running_up(data_dir: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """``plantbus up --random-ports *args`` on ``data_dir``, stopped with Ctrl-C at the end."""
+    up = [sys.executable, "-m", "plantbus.cli", "up", "--random-ports", *args]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "plantbus.cli", "up", "--random-ports", "--data-dir", str(data_dir)],
+        [*up, "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     try:
-        yield proc, data_dir
+        yield proc
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
@@ -62,6 +64,13 @@ def hub(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    data_dir = tmp_path / "hub"
+    with running_up(data_dir) as proc:
+        yield proc, data_dir
 
 
 @pytest.mark.slow

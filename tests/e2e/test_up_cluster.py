@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import psutil
@@ -16,7 +14,7 @@ import pytest
 from plantbus.cli.hub import Hub
 from plantbus.kit import streams
 from plantbus.kit.registry import SERVICES
-from tests.e2e.test_up import UP_TIMEOUT_S, plantbus, wait_for_file
+from tests.e2e.test_up import UP_TIMEOUT_S, plantbus, running_up, wait_for_file
 
 NODES = ["plantbus-1", "plantbus-2", "plantbus-3"]
 READABLE = [streams.TELEMETRY.name, streams.AUDIT.name, streams.OEE_FINAL.name] + [
@@ -39,14 +37,7 @@ async def _replicas(data_dir: Path) -> dict[str, int]:
 @pytest.mark.timeout(300)
 def test_up_cluster_3_runs_the_hub_on_three_replicated_nodes(tmp_path: Path) -> None:
     data_dir = tmp_path / "hub"
-    up = [sys.executable, "-m", "plantbus.cli", "up", "--random-ports", "--cluster", "3"]
-    proc = subprocess.Popen(
-        [*up, "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with running_up(data_dir, "--cluster", "3") as proc:
         runtime = wait_for_file(data_dir / "runtime.json", proc, UP_TIMEOUT_S * 2)
         assert len(str(runtime["nats_url"]).split(",")) == 3, runtime["nats_url"]
         nats = [p for p in psutil.Process(proc.pid).children() if "nats-server" in p.name()]
@@ -68,13 +59,6 @@ def test_up_cluster_3_runs_the_hub_on_three_replicated_nodes(tmp_path: Path) -> 
         assert f"{streams.TELEMETRY.name} R3" in text.stdout
 
         assert asyncio.run(_replicas(data_dir)) == dict.fromkeys(READABLE, 3)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    assert proc.returncode == 0
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
     assert not (data_dir / "runtime.json").exists()
