@@ -52,6 +52,10 @@ class OeeService(Service):
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)
         self.share = LineShare(ctx.bus, ctx.log)
+        self.listeners: set[asyncio.Queue[oee_pb2.OeeSnapshot]] = self.share.out.listeners
+        """The queues of the gRPC watchers (WatchOee), each given every snapshot sent."""
+        self.saves: StoreHealth = self.share.saves
+        """Whether the state saves to KV work."""
         self._wo_sub: Any = None
         self._unwatch: list[Callable[[], None]] = []
         """Removes this instance's gauge sources (on stop)."""
@@ -66,16 +70,6 @@ class OeeService(Service):
     def engine(self) -> OeeEngine:
         """The KPI engine (committed figures)."""
         return self.share.live.engine
-
-    @property
-    def listeners(self) -> set[asyncio.Queue[oee_pb2.OeeSnapshot]]:
-        """The queues of the gRPC watchers (WatchOee), each given every snapshot sent."""
-        return self.share.out.listeners
-
-    @property
-    def saves(self) -> StoreHealth:
-        """Whether the state saves to KV work."""
-        return self.share.saves
 
     @property
     def lag(self) -> int:
