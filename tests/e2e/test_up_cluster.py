@@ -1,5 +1,6 @@
 """`plantbus up --cluster 3`: the hub on a 3-node JetStream cluster on one machine, every
-stream and bucket with three replicas, and `plantbus status` showing the cluster."""
+stream and bucket with three replicas, `plantbus status` showing the cluster, and a node
+killed (the telemetry stream's leader) started again and caught up."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from plantbus.cli.hub import Hub
 from plantbus.kit import streams
 from plantbus.kit.registry import SERVICES
+from plantbus.testing.waiting import wait_until
 from tests.e2e.test_up import UP_TIMEOUT_S, plantbus, running_up, wait_for_file
 
 NODES = ["plantbus-1", "plantbus-2", "plantbus-3"]
@@ -31,6 +33,14 @@ async def _replicas(data_dir: Path) -> dict[str, int]:
         }
     finally:
         await bus.close()
+
+
+def _all_current(data_dir: Path, killed: int) -> bool:
+    """Every node current again, the killed one replaced by a new process."""
+    status = plantbus("status", "--json", data_dir=data_dir)
+    cluster = json.loads(status.stdout)["nats_cluster"] if status.returncode == 0 else {}
+    nodes = cluster.get("nodes", [])
+    return not psutil.pid_exists(killed) and len(nodes) == 3 and all(n["current"] for n in nodes)
 
 
 @pytest.mark.slow
@@ -59,6 +69,14 @@ def test_up_cluster_3_runs_the_hub_on_three_replicated_nodes(tmp_path: Path) -> 
         assert f"{streams.TELEMETRY.name} R3" in text.stdout
 
         assert asyncio.run(_replicas(data_dir)) == dict.fromkeys(READABLE, 3)
+
+        # a node killed is started again by plantbus up and catches up with the others
+        leader = next(node["name"] for node in cluster["nodes"] if node["leader"])
+        victim = next(p for p in nats if leader in p.cmdline())
+        victim.kill()
+        assert asyncio.run(
+            wait_until(lambda: _all_current(data_dir, victim.pid), timeout=60, message="node back")
+        )
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 0
     assert not (data_dir / "runtime.json").exists()
