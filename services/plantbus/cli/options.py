@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from plantbus.kit import natsauth
+from plantbus.kit import natsconfig
 
 __all__ = ["int_option", "mqtt_port_option", "out_option", "plant_config_option"]
 
@@ -18,7 +18,7 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 def mqtt_port_option(help: str) -> Decorator:
     """``--mqtt-port``: the nats-server's MQTT listener (default 1883, docs/mqtt.md)."""
     return click.option(
-        "--mqtt-port", type=int, default=natsauth.MQTT_PORT, show_default=True, help=help
+        "--mqtt-port", type=int, default=natsconfig.MQTT_PORT, show_default=True, help=help
     )
 
 

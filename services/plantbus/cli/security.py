@@ -11,7 +11,7 @@ import click
 import yaml
 
 from plantbus.cli.options import mqtt_port_option, out_option
-from plantbus.kit import natsauth, pki
+from plantbus.kit import natsauth, natsconfig, pki
 from plantbus.kit.registry import SERVICES
 from plantbus.kit.signing import ensure_signing_key
 
@@ -57,17 +57,17 @@ def nats_config(
         if tls_ca:
             tls |= {"ca_file": tls_ca, "verify": True}
     users = natsauth.grants()
-    passwords = None if password_env else natsauth.user_passwords(out.parent, users)
-    natsauth.write_config(
+    passwords = None if password_env else natsconfig.user_passwords(out.parent, users)
+    natsconfig.write_config(
         out,
-        natsauth.server_config(
+        natsconfig.server_config(
             users, passwords, store_dir, port=port, tls=tls, mqtt_port=mqtt_port or None
         ),
     )
     if passwords is None:
         click.echo(
             f"wrote {out}; the server reads each user's password from its environment "
-            f"({natsauth.password_variable('device')} and so on, for {', '.join(users)})"
+            f"({natsconfig.password_variable('device')} and so on, for {', '.join(users)})"
         )
         return
     click.echo(

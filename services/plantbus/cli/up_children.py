@@ -15,7 +15,7 @@ import click
 
 from plantbus import sim
 from plantbus.cli.supervisor import Child
-from plantbus.kit import natsauth
+from plantbus.kit import natsconfig
 from plantbus.kit import pki as pki_mod
 from plantbus.kit.grpc_settings import is_loopback
 from plantbus.kit.net import free_port
@@ -98,9 +98,9 @@ class Services:
         if user in ("governance", "all"):
             env["PLANTBUS_CONFIG_SIGNING_KEY"] = str(self.signing_key)
         if self.secure:
-            directory = natsauth.credentials_dir(self.data_dir)
+            directory = natsconfig.credentials_dir(self.data_dir)
             env["PLANTBUS_NATS_USER"] = user
-            env["PLANTBUS_NATS_PASSWORD_FILE"] = str(natsauth.password_file(directory, user))
+            env["PLANTBUS_NATS_PASSWORD_FILE"] = str(natsconfig.password_file(directory, user))
         return env
 
 

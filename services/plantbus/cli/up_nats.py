@@ -20,7 +20,7 @@ import nats.errors
 from pydantic import SecretStr
 
 from plantbus.cli.supervisor import Child, Supervisor
-from plantbus.kit import natsauth, streams
+from plantbus.kit import natsauth, natsconfig, streams
 from plantbus.kit.bus import NatsSettings
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
@@ -87,10 +87,10 @@ def _secure_nats(
     provisioning user of this process, whose password is only in memory; ``size`` > 1
     servers clustered (:func:`_clustered`). Returns the servers (not started yet) and
     that password."""
-    directory = natsauth.credentials_dir(data_dir)
+    directory = natsconfig.credentials_dir(data_dir)
     users = natsauth.grants(single_process=single_process, provisioner=True)
     stored = [user for user in users if user != natsauth.PROVISIONER]
-    passwords = natsauth.user_passwords(directory, stored)
+    passwords = natsconfig.user_passwords(directory, stored)
     provisioner = secrets.token_urlsafe(32)
     passwords[natsauth.PROVISIONER] = provisioner
     servers = (
@@ -100,10 +100,10 @@ def _secure_nats(
     )
     for i, server in enumerate(servers):
         store, mqtt = server.store_dir, mqtt_port if i == 0 else None
-        text = natsauth.server_config(
+        text = natsconfig.server_config(
             users, passwords, str(store / "jetstream"), mqtt_port=mqtt, mqtt_host=server.host
         )
-        server.config_file = natsauth.write_config(store / "nats-server.conf", text)
+        server.config_file = natsconfig.write_config(store / "nats-server.conf", text)
     return servers, provisioner
 
 

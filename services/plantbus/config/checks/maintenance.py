@@ -81,6 +81,22 @@ def _plans(config: PlantConfig) -> Iterator[Finding]:
                 (*loc, "tag"),
                 (f"{plan.machine}/{plan.tag} is not monitored: add it to maintenance.monitors"),
             )
+        if plan.propose is not None:
+            yield from _proposal(config, plan.propose.path(plan.machine), plan.propose.value, loc)
+
+
+def _proposal(config: PlantConfig, path: str, value: float, loc: Loc) -> Iterator[Finding]:
+    """A proposal's tag exists, is writable and takes its value."""
+    tags = {f"{d.machine}/{t.name}": t for d in config.devices for t in d.tags}
+    tag = tags.get(path)
+    where = (*loc, "propose", "tag")
+    if tag is None:
+        yield where, f"unknown tag {path!r} (no device has it)"
+    elif tag.access != "read_write":
+        yield where, f"tag {path!r} is read-only: a proposal writes it (access: read_write)"
+    elif (tag.min is not None and value < tag.min) or (tag.max is not None and value > tag.max):
+        limits = f"{tag.min}..{tag.max}"
+        yield (*loc, "propose", "value"), f"{value:g} is outside the limits of {path!r} ({limits})"
 
 
 def _requests(config: PlantConfig) -> Iterator[Finding]:

@@ -61,3 +61,7 @@ def uns(config: PlantConfig) -> Iterator[Finding]:
                     "sites, or a tag of devices"
                 ),
             )
+    users = {u.name for u in config.users}
+    for mqtt_user, user in config.uns.writers.items():
+        if user not in users:
+            yield ("uns", "writers", mqtt_user), f"unknown user {user!r} (not in users)"
