@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plantbus.config.rules import RuleBase, TickView
+from plantbus.config.rules import MaintenanceView, RuleBase, TickView
 from plantbus.config.rules.base import number
 
 __all__ = ["Condition"]
@@ -61,6 +61,11 @@ class Condition:
     def oee(self, scope: str, oee: float | None, now: float) -> bool:
         """Feed an OEE snapshot; True when the condition flipped."""
         raw = self.rule.judge_oee(scope, oee)
+        return raw is not None and self.observe(raw, now)
+
+    def maintenance(self, event: MaintenanceView, now: float) -> bool:
+        """Feed an event of the maintenance service; True when the condition flipped."""
+        raw = self.rule.judge_maintenance(event, self.active)
         return raw is not None and self.observe(raw, now)
 
     def recheck(self, now: float) -> bool:

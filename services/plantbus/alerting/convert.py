@@ -2,33 +2,57 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TypedDict
+
 from plantbus.alerting.lifecycle import Alarm
 from plantbus.alerting.performance import Performance
 from plantbus.kit import codec
+from plantbus.sdk.notifier import AlarmNotification
 from plantbus.v1 import alerting_pb2
 
-__all__ = ["event_of", "fill_performance"]
+__all__ = ["event_of", "fill_performance", "notification_of"]
+
+
+class _Told(TypedDict):
+    """What an alarm event and a notification both tell, under the same names."""
+
+    rule: str
+    state: str
+    priority: str
+    message: str
+
+
+def _told(alarm: Alarm) -> _Told:
+    return _Told(
+        rule=alarm.rule, state=str(alarm.state), priority=alarm.priority, message=alarm.message
+    )
 
 
 def event_of(alarm: Alarm) -> alerting_pb2.AlarmEvent:
     """The bus and gRPC form of an alarm."""
     msg = alerting_pb2.AlarmEvent(
         id=alarm.id,
-        rule=alarm.rule,
         scope=alarm.scope,
-        state=str(alarm.state),
         active=alarm.active,
-        priority=alarm.priority,
-        message=alarm.message,
         value="" if alarm.value is None else str(alarm.value),
         time=codec.timestamp(alarm.changed_at),
         note=alarm.note,
+        **_told(alarm),
     )
     if alarm.shelved_until:
         msg.shelved_until.CopyFrom(codec.timestamp(alarm.shelved_until))
     if alarm.out_of_service_until:
         msg.out_of_service_until.CopyFrom(codec.timestamp(alarm.out_of_service_until))
     return msg
+
+
+def notification_of(alarm: Alarm, at: datetime) -> AlarmNotification:
+    """What a notifier is told about ``alarm``'s change at ``at``."""
+    value = alarm.value if isinstance(alarm.value, float | str) else None
+    return AlarmNotification(
+        alarm_id=alarm.id, machine=alarm.scope, value=value, time=at, actor="", **_told(alarm)
+    )
 
 
 def fill_performance(perf: Performance, out: alerting_pb2.GetAlarmMetricsResponse) -> None:

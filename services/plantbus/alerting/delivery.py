@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from plantbus.config.alerting import NotifierConfig
+from plantbus.kit.supervisor import TaskSet
 from plantbus.sdk.notifier import AlarmNotification, Notifier
 
 __all__ = ["Delivery"]
@@ -67,8 +68,14 @@ class Delivery:
         self.failed += 1
         return False
 
-    def offer(self, note: AlarmNotification) -> asyncio.Task[bool] | None:
-        """Start delivering ``note`` in the background when the limits allow it."""
+    def offer(
+        self, note: AlarmNotification, tasks: TaskSet | None = None
+    ) -> asyncio.Task[bool] | None:
+        """Start delivering ``note`` in the background (in ``tasks`` when given) when the
+        limits allow it."""
         if not self.wants(note, time.monotonic()):
             return None
-        return asyncio.create_task(self.deliver(note), name=f"notify-{self.config.name}")
+        name = f"notify-{self.config.name}"
+        if tasks is not None:
+            return tasks.spawn(self.deliver(note), name=name)
+        return asyncio.create_task(self.deliver(note), name=name)

@@ -249,6 +249,7 @@ class Alarm:
         why: str,
         until: float,
         now: float,
+        *,
         max_s: float = math.inf,
         mono: float | None = None,
     ) -> bool:

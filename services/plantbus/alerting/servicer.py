@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import grpc
 
@@ -14,6 +14,7 @@ from plantbus.alerting.lifecycle import AlarmState
 from plantbus.alerting.metrics import metrics
 from plantbus.alerting.performance import performance
 from plantbus.alerting.ranges import changes_in
+from plantbus.config.security import Permission
 from plantbus.kit.identity import require
 from plantbus.kit.paging import page
 from plantbus.sdk.errors import ValidationFailed
@@ -59,44 +60,46 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
         shown, token = page(events[:limit], request)
         return alerting_pb2.HistoryResponse(events=shown, next_page_token=token)
 
+    async def _act(
+        self,
+        permission: Permission,
+        request: Any,
+        action: str,
+        *args: Any,
+        audited_as: str = "",
+    ) -> alerting_pb2.AlarmEvent:
+        """One lifecycle action by the caller on the alarm ``request.id``, as it is after."""
+        who = await require(permission, request.id, audited_as)
+        alarm = await self.service.operator_action(
+            request.id, action, who.name, request.comment, *args
+        )
+        return event_of(alarm)
+
     async def Acknowledge(
         self, request: alerting_pb2.AcknowledgeRequest, context: Context
     ) -> alerting_pb2.AcknowledgeResponse:
-        who = await require("alarm.acknowledge", request.id)
-        alarm = await self.service.operator_action(
-            request.id, "acknowledge", who.name, request.comment
-        )
-        return alerting_pb2.AcknowledgeResponse(alarm=event_of(alarm))
+        event = await self._act("alarm.acknowledge", request, "acknowledge")
+        return alerting_pb2.AcknowledgeResponse(alarm=event)
 
     async def Shelve(
         self, request: alerting_pb2.ShelveRequest, context: Context
     ) -> alerting_pb2.ShelveResponse:
-        who = await require("alarm.shelve", request.id)
-        alarm = await self.service.operator_action(
-            request.id,
-            "shelve",
-            who.name,
-            request.comment,
-            request.duration_seconds,
-            request.one_shot,
+        event = await self._act(
+            "alarm.shelve", request, "shelve", request.duration_seconds, request.one_shot
         )
-        return alerting_pb2.ShelveResponse(alarm=event_of(alarm))
+        return alerting_pb2.ShelveResponse(alarm=event)
 
     async def Unshelve(
         self, request: alerting_pb2.UnshelveRequest, context: Context
     ) -> alerting_pb2.UnshelveResponse:
-        who = await require("alarm.unshelve", request.id)
-        alarm = await self.service.operator_action(
-            request.id, "unshelve", who.name, request.comment
-        )
-        return alerting_pb2.UnshelveResponse(alarm=event_of(alarm))
+        event = await self._act("alarm.unshelve", request, "unshelve")
+        return alerting_pb2.UnshelveResponse(alarm=event)
 
     async def Reset(
         self, request: alerting_pb2.ResetRequest, context: Context
     ) -> alerting_pb2.ResetResponse:
-        who = await require("alarm.reset", request.id)
-        alarm = await self.service.operator_action(request.id, "reset", who.name, request.comment)
-        return alerting_pb2.ResetResponse(alarm=event_of(alarm))
+        event = await self._act("alarm.reset", request, "reset")
+        return alerting_pb2.ResetResponse(alarm=event)
 
     async def StreamAlarms(
         self, request: alerting_pb2.StreamAlarmsRequest, context: Context
@@ -129,27 +132,33 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
             stale=m.stale,
             chattering=m.chattering,
             top_frequent=[alerting_pb2.AlarmCount(id=i, activations=n) for i, n in m.top_frequent],
-            flooding=sorted(service.flood.flooding),
+            flooding=sorted(service.evaluation.flood.flooding),
         )
         changes, out.source = await changes_in(service, start, end)
-        perf = performance(changes, start, end, service.positions.of, service.management)
+        evaluation = service.evaluation
+        perf = performance(changes, start, end, evaluation.positions.of, evaluation.management)
         fill_performance(perf, out)
         return out
 
     async def RemoveFromService(
         self, request: alerting_pb2.RemoveFromServiceRequest, context: Context
     ) -> alerting_pb2.RemoveFromServiceResponse:
-        who = await require("alarm.out_of_service", request.id, "alarm.remove_from_service")
-        alarm = await self.service.operator_action(
-            request.id, "remove_from_service", who.name, request.comment, request.duration_seconds
+        event = await self._act(
+            "alarm.out_of_service",
+            request,
+            "remove_from_service",
+            request.duration_seconds,
+            audited_as="alarm.remove_from_service",
         )
-        return alerting_pb2.RemoveFromServiceResponse(alarm=event_of(alarm))
+        return alerting_pb2.RemoveFromServiceResponse(alarm=event)
 
     async def ReturnToService(
         self, request: alerting_pb2.ReturnToServiceRequest, context: Context
     ) -> alerting_pb2.ReturnToServiceResponse:
-        who = await require("alarm.out_of_service", request.id, "alarm.return_to_service")
-        alarm = await self.service.operator_action(
-            request.id, "return_to_service", who.name, request.comment
+        event = await self._act(
+            "alarm.out_of_service",
+            request,
+            "return_to_service",
+            audited_as="alarm.return_to_service",
         )
-        return alerting_pb2.ReturnToServiceResponse(alarm=event_of(alarm))
+        return alerting_pb2.ReturnToServiceResponse(alarm=event)

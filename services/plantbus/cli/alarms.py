@@ -31,6 +31,17 @@ def user_option(command: F) -> F:
     )(command)
 
 
+def _acting(why: str, required: bool = False) -> Callable[[F], F]:
+    """``-m WHY``, ``--user`` and the hub options of a command that acts on an alarm."""
+
+    def apply(command: F) -> F:
+        command = user_option(hub_options(command))
+        defaults: dict[str, Any] = {"required": True} if required else {"default": ""}
+        return click.option("-m", "--comment", help=why, **defaults)(command)
+
+    return apply
+
+
 def _line(a: alerting_pb2.AlarmEvent) -> str:
     when = a.time.ToDatetime(UTC).strftime("%H:%M:%S")
     return f"{when}  {a.priority:<7} {a.state:<24} {a.id:<45} {a.message}" + (
@@ -70,9 +81,7 @@ def _action(name: str, method: str, request: type[Any], help_text: str) -> click
 
     @alarms.command(name, help=help_text)
     @click.argument("alarm_id")
-    @click.option("-m", "--comment", default="", help="Why (recorded in the audit).")
-    @user_option
-    @hub_options
+    @_acting("Why (recorded in the audit).")
     def command(alarm_id: str, comment: str, user: str | None, hub: Hub) -> None:
         reply = call(hub, "alerting", method, request(id=alarm_id, comment=comment), user=user)
         click.echo(_line(reply.alarm))
@@ -105,9 +114,7 @@ reset = _action(
     is_flag=True,
     help="Release the shelving as soon as the condition clears (--for still bounds it).",
 )
-@click.option("-m", "--comment", required=True, help="Why (required, recorded in the audit).")
-@user_option
-@hub_options
+@_acting("Why (required, recorded in the audit).", required=True)
 def shelve(
     alarm_id: str, minutes: float, one_shot: bool, comment: str, user: str | None, hub: Hub
 ) -> None:
@@ -144,9 +151,7 @@ def history(limit: int, scope: str, as_json: bool, hub: Hub) -> None:
     required=True,
     help="How long until it returns to service by itself: 30m, 8h, 7d.",
 )
-@click.option("-m", "--comment", required=True, help="Why: the permit or work order (audited).")
-@user_option
-@hub_options
+@_acting("Why: the permit or work order (audited).", required=True)
 def out_of_service(alarm_id: str, duration: str, comment: str, user: str | None, hub: Hub) -> None:
     """Remove ALARM_ID from service (maintenance under permit) until an expiry."""
     span = seconds(duration)

@@ -115,7 +115,7 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
     "alerting": _service(
         "alerting",
         publish(*family("alarm")),
-        subscribe(*family("telemetry", "oee")),
+        subscribe(*family("telemetry", "oee", "maintenance")),
         bucket(streams.ALARM_STATE, writes=">"),
         bucket(streams.LEASES, writes="alerting.>"),
         bucket(streams.NOTIFIED, writes=">"),

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from plantbus.config.checks.common import Finding, Loc, duplicates, installed_plugin
 from plantbus.config.model import PlantConfig
-from plantbus.config.rules import PlantRefs
+from plantbus.config.rules import PlanRef, PlantRefs
 from plantbus.plugins import NOTIFIERS, discover
 
 __all__ = ["alarm_management", "alerts"]
@@ -19,6 +19,8 @@ def alerts(config: PlantConfig) -> Iterator[Finding]:
         frozenset(config.machine_paths()),
         frozenset(config.tag_paths()),
         frozenset(config.line_paths()),
+        {p.name: PlanRef(p.machine, p.by) for p in config.maintenance.plans},
+        frozenset(m.tag for m in config.maintenance.monitors),
     )
     seen: set[tuple[str, str]] = set()
     for i, rule in enumerate(config.alert_rules):

@@ -16,10 +16,17 @@ from plantbus.config.rules.base import (
     MESSAGE_FIELDS,
     LimitRule,
     MachineRule,
+    MaintenanceView,
+    PlanRef,
     PlantRefs,
     RuleBase,
     TagRule,
     TickView,
+)
+from plantbus.config.rules.maintenance import (
+    AnomalyScoreRule,
+    MaintenancePlanRule,
+    TimeToLimitRule,
 )
 from plantbus.config.rules.oee_below import OeeBelowRule
 from plantbus.config.rules.quality import BadQualityRule
@@ -31,10 +38,14 @@ from plantbus.config.rules.threshold import ThresholdRule
 __all__ = [
     "MESSAGE_FIELDS",
     "AlertRule",
+    "AnomalyScoreRule",
     "BadQualityRule",
     "LimitRule",
     "MachineRule",
+    "MaintenancePlanRule",
+    "MaintenanceView",
     "OeeBelowRule",
+    "PlanRef",
     "PlantRefs",
     "RateOfChangeRule",
     "RuleBase",
@@ -43,6 +54,7 @@ __all__ = [
     "TagRule",
     "ThresholdRule",
     "TickView",
+    "TimeToLimitRule",
     "parse_rule",
 ]
 
@@ -52,7 +64,10 @@ AlertRule = Annotated[
     | StaleRule
     | BadQualityRule
     | StateDurationRule
-    | OeeBelowRule,
+    | OeeBelowRule
+    | MaintenancePlanRule
+    | TimeToLimitRule
+    | AnomalyScoreRule,
     Field(discriminator="kind"),
 ]
 """Any alert rule; its ``kind`` picks the class."""

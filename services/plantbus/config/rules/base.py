@@ -1,16 +1,17 @@
 """What every alert rule kind shares, and the two views a kind judges against.
 
 A kind is one class: its settings (pydantic fields), its validation against the plant
-(``check``) and its judgement (``judge_sample``, ``judge_tick``, ``judge_oee``: pure, the
-clock passed in). Each judgement returns the raw condition (True: abnormal) or None when
-the input says nothing to this kind; debouncing (delays, latching) is the alarm's business.
+(``check``) and its judgement (``judge_sample``, ``judge_tick``, ``judge_oee``,
+``judge_maintenance``: pure, the clock passed in). Each judgement returns the raw
+condition (True: abnormal) or None when the input says nothing to this kind; debouncing
+(delays, latching) is the alarm's business.
 """
 
 from __future__ import annotations
 
 import string
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from pydantic import Field, field_validator
@@ -21,6 +22,8 @@ __all__ = [
     "MESSAGE_FIELDS",
     "LimitRule",
     "MachineRule",
+    "MaintenanceView",
+    "PlanRef",
     "PlantRefs",
     "RuleBase",
     "TagRule",
@@ -35,12 +38,51 @@ Finding = tuple[str, str]
 
 
 @dataclass(frozen=True)
+class PlanRef:
+    """What a rule needs to know of a maintenance plan."""
+
+    machine: str
+    by: str
+    """running_hours, cycles, calendar_days or condition."""
+
+
+@dataclass(frozen=True)
 class PlantRefs:
     """The names a rule may refer to, from the plant config."""
 
     machines: frozenset[str]
     tags: frozenset[str]
     lines: frozenset[str]
+    plans: Mapping[str, PlanRef] = field(default_factory=dict)
+    """Maintenance plans by name."""
+    monitors: frozenset[str] = frozenset()
+    """The tags (site/area/line/machine/tag) with a condition monitor."""
+
+
+@dataclass(frozen=True)
+class MaintenanceView:
+    """One event of the maintenance service (``plantbus.v1.MaintenanceEvent``), as the
+    rules judge it."""
+
+    kind: str
+    """window, anomaly, forecast, warning, due, ok or done."""
+    machine: str
+    plan: str = ""
+    """The plan of forecast, warning, due and ok."""
+    tag: str = ""
+    """site/area/line/machine/tag of a window or anomaly."""
+    score: float | None = None
+    """A window's anomaly score (None while the baseline learns)."""
+    threshold: float = 0.0
+    """The monitor's anomaly threshold."""
+    hours: float | None = None
+    """A forecast's hours until the limit (None: not heading for it)."""
+    value: float | None = None
+    """What the alarm message shows: the score, the hours or the plan's value."""
+    restarted_plans: frozenset[str] = frozenset()
+    """done: the plans whose counters (and trends) the recorded maintenance restarted."""
+    restarted_tags: frozenset[str] = frozenset()
+    """done: the monitored tags whose baselines it restarted."""
 
 
 class TickView(Protocol):
@@ -118,6 +160,10 @@ class RuleBase(Strict):
 
     def judge_oee(self, scope: str, oee: float | None) -> bool | None:
         """An OEE snapshot of ``scope`` (``oee`` is None when not yet known)."""
+        return None
+
+    def judge_maintenance(self, event: MaintenanceView, active: bool) -> bool | None:
+        """An event of the maintenance service."""
         return None
 
 
