@@ -17,21 +17,22 @@ __all__ = ["MACHINE", "view_of"]
 MACHINE = "machine"
 """The component every machine has: the machine as a whole."""
 
-_KINDS = {
-    pb.MAINTENANCE_EVENT_KIND_WINDOW: "window",
-    pb.MAINTENANCE_EVENT_KIND_ANOMALY: "anomaly",
-    pb.MAINTENANCE_EVENT_KIND_FORECAST: "forecast",
-    pb.MAINTENANCE_EVENT_KIND_WARNING: "warning",
-    pb.MAINTENANCE_EVENT_KIND_DUE: "due",
-    pb.MAINTENANCE_EVENT_KIND_OK: "ok",
-    pb.MAINTENANCE_EVENT_KIND_DONE: "done",
-}
+_KNOWN = frozenset({"window", "anomaly", "forecast", "warning", "due", "ok", "done"})
+
+
+def _kind(msg: pb.MaintenanceEvent) -> str:
+    """``MAINTENANCE_EVENT_KIND_DUE`` -> ``due`` ("" for a number this version lacks)."""
+    try:
+        name = pb.MaintenanceEventKind.Name(msg.kind)
+    except ValueError:
+        return ""
+    return name.removeprefix("MAINTENANCE_EVENT_KIND_").lower()
 
 
 def view_of(msg: pb.MaintenanceEvent, section: MaintenanceConfig) -> MaintenanceView | None:
     """``msg`` for the rules; None for a kind they do not know."""
-    kind = _KINDS.get(msg.kind)
-    if kind is None:
+    kind = _kind(msg)
+    if kind not in _KNOWN:
         return None
     if kind in ("window", "anomaly"):
         w = msg.window

@@ -3,17 +3,16 @@ maintenance clears, and their settings checked against the plant with file and l
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from plantbus.alerting.conditions import Condition
 from plantbus.alerting.maintenance import view_of
 from plantbus.config.issues import ConfigInvalid
-from plantbus.config.loader import load_path
+from plantbus.config.loader import Source, load_sources
 from plantbus.config.maintenance import MaintenanceConfig
 from plantbus.config.rules import MaintenanceView, parse_rule
 from plantbus.v1 import maintenance_pb2 as pb
+from tests.unit.maintenance.conftest import MAINTENANCE, PLANT
 
 M = "s/a/l/m1"
 
@@ -87,67 +86,55 @@ def test_a_recorded_maintenance_restarts_the_plans_and_baselines_of_its_componen
     )
 
 
-PLANT = """\
-sites:
-  - name: s
-    areas:
-      - name: a
-        lines:
-          - name: l
-            machines: [{name: m1}, {name: m2}]
-devices:
-  - name: plc
-    driver: memory
-    endpoint: memory://plc
-    machine: s/a/l/m1
-    tags: [{name: vib, address: v, data_type: float32}]
-maintenance:
-  monitors: [{tag: s/a/l/m1/vib}]
-  plans:
-    - {name: hours, machine: s/a/l/m1, by: running_hours, due: 500, warning: 50}
-"""
 RULES = """\
 alert_rules:
   - name: svc
     kind: maintenance
-    machine: s/a/l/m2
-    plan: hours
+    machine: s/a/l/m1
+    plan: bearing
   - name: soon
     kind: time_to_limit
-    machine: s/a/l/m1
-    plan: hours
+    machine: s/a/l/m2
+    plan: spindle-hours
     horizon_h: 24
   - name: odd
     kind: anomaly_score
     machine: s/a/l/m2
-    tag: vib
+    tag: state
+  - name: misnamed
+    kind: maintenance
+    machine: s/a/l/m2
+    plan: bearings
 """
 NO_HORIZON = """\
   - name: bad
     kind: time_to_limit
-    machine: s/a/l/m1
-    plan: hours
+    machine: s/a/l/m2
+    plan: bearing
 """
 
 
-def issues(path: Path, rules: str) -> str:
-    (path / "alerts.yaml").write_text(rules)
+def issues(rules: str) -> str:
+    sources = [Source("plant.yaml", PLANT), Source("maintenance.yaml", MAINTENANCE)]
     with pytest.raises(ConfigInvalid) as info:
-        load_path(path)
+        load_sources([*sources, Source("alerts.yaml", rules)])
     return "\n".join(str(i) for i in info.value.issues)
 
 
-def test_settings_are_checked_against_the_plant_with_file_and_line(tmp_path: Path) -> None:
-    (tmp_path / "plant.yaml").write_text(PLANT)
-    text = issues(tmp_path, RULES + NO_HORIZON)
-    assert "alerts.yaml:15: alert_rules[3].time_to_limit.horizon_h: required field" in text
-    text = issues(tmp_path, RULES)
+def test_settings_are_checked_against_the_plant_with_file_and_line() -> None:
+    text = issues(RULES + NO_HORIZON)
+    assert "alerts.yaml:19: alert_rules[4].time_to_limit.horizon_h: required field" in text
+    text = issues(RULES)
     assert (
-        "alerts.yaml:5: alert_rules[0].plan: machine 's/a/l/m2' has no maintenance plan "
-        "'hours' (add it to maintenance.plans)"
+        "alerts.yaml:5: alert_rules[0].plan: machine 's/a/l/m1' has no maintenance plan "
+        "'bearing' (add it to maintenance.plans)"
     ) in text, text
     assert (
-        "alerts.yaml:9: alert_rules[1].plan: plan 'hours' is by running_hours; only "
+        "alerts.yaml:9: alert_rules[1].plan: plan 'spindle-hours' is by running_hours; only "
         "condition plans are forecast"
     ) in text, text
-    assert "alerts.yaml:14: alert_rules[2].tag: tag 's/a/l/m2/vib' has no condition" in text
+    assert "alerts.yaml:14: alert_rules[2].tag: tag 's/a/l/m2/state' has no condition" in text
+    assert (
+        "alerts.yaml:18: alert_rules[3].plan: machine 's/a/l/m2' has no maintenance plan "
+        "'bearings' (its plans: bearing, spindle-hours)"
+    ) in text, text
