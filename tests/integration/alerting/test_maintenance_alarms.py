@@ -24,18 +24,9 @@ from plantbus.testing.harness import hosted
 from plantbus.testing.messages import collected
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import maintenance_pb2 as pb
-from tests.integration.maintenance.test_maintenance_requests import _states
+from tests.integration.maintenance.test_maintenance_requests import OPTIONS, STARTS_PLAN, _states
 from tests.integration.maintenance.test_maintenance_service import CONFIG, M2
 
-OPTIONS = {"maintenance": {"history_wait_s": 0, "tick_s": 0.1}}
-PLAN = {
-    "name": "spindle-starts",
-    "machine": M2,
-    "component": "spindle",
-    "by": "cycles",
-    "due": 3,
-    "warning": 1,
-}
 RULES: list[dict[str, Any]] = [
     {"name": "spindle-service", "kind": "maintenance", "machine": M2, "plan": "spindle-starts"},
     {
@@ -65,7 +56,7 @@ def plant() -> dict[str, Any]:
     section = CONFIG["maintenance"]
     return {
         **CONFIG,
-        "maintenance": {**section, "plans": [*section["plans"], PLAN]},
+        "maintenance": {**section, "plans": [*section["plans"], STARTS_PLAN]},
         "alert_rules": RULES,
     }
 

@@ -18,22 +18,22 @@ from tests.integration.maintenance.test_maintenance_service import CONFIG, M2
 from tests.maintenance_hooks import SECRET, receiving
 
 OPTIONS = {"maintenance": {"history_wait_s": 0, "tick_s": 0.1}}
+STARTS_PLAN = {
+    "name": "spindle-starts",
+    "machine": M2,
+    "component": "spindle",
+    "by": "cycles",
+    "due": 3,
+    "warning": 1,
+}
+"""Warning at two starts of m2 into running, due at three."""
 
 
 def config(url: str, secret_file: Path) -> dict[str, Any]:
     secret_file.write_text(SECRET)
     section = {
         **CONFIG["maintenance"],
-        "plans": [
-            {
-                "name": "spindle-starts",
-                "machine": M2,
-                "component": "spindle",
-                "by": "cycles",
-                "due": 3,
-                "warning": 1,
-            }
-        ],
+        "plans": [STARTS_PLAN],
         "requests": [
             {
                 "name": "cmms",

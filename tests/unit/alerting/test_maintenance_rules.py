@@ -88,30 +88,12 @@ def test_a_recorded_maintenance_restarts_the_plans_and_baselines_of_its_componen
 
 RULES = """\
 alert_rules:
-  - name: svc
-    kind: maintenance
-    machine: s/a/l/m1
-    plan: bearing
-  - name: soon
-    kind: time_to_limit
-    machine: s/a/l/m2
-    plan: spindle-hours
-    horizon_h: 24
-  - name: odd
-    kind: anomaly_score
-    machine: s/a/l/m2
-    tag: state
-  - name: misnamed
-    kind: maintenance
-    machine: s/a/l/m2
-    plan: bearings
+  - {name: svc, kind: maintenance, machine: s/a/l/m1, plan: bearing}
+  - {name: soon, kind: time_to_limit, machine: s/a/l/m2, plan: spindle-hours, horizon_h: 24}
+  - {name: odd, kind: anomaly_score, machine: s/a/l/m2, tag: state}
+  - {name: misnamed, kind: maintenance, machine: s/a/l/m2, plan: bearings}
 """
-NO_HORIZON = """\
-  - name: bad
-    kind: time_to_limit
-    machine: s/a/l/m2
-    plan: bearing
-"""
+NO_HORIZON = "  - {name: bad, kind: time_to_limit, machine: s/a/l/m2, plan: bearing}\n"
 
 
 def issues(rules: str) -> str:
@@ -123,18 +105,18 @@ def issues(rules: str) -> str:
 
 def test_settings_are_checked_against_the_plant_with_file_and_line() -> None:
     text = issues(RULES + NO_HORIZON)
-    assert "alerts.yaml:19: alert_rules[4].time_to_limit.horizon_h: required field" in text
+    assert "alerts.yaml:6: alert_rules[4].time_to_limit.horizon_h: required field" in text
     text = issues(RULES)
     assert (
-        "alerts.yaml:5: alert_rules[0].plan: machine 's/a/l/m1' has no maintenance plan "
+        "alerts.yaml:2: alert_rules[0].plan: machine 's/a/l/m1' has no maintenance plan "
         "'bearing' (add it to maintenance.plans)"
     ) in text, text
     assert (
-        "alerts.yaml:9: alert_rules[1].plan: plan 'spindle-hours' is by running_hours; only "
+        "alerts.yaml:3: alert_rules[1].plan: plan 'spindle-hours' is by running_hours; only "
         "condition plans are forecast"
     ) in text, text
-    assert "alerts.yaml:14: alert_rules[2].tag: tag 's/a/l/m2/state' has no condition" in text
+    assert "alerts.yaml:4: alert_rules[2].tag: tag 's/a/l/m2/state' has no condition" in text
     assert (
-        "alerts.yaml:18: alert_rules[3].plan: machine 's/a/l/m2' has no maintenance plan "
+        "alerts.yaml:5: alert_rules[3].plan: machine 's/a/l/m2' has no maintenance plan "
         "'bearings' (its plans: bearing, spindle-hours)"
     ) in text, text
