@@ -32,7 +32,7 @@ def act(
     elif action == "shelve":
         rule = evaluation.rules.get(alarm.id)
         max_s = rule.max_shelve_s if rule else DEFAULT_MAX_SHELVE_S
-        alarm.shelve(who, why, now + duration_s, now, max_s, one_shot, mono)
+        alarm.shelve(who, why, now + duration_s, now, one_shot, max_s=max_s, mono=mono)
     elif action == "reset":
         alarm.reset(who, why, now)
     elif action == "remove_from_service":

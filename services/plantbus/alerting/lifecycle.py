@@ -188,8 +188,8 @@ class Alarm:
         why: str,
         until: float,
         now: float,
-        max_s: float = math.inf,
         one_shot: bool = False,
+        max_s: float = math.inf,
         mono: float | None = None,
     ) -> bool:
         """Shelve until ``until`` (one-shot: or until the condition clears); refused while

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import grpc
+from google.protobuf.message import Message
 
 from plantbus.alerting.convert import event_of, fill_performance
 from plantbus.alerting.lifecycle import AlarmState
@@ -27,6 +28,18 @@ __all__ = ["AlertingServicer"]
 
 Context: TypeAlias = grpc.aio.ServicerContext
 _URGENCY = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def _lifecycle(
+    permission: Permission, action: str, reply: Callable[..., Message]
+) -> Callable[[AlertingServicer, Any, Context], Awaitable[Message]]:
+    """The RPC of a lifecycle action with no settings of its own (``id``, ``comment``):
+    the alarm as it is after, in ``reply``."""
+
+    async def rpc(servicer: AlertingServicer, request: Any, context: Context) -> Message:
+        return reply(alarm=await servicer._act(permission, request, action))
+
+    return rpc
 
 
 class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: ignore[misc]
@@ -75,11 +88,9 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
         )
         return event_of(alarm)
 
-    async def Acknowledge(
-        self, request: alerting_pb2.AcknowledgeRequest, context: Context
-    ) -> alerting_pb2.AcknowledgeResponse:
-        event = await self._act("alarm.acknowledge", request, "acknowledge")
-        return alerting_pb2.AcknowledgeResponse(alarm=event)
+    Acknowledge = _lifecycle("alarm.acknowledge", "acknowledge", alerting_pb2.AcknowledgeResponse)
+    Unshelve = _lifecycle("alarm.unshelve", "unshelve", alerting_pb2.UnshelveResponse)
+    Reset = _lifecycle("alarm.reset", "reset", alerting_pb2.ResetResponse)
 
     async def Shelve(
         self, request: alerting_pb2.ShelveRequest, context: Context
@@ -88,18 +99,6 @@ class AlertingServicer(alerting_pb2_grpc.AlertingServiceServicer):  # type: igno
             "alarm.shelve", request, "shelve", request.duration_seconds, request.one_shot
         )
         return alerting_pb2.ShelveResponse(alarm=event)
-
-    async def Unshelve(
-        self, request: alerting_pb2.UnshelveRequest, context: Context
-    ) -> alerting_pb2.UnshelveResponse:
-        event = await self._act("alarm.unshelve", request, "unshelve")
-        return alerting_pb2.UnshelveResponse(alarm=event)
-
-    async def Reset(
-        self, request: alerting_pb2.ResetRequest, context: Context
-    ) -> alerting_pb2.ResetResponse:
-        event = await self._act("alarm.reset", request, "reset")
-        return alerting_pb2.ResetResponse(alarm=event)
 
     async def StreamAlarms(
         self, request: alerting_pb2.StreamAlarmsRequest, context: Context

@@ -38,15 +38,6 @@ Finding = tuple[str, str]
 
 
 @dataclass(frozen=True)
-class PlanRef:
-    """What a rule needs to know of a maintenance plan."""
-
-    machine: str
-    by: str
-    """running_hours, cycles, calendar_days or condition."""
-
-
-@dataclass(frozen=True)
 class PlantRefs:
     """The names a rule may refer to, from the plant config."""
 
@@ -83,6 +74,15 @@ class MaintenanceView:
     """done: the plans whose counters (and trends) the recorded maintenance restarted."""
     restarted_tags: frozenset[str] = frozenset()
     """done: the monitored tags whose baselines it restarted."""
+
+
+@dataclass(frozen=True)
+class PlanRef:
+    """What a rule needs to know of a maintenance plan."""
+
+    machine: str
+    by: str
+    """running_hours, cycles, calendar_days or condition."""
 
 
 class TickView(Protocol):
