@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from plantbus.alerting.service import AlertingService
-from plantbus.kit import natsauth
+from plantbus.kit import natsauth, natsconfig
 from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
@@ -156,7 +156,9 @@ async def test_the_alerting_user_hears_maintenance_events(tmp_path: Path) -> Non
     users = {n: natsauth.SERVICE_USERS[n] for n in ("alerting", "maintenance")}
     passwords = {n: f"secret-{n}" for n in users}
     conf = tmp_path / "nats.conf"
-    conf.write_text(natsauth.server_config(users, passwords, str(tmp_path / "js"), mqtt_port=None))
+    conf.write_text(
+        natsconfig.server_config(users, passwords, str(tmp_path / "js"), mqtt_port=None)
+    )
     server = NatsServer(store_dir=tmp_path / "nats", config_file=conf).start()
     try:
         as_user = {
