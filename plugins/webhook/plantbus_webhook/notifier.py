@@ -16,16 +16,11 @@ how); ``X-Plantbus-Alarm`` carries the alarm id for routing.
 from __future__ import annotations
 
 import json
-import time
-from urllib.parse import urlsplit
-
-import aiohttp
 
 from plantbus.sdk import API_VERSION, webhooks
-from plantbus.sdk.errors import NotifierRejected, NotifierUnavailable, describe
 from plantbus.sdk.notifier import AlarmNotification, Notifier
 from plantbus.sdk.plugin import PluginManifest
-from plantbus.sdk.webhooks import SECRET_PREFIX, WebhookSettings, headers, sign, signing_key
+from plantbus.sdk.webhooks import SECRET_PREFIX, WebhookPoster, WebhookSettings, sign, signing_key
 
 __all__ = ["SECRET_PREFIX", "WebhookNotifier", "WebhookSettings", "sign", "signing_key"]
 
@@ -59,40 +54,13 @@ class WebhookNotifier(Notifier[WebhookSettings]):
 
     def __init__(self, settings: WebhookSettings) -> None:
         super().__init__(settings)
-        self._key = signing_key(settings.secret.get_secret_value())
-        self._where = urlsplit(settings.url)._replace(query="", fragment="").geturl()
-        """The URL for messages: a query string may hold a token, so it is never shown."""
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            timeout = aiohttp.ClientTimeout(total=self.settings.timeout_s)
-            self._session = aiohttp.ClientSession(timeout=timeout)
-        return self._session
+        self._poster = WebhookPoster(settings)
 
     async def send(self, notification: AlarmNotification) -> None:
         """POST once, signed for this attempt; NotifierUnavailable or NotifierRejected."""
-        body, msg_id, now = _body(notification), message_id(notification), int(time.time())
-        signed = headers(self._key, msg_id, now, body)
-        signed["X-Plantbus-Alarm"] = notification.alarm_id
-        try:
-            async with self._client().post(
-                self.settings.url, data=body, headers=signed, allow_redirects=False
-            ) as reply:
-                status = reply.status
-        except (aiohttp.ClientError, TimeoutError) as err:
-            raise NotifierUnavailable(f"webhook {self._where}: {describe(err)}") from err
-        if 200 <= status < 300:
-            return
-        if status >= 500 or status in webhooks.RETRYABLE:
-            raise NotifierUnavailable(f"webhook {self._where} answered HTTP {status}; retrying")
-        raise NotifierRejected(
-            f"webhook {self._where} refused the call with HTTP {status}"
-            + (" (it does not follow redirects: set the final URL)" if status < 400 else "")
-        )
+        extra = {"X-Plantbus-Alarm": notification.alarm_id}
+        await self._poster.post(_body(notification), message_id(notification), extra)
 
     async def close(self) -> None:
         """Close the HTTP session; safe to call twice."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._poster.close()

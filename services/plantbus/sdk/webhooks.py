@@ -13,13 +13,20 @@ import base64
 import binascii
 import hashlib
 import hmac
+import time
+from collections.abc import Mapping
 from typing import Final
+from urllib.parse import urlsplit
 
+import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from plantbus.sdk.errors import NotifierRejected, NotifierUnavailable, describe
 
 __all__ = [
     "RETRYABLE",
     "SECRET_PREFIX",
+    "WebhookPoster",
     "WebhookSettings",
     "headers",
     "message_id",
@@ -89,3 +96,48 @@ def headers(key: bytes, msg_id: str, timestamp: int, body: bytes) -> dict[str, s
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(key, msg_id, timestamp, body),
     }
+
+
+class WebhookPoster:
+    """POSTs signed JSON to one receiver over one HTTP session, and says what its answer
+    means: the reply's headers on 2xx, NotifierUnavailable (unreachable, 5xx, "later")
+    or NotifierRejected; redirects are not followed, since the signature is for the URL
+    the operator gave."""
+
+    def __init__(self, settings: WebhookSettings) -> None:
+        self.settings = settings
+        self._key = signing_key(settings.secret.get_secret_value())
+        self.where = urlsplit(settings.url)._replace(query="", fragment="").geturl()
+        """The URL for messages: a query string may hold a token, so it is never shown."""
+        self._session: aiohttp.ClientSession | None = None
+
+    async def post(self, body: bytes, msg_id: str, extra: Mapping[str, str]) -> Mapping[str, str]:
+        """One attempt of message ``msg_id``, signed now, with the ``extra`` headers."""
+        signed = headers(self._key, msg_id, int(time.time()), body) | dict(extra)
+        try:
+            async with self._client().post(
+                self.settings.url, data=body, headers=signed, allow_redirects=False
+            ) as reply:
+                status, answer = reply.status, reply.headers
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise NotifierUnavailable(f"webhook {self.where}: {describe(err)}") from err
+        if 200 <= status < 300:
+            return answer
+        if status >= 500 or status in RETRYABLE:
+            raise NotifierUnavailable(f"webhook {self.where} answered HTTP {status}; retrying")
+        raise NotifierRejected(
+            f"webhook {self.where} refused the message with HTTP {status}"
+            + (" (it does not follow redirects: set the final URL)" if status < 400 else "")
+        )
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            timeout = aiohttp.ClientTimeout(total=self.settings.timeout_s)
+            self._session = aiohttp.ClientSession(timeout=timeout)
+        return self._session
+
+    async def close(self) -> None:
+        """Close the HTTP session; safe to call twice."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
