@@ -14,7 +14,6 @@ import asyncio
 import logging
 import signal
 from collections.abc import Sequence
-from types import TracebackType
 
 import nats.errors
 
@@ -32,6 +31,7 @@ from plantbus.kit.rpc import GrpcServer
 from plantbus.kit.service import Service, ServiceContext
 from plantbus.kit.settings import RunnerSettings
 from plantbus.kit.signing import Signer, Verifier
+from plantbus.kit.started import Started
 from plantbus.kit.tasks import cancel
 from plantbus.kit.tokens import TokenCache
 
@@ -40,7 +40,7 @@ __all__ = ["Runner", "run"]
 log = logging.getLogger(__name__)
 
 
-class Runner:
+class Runner(Started):
     """An async context manager hosting ``service_classes`` with ``settings``."""
 
     def __init__(self, settings: RunnerSettings, service_classes: Sequence[type[Service]]) -> None:
@@ -63,23 +63,7 @@ class Runner:
         assert self.grpc is not None
         return self.grpc.address
 
-    async def __aenter__(self) -> Runner:
-        try:
-            await self._start()
-        except BaseException:
-            await self._shutdown()
-            raise
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._shutdown()
-
-    async def _start(self) -> None:
+    async def start(self) -> None:
         s = self.settings
         label = "+".join(c.name for c in self.service_classes)
         telemetry.configure(label, s.instance, s.metrics_port)
@@ -175,7 +159,7 @@ class Runner:
             await asyncio.sleep(self.settings.heartbeat_interval_s)
             await self._beat_once()
 
-    async def _shutdown(self) -> None:
+    async def stop(self) -> None:
         if self._beat_task:
             await cancel(self._beat_task)
             self._beat_task = None

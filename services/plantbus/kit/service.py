@@ -12,12 +12,12 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from plantbus.config import PlantConfig
 from plantbus.kit.bus import Bus
 from plantbus.kit.signing import Signer, Verifier
+from plantbus.kit.started import Started
 from plantbus.kit.supervisor import TaskSet
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class ServiceContext:
     its own certificate; None on a plaintext (--insecure) hub."""
 
 
-class Service(abc.ABC):
+class Service(Started):
     """Base class of every service.
 
     Order of calls: ``start()``; then ``apply_config()`` for the current config version
@@ -81,22 +81,6 @@ class Service(abc.ABC):
         self.ctx = ctx
         self.config_version = 0
         self.tasks = TaskSet(ctx.log)
-
-    async def __aenter__(self) -> Self:
-        try:
-            await self.start()
-        except BaseException:
-            await self.stop()
-            raise
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def grpc_bindings(self) -> Sequence[GrpcBinding]:
         """The gRPC servicers this service exposes."""
