@@ -208,6 +208,7 @@ def backtest(
     warnings per machine-week on the machines without failures; beside scikit-learn's
     IsolationForest on the same windows (``pip install scikit-learn``)."""
     from plantbus import sim
+    from plantbus.kit.truth import read_truth
     from plantbus.maintenance import backtest as bt
     from plantbus.maintenance.service import robust_model
 
@@ -215,12 +216,11 @@ def backtest(
     if simulate is not None:
         from plantbus.sim.history import simulate as run_sim
 
-        samples, sim_failures, span = run_sim(simulate, seed=seed)
-        failures = [bt.Failure(f.machine, f.component, f.time, f.replaced) for f in sim_failures]
+        samples, failures, span = run_sim(simulate, seed=seed)
         rows: list[tuple[str, float, object]] = list(samples)
     elif export is not None and truth is not None:
         rows = bt.read_export(export)
-        failures, span = bt.read_truth(truth)
+        failures, span = read_truth(truth)
     else:
         raise click.UsageError("give EXPORT and --truth, or --simulate DAYS")
     result = bt.backtest(config, rows, failures, span, robust_model, not no_reference)

@@ -17,7 +17,6 @@ RMS, std, peak): one forest per tag and machine state, trained on the first
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -26,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 from plantbus.config import PlantConfig
+from plantbus.kit.truth import Failure, read_truth
 from plantbus.maintenance.engine import Engine, ModelFactory
 from plantbus.sdk.errors import ValidationFailed
 from plantbus.sdk.maintenance import Window
@@ -33,16 +33,6 @@ from plantbus.sdk.maintenance import Window
 __all__ = ["Failure", "Result", "Row", "backtest", "read_export", "read_truth", "reference"]
 
 _WEEK_S = 7 * 86400.0
-
-
-@dataclass(frozen=True)
-class Failure:
-    """One failure of the ground truth."""
-
-    machine: str
-    component: str
-    time: float
-    replaced: float
 
 
 @dataclass
@@ -92,16 +82,6 @@ def read_export(path: Path) -> list[tuple[str, float, object]]:
     if not out:
         raise ValidationFailed(f"{path}: no good samples (is it a plantbus history export?)")
     return out
-
-
-def read_truth(path: Path) -> tuple[list[Failure], tuple[float, float]]:
-    """Failures and the observed span from a ground-truth JSON file."""
-    doc = json.loads(path.read_text())
-    failures = [
-        Failure(f["machine"], f.get("component", "machine"), _time(f["time"]), _time(f["replaced"]))
-        for f in doc.get("failures", [])
-    ]
-    return failures, (_time(doc["start"]), _time(doc["end"]))
 
 
 def _lead(times: Iterable[float], since: float, failure: float) -> float | None:

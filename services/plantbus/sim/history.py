@@ -10,30 +10,16 @@ truth lists m2's bearing failures and replacements.
 from __future__ import annotations
 
 import csv
-import json
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from plantbus.kit.truth import Failure, iso, write_truth
 from plantbus.sim.model import line
 
 __all__ = ["TAGS", "Failure", "simulate", "write_export", "write_truth"]
 
 TAGS: Final = ("state", "spindle_temp", "vibration")
 PREFIX: Final = "demo/machining/line1"
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A failure of the ground truth."""
-
-    machine: str
-    component: str
-    time: float
-    """Unix seconds (simulated)."""
-    replaced: float
-    """When the new part was in (the maintenance was recorded)."""
 
 
 def simulate(
@@ -67,32 +53,10 @@ def simulate(
     return samples, failures, (start, start + steps * step_s)
 
 
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat()
-
-
 def write_export(path: Path, samples: list[tuple[str, float, float]]) -> None:
     """The samples as ``plantbus history export`` writes them (CSV)."""
     with path.open("w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(("path", "time", "value", "quality", "receive_time"))
         for tag, t, value in samples:
-            writer.writerow((tag, _iso(t), value, "good", _iso(t)))
-
-
-def write_truth(path: Path, failures: list[Failure], span: tuple[float, float]) -> None:
-    """The ground truth as JSON (what ``backtest --truth`` reads)."""
-    doc = {
-        "start": _iso(span[0]),
-        "end": _iso(span[1]),
-        "failures": [
-            {
-                "machine": f.machine,
-                "component": f.component,
-                "time": _iso(f.time),
-                "replaced": _iso(f.replaced),
-            }
-            for f in failures
-        ],
-    }
-    path.write_text(json.dumps(doc, indent=2))
+            writer.writerow((tag, iso(t), value, "good", iso(t)))
