@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from plantbus.config.names import validate_token
+from plantbus.sdk.errors import ValidationFailed
 
 __all__ = ["Name", "Strict"]
 
@@ -22,7 +23,7 @@ class Strict(BaseModel):
 def _subject_token(value: str) -> str:
     try:
         return validate_token(value)
-    except Exception as err:
+    except ValidationFailed as err:  # pydantic reports a ValueError with its location
         raise ValueError(str(err)) from err
 
 

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
+import nats.errors
+
 from plantbus.config import PlantConfig
 from plantbus.config.devices import Device
 from plantbus.device.assignment import assign
@@ -167,7 +169,7 @@ class DeviceService(Service):
         try:
             # bounded: nats-py's kv.keys() can wait forever while heartbeats are being put
             beats = await asyncio.wait_for(read_heartbeats(self.ctx.bus), 3.0)
-        except Exception as err:  # noqa: BLE001 - NATS away or slow: keep the current assignment
+        except (TimeoutError, nats.errors.Error) as err:  # NATS away or slow: keep the assignment
             self.ctx.log.warning("device membership unknown: %s", describe(err))
             return self._live
         return {

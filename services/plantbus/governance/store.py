@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError
 from nats.js.kv import KeyValue
 
 from plantbus.config import PlantConfig
@@ -113,7 +113,7 @@ class ConfigStore:
         """The newest history entry governance signed (``current`` was forged)."""
         try:
             keys = await self.kv.keys()
-        except Exception:  # noqa: BLE001 - NoKeysError (not exported stably): nothing stored
+        except NoKeysError:  # nothing stored
             return None
         versions = sorted(
             (int(k[len(_HISTORY) :]) for k in keys if k[len(_HISTORY) :].isdigit()), reverse=True

@@ -16,8 +16,9 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 
+import nats.errors
 from google.protobuf.timestamp_pb2 import Timestamp
-from nats.js.errors import KeyNotFoundError
+from nats.js.errors import KeyNotFoundError, NoKeysError
 from nats.js.kv import KeyValue
 
 from plantbus import __version__
@@ -143,7 +144,7 @@ async def read_heartbeats(bus: Bus) -> list[service_pb2.ServiceHeartbeat]:
     try:
         # bounded: nats-py's keys() can wait forever while the bucket is being written
         keys = await asyncio.wait_for(kv.keys(), 5)
-    except Exception:  # noqa: BLE001 - NoKeysError (not exported stably) when empty, or timeout
+    except (NoKeysError, TimeoutError, nats.errors.Error):  # none yet, or NATS away or slow
         return []
     out = []
     for key in keys:

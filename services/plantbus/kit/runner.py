@@ -137,7 +137,7 @@ class Runner(Started):
                 continue
             try:
                 await service.apply_config(config, version)
-            except Exception:
+            except Exception:  # one service's failure must not keep the config from the others
                 log.exception("%s failed to apply config version %d", service.name, version)
         if self.heartbeat:
             await self._beat_once()
@@ -173,7 +173,7 @@ class Runner(Started):
         for service in reversed(self._started):
             try:
                 await service.stop()
-            except Exception:
+            except Exception:  # one service's failure must not keep the others running
                 log.exception("%s failed to stop cleanly", service.name)
         self._started.clear()
         if self.heartbeat:

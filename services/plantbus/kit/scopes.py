@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+import nats.errors
+
 from plantbus.kit import streams
 from plantbus.kit.assignment import owner
 from plantbus.kit.bus import Bus, kv_key
@@ -142,7 +144,7 @@ class ScopeOwner:
         self._members_at = time.monotonic()
         try:
             beats = await asyncio.wait_for(read_heartbeats(self.bus), 3.0)
-        except Exception:  # noqa: BLE001 - NATS away or slow: keep the current membership
+        except (TimeoutError, nats.errors.Error):  # NATS away or slow: keep the membership
             return
         live = {
             hb.instance

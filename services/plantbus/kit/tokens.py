@@ -19,7 +19,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Final
 
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NoKeysError
 from nats.js.kv import KeyValue
 
 from plantbus.kit import streams
@@ -145,7 +145,7 @@ class TokenStore:
         """Every record, oldest first."""
         try:
             keys = await asyncio.wait_for(self.kv.keys(), 5)
-        except Exception:  # noqa: BLE001 - NoKeysError (not exported stably) when empty
+        except NoKeysError:  # an empty bucket
             return []
         out = []
         for key in keys:

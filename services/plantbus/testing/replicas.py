@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nats.errors
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from plantbus.kit import streams
@@ -121,7 +123,7 @@ class Replicas:
         key = f"{self.service}.{scope.replace('/', '.')}"
         try:
             entry = await kv.get(key)
-        except Exception:  # noqa: BLE001 - deleted, never taken, or NATS slow
+        except (KeyNotFoundError, TimeoutError, nats.errors.Error):  # never taken, or NATS slow
             return ""
         holder = str(json.loads(entry.value or b"{}").get("holder", ""))
         return holder.rsplit("-", 1)[0]
