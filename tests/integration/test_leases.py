@@ -144,3 +144,34 @@ async def test_a_renewal_whose_reply_was_lost_is_recognised_as_ours(bus: Bus) ->
     assert a.holds("oee.l2")
     assert a.revision("oee.l2") == (await a.kv.get("oee.l2")).revision
     assert not await b.acquire("oee.l2")
+
+
+class FailsOnce(Recorder):
+    """A service whose first load of saved state fails (NATS slow)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    async def take(self, scopes: set[str]) -> None:
+        if not self.failed:
+            self.failed = True
+            self.running |= scopes  # it had begun before it failed
+            raise TimeoutError("loading the saved state timed out")
+        await super().take(scopes)
+
+
+async def test_a_take_that_fails_gives_its_scopes_back_and_is_tried_again(bus: Bus) -> None:
+    kv = await streams.open_bucket(bus, streams.LEASES)
+    log = logging.getLogger("test")
+    handler = FailsOnce()
+    a = ScopeOwner(bus, "erp", "ra", Leases(kv, "ra-1", 3.0), handler, log, settle_s=0.0)
+    a.configure({"plant-erp"})
+    with pytest.raises(TimeoutError):
+        await a.step()
+    assert a.running == set() and handler.running == set(), "held but not run"
+    other = Leases(kv, "rb-1", 3.0)
+    assert await other.acquire(a.key("plant-erp"), preferred=True), "the lease was given back"
+    await other.release(a.key("plant-erp"))
+    await a.step()
+    assert a.running == handler.running == {"plant-erp"}

@@ -14,7 +14,9 @@ lease (:mod:`plantbus.kit.lease`). Every ``step``:
   loses its scopes after ``ttl_s``, not after the three heartbeats membership needs.
 
 The service is told through :class:`ScopeHandler`: ``take`` before it acts for new
-scopes, ``drop`` when it must stop.
+scopes, ``drop`` when it must stop. A ``take`` that fails is undone (``drop`` without
+saving, the leases given back) so that no scope stays held by a replica that does not run
+it; the next step tries again.
 """
 
 from __future__ import annotations
@@ -181,7 +183,11 @@ class ScopeOwner:
             self.running |= gained
             self._since.update(dict.fromkeys(gained, time.monotonic()))
             self.changes += len(gained)
-            await self.handler.take(gained)
+            try:
+                await self.handler.take(gained)
+            except Exception:  # its state did not load (NATS slow): give the scopes back
+                await self._drop(gained, save=False, release=True)
+                raise
 
     async def _drop(self, scopes: set[str], *, save: bool, release: bool) -> None:
         if not scopes:
