@@ -8,10 +8,14 @@ and the difference is logged (:mod:`plantbus.kit.reconcile`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
+import nats.errors
 import nats.js.errors
 from nats.js.api import KeyValueConfig, RetentionPolicy, StreamConfig
 from nats.js.errors import NotFoundError
@@ -49,6 +53,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _DAY: Final = 24 * 3600.0
+SETTLE_S: Final = 30.0
+"""How long a stream or bucket is asked for again when JetStream does not answer (a
+cluster electing its leaders, another replica creating the same stream) before the error
+goes to the caller."""
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -186,7 +195,12 @@ async def ensure_stream(bus: Bus, spec: StreamSpec, **overrides: Any) -> None:
 
     ``overrides`` replace fields of the spec's configuration (``max_age``, say, from a
     service's settings). Replicas come from the bus's settings (``PLANTBUS_JS_REPLICAS``).
+    Asked again for up to :data:`SETTLE_S` while JetStream does not answer.
     """
+    await _settled(f"stream {spec.name}", lambda: _ensure_stream(bus, spec, **overrides))
+
+
+async def _ensure_stream(bus: Bus, spec: StreamSpec, **overrides: Any) -> None:
     replicas = bus.settings.js_replicas
     wanted = replace(spec.config(), num_replicas=replicas, **overrides)
     try:
@@ -211,7 +225,25 @@ async def provision(bus: Bus) -> None:
 
 async def open_bucket(bus: Bus, spec: BucketSpec) -> KeyValue:
     """Open the bucket, creating it from ``spec`` when it does not exist, or bringing its
-    replicas, history and TTL up to ``spec`` (never down) when it does."""
+    replicas, history and TTL up to ``spec`` (never down) when it does; asked again for up
+    to :data:`SETTLE_S` while JetStream does not answer."""
+    return await _settled(f"bucket {spec.name}", lambda: _open_bucket(bus, spec))
+
+
+async def _settled(what: str, ask: Callable[[], Awaitable[_T]]) -> _T:
+    """``ask()``, again every second while it times out, for up to :data:`SETTLE_S`."""
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        try:
+            return await ask()
+        except (TimeoutError, nats.errors.TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            log.warning("%s: no answer from JetStream (leaders being elected?); asking again", what)
+            await asyncio.sleep(1.0)
+
+
+async def _open_bucket(bus: Bus, spec: BucketSpec) -> KeyValue:
     replicas = bus.settings.js_replicas
     try:
         info = await bus.js.stream_info(spec.stream)
