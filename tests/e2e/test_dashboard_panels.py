@@ -67,19 +67,24 @@ async def test_alarm_performance_panel_shows_get_alarm_metrics_with_targets(
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = await signed_in(browser, login_link(hub))
         summary = page.get_by_test_id("perf-summary")
+        panel = page.get_by_test_id("perf")
         deadline = time.monotonic() + 60
         while True:  # the alarm reaches alerting and the historian
             await page.get_by_test_id("perf-range").select_option("shift")
             await page.get_by_test_id("perf-range").select_option("hour")
+            await expect(panel).to_have_attribute("data-range", "hour", timeout=20_000)
             await expect(summary).to_contain_text("alarms annunciated", timeout=20_000)
             if not (await summary.inner_text()).startswith("0 "):
                 break
             assert time.monotonic() < deadline, await summary.inner_text()
             await page.wait_for_timeout(1000)
-        panel = page.get_by_test_id("perf")
-        start, end = await panel.get_attribute("data-start"), await panel.get_attribute("data-end")
-        assert start and end
-        m = cli_json(hub, "alarms", "metrics", "--since", start, "--until", end)
+        while True:  # a fetch still under way may redraw the panel while the CLI runs
+            start = await panel.get_attribute("data-start")
+            end = await panel.get_attribute("data-end")
+            assert start and end
+            m = cli_json(hub, "alarms", "metrics", "--since", start, "--until", end)
+            if await panel.get_attribute("data-start") == start:
+                break
         assert (await summary.inner_text()).startswith(f"{m.get('annunciated', 0)} alarms")
         assert m["positions"], m
         for position in m["positions"]:

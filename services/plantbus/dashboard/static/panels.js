@@ -68,7 +68,9 @@ async function perfLoad() {
   const r = await fetch("/api/alarm-metrics?range=" + encodeURIComponent(range));
   if (seq !== perfSeq) return; // a newer range was asked for
   const data = await panelShow(r, $("perf"));
+  if (seq !== perfSeq) return;
   if (data) perfDraw(data); else $("perf-summary").textContent = "";
+  $("perf").dataset.range = range; // what is drawn (a test waits for it)
 }
 
 const maint = { machines: [] };
