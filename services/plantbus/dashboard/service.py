@@ -29,6 +29,7 @@ from plantbus.dashboard.history import TrendView
 from plantbus.dashboard.http import MAX_BODY, errors_as_json, security_headers, strict_json
 from plantbus.dashboard.maintenance import MaintenanceView
 from plantbus.dashboard.options import DashboardOptions
+from plantbus.dashboard.quality import QualityWatch
 from plantbus.dashboard.state import DashboardState
 from plantbus.dashboard.streams import Streams
 from plantbus.kit import subjects
@@ -56,6 +57,7 @@ class DashboardService(Service):
         self.gate = Gate(self.options, ctx.audit, self.streams.close)
         self.backend = Backend(ctx.bus, ctx.grpc_tls, ctx.audit)
         self.state = DashboardState()
+        self.quality = QualityWatch(self.streams.push)
         self._runner: web.AppRunner | None = None
         self._subs: list[Subscription] = []
         self.url = ""
@@ -67,6 +69,7 @@ class DashboardService(Service):
     async def start(self) -> None:
         """Subscribe to the bus and start the web server."""
         await self._subscribe()
+        self.tasks.spawn(self.quality.run(), name="dashboard-quality")
         tls = self.options.ssl_context()
         self._runner = web.AppRunner(self._app(), access_log=None)
         await self._runner.setup()
@@ -110,9 +113,9 @@ class DashboardService(Service):
                     f"{subjects.PREFIX}.{pattern}", self._relay(update, kind)
                 )
             )
-        self._subs.append(
-            await self.ctx.bus.subscribe(f"{subjects.PREFIX}.telemetry.>", self._on_telemetry)
-        )
+        # every tag's samples, read raw for their quality alone (``quality``)
+        telemetry = f"{subjects.PREFIX}.telemetry.>"
+        self._subs.append(await self.ctx.bus.nc.subscribe(telemetry, cb=self.quality.on_message))
 
     def _app(self) -> web.Application:
         app = web.Application(middlewares=[errors_as_json], client_max_size=MAX_BODY)
@@ -142,19 +145,13 @@ class DashboardService(Service):
 
         return handler
 
-    async def _on_telemetry(self, subject: str, msg: Message, raw: Msg) -> None:
-        for sample in as_json(msg).get("samples", []):
-            if self.state.on_sample(sample):
-                self.streams.push(
-                    "quality", {"path": sample["path"], **self.state.quality[sample["path"]]}
-                )
-
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "index.html")
 
     async def _get_state(self, request: web.Request) -> web.Response:
         self.gate.reader(request)
-        return web.json_response(self.state.snapshot(), dumps=strict_json)
+        snapshot = {**self.state.snapshot(), "quality": self.quality.tags}
+        return web.json_response(snapshot, dumps=strict_json)
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         session = self.gate.reader(request)

@@ -1,5 +1,5 @@
 """What the page shows, kept in memory from the bus: latest value per subject, OEE trends,
-device health. Pure: the service feeds it decoded messages."""
+service health (tag quality is ``quality``'s). Pure: the service feeds it decoded messages."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ _TREND_POINTS = 720
 
 @dataclass
 class DashboardState:
-    """Latest OEE per scope, alarms, downtimes, work orders, services and tag quality."""
+    """Latest OEE per scope, alarms, downtimes, work orders and services."""
 
     oee: dict[str, dict[str, Any]] = field(default_factory=dict)
     trends: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
@@ -24,7 +24,6 @@ class DashboardState:
     downtimes: dict[str, dict[str, Any]] = field(default_factory=dict)
     workorders: dict[str, dict[str, Any]] = field(default_factory=dict)
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
-    quality: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeline: dict[str, deque[dict[str, Any]]] = field(default_factory=dict)
 
     def on_oee(self, snap: dict[str, Any]) -> None:
@@ -68,18 +67,6 @@ class DashboardState:
         """Keep each instance's latest heartbeat."""
         self.services[f"{hb.get('service')}.{hb.get('instance')}"] = hb
 
-    def on_sample(self, sample: dict[str, Any]) -> bool:
-        """Track quality per tag; True when the tag's quality changed (worth pushing)."""
-        path = sample["path"]
-        quality = sample.get("quality", "QUALITY_UNSPECIFIED")
-        before = self.quality.get(path, {}).get("quality")
-        self.quality[path] = {
-            "quality": quality,
-            "reason": sample.get("quality_reason", ""),
-            "t": time.time(),
-        }
-        return bool(before != quality)
-
     def snapshot(self) -> dict[str, Any]:
         """Everything, for a page that just opened."""
         return {
@@ -90,5 +77,4 @@ class DashboardState:
             "downtimes": list(self.downtimes.values())[::-1],
             "workorders": list(self.workorders.values()),
             "services": list(self.services.values()),
-            "quality": self.quality,
         }

@@ -237,7 +237,7 @@ const apply = {
   downtime: (d) => { state.downtimes[d.id] = Object.assign(state.downtimes[d.id] || maps(), d); },
   workorder: (w) => { const k = w.erp_id || w.number; state.workorders[k] = Object.assign(state.workorders[k] || maps(), w); },
   service: (h) => { state.services[h.service + "." + h.instance] = h; },
-  quality: (q) => { state.quality[q.path] = q; },
+  quality: (changed) => { changed.forEach((q) => { state.quality[q.path] = q; }); }, // coalesced, a list
 };
 
 async function signIn() {
