@@ -13,12 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
     "MAX_BODY",
+    "Approve",
     "Classify",
     "Comment",
     "Login",
     "MaintenanceDone",
     "OutOfService",
     "Refused",
+    "Reject",
     "Shelve",
     "bearer",
     "errors_as_json",
@@ -88,6 +90,16 @@ class MaintenanceDone(_Body):
     machine: str = Field(min_length=1, max_length=300)
     component: str = Field("machine", min_length=1, max_length=100)
     note: str = Field(min_length=1, max_length=500, pattern=r"\S")
+
+
+class Approve(_Body):
+    """Approve a proposed action: nothing to add (the value written is the proposal's)."""
+
+
+class Reject(_Body):
+    """Reject a proposed action: why is required (it is kept with the proposal)."""
+
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
 
 
 class Login(_Body):

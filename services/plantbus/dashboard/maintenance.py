@@ -1,19 +1,30 @@
 """The maintenance view: per machine, usage counters against their plans, the latest
-anomaly score of each monitored tag, and "maintenance done" (RecordMaintenance). Both go
-to the maintenance service as the signed-in user, so ``maintenance.read`` and
-``maintenance.record`` are checked (and the record audited) there, as for the CLI."""
+anomaly score of each monitored tag, the pending proposed actions, "maintenance done"
+(RecordMaintenance) and a proposal's approval or rejection (ApproveProposal,
+RejectProposal). Every call goes to the maintenance service as the signed-in user, so
+``maintenance.read``, ``maintenance.record`` and ``maintenance.approve`` are checked (and
+the actions audited) there, as for the CLI; an approval's write is that user's, checked
+by the device service against their write policy."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 import grpc
 from aiohttp import web
 from google.protobuf.message import Message
 
-from plantbus.dashboard.backend import Backend, View, as_json, as_user
-from plantbus.dashboard.http import MaintenanceDone, Refused, read_body, strict_json
+from plantbus.dashboard.backend import Backend, Metadata, View, as_json, as_user
+from plantbus.dashboard.http import (
+    Approve,
+    MaintenanceDone,
+    Refused,
+    Reject,
+    read_body,
+    strict_json,
+)
 from plantbus.v1 import maintenance_pb2, maintenance_pb2_grpc
 
 __all__ = ["MaintenanceView", "by_machine", "status"]
@@ -31,11 +42,17 @@ def _plan(p: maintenance_pb2.PlanState) -> dict[str, Any]:
     return out
 
 
-def by_machine(reply: maintenance_pb2.GetMaintenanceStatusResponse) -> list[dict[str, Any]]:
-    """Counters, plans and latest windows grouped per machine, sorted by machine."""
+def by_machine(
+    reply: maintenance_pb2.GetMaintenanceStatusResponse,
+    proposals: Iterable[maintenance_pb2.Proposal] = (),
+) -> list[dict[str, Any]]:
+    """Counters, plans, latest windows and proposals grouped per machine, sorted by
+    machine."""
     machines: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(
-        lambda: {"usage": [], "plans": [], "windows": []}
+        lambda: {"usage": [], "plans": [], "windows": [], "proposals": []}
     )
+    for proposal in proposals:
+        machines[proposal.machine]["proposals"].append(as_json(proposal))
     for u in reply.usage:
         machines[u.machine]["usage"].append(as_json(u))
     for p in reply.plans:
@@ -46,7 +63,7 @@ def by_machine(reply: maintenance_pb2.GetMaintenanceStatusResponse) -> list[dict
 
 
 async def status(
-    backend: Backend, meta: tuple[tuple[str, str], ...], machine: str = ""
+    backend: Backend, meta: Metadata, machine: str = ""
 ) -> maintenance_pb2.GetMaintenanceStatusResponse:
     """GetMaintenanceStatus of ``machine`` (every machine when empty)."""
 
@@ -60,8 +77,20 @@ async def status(
     return await backend.call("maintenance", call)
 
 
+async def pending(backend: Backend, meta: Metadata) -> list[maintenance_pb2.Proposal]:
+    """The pending proposals, newest first (ListProposals)."""
+
+    async def call(chan: grpc.aio.Channel) -> list[maintenance_pb2.Proposal]:
+        ask = maintenance_pb2.ListProposalsRequest(pending_only=True)
+        reply = await Stub(chan).ListProposals(ask, metadata=meta)
+        return list(reply.proposals)
+
+    return await backend.call("maintenance", call)
+
+
 class MaintenanceView(View):
-    """GET /api/maintenance and POST /api/maintenance/done."""
+    """GET /api/maintenance, POST /api/maintenance/done and
+    POST /api/maintenance/proposals/{id}/approve|reject."""
 
     async def get(self, request: web.Request) -> web.Response:
         """Where every machine (or ``?machine=``) stands."""
@@ -69,8 +98,12 @@ class MaintenanceView(View):
         machine = request.query.get("machine", "")
         if len(machine) > 300 or not machine.isprintable():
             raise Refused(400, "machine is a site/area/line/machine path of at most 300 chars")
-        reply = await status(self.backend, as_user(session), machine)
-        return web.json_response({"machines": by_machine(reply)}, dumps=strict_json)
+        meta = as_user(session)
+        reply = await status(self.backend, meta, machine)
+        proposals = [
+            p for p in await pending(self.backend, meta) if p.machine == machine or not machine
+        ]
+        return web.json_response({"machines": by_machine(reply, proposals)}, dumps=strict_json)
 
     async def done(self, request: web.Request) -> web.Response:
         """Record maintenance of a component: its counters restart from zero."""
@@ -90,9 +123,35 @@ class MaintenanceView(View):
             "maintenance", "maintenance.record", target, session.user, call
         )
 
+    async def decide(self, request: web.Request) -> web.Response:
+        """Approve (the proposed value is written as the signed-in user) or reject (with a
+        reason) one pending proposal; the proposal as it now stands."""
+        _, session = self.gate.actor(request)
+        proposal_id, action = request.match_info["id"], request.match_info["action"]
+        ask: Message
+        if action == "approve":
+            await read_body(request, Approve)
+            method, ask = "ApproveProposal", maintenance_pb2.ApproveProposalRequest(id=proposal_id)
+        elif action == "reject":
+            why = (await read_body(request, Reject)).reason.strip()
+            method = "RejectProposal"
+            ask = maintenance_pb2.RejectProposalRequest(id=proposal_id, reason=why)
+        else:
+            raise Refused(404, f"unknown proposal action {action!r}: approve or reject")
+
+        async def call(chan: grpc.aio.Channel) -> Message:
+            reply = await getattr(Stub(chan), method)(ask, metadata=as_user(session))
+            decided: Message = reply.proposal
+            return decided
+
+        return await self.backend.act(
+            "maintenance", f"proposal.{action}", proposal_id, session.user, call
+        )
+
     def routes(self) -> list[web.RouteDef]:
         """The view's routes."""
         return [
             web.get("/api/maintenance", self.get),
             web.post("/api/maintenance/done", self.done),
+            web.post("/api/maintenance/proposals/{id:[^/]+}/{action}", self.decide),
         ]

@@ -1,7 +1,8 @@
 // Plantbus dashboard, the panels that fetch their own data: alarm performance
 // (/api/alarm-metrics, the alerting service's GetAlarmMetrics with each figure's target)
-// and maintenance (/api/maintenance: counters against their plans, anomaly scores, and
-// "Maintenance done"). Uses app.js's helpers (h, $, text, bar, post, session, notify).
+// and maintenance (/api/maintenance: counters against their plans, anomaly scores,
+// "Maintenance done", and the proposed actions with one-click Approve and Reject). Uses
+// app.js's helpers (h, $, text, bar, post, session, notify).
 "use strict";
 const num = (v, digits) => { const n = finite(v, null); return n === null ? "–" : n.toFixed(digits); };
 const when = (ms) => (ms ? new Date(ms).toLocaleString() : "–");
@@ -111,6 +112,16 @@ function windowRow(w) {
       scored ? `anomaly score ${num(w.score, 2)} / ${num(w.threshold, 1)}` : "learning baseline"));
 }
 
+function proposalRow(p) {
+  const id = text(p.id);
+  const act = (label, action) => h("button", { type: "button", "data-testid": `maint-${action}-${id}`,
+    dataset: { proposal: id, proposalAction: action } }, label);
+  return h("div", { class: "row", "data-testid": `maint-proposal-${id}` },
+    h("span", {}, h("b", {}, `${text(p.tag).split("/").pop()} → ${num(p.value, 2)}`), " ",
+      h("span", { class: "muted" }, `${text(p.tag)} · ${text(p.reason)} · plan ${text(p.plan)} · proposed ${when(Date.parse(p.created))}`)),
+    session && h("span", {}, act("Approve", "approve"), " ", act("Reject", "reject")));
+}
+
 function maintDraw() {
   const pickMachine = $("maint-machine");
   const names = maint.machines.map((m) => m.machine);
@@ -119,6 +130,7 @@ function maintDraw() {
   const m = maint.machines.find((x) => x.machine === chosen);
   if (!m) { $("maint").replaceChildren(empty("No machine has counters or monitors")); return; }
   $("maint").replaceChildren(
+    h("h3", {}, "Proposed actions"), ...(m.proposals.length ? m.proposals.map(proposalRow) : [empty("none pending")]),
     h("h3", {}, "Usage counters"), ...(m.usage.length ? m.usage.map((u) => usageRow(u, m.machine)) : [empty("none")]),
     h("h3", {}, "Plans"), ...(m.plans.length ? m.plans.map(planRow) : [empty("none")]),
     h("h3", {}, "Condition and anomaly score"), ...(m.windows.length ? m.windows.map(windowRow) : [empty("no window yet")]));
@@ -141,12 +153,26 @@ async function maintDone(machine, component) {
   if (before) maintLoad();
 }
 
+// Approve: one click, the proposed value is written as the signed-in user (their write
+// policy decides). Reject: asks why.
+async function maintDecide(id, action) {
+  const body = action === "reject" ? { reason: prompt(`Reject ${id}: why?`) } : {};
+  if (action === "reject" && !(body.reason || "").trim()) return;
+  const p = await post(`/api/maintenance/proposals/${encodeURIComponent(id)}/${action}`, body, `${action} ${id}`);
+  $("maint-status").textContent = p
+    ? `${text(p.state).replace("PROPOSAL_STATE_", "").toLowerCase()} ${id}: ${text(p.tag)} = ${num(p.value, 2)} by ${text(p.decided_by)}${p.note ? " · " + text(p.note) : ""}`
+    : $("notice").textContent;
+  if (p) maintLoad();
+}
+
 function panelsSetup() {
   $("perf-range").addEventListener("change", perfLoad);
   $("maint-machine").addEventListener("change", maintDraw);
   $("maint").addEventListener("click", (e) => {
     const target = e.target.closest("[data-maint-machine]");
     if (target) maintDone(target.dataset.maintMachine, target.dataset.maintComponent);
+    const decide = e.target.closest("[data-proposal]");
+    if (decide) maintDecide(decide.dataset.proposal, decide.dataset.proposalAction);
   });
   document.addEventListener("plantbus:ready", () => {
     perfLoad(); maintLoad();
