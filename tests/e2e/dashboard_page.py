@@ -1,12 +1,15 @@
 """What the dashboard's browser tests share: Debian's Chromium and its flags, a hub
 started with `plantbus up` (the demo plant) for them, login links as the operator gets
-them, and publishing on the hub's bus as the service that owns a subject."""
+them, applying a changed plant to it as `plantbus up` applied the first, and publishing on
+the hub's bus as the service that owns a subject."""
 
 from __future__ import annotations
 
 import json
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,6 +66,31 @@ def login_link(hub: dict[str, Any]) -> str:
     link = out.stdout.strip()
     assert link.startswith(f"{hub['url']}login#")
     return link
+
+
+def apply_plant(hub: dict[str, Any], plant: Path, why: str) -> None:
+    """`plantbus config apply PLANT` with the environment `plantbus up` gave its own first
+    config: the hub's data dir (the ERP exchange is under it, not in the current
+    directory) and the simulator's ports (else the demo devices would point at the
+    default ones, where nothing answers, for every test after this one)."""
+    runtime = json.loads((hub["data"] / "runtime.json").read_text())
+    env = {
+        **os.environ,
+        "PLANTBUS_DATA_DIR": str(hub["data"].resolve()),
+        **{
+            f"PLANTBUS_SIM_{k.upper()}_PORT": a.rsplit(":", 1)[1] for k, a in runtime["sim"].items()
+        },
+    }
+    command = [sys.executable, "-m", "plantbus.cli", "config", "apply", str(plant), "-m", why]
+    out = subprocess.run(
+        [*command, "--data-dir", str(hub["data"])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
 
 
 _PUBLISHER = {"telemetry": "device", "alarm": "alerting", "downtime": "oee", "oee": "oee"}

@@ -3,15 +3,17 @@ running hub (`plantbus up`, the demo plant with its simulator): the panel shows 
 figures `plantbus alarms metrics` gives for the same range, each beside its target; the
 maintenance view shows m2's counters and plans, the trend view m2's vibration forecast
 with its band; "Maintenance done" is refused to the operator (who lacks
-maintenance.record) with the service's reason, and once the role grants it, recording
-resets the counter. Without alarm.read and maintenance.read the panels say "Not
-permitted"."""
+maintenance.record) with the service's reason, and while the role grants it, recording
+resets the counter (the grant is taken back after: the other browser tests share the
+hub). Without alarm.read and maintenance.read the panels say "Not permitted"."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,7 @@ from tests.e2e.dashboard_page import (
     ARTIFACTS,
     CHROMIUM,
     WATCH_CSP,
+    apply_plant,
     login_link,
     need_chromium,
     raise_bad_quality_alarm,
@@ -113,17 +116,21 @@ async def test_alarm_performance_panel_shows_get_alarm_metrics_with_targets(
         await browser.close()
 
 
-def grant_maintenance_record(hub: dict[str, Any], tmp: Path) -> None:
-    """The admin gives the operator role maintenance.record: `plantbus config apply`."""
+@contextlib.contextmanager
+def maintenance_record_granted(hub: dict[str, Any], tmp: Path) -> Iterator[None]:
+    """The admin gives the operator role maintenance.record (`plantbus config apply`) for
+    the block, and takes it back after: the other tests share this hub."""
     plant = tmp / "plant"
     shutil.copytree(hub["plant"], plant)
     doc = yaml.safe_load((plant / "plant.yaml").read_text())
     (operator,) = [r for r in doc["roles"] if r["name"] == "operator"]
     operator["permissions"].append("maintenance.record")
     (plant / "plant.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    why = "operators record maintenance"
-    out = plantbus("config", "apply", str(plant), "-m", why, data_dir=hub["data"])
-    assert out.returncode == 0, out.stderr
+    apply_plant(hub, plant, "operators record maintenance")
+    try:
+        yield
+    finally:
+        apply_plant(hub, hub["plant"], "operators no longer record maintenance")
 
 
 @pytest.mark.timeout(420)  # a forecast needs m2 running for three windows after the start
@@ -191,15 +198,15 @@ async def test_maintenance_view_counters_forecast_and_done(
         await expect(notice).to_contain_text("maintenance.record")
         assert cycles(cli_json(hub, "maintenance", "status", M2)) >= shown
 
-        grant_maintenance_record(hub, tmp_path)
-        deadline = time.monotonic() + 30
-        while True:  # until the grant reaches the maintenance service
-            async with page.expect_response(lambda r: "/api/maintenance/done" in r.url) as sent:
-                await done.click()
-            if (await sent.value).status == 200:
-                break
-            assert time.monotonic() < deadline, await notice.inner_text()
-            await page.wait_for_timeout(1000)
+        with maintenance_record_granted(hub, tmp_path):
+            deadline = time.monotonic() + 30
+            while True:  # until the grant reaches the maintenance service
+                async with page.expect_response(lambda r: "/api/maintenance/done" in r.url) as s:
+                    await done.click()
+                if (await s.value).status == 200:
+                    break
+                assert time.monotonic() < deadline, await notice.inner_text()
+                await page.wait_for_timeout(1000)
         await expect(page.get_by_test_id("maint-status")).to_contain_text("recorded on")
         record = cli_json(hub, "maintenance", "status", M2)
         (spindle,) = [u for u in record["usage"] if u["component"] == "spindle"]
