@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from plantbus.kit.bus import Bus
-from plantbus.testing.messages import collected
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import service_pb2
 from tests.e2e.dashboard_page import ARGS, CHROMIUM, need_chromium
 from tests.e2e.test_dashboard_panels import signed_in
-from tests.integration.dashboard.client import serving
+from tests.integration.dashboard.client import audits, serving
 from tests.integration.maintenance.test_maintenance_proposals import ID, M2, SPEED, hub, pending
 
 if TYPE_CHECKING:
@@ -33,11 +32,7 @@ async def test_a_proposal_is_approved_with_one_click_and_written_as_the_user(
     from playwright.async_api import async_playwright, expect
 
     need_chromium()
-    device_audit = await collected(bus, "plantbus.v1.audit.device", service_pb2.AuditRecord)
-    maintenance_audit = await collected(
-        bus, "plantbus.v1.audit.maintenance", service_pb2.AuditRecord
-    )
-    dashboard_audit = await collected(bus, "plantbus.v1.audit.dashboard", service_pb2.AuditRecord)
+    audit = await audits(bus, "device", "maintenance", "dashboard")
     async with (
         hub(bus, nats_url, tmp_path) as (_, service, m2),
         serving(nats_url, tmp_path, token_user="eng") as dash,
@@ -72,10 +67,10 @@ async def test_a_proposal_is_approved_with_one_click_and_written_as_the_user(
         assert await page.evaluate("window.__violations") == []
         await browser.close()
     written = [
-        (a.actor, a.target, a.attributes["via"]) for a in device_audit if a.outcome == SUCCESS
+        (a.actor, a.target, a.attributes["via"]) for a in audit["device"] if a.outcome == SUCCESS
     ]
     assert written == [("eng", SPEED, "maintenance")]
-    approved = [(a.action, a.actor) for a in maintenance_audit if a.outcome == SUCCESS]
+    approved = [(a.action, a.actor) for a in audit["maintenance"] if a.outcome == SUCCESS]
     assert ("maintenance.approve", "eng") in approved
-    ours = [(a.action, a.actor, a.target) for a in dashboard_audit if "proposal" in a.action]
+    ours = [(a.action, a.actor, a.target) for a in audit["dashboard"] if "proposal" in a.action]
     assert ours == [("dashboard.proposal.approve", "eng", ID)]

@@ -15,12 +15,15 @@ from typing import Any
 import aiohttp
 
 from plantbus.dashboard.service import DashboardService
+from plantbus.kit.bus import Bus
 from plantbus.kit.net import free_port
 from plantbus.kit.runner import Runner
 from plantbus.kit.service import Service
 from plantbus.testing.harness import hosted
+from plantbus.testing.messages import collected
+from plantbus.v1 import service_pb2
 
-__all__ = ["TOKEN", "Dashboard", "raw_request", "serving"]
+__all__ = ["TOKEN", "Dashboard", "audits", "raw_request", "serving"]
 
 TOKEN = "t0ken-for-tests-only"
 
@@ -87,6 +90,12 @@ async def serving(
         service = runner.services["dashboard"]
         assert isinstance(service, DashboardService)
         yield Dashboard(service, f"{scheme}://127.0.0.1:{port}", http, runner)
+
+
+async def audits(bus: Bus, *services: str) -> dict[str, list[service_pb2.AuditRecord]]:
+    """Per service, the audit records it publishes from now on."""
+    record = service_pb2.AuditRecord
+    return {s: await collected(bus, f"plantbus.v1.audit.{s}", record) for s in services}
 
 
 async def raw_request(port: int, head: bytes, body: bytes = b"") -> tuple[int, dict[str, Any]]:

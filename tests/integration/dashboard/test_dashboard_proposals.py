@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from plantbus.kit.bus import Bus
-from plantbus.testing.messages import collected
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import service_pb2
-from tests.integration.dashboard.client import Dashboard, serving
+from tests.integration.dashboard.client import Dashboard, audits, serving
 from tests.integration.maintenance.test_maintenance_proposals import ID, M2, SPEED, hub, pending
 
 DECIDE = f"/api/maintenance/proposals/{ID}"
@@ -31,10 +30,7 @@ async def _post(dash: Dashboard, path: str, body: Any, csrf: str | None) -> tupl
 async def test_proposals_are_shown_and_decided_as_the_signed_in_user(
     bus: Bus, nats_url: str, tmp_path: Path
 ) -> None:
-    maintenance_audit = await collected(
-        bus, "plantbus.v1.audit.maintenance", service_pb2.AuditRecord
-    )
-    dashboard_audit = await collected(bus, "plantbus.v1.audit.dashboard", service_pb2.AuditRecord)
+    audit = await audits(bus, "maintenance", "dashboard")
     async with hub(bus, nats_url, tmp_path) as (_, service, m2):
         before = m2.speed_setpoint
         await wait_until(lambda: pending(service) == [ID], timeout=20, message="the proposal")
@@ -73,9 +69,9 @@ async def test_proposals_are_shown_and_decided_as_the_signed_in_user(
             )
             assert rejected["note"] == "speed stays tonight"
             assert pending(service) == [] and m2.speed_setpoint == before
-    ours = [(a.action, a.actor, a.target) for a in dashboard_audit if "proposal" in a.action]
+    ours = [(a.action, a.actor, a.target) for a in audit["dashboard"] if "proposal" in a.action]
     assert ours == [("dashboard.proposal.reject", "olga", ID)]
-    outcomes = [(a.action, a.actor, a.outcome) for a in maintenance_audit]
+    outcomes = [(a.action, a.actor, a.outcome) for a in audit["maintenance"]]
     assert ("maintenance.approve", "visitor", service_pb2.AUDIT_OUTCOME_DENIED) in outcomes
     assert ("maintenance.reject", "olga", service_pb2.AUDIT_OUTCOME_SUCCESS) in outcomes
 
