@@ -22,9 +22,7 @@ TAGS = [f"s/a/l/m{m}/t{t}" for m in range(10) for t in range(80)]
 """800 tags: more than the 500 events a browser's queue holds."""
 
 
-async def _publish(
-    bus: Bus, path: str, quality: telemetry_pb2.Quality.ValueType, reason: str = ""
-) -> None:
+async def _publish(bus: Bus, path: str, quality: telemetry_pb2.Quality, reason: str = "") -> None:
     sample = telemetry_pb2.TagSample(path=path, quality=quality, quality_reason=reason)
     sample.value.double_value = 1.0
     batch = telemetry_pb2.TagSampleBatch(samples=[sample])
