@@ -3,9 +3,9 @@ real device service (on the simulator's Modbus server) and maintenance service: 
 pending proposal is shown with its tag, value, reason and time; deciding it needs a
 session (401), its CSRF token (403) and, in the maintenance service, the signed-in user's
 ``maintenance.approve`` (403 with the service's reason) and write policy (403, the
-proposal stays pending); a rejection needs a reason and is the user's, audited by the
-dashboard and the maintenance service. The one-click approval in a browser is
-tests/e2e/test_dashboard_proposals.py."""
+proposal stays pending); an approval carries no value of its own (400); a rejection
+needs a reason and is the user's, audited by the dashboard and the maintenance service.
+The one-click approval in a browser is tests/e2e/test_dashboard_proposals.py."""
 
 from __future__ import annotations
 
@@ -52,6 +52,8 @@ async def test_proposals_are_shown_and_decided_as_the_signed_in_user(
             assert status == 403 and "maintenance.approve" in refused["error"]
             status, _ = await _post(dash, f"{DECIDE}/frobnicate", {}, csrf)
             assert status == 404
+            status, refused = await _post(dash, f"{DECIDE}/approve", {"value": 2000}, csrf)
+            assert status == 400 and "value" in refused["error"]  # the value is the proposal's
         async with serving(nats_url, tmp_path, token_user="olga") as dash:
             csrf = await dash.sign_in()
             status, refused = await _post(dash, f"{DECIDE}/approve", {}, csrf)
