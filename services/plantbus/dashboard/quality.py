@@ -30,17 +30,18 @@ log = logging.getLogger("plantbus.dashboard")
 _BATCH = telemetry_pb2.TagSampleBatch
 _TYPE = _BATCH.DESCRIPTOR.full_name
 _NAMES = {v.number: v.name for v in telemetry_pb2.Quality.DESCRIPTOR.values}
+_GOOD = telemetry_pb2.QUALITY_GOOD
 
 
 class QualityWatch:
-    """Every tag's latest quality (``tags``: path -> quality, reason, since ``t``) and the
-    changes not yet pushed."""
+    """Every tag's latest quality (``tags``: path -> quality, reason, and ``t``, when it
+    became that) and the changes not yet pushed."""
 
     def __init__(self, push: Callable[[str, Any], None], every_s: float = 1.0) -> None:
         self.tags: dict[str, dict[str, Any]] = {}
         self.dropped = 0
         """Messages that were not a readable TagSampleBatch."""
-        self._codes: dict[str, int] = {}
+        self._seen: dict[str, int | tuple[int, str]] = {}
         self._changed: dict[str, dict[str, Any]] = {}
         self._push = push
         self._every_s = every_s
@@ -55,11 +56,13 @@ class QualityWatch:
         except DecodeError as err:
             self._drop(raw, str(err))
             return
-        codes = self._codes
+        seen = self._seen
         for sample in samples:
             path, code = sample.path, sample.quality
-            if codes.get(path) != code:
-                codes[path] = code
+            # a good sample is compared by its code alone; another also by its reason
+            key = code if code == _GOOD else (code, sample.quality_reason)
+            if seen.get(path) != key:
+                seen[path] = key
                 entry = {"quality": _NAMES.get(code, str(code)), "reason": sample.quality_reason}
                 self.tags[path] = self._changed[path] = {**entry, "t": time.time()}
 

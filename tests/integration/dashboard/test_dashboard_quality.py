@@ -1,7 +1,8 @@
 """Tag quality on the dashboard at plant scale: every tag's quality is known (``/api/state``)
 and its changes reach an open page coalesced, as lists: a first cycle of more tags than a
 browser's queue holds is one event, not a dropped browser; a tag turning bad is pushed with
-its reason; a message that is not a TagSampleBatch is dropped and counted."""
+its reason (and again when the reason changes); a message that is not a TagSampleBatch is
+dropped and counted."""
 
 from __future__ import annotations
 
@@ -66,6 +67,9 @@ async def test_quality_changes_reach_the_page_coalesced(
             await wait_until(lambda: seen()[TAGS[7]] == "QUALITY_BAD", timeout=10)
             (last,) = [d for k, d in events if k == "quality"][-1]
             assert last["reason"] == "connection lost"
+            await _publish(bus, TAGS[7], telemetry_pb2.QUALITY_BAD, "illegal address")
+            await wait_until(lambda: dash.service.quality.tags[TAGS[7]]["reason"] != last["reason"])
+            assert dash.service.quality.tags[TAGS[7]]["reason"] == "illegal address"
             reading.cancel()
 
         async with dash.http.get(f"{dash.base}/api/state") as reply:
