@@ -95,7 +95,9 @@ async def serving(
 async def audits(bus: Bus, *services: str) -> dict[str, list[service_pb2.AuditRecord]]:
     """Per service, the audit records it publishes from now on."""
     record = service_pb2.AuditRecord
-    return {s: await collected(bus, f"plantbus.v1.audit.{s}", record) for s in services}
+    out = {s: await collected(bus, f"plantbus.v1.audit.{s}", record) for s in services}
+    await bus.nc.flush()  # subscribed at the server before anything is audited
+    return out
 
 
 async def raw_request(port: int, head: bytes, body: bytes = b"") -> tuple[int, dict[str, Any]]:

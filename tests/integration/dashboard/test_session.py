@@ -158,6 +158,7 @@ async def test_sign_out_ends_the_session_and_its_stream(dash: Dashboard) -> None
 
 async def test_sign_in_and_links_are_audited(dash: Dashboard, bus: Bus) -> None:
     records = await collected(bus, "plantbus.v1.audit.dashboard", service_pb2.AuditRecord)
+    await bus.nc.flush()  # the subscription is in place before the first record
     link = await dash.login_link()
     await dash.redeem(link)
     await dash.redeem(link)
