@@ -2,7 +2,7 @@
 truth: what ``plantbus maintenance backtest`` replays (pure, seeded, no servers).
 
 Samples every ``step_s`` of state, spindle temperature and vibration of every machine,
-stamped from ``start`` in simulated time (wear at the line's pace: ``speed`` 1), in the
+stamped from ``start`` in simulated time (wear at the line's pace unless ``wear_speed``), in the
 columns of ``plantbus history export`` (path, time, value, quality, receive_time). The
 truth lists m2's bearing failures and replacements.
 """
@@ -23,10 +23,15 @@ PREFIX: Final = "demo/machining/line1"
 
 
 def simulate(
-    days: float, step_s: float = 5.0, seed: int = 7, start: float = 1_800_000_000.0
+    days: float,
+    step_s: float = 5.0,
+    seed: int = 7,
+    start: float = 1_800_000_000.0,
+    wear_speed: float = 1.0,
 ) -> tuple[list[tuple[str, float, float]], list[Failure], tuple[float, float]]:
-    """(samples (path, time, value) in time order, failures, (start, end))."""
-    machines = line(seed)
+    """(samples (path, time, value) in time order, failures, (start, end)); ``wear_speed``
+    accelerates m2's wear as ``plantbus sim --wear-speed`` does."""
+    machines = line(seed, wear_speed=wear_speed)
     samples: list[tuple[str, float, float]] = []
     steps = int(days * 86400 / step_s)
     for k in range(steps + 1):
@@ -41,15 +46,7 @@ def simulate(
     failures = []
     for m in machines:
         if m.bearing is not None:
-            for fail_h in m.bearing.failures_h(days * 24):
-                failures.append(
-                    Failure(
-                        f"{PREFIX}/{m.name}",
-                        "spindle",
-                        start + fail_h * 3600,
-                        start + (fail_h + m.bearing.repair_h) * 3600,
-                    )
-                )
+            failures += m.bearing.truth(f"{PREFIX}/{m.name}", start, days * 86400)
     return samples, failures, (start, start + steps * step_s)
 
 

@@ -14,6 +14,8 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from plantbus.kit.truth import Failure
+
 __all__ = ["Bearing", "MachineSim", "MachineState", "Planned", "Reason", "line"]
 
 
@@ -91,6 +93,15 @@ class Bearing:
             k * self.period_h + self.fail_h
             for k in range(int(until_h // self.period_h) + 1)
             if k * self.period_h + self.fail_h <= until_h
+        ]
+
+    def truth(self, machine: str, start: float, until_s: float) -> list[Failure]:
+        """Ground truth in the line's time: every failure of ``machine``'s bearing within
+        ``until_s`` seconds of ``start`` (Unix seconds), and when its new one is in."""
+        line_s = 3600 / self.speed  # line seconds per hour of wear
+        return [
+            Failure(machine, "spindle", start + h * line_s, start + (h + self.repair_h) * line_s)
+            for h in self.failures_h(until_s / line_s)
         ]
 
 

@@ -1,0 +1,57 @@
+"""The demo plant's maintenance section at every wear speed `plantbus up --wear-speed`
+allows: replayed through the engine against the simulated line (polled every 0.5 s as the
+demo's devices are, on a simulated clock), m2's bearing is warned of before it fails,
+as far ahead in simulated hours as at the demo's speed, and the healthy machines raise
+no warning."""
+
+from __future__ import annotations
+
+import pytest
+
+from plantbus.config.loader import load_sources, read_sources
+from plantbus.maintenance.backtest import backtest
+from plantbus.maintenance.service import robust_model
+from plantbus.sim import demo_plant
+from plantbus.sim.history import simulate
+from plantbus.sim.model import Bearing
+from plantbus.sim.wear import DEMO_WEAR_SPEED, MAX_WEAR_SPEED, scale_maintenance, scaled_sources
+
+M2 = "demo/machining/line1/m2"
+
+
+@pytest.mark.parametrize("wear_speed", [DEMO_WEAR_SPEED, 600.0, MAX_WEAR_SPEED])
+def test_the_bearing_is_warned_of_a_day_ahead_at_every_wear_speed(wear_speed: float) -> None:
+    config = load_sources(scaled_sources(read_sources(demo_plant()), wear_speed), environ={})
+    fail_s = Bearing().fail_h * 3600 / wear_speed
+    samples, failures, span = simulate(
+        fail_s * 1.02 / 86400, step_s=0.5, seed=7, wear_speed=wear_speed
+    )
+    result = backtest(config, samples, failures, span, robust_model, with_reference=False)
+    forecast = result.rows[0]
+    assert [f.machine for f in result.failures] == [M2]
+    (lead_h,) = forecast.leads_h
+    assert lead_h is not None, "no warning before the failure"
+    assert lead_h * wear_speed >= 24, f"{lead_h * wear_speed:.1f} simulated hours ahead"
+    assert forecast.false_per_machine_week == 0
+
+
+def test_only_the_wears_clock_is_scaled() -> None:
+    section = {
+        "monitors": [{"tag": "s/a/l/m/v", "window_s": 30}, {"tag": "s/a/l/m/t", "min_samples": 9}],
+        "plans": [
+            {"name": "c", "by": "condition", "warning": 0.4, "forecast_window_h": 0.2},
+            {"name": "d", "by": "condition", "warning": 1},
+            {"name": "u", "by": "running_hours", "due": 500, "warning": 50},
+        ],
+    }
+    out = scale_maintenance(section, 0.05)
+    assert out["monitors"] == [
+        {"tag": "s/a/l/m/v", "window_s": 1.5, "min_samples": 2},
+        {"tag": "s/a/l/m/t", "window_s": 3.0, "min_samples": 2},  # default 60 s
+    ]
+    assert out["plans"][0] == pytest.approx(
+        {"name": "c", "by": "condition", "warning": 0.02, "forecast_window_h": 0.01}
+    )
+    assert out["plans"][1]["forecast_window_h"] == pytest.approx(1.2)  # the default, 24 h
+    assert out["plans"][2] == section["plans"][2]  # the line's own hours are not accelerated
+    assert section["monitors"][0] == {"tag": "s/a/l/m/v", "window_s": 30}  # not changed
