@@ -9,8 +9,15 @@ from typing import Any
 import click
 
 from plantbus.kit import natsconfig
+from plantbus.sim.wear import DEMO_WEAR_SPEED, MAX_WEAR_SPEED
 
-__all__ = ["int_option", "mqtt_port_option", "out_option", "plant_config_option"]
+__all__ = [
+    "int_option",
+    "mqtt_port_option",
+    "out_option",
+    "plant_config_option",
+    "wear_speed_option",
+]
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -41,3 +48,18 @@ def plant_config_option(help: str, envvar: str | None = None) -> Decorator:
 def int_option(flag: str, envvar: str, help: str) -> Decorator:
     """An optional whole-number option also read from ``envvar`` (ports of ``run``)."""
     return click.option(flag, envvar=envvar, type=int, help=help)
+
+
+def wear_speed_option() -> Decorator:
+    """``--wear-speed`` of ``plantbus up``: how much faster than the line m2's bearing
+    wears, from real time (1) to :data:`~plantbus.sim.wear.MAX_WEAR_SPEED`."""
+    return click.option(
+        "--wear-speed",
+        type=click.FloatRange(1.0, MAX_WEAR_SPEED),
+        default=DEMO_WEAR_SPEED,
+        show_default=True,
+        help="How much faster than the line m2's bearing wears (120: a simulated day in "
+        f"12 minutes, the failure after 48; {MAX_WEAR_SPEED:g}: a day in 36 s, the failure "
+        "after 144 s); the plant config's maintenance windows and condition plans, "
+        "written for 120, are scaled to it (docs/maintenance.md).",
+    )

@@ -6,7 +6,7 @@ import asyncio
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
@@ -15,11 +15,12 @@ from pydantic import ValidationError
 
 from plantbus.cli.hub import default_data_dir
 from plantbus.config.oee import ShiftCalendar
+from plantbus.kit.truth import write_truth
 from plantbus.oee.calendar import status_at
 from plantbus.sim import INSTALL, demo_plant, missing_libraries
-from plantbus.sim.model import Planned, Reason
+from plantbus.sim.model import Bearing, Planned, Reason
 
-__all__ = ["calendar_of", "commands", "planned_by"]
+__all__ = ["TRUTH_FILE", "calendar_of", "commands", "planned_by"]
 
 SIM_LINE = "demo/machining/line1"
 
@@ -62,6 +63,24 @@ class _Line:
     calendar: ShiftCalendar | None
 
 
+TRUTH_FILE = "sim-truth.json"
+"""In the data dir: the running simulator's ground truth (plantbus.kit.truth), wall time."""
+
+
+def _say_wear(bearing: Bearing | None, run: _Line, started: float, data_dir: Path) -> None:
+    """Say when m2's bearing fails, and write the first failures as ground truth."""
+    if bearing is None:
+        return
+    wall = replace(bearing, speed=bearing.speed * run.speed)  # wear per wall-clock second
+    failures = wall.truth(f"{SIM_LINE}/m2", started, 3 * wall.period_h * 3600 / wall.speed)
+    write_truth(data_dir / TRUTH_FILE, failures, (started, failures[-1].replaced))
+    click.echo(
+        f"m2's spindle bearing fails {(failures[0].time - started) / 60:.1f} min after the "
+        f"start ({bearing.fail_h:g} h of wear at {run.wear_speed:g}x), then every "
+        f"{wall.period_h * 3600 / wall.speed / 60:.1f} min (ground truth: {TRUTH_FILE})"
+    )
+
+
 async def _serve(host: str, ports: tuple[int, int], run: _Line, data_dir: Path) -> None:
     # imported here: asyncua and pymodbus weigh about 25 MB, which every other command
     # (and every `plantbus run SERVICE` process) would otherwise carry
@@ -71,11 +90,12 @@ async def _serve(host: str, ports: tuple[int, int], run: _Line, data_dir: Path) 
     from plantbus.sim.opcua_server import serve_opcua
     from plantbus.sim.server import ModbusSim, serve_modbus
 
-    seed, speed, wear_speed, calendar = run.seed, run.speed, run.wear_speed, run.calendar
+    seed, wear_speed, calendar = run.seed, run.wear_speed, run.calendar
     modbus_port, opcua_port = ports
     cert, key = sim_certificate(data_dir)
     machines = line(seed, planned_by(calendar) if calendar else None, wear_speed)
-    sim = ModbusSim(machines, speed=speed)
+    sim = ModbusSim(machines, speed=run.speed)
+    started = time.time()  # the wall clock when the simulated clock starts at 0
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -90,14 +110,7 @@ async def _serve(host: str, ports: tuple[int, int], run: _Line, data_dir: Path) 
             )
             if calendar:
                 click.echo(f"following shift calendar {calendar.name!r}: stops in breaks")
-            bearing = machines[1].bearing
-            if bearing is not None:
-                fail_s = bearing.fail_h * 3600 / wear_speed / speed
-                click.echo(
-                    f"m2's spindle bearing fails {fail_s / 60:.0f} min after the start "
-                    f"({bearing.fail_h:g} h of wear at {wear_speed:g}x), then every "
-                    f"{bearing.period_h * 3600 / wear_speed / speed / 60:.0f} min"
-                )
+            _say_wear(machines[1].bearing, run, started, data_dir)
             der = cert.read_bytes()
             click.echo(f"OPC UA signs and encrypts; its certificate has SHA-256 {fingerprint(der)}")
             if not TrustList.of(data_dir, "opcua").contains(der):

@@ -20,7 +20,7 @@ import psutil
 from plantbus import sim
 from plantbus.cli.dashboard import remove_token, write_token
 from plantbus.cli.hub import Hub, hub_options
-from plantbus.cli.options import mqtt_port_option, plant_config_option
+from plantbus.cli.options import mqtt_port_option, plant_config_option, wear_speed_option
 from plantbus.cli.supervisor import Supervisor
 from plantbus.cli.up_children import (
     Services,
@@ -30,10 +30,12 @@ from plantbus.cli.up_children import (
     service_options,
     sim_child,
     sim_ports,
+    wear_config,
 )
 from plantbus.cli.up_nats import start_nats
 from plantbus.cli.up_ready import first_login, print_ready, runtime_of, wait_ready
 from plantbus.kit.registry import SERVICES
+from plantbus.sim.wear import DEMO_WEAR_SPEED
 
 __all__ = ["up"]
 
@@ -84,6 +86,7 @@ class _Stop:
     "--single-process", is_flag=True, help="Host every service in one process (small edge boxes)."
 )
 @click.option("--no-sim", is_flag=True, help="Do not start the simulated plant.")
+@wear_speed_option()
 @click.option(
     "--random-ports",
     is_flag=True,
@@ -113,6 +116,7 @@ def up(
     mqtt_port: int,
     single_process: bool,
     no_sim: bool,
+    wear_speed: float,
     random_ports: bool,
     config_path: Path | None,
     dashboard_port: int,
@@ -124,6 +128,8 @@ def up(
 ) -> None:
     """Start the whole hub: embedded NATS with JetStream, every service, a simulated plant."""
     _refuse(hub, cluster)
+    if no_sim and wear_speed != DEMO_WEAR_SPEED:
+        raise click.UsageError("--wear-speed is the simulated plant's: leave out --no-sim")
     if not no_sim:
         require_sim()
     data_dir = hub.data_dir
@@ -145,9 +151,10 @@ def up(
         env_ports = sim_ports(random_ports)
         token = _export(data_dir, env_ports, cluster)
         web_ports = (dashboard_port, api_port)
-        options = service_options(config_path, mqtt_url, web_ports, random_ports)
+        bootstrap = wear_config(config_path, data_dir, wear_speed)
+        options = service_options(bootstrap, mqtt_url, web_ports, random_ports)
         if not no_sim:
-            supervisor.add(sim_child(data_dir, env_ports, config_path))
+            supervisor.add(sim_child(data_dir, env_ports, config_path, wear_speed))
         secure = not hub.nats_url_override  # an outside NATS: its credentials are the user's
         services = Services.of(data_dir, nats_url, secure, grpc_env, options, random_ports)
         for child in services.children(single_process):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import click
 
 from plantbus import sim
 from plantbus.cli.supervisor import Child
+from plantbus.config.loader import read_sources
 from plantbus.kit import natsconfig
 from plantbus.kit import pki as pki_mod
 from plantbus.kit.grpc_settings import is_loopback
@@ -22,6 +24,7 @@ from plantbus.kit.net import free_port
 from plantbus.kit.registry import SERVICES
 from plantbus.kit.signing import ensure_signing_key
 from plantbus.sdk.errors import ConfigError
+from plantbus.sim.wear import DEMO_WEAR_SPEED, scaled_sources
 
 __all__ = [
     "DEFAULT_SIM_PORTS",
@@ -32,12 +35,10 @@ __all__ = [
     "service_options",
     "sim_child",
     "sim_ports",
+    "wear_config",
 ]
 
 DEFAULT_SIM_PORTS = {"modbus": 5020, "opcua": 4840}
-DEMO_WEAR_SPEED = 120
-"""m2's bearing wears 120 times faster than the line runs (a simulated day in 12
-minutes): it fails 48 minutes after the start (examples/plant/maintenance.yaml)."""
 
 
 def _python_cmd(*args: str) -> list[str]:
@@ -104,13 +105,31 @@ class Services:
         return env
 
 
-def sim_child(data_dir: Path, ports: dict[str, int], config_path: Path | None) -> Child:
+def sim_child(
+    data_dir: Path, ports: dict[str, int], config_path: Path | None, wear_speed: float
+) -> Child:
     """The simulated plant on ``ports``, its OPC UA certificate trusted by this hub."""
     _trust_sim(data_dir)
     args = ["sim", "--modbus-port", str(ports["modbus"]), "--opcua-port", str(ports["opcua"])]
-    args += ["--wear-speed", str(DEMO_WEAR_SPEED), "--data-dir", str(data_dir)]
+    args += ["--wear-speed", f"{wear_speed:g}", "--data-dir", str(data_dir)]
     plant = ["--plant", str(config_path)] if config_path else []
     return Child("sim", _python_cmd(*args, *plant), data_dir / "logs" / "sim.log")
+
+
+def wear_config(config_path: Path | None, data_dir: Path, wear_speed: float) -> Path | None:
+    """The plant config to start from at ``wear_speed``: ``config_path`` itself at the
+    demo's speed, else its files under ``<data_dir>/plant-wear/`` with the maintenance
+    section scaled (:func:`plantbus.sim.wear.scaled_sources`), written again at every
+    start."""
+    if config_path is None or wear_speed == DEMO_WEAR_SPEED:
+        return config_path
+    sources = scaled_sources(read_sources(config_path), wear_speed)
+    out = data_dir / "plant-wear"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for source in sources:
+        (out / Path(source.name).name).write_text(source.text, encoding="utf-8")
+    return out
 
 
 def renew_pki(data_dir: Path, processes: list[str]) -> pki_mod.Pki:
