@@ -43,7 +43,8 @@ class Receiver:
             self.refused.append("bad signature")
             return web.Response(status=401)
         self.filed.setdefault(msg_id, json.loads(body))
-        return web.Response(status=201, headers={"Location": f"/requests/{len(self.filed)}"})
+        number = list(self.filed).index(msg_id) + 1  # a repeat answers its first filing
+        return web.Response(status=201, headers={"Location": f"/requests/{number}"})
 
 
 @contextlib.asynccontextmanager
