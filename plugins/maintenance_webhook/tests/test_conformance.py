@@ -37,7 +37,7 @@ class KitReceiver:
     async def received(self) -> list[str]:
         return [body["key"] for body in self.hooks.filed.values()]
 
-    def refuse(self, on: bool) -> None:
+    async def refuse(self, on: bool) -> None:
         self.refusing = on
 
     async def _handle(self, request: web.Request) -> web.Response:

@@ -64,7 +64,7 @@ class ConformanceTarget(Protocol):
         """The keys of the requests filed so far, one entry per filed request, in order."""
         ...
 
-    def refuse(self, on: bool) -> None:
+    async def refuse(self, on: bool) -> None:
         """While on, refuse every request for good (HTTP 4xx, a missing project...)."""
         ...
 
@@ -191,11 +191,11 @@ class MaintenanceConformance(PluginConformance):
         no_secret_shown: Callable[[str], None],
     ) -> None:
         """A refusal is NotifierRejected with the target's reason; the next send works."""
-        conformance_target.refuse(True)
+        await conformance_target.refuse(True)
         with pytest.raises(NotifierRejected) as refused:
             await self._call(connector.send(maintenance_request("kit-d:0:warning:k")))
         assert str(refused.value), "say why the target refused"
-        conformance_target.refuse(False)
+        await conformance_target.refuse(False)
         await self._call(connector.send(maintenance_request("kit-d:0:due:k", "due")))
         assert await conformance_target.received() == ["kit-d:0:due:k"]
         no_secret_shown(str(refused.value))
