@@ -52,15 +52,16 @@ async def signed_in(http: aiohttp.ClientSession, data: Path) -> str:
     return base
 
 
-async def bearing_plan(http: aiohttp.ClientSession, base: str) -> dict[str, Any] | None:
-    """m2's bearing plan as GET /api/maintenance gives it, once it has a forecast."""
+async def bearing_plan(http: aiohttp.ClientSession, base: str) -> dict[str, Any]:
+    """m2's bearing plan as GET /api/maintenance gives it, once it has a forecast ({}
+    before)."""
     async with http.get(f"{base}/api/maintenance", params={"machine": M2}) as reply:
         assert reply.status == 200, await reply.text()
         machines = (await reply.json())["machines"]
     plans = [p for m in machines if m["machine"] == M2 for p in m["plans"]]
-    plan = next((p for p in plans if p["plan"] == "m2-bearing"), None)
-    forecast = (plan or {}).get("forecast", {})
-    return plan if forecast.get("hours") is not None and forecast.get("points") else None
+    plan: dict[str, Any] = next((p for p in plans if p["plan"] == "m2-bearing"), {})
+    forecast = plan.get("forecast", {})
+    return plan if forecast.get("hours") is not None and forecast.get("points") else {}
 
 
 async def filed(rpc: TrytonRpc, project: int) -> list[dict[str, Any]]:
@@ -85,13 +86,13 @@ async def test_the_wearing_bearing_is_forecast_and_requested_before_it_fails(
         assert failure.machine == M2
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             base = await signed_in(http, data)
-            plan = await wait_until(
+            plan: dict[str, Any] = await wait_until(
                 lambda: bearing_plan(http, base),
                 timeout=max(failure.time - time.time(), 0) + 30,
                 interval=1.0,
                 message="a forecast of m2's bearing on the dashboard",
             )
-        tasks = await wait_until(
+        tasks: list[dict[str, Any]] = await wait_until(
             lambda: filed(tryton_rpc, project),
             timeout=max(failure.time - time.time(), 0) + 30,
             interval=1.0,

@@ -81,13 +81,23 @@ def status(plan: Plan, usage: Usage, now: float, fc: Forecast | None = None) -> 
     return PlanStatus(plan.name, level, value, plan.due, remaining, usage.epoch, message)
 
 
+def _in(hours: float | None) -> str:
+    """Hours in words: "31 h", under an hour "12 min", under a minute "40 s" (an
+    accelerated demo's forecasts are minutes away)."""
+    if hours is None:
+        return "?"
+    if round(hours) >= 1:
+        return f"{hours:.0f} h"
+    return f"{hours * 60:.0f} min" if round(hours * 60) >= 1 else f"{hours * 3600:.0f} s"
+
+
 def describe(plan: Plan, fc: Forecast) -> str:
-    """ "vibration rms of m2 predicted to reach 7.1 in 31 h (24-39 h)"."""
+    """ "vibration rms of m2 predicted to reach 7.1 in 31 h (24 h-39 h)"."""
     name = f"{plan.tag} {plan.indicator} of {plan.machine.rsplit('/', 1)[-1]}"
     if fc.hours == 0.0:
         return f"{name} has reached {plan.limit:g} (trend level {fc.level:.3g})"
     if fc.hours is None:
         return f"{name} at {fc.level:.3g}, not heading for {plan.limit:g}"
-    late = "never" if fc.hours_late is None else f"{fc.hours_late:.0f} h"
-    early = f"{fc.hours_early:.0f}" if fc.hours_early is not None else "?"
-    return f"{name} predicted to reach {plan.limit:g} in {fc.hours:.0f} h ({early} h-{late})"
+    late = "never" if fc.hours_late is None else _in(fc.hours_late)
+    band = f"{_in(fc.hours_early)}-{late}"
+    return f"{name} predicted to reach {plan.limit:g} in {_in(fc.hours)} ({band})"

@@ -2,14 +2,17 @@
 allows: replayed through the engine against the simulated line (polled every 0.5 s as the
 demo's devices are, on a simulated clock), m2's bearing is warned of before it fails,
 as far ahead in simulated hours as at the demo's speed, and the healthy machines raise
-no warning."""
+no warning. A forecast minutes away says so in minutes."""
 
 from __future__ import annotations
 
 import pytest
 
 from plantbus.config.loader import load_sources, read_sources
+from plantbus.config.maintenance import Plan
 from plantbus.maintenance.backtest import backtest
+from plantbus.maintenance.forecast import Forecast
+from plantbus.maintenance.plans import describe
 from plantbus.maintenance.service import robust_model
 from plantbus.sim import demo_plant
 from plantbus.sim.history import simulate
@@ -55,3 +58,21 @@ def test_only_the_wears_clock_is_scaled() -> None:
     assert out["plans"][1]["forecast_window_h"] == pytest.approx(1.2)  # the default, 24 h
     assert out["plans"][2] == section["plans"][2]  # the line's own hours are not accelerated
     assert section["monitors"][0] == {"tag": "s/a/l/m/v", "window_s": 30}  # not changed
+
+
+@pytest.mark.parametrize(
+    ("hours", "early", "late", "said"),
+    [
+        (31.2, 24.4, 39.0, "in 31 h (24 h-39 h)"),
+        (0.05, 0.02, None, "in 3 min (1 min-never)"),  # at 2400 a warning is minutes away
+        (0.005, 0.002, 0.008, "in 18 s (7 s-29 s)"),
+    ],
+)
+def test_a_forecast_says_its_time_in_the_unit_it_is_in(
+    hours: float, early: float, late: float | None, said: str
+) -> None:
+    plan = Plan.model_validate(
+        {"name": "b", "machine": M2, "by": "condition", "tag": "vibration", "limit": 7.1}
+    )
+    fc = Forecast(5.0, 1.0, 0.5, 2.0, hours, early, late, points=12)
+    assert describe(plan, fc) == f"vibration rms of m2 predicted to reach 7.1 {said}"
