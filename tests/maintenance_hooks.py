@@ -30,10 +30,14 @@ class Receiver:
     filed: dict[str, dict[str, Any]] = field(default_factory=dict)
     """webhook-id -> body, once each."""
     refused: list[str] = field(default_factory=list)
+    refusing: bool = False
+    """While set, every request is refused for good (422)."""
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         self.attempts.append(dict(request.headers))
+        if self.refusing:
+            return web.Response(status=422, text="no such machine in this CMMS")
         if self.answers:
             return web.Response(status=self.answers.pop(0))
         msg_id, stamp = request.headers["webhook-id"], request.headers["webhook-timestamp"]
@@ -48,14 +52,17 @@ class Receiver:
 
 
 @contextlib.asynccontextmanager
-async def receiving() -> AsyncIterator[tuple[Receiver, str]]:
-    """A receiver on a free local port and its URL."""
-    hooks = Receiver()
+async def receiving(
+    hooks: Receiver | None = None, port: int | None = None
+) -> AsyncIterator[tuple[Receiver, str]]:
+    """A receiver (``hooks``, or a new one) on a local port (``port``, or a free one) and
+    its URL."""
+    hooks = hooks or Receiver()
     app = web.Application()
     app.router.add_post("/hook", hooks.handle)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = free_port()
+    port = port or free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         yield hooks, f"http://127.0.0.1:{port}/hook"

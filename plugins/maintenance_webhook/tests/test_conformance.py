@@ -4,27 +4,26 @@ webhook-id once (tests/maintenance_hooks.py)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
-from aiohttp import web
 from plantbus_maintenance_webhook.connector import WebhookRequests
 
 from plantbus.testing.maintenance_kit import ConformanceTarget, MaintenanceConformance
 from plantbus.testing.ports import free_port
-from tests.maintenance_hooks import SECRET, Receiver
+from tests.maintenance_hooks import SECRET, Receiver, receiving
 
 
 class KitReceiver:
-    """The receiver on a fixed local port, stopped and started again at that port; while
-    refusing it answers 422."""
+    """The receiver on one local port: stopped (connections refused) and started again
+    at that port, keeping what it filed."""
 
     def __init__(self) -> None:
         self.hooks = Receiver()
         self.port = free_port()
-        self.refusing = False
-        self._runner: web.AppRunner | None = None
+        self._serving = contextlib.AsyncExitStack()
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -38,24 +37,13 @@ class KitReceiver:
         return [body["key"] for body in self.hooks.filed.values()]
 
     async def refuse(self, on: bool) -> None:
-        self.refusing = on
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        if self.refusing:
-            return web.Response(status=422, text="unknown machine")
-        return await self.hooks.handle(request)
+        self.hooks.refusing = on
 
     async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/hook", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await self._serving.enter_async_context(receiving(self.hooks, self.port))
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._serving.aclose()
 
 
 class TestWebhookRequests(MaintenanceConformance):

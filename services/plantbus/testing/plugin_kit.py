@@ -4,9 +4,11 @@ a time limit on each of its calls, and the check of what every plugin declares."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
+import pytest
 from pydantic import BaseModel
 
 from plantbus.sdk.plugin import Plugin
@@ -32,6 +34,23 @@ class PluginConformance:
 
     async def _call(self, coro: Awaitable[T]) -> T:
         return await asyncio.wait_for(coro, self.call_timeout_s)
+
+    def secret_check(
+        self, secrets: Sequence[str], caplog: pytest.LogCaptureFixture
+    ) -> Callable[[str], None]:
+        """A check that neither a text (an error's) nor the log lines (down to DEBUG) of
+        the plugin's package or the hub carry one of ``secrets`` (the peer's own logs are
+        its business)."""
+        caplog.set_level(logging.DEBUG)
+        mine = (self.plugin_class().__module__.partition(".")[0], "plantbus")
+
+        def check(text: str) -> None:
+            lines = [r.getMessage() for r in caplog.records if r.name.startswith(mine)]
+            for secret in secrets:
+                for line in (text, *lines):
+                    assert secret not in line, f"a secret appears in: {line}"
+
+        return check
 
     def test_declares_manifest_and_settings(self) -> None:
         """The plugin loader and ``plantbus plugins`` need these."""
