@@ -43,8 +43,11 @@ PKI_CHECK_S = 24 * 3600.0
 """How often a running hub renews certificates that have less than 30 days left."""
 
 
-def _refuse(hub: Hub, cluster: int) -> None:
-    """A second hub on the same data dir, and a cluster of an outside NATS."""
+def _refuse(hub: Hub, cluster: int, wear_without_sim: bool) -> None:
+    """A second hub on the same data dir, a cluster of an outside NATS, a wear speed
+    without the simulator."""
+    if wear_without_sim:
+        raise click.UsageError("--wear-speed is the simulated plant's: leave out --no-sim")
     if cluster > 1 and hub.nats_url_override:
         raise click.UsageError("--cluster starts the embedded NATS: leave out --nats-url")
     pid = hub.runtime.get("pid")
@@ -127,9 +130,7 @@ def up(
     hub: Hub,
 ) -> None:
     """Start the whole hub: embedded NATS with JetStream, every service, a simulated plant."""
-    _refuse(hub, cluster)
-    if no_sim and wear_speed != DEMO_WEAR_SPEED:
-        raise click.UsageError("--wear-speed is the simulated plant's: leave out --no-sim")
+    _refuse(hub, cluster, no_sim and wear_speed != DEMO_WEAR_SPEED)
     if not no_sim:
         require_sim()
     data_dir = hub.data_dir
@@ -137,7 +138,7 @@ def up(
     processes = ["all"] if single_process else list(SERVICES)
     grpc_env = grpc_security(data_dir, processes, insecure, hub.nats_url_override)
     logs = data_dir / "logs"
-    config_path = config_path or _demo_plant()
+    config_path = wear_config(config_path or _demo_plant(), data_dir, wear_speed)
     stop = _Stop()
     infra = Supervisor()  # the embedded NATS: restarted like the services, stopped after them
     supervisor = Supervisor()
@@ -151,8 +152,7 @@ def up(
         env_ports = sim_ports(random_ports)
         token = _export(data_dir, env_ports, cluster)
         web_ports = (dashboard_port, api_port)
-        bootstrap = wear_config(config_path, data_dir, wear_speed)
-        options = service_options(bootstrap, mqtt_url, web_ports, random_ports)
+        options = service_options(config_path, mqtt_url, web_ports, random_ports)
         if not no_sim:
             supervisor.add(sim_child(data_dir, env_ports, config_path, wear_speed))
         secure = not hub.nats_url_override  # an outside NATS: its credentials are the user's
