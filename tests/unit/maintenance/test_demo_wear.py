@@ -6,8 +6,13 @@ no warning. A forecast minutes away says so in minutes."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from plantbus.cli.up import up
+from plantbus.cli.up_children import wear_config
 from plantbus.config.loader import load_sources, read_sources
 from plantbus.config.maintenance import Plan
 from plantbus.maintenance.backtest import backtest
@@ -76,3 +81,24 @@ def test_a_forecast_says_its_time_in_the_unit_it_is_in(
     )
     fc = Forecast(5.0, 1.0, 0.5, 2.0, hours, early, late, points=12)
     assert describe(plan, fc) == f"vibration rms of m2 predicted to reach 7.1 {said}"
+
+
+def test_plantbus_up_bounds_the_wear_speed_and_needs_the_simulator_for_it(tmp_path: Path) -> None:
+    too_fast = CliRunner().invoke(up, ["--wear-speed", "5000", "--data-dir", str(tmp_path)])
+    assert too_fast.exit_code == 2 and "1.0<=x<=2400.0" in too_fast.output
+    no_sim = ["--no-sim", "--wear-speed", "600", "--data-dir", str(tmp_path)]
+    refused = CliRunner().invoke(up, no_sim)
+    assert refused.exit_code == 2 and "leave out --no-sim" in refused.output
+    assert not (tmp_path / "pki").exists(), "refused before anything was made"
+
+
+def test_the_hub_starts_from_a_scaled_copy_of_the_plant(tmp_path: Path) -> None:
+    assert wear_config(demo_plant(), tmp_path, DEMO_WEAR_SPEED) == demo_plant()
+    copy = wear_config(demo_plant(), tmp_path, MAX_WEAR_SPEED)
+    assert copy == tmp_path / "plant-wear"
+    names = sorted(p.name for p in copy.iterdir())
+    assert names == sorted(p.name for p in demo_plant().glob("*.yaml"))
+    assert (copy / "oee.yaml").read_bytes() == (demo_plant() / "oee.yaml").read_bytes()
+    config = load_sources(read_sources(copy), environ={})
+    (plan,) = [p for p in config.maintenance.plans if p.name == "m2-bearing"]
+    assert plan.warning == pytest.approx(0.02) and plan.forecast_window_h == pytest.approx(0.01)
