@@ -4,8 +4,9 @@ measured apart from everything else.
 ``python bench/_device_host.py CONFIG NATS_URL DATA_DIR [--uvloop]`` runs the devices of
 the plant config ``CONFIG`` (a JSON file) and publishes their telemetry into JetStream
 at ``NATS_URL``; prints ``ready`` once they run, and when stdin closes stops and prints
-its devices' counters as JSON. Without
-governance, heartbeats or gRPC: the same pipeline ``plantbus run device`` hosts.
+its devices' counters as JSON, with the process's RSS after each step (``rss_mb``:
+imported, config validated, devices running, at the end). Without governance,
+heartbeats or gRPC: the same pipeline ``plantbus run device`` hosts.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from plantbus.config import PlantConfig
 from plantbus.device.service import DeviceService
 from plantbus.kit.bus import NatsSettings
@@ -30,13 +33,20 @@ async def _no_audit(**_: Any) -> None:
     return None
 
 
-async def main(config: PlantConfig, nats_url: str, data_dir: Path) -> None:
+def rss_mb() -> float:
+    """This process's resident memory now."""
+    return round(float(psutil.Process().memory_info().rss) / 2**20, 1)
+
+
+async def main(config: PlantConfig, nats_url: str, data_dir: Path, rss: dict[str, float]) -> None:
     bus = await connect(NatsSettings(url=nats_url, name="bench-device"))
     service = DeviceService(ServiceContext("device", "bench", bus, data_dir, _no_audit))
     await service.start()
     await service.apply_config(config, 1)
+    rss["running"] = rss_mb()
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    rss["end"] = rss_mb()
     runners = list(service.runners.values())
     await service.stop()
     await bus.close()
@@ -49,6 +59,7 @@ async def main(config: PlantConfig, nats_url: str, data_dir: Path) -> None:
         "spool_left": len(service.spool),
         "spool_dropped": service.spool.dropped,
         "waited_for_stream_s": round(service.publisher.waited_s, 1),
+        "rss_mb": rss,
     }
     print(json.dumps(totals), flush=True)
 
@@ -71,7 +82,9 @@ if __name__ == "__main__":
     parser.add_argument("--uvloop", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    steps = {"imported": rss_mb()}
     plant = PlantConfig.model_validate(json.loads(args.config.read_text()))
+    steps["config"] = rss_mb()
     args.data_dir.mkdir(parents=True, exist_ok=True)
     with asyncio.Runner(loop_factory=loop_factory(args.uvloop)) as runner:
-        runner.run(main(plant, args.nats_url, args.data_dir))
+        runner.run(main(plant, args.nats_url, args.data_dir, steps))

@@ -17,12 +17,19 @@ figures are its user + system time, which the machine's other load does not chan
 messages a second would take a core from the processes being measured.
 
 Prints JSON: modbus_device_cpu_ms_per_1k_samples (1 Hz), ..._10hz, ..._uvloop(_10hz),
-modbus_device_saturation_samples_per_s, modbus_device_rss_mb, modbus_200_devices_jitter_p99_ms,
-modbus_200_devices_jitter_p99_ms_no_hang, modbus_200_devices_cpu_ms_per_1k_samples.
+modbus_device_saturation_samples_per_s, modbus_device_rss_mb (the most over the runs) with
+its breakdown (``modbus_device_rss_mb_imported``, ``_config``, ``_running``: the service
+process after its imports, after validating the config, once its devices run),
+modbus_200_devices_jitter_p99_ms, modbus_200_devices_jitter_p99_ms_no_hang,
+modbus_200_devices_cpu_ms_per_1k_samples.
+
+``--memory``: part 1 only, one round on asyncio's loop (about a minute), for the memory
+figures.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import importlib.util
 import itertools
@@ -66,6 +73,8 @@ class Run:
     rss_mb: float
     waited_ms_per_s: float
     """Time the service's event loop was runnable but had no CPU, per second."""
+    steps_mb: dict[str, float]
+    """The service's RSS after its steps (imported, config, running, end)."""
 
 
 class Helper:
@@ -152,7 +161,8 @@ async def measure(
         f" per 1k, waited for a CPU {1e3 * waited / elapsed:.0f} ms/s; {device.last}",
         file=sys.stderr,
     )
-    return Run(count / elapsed, 1e6 * cpu / max(count, 1), rss, 1e3 * waited / elapsed)
+    steps = json.loads(device.last).get("rss_mb", {}) if device.last.startswith("{") else {}
+    return Run(count / elapsed, 1e6 * cpu / max(count, 1), rss, 1e3 * waited / elapsed, steps)
 
 
 async def jitter(bus: Bus, url: str, tmp: Path, endpoints: list[str]) -> tuple[float, float, Run]:
@@ -189,62 +199,77 @@ async def jitter(bus: Bus, url: str, tmp: Path, endpoints: list[str]) -> tuple[f
     return percentile(gaps, 99), float(machine["p99"]), run
 
 
-async def main() -> None:
-    figures: dict[str, float] = {}
+async def ten_devices(
+    bus: Bus, url: str, tmp: Path, rounds: int, loops: tuple[bool, ...]
+) -> dict[str, float]:
+    """Part 1: 10 devices x 1,000 registers at 1 Hz, 10 Hz and flat out."""
+    with child(str(BENCH / "_modbus_plant.py"), "1", "10", "1000") as modbus:
+        port = json.loads(modbus.first)["ports"][0]
+        endpoints = [f"modbus://127.0.0.1:{port}?unit={u}" for u in range(1, 11)]
+        runs: dict[tuple[bool, float], list[Run]] = {}
+        for _ in range(rounds):  # alternated, so both loops see the same neighbours
+            for use_uvloop in loops:
+                for interval in (1.0, 0.1):
+                    config = plant(endpoints, 1000, interval)
+                    run = await measure(bus, url, tmp, config, use_uvloop, 6.0)
+                    runs.setdefault((use_uvloop, interval), []).append(run)
+        flat_out = await measure(bus, url, tmp, plant(endpoints, 1000, 0.001))
+    every = [flat_out, *(r for rs in runs.values() for r in rs)]
+
+    def cpu(use_uvloop: bool, interval: float) -> float:
+        return round(median(r.cpu_ms_per_1k for r in runs[use_uvloop, interval]), 2)
+
+    biggest = max(every, key=lambda r: r.rss_mb)
+    figures = {
+        "modbus_device_cpu_ms_per_1k_samples": cpu(False, 1.0),
+        "modbus_device_cpu_ms_per_1k_samples_10hz": cpu(False, 0.1),
+        "modbus_device_cpu_ms_per_1k_samples_max": round(flat_out.cpu_ms_per_1k, 2),
+        "modbus_device_samples_per_s_1hz": round(median(r.samples_per_s for r in runs[False, 1.0])),
+        "modbus_device_samples_per_s_10hz": round(
+            median(r.samples_per_s for r in runs[False, 0.1])
+        ),
+        "modbus_device_saturation_samples_per_s": round(max(r.samples_per_s for r in every)),
+        "modbus_device_rss_mb": round(biggest.rss_mb, 1),
+        **{f"modbus_device_rss_mb_{k}": v for k, v in biggest.steps_mb.items() if k != "end"},
+    }
+    if True in loops:
+        figures |= {
+            "modbus_device_cpu_ms_per_1k_samples_uvloop": cpu(True, 1.0),
+            "modbus_device_cpu_ms_per_1k_samples_uvloop_10hz": cpu(True, 0.1),
+        }
+    return figures
+
+
+async def two_hundred_devices(bus: Bus, url: str, tmp: Path) -> dict[str, float]:
+    """Part 2: 200 devices x 100 registers at 1 Hz, with and without a hanging one."""
+    with child(str(BENCH / "_modbus_plant.py"), "4", "50", "100", "--hang") as modbus:
+        ports = json.loads(modbus.first)
+        live = [f"modbus://127.0.0.1:{p}?unit={u}" for p in ports["ports"] for u in range(1, 51)]
+        hung = f"modbus://127.0.0.1:{ports['hang_port']}?unit=1"
+        with_hang, machine, run = await jitter(bus, url, tmp, [*live[:199], hung])
+        without, machine_too, _ = await jitter(bus, url, tmp, live)
+    return {
+        "modbus_200_devices_jitter_p99_ms": round(with_hang, 1),
+        "modbus_200_devices_jitter_p99_ms_no_hang": round(without, 1),
+        "idle_loop_jitter_p99_ms": round(max(machine, machine_too), 1),
+        "modbus_200_devices_cpu_ms_per_1k_samples": round(run.cpu_ms_per_1k, 2),
+        "modbus_200_devices_cpu_wait_ms_per_s": round(run.waited_ms_per_s),
+    }
+
+
+async def main(memory_only: bool) -> None:
     with nats_server() as (server, tmp):
         bus = await connect(NatsSettings(url=server.url, name="bench-modbus"))
-        with child(str(BENCH / "_modbus_plant.py"), "1", "10", "1000") as modbus:
-            port = json.loads(modbus.first)["ports"][0]
-            endpoints = [f"modbus://127.0.0.1:{port}?unit={u}" for u in range(1, 11)]
-            runs: dict[tuple[bool, float], list[Run]] = {}
-            for _ in range(ROUNDS):  # alternated, so both loops see the same neighbours
-                for use_uvloop in LOOPS:
-                    for interval in (1.0, 0.1):
-                        config = plant(endpoints, 1000, interval)
-                        run = await measure(bus, server.url, tmp, config, use_uvloop, 6.0)
-                        runs.setdefault((use_uvloop, interval), []).append(run)
-            flat_out = await measure(bus, server.url, tmp, plant(endpoints, 1000, 0.001))
-        every = [flat_out, *(r for rs in runs.values() for r in rs)]
-
-        def cpu(use_uvloop: bool, interval: float) -> float:
-            return round(median(r.cpu_ms_per_1k for r in runs[use_uvloop, interval]), 2)
-
-        figures |= {
-            "modbus_device_cpu_ms_per_1k_samples": cpu(False, 1.0),
-            "modbus_device_cpu_ms_per_1k_samples_10hz": cpu(False, 0.1),
-            "modbus_device_cpu_ms_per_1k_samples_max": round(flat_out.cpu_ms_per_1k, 2),
-            "modbus_device_samples_per_s_1hz": round(
-                median(r.samples_per_s for r in runs[False, 1.0])
-            ),
-            "modbus_device_samples_per_s_10hz": round(
-                median(r.samples_per_s for r in runs[False, 0.1])
-            ),
-            "modbus_device_saturation_samples_per_s": round(max(r.samples_per_s for r in every)),
-            "modbus_device_rss_mb": round(max(r.rss_mb for r in every), 1),
-        }
-        if True in LOOPS:
-            figures |= {
-                "modbus_device_cpu_ms_per_1k_samples_uvloop": cpu(True, 1.0),
-                "modbus_device_cpu_ms_per_1k_samples_uvloop_10hz": cpu(True, 0.1),
-            }
-        with child(str(BENCH / "_modbus_plant.py"), "4", "50", "100", "--hang") as modbus:
-            ports = json.loads(modbus.first)
-            live = [
-                f"modbus://127.0.0.1:{p}?unit={u}" for p in ports["ports"] for u in range(1, 51)
-            ]
-            hung = f"modbus://127.0.0.1:{ports['hang_port']}?unit=1"
-            with_hang, machine, run = await jitter(bus, server.url, tmp, [*live[:199], hung])
-            without, machine_too, _ = await jitter(bus, server.url, tmp, live)
-        figures |= {
-            "modbus_200_devices_jitter_p99_ms": round(with_hang, 1),
-            "modbus_200_devices_jitter_p99_ms_no_hang": round(without, 1),
-            "idle_loop_jitter_p99_ms": round(max(machine, machine_too), 1),
-            "modbus_200_devices_cpu_ms_per_1k_samples": round(run.cpu_ms_per_1k, 2),
-            "modbus_200_devices_cpu_wait_ms_per_s": round(run.waited_ms_per_s),
-        }
+        if memory_only:
+            figures = await ten_devices(bus, server.url, tmp, 1, (False,))
+        else:
+            figures = await ten_devices(bus, server.url, tmp, ROUNDS, LOOPS)
+            figures |= await two_hundred_devices(bus, server.url, tmp)
         await bus.close()
     print(json.dumps(figures))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--memory", action="store_true", help="part 1 only, one round")
+    asyncio.run(main(parser.parse_args().memory))

@@ -3,6 +3,11 @@
 An incompatible or broken plugin is reported with the reason and never crashes the
 loader or the service; only a plugin that the live config requires fails loudly
 (the caller decides by looking the name up in the registry).
+
+``discover(group, lazy=True)`` lists the plugins from their entry points' metadata and
+imports one only when it is first asked for (:meth:`PluginRegistry.get`): a service
+then pays in memory only for the plugins its config uses (the OPC UA driver's import
+alone is about 14 MB, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ __all__ = [
     "HISTORIAN_STORES",
     "MAINTENANCE_CONNECTORS",
     "NOTIFIERS",
+    "NOT_IMPORTED",
     "PluginGroup",
     "PluginRecord",
     "PluginRegistry",
@@ -94,6 +100,8 @@ class PluginRecord(Generic[P]):
     dist_version: str = ""
     cls: type[P] | None = None
     error: str = ""
+    pending: EntryPoint | None = field(default=None, repr=False, compare=False)
+    """The entry point of a plugin a lazy registry has not imported yet."""
 
     @property
     def loaded(self) -> bool:
@@ -117,22 +125,33 @@ class PluginRegistry(Generic[P]):
 
     group: str
     records: dict[str, PluginRecord[P]] = field(default_factory=dict)
+    kind: PluginGroup[P] | None = field(default=None, repr=False)
+    """What pending records are validated against when they are imported."""
 
     def get(self, name: str) -> type[P]:
-        """The plugin class for ``name``; raises PluginValidationError saying why it is missing."""
+        """The plugin class for ``name`` (imported now if it was pending); raises
+        PluginValidationError saying why it is missing."""
         record = self.records.get(name)
         if record is None:
             known = ", ".join(sorted(self.records)) or "none"
             raise PluginValidationError(
                 name, f"no such plugin in {self.group} (installed: {known}); pip install it"
             )
+        self._import(record)
         if record.cls is None:
             raise PluginValidationError(name, record.error)
         return record.cls
 
     def loaded(self) -> dict[str, type[P]]:
-        """Name -> class of every plugin that loaded."""
+        """Name -> class of every plugin that loaded (the pending ones imported now)."""
+        for record in self.records.values():
+            self._import(record)
         return {n: r.cls for n, r in self.records.items() if r.cls is not None}
+
+    def _import(self, record: PluginRecord[P]) -> None:
+        if record.pending is not None and self.kind is not None:
+            ep, record.pending = record.pending, None
+            _load(record, ep, self.kind)
 
 
 def check_api_version(plugin: str, wanted: str, provided: str = API_VERSION) -> None:
@@ -175,9 +194,22 @@ def _disabled() -> set[str]:
     return {name.strip() for name in raw.split(",") if name.strip()}
 
 
-def discover(group: PluginGroup[P]) -> PluginRegistry[P]:
-    """Load every plugin of ``group``; failures are recorded, never raised."""
-    registry: PluginRegistry[P] = PluginRegistry(group.name)
+def _load(record: PluginRecord[P], ep: EntryPoint, group: PluginGroup[P]) -> None:
+    """Import and validate ``ep`` into ``record``; a failure is recorded and logged."""
+    try:
+        record.cls = _validate(ep, ep.load(), group)
+    except PluginValidationError as err:
+        record.error = str(err)
+    except Exception as err:  # noqa: BLE001 - the plugin boundary: any import error is isolated
+        record.error = f"plugin {ep.name!r} failed to import: {type(err).__name__}: {err}"
+    if record.error:
+        log.warning("%s plugin %s not loaded: %s", group.name, ep.name, record.error)
+
+
+def discover(group: PluginGroup[P], *, lazy: bool = False) -> PluginRegistry[P]:
+    """Every plugin of ``group``, imported now or (``lazy``) when first asked for;
+    failures are recorded, never raised."""
+    registry: PluginRegistry[P] = PluginRegistry(group.name, kind=group)
     disabled = _disabled()
     for ep in entry_points(group=group.name):
         record: PluginRecord[P] = PluginRecord(
@@ -189,20 +221,20 @@ def discover(group: PluginGroup[P]) -> PluginRegistry[P]:
         registry.records[ep.name] = record
         if ep.name in disabled:
             record.error = "disabled by PLANTBUS_DISABLED_PLUGINS"
-            continue
-        try:
-            record.cls = _validate(ep, ep.load(), group)
-        except PluginValidationError as err:
-            record.error = str(err)
-        except Exception as err:  # noqa: BLE001 - the plugin boundary: any import error is isolated
-            record.error = f"plugin {ep.name!r} failed to import: {type(err).__name__}: {err}"
-        if record.error:
-            log.warning("%s plugin %s not loaded: %s", group.name, ep.name, record.error)
+        elif lazy:
+            record.pending = ep
+        else:
+            _load(record, ep, group)
     return registry
 
 
+NOT_IMPORTED: Final = "not imported: nothing configured here uses it"
+"""The error a heartbeat shows for a plugin a lazy registry has not imported."""
+
+
 def plugin_infos(registry: PluginRegistry[Any]) -> list[service_pb2.PluginInfo]:
-    """``plantbus.v1.PluginInfo`` messages for a registry (for heartbeats)."""
+    """``plantbus.v1.PluginInfo`` messages for a registry (for heartbeats); a pending
+    plugin is shown not loaded, with :data:`NOT_IMPORTED`."""
     return [
         service_pb2.PluginInfo(
             group=r.group,
@@ -211,7 +243,7 @@ def plugin_infos(registry: PluginRegistry[Any]) -> list[service_pb2.PluginInfo]:
             distribution=r.distribution,
             api_version=r.api_version,
             loaded=r.loaded,
-            error=r.error,
+            error=NOT_IMPORTED if r.pending else r.error,
         )
         for r in registry.records.values()
     ]

@@ -80,7 +80,7 @@ class DeviceService(Service):
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)
-        self.drivers = discover(DRIVERS)
+        self.drivers = discover(DRIVERS, lazy=True)  # only the drivers devices use are imported
         spool_dir = Path(ctx.options.get("spool_dir") or ctx.data_dir / "spool")
         self.spool = Spool(spool_dir, int(ctx.options.get("spool_max_bytes", 256 * 2**20)))
         self.backoff = Backoff(**ctx.options.get("backoff", {}))

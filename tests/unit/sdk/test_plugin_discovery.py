@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from plantbus.plugins import DRIVERS, check_api_version, discover
+from plantbus.plugins import DRIVERS, NOT_IMPORTED, check_api_version, discover, plugin_infos
 from plantbus.sdk.errors import PluginValidationError
 
 DRIVER_TEMPLATE = """
@@ -117,3 +117,27 @@ def test_api_version_rule(wanted: str, ok: bool) -> None:
     else:
         with pytest.raises(PluginValidationError):
             check_api_version("p", wanted, provided="1.0")
+
+
+def test_lazy_registry_imports_only_what_is_asked_for(site: Path) -> None:
+    registry = discover(DRIVERS, lazy=True)
+    assert {"good", "future", "broken", "wrong"} <= set(registry.records)
+    assert "good_driver" not in sys.modules and "broken_driver" not in sys.modules
+    assert registry.records["good"].distribution == "good-driver"
+    assert registry.get("good").__name__ == "Good"
+    assert "good_driver" in sys.modules and "broken_driver" not in sys.modules
+    with pytest.raises(PluginValidationError, match="vendor bug"):
+        registry.get("broken")
+    with pytest.raises(PluginValidationError, match=r"'absent': no such plugin .*good"):
+        registry.get("absent")
+
+
+def test_lazy_registry_reports_what_it_did_not_import(site: Path) -> None:
+    registry = discover(DRIVERS, lazy=True)
+    registry.get("good")
+    infos = {info.name: info for info in plugin_infos(registry)}
+    assert infos["good"].loaded and not infos["good"].error
+    assert (infos["future"].loaded, infos["future"].error) == (False, NOT_IMPORTED)
+    assert infos["future"].distribution == "future-driver"
+    assert "Good" in {cls.__name__ for cls in registry.loaded().values()}
+    assert "targets SDK API 3.0" in registry.records["future"].error  # loaded() imported it
