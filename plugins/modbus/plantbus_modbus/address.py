@@ -37,9 +37,10 @@ class Table(enum.StrEnum):
         return self in {Table.COIL, Table.DISCRETE}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Address:
-    """A parsed address with the span it occupies in its table."""
+    """A parsed address with the span it occupies in its table (slotted: a poll plan
+    holds one per tag)."""
 
     table: Table
     number: int

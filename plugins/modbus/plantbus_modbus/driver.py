@@ -203,7 +203,11 @@ class ModbusDriver(Driver[ModbusSettings]):
         result = _Plan(
             errors,
             [
-                (b, [_member(valid[k][0], tags[valid[k][0]], a, b) for k, a in b.members])
+                # the request alone: its members' addresses are in the _Members
+                (
+                    Block(b.table, b.start, b.count),
+                    [_member(valid[k][0], tags[valid[k][0]], a, b) for k, a in b.members],
+                )
                 for b in blocks
             ],
         )

@@ -21,14 +21,15 @@ __all__ = ["SampleFilter"]
 _BAD = Quality.BAD  # an enum member looked up once: Quality.BAD costs a lookup per sample
 
 
-class _TagState:
-    """One tag: its config, its message codec, what was last published."""
+class _TagState(TagCodec):
+    """One tag: its config, its message codec (one object per tag: a plant has many),
+    what was last published."""
 
-    __slots__ = ("codec", "last", "scaled", "tag")
+    __slots__ = ("last", "scaled", "tag")
 
-    def __init__(self, tag: Tag, codec: TagCodec) -> None:
+    def __init__(self, tag: Tag, path: str, device: str, epoch: str) -> None:
+        super().__init__(path, tag.unit, device, epoch)
         self.tag = tag
-        self.codec = codec
         self.scaled = tag.scale != 1 or tag.offset != 0
         self.last: Published | None = None
 
@@ -48,14 +49,20 @@ class SampleFilter:
         device: str = "",
         epoch: str = "",
     ) -> None:
-        self.paths = {t.name: f"{machine_path}/{t.name}" for t in tags}
-        self.tags = {t.name: t for t in tags}
+        self.machine_path = machine_path
         self.refresh_s = refresh_s
-        self._state = {
-            t.name: _TagState(t, TagCodec(self.paths[t.name], t.unit, device, epoch)) for t in tags
-        }
+        self._state = {t.name: _TagState(t, self.path(t.name), device, epoch) for t in tags}
         self._bad = 0
         self._cycle: tuple[float, bytes, bytes] = (-1.0, b"", b"")
+
+    def tag(self, name: str) -> Tag | None:
+        """The config of the tag ``name`` (None when the device has none)."""
+        state = self._state.get(name)
+        return state.tag if state is not None else None
+
+    def path(self, name: str) -> str:
+        """The plant path of the tag ``name``."""
+        return f"{self.machine_path}/{name}"
 
     def bad_tags(self) -> int:
         """How many tags were last published with BAD quality."""
@@ -102,4 +109,4 @@ class SampleFilter:
             last.value, last.quality, last.at = value, quality, timer
             last.sequence += 1
         times = self._times(now, reading)
-        return state.codec.record(value, quality, reading.reason, last.sequence, times)
+        return state.record(value, quality, reading.reason, last.sequence, times)

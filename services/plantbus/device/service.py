@@ -245,10 +245,10 @@ class DeviceService(Service):
         old, new and read-back values and the caller's address; denials and failures are
         audited too."""
         runner = self.runner(device)
-        config_tag = runner.filter.tags.get(tag)
+        config_tag = runner.filter.tag(tag)
         if config_tag is None:
             raise NotFound(f"device {device!r} has no tag {tag!r}")
-        path = runner.filter.paths[tag]
+        path = runner.filter.path(tag)
         numeric = float(value) if isinstance(value, int | float) else math.nan
         if refusal := tag_refusal(path, config_tag, value):
             decision = Decision(False, refusal)
