@@ -4,6 +4,11 @@ single-process hub (``plantbus up --single-process``).
 Load: the simulated plant plus a publisher sending telemetry batches for 1,000 extra
 tags at 10 Hz onto the bus, so OEE and alerting have work to do. Prints JSON:
 ``max_service_rss_mb``, ``single_process_rss_mb`` and the per-service figures.
+
+And the device service at plant scale, alone in its process (bench/_device_host.py):
+``device_rss_mb_50k_tags``, 1,000 memory devices of 50 changing tags polled at 1 Hz
+(bench/plant_scale.py's plant at its largest), every sample into PLANTBUS_TELEMETRY,
+with the RSS after its steps (``..._imported``, ``_config``, ``_running``).
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _hub import started
+from _hub import nats_server, started
+from modbus_scale import measure
 
 from plantbus.kit import natsconfig, subjects
 from plantbus.kit.bus import NatsSettings
@@ -73,7 +79,7 @@ async def load(settings: NatsSettings, seconds: float) -> None:
     await bus.close()
 
 
-def measure(single: bool) -> dict[str, float]:
+def hub_rss(single: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         proc, runtime = start_hub(Path(tmp), single)
         try:
@@ -106,14 +112,46 @@ def measure(single: bool) -> dict[str, float]:
     return peaks
 
 
+def memory_plant(devices: int, tags: int) -> dict[str, object]:
+    """``devices`` memory devices of ``tags`` changing float tags, polled at 1 Hz."""
+    return {
+        "devices": [
+            {
+                "name": f"d{d}",
+                "driver": "memory",
+                "endpoint": f"memory://d{d}",
+                "machine": f"p/a/l{d // 100}/m{d}",
+                "poll_interval_s": 1.0,
+                "settings": {"changing": True},
+                "tags": [
+                    {"name": f"t{i}", "address": f"t{i}", "data_type": "float64"}
+                    for i in range(tags)
+                ],
+            }
+            for d in range(devices)
+        ]
+    }
+
+
+async def device_at_scale() -> dict[str, float]:
+    """The device service alone on 50,000 memory tags at 1 Hz."""
+    with nats_server() as (server, tmp):
+        bus = await connect(NatsSettings(url=server.url, name="bench-rss"))
+        run = await measure(bus, server.url, tmp, memory_plant(1000, 50), seconds=8.0)
+        await bus.close()
+    steps = {f"device_rss_mb_50k_tags_{k}": v for k, v in run.steps_mb.items() if k != "end"}
+    return {"device_rss_mb_50k_tags": round(run.rss_mb, 1), **steps}
+
+
 def main() -> None:
-    per_service = measure(single=False)
+    at_scale = asyncio.run(device_at_scale())
+    per_service = hub_rss(single=False)
     services = {k: v for k, v in per_service.items() if k != "sim"}
-    single = measure(single=True)
+    single = hub_rss(single=True)
     out = {f"rss_mb_{k}": round(v, 1) for k, v in sorted(services.items())}
     out["max_service_rss_mb"] = round(max(services.values(), default=0.0), 1)
     out["single_process_rss_mb"] = round(single.get("all", 0.0), 1)
-    print(json.dumps(out))
+    print(json.dumps(out | at_scale))
 
 
 if __name__ == "__main__":

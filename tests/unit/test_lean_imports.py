@@ -1,5 +1,6 @@
 """Importing plantbus loads nats-py without the aiohttp of its WebSocket transport (about
-12 MB of every hub process), and aiohttp still imports for those that use it."""
+12 MB of every hub process; the CLI, which every `plantbus run` process imports, imports it
+only in the command that uses it), and aiohttp still imports for those that use it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 
 PROBE = """
 import json, sys
+import plantbus.cli.main  # what every `plantbus run SERVICE` process imports
 import plantbus.device.service
 import nats.aio.transport
 before = "aiohttp" in sys.modules

@@ -14,7 +14,6 @@ import os
 import ssl
 from pathlib import Path
 
-import aiohttp
 import click
 
 from plantbus.cli.exits import CliError, Exit
@@ -44,6 +43,8 @@ def remove_token(data_dir: Path) -> None:
 
 async def login_link(url: str, token: str, cafile: Path | None = None) -> dict[str, object]:
     """Ask the dashboard at ``url`` for a new login link: ``{"url", "user", "expires_in_s"}``."""
+    import aiohttp  # here, not at the top: every ``plantbus run`` process imports the CLI
+
     tls = ssl.create_default_context(cafile=cafile) if cafile else True
     endpoint = url.rstrip("/") + "/api/login-links"
     headers = {"Authorization": f"Bearer {token}"}
