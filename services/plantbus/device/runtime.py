@@ -86,7 +86,8 @@ class DeviceRunner:
         self.counters = device_pb2.DeviceCounters()
         self.failures = 0
         self._task: asyncio.Task[None] | None = None
-        self._rng = random.Random(device.name)
+        self._rng: random.Random | None = None
+        """The back-off's jitter, made at the first failure (2.5 KB a device)."""
         self._connected = asyncio.Event()
         self._stopping = False
         self._attributes = {"device": device.name}
@@ -155,6 +156,7 @@ class DeviceRunner:
         except Exception as publish_err:  # noqa: BLE001 - see above
             log.error("device %s: bad quality not published: %s", self.device.name, publish_err)
         await self._close()
+        self._rng = self._rng or random.Random(self.device.name)
         delay = self.backoff.delay(self.failures, self._rng)
         demoted = self.failures >= self.backoff.demote_after
         self.state = (
