@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 from pydantic import SecretStr
@@ -28,7 +29,7 @@ from pydantic import SecretStr
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _hub import nats_server, started
-from modbus_scale import measure
+from modbus_scale import measure, plant
 
 from plantbus.kit import natsconfig, subjects
 from plantbus.kit.bus import NatsSettings
@@ -112,25 +113,12 @@ def hub_rss(single: bool) -> dict[str, float]:
     return peaks
 
 
-def memory_plant(devices: int, tags: int) -> dict[str, object]:
-    """``devices`` memory devices of ``tags`` changing float tags, polled at 1 Hz."""
-    return {
-        "devices": [
-            {
-                "name": f"d{d}",
-                "driver": "memory",
-                "endpoint": f"memory://d{d}",
-                "machine": f"p/a/l{d // 100}/m{d}",
-                "poll_interval_s": 1.0,
-                "settings": {"changing": True},
-                "tags": [
-                    {"name": f"t{i}", "address": f"t{i}", "data_type": "float64"}
-                    for i in range(tags)
-                ],
-            }
-            for d in range(devices)
-        ]
-    }
+def memory_plant(devices: int, tags: int) -> dict[str, Any]:
+    """``devices`` memory devices of ``tags`` changing tags, polled at 1 Hz."""
+    config = plant([f"memory://d{d}" for d in range(devices)], tags, 1.0)
+    for device in config["devices"]:
+        device |= {"driver": "memory", "settings": {"changing": True}}
+    return config
 
 
 async def device_at_scale() -> dict[str, float]:
