@@ -22,7 +22,16 @@ from plantbus.kit.natsserver import NatsServer
 from plantbus.kit.net import free_port
 from plantbus.sdk.errors import ConfigError
 
-__all__ = ["NatsCluster", "Node"]
+__all__ = ["NatsCluster", "Node", "log_tail"]
+
+TAIL_LINES = 40
+"""Lines of each log shown when a test fails."""
+
+
+def log_tail(title: str, log: Path, lines: int = TAIL_LINES) -> str:
+    """The last ``lines`` of ``log`` under a heading naming ``title`` and the file."""
+    text = log.read_text(errors="replace") if log.exists() else "(no log)\n"
+    return f"----- {title}: {log}\n" + "\n".join(text.splitlines()[-lines:])
 
 
 @dataclass
@@ -32,6 +41,11 @@ class Node:
     name: str
     server: NatsServer
     monitor_port: int
+
+    @property
+    def log(self) -> Path:
+        """The server's log file (:class:`NatsServer` writes it in its store directory)."""
+        return self.server.store_dir / "nats-server.log"
 
     def healthy(self) -> bool:
         """True when the server answers ``/healthz`` with 200: it runs, and its JetStream
@@ -97,6 +111,10 @@ class NatsCluster:
         """Stop every node (safe to call twice)."""
         for node in self.nodes:
             node.server.stop()
+
+    def log_tails(self) -> str:
+        """Every node's log tail (``nats_cluster`` adds it to a failed test's report)."""
+        return "\n".join(log_tail(node.name, node.log) for node in self.nodes)
 
     def node(self, name: str) -> Node:
         """The node JetStream calls ``name``."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -53,6 +53,18 @@ def nats_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that ran :func:`nats_cluster` shows each server's log tail."""
+    report: pytest.TestReport = yield
+    cluster = getattr(item, "funcargs", {}).get("nats_cluster")
+    if report.failed and isinstance(cluster, NatsCluster):
+        report.sections.append(("nats-server log tails", cluster.log_tails()))
+    return report
 
 
 @pytest.fixture

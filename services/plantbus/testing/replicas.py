@@ -24,6 +24,7 @@ from nats.js.kv import KeyValue
 from plantbus.kit import streams
 from plantbus.kit.bus import Bus
 from plantbus.kit.heartbeat import read_heartbeats
+from plantbus.testing.cluster import log_tail
 from plantbus.testing.replica_plant import Plant
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import service_pb2
@@ -110,6 +111,11 @@ class Replicas:
                 replica.proc.kill()
                 replica.proc.wait(10)
 
+    def log_tails(self) -> str:
+        """The log tail of every replica ever started here, killed ones included."""
+        logs = sorted(self.root.glob(f"*/{self.service}.log"))
+        return "\n".join(log_tail(f"{self.service} replica {log.parent.name}", log) for log in logs)
+
     async def serving(self, bus: Bus) -> set[str]:
         """Instances of ``service`` whose heartbeat says serving (they run their share)."""
         return {
@@ -174,9 +180,13 @@ class Replicas:
 def replicas(
     service: str, nats_url: str, root: Path, pubkey: Path | None = None, **kwargs: object
 ) -> Iterator[Replicas]:
-    """:class:`Replicas`, every one stopped at the end."""
+    """:class:`Replicas`, every one stopped at the end; when the body fails, their log
+    tails are printed once they stopped (pytest shows a failed test's output)."""
     group = Replicas(service, nats_url, root, pubkey, **kwargs)  # type: ignore[arg-type]
     try:
         yield group
-    finally:
+    except BaseException:
         group.close()
+        print(group.log_tails())
+        raise
+    group.close()
