@@ -67,6 +67,24 @@ async def test_a_released_lease_is_free_at_once_for_its_preferred_replica_only(b
     assert await c.acquire("erp.tryton", preferred=False)  # nobody took it for ttl_s
 
 
+async def test_a_lease_handed_over_is_not_taken_back_at_once_by_the_one_that_stood_in(
+    bus: Bus,
+) -> None:
+    """A replica that once saw the scope free, stood in for it, then handed it over to
+    its preferred replica must not take it back in the same breath (seen in a fault test:
+    it did so every 10 s, and the preferred replica never got the scope)."""
+    a, b, _ca, cb = await _pair(bus)
+    assert await a.acquire("oee.l1")
+    await a.release("oee.l1")  # a stops, say
+    assert not await b.acquire("oee.l1", preferred=False)  # b sees it free
+    cb.t += 3.01
+    assert await b.acquire("oee.l1", preferred=False)  # free for ttl_s: b stands in
+    cb.t += 10.0
+    await b.release("oee.l1")  # a is back and preferred: b hands over
+    assert not await b.acquire("oee.l1", preferred=False)  # just given back: a's turn
+    assert await a.acquire("oee.l1")
+
+
 async def test_a_release_after_losing_the_lease_leaves_the_new_holder_alone(bus: Bus) -> None:
     a, b, _ca, cb = await _pair(bus)
     assert await a.acquire("alerting.area")

@@ -121,14 +121,14 @@ class Leases:
         try:
             entry = await self.kv.get(key)
             revision = entry.revision or 0
-        except KeyDeletedError as err:  # given back: its tombstone has a revision
+        except KeyNotFoundError as err:
             if preferred:
-                return 0  # deleted meanwhile: created on the next try
+                return 0  # free meanwhile: created on the next try
+            # given back: nats-py's get() reports a deleted key as not found, with its
+            # tombstone, whose revision is new at each release; 0 only for a key never
+            # written. (Counting every free spell as revision 0 let a replica that had seen
+            # the key free once take it back at once each time it handed it over.)
             revision = err.entry.revision if err.entry else 0
-        except KeyNotFoundError:
-            if preferred:
-                return 0
-            revision = 0
         if self._seen.live(key, revision, self.ttl_s / MISSED_BEATS):
             return 0
         try:
