@@ -62,7 +62,8 @@ class Round:
 async def round_at(bus: Bus, cluster: NatsCluster, data_dir: Path) -> Round:
     """A round into a fresh telemetry stream with the bus's replicas."""
     with contextlib.suppress(NotFoundError):  # the first round: no stream yet
-        await bus.js.delete_stream(streams.TELEMETRY.name)
+        # a replicated stream's delete can take seconds on a loaded machine
+        await bus.nc.jetstream(timeout=30).delete_stream(streams.TELEMETRY.name)
     servers = [node.server.process.pid for node in cluster.nodes if node.server.process]
     cpu = cpu_seconds(servers)
     rate, pipeline_s, lost = await device_round(bus, data_dir)
