@@ -26,6 +26,11 @@ class Condition:
     """The latest good numeric sample and its time."""
 
     @property
+    def pending(self) -> bool:
+        """Whether a delay runs (the judgement changed, not held long enough yet)."""
+        return self._pending_since is not None
+
+    @property
     def last_value(self) -> float | None:
         """The latest good numeric sample, for messages of alarms raised by a delay."""
         return self._last[0] if self._last else None

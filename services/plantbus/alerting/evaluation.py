@@ -6,6 +6,12 @@ Every state change of an alarm goes to ``changed`` (the service publishes, saves
 notifies it). Time: every delay, expiry and duration runs on ``time.monotonic()`` (``now``
 below), so a wall-clock jump changes none of them; ``time.time()`` only stamps what people
 see.
+
+At plant scale (10,000 rules) nothing walks every rule per input: a sample is judged by
+the rules of its tag, an OEE snapshot or maintenance event by the rules whose kind judges
+those, a machine state by its machine's alarms, and a tick by the rules whose kind judges
+time, the conditions whose delay runs and the alarms whose shelving, service removal or
+re-alarm waits for a time.
 """
 
 from __future__ import annotations
@@ -35,6 +41,13 @@ from plantbus.v1 import maintenance_pb2, oee_pb2, telemetry_pb2
 __all__ = ["Evaluation"]
 
 Changed = Callable[[Alarm], Awaitable[None]]
+_TIMED = frozenset({AlarmState.SHELVED, AlarmState.OUT_OF_SERVICE})
+"""States an alarm leaves when a time runs out (:meth:`Alarm.expire`)."""
+
+
+def _judges(rule: RuleBase, judgement: str) -> bool:
+    """Whether ``rule``'s kind makes the judgement ``judgement`` (RuleBase's says nothing)."""
+    return getattr(type(rule), judgement) is not getattr(RuleBase, judgement)
 
 
 class Evaluation:
@@ -47,6 +60,15 @@ class Evaluation:
         self.alarms: dict[str, Alarm] = {}
         self.conditions: dict[str, Condition] = {}
         self.by_tag: dict[str, list[str]] = {}
+        self.by_scope: dict[str, list[str]] = {}
+        """Machine (or line) -> the ids of its rules' alarms."""
+        self.judging: dict[str, list[str]] = {}
+        """judge_oee, judge_maintenance, judge_tick -> the ids of the rules whose kind makes it."""
+        self.order: dict[str, int] = {}
+        """Alarm id -> its place among the conditions (ticks judge in this order)."""
+        self.pending: set[str] = set()
+        """Conditions whose delay may run (a superset: checked on the next tick)."""
+        self.areas: set[str] | None = None
         self.last_good: dict[str, float] = {}
         self.machine_states = MachineStates()
         self.flood = FloodDetector()
@@ -70,7 +92,7 @@ class Evaluation:
         wanted = {
             f"{r.name}@{r.scope}": r for r in rules if areas is None or area_of(r.scope) in areas
         }
-        self.rules = wanted
+        self.rules, self.areas = wanted, areas
         for alarm_id in list(self.alarms):
             flood = alarm_id.startswith(FLOOD_RULE)
             if (alarm_id not in wanted and not flood) or (
@@ -85,7 +107,28 @@ class Evaluation:
                 self.conditions[alarm_id] = Condition(rule, active=self.alarms[alarm_id].active)
             if rule.tag_path:
                 self.by_tag.setdefault(rule.tag_path, []).append(alarm_id)
+        self._index(wanted)
         self.design.configure(self.management.suppressions, wanted)
+
+    def _index(self, wanted: dict[str, RuleBase]) -> None:
+        self.by_scope = {}
+        for alarm_id, rule in wanted.items():
+            self.by_scope.setdefault(rule.scope, []).append(alarm_id)
+        self.judging = {
+            judgement: [i for i, rule in wanted.items() if _judges(rule, judgement)]
+            for judgement in ("judge_oee", "judge_maintenance", "judge_tick")
+        }
+        self.order = {alarm_id: n for n, alarm_id in enumerate(self.conditions)}
+
+    def tag_paths(self) -> set[str]:
+        """The tags whose samples matter here: those of the rules run, the state tags of
+        their areas' machines and the tags of configured suppressions."""
+        states = {
+            path
+            for path in self.machine_states.codes
+            if self.areas is None or area_of(path.rsplit("/", 1)[0]) in self.areas
+        }
+        return self.by_tag.keys() | states | self.design.tags
 
     def _new_alarm(self, alarm_id: str, rule: RuleBase) -> Alarm:
         alarm = Alarm(alarm_id, rule.name, rule.scope, rule.priority, changed_at=time.time())
@@ -127,8 +170,14 @@ class Evaluation:
                 self.last_good[sample.path] = now
             for alarm_id in ids:
                 cond = self.conditions[alarm_id]
-                if cond.sample(value, now, good):
+                flipped = cond.sample(value, now, good)
+                self._delays(alarm_id, cond)
+                if flipped:
                     await self._condition(alarm_id, cond.active, value, now)
+
+    def _delays(self, alarm_id: str, cond: Condition) -> None:
+        if cond.pending:
+            self.pending.add(alarm_id)
 
     async def oee(self, msg: oee_pb2.OeeSnapshot) -> None:
         """An OEE snapshot: the machine's state and the rules on OEE."""
@@ -136,8 +185,11 @@ class Evaluation:
         if msg.state:
             await self._machine_state(msg.scope, msg.state, now)
         oee = msg.oee if msg.HasField("oee") else None
-        for alarm_id, cond in self.conditions.items():
-            if cond.oee(msg.scope, oee, now):
+        for alarm_id in self.judging["judge_oee"]:
+            cond = self.conditions[alarm_id]
+            flipped = cond.oee(msg.scope, oee, now)
+            self._delays(alarm_id, cond)
+            if flipped:
                 await self._condition(alarm_id, cond.active, round(msg.oee, 4), now)
 
     async def maintenance(self, msg: maintenance_pb2.MaintenanceEvent) -> None:
@@ -146,8 +198,11 @@ class Evaluation:
         if view is None:
             return
         now = time.monotonic()
-        for alarm_id, cond in self.conditions.items():
-            if cond.maintenance(view, now):
+        for alarm_id in self.judging["judge_maintenance"]:
+            cond = self.conditions[alarm_id]
+            flipped = cond.maintenance(view, now)
+            self._delays(alarm_id, cond)
+            if flipped:
                 value = self.alarms[alarm_id].value if view.value is None else view.value
                 await self._condition(alarm_id, cond.active, value, now)
 
@@ -163,9 +218,10 @@ class Evaluation:
         for rules with ``suppress_in_planned_stop``, or while a configured suppression
         holds."""
         wall = time.time()
-        for alarm in list(self.alarms.values()):
-            rule = self.rules.get(alarm.id)
-            if rule is None or (machine is not None and alarm.scope != machine):
+        ids = list(self.alarms) if machine is None else self.by_scope.get(machine, [])
+        for alarm_id in ids:
+            alarm, rule = self.alarms.get(alarm_id), self.rules.get(alarm_id)
+            if alarm is None or rule is None:
                 continue
             planned = rule.suppress_in_planned_stop and (
                 self.machine_states.state_of(alarm.scope) == "planned_stop"
@@ -191,11 +247,16 @@ class Evaluation:
         """Time-driven checks at ``now`` (monotonic): pending delays, stale data, states held
         too long, shelving expiry and floods."""
         wall = time.time()
-        for alarm_id, cond in list(self.conditions.items()):
-            alarm = self.alarms[alarm_id]
-            if cond.tick(self, now):
-                value = alarm.value if cond.last_value is None else cond.last_value
-                await self._condition(alarm_id, cond.active, value, now)
+        judged = {*self.judging["judge_tick"], *self.pending}
+        self.pending = set()
+        for alarm_id in self._ticking(judged):
+            cond, alarm = self.conditions[alarm_id], self.alarms[alarm_id]
+            if alarm_id in judged:
+                flipped = cond.tick(self, now)
+                self._delays(alarm_id, cond)
+                if flipped:
+                    value = alarm.value if cond.last_value is None else cond.last_value
+                    await self._condition(alarm_id, cond.active, value, now)
             if alarm.expire(wall, now) or alarm.realarm(wall, now):
                 await self.changed(alarm)
         for area, flooding in self.flood.update(now).items():
@@ -206,6 +267,17 @@ class Evaluation:
             alarm.message = f"alarm flood in {area}: more than {self.flood.start} alarms in 10 min"
             if alarm.condition(flooding, wall):
                 await self.changed(alarm)
+
+    def _ticking(self, judged: set[str]) -> list[str]:
+        """The alarms a tick looks at, in the conditions' order: ``judged`` and those
+        waiting for a time to run out (shelved, out of service, acknowledged to re-alarm)."""
+        waiting = {
+            alarm_id
+            for alarm_id, alarm in self.alarms.items()
+            if alarm.state in _TIMED or (alarm.realarm_s > 0 and alarm.state == AlarmState.ACKED)
+        }
+        ids = [i for i in judged | waiting if i in self.conditions]
+        return sorted(ids, key=lambda alarm_id: self.order.get(alarm_id, -1))
 
     def seconds_since_good(self, tag_path: str, now: float) -> float:
         """How long ``tag_path`` has had no good sample (counted from the first look)."""

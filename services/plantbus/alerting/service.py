@@ -31,12 +31,13 @@ from plantbus.alerting.conditions import Condition
 from plantbus.alerting.convert import event_of
 from plantbus.alerting.delivery import Delivery
 from plantbus.alerting.evaluation import Evaluation
+from plantbus.alerting.feed import TelemetryFeed
 from plantbus.alerting.lifecycle import Alarm, AlarmState
 from plantbus.alerting.metrics import area_of
 from plantbus.alerting.notices import Notices
 from plantbus.alerting.store import AlarmStore
 from plantbus.config import PlantConfig
-from plantbus.kit import subjects
+from plantbus.kit import streams, subjects
 from plantbus.kit import telemetry as otel
 from plantbus.kit.scopes import ScopeOwner, open_scopes
 from plantbus.kit.service import GrpcBinding, Service, ServiceContext
@@ -49,7 +50,6 @@ from plantbus.v1 import (
     maintenance_pb2,
     oee_pb2,
     service_pb2,
-    telemetry_pb2,
 )
 
 __all__ = ["AlertingService"]
@@ -83,6 +83,7 @@ class AlertingService(Service):
         self.store = AlarmStore(ctx.log)
         self.evaluation = Evaluation(self.store, self._changed)
         self.notices = Notices(self.tasks, ctx.log)
+        self.feed = TelemetryFeed(ctx.bus, self.evaluation.telemetry, ctx.log)
         self.history: deque[alerting_pb2.AlarmEvent] = deque(maxlen=1000)
         self.listeners: set[asyncio.Queue[alerting_pb2.AlarmEvent]] = set()
         self.kept_since = time.time()
@@ -141,13 +142,14 @@ class AlertingService(Service):
         return settled, "; ".join(d for d in details if d)
 
     async def start(self) -> None:
-        """Subscribe to telemetry, OEE and maintenance events, start the tick loop; the
-        alarms of this replica's areas are restored once the first config says which."""
+        """Subscribe to OEE and maintenance events, start the tick loop; the alarms of
+        this replica's areas are restored, and the telemetry of their tags read, once the
+        first config says which."""
+        await streams.ensure_stream(self.ctx.bus, streams.TELEMETRY)
         await self.store.open(self.ctx.bus)
         await self.notices.open(self.ctx.bus)
         self._scopes = await open_scopes(self.ctx, self)
         bus = self.ctx.bus
-        self._subs.append(await bus.subscribe(f"{subjects.PREFIX}.telemetry.>", self._on_telemetry))
         self._subs.append(await bus.subscribe(f"{subjects.PREFIX}.oee.>", self._on_oee))
         maintenance = f"{subjects.PREFIX}.maintenance.>"
         self._subs.append(await bus.subscribe(maintenance, self._on_maintenance))
@@ -168,6 +170,7 @@ class AlertingService(Service):
             with contextlib.suppress(*_UNSUBSCRIBED):  # gone with the connection
                 await sub.unsubscribe()
         self._subs.clear()
+        await self.feed.close()
         await self.tasks.close()
         await self.store.save()
         await self.notices.close()
@@ -193,12 +196,14 @@ class AlertingService(Service):
         await self._select()
 
     async def _select(self) -> None:
-        """The rules of this replica's areas, suppressed as they should be."""
+        """The rules of this replica's areas, suppressed as they should be, and the
+        telemetry of their tags."""
         if self._config is None:
             return
         areas = None if self._scopes is None else self._areas
         self.evaluation.select(self._config.alert_rules, areas)
         await self.evaluation.resuppress()
+        await self.feed.follow(self.evaluation.tag_paths())
 
     async def apply_config(self, config: PlantConfig, version: int) -> None:
         """Take rules, alarm management and notifiers live; alarms of removed rules
@@ -213,10 +218,6 @@ class AlertingService(Service):
                 await self._scopes.step()  # alone, it runs every area from its first config
                 self._scopes.start()
         self.config_version = version
-
-    async def _on_telemetry(self, subject: str, msg: Message, raw: Msg) -> None:
-        if isinstance(msg, telemetry_pb2.TagSampleBatch):
-            await self.evaluation.telemetry(msg)
 
     async def _on_oee(self, subject: str, msg: Message, raw: Msg) -> None:
         if isinstance(msg, oee_pb2.OeeSnapshot):

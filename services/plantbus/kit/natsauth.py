@@ -115,7 +115,8 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
     "alerting": _service(
         "alerting",
         publish(*family("alarm")),
-        subscribe(*family("telemetry", "oee", "maintenance")),
+        subscribe(*family("oee", "maintenance")),
+        uses(streams.TELEMETRY),  # the tags of its rules, filtered by an ordered consumer
         bucket(streams.ALARM_STATE, writes=">"),
         bucket(streams.LEASES, writes="alerting.>"),
         bucket(streams.NOTIFIED, writes=">"),

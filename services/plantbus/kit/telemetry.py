@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 
 from opentelemetry import metrics, propagate, trace
@@ -23,6 +24,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 __all__ = [
     "CONSUMER_LAG",
+    "Consumption",
     "Gauge",
     "configure",
     "consume_span",
@@ -35,6 +37,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 _configured = False
+_exporting = False
+"""Whether spans leave the process (an exporter is configured)."""
+_TRACE_KEYS = ("traceparent", "tracestate")
+_carried: ContextVar[Mapping[str, str] | None] = ContextVar("plantbus_carried", default=None)
+"""The headers of the message being handled without a span of its own (:class:`Consumption`)."""
 
 
 def _span_exporter(name: str) -> SpanExporter | None:
@@ -55,7 +62,7 @@ def configure(service: str, instance: str, metrics_port: int | None = None) -> N
     Tracing is always wired (so context propagates between services) but nothing is
     exported unless OTEL_TRACES_EXPORTER names an exporter.
     """
-    global _configured  # noqa: PLW0603 - OpenTelemetry providers are process-wide by design
+    global _configured, _exporting  # noqa: PLW0603 - OpenTelemetry providers are process-wide
     if _configured:
         return
     _configured = True
@@ -66,6 +73,7 @@ def configure(service: str, instance: str, metrics_port: int | None = None) -> N
     exporter = _span_exporter(os.environ.get("OTEL_TRACES_EXPORTER", "none"))
     if exporter:
         tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
+        _exporting = True
     trace.set_tracer_provider(tracer_provider)
 
     readers: list[MetricReader] = []
@@ -97,8 +105,13 @@ def meter(name: str) -> metrics.Meter:
 
 
 def inject(carrier: MutableMapping[str, str]) -> None:
-    """Write the current trace context (traceparent) into message headers."""
+    """Write the current trace context (traceparent) into message headers: the current
+    span's, else that of the message being handled without a span (:class:`Consumption`)."""
     propagate.inject(carrier)
+    if "traceparent" not in carrier:
+        headers = _carried.get()
+        if headers:
+            carrier.update((key, headers[key]) for key in _TRACE_KEYS if key in headers)
 
 
 @contextmanager
@@ -111,11 +124,44 @@ def consume_span(name: str, headers: Mapping[str, str] | None) -> Iterator[trace
         yield span
 
 
+class Consumption:
+    """The trace context of the messages one consumer reads at stream rates, for what it
+    publishes while handling each (a span per message cost a consumer more than its work).
+
+    When spans are exported, the first message of each trace context gets a consumer span
+    ``name`` (its parent that context); the others, and every message when nothing is
+    exported, only carry their context on: what is published while handling one has the
+    message's ``traceparent`` as its parent, as if its context were current, with no span
+    made. A device cycle's messages share the cycle's context, so that is one span per
+    cycle read and consumer. A message without a ``traceparent`` has nothing to carry.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._spanned = ""
+        """The trace context of the last span made."""
+
+    @contextmanager
+    def handling(self, headers: Mapping[str, str] | None) -> Iterator[None]:
+        """Handle one message with the trace context its ``headers`` carry."""
+        parent = headers.get("traceparent", "") if headers else ""
+        if _exporting and parent and parent != self._spanned:
+            self._spanned = parent
+            with consume_span(self.name, headers):
+                yield
+            return
+        token = _carried.set(headers if parent else None)
+        try:
+            yield
+        finally:
+            _carried.reset(token)
+
+
 def traceparent() -> str:
     """The W3C ``traceparent`` of the current span ("" outside one), for headers that
     are written as bytes rather than through :func:`inject`."""
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    inject(carrier)
     return carrier.get("traceparent", "")
 
 

@@ -1,0 +1,53 @@
+"""Alerting reads only the telemetry of the tags its rules judge (server-side filtering),
+and follows a config that adds a rule on another tag without missing a sample."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from plantbus.alerting.service import AlertingService
+from plantbus.kit.bus import Bus
+from plantbus.testing.config import put_config
+from plantbus.testing.harness import hosted
+from plantbus.testing.messages import collected, publish_value
+from plantbus.testing.waiting import wait_until
+from plantbus.v1 import alerting_pb2, telemetry_pb2
+
+from .test_alerting_service import CONFIG
+
+
+async def test_only_the_rules_tags_are_read_and_a_new_rules_tag_is_followed(
+    bus: Bus, nats_url: str, tmp_path: Path
+) -> None:
+    events = await collected(bus, "plantbus.v1.alarm.>", alerting_pb2.AlarmEvent)
+    await put_config(bus, CONFIG)
+    async with hosted([AlertingService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        svc = runner.services["alerting"]
+        assert isinstance(svc, AlertingService)
+        await wait_until(lambda: svc.config_version == 1)
+        assert svc.feed.subjects == ["plantbus.v1.telemetry.s.a.l.m1.temp"]
+        handled: list[str] = []
+        judge = svc.feed.handler
+
+        async def counting(batch: telemetry_pb2.TagSampleBatch) -> None:
+            handled.extend(s.path for s in batch.samples)
+            await judge(batch)
+
+        svc.feed.handler = counting
+        for _ in range(5):
+            await publish_value(bus, "s/a/l/m1/pressure", 99.0)
+        await publish_value(bus, "s/a/l/m1/temp", 75.0)
+        await wait_until(lambda: events, message="the temperature alarm")
+        assert handled == ["s/a/l/m1/temp"], "samples of tags no rule judges are not delivered"
+
+        wider = copy.deepcopy(CONFIG)
+        wider["alert_rules"].append(
+            {"name": "press", "kind": "high", "machine": "s/a/l/m1", "tag": "pressure", "limit": 9}
+        )
+        await put_config(bus, wider)
+        await wait_until(lambda: svc.config_version == 2)
+        assert len(svc.feed.subjects) == 2
+        await publish_value(bus, "s/a/l/m1/pressure", 12.0)
+        await wait_until(lambda: any(e.rule == "press" for e in events), message="pressure alarm")
+        assert handled == ["s/a/l/m1/temp", "s/a/l/m1/pressure"], "nothing read twice"
