@@ -41,6 +41,7 @@ from plantbus.v1 import maintenance_pb2, oee_pb2, telemetry_pb2
 __all__ = ["Evaluation"]
 
 Changed = Callable[[Alarm], Awaitable[None]]
+_JUDGEMENTS = ("judge_oee", "judge_maintenance", "judge_tick")
 _TIMED = frozenset({AlarmState.SHELVED, AlarmState.OUT_OF_SERVICE})
 """States an alarm leaves when a time runs out (:meth:`Alarm.expire`)."""
 
@@ -62,7 +63,7 @@ class Evaluation:
         self.by_tag: dict[str, list[str]] = {}
         self.by_scope: dict[str, list[str]] = {}
         """Machine (or line) -> the ids of its rules' alarms."""
-        self.judging: dict[str, list[str]] = {}
+        self.judging: dict[str, list[str]] = {j: [] for j in _JUDGEMENTS}
         """judge_oee, judge_maintenance, judge_tick -> the ids of the rules whose kind makes it."""
         self.order: dict[str, int] = {}
         """Alarm id -> its place among the conditions (ticks judge in this order)."""
@@ -116,7 +117,7 @@ class Evaluation:
             self.by_scope.setdefault(rule.scope, []).append(alarm_id)
         self.judging = {
             judgement: [i for i, rule in wanted.items() if _judges(rule, judgement)]
-            for judgement in ("judge_oee", "judge_maintenance", "judge_tick")
+            for judgement in _JUDGEMENTS
         }
         self.order = {alarm_id: n for n, alarm_id in enumerate(self.conditions)}
 

@@ -56,6 +56,16 @@ class MachineTrack:
             out.append(self.orders.setdefault(self.order, Totals()))
         return out
 
+    def copy(self) -> MachineTrack:
+        """An independent copy (as ``copy.deepcopy``, without its cost)."""
+        return replace(
+            self,
+            breaks=list(self.breaks),
+            totals=self.totals.copy(),
+            shifts={k: v.copy() for k, v in self.shifts.items()},
+            orders={k: v.copy() for k, v in self.orders.items()},
+        )
+
     @property
     def pri(self) -> float:
         """The ideal cycle time in force: the work order's, else the machine's."""

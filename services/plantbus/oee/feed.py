@@ -1,6 +1,7 @@
-"""The OEE service's read of the telemetry stream: an ordered consumer that starts after
-the sequence the restored state includes (:mod:`plantbus.oee.saved`), and each batch given
-to :class:`~plantbus.oee.live.LiveOee` sample by sample.
+"""The OEE service's read of the telemetry stream: an ordered consumer of the tags the OEE
+mappings read (and no other: :mod:`plantbus.kit.tagfeed`) that starts after the sequence
+the restored state includes (:mod:`plantbus.oee.saved`), and each batch given to
+:class:`~plantbus.oee.live.LiveOee` sample by sample.
 """
 
 from __future__ import annotations
@@ -11,30 +12,34 @@ from typing import Any
 import nats.errors
 from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
-from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from plantbus.kit import codec, streams, subjects
+from plantbus.config import PlantConfig
+from plantbus.kit import codec, streams, tagfeed
 from plantbus.kit.bus import Bus
 from plantbus.oee.live import LiveOee
 from plantbus.v1 import telemetry_pb2
 
-__all__ = ["apply_batch", "behind", "decode_batch", "subscribe"]
+__all__ = ["apply_batch", "behind", "decode_batch", "subscribe", "wanted"]
 
 
-async def subscribe(bus: Bus, seq: int, cb: Callable[[Msg], Awaitable[None]]) -> Any:
-    """An ordered consumer of every telemetry subject from ``seq + 1`` (0: new messages
-    only, there is no saved state to resume from)."""
-    if seq:
-        cfg = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=seq + 1)
-    else:
-        cfg = ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
-    return await bus.js.subscribe(
-        f"{subjects.PREFIX}.telemetry.>",
-        stream=streams.TELEMETRY.name,
-        ordered_consumer=True,
-        config=cfg,
-        cb=cb,
-    )
+def wanted(bus: Bus, config: PlantConfig) -> list[str]:
+    """The filter subjects of the tags the OEE mappings of ``config`` read (the ones
+    :meth:`LiveOee.sample` takes)."""
+    paths = {
+        f"{m.machine}/{tag}"
+        for m in config.oee
+        for tag in (m.state_tag, m.reason_tag, m.total_tag, m.reject_tag, m.rework_tag)
+        if tag
+    }
+    return tagfeed.filters(paths, bus.nc.max_payload)
+
+
+async def subscribe(
+    bus: Bus, seq: int, cb: Callable[[Msg], Awaitable[None]], subjects: list[str]
+) -> Any:
+    """An ordered consumer of ``subjects`` (from :func:`wanted`) from ``seq + 1`` (0: new
+    messages only, there is no saved state to resume from)."""
+    return await tagfeed.subscribe(bus, subjects, seq, cb)
 
 
 async def behind(bus: Bus, seq: int) -> bool:

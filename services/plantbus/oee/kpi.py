@@ -10,7 +10,7 @@ the ratio is None, reported as null. "No data" is neither 100 % nor 0 %.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = ["Kpis", "Totals", "ratio"]
@@ -54,6 +54,15 @@ class Totals:
     outside_count: int = 0
     """Parts counted outside production time (outside shifts, in a break or a planned
     stop): a data-quality finding, since PQ has them but APT has no time for them."""
+
+    def copy(self) -> Totals:
+        """An independent copy (what ``copy.deepcopy`` gives, many times faster: the OEE
+        service copies every machine's figures for each snapshot it sends)."""
+        return replace(
+            self,
+            down_by_reason=dict(self.down_by_reason),
+            planned_by_reason=dict(self.planned_by_reason),
+        )
 
     def add(self, other: Totals) -> None:
         """Add another scope's times and counts into this one."""

@@ -7,6 +7,9 @@ engine sees them in source-time order whatever order they arrive in: a sample re
 from a device's spool after an outage lands in its place, the figures from there on are
 recomputed, and the machine's revision goes up. Snapshots show the committed figures plus
 what the reorder window still holds, up to the machine's source clock.
+
+At plant scale a tick touches only the machines whose window holds something (``busy``),
+and each line's calendar changes are worked out an hour ahead rather than on every tick.
 """
 
 from __future__ import annotations
@@ -15,14 +18,14 @@ from collections import OrderedDict
 
 from plantbus.config import PlantConfig
 from plantbus.config.oee import OeeSettings, ShiftCalendar
-from plantbus.oee.calendar import OFF, CalendarStatus, status_at, status_events, transitions
+from plantbus.oee.calendar import OFF, CalendarPlans, CalendarStatus, status_at, status_events
 from plantbus.oee.engine import Closed, EngineSettings, MachineTrack, OeeEngine
 from plantbus.oee.events import Event, WorkOrderEnd, WorkOrderStart
 from plantbus.oee.kpi import Kpis, Totals
 from plantbus.oee.line_stops import LineStops
 from plantbus.oee.machine import Checkpoint, MachineModel, Outbox
 from plantbus.oee.mapping import MachineMapper
-from plantbus.oee.snapshot import current_totals, final_snapshot, snapshot
+from plantbus.oee.snapshot import current_totals, final_snapshot, past_shift, snapshot
 from plantbus.oee.timeline import Input, Sample, Timeline
 from plantbus.sdk.errors import NotFound
 from plantbus.v1 import oee_pb2
@@ -55,6 +58,11 @@ class LiveOee:
         self.line_stops = LineStops()
         self.restored_mappers: dict[str, dict[str, object]] = {}
         """Mapper baselines from a restart, taken when the config maps the machine."""
+        self.by_line: dict[str, dict[str, None]] = {}
+        """Line -> its machines (of ``machines``, in the order they came)."""
+        self.busy: set[str] = set()
+        """Machines whose timeline may hold inputs (a superset): the ones a tick releases."""
+        self._plans = CalendarPlans()
         self._muted = 0
 
     def configure(self, config: PlantConfig, now: float) -> None:
@@ -69,7 +77,9 @@ class LiveOee:
         self.calendars = {line: cal for cal in config.shift_calendars for line in cal.lines}
         mapped = {m.machine for m in config.oee}
         for gone in set(self.machines) - mapped:
+            self.by_line[self.machines[gone].line].pop(gone, None)
             del self.machines[gone], self.timelines[gone]
+            self.busy.discard(gone)
         for mapping in config.oee:
             line = mapping.machine.rsplit("/", 1)[0]
             machine = self.machine(mapping.machine, line)
@@ -88,6 +98,8 @@ class LiveOee:
     def machine(self, name: str, line: str) -> MachineModel:
         """The machine and its timeline, created on first sight."""
         if name not in self.machines:
+            self.by_line.setdefault(line, {})[name] = None
+            self.busy.add(name)
             self.machines[name] = MachineModel(self, name, line)
             self.timelines[name] = Timeline(
                 self.machines[name],
@@ -131,6 +143,7 @@ class LiveOee:
 
     def _push(self, item: Input, now: float) -> None:
         self.timelines[item.machine].push(item, now)
+        self.busy.add(item.machine)
         self.out.dirty.add(item.machine)
         if isinstance(item, Sample) and item.tag in self._state_tags(item.machine):
             self.out.urgent.add(item.machine)
@@ -140,15 +153,19 @@ class LiveOee:
         return (mapper.mapping.state_tag, mapper.mapping.reason_tag) if mapper else ()
 
     def tick(self, now: float) -> None:
-        """Calendar changes up to ``now``, then every timeline's corrections and commits."""
+        """Calendar changes up to ``now``, then the corrections and commits of every
+        timeline that holds inputs."""
         for line, since in list(self.calendar_ts.items()):
             calendar = self.calendars.get(line)
             if calendar is not None:
-                for ts, status in transitions(calendar, since, now):
+                for ts, status in self._plans.transitions(line, calendar, since, now):
                     self._give_status(line, ts, status, now)
             self.calendar_ts[line] = now
-        for name, timeline in self.timelines.items():
+        for name in list(self.busy):
+            timeline = self.timelines[name]
             released = timeline.release(now)
+            if timeline.idle():
+                self.busy.discard(name)
             machine = self.machines[name]
             if released.corrected and released.replayed_from is None:
                 machine.revision += 1
@@ -172,9 +189,7 @@ class LiveOee:
 
     def _give_status(self, line: str, ts: float, status: CalendarStatus, now: float) -> None:
         """Shift and break ends and starts, at ``ts``, for every machine of ``line``."""
-        for name, machine in self.machines.items():
-            if machine.line != line:
-                continue
+        for name in list(self.by_line.get(line, ())):
             old = self.status.get(name, OFF)
             if old == status:
                 continue
@@ -182,6 +197,7 @@ class LiveOee:
             self.status[name] = status
             for event in events:
                 self.timelines[name].push(event, now)
+            self.busy.add(name)
             self.out.urgent.add(name)
 
     def on_downtime(self, machine: MachineModel, ts: float, event: oee_pb2.DowntimeEvent) -> None:
@@ -237,7 +253,9 @@ class LiveOee:
 
     def line_snapshot(self, line: str, now: float) -> oee_pb2.OeeSnapshot:
         """The live snapshot of a line: summed times and counts of its machines' shifts."""
-        names = [n for n, t in self.engine.machines.items() if t.line == line]
+        names = [n for n in self.by_line.get(line, ()) if n in self.engine.machines]
+        if not names:  # none mapped now: the tracks of machines that were, if any
+            names = [n for n, t in self.engine.machines.items() if t.line == line]
         if not names:
             raise NotFound(f"no OEE for line {line!r}")
         views = [self._view(n, now) for n in names if n in self.machines]
@@ -248,22 +266,7 @@ class LiveOee:
 
     def past_shift(self, scope: str, shift: str) -> oee_pb2.OeeSnapshot:
         """The figures of a named shift of a machine or line: open or among the finals kept."""
-        parts: list[Totals] = []
-        known: set[str] = set()
-        for name, track in self.engine.machines.items():
-            finals = self.finals.get(name, OrderedDict())
-            known |= set(track.shifts) | {k for kind, k in finals if kind == "shift"}
-            if scope not in (name, track.line):
-                continue
-            if shift in track.shifts:
-                parts.append(track.shifts[shift])
-            elif ("shift", shift) in finals:
-                parts.append(finals[("shift", shift)].totals)
-        if not parts:
-            raise NotFound(
-                f"no shift {shift!r} for {scope!r}; known: {', '.join(sorted(known)) or '-'}"
-            )
-        return snapshot(scope, Kpis(Totals.sum(parts)), None, shift)
+        return past_shift(self.engine.machines, self.finals, scope, shift)
 
     def classify(
         self, downtime_id: str, reason: str, actor: str, now: float

@@ -4,7 +4,6 @@ baselines and stop in progress. Pure; part of :class:`~plantbus.oee.live.LiveOee
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -65,7 +64,7 @@ class MachineModel:
         track = self.live.engine.machines.get(self.name)
         episode = self.live.engine.downtime.open.get(self.name)
         return (
-            copy.deepcopy(track),
+            track.copy() if track is not None else None,
             self.mapper.dump() if self.mapper else None,
             _copy(episode) if episode is not None else None,
         )
@@ -74,7 +73,7 @@ class MachineModel:
         """Back to a checkpoint; for a replay (``since`` finite) the downtime events
         published from then on are taken back, to be compared with the replay's."""
         track, mapper, episode = state
-        self.put_back((copy.deepcopy(track), mapper, episode))
+        self.put_back((track.copy() if track is not None else None, mapper, episode))
         if since == float("inf"):
             return
         engine = self.live.engine

@@ -69,6 +69,9 @@ class LineShare:
         """Reading the stream again after a rebuild: snapshots wait until it is near its
         end, so the figures published never go back to what the saved state had."""
         self.sub: Any = None
+        self.subjects: list[str] = []
+        """The tags ``sub`` reads (:func:`feed.wanted`)."""
+        self._trace = otel.Consumption("oee telemetry")
         self._generation = 0
         """Bumped on every rebuild: messages of an older subscription are ignored."""
         self._last_msg = 0.0
@@ -79,10 +82,28 @@ class LineShare:
         return scopes is None or all(scopes.holds(line) for line in self.lines)
 
     async def configure(self, config: PlantConfig) -> None:
-        """Take a new plant config for the lines run now and for every rebuild."""
+        """Take a new plant config for the lines run now and for every rebuild; read the
+        tags it maps from right after the last message read."""
         self.config = config
         async with self.lock:
             self.live.configure(only_lines(config, self.lines), time.time())
+            if self.lines:
+                await self._follow()
+
+    async def _follow(self) -> None:
+        """Consume the tags the config maps on the lines run, from after ``seq`` (a new
+        consumer when they changed; messages of the old one are ignored). Hold the lock."""
+        if self.config is None:
+            return
+        wanted = feed.wanted(self.bus, only_lines(self.config, self.lines))
+        if wanted == self.subjects and self.sub is not None:
+            return
+        self._generation += 1
+        await self._unsubscribe()
+        self.subjects = wanted
+        if wanted:
+            on_msg = functools.partial(self._on_msg, self._generation)
+            self.sub = await feed.subscribe(self.bus, self.seq, on_msg, wanted)
 
     async def rebuild(self, lines: set[str], *, save: bool) -> None:
         """Saved state of ``lines`` from KV into a fresh LiveOee, consumed from there;
@@ -106,8 +127,7 @@ class LineShare:
             if self.config is not None:
                 self.live.configure(only_lines(self.config, lines), time.time())
                 if lines:
-                    on_msg = functools.partial(self._on_msg, self._generation)
-                    self.sub = await feed.subscribe(self.bus, self.seq, on_msg)
+                    await self._follow()
 
     async def close(self) -> None:
         """Stop consuming and save one last time."""
@@ -121,7 +141,7 @@ class LineShare:
 
     async def _on_msg(self, generation: int, msg: Msg) -> None:
         self.lag = msg.metadata.num_pending
-        with otel.consume_span("oee telemetry", msg.headers):
+        with self._trace.handling(msg.headers):
             await self._on_batch(generation, msg)
 
     async def _on_batch(self, generation: int, msg: Msg) -> None:

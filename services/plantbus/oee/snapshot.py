@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from plantbus.kit import codec
 from plantbus.oee.engine import Closed, MachineTrack
 from plantbus.oee.kpi import Kpis, Totals
+from plantbus.sdk.errors import NotFound
 from plantbus.v1 import oee_pb2
 
-__all__ = ["OUTSIDE_PRODUCTION", "current_totals", "final_snapshot", "iso_kpis", "snapshot"]
+__all__ = [
+    "OUTSIDE_PRODUCTION",
+    "current_totals",
+    "final_snapshot",
+    "iso_kpis",
+    "past_shift",
+    "snapshot",
+]
 
 OUTSIDE_PRODUCTION = "parts_outside_production_time"
 
@@ -121,3 +131,29 @@ def final_snapshot(closed: Closed, revision: int) -> oee_pb2.OeeSnapshot:
         msg.work_order = closed.key
         _order_fields(msg, closed.totals)
     return msg
+
+
+def past_shift(
+    tracks: Mapping[str, MachineTrack],
+    finals: Mapping[str, Mapping[tuple[str, str], Closed]],
+    scope: str,
+    shift: str,
+) -> oee_pb2.OeeSnapshot:
+    """The figures of a named shift of a machine or line (``scope``): open in its tracks or
+    among the finals kept per machine."""
+    parts: list[Totals] = []
+    known: set[str] = set()
+    for name, track in tracks.items():
+        kept = finals.get(name, {})
+        known |= set(track.shifts) | {k for kind, k in kept if kind == "shift"}
+        if scope not in (name, track.line):
+            continue
+        if shift in track.shifts:
+            parts.append(track.shifts[shift])
+        elif ("shift", shift) in kept:
+            parts.append(kept[("shift", shift)].totals)
+    if not parts:
+        raise NotFound(
+            f"no shift {shift!r} for {scope!r}; known: {', '.join(sorted(known)) or '-'}"
+        )
+    return snapshot(scope, Kpis(Totals.sum(parts)), None, shift)

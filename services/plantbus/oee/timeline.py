@@ -122,6 +122,10 @@ class Timeline(Generic[S]):
         """The source time from which a late input is still corrected."""
         return self._checkpoints[0][0][0] if self._checkpoints else self._frontier[0]
 
+    def idle(self) -> bool:
+        """Whether nothing is held: a :meth:`release` would do nothing."""
+        return not (self._pending or self._late or self._corrected)
+
     def held(self) -> list[Input]:
         """Every input not committed yet (saved with the state, so a restart keeps them)."""
         return [item for _, item in sorted(self._pending + self._late)]

@@ -115,3 +115,10 @@ def test_the_tags_read_are_the_rules_the_state_tags_and_the_suppressions() -> No
     ev.configure(config)
     ev.select(config.alert_rules, {"s/a"})
     assert ev.tag_paths() == {"s/a/l/m/temp", "s/a/l/m/st", "s/b/l/m/door"}
+
+
+async def test_a_tick_before_the_first_config_judges_nothing() -> None:
+    async def changed(alarm: Alarm) -> None:
+        raise AssertionError(alarm)
+
+    await Evaluation(AlarmStore(logging.getLogger("test")), changed).tick(time.monotonic())
