@@ -21,12 +21,17 @@ first that did not.
 Prints JSON: plant_samples_per_s (at the knee), plant_cpu_ms_per_1k_samples,
 plant_lag_p99_ms (the worse of OEE and alarm), plant_oee_lag_p50_ms/p99, plant_alarm_lag_*,
 plant_rss_mb_max, plant_rss_mb_<service>; every step's figures go to stderr.
+
+``PLANT_SCALE_PROFILE=<dir>`` records a py-spy profile (raw, nonblocking, so the services
+are never paused) of each service named in ``PLANT_SCALE_PROFILED`` (default: oee,
+alerting) during every step's measurement, as ``<dir>/<service>-<interval>.txt``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -54,6 +59,8 @@ SETTLE_S = 5.0
 MEASURE_S = 12.0
 FLIP_S = 0.8
 CLI = (sys.executable, "-m", "plantbus.cli")
+PROFILE_DIR = os.environ.get("PLANT_SCALE_PROFILE", "")
+PROFILED = os.environ.get("PLANT_SCALE_PROFILED", "oee,alerting").split(",")
 
 
 @dataclass
@@ -93,6 +100,24 @@ def hub_processes(up: subprocess.Popen[bytes], nats: NatsServer) -> dict[int, st
     return out
 
 
+def profile(pids: dict[int, str], interval: float) -> list[subprocess.Popen[bytes]]:
+    """py-spy recorders of the profiled services for one measurement (none unless
+    PLANT_SCALE_PROFILE names a directory)."""
+    if not PROFILE_DIR:
+        return []
+    Path(PROFILE_DIR).mkdir(parents=True, exist_ok=True)
+    recorders = []
+    for pid, name in pids.items():
+        if name in PROFILED:
+            out = Path(PROFILE_DIR) / f"{name}-{interval}.txt"
+            command = ["py-spy", "record", "--nonblocking", "-r", "50", "-f", "raw"]
+            command += ["-d", str(int(MEASURE_S)), "-o", str(out), "-p", str(pid)]
+            recorders.append(
+                subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
+    return recorders
+
+
 def apply(data_dir: Path, directory: Path) -> None:
     """``plantbus config apply``: 16-120 s for this plant here, nearly all of it
     governance's line diff of the whole config (issue #21, item 4)."""
@@ -129,6 +154,7 @@ async def step(bus: Bus, hub: Hub, probe: Probe, interval: float) -> Step:
     pids = hub_processes(hub.up, hub.nats)
     count, started = await stored(bus), time.time()
     cpu = {name: cpu_seconds([pid]) for pid, name in pids.items()}
+    profilers = profile(pids, interval)
     rss: dict[str, float] = {}
     while time.time() < started + MEASURE_S:
         probe.flip()
@@ -142,6 +168,8 @@ async def step(bus: Bus, hub: Hub, probe: Probe, interval: float) -> Step:
     elapsed = time.time() - started
     count = await stored(bus) - count
     cpu = {name: cpu_seconds([pid]) - cpu[name] for pid, name in pids.items()}
+    for profiler in profilers:
+        profiler.wait(30)
     await asyncio.sleep(2.0)  # effects of the last flips still on their way
     middle, end = started + elapsed / 2, started + elapsed
     oee_first, alarm_first = probe.lags(started, middle)

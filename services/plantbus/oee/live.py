@@ -19,14 +19,15 @@ from collections import OrderedDict
 from plantbus.config import PlantConfig
 from plantbus.config.oee import OeeSettings, ShiftCalendar
 from plantbus.oee.calendar import OFF, CalendarPlans, CalendarStatus, status_at, status_events
-from plantbus.oee.engine import Closed, EngineSettings, MachineTrack, OeeEngine
+from plantbus.oee.engine import Closed, EngineSettings, OeeEngine
 from plantbus.oee.events import Event, WorkOrderEnd, WorkOrderStart
 from plantbus.oee.kpi import Kpis, Totals
 from plantbus.oee.line_stops import LineStops
 from plantbus.oee.machine import Checkpoint, MachineModel, Outbox
 from plantbus.oee.mapping import MachineMapper
-from plantbus.oee.snapshot import current_totals, final_snapshot, past_shift, snapshot
+from plantbus.oee.snapshot import final_snapshot, past_shift, snapshot
 from plantbus.oee.timeline import Input, Sample, Timeline
+from plantbus.oee.views import Views, seen
 from plantbus.sdk.errors import NotFound
 from plantbus.v1 import oee_pb2
 
@@ -63,7 +64,10 @@ class LiveOee:
         self.busy: set[str] = set()
         """Machines whose timeline may hold inputs (a superset): the ones a tick releases."""
         self._plans = CalendarPlans()
-        self._muted = 0
+        self._last_state: dict[tuple[str, str], object] = {}
+        """(machine, state or reason tag) -> the value last pushed."""
+        self.muted = 0
+        """Above 0 while a provisional view is computed: no downtime or final goes out."""
 
     def configure(self, config: PlantConfig, now: float) -> None:
         """Take the mappings, calendars and loss settings of a config version; a calendar
@@ -146,7 +150,9 @@ class LiveOee:
         self.busy.add(item.machine)
         self.out.dirty.add(item.machine)
         if isinstance(item, Sample) and item.tag in self._state_tags(item.machine):
-            self.out.urgent.add(item.machine)
+            if self._last_state.get((item.machine, item.tag), self) != item.value:
+                self.out.urgent.add(item.machine)  # the state shown changes: at once
+            self._last_state[(item.machine, item.tag)] = item.value
 
     def _state_tags(self, name: str) -> tuple[str | None, ...]:
         mapper = self.machines[name].mapper
@@ -203,7 +209,7 @@ class LiveOee:
     def on_downtime(self, machine: MachineModel, ts: float, event: oee_pb2.DowntimeEvent) -> None:
         """A downtime event from the engine: published unless muted or already published
         the same before a replay."""
-        if self._muted:
+        if self.muted:
             return
         machine.emitted.append((ts, event))
         if machine.replaced.get((event.id, event.kind)) != event.SerializeToString():
@@ -213,7 +219,7 @@ class LiveOee:
         """Take the shifts and work orders the engine closed: new or changed figures are
         published as final snapshots."""
         closed, self.engine.closed = self.engine.closed, []
-        if self._muted:
+        if self.muted:
             return
         for c in closed:
             kept = self.finals.setdefault(c.machine, OrderedDict())
@@ -225,43 +231,29 @@ class LiveOee:
             if before is None or before.totals != c.totals:
                 self.out.finals.append(final_snapshot(c, self.machines[c.machine].revision))
 
-    def _view(self, name: str, now: float) -> tuple[MachineTrack, Totals]:
-        """A copy of the machine's track with what the window holds applied and time
-        counted up to its source clock: a provisional view, nothing published."""
-        machine, timeline = self.machines[name], self.timelines[name]
-        saved = machine.save()
-        self._muted += 1
-        self.engine.downtime.muted = True
-        try:
-            for item in timeline.pending():
-                machine.apply(item)
-            view = self.engine.track(name, machine.line)
-            self.engine.advance(view, timeline.clock(now))
-        finally:
-            machine.put_back(saved)
-            self._muted -= 1
-            self.engine.downtime.muted = False
-        return view, current_totals(view)
-
-    def machine_snapshot(self, name: str, now: float) -> oee_pb2.OeeSnapshot:
+    def machine_snapshot(
+        self, name: str, now: float, views: Views | None = None
+    ) -> oee_pb2.OeeSnapshot:
         """The live snapshot of a machine's current shift."""
         if name not in self.machines:
             raise NotFound(f"no OEE for machine {name!r}: is it mapped in the oee section?")
-        track, totals = self._view(name, now)
+        track, totals = seen(self, name, now, views)
         revision = self.machines[name].revision
         return snapshot(name, Kpis(totals), track, track.shift, revision)
 
-    def line_snapshot(self, line: str, now: float) -> oee_pb2.OeeSnapshot:
+    def line_snapshot(
+        self, line: str, now: float, views: Views | None = None
+    ) -> oee_pb2.OeeSnapshot:
         """The live snapshot of a line: summed times and counts of its machines' shifts."""
         names = [n for n in self.by_line.get(line, ()) if n in self.engine.machines]
         if not names:  # none mapped now: the tracks of machines that were, if any
             names = [n for n, t in self.engine.machines.items() if t.line == line]
         if not names:
             raise NotFound(f"no OEE for line {line!r}")
-        views = [self._view(n, now) for n in names if n in self.machines]
+        parts = [seen(self, n, now, views) for n in names if n in self.machines]
         revision = sum(self.machines[n].revision for n in names if n in self.machines)
-        kpis = Kpis(Totals.sum(totals for _, totals in views))
-        shift = views[0][0].shift if views else ""
+        kpis = Kpis(Totals.sum(totals for _, totals in parts))
+        shift = parts[0][0].shift if parts else ""
         return snapshot(line, kpis, None, shift, revision)
 
     def past_shift(self, scope: str, shift: str) -> oee_pb2.OeeSnapshot:

@@ -15,6 +15,7 @@ from plantbus.kit import subjects
 from plantbus.kit.bus import Bus
 from plantbus.oee.lines import line_of
 from plantbus.oee.live import LiveOee
+from plantbus.oee.views import Views
 from plantbus.sdk.errors import NotFound
 from plantbus.v1 import oee_pb2
 
@@ -58,17 +59,18 @@ class SnapshotPublisher:
         self.urgent |= out.urgent
         if not snapshots:
             return
+        views: Views = {}  # nothing changes while this publishes: one view per machine
         for machine in self._due(self.dirty, self.urgent, now):
             self.lines.add(line_of(machine))
             if machine in self.urgent:
                 self.urgent_lines.add(line_of(machine))
             self.urgent.discard(machine)
             if machine in live.engine.machines:
-                await self.send(live.machine_snapshot(machine, now))
+                await self.send(live.machine_snapshot(machine, now, views))
         for line in self._due(self.lines, self.urgent_lines, now):
             self.urgent_lines.discard(line)
             try:
-                snap = live.line_snapshot(line, now)
+                snap = live.line_snapshot(line, now, views)
             except NotFound:  # no machine of the line has figures yet
                 continue
             await self.send(snap)
