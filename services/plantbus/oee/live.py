@@ -63,6 +63,9 @@ class LiveOee:
         """Line -> its machines (of ``machines``, in the order they came)."""
         self.busy: set[str] = set()
         """Machines whose timeline may hold inputs (a superset): the ones a tick releases."""
+        self.touched: set[str] = set()
+        """Machines given an input, a status, a mapping or a reason since the caller last
+        took this (a superset): the saved values that may be out of date."""
         self._plans = CalendarPlans()
         self._last_state: dict[tuple[str, str], object] = {}
         """(machine, state or reason tag) -> the value last pushed."""
@@ -89,6 +92,7 @@ class LiveOee:
             machine = self.machine(mapping.machine, line)
             if machine.mapper is None or machine.mapper.mapping != mapping:
                 mapper = MachineMapper(mapping, line)
+                self.touched.add(mapping.machine)
                 before = machine.mapper.dump() if machine.mapper else None
                 before = before or self.restored_mappers.pop(mapping.machine, None)
                 if before:
@@ -104,6 +108,7 @@ class LiveOee:
         if name not in self.machines:
             self.by_line.setdefault(line, {})[name] = None
             self.busy.add(name)
+            self.touched.add(name)
             self.machines[name] = MachineModel(self, name, line)
             self.timelines[name] = Timeline(
                 self.machines[name],
@@ -148,6 +153,7 @@ class LiveOee:
     def _push(self, item: Input, now: float) -> None:
         self.timelines[item.machine].push(item, now)
         self.busy.add(item.machine)
+        self.touched.add(item.machine)
         self.out.dirty.add(item.machine)
         if isinstance(item, Sample) and item.tag in self._state_tags(item.machine):
             if self._last_state.get((item.machine, item.tag), self) != item.value:
@@ -172,6 +178,8 @@ class LiveOee:
             released = timeline.release(now)
             if timeline.idle():
                 self.busy.discard(name)
+            if released.committed or released.corrected or released.dropped:
+                self.touched.add(name)
             machine = self.machines[name]
             if released.corrected and released.replayed_from is None:
                 machine.revision += 1
@@ -204,6 +212,7 @@ class LiveOee:
             for event in events:
                 self.timelines[name].push(event, now)
             self.busy.add(name)
+            self.touched.add(name)
             self.out.urgent.add(name)
 
     def on_downtime(self, machine: MachineModel, ts: float, event: oee_pb2.DowntimeEvent) -> None:
@@ -273,6 +282,7 @@ class LiveOee:
         self.out.downtimes.append(classified)
         self.out.urgent.add(classified.machine)
         self.out.dirty.add(classified.machine)
+        self.touched.add(classified.machine)
         return classified, old
 
     def drain(self) -> Outbox:

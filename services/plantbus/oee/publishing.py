@@ -1,10 +1,12 @@
 """What the OEE service publishes from :meth:`LiveOee.drain`: downtime events and final
-figures at once, snapshots of the machines whose figures changed and of their lines (each
-at once when a machine's state changed or was corrected, at most once a second when only
+figures at once, snapshots of the machines whose figures changed and of their lines (at
+once when a machine's state changed or was corrected, at most once a second when only
 counts changed), to the bus and to the gRPC watchers (``listeners``).
 
-A line's snapshot sums the views of all its machines, so it follows the same rule as a
-machine's rather than going out with every snapshot of one of them.
+A line's snapshot sums the views of all its machines, so the counts-only snapshots of a
+line's machines go out with the line's, from one view of each machine; the message path
+sends only what is urgent and leaves them to the tick (four times a second), so no
+message walks every machine.
 """
 
 from __future__ import annotations
@@ -46,9 +48,12 @@ class SnapshotPublisher:
         self.dirty, self.urgent = set(), set()
         self.lines, self.urgent_lines = set(), set()
 
-    async def publish(self, live: LiveOee, now: float, *, snapshots: bool = True) -> None:
+    async def publish(
+        self, live: LiveOee, now: float, *, snapshots: bool = True, counts: bool = True
+    ) -> None:
         """Everything ``live`` has to publish; snapshots only when ``snapshots`` (else the
-        machines wait, still dirty, for a later call)."""
+        machines wait, still dirty, for a later call), those of changed counts only when
+        ``counts`` (the message path leaves them to the tick)."""
         out = live.drain()
         for event in out.downtimes:
             where = [*event.machine.split("/"), "all"][:4]  # a line's stop: .<line>.all
@@ -60,29 +65,45 @@ class SnapshotPublisher:
         if not snapshots:
             return
         views: Views = {}  # nothing changes while this publishes: one view per machine
-        for machine in self._due(self.dirty, self.urgent, now):
-            self.lines.add(line_of(machine))
-            if machine in self.urgent:
-                self.urgent_lines.add(line_of(machine))
-            self.urgent.discard(machine)
-            if machine in live.engine.machines:
-                await self.send(live.machine_snapshot(machine, now, views))
-        for line in self._due(self.lines, self.urgent_lines, now):
-            self.urgent_lines.discard(line)
-            try:
-                snap = live.line_snapshot(line, now, views)
-            except NotFound:  # no machine of the line has figures yet
-                continue
-            await self.send(snap)
+        urgent, self.urgent = sorted(self.urgent), set()
+        for machine in urgent:
+            await self._machine(live, machine, now, views)
+            self.urgent_lines.add(line_of(machine))
+        waiting: dict[str, list[str]] = {}
+        if counts:
+            for machine in self.dirty:  # counts only: sent with their line's snapshot
+                waiting.setdefault(line_of(machine), []).append(machine)
+            self.lines |= waiting.keys()
+        lines = self.lines if counts else self.urgent_lines
+        for line in sorted(lines):
+            if line in self.urgent_lines or self._due(line, now):
+                await self._line(live, line, sorted(waiting.get(line, [])), now, views)
 
-    def _due(self, waiting: set[str], urgent: set[str], now: float) -> list[str]:
-        """The scopes of ``waiting`` to send now (taken out of it): urgent ones, and those
-        last sent a second ago or more."""
-        due = [s for s in waiting if s in urgent or now - self.last_sent.get(s, 0.0) >= 1.0]
-        for scope in due:
-            waiting.discard(scope)
-            self.last_sent[scope] = now
-        return sorted(due)
+    async def _machine(self, live: LiveOee, machine: str, now: float, views: Views) -> None:
+        self.dirty.discard(machine)
+        self.last_sent[machine] = now
+        if machine in live.engine.machines:
+            await self.send(live.machine_snapshot(machine, now, views))
+
+    async def _line(
+        self, live: LiveOee, line: str, machines: list[str], now: float, views: Views
+    ) -> None:
+        """A line's snapshot, after those of its ``machines`` that are due."""
+        self.lines.discard(line)
+        self.urgent_lines.discard(line)
+        self.last_sent[line] = now
+        for machine in machines:
+            if self._due(machine, now):
+                await self._machine(live, machine, now, views)
+        try:
+            snap = live.line_snapshot(line, now, views)
+        except NotFound:  # no machine of the line has figures yet
+            return
+        await self.send(snap)
+
+    def _due(self, scope: str, now: float) -> bool:
+        """Whether a counts-only snapshot of ``scope`` may go: last sent a second ago."""
+        return now - self.last_sent.get(scope, 0.0) >= 1.0
 
     async def send(self, snap: oee_pb2.OeeSnapshot) -> None:
         """One snapshot to the bus and every watcher."""

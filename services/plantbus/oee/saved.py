@@ -61,13 +61,19 @@ async def restore(kv: KeyValue, live: LiveOee, lines: set[str]) -> Restored:
 
 
 def values_to_save(
-    live: LiveOee, lines: set[str], seq: int, skip: dict[str, int]
+    live: LiveOee,
+    lines: set[str],
+    seq: int,
+    skip: dict[str, int],
+    machines: set[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """The KV values of ``lines`` (to :func:`encode`): each machine's open state and each
-    line's share of the shared state, with the stream sequence each includes (``seq``, the
-    last one read; a machine restored ahead of the replay includes up to its ``skip``)."""
+    """The KV values of ``lines`` (to :func:`encode`): each machine's open state (of
+    ``machines`` only, when given) and each line's share of the shared state, with the
+    stream sequence each includes (``seq``, the last one read; a machine restored ahead of
+    the replay includes up to its ``skip``)."""
     docs: dict[str, dict[str, Any]] = {}
-    for name in live.engine.machines.keys() | live.machines.keys():
+    names = live.engine.machines.keys() | live.machines.keys()
+    for name in names if machines is None else names & machines:
         if line_of(name) in lines:
             docs[machine_key(name)] = {
                 **dump_machine(live, name),

@@ -40,6 +40,9 @@ CAUGHT_UP = 100
 """Messages left in the stream below which a rebuilt replica counts as caught up."""
 _QUIET_S = 2.0
 """No telemetry for this long while catching up: the replica is at the stream's end."""
+_REFRESH_S = 60.0
+"""A machine's value is written at least this often, changed or not, so a restore never
+reads the stream from further back."""
 
 
 class LineShare:
@@ -75,6 +78,8 @@ class LineShare:
         self._generation = 0
         """Bumped on every rebuild: messages of an older subscription are ignored."""
         self._last_msg = 0.0
+        self._saved_at: dict[str, float] = {}
+        """Machine -> when (monotonic) its value was last written."""
 
     def fenced(self) -> bool:
         """Whether this replica holds the lease of every line it runs, right now."""
@@ -113,7 +118,7 @@ class LineShare:
         async with self.lock:
             self._generation += 1
             await self._unsubscribe()
-            self.live, self.seq, self.skip = LiveOee(), 0, {}
+            self.live, self.seq, self.skip, self._saved_at = LiveOee(), 0, {}, {}
             self.lines = set(lines)
             self._last_msg = time.monotonic()
             self.out.reset()
@@ -164,7 +169,7 @@ class LineShare:
             self.seq = seq
             if self.skip and seq >= max(self.skip.values()):
                 self.skip.clear()
-            await self.publish_due(now)
+            await self.publish_due(now, counts=False)
 
     async def tick(self, now: float) -> None:
         """Let the wall clock move the figures on (calendars, open stops) and publish."""
@@ -174,28 +179,36 @@ class LineShare:
             self.live.tick(now)
             await self.publish_due(now)
 
-    async def publish_due(self, now: float) -> None:
+    async def publish_due(self, now: float, *, counts: bool = True) -> None:
         """What ``live`` has to publish (:class:`SnapshotPublisher`), snapshots only once
         caught up; nothing while a lease of this replica's share is not held (kept for when
         it is renewed, or dropped with the rebuild once lost). Call with the lock held."""
         if self.fenced():
-            await self.out.publish(self.live, now, snapshots=not self.catching_up)
+            await self.out.publish(self.live, now, snapshots=not self.catching_up, counts=counts)
 
     async def save(self) -> None:
-        """Store each machine's open state and each line's shared state, each with the
-        stream sequence it includes. A failed write (JetStream's store or the bucket full,
-        NATS away) is kept in ``saves`` for health, not raised: the next save, 2 s later,
-        tries again, and a restart before then resumes from the last saved sequences, so
-        nothing is counted twice."""
+        """Store each line's shared state and the open state of each machine touched since
+        (or written over a minute ago), each with the stream sequence it includes: a value
+        not written is the state at its own sequence, and a restore reads the stream again
+        from there. A failed write (JetStream's store or the bucket full, NATS away) is
+        kept in ``saves`` for health, not raised: the next save, 2 s later, tries again,
+        and a restart before then resumes from the last saved sequences, so nothing is
+        counted twice."""
         if self.kv is None:
             return
         async with self.lock:
             if not self.fenced():
                 return  # another replica may have these lines now: its state wins
-            docs = values_to_save(self.live, self.lines, self.seq, self.skip)
+            now, live = time.monotonic(), self.live
+            every = live.engine.machines.keys() | live.machines.keys()
+            due = {n for n in every if now - self._saved_at.setdefault(n, now) >= _REFRESH_S}
+            names, live.touched = live.touched | due, set()
+            docs = values_to_save(live, self.lines, self.seq, self.skip, names)
         for key, doc in docs.items():
             if not await self.saves.put(self.kv, key, encode(doc)):
+                live.touched |= names  # written again on the next save
                 return
+        self._saved_at.update(dict.fromkeys(names, now))
 
 
 async def unsubscribe(sub: Any) -> None:
