@@ -5,7 +5,7 @@ second, snapshots sent by :class:`SnapshotPublisher` (to a bus that only counts)
 save round of every machine's and line's KV value.
 
 CPU time (``time.process_time``) over 20 simulated seconds, so the neighbours on a shared
-machine change little.
+machine change little. ``OEE_SCALE_LINES`` sets the lines (1,000: 10,000 machines).
 
 Prints JSON: oee_tick_us_per_machine_10k, oee_us_per_sample_10k, oee_publish_us_per_machine_s
 (publishing per machine and second of plant time), oee_snapshots_per_machine_s,
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from typing import Any
 
@@ -24,7 +25,7 @@ from plantbus.oee.live import LiveOee
 from plantbus.oee.publishing import SnapshotPublisher
 from plantbus.oee.saved import encode, values_to_save
 
-LINES, PER_LINE = 1_000, 10
+LINES, PER_LINE = int(os.environ.get("OEE_SCALE_LINES", "1000")), 10
 SECONDS, TICK_S = 20, 0.25
 SHIFTS = [
     {"name": "early", "start": "06:00", "end": "14:00"},

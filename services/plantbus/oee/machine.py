@@ -55,8 +55,8 @@ class MachineModel:
         for event in events:
             for downtime in live.engine.process(event):
                 live.on_downtime(self, event.ts, downtime)
-            if isinstance(event, StateChange):
-                live.out.urgent.add(self.name)
+            if isinstance(event, StateChange) and not live.muted:
+                live.out.urgent.add(self.name)  # a provisional view changes nothing
         live.on_closed()
 
     def save(self) -> Checkpoint:
