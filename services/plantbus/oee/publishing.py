@@ -74,7 +74,7 @@ class SnapshotPublisher:
             for machine in self.dirty:  # counts only: sent with their line's snapshot
                 waiting.setdefault(line_of(machine), []).append(machine)
             self.lines |= waiting.keys()
-        lines = self.lines if counts else self.urgent_lines
+        lines = self.lines | self.urgent_lines if counts else self.urgent_lines
         for line in sorted(lines):
             if line in self.urgent_lines or self._due(line, now):
                 await self._line(live, line, sorted(waiting.get(line, [])), now, views)

@@ -1,0 +1,159 @@
+"""What keeps the live OEE cheap per machine, checked for meaning: a track's copy is a deep
+copy, a line's calendar plan gives the changes :func:`transitions` gives, a tick releases
+only the machines that hold inputs (a late one still corrects), a state sample that changes
+nothing is not urgent, a provisional view marks nothing, counts-only snapshots go with
+their line's at most once a second, and a save writes only what was touched."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from plantbus.config import PlantConfig
+from plantbus.oee.calendar import CalendarPlans, transitions
+from plantbus.oee.engine import MachineTrack
+from plantbus.oee.kpi import Totals
+from plantbus.oee.live import LiveOee
+from plantbus.oee.publishing import SnapshotPublisher
+from plantbus.oee.share import LineShare
+
+from .test_live import M1, MAPPING, config
+
+M2 = "s/a/l/m2"
+LINE = "s/a/l"
+
+
+def two_machines() -> PlantConfig:
+    base = config().model_dump(mode="json")
+    base["oee"].append({**MAPPING, "machine": M2})
+    return PlantConfig.model_validate(base)
+
+
+def start() -> float:
+    return datetime(2026, 1, 5, 7, tzinfo=UTC).timestamp()
+
+
+def test_a_tracks_copy_is_a_deep_copy() -> None:
+    track = MachineTrack(M1, LINE, breaks=["lunch"], shift="early")
+    track.totals.down_by_reason["jam"] = 3.0
+    track.shifts["early"] = Totals(apt_s=5.0, planned_by_reason={"lunch": 1.0})
+    track.orders["o1"] = Totals(total_count=4)
+    copied = track.copy()
+    assert copied == copy.deepcopy(track)
+    copied.breaks.append("x")
+    copied.totals.down_by_reason["jam"] = 9.0
+    copied.shifts["early"].planned_by_reason["lunch"] = 9.0
+    copied.orders["o1"].total_count = 9
+    assert track == MachineTrack(
+        M1,
+        LINE,
+        breaks=["lunch"],
+        shift="early",
+        totals=Totals(down_by_reason={"jam": 3.0}),
+        shifts={"early": Totals(apt_s=5.0, planned_by_reason={"lunch": 1.0})},
+        orders={"o1": Totals(total_count=4)},
+    )
+
+
+def test_a_lines_plan_gives_what_transitions_gives_step_by_step() -> None:
+    cal = config(shift_end="14:00", timezone="Europe/Berlin").shift_calendars[0]
+    other = config(shift_end="12:00", timezone="Europe/Berlin").shift_calendars[0]
+    begin = datetime(2026, 3, 28, 0, tzinfo=UTC).timestamp()  # over the change to summer time
+    plans, got, want = CalendarPlans(), [], []
+    since = begin
+    for step in range(1, 3 * 24 * 60):
+        now = begin + step * 73.0
+        calendar = cal if step < 2000 else other
+        if step == 2500:
+            now -= 3600  # the wall clock jumped back
+        got += plans.transitions(LINE, calendar, since, now)
+        want += transitions(calendar, since, now)
+        since = now
+    assert got == want and len(want) > 6
+
+
+def test_a_tick_releases_only_busy_machines_and_a_late_sample_still_corrects() -> None:
+    live, now = LiveOee(), start()
+    live.configure(two_machines(), now)
+    live.sample(f"{M1}/state", 1, now, now)
+    live.tick(now + 5)
+    assert live.busy == set(), "nothing held once the window passed"
+    live.sample(f"{M1}/parts", 10, now + 6, now + 6)
+    assert live.busy == {M1}
+    live.tick(now + 10)
+    revision = live.machines[M1].revision
+    live.sample(f"{M1}/parts", 12, now + 7, now + 11)  # late: behind the window
+    live.tick(now + 11)
+    assert live.machines[M1].revision == revision + 1 and M1 in live.drain().urgent
+
+
+def test_only_a_state_sample_that_changes_the_state_shown_is_urgent() -> None:
+    live, now = LiveOee(), start()
+    live.configure(config(), now)
+    live.drain()
+    urgent = []
+    for value in (1, 1, 3, 3, 1):
+        live.sample(f"{M1}/state", value, now, now)
+        urgent.append(M1 in live.drain().urgent)
+        now += 0.1
+    assert urgent == [True, False, True, False, True]
+    live.machine_snapshot(M1, now)  # the pending state changes applied to a copy
+    assert not live.drain().urgent
+
+
+class Sent:
+    def __init__(self) -> None:
+        self.scopes: list[str] = []
+
+    async def publish(self, subject: str, msg: Any, headers: Any = None) -> None:
+        if subject.startswith("plantbus.v1.oee."):
+            self.scopes.append(msg.scope)
+
+
+async def test_counts_only_snapshots_go_with_their_lines_at_most_once_a_second() -> None:
+    live, now, bus = LiveOee(), start(), Sent()
+    live.configure(two_machines(), now)
+    out = SnapshotPublisher(bus)  # type: ignore[arg-type]
+    for machine in (M1, M2):
+        live.sample(f"{machine}/state", 1, now, now)
+    await out.publish(live, now, counts=False)
+    assert sorted(bus.scopes) == [LINE, M1, M2], "state changes: at once, with the line"
+    live.tick(now + 3)  # the states committed (urgent again)
+    await out.publish(live, now + 3)
+    bus.scopes.clear()
+    for step in range(1, 17):
+        t = now + 3 + step * 0.25
+        live.sample(f"{M1}/parts", step, t, t)
+        before = len(bus.scopes)
+        await out.publish(live, t, counts=False)
+        assert len(bus.scopes) == before, "the message path leaves counts to the tick"
+        live.tick(t)
+        await out.publish(live, t)
+    assert bus.scopes == [M1, LINE] * 4  # once a second, the machine before its line
+
+
+class Kv:
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    async def put(self, key: str, value: bytes) -> int:
+        self.keys.append(key)
+        return len(self.keys)
+
+
+async def test_a_save_writes_the_lines_and_the_machines_touched_since() -> None:
+    share, kv, now = LineShare(None, logging.getLogger("test")), Kv(), start()  # type: ignore[arg-type]
+    share.kv, share.lines = kv, {LINE}  # type: ignore[assignment]
+    share.live.configure(two_machines(), now)
+    await share.save()
+    assert sorted(kv.keys) == ["line.s.a.l", "machine.s.a.l.m1", "machine.s.a.l.m2"]
+    kv.keys.clear()
+    await share.save()
+    assert kv.keys == ["line.s.a.l"], "nothing touched: the values in KV are the state"
+    share.live.sample(f"{M2}/state", 1, now, now)
+    share._saved_at[M1] -= 61  # written over a minute ago
+    kv.keys.clear()
+    await share.save()
+    assert sorted(kv.keys) == ["line.s.a.l", "machine.s.a.l.m1", "machine.s.a.l.m2"]
