@@ -13,8 +13,8 @@ is open.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
 
 from plantbus.oee import events as ev
 from plantbus.oee.downtime import DowntimeLog, episode_id
@@ -56,6 +56,15 @@ class MachineTrack:
             out.append(self.orders.setdefault(self.order, Totals()))
         return out
 
+    def as_dict(self) -> dict[str, Any]:
+        """``dataclasses.asdict`` of this, without its cost (saved for every machine)."""
+        out = {name: getattr(self, name) for name in _SCALARS}
+        out["breaks"] = list(self.breaks)
+        out["totals"] = self.totals.as_dict()
+        out["shifts"] = {k: v.as_dict() for k, v in self.shifts.items()}
+        out["orders"] = {k: v.as_dict() for k, v in self.orders.items()}
+        return out
+
     def copy(self) -> MachineTrack:
         """An independent copy (as ``copy.deepcopy``, without its cost)."""
         return replace(
@@ -70,6 +79,11 @@ class MachineTrack:
     def pri(self) -> float:
         """The ideal cycle time in force: the work order's, else the machine's."""
         return self.order_ideal_s if self.order_ideal_s is not None else self.ideal_cycle_s
+
+
+_SCALARS = tuple(
+    f.name for f in fields(MachineTrack) if f.name not in ("breaks", "totals", "shifts", "orders")
+)
 
 
 class OeeEngine:

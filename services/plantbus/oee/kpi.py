@@ -10,7 +10,7 @@ the ratio is None, reported as null. "No data" is neither 100 % nor 0 %.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 __all__ = ["Kpis", "Totals", "ratio"]
@@ -54,6 +54,13 @@ class Totals:
     outside_count: int = 0
     """Parts counted outside production time (outside shifts, in a break or a planned
     stop): a data-quality finding, since PQ has them but APT has no time for them."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """``dataclasses.asdict`` of this, without its cost (saved for every machine)."""
+        out = {name: getattr(self, name) for name in _TOTALS_FIELDS}
+        out["down_by_reason"] = dict(self.down_by_reason)
+        out["planned_by_reason"] = dict(self.planned_by_reason)
+        return out
 
     def copy(self) -> Totals:
         """An independent copy (what ``copy.deepcopy`` gives, many times faster: the OEE
@@ -99,6 +106,9 @@ class Totals:
         for part in parts:
             out.add(part)
         return out
+
+
+_TOTALS_FIELDS = tuple(f.name for f in fields(Totals))
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,7 +68,7 @@ def dump_machine(live: LiveOee, name: str) -> dict[str, Any]:
     episode = live.engine.downtime.open.get(name)
     status = live.status.get(name)
     return {
-        "track": dataclasses.asdict(track) if track else None,
+        "track": track.as_dict() if track else None,
         "mapper": machine.mapper.dump() if machine and machine.mapper else None,
         "open": dump_downtimes([episode])[0] if episode else None,
         "status": [status.shift, status.breaks] if status else None,

@@ -7,6 +7,7 @@ their line's at most once a second, and a save writes only what was touched."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -35,13 +36,14 @@ def start() -> float:
     return datetime(2026, 1, 5, 7, tzinfo=UTC).timestamp()
 
 
-def test_a_tracks_copy_is_a_deep_copy() -> None:
+def test_a_tracks_copy_is_a_deep_copy_and_its_dict_asdicts() -> None:
     track = MachineTrack(M1, LINE, breaks=["lunch"], shift="early")
     track.totals.down_by_reason["jam"] = 3.0
     track.shifts["early"] = Totals(apt_s=5.0, planned_by_reason={"lunch": 1.0})
     track.orders["o1"] = Totals(total_count=4)
     copied = track.copy()
     assert copied == copy.deepcopy(track)
+    assert track.as_dict() == dataclasses.asdict(track), "saved as asdict saves it"
     copied.breaks.append("x")
     copied.totals.down_by_reason["jam"] = 9.0
     copied.shifts["early"].planned_by_reason["lunch"] = 9.0
