@@ -70,7 +70,7 @@ async def test_only_mapped_tags_are_read_and_a_new_mapping_is_followed(
         assert len(service.share.subjects) == 8
         await send(bus, "s/a/l/m2/state", 3)
         await wait_until(lambda: any(s.scope == "s/a/l/m2" and s.state for s in snaps))
-        assert [s.state for s in snaps if s.scope == "s/a/l/m2" and s.state][0] == "stopped"
+        assert next(s.state for s in snaps if s.scope == "s/a/l/m2" and s.state) == "stopped"
         assert read == [
             "plantbus.v1.telemetry.s.a.l.m1.state",
             "plantbus.v1.telemetry.s.a.l.m2.state",
