@@ -58,7 +58,8 @@ class TelemetryFeed:
             async def on_msg(msg: Msg) -> None:
                 await self._on_msg(generation, msg)
 
-            self._sub = await tagfeed.subscribe(self.bus, wanted, self.seq, on_msg)
+            self._sub, start = await tagfeed.subscribe(self.bus, wanted, self.seq, on_msg)
+            self.seq = max(self.seq, start)  # a message may have been handled meanwhile
 
     async def close(self) -> None:
         """Stop reading (messages still queued are ignored)."""

@@ -38,21 +38,23 @@ def filters(paths: Iterable[str], max_payload: int) -> list[str]:
 
 async def subscribe(
     bus: Bus, wanted: list[str], after: int, cb: Callable[[Msg], Awaitable[None]]
-) -> Any:
+) -> tuple[Any, int]:
     """An ordered consumer of the subjects ``wanted`` (from :func:`filters`, not empty)
-    from stream sequence ``after + 1`` (0: new messages only)."""
-    if after:
-        cfg = ConsumerConfig(
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1
-        )
-    else:
-        cfg = ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
+    from stream sequence ``after + 1``, and the sequence it reads after: ``after``, or for
+    0 (nothing read yet) the stream's last one now. The caller keeps that as the last
+    sequence read, so a consumer made again before a message arrived (a config change)
+    starts where this one did instead of at new messages, and misses nothing between."""
+    if not after:
+        info = await bus.js.stream_info(streams.TELEMETRY.name)
+        after = int(info.state.last_seq or 0)
+    cfg = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1)
     if len(wanted) > 1:
         cfg.filter_subjects = wanted
-    return await bus.js.subscribe(
+    sub = await bus.js.subscribe(
         wanted[0],
         stream=streams.TELEMETRY.name,
         ordered_consumer=True,
         config=cfg,
         cb=cb,
     )
+    return sub, after

@@ -36,9 +36,9 @@ def wanted(bus: Bus, config: PlantConfig) -> list[str]:
 
 async def subscribe(
     bus: Bus, seq: int, cb: Callable[[Msg], Awaitable[None]], subjects: list[str]
-) -> Any:
-    """An ordered consumer of ``subjects`` (from :func:`wanted`) from ``seq + 1`` (0: new
-    messages only, there is no saved state to resume from)."""
+) -> tuple[Any, int]:
+    """An ordered consumer of ``subjects`` (from :func:`wanted`) from ``seq + 1`` (0: no
+    saved state to resume from, the stream's end now) and the sequence it reads after."""
     return await tagfeed.subscribe(bus, subjects, seq, cb)
 
 

@@ -108,7 +108,8 @@ class LineShare:
         self.subjects = wanted
         if wanted:
             on_msg = functools.partial(self._on_msg, self._generation)
-            self.sub = await feed.subscribe(self.bus, self.seq, on_msg, wanted)
+            self.sub, start = await feed.subscribe(self.bus, self.seq, on_msg, wanted)
+            self.seq = max(self.seq, start)  # a message may have been handled meanwhile
 
     async def rebuild(self, lines: set[str], *, save: bool) -> None:
         """Saved state of ``lines`` from KV into a fresh LiveOee, consumed from there;

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nats.aio.msg import Msg
@@ -83,11 +84,20 @@ async def test_the_new_owner_publishes_the_counts_the_old_one_had_not_sent(bus: 
         totals.append(oee_pb2.OeeSnapshot.FromString(msg.data).total_count)
 
     await bus.nc.subscribe(subjects.oee(*MACHINE.split("/")), cb=seen)
+
+    def published(share: LineShare, count: int) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            await share.tick(time.time())  # the service's tick loop, once a second
+            await bus.nc.flush()
+            return count in totals
+
+        return check
+
     lease = Lease()
     old = await _share(bus, config, lease)
     await old.rebuild({LINE}, save=False)
     await _send(bus, [("state", 1), ("parts", 1), ("parts", 2)])
-    await wait_until(lambda: 1 in totals, timeout=10, message="the first part published")
+    await wait_until(published(old, 1), timeout=10, interval=0.5, message="the first part")
     lease.valid = False  # a renewal late under load: nothing may go out meanwhile
     last = await _send(bus, [("parts", 3), ("parts", 4)])
     await wait_until(lambda: old.seq == last, timeout=10, message="old owner read it all")
@@ -97,12 +107,6 @@ async def test_the_new_owner_publishes_the_counts_the_old_one_had_not_sent(bus: 
     await old.rebuild(set(), save=True)  # saved, then dropped
     new = await _share(bus, config, Lease())
     await new.rebuild({LINE}, save=False)
-
-    async def published() -> bool:
-        await new.tick(time.time())  # the service's tick loop, once a second
-        await bus.nc.flush()
-        return made in totals
-
-    await wait_until(published, timeout=10, interval=0.5, message="the new owner published")
+    await wait_until(published(new, made), timeout=10, interval=0.5, message="the new owner")
     assert totals == sorted(totals) and max(totals) == made  # nothing counted twice
     await new.close()
