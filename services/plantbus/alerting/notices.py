@@ -38,7 +38,7 @@ class Notices:
     def __init__(self, tasks: TaskSet, log: logging.Logger) -> None:
         self.tasks = tasks
         self.log = log
-        self.plugins: PluginRegistry[Notifier[Any]] = discover(NOTIFIERS)
+        self.plugins: PluginRegistry[Notifier[Any]] = discover(NOTIFIERS, lazy=True)
         self.deliveries: list[Delivery] = []
         self._notified: KeyValue | None = None
 

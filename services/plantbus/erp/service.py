@@ -55,7 +55,7 @@ class ErpService(Service):
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)
-        self.plugins = discover(ERP_CONNECTORS)
+        self.plugins = discover(ERP_CONNECTORS, lazy=True)
         self.connections: dict[str, Connection] = {}
         self.orders: dict[str, erp_pb2.WorkOrderEvent] = {}
         self.demo = bool(ctx.options.get("demo", False))

@@ -120,7 +120,7 @@ class HistorianService(Service):
             self._task = None
 
     async def _open(self, section: HistorianConfig) -> HistorianStore[Any]:
-        cls = discover(HISTORIAN_STORES).get(section.store)
+        cls = discover(HISTORIAN_STORES, lazy=True).get(section.store)
         settings = cls.Settings.model_validate(section.store_settings)
         store = cls(settings, StoreContext(self.ctx.data_dir, self.ctx.log))
         await store.open()

@@ -67,8 +67,8 @@ class MaintenanceService(Service):
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)
-        self.model_plugins = discover(ANOMALY_MODELS)
-        self.connector_plugins = discover(MAINTENANCE_CONNECTORS)
+        self.model_plugins = discover(ANOMALY_MODELS, lazy=True)  # scikit-learn: +100 MB
+        self.connector_plugins = discover(MAINTENANCE_CONNECTORS, lazy=True)
         self.workers: dict[str, RequestWorker] = {}
         self._requests: list[MaintenanceRequests] = []
         self.engine = Engine(self._model)
