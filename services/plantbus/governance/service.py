@@ -12,7 +12,7 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from plantbus.config import PlantConfig
 from plantbus.config.issues import ConfigInvalid, ConfigIssue
@@ -24,10 +24,10 @@ from plantbus.config.loader import (
     load_sources,
     read_sources,
 )
-from plantbus.governance.diff import config_diff
-from plantbus.governance.store import ConfigStore, StoredVersion
+from plantbus.governance.diff import dump, sections_diff
+from plantbus.governance.store import ConfigStore, Pieces, StoredVersion
 from plantbus.governance.token_admin import TokenAdmin
-from plantbus.kit import streams
+from plantbus.kit import config_pieces, streams
 from plantbus.kit.audit import AuditUnavailable, record_outcome
 from plantbus.kit.authz import Decision, authorize, check_write
 from plantbus.kit.config_watch import ConfigWatch
@@ -196,12 +196,9 @@ class GovernanceService(Service):
             if unexpanded:
                 raise  # the caller's mistake, not the config's: INVALID_ARGUMENT
             return ApplyResult(err.issues, "", 0, previous)
-        diff = config_diff(
-            current.config if current else None,
-            config,
-            f"version {previous}",
-            "proposed",
-        )
+        data = dump(config)
+        pieces = config_pieces.split(data)
+        diff = await self._diff(current, data, pieces, "proposed")
         if dry_run or (current is not None and not diff):
             return ApplyResult([], diff, 0, previous)
         if expected_version and expected_version != previous:
@@ -217,8 +214,17 @@ class GovernanceService(Service):
             config,
             revision,
             previous + 1,
+            pieces,
         )
         return ApplyResult([], diff, stored.version, previous)
+
+    async def _diff(
+        self, current: StoredVersion | None, data: dict[str, Any], pieces: Pieces, label: str
+    ) -> str:
+        """The structural diff from ``current`` to a config (its JSON ``data``, cut in
+        ``pieces``), over what changed only."""
+        old, new = await self.store.changed(current, data, pieces)
+        return sections_diff(old, new, f"version {current.version if current else 0}", label)
 
     async def _audited_store(
         self,
@@ -229,6 +235,7 @@ class GovernanceService(Service):
         config: PlantConfig,
         revision: int,
         version: int,
+        pieces: Pieces,
     ) -> StoredVersion:
         """Store a version only once its attempt is audited (AuditUnavailable: nothing is
         stored), then audit the outcome."""
@@ -239,7 +246,7 @@ class GovernanceService(Service):
             self.ctx.log.error("%s by %s refused: %s", action, author, err)
             raise
         try:
-            stored = await self.store.store(config, author, detail, revision, version)
+            stored = await self.store.store(config, author, detail, revision, version, pieces)
         except ConflictError as err:
             await record_outcome(self.ctx.audit, **record, outcome=FAILED, detail=str(err))
             raise
@@ -253,9 +260,9 @@ class GovernanceService(Service):
         current, revision = await self.store.current()
         if current is None:
             raise NotFound("no config has been applied yet")
-        diff = config_diff(
-            current.config, target.config, f"version {current.version}", f"version {version}"
-        )
+        data = dump(target.config)
+        pieces = config_pieces.split(data)
+        diff = await self._diff(current, data, pieces, f"version {version}")
         stored = await self._audited_store(
             "config.rollback",
             author,
@@ -264,6 +271,7 @@ class GovernanceService(Service):
             target.config,
             revision,
             current.version + 1,
+            pieces,
         )
         return ApplyResult([], diff, stored.version, current.version)
 

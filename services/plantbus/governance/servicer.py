@@ -12,7 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from plantbus.config.issues import ConfigIssue
 from plantbus.config.loader import Source
 from plantbus.governance.diff import to_yaml
-from plantbus.governance.store import StoredVersion
+from plantbus.governance.store import VersionMeta
 from plantbus.kit import codec
 from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.kit.identity import require
@@ -35,7 +35,7 @@ def _issues(issues: list[ConfigIssue]) -> list[governance_pb2.ConfigIssue]:
     ]
 
 
-def _meta(stored: StoredVersion) -> governance_pb2.ConfigVersion:
+def _meta(stored: VersionMeta) -> governance_pb2.ConfigVersion:
     ts = Timestamp()
     if stored.time:
         ts.FromDatetime(datetime.fromisoformat(stored.time))

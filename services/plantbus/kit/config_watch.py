@@ -1,8 +1,11 @@
 """Following the governance config: a KV watch on ``plantbus_config/current``.
 
 Each new version's signature is checked against governance's public key
-(:mod:`plantbus.kit.signing`), then the version is validated against the model and
-handed to every hosted service that follows config. A version that is unsigned or
+(:mod:`plantbus.kit.signing`), then the version is read by a
+:class:`~plantbus.kit.config_reader.VersionReader`: only the pieces that changed are
+fetched and validated, the rest is the previous version's objects. The config is handed
+to every hosted service that follows config, and :attr:`ConfigWatch.change` says which
+sections and devices differ from the version before. A version that is unsigned or
 badly signed (written by anyone but governance) is refused: logged as an error, shown
 in the health detail, reported to ``on_refused``, never applied. One that does not
 validate here (an older service, say) is logged and skipped. Either way the service
@@ -23,10 +26,12 @@ from pydantic import ValidationError
 from plantbus.config import PlantConfig
 from plantbus.kit import streams
 from plantbus.kit.bus import Bus
+from plantbus.kit.config_reader import ConfigChange, VersionReader
 from plantbus.kit.signing import SignatureInvalid, Verifier
 from plantbus.kit.tasks import cancel
+from plantbus.sdk.errors import ConfigError
 
-__all__ = ["CURRENT_KEY", "ConfigWatch", "config_kv", "parse_document"]
+__all__ = ["CURRENT_KEY", "ConfigWatch", "config_kv"]
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +41,6 @@ CURRENT_KEY = "current"
 async def config_kv(bus: Bus) -> KeyValue:
     """The config bucket, created when missing (governance and followers agree on its shape)."""
     return await streams.open_bucket(bus, streams.CONFIG)
-
-
-def parse_document(raw: bytes) -> tuple[int, PlantConfig, dict[str, Any]]:
-    """(version, config, whole document) from a stored config document."""
-    doc = json.loads(raw)
-    return int(doc["version"]), PlantConfig.model_validate(doc["config"]), doc
 
 
 _UNCHECKED = (
@@ -69,6 +68,9 @@ class ConfigWatch:
         self.version = 0
         self.refused = ""
         """Why the latest version in KV was refused ('' when it was not)."""
+        self.change: ConfigChange | None = None
+        """The version being applied (then running) and what it changed."""
+        self._reader: VersionReader | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -76,6 +78,7 @@ class ConfigWatch:
         if self.verifier is None:
             log.warning(_UNCHECKED)
         kv = await config_kv(self.bus)
+        self._reader = VersionReader(kv)
         watcher = await kv.watch(CURRENT_KEY)
         self._task = asyncio.create_task(self._run(watcher), name="config-watch")
 
@@ -89,28 +92,42 @@ class ConfigWatch:
             await watcher.stop()
 
     async def _apply(self, raw: bytes) -> None:
-        if not await self._trusted(raw):
-            return
         try:
-            version, config, _ = parse_document(raw)
-        except (ValueError, KeyError, ValidationError) as err:
+            doc: Any = json.loads(raw)
+            version = int(doc.get("version", 0))
+        except (ValueError, AttributeError, TypeError):
+            doc, version = None, 0
+        if not await self._trusted(doc, version):
+            return
+        if isinstance(doc, dict) and version <= self.version:
+            return
+        assert self._reader is not None
+        try:
+            change = await self._reader.read(doc)
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            ValidationError,
+            ConfigError,
+        ) as err:
             log.error(
                 "config version in KV %s/%s rejected: %s", streams.CONFIG.name, CURRENT_KEY, err
             )
             return
-        if version <= self.version:
-            return
-        log.info("applying config version %d", version)
-        await self.on_config(config, version)
+        log.info(
+            "applying config version %d (changed: %s; %d devices)",
+            version,
+            ", ".join(sorted(change.sections)) or "nothing",
+            len(change.devices),
+        )
+        self.change = change
+        await self.on_config(change.config, version)
         self.version = version
 
-    async def _trusted(self, raw: bytes) -> bool:
+    async def _trusted(self, doc: Any, version: int) -> bool:
         """True when the document is governance's (or nothing can tell)."""
-        try:
-            doc = json.loads(raw)
-            version = int(doc.get("version", 0))
-        except (ValueError, AttributeError, TypeError):
-            doc, version = None, 0
         if self.verifier is None:
             log.warning("config version %d: %s", version, _UNCHECKED)
             return True

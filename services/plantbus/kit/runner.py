@@ -135,6 +135,7 @@ class Runner(Started):
         for service in self.services.values():
             if not service.follows_config:
                 continue
+            service.config_change = self._watch.change if self._watch else None
             try:
                 await service.apply_config(config, version)
             except Exception:  # one service's failure must not keep the config from the others

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from plantbus.config import PlantConfig
 from plantbus.kit.bus import Bus
+from plantbus.kit.config_reader import ConfigChange
 from plantbus.kit.signing import Signer, Verifier
 from plantbus.kit.started import Started
 from plantbus.kit.supervisor import TaskSet
@@ -80,6 +81,9 @@ class Service(Started):
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self.config_version = 0
+        self.config_change: ConfigChange | None = None
+        """While ``apply_config()`` runs and after: which sections and devices the version
+        changed, so a service can skip what did not (set by the runner)."""
         self.tasks = TaskSet(ctx.log)
 
     def grpc_bindings(self) -> Sequence[GrpcBinding]:

@@ -1,0 +1,146 @@
+"""Reading stored config versions into validated models, reusing what was read before.
+
+A :class:`VersionReader` keeps the validated sections and pieces of the last version it
+read. The next version's manifest names its pieces (:mod:`plantbus.kit.config_pieces`):
+only pieces it has not seen are fetched and validated, every other section, device and
+tag is the very object of the previous version. It says what changed
+(:class:`ConfigChange`): the sections, and the devices added, removed or changed. A
+format-1 document (the whole config inline) is validated whole, as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, get_args, get_origin
+
+from nats.js.kv import KeyValue
+from pydantic import TypeAdapter
+
+from plantbus.config import PlantConfig
+from plantbus.config.devices import Device, Tag
+from plantbus.kit import config_pieces
+from plantbus.sdk.errors import ConfigError
+
+__all__ = ["ConfigChange", "VersionReader"]
+
+_SECTIONS = tuple(PlantConfig.model_fields)
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """A version and what differs from the one before it (everything for the first)."""
+
+    version: int
+    config: PlantConfig
+    sections: frozenset[str]
+    """Top-level sections that changed."""
+    devices: frozenset[str]
+    """Names of the devices added, removed or changed."""
+
+
+@dataclass(frozen=True)
+class _Tail:
+    """The continuation of a device cut in parts: more of its tags."""
+
+    device: str
+    tags: list[Tag]
+
+
+@cache
+def _adapter(section: str) -> tuple[TypeAdapter[Any], bool]:
+    """The validator of one item of a list section (True) or of a whole section (False)."""
+    annotation = PlantConfig.model_fields[section].annotation
+    if get_origin(annotation) is list:
+        return TypeAdapter(get_args(annotation)[0]), True
+    return TypeAdapter(annotation), False
+
+
+def _validate_piece(section: str, value: Any) -> Any:
+    adapter, listed = _adapter(section)
+    if not listed:
+        return adapter.validate_python(value)
+    tags = _adapter_tags()
+    return [
+        _Tail(item["part_of"], [tags.validate_python(t) for t in item["tags"]])
+        if isinstance(item, dict) and "part_of" in item
+        else adapter.validate_python(item)
+        for item in value
+    ]
+
+
+@cache
+def _adapter_tags() -> TypeAdapter[Tag]:
+    return TypeAdapter(Tag)
+
+
+def _join(items: list[list[Any]]) -> list[Any]:
+    out: list[Any] = []
+    for chunk in items:
+        for item in chunk:
+            if isinstance(item, _Tail):
+                head = out[-1]
+                out[-1] = head.model_copy(update={"tags": [*head.tags, *item.tags]})
+            else:
+                out.append(item)
+    return out
+
+
+def _changed_devices(old: list[Device], new: list[Device]) -> frozenset[str]:
+    before = {d.name: d for d in old}
+    after = {d.name: d for d in new}
+    changed = {n for n, d in after.items() if before.get(n) is not d and before.get(n) != d}
+    return frozenset(changed | (before.keys() - after.keys()))
+
+
+class VersionReader:
+    """Turns stored documents into :class:`ConfigChange`, one version after another."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
+        self.config: PlantConfig | None = None
+        self._ids: dict[str, tuple[str, ...]] = {}
+        self._pieces: dict[str, Any] = {}
+
+    async def read(self, doc: dict[str, Any]) -> ConfigChange:
+        """The version in ``doc`` (signature already checked); ValidationError or
+        ConfigError when it cannot be read."""
+        if config_pieces.is_manifest(doc):
+            config, sections = await self._assemble(doc["pieces"])
+        else:
+            config = PlantConfig.model_validate(doc["config"])
+            self._ids, self._pieces = {}, {}
+            sections = {s for s in _SECTIONS if self._differs(config, s)}
+        old = self.config.devices if self.config else []
+        devices = _changed_devices(old, config.devices) if "devices" in sections else frozenset()
+        self.config = config
+        return ConfigChange(int(doc["version"]), config, frozenset(sections), devices)
+
+    def _differs(self, config: PlantConfig, section: str) -> bool:
+        return self.config is None or getattr(self.config, section) != getattr(config, section)
+
+    async def _assemble(self, pieces: dict[str, list[str]]) -> tuple[PlantConfig, set[str]]:
+        unknown = sorted(set(pieces) - set(_SECTIONS))
+        if unknown:
+            raise ConfigError(f"config sections {unknown} are unknown to this service (older?)")
+        ids = {s: tuple(pieces.get(s, ())) for s in _SECTIONS}
+        changed = {s for s in _SECTIONS if ids[s] != self._ids.get(s) or self.config is None}
+        missing = [p for s in changed for p in ids[s] if p not in self._pieces]
+        fetched = await config_pieces.fetch(self.kv, missing)
+        known = {p: v for p, v in self._pieces.items() if p not in fetched}
+        for s in changed:
+            for p in ids[s]:
+                if p not in known:
+                    known[p] = _validate_piece(s, fetched[p])
+        values: dict[str, Any] = {}
+        for s in _SECTIONS:
+            if not ids[s]:
+                continue
+            if _adapter(s)[1]:
+                values[s] = _join([known[p] for p in ids[s]])
+            else:
+                values[s] = known[ids[s][0]]
+        config = PlantConfig.model_construct(**values)
+        self._ids = ids
+        self._pieces = {p: known[p] for s in _SECTIONS for p in ids[s]}
+        return config, {s for s in changed if self._differs(config, s)}
