@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from pydantic import Field
 
 from plantbus.config.alarms import AlarmManagement
@@ -17,7 +21,24 @@ from plantbus.config.security import Role, User, WritePolicy
 from plantbus.config.sparkplug import SparkplugConfig
 from plantbus.config.uns import UnsConfig
 
-__all__ = ["PlantConfig"]
+__all__ = ["PlantConfig", "checking"]
+
+_PATHS: ContextVar[dict[int, tuple[PlantConfig, set[str]]] | None] = ContextVar(
+    "plantbus_tag_paths", default=None
+)
+"""While checks run: the tag paths of each config, by id (the config is kept with them,
+so the id stays its own)."""
+
+
+@contextmanager
+def checking() -> Iterator[None]:
+    """Within it, ``tag_paths()`` of a config is built once: the checks of every section
+    ask for it, and at 100,000 tags each build costs as much as a whole section's check."""
+    token = _PATHS.set({})
+    try:
+        yield
+    finally:
+        _PATHS.reset(token)
 
 
 class PlantConfig(Strict):
@@ -74,5 +95,10 @@ class PlantConfig(Strict):
         return out
 
     def tag_paths(self) -> set[str]:
-        """Every tag as site/area/line/machine/tag."""
-        return {f"{d.machine}/{t.name}" for d in self.devices for t in d.tags}
+        """Every tag as site/area/line/machine/tag (built once per :func:`checking` block)."""
+        memo = _PATHS.get()
+        if memo is None:
+            return {f"{d.machine}/{t.name}" for d in self.devices for t in d.tags}
+        if id(self) not in memo:
+            memo[id(self)] = (self, {f"{d.machine}/{t.name}" for d in self.devices for t in d.tags})
+        return set(memo[id(self)][1])

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 from plantbus.config.checks import alerting, integrations, maintenance, oee, plant, security
 from plantbus.config.checks.common import Finding
-from plantbus.config.model import PlantConfig
+from plantbus.config.model import PlantConfig, checking
 
 __all__ = ["Finding", "cross_check"]
 
@@ -32,4 +32,5 @@ _CHECKS: tuple[Callable[[PlantConfig], Iterator[Finding]], ...] = (
 
 def cross_check(config: PlantConfig) -> list[Finding]:
     """Every cross-reference problem in ``config`` as (location, message)."""
-    return [finding for check in _CHECKS for finding in check(config)]
+    with checking():
+        return [finding for check in _CHECKS for finding in check(config)]
