@@ -1,0 +1,132 @@
+"""Config versions in pieces with a real nats-server (default max_payload of 1 MiB): a
+plant too big for one message is stored and read back whole, one changed tag writes one
+piece and reaches a follower as that one device, old inline versions stay readable, and
+an altered piece is refused."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from plantbus.config import PlantConfig
+from plantbus.config.loader import Source, load_sources
+from plantbus.governance.service import GovernanceService
+from plantbus.kit import config_pieces
+from plantbus.kit.bus import Bus
+from plantbus.kit.config_reader import ConfigChange, VersionReader
+from plantbus.kit.config_watch import config_kv
+from plantbus.kit.runner import Runner
+from plantbus.kit.service import Service
+from plantbus.sdk.errors import ConfigError
+from plantbus.testing.config import put_config
+from plantbus.testing.harness import hosted
+from plantbus.testing.waiting import wait_until
+from tests.big_plant import big_plant, tag_line
+
+BIG = 3 * config_pieces.PIECE_WEIGHT + 10
+"""Tags of the big device: it is cut in four parts."""
+
+
+def plant(scale: float = 1.0) -> list[Source]:
+    """Three devices of 5 tags, and dev3 of BIG tags (tag 7 of dev3 at ``scale``)."""
+    sources = big_plant(4, 5)
+    body = "".join(tag_line(3, t, scale if t == 7 else 1.0) for t in range(BIG))
+    devices = sources[1].text.replace("".join(tag_line(3, t) for t in range(5)), body)
+    return [sources[0], Source("devices.yaml", devices)]
+
+
+class Watcher(Service):
+    """Keeps the change of every version it is given."""
+
+    name: ClassVar[str] = "watcher"
+    changes: ClassVar[list[ConfigChange | None]] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def apply_config(self, config: PlantConfig, version: int) -> None:
+        self.changes.append(self.config_change)
+        self.config_version = version
+
+
+@pytest.fixture
+async def hub(nats_url: str, tmp_path: Path) -> AsyncIterator[Runner]:
+    Watcher.changes = []
+    async with hosted([GovernanceService, Watcher], nats_url=nats_url, data_dir=tmp_path) as r:
+        yield r
+
+
+async def piece_keys(bus: Bus) -> set[str]:
+    kv = await config_kv(bus)
+    return {k for k in await kv.keys() if k.startswith(config_pieces.PIECE_PREFIX)}
+
+
+async def test_a_big_plant_is_stored_in_pieces_and_one_tag_changes_one_piece(
+    hub: Runner, bus: Bus
+) -> None:
+    governance = hub.services["governance"]
+    assert isinstance(governance, GovernanceService)
+    first = await governance.apply(plant(), "pytest", "big")
+    assert first.version == 1 and not first.issues
+    kv = await config_kv(bus)
+    keys = await piece_keys(bus)
+    sizes = [len((await kv.get(k)).value or b"") for k in keys]
+    assert max(sizes) < 2**20  # every value fits the default max_payload
+    pieces = (await governance.store.get(1)).pieces
+    stored = await VersionReader(kv).read({"version": 1, "format": 2, "pieces": pieces})
+    assert stored.config == load_sources(plant())
+    assert len(stored.config.devices[3].tags) == BIG
+    await wait_until(lambda: len(Watcher.changes) == 1, message="watcher got version 1")
+    before = Watcher.changes[0]
+    assert before is not None and "devices" in before.sections
+
+    second = await governance.apply(plant(scale=2.0), "pytest", "one tag")
+    assert second.version == 2
+    assert "@@ devices[dev3].tags[t7] @@" in second.diff and "+  scale: 2.0" in second.diff
+    assert len(second.diff.splitlines()) < 10  # the change, not the document
+    assert len(await piece_keys(bus) - keys) == 1  # one piece written, the rest shared
+    await wait_until(lambda: len(Watcher.changes) == 2, message="watcher got version 2")
+    after = Watcher.changes[1]
+    assert after is not None
+    assert after.sections == {"devices"} and after.devices == {"dev3"}
+    assert after.config.devices[0] is before.config.devices[0]  # not read or validated again
+    assert after.config.devices[3].tags[7].scale == 2.0
+
+
+async def test_an_inline_version_stays_readable_and_is_followed_by_pieces(
+    nats_url: str, tmp_path: Path, bus: Bus
+) -> None:
+    old = load_sources(big_plant(2, 3))
+    await put_config(bus, old, message="format 1")
+    Watcher.changes = []
+    async with hosted([GovernanceService, Watcher], nats_url=nats_url, data_dir=tmp_path) as runner:
+        governance = runner.services["governance"]
+        assert isinstance(governance, GovernanceService)
+        assert (await governance.store.get(1)).config == old
+        applied = await governance.apply(big_plant(3, 3), "pytest", "one more device")
+        assert applied.version == 2 and "@@ devices: name dev2 added @@" in applied.diff
+        assert [v.message for v in await governance.store.history()] == [
+            "one more device",
+            "format 1",
+        ]
+        await wait_until(lambda: runner.services["watcher"].config_version == 2, message="v2")
+        change = Watcher.changes[-1]
+        assert change is not None and change.devices == {"dev2"}
+
+
+async def test_an_altered_piece_is_refused(hub: Runner, bus: Bus) -> None:
+    governance = hub.services["governance"]
+    assert isinstance(governance, GovernanceService)
+    await governance.apply(plant(), "pytest", "big")
+    kv = await config_kv(bus)
+    pieces = (await governance.store.get(1)).pieces
+    victim = sorted(await piece_keys(bus))[0]
+    _, forged = config_pieces.encode([{"name": "mallory"}])
+    await kv.put(victim, forged)
+    with pytest.raises(ConfigError, match="does not match its hash"):
+        await VersionReader(kv).read({"version": 1, "format": 2, "pieces": pieces})
+    with pytest.raises(ConfigError, match="it was altered"):
+        await governance.store.get(1)  # never served or restored
