@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Mapping
+from itertools import islice
 from typing import Any, Final
 
 import yaml
@@ -23,6 +24,10 @@ _DUMPER: Final = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _KEYS: Final = ("name", "machine", "path")
 """What identifies an item of a list, the first that every item has."""
 _ABSENT: Final = object()
+MAX_LINES: Final = 5000
+"""A diff is cut here: past it nobody reads, and each line costs governance time."""
+_BIG_ITEM: Final = 200
+"""An item added or removed with a list longer than this shows its length instead."""
 
 
 def dump(config: PlantConfig) -> dict[str, Any]:
@@ -68,19 +73,36 @@ def _lines(path: str, old: Any, new: Any) -> Iterator[str]:
     yield from (f"{line}\n" for line in list(body)[2:] if not line.startswith("@@"))
 
 
+def _shown(item: Any) -> Any:
+    """An added or removed item as it is shown: a long list of it (a device's thousand
+    tags) as its length in a comment."""
+    if not isinstance(item, dict):
+        return item
+    out = {k: v for k, v in item.items() if not (isinstance(v, list) and len(v) > _BIG_ITEM)}
+    return out, [f"  {k}: [...]  # {len(v):,} items" for k, v in item.items() if k not in out]
+
+
+def _whole(sign: str, item: Any) -> Iterator[str]:
+    shown = _shown(item)
+    if isinstance(shown, tuple):
+        yield from _marked(sign, [*_yaml([shown[0]]), *shown[1]])
+    else:
+        yield from _marked(sign, _yaml([shown]))
+
+
 def _items(path: str, old: list[Any], new: list[Any], key: str) -> Iterator[str]:
     before = {str(i[key]): i for i in old}
     after = {str(i[key]): i for i in new}
     for name, item in after.items():
         if name not in before:
             yield f"@@ {path}: {key} {name} added @@\n"
-            yield from _marked("+", _yaml([item]))
+            yield from _whole("+", item)
         elif before[name] != item:
             yield from _value(f"{path}[{name}]", before[name], item)
     for name, item in before.items():
         if name not in after:
             yield f"@@ {path}: {key} {name} removed @@\n"
-            yield from _marked("-", _yaml([item]))
+            yield from _whole("-", item)
 
 
 def _list_key(old: list[Any], new: list[Any]) -> str | None:
@@ -143,11 +165,14 @@ def sections_diff(
     """The diff of two configs' JSON (section -> value; a section missing on one side is
     absent there), '' when they are equal."""
     order = [*new, *(s for s in old if s not in new)]
-    hunks = [
+    lines = (
         line
         for section in order
         for line in _value(section, old.get(section, _ABSENT), new.get(section, _ABSENT))
-    ]
+    )
+    hunks = list(islice(lines, MAX_LINES + 1))
+    if len(hunks) > MAX_LINES:
+        hunks[MAX_LINES:] = [f"@@ diff cut at {MAX_LINES:,} lines: see plantbus config show @@\n"]
     return f"--- {old_label}\n+++ {new_label}\n" + "".join(hunks) if hunks else ""
 
 

@@ -21,6 +21,7 @@ from plantbus.config.loader import (
     Source,
     VariablesNotExpanded,
     expand_variables,
+    gc_paused,
     load_sources,
     read_sources,
 )
@@ -69,7 +70,7 @@ class GovernanceService(Service):
         self.limits = Limits(max_bytes=int(ctx.options.get("max_config_bytes", Limits.max_bytes)))
         self._watch: ConfigWatch | None = None
         self.forged = ""
-        """Why the latest document in ``current`` is not governance's ('' when it is)."""
+        """Why the latest forged document in ``current`` is not governance's."""
         self._tokens: TokenAdmin | None = None
 
     @property
@@ -98,7 +99,8 @@ class GovernanceService(Service):
 
     def health(self) -> tuple[bool, str]:
         """Serving; the detail names a config version in KV that governance did not sign."""
-        return True, self.forged
+        forged = self._watch is not None and bool(self._watch.refused)
+        return True, self.forged if forged else ""
 
     async def start(self) -> None:
         """Open the store; apply the bootstrap config when no version exists yet; watch
@@ -116,7 +118,7 @@ class GovernanceService(Service):
             await TokenStore.open(self.ctx.bus), self.ctx.audit, self.configured_users
         )
         if verifier is not None:
-            self._watch = ConfigWatch(self.ctx.bus, self._seen, verifier, self._refused)
+            self._watch = ConfigWatch(self.ctx.bus, None, verifier, self._refused)
             await self._watch.start()
         current, _ = await self.store.current()
         bootstrap = self.ctx.options.get("bootstrap_config")
@@ -138,10 +140,6 @@ class GovernanceService(Service):
         if self._watch:
             await self._watch.stop()
         await super().stop()
-
-    async def _seen(self, config: PlantConfig, version: int) -> None:
-        """A signed version in ``current``: whatever was forged before is overwritten."""
-        self.forged = ""
 
     async def _refused(self, version: int, why: str) -> None:
         """A document in ``current`` that governance did not sign: audit and report it."""
@@ -178,6 +176,17 @@ class GovernanceService(Service):
 
         ``sources`` are never expanded: a ``${VAR}`` in them raises VariablesNotExpanded.
         """
+        with gc_paused():
+            return await self._apply(sources, author, message, dry_run, expected_version)
+
+    async def _apply(
+        self,
+        sources: Sequence[Source],
+        author: str,
+        message: str,
+        dry_run: bool,
+        expected_version: int,
+    ) -> ApplyResult:
         current, revision = await self.store.current()
         previous = current.version if current else 0
         try:

@@ -195,12 +195,12 @@ class ConfigStore:
                 continue
             listed = isinstance(data.get(section, []), list)
             gone = [p for p in before if p not in set(after)]
-            new_values = {p: config_pieces.decode(p, raw) for p, raw in pieces.get(section, [])}
             old_values = await config_pieces.fetch(self.kv, gone)
-            fresh = [v for p, v in new_values.items() if p not in set(before)]
+            raws = pieces.get(section, [])
+            fresh = [config_pieces.decode(p, raw) for p, raw in raws if p not in set(before)]
             if listed and any(map(config_pieces.has_parts, [*old_values.values(), *fresh])):
                 old_values = await config_pieces.fetch(self.kv, before)  # whole, to join parts
-                gone, fresh = before, list(new_values.values())
+                gone, fresh = before, [config_pieces.decode(p, raw) for p, raw in raws]
             if before:
                 old_out[section] = config_pieces.join(
                     section, [old_values[p] for p in gone], listed
@@ -243,14 +243,15 @@ class ConfigStore:
         raw = json.dumps(self.signer.sign(doc) if self.signer else doc).encode()
         try:
             if revision == 0:
-                await self.kv.create(CURRENT_KEY, raw)
+                written = await self.kv.create(CURRENT_KEY, raw)
             else:
-                await self.kv.update(CURRENT_KEY, raw, last=revision)
+                written = await self.kv.update(CURRENT_KEY, raw, last=revision)
         except KeyWrongLastSequenceError as err:
             raise ConflictError(
                 f"config changed while applying (another version followed {version - 1}); "
                 "run 'plantbus config diff' again and re-apply"
             ) from err
+        self._running = (int(written), stored)  # validated already: never read back
         await self.kv.put(f"{_HISTORY}{version}", raw)
         return stored
 

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 
 from plantbus.config import PlantConfig
 from plantbus.config.devices import Device, Tag
+from plantbus.config.loader import gc_paused
 from plantbus.kit import config_pieces
 from plantbus.sdk.errors import ConfigError
 
@@ -105,12 +106,13 @@ class VersionReader:
     async def read(self, doc: dict[str, Any]) -> ConfigChange:
         """The version in ``doc`` (signature already checked); ValidationError or
         ConfigError when it cannot be read."""
-        if config_pieces.is_manifest(doc):
-            config, sections = await self._assemble(doc["pieces"])
-        else:
-            config = PlantConfig.model_validate(doc["config"])
-            self._ids, self._pieces = {}, {}
-            sections = {s for s in _SECTIONS if self._differs(config, s)}
+        with gc_paused():
+            if config_pieces.is_manifest(doc):
+                config, sections = await self._assemble(doc["pieces"])
+            else:
+                config = PlantConfig.model_validate(doc["config"])
+                self._ids, self._pieces = {}, {}
+                sections = {s for s in _SECTIONS if self._differs(config, s)}
         old = self.config.devices if self.config else []
         devices = _changed_devices(old, config.devices) if "devices" in sections else frozenset()
         self.config = config

@@ -52,12 +52,14 @@ _UNCHECKED = (
 
 class ConfigWatch:
     """Calls ``on_config(config, version)`` for the current version and every later one
-    that ``verifier`` accepts (every one, with a loud warning, when it is None)."""
+    that ``verifier`` accepts (every one, with a loud warning, when it is None). Without
+    ``on_config`` it only checks signatures (``refused``, ``on_refused``) and reads no
+    config (governance, which holds its own)."""
 
     def __init__(
         self,
         bus: Bus,
-        on_config: Callable[[PlantConfig, int], Awaitable[None]],
+        on_config: Callable[[PlantConfig, int], Awaitable[None]] | None,
         verifier: Verifier | None,
         on_refused: Callable[[int, str], Awaitable[None]] | None = None,
     ) -> None:
@@ -99,7 +101,7 @@ class ConfigWatch:
             doc, version = None, 0
         if not await self._trusted(doc, version):
             return
-        if isinstance(doc, dict) and version <= self.version:
+        if (isinstance(doc, dict) and version <= self.version) or self.on_config is None:
             return
         assert self._reader is not None
         try:
@@ -116,12 +118,16 @@ class ConfigWatch:
                 "config version in KV %s/%s rejected: %s", streams.CONFIG.name, CURRENT_KEY, err
             )
             return
-        log.info(
-            "applying config version %d (changed: %s; %d devices)",
-            version,
-            ", ".join(sorted(change.sections)) or "nothing",
-            len(change.devices),
-        )
+        if self.version:
+            changed = ", ".join(sorted(change.sections)) or "nothing"
+            log.info(
+                "applying config version %d (changed: %s; %d devices)",
+                version,
+                changed,
+                len(change.devices),
+            )
+        else:
+            log.info("applying config version %d (%d devices)", version, len(change.devices))
         self.change = change
         await self.on_config(change.config, version)
         self.version = version
