@@ -74,12 +74,17 @@ class ConfigStore:
     ``signer`` and trusts only what ``verifier`` accepts (None: no signing, no check)."""
 
     def __init__(
-        self, kv: KeyValue, signer: Signer | None = None, verifier: Verifier | None = None
+        self,
+        kv: KeyValue,
+        signer: Signer | None = None,
+        verifier: Verifier | None = None,
+        share: Any = None,
     ) -> None:
         self.kv = kv
         self.signer = signer
         self.verifier = verifier
-        self._reader = VersionReader(kv)
+        self._reader = VersionReader(kv, share)
+        """Shares validated pieces with the runner's config watch on the same bus."""
         self._running: tuple[int, StoredVersion] | None = None
         """(revision of ``current``, its version): read once per revision."""
 
@@ -88,7 +93,7 @@ class ConfigStore:
         cls, bus: Bus, signer: Signer | None = None, verifier: Verifier | None = None
     ) -> ConfigStore:
         """The store on the hub's config bucket."""
-        return cls(await config_kv(bus), signer, verifier)
+        return cls(await config_kv(bus), signer, verifier, share=bus)
 
     def _document(self, raw: bytes | None, key: str) -> dict[str, Any]:
         """A stored document, if governance signed it (else SignatureInvalid naming it)."""
@@ -243,15 +248,15 @@ class ConfigStore:
         raw = json.dumps(self.signer.sign(doc) if self.signer else doc).encode()
         try:
             if revision == 0:
-                written = await self.kv.create(CURRENT_KEY, raw)
+                await self.kv.create(CURRENT_KEY, raw)
             else:
-                written = await self.kv.update(CURRENT_KEY, raw, last=revision)
+                await self.kv.update(CURRENT_KEY, raw, last=revision)
         except KeyWrongLastSequenceError as err:
             raise ConflictError(
                 f"config changed while applying (another version followed {version - 1}); "
                 "run 'plantbus config diff' again and re-apply"
             ) from err
-        self._running = (int(written), stored)  # validated already: never read back
+        self._running = None  # read back once, sharing the runner's objects (one copy)
         await self.kv.put(f"{_HISTORY}{version}", raw)
         return stored
 

@@ -10,6 +10,7 @@ format-1 document (the whole config inline) is validated whole, as before.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, get_args, get_origin
@@ -94,14 +95,35 @@ def _changed_devices(old: list[Device], new: list[Device]) -> frozenset[str]:
     return frozenset(changed | (before.keys() - after.keys()))
 
 
-class VersionReader:
-    """Turns stored documents into :class:`ConfigChange`, one version after another."""
+class _Pool:
+    """Validated pieces shared by the readers of one process and bus (a runner's watch and
+    governance's store): one copy of a 100,000-tag plant instead of one per reader. Keeps
+    the pieces some live reader holds."""
 
-    def __init__(self, kv: KeyValue) -> None:
+    def __init__(self) -> None:
+        self.pieces: dict[tuple[str, str], Any] = {}
+        self.held: weakref.WeakKeyDictionary[VersionReader, set[tuple[str, str]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def hold(self, reader: VersionReader, keys: set[tuple[str, str]]) -> None:
+        self.held[reader] = keys
+        live = set().union(*self.held.values())
+        self.pieces = {k: v for k, v in self.pieces.items() if k in live}
+
+
+_POOLS: weakref.WeakKeyDictionary[Any, _Pool] = weakref.WeakKeyDictionary()
+
+
+class VersionReader:
+    """Turns stored documents into :class:`ConfigChange`, one version after another.
+    Readers given the same ``share`` (the bus) share the validated pieces."""
+
+    def __init__(self, kv: KeyValue, share: Any = None) -> None:
         self.kv = kv
         self.config: PlantConfig | None = None
         self._ids: dict[str, tuple[str, ...]] = {}
-        self._pieces: dict[str, Any] = {}
+        self._pool = _Pool() if share is None else _POOLS.setdefault(share, _Pool())
 
     async def read(self, doc: dict[str, Any]) -> ConfigChange:
         """The version in ``doc`` (signature already checked); ValidationError or
@@ -111,7 +133,8 @@ class VersionReader:
                 config, sections = await self._assemble(doc["pieces"])
             else:
                 config = PlantConfig.model_validate(doc["config"])
-                self._ids, self._pieces = {}, {}
+                self._ids = {}
+                self._pool.hold(self, set())
                 sections = {s for s in _SECTIONS if self._differs(config, s)}
         old = self.config.devices if self.config else []
         devices = _changed_devices(old, config.devices) if "devices" in sections else frozenset()
@@ -127,22 +150,22 @@ class VersionReader:
             raise ConfigError(f"config sections {unknown} are unknown to this service (older?)")
         ids = {s: tuple(pieces.get(s, ())) for s in _SECTIONS}
         changed = {s for s in _SECTIONS if ids[s] != self._ids.get(s) or self.config is None}
-        missing = [p for s in changed for p in ids[s] if p not in self._pieces]
+        pool = self._pool.pieces
+        missing = [p for s in changed for p in ids[s] if (s, p) not in pool]
         fetched = await config_pieces.fetch(self.kv, missing)
-        known = {p: v for p, v in self._pieces.items() if p not in fetched}
         for s in changed:
             for p in ids[s]:
-                if p not in known:
-                    known[p] = _validate_piece(s, fetched[p])
+                if (s, p) not in pool:
+                    pool[(s, p)] = _validate_piece(s, fetched[p])
         values: dict[str, Any] = {}
         for s in _SECTIONS:
             if not ids[s]:
                 continue
             if _adapter(s)[1]:
-                values[s] = _join([known[p] for p in ids[s]])
+                values[s] = _join([pool[(s, p)] for p in ids[s]])
             else:
-                values[s] = known[ids[s][0]]
+                values[s] = pool[(s, ids[s][0])]
         config = PlantConfig.model_construct(**values)
         self._ids = ids
-        self._pieces = {p: known[p] for s in _SECTIONS for p in ids[s]}
+        self._pool.hold(self, {(s, p) for s in _SECTIONS for p in ids[s]})
         return config, {s for s in changed if self._differs(config, s)}

@@ -80,7 +80,7 @@ class ConfigWatch:
         if self.verifier is None:
             log.warning(_UNCHECKED)
         kv = await config_kv(self.bus)
-        self._reader = VersionReader(kv)
+        self._reader = VersionReader(kv, share=self.bus)
         watcher = await kv.watch(CURRENT_KEY)
         self._task = asyncio.create_task(self._run(watcher), name="config-watch")
 
