@@ -85,13 +85,8 @@ def stored_bytes(sources: list[Source]) -> tuple[int, int]:
 def cli(data: Path, *args: str) -> float:
     """Wall seconds of one ``plantbus`` CLI command (SystemExit when it fails)."""
     start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "plantbus.cli", *args, "--data-dir", str(data)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    command = [sys.executable, "-m", "plantbus.cli", *args, "--data-dir", str(data)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     if done.returncode != 0:
         raise SystemExit(f"plantbus {' '.join(args)} failed: {done.stdout}{done.stderr}")
     return time.perf_counter() - start
