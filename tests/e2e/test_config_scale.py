@@ -13,7 +13,8 @@ import pytest
 
 from plantbus.testing.waiting import wait_until
 from tests.big_plant import big_plant, tag_line
-from tests.hub import running_hub, status
+from tests.e2e.test_up import running_up, wait_for_file
+from tests.hub import status
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -38,7 +39,8 @@ async def test_a_100k_tag_plant_is_applied_and_one_tag_change_reaches_the_device
     for source in sources:
         (plant / source.name).write_text(source.text)
     data = tmp_path / "hub"
-    with running_hub(data, "--no-sim", "--config", str(plant), "--ready-timeout", "300"):
+    with running_up(data, "--no-sim", "--config", str(plant), "--ready-timeout", "300") as up:
+        wait_for_file(data / "runtime.json", up, 320)  # every service read 100,000 tags
         await wait_until(
             lambda: status(data)["device"]["config_version"] == 1,
             timeout=120,
