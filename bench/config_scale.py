@@ -42,6 +42,7 @@ from plantbus.config.loader import Source, load_sources  # noqa: E402
 from plantbus.governance.diff import dump  # noqa: E402
 from plantbus.kit import config_pieces  # noqa: E402
 from tests.big_plant import big_plant, tag_line  # noqa: E402
+from tests.hub import child  # noqa: E402
 
 DEVICES, TAGS = 100, 1000
 TARGETS = {
@@ -90,15 +91,6 @@ def cli(data: Path, *args: str) -> float:
     if done.returncode != 0:
         raise SystemExit(f"plantbus {' '.join(args)} failed: {done.stdout}{done.stderr}")
     return time.perf_counter() - start
-
-
-def service(up: subprocess.Popen[bytes], name: str) -> psutil.Process:
-    """The ``plantbus run NAME`` child of the hub."""
-    for child in psutil.Process(up.pid).children(recursive=True):
-        cmd = child.cmdline()
-        if "run" in cmd and cmd[cmd.index("run") + 1] == name:
-            return child
-    raise SystemExit(f"no {name} process")
 
 
 def applied(data: Path, version: int, timeout_s: float) -> float:
@@ -152,7 +144,7 @@ def measure(tmp: Path) -> dict[str, float]:
     )
     try:
         started(up, data, timeout_s=300, poll_s=0.2)
-        governance = service(up, "governance")
+        governance = child(up, "governance")
         spent = cpu(governance)
         figures["config_apply_s_100k_tags"] = round(cli(data, "config", "apply", str(big)), 2)
         figures["config_apply_cpu_s_100k_tags"] = round(cpu(governance) - spent, 2)

@@ -12,6 +12,7 @@ ConfigIssue naming the file and line.
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,10 +111,10 @@ class _Reader:
         self.stack: list[_Frame] = []
         self.documents = 0
         self.loader: Any = None  # PyYAML's stubs leave its event API untyped: events are Any
+        # a plant repeats its keys and values: resolved tags by (text, implicit), and
+        # scalars that are not text (numbers, booleans: immutable) by (tag, text)
         self._tags: dict[tuple[str, Any], str] = {}
-        """Resolved implicit tags by (text, implicit): a plant repeats its keys and values."""
         self._values: dict[tuple[str, str], Any] = {}
-        """Constructed scalars that are not text (numbers, booleans: immutable) by (tag, text)."""
 
     def read(self, text: str) -> Document:
         self.loader = _LOADER(text)
@@ -127,21 +128,12 @@ class _Reader:
     def _resolve(self, event: Any) -> str:
         """The tag of a plain scalar (cached: the resolver tries a regex per type)."""
         key = (event.value, event.implicit)
-        tag = self._tags.get(key)
-        if tag is None:
-            tag = self._tags[key] = self.loader.resolve(
-                yaml.ScalarNode, event.value, event.implicit
-            )
-        return tag
+        if key not in self._tags:
+            self._tags[key] = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        return self._tags[key]
 
     def _on(self, event: Any) -> None:
         frame = self.stack[-1] if self.stack else None
-        if type(event) is yaml.ScalarEvent and event.anchor is None and event.tag is None:
-            if frame is not None and frame.key is _NO_KEY and type(frame.container) is dict:
-                self._key(frame, event)
-                return
-            self._value(frame, event, self._loc(frame))
-            return
         if isinstance(event, yaml.CollectionEndEvent):
             self.stack.pop()
             return
@@ -172,10 +164,6 @@ class _Reader:
         if frame is not None and isinstance(frame.container, dict) and frame.key is _NO_KEY:
             self._key(frame, event)
             return
-        self._value(frame, event, loc)
-
-    def _value(self, frame: _Frame | None, event: Any, loc: Loc) -> None:
-        """A scalar, list or mapping that is not a key, at ``loc``."""
         self.doc.lines.setdefault(loc, _line(event))
         value: Any
         if isinstance(event, yaml.ScalarEvent):
@@ -238,9 +226,8 @@ class _Reader:
         tag = self._resolve(event)
         if tag == _STR:
             return event.value
-        known = self._values.get((tag, event.value), _NO_KEY)
-        if known is not _NO_KEY:
-            return known
+        if (tag, event.value) in self._values:
+            return self._values[(tag, event.value)]
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         construct = loader.yaml_constructors.get(tag, loader.yaml_constructors[None])
         try:
@@ -268,73 +255,6 @@ class _Reader:
         )
 
 
-class _Unusual(Exception):
-    """Something the fast reader leaves to the one that tracks lines (which reports it)."""
-
-
-def _fast(text: str, limits: Limits) -> Any:
-    """The data of ``text`` without lines: plain scalars, lists and mappings only. Raises
-    _Unusual at anything that :class:`_Reader` would report or must locate (an alias, a
-    tag, a duplicate key, a ``${VAR}``, a second document, too deep), or yaml.YAMLError."""
-    reader = _Reader("", limits, [])
-    loader = reader.loader = _LOADER(text)
-    tags = reader._tags
-    stack: list[Any] = []
-    keys: list[Any] = []
-    root: Any = _NO_KEY
-    documents = 0
-    try:
-        while loader.check_event():
-            event = loader.get_event()  # type: ignore[no-untyped-call]
-            kind = type(event)
-            if kind is yaml.ScalarEvent:
-                if event.anchor is not None or event.tag is not None or "${" in event.value:
-                    raise _Unusual
-                tag = tags.get((event.value, event.implicit)) or reader._resolve(event)
-                value: Any = event.value if tag == _STR else reader._scalar(event, ())
-                if stack and type(stack[-1]) is dict and keys[-1] is _NO_KEY:
-                    if tag == _MERGE or value in stack[-1]:
-                        raise _Unusual
-                    keys[-1] = value
-                    continue
-            elif kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
-                if event.anchor is not None or event.tag is not None:
-                    raise _Unusual
-                if stack and type(stack[-1]) is dict and keys[-1] is _NO_KEY:
-                    raise _Unusual  # a list or mapping as a key
-                value = [] if kind is yaml.SequenceStartEvent else {}
-            elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
-                stack.pop()
-                keys.pop()
-                continue
-            elif kind is yaml.DocumentStartEvent:
-                documents += 1
-                if documents > 1:
-                    raise _Unusual
-                continue
-            elif kind is yaml.AliasEvent:
-                raise _Unusual
-            else:
-                continue  # stream and document start and end
-            if not stack:
-                root = value
-            elif type(stack[-1]) is list:
-                stack[-1].append(value)
-            else:
-                stack[-1][keys[-1]] = value
-                keys[-1] = _NO_KEY
-            if type(value) is list or type(value) is dict:
-                if len(stack) >= limits.max_depth:
-                    raise _Unusual
-                stack.append(value)
-                keys.append(_NO_KEY)
-    except _Refused:  # a scalar that cannot be read as its type
-        raise _Unusual from None
-    finally:
-        loader.dispose()
-    return None if root is _NO_KEY else root
-
-
 def read_yaml(
     name: str, text: str, limits: Limits, issues: list[ConfigIssue], lines: bool = True
 ) -> Document | None:
@@ -354,10 +274,10 @@ def read_yaml(
         )
         return None
     if not lines:
-        try:
-            return Document(data=_fast(text.removeprefix(BOM), limits))
-        except (_Unusual, yaml.YAMLError, UnicodeEncodeError):
-            pass  # the reader below says what and where
+        from plantbus.config.yaml_fast import Unusual, fast_data
+
+        with suppress(Unusual, yaml.YAMLError, UnicodeEncodeError):  # else: read with lines
+            return Document(data=fast_data(text.removeprefix(BOM), limits))
     reader = _Reader(name, limits, issues)
     try:
         return reader.read(text.removeprefix(BOM))

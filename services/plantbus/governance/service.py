@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -46,16 +47,14 @@ FAILED = service_pb2.AUDIT_OUTCOME_FAILED
 _TARGET = "plant config"
 
 
+@dataclass(frozen=True)
 class ApplyResult:
     """What an apply (or dry run) found and did."""
 
-    def __init__(
-        self, issues: Sequence[ConfigIssue], diff: str, version: int, previous: int
-    ) -> None:
-        self.issues = list(issues)
-        self.diff = diff
-        self.version = version
-        self.previous = previous
+    issues: list[ConfigIssue]
+    diff: str
+    version: int
+    previous: int
 
 
 class GovernanceService(Service):
@@ -176,17 +175,6 @@ class GovernanceService(Service):
 
         ``sources`` are never expanded: a ``${VAR}`` in them raises VariablesNotExpanded.
         """
-        with gc_paused():
-            return await self._apply(sources, author, message, dry_run, expected_version)
-
-    async def _apply(
-        self,
-        sources: Sequence[Source],
-        author: str,
-        message: str,
-        dry_run: bool,
-        expected_version: int,
-    ) -> ApplyResult:
         current, revision = await self.store.current()
         previous = current.version if current else 0
         try:
@@ -204,10 +192,11 @@ class GovernanceService(Service):
                 )
             if unexpanded:
                 raise  # the caller's mistake, not the config's: INVALID_ARGUMENT
-            return ApplyResult(err.issues, "", 0, previous)
-        data = dump(config)
-        pieces = config_pieces.split(data)
-        diff = await self._diff(current, data, pieces, "proposed")
+            return ApplyResult(list(err.issues), "", 0, previous)
+        with gc_paused():  # dumping, cutting and comparing 100,000 tags
+            data = dump(config)
+            pieces = config_pieces.split(data)
+            diff = await self._diff(current, data, pieces, "proposed")
         if dry_run or (current is not None and not diff):
             return ApplyResult([], diff, 0, previous)
         if expected_version and expected_version != previous:
