@@ -31,7 +31,7 @@ def alerts(config: PlantConfig) -> Iterator[Finding]:
         seen.add(key)
         for field, message in rule.check(refs):
             yield (*loc, field), message
-    notifiers = discover(NOTIFIERS)
+    notifiers = discover(NOTIFIERS, lazy=True)
     for i, notifier in enumerate(config.notifiers):
         at = (("notifiers", i), "plugin", "settings")
         yield from installed_plugin(notifiers, notifier.plugin, notifier.settings, at)

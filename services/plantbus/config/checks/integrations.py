@@ -15,7 +15,7 @@ __all__ = ["erp", "historian", "sparkplug"]
 def erp(config: PlantConfig) -> Iterator[Finding]:
     lines = {p.split("/", 1)[0] + "/" + p.rsplit("/", 1)[1] for p in config.line_paths()}
     yield from duplicates(config.erp, ("erp",), "ERP connection")
-    connectors = discover(ERP_CONNECTORS)
+    connectors = discover(ERP_CONNECTORS, lazy=True)
     for i, conn in enumerate(config.erp):
         if f"{conn.site}/{conn.line}" not in lines:
             yield ("erp", i, "line"), f"unknown line {conn.line!r} in site {conn.site!r}"
@@ -25,7 +25,7 @@ def erp(config: PlantConfig) -> Iterator[Finding]:
 
 def historian(config: PlantConfig) -> Iterator[Finding]:
     section, at = config.historian, (("historian",), "store", "store_settings")
-    stores = discover(HISTORIAN_STORES)
+    stores = discover(HISTORIAN_STORES, lazy=True)
     yield from installed_plugin(stores, section.store, section.store_settings, at)
 
 

@@ -35,7 +35,7 @@ def _components(config: PlantConfig) -> Iterator[Finding]:
 
 def _monitors(config: PlantConfig) -> Iterator[Finding]:
     tags, stated = config.tag_paths(), {m.machine for m in config.oee}
-    models = discover(ANOMALY_MODELS)
+    models = discover(ANOMALY_MODELS, lazy=True)
     monitored: set[str] = set()
     for i, mon in enumerate(config.maintenance.monitors):
         loc: Loc = ("maintenance", "monitors", i)
@@ -101,7 +101,7 @@ def _proposal(config: PlantConfig, path: str, value: float, loc: Loc) -> Iterato
 
 def _requests(config: PlantConfig) -> Iterator[Finding]:
     section = config.maintenance
-    connectors = discover(MAINTENANCE_CONNECTORS)
+    connectors = discover(MAINTENANCE_CONNECTORS, lazy=True)
     yield from duplicates(section.requests, ("maintenance", "requests"), "request connector")
     for i, req in enumerate(section.requests):
         at = (("maintenance", "requests", i), "connector", "settings")

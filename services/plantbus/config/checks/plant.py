@@ -27,7 +27,7 @@ def plant(config: PlantConfig) -> Iterator[Finding]:
 def devices(config: PlantConfig) -> Iterator[Finding]:
     machines = config.machine_paths()
     yield from duplicates(config.devices, ("devices",), "device")
-    drivers = discover(DRIVERS)
+    drivers = discover(DRIVERS, lazy=True)
     for di, device in enumerate(config.devices):
         loc: Loc = ("devices", di)
         if device.machine not in machines:
