@@ -28,8 +28,8 @@ from plantbus.cli.up_children import (
     renew_pki,
     require_sim,
     service_options,
-    sim_child,
     sim_ports,
+    start_sim,
     wear_config,
 )
 from plantbus.cli.up_nats import start_nats
@@ -154,7 +154,7 @@ def up(
         web_ports = (dashboard_port, api_port)
         options = service_options(config_path, mqtt_url, web_ports, random_ports)
         if not no_sim:
-            supervisor.add(sim_child(data_dir, env_ports, config_path, wear_speed))
+            start_sim(supervisor, data_dir, env_ports, config_path, wear_speed)
         secure = not hub.nats_url_override  # an outside NATS: its credentials are the user's
         services = Services.of(data_dir, nats_url, secure, grpc_env, options, random_ports)
         for child in services.children(single_process):

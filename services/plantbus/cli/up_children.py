@@ -4,10 +4,13 @@ user, config keys, gRPC certificates: paths, never secrets) and options."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import socket
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -15,7 +18,7 @@ from urllib.parse import urlparse
 import click
 
 from plantbus import sim
-from plantbus.cli.supervisor import Child
+from plantbus.cli.supervisor import Child, Supervisor
 from plantbus.config.loader import read_sources
 from plantbus.kit import natsconfig
 from plantbus.kit import pki as pki_mod
@@ -35,10 +38,13 @@ __all__ = [
     "service_options",
     "sim_child",
     "sim_ports",
+    "start_sim",
     "wear_config",
 ]
 
 DEFAULT_SIM_PORTS = {"modbus": 5020, "opcua": 4840}
+SIM_WAIT_S = 60.0
+"""How long ``plantbus up`` waits for the simulated plant to listen before the services."""
 
 
 def _python_cmd(*args: str) -> list[str]:
@@ -114,6 +120,30 @@ def sim_child(
     args += ["--wear-speed", f"{wear_speed:g}", "--data-dir", str(data_dir)]
     plant = ["--plant", str(config_path)] if config_path else []
     return Child("sim", _python_cmd(*args, *plant), data_dir / "logs" / "sim.log")
+
+
+def start_sim(
+    supervisor: Supervisor,
+    data_dir: Path,
+    ports: dict[str, int],
+    config_path: Path | None,
+    wear_speed: float,
+) -> None:
+    """Start the simulated plant (:func:`sim_child`) and wait until it accepts connections
+    on every one of ``ports`` (up to :data:`SIM_WAIT_S`, or until it dies), so that the
+    devices' first poll reads the plant rather than a refused connection; says so when it
+    does not listen."""
+    child = supervisor.add(sim_child(data_dir, ports, config_path, wear_speed))
+    deadline = time.monotonic() + SIM_WAIT_S
+    waiting = set(ports.values())
+    while waiting and child.alive and time.monotonic() < deadline:
+        for port in list(waiting):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+                waiting.discard(port)
+        if waiting:
+            time.sleep(0.1)
+    if waiting:
+        click.echo(f"the simulated plant is not listening yet: see {child.log_file}", err=True)
 
 
 def wear_config(config_path: Path | None, data_dir: Path, wear_speed: float) -> Path | None:
