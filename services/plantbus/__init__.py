@@ -18,6 +18,8 @@ def _nats_without_aiohttp() -> None:
     sys.modules["aiohttp"] = None  # type: ignore[assignment]  # import aiohttp -> ImportError
     try:
         import nats.aio.transport  # noqa: F401
+    except ModuleNotFoundError:  # plantbus-api alone (no nats-py): nothing to keep lean
+        pass
     finally:
         del sys.modules["aiohttp"]
 
