@@ -192,23 +192,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     secret.write_text("hub-secret\n")
     users = {"hub": "hub-secret", "host": "host-secret"}
     probe_port = free_port()
-    probe = _sim(probe_port)
+    state: dict[str, Any] = {"probe": _sim(probe_port), "probe_port": probe_port}
     try:
         with running_mosquitto(tmp / "mqtt", pki, users) as port:
             data = tmp / "hub"
             plant = _plant(tmp, port, pki, secret, probe_port)
             with running_hub(data, "--config", str(plant)) as proc:
-                yield {
-                    "port": port,
-                    "ca": pki / "ca.crt",
-                    "data": data,
-                    "proc": proc,
-                    "probe": probe,
-                    "probe_port": probe_port,
-                }
+                state.update(port=port, ca=pki / "ca.crt", data=data, proc=proc)
+                yield state
     finally:
-        probe.terminate()
-        probe.wait(10)
+        # the probe a test started again in place of the one it killed, if it did
+        state["probe"].terminate()
+        state["probe"].wait(10)
 
 
 @pytest.fixture
