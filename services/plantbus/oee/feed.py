@@ -6,12 +6,8 @@ the restored state includes (:mod:`plantbus.oee.saved`), and each batch given to
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 import nats.errors
 from google.protobuf.message import DecodeError
-from nats.aio.msg import Msg
 
 from plantbus.config import PlantConfig
 from plantbus.kit import codec, streams, tagfeed
@@ -19,7 +15,7 @@ from plantbus.kit.bus import Bus
 from plantbus.oee.live import LiveOee
 from plantbus.v1 import telemetry_pb2
 
-__all__ = ["apply_batch", "behind", "decode_batch", "subscribe", "wanted"]
+__all__ = ["apply_batch", "behind", "decode_batch", "wanted"]
 
 
 def wanted(bus: Bus, config: PlantConfig) -> list[str]:
@@ -32,14 +28,6 @@ def wanted(bus: Bus, config: PlantConfig) -> list[str]:
         if tag
     }
     return tagfeed.filters(paths, bus.nc.max_payload)
-
-
-async def subscribe(
-    bus: Bus, seq: int, cb: Callable[[Msg], Awaitable[None]], subjects: list[str]
-) -> tuple[Any, int]:
-    """An ordered consumer of ``subjects`` (from :func:`wanted`) from ``seq + 1`` (0: no
-    saved state to resume from, the stream's end now) and the sequence it reads after."""
-    return await tagfeed.subscribe(bus, subjects, seq, cb)
 
 
 async def behind(bus: Bus, seq: int) -> bool:

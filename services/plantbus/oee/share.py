@@ -23,7 +23,7 @@ from nats.aio.msg import Msg
 from nats.js.kv import KeyValue
 
 from plantbus.config import PlantConfig
-from plantbus.kit import streams
+from plantbus.kit import streams, tagfeed
 from plantbus.kit import telemetry as otel
 from plantbus.kit.bus import Bus
 from plantbus.kit.scopes import ScopeOwner
@@ -108,7 +108,7 @@ class LineShare:
         self.subjects = wanted
         if wanted:
             on_msg = functools.partial(self._on_msg, self._generation)
-            self.sub, start = await feed.subscribe(self.bus, self.seq, on_msg, wanted)
+            self.sub, start = await tagfeed.subscribe(self.bus, wanted, self.seq, on_msg)
             self.seq = max(self.seq, start)  # a message may have been handled meanwhile
 
     async def rebuild(self, lines: set[str], *, save: bool) -> None:
