@@ -15,12 +15,12 @@ import time
 from typing import Any
 
 import nats.errors
-from nats.js.errors import KeyNotFoundError, NoKeysError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from plantbus.alerting.lifecycle import PROCESS_LOCAL, Alarm, AlarmState
 from plantbus.alerting.metrics import area_of
-from plantbus.kit import streams
+from plantbus.kit import kv_keys, streams
 from plantbus.kit.bus import Bus, kv_key
 from plantbus.kit.store_health import StoreHealth
 
@@ -67,9 +67,7 @@ class AlarmStore:
         if self.kv is None:
             return
         try:
-            keys = await self.kv.keys()
-        except NoKeysError:
-            return  # an empty bucket
+            keys = await kv_keys.keys(self.kv)
         except nats.errors.Error as err:
             self.log.warning("alarm states of %s not restored: %s", sorted(areas), err)
             return

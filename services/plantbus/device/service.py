@@ -168,7 +168,6 @@ class DeviceService(Service):
     async def _live_instances(self) -> set[str]:
         """Device-service instances serving now, by their heartbeats ({} when unknown)."""
         try:
-            # bounded: nats-py's kv.keys() can wait forever while heartbeats are being put
             beats = await asyncio.wait_for(read_heartbeats(self.ctx.bus), 3.0)
         except (TimeoutError, nats.errors.Error) as err:  # NATS away or slow: keep the assignment
             self.ctx.log.warning("device membership unknown: %s", describe(err))

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import time
 
-from nats.js.errors import KeyNotFoundError, NoKeysError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from plantbus.erp.convert import confirmation_from_proto
-from plantbus.kit import codec, streams, subjects
+from plantbus.kit import codec, kv_keys, streams, subjects
 from plantbus.kit.bus import Bus, kv_key
 from plantbus.kit.outbox import OutboxConsumer, OutboxKind
 from plantbus.sdk.connector import ErpConnector
@@ -54,12 +54,8 @@ class Outbox:
 
     async def dead_letters(self) -> list[erp_pb2.DeadLetter]:
         """Every rejected confirmation."""
-        try:
-            keys = await self.kv.keys()
-        except NoKeysError:
-            return []
         out = []
-        for key in keys:
+        for key in await kv_keys.keys(self.kv):
             if not key.startswith("dead."):
                 continue
             try:

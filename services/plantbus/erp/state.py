@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nats.js.errors import KeyNotFoundError, NoKeysError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
+from plantbus.kit import kv_keys
 from plantbus.kit.bus import kv_key
 from plantbus.v1 import erp_pb2
 
@@ -24,12 +25,8 @@ def order_key(erp_id: str) -> str:
 
 async def load_orders(kv: KeyValue, connections: set[str]) -> list[erp_pb2.WorkOrderEvent]:
     """The orders of ``connections`` as the last holder saved them."""
-    try:
-        keys = await kv.keys()
-    except NoKeysError:
-        return []
     out = []
-    for key in keys:
+    for key in await kv_keys.keys(kv):
         if not key.startswith("order.") or key.endswith(".confirmed"):
             continue
         try:

@@ -22,11 +22,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nats.errors import MaxPayloadError
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from plantbus.config import PlantConfig
-from plantbus.kit import config_pieces, streams
+from plantbus.kit import config_pieces, kv_keys, streams
 from plantbus.kit.bus import Bus
 from plantbus.kit.config_reader import VersionReader
 from plantbus.kit.config_watch import CURRENT_KEY, config_kv
@@ -136,10 +136,7 @@ class ConfigStore:
 
     async def _newest_signed(self) -> StoredVersion | None:
         """The newest history entry governance signed (``current`` was forged)."""
-        try:
-            keys = await self.kv.keys()
-        except NoKeysError:  # nothing stored
-            return None
+        keys = await kv_keys.keys(self.kv)
         versions = sorted(
             (int(k[len(_HISTORY) :]) for k in keys if k[len(_HISTORY) :].isdigit()), reverse=True
         )

@@ -8,7 +8,6 @@ monotonic clock (:class:`Liveness`).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import time
@@ -18,11 +17,11 @@ from dataclasses import KW_ONLY, dataclass, field
 
 import nats.errors
 from google.protobuf.timestamp_pb2 import Timestamp
-from nats.js.errors import KeyNotFoundError, NoKeysError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from plantbus import __version__
-from plantbus.kit import codec, streams, subjects
+from plantbus.kit import codec, kv_keys, streams, subjects
 from plantbus.kit.bus import Bus
 from plantbus.kit.service import Service
 from plantbus.v1 import service_pb2
@@ -142,9 +141,8 @@ async def read_heartbeats(bus: Bus) -> list[service_pb2.ServiceHeartbeat]:
     liveness = _LIVENESS.setdefault(bus, Liveness())
     kv = await services_kv(bus)
     try:
-        # bounded: nats-py's keys() can wait forever while the bucket is being written
-        keys = await asyncio.wait_for(kv.keys(), 5)
-    except (NoKeysError, TimeoutError, nats.errors.Error):  # none yet, or NATS away or slow
+        keys = await kv_keys.keys(kv)
+    except nats.errors.Error:  # NATS away or slow
         return []
     out = []
     for key in keys:

@@ -19,10 +19,10 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Final
 
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NoKeysError
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError
 from nats.js.kv import KeyValue
 
-from plantbus.kit import streams
+from plantbus.kit import kv_keys, streams
 from plantbus.kit.bus import Bus
 from plantbus.kit.tasks import cancel
 from plantbus.sdk.errors import NotFound, Unauthenticated
@@ -143,12 +143,8 @@ class TokenStore:
 
     async def all(self) -> list[TokenRecord]:
         """Every record, oldest first."""
-        try:
-            keys = await asyncio.wait_for(self.kv.keys(), 5)
-        except NoKeysError:  # an empty bucket
-            return []
         out = []
-        for key in keys:
+        for key in await kv_keys.keys(self.kv):
             with contextlib.suppress(KeyNotFoundError, ValueError):
                 entry = await self.kv.get(key)
                 if entry.value:

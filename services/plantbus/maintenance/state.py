@@ -12,10 +12,9 @@ import json
 import logging
 from typing import Any
 
-from nats.js.errors import NoKeysError
 from nats.js.kv import KeyValue
 
-from plantbus.kit import streams
+from plantbus.kit import kv_keys, streams
 from plantbus.kit.bus import kv_key
 from plantbus.kit.store_health import StoreHealth
 from plantbus.maintenance.engine import Engine, ModelFactory
@@ -26,12 +25,8 @@ __all__ = ["SavedState", "baseline_key", "documents", "usage_key"]
 
 async def documents(kv: KeyValue, *prefixes: str) -> dict[str, Any]:
     """Key -> JSON document of every key of ``kv`` with one of ``prefixes``."""
-    try:
-        keys = await kv.keys()
-    except NoKeysError:  # an empty bucket
-        return {}
     out: dict[str, Any] = {}
-    for key in keys:
+    for key in await kv_keys.keys(kv):
         if key.startswith(prefixes):
             entry = await kv.get(key)
             if entry.value:

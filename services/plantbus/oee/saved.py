@@ -13,9 +13,9 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from nats.js.errors import NoKeysError
 from nats.js.kv import KeyValue
 
+from plantbus.kit import kv_keys
 from plantbus.oee.lines import LEGACY_KEY, dump_line, line_key, line_of, load_line, saved_line
 from plantbus.oee.live import LiveOee
 from plantbus.oee.persist import MACHINE_PREFIX, dump_machine, load_machine, machine_key
@@ -35,10 +35,7 @@ class Restored:
 
 async def restore(kv: KeyValue, live: LiveOee, lines: set[str]) -> Restored:
     """Load the saved state of ``lines`` into ``live`` (fresh, before its config)."""
-    try:
-        keys = await kv.keys()
-    except NoKeysError:
-        return Restored()
+    keys = await kv_keys.keys(kv)
     restored = Restored()
     seqs = []
     ours = [k for k in keys if saved_line(k) in lines]
