@@ -5,6 +5,7 @@ a forged config version refused by every service; the operator's CLI still works
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -77,9 +78,10 @@ async def login(hub: Path) -> AsyncIterator[Any]:
 
 
 async def refused(call: Any) -> bool:
-    """True when the server does not carry out a JetStream request (no answer, or an error)."""
+    """True when the server does not carry out a JetStream request (no answer within
+    ``_REFUSED``, or an error); bounded here because some nats-py calls wait 5 s."""
     try:
-        await call
+        await asyncio.wait_for(call, _REFUSED)
     except Exception:  # noqa: BLE001 - a timeout or an API error: either way, not done
         return True
     return False
