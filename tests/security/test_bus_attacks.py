@@ -130,12 +130,18 @@ async def test_nobody_can_delete_purge_or_edit_the_audit_stream(hub: Path, login
     before = await (await login(natsauth.OPERATOR)).js.stream_info(streams.AUDIT.name)
     assert before.config.deny_delete and before.config.deny_purge
     weaker = before.config.evolve(max_age=1.0)  # would drop every record older than 1 s
-    for user in [*natsauth.SERVICE_USERS, natsauth.OPERATOR, natsauth.IT_READER]:
-        session = await login(user)
-        assert await refused(session.js.delete_stream(streams.AUDIT.name)), user
-        assert await refused(session.js.purge_stream(streams.AUDIT.name)), user
-        assert await refused(session.js.update_stream(weaker)), user
-        assert await refused(session.js.delete_msg(streams.AUDIT.name, 1)), user
+    users = [*natsauth.SERVICE_USERS, natsauth.OPERATOR, natsauth.IT_READER]
+    attempts = []
+    for user in users:
+        js = (await login(user)).js
+        attempts += [
+            (f"{user} deletes", js.delete_stream(streams.AUDIT.name)),
+            (f"{user} purges", js.purge_stream(streams.AUDIT.name)),
+            (f"{user} shortens max_age", js.update_stream(weaker)),
+            (f"{user} deletes record 1", js.delete_msg(streams.AUDIT.name, 1)),
+        ]
+    outcomes = await asyncio.gather(*(refused(call) for _, call in attempts))
+    assert [what for (what, _), no in zip(attempts, outcomes, strict=True) if not no] == []
     after = await (await login(natsauth.OPERATOR)).js.stream_info(streams.AUDIT.name)
     assert after.state.first_seq == 1 and after.state.messages >= before.state.messages
     assert after.config.max_age == before.config.max_age
@@ -190,7 +196,7 @@ async def test_forged_config_is_refused_by_every_service_and_reported(
     def refused_by_all() -> bool:
         beats = status(hub)
         return all(
-            "config version 99 refused" in beats[name]["health_detail"]
+            "config version 99 refused" in beats.get(name, {}).get("health_detail", "")
             and beats[name]["config_version"] == 1
             for name in followers
         )
@@ -208,7 +214,7 @@ async def test_forged_config_is_refused_by_every_service_and_reported(
     restored = plantbus("config", "rollback", "1", "-m", "replace the forgery", data_dir=hub)
     assert restored.returncode == 0, restored.stderr
     await wait_until(
-        lambda: all(status(hub)[name]["config_version"] == 2 for name in followers),
+        lambda: all(status(hub).get(name, {}).get("config_version") == 2 for name in followers),
         timeout=20,
         message="the signed version 2 applied everywhere",
     )
