@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Generic, TypeVar
+from typing import ClassVar, Final, Generic, TypeVar
 
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
@@ -35,9 +35,12 @@ from plantbus.kit.streams import StreamSpec
 from plantbus.kit.supervisor import TaskSet
 from plantbus.kit.tasks import cancel
 
-__all__ = ["OutboxConsumer", "OutboxKind"]
+__all__ = ["REDELIVERY_S", "OutboxConsumer", "OutboxKind"]
 
 log = logging.getLogger(__name__)
+
+REDELIVERY_S: Final = 30.0
+"""How long an entry taken by a consumer that died stays unacknowledged, by default."""
 
 T = TypeVar("T", bound=Message)
 
@@ -78,7 +81,7 @@ class OutboxConsumer(abc.ABC, Generic[T]):
     _task: asyncio.Task[None] | None = None
     _unwatch: Callable[[], None] | None = None
 
-    def __init__(self, bus: Bus, name: str, redelivery_s: float = 30.0) -> None:
+    def __init__(self, bus: Bus, name: str, redelivery_s: float = REDELIVERY_S) -> None:
         self.bus = bus
         self.name = name
         self.redelivery_s = redelivery_s
