@@ -1,7 +1,10 @@
 """Entry point of the ``plantbus`` command: the group and the registration of subcommands.
 
 Each area owns a module in this package that exposes ``commands`` (a list of click
-commands or groups); adding a module to ``COMMAND_MODULES`` registers them.
+commands or groups); ``COMMANDS`` names the module of each top-level command, which is
+imported only when that command runs (or when help lists them all): ``plantbus status``
+does not pay for importing the simulator, the backtest and every other command, and
+neither does each ``plantbus run SERVICE`` process.
 """
 
 from __future__ import annotations
@@ -17,27 +20,44 @@ from plantbus import __version__
 from plantbus.cli.exits import Exit, for_error
 from plantbus.sdk.errors import PlantbusError
 
-COMMAND_MODULES: Final = (
-    "plantbus.cli.core",
-    "plantbus.cli.status",
-    "plantbus.cli.tail",
-    "plantbus.cli.config",
-    "plantbus.cli.audit",
-    "plantbus.cli.sim",
-    "plantbus.cli.oee",
-    "plantbus.cli.alarms",
-    "plantbus.cli.security",
-    "plantbus.cli.erp",
-    "plantbus.cli.probe",
-    "plantbus.cli.device",
-    "plantbus.cli.dashboard",
-    "plantbus.cli.users",
-    "plantbus.cli.history",
-    "plantbus.cli.maintenance",
-)
+COMMANDS: Final = {
+    "run": "plantbus.cli.core",
+    "plugins": "plantbus.cli.core",
+    "up": "plantbus.cli.core",
+    "status": "plantbus.cli.status",
+    "tail": "plantbus.cli.tail",
+    "config": "plantbus.cli.config",
+    "audit": "plantbus.cli.audit",
+    "sim": "plantbus.cli.sim",
+    "oee": "plantbus.cli.oee",
+    "alarms": "plantbus.cli.alarms",
+    "security": "plantbus.cli.security",
+    "erp": "plantbus.cli.erp",
+    "probe": "plantbus.cli.probe",
+    "devices": "plantbus.cli.device",
+    "dashboard": "plantbus.cli.dashboard",
+    "users": "plantbus.cli.users",
+    "history": "plantbus.cli.history",
+    "maintenance": "plantbus.cli.maintenance",
+}
+"""Top-level command -> the module whose ``commands`` holds it."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported from ``COMMANDS`` when first asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        found = {c.name: c for c in importlib.import_module(module).commands}
+        return found.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="plantbus")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def cli(verbose: int) -> None:
@@ -46,11 +66,6 @@ def cli(verbose: int) -> None:
     logging.basicConfig(
         level=max(level, logging.DEBUG), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-
-
-for _module in COMMAND_MODULES:
-    for _command in importlib.import_module(_module).commands:
-        cli.add_command(_command)
 
 
 def main() -> None:
