@@ -6,21 +6,28 @@ sample cost OEE and alerting most of their CPU at plant scale).
 The consumer's create request carries every filter subject; when that would not fit in
 one message (half the server's max_payload: the reply repeats them), the consumer reads
 every tag instead, which is correct, only dearer.
+
+:class:`TagFeed` keeps such a read in step with the tags a service needs now: when they
+change (a config change, a scope handed over) it makes the consumer again from right after
+the last message read, so a tag read before and after misses nothing and sees nothing twice.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import nats.errors
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from plantbus.kit import streams, subjects
 from plantbus.kit.bus import Bus
 
-__all__ = ["EVERY_TAG", "filters", "subscribe"]
+__all__ = ["EVERY_TAG", "TagFeed", "filters", "subscribe"]
 
 EVERY_TAG = f"{subjects.PREFIX}.telemetry.>"
 
@@ -58,3 +65,56 @@ async def subscribe(
         cb=cb,
     )
     return sub, after
+
+
+class TagFeed:
+    """One ordered consumer of the telemetry stream at a time, filtered to the subjects
+    followed now, each one made from after ``seq``.
+
+    ``handler(generation, msg)`` gets every message of the consumers it makes, with the
+    generation of the consumer that read it; it skips those :meth:`fresh` refuses (queued
+    by a consumer since replaced, or read already) and moves ``seq`` on to a message's
+    sequence once that message counts as handled: before it awaits anything during which
+    :meth:`follow` may run, or under the lock that its callers hold, so that a consumer
+    made again neither reads that message again nor misses it.
+    """
+
+    def __init__(self, bus: Bus, handler: Callable[[int, Msg], Awaitable[None]]) -> None:
+        self.bus = bus
+        self.handler = handler
+        self.subjects: list[str] = []
+        """The filter subjects of the consumer now ([]: none)."""
+        self.seq = 0
+        """The stream sequence of the last message handled (0: none yet, the next consumer
+        starts at the stream's end); set it while stopped to read again from elsewhere."""
+        self.sub: Any = None
+        self.generation = 0
+        """Bumped whenever a consumer ends: messages of older ones are not fresh."""
+
+    def fresh(self, generation: int, msg: Msg) -> bool:
+        """Whether ``msg``, read by the consumer of ``generation``, is still to handle."""
+        return generation == self.generation and msg.metadata.sequence.stream > self.seq
+
+    async def follow(self, wanted: list[str]) -> bool:
+        """Read the subjects ``wanted`` (from :func:`filters`; [] reads nothing) from after
+        ``seq``, with a new consumer unless the one now reads just these; whether it made
+        one (or stopped reading)."""
+        if wanted == self.subjects and (self.sub is not None or not wanted):
+            return False
+        await self.stop()
+        self.subjects = wanted
+        if wanted:
+            handler = functools.partial(self.handler, self.generation)
+            self.sub, start = await subscribe(self.bus, wanted, self.seq, handler)
+            self.seq = max(self.seq, start)  # a message may have been handled meanwhile
+        return True
+
+    async def stop(self) -> None:
+        """End the consumer (messages it still has queued are not fresh); ``seq`` stays,
+        for the next :meth:`follow`."""
+        self.generation += 1
+        self.subjects = []
+        if self.sub is not None:
+            sub, self.sub = self.sub, None
+            with contextlib.suppress(nats.errors.Error):  # gone with the connection
+                await sub.unsubscribe()

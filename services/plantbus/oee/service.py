@@ -79,7 +79,7 @@ class OeeService(Service):
     @property
     def _sub(self) -> Any:
         """The telemetry subscription (None while no line is consumed)."""
-        return self.share.sub
+        return self.share.source.sub
 
     def grpc_bindings(self) -> Sequence[GrpcBinding]:
         """The OeeService servicer."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from typing import Any
@@ -23,11 +22,12 @@ from nats.aio.msg import Msg
 from nats.js.kv import KeyValue
 
 from plantbus.config import PlantConfig
-from plantbus.kit import streams, tagfeed
+from plantbus.kit import streams
 from plantbus.kit import telemetry as otel
 from plantbus.kit.bus import Bus
 from plantbus.kit.scopes import ScopeOwner
 from plantbus.kit.store_health import StoreHealth
+from plantbus.kit.tagfeed import TagFeed
 from plantbus.oee import feed
 from plantbus.oee.lines import only_lines
 from plantbus.oee.live import LiveOee
@@ -53,8 +53,9 @@ class LineShare:
         self.bus = bus
         self.log = log
         self.live = LiveOee()
-        self.seq = 0
-        """The last telemetry stream sequence ``live`` includes."""
+        self.source = TagFeed(bus, self._on_msg)
+        """The telemetry of the tags mapped on ``lines`` (:func:`feed.wanted`); its ``seq``
+        is the last stream sequence ``live`` includes."""
         self.skip: dict[str, int] = {}
         """Per machine, the stream sequence its restored state already includes."""
         self.lines: set[str] = set()
@@ -71,12 +72,7 @@ class LineShare:
         self.catching_up = False
         """Reading the stream again after a rebuild: snapshots wait until it is near its
         end, so the figures published never go back to what the saved state had."""
-        self.sub: Any = None
-        self.subjects: list[str] = []
-        """The tags ``sub`` reads (:func:`feed.wanted`)."""
         self._trace = otel.Consumption("oee telemetry")
-        self._generation = 0
-        """Bumped on every rebuild: messages of an older subscription are ignored."""
         self._last_msg = 0.0
         self._saved_at: dict[str, float] = {}
         """Machine -> when (monotonic) its value was last written."""
@@ -96,20 +92,11 @@ class LineShare:
                 await self._follow()
 
     async def _follow(self) -> None:
-        """Consume the tags the config maps on the lines run, from after ``seq`` (a new
-        consumer when they changed; messages of the old one are ignored). Hold the lock."""
-        if self.config is None:
-            return
-        wanted = feed.wanted(self.bus, only_lines(self.config, self.lines))
-        if wanted == self.subjects and self.sub is not None:
-            return
-        self._generation += 1
-        await self._unsubscribe()
-        self.subjects = wanted
-        if wanted:
-            on_msg = functools.partial(self._on_msg, self._generation)
-            self.sub, start = await tagfeed.subscribe(self.bus, wanted, self.seq, on_msg)
-            self.seq = max(self.seq, start)  # a message may have been handled meanwhile
+        """Consume the tags the config maps on the lines run, from after the last message
+        read (a new consumer when they changed; messages of the old one are ignored). Hold
+        the lock."""
+        if self.config is not None:
+            await self.source.follow(feed.wanted(self.bus, only_lines(self.config, self.lines)))
 
     async def rebuild(self, lines: set[str], *, save: bool) -> None:
         """Saved state of ``lines`` from KV into a fresh LiveOee, consumed from there;
@@ -117,19 +104,20 @@ class LineShare:
         if save:
             await self.save()
         async with self.lock:
-            self._generation += 1
-            await self._unsubscribe()
-            self.live, self.seq, self.skip, self._saved_at = LiveOee(), 0, {}, {}
+            await self.source.stop()
+            self.live, self.source.seq, self.skip, self._saved_at = LiveOee(), 0, {}, {}
             self.lines = set(lines)
             self._last_msg = time.monotonic()
             self.out.reset()
             if self.kv is not None:
                 restored = await restore(self.kv, self.live, lines)
-                self.seq, self.skip = restored.seq, restored.skip
+                self.source.seq, self.skip = restored.seq, restored.skip
                 self.log.info(
-                    "restored OEE state of %s up to telemetry sequence %d", sorted(lines), self.seq
+                    "restored OEE state of %s up to telemetry sequence %d",
+                    sorted(lines),
+                    restored.seq,
                 )
-            self.catching_up = bool(lines) and await feed.behind(self.bus, self.seq)
+            self.catching_up = bool(lines) and await feed.behind(self.bus, self.source.seq)
             if self.config is not None:
                 self.live.configure(only_lines(self.config, lines), time.time())
                 if lines:
@@ -137,13 +125,8 @@ class LineShare:
 
     async def close(self) -> None:
         """Stop consuming and save one last time."""
-        await self._unsubscribe()
+        await self.source.stop()
         await self.save()
-
-    async def _unsubscribe(self) -> None:
-        if self.sub is not None:
-            await unsubscribe(self.sub)
-            self.sub = None
 
     async def _on_msg(self, generation: int, msg: Msg) -> None:
         self.lag = msg.metadata.num_pending
@@ -151,23 +134,23 @@ class LineShare:
             await self._on_batch(generation, msg)
 
     async def _on_batch(self, generation: int, msg: Msg) -> None:
-        seq = msg.metadata.sequence.stream
-        if seq <= self.seq or generation != self._generation:
+        if not self.source.fresh(generation, msg):
             return
+        seq = msg.metadata.sequence.stream
         batch = feed.decode_batch(msg.data)
         if batch is None:
             self.log.warning("skipped undecodable telemetry at stream sequence %d", seq)
-            self.seq = seq
+            self.source.seq = seq
             return
         async with self.lock:
-            if generation != self._generation:
-                return  # rebuilt while this message waited for the lock
+            if generation != self.source.generation:
+                return  # followed other tags or rebuilt while this waited for the lock
             self._last_msg = time.monotonic()
             if self.catching_up and msg.metadata.num_pending < CAUGHT_UP:
                 self.catching_up = False
             now = time.time()
             feed.apply_batch(self.live, batch, seq, self.skip, now)
-            self.seq = seq
+            self.source.seq = seq
             if self.skip and seq >= max(self.skip.values()):
                 self.skip.clear()
             await self.publish_due(now, counts=False)
@@ -204,7 +187,7 @@ class LineShare:
             every = live.engine.machines.keys() | live.machines.keys()
             due = {n for n in every if now - self._saved_at.setdefault(n, now) >= _REFRESH_S}
             names, live.touched = live.touched | due, set()
-            docs = values_to_save(live, self.lines, self.seq, self.skip, names)
+            docs = values_to_save(live, self.lines, self.source.seq, self.skip, names)
         for key, doc in docs.items():
             if not await self.saves.put(self.kv, key, encode(doc)):
                 live.touched |= names  # written again on the next save

@@ -26,7 +26,7 @@ async def test_only_the_rules_tags_are_read_and_a_new_rules_tag_is_followed(
         svc = runner.services["alerting"]
         assert isinstance(svc, AlertingService)
         await wait_until(lambda: svc.config_version == 1)
-        assert svc.feed.subjects == ["plantbus.v1.telemetry.s.a.l.m1.temp"]
+        assert svc.feed.source.subjects == ["plantbus.v1.telemetry.s.a.l.m1.temp"]
         handled: list[str] = []
         judge = svc.feed.handler
 
@@ -47,7 +47,7 @@ async def test_only_the_rules_tags_are_read_and_a_new_rules_tag_is_followed(
         )
         await put_config(bus, wider)
         await wait_until(lambda: svc.config_version == 2)
-        assert len(svc.feed.subjects) == 2
+        assert len(svc.feed.source.subjects) == 2
         await publish_value(bus, "s/a/l/m1/pressure", 12.0)
         await wait_until(lambda: any(e.rule == "press" for e in events), message="pressure alarm")
         assert handled == ["s/a/l/m1/temp", "s/a/l/m1/pressure"], "nothing read twice"

@@ -45,9 +45,10 @@ async def test_only_mapped_tags_are_read_and_a_new_mapping_is_followed(
     async with hosted([OeeService], nats_url=nats_url, data_dir=tmp_path) as runner:
         service = runner.services["oee"]
         assert isinstance(service, OeeService)
-        await wait_until(lambda: service.config_version == 1 and service.share.sub is not None)
+        source = service.share.source
+        await wait_until(lambda: service.config_version == 1 and source.sub is not None)
         tags = ("parts", "reason", "rejects", "state")
-        assert service.share.subjects == [f"plantbus.v1.telemetry.s.a.l.m1.{t}" for t in tags]
+        assert source.subjects == [f"plantbus.v1.telemetry.s.a.l.m1.{t}" for t in tags]
         read: list[str] = []
         on_batch = service.share._on_batch
 
@@ -67,7 +68,7 @@ async def test_only_mapped_tags_are_read_and_a_new_mapping_is_followed(
         wider["oee"].append({**CONFIG["oee"][0], "machine": "s/a/l/m2"})
         await put_config(bus, wider)
         await wait_until(lambda: service.config_version == 2)
-        assert len(service.share.subjects) == 8
+        assert len(source.subjects) == 8
         await send(bus, "s/a/l/m2/state", 3)
         await wait_until(lambda: any(s.scope == "s/a/l/m2" and s.state for s in snaps))
         assert next(s.state for s in snaps if s.scope == "s/a/l/m2" and s.state) == "stopped"

@@ -100,7 +100,7 @@ async def test_the_new_owner_publishes_the_counts_the_old_one_had_not_sent(bus: 
     await wait_until(published(old, 1), timeout=10, interval=0.5, message="the first part")
     lease.valid = False  # a renewal late under load: nothing may go out meanwhile
     last = await _send(bus, [("parts", 3), ("parts", 4)])
-    await wait_until(lambda: old.seq == last, timeout=10, message="old owner read it all")
+    await wait_until(lambda: old.source.seq == last, timeout=10, message="old owner read it all")
     made = old.live.machine_snapshot(MACHINE, time.time()).total_count
     assert made == 3
     lease.valid = True  # renewed; then the line moves to its preferred replica
