@@ -23,7 +23,12 @@ Delivery is at-least-once without duplicates in the stream:
 - at most about ``max_unacked`` samples are in flight: past that, a cycle waits for the
   stream to acknowledge the oldest before it is sent, so devices polled faster than
   JetStream stores slow down to its pace (their polls overrun and skip cycles) instead
-  of piling up in memory until the acks time out and everything goes to the spool.
+  of piling up in memory until the acks time out and everything goes to the spool;
+- a polled device waits for that room before it reads (:meth:`TelemetryPublisher.room`),
+  so the bound holds for what is read but not yet acknowledged too: when 1,000 devices
+  of 50 tags polled at once (a config applied), 30,000 samples waited in memory, read and
+  encoded, for the first 20,000 to be acknowledged, which set the process's high-water
+  mark (about 30 MB, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +86,10 @@ class TelemetryPublisher:
         self._failed = False
         """An ack in flight failed: spool from the oldest cycle on, before sending more."""
         self._unacked = 0
+        self._reserved = 0
+        """Samples of the devices reading now, inside :meth:`room`."""
+        self._freed = asyncio.Event()
+        """Set when a reservation ends."""
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -98,6 +109,22 @@ class TelemetryPublisher:
         if acks and self.bus.connected:
             await asyncio.wait(acks, timeout=self.ack_timeout_s)
         self._settle(flush=True)
+
+    @asynccontextmanager
+    async def room(self, counters: device_pb2.DeviceCounters, samples: int) -> AsyncIterator[None]:
+        """Room for a cycle of at most ``samples`` of the device with ``counters``, to be
+        read and published inside: waits for its previous cycle's ack and until the samples
+        in flight and reserved by others are below ``max_unacked``, then holds ``samples``
+        of that room until the block ends."""
+        self._settle()
+        await self._after_previous(counters)
+        await self._make_room(reserving=True)
+        self._reserved += samples
+        try:
+            yield
+        finally:
+            self._reserved -= samples
+            self._freed.set()
 
     async def publish(
         self, records: list[Record], counters: device_pb2.DeviceCounters, trace: str = ""
@@ -138,15 +165,22 @@ class TelemetryPublisher:
         self.waited_s += time.monotonic() - started
         self._settle()
 
-    async def _make_room(self) -> None:
-        """Wait while ``max_unacked`` samples are in flight: for the oldest cycle's ack,
-        at most until it is due (then :meth:`_settle` spools)."""
+    async def _make_room(self, reserving: bool = False) -> None:
+        """Wait while ``max_unacked`` samples are in flight (``reserving``: or reserved):
+        for the oldest cycle's ack, at most until it is due (then :meth:`_settle` spools),
+        or, with nothing in flight, for a reservation to end."""
         started = time.monotonic()
-        while self._unacked >= self.max_unacked and self._in_flight:
-            head = self._in_flight[0]
-            due = self.ack_timeout_s - (time.monotonic() - head.sent_at)
-            await asyncio.wait([head.ack], timeout=max(due, 0.0) + 0.01)
-            self._settle()
+        while self._unacked + (self._reserved if reserving else 0) >= self.max_unacked:
+            if self._in_flight:
+                head = self._in_flight[0]
+                due = self.ack_timeout_s - (time.monotonic() - head.sent_at)
+                await asyncio.wait([head.ack], timeout=max(due, 0.0) + 0.01)
+                self._settle()
+            elif reserving and self._reserved:
+                self._freed.clear()
+                await self._freed.wait()
+            else:
+                break
         self.waited_s += time.monotonic() - started
 
     def _settle(self, flush: bool = False) -> None:

@@ -108,3 +108,53 @@ async def test_a_failed_ack_sends_its_cycle_and_the_next_to_the_spool_in_order(
     assert len(stream.acks) == 2, "sent after a failed cycle"
     keys = [key for key, _ in spool.oldest_segment()]
     assert keys == [k for k, _ in cycle(2, 10) + cycle(2, 11)]
+
+
+async def test_a_device_waits_for_room_before_it_reads_while_the_stream_is_behind(
+    tmp_path: Path,
+) -> None:
+    """What a device reads while others' cycles fill the bound would wait in memory, read
+    and encoded (1,000 devices polled at once held 30,000 samples so): it is not read."""
+    stream = _Stream()
+    publisher = TelemetryPublisher(_Bus(stream), Spool(tmp_path), max_unacked=100)  # type: ignore[arg-type]
+    m1, m2, m3 = (device_pb2.DeviceCounters() for _ in range(3))
+    await publisher.publish(cycle(60, 1), m1)  # 60 in flight
+    read: list[str] = []
+
+    async def poll(counters: device_pb2.DeviceCounters, name: str) -> None:
+        async with publisher.room(counters, 60):
+            read.append(name)
+            await publisher.publish(cycle(60, len(read) + 1), counters)
+
+    await asyncio.wait_for(poll(m2, "m2"), 1)  # 60 in flight and none reserved: room
+    third = asyncio.create_task(poll(m3, "m3"))
+    await asyncio.sleep(0.05)
+    assert read == ["m2"], "m3 was read while 120 samples were unacknowledged"
+    stream.acks[0].set_result(None)
+    stream.acks[1].set_result(None)
+    await asyncio.wait_for(third, 1)
+    assert read == ["m2", "m3"] and len(stream.acks) == 3 and len(publisher.spool) == 0
+
+
+async def test_devices_reading_now_count_against_the_bound_until_their_block_ends(
+    tmp_path: Path,
+) -> None:
+    """Nothing in flight yet (a config just applied): devices reading already hold room,
+    so the next waits until one of them is done (here: its read failed, nothing sent)."""
+    stream = _Stream()
+    publisher = TelemetryPublisher(_Bus(stream), Spool(tmp_path), max_unacked=100)  # type: ignore[arg-type]
+    devices = [device_pb2.DeviceCounters() for _ in range(3)]
+    done = asyncio.Event()
+    entered: list[int] = []
+
+    async def read(i: int) -> None:
+        async with publisher.room(devices[i], 60):
+            entered.append(i)
+            await done.wait()
+
+    tasks = [asyncio.create_task(read(i)) for i in range(3)]
+    await asyncio.sleep(0.05)
+    assert entered == [0, 1], "a third device read while 120 samples were reserved"
+    done.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 1)
+    assert entered == [0, 1, 2] and publisher._reserved == 0
