@@ -3,7 +3,7 @@ quality change, and at least every ``refresh_s`` so consumers see the tag is ali
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Protocol
 
 from plantbus.config.devices import Tag
 from plantbus.sdk.driver import Quality, Scalar
@@ -11,14 +11,12 @@ from plantbus.sdk.driver import Quality, Scalar
 __all__ = ["Published", "worth_publishing"]
 
 
-@dataclass(slots=True)
-class Published:
-    """What was last published for one tag (updated in place on every publish)."""
+class Published(Protocol):
+    """What was last published for one tag (the tag's state keeps it, updated in place)."""
 
     value: Scalar | None
     quality: Quality
     at: float
-    sequence: int
 
 
 def _moved(tag: Tag, last: Scalar | None, value: Scalar | None) -> bool:

@@ -14,7 +14,7 @@ from plantbus.device.convert import to_engineering
 from plantbus.device.deadband import Published, worth_publishing
 from plantbus.device.wire import Record, TagCodec, timestamps
 from plantbus.kit.codec import timestamp
-from plantbus.sdk.driver import Quality, Reading
+from plantbus.sdk.driver import Quality, Reading, Scalar
 
 __all__ = ["SampleFilter"]
 
@@ -22,16 +22,21 @@ _BAD = Quality.BAD  # an enum member looked up once: Quality.BAD costs a lookup 
 
 
 class _TagState(TagCodec):
-    """One tag: its config, its message codec (one object per tag: a plant has many),
-    what was last published."""
+    """One tag: its config, its message codec and what was last published (value,
+    quality, when, its sequence: 0 before the first, when the quality is GOOD so a first
+    BAD counts in ``bad_tags``), in one object per tag (a plant has many: a separate
+    object for the last publish cost 60 bytes a tag)."""
 
-    __slots__ = ("last", "scaled", "tag")
+    __slots__ = ("at", "quality", "scaled", "sequence", "tag", "value")
+    value: Scalar | None
+    quality: Quality
+    at: float
 
     def __init__(self, tag: Tag, path: str, device: str, epoch: str) -> None:
         super().__init__(path, tag.unit, device, epoch)
         self.tag = tag
         self.scaled = tag.scale != 1 or tag.offset != 0
-        self.last: Published | None = None
+        self.value, self.quality, self.at, self.sequence = None, Quality.GOOD, 0.0, 0
 
 
 class SampleFilter:
@@ -95,18 +100,14 @@ class SampleFilter:
             value = None
         else:
             value = to_engineering(state.tag, reading.value) if state.scaled else reading.value
-        last = state.last
         timer = now if mono is None else mono
+        last: Published | None = state if state.sequence else None
         if not force and not worth_publishing(
             state.tag, last, value, quality, timer, self.refresh_s
         ):
             return None
-        if last is None:
-            state.last = last = Published(value, quality, timer, 1)
-            self._bad += bad
-        else:
-            self._bad += bad - (last.quality == _BAD)
-            last.value, last.quality, last.at = value, quality, timer
-            last.sequence += 1
+        self._bad += bad - (state.quality == _BAD)
+        state.value, state.quality, state.at = value, quality, timer
+        state.sequence += 1
         times = self._times(now, reading)
-        return state.record(value, quality, reading.reason, last.sequence, times)
+        return state.record(value, quality, reading.reason, state.sequence, times)

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from plantbus.config.devices import Tag
 from plantbus.device.convert import to_engineering, to_raw
-from plantbus.device.deadband import Published, worth_publishing
-from plantbus.sdk.driver import Quality
+from plantbus.device.deadband import worth_publishing
+from plantbus.sdk.driver import Quality, Scalar
 
 SCALED = Tag(name="t", address="a", data_type="int16", scale=0.1, offset=-40)
 SCALED_FLOAT = Tag(name="f", address="b", data_type="float32", scale=2.0)
 PLAIN = Tag(name="p", address="c", data_type="uint16")
+
+
+@dataclass
+class Last:
+    value: Scalar | None
+    quality: Quality
+    at: float
 
 
 @pytest.mark.parametrize("raw", [-400, 0, 612, 1234])
@@ -29,11 +38,11 @@ def test_conversion_leaves_unscaled_and_non_numeric_values_alone() -> None:
 
 def test_worth_publishing() -> None:
     tag = Tag(name="t", address="a", data_type="float64", deadband=1.0)
-    last = Published(10.0, Quality.GOOD, at=0.0, sequence=3)
+    last = Last(10.0, Quality.GOOD, at=0.0)
     assert worth_publishing(tag, None, 10.0, Quality.GOOD, 0.0, 60)
     assert not worth_publishing(tag, last, 10.9, Quality.GOOD, 1.0, 60)
     assert worth_publishing(tag, last, 11.1, Quality.GOOD, 1.0, 60)
     assert worth_publishing(tag, last, 10.0, Quality.UNCERTAIN, 1.0, 60)
     assert worth_publishing(tag, last, 10.0, Quality.GOOD, 60.0, 60)
     flag = Tag(name="b", address="b", data_type="bool", deadband=1.0)
-    assert worth_publishing(flag, Published(False, Quality.GOOD, 0, 1), True, Quality.GOOD, 1, 60)
+    assert worth_publishing(flag, Last(False, Quality.GOOD, 0), True, Quality.GOOD, 1, 60)
