@@ -9,10 +9,12 @@ And the device service at plant scale, alone in its process (bench/_device_host.
 ``device_rss_mb_50k_tags``, 1,000 memory devices of 50 changing tags polled at 1 Hz
 (bench/plant_scale.py's plant at its largest), every sample into PLANTBUS_TELEMETRY,
 with the RSS after its steps (``..._imported``, ``_config``, ``_running``).
+``python bench/rss.py --device-only`` measures only that (15 s).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import signal
@@ -132,7 +134,13 @@ async def device_at_scale() -> dict[str, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--device-only", action="store_true", help="only device_rss_mb_50k_tags")
+    device_only = parser.parse_args().device_only
     at_scale = asyncio.run(device_at_scale())
+    if device_only:
+        print(json.dumps(at_scale))
+        return
     per_service = hub_rss(single=False)
     services = {k: v for k, v in per_service.items() if k != "sim"}
     single = hub_rss(single=True)
