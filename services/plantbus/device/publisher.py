@@ -90,6 +90,9 @@ class TelemetryPublisher:
         """Samples of the devices reading now, inside :meth:`room`."""
         self._freed = asyncio.Event()
         """Set when a reservation ends."""
+        self._gate = asyncio.Lock()
+        """Devices waiting for room queue here, in order, and only the first watches the
+        stream: 600 devices all woken by every ack cost more CPU than the samples did."""
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -118,8 +121,9 @@ class TelemetryPublisher:
         of that room until the block ends."""
         self._settle()
         await self._after_previous(counters)
-        await self._make_room(reserving=True)
-        self._reserved += samples
+        async with self._gate:
+            await self._make_room(reserving=True)
+            self._reserved += samples
         try:
             yield
         finally:

@@ -11,6 +11,7 @@ from typing import Any
 from plantbus.device.publisher import TelemetryPublisher
 from plantbus.device.spool import Spool
 from plantbus.device.wire import Record
+from plantbus.testing.waiting import wait_until
 from plantbus.v1 import device_pb2
 
 
@@ -158,3 +159,27 @@ async def test_devices_reading_now_count_against_the_bound_until_their_block_end
     done.set()
     await asyncio.wait_for(asyncio.gather(*tasks), 1)
     assert entered == [0, 1, 2] and publisher._reserved == 0
+
+
+async def test_devices_waiting_for_room_get_it_in_the_order_they_asked(tmp_path: Path) -> None:
+    stream = _Stream()
+    publisher = TelemetryPublisher(_Bus(stream), Spool(tmp_path), max_unacked=100)  # type: ignore[arg-type]
+    first = device_pb2.DeviceCounters()
+    await publisher.publish(cycle(100, 1), first)  # full
+    order: list[int] = []
+
+    async def poll(i: int) -> None:
+        counters = device_pb2.DeviceCounters()
+        async with publisher.room(counters, 100):
+            order.append(i)
+            await publisher.publish(cycle(100, i), counters)
+
+    waiting = []
+    for i in range(2, 6):
+        waiting.append(asyncio.create_task(poll(i)))
+        await asyncio.sleep(0.01)  # they ask in this order
+    for n in range(4):  # one cycle fits at a time: each ack lets the next device in
+        stream.acks[n].set_result(None)
+        await wait_until(lambda n=n: len(stream.acks) == n + 2, timeout=1)  # type: ignore[misc]
+    await asyncio.wait_for(asyncio.gather(*waiting), 1)
+    assert order == [2, 3, 4, 5]
