@@ -11,9 +11,9 @@ Options (``ctx.options``): ``spool_dir`` (default <data_dir>/spool), ``spool_max
 ``backoff`` (keyword arguments of :class:`plantbus.device.runtime.Backoff`),
 ``membership_interval_s`` (default 2), ``call_timeout_s`` (default 10: a driver call
 taking longer counts as the device being unavailable), ``max_unacked_samples`` (default
-20,000: samples sent but not yet acknowledged by the stream before publishing waits, see
-:mod:`plantbus.device.publisher`; each costs about 270 bytes until its ack, and at 50,000
-tags a stream that fell behind held 50,000 of them, 13 MB).
+20,000: samples read or sent but not yet acknowledged by the stream before the next
+device waits to be read, see :mod:`plantbus.device.publisher`; each costs about 270 bytes
+until its ack, and at 50,000 tags a stream that fell behind held 50,000 of them, 13 MB).
 """
 
 from __future__ import annotations
