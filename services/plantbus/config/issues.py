@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from plantbus.sdk.errors import ConfigError
 
-__all__ = ["ConfigInvalid", "ConfigIssue"]
+__all__ = ["ConfigInvalid", "ConfigIssue", "oversize"]
 
 
 @dataclass(frozen=True, order=True)
@@ -32,3 +32,17 @@ class ConfigInvalid(ConfigError):
         count = len(self.issues)
         lines = "\n".join(f"  {issue}" for issue in self.issues)
         super().__init__(f"config has {count} error{'s' if count != 1 else ''}:\n{lines}")
+
+
+def oversize(name: str, text: str, max_bytes: int) -> ConfigIssue | None:
+    """The issue of a document ``name`` of more than ``max_bytes``, if it is one."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size <= max_bytes:
+        return None
+    return ConfigIssue(
+        name,
+        1,
+        "",
+        f"document is {size:,} bytes, more than the limit of {max_bytes:,} "
+        "(governance option max_config_bytes)",
+    )

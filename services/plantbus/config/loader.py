@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ValidationError
 
-from plantbus.config.issues import ConfigInvalid, ConfigIssue
+from plantbus.config.issues import ConfigInvalid, ConfigIssue, oversize
 from plantbus.config.model import PlantConfig
 from plantbus.config.variables import (
     Source,
@@ -32,7 +33,11 @@ from plantbus.config.variables import (
     expand_variables,
     unexpanded,
 )
+from plantbus.config.yaml_fast import Unusual
+from plantbus.config.yaml_items import ItemCache, NotCut, cut, read_items
 from plantbus.config.yaml_reader import (
+    BOM,
+    Document,
     Limits,
     Loc,
     dotted,
@@ -40,6 +45,7 @@ from plantbus.config.yaml_reader import (
 )
 
 __all__ = [
+    "ItemCache",
     "Limits",
     "Source",
     "VariablesNotExpanded",
@@ -57,6 +63,8 @@ class _Located:
 
     data: dict[str, Any] = field(default_factory=dict)
     lines: dict[Loc, tuple[str, int]] = field(default_factory=dict)
+    items: list[tuple[str, str]] = field(default_factory=list)
+    """(section, text) of every list item read by its text (ItemCache), in order."""
 
 
 def read_sources(path: Path) -> list[Source]:
@@ -78,19 +86,38 @@ def load_path(path: Path) -> PlantConfig:
     return load_sources(read_sources(path), environ=os.environ)
 
 
+def _read_items(
+    source: Source, limits: Limits, cache: ItemCache, items: list[tuple[str, str]]
+) -> Document | None:
+    """The document read item by item, reusing what ``cache`` kept (None: read it whole)."""
+    if oversize(source.name, source.text, limits.max_bytes):
+        return None
+    try:
+        data, keys = read_items(cut(source.text.removeprefix(BOM)), limits, cache)
+    except (NotCut, Unusual, yaml.YAMLError, UnicodeEncodeError):
+        return None
+    items += keys
+    return Document(data=data)
+
+
 def _parse(
     sources: Sequence[Source],
     environ: Mapping[str, str] | None,
     limits: Limits,
     issues: list[ConfigIssue],
     located: bool,
+    cache: ItemCache | None = None,
 ) -> _Located:
     merged = _Located()
     owner: dict[str, str] = {}
     unexpanded_issues: list[ConfigIssue] = []
     for given in sources:
         source = expand(given, environ, limits, issues) if environ is not None else given
-        doc = read_yaml(source.name, source.text, limits, issues, located) if source else None
+        doc = None
+        if source and cache is not None and not located:
+            doc = _read_items(source, limits, cache, merged.items)
+        if source and doc is None:
+            doc = read_yaml(source.name, source.text, limits, issues, located)
         if source is None or doc is None or doc.data is None:
             continue
         if environ is None:
@@ -186,6 +213,7 @@ def load_sources(
     *,
     environ: Mapping[str, str] | None = None,
     limits: Limits | None = None,
+    cache: ItemCache | None = None,
 ) -> PlantConfig:
     """Validate in-memory YAML sources; raises ConfigInvalid listing every problem.
 
@@ -193,12 +221,14 @@ def load_sources(
     here). Without (what governance receives over gRPC), a ``${VAR}`` is refused with
     VariablesNotExpanded, before anything else is checked.
 
-    Read first without the line of every value (the fast way); only when there is a
-    problem to report is it read again, with lines, to say where.
+    Read first without the line of every value (the fast way; with ``cache``, item by
+    item, reading and validating only the list items whose text the last valid load did
+    not have); only when there is a problem to report is it read again, with lines and
+    no cache, to say where.
     """
     with gc_paused():
         try:
-            return _load(sources, environ, limits or Limits(), located=False)
+            return _load(sources, environ, limits or Limits(), located=False, cache=cache)
         except ConfigInvalid:
             pass  # read again below, this time knowing the line of every value
         return _load(sources, environ, limits or Limits(), located=True)
@@ -209,11 +239,12 @@ def _load(
     environ: Mapping[str, str] | None,
     limits: Limits,
     located: bool,
+    cache: ItemCache | None = None,
 ) -> PlantConfig:
     from plantbus.config.validate import cross_check
 
     issues: list[ConfigIssue] = []
-    merged = _parse(sources, environ, limits, issues, located)
+    merged = _parse(sources, environ, limits, issues, located, cache)
     default_name = sources[0].name if sources else "<config>"
     try:
         config = PlantConfig.model_validate(merged.data)
@@ -227,4 +258,13 @@ def _load(
         issues.append(ConfigIssue(file, line, dotted(loc), message))
     if issues:
         raise ConfigInvalid(issues)
+    if cache is not None:
+        seen: dict[str, int] = {}
+        cache.keep({key: getattr(config, key[0])[_count(seen, key[0])] for key in merged.items})
     return config
+
+
+def _count(seen: dict[str, int], section: str) -> int:
+    """The index of the next item of ``section`` (items are listed in order)."""
+    seen[section] = seen.get(section, -1) + 1
+    return seen[section]

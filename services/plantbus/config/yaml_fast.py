@@ -14,6 +14,12 @@ from plantbus.config.yaml_reader import _LOADER, _MERGE, _NO_KEY, _STR, Limits, 
 
 __all__ = ["Unusual", "fast_data"]
 
+_SCALAR = yaml.ScalarEvent
+_MAPPING = yaml.MappingStartEvent
+_SEQUENCE = yaml.SequenceStartEvent
+_MAPPING_END = yaml.MappingEndEvent
+_SEQUENCE_END = yaml.SequenceEndEvent
+
 
 class Unusual(Exception):
     """Something the fast reader leaves to the one that tracks lines (which reports it)."""
@@ -22,55 +28,69 @@ class Unusual(Exception):
 def fast_data(text: str, limits: Limits) -> Any:
     """The data of ``text`` without lines: plain scalars, lists and mappings only. Raises
     Unusual at anything that :class:`_Reader` would report or must locate (an alias, a
-    tag, a duplicate key, a ``${VAR}``, a second document, too deep), or yaml.YAMLError."""
+    tag, a duplicate key, a ``${VAR}``, a second document, too deep), or yaml.YAMLError.
+
+    One pass over a million events at 100,000 tags: the open container, its kind and
+    its pending key are locals, not looked up on a stack per event."""
     reader = _Reader("", limits, [])
     loader = reader.loader = _LOADER(text)
-    tags = reader._tags
-    stack: list[Any] = []
-    keys: list[Any] = []
+    check, get = loader.check_event, loader.get_event
+    plain: dict[str, str] = {}  # the tag of a plain scalar, by its text
+    values = reader._values
+    stack: list[tuple[Any, bool, Any]] = []  # (container, is a mapping, its key) above top
+    top: Any = None
+    mapping = False
+    key: Any = _NO_KEY
     root: Any = _NO_KEY
     documents = 0
     try:
-        while loader.check_event():
-            event = loader.get_event()  # type: ignore[no-untyped-call]
+        while check():
+            event = get()  # type: ignore[no-untyped-call]
             kind = type(event)
-            if kind is yaml.ScalarEvent:
-                if event.anchor is not None or event.tag is not None or "${" in event.value:
+            if kind is _SCALAR:
+                raw = event.value
+                if event.anchor is not None or event.tag is not None or "${" in raw:
                     raise Unusual
-                tag = tags.get((event.value, event.implicit)) or reader._resolve(event)
-                value: Any = event.value if tag == _STR else reader._scalar(event, ())
-                if stack and type(stack[-1]) is dict and keys[-1] is _NO_KEY:
-                    if tag == _MERGE or value in stack[-1]:
+                if event.implicit[0]:
+                    tag = plain.get(raw) or plain.setdefault(raw, reader._resolve(event))
+                else:
+                    tag = _STR  # quoted: text
+                value: Any = raw
+                if tag != _STR:
+                    value = values.get((tag, raw), _NO_KEY)
+                    if value is _NO_KEY:
+                        value = reader._scalar(event, ())
+                if mapping and key is _NO_KEY:
+                    if tag == _MERGE or value in top:
                         raise Unusual
-                    keys[-1] = value
+                    key = value
                     continue
-            elif kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
+            elif kind is _MAPPING or kind is _SEQUENCE:
                 if event.anchor is not None or event.tag is not None:
                     raise Unusual
-                if stack and type(stack[-1]) is dict and keys[-1] is _NO_KEY:
+                if mapping and key is _NO_KEY:
                     raise Unusual  # a list or mapping as a key
-                value = [] if kind is yaml.SequenceStartEvent else {}
-            elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
-                stack.pop()
-                keys.pop()
+                value = {} if kind is _MAPPING else []
+            elif kind is _MAPPING_END or kind is _SEQUENCE_END:
+                top, mapping, key = stack.pop()
                 continue
             elif kind is yaml.AliasEvent or (kind is yaml.DocumentStartEvent and documents):
                 raise Unusual  # an alias, or a second document
             else:
                 documents += kind is yaml.DocumentStartEvent
                 continue  # stream and document start and end
-            if not stack:
+            if top is None:
                 root = value
-            elif type(stack[-1]) is list:
-                stack[-1].append(value)
+            elif mapping:
+                top[key] = value
+                key = _NO_KEY
             else:
-                stack[-1][keys[-1]] = value
-                keys[-1] = _NO_KEY
-            if type(value) is list or type(value) is dict:
+                top.append(value)
+            if kind is not _SCALAR:
                 if len(stack) >= limits.max_depth:
                     raise Unusual
-                stack.append(value)
-                keys.append(_NO_KEY)
+                stack.append((top, mapping, key))
+                top, mapping, key = value, kind is _MAPPING, _NO_KEY
     except _Refused:  # a scalar that cannot be read as its type
         raise Unusual from None
     finally:

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from plantbus.config.issues import ConfigIssue
+from plantbus.config.issues import ConfigIssue, oversize
 
 __all__ = ["BOM", "VARIABLE", "Document", "Limits", "Loc", "StringValue", "dotted", "read_yaml"]
 
@@ -261,17 +261,9 @@ def read_yaml(
     """The document in ``text``, or None with the reason in ``issues`` (duplicate keys are
     reported there too, but do not stop the reading). Without ``lines``, a document with
     nothing to report is read about twice as fast, and its ``lines`` are left empty."""
-    size = len(text.encode("utf-8", "surrogatepass"))
-    if size > limits.max_bytes:
-        issues.append(
-            ConfigIssue(
-                name,
-                1,
-                "",
-                f"document is {size:,} bytes, more than the limit of {limits.max_bytes:,} "
-                "(governance option max_config_bytes)",
-            )
-        )
+    too_big = oversize(name, text, limits.max_bytes)
+    if too_big:
+        issues.append(too_big)
         return None
     if not lines:
         from plantbus.config.yaml_fast import Unusual, fast_data

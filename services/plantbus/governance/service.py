@@ -13,11 +13,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from plantbus.config import PlantConfig
 from plantbus.config.issues import ConfigInvalid, ConfigIssue
 from plantbus.config.loader import (
+    ItemCache,
     Limits,
     Source,
     VariablesNotExpanded,
@@ -26,10 +27,11 @@ from plantbus.config.loader import (
     load_sources,
     read_sources,
 )
-from plantbus.governance.diff import dump, sections_diff
-from plantbus.governance.store import ConfigStore, Pieces, StoredVersion
+from plantbus.governance.cut import Cut
+from plantbus.governance.diff import sections_diff
+from plantbus.governance.store import ConfigStore, StoredVersion
 from plantbus.governance.token_admin import TokenAdmin
-from plantbus.kit import config_pieces, streams
+from plantbus.kit import streams
 from plantbus.kit.audit import AuditUnavailable, record_outcome
 from plantbus.kit.authz import Decision, authorize, check_write
 from plantbus.kit.config_watch import ConfigWatch
@@ -67,6 +69,9 @@ class GovernanceService(Service):
         super().__init__(ctx)
         self._store: ConfigStore | None = None
         self.limits = Limits(max_bytes=int(ctx.options.get("max_config_bytes", Limits.max_bytes)))
+        self._items = ItemCache()
+        """The items of the last valid config, by their text: an apply reads and validates
+        only the devices (rules, ...) whose text changed."""
         self._watch: ConfigWatch | None = None
         self.forged = ""
         """Why the latest forged document in ``current`` is not governance's."""
@@ -178,7 +183,7 @@ class GovernanceService(Service):
         current, revision = await self.store.current()
         previous = current.version if current else 0
         try:
-            config = load_sources(sources, limits=self.limits)
+            config = load_sources(sources, limits=self.limits, cache=self._items)
         except ConfigInvalid as err:
             unexpanded = isinstance(err, VariablesNotExpanded)
             what = "unexpanded ${VAR} values" if unexpanded else "validation errors"
@@ -194,9 +199,8 @@ class GovernanceService(Service):
                 raise  # the caller's mistake, not the config's: INVALID_ARGUMENT
             return ApplyResult(list(err.issues), "", 0, previous)
         with gc_paused():  # dumping, cutting and comparing 100,000 tags
-            data = dump(config)
-            pieces = config_pieces.split(data)
-            diff = await self._diff(current, data, pieces, "proposed")
+            cut = Cut.of(config)
+            diff = await self._diff(current, cut, "proposed")
         if dry_run or (current is not None and not diff):
             return ApplyResult([], diff, 0, previous)
         if expected_version and expected_version != previous:
@@ -212,16 +216,14 @@ class GovernanceService(Service):
             config,
             revision,
             previous + 1,
-            pieces,
+            cut,
         )
         return ApplyResult([], diff, stored.version, previous)
 
-    async def _diff(
-        self, current: StoredVersion | None, data: dict[str, Any], pieces: Pieces, label: str
-    ) -> str:
-        """The structural diff from ``current`` to a config (its JSON ``data``, cut in
-        ``pieces``), over what changed only."""
-        old, new = await self.store.changed(current, data, pieces)
+    async def _diff(self, current: StoredVersion | None, cut: Cut, label: str) -> str:
+        """The structural diff from ``current`` to a config (``cut``), over what changed
+        only."""
+        old, new = await self.store.changed(current, cut)
         return sections_diff(old, new, f"version {current.version if current else 0}", label)
 
     async def _audited_store(
@@ -233,7 +235,7 @@ class GovernanceService(Service):
         config: PlantConfig,
         revision: int,
         version: int,
-        pieces: Pieces,
+        cut: Cut,
     ) -> StoredVersion:
         """Store a version only once its attempt is audited (AuditUnavailable: nothing is
         stored), then audit the outcome."""
@@ -244,7 +246,7 @@ class GovernanceService(Service):
             self.ctx.log.error("%s by %s refused: %s", action, author, err)
             raise
         try:
-            stored = await self.store.store(config, author, detail, revision, version, pieces)
+            stored = await self.store.store(config, author, detail, revision, version, cut)
         except ConflictError as err:
             await record_outcome(self.ctx.audit, **record, outcome=FAILED, detail=str(err))
             raise
@@ -258,9 +260,8 @@ class GovernanceService(Service):
         current, revision = await self.store.current()
         if current is None:
             raise NotFound("no config has been applied yet")
-        data = dump(target.config)
-        pieces = config_pieces.split(data)
-        diff = await self._diff(current, data, pieces, f"version {version}")
+        cut = Cut.of(target.config)
+        diff = await self._diff(current, cut, f"version {version}")
         stored = await self._audited_store(
             "config.rollback",
             author,
@@ -269,7 +270,7 @@ class GovernanceService(Service):
             target.config,
             revision,
             current.version + 1,
-            pieces,
+            cut,
         )
         return ApplyResult([], diff, stored.version, current.version)
 

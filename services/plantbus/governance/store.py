@@ -26,6 +26,7 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from plantbus.config import PlantConfig
+from plantbus.governance.cut import Cut, Pieces
 from plantbus.kit import config_pieces, kv_keys, streams
 from plantbus.kit.bus import Bus
 from plantbus.kit.config_reader import VersionReader
@@ -35,10 +36,7 @@ from plantbus.sdk.errors import ConfigError, ConflictError, NotFound
 
 _HISTORY = "history."
 
-__all__ = ["ConfigStore", "Pieces", "StoredVersion", "VersionMeta"]
-
-Pieces = dict[str, list[tuple[str, bytes]]]
-"""A config's pieces: section -> [(piece id, bytes)] (config_pieces.split)."""
+__all__ = ["ConfigStore", "StoredVersion", "VersionMeta"]
 
 
 @dataclass(frozen=True)
@@ -180,10 +178,11 @@ class ConfigStore:
         return out
 
     async def changed(
-        self, current: StoredVersion | None, data: dict[str, Any], pieces: Pieces
+        self, current: StoredVersion | None, cut: Cut
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The JSON of what may differ between ``current`` and a config (``data``, cut
-        in ``pieces``): per changed section, the items of its changed pieces only."""
+        """The JSON of what may differ between ``current`` and a config (``cut``): per
+        changed section, the items of its changed pieces only."""
+        data, pieces = cut.data, cut.pieces
         if current is None or current.pieces is None:
             old = current.config.model_dump(mode="json", exclude_defaults=True) if current else {}
             return old, data
@@ -198,11 +197,11 @@ class ConfigStore:
             listed = isinstance(data.get(section, []), list)
             gone = [p for p in before if p not in set(after)]
             old_values = await config_pieces.fetch(self.kv, gone)
-            raws = pieces.get(section, [])
-            fresh = [config_pieces.decode(p, raw) for p, raw in raws if p not in set(before)]
+            values = cut.values(section)
+            fresh = [values[p] for p in after if p not in set(before)]
             if listed and any(map(config_pieces.has_parts, [*old_values.values(), *fresh])):
                 old_values = await config_pieces.fetch(self.kv, before)  # whole, to join parts
-                gone, fresh = before, [config_pieces.decode(p, raw) for p, raw in raws]
+                gone, fresh = before, [values[p] for p in after]
             if before:
                 old_out[section] = config_pieces.join(
                     section, [old_values[p] for p in gone], listed
@@ -218,14 +217,14 @@ class ConfigStore:
         message: str,
         revision: int,
         version: int,
-        pieces: Pieces | None = None,
+        cut: Cut | None = None,
     ) -> StoredVersion:
-        """Store ``config`` (cut in ``pieces``) as ``version`` if ``current`` is still at
+        """Store ``config`` (as ``cut``) as ``version`` if ``current`` is still at
         ``revision``: its pieces first, then the manifest that switches ``current``."""
-        if pieces is None:
-            pieces = config_pieces.split(config.model_dump(mode="json", exclude_defaults=True))
-        await self._put_pieces(pieces)
-        ids = {section: [p for p, _ in values] for section, values in pieces.items()}
+        cut = cut or Cut.of(config)
+        await self._put_pieces(cut.pieces)
+        ids = cut.ids
+        self._reader.remember(ids, config, cut.data)  # before any reader sees the manifest
         stored = StoredVersion(
             version=version,
             author=author,

@@ -34,6 +34,7 @@ __all__ = [
     "FORMAT",
     "PIECE_PREFIX",
     "PIECE_WEIGHT",
+    "counts",
     "decode",
     "encode",
     "fetch",
@@ -114,6 +115,14 @@ def split(data: dict[str, Any]) -> dict[str, list[tuple[str, bytes]]]:
         else:
             out[section] = [encode(value)]
     return out
+
+
+def counts(section: str, items: list[Any]) -> list[int] | None:
+    """How many of ``items`` each piece of list section ``section`` holds, in :func:`split`'s
+    order; None when an item is cut in parts (its pieces are not whole items)."""
+    if any(_weight(section, item) > PIECE_WEIGHT for item in items):
+        return None
+    return [len(chunk) for chunk in _chunks(section, items)]
 
 
 def has_parts(chunk: Any) -> bool:

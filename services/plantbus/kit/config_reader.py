@@ -141,6 +141,27 @@ class VersionReader:
         self.config = config
         return ConfigChange(int(doc["version"]), config, frozenset(sections), devices)
 
+    def remember(
+        self, pieces: dict[str, list[str]], config: PlantConfig, data: dict[str, Any]
+    ) -> None:
+        """Hold ``config``'s own objects as the validated values of its ``pieces`` (cut
+        from its JSON ``data``) that the pool lacks: governance validated them already, so
+        reading the version back in this process validates nothing again, and keeps one
+        copy. Pieces the pool holds keep their objects (what is unchanged stays identical)."""
+        pool = self._pool.pieces
+        for section, ids in pieces.items():
+            value = getattr(config, section)
+            if not _adapter(section)[1]:
+                pool.setdefault((section, ids[0]), value)
+                continue
+            sizes = config_pieces.counts(section, data[section])
+            if sizes is None:
+                continue  # a device cut in parts: read back as stored
+            start = 0
+            for piece, size in zip(ids, sizes, strict=True):
+                pool.setdefault((section, piece), value[start : start + size])
+                start += size
+
     def _differs(self, config: PlantConfig, section: str) -> bool:
         return self.config is None or getattr(self.config, section) != getattr(config, section)
 

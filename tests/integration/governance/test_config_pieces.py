@@ -11,10 +11,10 @@ from typing import ClassVar
 
 import pytest
 
-from plantbus.config import PlantConfig
+from plantbus.config import PlantConfig, yaml_items
 from plantbus.config.loader import Source, load_sources
 from plantbus.governance.service import GovernanceService
-from plantbus.kit import config_pieces
+from plantbus.kit import config_pieces, config_reader
 from plantbus.kit.bus import Bus
 from plantbus.kit.config_reader import ConfigChange, VersionReader
 from plantbus.kit.config_watch import config_kv
@@ -36,6 +36,12 @@ def plant(scale: float = 1.0) -> list[Source]:
     body = "".join(tag_line(3, t, scale if t == 7 else 1.0) for t in range(BIG))
     devices = sources[1].text.replace("".join(tag_line(3, t) for t in range(5)), body)
     return [sources[0], Source("devices.yaml", devices)]
+
+
+def changed(sources: list[Source], device: int, tag: int) -> list[Source]:
+    """``sources`` with one tag's scale at 2.0."""
+    text = sources[1].text.replace(tag_line(device, tag), tag_line(device, tag, 2.0), 1)
+    return [sources[0], Source("devices.yaml", text)]
 
 
 class Watcher(Service):
@@ -130,3 +136,30 @@ async def test_an_altered_piece_is_refused(hub: Runner, bus: Bus) -> None:
         await VersionReader(kv).read({"version": 1, "format": 2, "pieces": pieces})
     with pytest.raises(ConfigError, match="it was altered"):
         await governance.store.get(1)  # never served or restored
+
+
+async def test_an_applied_version_is_read_back_as_governance_validated_it(
+    hub: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    governance = hub.services["governance"]
+    assert isinstance(governance, GovernanceService)
+    validated: list[str] = []
+    read: list[str] = []
+    validate, fast = config_reader._validate_piece, yaml_items.fast_data
+    monkeypatch.setattr(
+        config_reader, "_validate_piece", lambda s, v: validated.append(s) or validate(s, v)
+    )
+    monkeypatch.setattr(yaml_items, "fast_data", lambda t, lim: read.append(t) or fast(t, lim))
+    first = await governance.apply(big_plant(4, 5), "pytest", "small")
+    await wait_until(lambda: len(Watcher.changes) == 1, message="watcher got version 1")
+    running = await governance.running()
+    assert running is not None and running.version == first.version == 1
+    assert validated == []  # neither governance's store nor the runner's watch validated it
+    change = Watcher.changes[0]
+    assert change is not None and change.config.devices[2] is running.config.devices[2]
+    read.clear()
+    second = await governance.apply(changed(big_plant(4, 5), 2, 3), "pytest", "one tag")
+    assert second.version == 2 and "+  scale: 2.0" in second.diff
+    (device,) = [t for t in read if t.lstrip().startswith("- name: dev")]
+    assert "- name: dev2\n" in device  # of the devices, only the changed one was read again
+    assert validated == []
