@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plantbus.config.issues import ConfigInvalid
 from plantbus.config.loader import ItemCache, Source, load_sources
-from plantbus.config.yaml_fast import fast_data
+from plantbus.config.yaml_fast import Unusual, fast_data
 from plantbus.config.yaml_items import NotCut, cut, read_items
 from plantbus.config.yaml_reader import Limits
 from tests.big_plant import big_plant, tag_line
@@ -103,3 +105,38 @@ def test_what_an_item_holds_is_refused_as_when_read_whole(text: str) -> None:
     with pytest.raises(ConfigInvalid) as by_items:
         load_sources(source, cache=ItemCache())
     assert by_items.value.issues == whole.value.issues
+
+
+_ITEM = st.dictionaries(
+    st.sampled_from(["name", "doc", "tags", "n"]),
+    st.one_of(
+        st.text(alphabet="ab -:#'\"|\n", max_size=8),
+        st.integers(),
+        st.lists(st.dictionaries(st.sampled_from(["name", "x"]), st.text("ab: -", max_size=4))),
+    ),
+    min_size=1,
+    max_size=3,
+)
+_NOISE = st.text(alphabet=" -:#'\"|>[]{}\t\nab", max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sections=st.dictionaries(st.sampled_from(["devices", "sites", "users"]), st.lists(_ITEM)),
+    indent=st.sampled_from([2, 4]),
+    noise=_NOISE,
+    where=st.floats(0, 1),
+)
+def test_a_document_read_by_items_never_differs_from_it_read_whole(
+    sections: dict[str, list[dict[str, object]]], indent: int, noise: str, where: float
+) -> None:
+    """Whatever a small edit does to a document, reading it item by item either gives up
+    (the caller then reads it whole) or gives what reading it whole gives."""
+    text = yaml.safe_dump(sections, default_flow_style=False, indent=indent, sort_keys=False)
+    at = int(len(text) * where)
+    text = text[:at] + noise + text[at:]
+    try:
+        data, _ = read_items(cut(text), Limits(), ItemCache())
+    except (NotCut, Unusual, yaml.YAMLError):
+        return
+    assert data == fast_data(text, Limits())
