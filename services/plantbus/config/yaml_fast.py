@@ -6,13 +6,13 @@ the document again with it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
 from plantbus.config.yaml_reader import _LOADER, _MERGE, _NO_KEY, _STR, Limits, _Reader, _Refused
 
-__all__ = ["Unusual", "fast_data"]
+__all__ = ["Scalars", "Unusual", "fast_data"]
 
 _SCALAR = yaml.ScalarEvent
 _MAPPING = yaml.MappingStartEvent
@@ -21,21 +21,47 @@ _MAPPING_END = yaml.MappingEndEvent
 _SEQUENCE_END = yaml.SequenceEndEvent
 
 
+_TYPED_FIRST: Final = frozenset(k for k in _LOADER.yaml_implicit_resolvers if k)
+"""First characters of a plain scalar that may read as something else than text (a
+number, a boolean, null...): any other one is text without trying the resolver."""
+_ANY_FIRST: Final = None in _LOADER.yaml_implicit_resolvers or bool(_LOADER.yaml_path_resolvers)
+
+
 class Unusual(Exception):
     """Something the fast reader leaves to the one that tracks lines (which reports it)."""
 
 
-def fast_data(text: str, limits: Limits) -> Any:
+class Scalars:
+    """What scalars resolve to, kept across the documents read with it (a plant's items
+    repeat their keys and values: ``t0``..``t999`` in every device)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.reader = _Reader("", limits, [])
+        self.plain: dict[str, str] = {}
+        """The tag of a plain scalar, by its text."""
+
+    def tag(self, event: Any) -> str:
+        """The tag of a plain scalar ``event``."""
+        raw: str = event.value
+        if raw and raw[0] not in _TYPED_FIRST and not _ANY_FIRST:
+            return _STR
+        tag = self.plain.get(raw)
+        if tag is None:
+            tag = self.plain[raw] = self.reader._resolve(event)
+        return tag
+
+
+def fast_data(text: str, limits: Limits, scalars: Scalars | None = None) -> Any:
     """The data of ``text`` without lines: plain scalars, lists and mappings only. Raises
     Unusual at anything that :class:`_Reader` would report or must locate (an alias, a
     tag, a duplicate key, a ``${VAR}``, a second document, too deep), or yaml.YAMLError.
 
     One pass over a million events at 100,000 tags: the open container, its kind and
     its pending key are locals, not looked up on a stack per event."""
-    reader = _Reader("", limits, [])
+    scalars = scalars or Scalars(limits)
+    reader, plain_tag = scalars.reader, scalars.tag
     loader = reader.loader = _LOADER(text)
     check, get = loader.check_event, loader.get_event
-    plain: dict[str, str] = {}  # the tag of a plain scalar, by its text
     values = reader._values
     stack: list[tuple[Any, bool, Any]] = []  # (container, is a mapping, its key) above top
     top: Any = None
@@ -51,10 +77,7 @@ def fast_data(text: str, limits: Limits) -> Any:
                 raw = event.value
                 if event.anchor is not None or event.tag is not None or "${" in raw:
                     raise Unusual
-                if event.implicit[0]:
-                    tag = plain.get(raw) or plain.setdefault(raw, reader._resolve(event))
-                else:
-                    tag = _STR  # quoted: text
+                tag = plain_tag(event) if event.implicit[0] else _STR  # quoted: text
                 value: Any = raw
                 if tag != _STR:
                     value = values.get((tag, raw), _NO_KEY)

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from plantbus.config.yaml_fast import fast_data
+from plantbus.config.yaml_fast import Scalars, fast_data
 from plantbus.config.yaml_reader import Limits
 
 __all__ = ["ItemCache", "Layout", "NotCut", "cut", "read_items"]
@@ -109,7 +109,8 @@ def read_items(layout: Layout, limits: Limits, cache: ItemCache) -> tuple[Any, l
     text or the item read now, and the key of each item (section, text) in order. Raises
     what :func:`fast_data` raises (the caller then reads the document whole), NotCut
     when the pieces do not add up."""
-    data = fast_data(layout.skeleton, limits)
+    scalars = Scalars(limits)
+    data = fast_data(layout.skeleton, limits, scalars)
     inner = replace(limits, max_depth=limits.max_depth - 1)  # an item sits in the top mapping
     keys: list[Any] = []
     for section, texts in layout.items.items():
@@ -119,7 +120,7 @@ def read_items(layout: Layout, limits: Limits, cache: ItemCache) -> tuple[Any, l
         for text in texts:
             kept = cache.get(section, text)
             if kept is None:
-                read = fast_data(text, inner)
+                read = fast_data(text, inner, scalars)
                 if not isinstance(read, list) or len(read) != 1:
                     raise NotCut
                 kept = read[0]
