@@ -13,16 +13,17 @@ bootstrap config. Text received over gRPC is never expanded: a ``${VAR}`` in it 
 from __future__ import annotations
 
 import difflib
+import functools
 import gc
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from plantbus.config.issues import ConfigInvalid, ConfigIssue, oversize
 from plantbus.config.model import PlantConfig
@@ -86,15 +87,32 @@ def load_path(path: Path) -> PlantConfig:
     return load_sources(read_sources(path), environ=os.environ)
 
 
+@functools.cache
+def _item_model(section: str) -> TypeAdapter[Any] | None:
+    """The validator of one item of list section ``section`` (None: not a list)."""
+    info = PlantConfig.model_fields.get(section)
+    if info is None or get_origin(info.annotation) is not list:
+        return None
+    return TypeAdapter(get_args(info.annotation)[0])
+
+
+def _validated(section: str, item: Any) -> Any:
+    """``item`` validated as an item of ``section`` (as it is within the whole config)."""
+    model = _item_model(section)
+    return item if model is None else model.validate_python(item)
+
+
 def _read_items(
     source: Source, limits: Limits, cache: ItemCache, items: list[tuple[str, str]]
 ) -> Document | None:
-    """The document read item by item, reusing what ``cache`` kept (None: read it whole)."""
+    """The document read item by item, reusing what ``cache`` kept and validating each
+    new item as it is read (None: read it whole, which reports any problem)."""
     if oversize(source.name, source.text, limits.max_bytes):
         return None
     try:
-        data, keys = read_items(cut(source.text.removeprefix(BOM)), limits, cache)
-    except (NotCut, Unusual, yaml.YAMLError, UnicodeEncodeError):
+        layout = cut(source.text.removeprefix(BOM))
+        data, keys = read_items(layout, limits, cache, _validated)
+    except (NotCut, Unusual, yaml.YAMLError, UnicodeEncodeError, ValidationError):
         return None
     items += keys
     return Document(data=data)

@@ -15,6 +15,7 @@ does not read alone as exactly one item) is not cut: the caller reads the docume
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
@@ -104,11 +105,14 @@ def _items(lines: list[str], start: int, out: list[str]) -> int:
     return i
 
 
-def read_items(layout: Layout, limits: Limits, cache: ItemCache) -> tuple[Any, list[Any]]:
+def read_items(
+    layout: Layout, limits: Limits, cache: ItemCache, validate: Callable[[str, Any], Any]
+) -> tuple[Any, list[Any]]:
     """The document's data with each list item either the object ``cache`` kept for its
-    text or the item read now, and the key of each item (section, text) in order. Raises
-    what :func:`fast_data` raises (the caller then reads the document whole), NotCut
-    when the pieces do not add up."""
+    text or the item read now and passed through ``validate(section, item)`` at once
+    (what it read is garbage before the next item is read), and the key of each item
+    (section, text) in order. Raises what :func:`fast_data` and ``validate`` raise (the
+    caller then reads the document whole), NotCut when the pieces do not add up."""
     scalars = Scalars(limits)
     data = fast_data(layout.skeleton, limits, scalars)
     inner = replace(limits, max_depth=limits.max_depth - 1)  # an item sits in the top mapping
@@ -123,7 +127,7 @@ def read_items(layout: Layout, limits: Limits, cache: ItemCache) -> tuple[Any, l
                 read = fast_data(text, inner, scalars)
                 if not isinstance(read, list) or len(read) != 1:
                     raise NotCut
-                kept = read[0]
+                kept = validate(section, read[0])
             values.append(kept)
             keys.append((section, text))
         data[section] = values
