@@ -149,7 +149,7 @@ async def test_an_applied_version_is_read_back_as_governance_validated_it(
     monkeypatch.setattr(
         config_reader, "_validate_piece", lambda s, v: validated.append(s) or validate(s, v)
     )
-    monkeypatch.setattr(yaml_items, "fast_data", lambda t, lim: read.append(t) or fast(t, lim))
+    monkeypatch.setattr(yaml_items, "fast_data", lambda t, *a: read.append(t) or fast(t, *a))
     first = await governance.apply(big_plant(4, 5), "pytest", "small")
     await wait_until(lambda: len(Watcher.changes) == 1, message="watcher got version 1")
     running = await governance.running()

@@ -16,6 +16,12 @@ from plantbus.config.yaml_items import NotCut, cut, read_items
 from plantbus.config.yaml_reader import Limits
 from tests.big_plant import big_plant, tag_line
 
+
+def as_read(section: str, item: object) -> object:
+    """No validation: the item as it was read."""
+    return item
+
+
 CUT = [
     "devices:\n  - name: a\n    tags:\n      - {name: t}\n  - name: b\n",
     "devices:  # all of them\n\n  # the first\n  - name: a\n\n# between\n  - name: b\n"
@@ -37,7 +43,7 @@ NOT_CUT = [
 
 @pytest.mark.parametrize("text", CUT)
 def test_a_document_read_item_by_item_is_the_document(text: str) -> None:
-    data, keys = read_items(cut(text), Limits(), ItemCache())
+    data, keys = read_items(cut(text), Limits(), ItemCache(), as_read)
     assert data == fast_data(text, Limits()) == yaml.safe_load(text)
     assert keys and all(section in data for section, _ in keys)
 
@@ -51,7 +57,7 @@ def test_a_layout_it_cannot_cut_is_left_to_the_whole_reading(text: str) -> None:
 def test_an_item_left_open_fails_alone_and_the_document_is_read_whole() -> None:
     text = 'devices:\n  - name: "a\n  - b"\n'
     with pytest.raises(yaml.YAMLError):
-        read_items(cut(text), Limits(), ItemCache())
+        read_items(cut(text), Limits(), ItemCache(), as_read)
     assert yaml.safe_load(text) == {"devices": [{"name": "a - b"}]}
 
 
@@ -136,7 +142,7 @@ def test_a_document_read_by_items_never_differs_from_it_read_whole(
     at = int(len(text) * where)
     text = text[:at] + noise + text[at:]
     try:
-        data, _ = read_items(cut(text), Limits(), ItemCache())
+        data, _ = read_items(cut(text), Limits(), ItemCache(), as_read)
     except (NotCut, Unusual, yaml.YAMLError):
         return
     assert data == fast_data(text, Limits())
