@@ -35,7 +35,7 @@ from plantbus.config.variables import (
     unexpanded,
 )
 from plantbus.config.yaml_fast import Unusual
-from plantbus.config.yaml_items import ItemCache, NotCut, cut, read_items
+from plantbus.config.yaml_items import ItemCache, ItemKey, NotCut, cut, read_items
 from plantbus.config.yaml_reader import (
     BOM,
     Document,
@@ -64,8 +64,8 @@ class _Located:
 
     data: dict[str, Any] = field(default_factory=dict)
     lines: dict[Loc, tuple[str, int]] = field(default_factory=dict)
-    items: list[tuple[str, str]] = field(default_factory=list)
-    """(section, text) of every list item read by its text (ItemCache), in order."""
+    items: list[ItemKey] = field(default_factory=list)
+    """The key of every list item read by its text (ItemCache), in order."""
 
 
 def read_sources(path: Path) -> list[Source]:
@@ -103,7 +103,7 @@ def _validated(section: str, item: Any) -> Any:
 
 
 def _read_items(
-    source: Source, limits: Limits, cache: ItemCache, items: list[tuple[str, str]]
+    source: Source, limits: Limits, cache: ItemCache, items: list[ItemKey]
 ) -> Document | None:
     """The document read item by item, reusing what ``cache`` kept and validating each
     new item as it is read (None: read it whole, which reports any problem)."""

@@ -14,6 +14,7 @@ does not read alone as exactly one item) is not cut: the caller reads the docume
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -22,13 +23,17 @@ from typing import Any, Final
 from plantbus.config.yaml_fast import Scalars, fast_data
 from plantbus.config.yaml_reader import Limits
 
-__all__ = ["ItemCache", "Layout", "NotCut", "cut", "read_items"]
+__all__ = ["ItemCache", "ItemKey", "Layout", "NotCut", "cut", "read_items"]
 
 _KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*:")
 _EMPTY_KEY: Final = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):[ ]*(#.*)?")
 """A top-level key with nothing after it but a comment: its value is on the next lines."""
 _ODD_BREAKS: Final = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 """Line breaks YAML (or str.splitlines) reads where this cutting would not."""
+
+
+ItemKey = tuple[str, bytes]
+"""An item's section and the hash of its text."""
 
 
 class NotCut(Exception):
@@ -107,43 +112,51 @@ def _items(lines: list[str], start: int, out: list[str]) -> int:
 
 def read_items(
     layout: Layout, limits: Limits, cache: ItemCache, validate: Callable[[str, Any], Any]
-) -> tuple[Any, list[Any]]:
+) -> tuple[Any, list[ItemKey]]:
     """The document's data with each list item either the object ``cache`` kept for its
     text or the item read now and passed through ``validate(section, item)`` at once
     (what it read is garbage before the next item is read), and the key of each item
-    (section, text) in order. Raises what :func:`fast_data` and ``validate`` raise (the
+    (:meth:`ItemCache.key`) in order. Raises what :func:`fast_data` and ``validate`` raise (the
     caller then reads the document whole), NotCut when the pieces do not add up."""
     scalars = Scalars(limits)
     data = fast_data(layout.skeleton, limits, scalars)
     inner = replace(limits, max_depth=limits.max_depth - 1)  # an item sits in the top mapping
-    keys: list[Any] = []
+    keys: list[ItemKey] = []
     for section, texts in layout.items.items():
         if not isinstance(data, dict) or data.get(section, False) is not None:
             raise NotCut
         values: list[Any] = []
         for text in texts:
-            kept = cache.get(section, text)
+            key = ItemCache.key(section, text)
+            kept = cache.get(key)
             if kept is None:
                 read = fast_data(text, inner, scalars)
                 if not isinstance(read, list) or len(read) != 1:
                     raise NotCut
                 kept = validate(section, read[0])
             values.append(kept)
-            keys.append((section, text))
+            keys.append(key)
         data[section] = values
     return data, keys
 
 
 class ItemCache:
-    """The validated list items of the last config loaded with it, by their text."""
+    """The validated list items of the last config loaded with it, by the hash of their
+    text (the texts of a 100,000-tag plant are 6 MB)."""
 
     def __init__(self) -> None:
-        self._items: dict[tuple[str, str], Any] = {}
+        self._items: dict[ItemKey, Any] = {}
 
-    def get(self, section: str, text: str) -> Any:
-        """The validated item kept for ``text`` in ``section``, or None."""
-        return self._items.get((section, text))
+    @staticmethod
+    def key(section: str, text: str) -> ItemKey:
+        """The key of the item of ``section`` written ``text``."""
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20)
+        return section, digest.digest()
 
-    def keep(self, items: dict[tuple[str, str], Any]) -> None:
-        """Keep these items (section and text -> validated object), and only these."""
+    def get(self, key: ItemKey) -> Any:
+        """The validated item kept for ``key``, or None."""
+        return self._items.get(key)
+
+    def keep(self, items: dict[ItemKey, Any]) -> None:
+        """Keep these items (key -> validated object), and only these."""
         self._items = items
