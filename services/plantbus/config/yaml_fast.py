@@ -54,19 +54,14 @@ class Scalars:
 def fast_data(text: str, limits: Limits, scalars: Scalars | None = None) -> Any:
     """The data of ``text`` without lines: plain scalars, lists and mappings only. Raises
     Unusual at anything that :class:`_Reader` would report or must locate (an alias, a
-    tag, a duplicate key, a ``${VAR}``, a second document, too deep), or yaml.YAMLError.
-
-    One pass over a million events at 100,000 tags: the open container, its kind and
-    its pending key are locals, not looked up on a stack per event."""
+    tag, a duplicate key, a ``${VAR}``, a second document, too deep), or yaml.YAMLError."""
     scalars = scalars or Scalars(limits)
     reader, plain_tag = scalars.reader, scalars.tag
     loader = reader.loader = _LOADER(text)
     check, get = loader.check_event, loader.get_event
-    values = reader._values
     stack: list[tuple[Any, bool, Any]] = []  # (container, is a mapping, its key) above top
-    top: Any = None
-    mapping = False
-    key: Any = _NO_KEY
+    top: Any = None  # the open container, its kind and its pending key: locals, per event
+    mapping, key = False, _NO_KEY
     root: Any = _NO_KEY
     documents = 0
     try:
@@ -78,11 +73,7 @@ def fast_data(text: str, limits: Limits, scalars: Scalars | None = None) -> Any:
                 if event.anchor is not None or event.tag is not None or "${" in raw:
                     raise Unusual
                 tag = plain_tag(event) if event.implicit[0] else _STR  # quoted: text
-                value: Any = raw
-                if tag != _STR:
-                    value = values.get((tag, raw), _NO_KEY)
-                    if value is _NO_KEY:
-                        value = reader._scalar(event, ())
+                value: Any = raw if tag == _STR else reader._scalar(event, ())
                 if mapping and key is _NO_KEY:
                     if tag == _MERGE or value in top:
                         raise Unusual
