@@ -1,5 +1,8 @@
 """Telemetry onto the bus: one message per tag subject, captured by the telemetry stream;
-spooled to disk while NATS is unreachable and replayed in order when it is back.
+spooled to disk while NATS is unreachable and replayed in order when it is back. Every
+cycle also goes out as one core-NATS message on its device's cycle subject
+(:func:`plantbus.kit.subjects.cycle`, not stored), for the consumers that want every
+sample; a replayed spool segment does too, one message per device of the segment.
 
 Delivery is at-least-once without duplicates in the stream:
 
@@ -43,7 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plantbus.device.spool import Spool
-from plantbus.device.wire import Record, frames, headers, write
+from plantbus.device.wire import Record, cycles, frames, headers, write
 from plantbus.kit.bus import Bus
 from plantbus.kit.tasks import cancel
 from plantbus.v1 import device_pb2
@@ -239,10 +242,11 @@ class TelemetryPublisher:
         await asyncio.wait_for(await self._send(records), 10)
 
     async def _send(self, records: list[Record], trace: str = "") -> asyncio.Future[Any]:
-        """Plain publishes, the last one with a JetStream ack; the future of that ack."""
+        """Plain publishes, the last one with a JetStream ack; the future of that ack. The
+        samples go on their devices' cycle subjects too, in the same write (core NATS)."""
         nc = self.bus.nc
-        if len(records) > 1:
-            await write(nc, frames(records[:-1], nc.max_payload, trace))
+        limit = nc.max_payload
+        await write(nc, frames(records[:-1], limit, trace) + cycles(records, limit, trace))
         key, payload = records[-1]
         subject, _, msg_id = key.partition(" ")
         return await self.bus.js.publish_async(subject, payload, headers=headers(msg_id, trace))

@@ -10,7 +10,11 @@ change are encoded once, per tag (path, unit, subject, message id prefix) and pe
 are the ones ``SerializeToString`` gives (tests compare them for every kind of value).
 
 :func:`frames` turns records into NATS ``HPUB`` commands, headers included, and
-:func:`write` hands them to the connection in one piece.
+:func:`write` hands them to the connection in one piece. :func:`cycles` frames the same
+samples once more as one message per device on its cycle subject
+(:func:`plantbus.kit.subjects.cycle`), for the consumers that want every sample: the
+samples' bytes are the per-tag messages' without their device field, which the batch
+carries once.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from plantbus.kit.bus import TYPE_HEADER
 from plantbus.sdk.driver import Quality, Scalar
 from plantbus.v1 import telemetry_pb2
 
-__all__ = ["Record", "TagCodec", "frames", "headers", "sample_of", "timestamps", "write"]
+__all__ = ["Record", "TagCodec", "cycles", "frames", "headers", "sample_of", "timestamps", "write"]
 
 Record = tuple[str, bytes]
 """A message as the spool keeps it: ``"<subject> <msg id>"`` and the payload."""
@@ -53,6 +57,18 @@ def _varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+def _varint_at(data: bytes, at: int) -> tuple[int, int]:
+    """The varint that starts at ``data[at]`` and the offset right after it."""
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, at
+        shift += 7
 
 
 def _field(tag: bytes, data: bytes) -> bytes:
@@ -124,6 +140,13 @@ class TagCodec:
         return self._key + str(sequence), b"\x0a" + _varint(len(body)) + body + self._device
 
 
+@functools.lru_cache(maxsize=1024)
+def _cycle_subject(device_field: bytes) -> bytes:
+    """The cycle subject of the device whose batch field is ``device_field``."""
+    _, at = _varint_at(device_field, 1)
+    return subjects.cycle(device_field[at:].decode()).encode()
+
+
 def sample_of(payload: bytes) -> telemetry_pb2.TagSample:
     """The sample a one-sample message carries."""
     return telemetry_pb2.TagSampleBatch.FromString(payload).samples[0]
@@ -153,6 +176,43 @@ def frames(records: Sequence[Record], max_payload: int, trace: str = "") -> byte
             % (subject, size, size + len(payload), head, msg_id, payload)
         )
     return b"".join(out)
+
+
+def cycles(records: Sequence[Record], max_payload: int, trace: str = "") -> bytes:
+    """NATS ``HPUB`` commands publishing the samples of ``records`` on their devices' cycle
+    subjects: per device one ``TagSampleBatch`` of its samples in their order (split in
+    order over several messages when they would not fit ``max_payload``), with the
+    ``Plantbus-Type`` header and ``trace``; records without a device are left out."""
+    head = _HEAD + (b"traceparent: %s\r\n" % trace.encode() if trace else b"") + b"\r\n"
+    by_device: dict[bytes, list[bytes]] = {}
+    for _, payload in records:
+        if payload[:1] != b"\x0a":  # not a sample's message (a test's stand-in)
+            continue
+        size, at = _varint_at(payload, 1)
+        end = at + size
+        if end < len(payload):
+            by_device.setdefault(payload[end:], []).append(payload[:end])
+    out: list[bytes] = []
+    for device, samples in by_device.items():
+        subject = _cycle_subject(device)
+        room = max_payload - len(head) - len(device)
+        start = used = 0
+        for i, sample in enumerate(samples):
+            if len(sample) > room:
+                raise MaxPayloadError
+            if used + len(sample) > room:
+                out.append(_hpub(subject, head, samples[start:i], device))
+                start, used = i, 0
+            used += len(sample)
+        out.append(_hpub(subject, head, samples[start:], device))
+    return b"".join(out)
+
+
+def _hpub(subject: bytes, head: bytes, samples: list[bytes], device: bytes) -> bytes:
+    payload = b"".join((*samples, device))
+    return b"HPUB %s %d %d\r\n%s%s\r\n" % (
+        subject, len(head), len(head) + len(payload), head, payload
+    )
 
 
 async def write(nc: Client, data: bytes) -> None:

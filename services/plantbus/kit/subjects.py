@@ -15,6 +15,7 @@ __all__ = [
     "alarm",
     "audit",
     "confirmation",
+    "cycle",
     "downtime",
     "erp_outbox",
     "heartbeat",
@@ -47,6 +48,12 @@ def telemetry_of(path: str) -> str:
     Unchecked, for the publish path: tag paths are validated when the config is.
     """
     return f"{PREFIX}.telemetry.{path.replace('/', '.')}"
+
+
+def cycle(device: str) -> str:
+    """Subject of one device's poll cycles: each message a ``TagSampleBatch`` holding the
+    samples of a cycle that also went out one per tag subject, in the same order."""
+    return _join("cycle", device)
 
 
 def oee(site: str, area: str, line: str, machine: str | None = None) -> str:

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nats.errors import MaxPayloadError
 
-from plantbus.device.wire import TagCodec, frames, sample_of, timestamps
+from plantbus.device.wire import Record, TagCodec, cycles, frames, sample_of, timestamps
 from plantbus.kit.codec import timestamp
 from plantbus.sdk.driver import Quality, Scalar
 from plantbus.v1 import telemetry_pb2
@@ -112,3 +112,59 @@ def test_frames_are_hpub_commands_with_both_headers() -> None:
 def test_a_payload_over_the_servers_limit_is_refused_before_anything_is_framed() -> None:
     with pytest.raises(MaxPayloadError):
         frames([("s.a e:a:1", b"x"), ("s.b e:b:1", b"x" * 11)], max_payload=10)
+
+
+def _records(device: str, tags: int, cycle: int) -> list[Record]:
+    received = timestamp(1_700_000_000.25 + cycle).SerializeToString()
+    times = timestamps(received, received)
+    return [
+        TagCodec(f"s/a/l/m/t{i}", "degC", device, "e").record(
+            cycle * 1000 + i, Quality.GOOD, "", cycle, times
+        )
+        for i in range(tags)
+    ]
+
+
+def _messages(data: bytes) -> list[tuple[bytes, bytes, bytes]]:
+    """(subject, headers, payload) of each HPUB command in ``data``."""
+    out = []
+    while data:
+        line, _, data = data.partition(b"\r\n")
+        _, subject, head, total = line.split(b" ")
+        body, data = data[: int(total)], data[int(total) + 2 :]
+        out.append((subject, body[: int(head)], body[int(head) :]))
+    return out
+
+
+def test_cycles_carry_each_devices_samples_in_order_as_protobuf_builds_the_batch() -> None:
+    one, two = _records("plc-1", 3, 1) + _records("plc-1", 3, 2), _records("plc-2", 2, 1)
+    records = one[:3] + two + one[3:]
+    messages = _messages(cycles(records, max_payload=1_000_000, trace="00-ab-cd-01"))
+    assert [m[0] for m in messages] == [b"plantbus.v1.cycle.plc-1", b"plantbus.v1.cycle.plc-2"]
+    assert {m[1] for m in messages} == {
+        b"NATS/1.0\r\nPlantbus-Type: plantbus.v1.TagSampleBatch\r\n"
+        b"traceparent: 00-ab-cd-01\r\n\r\n"
+    }
+    for (_, _, payload), (device, mine) in zip(
+        messages, (("plc-1", one), ("plc-2", two)), strict=True
+    ):
+        expected = telemetry_pb2.TagSampleBatch(
+            samples=[sample_of(p) for _, p in mine], device=device
+        )
+        assert payload == expected.SerializeToString()
+
+
+def test_a_cycle_over_the_servers_limit_is_split_in_order_and_a_huge_sample_refused() -> None:
+    records = _records("plc", 100, 1)
+    limit = 2_000  # about 30 samples a message
+    messages = _messages(cycles(records, max_payload=limit))
+    assert len(messages) > 2 and all(len(h) + len(p) <= limit for _, h, p in messages)
+    batches = [telemetry_pb2.TagSampleBatch.FromString(p) for _, _, p in messages]
+    assert {b.device for b in batches} == {"plc"}
+    assert [s.path for b in batches for s in b.samples] == [f"s/a/l/m/t{i}" for i in range(100)]
+    with pytest.raises(MaxPayloadError):
+        cycles(records, max_payload=60)
+
+
+def test_records_without_a_device_have_no_cycle_subject() -> None:
+    assert cycles(_records("", 3, 1), max_payload=1_000) == b""
