@@ -105,25 +105,58 @@ async def test_it_reader_reads_plant_data_and_changes_nothing(hub: Path, login: 
         seen.append(msg.subject)
 
     await reader.bus.nc.subscribe("plantbus.v1.telemetry.>", cb=on_sample)
+    await reader.bus.nc.subscribe("plantbus.v1.cycle.>", cb=on_sample)
     durable = await reader.js.pull_subscribe(
         "plantbus.v1.telemetry.>", durable="it-test", stream=streams.TELEMETRY.name
     )
     (from_stream,) = await durable.fetch(1, timeout=10)
     assert from_stream.subject.startswith("plantbus.v1.telemetry.demo.")
-    await wait_until(lambda: seen, timeout=10, message="live telemetry for the IT reader")
+    await wait_until(
+        lambda: {s.split(".")[2] for s in seen} == {"telemetry", "cycle"},
+        timeout=10,
+        message="live telemetry and device cycles for the IT reader",
+    )
     await reader.bus.nc.publish("plantbus.v1.telemetry.demo.machining.line1.m1.parts", b"x")
     await reader.bus.nc.publish("plantbus.v1.svc.governance.local", b"x")
+    await reader.bus.nc.publish("plantbus.v1.cycle.m1-plc", b"x")
     await reader.bus.nc.flush()
     await wait_until(
         lambda: (
-            sum("ermissions violation" in e.lower().replace("p", "p") for e in reader.errors) >= 2
+            sum("ermissions violation" in e.lower().replace("p", "p") for e in reader.errors) >= 3
         ),
-        message="both publishes refused",
+        message="the three publishes refused",
     )
     assert await refused(reader.js.publish("$KV.plantbus_config.current", b"{}"))
     assert await refused(reader.js.delete_stream(streams.AUDIT.name))
     assert await refused(reader.js.purge_stream(streams.AUDIT.name))
     assert await refused(reader.js.get_msg(streams.AUDIT.name, 1))  # audit is not IT's
+
+
+async def test_only_the_device_service_publishes_device_cycles(hub: Path, login: Any) -> None:
+    """The cycle subject carries every sample to uns, dashboard and maintenance: another
+    service user's forged cycle is refused by the server and never reaches them."""
+    listener = await login("uns")
+    heard: list[tuple[str, bytes]] = []
+
+    async def on_cycle(msg: Any) -> None:
+        heard.append((msg.subject, msg.data))
+
+    await listener.bus.nc.subscribe("plantbus.v1.cycle.>", cb=on_cycle)
+    await wait_until(lambda: heard, timeout=10, message="the demo's device cycles")
+    forged = b"forged cycle"
+    others = [user for user in natsauth.SERVICE_USERS if user != "device"]
+    sessions = [await login(user) for user in others]
+    for session in sessions:
+        await session.bus.nc.publish("plantbus.v1.cycle.m1-plc", forged)
+        await session.bus.nc.flush()
+    await wait_until(
+        lambda: all(any("ermissions violation" in e.lower() for e in s.errors) for s in sessions),
+        message="every other service user refused",
+    )
+    device = await login("device")
+    await device.bus.nc.publish("plantbus.v1.cycle.m1-plc", forged)
+    await wait_until(lambda: ("plantbus.v1.cycle.m1-plc", forged) in heard, message="device's")
+    assert heard.count(("plantbus.v1.cycle.m1-plc", forged)) == 1  # the device's alone
 
 
 async def test_nobody_can_delete_purge_or_edit_the_audit_stream(hub: Path, login: Any) -> None:

@@ -1,8 +1,9 @@
-"""Data quality per tag, from the telemetry stream at the cost of plant scale.
+"""Data quality per tag, from the device cycles at the cost of plant scale.
 
 The page shows how many tags there are and which are of bad quality, so the dashboard
-hears every tag's samples; at 5,000 tags that is thousands of messages a second that
-change nothing on the page. So a sample is read for its path and quality only (no span,
+hears every tag's samples: one message per device cycle (``plantbus.v1.cycle``), not one
+per tag; at 5,000 tags that is still thousands of samples a second that change nothing
+on the page. So a sample is read for its path and quality only (no span,
 no type look-up, no JSON of the whole message), a tag whose quality stayed the same costs
 a dict look-up, and the changes go to the browsers coalesced, at most one ``quality``
 event (a list) per ``every_s``: a plant whose 5,000 tags all turn good at once is one
@@ -47,7 +48,7 @@ class QualityWatch:
         self._every_s = every_s
 
     async def on_message(self, raw: Msg) -> None:
-        """A telemetry message (nats-py callback): its samples' quality."""
+        """A device cycle's message (nats-py callback): its samples' quality."""
         if (raw.headers or {}).get(TYPE_HEADER) != _TYPE:
             self._drop(raw, "no TagSampleBatch type header")
             return

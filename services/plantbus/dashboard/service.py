@@ -113,9 +113,9 @@ class DashboardService(Service):
                     f"{subjects.PREFIX}.{pattern}", self._relay(update, kind)
                 )
             )
-        # every tag's samples, read raw for their quality alone (``quality``)
-        telemetry = f"{subjects.PREFIX}.telemetry.>"
-        self._subs.append(await self.ctx.bus.nc.subscribe(telemetry, cb=self.quality.on_message))
+        # every tag's samples, a device cycle a message, read raw for their quality alone
+        cycles = f"{subjects.PREFIX}.cycle.>"
+        self._subs.append(await self.ctx.bus.nc.subscribe(cycles, cb=self.quality.on_message))
 
     def _app(self) -> web.Application:
         app = web.Application(middlewares=[errors_as_json], client_max_size=MAX_BODY)

@@ -210,9 +210,8 @@ def cycles(records: Sequence[Record], max_payload: int, trace: str = "") -> byte
 
 def _hpub(subject: bytes, head: bytes, samples: list[bytes], device: bytes) -> bytes:
     payload = b"".join((*samples, device))
-    return b"HPUB %s %d %d\r\n%s%s\r\n" % (
-        subject, len(head), len(head) + len(payload), head, payload
-    )
+    size = len(head)
+    return b"HPUB %s %d %d\r\n%s%s\r\n" % (subject, size, size + len(payload), head, payload)
 
 
 async def write(nc: Client, data: bytes) -> None:

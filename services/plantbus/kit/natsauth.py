@@ -102,7 +102,8 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
     "governance": _service(
         "governance", bucket(streams.CONFIG, writes=">"), bucket(streams.TOKENS, writes=">")
     ),
-    "device": _service("device", owns(streams.TELEMETRY)),
+    # the telemetry stream's per-tag subjects, and each cycle once more on its cycle subject
+    "device": _service("device", owns(streams.TELEMETRY), publish(*family("cycle"))),
     "oee": _service(
         "oee",
         publish(*family("oee", "downtime")),
@@ -131,7 +132,7 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
     ),
     "dashboard": _service(
         "dashboard",
-        subscribe(*family("telemetry", "oee", "downtime", "alarm", "erp", "svc", "maintenance")),
+        subscribe(*family("cycle", "oee", "downtime", "alarm", "erp", "svc", "maintenance")),
     ),
     # the HTTP API: finds the services in the heartbeats and calls them over gRPC
     "gateway": _service("gateway"),
@@ -147,18 +148,18 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
     # publishes the JSON namespace over MQTT, as MQTT retained messages (docs/mqtt.md)
     "uns": _service(
         "uns",
-        subscribe(*family("telemetry", "oee", "downtime", "alarm"), write_requests("*")),
+        subscribe(*family("cycle", "oee", "downtime", "alarm"), write_requests("*")),
         publish(JSON_NAMESPACE),
     ),
     # reads telemetry through an ordered consumer (delivered to its own inbox) and finds
     # the device service in the heartbeats; it publishes nothing on NATS but its own
     "sparkplug": _service("sparkplug", uses(streams.TELEMETRY)),
-    # counts usage from telemetry (core NATS, as alerting), publishes its events, keeps
+    # counts usage from the device cycles (core NATS), publishes its events, keeps
     # its state and its request outbox; history comes from the historian over gRPC
     "maintenance": _service(
         "maintenance",
         publish(*family("maintenance")),
-        subscribe(*family("telemetry")),
+        subscribe(*family("cycle")),
         owns(streams.MAINTENANCE_OUTBOX),
         bucket(streams.MAINTENANCE_STATE, writes=">"),
     ),
@@ -167,6 +168,7 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
 
 _PLANT_DATA: Final = family(
     "telemetry",
+    "cycle",
     "oee",
     "oee_final",
     "downtime",

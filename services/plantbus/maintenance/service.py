@@ -129,9 +129,8 @@ class MaintenanceService(Service):
         await self.state.load()
         self.approvals = Approvals(self.ctx, kv, lambda: self.config)
         await self.approvals.load()
-        self._sub = await self.ctx.bus.subscribe(
-            f"{subjects.PREFIX}.telemetry.>", self._on_telemetry
-        )
+        # every sample, a device cycle a message (plantbus.v1.cycle)
+        self._sub = await self.ctx.bus.subscribe(f"{subjects.PREFIX}.cycle.>", self._on_telemetry)
         self.tasks.spawn(self._tick_loop(), name="maintenance-tick")
 
     async def stop(self) -> None:

@@ -1,11 +1,13 @@
 """The uns service: the subtrees the plant config opts in (``uns:``), as JSON on the
 unified namespace of the hub's MQTT listener.
 
-It follows the telemetry, OEE, alarm and downtime subjects (a queue group: replicas share
-the work) and publishes each selected message, as JSON, retained, over MQTT: a tag's last
-value, a scope's last OEE snapshot, each alarm's state and each machine's last downtime
-event are there for a client that subscribes later, and every change reaches the ones
-already subscribed. What it publishes is decided by the config alone.
+It follows the device cycles (every sample of a poll cycle in one message, the
+``plantbus.v1.cycle`` subjects), OEE, alarm and downtime subjects (a queue group: replicas
+share the work) and publishes each selected sample and message, as JSON, retained, over
+MQTT: a tag's last value, a scope's last OEE snapshot, each alarm's state and each
+machine's last downtime event are there for a client that subscribes later, and every
+change reaches the ones already subscribed. What it publishes is decided by the config
+alone.
 
 It also takes the write requests of MQTT writers (:mod:`plantbus.uns.writes`), in the order
 they come, as the plant users the config names for them. It has no servicer: its gRPC port
@@ -85,7 +87,7 @@ class UnsService(Service):
         """Connect to MQTT and follow the bus."""
         self.mqtt.start()
         handlers: list[tuple[str, Callable[[str, Message, Msg], Awaitable[None]]]] = [
-            ("telemetry", self._on_samples),
+            ("cycle", self._on_samples),
             ("oee", self._on_oee),
             ("alarm", self._on_alarm),
             ("downtime", self._on_downtime),

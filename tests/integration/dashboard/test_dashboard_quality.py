@@ -23,11 +23,17 @@ TAGS = [f"s/a/l/m{m}/t{t}" for m in range(10) for t in range(80)]
 """800 tags: more than the 500 events a browser's queue holds."""
 
 
-async def _publish(bus: Bus, path: str, quality: telemetry_pb2.Quality, reason: str = "") -> None:
-    sample = telemetry_pb2.TagSample(path=path, quality=quality, quality_reason=reason)
-    sample.value.double_value = 1.0
-    batch = telemetry_pb2.TagSampleBatch(samples=[sample])
-    await bus.publish(subjects.telemetry_of(path), batch)
+async def _cycles(
+    bus: Bus, paths: list[str], quality: telemetry_pb2.Quality, reason: str = ""
+) -> None:
+    """One poll cycle of each machine's device, as the device service sends it."""
+    by_device: dict[str, telemetry_pb2.TagSampleBatch] = {}
+    for path in paths:
+        device = f"plc-{path.split('/')[3]}"
+        batch = by_device.setdefault(device, telemetry_pb2.TagSampleBatch(device=device))
+        batch.samples.add(path=path, quality=quality, quality_reason=reason).value.double_value = 1
+    for device, batch in by_device.items():
+        await bus.publish(subjects.cycle(device), batch)
 
 
 async def _events(stream: aiohttp.ClientResponse, out: list[tuple[str, Any]]) -> None:
@@ -48,11 +54,9 @@ async def test_quality_changes_reach_the_page_coalesced(
         async with dash.http.get(f"{dash.base}/api/events") as stream:
             reading = asyncio.create_task(_events(stream, events))
             await wait_until(lambda: bool(dash.service.streams.clients))  # the page is open
-            for path in TAGS:
-                await _publish(bus, path, telemetry_pb2.QUALITY_GOOD)
+            await _cycles(bus, TAGS, telemetry_pb2.QUALITY_GOOD)
             await wait_until(lambda: len(dash.service.quality.tags) == len(TAGS))
-            for path in TAGS:  # the next cycle: nothing changed, nothing to push
-                await _publish(bus, path, telemetry_pb2.QUALITY_GOOD)
+            await _cycles(bus, TAGS, telemetry_pb2.QUALITY_GOOD)  # nothing changed, no push
 
             def seen() -> dict[str, str]:
                 return {q["path"]: q["quality"] for k, d in events if k == "quality" for q in d}
@@ -63,11 +67,11 @@ async def test_quality_changes_reach_the_page_coalesced(
             assert set(seen().values()) == {"QUALITY_GOOD"}
             assert dash.service.streams.clients  # still connected: nothing overflowed
 
-            await _publish(bus, TAGS[7], telemetry_pb2.QUALITY_BAD, "connection lost")
+            await _cycles(bus, [TAGS[7]], telemetry_pb2.QUALITY_BAD, "connection lost")
             await wait_until(lambda: seen()[TAGS[7]] == "QUALITY_BAD", timeout=10)
             (last,) = [d for k, d in events if k == "quality"][-1]
             assert last["reason"] == "connection lost"
-            await _publish(bus, TAGS[7], telemetry_pb2.QUALITY_BAD, "illegal address")
+            await _cycles(bus, [TAGS[7]], telemetry_pb2.QUALITY_BAD, "illegal address")
             await wait_until(lambda: dash.service.quality.tags[TAGS[7]]["reason"] != last["reason"])
             assert dash.service.quality.tags[TAGS[7]]["reason"] == "illegal address"
             reading.cancel()
@@ -78,6 +82,6 @@ async def test_quality_changes_reach_the_page_coalesced(
         assert quality[TAGS[7]]["quality"] == "QUALITY_BAD"
         assert quality[TAGS[8]]["quality"] == "QUALITY_GOOD"
 
-        await bus.nc.publish(subjects.telemetry_of(TAGS[0]), b"\xff\xff", headers={})
+        await bus.nc.publish(subjects.cycle("plc-m0"), b"\xff\xff", headers={})
         await wait_until(lambda: dash.service.quality.dropped == 1)
         assert dash.service.quality.tags[TAGS[0]]["quality"] == "QUALITY_GOOD"

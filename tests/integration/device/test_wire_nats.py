@@ -64,3 +64,72 @@ async def test_a_cycle_arrives_as_one_message_per_tag_with_headers_and_once(
     info = await bus.js.stream_info(streams.TELEMETRY.name)
     assert info.state.messages == 3 * len(TAGS), "the cycle sent twice was stored twice"
     assert counters.samples_lost == 0
+
+
+async def test_a_cycle_goes_out_once_more_on_its_device_cycle_subject_unstored(
+    bus: Bus, tmp_path: Path
+) -> None:
+    await streams.ensure_stream(bus, streams.TELEMETRY)
+    per_tag: list[Msg] = []
+    per_cycle: list[Msg] = []
+
+    async def on_tag(msg: Msg) -> None:
+        per_tag.append(msg)
+
+    async def on_cycle(msg: Msg) -> None:
+        per_cycle.append(msg)
+
+    await bus.nc.subscribe("plantbus.v1.telemetry.>", cb=on_tag)
+    await bus.nc.subscribe("plantbus.v1.cycle.>", cb=on_cycle)
+    publisher = TelemetryPublisher(bus, Spool(tmp_path / "spool"))
+    await publisher.start()
+    samples = SampleFilter("s/a/l/m1", TAGS, device="plc", epoch="ep")
+    counters = device_pb2.DeviceCounters()
+    trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    for cycle in range(3):
+        readings = [Reading(t.name, cycle * 100 + i) for i, t in enumerate(TAGS)]
+        records = [r for r in (samples.accept(x, now=cycle) for x in readings) if r]
+        await publisher.publish(records, counters, trace)
+    await wait_until(lambda: len(per_tag) == 3 * len(TAGS) and len(per_cycle) == 3)
+    await publisher.stop()
+
+    assert {m.subject for m in per_cycle} == {"plantbus.v1.cycle.plc"}
+    assert per_cycle[0].headers == {TYPE_HEADER: "plantbus.v1.TagSampleBatch", "traceparent": trace}
+    cycles = [telemetry_pb2.TagSampleBatch.FromString(m.data) for m in per_cycle]
+    assert {c.device for c in cycles} == {"plc"}
+    tags = [telemetry_pb2.TagSampleBatch.FromString(m.data).samples[0] for m in per_tag]
+    assert [s for c in cycles for s in c.samples] == tags  # the same samples, in order
+    info = await bus.js.stream_info(streams.TELEMETRY.name)
+    assert info.state.messages == 3 * len(TAGS)  # the cycle subject is not stored
+
+
+async def test_samples_replayed_from_the_spool_reach_the_cycle_subject_too(
+    bus: Bus, tmp_path: Path
+) -> None:
+    await streams.ensure_stream(bus, streams.TELEMETRY)
+    spool = Spool(tmp_path / "spool")  # what a run cut off from NATS left behind
+    first = SampleFilter("s/a/l/m1", TAGS, device="plc", epoch="ep")
+    second = SampleFilter("s/a/l/m2", TAGS[:5], device="plc-2", epoch="ep")
+    for cycle in range(2):
+        for samples, tags in ((first, TAGS), (second, TAGS[:5])):
+            spool.extend([r for t in tags if (r := samples.accept(Reading(t.name, cycle), cycle))])
+    per_cycle: list[Msg] = []
+
+    async def on_cycle(msg: Msg) -> None:
+        per_cycle.append(msg)
+
+    await bus.nc.subscribe("plantbus.v1.cycle.>", cb=on_cycle)
+    publisher = TelemetryPublisher(bus, spool)
+    await publisher.start()
+    await wait_until(lambda: len(spool) == 0 and len(per_cycle) == 2, message="spool replayed")
+    await publisher.stop()
+
+    by_device = {
+        m.subject: telemetry_pb2.TagSampleBatch.FromString(m.data).samples for m in per_cycle
+    }
+    assert [(s.path, s.sequence) for s in by_device["plantbus.v1.cycle.plc"]] == [
+        (f"s/a/l/m1/{t.name}", cycle + 1) for cycle in range(2) for t in TAGS
+    ]
+    assert [(s.path, s.sequence) for s in by_device["plantbus.v1.cycle.plc-2"]] == [
+        (f"s/a/l/m2/{t.name}", cycle + 1) for cycle in range(2) for t in TAGS[:5]
+    ]

@@ -52,7 +52,7 @@ async def _states(bus: Bus, start: float, values: list[float]) -> None:
         sample = batch.samples.add(path=f"{M2}/state", quality=telemetry_pb2.QUALITY_GOOD)
         sample.value.double_value = value
         sample.source_time.FromMicroseconds(int((start + 10 * i) * 1e6))
-    await bus.publish("plantbus.v1.telemetry.s.a.l.m2.state", batch)
+    await bus.publish("plantbus.v1.cycle.plc", batch)
 
 
 async def test_one_request_per_due_point(bus: Bus, nats_url: str, tmp_path: Path) -> None:

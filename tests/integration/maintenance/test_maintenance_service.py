@@ -1,5 +1,5 @@
 """The maintenance service with a real nats-server and historian: history replayed at
-start, windows and forecasts from live telemetry on the machine's subject, usage counted
+start, windows and forecasts from live telemetry on its device's cycle subject, usage counted
 and reset by RecordMaintenance (authorized, audited, kept in KV across a restart)."""
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def maintenance(runner: Runner) -> MaintenanceService:
 
 async def _live(bus: Bus, start: float, seconds: int, vib: float, stop: bool = False) -> None:
     """m2 running for ``seconds`` from ``start`` (state and vibration every 5 s, as the
-    device publishes them, core NATS as well); then stopped when ``stop``."""
+    device publishes them on its cycle subject); then stopped when ``stop``."""
     batch = telemetry_pb2.TagSampleBatch(device="plc")
     for i in range(0, seconds + 5 * stop, 5):
         state = 3.0 if i >= seconds else 1.0
@@ -103,7 +103,7 @@ async def _live(bus: Bus, start: float, seconds: int, vib: float, stop: bool = F
             sample = batch.samples.add(path=f"{M2}/{tag}", quality=telemetry_pb2.QUALITY_GOOD)
             sample.value.double_value = value
             sample.source_time.FromMicroseconds(int((start + i) * 1e6))
-    await bus.publish("plantbus.v1.telemetry.s.a.l.m2.vibration", batch)
+    await bus.publish("plantbus.v1.cycle.plc", batch)  # one cycle message of its device
 
 
 async def test_history_is_replayed_then_live_windows_and_forecasts_are_published(

@@ -49,7 +49,10 @@ def batch(path: str, value: float, at: float = 1_700_000_000.0) -> telemetry_pb2
 
 
 async def send(bus: Bus, path: str, value: float, at: float = 1_700_000_000.0) -> None:
-    await bus.publish(subjects.telemetry_of(path), batch(path, value, at))
+    """As the device service does: on the tag's subject, and its cycle on the device's."""
+    message = batch(path, value, at)
+    await bus.publish(subjects.telemetry_of(path), message)
+    await bus.publish(subjects.cycle(message.device), message)
     await bus.nc.flush()
 
 
@@ -174,7 +177,7 @@ async def test_the_readers_cannot_publish_into_the_hub_nor_the_namespace(
     await namespace.nc.flush()
     await send(device, TEMP, 21.5)
     await published(uns, 1)
-    await wait_until(lambda: len(seen) == 2, message="the genuine sample and its JSON")
+    await wait_until(lambda: len(seen) == 3, message="the genuine sample, its cycle, its JSON")
     seen.clear()
     forged = [
         (IT_READER, f"plantbus/v1/telemetry/{TEMP}"),

@@ -142,8 +142,7 @@ def test_cycles_carry_each_devices_samples_in_order_as_protobuf_builds_the_batch
     messages = _messages(cycles(records, max_payload=1_000_000, trace="00-ab-cd-01"))
     assert [m[0] for m in messages] == [b"plantbus.v1.cycle.plc-1", b"plantbus.v1.cycle.plc-2"]
     assert {m[1] for m in messages} == {
-        b"NATS/1.0\r\nPlantbus-Type: plantbus.v1.TagSampleBatch\r\n"
-        b"traceparent: 00-ab-cd-01\r\n\r\n"
+        b"NATS/1.0\r\nPlantbus-Type: plantbus.v1.TagSampleBatch\r\ntraceparent: 00-ab-cd-01\r\n\r\n"
     }
     for (_, _, payload), (device, mine) in zip(
         messages, (("plc-1", one), ("plc-2", two)), strict=True
