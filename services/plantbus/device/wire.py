@@ -185,13 +185,22 @@ def cycles(records: Sequence[Record], max_payload: int, trace: str = "") -> byte
     ``Plantbus-Type`` header and ``trace``; records without a device are left out."""
     head = _HEAD + (b"traceparent: %s\r\n" % trace.encode() if trace else b"") + b"\r\n"
     by_device: dict[bytes, list[bytes]] = {}
+    # a cycle is one device's: its list is looked up once, not per sample; the samples
+    # of records without a device go to a list that is never sent
+    last, into = b"", list[bytes]()
     for _, payload in records:
         if payload[:1] != b"\x0a":  # not a sample's message (a test's stand-in)
             continue
-        size, at = _varint_at(payload, 1)
-        end = at + size
-        if end < len(payload):
-            by_device.setdefault(payload[end:], []).append(payload[:end])
+        size = payload[1]
+        if size < 0x80:  # the usual one-byte length, read without a call
+            end = 2 + size
+        else:
+            size, end = _varint_at(payload, 1)
+            end += size
+        device = payload[end:]
+        if device != last:
+            last, into = device, by_device.setdefault(device, []) if device else []
+        into.append(payload[:end])
     out: list[bytes] = []
     for device, samples in by_device.items():
         subject = _cycle_subject(device)

@@ -167,3 +167,13 @@ def test_a_cycle_over_the_servers_limit_is_split_in_order_and_a_huge_sample_refu
 
 def test_records_without_a_device_have_no_cycle_subject() -> None:
     assert cycles(_records("", 3, 1), max_payload=1_000) == b""
+
+
+def test_a_sample_of_more_than_127_bytes_is_carried_whole() -> None:
+    received = timestamp(1_700_000_000.25).SerializeToString()
+    long = TagCodec(PATH, "", "plc", "e").record(
+        None, Quality.BAD, "x" * 300, 1, timestamps(received, received)
+    )
+    ((_, _, payload),) = _messages(cycles([*_records("plc", 2, 1), long], max_payload=10_000))
+    samples = telemetry_pb2.TagSampleBatch.FromString(payload).samples
+    assert [s.quality_reason for s in samples] == ["", "", "x" * 300]
