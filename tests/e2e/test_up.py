@@ -74,7 +74,9 @@ def hub(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
 
 
 @pytest.mark.slow
-def test_up_status_and_clean_stop(hub: tuple[subprocess.Popen[str], Path]) -> None:
+def test_up_status_a_second_hub_refused_and_clean_stop(
+    hub: tuple[subprocess.Popen[str], Path],
+) -> None:
     proc, data_dir = hub
     started = time.monotonic()
     runtime = wait_for_file(data_dir / "runtime.json", proc, UP_TIMEOUT_S)
@@ -122,6 +124,12 @@ def test_up_status_and_clean_stop(hub: tuple[subprocess.Popen[str], Path]) -> No
 
     check_scripting(data_dir)
 
+    # a second hub on the same data dir while this one runs
+    second = plantbus("up", "--random-ports", data_dir=data_dir)
+    assert second.returncode != 0
+    assert "already running" in second.stderr
+    assert "Traceback" not in second.stderr
+
     proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 0
     _gone, alive = psutil.wait_procs(children, timeout=10)
@@ -166,15 +174,6 @@ def check_scripting(data_dir: Path) -> None:
     refused = plantbus("devices", "write", "m1-plc", "speed_setpoint", "1200", data_dir=data_dir)
     assert refused.returncode == 4, refused.stderr
     assert "PERMISSION_DENIED" in refused.stderr
-
-
-def test_second_hub_on_same_data_dir_is_refused(hub: tuple[subprocess.Popen[str], Path]) -> None:
-    proc, data_dir = hub
-    wait_for_file(data_dir / "runtime.json", proc, UP_TIMEOUT_S)
-    second = plantbus("up", "--random-ports", data_dir=data_dir)
-    assert second.returncode != 0
-    assert "already running" in second.stderr
-    assert "Traceback" not in second.stderr
 
 
 def test_status_without_hub_says_how_to_start_one(tmp_path: Path) -> None:
