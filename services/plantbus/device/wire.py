@@ -161,10 +161,15 @@ def headers(msg_id: str, trace: str = "") -> dict[str, str]:
     return out
 
 
+def _head(trace: str) -> bytes:
+    """The headers every message of a cycle shares, unterminated: its type and ``trace``."""
+    return _HEAD + (b"traceparent: %s\r\n" % trace.encode() if trace else b"")
+
+
 def frames(records: Sequence[Record], max_payload: int, trace: str = "") -> bytes:
     """NATS ``HPUB`` commands publishing ``records`` with the headers of :func:`headers`,
     what ``Client.publish`` would send one by one."""
-    head = _HEAD + (b"traceparent: %s\r\n" % trace.encode() if trace else b"") + b"Nats-Msg-Id: "
+    head = _head(trace) + b"Nats-Msg-Id: "
     out: list[bytes] = []
     for key, payload in records:
         if len(payload) > max_payload:
@@ -183,7 +188,7 @@ def cycles(records: Sequence[Record], max_payload: int, trace: str = "") -> byte
     subjects: per device one ``TagSampleBatch`` of its samples in their order (split in
     order over several messages when they would not fit ``max_payload``), with the
     ``Plantbus-Type`` header and ``trace``; records without a device are left out."""
-    head = _HEAD + (b"traceparent: %s\r\n" % trace.encode() if trace else b"") + b"\r\n"
+    head = _head(trace) + b"\r\n"
     by_device: dict[bytes, list[bytes]] = {}
     # a cycle is one device's: its list is looked up once, not per sample; the samples
     # of records without a device go to a list that is never sent
