@@ -31,7 +31,13 @@ _HEALTH = {
 async def _status(hub: Hub) -> dict[str, Any]:
     bus = await hub.connect()
     try:
-        beats = await read_heartbeats(bus)
+        try:
+            beats = await read_heartbeats(bus)
+        except nats.errors.Error as err:
+            raise click.ClickException(
+                f"NATS at {hub.nats_url} did not list the services' heartbeats ({err!r}); "
+                "it may be overloaded or restarting: try again"
+            ) from err
         kv = await config_kv(bus)
         try:
             entry = await kv.get(CURRENT_KEY)

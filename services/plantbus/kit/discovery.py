@@ -6,6 +6,8 @@ import asyncio
 import time
 from collections.abc import Collection
 
+import nats.errors
+
 from plantbus.kit.bus import Bus
 from plantbus.kit.heartbeat import read_heartbeats
 from plantbus.sdk.errors import DeviceUnavailable
@@ -21,11 +23,11 @@ async def _reachable(bus: Bus, serving_only: bool) -> dict[str, service_pb2.Serv
         if serving_only
         else (service_pb2.HEALTH_SERVING, service_pb2.HEALTH_NOT_SERVING)
     )
-    return {
-        hb.service: hb
-        for hb in await read_heartbeats(bus)
-        if hb.grpc_address and hb.health in wanted
-    }
+    try:
+        beats = await read_heartbeats(bus)
+    except nats.errors.Error:  # NATS slow or away: the caller looks again until its deadline
+        return {}
+    return {hb.service: hb for hb in beats if hb.grpc_address and hb.health in wanted}
 
 
 async def grpc_address(
@@ -43,7 +45,7 @@ async def find(
     gRPC address, token address and whether it takes TLS.
 
     Looks again for up to ``wait_s`` (a service starting beside this one, or a heartbeat
-    read that came back empty under load), then raises DeviceUnavailable. With
+    read that NATS did not answer under load), then raises DeviceUnavailable. With
     ``serving_only=False`` an instance that runs but reports itself degraded is taken too
     (the CLI asks a degraded service why).
     """

@@ -15,7 +15,6 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 
-import nats.errors
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
@@ -137,13 +136,15 @@ _LIVENESS: weakref.WeakKeyDictionary[Bus, Liveness] = weakref.WeakKeyDictionary(
 
 
 async def read_heartbeats(bus: Bus) -> list[service_pb2.ServiceHeartbeat]:
-    """Latest heartbeat of every live instance (see :class:`Liveness`)."""
+    """Latest heartbeat of every live instance (see :class:`Liveness`).
+
+    Raises ``nats.errors.Error`` when NATS does not answer: an empty list means that no
+    instance beats, which callers act on (a replica alone takes every scope, ``plantbus
+    status`` says nothing runs), so a read that failed must not look like one.
+    """
     liveness = _LIVENESS.setdefault(bus, Liveness())
     kv = await services_kv(bus)
-    try:
-        keys = await kv_keys.keys(kv)
-    except nats.errors.Error:  # NATS away or slow
-        return []
+    keys = await kv_keys.keys(kv)
     out = []
     for key in keys:
         try:
