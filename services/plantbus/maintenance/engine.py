@@ -87,6 +87,10 @@ class Engine:
         self.levels: dict[str, tuple[int, str]] = {}
         """Plan -> (epoch, level) last reported."""
         self.now = 0.0
+        self._components: dict[str, list[str]] = {}
+        """Machine -> its counted components (keys of ``usage``)."""
+        self._monitors: dict[str, list[_Monitored]] = {}
+        """Machine -> its monitored tags: a state sample visits its machine's alone."""
 
     def configure(self, config: PlantConfig, now: float) -> None:
         """Take a config version; counters, baselines and trends of what stays are kept."""
@@ -98,6 +102,9 @@ class Engine:
         wanted = {(m, MACHINE) for m in config.machine_paths()}
         wanted |= {(c.machine, c.name) for c in section.components}
         self.usage = {k: self.usage.get(k) or Usage(since=now) for k in sorted(wanted)}
+        self._components = {}
+        for machine, component in self.usage:
+            self._components.setdefault(machine, []).append(component)
         self.counters = {}
         for comp in section.components:
             if comp.cycles_tag:
@@ -112,6 +119,9 @@ class Engine:
                 continue
             acc = WindowAccumulator(mon.tag, mon.window_s, mon.states, mon.min_samples)
             self.monitored[mon.tag] = _Monitored(mon, mon.tag.rsplit("/", 1)[0], acc)
+        self._monitors = {}
+        for watched in self.monitored.values():
+            self._monitors.setdefault(watched.machine, []).append(watched)
         self.plans = {p.name: p for p in section.plans}
         self.trends = {
             p.name: self.trends[p.name]
@@ -120,6 +130,11 @@ class Engine:
             for p in section.plans
             if p.by == "condition"
         }
+
+    def wants(self, path: str) -> bool:
+        """Whether a sample of ``path`` can change anything: a state, counter or monitored
+        tag (at plant scale most tags are none, and need not be converted)."""
+        return path in self.state_codes or path in self.counters or path in self.monitored
 
     def sample(self, path: str, t: float, value: object, *, replay: bool = False) -> list[Event]:
         """One good sample of ``path`` with source time ``t`` (Unix seconds). ``replay``:
@@ -144,12 +159,11 @@ class Engine:
 
     def _state(self, machine: str, state: str, t: float, replay: bool) -> list[Event]:
         self.states[machine] = state
-        for (m, _), usage in self.usage.items():
-            if m == machine and not replay:
-                usage.observe_state(state, t)
+        for component in () if replay else self._components.get(machine, ()):
+            self.usage[(machine, component)].observe_state(state, t)
         out = []
-        for mon in self.monitored.values():
-            if mon.machine == machine and state not in mon.monitor.states:
+        for mon in self._monitors.get(machine, ()):
+            if state not in mon.monitor.states:
                 window = mon.windows.close()
                 if window is not None:
                     out += self._window(mon, window)

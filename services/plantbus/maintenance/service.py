@@ -185,15 +185,16 @@ class MaintenanceService(Service):
     async def _on_telemetry(self, subject: str, msg: Message, raw: Msg) -> None:
         if not isinstance(msg, telemetry_pb2.TagSampleBatch):
             return
+        wants = self.engine.wants
         for sample in msg.samples:
-            if sample.quality != telemetry_pb2.QUALITY_GOOD:
+            if sample.quality != telemetry_pb2.QUALITY_GOOD or not wants(sample.path):
                 continue
             value = codec.scalar(sample.value)
             t = sample.source_time.ToMicroseconds() / 1e6
             if self._held is not None:
                 self._held.append((sample.path, t, value))
-                continue
-            await self._publish(self.engine.sample(sample.path, t, value))
+            elif events := self.engine.sample(sample.path, t, value):
+                await self._publish(events)
 
     async def _replay(self) -> None:
         """History of the monitored tags and their state tags through the engine (usage
