@@ -1,10 +1,12 @@
-"""The plant of bench/plant_scale.py: 100 generated machines of 50 changing tags each, an
-OEE mapping and 10 alarm rules per machine, and a probe machine on a Modbus device served
-from the bench's process, whose state and temperature the bench flips (:class:`Probe`)."""
+"""The plant of bench/plant_scale.py: generated machines of 50 changing tags each (100
+machines in 10 lines by default, :data:`SIZES` for the larger plants), an OEE mapping and
+10 alarm rules per machine, and a probe machine on a Modbus device served from the
+bench's process, whose state and temperature the bench flips (:class:`Probe`)."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,8 @@ from plantbus.kit.bus import Bus
 from plantbus.sim.server import Access, simulated_device
 from plantbus.v1 import alerting_pb2, oee_pb2
 
-LINES, MACHINES, TAGS = 10, 10, 50
+TAGS = 50
+"""Of every generated machine."""
 RULES_PER_MACHINE = 10
 PROBE = "p/a/l0/probe"
 SHIFTS = [
@@ -25,9 +28,27 @@ SHIFTS = [
 ]
 
 
-def machines() -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class Size:
+    """How large the generated plant is."""
+
+    lines: int
+    machines: int
+    """Per line."""
+
+    @property
+    def tags(self) -> int:
+        return self.lines * self.machines * TAGS
+
+
+SIZES = {5_000: Size(10, 10), 50_000: Size(50, 20), 500_000: Size(500, 20)}
+"""The plants by their number of tags: 100, 1,000 and 10,000 machines."""
+SMALL = SIZES[5_000]
+
+
+def machines(size: Size = SMALL) -> list[tuple[str, str]]:
     """(line path, machine name) of every generated machine."""
-    return [(f"p/a/l{line}", f"m{m}") for line in range(LINES) for m in range(MACHINES)]
+    return [(f"p/a/l{line}", f"m{m}") for line in range(size.lines) for m in range(size.machines)]
 
 
 def _tags() -> list[dict[str, Any]]:
@@ -39,7 +60,7 @@ def _tags() -> list[dict[str, Any]]:
     ]
 
 
-def _devices(interval_s: float, probe_port: int) -> list[dict[str, Any]]:
+def _devices(size: Size, interval_s: float, probe_port: int) -> list[dict[str, Any]]:
     """One memory device per machine, polled every ``interval_s``, and the probe's."""
     devices: list[dict[str, Any]] = [
         {
@@ -51,7 +72,7 @@ def _devices(interval_s: float, probe_port: int) -> list[dict[str, Any]]:
             "settings": {"changing": True},
             "tags": _tags(),
         }
-        for line, m in machines()
+        for line, m in machines(size)
     ]
     probe_tags = [
         {"name": "state", "address": "holding:0", "data_type": "uint16"},
@@ -70,7 +91,7 @@ def _devices(interval_s: float, probe_port: int) -> list[dict[str, Any]]:
     return devices
 
 
-def _oee() -> list[dict[str, Any]]:
+def _oee(size: Size) -> list[dict[str, Any]]:
     """Every machine's OEE mapping, the probe's included."""
     oee: list[dict[str, Any]] = [
         {
@@ -84,14 +105,14 @@ def _oee() -> list[dict[str, Any]]:
             "counter_mode": "cumulative",
             "ideal_cycle_time_s": 1.0,
         }
-        for line, m in machines()
+        for line, m in machines(size)
     ]
     probe_states = [{"value": 1, "state": "running"}, {"value": 2, "state": "stopped"}]
     oee.append({"machine": PROBE, "state_tag": "state", "states": probe_states})
     return oee
 
 
-def _rules() -> list[dict[str, Any]]:
+def _rules(size: Size) -> list[dict[str, Any]]:
     """Limits the machines' values never reach (every sample judged, none raises), and
     the probe's, which its hot temperature raises."""
     rules: list[dict[str, Any]] = [
@@ -103,7 +124,7 @@ def _rules() -> list[dict[str, Any]]:
             "limit": 1e12,
             "priority": "low",
         }
-        for line, m in machines()
+        for line, m in machines(size)
         for i in range(RULES_PER_MACHINE)
     ]
     rules.append(
@@ -112,17 +133,17 @@ def _rules() -> list[dict[str, Any]]:
     return rules
 
 
-def plant_files(interval_s: float, probe_port: int) -> dict[str, Any]:
+def plant_files(size: Size, interval_s: float, probe_port: int) -> dict[str, Any]:
     """The plant config, one document per file as ``plantbus config apply`` reads it."""
     lines: list[dict[str, Any]] = [
-        {"name": f"l{line}", "machines": [{"name": f"m{m}"} for m in range(MACHINES)]}
-        for line in range(LINES)
+        {"name": f"l{line}", "machines": [{"name": f"m{m}"} for m in range(size.machines)]}
+        for line in range(size.lines)
     ]
     lines[0]["machines"].append({"name": "probe"})
     calendar = {
         "name": "day",
         "timezone": "UTC",
-        "lines": [f"p/a/l{line}" for line in range(LINES)],
+        "lines": [f"p/a/l{line}" for line in range(size.lines)],
         "shifts": SHIFTS,
     }
     return {
@@ -131,15 +152,15 @@ def plant_files(interval_s: float, probe_port: int) -> dict[str, Any]:
             "roles": [{"name": "admin", "permissions": ["config.apply"]}],
             "users": [{"name": "admin", "roles": ["admin"]}],
         },
-        "devices.yaml": {"devices": _devices(interval_s, probe_port)},
-        "oee.yaml": {"oee": _oee(), "shift_calendars": [calendar]},
-        "alerts.yaml": {"alert_rules": _rules()},
+        "devices.yaml": {"devices": _devices(size, interval_s, probe_port)},
+        "oee.yaml": {"oee": _oee(size), "shift_calendars": [calendar]},
+        "alerts.yaml": {"alert_rules": _rules(size)},
     }
 
 
-def write_plant(directory: Path, interval_s: float, probe_port: int) -> Path:
+def write_plant(directory: Path, size: Size, interval_s: float, probe_port: int) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    for name, document in plant_files(interval_s, probe_port).items():
+    for name, document in plant_files(size, interval_s, probe_port).items():
         (directory / name).write_text(yaml.safe_dump(document, sort_keys=False))
     return directory
 

@@ -5,14 +5,17 @@ The plant: 100 machines in 10 lines, each machine one memory-driver device of 50
 changing tags (5,000 tags: the protocol's cost is left to the protocol benchmarks), an
 OEE mapping on every machine (state, cumulative parts counter), 1,000 alarm rules (10 per
 machine, limits the values never reach, so every sample is judged and none floods).
+``--tags 50000`` (1,000 machines in 50 lines) and ``--tags 500000`` (10,000 machines in
+500 lines) run the same plant larger, from a slower first step, for the cost curve.
 Beside it a probe machine on a Modbus device served from this process, whose state and
 temperature the bench flips: the lag from a flipped sample's source time to the OEE
 snapshot showing the new state and to the alarm it raises, as this process receives
 them.
 
 Each step applies the plant with a shorter poll interval (every 4 s, 2 s, then 1 Hz,
-2 Hz, 4 Hz, 10 Hz: 1,250 to 50,000 samples/s offered), waits for it to settle and
-measures: samples stored in PLANTBUS_TELEMETRY per second, the probe lags, CPU of every
+2 Hz, 4 Hz, 10 Hz: 1,250 to 50,000 samples/s offered; :data:`INTERVALS` for the larger
+plants), waits for it to settle (every device polled once with it) and measures over at
+least three polls: samples stored in PLANTBUS_TELEMETRY per second, the probe lags, CPU of every
 hub process (nats-server included) per 1,000 samples stored, RSS per service. The knee
 is the last step that kept up: stored >= 90% of offered, lag p99 under a second and its
 median not growing from the step's first half to its second. Stepping stops after the
@@ -29,6 +32,7 @@ alerting) during every step's measurement, as ``<dir>/<service>-<interval>.txt``
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -47,14 +51,19 @@ from pymodbus.server import ModbusTcpServer
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _hub import cpu_seconds, percentile, started
-from _scale_plant import TAGS, Probe, machines, write_plant
+from _scale_plant import SIZES, Probe, Size, write_plant
 
 from plantbus.kit import streams
 from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
 
-INTERVALS = (4.0, 2.0, 1.0, 0.5, 0.25, 0.1)
+INTERVALS = {
+    5_000: (4.0, 2.0, 1.0, 0.5, 0.25, 0.1),
+    50_000: (10.0, 5.0, 2.0, 1.0, 0.5),
+    500_000: (100.0, 50.0, 20.0, 10.0),
+}
+"""The poll intervals stepped through, by plant size: 1,250-5,000 samples/s first."""
 SETTLE_S = 5.0
 MEASURE_S = 12.0
 FLIP_S = 0.8
@@ -100,7 +109,9 @@ def hub_processes(up: subprocess.Popen[bytes], nats: NatsServer) -> dict[int, st
     return out
 
 
-def profile(pids: dict[int, str], interval: float) -> list[subprocess.Popen[bytes]]:
+def profile(
+    pids: dict[int, str], interval: float, measure_s: float
+) -> list[subprocess.Popen[bytes]]:
     """py-spy recorders of the profiled services for one measurement (none unless
     PLANT_SCALE_PROFILE names a directory)."""
     if not PROFILE_DIR:
@@ -111,7 +122,7 @@ def profile(pids: dict[int, str], interval: float) -> list[subprocess.Popen[byte
         if name in PROFILED:
             out = Path(PROFILE_DIR) / f"{name}-{interval}.txt"
             command = ["py-spy", "record", "--nonblocking", "-r", "50", "-f", "raw"]
-            command += ["-d", str(int(MEASURE_S)), "-o", str(out), "-p", str(pid)]
+            command += ["-d", str(int(measure_s)), "-o", str(out), "-p", str(pid)]
             recorders.append(
                 subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             )
@@ -133,7 +144,9 @@ def apply(data_dir: Path, directory: Path) -> None:
 
 
 async def stored(bus: Bus) -> int:
-    return int((await bus.js.stream_info(streams.TELEMETRY.name)).state.messages)
+    """Samples the telemetry stream has stored so far (its last sequence: the count of
+    messages it holds stops growing once its limits discard the oldest)."""
+    return int((await bus.js.stream_info(streams.TELEMETRY.name)).state.last_seq)
 
 
 @dataclass(frozen=True)
@@ -144,19 +157,21 @@ class Hub:
     nats: NatsServer
     data_dir: Path
     probe_port: int
+    size: Size
 
 
 async def step(bus: Bus, hub: Hub, probe: Probe, interval: float) -> Step:
-    plant = write_plant(hub.data_dir / f"plant-{interval}", interval, hub.probe_port)
+    plant = write_plant(hub.data_dir / f"plant-{interval}", hub.size, interval, hub.probe_port)
     apply(hub.data_dir, plant)
-    result = Step(offered=len(machines()) * TAGS / interval)
-    await asyncio.sleep(SETTLE_S)
+    result = Step(offered=hub.size.tags / interval)
+    await asyncio.sleep(max(SETTLE_S, interval + 1))  # every device polled once anew
     pids = hub_processes(hub.up, hub.nats)
     count, started = await stored(bus), time.time()
     cpu = {name: cpu_seconds([pid]) for pid, name in pids.items()}
-    profilers = profile(pids, interval)
+    measure_s = max(MEASURE_S, 3 * interval)
+    profilers = profile(pids, interval, measure_s)
     rss: dict[str, float] = {}
-    while time.time() < started + MEASURE_S:
+    while time.time() < started + measure_s:
         probe.flip()
         for pid, name in pids.items():
             try:
@@ -203,18 +218,25 @@ def bus_server(data_dir: Path) -> NatsServer:
     return NatsServer(store_dir=data_dir / "nats", config_file=config).start()
 
 
-def start_hub(data_dir: Path, config: Path, nats_url: str) -> subprocess.Popen[bytes]:
+def start_hub(data_dir: Path, config: Path, nats_url: str, size: Size) -> subprocess.Popen[bytes]:
+    ready_s = 180 + size.tags // 1_000  # every service validates the first config
     args = ["up", "--random-ports", "--no-sim", "--config", str(config), "--nats-url", nats_url]
     up = subprocess.Popen(
-        [*CLI, *args, "--data-dir", str(data_dir), "--ready-timeout", "180"],
+        [*CLI, *args, "--data-dir", str(data_dir), "--ready-timeout", str(ready_s)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    started(up, data_dir, timeout_s=240, poll_s=0.5)
+    started(up, data_dir, timeout_s=ready_s + 60, poll_s=0.5)
     return up
 
 
 async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tags", type=int, choices=sorted(SIZES), default=5_000)
+    tags = parser.parse_args().tags
+    size = SIZES[tags]
+    if tags >= 500_000:  # its config, 41 MB, is over gRPC's default limit for `config apply`
+        os.environ.setdefault("PLANTBUS_GRPC_MAX_MESSAGE_BYTES", str(128 * 2**20))
     probe = Probe()
     server = ModbusTcpServer([probe.device()], address=("127.0.0.1", 0))
     await server.serve_forever(background=True)
@@ -223,13 +245,14 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         nats = bus_server(data_dir)
-        first = write_plant(data_dir / "plant-first", INTERVALS[0], port)
-        up = await asyncio.to_thread(start_hub, data_dir, first, nats.url)
+        first = write_plant(data_dir / "plant-first", size, INTERVALS[tags][0], port)
+        up = await asyncio.to_thread(start_hub, data_dir, first, nats.url, size)
         try:
             bus = await connect(NatsSettings(url=nats.url, name="bench-plant"))
             await probe.watch(bus)
-            for interval in INTERVALS:
-                steps.append(await step(bus, Hub(up, nats, data_dir, port), probe, interval))
+            hub = Hub(up, nats, data_dir, port, size)
+            for interval in INTERVALS[tags]:
+                steps.append(await step(bus, hub, probe, interval))
                 if not steps[-1].kept_up:
                     break
             await bus.close()
@@ -246,7 +269,7 @@ async def main() -> None:
             if name not in {"up", "nats-server"}:
                 services[name] = max(services.get(name, 0.0), mb)
     figures: dict[str, Any] = {
-        "plant_tags": len(machines()) * TAGS,
+        "plant_tags": size.tags,
         "plant_samples_per_s": round(knee.stored),
         "plant_cpu_ms_per_1k_samples": round(knee.cpu_ms_per_1k, 2),
         "plant_lag_p99_ms": round(max(knee.oee_p99, knee.alarm_p99), 1),
