@@ -22,6 +22,9 @@ with PostgreSQL), trend_24h_p50_ms, trend_24h_p99_ms (500 buckets of 172.8 s, fr
 the raw samples), trend_24h_3m_p50_ms, trend_24h_3m_p99_ms (480 buckets of 3 minutes, from
 the minute rollups), trend_7d_p50_ms, trend_7d_p99_ms (20-minute buckets from the minute
 rollups), historian_bytes_per_sample.
+
+``--feed``: the historian service's CPU per 1,000 samples from a backlog and from a live
+feed instead (bench/historian_feed.py says how).
 """
 
 from __future__ import annotations
@@ -282,4 +285,9 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if sys.argv[1:] == ["--feed"]:
+        import historian_feed
+
+        print(json.dumps(asyncio.run(historian_feed.main())))
+    else:
+        asyncio.run(main())
