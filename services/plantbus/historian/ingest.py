@@ -17,7 +17,7 @@ import nats.errors
 from nats.aio.msg import Msg
 
 from plantbus.historian.batch import Pending
-from plantbus.historian.consumer import StreamReader
+from plantbus.historian.consumer import StreamReader, position
 from plantbus.historian.retention import cutoffs
 from plantbus.kit import streams
 from plantbus.kit import telemetry as otel
@@ -83,24 +83,25 @@ class Ingest:
     def _pending(self, fetched: Fetched, marks: dict[str, int]) -> Pending:
         pending = Pending(dict(marks))
         not_before = cutoffs(self.service.section.retention, _now_us()).samples_us
+        keep = self.service.keep
         for reader, msgs in fetched:
+            if reader.spec is streams.TELEMETRY:
+                add = pending.add_telemetry
+                for msg in msgs:
+                    add(reader.stream, position(msg.reply)[0], msg.data, keep, not_before)
+                continue
             for msg in msgs:
                 meta = msg.metadata
-                if reader.spec is streams.TELEMETRY:
-                    pending.add_telemetry(
-                        reader.stream, meta.sequence.stream, msg.data, self.service.keep, not_before
-                    )
-                else:
-                    pending.add_event(
-                        reader.stream,
-                        meta.sequence.stream,
-                        msg.subject,
-                        msg.data,
-                        msg.headers,
-                        int(meta.timestamp.timestamp() * 1e6),
-                        self.service.lines,
-                        self.service.snapshots,
-                    )
+                pending.add_event(
+                    reader.stream,
+                    meta.sequence.stream,
+                    msg.subject,
+                    msg.data,
+                    msg.headers,
+                    int(meta.timestamp.timestamp() * 1e6),
+                    self.service.lines,
+                    self.service.snapshots,
+                )
         return pending
 
     async def _write(self) -> None:
@@ -138,7 +139,7 @@ class Ingest:
         for reader in self.service.readers:
             reader.committed = pending.marks.get(reader.stream, reader.committed)
         for reader, msgs in fetched:
-            reader.lag = msgs[-1].metadata.num_pending
+            reader.lag = position(msgs[-1].reply)[1]
             try:
                 await msgs[-1].ack()
             except nats.errors.Error as err:  # a lost ack costs a skipped redelivery
