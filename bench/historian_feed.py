@@ -17,6 +17,8 @@ has acknowledged (it acknowledges only what it committed).
 
 Prints JSON: historian_cpu_ms_per_1k_backlog, historian_cpu_ms_per_1k_live,
 historian_live_samples_per_s, historian_live_lag_p50_ms, historian_live_lag_p99_ms,
+historian_live_event_loop_share (of that CPU, the event loop's thread's: NATS, decoding,
+rows; the rest is the store's writing thread),
 historian_feed_load_avg (the machine's 1-minute load average at the end: the run's
 context, as every CPU figure here is per sample, not per second).
 """
@@ -36,6 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import psutil
 from _hub import cpu_seconds, nats_server, percentile
 from nats.js.errors import NotFoundError
 
@@ -163,18 +166,18 @@ async def live(bus: Bus, plant: Plant, pid: int) -> dict[str, float]:
     poller = asyncio.create_task(poll())
     period = TAGS / RATE
     start = next_at = time.monotonic()
-    window: tuple[float, int, float] | None = None
+    window: tuple[float, int, float, float] | None = None
     while next_at < start + SETTLE_S + LIVE_S:
         await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         if window is None and next_at >= start + SETTLE_S:
-            window = (time.monotonic(), await acked(bus), cpu_seconds([pid]))
+            window = (time.monotonic(), await acked(bus), cpu_seconds([pid]), main_cpu(pid))
         await write(bus.nc, plant.next_cycle())
         seq += TAGS
         sent.append((seq, time.monotonic()))
         next_at += period
     assert window is not None
-    began, first, cpu0 = window
-    ended, last, cpu1 = time.monotonic(), await acked(bus), cpu_seconds([pid])
+    began, first, cpu0, main0 = window
+    ended, last, cpu1, main1 = time.monotonic(), await acked(bus), cpu_seconds([pid]), main_cpu(pid)
     await until_acked(bus, seq, 30.0)
     stop.set()
     await poller
@@ -182,10 +185,17 @@ async def live(bus: Bus, plant: Plant, pid: int) -> dict[str, float]:
     lags = _lags(sent, acks, began)
     return {
         "historian_cpu_ms_per_1k_live": round((cpu1 - cpu0) * 1e6 / max(stored, 1), 1),
+        "historian_live_event_loop_share": round((main1 - main0) / max(cpu1 - cpu0, 1e-9), 2),
         "historian_live_samples_per_s": round(stored / (ended - began)),
         "historian_live_lag_p50_ms": round(percentile(lags, 50), 1),
         "historian_live_lag_p99_ms": round(percentile(lags, 99), 1),
     }
+
+
+def main_cpu(pid: int) -> float:
+    """CPU seconds of the event loop's thread of ``pid`` (the rest is the store's threads)."""
+    thread = next(t for t in psutil.Process(pid).threads() if t.id == pid)
+    return float(thread.user_time + thread.system_time)
 
 
 def _lags(

@@ -7,7 +7,8 @@ new store), so acknowledgements only save redeliveries and a lost ack costs noth
 Fetching is done here rather than by nats-py's ``PullSubscription.fetch``, which costs a
 task, a timer and a uuid per message (about half the historian's CPU at thousands of
 samples a second): one pull request, its messages gathered by the inbox's callback into
-a list, the request ended by its batch filling or by the server's status message.
+a list, the request ended by its batch filling or by the server's status message when
+it expires.
 """
 
 from __future__ import annotations
@@ -122,23 +123,23 @@ class StreamReader:
         if self._done is not None and not self._done.done():
             self._done.set_result(None)
 
-    async def fetch(self, batch: int, timeout: float) -> list[Msg]:
-        """Up to ``batch`` messages: what the stream holds past the last fetch, else the
-        first ones to come within ``timeout``; [] when none came (or NATS is away: the
-        caller simply asks again). Messages of an earlier request that came late are
-        returned with the next."""
+    async def fetch(self, batch: int, wait_s: float) -> list[Msg]:
+        """Up to ``batch`` messages: as soon as the stream has ``batch`` for this consumer,
+        else what came within ``wait_s`` ([] when none did, or NATS is away: the caller
+        simply asks again). Waiting for a fuller batch while the feed is live keeps the
+        per-request and per-write cost off each sample. Messages of an earlier request
+        that came late are returned with the next."""
         if len(self._msgs) < batch:
             self._want = batch
             self._done = asyncio.get_running_loop().create_future()
-            request = {"batch": batch - len(self._msgs), "expires": int(timeout * 1e9)}
-            request["no_wait"] = True  # with expires: wait for the first, not for a full batch
+            request = {"batch": batch - len(self._msgs), "expires": int(wait_s * 1e9)}
             try:
                 await self.bus.nc.publish(
                     f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self.durable}",
                     json.dumps(request).encode(),
                     reply=self._inbox,
                 )
-                await asyncio.wait_for(self._done, timeout + _MARGIN_S)
+                await asyncio.wait_for(self._done, wait_s + _MARGIN_S)
             except (TimeoutError, nats.errors.Error):
                 pass
             finally:

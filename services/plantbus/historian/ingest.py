@@ -1,8 +1,10 @@
 """The historian's ingest on one open store: a fetcher per stream, one writer, retention.
 
-The fetchers put fetched batches on a short queue (a slow or failing store stops them);
-the writer gathers them up to the section's batch size or delay, decodes the next batch
-while the previous one is written, and writes one at a time, in order. A write that
+The fetchers put fetched batches on a short queue (a slow or failing store stops them):
+a fetch returns a full batch (``max_batch_messages``) as soon as its stream has one, else
+what came within ``max_batch_delay_s``, so a sample waits at most that long before the
+writer has it. The writer takes what is queued up to the batch size, decodes the next
+batch while the previous one is written, and writes one at a time, in order. A write that
 fails keeps its batch and is tried again with back-off (health says why); the messages
 are acknowledged only after their write.
 """
@@ -59,25 +61,19 @@ class Ingest:
 
     async def _fetch(self, reader: StreamReader) -> None:
         while True:
-            msgs = await reader.fetch(self.service.section.max_batch_messages, timeout=2.0)
+            section = self.service.section
+            msgs = await reader.fetch(section.max_batch_messages, section.max_batch_delay_s)
             if msgs:
                 await self.queue.put((reader, msgs))
 
     async def _gather(self) -> Fetched:
-        """Fetched batches until the section's batch size or delay is reached."""
+        """The next fetched batch and those queued behind it, up to the section's batch
+        size (each fetch already waited up to the section's delay for a fuller batch)."""
         got = [await self.queue.get()]
         count = len(got[0][1])
-        deadline = asyncio.get_running_loop().time() + self.service.section.max_batch_delay_s
-        while count < self.service.section.max_batch_messages:
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                break
-            try:
-                item = await asyncio.wait_for(self.queue.get(), remaining)
-            except TimeoutError:
-                break
-            got.append(item)
-            count += len(item[1])
+        while count < self.service.section.max_batch_messages and not self.queue.empty():
+            got.append(self.queue.get_nowait())
+            count += len(got[-1][1])
         return got
 
     def _pending(self, fetched: Fetched, marks: dict[str, int]) -> Pending:
