@@ -130,6 +130,9 @@ class StreamReader:
         per-request and per-write cost off each sample. Messages of an earlier request
         that came late are returned with the next."""
         if len(self._msgs) < batch:
+            if not self.bus.nc.is_connected:  # requests queued meanwhile would all run at once
+                await asyncio.sleep(wait_s)
+                return []
             self._want = batch
             self._done = asyncio.get_running_loop().create_future()
             request = {"batch": batch - len(self._msgs), "expires": int(wait_s * 1e9)}
@@ -150,6 +153,6 @@ class StreamReader:
     async def close(self) -> None:
         """Stop fetching; the durable consumer stays for the next open to replace."""
         if self._sub is not None:
-            with contextlib.suppress(nats.errors.Error):  # closed or draining: gone anyway
+            with contextlib.suppress(nats.errors.Error, ConnectionError):  # gone anyway
                 await self._sub.unsubscribe()  # type: ignore[attr-defined]
             self._sub = None
