@@ -7,8 +7,8 @@ new store), so acknowledgements only save redeliveries and a lost ack costs noth
 Fetching is done here rather than by nats-py's ``PullSubscription.fetch``, which costs a
 task, a timer and a uuid per message (about half the historian's CPU at thousands of
 samples a second): one pull request, its messages gathered by the inbox's callback into
-a list, the request ended by its batch filling or by the server's status message when
-it expires.
+a list; a request stays open across fetches until its batch is delivered or the
+server's status message says it expired.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 _ACK_WAIT_S = 600.0
 """Long: a write may wait for a full disk; the position makes redeliveries harmless."""
+_IDLE_S = 5.0
+"""How long one pull request lasts: an idle stream costs one request this often."""
 _MARGIN_S = 1.0
 """How long past its expiry a pull request is waited for (NATS away: none will come)."""
 
@@ -65,8 +67,13 @@ class StreamReader:
     _sub: object = field(default=None, repr=False)
     _inbox: str = field(default="", repr=False)
     _msgs: list[Msg] = field(default_factory=list, repr=False)
+    _first_at: float = field(default=0.0, repr=False)
+    """When the oldest message in ``_msgs`` came (event loop time)."""
+    _left: int = field(default=0, repr=False)
+    """Messages the open pull request may still deliver (0: none is open)."""
+    _open_until: float = field(default=0.0, repr=False)
     _want: int = field(default=0, repr=False)
-    _done: asyncio.Future[None] | None = field(default=None, repr=False)
+    _wake: asyncio.Future[None] | None = field(default=None, repr=False)
 
     @property
     def stream(self) -> str:
@@ -113,42 +120,70 @@ class StreamReader:
 
     async def _got(self, msg: Msg) -> None:
         """A message of a pull request, or the server's status that ends one (408 expired,
-        404 none left, 409 ...: a message without a reply subject)."""
+        409 ...: a message without a reply subject)."""
         if msg.reply:
+            if not self._msgs:
+                self._first_at = asyncio.get_running_loop().time()
             self._msgs.append(msg)
+            self._left -= 1
             if len(self._msgs) < self._want:
                 return
         elif msg.headers and msg.headers.get("Status") == "100":  # a heartbeat
             return
-        if self._done is not None and not self._done.done():
-            self._done.set_result(None)
+        else:
+            self._left = 0
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
 
     async def fetch(self, batch: int, wait_s: float) -> list[Msg]:
         """Up to ``batch`` messages: as soon as the stream has ``batch`` for this consumer,
-        else what came within ``wait_s`` ([] when none did, or NATS is away: the caller
-        simply asks again). Waiting for a fuller batch while the feed is live keeps the
-        per-request and per-write cost off each sample. Messages of an earlier request
-        that came late are returned with the next."""
-        if len(self._msgs) < batch:
-            if not self.bus.nc.is_connected:  # requests queued meanwhile would all run at once
-                await asyncio.sleep(wait_s)
-                return []
-            self._want = batch
-            self._done = asyncio.get_running_loop().create_future()
-            request = {"batch": batch - len(self._msgs), "expires": int(wait_s * 1e9)}
-            try:
-                await self.bus.nc.publish(
-                    f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self.durable}",
-                    json.dumps(request).encode(),
-                    reply=self._inbox,
-                )
-                await asyncio.wait_for(self._done, wait_s + _MARGIN_S)
-            except (TimeoutError, nats.errors.Error):
-                pass
-            finally:
-                self._done = None
+        else those that came within ``wait_s`` of the first; [] when none came within a
+        pull request's life (or NATS is away: the caller simply asks again). Waiting for a
+        fuller batch while the feed is live keeps the per-request and per-write cost off
+        each sample; one pull request stays open across fetches while it lasts."""
+        loop = asyncio.get_running_loop()
+        while len(self._msgs) < batch and self.bus.nc.is_connected:
+            now = loop.time()
+            if self._left <= 0 or now > self._open_until:
+                await self._request(batch - len(self._msgs), now)
+            limit = (self._first_at + wait_s if self._msgs else self._open_until) - now
+            if limit <= 0 or not await self._woken(batch if self._msgs else 1, limit):
+                if not self._msgs:
+                    self._left = 0  # expired without a word: lost with the connection
+                break
+            if not self._msgs:
+                break  # the request ended with nothing: the caller asks again
+            # else the first came: wait on for a fuller batch, until wait_s after it
+        if not self._msgs and not self.bus.nc.is_connected:
+            await asyncio.sleep(wait_s)  # requests sent meanwhile would all run at once
         msgs, self._msgs = self._msgs[:batch], self._msgs[batch:]
+        self._first_at = loop.time()
         return msgs
+
+    async def _request(self, count: int, now: float) -> None:
+        """A pull request for ``count`` messages, open for ``_IDLE_S``."""
+        self._left, self._open_until = count, now + _IDLE_S + _MARGIN_S
+        request = {"batch": count, "expires": int(_IDLE_S * 1e9)}
+        try:
+            await self.bus.nc.publish(
+                f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self.durable}",
+                json.dumps(request).encode(),
+                reply=self._inbox,
+            )
+        except nats.errors.Error:
+            self._left = 0
+
+    async def _woken(self, want: int, limit: float) -> bool:
+        """True when ``want`` messages are here or the request ended within ``limit``."""
+        self._want = want
+        self._wake = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(self._wake, limit)
+        except TimeoutError:
+            return False
+        finally:
+            self._wake = None
+        return True
 
     async def close(self) -> None:
         """Stop fetching; the durable consumer stays for the next open to replace."""

@@ -2,9 +2,10 @@
 
 The fetchers put fetched batches on a short queue (a slow or failing store stops them):
 a fetch returns a full batch (``max_batch_messages``) as soon as its stream has one, else
-what came within ``max_batch_delay_s``, so a sample waits at most that long before the
-writer has it. The writer takes what is queued up to the batch size, decodes the next
-batch while the previous one is written, and writes one at a time, in order. A write that
+what came within ``max_batch_delay_s`` of its first message, so a sample waits at most
+that long before the writer has it. The writer takes what is queued up to the batch
+size, decodes the next batch while the previous one is written (adding what queued up
+meanwhile), and writes one at a time, in order. A write that
 fails keeps its batch and is tried again with back-off (health says why); the messages
 are acknowledged only after their write.
 """
@@ -70,14 +71,17 @@ class Ingest:
         """The next fetched batch and those queued behind it, up to the section's batch
         size (each fetch already waited up to the section's delay for a fuller batch)."""
         got = [await self.queue.get()]
-        count = len(got[0][1])
+        return got + self._queued(len(got[0][1]))
+
+    def _queued(self, count: int) -> Fetched:
+        """What is queued now, while ``count`` messages leave room in a batch."""
+        got: Fetched = []
         while count < self.service.section.max_batch_messages and not self.queue.empty():
             got.append(self.queue.get_nowait())
             count += len(got[-1][1])
         return got
 
-    def _pending(self, fetched: Fetched, marks: dict[str, int]) -> Pending:
-        pending = Pending(dict(marks))
+    def _decode(self, pending: Pending, fetched: Fetched) -> None:
         not_before = cutoffs(self.service.section.retention, _now_us()).samples_us
         keep = self.service.keep
         for reader, msgs in fetched:
@@ -98,20 +102,25 @@ class Ingest:
                     self.service.lines,
                     self.service.snapshots,
                 )
-        return pending
 
     async def _write(self) -> None:
         """Decode the next batch while the previous one is written (sqlite3 and most
-        drivers leave the event loop free meanwhile); one write at a time, in order."""
+        drivers leave the event loop free meanwhile), and add to it what queued up
+        while that write took long (a slow or failing store: fewer, fuller writes to
+        catch up with); one write at a time, in order."""
         marks = {r.stream: r.committed for r in self.service.readers}
         writing: asyncio.Task[None] | None = None
         try:
             while True:
                 fetched = await self._gather()
-                pending = self._pending(fetched, marks)
-                marks = pending.marks
+                pending = Pending(dict(marks))
+                self._decode(pending, fetched)
                 if writing is not None:
                     await writing
+                    more = self._queued(pending.messages + pending.redelivered)
+                    self._decode(pending, more)
+                    fetched += more
+                marks = pending.marks
                 writing = asyncio.create_task(self._commit(pending, fetched))
         finally:
             if writing is not None:

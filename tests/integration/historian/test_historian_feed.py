@@ -56,7 +56,7 @@ async def test_a_fetch_waits_within_its_bound_for_a_fuller_batch(bus: Bus) -> No
         rest = await reader.fetch(1000, 0.5)
         seqs = [position(m.reply)[0] for m in got + rest]
         assert seqs == list(range(1, 31)), "in order, each once"
-        assert await reader.fetch(1000, 0.2) == [], "an idle stream: nothing, after the wait"
+        assert await reader.fetch(1000, 0.2) == [], "an idle stream: nothing, in time"
         # a full batch comes at once, however long the fetch may wait
         await publish_samples(bus, "s/a/l/m1/x", [T0 + i for i in range(20)])
         began = time.monotonic()
