@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from google.protobuf.message import Message
 
 from plantbus.historian.service import HistorianService
-from plantbus.kit import subjects
+from plantbus.kit import streams, subjects
 from plantbus.kit.bus import Bus
 from plantbus.kit.runner import Runner
 from plantbus.testing.waiting import wait_until
@@ -16,6 +16,7 @@ from plantbus.v1 import alerting_pb2, erp_pb2, oee_pb2, telemetry_pb2
 
 __all__ = [
     "EVENTS",
+    "assert_stored_once",
     "final_figures",
     "open_historian",
     "publish_events",
@@ -106,3 +107,17 @@ async def open_historian(runner: Runner) -> HistorianService:
     assert isinstance(service, HistorianService)
     await wait_until(lambda: service.store is not None and service.config_version == 1)
     return service
+
+
+async def assert_stored_once(
+    bus: Bus, service: HistorianService, path: str, times_us: Sequence[int], events: int
+) -> None:
+    """The store holds every sample of ``path`` at ``times_us`` and ``events`` events,
+    each once, and the telemetry and events streams' ends as its positions."""
+    assert service.store is not None
+    stored = await service.store.samples(path, 0, 2**62, 10_000)
+    assert [s.time_us for s in stored] == list(times_us)
+    assert len(await service.store.events([], "", 0, 2**62, 1000)) == events, "each event once"
+    for spec in (streams.TELEMETRY, streams.EVENTS):
+        last = (await bus.js.stream_info(spec.name)).state.last_seq
+        assert await service.store.position(spec.name) == last

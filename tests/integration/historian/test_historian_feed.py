@@ -22,7 +22,7 @@ from plantbus.kit.natsserver import NatsServer
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until
-from tests.historian import publish_events, publish_samples
+from tests.historian import assert_stored_once, publish_events, publish_samples
 
 MINUTE = 60_000_000
 T0 = (time.time_ns() // 1000 - 3600 * 10**6) // MINUTE * MINUTE
@@ -132,14 +132,7 @@ async def test_a_nats_restart_loses_and_doubles_nothing(
             await publish_samples(bus, "s/a/l/m1/temp", times[100:])
             await publish_events(bus, T0 + 1000)
             await wait_until(lambda: service.stored["messages"] == 310, timeout=30)
-            assert service.store is not None
-            stored = await service.store.samples("s/a/l/m1/temp", 0, 2**62, 1000)
-            assert [s.time_us for s in stored] == times
-            events = await service.store.events([], "", 0, 2**62, 100)
-            assert len(events) == 10, "each event once"
-            for spec in (streams.TELEMETRY, streams.EVENTS):
-                last = (await bus.js.stream_info(spec.name)).state.last_seq
-                assert await service.store.position(spec.name) == last
+            await assert_stored_once(bus, service, "s/a/l/m1/temp", times, 10)
             assert service.stored["messages"] == 310, "no redelivery stored again"
     finally:
         await bus.close()

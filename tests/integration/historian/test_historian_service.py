@@ -23,7 +23,14 @@ from plantbus.testing.harness import hosted, issue_token, operator_channel, toke
 from plantbus.testing.messages import collected
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import historian_pb2, historian_pb2_grpc, service_pb2
-from tests.historian import EVENTS, final_figures, publish_events, publish_finals, publish_samples
+from tests.historian import (
+    EVENTS,
+    assert_stored_once,
+    final_figures,
+    publish_events,
+    publish_finals,
+    publish_samples,
+)
 
 CONFIG: dict[str, Any] = {
     "sites": [
@@ -232,14 +239,7 @@ async def test_restart_resumes_after_the_committed_sequence(
     async with hosted([HistorianService], nats_url=nats_url, data_dir=tmp_path) as runner:
         service = historian(runner)
         await wait_until(lambda: service.stored["messages"] == 105)
-        assert service.store is not None
-        stored = await service.store.samples("s/a/l/m1/temp", 0, 2**62, 1000)
-        assert [s.time_us for s in stored] == times
-        events = await service.store.events([], "", 0, 2**62, 100)
-        assert len(events) == 10, "each event once"
-        for spec in (streams.TELEMETRY, streams.EVENTS):
-            last = (await bus.js.stream_info(spec.name)).state.last_seq
-            assert await service.store.position(spec.name) == last
+        await assert_stored_once(bus, service, "s/a/l/m1/temp", times, 10)
 
 
 async def test_reads_need_history_read_and_refusals_are_audited(
