@@ -72,6 +72,8 @@ class StreamReader:
     _left: int = field(default=0, repr=False)
     """Messages the open pull request may still deliver (0: none is open)."""
     _open_until: float = field(default=0.0, repr=False)
+    _ended: str = field(default="", repr=False)
+    """The status that ended the last pull request (408: expired)."""
     _want: int = field(default=0, repr=False)
     _wake: asyncio.Future[None] | None = field(default=None, repr=False)
 
@@ -126,12 +128,12 @@ class StreamReader:
                 self._first_at = asyncio.get_running_loop().time()
             self._msgs.append(msg)
             self._left -= 1
-            if len(self._msgs) < self._want:
+            if len(self._msgs) < self._want and self._left > 0:
                 return
         elif msg.headers and msg.headers.get("Status") == "100":  # a heartbeat
             return
         else:
-            self._left = 0
+            self._left, self._ended = 0, (msg.headers or {}).get("Status", "")
         if self._wake is not None and not self._wake.done():
             self._wake.set_result(None)
 
@@ -152,8 +154,11 @@ class StreamReader:
                     self._left = 0  # expired without a word: lost with the connection
                 break
             if not self._msgs:
-                break  # the request ended with nothing: the caller asks again
-            # else the first came: wait on for a fuller batch, until wait_s after it
+                if self._ended != "408":  # refused, not expired: not again at once
+                    log.debug("pull request on %s ended: %s", self.stream, self._ended)
+                    await asyncio.sleep(_MARGIN_S)
+                break  # the caller asks again
+            # else the first came (or the request was used up): on for a fuller batch
         if not self._msgs and not self.bus.nc.is_connected:
             await asyncio.sleep(wait_s)  # requests sent meanwhile would all run at once
         msgs, self._msgs = self._msgs[:batch], self._msgs[batch:]
