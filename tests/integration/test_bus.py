@@ -7,7 +7,6 @@ import asyncio
 import pytest
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
-from opentelemetry import trace
 
 from plantbus.kit import subjects
 from plantbus.kit import telemetry as otel
@@ -57,10 +56,10 @@ async def test_trace_context_crosses_nats(bus: Bus) -> None:
     seen: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
 
     async def handler(subject: str, msg: Message, raw: Msg) -> None:
-        span_ctx = trace.get_current_span().get_span_context()
-        await seen.put(
-            (raw.headers.get("traceparent", "") if raw.headers else "", span_ctx.trace_id)
-        )
+        carried: dict[str, str] = {}  # what the handler would publish carries on the trace
+        otel.inject(carried)
+        trace_id = int(carried.get("traceparent", "00-0-").split("-")[1], 16)
+        await seen.put((raw.headers.get("traceparent", "") if raw.headers else "", trace_id))
 
     await bus.subscribe("trace.test", handler)
     with otel.tracer("test").start_as_current_span("publisher") as span:

@@ -182,11 +182,14 @@ class Bus:
         handler: Callable[[str, Message, Msg], Awaitable[None]],
         queue: str = "",
     ) -> Subscription:
-        """Subscribe and hand each decoded message to ``handler`` inside its trace context.
+        """Subscribe and hand each decoded message to ``handler`` inside its trace context
+        (:class:`~plantbus.kit.telemetry.Consumption`: a span per trace context while
+        spans are exported; device cycles come at stream rates).
 
         A payload that cannot be decoded is logged with its subject and dropped; it
         never stops the subscription.
         """
+        consumption = otel.Consumption(f"receive {subject}")
 
         async def on_msg(raw: Msg) -> None:
             try:
@@ -195,7 +198,7 @@ class Bus:
                 self.counters.errors += 1
                 log.warning("dropped message on %s: %s", raw.subject, err)
                 return
-            with otel.consume_span(f"receive {subject}", raw.headers):
+            with consumption.handling(raw.headers):
                 await handler(raw.subject, decoded, raw)
 
         return await self.nc.subscribe(subject, queue=queue, cb=on_msg)
