@@ -17,10 +17,12 @@ loopback (:class:`plantbus.testing.cluster.NatsCluster`) in three ways:
 
 Each device sends its next cycle once the previous is acknowledged, as the publisher's
 per-device ack gate does. Modes and replicas (R1, R3) alternate within each round on the
-same servers; reported per mode and replicas: messages/s (medians) and the three
-servers' CPU-ms per 1,000 messages stored (``batch_<mode>_r<n>_*``), and per mode the R3
-over R1 rate ratio (median of the rounds'). ``batch_lost`` counts messages sent that the
-stream does not hold (must be 0).
+same servers; reported per mode and replicas (``batch_<mode>_r<n>_*``, medians):
+messages/s, the three servers' CPU-ms per 1,000 messages stored (counted until the
+followers are current), the stream leader's share of it, and this process's CPU-ms per
+1,000 sent; per mode the R3 over R1 rate ratio (median of the rounds'). ``batch_lost``
+counts messages sent that the stream does not hold (must be 0). The findings are in
+docs/benchmarks.md (issue #17).
 """
 
 from __future__ import annotations
@@ -175,6 +177,8 @@ class Round:
     """CPU milliseconds of the three nats-servers per 1,000 messages stored."""
     leader_ms_per_1k: float
     """Of those, the stream leader's."""
+    client_ms_per_1k: float
+    """CPU milliseconds of this process (framing, writing, acks) per 1,000 messages sent."""
     lost: int
 
 
@@ -196,9 +200,9 @@ async def one_round(
     pids = {node.name: node.server.process.pid for node in cluster.nodes if node.server.process}
     sent = sum(len(records) for cycles in data for records in cycles)
     before = {name: cpu_seconds([pid]) for name, pid in pids.items()}
-    started = time.perf_counter()
+    started, client = time.perf_counter(), time.process_time()
     await _publish(bus, FRAMERS[mode], data)
-    elapsed = time.perf_counter() - started
+    elapsed, client = time.perf_counter() - started, time.process_time() - client
     deadline = time.monotonic() + 30  # the followers' apply counts too
     while bus.settings.js_replicas > 1 and time.monotonic() < deadline:
         if await cluster.caught_up(bus, [streams.TELEMETRY.name]):
@@ -214,6 +218,7 @@ async def one_round(
         sent / elapsed,
         sum(cpu.values()) / stored * 1e6,
         cpu[leader.name] / stored * 1e6,
+        client / sent * 1e6,
         sent - stored,
     )
 
@@ -247,6 +252,9 @@ async def main() -> dict[str, float]:
         )
         out[f"batch_{mode}_r{n}_leader_cpu_ms_per_1k"] = round(
             median(r.leader_ms_per_1k for r in rounds), 2
+        )
+        out[f"batch_{mode}_r{n}_client_cpu_ms_per_1k"] = round(
+            median(r.client_ms_per_1k for r in rounds), 2
         )
     for mode in MODES:
         pairs = zip(figures[(mode, 1)], figures[(mode, 3)], strict=True)
