@@ -10,6 +10,13 @@ And the device service at plant scale, alone in its process (bench/_device_host.
 (bench/plant_scale.py's plant at its largest), every sample into PLANTBUS_TELEMETRY,
 with the RSS after its steps (``..._imported``, ``_config``, ``_running``).
 ``python bench/rss.py --device-only`` measures only that (15 s).
+
+And every service of ``plantbus up`` (``--no-sim``) at plant scale: ``rss_mb_<service>_idle``
+on an empty config, then ``rss_mb_<service>_50k_tags``, the peak over MEASURE_S after
+``plantbus config apply`` of bench/plant_scale.py's plant at 50,000 tags (1,000 machines,
+their OEE mappings, 10,000 alarm rules; polled every POLL_S) and ``plant_rss_mb_max``, the
+largest. ``--against TREE`` measures the same on another checkout (main's) in the same
+run (first), its keys prefixed ``against_``; ``--scale-only`` measures only this.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -31,7 +39,10 @@ from pydantic import SecretStr
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _hub import nats_server, started
+from _scale_plant import SIZES, Probe, write_plant
+from config_scale import applied, cli
 from modbus_scale import measure, plant
+from pymodbus.server import ModbusTcpServer
 
 from plantbus.kit import natsconfig, subjects
 from plantbus.kit.bus import NatsSettings
@@ -40,6 +51,9 @@ from plantbus.v1 import telemetry_pb2
 
 LOAD_S = 15.0
 TAGS = 1_000
+POLL_S = 10.0
+"""5,000 samples/s: about what the whole hub keeps up with on 2 cores (plant_scale)."""
+MEASURE_S = 30.0
 
 
 def start_hub(data_dir: Path, single: bool) -> tuple[subprocess.Popen[bytes], dict[str, object]]:
@@ -133,12 +147,92 @@ async def device_at_scale() -> dict[str, float]:
     return {"device_rss_mb_50k_tags": round(run.rss_mb, 1), **steps}
 
 
+def tree_env(tree: Path | None) -> dict[str, str]:
+    """This process's environment, with ``tree``'s services and plugins first on
+    PYTHONPATH (as /work/wt/env.sh puts a worktree's; None: unchanged)."""
+    env = dict(os.environ)
+    if tree is not None:
+        paths = [tree / "services", *sorted(p for p in (tree / "plugins").iterdir() if p.is_dir())]
+        env["PYTHONPATH"] = os.pathsep.join(map(str, paths))
+    return env
+
+
+def service_rss(up: subprocess.Popen[bytes]) -> dict[str, float]:
+    """RSS (MB) of each ``plantbus run <service>`` process of the hub ``up``."""
+    out: dict[str, float] = {}
+    for child in psutil.Process(up.pid).children(recursive=True):
+        try:
+            cmd = child.cmdline()
+            if "run" in cmd:
+                out[cmd[cmd.index("run") + 1]] = child.memory_info().rss / 2**20
+        except psutil.NoSuchProcess:
+            continue
+    return out
+
+
+def peaks(up: subprocess.Popen[bytes], seconds: float) -> dict[str, float]:
+    """Each service's largest RSS over ``seconds``, sampled every half second."""
+    out: dict[str, float] = {}
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for name, mb in service_rss(up).items():
+            out[name] = max(out.get(name, 0.0), mb)
+        time.sleep(0.5)
+    return out
+
+
+def start_idle(data: Path, config: Path, tree: Path | None) -> subprocess.Popen[bytes]:
+    """``plantbus up --no-sim`` of ``tree``'s code on ``config``, once it is ready."""
+    command = [sys.executable, "-m", "plantbus.cli", "up", "--random-ports", "--no-sim"]
+    command += ["--config", str(config), "--data-dir", str(data), "--ready-timeout", "300"]
+    env = tree_env(tree)
+    up = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started(up, data, timeout_s=300, poll_s=0.2)
+    return up
+
+
+async def hub_at_scale(tree: Path | None) -> dict[str, float]:
+    """Every service of ``plantbus up`` (``tree``'s code) idle, then at 50,000 tags."""
+    probe = Probe()
+    server = ModbusTcpServer([probe.device()], address=("127.0.0.1", 0))
+    await server.serve_forever(background=True)
+    port = int(server.transport.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+    with tempfile.TemporaryDirectory() as tmp:
+        data, empty = Path(tmp) / "hub", Path(tmp) / "empty"
+        empty.mkdir()
+        (empty / "plant.yaml").write_text("sites: []\n")
+        big = write_plant(Path(tmp) / "big", SIZES[50_000], POLL_S, port)
+        up = await asyncio.to_thread(start_idle, data, empty, tree)
+        try:
+            idle = await asyncio.to_thread(peaks, up, 5.0)
+            await asyncio.to_thread(cli, data, "config", "apply", str(big))
+            await asyncio.to_thread(applied, data, 2, timeout_s=300)
+            loaded = await asyncio.to_thread(peaks, up, MEASURE_S)
+        finally:
+            up.send_signal(signal.SIGINT)
+            up.wait(90)
+    await server.shutdown()  # type: ignore[no-untyped-call]
+    out = {f"rss_mb_{k}_idle": round(v, 1) for k, v in sorted(idle.items())}
+    out |= {f"rss_mb_{k}_50k_tags": round(v, 1) for k, v in sorted(loaded.items())}
+    out["plant_rss_mb_max"] = round(max(loaded.values(), default=0.0), 1)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--device-only", action="store_true", help="only device_rss_mb_50k_tags")
-    device_only = parser.parse_args().device_only
+    parser.add_argument("--scale-only", action="store_true", help="only the hub at 50,000 tags")
+    parser.add_argument("--against", type=Path, help="also measure this checkout (main's)")
+    args = parser.parse_args()
+    if args.scale_only or args.against:
+        out: dict[str, float] = {}
+        if args.against:
+            against = asyncio.run(hub_at_scale(args.against.resolve()))
+            out |= {f"against_{k}": v for k, v in against.items()}
+        print(json.dumps(asyncio.run(hub_at_scale(None)) | out))
+        return
     at_scale = asyncio.run(device_at_scale())
-    if device_only:
+    if args.device_only:
         print(json.dumps(at_scale))
         return
     per_service = hub_rss(single=False)
@@ -147,7 +241,7 @@ def main() -> None:
     out = {f"rss_mb_{k}": round(v, 1) for k, v in sorted(services.items())}
     out["max_service_rss_mb"] = round(max(services.values(), default=0.0), 1)
     out["single_process_rss_mb"] = round(single.get("all", 0.0), 1)
-    print(json.dumps(out | at_scale))
+    print(json.dumps(out | at_scale | asyncio.run(hub_at_scale(None))))
 
 
 if __name__ == "__main__":
