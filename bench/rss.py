@@ -12,7 +12,7 @@ with the RSS after its steps (``..._imported``, ``_config``, ``_running``).
 ``python bench/rss.py --device-only`` measures only that (15 s).
 
 And every service of ``plantbus up`` (``--no-sim``) at plant scale: ``rss_mb_<service>_idle``
-on an empty config, then ``rss_mb_<service>_50k_tags``, the peak over MEASURE_S after
+on an empty config, then ``rss_mb_<service>_50k_tags``, the peak over MEASURE_S from SETTLE_S after
 ``plantbus config apply`` of bench/plant_scale.py's plant at 50,000 tags (1,000 machines,
 their OEE mappings, 10,000 alarm rules; polled every POLL_S) and ``plant_rss_mb_max``, the
 largest. ``--against TREE`` measures the same on another checkout (main's) in the same
@@ -53,6 +53,9 @@ LOAD_S = 15.0
 TAGS = 1_000
 POLL_S = 10.0
 """5,000 samples/s: about what the whole hub keeps up with on 2 cores (plant_scale)."""
+SETTLE_S = 10.0
+"""From the device service applying the plant to the measurement: the first polls, and
+the apply's own transient, are over."""
 MEASURE_S = 30.0
 
 
@@ -207,6 +210,7 @@ async def hub_at_scale(tree: Path | None) -> dict[str, float]:
             idle = await asyncio.to_thread(peaks, up, 5.0)
             await asyncio.to_thread(cli, data, "config", "apply", str(big))
             await asyncio.to_thread(applied, data, 2, timeout_s=300)
+            await asyncio.sleep(SETTLE_S)
             loaded = await asyncio.to_thread(peaks, up, MEASURE_S)
         finally:
             up.send_signal(signal.SIGINT)

@@ -27,6 +27,7 @@ from plantbus.config.loader import (
     load_sources,
     read_sources,
 )
+from plantbus.governance import memory
 from plantbus.governance.cut import Cut
 from plantbus.governance.diff import sections_diff
 from plantbus.governance.store import ConfigStore, StoredVersion
@@ -136,6 +137,7 @@ class GovernanceService(Service):
             if result.issues:
                 raise ConfigInvalid(result.issues)
             self.ctx.log.info("bootstrapped config version %d from %s", result.version, bootstrap)
+            memory.release()  # what reading the file freed
         current, _ = await self.store.current()
         self.config_version = current.version if current else 0
 

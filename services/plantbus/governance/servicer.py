@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -12,6 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from plantbus.config.issues import ConfigIssue
 from plantbus.config.loader import Source
 from plantbus.governance.diff import to_yaml
+from plantbus.governance.memory import Release
 from plantbus.governance.store import VersionMeta
 from plantbus.kit import codec
 from plantbus.kit.heartbeat import read_heartbeats
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["GovernanceServicer"]
 
 Context: TypeAlias = grpc.aio.ServicerContext
+T = TypeVar("T")
 
 
 def _issues(issues: list[ConfigIssue]) -> list[governance_pb2.ConfigIssue]:
@@ -67,17 +70,28 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
 
     def __init__(self, service: GovernanceService) -> None:
         self.service = service
+        self._release = Release()
+
+    async def _released(self, work: Awaitable[T]) -> T:
+        """``work`` (it reads, dumps or diffs a whole config), then the memory it freed
+        handed back once the call has ended (:mod:`plantbus.governance.memory`)."""
+        try:
+            return await work
+        finally:
+            self._release.soon()
 
     async def ApplyConfig(
         self, request: governance_pb2.ApplyConfigRequest, context: Context
     ) -> governance_pb2.ApplyConfigResponse:
         who = await require("config.read" if request.dry_run else "config.apply", "plant config")
-        result = await self.service.apply(
-            [Source(f.name, f.content) for f in request.files],
-            author=who.name,
-            message=request.message,
-            dry_run=request.dry_run,
-            expected_version=request.expected_version,
+        result = await self._released(
+            self.service.apply(
+                [Source(f.name, f.content) for f in request.files],
+                author=who.name,
+                message=request.message,
+                dry_run=request.dry_run,
+                expected_version=request.expected_version,
+            )
         )
         return governance_pb2.ApplyConfigResponse(
             issues=_issues(result.issues),
@@ -90,11 +104,13 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
         self, request: governance_pb2.DiffConfigRequest, context: Context
     ) -> governance_pb2.DiffConfigResponse:
         who = await require("config.read", "plant config")
-        result = await self.service.apply(
-            [Source(f.name, f.content) for f in request.files],
-            author=who.name,
-            message="",
-            dry_run=True,
+        result = await self._released(
+            self.service.apply(
+                [Source(f.name, f.content) for f in request.files],
+                author=who.name,
+                message="",
+                dry_run=True,
+            )
         )
         return governance_pb2.DiffConfigResponse(
             issues=_issues(result.issues), diff=result.diff, running_version=result.previous
@@ -111,7 +127,9 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
             if running is None:
                 return governance_pb2.GetConfigResponse()
             stored = running
-        return governance_pb2.GetConfigResponse(meta=_meta(stored), yaml=to_yaml(stored.config))
+        reply = governance_pb2.GetConfigResponse(meta=_meta(stored), yaml=to_yaml(stored.config))
+        self._release.soon()  # the YAML of the whole config
+        return reply
 
     async def ListVersions(
         self, request: governance_pb2.ListVersionsRequest, context: Context
@@ -129,7 +147,9 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
         self, request: governance_pb2.RollbackConfigRequest, context: Context
     ) -> governance_pb2.RollbackConfigResponse:
         who = await require("config.rollback", "plant config")
-        result = await self.service.rollback(request.version, who.name, request.message)
+        result = await self._released(
+            self.service.rollback(request.version, who.name, request.message)
+        )
         return governance_pb2.RollbackConfigResponse(version=result.version, diff=result.diff)
 
     async def CheckPermission(

@@ -12,6 +12,7 @@ import grpc
 import pytest
 
 from plantbus.config import PlantConfig
+from plantbus.governance import memory
 from plantbus.governance.service import GovernanceService
 from plantbus.governance.store import ConfigStore
 from plantbus.kit.bus import Bus
@@ -210,3 +211,21 @@ async def test_live_change_reaches_a_running_service(governance) -> None:  # typ
         governance_pb2.ApplyConfigRequest(files=files(DEVICES.replace("plc1", "plc9")))
     )
     await wait_until(lambda: Follower.seen[-1] == (2, ["plc9"]), message="version 2 followed")
+
+
+async def test_reading_a_whole_config_hands_its_memory_back_after_the_call(  # type: ignore[no-untyped-def]
+    governance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, stub = governance
+    released: list[bool] = []
+    monkeypatch.setattr(memory, "release", lambda: released.append(True))
+    monkeypatch.setattr(memory, "RELEASE_AFTER_S", 0.01)
+    changed = files(DEVICES.replace("plc1", "plc9"))
+    await stub.DiffConfig(governance_pb2.DiffConfigRequest(files=changed))
+    await wait_until(lambda: len(released) == 1, message="released after the diff")
+    await stub.ApplyConfig(governance_pb2.ApplyConfigRequest(files=changed))
+    await wait_until(lambda: len(released) == 2, message="released after the apply")
+    await stub.RollbackConfig(governance_pb2.RollbackConfigRequest(version=1))
+    await wait_until(lambda: len(released) == 3, message="released after the rollback")
+    await stub.GetConfig(governance_pb2.GetConfigRequest())
+    await wait_until(lambda: len(released) == 4, message="released after showing it")
