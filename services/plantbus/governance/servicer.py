@@ -12,8 +12,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from plantbus.config.issues import ConfigIssue
 from plantbus.config.loader import Source
+from plantbus.governance import memory
 from plantbus.governance.diff import to_yaml
-from plantbus.governance.memory import Release
 from plantbus.governance.store import VersionMeta
 from plantbus.kit import codec
 from plantbus.kit.heartbeat import read_heartbeats
@@ -70,14 +70,16 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):  # type
 
     def __init__(self, service: GovernanceService) -> None:
         self.service = service
-        self._release = Release()
+        self._release = memory.Release()
 
     async def _released(self, work: Awaitable[T]) -> T:
         """``work`` (it reads, dumps or diffs a whole config), then the memory it freed
-        handed back once the call has ended (:mod:`plantbus.governance.memory`)."""
+        handed back, and again once the call has ended and its request is freed too
+        (:mod:`plantbus.governance.memory`)."""
         try:
             return await work
         finally:
+            memory.release()
             self._release.soon()
 
     async def ApplyConfig(

@@ -220,12 +220,12 @@ async def test_reading_a_whole_config_hands_its_memory_back_after_the_call(  # t
     released: list[bool] = []
     monkeypatch.setattr(memory, "release", lambda: released.append(True))
     monkeypatch.setattr(memory, "RELEASE_AFTER_S", 0.01)
-    changed = files(DEVICES.replace("plc1", "plc9"))
+    changed = files(DEVICES.replace("plc1", "plc9"))  # each: at its end and after the call
     await stub.DiffConfig(governance_pb2.DiffConfigRequest(files=changed))
-    await wait_until(lambda: len(released) == 1, message="released after the diff")
+    await wait_until(lambda: len(released) == 2, message="released after the diff")
     await stub.ApplyConfig(governance_pb2.ApplyConfigRequest(files=changed))
-    await wait_until(lambda: len(released) == 2, message="released after the apply")
+    await wait_until(lambda: len(released) == 4, message="released after the apply")
     await stub.RollbackConfig(governance_pb2.RollbackConfigRequest(version=1))
-    await wait_until(lambda: len(released) == 3, message="released after the rollback")
+    await wait_until(lambda: len(released) == 6, message="released after the rollback")
     await stub.GetConfig(governance_pb2.GetConfigRequest())
-    await wait_until(lambda: len(released) == 4, message="released after showing it")
+    await wait_until(lambda: len(released) == 7, message="released after showing it")
