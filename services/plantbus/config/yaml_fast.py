@@ -6,10 +6,12 @@ the document again with it."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any, Final
 
 import yaml
 
+from plantbus.config.yaml_lines import _TYPED_FIRST, NotPlain, PlainScalars, line_data
 from plantbus.config.yaml_reader import _LOADER, _MERGE, _NO_KEY, _STR, Limits, _Reader, _Refused
 
 __all__ = ["Scalars", "Unusual", "fast_data"]
@@ -21,9 +23,6 @@ _MAPPING_END = yaml.MappingEndEvent
 _SEQUENCE_END = yaml.SequenceEndEvent
 
 
-_TYPED_FIRST: Final = frozenset(k for k in _LOADER.yaml_implicit_resolvers if k)
-"""First characters of a plain scalar that may read as something else than text (a
-number, a boolean, null...): any other one is text without trying the resolver."""
 _ANY_FIRST: Final = None in _LOADER.yaml_implicit_resolvers or bool(_LOADER.yaml_path_resolvers)
 
 
@@ -39,6 +38,8 @@ class Scalars:
         self.reader = _Reader("", limits, [])
         self.plain: dict[str, str] = {}
         """The tag of a plain scalar, by its text."""
+        self.lines = PlainScalars()
+        """The line reader's, for the texts in its subset."""
 
     def tag(self, event: Any) -> str:
         """The tag of a plain scalar ``event``."""
@@ -54,8 +55,12 @@ class Scalars:
 def fast_data(text: str, limits: Limits, scalars: Scalars | None = None) -> Any:
     """The data of ``text`` without lines: plain scalars, lists and mappings only. Raises
     Unusual at anything that :class:`_Reader` would report or must locate (an alias, a
-    tag, a duplicate key, a ``${VAR}``, a second document, too deep), or yaml.YAMLError."""
+    tag, a duplicate key, a ``${VAR}``, a second document, too deep), or yaml.YAMLError.
+    A text in the plain subset of :mod:`plantbus.config.yaml_lines` is read line by line,
+    without the parser (four times faster)."""
     scalars = scalars or Scalars(limits)
+    with suppress(NotPlain):
+        return line_data(text, limits, scalars.lines)
     reader, plain_tag = scalars.reader, scalars.tag
     loader = reader.loader = _LOADER(text)
     check, get = loader.check_event, loader.get_event
