@@ -95,10 +95,13 @@ class PlainScalars:
         """A plain scalar inside a flow collection (no spaces around it)."""
         value = self._flow.get(text, _MISSING)
         if value is _MISSING:
-            if not _FLOW_PLAIN.fullmatch(text) or text.endswith(" "):
-                raise NotPlain
-            value = self._flow[text] = self._typed(text)
+            value = self._flow[text] = self._typed_flow(text)
         return value
+
+    def _typed_flow(self, text: str) -> Any:
+        if not _FLOW_PLAIN.fullmatch(text) or text.endswith(" "):
+            raise NotPlain
+        return self._typed(text)
 
     def pair(self, text: str) -> tuple[str, Any]:
         """``key: plain`` inside a flow mapping."""
@@ -107,7 +110,7 @@ class PlainScalars:
             name, colon, value = text.partition(": ")
             if not colon:
                 raise NotPlain
-            pair = self.pairs[text] = (self.key(name), self.flow(value))
+            pair = self.pairs[text] = (self.key(name), self._typed_flow(value))
         return pair
 
     def _typed(self, text: str) -> Any:
@@ -197,11 +200,12 @@ class _Rows:
                     raise NotPlain  # a scalar going on, or a line out of place
                 break  # the end of the list (one at its key's indentation, too)
             rest = body[2:]
-            if not rest or rest[0] == " ":
+            first = rest[:1]
+            if not first or first == " ":
                 raise NotPlain
-            entry = None if rest[0] in "{['\"" else _KEY.fullmatch(rest)
+            entry = None if first in "{['\"" else _KEY.fullmatch(rest)
             if entry is None:
-                out.append(self.value(rest, depth))
+                out.append(self.flow(rest, depth + 1) if first == "{" else self.value(rest, depth))
                 i += 1
             else:
                 value, i = self.mapping(i, indent + 2, depth + 1, entry)
@@ -243,7 +247,7 @@ class _Rows:
         """A value on its line: a scalar or a one-line flow collection."""
         first = text[0]
         if first in "{[":
-            return self.flow(text.rstrip(" "), depth + 1)
+            return self.flow(text, depth + 1)
         if first == "'":
             match = _SINGLE.fullmatch(text)
             if match is None:
@@ -258,15 +262,13 @@ class _Rows:
 
     def flow(self, text: str, depth: int) -> Any:
         """``{key: plain, ...}`` or ``[plain, ...]`` on one line, nothing nested."""
-        if depth > self.depth:
+        text = text.rstrip(" ")
+        if depth > self.depth or text[-1] != ("}" if text[0] == "{" else "]"):
             raise NotPlain
-        opening, body = text[0], text[1:-1].strip(" ")
-        if text[-1] != ("}" if opening == "{" else "]"):
-            raise NotPlain
+        body = text[1:-1].strip(" ")
         parts = body.split(", ") if body else []
-        flow = self.scalars.flow
-        if opening == "[":
-            return [flow(part) for part in parts]
+        if text[0] == "[":
+            return list(map(self.scalars.flow, parts))
         found = list(map(self.scalars.pairs.get, parts))  # the usual: all read before
         if None in found:
             read = self.scalars.pair
