@@ -32,8 +32,8 @@ _REFUSED: Final = re.compile(f"[^\n\x20-\x7e{_WIDE}]")
 _ASCII: Final = bytes([10, *range(0x20, 0x7F)])
 """The ASCII characters not refused."""
 _FIRST: Final = rf"(?:[A-Za-z0-9_.~+/();^$\\{_WIDE}]|-(?=[^ ]))"
-"""How a plain scalar may start here (not with an indicator: ``- ? : , [ ] {{ }} # & * ! |
-> ' " % @ `` or ``<`` ``=``)."""
+"""How a plain scalar may start here (not with an indicator: ``- ? : , [ ] { } # & * ! |
+> ' " % @ `` or ``<`` ``=``; ``-`` only before a character that is not a space)."""
 _BLOCK_PLAIN: Final = re.compile(f"{_FIRST}[ \x21-\x7e{_WIDE}]*")
 _FLOW_PLAIN: Final = re.compile(rf"{_FIRST}[- A-Za-z0-9_.~+/();^$\\={_WIDE}]*")
 _NAME: Final = r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,127}"
