@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from plantbus.config.issues import ConfigIssue
 from plantbus.config.loader import read_sources
+from plantbus.config.yaml_items import cut
 from plantbus.config.yaml_lines import NotPlain, PlainScalars, line_data
 from plantbus.config.yaml_reader import Limits, read_yaml
 from tests.big_plant import big_plant
@@ -149,7 +150,7 @@ def document(draw: st.DrawFn) -> str:
     return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\n\n"]))
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document())
 def test_generated_documents_read_as_safe_load_reads_them_or_are_given_up(text: str) -> None:
     check(text)
@@ -204,8 +205,12 @@ def test_nesting_deeper_than_the_limit_is_given_up() -> None:
 
 
 def test_a_generated_plant_is_read_line_by_line() -> None:
+    """Whole (validation) and item by item as governance cuts it (an apply)."""
     for source in big_plant(3, 20):
-        assert check(source.text), source.name
+        layout = cut(source.text)
+        items = [text for texts in layout.items.values() for text in texts]
+        for text in [source.text, layout.skeleton, *items]:
+            assert check(text), text
 
 
 def test_the_example_plant_reads_the_same_or_is_given_up() -> None:
