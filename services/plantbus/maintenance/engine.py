@@ -86,7 +86,6 @@ class Engine:
         self.trends: dict[str, _Trend] = {}
         self.levels: dict[str, tuple[int, str]] = {}
         """Plan -> (epoch, level) last reported."""
-        self.now = 0.0
         self._components: dict[str, list[str]] = {}
         """Machine -> its counted components (keys of ``usage``)."""
         self._monitors: dict[str, list[_Monitored]] = {}
@@ -140,7 +139,6 @@ class Engine:
         """One good sample of ``path`` with source time ``t`` (Unix seconds). ``replay``:
         history after a restart, whose usage the restored counters already hold."""
         out: list[Event] = []
-        self.now = max(self.now, t)
         codes = self.state_codes.get(path)
         if codes is not None:
             state = codes.get(_code(value))
@@ -262,7 +260,6 @@ class Engine:
 
     def tick(self, now: float) -> list[Event]:
         """Usage plans at ``now`` (running hours and calendar days move without samples)."""
-        self.now = max(self.now, now)
         out: list[Event] = []
         for plan in self.plans.values():
             if plan.by != "condition":
