@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import nats.errors
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
@@ -64,7 +65,7 @@ class StreamReader:
     """Messages that left the stream (retention) before the store held them."""
     lag: int = 0
     """Messages still in the stream after the last batch written."""
-    _sub: object = field(default=None, repr=False)
+    _sub: Subscription | None = field(default=None, repr=False)
     _inbox: str = field(default="", repr=False)
     _msgs: list[Msg] = field(default_factory=list, repr=False)
     _first_at: float = field(default=0.0, repr=False)
@@ -194,5 +195,5 @@ class StreamReader:
         """Stop fetching; the durable consumer stays for the next open to replace."""
         if self._sub is not None:
             with contextlib.suppress(nats.errors.Error, ConnectionError):  # gone anyway
-                await self._sub.unsubscribe()  # type: ignore[attr-defined]
+                await self._sub.unsubscribe()
             self._sub = None
