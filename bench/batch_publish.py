@@ -188,15 +188,15 @@ async def one_round(
     """A round into a fresh telemetry stream with the bus's replicas, allowing ``mode``."""
     js = bus.nc.jetstream(timeout=30)
     with contextlib.suppress(NotFoundError):
-        await js.delete_stream(streams.TELEMETRY.name)
+        await js.delete_stream(streams.CYCLES.name)
     config = replace(
-        streams.TELEMETRY.config(),
+        streams.CYCLES.config(),
         num_replicas=bus.settings.js_replicas,
         allow_atomic=mode == "atomic" or None,
         allow_batched=mode == "fast" or None,
     )
     await js.add_stream(config)
-    leader = await cluster.leader(bus, streams.TELEMETRY.name, timeout=30)
+    leader = await cluster.leader(bus, streams.CYCLES.name, timeout=30)
     pids = {node.name: node.server.process.pid for node in cluster.nodes if node.server.process}
     sent = sum(len(records) for cycles in data for records in cycles)
     before = {name: cpu_seconds([pid]) for name, pid in pids.items()}
@@ -205,10 +205,10 @@ async def one_round(
     elapsed, client = time.perf_counter() - started, time.process_time() - client
     deadline = time.monotonic() + 30  # the followers' apply counts too
     while bus.settings.js_replicas > 1 and time.monotonic() < deadline:
-        if await cluster.caught_up(bus, [streams.TELEMETRY.name]):
+        if await cluster.caught_up(bus, [streams.CYCLES.name]):
             break
         await asyncio.sleep(0.05)
-    stored = max(int((await js.stream_info(streams.TELEMETRY.name)).state.messages), 1)
+    stored = max(int((await js.stream_info(streams.CYCLES.name)).state.messages), 1)
     cpu = {name: cpu_seconds([pid]) - before[name] for name, pid in pids.items()}
     print(
         f"{mode} R{bus.settings.js_replicas}: {sent / elapsed:,.0f} msgs/s, leader {leader.name}",

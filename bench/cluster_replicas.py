@@ -63,12 +63,12 @@ async def round_at(bus: Bus, cluster: NatsCluster, data_dir: Path) -> Round:
     """A round into a fresh telemetry stream with the bus's replicas."""
     with contextlib.suppress(NotFoundError):  # the first round: no stream yet
         # a replicated stream's delete can take seconds on a loaded machine
-        await bus.nc.jetstream(timeout=30).delete_stream(streams.TELEMETRY.name)
+        await bus.nc.jetstream(timeout=30).delete_stream(streams.CYCLES.name)
     servers = [node.server.process.pid for node in cluster.nodes if node.server.process]
     cpu = cpu_seconds(servers)
     rate, pipeline_s, lost = await device_round(bus, data_dir)
     cpu = cpu_seconds(servers) - cpu
-    info = await bus.js.stream_info(streams.TELEMETRY.name)
+    info = await bus.js.stream_info(streams.CYCLES.name)
     assert info.config.num_replicas == bus.settings.js_replicas, info.config
     leader = info.cluster.leader if info.cluster else "?"
     port = bus.nc.connected_url.port if bus.nc.connected_url else None

@@ -80,7 +80,7 @@ async def stored(bus: Bus) -> int:
     accepted a little later)."""
     count = -1
     while True:
-        now = int((await bus.js.stream_info(streams.TELEMETRY.name)).state.messages)
+        now = int((await bus.js.stream_info(streams.CYCLES.name)).state.messages)
         if now == count:
             return count
         count = now

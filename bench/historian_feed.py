@@ -114,7 +114,7 @@ def _timestamp(ns: int) -> bytes:
 async def acked(bus: Bus) -> int:
     """The last stream sequence the historian acknowledged (0 before its consumer)."""
     try:
-        info = await bus.js.consumer_info(streams.TELEMETRY.name, DURABLE)
+        info = await bus.js.consumer_info(streams.CYCLES.name, DURABLE)
     except NotFoundError:
         return 0
     return int(info.ack_floor.stream_seq)
@@ -145,7 +145,7 @@ async def backlog(bus: Bus, plant: Plant, host: subprocess.Popen[str]) -> float:
 
 async def until_stream(bus: Bus, count: int) -> None:
     async def holds() -> bool:
-        return (await bus.js.stream_info(streams.TELEMETRY.name)).state.messages >= count
+        return (await bus.js.stream_info(streams.CYCLES.name)).state.messages >= count
 
     held: bool = await wait_until(holds, 60.0, POLL_S, f"the stream holding {count}")
     assert held
@@ -227,7 +227,7 @@ def start_host(nats_url: str, data_dir: Path) -> subprocess.Popen[str]:
 async def main() -> dict[str, Any]:
     with nats_server() as (server, tmp):
         bus = await connect(NatsSettings(url=server.url, name="bench-feed"))
-        await streams.ensure_stream(bus, streams.TELEMETRY)
+        await streams.ensure_stream(bus, streams.CYCLES)
         host = start_host(server.url, tmp / "historian")
         try:
             assert host.stdout is not None

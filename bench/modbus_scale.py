@@ -131,7 +131,7 @@ def plant(endpoints: list[str], registers: int, interval_s: float) -> dict[str, 
 
 
 async def stored(bus: Bus) -> int:
-    return int((await bus.js.stream_info(streams.TELEMETRY.name)).state.messages)
+    return int((await bus.js.stream_info(streams.CYCLES.name)).state.messages)
 
 
 async def measure(

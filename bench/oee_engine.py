@@ -85,7 +85,7 @@ async def state_latency(samples: int = 200) -> tuple[float, float]:
     }
     with nats_server() as (server, tmp):
         bus = await connect(NatsSettings(url=server.url))
-        await streams.ensure_stream(bus, streams.TELEMETRY)
+        await streams.ensure_stream(bus, streams.CYCLES)
         await put_config(bus, config)
         seen: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
 

@@ -146,7 +146,7 @@ def apply(data_dir: Path, directory: Path) -> None:
 async def stored(bus: Bus) -> int:
     """Samples the telemetry stream has stored so far (its last sequence: the count of
     messages it holds stops growing once its limits discard the oldest)."""
-    return int((await bus.js.stream_info(streams.TELEMETRY.name)).state.last_seq)
+    return int((await bus.js.stream_info(streams.CYCLES.name)).state.last_seq)
 
 
 @dataclass(frozen=True)

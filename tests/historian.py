@@ -118,6 +118,6 @@ async def assert_stored_once(
     stored = await service.store.samples(path, 0, 2**62, 10_000)
     assert [s.time_us for s in stored] == list(times_us)
     assert len(await service.store.events([], "", 0, 2**62, 1000)) == events, "each event once"
-    for spec in (streams.TELEMETRY, streams.EVENTS):
+    for spec in (streams.CYCLES, streams.EVENTS):
         last = (await bus.js.stream_info(spec.name)).state.last_seq
         assert await service.store.position(spec.name) == last

@@ -19,7 +19,7 @@ from plantbus.testing.waiting import wait_until
 from tests.e2e.test_up import UP_TIMEOUT_S, plantbus, running_up, wait_for_file
 
 NODES = ["plantbus-1", "plantbus-2", "plantbus-3"]
-READABLE = [streams.TELEMETRY.name, streams.AUDIT.name, streams.OEE_FINAL.name] + [
+READABLE = [streams.CYCLES.name, streams.AUDIT.name, streams.OEE_FINAL.name] + [
     bucket.stream for bucket in streams.ALL_BUCKETS
 ]
 """The streams the operator may read the info of: the plant's data and every bucket."""
@@ -66,7 +66,7 @@ def test_up_cluster_3_runs_the_hub_on_three_replicated_nodes(tmp_path: Path) -> 
 
         text = plantbus("status", data_dir=data_dir)
         assert "NATS cluster plantbus: " in text.stdout, text.stdout
-        assert f"{streams.TELEMETRY.name} R3" in text.stdout
+        assert f"{streams.CYCLES.name} R3" in text.stdout
 
         assert asyncio.run(_replicas(data_dir)) == dict.fromkeys(READABLE, 3)
 

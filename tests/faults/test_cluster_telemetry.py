@@ -24,7 +24,7 @@ from plantbus.v1.telemetry_pb2 import TagSample
 from tests.faults.test_nats_kill import SERVICES, TAG, receive_times, stored_samples
 from tests.hub import child, demo_plant, running_hub
 
-LEADS = (streams.TELEMETRY.name, streams.ERP_OUTBOX.name)
+LEADS = (streams.CYCLES.name, streams.ERP_OUTBOX.name)
 ELECTION_S = 15.0  # RAFT elects a new leader in about 2 to 5 s
 FLOWING_S = 30.0
 """Samples stored again within this after the kill: the device's spool replay waits up
@@ -35,7 +35,7 @@ async def kill_leader(cluster: NatsCluster, bus: Bus, stream: str) -> tuple[Node
     """SIGKILL the leader of ``stream``; return it, the seconds until another node leads
     the stream, and until a telemetry sample is stored again."""
     leader = await cluster.leader(bus, stream)
-    before = (await bus.js.stream_info(streams.TELEMETRY.name)).state.last_seq
+    before = (await bus.js.stream_info(streams.CYCLES.name)).state.last_seq
     killed_at = time.monotonic()
     leader.server.kill()
 
@@ -47,7 +47,7 @@ async def kill_leader(cluster: NatsCluster, bus: Bus, stream: str) -> tuple[Node
 
     async def stored() -> bool:
         with contextlib.suppress(TimeoutError, nats.errors.Error):
-            info = await bus.nc.jetstream(timeout=0.5).stream_info(streams.TELEMETRY.name)
+            info = await bus.nc.jetstream(timeout=0.5).stream_info(streams.CYCLES.name)
             return info.state.last_seq > before
         return False
 
@@ -65,7 +65,7 @@ async def break_the_leaders(cluster: NatsCluster) -> list[str]:
     try:
 
         async def producing() -> bool:
-            info = await bus.js.stream_info(streams.TELEMETRY.name)
+            info = await bus.js.stream_info(streams.CYCLES.name)
             return info.state.messages > 50
 
         await wait_until(producing, timeout=60, message="m1 producing")

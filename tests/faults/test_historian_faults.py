@@ -41,7 +41,7 @@ TAGS = [f"s/a/l/m{i}/temp" for i in range(10)]
 async def _stream_ends(bus: Bus) -> dict[str, int]:
     return {
         spec.name: (await bus.js.stream_info(spec.name)).state.last_seq
-        for spec in (streams.TELEMETRY, streams.EVENTS)
+        for spec in (streams.CYCLES, streams.EVENTS)
     }
 
 
@@ -96,7 +96,7 @@ async def test_sigkill_under_load_stores_every_row_once(
     bus: Bus, nats_server: NatsServer, tmp_path: Path
 ) -> None:
     historian_dir = tmp_path / "hub"
-    await streams.ensure_stream(bus, streams.TELEMETRY)
+    await streams.ensure_stream(bus, streams.CYCLES)
     await streams.ensure_stream(bus, streams.EVENTS)
     await put_config(bus, {"historian": {"oee_every_s": 0}})  # every snapshot counts
     db = historian_dir / "services" / "historian" / "historian.sqlite"

@@ -82,7 +82,7 @@ async def test_postgres_restarted_under_load_stores_every_row_once(
                 server.start()
         ends = {
             spec.name: (await bus.js.stream_info(spec.name)).state.last_seq
-            for spec in (streams.TELEMETRY, streams.EVENTS)
+            for spec in (streams.CYCLES, streams.EVENTS)
         }
 
         async def caught_up() -> bool:
@@ -146,12 +146,12 @@ async def test_postgres_disk_full_pauses_ingest_and_it_catches_up(
             held = dict(await _select(dsn, "SELECT stream, seq FROM plantbus.positions"))
             ends = {
                 spec.name: (await bus.js.stream_info(spec.name)).state.last_seq
-                for spec in (streams.TELEMETRY, streams.EVENTS)
+                for spec in (streams.CYCLES, streams.EVENTS)
             }
             for reader in service.readers:
                 info = await bus.js.consumer_info(reader.stream, reader.durable)
                 assert info.ack_floor.stream_seq <= held.get(reader.stream, 0), reader.stream
-            assert held[streams.TELEMETRY.name] < ends[streams.TELEMETRY.name], "waiting"
+            assert held[streams.CYCLES.name] < ends[streams.CYCLES.name], "waiting"
             await asyncio.sleep(1.0)
             assert service.stored == paused_at, "nothing is written while the disk is full"
             disk.free()

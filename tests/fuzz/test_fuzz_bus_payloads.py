@@ -273,7 +273,7 @@ async def test_hostile_payloads_never_stop_the_oee_and_alerting_handlers(
         payloads.append(payload)
 
     collect()
-    await streams.ensure_stream(bus, streams.TELEMETRY)
+    await streams.ensure_stream(bus, streams.CYCLES)
     await put_config(bus, HANDLERS_CONFIG)
     async with hosted([OeeService, AlertingService], nats_url=nats_url, data_dir=tmp_path) as hub:
         oee, alerting = hub.services["oee"], hub.services["alerting"]

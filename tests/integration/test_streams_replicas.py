@@ -37,18 +37,18 @@ async def test_provision_makes_every_stream_and_bucket_r3_and_survives_its_leade
 
     subject = "plantbus.v1.telemetry.s.a.l.m1.power"
     await cluster_bus.js.publish(subject, b"before")
-    leader = await nats_cluster.leader(cluster_bus, streams.TELEMETRY.name)
+    leader = await nats_cluster.leader(cluster_bus, streams.CYCLES.name)
     leader.server.kill()
 
     async def new_leader() -> bool:
         try:
-            return (await nats_cluster.leader(cluster_bus, streams.TELEMETRY.name)) != leader
+            return (await nats_cluster.leader(cluster_bus, streams.CYCLES.name)) != leader
         except Exception:  # noqa: BLE001 - no leader while the election runs
             return False
 
     await wait_until(new_leader, timeout=20, message="a new telemetry leader")
     await cluster_bus.js.publish(subject, b"after", timeout=10)
-    state = (await cluster_bus.js.stream_info(streams.TELEMETRY.name)).state
+    state = (await cluster_bus.js.stream_info(streams.CYCLES.name)).state
     assert state.messages == 2, state
 
 
@@ -57,11 +57,11 @@ async def test_an_operator_raise_is_kept_and_logged(
 ) -> None:
     r1 = await connect(nats_cluster.settings().model_copy(update={"js_replicas": 1}))
     try:
-        await streams.ensure_stream(r1, streams.TELEMETRY)
+        await streams.ensure_stream(r1, streams.CYCLES)
         await streams.open_bucket(r1, streams.OEE_STATE)
-        assert await replicas(r1, streams.TELEMETRY.name) == 1
+        assert await replicas(r1, streams.CYCLES.name) == 1
         # the operator raises replicas and limits by hand (nats stream edit)
-        found = (await r1.js.stream_info(streams.TELEMETRY.name)).config
+        found = (await r1.js.stream_info(streams.CYCLES.name)).config
         await r1.js.update_stream(
             replace(found, num_replicas=3, max_age=3 * DAY, duplicate_window=600.0)
         )
@@ -69,9 +69,9 @@ async def test_an_operator_raise_is_kept_and_logged(
         await r1.js.update_stream(replace(kv, num_replicas=3))
         # a service starts again with the hub's definition and one replica
         with caplog.at_level(logging.INFO, logger="plantbus.kit.streams"):
-            await streams.ensure_stream(r1, streams.TELEMETRY)
+            await streams.ensure_stream(r1, streams.CYCLES)
             await streams.open_bucket(r1, streams.OEE_STATE)
-        kept = (await r1.js.stream_info(streams.TELEMETRY.name)).config
+        kept = (await r1.js.stream_info(streams.CYCLES.name)).config
         assert (kept.num_replicas, kept.max_age, kept.duplicate_window) == (3, 3 * DAY, 600.0)
         assert await replicas(r1, streams.OEE_STATE.stream) == 3
         logged = caplog.text
@@ -108,7 +108,7 @@ async def test_one_server_refuses_replicas_naming_the_setting(nats_url: str) -> 
     bus = await connect(from_env(nats_url)[0].model_copy(update={"js_replicas": 3}))
     try:
         with pytest.raises(ConfigError, match="PLANTBUS_JS_REPLICAS must not exceed"):
-            await streams.ensure_stream(bus, streams.TELEMETRY)
+            await streams.ensure_stream(bus, streams.CYCLES)
         with pytest.raises(ConfigError, match="bucket plantbus_config with 3 replicas"):
             await streams.open_bucket(bus, streams.CONFIG)
     finally:

@@ -16,14 +16,14 @@ from plantbus.testing.waiting import wait_until
 
 async def _stored(bus: Bus, count: int) -> None:
     async def done() -> bool:
-        info = await bus.js.stream_info(streams.TELEMETRY.name)
+        info = await bus.js.stream_info(streams.CYCLES.name)
         return int(info.state.last_seq or 0) >= count
 
     await wait_until(done, timeout=10, message=f"{count} samples stored")
 
 
 async def test_a_feed_made_again_before_a_message_misses_nothing(bus: Bus) -> None:
-    await streams.ensure_stream(bus, streams.TELEMETRY)
+    await streams.ensure_stream(bus, streams.CYCLES)
     await publish_value(bus, "s/a/l/m1/temp", 1.0)  # before the feed: not read
     await _stored(bus, 1)
     wanted = tagfeed.filters(["s/a/l/m1/temp"], bus.nc.max_payload)
@@ -68,7 +68,7 @@ class Reader:
 
 
 async def test_a_feed_follows_new_tags_from_after_the_last_message_read(bus: Bus) -> None:
-    await streams.ensure_stream(bus, streams.TELEMETRY)
+    await streams.ensure_stream(bus, streams.CYCLES)
     temp, pressure = "s/a/l/m1/temp", "s/a/l/m1/pressure"
     await publish_value(bus, temp, 1.0)  # before the feed: not read
     await _stored(bus, 1)
@@ -91,7 +91,7 @@ async def test_a_feed_follows_new_tags_from_after_the_last_message_read(bus: Bus
 async def test_a_stopped_feed_reads_on_from_its_sequence_and_ignores_old_messages(
     bus: Bus,
 ) -> None:
-    await streams.ensure_stream(bus, streams.TELEMETRY)
+    await streams.ensure_stream(bus, streams.CYCLES)
     temp = "s/a/l/m1/temp"
     reader = Reader(bus)
     wanted = tagfeed.filters([temp], bus.nc.max_payload)

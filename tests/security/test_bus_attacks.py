@@ -107,7 +107,7 @@ async def test_it_reader_reads_plant_data_and_changes_nothing(hub: Path, login: 
     await reader.bus.nc.subscribe("plantbus.v1.telemetry.>", cb=on_sample)
     await reader.bus.nc.subscribe("plantbus.v1.cycle.>", cb=on_sample)
     durable = await reader.js.pull_subscribe(
-        "plantbus.v1.telemetry.>", durable="it-test", stream=streams.TELEMETRY.name
+        "plantbus.v1.telemetry.>", durable="it-test", stream=streams.CYCLES.name
     )
     (from_stream,) = await durable.fetch(1, timeout=10)
     assert from_stream.subject.startswith("plantbus.v1.telemetry.demo.")

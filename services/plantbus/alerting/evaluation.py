@@ -61,6 +61,8 @@ class Evaluation:
         self.alarms: dict[str, Alarm] = {}
         self.conditions: dict[str, Condition] = {}
         self.by_tag: dict[str, list[str]] = {}
+        self.watched: set[str] = set()
+        """:meth:`tag_paths` as of the last :meth:`select`: a device cycle holds others too."""
         self.by_scope: dict[str, list[str]] = {}
         """Machine (or line) -> the ids of its rules' alarms."""
         self.judging: dict[str, list[str]] = {j: [] for j in _JUDGEMENTS}
@@ -110,6 +112,7 @@ class Evaluation:
                 self.by_tag.setdefault(rule.tag_path, []).append(alarm_id)
         self._index(wanted)
         self.design.configure(self.management.suppressions, wanted)
+        self.watched = self.tag_paths()
 
     def _index(self, wanted: dict[str, RuleBase]) -> None:
         self.by_scope = {}
@@ -156,7 +159,10 @@ class Evaluation:
     async def telemetry(self, msg: telemetry_pb2.TagSampleBatch) -> None:
         """Samples: machine states, configured suppressions and the rules of their tags."""
         now = time.monotonic()
+        watched = self.watched
         for sample in msg.samples:
+            if sample.path not in watched:
+                continue
             good = sample.quality == telemetry_pb2.QUALITY_GOOD
             value = codec.scalar(sample.value)
             machine_state = self.machine_states.from_tag(sample.path, value) if good else None

@@ -23,19 +23,21 @@ Handler = Callable[[telemetry_pb2.TagSampleBatch], Awaitable[None]]
 
 
 class TelemetryFeed:
-    """The telemetry of the tags given, each batch decoded for ``handler``."""
+    """The telemetry of the machines of the tags given, each batch decoded for ``handler``
+    (which passes over the samples of other tags)."""
 
     def __init__(self, bus: Bus, handler: Handler, log: logging.Logger) -> None:
         self.handler = handler
         self.log = log
         self.source = tagfeed.TagFeed(bus, self._on_msg)
-        self._trace = otel.Consumption(f"receive {tagfeed.EVERY_TAG}")
+        self._trace = otel.Consumption(f"receive {tagfeed.EVERY_MACHINE}")
 
     async def follow(self, paths: Iterable[str]) -> None:
-        """Read the samples of the tag paths ``paths`` from now on (none: read nothing)."""
+        """Read the cycles of the machines of the tag paths ``paths`` from now on (none:
+        read nothing)."""
         wanted = tagfeed.filters(paths, self.source.bus.nc.max_payload)
-        if await self.source.follow(wanted) and wanted == [tagfeed.EVERY_TAG]:
-            self.log.warning("alerting reads every tag: its tags do not fit in one filter")
+        if await self.source.follow(wanted) and wanted == [tagfeed.EVERY_MACHINE]:
+            self.log.warning("alerting reads every machine: they do not fit in one filter")
 
     async def close(self) -> None:
         """Stop reading (messages still queued are ignored)."""

@@ -145,7 +145,7 @@ class AlertingService(Service):
         """Subscribe to OEE and maintenance events, start the tick loop; the alarms of
         this replica's areas are restored, and the telemetry of their tags read, once the
         first config says which."""
-        await streams.ensure_stream(self.ctx.bus, streams.TELEMETRY)
+        await streams.ensure_stream(self.ctx.bus, streams.CYCLES)
         await self.store.open(self.ctx.bus)
         await self.notices.open(self.ctx.bus)
         self._scopes = await open_scopes(self.ctx, self)
@@ -203,7 +203,7 @@ class AlertingService(Service):
         areas = None if self._scopes is None else self._areas
         self.evaluation.select(self._config.alert_rules, areas)
         await self.evaluation.resuppress()
-        await self.feed.follow(self.evaluation.tag_paths())
+        await self.feed.follow(self.evaluation.watched)
 
     async def apply_config(self, config: PlantConfig, version: int) -> None:
         """Take rules, alarm management and notifiers live; alarms of removed rules

@@ -77,7 +77,7 @@ async def _cluster(bus: Bus) -> dict[str, Any]:
     """The JetStream cluster as the telemetry stream sees it: its name, the stream's
     replicas and their nodes, leader first; {} on a single server (or no stream yet)."""
     try:
-        info = await bus.js.stream_info(streams.TELEMETRY.name)
+        info = await bus.js.stream_info(streams.CYCLES.name)
     except nats.errors.Error:
         return {}
     cluster = info.cluster
@@ -97,7 +97,7 @@ async def _cluster(bus: Bus) -> dict[str, Any]:
 
 
 def _cluster_line(cluster: dict[str, Any]) -> str:
-    """``NATS cluster plantbus: plantbus-1 (leader), plantbus-2, ...; PLANTBUS_TELEMETRY R3``."""
+    """``NATS cluster plantbus: plantbus-1 (leader), plantbus-2, ...; PLANTBUS_CYCLES R3``."""
     nodes = [
         n["name"] + (" (leader)" if n["leader"] else "" if n["current"] else " (behind)")
         for n in cluster["nodes"]

@@ -1,8 +1,13 @@
-"""Telemetry onto the bus: one message per tag subject, captured by the telemetry stream;
-spooled to disk while NATS is unreachable and replayed in order when it is back. Every
-cycle also goes out as one core-NATS message on its device's cycle subject
-(:func:`plantbus.kit.subjects.cycle`, not stored), for the consumers that want every
-sample; a replayed spool segment does too, one message per device of the segment.
+"""Telemetry onto the bus: each device cycle stored in the telemetry stream as one message
+on the device's cycle subject (:func:`plantbus.kit.subjects.cycle`; split over several
+when it would not fit one), spooled to disk while NATS is unreachable and replayed in
+order when it is back. Every sample also goes out live, once, as its own core-NATS
+message on its tag's subject, for subscribers that want a few tags as they happen (not
+replayed from the spool: what must not be missed is read from the stream).
+
+One stored message per cycle rather than per sample is what lets a replicated stream keep
+up: the servers' cost is per message, and at R3 every message is replicated twice more
+(docs/benchmarks.md, "one message per cycle").
 
 Delivery is at-least-once without duplicates in the stream:
 
@@ -18,9 +23,10 @@ Delivery is at-least-once without duplicates in the stream:
   NATS node died) its messages are dropped, not refused, and a cycle sent after the
   dropped one could be stored before it is replayed; waiting for the ack, normally a
   few milliseconds, closes that window (the device's polls overrun meanwhile);
-- every message carries ``Nats-Msg-Id`` = ``<runner epoch>:<path>:<sequence>``, so a
-  sample sent twice (stored, but its ack lost with the connection) is dropped by the
-  stream's duplicate window (2 minutes by default);
+- every stored message carries ``Nats-Msg-Id`` = ``<runner epoch>:<path>:<sequence>`` of
+  its first sample, and the spool keeps the messages as they were sent, so a message sent
+  twice (stored, but its ack lost with the connection) is dropped by the stream's
+  duplicate window (2 minutes by default);
 - samples the spool cannot write (its disk is full) are counted in the ``samples_lost``
   of the device they came from; the spool reports the error in its health;
 - at most about ``max_unacked`` samples are in flight: past that, a cycle waits for the
@@ -46,7 +52,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from plantbus.device.spool import Spool
-from plantbus.device.wire import Record, cycles, frames, headers, write
+from plantbus.device.wire import Record, batches, frames, headers, samples_in, write
+from plantbus.kit import subjects
 from plantbus.kit.bus import Bus
 from plantbus.kit.tasks import cancel
 from plantbus.v1 import device_pb2
@@ -55,6 +62,8 @@ __all__ = ["TelemetryPublisher"]
 
 log = logging.getLogger(__name__)
 
+_PER_TAG = f"{subjects.PREFIX}.telemetry."
+
 
 @dataclass
 class _InFlight:
@@ -62,6 +71,8 @@ class _InFlight:
 
     ack: asyncio.Future[Any]
     records: list[Record]
+    """Its batches (:func:`~plantbus.device.wire.batches`), as the spool keeps them."""
+    samples: int
     sent_at: float
     counters: device_pb2.DeviceCounters
     """Of the device that sent it."""
@@ -144,13 +155,15 @@ class TelemetryPublisher:
         self._settle()
         await self._make_room()
         await self._after_previous(counters)
+        stored = batches(records, self.bus.nc.max_payload)
         if len(self.spool) or not self.bus.connected:
             self._settle(flush=True)
-            self._spool(records, counters)
+            self._spool(stored, counters)
             return
-        ack = await self._send(records, trace)
+        await write(self.bus.nc, frames(records, self.bus.nc.max_payload, trace))  # live
+        ack = await self._send(stored, trace)
         ack.add_done_callback(self._note_failure)
-        cycle = _InFlight(ack, records, time.monotonic(), counters)
+        cycle = _InFlight(ack, stored, len(records), time.monotonic(), counters)
         self._in_flight.append(cycle)
         self._last_of[id(counters)] = cycle
         self._unacked += len(records)
@@ -197,14 +210,14 @@ class TelemetryPublisher:
         failed, self._failed = self._failed, False
         while self._in_flight and self._in_flight[0].confirmed():
             done = self._in_flight.popleft()
-            self._unacked -= len(done.records)
+            self._unacked -= done.samples
             if self._last_of.get(id(done.counters)) is done:
                 del self._last_of[id(done.counters)]
         if not self._in_flight:
             return
         head = self._in_flight[0]
         if flush or failed or head.ack.done() or now - head.sent_at > self.ack_timeout_s:
-            moved = sum(len(cycle.records) for cycle in self._in_flight)
+            moved = sum(cycle.samples for cycle in self._in_flight)
             for cycle in self._in_flight:
                 cycle.ack.cancel()
                 self._spool(cycle.records, cycle.counters)
@@ -214,7 +227,8 @@ class TelemetryPublisher:
             log.warning("telemetry: %d unacknowledged samples moved to the spool", moved)
 
     def _spool(self, records: list[Record], counters: device_pb2.DeviceCounters) -> None:
-        counters.samples_lost += len(records) - self.spool.extend(records)
+        kept = self.spool.extend(records)
+        counters.samples_lost += sum(samples_in(payload) for _, payload in records[kept:])
         self._wake.set()
 
     async def _replay_loop(self) -> None:
@@ -238,15 +252,17 @@ class TelemetryPublisher:
 
     async def _replay(self, records: list[Record]) -> None:
         """Send a segment: plain publishes, then the last record with a JetStream ack that
-        confirms them all; on failure the segment is sent again (repeats are deduplicated)."""
+        confirms them all; on failure the segment is sent again (repeats are deduplicated).
+        A segment that an earlier release spooled holds one record per sample: its
+        samples are stored as batches now."""
+        if records[0][0].startswith(_PER_TAG):
+            records = batches(records, self.bus.nc.max_payload)
         await asyncio.wait_for(await self._send(records), 10)
 
     async def _send(self, records: list[Record], trace: str = "") -> asyncio.Future[Any]:
-        """Plain publishes, the last one with a JetStream ack; the future of that ack. The
-        samples go on their devices' cycle subjects too, in the same write (core NATS)."""
+        """Plain publishes, the last one with a JetStream ack; the future of that ack."""
         nc = self.bus.nc
-        limit = nc.max_payload
-        await write(nc, frames(records[:-1], limit, trace) + cycles(records, limit, trace))
+        await write(nc, frames(records[:-1], nc.max_payload, trace))
         key, payload = records[-1]
         subject, _, msg_id = key.partition(" ")
         return await self.bus.js.publish_async(subject, payload, headers=headers(msg_id, trace))

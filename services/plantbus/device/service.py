@@ -130,7 +130,7 @@ class DeviceService(Service):
 
     async def start(self) -> None:
         """Create the telemetry stream and start replaying any spool."""
-        await streams.ensure_stream(self.ctx.bus, streams.TELEMETRY)
+        await streams.ensure_stream(self.ctx.bus, streams.CYCLES)
         await self.publisher.start()
         self._live = await self._live_instances()
         self.tasks.spawn(self._follow_membership(), name="device-members")

@@ -1,20 +1,20 @@
 """Telemetry in wire form: the publish path builds its messages as bytes, not objects.
 
-Every sample travels as its own message on its tag's subject: a ``TagSampleBatch``
-holding one ``TagSample``, with the ``Plantbus-Type`` and ``Nats-Msg-Id`` headers. At tens
-of thousands of samples a second, building a protobuf ``TagSample``, then a batch around
-it, and letting nats-py encode the headers of each message cost more than the rest of
-the pipeline together (the profile is in docs/benchmarks.md). So the parts that do not
-change are encoded once, per tag (path, unit, subject, message id prefix) and per cycle
-(the timestamps), and per sample only value, quality, reason and sequence are. The bytes
-are the ones ``SerializeToString`` gives (tests compare them for every kind of value).
+The telemetry stream stores one message per device cycle: a ``TagSampleBatch`` of the
+cycle's samples on the device's cycle subject (:func:`plantbus.kit.subjects.cycle`), with
+the ``Plantbus-Type`` and ``Nats-Msg-Id`` headers (:func:`batches`). Every sample also goes
+out live on its tag's subject, on core NATS: a ``TagSampleBatch`` holding one
+``TagSample``. At tens of thousands of samples a second, building a protobuf
+``TagSample``, then a batch around it, and letting nats-py encode the headers of each
+message cost more than the rest of the pipeline together (the profile is in
+docs/benchmarks.md). So the parts that do not change are encoded once, per tag (path,
+unit, subject, message id prefix) and per cycle (the timestamps), and per sample only
+value, quality, reason and sequence are. The bytes are the ones ``SerializeToString``
+gives (tests compare them for every kind of value); a batch's samples are the per-tag
+messages' without their device field, which the batch carries once.
 
-:func:`frames` turns records into NATS ``HPUB`` commands, headers included, and
-:func:`write` hands them to the connection in one piece. :func:`cycles` frames the same
-samples once more as one message per device on its cycle subject
-(:func:`plantbus.kit.subjects.cycle`), for the consumers that want every sample: the
-samples' bytes are the per-tag messages' without their device field, which the batch
-carries once.
+:func:`frames` turns records, of either kind, into NATS ``HPUB`` commands, headers
+included, and :func:`write` hands them to the connection in one piece.
 """
 
 from __future__ import annotations
@@ -31,7 +31,17 @@ from plantbus.kit.bus import TYPE_HEADER
 from plantbus.sdk.driver import Quality, Scalar
 from plantbus.v1 import telemetry_pb2
 
-__all__ = ["Record", "TagCodec", "cycles", "frames", "headers", "sample_of", "timestamps", "write"]
+__all__ = [
+    "Record",
+    "TagCodec",
+    "batches",
+    "frames",
+    "headers",
+    "sample_of",
+    "samples_in",
+    "timestamps",
+    "write",
+]
 
 Record = tuple[str, bytes]
 """A message as the spool keeps it: ``"<subject> <msg id>"`` and the payload."""
@@ -45,6 +55,7 @@ _DOUBLE = struct.Struct("<d").pack
 _QUALITY = {q: b"\x30" + _BYTES[int(q)] for q in Quality}
 _TYPE = telemetry_pb2.TagSampleBatch.DESCRIPTOR.full_name
 _HEAD = f"NATS/1.0\r\n{TYPE_HEADER}: {_TYPE}\r\n".encode()
+_TRACE_ROOM = len(f"traceparent: 00-{0:032x}-{0:016x}-01\r\n")
 
 
 def _varint(value: int) -> bytes:
@@ -140,11 +151,18 @@ class TagCodec:
         return self._key + str(sequence), b"\x0a" + _varint(len(body)) + body + self._device
 
 
+def _cycle_subject(device_field: bytes, sample: bytes) -> str:
+    """The cycle subject of the device whose batch field is ``device_field``, from one of
+    its samples' messages (the path it starts with names the machine)."""
+    _, at = _varint_at(sample, 1)  # the sample's length; its path comes first
+    size, at = _varint_at(sample, at + 1)
+    return _subject_of(device_field, sample[at : at + size].rpartition(b"/")[0])
+
+
 @functools.lru_cache(maxsize=1024)
-def _cycle_subject(device_field: bytes) -> bytes:
-    """The cycle subject of the device whose batch field is ``device_field``."""
+def _subject_of(device_field: bytes, machine: bytes) -> str:
     _, at = _varint_at(device_field, 1)
-    return subjects.cycle(device_field[at:].decode()).encode()
+    return subjects.cycle(machine.decode(), device_field[at:].decode())
 
 
 def sample_of(payload: bytes) -> telemetry_pb2.TagSample:
@@ -183,17 +201,17 @@ def frames(records: Sequence[Record], max_payload: int, trace: str = "") -> byte
     return b"".join(out)
 
 
-def cycles(records: Sequence[Record], max_payload: int, trace: str = "") -> bytes:
-    """NATS ``HPUB`` commands publishing the samples of ``records`` on their devices' cycle
-    subjects: per device one ``TagSampleBatch`` of its samples in their order (split in
-    order over several messages when they would not fit ``max_payload``), with the
-    ``Plantbus-Type`` header and ``trace``; records without a device are left out."""
-    head = _head(trace) + b"\r\n"
-    by_device: dict[bytes, list[bytes]] = {}
+def batches(records: Sequence[Record], max_payload: int) -> list[Record]:
+    """The samples of ``records`` as the telemetry stream stores them: per device one
+    ``TagSampleBatch`` of its samples in their order (split in order over several messages
+    when they would not fit ``max_payload``), keyed by its device's cycle subject and the
+    message id of its first sample, which no other batch can start with; records without
+    a device are left out."""
+    by_device: dict[bytes, list[tuple[bytes, str]]] = {}
     # a cycle is one device's: its list is looked up once, not per sample; the samples
     # of records without a device go to a list that is never sent
-    last, into = b"", list[bytes]()
-    for _, payload in records:
+    last, into = b"", list[tuple[bytes, str]]()
+    for key, payload in records:
         if payload[:1] != b"\x0a":  # not a sample's message (a test's stand-in)
             continue
         size = payload[1]
@@ -205,27 +223,43 @@ def cycles(records: Sequence[Record], max_payload: int, trace: str = "") -> byte
         device = payload[end:]
         if device != last:
             last, into = device, by_device.setdefault(device, []) if device else []
-        into.append(payload[:end])
-    out: list[bytes] = []
+        into.append((payload[:end], key))
+    out: list[Record] = []
     for device, samples in by_device.items():
-        subject = _cycle_subject(device)
-        room = max_payload - len(head) - len(device)
-        start = used = 0
-        for i, sample in enumerate(samples):
-            if len(sample) > room:
-                raise MaxPayloadError
-            if used + len(sample) > room:
-                out.append(_hpub(subject, head, samples[start:i], device))
-                start, used = i, 0
-            used += len(sample)
-        out.append(_hpub(subject, head, samples[start:], device))
-    return b"".join(out)
+        subject = _cycle_subject(device, samples[0][0])
+        start, fits = 0, _room(max_payload, samples[0][1], device)
+        for i, (sample, key) in enumerate(samples):
+            if len(sample) > fits:
+                if i == start:
+                    raise MaxPayloadError
+                out.append(_batch(subject, samples[start:i], device))
+                start, fits = i, _room(max_payload, key, device)
+                if len(sample) > fits:
+                    raise MaxPayloadError
+            fits -= len(sample)
+        out.append(_batch(subject, samples[start:], device))
+    return out
 
 
-def _hpub(subject: bytes, head: bytes, samples: list[bytes], device: bytes) -> bytes:
-    payload = b"".join((*samples, device))
-    size = len(head)
-    return b"HPUB %s %d %d\r\n%s%s\r\n" % (subject, size, size + len(payload), head, payload)
+def _room(max_payload: int, key: str, device: bytes) -> int:
+    """What is left for samples in a batch that starts with the record of ``key``: the
+    server's limit counts the headers (with a ``traceparent``) and the device field too."""
+    return max_payload - len(_HEAD) - _TRACE_ROOM - len(key) - len(device) - 20
+
+
+def _batch(subject: str, samples: list[tuple[bytes, str]], device: bytes) -> Record:
+    first = samples[0][1].partition(" ")[2]
+    return f"{subject} {first}", b"".join((*(sample for sample, _ in samples), device))
+
+
+def samples_in(payload: bytes) -> int:
+    """How many samples the batch ``payload`` (from :func:`batches`) holds."""
+    count = at = 0
+    while at < len(payload) and payload[at] == 0x0A:
+        size, at = _varint_at(payload, at + 1)
+        at += size
+        count += 1
+    return count
 
 
 async def write(nc: Client, data: bytes) -> None:

@@ -85,7 +85,7 @@ class Ingest:
         not_before = cutoffs(self.service.section.retention, _now_us()).samples_us
         keep = self.service.keep
         for reader, msgs in fetched:
-            if reader.spec is streams.TELEMETRY:
+            if reader.spec is streams.CYCLES:
                 add = pending.add_telemetry
                 for msg in msgs:
                     add(reader.stream, position(msg.reply)[0], msg.data, keep, not_before)

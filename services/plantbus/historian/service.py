@@ -141,7 +141,7 @@ class HistorianService(Service):
                 attempt += 1
         self.open_error = ""
         readers = [
-            StreamReader(self.ctx.bus, streams.TELEMETRY, "historian-telemetry"),
+            StreamReader(self.ctx.bus, streams.CYCLES, "historian-telemetry"),
             StreamReader(self.ctx.bus, streams.EVENTS, "historian-events"),
             StreamReader(self.ctx.bus, streams.OEE_FINAL, "historian-oee-final"),
         ]

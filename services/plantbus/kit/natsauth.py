@@ -102,13 +102,13 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
     "governance": _service(
         "governance", bucket(streams.CONFIG, writes=">"), bucket(streams.TOKENS, writes=">")
     ),
-    # the telemetry stream's per-tag subjects, and each cycle once more on its cycle subject
-    "device": _service("device", owns(streams.TELEMETRY), publish(*family("cycle"))),
+    # the telemetry stream (its cycle subjects), and each sample live on its tag's subject
+    "device": _service("device", owns(streams.CYCLES), publish(*family("telemetry"))),
     "oee": _service(
         "oee",
         publish(*family("oee", "downtime")),
         subscribe(*family("telemetry", "erp.workorder")),
-        uses(streams.TELEMETRY),
+        uses(streams.CYCLES),
         owns(streams.OEE_FINAL),
         bucket(streams.OEE_STATE, writes=">"),
         bucket(streams.LEASES, writes="oee.>"),
@@ -117,7 +117,7 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
         "alerting",
         publish(*family("alarm")),
         subscribe(*family("oee", "maintenance")),
-        uses(streams.TELEMETRY),  # the tags of its rules, filtered by an ordered consumer
+        uses(streams.CYCLES),  # the tags of its rules, filtered by an ordered consumer
         bucket(streams.ALARM_STATE, writes=">"),
         bucket(streams.LEASES, writes="alerting.>"),
         bucket(streams.NOTIFIED, writes=">"),
@@ -140,7 +140,7 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
     # keeps the events stream's definition; it publishes nothing but its heartbeat and audit
     "historian": _service(
         "historian",
-        uses(streams.TELEMETRY),
+        uses(streams.CYCLES),
         uses(streams.EVENTS),
         uses(streams.OEE_FINAL),
         publish(f"{API}.STREAM.UPDATE.{streams.EVENTS.name}"),
@@ -153,7 +153,7 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
     ),
     # reads telemetry through an ordered consumer (delivered to its own inbox) and finds
     # the device service in the heartbeats; it publishes nothing on NATS but its own
-    "sparkplug": _service("sparkplug", uses(streams.TELEMETRY)),
+    "sparkplug": _service("sparkplug", uses(streams.CYCLES)),
     # counts usage from the device cycles (core NATS), publishes its events, keeps
     # its state and its request outbox; history comes from the historian over gRPC
     "maintenance": _service(
@@ -181,7 +181,7 @@ _PLANT_DATA: Final = family(
 
 def _operator() -> Grant:
     grant = subscribe(f"{PREFIX}.>", f"{inbox_prefix(OPERATOR)}.>")
-    for stream in (streams.TELEMETRY, streams.AUDIT, streams.OEE_FINAL):
+    for stream in (streams.CYCLES, streams.AUDIT, streams.OEE_FINAL):
         grant |= reads(stream.name)
     for spec in streams.ALL_BUCKETS:
         grant |= reads(spec.stream)
@@ -194,7 +194,7 @@ def _it_reader() -> Grant:
     return (
         trees(*_PLANT_DATA, JSON_NAMESPACE)
         | subscribe("_INBOX.>", f"{inbox_prefix(IT_READER)}.>")
-        | reads(streams.TELEMETRY.name)
+        | reads(streams.CYCLES.name)
         | reads(streams.OEE_FINAL.name)
     )
 
@@ -202,6 +202,7 @@ def _it_reader() -> Grant:
 def _provisioner() -> Grant:
     grant = subscribe(f"{inbox_prefix(PROVISIONER)}.>")
     names = [s.name for s in streams.ALL_STREAMS] + [b.stream for b in streams.ALL_BUCKETS]
+    grant |= publish(f"{API}.STREAM.INFO.{streams.LEGACY_TELEMETRY}")  # left by an upgrade?
     for name in names:
         grant |= publish(
             f"{API}.STREAM.INFO.{name}",

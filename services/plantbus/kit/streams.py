@@ -9,6 +9,7 @@ and the difference is logged (:mod:`plantbus.kit.reconcile`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -31,17 +32,18 @@ __all__ = [
     "ALL_STREAMS",
     "AUDIT",
     "CONFIG",
+    "CYCLES",
     "ERP_OUTBOX",
     "ERP_STATE",
     "EVENTS",
     "LEASES",
+    "LEGACY_TELEMETRY",
     "MAINTENANCE_OUTBOX",
     "MAINTENANCE_STATE",
     "NOTIFIED",
     "OEE_FINAL",
     "OEE_STATE",
     "SERVICES",
-    "TELEMETRY",
     "TOKENS",
     "BucketSpec",
     "StreamSpec",
@@ -106,10 +108,14 @@ class BucketSpec:
         return f"KV_{self.name}"
 
 
-TELEMETRY: Final = StreamSpec(
-    "PLANTBUS_TELEMETRY", (f"{PREFIX}.telemetry.>",), max_age_s=_DAY, max_bytes=2 * 2**30
+CYCLES: Final = StreamSpec(
+    "PLANTBUS_CYCLES", (f"{PREFIX}.cycle.>",), max_age_s=_DAY, max_bytes=2 * 2**30
 )
-"""Samples for consumers that must not miss any (OEE, IT), one day by default."""
+"""Every sample, for consumers that must not miss any (OEE, alerting, the historian, IT):
+one message per device cycle (:mod:`plantbus.device.publisher`), one day by default."""
+LEGACY_TELEMETRY: Final = "PLANTBUS_TELEMETRY"
+"""The stream that held one message per sample before PLANTBUS_CYCLES (docs/subscribing.md):
+no longer created; where it is left it still stores every live per-tag message."""
 AUDIT: Final = StreamSpec(
     "PLANTBUS_AUDIT",
     (f"{PREFIX}.audit.>",),
@@ -176,7 +182,7 @@ with compare-and-set; an entry no replica renews any more leaves after a day."""
 NOTIFIED: Final = BucketSpec("plantbus_notified", ttl_s=_DAY)
 """One entry per alarm transition a notifier was given (created once, across replicas)."""
 
-ALL_STREAMS: Final = (TELEMETRY, AUDIT, ERP_OUTBOX, EVENTS, OEE_FINAL, MAINTENANCE_OUTBOX)
+ALL_STREAMS: Final = (CYCLES, AUDIT, ERP_OUTBOX, EVENTS, OEE_FINAL, MAINTENANCE_OUTBOX)
 ALL_BUCKETS: Final = (
     CONFIG,
     SERVICES,
@@ -221,6 +227,14 @@ async def provision(bus: Bus) -> None:
         await ensure_stream(bus, stream)
     for bucket in ALL_BUCKETS:
         await open_bucket(bus, bucket)
+    with contextlib.suppress(NotFoundError):
+        await bus.js.stream_info(LEGACY_TELEMETRY)
+        log.warning(
+            "stream %s is still here from an earlier release: it stores every sample once "
+            "more, per tag; delete it unless a consumer of yours reads it "
+            "(docs/subscribing.md, 'From PLANTBUS_TELEMETRY')",
+            LEGACY_TELEMETRY,
+        )
 
 
 async def open_bucket(bus: Bus, spec: BucketSpec) -> KeyValue:

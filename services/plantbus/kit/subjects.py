@@ -16,6 +16,7 @@ __all__ = [
     "audit",
     "confirmation",
     "cycle",
+    "cycles_of",
     "downtime",
     "erp_outbox",
     "heartbeat",
@@ -50,10 +51,17 @@ def telemetry_of(path: str) -> str:
     return f"{PREFIX}.telemetry.{path.replace('/', '.')}"
 
 
-def cycle(device: str) -> str:
-    """Subject of one device's poll cycles: each message a ``TagSampleBatch`` holding the
-    samples of a cycle that also went out one per tag subject, in the same order."""
-    return _join("cycle", device)
+def cycle(machine: str, device: str) -> str:
+    """Subject of the poll cycles of ``device``, which reads the machine at the path
+    ``site/area/line/machine``: each message a ``TagSampleBatch`` holding the samples of a
+    cycle, in their order (the telemetry stream's messages, docs/subscribing.md)."""
+    return _join("cycle", *machine.split("/"), device)
+
+
+def cycles_of(machine_path: str) -> str:
+    """The subjects of the cycles of every device of the machine ``site/area/line/machine``
+    (a filter). Unchecked, for paths from a validated config."""
+    return f"{PREFIX}.cycle.{machine_path.replace('/', '.')}.*"
 
 
 def oee(site: str, area: str, line: str, machine: str | None = None) -> str:

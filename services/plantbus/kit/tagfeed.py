@@ -1,11 +1,13 @@
-"""Reading only the telemetry a service uses: an ordered consumer of PLANTBUS_TELEMETRY
-whose filter subjects are the subjects of the tags it needs, so nats-server delivers
-nothing else (a rule or an OEE mapping touches a few tags of each machine; receiving every
-sample cost OEE and alerting most of their CPU at plant scale).
+"""Reading only the telemetry a service uses: an ordered consumer of the telemetry stream
+(:data:`plantbus.kit.streams.CYCLES`, one message per device cycle) whose filter subjects
+are those of the machines of the tags it needs, so nats-server delivers no other machine's
+cycles (a rule or an OEE mapping touches a few tags of a few machines; receiving every
+sample cost OEE and alerting most of their CPU at plant scale). The samples of the other
+tags of those machines arrive too: the handlers pass over them.
 
 The consumer's create request carries every filter subject; when that would not fit in
 one message (half the server's max_payload: the reply repeats them), the consumer reads
-every tag instead, which is correct, only dearer.
+every machine instead, which is correct, only dearer.
 
 :class:`TagFeed` keeps such a read in step with the tags a service needs now: when they
 change (a config change, a scope handed over) it makes the consumer again from right after
@@ -27,19 +29,20 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from plantbus.kit import streams, subjects
 from plantbus.kit.bus import Bus
 
-__all__ = ["EVERY_TAG", "TagFeed", "filters", "subscribe"]
+__all__ = ["EVERY_MACHINE", "TagFeed", "filters", "subscribe"]
 
-EVERY_TAG = f"{subjects.PREFIX}.telemetry.>"
+EVERY_MACHINE = f"{subjects.PREFIX}.cycle.>"
 
 
 def filters(paths: Iterable[str], max_payload: int) -> list[str]:
-    """The filter subjects for the tag paths ``paths`` (``site/area/line/machine/tag``),
-    sorted; ``[EVERY_TAG]`` when they would not fit in a request of ``max_payload``."""
-    wanted = sorted({subjects.telemetry_of(path) for path in paths})
+    """The filter subjects for the tag paths ``paths`` (``site/area/line/machine/tag``):
+    the cycle subjects of their machines, sorted; ``[EVERY_MACHINE]`` when they would not
+    fit in a request of ``max_payload``."""
+    wanted = sorted({subjects.cycles_of(path.rpartition("/")[0]) for path in paths})
     if not wanted:
         return []
     if len(json.dumps(wanted)) + 1024 > max_payload // 2:
-        return [EVERY_TAG]
+        return [EVERY_MACHINE]
     return wanted
 
 
@@ -52,14 +55,14 @@ async def subscribe(
     sequence read, so a consumer made again before a message arrived (a config change)
     starts where this one did instead of at new messages, and misses nothing between."""
     if not after:
-        info = await bus.js.stream_info(streams.TELEMETRY.name)
+        info = await bus.js.stream_info(streams.CYCLES.name)
         after = int(info.state.last_seq or 0)
     cfg = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1)
     if len(wanted) > 1:
         cfg.filter_subjects = wanted
     sub = await bus.js.subscribe(
         wanted[0],
-        stream=streams.TELEMETRY.name,
+        stream=streams.CYCLES.name,
         ordered_consumer=True,
         config=cfg,
         cb=cb,

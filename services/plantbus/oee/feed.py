@@ -1,5 +1,6 @@
-"""The OEE service's read of the telemetry stream: an ordered consumer of the tags the OEE
-mappings read (and no other: :mod:`plantbus.kit.tagfeed`) that starts after the sequence
+"""The OEE service's read of the telemetry stream: an ordered consumer of the cycles of the
+machines of the tags the OEE mappings read (:mod:`plantbus.kit.tagfeed`) that starts
+after the sequence
 the restored state includes (:mod:`plantbus.oee.saved`), and each batch given to
 :class:`~plantbus.oee.live.LiveOee` sample by sample.
 """
@@ -12,22 +13,16 @@ from google.protobuf.message import DecodeError
 from plantbus.config import PlantConfig
 from plantbus.kit import codec, streams, tagfeed
 from plantbus.kit.bus import Bus
-from plantbus.oee.live import LiveOee
+from plantbus.oee.live import LiveOee, mapped_paths
 from plantbus.v1 import telemetry_pb2
 
 __all__ = ["apply_batch", "behind", "decode_batch", "wanted"]
 
 
 def wanted(bus: Bus, config: PlantConfig) -> list[str]:
-    """The filter subjects of the tags the OEE mappings of ``config`` read (the ones
-    :meth:`LiveOee.sample` takes)."""
-    paths = {
-        f"{m.machine}/{tag}"
-        for m in config.oee
-        for tag in (m.state_tag, m.reason_tag, m.total_tag, m.reject_tag, m.rework_tag)
-        if tag
-    }
-    return tagfeed.filters(paths, bus.nc.max_payload)
+    """The filter subjects of the machines of the tags the OEE mappings of ``config``
+    read."""
+    return tagfeed.filters(mapped_paths(config), bus.nc.max_payload)
 
 
 async def behind(bus: Bus, seq: int) -> bool:
@@ -36,7 +31,7 @@ async def behind(bus: Bus, seq: int) -> bool:
     if not seq:
         return False
     try:
-        info = await bus.js.stream_info(streams.TELEMETRY.name)
+        info = await bus.js.stream_info(streams.CYCLES.name)
     except nats.errors.Error:  # NATS slow or away: the tick loop decides when caught up
         return True
     return int(info.state.last_seq or 0) > seq
@@ -54,9 +49,11 @@ def apply_batch(
     live: LiveOee, batch: telemetry_pb2.TagSampleBatch, seq: int, skip: dict[str, int], now: float
 ) -> None:
     """Give ``live`` the good samples of the batch at stream sequence ``seq``, but none of a
-    machine whose restored state already includes that sequence (``skip``)."""
+    machine whose restored state already includes that sequence (``skip``), nor those of
+    tags no mapping reads."""
+    paths = live.paths
     for sample in batch.samples:
-        if sample.quality != telemetry_pb2.QUALITY_GOOD:
+        if sample.quality != telemetry_pb2.QUALITY_GOOD or sample.path not in paths:
             continue
         if skip and seq <= skip.get(sample.path.rpartition("/")[0], 0):
             continue  # that machine's saved state already includes it

@@ -31,12 +31,23 @@ from plantbus.oee.views import Views, seen
 from plantbus.sdk.errors import NotFound
 from plantbus.v1 import oee_pb2
 
-__all__ = ["ALWAYS", "FINALS_KEPT", "LiveOee"]
+__all__ = ["ALWAYS", "FINALS_KEPT", "LiveOee", "mapped_paths"]
 
 ALWAYS = CalendarStatus("always", "")
 """The status of a line without a calendar: one endless shift."""
 FINALS_KEPT = 16
 """Final figures kept per machine (for GetOee of a past shift); the historian keeps all."""
+
+
+def mapped_paths(config: PlantConfig) -> set[str]:
+    """The tag paths the OEE mappings of ``config`` read (the ones :meth:`LiveOee.sample`
+    takes)."""
+    return {
+        f"{m.machine}/{tag}"
+        for m in config.oee
+        for tag in (m.state_tag, m.reason_tag, m.total_tag, m.reject_tag, m.rework_tag)
+        if tag
+    }
 
 
 class LiveOee:
@@ -48,6 +59,8 @@ class LiveOee:
         self.machines: dict[str, MachineModel] = {}
         self.timelines: dict[str, Timeline[Checkpoint]] = {}
         self.calendars: dict[str, ShiftCalendar] = {}
+        self.paths: set[str] = set()
+        """:func:`mapped_paths` of the config: a device cycle holds other tags too."""
         self.status: dict[str, CalendarStatus] = {}
         """The calendar status each machine was given."""
         self.calendar_ts: dict[str, float] = {}
@@ -82,6 +95,7 @@ class LiveOee:
                 timeline.window_s = self.settings.reorder_window_s
                 timeline.horizon_s = self.settings.correction_horizon_s
         self.calendars = {line: cal for cal in config.shift_calendars for line in cal.lines}
+        self.paths = mapped_paths(config)
         mapped = {m.machine for m in config.oee}
         for gone in set(self.machines) - mapped:
             self.by_line[self.machines[gone].line].pop(gone, None)

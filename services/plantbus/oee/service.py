@@ -110,7 +110,7 @@ class OeeService(Service):
         """Open the state bucket and streams, start the background loops; the lines of this
         replica's share are restored and consumed once the first config says which."""
         self.share.kv = await streams.open_bucket(self.ctx.bus, streams.OEE_STATE)
-        await streams.ensure_stream(self.ctx.bus, streams.TELEMETRY)
+        await streams.ensure_stream(self.ctx.bus, streams.CYCLES)
         await streams.ensure_stream(self.ctx.bus, streams.OEE_FINAL)
         self._wo_sub = await self.ctx.bus.subscribe(
             f"{subjects.PREFIX}.erp.workorder.>", self._on_workorder
@@ -162,7 +162,7 @@ class OeeService(Service):
         ]
 
     def _lag(self) -> list[tuple[float, dict[str, str]]]:
-        return [(self.lag, {"stream": streams.TELEMETRY.name, "consumer": "oee"})]
+        return [(self.lag, {"stream": streams.CYCLES.name, "consumer": "oee"})]
 
     async def _on_workorder(self, subject: str, msg: Message, raw: Msg) -> None:
         """A work order started or ended on a machine: its ideal cycle time applies there."""

@@ -1,7 +1,9 @@
 """The Sparkplug B bridge: the hub as one edge node on an MQTT broker (docs/sparkplug.md).
 
-Telemetry comes from ``PLANTBUS_TELEMETRY`` through an ordered consumer that starts with
-the last sample of every tag, so the first births carry current values, and only while
+Telemetry comes from ``PLANTBUS_CYCLES`` through an ordered consumer that starts with
+the last cycle of every device, so the first births carry current values (a tag that a
+deadband left out of that cycle has none until its next sample, at most its device's
+``refresh_s`` later), and only while
 the config has a ``sparkplug:`` section (idle, the bridge reads nothing: at 5,000 samples
 a second, reading them cost it 18 CPU-ms per 1,000 for no one); the edge node
 (:mod:`plantbus.sparkplug.node`) decides what each sample publishes. Each MQTT session
@@ -47,7 +49,7 @@ __all__ = ["SparkplugService"]
 
 _BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 _CATCH_UP_S = 3.0
-"""How long the first births wait for the last value of every tag."""
+"""How long the first births wait for the last cycle of every device."""
 
 
 def _now_ms() -> int:
@@ -91,16 +93,16 @@ class SparkplugService(Service):
 
     async def start(self) -> None:
         """Take commands (telemetry is followed once a config has a section)."""
-        await streams.ensure_stream(self.ctx.bus, streams.TELEMETRY)
+        await streams.ensure_stream(self.ctx.bus, streams.CYCLES)
         self.tasks.spawn(self._take_commands(), name="sparkplug-cmd")
 
     async def _follow(self) -> None:
-        """Follow telemetry from the last sample of every tag (once)."""
+        """Follow telemetry from the last cycle of every device (once)."""
         if self._sub is None:
             self._caught_up.clear()
             self._sub = await self.ctx.bus.js.subscribe(
-                f"{subjects.PREFIX}.telemetry.>",
-                stream=streams.TELEMETRY.name,
+                f"{subjects.PREFIX}.cycle.>",
+                stream=streams.CYCLES.name,
                 ordered_consumer=True,
                 config=ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT),
                 cb=self._on_telemetry,

@@ -1,4 +1,4 @@
-"""Bus helpers for tests: publish a tag value as the device service would, and collect
+"""Bus helpers for tests: store a tag value as the device service would, and collect
 the messages of one type that arrive on a subject pattern."""
 
 from __future__ import annotations
@@ -18,17 +18,17 @@ __all__ = ["collected", "publish_value"]
 M = TypeVar("M", bound=Message)
 
 
-async def publish_value(bus: Bus, path: str, value: float | int) -> None:
-    """One good sample of the tag ``site/area/line/machine/tag``, stamped now."""
+async def publish_value(bus: Bus, path: str, value: float | int, device: str = "test") -> None:
+    """One good sample of the tag ``site/area/line/machine/tag``, stamped now, as a cycle
+    of one sample of ``device`` (into the telemetry stream, like the device service's)."""
     sample = telemetry_pb2.TagSample(path=path, quality=telemetry_pb2.QUALITY_GOOD)
     if isinstance(value, int):
         sample.value.int_value = value
     else:
         sample.value.double_value = value
     sample.source_time.FromNanoseconds(time.time_ns())
-    site, area, line, machine, tag = path.split("/")
-    subject = subjects.telemetry(site, area, line, machine, tag)
-    await bus.publish(subject, telemetry_pb2.TagSampleBatch(samples=[sample]))
+    subject = subjects.cycle(path.rpartition("/")[0], device)
+    await bus.publish(subject, telemetry_pb2.TagSampleBatch(samples=[sample], device=device))
 
 
 async def collected(bus: Bus, pattern: str, kind: type[M]) -> list[M]:

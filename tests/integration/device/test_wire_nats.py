@@ -25,7 +25,7 @@ TAGS = [Tag(name=f"t{i}", address=f"a{i}", data_type="uint32") for i in range(50
 async def test_a_cycle_arrives_as_one_message_per_tag_with_headers_and_once(
     bus: Bus, tmp_path: Path
 ) -> None:
-    await streams.ensure_stream(bus, streams.TELEMETRY)
+    await streams.ensure_stream(bus, streams.CYCLES)
     received: list[Msg] = []
 
     async def on_msg(msg: Msg) -> None:
@@ -61,7 +61,7 @@ async def test_a_cycle_arrives_as_one_message_per_tag_with_headers_and_once(
     assert [(s.path, s.sequence) for s in in_order[: 2 * len(TAGS)]] == [
         (f"s/a/l/m1/t{i}", cycle + 1) for cycle in range(2) for i in range(len(TAGS))
     ]
-    info = await bus.js.stream_info(streams.TELEMETRY.name)
+    info = await bus.js.stream_info(streams.CYCLES.name)
     assert info.state.messages == 3 * len(TAGS), "the cycle sent twice was stored twice"
     assert counters.samples_lost == 0
 
@@ -69,7 +69,7 @@ async def test_a_cycle_arrives_as_one_message_per_tag_with_headers_and_once(
 async def test_a_cycle_goes_out_once_more_on_its_device_cycle_subject_unstored(
     bus: Bus, tmp_path: Path
 ) -> None:
-    await streams.ensure_stream(bus, streams.TELEMETRY)
+    await streams.ensure_stream(bus, streams.CYCLES)
     per_tag: list[Msg] = []
     per_cycle: list[Msg] = []
 
@@ -99,14 +99,14 @@ async def test_a_cycle_goes_out_once_more_on_its_device_cycle_subject_unstored(
     assert {c.device for c in cycles} == {"plc"}
     tags = [telemetry_pb2.TagSampleBatch.FromString(m.data).samples[0] for m in per_tag]
     assert [s for c in cycles for s in c.samples] == tags  # the same samples, in order
-    info = await bus.js.stream_info(streams.TELEMETRY.name)
+    info = await bus.js.stream_info(streams.CYCLES.name)
     assert info.state.messages == 3 * len(TAGS)  # the cycle subject is not stored
 
 
 async def test_samples_replayed_from_the_spool_reach_the_cycle_subject_too(
     bus: Bus, tmp_path: Path
 ) -> None:
-    await streams.ensure_stream(bus, streams.TELEMETRY)
+    await streams.ensure_stream(bus, streams.CYCLES)
     spool = Spool(tmp_path / "spool")  # what a run cut off from NATS left behind
     first = SampleFilter("s/a/l/m1", TAGS, device="plc", epoch="ep")
     second = SampleFilter("s/a/l/m2", TAGS[:5], device="plc-2", epoch="ep")

@@ -46,7 +46,7 @@ async def _trickle(bus: Bus, count: int, every_s: float) -> list[float]:
 
 
 async def test_a_fetch_waits_within_its_bound_for_a_fuller_batch(bus: Bus) -> None:
-    reader = StreamReader(bus, streams.TELEMETRY, "historian-telemetry")
+    reader = StreamReader(bus, streams.CYCLES, "historian-telemetry")
     await reader.open(0)
     try:
         feeding = asyncio.create_task(_trickle(bus, 30, 0.02))

@@ -35,7 +35,7 @@ async def cli(nats_url: str, tmp_path: Path, *args: str) -> Result:
 async def test_scrap_entered_later_is_authorized_audited_and_republished(
     bus: Bus, nats_url: str, tmp_path: Path
 ) -> None:
-    await streams.ensure_stream(bus, streams.TELEMETRY)
+    await streams.ensure_stream(bus, streams.CYCLES)
     feed = Feed(bus)
     await put_config(
         bus,

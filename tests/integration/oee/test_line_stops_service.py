@@ -56,7 +56,7 @@ async def state(bus: Bus, machine: str, code: int) -> None:
 async def test_the_line_stop_names_the_machine_that_stopped_it(
     bus: Bus, nats_url: str, tmp_path: Path
 ) -> None:
-    await streams.ensure_stream(bus, streams.TELEMETRY)
+    await streams.ensure_stream(bus, streams.CYCLES)
     await put_config(bus, CONFIG)
     line_events = await collected(bus, "plantbus.v1.downtime.s.a.l.all", oee_pb2.DowntimeEvent)
     async with hosted([OeeService], nats_url=nats_url, data_dir=tmp_path) as runner:

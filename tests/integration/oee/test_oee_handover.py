@@ -76,7 +76,7 @@ async def _share(bus: Bus, config: PlantConfig, lease: Lease) -> LineShare:
 
 
 async def test_the_new_owner_publishes_the_counts_the_old_one_had_not_sent(bus: Bus) -> None:
-    await streams.ensure_stream(bus, streams.TELEMETRY)
+    await streams.ensure_stream(bus, streams.CYCLES)
     config = PlantConfig.model_validate(CONFIG)
     totals: list[int] = []
 

@@ -72,7 +72,7 @@ class Feed:
 
 @pytest.fixture
 async def feed(bus: Bus) -> Feed:
-    await streams.ensure_stream(bus, streams.TELEMETRY)
+    await streams.ensure_stream(bus, streams.CYCLES)
     await put_config(bus, CONFIG)
     return Feed(bus)
 

@@ -27,7 +27,7 @@ SECTION = {
 
 
 async def _readers(bus: Bus) -> int:
-    return int((await bus.js.stream_info(streams.TELEMETRY.name)).state.consumer_count)
+    return int((await bus.js.stream_info(streams.CYCLES.name)).state.consumer_count)
 
 
 async def test_the_bridge_follows_telemetry_only_with_a_section(

@@ -10,7 +10,8 @@ from typing import Any
 
 from plantbus.device.publisher import TelemetryPublisher
 from plantbus.device.spool import Spool
-from plantbus.device.wire import Record
+from plantbus.device.wire import Record, TagCodec, batches, timestamps
+from plantbus.sdk.driver import Quality
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import device_pb2
 
@@ -42,8 +43,20 @@ class _Bus:
         return True
 
 
+_TIMES = timestamps(b"", b"")
+
+
 def cycle(n: int, start: int) -> list[Record]:
-    return [(f"plantbus.v1.telemetry.s.t{i} e:s/t{i}:{start}", b"x") for i in range(n)]
+    """A cycle of ``n`` samples of one device, numbered ``start``."""
+    return [
+        TagCodec(f"s/a/l/m/t{i}", "", "plc", "e").record(i, Quality.GOOD, "", start, _TIMES)
+        for i in range(n)
+    ]
+
+
+def stored(*cycles: list[Record]) -> list[str]:
+    """The keys of the messages the stream stores for ``cycles``, in order."""
+    return [key for records in cycles for key, _ in batches(records, 1_000_000)]
 
 
 async def test_a_cycle_waits_for_the_oldest_ack_once_the_bound_is_reached(
@@ -71,7 +84,7 @@ async def test_an_ack_that_never_comes_spools_in_order_when_due(tmp_path: Path) 
     await asyncio.wait_for(publisher.publish(cycle(60, 2), counters), 2)
     assert len(stream.acks) == 1, "sent while the stream was behind"
     keys = [key for key, _ in spool.oldest_segment()]
-    assert keys == [k for k, _ in cycle(60, 1) + cycle(60, 2)]
+    assert keys == stored(cycle(60, 1), cycle(60, 2))
     assert counters.samples_lost == 0
 
 
@@ -108,7 +121,7 @@ async def test_a_failed_ack_sends_its_cycle_and_the_next_to_the_spool_in_order(
     await asyncio.wait_for(publisher.publish(cycle(2, 11), m1), 1)
     assert len(stream.acks) == 2, "sent after a failed cycle"
     keys = [key for key, _ in spool.oldest_segment()]
-    assert keys == [k for k, _ in cycle(2, 10) + cycle(2, 11)]
+    assert keys == stored(cycle(2, 10), cycle(2, 11))
 
 
 async def test_a_device_waits_for_room_before_it_reads_while_the_stream_is_behind(

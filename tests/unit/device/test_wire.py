@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nats.errors import MaxPayloadError
 
-from plantbus.device.wire import Record, TagCodec, cycles, frames, sample_of, timestamps
+from plantbus.device.wire import (
+    Record,
+    TagCodec,
+    batches,
+    frames,
+    sample_of,
+    samples_in,
+    timestamps,
+)
 from plantbus.kit.codec import timestamp
 from plantbus.sdk.driver import Quality, Scalar
 from plantbus.v1 import telemetry_pb2
@@ -136,37 +144,38 @@ def _messages(data: bytes) -> list[tuple[bytes, bytes, bytes]]:
     return out
 
 
-def test_cycles_carry_each_devices_samples_in_order_as_protobuf_builds_the_batch() -> None:
+def test_batches_carry_each_devices_samples_in_order_as_protobuf_builds_the_batch() -> None:
     one, two = _records("plc-1", 3, 1) + _records("plc-1", 3, 2), _records("plc-2", 2, 1)
     records = one[:3] + two + one[3:]
-    messages = _messages(cycles(records, max_payload=1_000_000, trace="00-ab-cd-01"))
-    assert [m[0] for m in messages] == [b"plantbus.v1.cycle.plc-1", b"plantbus.v1.cycle.plc-2"]
-    assert {m[1] for m in messages} == {
-        b"NATS/1.0\r\nPlantbus-Type: plantbus.v1.TagSampleBatch\r\ntraceparent: 00-ab-cd-01\r\n\r\n"
-    }
-    for (_, _, payload), (device, mine) in zip(
-        messages, (("plc-1", one), ("plc-2", two)), strict=True
-    ):
+    stored = batches(records, max_payload=1_000_000)
+    assert [key for key, _ in stored] == [
+        "plantbus.v1.cycle.s.a.l.m.plc-1 e:s/a/l/m/t0:1",  # the first sample's message id
+        "plantbus.v1.cycle.s.a.l.m.plc-2 e:s/a/l/m/t0:1",
+    ]
+    for (_, payload), (device, mine) in zip(stored, (("plc-1", one), ("plc-2", two)), strict=True):
         expected = telemetry_pb2.TagSampleBatch(
             samples=[sample_of(p) for _, p in mine], device=device
         )
         assert payload == expected.SerializeToString()
+        assert samples_in(payload) == len(mine)
 
 
-def test_a_cycle_over_the_servers_limit_is_split_in_order_and_a_huge_sample_refused() -> None:
+def test_a_batch_over_the_servers_limit_is_split_in_order_and_a_huge_sample_refused() -> None:
     records = _records("plc", 100, 1)
-    limit = 2_000  # about 30 samples a message
-    messages = _messages(cycles(records, max_payload=limit))
+    limit = 2_000  # about 20 samples a message
+    messages = _messages(frames(batches(records, max_payload=limit), limit, trace="00-" + "a" * 51))
     assert len(messages) > 2 and all(len(h) + len(p) <= limit for _, h, p in messages)
-    batches = [telemetry_pb2.TagSampleBatch.FromString(p) for _, _, p in messages]
-    assert {b.device for b in batches} == {"plc"}
-    assert [s.path for b in batches for s in b.samples] == [f"s/a/l/m/t{i}" for i in range(100)]
+    stored = [telemetry_pb2.TagSampleBatch.FromString(p) for _, _, p in messages]
+    assert {b.device for b in stored} == {"plc"}
+    assert [s.path for b in stored for s in b.samples] == [f"s/a/l/m/t{i}" for i in range(100)]
+    ids = [h.split(b"Nats-Msg-Id: ")[1].split(b"\r\n")[0] for _, h, _ in messages]
+    assert len(set(ids)) == len(ids), "each part has a message id of its own"
     with pytest.raises(MaxPayloadError):
-        cycles(records, max_payload=60)
+        batches(records, max_payload=200)
 
 
-def test_records_without_a_device_have_no_cycle_subject() -> None:
-    assert cycles(_records("", 3, 1), max_payload=1_000) == b""
+def test_records_without_a_device_are_not_stored() -> None:
+    assert batches(_records("", 3, 1), max_payload=1_000) == []
 
 
 def test_a_sample_of_more_than_127_bytes_is_carried_whole() -> None:
@@ -174,6 +183,6 @@ def test_a_sample_of_more_than_127_bytes_is_carried_whole() -> None:
     long = TagCodec(PATH, "", "plc", "e").record(
         None, Quality.BAD, "x" * 300, 1, timestamps(received, received)
     )
-    ((_, _, payload),) = _messages(cycles([*_records("plc", 2, 1), long], max_payload=10_000))
+    ((_, payload),) = batches([*_records("plc", 2, 1), long], max_payload=10_000)
     samples = telemetry_pb2.TagSampleBatch.FromString(payload).samples
     assert [s.quality_reason for s in samples] == ["", "", "x" * 300]
