@@ -1,8 +1,9 @@
 """Shared bench plumbing: a throwaway nats-server, a started hub, percentiles, CPU time of
-processes."""
+processes, the samples the telemetry stream holds."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import statistics
 import subprocess
@@ -13,7 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from plantbus.device.wire import samples_in
+from plantbus.kit import streams
+from plantbus.kit.bus import Bus
 from plantbus.kit.natsserver import NatsServer
 
 
@@ -80,3 +85,43 @@ def runqueue_wait_s(pid: int) -> float:
         return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
     except (OSError, IndexError, ValueError):
         return 0.0
+
+
+async def last_seq(bus: Bus) -> int:
+    """The telemetry stream's last sequence: one stored message per device cycle."""
+    return int((await bus.js.stream_info(streams.CYCLES.name)).state.last_seq)
+
+
+async def stored_samples(bus: Bus, after: int = 0) -> tuple[int, int]:
+    """The samples the telemetry stream stores after sequence ``after``, once it stopped
+    growing (a server stores what it accepted a little later), and its last sequence."""
+    last = -1
+    while (now := await last_seq(bus)) != last:
+        last = now
+        await asyncio.sleep(0.3)
+    return await samples_between(bus, after, last), last
+
+
+async def samples_between(bus: Bus, after: int, last: int) -> int:
+    """The samples of the telemetry stream's messages after sequence ``after`` up to
+    ``last``: a stored message is one device cycle, so they are counted by reading it."""
+    if last <= after:
+        return 0
+    sub = await bus.js.subscribe(
+        streams.CYCLES.subjects[0],
+        stream=streams.CYCLES.name,
+        ordered_consumer=True,
+        config=ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1
+        ),
+    )
+    count, seq = 0, after
+    try:
+        while seq < last:
+            msg = await sub.next_msg(timeout=10)
+            seq = msg.metadata.sequence.stream
+            if seq <= last:
+                count += samples_in(msg.data)
+    finally:
+        await sub.unsubscribe()
+    return count

@@ -1,6 +1,6 @@
 """Telemetry throughput on a real 3-node JetStream cluster: the device pipeline of
 ``device_pipeline`` (10,000 in-memory tags, the real read-convert-publish path) into
-PLANTBUS_TELEMETRY with three replicas against the same stream with one, in the same run
+PLANTBUS_CYCLES with three replicas against the same stream with one, in the same run
 on the same three servers (the stream is recreated between rounds, R1 and R3 alternate).
 
 What R3 costs is RAFT: the stream's leader acknowledges a publish once a second server
@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _hub import cpu_seconds, median
+from _hub import cpu_seconds, median, stored_samples
 from device_pipeline import device_round
 from nats.js.errors import NotFoundError
 
@@ -77,7 +77,7 @@ async def round_at(bus: Bus, cluster: NatsCluster, data_dir: Path) -> Round:
         f"R{bus.settings.js_replicas}: {rate:,.0f} samples/s, leader {leader}, client on {client}",
         file=sys.stderr,
     )
-    stored = max(int(info.state.messages), 1)
+    stored = max((await stored_samples(bus))[0], 1)
     return Round(rate, cpu / stored * 1e6, pipeline_s * 1e6, lost)
 
 

@@ -2,7 +2,7 @@
 
 The in-memory driver (no protocol cost) serves 10,000 tags that change on every read,
 spread over 10 devices polled as fast as the service can; every sample goes through
-the real path: read, conversion, deadband, protobuf, publish into PLANTBUS_TELEMETRY on
+the real path: read, conversion, deadband, protobuf, publish into PLANTBUS_CYCLES on
 a real nats-server. The baseline ``nats_raw_publish_per_s`` is measured in the same run
 on the same server: bare ``publish`` calls of same-sized payloads to the same subjects,
 so the ratio shows what the pipeline costs on this machine.
@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _hub import median
+from _hub import median, stored_samples
 
 from plantbus.config import PlantConfig
 from plantbus.device.service import DeviceService
@@ -75,25 +75,13 @@ async def _no_audit(**_: Any) -> None:
     return None
 
 
-async def stored(bus: Bus) -> int:
-    """Messages in the telemetry stream once it stopped growing (the server stores what it
-    accepted a little later)."""
-    count = -1
-    while True:
-        now = int((await bus.js.stream_info(streams.CYCLES.name)).state.messages)
-        if now == count:
-            return count
-        count = now
-        await asyncio.sleep(0.3)
-
-
 async def device_round(bus: Bus, data_dir: Path) -> tuple[float, float, int]:
     """Samples per second the device service publishes, CPU seconds per sample, and how
     many published samples the stream does not hold."""
     ctx = ServiceContext("device", "bench", bus, data_dir, _no_audit)
     service = DeviceService(ctx)
     await service.start()
-    before = await stored(bus)
+    _, before = await stored_samples(bus)
     await service.apply_config(plant(), 1)
 
     runners = list(service.runners.values())
@@ -109,7 +97,7 @@ async def device_round(bus: Bus, data_dir: Path) -> tuple[float, float, int]:
     await service.stop()
     total = published()
     await bus.nc.flush(timeout=30)
-    return count / elapsed, cpu / count, total - (await stored(bus) - before)
+    return count / elapsed, cpu / count, total - (await stored_samples(bus, before))[0]
 
 
 async def raw_round(bus: Bus) -> tuple[float, float]:
@@ -148,7 +136,7 @@ async def main() -> None:
             for n in range(ROUNDS):
                 device.append(await device_round(bus, Path(tmp) / f"device{n}"))
                 raw.append(await raw_round(bus))
-            messages = await stored(bus)
+            messages = (await bus.js.stream_info(streams.CYCLES.name)).state.messages
             await bus.close()
         finally:
             server.stop()

@@ -97,10 +97,10 @@ async def ingest(
     seq = 0
     writing: asyncio.Task[None] | None = None
     for first in range(0, len(messages), batch):  # decode one batch while the last is written
-        pending = Pending({"PLANTBUS_TELEMETRY": seq})
+        pending = Pending({"PLANTBUS_CYCLES": seq})
         for data in messages[first : first + batch]:
             seq += 1
-            pending.add_telemetry("PLANTBUS_TELEMETRY", seq, data, keep, 0)
+            pending.add_telemetry("PLANTBUS_CYCLES", seq, data, keep, 0)
         if writing is not None:
             await writing
         writing = asyncio.create_task(store.write(pending.write_batch()))
@@ -210,7 +210,7 @@ async def writes(store: HistorianStore[Any], batches: list[list[Sample]]) -> flo
     await store.open()
     started = time.perf_counter()
     for seq, samples in enumerate(batches, start=1):
-        await store.write(WriteBatch(samples=samples, positions={"PLANTBUS_TELEMETRY": seq}))
+        await store.write(WriteBatch(samples=samples, positions={"PLANTBUS_CYCLES": seq}))
     elapsed = time.perf_counter() - started
     await store.close()
     return sum(len(b) for b in batches) / elapsed

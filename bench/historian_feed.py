@@ -42,7 +42,7 @@ import psutil
 from _hub import cpu_seconds, nats_server, percentile
 from nats.js.errors import NotFoundError
 
-from plantbus.device.wire import TagCodec, frames, timestamps, write
+from plantbus.device.wire import TagCodec, batches, frames, timestamps, write
 from plantbus.kit import streams
 from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.natsconnect import connect
@@ -90,7 +90,7 @@ class Plant:
         self.cycle = 0
 
     def next_cycle(self) -> bytes:
-        """The frames of the next device's cycle, stamped now."""
+        """The frames of the next device's cycle, stamped now: one stored message."""
         device, n = self.cycle % DEVICES, self.cycle // DEVICES
         self.cycle += 1
         now = time.time_ns()
@@ -100,7 +100,7 @@ class Plant:
             codec.record(50.0 + (n + t) % 37 * 0.25, Quality.GOOD, "", n, times)
             for t, codec in enumerate(self.codecs[device])
         ]
-        return frames(records, 1 << 20)
+        return frames(batches(records, 1 << 20), 1 << 20)
 
 
 def _timestamp(ns: int) -> bytes:
@@ -112,12 +112,13 @@ def _timestamp(ns: int) -> bytes:
 
 
 async def acked(bus: Bus) -> int:
-    """The last stream sequence the historian acknowledged (0 before its consumer)."""
+    """The samples up to the last stream sequence the historian acknowledged (0 before
+    its consumer): every message is one cycle of TAGS samples."""
     try:
         info = await bus.js.consumer_info(streams.CYCLES.name, DURABLE)
     except NotFoundError:
         return 0
-    return int(info.ack_floor.stream_seq)
+    return int(info.ack_floor.stream_seq) * TAGS
 
 
 async def until_acked(bus: Bus, seq: int, timeout_s: float) -> None:
@@ -145,7 +146,7 @@ async def backlog(bus: Bus, plant: Plant, host: subprocess.Popen[str]) -> float:
 
 async def until_stream(bus: Bus, count: int) -> None:
     async def holds() -> bool:
-        return (await bus.js.stream_info(streams.CYCLES.name)).state.messages >= count
+        return (await bus.js.stream_info(streams.CYCLES.name)).state.messages * TAGS >= count
 
     held: bool = await wait_until(holds, 60.0, POLL_S, f"the stream holding {count}")
     assert held

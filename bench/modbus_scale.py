@@ -48,9 +48,16 @@ from nats.aio.msg import Msg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _hub import cpu_seconds, median, nats_server, percentile, runqueue_wait_s
+from _hub import (
+    cpu_seconds,
+    last_seq,
+    median,
+    nats_server,
+    percentile,
+    runqueue_wait_s,
+    samples_between,
+)
 
-from plantbus.kit import streams
 from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.natsconnect import connect
 from plantbus.v1 import telemetry_pb2
@@ -130,10 +137,6 @@ def plant(endpoints: list[str], registers: int, interval_s: float) -> dict[str, 
     }
 
 
-async def stored(bus: Bus) -> int:
-    return int((await bus.js.stream_info(streams.CYCLES.name)).state.messages)
-
-
 async def measure(
     bus: Bus,
     url: str,
@@ -149,13 +152,14 @@ async def measure(
     with child(*args, *(["--uvloop"] if use_uvloop else [])) as device:
         pid = device.proc.pid
         await asyncio.sleep(WARMUP_S)
-        count, cpu, started = await stored(bus), cpu_seconds([pid]), time.monotonic()
+        first, cpu, started = await last_seq(bus), cpu_seconds([pid]), time.monotonic()
         waited = runqueue_wait_s(pid)
         await asyncio.sleep(seconds)
-        count = await stored(bus) - count
+        last = await last_seq(bus)
         cpu, elapsed = cpu_seconds([pid]) - cpu, time.monotonic() - started
         waited = runqueue_wait_s(pid) - waited
         rss = psutil.Process(pid).memory_info().rss / 2**20
+    count = await samples_between(bus, first, last)
     print(
         f"[modbus_scale] {count / elapsed:.0f} samples/s, {1e6 * cpu / max(count, 1):.2f} CPU-ms"
         f" per 1k, waited for a CPU {1e3 * waited / elapsed:.0f} ms/s; {device.last}",

@@ -104,11 +104,11 @@ async def state_latency(samples: int = 200) -> tuple[float, float]:
                 )
                 sample.value.int_value = value
                 sample.source_time.FromNanoseconds(time.time_ns())
-                payload = telemetry_pb2.TagSampleBatch(samples=[sample]).SerializeToString()
+                batch = telemetry_pb2.TagSampleBatch(samples=[sample], device="plc")
                 sent = time.perf_counter()
                 await bus.nc.publish(
-                    subjects.telemetry_of(sample.path),
-                    payload,
+                    subjects.cycle("s/a/l/m1", "plc"),
+                    batch.SerializeToString(),
                     headers={TYPE_HEADER: "plantbus.v1.TagSampleBatch"},
                 )
                 while True:

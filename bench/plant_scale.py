@@ -50,10 +50,9 @@ from pymodbus.server import ModbusTcpServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _hub import cpu_seconds, percentile, started
+from _hub import cpu_seconds, last_seq, percentile, samples_between, started
 from _scale_plant import SIZES, Probe, Size, write_plant
 
-from plantbus.kit import streams
 from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
@@ -143,12 +142,6 @@ def apply(data_dir: Path, directory: Path) -> None:
         raise SystemExit(f"config apply failed: {done.stdout[-500:]} {done.stderr[-500:]}")
 
 
-async def stored(bus: Bus) -> int:
-    """Samples the telemetry stream has stored so far (its last sequence: the count of
-    messages it holds stops growing once its limits discard the oldest)."""
-    return int((await bus.js.stream_info(streams.CYCLES.name)).state.last_seq)
-
-
 @dataclass(frozen=True)
 class Hub:
     """The hub under test and where it keeps its files."""
@@ -166,7 +159,7 @@ async def step(bus: Bus, hub: Hub, probe: Probe, interval: float) -> Step:
     result = Step(offered=hub.size.tags / interval)
     await asyncio.sleep(max(SETTLE_S, interval + 1))  # every device polled once anew
     pids = hub_processes(hub.up, hub.nats)
-    count, started = await stored(bus), time.time()
+    seq, started = await last_seq(bus), time.time()
     cpu = {name: cpu_seconds([pid]) for pid, name in pids.items()}
     measure_s = max(MEASURE_S, 3 * interval)
     profilers = profile(pids, interval, measure_s)
@@ -181,7 +174,7 @@ async def step(bus: Bus, hub: Hub, probe: Probe, interval: float) -> Step:
             rss[name] = max(rss.get(name, 0.0), mb)
         await asyncio.sleep(FLIP_S)
     elapsed = time.time() - started
-    count = await stored(bus) - count
+    count = await samples_between(bus, seq, await last_seq(bus))
     cpu = {name: cpu_seconds([pid]) - cpu[name] for pid, name in pids.items()}
     for profiler in profilers:
         profiler.wait(30)

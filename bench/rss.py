@@ -7,7 +7,7 @@ tags at 10 Hz onto the bus, so OEE and alerting have work to do. Prints JSON:
 
 And the device service at plant scale, alone in its process (bench/_device_host.py):
 ``device_rss_mb_50k_tags``, 1,000 memory devices of 50 changing tags polled at 1 Hz
-(bench/plant_scale.py's plant at its largest), every sample into PLANTBUS_TELEMETRY,
+(bench/plant_scale.py's plant at its largest), every sample into PLANTBUS_CYCLES,
 with the RSS after its steps (``..._imported``, ``_config``, ``_running``).
 ``python bench/rss.py --device-only`` measures only that (15 s).
 

@@ -28,7 +28,8 @@ __all__ = [
 async def publish_samples(
     bus: Bus, path: str, times_us: Sequence[int], values: Sequence[float] | None = None
 ) -> None:
-    """One JetStream message per sample (what the device does), acknowledged in one go."""
+    """One JetStream message per sample (a device cycle of one sample), acknowledged in
+    one go."""
     acks = []
     for i, t in enumerate(times_us):
         sample = telemetry_pb2.TagSample(path=path, quality=telemetry_pb2.QUALITY_GOOD)
@@ -38,7 +39,7 @@ async def publish_samples(
         batch = telemetry_pb2.TagSampleBatch(samples=[sample], device="plc")
         acks.append(
             await bus.js.publish_async(
-                subjects.telemetry_of(path),
+                subjects.cycle(path.rpartition("/")[0], "plc"),
                 batch.SerializeToString(),
                 headers=bus.headers_for(batch),
             )

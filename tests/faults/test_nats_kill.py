@@ -20,12 +20,13 @@ import pytest
 from nats.aio.msg import Msg
 
 from plantbus.device.spool import Spool
+from plantbus.kit import subjects
 from plantbus.kit.registry import SERVICES as REGISTRY
 from plantbus.v1 import service_pb2, telemetry_pb2
 from tests.hub import child, machine_total, nats_login, plantbus, status
 
 SERVICES = tuple(REGISTRY)
-TAG = "plantbus.v1.telemetry.demo.machining.line1.m1.power"
+TAG = "demo/machining/line1/m1/power"
 POLL_S = 0.5  # poll_interval_s of m1-plc in examples/plant/devices.yaml
 KILLS = 4
 GAP_POLLS = 12
@@ -103,13 +104,16 @@ async def stored_samples(
     nc = await nats.connect(**login)
     out: list[tuple[str, telemetry_pb2.TagSample]] = []
     try:
-        sub = await nc.jetstream().subscribe(TAG, ordered_consumer=True)
+        sub = await nc.jetstream().subscribe(
+            subjects.cycles_of(TAG.rpartition("/")[0]), ordered_consumer=True
+        )
         deadline = time.monotonic() + timeout
         while not out or out[-1][1].receive_time.ToMicroseconds() / 1e6 < until:
             assert time.monotonic() < deadline, f"no sample of {TAG} after the outage in the stream"
             msg = await sub.next_msg(timeout=max(0.1, deadline - time.monotonic()))
             epoch = (msg.headers or {}).get("Nats-Msg-Id", "").split(":")[0]
-            out += [(epoch, s) for s in telemetry_pb2.TagSampleBatch.FromString(msg.data).samples]
+            batch = telemetry_pb2.TagSampleBatch.FromString(msg.data)
+            out += [(epoch, s) for s in batch.samples if s.path == TAG]
     finally:
         await nc.close()
     return out

@@ -18,13 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plantbus.alerting.service import AlertingService
-from plantbus.kit import streams, subjects
+from plantbus.kit import streams
 from plantbus.kit.bus import TYPE_HEADER, Bus, decode
 from plantbus.oee.service import OeeService
 from plantbus.sdk.errors import ValidationFailed
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
-from plantbus.testing.messages import collected
+from plantbus.testing.messages import collected, store_samples
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import erp_pb2, oee_pb2, telemetry_pb2
 
@@ -169,7 +169,7 @@ def workorders() -> st.SearchStrategy[Message]:
 
 
 KINDS: dict[str, tuple[str, st.SearchStrategy[Message]]] = {
-    "plantbus.v1.TagSampleBatch": ("plantbus.v1.telemetry.s.a.l.m1.{tag}", batches()),
+    "plantbus.v1.TagSampleBatch": ("plantbus.v1.cycle.s.a.l.m1.{tag}", batches()),
     "plantbus.v1.OeeSnapshot": ("plantbus.v1.oee.s.a.l.m1", snapshots()),
     "plantbus.v1.WorkOrderEvent": ("plantbus.v1.erp.workorder.s.l", workorders()),
 }
@@ -225,13 +225,13 @@ def seeds() -> list[Hostile]:
     for tag, value in values:
         sample = telemetry_pb2.TagSample(path=f"{M1}/{tag}", value=value, quality=1)
         batch = telemetry_pb2.TagSampleBatch(samples=[sample])
-        out.append(Hostile(f"plantbus.v1.telemetry.s.a.l.m1.{tag}", tm, batch.SerializeToString()))
+        out.append(Hostile("plantbus.v1.cycle.s.a.l.m1.plc", tm, batch.SerializeToString()))
     for seconds in (2**40, -(2**40)):
         sample = telemetry_pb2.TagSample(path=f"{M1}/state", quality=1)
         sample.value.int_value = 3
         sample.source_time.seconds = seconds
         batch = telemetry_pb2.TagSampleBatch(samples=[sample]).SerializeToString()
-        out.append(Hostile("plantbus.v1.telemetry.s.a.l.m1.state", tm, batch))
+        out.append(Hostile("plantbus.v1.cycle.s.a.l.m1.plc", tm, batch))
     snap = oee_pb2.OeeSnapshot(scope=M1, state="stopped", oee=math.nan, availability=math.inf)
     out.append(Hostile("plantbus.v1.oee.s.a.l.m1", oee, snap.SerializeToString()))
     for ict in (math.nan, math.inf, -1.0):
@@ -248,9 +248,7 @@ async def send_sample(bus: Bus, path: str, value: int | float) -> None:
     else:
         sample.value.double_value = value
     sample.source_time.FromNanoseconds(time.time_ns())
-    await bus.js_publish(
-        subjects.telemetry_of(path), telemetry_pb2.TagSampleBatch(samples=[sample])
-    )
+    await store_samples(bus, sample)
 
 
 def ended_with(snaps: list[oee_pb2.OeeSnapshot], machine: str, states: list[str]) -> bool:
@@ -281,7 +279,7 @@ async def test_hostile_payloads_never_stop_the_oee_and_alerting_handlers(
         await wait_until(lambda: oee.config_version == 1 and alerting.config_version == 1)
         for p in [*seeds(), *payloads]:
             headers = {TYPE_HEADER: p.type_name}
-            if ".telemetry." in p.subject:  # the stream, which OEE reads, and alerting too
+            if ".cycle." in p.subject:  # the stream, which OEE reads, and alerting too
                 await bus.js.publish(p.subject, p.data, headers=headers)
             else:
                 await bus.nc.publish(p.subject, p.data, headers=headers)

@@ -35,7 +35,7 @@ async def test_provision_makes_every_stream_and_bucket_r3_and_survives_its_leade
         assert info.cluster is not None and info.cluster.leader, name
         assert len(info.cluster.replicas or []) == 2, (name, info.cluster)
 
-    subject = "plantbus.v1.telemetry.s.a.l.m1.power"
+    subject = "plantbus.v1.cycle.s.a.l.m1.plc"
     await cluster_bus.js.publish(subject, b"before")
     leader = await nats_cluster.leader(cluster_bus, streams.CYCLES.name)
     leader.server.kill()

@@ -107,10 +107,10 @@ async def test_it_reader_reads_plant_data_and_changes_nothing(hub: Path, login: 
     await reader.bus.nc.subscribe("plantbus.v1.telemetry.>", cb=on_sample)
     await reader.bus.nc.subscribe("plantbus.v1.cycle.>", cb=on_sample)
     durable = await reader.js.pull_subscribe(
-        "plantbus.v1.telemetry.>", durable="it-test", stream=streams.CYCLES.name
+        "plantbus.v1.cycle.>", durable="it-test", stream=streams.CYCLES.name
     )
     (from_stream,) = await durable.fetch(1, timeout=10)
-    assert from_stream.subject.startswith("plantbus.v1.telemetry.demo.")
+    assert from_stream.subject.startswith("plantbus.v1.cycle.demo.")
     await wait_until(
         lambda: {s.split(".")[2] for s in seen} == {"telemetry", "cycle"},
         timeout=10,
@@ -118,7 +118,7 @@ async def test_it_reader_reads_plant_data_and_changes_nothing(hub: Path, login: 
     )
     await reader.bus.nc.publish("plantbus.v1.telemetry.demo.machining.line1.m1.parts", b"x")
     await reader.bus.nc.publish("plantbus.v1.svc.governance.local", b"x")
-    await reader.bus.nc.publish("plantbus.v1.cycle.m1-plc", b"x")
+    await reader.bus.nc.publish("plantbus.v1.cycle.demo.machining.line1.m1.m1-plc", b"x")
     await reader.bus.nc.flush()
     await wait_until(
         lambda: (

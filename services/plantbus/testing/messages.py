@@ -13,7 +13,7 @@ from plantbus.kit import subjects
 from plantbus.kit.bus import Bus
 from plantbus.v1 import telemetry_pb2
 
-__all__ = ["collected", "publish_value"]
+__all__ = ["collected", "publish_value", "store_samples"]
 
 M = TypeVar("M", bound=Message)
 
@@ -29,6 +29,17 @@ async def publish_value(bus: Bus, path: str, value: float | int, device: str = "
     sample.source_time.FromNanoseconds(time.time_ns())
     subject = subjects.cycle(path.rpartition("/")[0], device)
     await bus.publish(subject, telemetry_pb2.TagSampleBatch(samples=[sample], device=device))
+
+
+async def store_samples(bus: Bus, *samples: telemetry_pb2.TagSample, device: str = "plc") -> int:
+    """``samples`` (of one machine) into the telemetry stream as one cycle of ``device``,
+    as the device service stores them; the stream sequence of the message."""
+    batch = telemetry_pb2.TagSampleBatch(samples=samples, device=device)
+    machine = samples[0].path.rpartition("/")[0]
+    ack = await bus.js.publish(
+        subjects.cycle(machine, device), batch.SerializeToString(), headers=bus.headers_for(batch)
+    )
+    return int(ack.seq)
 
 
 async def collected(bus: Bus, pattern: str, kind: type[M]) -> list[M]:

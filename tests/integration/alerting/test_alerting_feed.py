@@ -17,7 +17,7 @@ from plantbus.v1 import alerting_pb2, telemetry_pb2
 from .test_alerting_service import CONFIG
 
 
-async def test_only_the_rules_tags_are_read_and_a_new_rules_tag_is_followed(
+async def test_only_the_rules_machines_are_read_and_a_new_rules_machine_is_followed(
     bus: Bus, nats_url: str, tmp_path: Path
 ) -> None:
     events = await collected(bus, "plantbus.v1.alarm.>", alerting_pb2.AlarmEvent)
@@ -26,7 +26,7 @@ async def test_only_the_rules_tags_are_read_and_a_new_rules_tag_is_followed(
         svc = runner.services["alerting"]
         assert isinstance(svc, AlertingService)
         await wait_until(lambda: svc.config_version == 1)
-        assert svc.feed.source.subjects == ["plantbus.v1.telemetry.s.a.l.m1.temp"]
+        assert svc.feed.source.subjects == ["plantbus.v1.cycle.s.a.l.m1.*"]
         handled: list[str] = []
         judge = svc.feed.handler
 
@@ -36,18 +36,23 @@ async def test_only_the_rules_tags_are_read_and_a_new_rules_tag_is_followed(
 
         svc.feed.handler = counting
         for _ in range(5):
-            await publish_value(bus, "s/a/l/m1/pressure", 99.0)
+            await publish_value(bus, "s/a/l/m2/pressure", 99.0)
+        await publish_value(bus, "s/a/l/m1/pressure", 99.0)  # delivered, judged by no rule
         await publish_value(bus, "s/a/l/m1/temp", 75.0)
         await wait_until(lambda: events, message="the temperature alarm")
-        assert handled == ["s/a/l/m1/temp"], "samples of tags no rule judges are not delivered"
+        assert handled == ["s/a/l/m1/pressure", "s/a/l/m1/temp"], "no other machine's samples"
+        assert [e.rule for e in events] == ["hot"]
 
         wider = copy.deepcopy(CONFIG)
+        wider["sites"][0]["areas"][0]["lines"][0]["machines"].append({"name": "m2"})
         wider["alert_rules"].append(
-            {"name": "press", "kind": "high", "machine": "s/a/l/m1", "tag": "pressure", "limit": 9}
+            {"name": "press", "kind": "high", "machine": "s/a/l/m2", "tag": "pressure", "limit": 9}
         )
         await put_config(bus, wider)
         await wait_until(lambda: svc.config_version == 2)
         assert len(svc.feed.source.subjects) == 2
-        await publish_value(bus, "s/a/l/m1/pressure", 12.0)
+        await publish_value(bus, "s/a/l/m2/pressure", 12.0)
         await wait_until(lambda: any(e.rule == "press" for e in events), message="pressure alarm")
-        assert handled == ["s/a/l/m1/temp", "s/a/l/m1/pressure"], "nothing read twice"
+        assert handled == ["s/a/l/m1/pressure", "s/a/l/m1/temp", "s/a/l/m2/pressure"], (
+            "nothing read twice"
+        )

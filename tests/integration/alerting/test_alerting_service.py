@@ -15,7 +15,7 @@ from plantbus.alerting.service import AlertingService
 from plantbus.kit.bus import Bus
 from plantbus.testing.config import people, put_config
 from plantbus.testing.harness import hosted, operator_channel
-from plantbus.testing.messages import collected, publish_value
+from plantbus.testing.messages import collected, publish_value, store_samples
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import alerting_pb2, alerting_pb2_grpc, service_pb2, telemetry_pb2
 
@@ -180,9 +180,7 @@ async def test_latched_alarm_is_reset_over_grpc_after_a_restart_and_audited(
 async def send_state(bus: Bus, code: int) -> None:
     sample = telemetry_pb2.TagSample(path="s/a/l/m1/state", quality=telemetry_pb2.QUALITY_GOOD)
     sample.value.int_value = code
-    await bus.publish(
-        "plantbus.v1.telemetry.s.a.l.m1.state", telemetry_pb2.TagSampleBatch(samples=[sample])
-    )
+    await store_samples(bus, sample)
 
 
 async def test_state_tag_drives_down_too_long_and_planned_stop_suppression(
@@ -236,9 +234,7 @@ async def test_stale_and_bad_quality_rules(bus: Bus, nats_url: str, tmp_path: Pa
         await send(bus, 51)  # data again: the stale alarm returns to normal
         await wait_until(lambda: alarms["silent@s/a/l/m1"].state == "returned_unacknowledged")
         bad = telemetry_pb2.TagSample(path="s/a/l/m1/temp", quality=telemetry_pb2.QUALITY_BAD)
-        await bus.publish(
-            "plantbus.v1.telemetry.s.a.l.m1.temp", telemetry_pb2.TagSampleBatch(samples=[bad])
-        )
+        await store_samples(bus, bad)
         await wait_until(lambda: alarms["untrusted@s/a/l/m1"].state == "unacknowledged")
         await send(bus, 52)
         await wait_until(lambda: alarms["untrusted@s/a/l/m1"].state == "returned_unacknowledged")

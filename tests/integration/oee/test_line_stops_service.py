@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from plantbus.kit import streams, subjects
-from plantbus.kit.bus import TYPE_HEADER, Bus
+from plantbus.kit import streams
+from plantbus.kit.bus import Bus
 from plantbus.oee.service import OeeService
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
-from plantbus.testing.messages import collected
+from plantbus.testing.messages import collected, store_samples
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import oee_pb2, telemetry_pb2
 
@@ -45,12 +45,7 @@ async def state(bus: Bus, machine: str, code: int) -> None:
     )
     sample.value.int_value = code
     sample.source_time.FromNanoseconds(time.time_ns())
-    batch = telemetry_pb2.TagSampleBatch(samples=[sample], device="plc")
-    await bus.js.publish(
-        subjects.telemetry_of(sample.path),
-        batch.SerializeToString(),
-        headers={TYPE_HEADER: "plantbus.v1.TagSampleBatch"},
-    )
+    await store_samples(bus, sample)
 
 
 async def test_the_line_stop_names_the_machine_that_stopped_it(

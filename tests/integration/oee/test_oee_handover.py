@@ -14,8 +14,9 @@ from nats.aio.msg import Msg
 
 from plantbus.config import PlantConfig
 from plantbus.kit import streams, subjects
-from plantbus.kit.bus import TYPE_HEADER, Bus
+from plantbus.kit.bus import Bus
 from plantbus.oee.share import LineShare
+from plantbus.testing.messages import store_samples
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import oee_pb2, telemetry_pb2
 
@@ -47,13 +48,7 @@ async def _send(bus: Bus, samples: list[tuple[str, int]]) -> int:
         )
         sample.value.int_value = value
         sample.source_time.FromNanoseconds(time.time_ns())
-        batch = telemetry_pb2.TagSampleBatch(samples=[sample], device="plc")
-        ack = await bus.js.publish(
-            subjects.telemetry_of(sample.path),
-            batch.SerializeToString(),
-            headers={TYPE_HEADER: "plantbus.v1.TagSampleBatch"},
-        )
-        seq = ack.seq
+        seq = await store_samples(bus, sample)
     return seq
 
 

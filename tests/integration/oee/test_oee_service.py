@@ -18,10 +18,11 @@ from nats.aio.msg import Msg
 
 from plantbus.cli.main import cli
 from plantbus.kit import streams, subjects
-from plantbus.kit.bus import TYPE_HEADER, Bus
+from plantbus.kit.bus import Bus
 from plantbus.oee.service import OeeService
 from plantbus.testing.config import people, put_config
 from plantbus.testing.harness import hosted, operator_channel
+from plantbus.testing.messages import store_samples
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import erp_pb2, oee_pb2, oee_pb2_grpc, service_pb2, telemetry_pb2
 
@@ -62,12 +63,7 @@ class Feed:
         )
         sample.value.int_value = value
         sample.source_time.FromNanoseconds(time.time_ns())
-        batch = telemetry_pb2.TagSampleBatch(samples=[sample], device="plc")
-        await self.bus.js.publish(
-            subjects.telemetry_of(sample.path),
-            batch.SerializeToString(),
-            headers={TYPE_HEADER: "plantbus.v1.TagSampleBatch"},
-        )
+        await store_samples(self.bus, sample)
 
 
 @pytest.fixture
