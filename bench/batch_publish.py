@@ -56,6 +56,10 @@ from plantbus.v1 import telemetry_pb2
 DEVICES = 10
 TAGS = 1_000
 CYCLES = 20
+STREAM = replace(
+    streams.CYCLES, name=streams.LEGACY_TELEMETRY, subjects=("plantbus.v1.telemetry.>",)
+)
+"""The one-message-per-sample stream of before PLANTBUS_CYCLES: the layout measured here."""
 """Cycles per device and round: 200,000 messages."""
 ROUNDS = 3
 MODES = ("plain", "atomic", "fast")
@@ -188,15 +192,15 @@ async def one_round(
     """A round into a fresh telemetry stream with the bus's replicas, allowing ``mode``."""
     js = bus.nc.jetstream(timeout=30)
     with contextlib.suppress(NotFoundError):
-        await js.delete_stream(streams.CYCLES.name)
+        await js.delete_stream(STREAM.name)
     config = replace(
-        streams.CYCLES.config(),
+        STREAM.config(),
         num_replicas=bus.settings.js_replicas,
         allow_atomic=mode == "atomic" or None,
         allow_batched=mode == "fast" or None,
     )
     await js.add_stream(config)
-    leader = await cluster.leader(bus, streams.CYCLES.name, timeout=30)
+    leader = await cluster.leader(bus, STREAM.name, timeout=30)
     pids = {node.name: node.server.process.pid for node in cluster.nodes if node.server.process}
     sent = sum(len(records) for cycles in data for records in cycles)
     before = {name: cpu_seconds([pid]) for name, pid in pids.items()}
@@ -205,10 +209,10 @@ async def one_round(
     elapsed, client = time.perf_counter() - started, time.process_time() - client
     deadline = time.monotonic() + 30  # the followers' apply counts too
     while bus.settings.js_replicas > 1 and time.monotonic() < deadline:
-        if await cluster.caught_up(bus, [streams.CYCLES.name]):
+        if await cluster.caught_up(bus, [STREAM.name]):
             break
         await asyncio.sleep(0.05)
-    stored = max(int((await js.stream_info(streams.CYCLES.name)).state.messages), 1)
+    stored = max(int((await js.stream_info(STREAM.name)).state.messages), 1)
     cpu = {name: cpu_seconds([pid]) - before[name] for name, pid in pids.items()}
     print(
         f"{mode} R{bus.settings.js_replicas}: {sent / elapsed:,.0f} msgs/s, leader {leader.name}",

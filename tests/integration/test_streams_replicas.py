@@ -75,7 +75,7 @@ async def test_an_operator_raise_is_kept_and_logged(
         assert (kept.num_replicas, kept.max_age, kept.duplicate_window) == (3, 3 * DAY, 600.0)
         assert await replicas(r1, streams.OEE_STATE.stream) == 3
         logged = caplog.text
-        assert "stream PLANTBUS_TELEMETRY differs" in logged, logged
+        assert "stream PLANTBUS_CYCLES differs" in logged, logged
         assert "num_replicas 3 (hub: 1)" in logged and "max_age 259200.0 (hub: 86400.0)" in logged
         assert "bucket plantbus_oee differs" in logged, logged
     finally:

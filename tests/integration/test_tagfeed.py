@@ -1,6 +1,6 @@
 """A filtered telemetry read made again before its first message arrived (a config
 change right after start) starts where the first one did: nothing published between the
-two is missed. A :class:`~plantbus.kit.tagfeed.TagFeed` that follows other tags, or stops
+two is missed. A :class:`~plantbus.kit.tagfeed.TagFeed` that follows other machines, or stops
 and follows again, reads on from right after the last message it handled, in order, with
 nothing missed or read twice, and ignores what a consumer it ended still delivers."""
 
@@ -12,6 +12,7 @@ from plantbus.kit import streams, tagfeed
 from plantbus.kit.bus import Bus
 from plantbus.testing.messages import publish_value
 from plantbus.testing.waiting import wait_until
+from plantbus.v1 import telemetry_pb2
 
 
 async def _stored(bus: Bus, count: int) -> None:
@@ -48,7 +49,7 @@ async def test_a_feed_made_again_before_a_message_misses_nothing(bus: Bus) -> No
 
 class Reader:
     """A :class:`tagfeed.TagFeed` whose handler records the tag path of each message it
-    handles (the subject's last two tokens) and its stream sequence."""
+    handles (``machine.tag`` of its sample) and its stream sequence."""
 
     def __init__(self, bus: Bus) -> None:
         self.feed = tagfeed.TagFeed(bus, self.on_msg)
@@ -60,23 +61,24 @@ class Reader:
         if not self.feed.fresh(generation, msg):
             return
         self.feed.seq = msg.metadata.sequence.stream
-        self.read.append((".".join(msg.subject.split(".")[-2:]), self.feed.seq))
+        path = telemetry_pb2.TagSampleBatch.FromString(msg.data).samples[0].path
+        self.read.append((".".join(path.split("/")[-2:]), self.feed.seq))
         self.handled.append((generation, msg))
 
     def sequences(self) -> list[int]:
         return [seq for _, seq in self.read]
 
 
-async def test_a_feed_follows_new_tags_from_after_the_last_message_read(bus: Bus) -> None:
+async def test_a_feed_follows_new_machines_from_after_the_last_message_read(bus: Bus) -> None:
     await streams.ensure_stream(bus, streams.CYCLES)
-    temp, pressure = "s/a/l/m1/temp", "s/a/l/m1/pressure"
+    temp, pressure = "s/a/l/m1/temp", "s/a/l/m2/pressure"
     await publish_value(bus, temp, 1.0)  # before the feed: not read
     await _stored(bus, 1)
     reader = Reader(bus)
     only_temp = tagfeed.filters([temp], bus.nc.max_payload)
     assert await reader.feed.follow(only_temp)
     assert reader.feed.seq == 1, "a fresh feed starts at the stream's last sequence"
-    assert not await reader.feed.follow(only_temp), "the same tags: the same consumer"
+    assert not await reader.feed.follow(only_temp), "the same machines: the same consumer"
     await publish_value(bus, pressure, 5.0)  # not followed yet
     await publish_value(bus, temp, 2.0)
     await wait_until(lambda: reader.read == [("m1.temp", 3)], message="the followed tag")
@@ -85,7 +87,7 @@ async def test_a_feed_follows_new_tags_from_after_the_last_message_read(bus: Bus
     assert await reader.feed.follow(tagfeed.filters([temp, pressure], bus.nc.max_payload))
     await publish_value(bus, temp, 3.0)
     await wait_until(lambda: reader.sequences()[-1] == 5, message="the sample before the change")
-    assert reader.read == [("m1.temp", 3), ("m1.pressure", 4), ("m1.temp", 5)]
+    assert reader.read == [("m1.temp", 3), ("m2.pressure", 4), ("m1.temp", 5)]
 
 
 async def test_a_stopped_feed_reads_on_from_its_sequence_and_ignores_old_messages(

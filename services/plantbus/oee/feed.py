@@ -25,16 +25,20 @@ def wanted(bus: Bus, config: PlantConfig) -> list[str]:
     return tagfeed.filters(mapped_paths(config), bus.nc.max_payload)
 
 
-async def behind(bus: Bus, seq: int) -> bool:
-    """Whether the stream holds telemetry after ``seq`` (0, no saved state: reading starts
-    with new messages, nothing to catch up with)."""
-    if not seq:
-        return False
+async def stream_end(bus: Bus) -> int | None:
+    """The telemetry stream's last sequence; None while NATS is slow or away."""
     try:
         info = await bus.js.stream_info(streams.CYCLES.name)
-    except nats.errors.Error:  # NATS slow or away: the tick loop decides when caught up
-        return True
-    return int(info.state.last_seq or 0) > seq
+    except nats.errors.Error:
+        return None
+    return int(info.state.last_seq or 0)
+
+
+def behind(seq: int, end: int | None) -> bool:
+    """Whether the stream, which ends at ``end``, holds telemetry after ``seq`` (0, no saved
+    state: reading starts with new messages, nothing to catch up with; ``end`` None, not
+    known: the tick loop decides when caught up)."""
+    return bool(seq) and (end is None or end > seq)
 
 
 def decode_batch(data: bytes) -> telemetry_pb2.TagSampleBatch | None:

@@ -117,7 +117,19 @@ class LineShare:
                     sorted(lines),
                     restored.seq,
                 )
-            self.catching_up = bool(lines) and await feed.behind(self.bus, self.source.seq)
+            end = await feed.stream_end(self.bus) if lines else None
+            if end is not None and self.source.seq > end:
+                self.log.warning(
+                    "the saved OEE state of %s is at telemetry sequence %d, past the end of "
+                    "%s (%d): it was saved against another stream (an upgrade from "
+                    "PLANTBUS_TELEMETRY, or the stream made anew); reading from its end",
+                    sorted(lines),
+                    self.source.seq,
+                    streams.CYCLES.name,
+                    end,
+                )
+                self.source.seq, self.skip = 0, {}
+            self.catching_up = bool(lines) and feed.behind(self.source.seq, end)
             if self.config is not None:
                 self.live.configure(only_lines(self.config, lines), time.time())
                 if lines:

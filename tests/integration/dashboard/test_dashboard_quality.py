@@ -29,11 +29,12 @@ async def _cycles(
     """One poll cycle of each machine's device, as the device service sends it."""
     by_device: dict[str, telemetry_pb2.TagSampleBatch] = {}
     for path in paths:
-        device = f"plc-{path.split('/')[3]}"
+        machine = path.rpartition("/")[0]
+        device = f"plc-{machine.split('/')[3]}"
         batch = by_device.setdefault(device, telemetry_pb2.TagSampleBatch(device=device))
         batch.samples.add(path=path, quality=quality, quality_reason=reason).value.double_value = 1
     for device, batch in by_device.items():
-        await bus.publish(subjects.cycle(device), batch)
+        await bus.publish(subjects.cycle(batch.samples[0].path.rpartition("/")[0], device), batch)
 
 
 async def _events(stream: aiohttp.ClientResponse, out: list[tuple[str, Any]]) -> None:
@@ -82,6 +83,6 @@ async def test_quality_changes_reach_the_page_coalesced(
         assert quality[TAGS[7]]["quality"] == "QUALITY_BAD"
         assert quality[TAGS[8]]["quality"] == "QUALITY_GOOD"
 
-        await bus.nc.publish(subjects.cycle("plc-m0"), b"\xff\xff", headers={})
+        await bus.nc.publish(subjects.cycle("s/a/l/m0", "plc-m0"), b"\xff\xff", headers={})
         await wait_until(lambda: dash.service.quality.dropped == 1)
         assert dash.service.quality.tags[TAGS[0]]["quality"] == "QUALITY_GOOD"

@@ -154,6 +154,33 @@ async def test_restart_neither_loses_nor_double_counts(
         assert second.engine.machines["s/a/l/m1"].totals.total_count == 25
 
 
+async def test_state_saved_against_another_stream_reads_the_new_one_from_its_end(
+    bus: Bus, nats_url: str, tmp_path: Path, feed: Feed, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An upgrade from PLANTBUS_TELEMETRY (or the stream made anew): the saved sequence is
+    past the new stream's end, so starting after it would read nothing for a long time."""
+    async with hosted([OeeService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        first = runner.services["oee"]
+        assert isinstance(first, OeeService)
+        await wait_until(lambda: first.config_version == 1)
+        await feed.send("state", 1)
+        for raw in range(0, 30, 3):
+            await feed.send("parts", raw)
+        await wait_until(lambda: first.engine.machines["s/a/l/m1"].totals.total_count == 27)
+    await bus.js.delete_stream(streams.CYCLES.name)
+    await streams.ensure_stream(bus, streams.CYCLES)
+    async with hosted([OeeService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        second = runner.services["oee"]
+        assert isinstance(second, OeeService)
+        await wait_until(lambda: second.share.source.sub is not None, message="reading")
+        await feed.send("parts", 31)
+        await wait_until(
+            lambda: second.engine.machines["s/a/l/m1"].totals.total_count == 31,
+            message="the new stream's counts applied",
+        )
+    assert "saved against another stream" in caplog.text
+
+
 async def test_restart_keeps_recent_stops_and_ends_the_open_one(
     bus: Bus, nats_url: str, tmp_path: Path, feed: Feed
 ) -> None:

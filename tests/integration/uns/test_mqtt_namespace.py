@@ -52,7 +52,7 @@ async def send(bus: Bus, path: str, value: float, at: float = 1_700_000_000.0) -
     """As the device service does: on the tag's subject, and its cycle on the device's."""
     message = batch(path, value, at)
     await bus.publish(subjects.telemetry_of(path), message)
-    await bus.publish(subjects.cycle(message.device), message)
+    await bus.publish(subjects.cycle(path.rpartition("/")[0], message.device), message)
     await bus.nc.flush()
 
 
