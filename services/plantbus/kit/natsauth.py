@@ -202,7 +202,8 @@ def _it_reader() -> Grant:
 def _provisioner() -> Grant:
     grant = subscribe(f"{inbox_prefix(PROVISIONER)}.>")
     names = [s.name for s in streams.ALL_STREAMS] + [b.stream for b in streams.ALL_BUCKETS]
-    grant |= publish(f"{API}.STREAM.INFO.{streams.LEGACY_TELEMETRY}")  # left by an upgrade?
+    # the per-sample stream an earlier release left: nobody here may read it any more
+    grant |= publish(f"{API}.STREAM.DELETE.{streams.LEGACY_TELEMETRY}")
     for name in names:
         grant |= publish(
             f"{API}.STREAM.INFO.{name}",

@@ -115,7 +115,8 @@ CYCLES: Final = StreamSpec(
 one message per device cycle (:mod:`plantbus.device.publisher`), one day by default."""
 LEGACY_TELEMETRY: Final = "PLANTBUS_TELEMETRY"
 """The stream that held one message per sample before PLANTBUS_CYCLES (docs/subscribing.md):
-no longer created; where it is left it still stores every live per-tag message."""
+no longer created, and deleted by ``plantbus up`` (:func:`provision`); elsewhere, where it
+is left, it still stores every live per-tag message."""
 AUDIT: Final = StreamSpec(
     "PLANTBUS_AUDIT",
     (f"{PREFIX}.audit.>",),
@@ -222,18 +223,20 @@ async def _ensure_stream(bus: Bus, spec: StreamSpec, **overrides: Any) -> None:
 
 
 async def provision(bus: Bus) -> None:
-    """Create or bring up to date every stream and bucket (``plantbus up``, before services)."""
+    """Create or bring up to date every stream and bucket (``plantbus up``, before services,
+    on its own servers), and delete the per-sample stream an earlier release made."""
     for stream in ALL_STREAMS:
         await ensure_stream(bus, stream)
     for bucket in ALL_BUCKETS:
         await open_bucket(bus, bucket)
     with contextlib.suppress(NotFoundError):
-        await bus.js.stream_info(LEGACY_TELEMETRY)
+        await bus.js.delete_stream(LEGACY_TELEMETRY)
         log.warning(
-            "stream %s is still here from an earlier release: it stores every sample once "
-            "more, per tag; delete it unless a consumer of yours reads it "
-            "(docs/subscribing.md, 'From PLANTBUS_TELEMETRY')",
+            "deleted stream %s, left by an earlier release: it stored every sample once "
+            "more, one message each, and no user of this hub may read it; every sample is "
+            "in %s (docs/subscribing.md, 'From PLANTBUS_TELEMETRY')",
             LEGACY_TELEMETRY,
+            CYCLES.name,
         )
 
 
