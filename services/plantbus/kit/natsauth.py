@@ -107,7 +107,7 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
     "oee": _service(
         "oee",
         publish(*family("oee", "downtime")),
-        subscribe(*family("telemetry", "erp.workorder")),
+        subscribe(*family("erp.workorder")),
         uses(streams.CYCLES),
         owns(streams.OEE_FINAL),
         bucket(streams.OEE_STATE, writes=">"),
