@@ -4,8 +4,8 @@
 The service runs alone in a child process (``python bench/historian_feed.py host``: the
 same ``HistorianService`` that ``plantbus run historian`` hosts, its default section, the
 embedded SQLite store) on a throw-away nats-server; this process publishes telemetry as
-the device service does (one message per tag sample on ``plantbus.v1.telemetry.<path>``,
-its headers and framing, a cycle of 50 tags per device) and reads how far the historian
+the device service stores it (one message per device cycle of 50 tags on its cycle
+subject, with its headers and framing) and reads how far the historian
 has acknowledged (it acknowledges only what it committed).
 
 - backlog: the stream pre-filled with ``BACKLOG`` samples, the historian started, its CPU

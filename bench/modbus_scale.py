@@ -2,7 +2,7 @@
 
 1. 10 Modbus devices of 1,000 changing holding registers each, all served by one
    pymodbus server process (unit ids 1..10 on one port), polled at 1 Hz and at 10 Hz and
-   then as fast as the service can, every sample published into PLANTBUS_TELEMETRY:
+   then as fast as the service can, every sample published into PLANTBUS_CYCLES:
    CPU-ms of the device service process per 1,000 samples stored in the stream (median
    of two rounds), its RSS, and the samples per second where it saturates (the most it
    delivered). Each round runs 1 Hz and 10 Hz on asyncio's loop and on uvloop's.

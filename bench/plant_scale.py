@@ -15,7 +15,7 @@ them.
 Each step applies the plant with a shorter poll interval (every 4 s, 2 s, then 1 Hz,
 2 Hz, 4 Hz, 10 Hz: 1,250 to 50,000 samples/s offered; :data:`INTERVALS` for the larger
 plants), waits for it to settle (every device polled once with it) and measures over at
-least three polls: samples stored in PLANTBUS_TELEMETRY per second, the probe lags, CPU of every
+least three polls: samples stored in PLANTBUS_CYCLES per second, the probe lags, CPU of every
 hub process (nats-server included) per 1,000 samples stored, RSS per service. The knee
 is the last step that kept up: stored >= 90% of offered, lag p99 under a second and its
 median not growing from the step's first half to its second. Stepping stops after the
