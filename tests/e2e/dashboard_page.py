@@ -93,7 +93,7 @@ def apply_plant(hub: dict[str, Any], plant: Path, why: str) -> None:
     assert out.returncode == 0, out.stderr
 
 
-_PUBLISHER = {"telemetry": "device", "alarm": "alerting", "downtime": "oee", "oee": "oee"}
+_PUBLISHER = {"cycle": "device", "alarm": "alerting", "downtime": "oee", "oee": "oee"}
 """The hub's NATS user that may publish each subject family (only its owner may)."""
 
 
@@ -113,6 +113,6 @@ async def raise_bad_quality_alarm(data: Path) -> None:
     )
     await publish(
         data,
-        "plantbus.v1.telemetry.demo.machining.line1.m1.state",
+        "plantbus.v1.cycle.demo.machining.line1.m1.m1-plc",  # into the stream alerting reads
         telemetry_pb2.TagSampleBatch(samples=[sample], device="m1-plc"),
     )

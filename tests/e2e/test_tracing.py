@@ -74,7 +74,7 @@ def test_a_device_read_is_the_parent_of_what_it_causes(
 
         oee = asyncio.run(wait_until(lambda: children("plantbus-oee", "oee telemetry"), timeout=90))
         alerting = asyncio.run(
-            wait_until(lambda: children("plantbus-alerting", "receive plantbus.v1.telemetry"))
+            wait_until(lambda: children("plantbus-alerting", "receive plantbus.v1.cycle"))
         )
         historian = asyncio.run(wait_until(historian_links, timeout=30))
     device = reads()

@@ -1,9 +1,9 @@
 """The Sparkplug B bridge: the hub as one edge node on an MQTT broker (docs/sparkplug.md).
 
-Telemetry comes from ``PLANTBUS_CYCLES`` through an ordered consumer that starts with
-the last cycle of every device, so the first births carry current values (a tag that a
-deadband left out of that cycle has none until its next sample, at most its device's
-``refresh_s`` later), and only while
+Telemetry comes from ``PLANTBUS_CYCLES`` through an ordered consumer that starts one
+``refresh_s`` (the longest of the config's devices) back, so the first births carry the
+current value of every tag (a device publishes each tag at least that often, changed or
+not), and only while
 the config has a ``sparkplug:`` section (idle, the bridge reads nothing: at 5,000 samples
 a second, reading them cost it 18 CPU-ms per 1,000 for no one); the edge node
 (:mod:`plantbus.sparkplug.node`) decides what each sample publishes. Each MQTT session
@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 import nats.errors
@@ -49,7 +50,9 @@ __all__ = ["SparkplugService"]
 
 _BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 _CATCH_UP_S = 3.0
-"""How long the first births wait for the last cycle of every device."""
+"""How long the first births wait for the last value of every tag."""
+_SLACK_S = 5.0
+"""Read this much further back than a device's ``refresh_s``: a poll that overran."""
 
 
 def _now_ms() -> int:
@@ -96,15 +99,20 @@ class SparkplugService(Service):
         await streams.ensure_stream(self.ctx.bus, streams.CYCLES)
         self.tasks.spawn(self._take_commands(), name="sparkplug-cmd")
 
-    async def _follow(self) -> None:
-        """Follow telemetry from the last cycle of every device (once)."""
+    async def _follow(self, config: PlantConfig) -> None:
+        """Follow telemetry (once) from far enough back that every tag of ``config`` is
+        in it: one ``refresh_s`` of its devices, and a little more."""
         if self._sub is None:
             self._caught_up.clear()
+            back = max((device.refresh_s for device in config.devices), default=0.0)
+            since = datetime.now(UTC) - timedelta(seconds=back + _SLACK_S)
             self._sub = await self.ctx.bus.js.subscribe(
                 f"{subjects.PREFIX}.cycle.>",
                 stream=streams.CYCLES.name,
                 ordered_consumer=True,
-                config=ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT),
+                config=ConsumerConfig(
+                    deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=since
+                ),
                 cb=self._on_telemetry,
             )
 
@@ -126,7 +134,7 @@ class SparkplugService(Service):
             self.node = None
             self.state = "no sparkplug section in the config: idle"
         else:
-            await self._follow()
+            await self._follow(config)
             node = EdgeNode(section, config.devices)
             node.samples(self.latest.values(), _now_ms())  # offline: only takes the values
             if old is None or _connection(old.section) != _connection(section):
