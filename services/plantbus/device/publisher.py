@@ -7,7 +7,7 @@ replayed from the spool: what must not be missed is read from the stream).
 
 One stored message per cycle rather than per sample is what lets a replicated stream keep
 up: the servers' cost is per message, and at R3 every message is replicated twice more
-(docs/benchmarks.md, "one message per cycle").
+(docs/benchmarks.md, "One stored message per device cycle").
 
 Delivery is at-least-once without duplicates in the stream:
 
