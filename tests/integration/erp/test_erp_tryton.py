@@ -36,7 +36,7 @@ async def poll_tryton(rpc: TrytonRpc, production: int, want: dict[str, float]) -
     async def holds() -> bool:
         return await outputs(rpc, production) == want
 
-    await wait_until(holds, timeout=30, interval=0.1, message=f"Tryton holding {want}")
+    await wait_until(holds, timeout=90, interval=0.1, message=f"Tryton holding {want}")
 
 
 def crash_after_booking(erp: ErpService) -> asyncio.Event:
