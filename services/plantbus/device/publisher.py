@@ -156,6 +156,8 @@ class TelemetryPublisher:
         await self._make_room()
         await self._after_previous(counters)
         stored = batches(records, self.bus.nc.max_payload)
+        if not stored:  # no sample of a device: nothing the stream could hold
+            return
         if len(self.spool) or not self.bus.connected:
             self._settle(flush=True)
             self._spool(stored, counters)
@@ -257,6 +259,8 @@ class TelemetryPublisher:
         samples are stored as batches now."""
         if records[0][0].startswith(_PER_TAG):
             records = batches(records, self.bus.nc.max_payload)
+            if not records:  # no sample of a device: nothing the stream could hold
+                return
         await asyncio.wait_for(await self._send(records), 10)
 
     async def _send(self, records: list[Record], trace: str = "") -> asyncio.Future[Any]:
