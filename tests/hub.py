@@ -87,6 +87,24 @@ def status(data: Path) -> dict[str, dict[str, Any]]:
     return {s["service"]: s for s in json.loads(out.stdout)["services"]}
 
 
+def settled(data: Path, timeout: float = 60) -> dict[str, dict[str, Any]]:
+    """:func:`status` once every service is serving its applied config: `plantbus up`
+    reports ready at each service's first SERVING heartbeat, and on a loaded machine a
+    service may still be catching up (degraded) or applying the config a moment later."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = status(data)
+        unsettled = {
+            name: (s["health"], s["config_drift"])
+            for name, s in now.items()
+            if s["health"] != "serving" or s["config_drift"]
+        }
+        if not unsettled:
+            return now
+        assert time.monotonic() < deadline, f"not serving the applied config: {unsettled}"
+        time.sleep(0.3)
+
+
 def machine_total(data: Path) -> tuple[str, int]:
     """Shift and parts of m1 in it, from the OEE service's own snapshot."""
     out = plantbus(

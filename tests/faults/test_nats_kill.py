@@ -23,7 +23,7 @@ from plantbus.device.spool import Spool
 from plantbus.kit import subjects
 from plantbus.kit.registry import SERVICES as REGISTRY
 from plantbus.v1 import service_pb2, telemetry_pb2
-from tests.hub import child, machine_total, nats_login, plantbus, status
+from tests.hub import child, machine_total, nats_login, plantbus, settled
 
 SERVICES = tuple(REGISTRY)
 TAG = "demo/machining/line1/m1/power"
@@ -142,9 +142,8 @@ def test_nats_killed_under_load_every_service_reconnects_and_nothing_is_lost(
     proc, data = hub
     url = json.loads((data / "runtime.json").read_text())["nats_url"]
     port = int(url.rsplit(":", 1)[1])
-    before = status(data)
+    before = settled(data)
     assert sorted(before) == sorted(SERVICES), before
-    assert all(s["health"] == "serving" and not s["config_drift"] for s in before.values())
     assert {s: child(proc, s).pid for s in SERVICES} == {s: before[s]["pid"] for s in SERVICES}
     deadline = time.monotonic() + 60
     while (oee_before := machine_total(data))[1] < 3:
@@ -175,14 +174,12 @@ def test_nats_killed_under_load_every_service_reconnects_and_nothing_is_lost(
     # 2. every service reconnects (same pid, no restart) and serves the same config
     beats = asyncio.run(serving_beats(data, timeout=30))
     serving_at = time.monotonic()
-    after = status(data)
+    after = settled(data)
     for name in SERVICES:
         assert beats[name].pid == before[name]["pid"], f"{name} restarted instead of reconnecting"
-        assert after[name]["health"] == "serving", after[name]
         assert after[name]["pid"] == before[name]["pid"], (
             f"{name} restarted instead of reconnecting"
         )
-        assert not after[name]["config_drift"], f"{name} drifted: {after[name]}"
         assert after[name]["config_version"] == before[name]["config_version"]
 
     # 3. telemetry flows again
