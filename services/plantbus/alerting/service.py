@@ -77,6 +77,9 @@ class AlertingService(Service):
     """Alarms per ISA-18.2."""
 
     name: ClassVar[str] = "alerting"
+    config_sections: ClassVar[frozenset[str] | None] = frozenset(
+        {"alert_rules", "notifiers", "alarm_management", "sites", "oee", "maintenance"}
+    )
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)

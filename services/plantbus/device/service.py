@@ -78,6 +78,7 @@ class DeviceService(Service):
     """Polls devices through driver plugins and publishes their telemetry."""
 
     name: ClassVar[str] = "device"
+    config_sections: ClassVar[frozenset[str] | None] = frozenset({"devices"})
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)

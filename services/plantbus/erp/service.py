@@ -52,6 +52,7 @@ class ErpService(Service):
     """Keeps work orders and confirmations in step with the ERP."""
 
     name: ClassVar[str] = "erp"
+    config_sections: ClassVar[frozenset[str] | None] = frozenset({"erp"})
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)

@@ -44,6 +44,7 @@ class HistorianService(Service):
     """Keeps every sample, KPI, alarm and stop."""
 
     name: ClassVar[str] = "historian"
+    config_sections: ClassVar[frozenset[str] | None] = frozenset({"historian", "sites"})
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)

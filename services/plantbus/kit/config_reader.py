@@ -5,7 +5,9 @@ read. The next version's manifest names its pieces (:mod:`plantbus.kit.config_pi
 only pieces it has not seen are fetched and validated, every other section, device and
 tag is the very object of the previous version. It says what changed
 (:class:`ConfigChange`): the sections, and the devices added, removed or changed. A
-format-1 document (the whole config inline) is validated whole, as before.
+format-1 document (the whole config inline) is validated whole, as before. A reader
+given ``sections`` fetches and validates only those; the others are
+:class:`~plantbus.kit.config_sections.Withheld` in the configs it returns.
 """
 
 from __future__ import annotations
@@ -22,11 +24,19 @@ from plantbus.config import PlantConfig
 from plantbus.config.devices import Device, Tag
 from plantbus.config.loader import gc_paused
 from plantbus.kit import config_pieces
+from plantbus.kit.config_sections import ALL, Withheld
 from plantbus.sdk.errors import ConfigError
 
 __all__ = ["ConfigChange", "VersionReader"]
 
 _SECTIONS = tuple(PlantConfig.model_fields)
+
+
+def _withheld(config: PlantConfig, sections: frozenset[str]) -> PlantConfig:
+    """``config`` with every section outside ``sections`` withheld."""
+    if sections == ALL:
+        return config
+    return config.model_copy(update={s: Withheld(s) for s in ALL - sections})
 
 
 @dataclass(frozen=True)
@@ -117,10 +127,13 @@ _POOLS: weakref.WeakKeyDictionary[Any, _Pool] = weakref.WeakKeyDictionary()
 
 class VersionReader:
     """Turns stored documents into :class:`ConfigChange`, one version after another.
-    Readers given the same ``share`` (the bus) share the validated pieces."""
+    Readers given the same ``share`` (the bus) share the validated pieces; ``sections``:
+    the ones to read (default every one)."""
 
-    def __init__(self, kv: KeyValue, share: Any = None) -> None:
+    def __init__(self, kv: KeyValue, share: Any = None, sections: frozenset[str] = ALL) -> None:
         self.kv = kv
+        self.sections = sections
+        self._read = tuple(s for s in _SECTIONS if s in sections)
         self.config: PlantConfig | None = None
         self._ids: dict[str, tuple[str, ...]] = {}
         self._pool = _Pool() if share is None else _POOLS.setdefault(share, _Pool())
@@ -132,10 +145,14 @@ class VersionReader:
             if config_pieces.is_manifest(doc):
                 config, sections = await self._assemble(doc["pieces"])
             else:
-                config = PlantConfig.model_validate(doc["config"])
+                whole = doc["config"]
+                if not isinstance(whole, dict):
+                    raise ConfigError("the config document's 'config' is not a mapping")
+                read = {k: v for k, v in whole.items() if k in self.sections or k not in ALL}
+                config = _withheld(PlantConfig.model_validate(read), self.sections)
                 self._ids = {}
                 self._pool.hold(self, set())
-                sections = {s for s in _SECTIONS if self._differs(config, s)}
+                sections = {s for s in self._read if self._differs(config, s)}
         old = self.config.devices if self.config else []
         devices = _changed_devices(old, config.devices) if "devices" in sections else frozenset()
         self.config = config
@@ -169,8 +186,8 @@ class VersionReader:
         unknown = sorted(set(pieces) - set(_SECTIONS))
         if unknown:
             raise ConfigError(f"config sections {unknown} are unknown to this service (older?)")
-        ids = {s: tuple(pieces.get(s, ())) for s in _SECTIONS}
-        changed = {s for s in _SECTIONS if ids[s] != self._ids.get(s) or self.config is None}
+        ids = {s: tuple(pieces.get(s, ())) for s in self._read}
+        changed = {s for s in self._read if ids[s] != self._ids.get(s) or self.config is None}
         pool = self._pool.pieces
         missing = [p for s in changed for p in ids[s] if (s, p) not in pool]
         fetched = await config_pieces.fetch(self.kv, missing)
@@ -178,8 +195,8 @@ class VersionReader:
             for p in ids[s]:
                 if (s, p) not in pool:
                     pool[(s, p)] = _validate_piece(s, fetched[p])
-        values: dict[str, Any] = {}
-        for s in _SECTIONS:
+        values: dict[str, Any] = {s: Withheld(s) for s in ALL - self.sections}
+        for s in self._read:
             if not ids[s]:
                 continue
             if _adapter(s)[1]:
@@ -188,5 +205,5 @@ class VersionReader:
                 values[s] = pool[(s, ids[s][0])]
         config = PlantConfig.model_construct(**values)
         self._ids = ids
-        self._pool.hold(self, {(s, p) for s in _SECTIONS for p in ids[s]})
+        self._pool.hold(self, {(s, p) for s in self._read for p in ids[s]})
         return config, {s for s in changed if self._differs(config, s)}

@@ -27,6 +27,7 @@ from plantbus.config import PlantConfig
 from plantbus.kit import streams
 from plantbus.kit.bus import Bus
 from plantbus.kit.config_reader import ConfigChange, VersionReader
+from plantbus.kit.config_sections import ALL
 from plantbus.kit.signing import SignatureInvalid, Verifier
 from plantbus.kit.tasks import cancel
 from plantbus.sdk.errors import ConfigError
@@ -54,7 +55,8 @@ class ConfigWatch:
     """Calls ``on_config(config, version)`` for the current version and every later one
     that ``verifier`` accepts (every one, with a loud warning, when it is None). Without
     ``on_config`` it only checks signatures (``refused``, ``on_refused``) and reads no
-    config (governance, which holds its own)."""
+    config (governance, which holds its own). ``sections``: the ones read (the others
+    are withheld, :mod:`plantbus.kit.config_sections`)."""
 
     def __init__(
         self,
@@ -62,8 +64,10 @@ class ConfigWatch:
         on_config: Callable[[PlantConfig, int], Awaitable[None]] | None,
         verifier: Verifier | None,
         on_refused: Callable[[int, str], Awaitable[None]] | None = None,
+        sections: frozenset[str] = ALL,
     ) -> None:
         self.bus = bus
+        self.sections = sections
         self.on_config = on_config
         self.verifier = verifier
         self.on_refused = on_refused
@@ -80,7 +84,7 @@ class ConfigWatch:
         if self.verifier is None:
             log.warning(_UNCHECKED)
         kv = await config_kv(self.bus)
-        self._reader = VersionReader(kv, share=self.bus)
+        self._reader = VersionReader(kv, share=self.bus, sections=self.sections)
         watcher = await kv.watch(CURRENT_KEY)
         self._task = asyncio.create_task(self._run(watcher), name="config-watch")
 

@@ -52,6 +52,7 @@ from plantbus.v1 import service_pb2
 __all__ = [
     "CLIENT_CERT_HEADER",
     "DELEGATES",
+    "GATE_SECTIONS",
     "PEER_HEADER",
     "PROXIES",
     "USER_HEADER",
@@ -83,6 +84,9 @@ PROXIES: Final = frozenset({"gateway", "all"})
 """Services that forward callers they authenticated (the HTTP API)."""
 CLIENT_CERT_HEADER: Final = "x-plantbus-client-cert-bin"
 PEER_HEADER: Final = "x-plantbus-peer"
+GATE_SECTIONS: Final = frozenset({"users", "roles", "write_policies", "uns", "sparkplug"})
+"""The config sections the gate decides with (:func:`~plantbus.kit.authz.authorize`,
+:meth:`Identity.may_act_for`): every runner reads them, whatever its services use."""
 _OPEN: Final = "/grpc.health.v1.Health/"
 _DENIED: Final = service_pb2.AUDIT_OUTCOME_DENIED
 

@@ -22,10 +22,11 @@ from plantbus.kit import streams, telemetry
 from plantbus.kit.audit import Auditor
 from plantbus.kit.authn import Authenticator
 from plantbus.kit.bus import Bus
+from plantbus.kit.config_sections import sections_of
 from plantbus.kit.config_watch import ConfigWatch
 from plantbus.kit.grpc_client import ClientTls
 from plantbus.kit.heartbeat import HeartbeatPublisher
-from plantbus.kit.identity import Gate, with_caller
+from plantbus.kit.identity import GATE_SECTIONS, Gate, with_caller
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.rpc import GrpcServer
 from plantbus.kit.service import Service, ServiceContext
@@ -89,7 +90,9 @@ class Runner(Started):
         self.grpc = GrpcServer(s.grpc, [b for _, b in owned], self.gate)
         address = await self.grpc.start()
         # every runner follows the config: its users and roles authorize every call
-        self._watch = ConfigWatch(bus, self._apply_config, verifier, self._refused)
+        followers = [c.config_sections for c in self.service_classes if c.follows_config]
+        sections = sections_of([GATE_SECTIONS, *followers])
+        self._watch = ConfigWatch(bus, self._apply_config, verifier, self._refused, sections)
         await self._watch.start()
         self.heartbeat = HeartbeatPublisher(
             bus,

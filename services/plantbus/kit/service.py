@@ -77,6 +77,10 @@ class Service(Started):
     name: ClassVar[str]
     follows_config: ClassVar[bool] = True
     """False for services that do not need the plant config (governance serves it)."""
+    config_sections: ClassVar[frozenset[str] | None] = None
+    """The sections of the plant config the service uses (None: every one). The runner
+    reads only these (and its gate's); the others are withheld
+    (:mod:`plantbus.kit.config_sections`): using one raises."""
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx

@@ -64,6 +64,9 @@ class MaintenanceService(Service):
     """Condition monitoring and predictive maintenance."""
 
     name: ClassVar[str] = "maintenance"
+    config_sections: ClassVar[frozenset[str] | None] = frozenset(
+        {"maintenance", "oee", "sites", "devices"}
+    )
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)

@@ -48,6 +48,9 @@ class OeeService(Service):
     """Computes live OEE for every mapped machine."""
 
     name: ClassVar[str] = "oee"
+    config_sections: ClassVar[frozenset[str] | None] = frozenset(
+        {"oee", "oee_settings", "shift_calendars"}
+    )
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)

@@ -68,6 +68,7 @@ class SparkplugService(Service):
     """Publishes the configured devices to Sparkplug hosts and takes their commands."""
 
     name: ClassVar[str] = "sparkplug"
+    config_sections: ClassVar[frozenset[str] | None] = frozenset({"sparkplug", "devices"})
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)

@@ -5,11 +5,13 @@ an altered piece is refused."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
+from nats.js.kv import KeyValue
 
 from plantbus.config import PlantConfig, yaml_items
 from plantbus.config.loader import Source, load_sources
@@ -17,6 +19,7 @@ from plantbus.governance.service import GovernanceService
 from plantbus.kit import config_pieces, config_reader
 from plantbus.kit.bus import Bus
 from plantbus.kit.config_reader import ConfigChange, VersionReader
+from plantbus.kit.config_sections import SectionNotRead
 from plantbus.kit.config_watch import config_kv
 from plantbus.kit.runner import Runner
 from plantbus.kit.service import Service
@@ -163,3 +166,69 @@ async def test_an_applied_version_is_read_back_as_governance_validated_it(
     (device,) = [t for t in read if t.lstrip().startswith("- name: dev")]
     assert "- name: dev2\n" in device  # of the devices, only the changed one was read again
     assert validated == []
+
+
+class SitesWatcher(Watcher):
+    """Uses only the plant model: its runner reads no device."""
+
+    name: ClassVar[str] = "sites-watcher"
+    config_sections: ClassVar[frozenset[str] | None] = frozenset({"sites"})
+
+
+async def test_a_service_reads_only_the_sections_it_declares_and_its_gates(
+    nats_url: str, tmp_path: Path, bus: Bus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 50,000 tags the device list is most of a service's memory: a service that does
+    not use it neither fetches nor holds it, and touching it fails, naming the section."""
+    fetched: list[str] = []
+    fetch = config_pieces.fetch
+
+    async def recorded(kv: KeyValue, keys: Iterable[str]) -> dict[str, Any]:
+        keys = list(keys)
+        fetched.extend(keys)
+        return await fetch(kv, keys)
+
+    monkeypatch.setattr(config_pieces, "fetch", recorded)
+    Watcher.changes = []
+    services = [GovernanceService, SitesWatcher]
+    async with hosted(services, nats_url=nats_url, data_dir=tmp_path) as runner:
+        governance = runner.services["governance"]
+        assert isinstance(governance, GovernanceService)
+        await governance.apply(plant(), "pytest", "big")
+        await wait_until(lambda: len(Watcher.changes) == 1, message="watcher got version 1")
+        kv = await config_kv(bus)
+        pieces = (await governance.store.get(1)).pieces
+        fetched.clear()
+        reader = VersionReader(kv, sections=frozenset({"sites", "users"}))
+        change = await reader.read({"version": 1, "format": 2, "pieces": pieces})
+        assert set(fetched) == {*pieces["sites"], *pieces.get("users", [])}
+        assert change.sections == {"sites", "users"} and change.config.sites  # all it reads
+        with pytest.raises(SectionNotRead, match="'devices' is not read by this process"):
+            len(change.config.devices)
+        with pytest.raises(SectionNotRead, match="'alert_rules'"):
+            list(change.config.alert_rules)
+        assert getattr(change.config.oee, "__deepcopy__", None) is None  # probes still work
+
+        hosted_change = Watcher.changes[0]
+        assert hosted_change is not None
+        assert hosted_change.config.users == load_sources(plant()).users  # the gate's
+        with pytest.raises(SectionNotRead):
+            hosted_change.config.devices[0]
+
+        # a changed tag is nothing this service reads: no section changed for it
+        await governance.apply(plant(scale=2.0), "pytest", "one tag")
+        await wait_until(lambda: len(Watcher.changes) == 2, message="watcher got version 2")
+        after = Watcher.changes[1]
+        assert after is not None and after.sections == set() and after.devices == set()
+
+
+async def test_an_inline_version_is_read_for_the_declared_sections_only(bus: Bus) -> None:
+    whole = load_sources(big_plant(2, 3))
+    await put_config(bus, whole, message="format 1")
+    kv = await config_kv(bus)
+    entry = await kv.get("current")
+    doc = json.loads(entry.value or b"{}")
+    change = await VersionReader(kv, sections=frozenset({"sites"})).read(doc)
+    assert change.config.sites == whole.sites and change.sections == {"sites"}
+    with pytest.raises(SectionNotRead, match="'devices'"):
+        bool(change.config.devices)
