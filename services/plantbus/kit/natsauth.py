@@ -150,6 +150,7 @@ SERVICE_USERS: Final[dict[str, Grant]] = {
         "uns",
         subscribe(*family("cycle", "oee", "downtime", "alarm"), write_requests("*")),
         publish(JSON_NAMESPACE),
+        uses(streams.CYCLES),  # the current values of a subtree it starts publishing
     ),
     # reads telemetry through an ordered consumer (delivered to its own inbox) and finds
     # the device service in the heartbeats; it publishes nothing on NATS but its own

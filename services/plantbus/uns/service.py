@@ -7,7 +7,10 @@ share the work) and publishes each selected sample and message, as JSON, retaine
 MQTT: a tag's last value, a scope's last OEE snapshot, each alarm's state and each
 machine's last downtime event are there for a client that subscribes later, and every
 change reaches the ones already subscribed. What it publishes is decided by the config
-alone.
+alone. When a version opts a subtree in (the first one too), the current values of its
+tags are read back from the telemetry stream and published (:mod:`plantbus.uns.recent`),
+except those a live cycle published meanwhile; two replicas starting together may each
+publish them once.
 
 It also takes the write requests of MQTT writers (:mod:`plantbus.uns.writes`), in the order
 they come, as the plant users the config names for them. It has no servicer: its gRPC port
@@ -20,6 +23,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import nats.errors
@@ -33,7 +37,7 @@ from plantbus.kit import subjects
 from plantbus.kit.audit import record_outcome
 from plantbus.kit.natsauth import write_requests
 from plantbus.kit.service import Service, ServiceContext
-from plantbus.uns import payloads
+from plantbus.uns import payloads, recent
 from plantbus.uns.mqtt import MqttPublisher
 from plantbus.uns.options import UnsOptions
 from plantbus.uns.writes import Writes
@@ -42,12 +46,15 @@ from plantbus.v1 import alerting_pb2, oee_pb2, service_pb2, telemetry_pb2
 __all__ = ["UnsService"]
 
 _QUEUE = "uns"
+_SLACK_S = 5.0
+"""Read this much further back than a device's ``refresh_s``: a poll that overran."""
 
 
 class UnsService(Service):
     """Publishes the JSON namespace over MQTT."""
 
     name: ClassVar[str] = "uns"
+    config_sections: ClassVar[frozenset[str] | None] = frozenset({"uns", "devices"})
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)
@@ -70,6 +77,9 @@ class UnsService(Service):
         self.writes = Writes(ctx, lambda topic, data: self.mqtt.publish(topic, data, retain=False))
         self._refused = False
         self._subs: list[Subscription] = []
+        self._seed: asyncio.Task[None] | None = None
+        self._live: set[str] | None = None
+        """While current values are read back: the tags a live cycle published meanwhile."""
 
     def health(self) -> tuple[bool, str]:
         """Serving while the MQTT listener has us; the detail says where, and what failed."""
@@ -106,6 +116,13 @@ class UnsService(Service):
         previous, self.section = self.section, config.uns
         self.writes.configure(config)
         self.config_version = version
+        if {e.path for e in config.uns.publish if e.values} - {
+            e.path for e in previous.publish if e.values
+        }:
+            back = max((d.refresh_s for d in config.devices), default=0.0) + _SLACK_S
+            if self._seed is not None:
+                self._seed.cancel()
+            self._seed = self.tasks.spawn(self._current_values(back), name="uns-current")
         if config.uns != previous:
             subtrees = ", ".join(entry.path for entry in config.uns.publish) or "nothing"
             writers = ", ".join(f"{m} as {u}" for m, u in config.uns.writers.items())
@@ -140,9 +157,34 @@ class UnsService(Service):
             return
         for sample in msg.samples:
             if self.section.selects(sample.path, "values"):
+                if self._live is not None:
+                    self._live.add(sample.path)
                 self._publish(
                     payloads.tag_topic(self.section.prefix, sample.path), payloads.sample(sample)
                 )
+
+    async def _current_values(self, back_s: float) -> None:
+        """Publish the latest stored value of every selected tag from the last ``back_s``
+        that no live cycle published meanwhile (it is newer)."""
+        live: set[str] = set()
+        section, self._live = self.section, live
+        since = datetime.now(UTC) - timedelta(seconds=back_s)
+        try:
+            latest = await recent.latest_samples(
+                self.ctx.bus, since, lambda path: section.selects(path, "values")
+            )
+        except nats.errors.Error as err:
+            self.ctx.log.warning("uns: current values not read back from the stream: %s", err)
+            return
+        finally:
+            if self._live is live:  # not a newer version's reading
+                self._live = None
+        if self.section is not section:
+            return  # a newer version reads its own
+        fresh = [s for path, s in latest.items() if path not in live]
+        for sample in fresh:
+            self._publish(payloads.tag_topic(section.prefix, sample.path), payloads.sample(sample))
+        self.ctx.log.info("uns: published the current values of %d tags", len(fresh))
 
     async def _on_oee(self, subject: str, msg: Message, raw: Msg) -> None:
         if isinstance(msg, oee_pb2.OeeSnapshot) and self.section.selects(msg.scope, "oee"):
