@@ -190,11 +190,11 @@ class VersionReader:
         changed = {s for s in self._read if ids[s] != self._ids.get(s) or self.config is None}
         pool = self._pool.pieces
         missing = [p for s in changed for p in ids[s] if (s, p) not in pool]
-        fetched = await config_pieces.fetch(self.kv, missing)
+        stored = await config_pieces.fetch_raw(self.kv, missing)
         for s in changed:
             for p in ids[s]:
-                if (s, p) not in pool:
-                    pool[(s, p)] = _validate_piece(s, fetched[p])
+                if (s, p) not in pool:  # one piece's JSON alive at a time
+                    pool[(s, p)] = _validate_piece(s, config_pieces.decode(p, stored[p]))
         values: dict[str, Any] = {s: Withheld(s) for s in ALL - self.sections}
         for s in self._read:
             if not ids[s]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 from nats.js.kv import KeyValue
@@ -181,14 +181,14 @@ async def test_a_service_reads_only_the_sections_it_declares_and_its_gates(
     """At 50,000 tags the device list is most of a service's memory: a service that does
     not use it neither fetches nor holds it, and touching it fails, naming the section."""
     fetched: list[str] = []
-    fetch = config_pieces.fetch
+    fetch = config_pieces.fetch_raw
 
-    async def recorded(kv: KeyValue, keys: Iterable[str]) -> dict[str, Any]:
+    async def recorded(kv: KeyValue, keys: Iterable[str]) -> dict[str, bytes]:
         keys = list(keys)
         fetched.extend(keys)
         return await fetch(kv, keys)
 
-    monkeypatch.setattr(config_pieces, "fetch", recorded)
+    monkeypatch.setattr(config_pieces, "fetch_raw", recorded)
     Watcher.changes = []
     services = [GovernanceService, SitesWatcher]
     async with hosted(services, nats_url=nats_url, data_dir=tmp_path) as runner:
