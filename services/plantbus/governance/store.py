@@ -241,18 +241,21 @@ class ConfigStore:
             "message": message,
             "pieces": ids,
         }
-        raw = json.dumps(self.signer.sign(doc) if self.signer else doc).encode()
+        signed = self.signer.sign(doc) if self.signer else doc
+        raw = json.dumps(signed).encode()
         try:
             if revision == 0:
-                await self.kv.create(CURRENT_KEY, raw)
+                switched = await self.kv.create(CURRENT_KEY, raw)
             else:
-                await self.kv.update(CURRENT_KEY, raw, last=revision)
+                switched = await self.kv.update(CURRENT_KEY, raw, last=revision)
         except KeyWrongLastSequenceError as err:
             raise ConflictError(
                 f"config changed while applying (another version followed {version - 1}); "
                 "run 'plantbus config diff' again and re-apply"
             ) from err
-        self._running = None  # read back once, sharing the runner's objects (one copy)
+        # read back now (from the objects remembered above: nothing is validated again), so
+        # the reader lets go of the version before instead of keeping both until its next read
+        self._running = (int(switched), await self._version(signed, self._reader))
         await self.kv.put(f"{_HISTORY}{version}", raw)
         return stored
 

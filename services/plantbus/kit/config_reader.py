@@ -164,12 +164,17 @@ class VersionReader:
         """Hold ``config``'s own objects as the validated values of its ``pieces`` (cut
         from its JSON ``data``) that the pool lacks: governance validated them already, so
         reading the version back in this process validates nothing again, and keeps one
-        copy. Pieces the pool holds keep their objects (what is unchanged stays identical)."""
+        copy. Pieces the pool holds keep their objects (what is unchanged stays identical).
+        This reader holds them until its next read: another reader of the process that
+        reads fewer sections (governance's runner reads only its gate's) would otherwise
+        drop them from the pool before this one reads the version back."""
         pool = self._pool.pieces
+        kept: set[tuple[str, str]] = set()
         for section, ids in pieces.items():
             value = getattr(config, section)
             if not _adapter(section)[1]:
                 pool.setdefault((section, ids[0]), value)
+                kept.add((section, ids[0]))
                 continue
             sizes = config_pieces.counts(section, data[section])
             if sizes is None:
@@ -177,7 +182,9 @@ class VersionReader:
             start = 0
             for piece, size in zip(ids, sizes, strict=True):
                 pool.setdefault((section, piece), value[start : start + size])
+                kept.add((section, piece))
                 start += size
+        self._pool.hold(self, self._pool.held.get(self, set()) | kept)
 
     def _differs(self, config: PlantConfig, section: str) -> bool:
         return self.config is None or getattr(self.config, section) != getattr(config, section)

@@ -232,3 +232,27 @@ async def test_an_inline_version_is_read_for_the_declared_sections_only(bus: Bus
     assert change.config.sites == whole.sites and change.sections == {"sites"}
     with pytest.raises(SectionNotRead, match="'devices'"):
         bool(change.config.devices)
+
+
+async def test_governance_alone_validates_an_applied_version_once_and_holds_one_copy(
+    nats_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Governance's runner reads only its gate's sections: the devices governance validated
+    must still reach its store's reader, or every apply validates (and holds) the running
+    version's devices a second time (at 50,000 tags: +45 MB)."""
+    validated: list[str] = []
+    validate = config_reader._validate_piece
+    monkeypatch.setattr(
+        config_reader, "_validate_piece", lambda s, v: validated.append(s) or validate(s, v)
+    )
+    async with hosted([GovernanceService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        governance = runner.services["governance"]
+        assert isinstance(governance, GovernanceService)
+        await governance.apply(big_plant(4, 5), "pytest", "first")
+        second = await governance.apply(changed(big_plant(4, 5), 2, 3), "pytest", "one tag")
+        third = await governance.apply(changed(big_plant(4, 5), 1, 2), "pytest", "another")
+        assert (second.version, third.version) == (2, 3)
+        running = await governance.running()
+        assert running is not None and running.version == 3
+        assert running.config.devices[1].tags[2].scale == 2.0
+    assert "devices" not in validated, validated
