@@ -32,11 +32,9 @@ __all__ = ["ConfigChange", "VersionReader"]
 _SECTIONS = tuple(PlantConfig.model_fields)
 
 
-def _withheld(config: PlantConfig, sections: frozenset[str]) -> PlantConfig:
-    """``config`` with every section outside ``sections`` withheld."""
-    if sections == ALL:
-        return config
-    return config.model_copy(update={s: Withheld(s) for s in ALL - sections})
+def _withheld(sections: frozenset[str]) -> dict[str, Withheld]:
+    """A placeholder for every section outside ``sections``."""
+    return {s: Withheld(s) for s in ALL - sections}
 
 
 @dataclass(frozen=True)
@@ -149,7 +147,9 @@ class VersionReader:
                 if not isinstance(whole, dict):
                     raise ConfigError("the config document's 'config' is not a mapping")
                 read = {k: v for k, v in whole.items() if k in self.sections or k not in ALL}
-                config = _withheld(PlantConfig.model_validate(read), self.sections)
+                config = PlantConfig.model_validate(read).model_copy(
+                    update=_withheld(self.sections)
+                )
                 self._ids = {}
                 self._pool.hold(self, set())
                 sections = {s for s in self._read if self._differs(config, s)}
@@ -202,7 +202,7 @@ class VersionReader:
             for p in ids[s]:
                 if (s, p) not in pool:  # one piece's JSON alive at a time
                     pool[(s, p)] = _validate_piece(s, config_pieces.decode(p, stored[p]))
-        values: dict[str, Any] = {s: Withheld(s) for s in ALL - self.sections}
+        values: dict[str, Any] = _withheld(self.sections)
         for s in self._read:
             if not ids[s]:
                 continue

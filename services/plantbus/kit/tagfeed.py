@@ -20,18 +20,30 @@ import contextlib
 import functools
 import json
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import nats.errors
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from plantbus.config.devices import Device
 from plantbus.kit import streams, subjects
 from plantbus.kit.bus import Bus
 
-__all__ = ["EVERY_MACHINE", "TagFeed", "filters", "subscribe"]
+__all__ = ["EVERY_MACHINE", "TagFeed", "current_since", "filters", "subscribe"]
 
 EVERY_MACHINE = f"{subjects.PREFIX}.cycle.>"
+_SLACK_S = 5.0
+"""Read this much further back than a device's ``refresh_s``: a poll that overran."""
+
+
+def current_since(devices: Iterable[Device]) -> datetime:
+    """From when the stream holds the current value of every tag of ``devices``: the
+    longest ``refresh_s`` back (a device publishes each tag at least that often, changed
+    or not), and a little more."""
+    back = max((device.refresh_s for device in devices), default=0.0)
+    return datetime.now(UTC) - timedelta(seconds=back + _SLACK_S)
 
 
 def filters(paths: Iterable[str], max_payload: int) -> list[str]:

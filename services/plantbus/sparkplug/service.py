@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 import nats.errors
@@ -35,7 +34,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from plantbus.config import PlantConfig
 from plantbus.config.sparkplug import SparkplugConfig
-from plantbus.kit import streams, subjects, tasks
+from plantbus.kit import streams, subjects, tagfeed, tasks
 from plantbus.kit.audit import record_outcome
 from plantbus.kit.codec import tag_value
 from plantbus.kit.secrets import resolve
@@ -51,8 +50,6 @@ __all__ = ["SparkplugService"]
 _BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 _CATCH_UP_S = 3.0
 """How long the first births wait for the last value of every tag."""
-_SLACK_S = 5.0
-"""Read this much further back than a device's ``refresh_s``: a poll that overran."""
 
 
 def _now_ms() -> int:
@@ -105,8 +102,7 @@ class SparkplugService(Service):
         in it: one ``refresh_s`` of its devices, and a little more."""
         if self._sub is None:
             self._caught_up.clear()
-            back = max((device.refresh_s for device in config.devices), default=0.0)
-            since = datetime.now(UTC) - timedelta(seconds=back + _SLACK_S)
+            since = tagfeed.current_since(config.devices)
             self._sub = await self.ctx.bus.js.subscribe(
                 f"{subjects.PREFIX}.cycle.>",
                 stream=streams.CYCLES.name,

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 
 import nats.errors
@@ -33,7 +33,7 @@ from nats.aio.subscription import Subscription
 
 from plantbus.config import PlantConfig
 from plantbus.config.uns import UnsConfig
-from plantbus.kit import subjects
+from plantbus.kit import subjects, tagfeed
 from plantbus.kit.audit import record_outcome
 from plantbus.kit.natsauth import write_requests
 from plantbus.kit.service import Service, ServiceContext
@@ -46,8 +46,6 @@ from plantbus.v1 import alerting_pb2, oee_pb2, service_pb2, telemetry_pb2
 __all__ = ["UnsService"]
 
 _QUEUE = "uns"
-_SLACK_S = 5.0
-"""Read this much further back than a device's ``refresh_s``: a poll that overran."""
 
 
 class UnsService(Service):
@@ -119,10 +117,10 @@ class UnsService(Service):
         if {e.path for e in config.uns.publish if e.values} - {
             e.path for e in previous.publish if e.values
         }:
-            back = max((d.refresh_s for d in config.devices), default=0.0) + _SLACK_S
+            since = tagfeed.current_since(config.devices)
             if self._seed is not None:
                 self._seed.cancel()
-            self._seed = self.tasks.spawn(self._current_values(back), name="uns-current")
+            self._seed = self.tasks.spawn(self._current_values(since), name="uns-current")
         if config.uns != previous:
             subtrees = ", ".join(entry.path for entry in config.uns.publish) or "nothing"
             writers = ", ".join(f"{m} as {u}" for m, u in config.uns.writers.items())
@@ -163,12 +161,11 @@ class UnsService(Service):
                     payloads.tag_topic(self.section.prefix, sample.path), payloads.sample(sample)
                 )
 
-    async def _current_values(self, back_s: float) -> None:
-        """Publish the latest stored value of every selected tag from the last ``back_s``
-        that no live cycle published meanwhile (it is newer)."""
+    async def _current_values(self, since: datetime) -> None:
+        """Publish the latest value stored since ``since`` of every selected tag that no
+        live cycle published meanwhile (it is newer)."""
         live: set[str] = set()
         section, self._live = self.section, live
-        since = datetime.now(UTC) - timedelta(seconds=back_s)
         try:
             latest = await recent.latest_samples(
                 self.ctx.bus, since, lambda path: section.selects(path, "values")
