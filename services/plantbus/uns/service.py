@@ -48,6 +48,10 @@ __all__ = ["UnsService"]
 _QUEUE = "uns"
 
 
+def _values_paths(section: UnsConfig) -> set[str]:
+    return {entry.path for entry in section.publish if entry.values}
+
+
 class UnsService(Service):
     """Publishes the JSON namespace over MQTT."""
 
@@ -78,6 +82,9 @@ class UnsService(Service):
         self._seed: asyncio.Task[None] | None = None
         self._live: set[str] | None = None
         """While current values are read back: the tags a live cycle published meanwhile."""
+        self._seeded = UnsConfig()
+        """The section whose current values were read back (a cancelled read-back leaves
+        it as it was, so the next one covers what that one did not)."""
 
     def health(self) -> tuple[bool, str]:
         """Serving while the MQTT listener has us; the detail says where, and what failed."""
@@ -114,13 +121,15 @@ class UnsService(Service):
         previous, self.section = self.section, config.uns
         self.writes.configure(config)
         self.config_version = version
-        if {e.path for e in config.uns.publish if e.values} - {
-            e.path for e in previous.publish if e.values
-        }:
+        if self._seed is not None:
+            self._seed.cancel()
+        if config.uns.prefix != self._seeded.prefix:
+            self._seeded = UnsConfig()  # every topic is new
+        if _values_paths(config.uns) - _values_paths(self._seeded):
             since = tagfeed.current_since(config.devices)
-            if self._seed is not None:
-                self._seed.cancel()
             self._seed = self.tasks.spawn(self._current_values(since), name="uns-current")
+        else:
+            self._seeded = config.uns  # all it opts in was read back before
         if config.uns != previous:
             subtrees = ", ".join(entry.path for entry in config.uns.publish) or "nothing"
             writers = ", ".join(f"{m} as {u}" for m, u in config.uns.writers.items())
@@ -162,25 +171,27 @@ class UnsService(Service):
                 )
 
     async def _current_values(self, since: datetime) -> None:
-        """Publish the latest value stored since ``since`` of every selected tag that no
-        live cycle published meanwhile (it is newer)."""
+        """Publish the latest value stored since ``since`` of every tag the section opts
+        in that the section read back before did not (those are on their topics already)
+        and that no live cycle published meanwhile (it is newer)."""
         live: set[str] = set()
-        section, self._live = self.section, live
+        section, seeded, self._live = self.section, self._seeded, live
+
+        def opted_in(path: str) -> bool:
+            return section.selects(path, "values") and not seeded.selects(path, "values")
+
         try:
-            latest = await recent.latest_samples(
-                self.ctx.bus, since, lambda path: section.selects(path, "values")
-            )
+            latest = await recent.latest_samples(self.ctx.bus, since, opted_in)
         except nats.errors.Error as err:
             self.ctx.log.warning("uns: current values not read back from the stream: %s", err)
             return
         finally:
             if self._live is live:  # not a newer version's reading
                 self._live = None
-        if self.section is not section:
-            return  # a newer version reads its own
         fresh = [s for path, s in latest.items() if path not in live]
         for sample in fresh:
             self._publish(payloads.tag_topic(section.prefix, sample.path), payloads.sample(sample))
+        self._seeded = section
         self.ctx.log.info("uns: published the current values of %d tags", len(fresh))
 
     async def _on_oee(self, subject: str, msg: Message, raw: Msg) -> None:

@@ -67,12 +67,27 @@ async def test_the_current_values_of_an_opted_in_subtree_are_published_from_the_
     assert set(got) == {f"uns/{SETPOINT}"}  # m2 is not opted in
     assert got[f"uns/{SETPOINT}"]["value"] == 120.0  # the latest of the two
 
-    # a version that opts m2 in publishes m2's current value too, without a new sample
+    # a version that opts m2 in publishes m2's current value, without a new sample; m1's
+    # is on its topic already and is not published again
     opted = {**PLANT, "uns": {"publish": [{"path": "demo/machining/line1"}]}}
     await uns.apply_config(PlantConfig.model_validate(opted), 2)
-    await wait_until(lambda: uns.mqtt.counters.published >= 3, message="m2's value published")
+    await wait_until(lambda: uns.mqtt.counters.published >= 2, message="m2's value published")
     got = await retained(listener)
     assert {t: v["value"] for t, v in got.items()} == {
         f"uns/{SETPOINT}": 120.0,
         f"uns/{OTHER}": 80.0,
     }
+    assert uns.mqtt.counters.published == 2
+
+
+async def test_a_version_applied_while_current_values_are_read_still_gets_them(
+    listener: Listener, stored: None, uns: UnsService
+) -> None:
+    await wait_until(lambda: uns.mqtt.counters.published >= 1, message="m1's value published")
+    opted = PlantConfig.model_validate({**PLANT, "uns": {"publish": [{"path": "demo/machining"}]}})
+    await uns.apply_config(opted, 2)
+    await uns.apply_config(opted, 3)  # the same subtrees, before version 2's reading ended
+    await wait_until(lambda: uns.mqtt.counters.published >= 2, message="m2's value published")
+    got = await retained(listener)
+    assert got[f"uns/{OTHER}"]["value"] == 80.0
+    assert uns.mqtt.counters.published == 2
