@@ -25,6 +25,9 @@ Prints JSON: plant_samples_per_s (at the knee), plant_cpu_ms_per_1k_samples,
 plant_lag_p99_ms (the worse of OEE and alarm), plant_oee_lag_p50_ms/p99, plant_alarm_lag_*,
 plant_rss_mb_max, plant_rss_mb_<service>; every step's figures go to stderr.
 
+``--steps N`` stops after N steps (a step of the 500,000-tag plant takes several
+minutes).
+
 ``PLANT_SCALE_PROFILE=<dir>`` records a py-spy profile (raw, nonblocking, so the services
 are never paused) of each service named in ``PLANT_SCALE_PROFILED`` (default: oee,
 alerting) during every step's measurement, as ``<dir>/<service>-<interval>.txt``.
@@ -226,8 +229,13 @@ def start_hub(data_dir: Path, config: Path, nats_url: str, size: Size) -> subpro
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tags", type=int, choices=sorted(SIZES), default=5_000)
-    tags = parser.parse_args().tags
+    parser.add_argument(
+        "--steps", type=int, default=0, help="stop after this many rate steps (0: all)"
+    )
+    options = parser.parse_args()
+    tags = options.tags
     size = SIZES[tags]
+    intervals = INTERVALS[tags][: options.steps or None]
     if tags >= 500_000:  # its config, 41 MB, is over gRPC's default limit for `config apply`
         os.environ.setdefault("PLANTBUS_GRPC_MAX_MESSAGE_BYTES", str(128 * 2**20))
     probe = Probe()
@@ -244,7 +252,7 @@ async def main() -> None:
             bus = await connect(NatsSettings(url=nats.url, name="bench-plant"))
             await probe.watch(bus)
             hub = Hub(up, nats, data_dir, port, size)
-            for interval in INTERVALS[tags]:
+            for interval in intervals:
                 steps.append(await step(bus, hub, probe, interval))
                 if not steps[-1].kept_up:
                     break
