@@ -11,7 +11,8 @@ has acknowledged (it acknowledges only what it committed).
 - backlog: the stream pre-filled with ``BACKLOG`` samples, the historian started, its CPU
   from the start until it has stored them all;
 - live: then, caught up, ``RATE`` samples/s in cycles of 50 samples of one device after
-  another over 100 devices, for ``LIVE_S`` seconds after a settling second; its CPU over
+  another over ``DEVICES`` devices (100; plant scale: ``HISTORIAN_FEED_DEVICES=1000
+  HISTORIAN_FEED_RATE=25000``), for ``LIVE_S`` seconds after a settling second; its CPU over
   that window, and the lag from a cycle's publish to the historian's commit of it (the
   stored-row lag; polled every 20 ms, so up to 20 ms too high).
 
@@ -49,7 +50,7 @@ from plantbus.kit.natsconnect import connect
 from plantbus.sdk.driver import Quality
 from plantbus.testing.waiting import wait_until
 
-DEVICES = 100
+DEVICES = int(os.environ.get("HISTORIAN_FEED_DEVICES", "100"))
 TAGS = 50
 BACKLOG = int(os.environ.get("HISTORIAN_FEED_BACKLOG", "50000"))
 RATE = int(os.environ.get("HISTORIAN_FEED_RATE", "5000"))

@@ -8,13 +8,24 @@ import itertools
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any
 
 from plantbus.sdk.historian import HOUR_US, MINUTE_US, Sample, WriteBatch
 from plantbus_sqlite import sql
 
 __all__ = ["Writer"]
+
+_Row = tuple[int, int, float | None, str | None, int, int]
+"""Tag id, time, value, text, quality, receive offset."""
+_BY_TAG_TIME = itemgetter(0, 1)
+_END: _Row = (0, 0, None, None, 0, 0)
+"""After the last row: no tag has id 0."""
+# Binding None costs sqlite3 an adapter lookup per parameter, a literal NULL nothing: a
+# sample with a number and one held until the next have inserts of their own.
+_NUMBER = "INSERT OR REPLACE INTO samples VALUES (?, ?, ?, NULL, ?, ?, ?)"
+_NUMBER_LATEST = "INSERT OR REPLACE INTO samples VALUES (?, ?, ?, NULL, ?, ?, NULL)"
+_ANY = "INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 
 @contextmanager
@@ -102,38 +113,70 @@ class Writer:
     ) -> list[tuple[int, int]]:
         """Insert ``samples`` with their holds; return the (tag id, minute) pairs that are
         closed and need their rollup (re)computed: touched minutes before the tag's latest
-        minute, and the minute that was the latest before this batch."""
+        minute, and the minute that was the latest before this batch.
+
+        One sort by tag and time and one pass over the rows (most tags have one sample
+        in a live batch, so nothing is done per tag that is not needed per row); of
+        samples with the same tag and time the batch's last is kept."""
         conn = self.conn
-        by_tag: dict[int, list[Sample]] = {}
-        for s in samples:
-            by_tag.setdefault(self._tag_id(s.tag, ids), []).append(s)
-        rows: list[tuple[Any, ...]] = []
+        tag_id = ids.get
+        rows: list[_Row] = sorted(
+            (
+                (
+                    tag_id(s.tag) or self._tag_id(s.tag, ids),
+                    s.time_us,
+                    s.value,
+                    s.text,
+                    s.quality,
+                    s.receive_us - s.time_us,
+                )
+                for s in samples
+            ),
+            key=_BY_TAG_TIME,
+        )
+        held: list[tuple[Any, ...]] = []
+        ends: list[tuple[Any, ...]] = []
+        texts: list[tuple[Any, ...]] = []
         appended: list[tuple[int, int, int]] = []
         late: list[tuple[int, int, int]] = []
         closed: list[tuple[int, int]] = []
-        for tag, group in by_tag.items():
-            group.sort(key=attrgetter("time_us"))
-            times = [s.time_us for s in group]
-            holds: list[int | None] = [b - a for a, b in itertools.pairwise(times)]
-            holds.append(None)
-            rows += [
-                (tag, s.time_us, s.value, s.text, s.quality, s.receive_us - s.time_us, h)
-                for s, h in zip(group, holds, strict=True)
-            ]
-            latest = self._latest(tag)
-            if latest is None or times[0] > latest:
-                if latest is not None:
-                    appended.append((times[0] - latest, tag, latest))
+        first: int | None = None
+        for row, after in itertools.pairwise([*rows, _END]):
+            tag, t, value, text, quality, receive = row
+            if first is None:
+                first = t
+            minute = t - t % MINUTE_US
+            if not closed or closed[-1] != (tag, minute):
+                closed.append((tag, minute))
+            if after[0] == tag:
+                if after[1] != t:  # else a later sample of this batch replaces it
+                    hold = after[1] - t
+                    if text is None:
+                        held.append((tag, t, value, quality, receive, hold))
+                    else:
+                        texts.append((*row, hold))
+                continue
+            if text is None:
+                ends.append((tag, t, value, quality, receive))
             else:
-                late.append((tag, times[0], times[-1]))
-            newest = times[-1] if latest is None else max(latest, times[-1])
+                texts.append((*row, None))
+            latest = self._latest(tag)
+            if latest is None or first > latest:
+                if latest is not None:
+                    appended.append((first - latest, tag, latest))
+            else:
+                late.append((tag, first, t))
+            newest = t if latest is None else max(latest, t)
             last[tag] = newest
             still_open = newest - newest % MINUTE_US
-            minutes = {t - t % MINUTE_US for t in times}
-            if latest is not None:
-                minutes.add(latest - latest % MINUTE_US)
-            closed.extend((tag, m) for m in minutes if m < still_open)
-        conn.executemany("INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            if minute == still_open:
+                closed.pop()
+            if latest is not None and latest - latest % MINUTE_US < still_open:
+                closed.append((tag, latest - latest % MINUTE_US))
+            first = None
+        conn.executemany(_NUMBER, held)
+        conn.executemany(_NUMBER_LATEST, ends)
+        conn.executemany(_ANY, texts)
         conn.executemany("UPDATE samples SET h = ? WHERE tag = ? AND t = ?", appended)
         for tag, lo, hi in late:
             before = conn.execute(

@@ -62,6 +62,7 @@ def samples_of(
     out: list[Sample] = []
     too_old = 0
     keep_all = keep.all
+    new = tuple.__new__  # Sample(...) runs the NamedTuple's __new__ in Python
     for s in batch.samples:
         path = s.path
         if not (keep_all or keep(path)):
@@ -73,18 +74,19 @@ def samples_of(
             continue
         value: float | None = None
         text: str | None = None
-        kind = s.value.WhichOneof("kind")
+        tv = s.value  # each attribute access makes an object: once per sample
+        kind = tv.WhichOneof("kind")
         if kind == "double_value":
-            value = s.value.double_value
+            value = tv.double_value
         elif kind == "string_value":
-            text = s.value.string_value
+            text = tv.string_value
         elif kind == "bytes_value":
-            text = s.value.bytes_value.hex()
+            text = tv.bytes_value.hex()
         elif kind is not None:
-            value = float(getattr(s.value, kind))
+            value = float(getattr(tv, kind))
         rt = s.receive_time
         receive = rt.seconds * 1_000_000 + rt.nanos // 1000 if rt.seconds else t
-        out.append(Sample(path, t, value, text, s.quality, receive))
+        out.append(new(Sample, (path, t, value, text, s.quality, receive)))
     return out, too_old
 
 

@@ -121,6 +121,8 @@ def test_samples_of_a_batch_keep_types_filter_and_retention() -> None:
         ("s/a/l/m/on", 1.0, None, T0),
         ("s/a/l/m/mode", None, "auto", T0),
     ]
+    assert type(kept[0]) is Sample
+    assert kept[0] == Sample("s/a/l/m/temp", T0, 1.5, None, telemetry_pb2.QUALITY_GOOD, T0)
     assert too_old == 1
 
 
