@@ -107,9 +107,6 @@ class TelemetryPublisher:
         self._gate = asyncio.Lock()
         """Devices waiting for room queue here, in order, and only the first watches the
         stream: 600 devices all woken by every ack cost more CPU than the samples did."""
-        self._queued = 0
-        """Devices at the gate (holding, waiting for or woken to take it): while there are
-        none and there is room, a device passes without the lock, as it would through it."""
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -138,13 +135,12 @@ class TelemetryPublisher:
         of that room until the block ends."""
         self._settle()
         await self._after_previous(counters)
-        if self._queued or self._full(reserving=True):  # else the gate would not wait
-            self._queued += 1
-            try:
-                async with self._gate:
-                    await self._make_room(reserving=True)
-            finally:
-                self._queued -= 1
+        # Past the gate when it is free and there is room: that may go ahead of a device
+        # just woken to take it (the bound holds), and saves handing the lock from device
+        # to device, a loop pass each, while the stream is behind.
+        if self._gate.locked() or self._full(reserving=True):
+            async with self._gate:
+                await self._make_room(reserving=True)
         self._reserved += samples
         try:
             yield
