@@ -6,7 +6,8 @@ the plant config ``CONFIG`` (a JSON file) and publishes their telemetry into Jet
 at ``NATS_URL``; prints ``ready`` once they run, and when stdin closes stops and prints
 its devices' counters as JSON, with the process's RSS after each step (``rss_mb``:
 imported, config validated, devices running, at the end). Without governance,
-heartbeats or gRPC: the same pipeline ``plantbus run device`` hosts.
+heartbeats or gRPC: the same pipeline ``plantbus run device`` hosts, with its tracer and
+meter providers (spans made, nothing exported).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import psutil
 
 from plantbus.config import PlantConfig
 from plantbus.device.service import DeviceService
+from plantbus.kit import telemetry
 from plantbus.kit.bus import NatsSettings
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.service import ServiceContext
@@ -82,6 +84,7 @@ if __name__ == "__main__":
     parser.add_argument("--uvloop", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    telemetry.configure("device", "bench")  # as `plantbus run device`: real spans, no export
     steps = {"imported": rss_mb()}
     plant = PlantConfig.model_validate(json.loads(args.config.read_text()))
     steps["config"] = rss_mb()

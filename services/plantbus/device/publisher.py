@@ -135,9 +135,13 @@ class TelemetryPublisher:
         of that room until the block ends."""
         self._settle()
         await self._after_previous(counters)
-        async with self._gate:
-            await self._make_room(reserving=True)
-            self._reserved += samples
+        # Past the gate when it is free and there is room: that may go ahead of a device
+        # just woken to take it (the bound holds), and saves handing the lock from device
+        # to device, a loop pass each, while the stream is behind.
+        if self._gate.locked() or self._full(reserving=True):
+            async with self._gate:
+                await self._make_room(reserving=True)
+        self._reserved += samples
         try:
             yield
         finally:
@@ -192,7 +196,7 @@ class TelemetryPublisher:
         for the oldest cycle's ack, at most until it is due (then :meth:`_settle` spools),
         or, with nothing in flight, for a reservation to end."""
         started = time.monotonic()
-        while self._unacked + (self._reserved if reserving else 0) >= self.max_unacked:
+        while self._full(reserving):
             if self._in_flight:
                 head = self._in_flight[0]
                 due = self.ack_timeout_s - (time.monotonic() - head.sent_at)
@@ -204,6 +208,10 @@ class TelemetryPublisher:
             else:
                 break
         self.waited_s += time.monotonic() - started
+
+    def _full(self, reserving: bool) -> bool:
+        """Whether ``max_unacked`` samples are in flight (``reserving``: or reserved)."""
+        return self._unacked + (self._reserved if reserving else 0) >= self.max_unacked
 
     def _settle(self, flush: bool = False) -> None:
         """Forget acknowledged cycles; spool, in order, from the first that failed, timed

@@ -118,8 +118,11 @@ class DeviceRunner:
             log.warning("device %s: driver close failed: %s", self.device.name, err)
 
     async def _call(self, what: str, coro: Any) -> Any:
+        """Await a driver call under the timeout, in this task: ``wait_for`` ran each in a
+        task of its own, an extra task and loop pass per poll of every device."""
         try:
-            return await asyncio.wait_for(coro, self.call_timeout_s)
+            async with asyncio.timeout(self.call_timeout_s):
+                return await coro
         except TimeoutError:
             raise DeviceUnavailable(
                 f"{what} took longer than {self.call_timeout_s:g}s (device or driver hung)"

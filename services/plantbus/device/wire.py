@@ -89,25 +89,38 @@ def _field(tag: bytes, data: bytes) -> bytes:
 
 def _value(value: Scalar | None) -> bytes:
     """Field 2 of TagSample: the TagValue of ``value`` (empty for None)."""
+    if type(value) is float:  # the usual exact types first, without the isinstance chain
+        return _double(value)
+    if type(value) is int:
+        return _integer(value)
     if value is None:
         return _NO_VALUE
     if isinstance(value, bool):
         return _BOOLS[value]
     if isinstance(value, int):
-        if value > _INT64_MAX:
-            if value > _UINT64_MAX:
-                raise ValueError(f"value {value} does not fit 64 bits")
-            body = b"\x18" + _varint(value)
-        elif value < -_INT64_MAX - 1:
-            raise ValueError(f"value {value} does not fit 64 bits")
-        else:
-            body = b"\x10" + _varint((value << 1) ^ (value >> 63))  # sint64: zigzag
-        return b"\x12" + _BYTES[len(body)] + body
+        return _integer(value)
     if isinstance(value, float):
-        return b"\x12\x09\x21" + _DOUBLE(value)
+        return _double(value)
     if isinstance(value, str):
         return _field(b"\x12", _field(b"\x2a", value.encode()))
     return _field(b"\x12", _field(b"\x32", bytes(value)))
+
+
+def _double(value: float) -> bytes:
+    return b"\x12\x09\x21" + _DOUBLE(value)
+
+
+def _integer(value: int) -> bytes:
+    """sint64, or uint64 above its range; ValueError beyond 64 bits."""
+    if value > _INT64_MAX:
+        if value > _UINT64_MAX:
+            raise ValueError(f"value {value} does not fit 64 bits")
+        body = b"\x18" + _varint(value)
+    elif value < -_INT64_MAX - 1:
+        raise ValueError(f"value {value} does not fit 64 bits")
+    else:
+        body = b"\x10" + _varint((value << 1) ^ (value >> 63))  # sint64: zigzag
+    return b"\x12" + _BYTES[len(body)] + body
 
 
 def timestamps(source: bytes, received: bytes) -> bytes:
