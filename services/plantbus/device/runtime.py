@@ -200,7 +200,7 @@ class DeviceRunner:
             if pushed:
                 batch = pushed[:]
                 pushed.clear()
-                with _tracer.start_as_current_span(self._poll_span, attributes=self._attributes):
+                with otel.producing(_tracer, self._poll_span, self._attributes):
                     await self._publish(batch)
             await asyncio.sleep(self.device.poll_interval_s)
 
@@ -211,7 +211,7 @@ class DeviceRunner:
         interval = self.device.poll_interval_s
         next_at = None
         while not self._stopping:
-            with _tracer.start_as_current_span(self._poll_span, attributes=self._attributes):
+            with otel.producing(_tracer, self._poll_span, self._attributes):
                 await self._poll_once()
             if next_at is None:  # the first poll is now, the next on this device's phase
                 now = time.monotonic()

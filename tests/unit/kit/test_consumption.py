@@ -1,5 +1,6 @@
 """A consumer at stream rates carries each message's trace context into what it publishes
-without a span per message; when spans are exported, one per trace context."""
+without a span per message; when spans are exported, one per trace context. A producer
+(a device's poll) makes a span only when spans are exported, else a new context alone."""
 
 from __future__ import annotations
 
@@ -48,3 +49,30 @@ def test_with_export_one_consumer_span_per_trace_context(monkeypatch: pytest.Mon
         0xC7AD6B7169203331,
     ]
     assert {s.kind for s in finished} == {trace.SpanKind.CONSUMER}
+
+
+def test_without_export_a_production_carries_a_new_trace_context_and_makes_no_span() -> None:
+    tracer = otel.tracer("test")
+    contexts = []
+    for _ in range(2):
+        with otel.producing(tracer, "read plc", {"device": "plc"}):
+            carried = injected()
+            assert not trace.get_current_span().get_span_context().is_valid
+            contexts.append(carried["traceparent"])
+    assert contexts[0] != contexts[1], "each production is a trace of its own"
+    for context in contexts:
+        version, trace_id, span_id, flags = context.split("-")
+        assert (version, len(trace_id), len(span_id), flags) == ("00", 32, 16, "01")
+    assert injected() == {}, "nothing is carried after the production"
+
+
+def test_with_export_a_production_is_a_span(monkeypatch: pytest.MonkeyPatch) -> None:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    monkeypatch.setattr(otel, "_exporting", True)
+    with otel.producing(provider.get_tracer("test"), "read plc", {"device": "plc"}):
+        context = injected()["traceparent"]
+    (span,) = spans.get_finished_spans()
+    assert (span.name, dict(span.attributes or {})) == ("read plc", {"device": "plc"})
+    assert context.split("-")[1] == f"{span.context.trace_id:032x}"
