@@ -193,6 +193,10 @@ class LiveOee:
             self.calendar_ts[line] = now
         for name in list(self.busy):
             timeline = self.timelines[name]
+            if not timeline.due(now):  # most ticks of a machine: its inputs wait
+                if timeline.idle():
+                    self.busy.discard(name)
+                continue
             released = timeline.release(now)
             if timeline.idle():
                 self.busy.discard(name)
