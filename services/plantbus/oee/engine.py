@@ -14,6 +14,7 @@ is open.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from operator import attrgetter
 from typing import Any, Literal
 
 from plantbus.oee import events as ev
@@ -58,7 +59,7 @@ class MachineTrack:
 
     def as_dict(self) -> dict[str, Any]:
         """``dataclasses.asdict`` of this, without its cost (saved for every machine)."""
-        out = {name: getattr(self, name) for name in _SCALARS}
+        out = dict(zip(_SCALARS, _scalars(self), strict=True))
         out["breaks"] = list(self.breaks)
         out["totals"] = self.totals.as_dict()
         out["shifts"] = {k: v.as_dict() for k, v in self.shifts.items()}
@@ -67,13 +68,12 @@ class MachineTrack:
 
     def copy(self) -> MachineTrack:
         """An independent copy (as ``copy.deepcopy``, without its cost)."""
-        return replace(
-            self,
-            breaks=list(self.breaks),
-            totals=self.totals.copy(),
-            shifts={k: v.copy() for k, v in self.shifts.items()},
-            orders={k: v.copy() for k, v in self.orders.items()},
-        )
+        out = MachineTrack(*_every(self))
+        out.breaks = list(self.breaks)
+        out.totals = self.totals.copy()
+        out.shifts = {k: v.copy() for k, v in self.shifts.items()}
+        out.orders = {k: v.copy() for k, v in self.orders.items()}
+        return out
 
     @property
     def pri(self) -> float:
@@ -84,6 +84,8 @@ class MachineTrack:
 _SCALARS = tuple(
     f.name for f in fields(MachineTrack) if f.name not in ("breaks", "totals", "shifts", "orders")
 )
+_scalars = attrgetter(*_SCALARS)
+_every = attrgetter(*(f.name for f in fields(MachineTrack)))
 
 
 class OeeEngine:

@@ -21,11 +21,12 @@ from plantbus.kit import kv_keys
 from plantbus.oee import feed
 from plantbus.oee.calendar import CalendarPlans, transitions
 from plantbus.oee.engine import MachineTrack
-from plantbus.oee.kpi import Totals
+from plantbus.oee.kpi import Kpis, Totals
 from plantbus.oee.live import LiveOee
 from plantbus.oee.publishing import SnapshotPublisher
 from plantbus.oee.saved import restore
 from plantbus.oee.share import LineShare
+from plantbus.oee.snapshot import _RATIOS, snapshot
 from plantbus.v1 import telemetry_pb2
 
 from .test_live import M1, MAPPING, config
@@ -65,6 +66,38 @@ def test_a_tracks_copy_is_a_deep_copy_and_its_dict_asdicts() -> None:
         shifts={"early": Totals(apt_s=5.0, planned_by_reason={"lunch": 1.0})},
         orders={"o1": Totals(total_count=4)},
     )
+
+
+def test_totals_add_every_time_and_count_and_copy_deeply() -> None:
+    one = Totals(down_by_reason={"jam": 1.5}, planned_by_reason={"lunch": 2.0})
+    for n, f in enumerate(dataclasses.fields(Totals)):
+        if f.type in ("float", "int"):
+            setattr(one, f.name, n + (0.25 if f.type == "float" else 0))
+    both = Totals.sum([one, one])
+    for f in dataclasses.fields(Totals):
+        value = getattr(one, f.name)
+        want = {k: 2 * v for k, v in value.items()} if isinstance(value, dict) else 2 * value
+        assert getattr(both, f.name) == want, f.name
+    copied = one.copy()
+    assert copied == copy.deepcopy(one) and copied.down_by_reason is not one.down_by_reason
+    assert one.as_dict() == dataclasses.asdict(one)
+
+
+def test_a_snapshot_has_each_ratio_once_and_none_of_those_without_data() -> None:
+    running = Totals(pot_s=100.0, apt_s=80.0, down_s=20.0, ideal_s=60.0, total_count=60)
+    running.reject_count, running.failures, running.busy_s = 3, 2, 90.0
+    for totals in (Totals(), running):
+        kpis = Kpis(totals)
+        snap = snapshot("s/a/l/m1", kpis, MachineTrack(M1, LINE), "early", 2)
+        for field, name in _RATIOS.items():
+            value = getattr(kpis, name)
+            assert snap.kpis.HasField(field) == (value is not None), field
+            assert value is None or getattr(snap.kpis, field) == value, field
+        for name in ("availability", "performance", "quality", "oee"):
+            value = getattr(kpis, name)
+            assert snap.HasField(name) == (value is not None)
+            assert value is None or getattr(snap, name) == value
+        assert snap.kpis.total_count == totals.total_count and snap.revision == 2
 
 
 def test_a_lines_plan_gives_what_transitions_gives_step_by_step() -> None:
