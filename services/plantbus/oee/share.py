@@ -184,6 +184,8 @@ class LineShare:
         """What ``live`` has to publish (:class:`SnapshotPublisher`), snapshots only once
         caught up; nothing while a lease of this replica's share is not held (kept for when
         it is renewed, or dropped with the rebuild once lost). Call with the lock held."""
+        if not (counts or self.live.out.pressing() or self.out.urgent):
+            return  # the message path in steady state: counts wait for the tick
         if self.fenced():
             await self.out.publish(self.live, now, snapshots=not self.catching_up, counts=counts)
 

@@ -286,3 +286,30 @@ async def test_a_restore_from_values_that_waited_reads_the_stream_to_the_same_fi
 
 async def _listed(keys: list[str]) -> list[str]:
     return keys
+
+
+class Leases:
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def holds(self, line: str) -> bool:
+        self.asked += 1
+        return True
+
+
+async def test_a_message_of_counts_only_publishes_nothing_and_asks_no_lease() -> None:
+    bus, now = Sent(), start()
+    share = LineShare(bus, logging.getLogger("test"))  # type: ignore[arg-type]
+    leases = Leases()
+    share.lines, share.scopes = {LINE}, leases  # type: ignore[assignment]
+    share.live.configure(two_machines(), now)
+    await share.publish_due(now)
+    bus.scopes.clear()
+    share.live.sample(f"{M2}/parts", 5, now, now)
+    await share.publish_due(now, counts=False)
+    assert bus.scopes == [] and leases.asked == 1
+    share.live.sample(f"{M1}/state", 3, now, now)
+    await share.publish_due(now, counts=False)
+    assert bus.scopes == [M1, LINE], "a state change goes at once"
+    await share.publish_due(now + 1)
+    assert bus.scopes == [M1, LINE, M2, LINE], "the counts with the next tick's"
