@@ -52,9 +52,9 @@ class MachineTrack:
         """The scopes the present moment belongs to."""
         out = [self.totals]
         if self.in_shift and self.shift:
-            out.append(self.shifts.setdefault(self.shift, Totals()))
+            out.append(_scope(self.shifts, self.shift))
         if self.order:
-            out.append(self.orders.setdefault(self.order, Totals()))
+            out.append(_scope(self.orders, self.order))
         return out
 
     def as_dict(self) -> dict[str, Any]:
@@ -79,6 +79,15 @@ class MachineTrack:
     def pri(self) -> float:
         """The ideal cycle time in force: the work order's, else the machine's."""
         return self.order_ideal_s if self.order_ideal_s is not None else self.ideal_cycle_s
+
+
+def _scope(scopes: dict[str, Totals], key: str) -> Totals:
+    """The totals of ``key``, new ones the first time (``setdefault`` would make a Totals
+    on every call: several per input)."""
+    totals = scopes.get(key)
+    if totals is None:
+        totals = scopes[key] = Totals()
+    return totals
 
 
 _SCALARS = tuple(
