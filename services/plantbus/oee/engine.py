@@ -14,6 +14,7 @@ is open.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from operator import attrgetter
 from typing import Any, Literal
 
 from plantbus.oee import events as ev
@@ -51,14 +52,14 @@ class MachineTrack:
         """The scopes the present moment belongs to."""
         out = [self.totals]
         if self.in_shift and self.shift:
-            out.append(self.shifts.setdefault(self.shift, Totals()))
+            out.append(_scope(self.shifts, self.shift))
         if self.order:
-            out.append(self.orders.setdefault(self.order, Totals()))
+            out.append(_scope(self.orders, self.order))
         return out
 
     def as_dict(self) -> dict[str, Any]:
         """``dataclasses.asdict`` of this, without its cost (saved for every machine)."""
-        out = {name: getattr(self, name) for name in _SCALARS}
+        out = dict(zip(_SCALARS, _scalars(self), strict=True))
         out["breaks"] = list(self.breaks)
         out["totals"] = self.totals.as_dict()
         out["shifts"] = {k: v.as_dict() for k, v in self.shifts.items()}
@@ -67,13 +68,12 @@ class MachineTrack:
 
     def copy(self) -> MachineTrack:
         """An independent copy (as ``copy.deepcopy``, without its cost)."""
-        return replace(
-            self,
-            breaks=list(self.breaks),
-            totals=self.totals.copy(),
-            shifts={k: v.copy() for k, v in self.shifts.items()},
-            orders={k: v.copy() for k, v in self.orders.items()},
-        )
+        out = MachineTrack(*_every(self))
+        out.breaks = list(self.breaks)
+        out.totals = self.totals.copy()
+        out.shifts = {k: v.copy() for k, v in self.shifts.items()}
+        out.orders = {k: v.copy() for k, v in self.orders.items()}
+        return out
 
     @property
     def pri(self) -> float:
@@ -81,9 +81,20 @@ class MachineTrack:
         return self.order_ideal_s if self.order_ideal_s is not None else self.ideal_cycle_s
 
 
+def _scope(scopes: dict[str, Totals], key: str) -> Totals:
+    """The totals of ``key``, new ones the first time (``setdefault`` would make a Totals
+    on every call: several per input)."""
+    totals = scopes.get(key)
+    if totals is None:
+        totals = scopes[key] = Totals()
+    return totals
+
+
 _SCALARS = tuple(
     f.name for f in fields(MachineTrack) if f.name not in ("breaks", "totals", "shifts", "orders")
 )
+_scalars = attrgetter(*_SCALARS)
+_every = attrgetter(*(f.name for f in fields(MachineTrack)))
 
 
 class OeeEngine:

@@ -57,12 +57,13 @@ def apply_batch(
     tags no mapping reads."""
     paths = live.paths
     for sample in batch.samples:
-        if sample.quality != telemetry_pb2.QUALITY_GOOD or sample.path not in paths:
+        path = sample.path  # most samples are of tags no mapping reads
+        if path not in paths or sample.quality != telemetry_pb2.QUALITY_GOOD:
             continue
-        if skip and seq <= skip.get(sample.path.rpartition("/")[0], 0):
+        if skip and seq <= skip.get(path.rpartition("/")[0], 0):
             continue  # that machine's saved state already includes it
         try:
             ts = sample.source_time.ToNanoseconds() / 1e9
         except ValueError:  # a source time outside years 1-9999 is no time at all
             continue
-        live.sample(sample.path, codec.scalar(sample.value), ts, now)
+        live.sample(path, codec.scalar(sample.value), ts, now)

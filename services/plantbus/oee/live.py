@@ -79,6 +79,10 @@ class LiveOee:
         self.touched: set[str] = set()
         """Machines given an input, a status, a mapping or a reason since the caller last
         took this (a superset): the saved values that may be out of date."""
+        self.replayable: set[str] = set()
+        """Machines changed only by telemetry since the caller last took this (samples held
+        or committed, no downtime event, final or correction): reading the stream again
+        from a machine's saved sequence gives the same state, so its value may wait."""
         self._plans = CalendarPlans()
         self._last_state: dict[tuple[str, str], object] = {}
         """(machine, state or reason tag) -> the value last pushed."""
@@ -167,7 +171,7 @@ class LiveOee:
     def _push(self, item: Input, now: float) -> None:
         self.timelines[item.machine].push(item, now)
         self.busy.add(item.machine)
-        self.touched.add(item.machine)
+        (self.replayable if isinstance(item, Sample) else self.touched).add(item.machine)
         self.out.dirty.add(item.machine)
         if isinstance(item, Sample) and item.tag in self._state_tags(item.machine):
             if self._last_state.get((item.machine, item.tag), self) != item.value:
@@ -189,11 +193,17 @@ class LiveOee:
             self.calendar_ts[line] = now
         for name in list(self.busy):
             timeline = self.timelines[name]
+            if not timeline.due(now):  # most ticks of a machine: its inputs wait
+                if timeline.idle():
+                    self.busy.discard(name)
+                continue
             released = timeline.release(now)
             if timeline.idle():
                 self.busy.discard(name)
-            if released.committed or released.corrected or released.dropped:
+            if released.corrected:
                 self.touched.add(name)
+            elif released.committed or released.dropped:
+                self.replayable.add(name)
             machine = self.machines[name]
             if released.corrected and released.replayed_from is None:
                 machine.revision += 1
@@ -234,6 +244,7 @@ class LiveOee:
         the same before a replay."""
         if self.muted:
             return
+        self.touched.add(machine.name)
         machine.emitted.append((ts, event))
         if machine.replaced.get((event.id, event.kind)) != event.SerializeToString():
             self.out.downtimes.append(event)
@@ -245,6 +256,7 @@ class LiveOee:
         if self.muted:
             return
         for c in closed:
+            self.touched.add(c.machine)
             kept = self.finals.setdefault(c.machine, OrderedDict())
             before = kept.get((c.kind, c.key))
             kept[(c.kind, c.key)] = c

@@ -31,6 +31,10 @@ class Outbox:
     dirty: set[str] = field(default_factory=set)
     urgent: set[str] = field(default_factory=set)
 
+    def pressing(self) -> bool:
+        """Whether any of it goes out at once (anything but snapshots of changed counts)."""
+        return bool(self.downtimes or self.finals or self.urgent)
+
 
 @dataclass
 class MachineModel:

@@ -43,6 +43,11 @@ _QUIET_S = 2.0
 _REFRESH_S = 60.0
 """A machine's value is written at least this often, changed or not, so a restore never
 reads the stream from further back."""
+_REPLAYABLE_S = 10.0
+"""A machine changed by telemetry alone (:attr:`LiveOee.replayable`) is written at most
+this often: a restore reads those changes from the stream again, at most this much of it."""
+_WRITES = 256
+"""KV writes of a save in flight at once."""
 
 
 class LineShare:
@@ -179,17 +184,20 @@ class LineShare:
         """What ``live`` has to publish (:class:`SnapshotPublisher`), snapshots only once
         caught up; nothing while a lease of this replica's share is not held (kept for when
         it is renewed, or dropped with the rebuild once lost). Call with the lock held."""
+        if not (counts or self.live.out.pressing() or self.out.urgent):
+            return  # the message path in steady state: counts wait for the tick
         if self.fenced():
             await self.out.publish(self.live, now, snapshots=not self.catching_up, counts=counts)
 
     async def save(self) -> None:
         """Store each line's shared state and the open state of each machine touched since
-        (or written over a minute ago), each with the stream sequence it includes: a value
-        not written is the state at its own sequence, and a restore reads the stream again
-        from there. A failed write (JetStream's store or the bucket full, NATS away) is
-        kept in ``saves`` for health, not raised: the next save, 2 s later, tries again,
-        and a restart before then resumes from the last saved sequences, so nothing is
-        counted twice."""
+        (changed by telemetry alone: written over ``_REPLAYABLE_S`` ago; unchanged: over
+        ``_REFRESH_S`` ago), each with the stream sequence it includes: a value not written
+        is the state at its own sequence, and a restore reads the stream again from there.
+        The writes go out together. A failed write (JetStream's store or the bucket full,
+        NATS away) is kept in ``saves`` for health, not raised: the next save, 2 s later,
+        tries again, and a restart before then resumes from the last saved sequences, so
+        nothing is counted twice."""
         if self.kv is None:
             return
         async with self.lock:
@@ -197,14 +205,22 @@ class LineShare:
                 return  # another replica may have these lines now: its state wins
             now, live = time.monotonic(), self.live
             every = live.engine.machines.keys() | live.machines.keys()
-            due = {n for n in every if now - self._saved_at.setdefault(n, now) >= _REFRESH_S}
+            due = {n for n in every if now - self._saved_at.setdefault(n, now) >= self._wait(n)}
             names, live.touched = live.touched | due, set()
+            live.replayable -= names
             docs = values_to_save(live, self.lines, self.source.seq, self.skip, names)
-        for key, doc in docs.items():
-            if not await self.saves.put(self.kv, key, encode(doc)):
+        values = [(key, encode(doc)) for key, doc in docs.items()]
+        for start in range(0, len(values), _WRITES):
+            chunk = values[start : start + _WRITES]
+            writes = [self.saves.put(self.kv, key, value) for key, value in chunk]
+            if not all(await asyncio.gather(*writes)):
                 live.touched |= names  # written again on the next save
                 return
         self._saved_at.update(dict.fromkeys(names, now))
+
+    def _wait(self, machine: str) -> float:
+        """How long an unwritten change of ``machine``'s value may wait."""
+        return _REPLAYABLE_S if machine in self.live.replayable else _REFRESH_S
 
 
 async def unsubscribe(sub: Any) -> None:

@@ -47,10 +47,11 @@ def current_totals(track: MachineTrack) -> Totals:
     return track.totals
 
 
-def iso_kpis(kpis: Kpis) -> oee_pb2.IsoKpis:
-    """Every ISO 22400-2 KPI of one period."""
+def iso_kpis(kpis: Kpis, ratios: Mapping[str, float | None] | None = None) -> oee_pb2.IsoKpis:
+    """Every ISO 22400-2 KPI of one period (``ratios``: :func:`_ratios` of ``kpis``, when
+    the caller has them already)."""
     t = kpis.totals
-    msg = oee_pb2.IsoKpis(
+    return oee_pb2.IsoKpis(  # a ratio of None is left unset: no data
         planned_busy_time_s=kpis.pbt_s,
         actual_production_time_s=t.apt_s,
         actual_unit_busy_time_s=t.busy_s,
@@ -62,12 +63,13 @@ def iso_kpis(kpis: Kpis) -> oee_pb2.IsoKpis:
         scrap_count=t.reject_count,
         rework_count=t.rework_count,
         failures=t.failures,
+        **(_ratios(kpis) if ratios is None else ratios),
     )
-    for field, name in _RATIOS.items():
-        value = getattr(kpis, name)
-        if value is not None:
-            setattr(msg, field, value)
-    return msg
+
+
+def _ratios(kpis: Kpis) -> dict[str, float | None]:
+    """Each ratio of ``IsoKpis`` by its field, computed once."""
+    return {field: getattr(kpis, name) for field, name in _RATIOS.items()}
 
 
 def snapshot(
@@ -79,6 +81,7 @@ def snapshot(
 ) -> oee_pb2.OeeSnapshot:
     """A snapshot message for ``scope``."""
     t = kpis.totals
+    ratios = _ratios(kpis)
     msg = oee_pb2.OeeSnapshot(
         scope=scope,
         time=codec.now(),
@@ -89,18 +92,18 @@ def snapshot(
         total_count=t.total_count,
         good_count=kpis.good_count,
         downtime_by_reason=t.down_by_reason,
-        kpis=iso_kpis(kpis),
+        kpis=iso_kpis(kpis, ratios),
         revision=revision,
+        availability=ratios["availability"],
+        performance=ratios["effectiveness"],
+        quality=ratios["quality_ratio"],
+        oee=ratios["oee"],
     )
     if track is not None:
         msg.state, msg.reason, msg.work_order = track.state, track.reason, track.order
         order = track.orders.get(track.order) if track.order else None
         if order is not None:
             _order_fields(msg, order)
-    for name in ("availability", "performance", "quality", "oee"):
-        value = getattr(kpis, name)
-        if value is not None:
-            setattr(msg, name, value)
     if t.outside_count:
         msg.findings.add(
             code=OUTSIDE_PRODUCTION,

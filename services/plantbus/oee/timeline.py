@@ -126,6 +126,13 @@ class Timeline(Generic[S]):
         """Whether nothing is held: a :meth:`release` would do nothing."""
         return not (self._pending or self._late or self._corrected)
 
+    def due(self, now: float) -> bool:
+        """Whether a :meth:`release` at ``now`` would do anything: a late input to correct
+        for, or one past the window to commit."""
+        if self._late or self._corrected:
+            return True
+        return bool(self._pending) and self._pending[0][0][0] <= self.watermark(now)
+
     def held(self) -> list[Input]:
         """Every input not committed yet (saved with the state, so a restart keeps them)."""
         return [item for _, item in sorted(self._pending + self._late)]

@@ -9,16 +9,25 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import time
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from plantbus.config import PlantConfig
+from plantbus.kit import kv_keys
+from plantbus.oee import feed
 from plantbus.oee.calendar import CalendarPlans, transitions
 from plantbus.oee.engine import MachineTrack
-from plantbus.oee.kpi import Totals
+from plantbus.oee.kpi import Kpis, Totals
 from plantbus.oee.live import LiveOee
 from plantbus.oee.publishing import SnapshotPublisher
+from plantbus.oee.saved import restore
 from plantbus.oee.share import LineShare
+from plantbus.oee.snapshot import _RATIOS, snapshot
+from plantbus.v1 import telemetry_pb2
 
 from .test_live import M1, MAPPING, config
 
@@ -57,6 +66,38 @@ def test_a_tracks_copy_is_a_deep_copy_and_its_dict_asdicts() -> None:
         shifts={"early": Totals(apt_s=5.0, planned_by_reason={"lunch": 1.0})},
         orders={"o1": Totals(total_count=4)},
     )
+
+
+def test_totals_add_every_time_and_count_and_copy_deeply() -> None:
+    one = Totals(down_by_reason={"jam": 1.5}, planned_by_reason={"lunch": 2.0})
+    for n, f in enumerate(dataclasses.fields(Totals)):
+        if f.type in ("float", "int"):
+            setattr(one, f.name, n + (0.25 if f.type == "float" else 0))
+    both = Totals.sum([one, one])
+    for f in dataclasses.fields(Totals):
+        value = getattr(one, f.name)
+        want = {k: 2 * v for k, v in value.items()} if isinstance(value, dict) else 2 * value
+        assert getattr(both, f.name) == want, f.name
+    copied = one.copy()
+    assert copied == copy.deepcopy(one) and copied.down_by_reason is not one.down_by_reason
+    assert one.as_dict() == dataclasses.asdict(one)
+
+
+def test_a_snapshot_has_each_ratio_once_and_none_of_those_without_data() -> None:
+    running = Totals(pot_s=100.0, apt_s=80.0, down_s=20.0, ideal_s=60.0, total_count=60)
+    running.reject_count, running.failures, running.busy_s = 3, 2, 90.0
+    for totals in (Totals(), running):
+        kpis = Kpis(totals)
+        snap = snapshot("s/a/l/m1", kpis, MachineTrack(M1, LINE), "early", 2)
+        for field, name in _RATIOS.items():
+            value = getattr(kpis, name)
+            assert snap.kpis.HasField(field) == (value is not None), field
+            assert value is None or getattr(snap.kpis, field) == value, field
+        for name in ("availability", "performance", "quality", "oee"):
+            value = getattr(kpis, name)
+            assert snap.HasField(name) == (value is not None)
+            assert value is None or getattr(snap, name) == value
+        assert snap.kpis.total_count == totals.total_count and snap.revision == 2
 
 
 def test_a_lines_plan_gives_what_transitions_gives_step_by_step() -> None:
@@ -139,23 +180,136 @@ async def test_counts_only_snapshots_go_with_their_lines_at_most_once_a_second()
 class Kv:
     def __init__(self) -> None:
         self.keys: list[str] = []
+        self.values: dict[str, bytes] = {}
 
     async def put(self, key: str, value: bytes) -> int:
         self.keys.append(key)
+        self.values[key] = value
         return len(self.keys)
+
+    async def get(self, key: str) -> Any:
+        return SimpleNamespace(value=self.values[key])
+
+
+def saving_share(kv: Kv, now: float) -> LineShare:
+    share = LineShare(None, logging.getLogger("test"))  # type: ignore[arg-type]
+    share.kv, share.lines = kv, {LINE}  # type: ignore[assignment]
+    share.live.configure(two_machines(), now)
+    return share
 
 
 async def test_a_save_writes_the_lines_and_the_machines_touched_since() -> None:
-    share, kv, now = LineShare(None, logging.getLogger("test")), Kv(), start()  # type: ignore[arg-type]
-    share.kv, share.lines = kv, {LINE}  # type: ignore[assignment]
-    share.live.configure(two_machines(), now)
+    kv, now = Kv(), start()
+    share = saving_share(kv, now)
     await share.save()
     assert sorted(kv.keys) == ["line.s.a.l", "machine.s.a.l.m1", "machine.s.a.l.m2"]
     kv.keys.clear()
     await share.save()
     assert kv.keys == ["line.s.a.l"], "nothing touched: the values in KV are the state"
-    share.live.sample(f"{M2}/state", 1, now, now)
+    share.live.work_order(M2, "running", "o1", None, now)
     share._saved_at[M1] -= 61  # written over a minute ago
     kv.keys.clear()
     await share.save()
     assert sorted(kv.keys) == ["line.s.a.l", "machine.s.a.l.m1", "machine.s.a.l.m2"]
+
+
+async def test_a_change_the_stream_replays_waits_and_one_it_does_not_is_written_at_once() -> None:
+    kv, now = Kv(), start()
+    share = saving_share(kv, now)
+    await share.save()
+    share.live.sample(f"{M1}/parts", 5, now, now)
+    share.live.sample(f"{M2}/state", 3, now, now)  # a stop: replayed too, until committed
+    share.live.tick(now + 1)
+    kv.keys.clear()
+    await share.save()
+    assert kv.keys == ["line.s.a.l"], "telemetry alone: read from the stream again"
+    share.live.tick(now + 3)  # m2's stop committed: a downtime event
+    kv.keys.clear()
+    await share.save()
+    assert sorted(kv.keys) == ["line.s.a.l", "machine.s.a.l.m2"]
+    share._saved_at[M1] -= 10
+    kv.keys.clear()
+    await share.save()
+    assert sorted(kv.keys) == ["line.s.a.l", "machine.s.a.l.m1"], "waited 10 s at most"
+
+
+def cycle(machine: str, ts: float, state: int, parts: int) -> telemetry_pb2.TagSampleBatch:
+    batch = telemetry_pb2.TagSampleBatch(device="plc")
+    for tag, value in (("state", state), ("parts", parts), ("temp", 20)):
+        sample = batch.samples.add(path=f"{machine}/{tag}", quality=telemetry_pb2.QUALITY_GOOD)
+        sample.value.int_value = value
+        sample.source_time.FromNanoseconds(int(ts * 1e9))
+    return batch
+
+
+async def test_a_restore_from_values_that_waited_reads_the_stream_to_the_same_figures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """m1 only counts (its value waits), m2 stops at 40 s (written at once) and counts on;
+    a replica restored from the values saved at 60 s, reading the stream from there, ends
+    with the figures, downtime episodes and counter baselines of one that never stopped."""
+    kv, begin = Kv(), start()
+    share = saving_share(kv, begin)
+    stream = [
+        cycle(machine, begin + t, 3 if machine == M2 and t >= 40 else 1, 7 * t)
+        for t in range(100)
+        for machine in (M1, M2)
+    ]
+    for seq, batch in enumerate(stream, start=1):
+        now = batch.samples[0].source_time.ToNanoseconds() / 1e9
+        feed.apply_batch(share.live, batch, seq, {}, now)
+        share.source.seq = seq
+        share.live.tick(now)
+        if seq % 4 == 0 and seq <= 120:
+            await share.save()
+            if seq == 4:
+                share._saved_at = dict.fromkeys(share._saved_at, time.monotonic())
+    monkeypatch.setattr(kv_keys, "keys", lambda kv: _listed(list(kv.values)))
+    restored = LiveOee()
+    at = await restore(kv, restored, {LINE})  # type: ignore[arg-type]
+    assert at.seq < at.skip[M2], "m1's value is older: the stream is read from there"
+    restored.configure(two_machines(), begin)
+    for seq, batch in enumerate(stream, start=1):
+        if seq > at.seq:
+            feed.apply_batch(restored, batch, seq, at.skip, begin + 200)
+            restored.tick(begin + 200)
+    for live in (share.live, restored):
+        live.flush()
+    for machine in (M1, M2):
+        assert restored.engine.machines[machine] == share.live.engine.machines[machine]
+        before, after = (live.machines[machine].mapper for live in (share.live, restored))
+        assert before is not None and after is not None and after.dump() == before.dump()
+    episodes = [(d.id, d.kind) for d in share.live.engine.downtime.recent]
+    assert [(d.id, d.kind) for d in restored.engine.downtime.recent] == episodes
+    assert len(episodes) == 1
+
+
+async def _listed(keys: list[str]) -> list[str]:
+    return keys
+
+
+class Leases:
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def holds(self, line: str) -> bool:
+        self.asked += 1
+        return True
+
+
+async def test_a_message_of_counts_only_publishes_nothing_and_asks_no_lease() -> None:
+    bus, now = Sent(), start()
+    share = LineShare(bus, logging.getLogger("test"))  # type: ignore[arg-type]
+    leases = Leases()
+    share.lines, share.scopes = {LINE}, leases  # type: ignore[assignment]
+    share.live.configure(two_machines(), now)
+    await share.publish_due(now)
+    bus.scopes.clear()
+    share.live.sample(f"{M2}/parts", 5, now, now)
+    await share.publish_due(now, counts=False)
+    assert bus.scopes == [] and leases.asked == 1
+    share.live.sample(f"{M1}/state", 3, now, now)
+    await share.publish_due(now, counts=False)
+    assert bus.scopes == [M1, LINE], "a state change goes at once"
+    await share.publish_due(now + 1)
+    assert bus.scopes == [M1, LINE, M2, LINE], "the counts with the next tick's"

@@ -70,6 +70,23 @@ def test_the_window_reorders_without_correcting() -> None:
     assert model.applied == [9.0, 10.0, 10.5, 11.0] and model.restores == 0
 
 
+def test_due_says_whether_a_release_would_do_anything() -> None:
+    """What lets a tick pass over a machine whose inputs all wait in the window."""
+    rng = random.Random(7)
+    line = Timeline(Recorder(), window_s=2.0, horizon_s=30.0, checkpoint_s=5.0)
+    now, seen = 0.0, set()
+    for _ in range(2000):
+        now += rng.uniform(0.0, 0.5)
+        if rng.random() < 0.5:
+            line.push(count(now - rng.choice([0.0, 0.5, 3.0, 20.0, 60.0])), now)
+        due = line.due(now)
+        released = line.release(now)
+        worked = released.committed or released.corrected or released.dropped
+        assert due == bool(worked or released.replayed_from is not None)
+        seen.add(due)
+    assert seen == {True, False}
+
+
 def test_the_machine_clock_runs_on_the_wall_clock_between_samples() -> None:
     line = Timeline(Recorder(), window_s=2.0)
     assert line.clock(100.0) == 100.0  # nothing from the machine yet
