@@ -132,6 +132,11 @@ class OeeSettings(Strict):
     correction_horizon_s: float = Field(default=3600.0, ge=0, le=86400)
     """How far back a late sample still corrects the figures (they are recomputed from
     the machine's event log, kept this long in memory); older ones are counted as dropped."""
+    max_clock_ahead_s: float = Field(default=86400.0, gt=0)
+    """A sample whose source time is further ahead of the hub's clock is skipped and
+    counted (health): one wrong timestamp (a PLC clock set to 2097) would move the
+    machine's clock ahead and make every later sample late. A device clock ahead of the
+    hub by less is followed, as one behind is."""
     reasons: list[ReasonNode] = Field(default_factory=list)
     """The downtime reason tree (category / reason / detail); names are unique in it, so
     a reason code can name a node alone (``feeder``) or by its path

@@ -68,6 +68,8 @@ class LiveOee:
         self.finals: dict[str, OrderedDict[tuple[str, str], Closed]] = {}
         self.dropped = 0
         """Inputs older than the correction horizon, not applied."""
+        self.ahead = 0
+        """Samples further ahead of the hub's clock than ``max_clock_ahead_s``, skipped."""
         self.out = Outbox()
         self.line_stops = LineStops()
         self.restored_mappers: dict[str, dict[str, object]] = {}
@@ -143,6 +145,9 @@ class LiveOee:
             return
         m = machine.mapper.mapping
         if tag in (m.state_tag, m.reason_tag, m.total_tag, m.reject_tag, m.rework_tag):
+            if ts - now > self.settings.max_clock_ahead_s:
+                self.ahead += 1
+                return
             self._push(Sample(ts, name, tag, value), now)
 
     def work_order(

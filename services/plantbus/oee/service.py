@@ -99,13 +99,21 @@ class OeeService(Service):
     def health(self) -> tuple[bool, str]:
         """Serving once this replica runs its share of the lines and has caught up with
         the stream (readiness); the detail names the share, a state save that fails (the
-        KV store full) and late samples dropped past the correction horizon."""
-        dropped = self.live.dropped
+        KV store full), late samples dropped past the correction horizon and samples
+        skipped for a source time too far ahead."""
+        dropped, ahead = self.live.dropped, self.live.ahead
         late = f"{dropped} samples later than oee_settings.correction_horizon_s dropped"
+        early = f"{ahead} samples ahead of the hub's clock past oee_settings.max_clock_ahead_s"
         share = self._scopes.describe() if self._scopes else ""
         catching_up = self.share.catching_up
         replay = "catching up with the telemetry stream" if catching_up else ""
-        details = (share, replay, self.saves.detail(), late if dropped else "")
+        details = (
+            share,
+            replay,
+            self.saves.detail(),
+            late if dropped else "",
+            early if ahead else "",
+        )
         settled = self._scopes is None or self._scopes.settled()
         return settled and not catching_up, "; ".join(d for d in details if d)
 

@@ -1,6 +1,7 @@
 """The live OEE core with shift calendars and telemetry samples, as the service runs it:
 breaks under their own reasons, a calendar changed mid-shift, a counter sample replayed
-after the shift ended, a restart, and a month of shifts and orders in bounded state."""
+after the shift ended, a restart, a sample stamped far in the future, and a month of
+shifts and orders in bounded state."""
 
 from __future__ import annotations
 
@@ -125,6 +126,19 @@ def test_a_restart_keeps_what_the_window_held() -> None:
     # the calendar goes on from where it was: the shift ends while "down" and is final
     again.tick(utc(5, 15, 0))
     assert "early@2026-01-05" in finals(again)
+
+
+def test_a_sample_from_far_ahead_of_the_hub_is_skipped_and_counted() -> None:
+    live = LiveOee()
+    live.configure(config(), utc(5, 5, 0))
+    now = utc(5, 7, 0)
+    live.sample(f"{M1}/state", 3, utc(5, 7, 0) + 90 * 86400, now)  # a PLC clock in April
+    live.sample(f"{M1}/state", 3, now + 60, now)  # a device clock a minute ahead: followed
+    assert live.ahead == 1
+    live.sample(f"{M1}/state", 1, now + 120, now + 119)
+    live.tick(now + 125)
+    # the machine's clock is its own (a minute ahead), not April's: the running state shows
+    assert live.machine_snapshot(M1, now + 125).state == "running"
 
 
 def test_a_month_of_shifts_and_orders_keeps_the_saved_state_bounded() -> None:
