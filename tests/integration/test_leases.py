@@ -4,7 +4,9 @@ that finds it lost, rebalancing when a replica joins."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any
 
 import pytest
 
@@ -163,6 +165,44 @@ async def test_a_renewal_whose_reply_was_lost_is_recognised_as_ours(bus: Bus) ->
     assert a.holds("oee.l2")
     assert a.revision("oee.l2") == (await a.kv.get("oee.l2")).revision
     assert not await b.acquire("oee.l2")
+
+
+class SlowUpdates:
+    """A bucket whose updates take 0.2 s each (a loaded machine), counting those in flight."""
+
+    def __init__(self, kv: Any) -> None:
+        self._kv = kv
+        self.in_flight = self.most = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._kv, name)
+
+    async def update(self, *args: Any, **kwargs: Any) -> int:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        try:
+            await asyncio.sleep(0.2)
+            return int(await self._kv.update(*args, **kwargs))
+        finally:
+            self.in_flight -= 1
+
+
+async def test_the_leases_of_many_scopes_are_renewed_together(bus: Bus) -> None:
+    kv = SlowUpdates(await streams.open_bucket(bus, streams.LEASES))
+    clock = Clock()
+    handler = Recorder()
+    scopes = {f"s/a/l{i}" for i in range(50)}
+    owner = ScopeOwner(
+        bus, "oee", "ra", Leases(kv, "ra-1", 3.0, clock), handler, logging.getLogger("t")
+    )
+    owner.configure(scopes)
+    await owner.step()
+    assert handler.running == scopes
+    clock.t += 1.0  # every lease is due
+    await owner.step()
+    # one after another, the 50th would be sent 10 s after the first, long past its validity
+    assert kv.most == len(scopes)
+    assert all(owner.leases.holds(owner.key(scope)) for scope in scopes)
 
 
 class FailsOnce(Recorder):
