@@ -15,8 +15,11 @@ And every service of ``plantbus up`` (``--no-sim``) at plant scale: ``rss_mb_<se
 on an empty config, then ``rss_mb_<service>_50k_tags``, the peak over MEASURE_S from SETTLE_S after
 ``plantbus config apply`` of bench/plant_scale.py's plant at 50,000 tags (1,000 machines,
 their OEE mappings, 10,000 alarm rules; polled every POLL_S) and ``plant_rss_mb_max``, the
-largest. ``--against TREE`` measures the same on another checkout (main's) in the same
-run (first), its keys prefixed ``against_``; ``--scale-only`` measures only this.
+largest. Then ``--reapply N`` (default REAPPLY) more applies of that plant, each with
+one tag changed: ``rss_mb_<service>_reapplied``, the largest over REAPPLY_MEASURE_S from
+SETTLE_S after each, and ``plant_rss_mb_reapplied_max`` (0: none). ``--against TREE``
+measures the same on another checkout (main's) in the same run (first), its keys
+prefixed ``against_``; ``--scale-only`` measures only this.
 """
 
 from __future__ import annotations
@@ -34,12 +37,13 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import yaml
 from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _hub import nats_server, started
-from _scale_plant import SIZES, Probe, write_plant
+from _scale_plant import SIZES, Probe, plant_files, write_plant
 from config_scale import applied, cli
 from modbus_scale import measure, plant
 from pymodbus.server import ModbusTcpServer
@@ -57,6 +61,8 @@ SETTLE_S = 10.0
 """From the device service applying the plant to the measurement: the first polls, and
 the apply's own transient, are over."""
 MEASURE_S = 30.0
+REAPPLY = 3
+REAPPLY_MEASURE_S = 10.0
 
 
 def start_hub(data_dir: Path, single: bool) -> tuple[subprocess.Popen[bytes], dict[str, object]]:
@@ -194,8 +200,32 @@ def start_idle(data: Path, config: Path, tree: Path | None) -> subprocess.Popen[
     return up
 
 
-async def hub_at_scale(tree: Path | None) -> dict[str, float]:
-    """Every service of ``plantbus up`` (``tree``'s code) idle, then at 50,000 tags."""
+def change_one_tag(plant: Path, port: int, scale: float) -> None:
+    """The plant written at ``plant`` again, tag t0 of its first device scaled by ``scale``."""
+    devices = plant_files(SIZES[50_000], POLL_S, port)["devices.yaml"]
+    devices["devices"][0]["tags"][2]["scale"] = scale
+    (plant / "devices.yaml").write_text(yaml.safe_dump(devices, sort_keys=False))
+
+
+async def reapplied(
+    up: subprocess.Popen[bytes], data: Path, plant: Path, port: int, n: int
+) -> dict[str, float]:
+    """Each service's largest RSS over ``n`` more applies of ``plant`` (version 2 is
+    running), one tag changed in each."""
+    out: dict[str, float] = {}
+    for i in range(1, n + 1):
+        await asyncio.to_thread(change_one_tag, plant, port, 1.0 + i)
+        await asyncio.to_thread(cli, data, "config", "apply", str(plant))
+        await asyncio.to_thread(applied, data, 2 + i, timeout_s=300)
+        await asyncio.sleep(SETTLE_S)
+        for name, mb in (await asyncio.to_thread(peaks, up, REAPPLY_MEASURE_S)).items():
+            out[name] = max(out.get(name, 0.0), mb)
+    return out
+
+
+async def hub_at_scale(tree: Path | None, reapply: int = 0) -> dict[str, float]:
+    """Every service of ``plantbus up`` (``tree``'s code) idle, then at 50,000 tags, then
+    over ``reapply`` more applies."""
     probe = Probe()
     server = ModbusTcpServer([probe.device()], address=("127.0.0.1", 0))
     await server.serve_forever(background=True)
@@ -212,6 +242,7 @@ async def hub_at_scale(tree: Path | None) -> dict[str, float]:
             await asyncio.to_thread(applied, data, 2, timeout_s=300)
             await asyncio.sleep(SETTLE_S)
             loaded = await asyncio.to_thread(peaks, up, MEASURE_S)
+            again = await reapplied(up, data, big, port, reapply)
         finally:
             up.send_signal(signal.SIGINT)
             up.wait(90)
@@ -219,6 +250,8 @@ async def hub_at_scale(tree: Path | None) -> dict[str, float]:
     out = {f"rss_mb_{k}_idle": round(v, 1) for k, v in sorted(idle.items())}
     out |= {f"rss_mb_{k}_50k_tags": round(v, 1) for k, v in sorted(loaded.items())}
     out["plant_rss_mb_max"] = round(max(loaded.values(), default=0.0), 1)
+    out |= {f"rss_mb_{k}_reapplied": round(v, 1) for k, v in sorted(again.items())}
+    out["plant_rss_mb_reapplied_max"] = round(max(again.values(), default=0.0), 1)
     return out
 
 
@@ -227,13 +260,16 @@ def main() -> None:
     parser.add_argument("--device-only", action="store_true", help="only device_rss_mb_50k_tags")
     parser.add_argument("--scale-only", action="store_true", help="only the hub at 50,000 tags")
     parser.add_argument("--against", type=Path, help="also measure this checkout (main's)")
+    parser.add_argument(
+        "--reapply", type=int, default=REAPPLY, help="applies of the plant after the first"
+    )
     args = parser.parse_args()
     if args.scale_only or args.against:
         out: dict[str, float] = {}
         if args.against:
-            against = asyncio.run(hub_at_scale(args.against.resolve()))
+            against = asyncio.run(hub_at_scale(args.against.resolve(), args.reapply))
             out |= {f"against_{k}": v for k, v in against.items()}
-        print(json.dumps(asyncio.run(hub_at_scale(None)) | out))
+        print(json.dumps(asyncio.run(hub_at_scale(None, args.reapply)) | out))
         return
     at_scale = asyncio.run(device_at_scale())
     if args.device_only:
@@ -245,7 +281,7 @@ def main() -> None:
     out = {f"rss_mb_{k}": round(v, 1) for k, v in sorted(services.items())}
     out["max_service_rss_mb"] = round(max(services.values(), default=0.0), 1)
     out["single_process_rss_mb"] = round(single.get("all", 0.0), 1)
-    print(json.dumps(out | at_scale | asyncio.run(hub_at_scale(None))))
+    print(json.dumps(out | at_scale | asyncio.run(hub_at_scale(None, args.reapply))))
 
 
 if __name__ == "__main__":

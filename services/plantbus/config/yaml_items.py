@@ -157,6 +157,15 @@ class ItemCache:
         """The validated item kept for ``key``, or None."""
         return self._items.get(key)
 
+    def section(self, section: str) -> list[Any]:
+        """The validated items kept of ``section``."""
+        return [item for (kept, _), item in self._items.items() if kept == section]
+
     def keep(self, items: dict[ItemKey, Any]) -> None:
-        """Keep these items (key -> validated object), and only these."""
-        self._items = items
+        """Keep these items (key -> validated object), and only these. The keys kept
+        before stay the very objects they were: a load makes every key anew, and
+        thousands of small new objects that live on, scattered among what the load
+        freed, would hold that memory."""
+        for key in self._items.keys() - items.keys():
+            del self._items[key]
+        self._items.update(items)

@@ -209,6 +209,7 @@ class GovernanceService(Service):
             raise ConflictError(
                 f"running version is {previous}, not {expected_version}: re-diff and re-apply"
             )
+        memory.collect()  # before what the stored version keeps is made
         attributes = {"version": str(previous + 1), "previous": str(previous)}
         stored = await self._audited_store(
             "config.apply",

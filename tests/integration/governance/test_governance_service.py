@@ -229,3 +229,16 @@ async def test_reading_a_whole_config_hands_its_memory_back_after_the_call(  # t
     await wait_until(lambda: len(released) == 6, message="released after the rollback")
     await stub.GetConfig(governance_pb2.GetConfigRequest())
     await wait_until(lambda: len(released) == 7, message="released after showing it")
+
+
+async def test_an_apply_collects_before_it_stores_and_a_dry_run_does_not(  # type: ignore[no-untyped-def]
+    governance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, stub = governance
+    collected: list[bool] = []
+    monkeypatch.setattr(memory, "collect", lambda: collected.append(True))
+    changed = files(DEVICES.replace("plc1", "plc9"))
+    await stub.ApplyConfig(governance_pb2.ApplyConfigRequest(files=changed, dry_run=True))
+    assert collected == []
+    reply = await stub.ApplyConfig(governance_pb2.ApplyConfigRequest(files=changed))
+    assert reply.version == 2 and collected == [True]

@@ -78,6 +78,41 @@ def test_only_the_items_whose_text_changed_are_read_and_validated_again() -> Non
     assert second.sites[0] is first.sites[0]
 
 
+def test_a_changed_device_keeps_the_tags_it_did_not_change() -> None:
+    cache = ItemCache()
+    plant = big_plant(3, 5)
+    first = load_sources(plant, cache=cache)
+    slower = plant[1].text.replace("poll_interval_s: 3600.0", "poll_interval_s: 60.0")
+    sources = changed([plant[0], Source("devices.yaml", slower)], 1, 2, 2.0)
+    second = load_sources(sources, cache=cache)
+    assert second == load_sources(sources)
+    assert all(d.poll_interval_s == 60.0 for d in second.devices)
+    old, new = first.devices[1], second.devices[1]
+    assert new.tags[2].scale == 2.0 and new.tags[2] is not old.tags[2]
+    assert all(new.tags[t] is old.tags[t] for t in (0, 1, 3, 4))
+    assert all(second.devices[0].tags[t] is first.devices[0].tags[t] for t in range(5))
+
+
+def test_a_device_written_otherwise_with_the_same_values_is_the_one_kept() -> None:
+    cache = ItemCache()
+    plant = big_plant(2, 3)
+    first = load_sources(plant, cache=cache)
+    commented = plant[1].text.replace("driver: memory\n", "driver: memory  # the same\n")
+    second = load_sources([plant[0], Source("devices.yaml", commented)], cache=cache)
+    assert second.devices[0] is first.devices[0] and second.devices[1] is first.devices[1]
+
+
+def test_keys_kept_again_stay_the_objects_kept_first() -> None:
+    cache = ItemCache()
+    key, again = ItemCache.key("devices", "- name: a\n"), ItemCache.key("devices", "- name: a\n")
+    other = ItemCache.key("devices", "- name: b\n")
+    cache.keep({key: 1, other: 2})
+    cache.keep({again: 3})
+    assert cache.get(again) == 3 and cache.get(other) is None
+    assert next(iter(cache._items)) is key
+    assert cache.section("devices") == [3] and cache.section("alert_rules") == []
+
+
 def test_a_bad_item_is_still_located_and_the_valid_items_stay_kept() -> None:
     cache = ItemCache()
     plant = big_plant(3, 5)
