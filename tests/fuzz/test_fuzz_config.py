@@ -64,8 +64,10 @@ values = st.recursive(
 
 
 def check(text: str) -> list[str]:
-    """The problems found, each located in fuzz.yaml (none when the config is valid)."""
-    began = time.perf_counter()
+    """The problems found, each located in fuzz.yaml (none when the config is valid), in
+    under a second of this process's CPU (not of the wall clock, which a loaded CI
+    machine stretched past a second once)."""
+    began = time.process_time()
     try:
         load_sources([Source("fuzz.yaml", text)], environ={}, limits=Limits(max_bytes=20_000))
     except ConfigInvalid as err:
@@ -75,7 +77,7 @@ def check(text: str) -> list[str]:
             assert issue.line <= text.count("\n") + 2, (issue, text)
         return [issue.message for issue in err.issues]
     finally:
-        assert time.perf_counter() - began < 1.0
+        assert time.process_time() - began < 1.0
     return []
 
 
