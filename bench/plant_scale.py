@@ -16,14 +16,17 @@ Each step applies the plant with a shorter poll interval (every 4 s, 2 s, then 1
 2 Hz, 4 Hz, 10 Hz: 1,250 to 50,000 samples/s offered; :data:`INTERVALS` for the larger
 plants), waits for it to settle (every device polled once with it) and measures over at
 least three polls: samples stored in PLANTBUS_CYCLES per second, the probe lags, CPU of every
-hub process (nats-server included) per 1,000 samples stored, RSS per service. The knee
+hub process (nats-server included) per 1,000 samples stored, RSS per service, and the
+messages nats-server took in and sent out per second, by connection (its ``/connz``:
+which service's traffic the server's CPU goes to). The knee
 is the last step that kept up: stored >= 90% of offered, lag p99 under a second and its
 median not growing from the step's first half to its second. Stepping stops after the
 first that did not.
 
 Prints JSON: plant_samples_per_s (at the knee), plant_cpu_ms_per_1k_samples,
 plant_lag_p99_ms (the worse of OEE and alarm), plant_oee_lag_p50_ms/p99, plant_alarm_lag_*,
-plant_rss_mb_max, plant_rss_mb_<service>; every step's figures go to stderr.
+plant_rss_mb_max, plant_rss_mb_<service>, plant_nats_msgs_in_per_s and
+plant_nats_msgs_out_per_s (every client's, at the knee); every step's figures go to stderr.
 
 ``--steps N`` stops after N steps (a step of the 500,000-tag plant takes several
 minutes).
@@ -44,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +63,7 @@ from _scale_plant import SIZES, Probe, Size, write_plant
 from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
+from plantbus.kit.net import free_port
 
 INTERVALS = {
     5_000: (4.0, 2.0, 1.0, 0.5, 0.25, 0.1),
@@ -88,11 +93,41 @@ class Step:
     growing: bool = False
     rss_mb: dict[str, float] = field(default_factory=dict)
     cpu_ms_per_1k_by_process: dict[str, float] = field(default_factory=dict)
+    nats_msgs_per_s: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Connection name -> messages in and out per second, as nats-server counts them."""
 
     @property
     def kept_up(self) -> bool:
         worst = max(self.oee_p99, self.alarm_p99)
         return self.stored >= 0.9 * self.offered and worst < 1_000 and not self.growing
+
+
+Counts = dict[str, tuple[int, int]]
+
+
+def connections(monitor: str) -> Counts:
+    """Connection name -> messages nats-server has taken in from and sent out to the
+    connections of that name so far (its monitoring endpoint ``/connz``)."""
+    with urllib.request.urlopen(f"{monitor}/connz?limit=4096", timeout=10) as reply:
+        body = json.load(reply)
+    out: Counts = {}
+    for conn in body["connections"] or []:
+        name = conn.get("name") or "(unnamed)"
+        got, sent = out.get(name, (0, 0))
+        out[name] = (got + conn["in_msgs"], sent + conn["out_msgs"])
+    return out
+
+
+def rates(before: Counts, after: Counts, seconds: float) -> dict[str, tuple[float, float]]:
+    """Messages per second in and out by connection name between two :func:`connections`
+    (a connection made again meanwhile counts from its new start)."""
+    out: dict[str, tuple[float, float]] = {}
+    for name, (got, sent) in sorted(after.items()):
+        got0, sent0 = before.get(name, (0, 0))
+        if got < got0 or sent < sent0:
+            got0 = sent0 = 0
+        out[name] = (round((got - got0) / seconds), round((sent - sent0) / seconds))
+    return out
 
 
 def hub_processes(up: subprocess.Popen[bytes], nats: NatsServer) -> dict[int, str]:
@@ -154,6 +189,8 @@ class Hub:
     data_dir: Path
     probe_port: int
     size: Size
+    nats_monitor: str
+    """nats-server's monitoring endpoint (http://host:port)."""
 
 
 async def step(bus: Bus, hub: Hub, probe: Probe, interval: float) -> Step:
@@ -164,6 +201,7 @@ async def step(bus: Bus, hub: Hub, probe: Probe, interval: float) -> Step:
     pids = hub_processes(hub.up, hub.nats)
     seq, started = await last_seq(bus), time.time()
     cpu = {name: cpu_seconds([pid]) for pid, name in pids.items()}
+    conns = connections(hub.nats_monitor)
     measure_s = max(MEASURE_S, 3 * interval)
     profilers = profile(pids, interval, measure_s)
     rss: dict[str, float] = {}
@@ -179,6 +217,7 @@ async def step(bus: Bus, hub: Hub, probe: Probe, interval: float) -> Step:
     elapsed = time.time() - started
     count = await samples_between(bus, seq, await last_seq(bus))
     cpu = {name: cpu_seconds([pid]) - cpu[name] for pid, name in pids.items()}
+    result.nats_msgs_per_s = rates(conns, connections(hub.nats_monitor), time.time() - started)
     for profiler in profilers:
         profiler.wait(30)
     await asyncio.sleep(2.0)  # effects of the last flips still on their way
@@ -201,8 +240,9 @@ async def step(bus: Bus, hub: Hub, probe: Probe, interval: float) -> Step:
     return result
 
 
-def bus_server(data_dir: Path) -> NatsServer:
-    """The hub's nats-server, with room for the plant's config in one message.
+def bus_server(data_dir: Path, monitor_port: int) -> NatsServer:
+    """The hub's nats-server, with room for the plant's config in one message and its
+    monitoring endpoint on ``monitor_port``.
 
     ``plantbus up`` stores a config version as one KV value; this plant's is about
     1.5 MB of JSON, over nats-server's default max_payload of 1 MB (issue #21, item 4),
@@ -210,7 +250,10 @@ def bus_server(data_dir: Path) -> NatsServer:
     """
     config = data_dir / "nats.conf"
     store = data_dir / "nats" / "jetstream"
-    config.write_text(f"max_payload: 8MB\njetstream {{ store_dir: {json.dumps(str(store))} }}\n")
+    config.write_text(
+        f"max_payload: 8MB\nhttp: 127.0.0.1:{monitor_port}\n"
+        f"jetstream {{ store_dir: {json.dumps(str(store))} }}\n"
+    )
     return NatsServer(store_dir=data_dir / "nats", config_file=config).start()
 
 
@@ -245,13 +288,14 @@ async def main() -> None:
     steps: list[Step] = []
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
-        nats = bus_server(data_dir)
+        monitor_port = free_port()
+        nats = bus_server(data_dir, monitor_port)
         first = write_plant(data_dir / "plant-first", size, INTERVALS[tags][0], port)
         up = await asyncio.to_thread(start_hub, data_dir, first, nats.url, size)
         try:
             bus = await connect(NatsSettings(url=nats.url, name="bench-plant"))
             await probe.watch(bus)
-            hub = Hub(up, nats, data_dir, port, size)
+            hub = Hub(up, nats, data_dir, port, size, f"http://127.0.0.1:{monitor_port}")
             for interval in intervals:
                 steps.append(await step(bus, hub, probe, interval))
                 if not steps[-1].kept_up:
@@ -280,6 +324,8 @@ async def main() -> None:
         "plant_alarm_lag_p99_ms": round(knee.alarm_p99, 1),
         "plant_rss_mb_max": round(max(services.values(), default=0.0), 1),
         **{f"plant_rss_mb_{k}": v for k, v in sorted(services.items())},
+        "plant_nats_msgs_in_per_s": sum(got for got, _ in knee.nats_msgs_per_s.values()),
+        "plant_nats_msgs_out_per_s": sum(sent for _, sent in knee.nats_msgs_per_s.values()),
     }
     print(json.dumps(figures))
 
