@@ -33,7 +33,9 @@ minutes).
 
 ``PLANT_SCALE_PROFILE=<dir>`` records a py-spy profile (raw, nonblocking, so the services
 are never paused) of each service named in ``PLANT_SCALE_PROFILED`` (default: oee,
-alerting) during every step's measurement, as ``<dir>/<service>-<interval>.txt``.
+alerting) during every step's measurement, as ``<dir>/<service>-<interval>.txt``; for
+``nats-server`` among them, the server's own CPU profile (Go's pprof, from its
+``prof_port``) as ``<dir>/nats-server-<interval>.pprof`` (``go tool pprof -top``).
 """
 
 from __future__ import annotations
@@ -147,10 +149,10 @@ def hub_processes(up: subprocess.Popen[bytes], nats: NatsServer) -> dict[int, st
 
 
 def profile(
-    pids: dict[int, str], interval: float, measure_s: float
+    pids: dict[int, str], interval: float, measure_s: float, hub: Hub
 ) -> list[subprocess.Popen[bytes]]:
-    """py-spy recorders of the profiled services for one measurement (none unless
-    PLANT_SCALE_PROFILE names a directory)."""
+    """py-spy recorders of the profiled services and nats-server's pprof for one
+    measurement (none unless PLANT_SCALE_PROFILE names a directory)."""
     if not PROFILE_DIR:
         return []
     Path(PROFILE_DIR).mkdir(parents=True, exist_ok=True)
@@ -160,6 +162,10 @@ def profile(
             out = Path(PROFILE_DIR) / f"{name}-{interval}.txt"
             command = ["py-spy", "record", "--nonblocking", "-r", "50", "-f", "raw"]
             command += ["-d", str(int(measure_s)), "-o", str(out), "-p", str(pid)]
+            if name == "nats-server":
+                out = out.with_suffix(".pprof")
+                url = f"{hub.nats_profile}/debug/pprof/profile?seconds={int(measure_s)}"
+                command = ["curl", "-sf", "-o", str(out), url]
             recorders.append(
                 subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             )
@@ -191,6 +197,8 @@ class Hub:
     size: Size
     nats_monitor: str
     """nats-server's monitoring endpoint (http://host:port)."""
+    nats_profile: str
+    """nats-server's profiling endpoint (http://host:port)."""
 
 
 async def step(bus: Bus, hub: Hub, probe: Probe, interval: float) -> Step:
@@ -203,7 +211,7 @@ async def step(bus: Bus, hub: Hub, probe: Probe, interval: float) -> Step:
     cpu = {name: cpu_seconds([pid]) for pid, name in pids.items()}
     conns = connections(hub.nats_monitor)
     measure_s = max(MEASURE_S, 3 * interval)
-    profilers = profile(pids, interval, measure_s)
+    profilers = profile(pids, interval, measure_s, hub)
     rss: dict[str, float] = {}
     while time.time() < started + measure_s:
         probe.flip()
@@ -240,9 +248,9 @@ async def step(bus: Bus, hub: Hub, probe: Probe, interval: float) -> Step:
     return result
 
 
-def bus_server(data_dir: Path, monitor_port: int) -> NatsServer:
-    """The hub's nats-server, with room for the plant's config in one message and its
-    monitoring endpoint on ``monitor_port``.
+def bus_server(data_dir: Path, monitor_port: int, profile_port: int) -> NatsServer:
+    """The hub's nats-server, with room for the plant's config in one message, its
+    monitoring endpoint on ``monitor_port`` and its profiling one on ``profile_port``.
 
     ``plantbus up`` stores a config version as one KV value; this plant's is about
     1.5 MB of JSON, over nats-server's default max_payload of 1 MB (issue #21, item 4),
@@ -251,7 +259,7 @@ def bus_server(data_dir: Path, monitor_port: int) -> NatsServer:
     config = data_dir / "nats.conf"
     store = data_dir / "nats" / "jetstream"
     config.write_text(
-        f"max_payload: 8MB\nhttp: 127.0.0.1:{monitor_port}\n"
+        f"max_payload: 8MB\nhttp: 127.0.0.1:{monitor_port}\nprof_port: {profile_port}\n"
         f"jetstream {{ store_dir: {json.dumps(str(store))} }}\n"
     )
     return NatsServer(store_dir=data_dir / "nats", config_file=config).start()
@@ -288,14 +296,15 @@ async def main() -> None:
     steps: list[Step] = []
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
-        monitor_port = free_port()
-        nats = bus_server(data_dir, monitor_port)
+        monitor_port, profile_port = free_port(), free_port()
+        nats = bus_server(data_dir, monitor_port, profile_port)
         first = write_plant(data_dir / "plant-first", size, INTERVALS[tags][0], port)
         up = await asyncio.to_thread(start_hub, data_dir, first, nats.url, size)
         try:
             bus = await connect(NatsSettings(url=nats.url, name="bench-plant"))
             await probe.watch(bus)
-            hub = Hub(up, nats, data_dir, port, size, f"http://127.0.0.1:{monitor_port}")
+            monitor, profiler = (f"http://127.0.0.1:{p}" for p in (monitor_port, profile_port))
+            hub = Hub(up, nats, data_dir, port, size, monitor, profiler)
             for interval in intervals:
                 steps.append(await step(bus, hub, probe, interval))
                 if not steps[-1].kept_up:
