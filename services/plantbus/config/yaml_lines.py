@@ -16,7 +16,7 @@ the caller reads the text with the event reader, which reports what is to be rep
 from __future__ import annotations
 
 import re
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import yaml
 
@@ -192,20 +192,24 @@ class _Rows:
         return self.mapping(i, indent, depth, None)
 
     def sequence(self, i: int, indent: int, depth: int) -> tuple[list[Any], int]:
-        rows, out = self.rows, []
-        while i < len(rows):
+        rows, out, flow, end = self.rows, [], self.flow, len(self.rows)
+        while i < end:
             column, body = rows[i]
-            if column != indent or not body.startswith("- "):
+            if column != indent or body[:2] != "- ":
                 if column > indent:
                     raise NotPlain  # a scalar going on, or a line out of place
                 break  # the end of the list (one at its key's indentation, too)
             rest = body[2:]
             first = rest[:1]
+            if first == "{":  # a plant's tags: one item a line
+                out.append(flow(rest, depth + 1))
+                i += 1
+                continue
             if not first or first == " ":
                 raise NotPlain
-            entry = None if first in "{['\"" else _KEY.fullmatch(rest)
+            entry = None if first in "['\"" else _KEY.fullmatch(rest)
             if entry is None:
-                out.append(self.flow(rest, depth + 1) if first == "{" else self.value(rest, depth))
+                out.append(self.value(rest, depth))
                 i += 1
             else:
                 value, i = self.mapping(i, indent + 2, depth + 1, entry)
@@ -269,11 +273,7 @@ class _Rows:
         parts = body.split(", ") if body else []
         if text[0] == "[":
             return list(map(self.scalars.flow, parts))
-        found = list(map(self.scalars.pairs.get, parts))  # the usual: all read before
-        if None in found:
-            read = self.scalars.pair
-            found = [pair or read(part) for pair, part in zip(found, parts, strict=True)]
-        out = dict(cast("list[tuple[str, Any]]", found))
+        out = dict(map(self.scalars.pair, parts))
         if len(out) != len(parts):
             raise NotPlain  # a duplicate key
         return out

@@ -10,7 +10,7 @@ marked ``-`` and ``+``. Governance hands it only the sections whose pieces chang
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any, Final
 
@@ -40,6 +40,26 @@ def _yaml(value: Any) -> list[str]:
     return text.splitlines()
 
 
+def _yaml_lines(value: Any) -> Iterator[str]:
+    """The lines of :func:`_yaml`, dumped item by item, so that a section shown whole (a
+    first apply's 50,000 tags) is never all in YAML at once, and the diff stops dumping at
+    its limit. The items of a block list and the keys of a block mapping read the same
+    alone as together, and so does a list under its key when that key is written
+    ``key:`` (checked per key)."""
+    if isinstance(value, list) and value:
+        for item in value:
+            yield from _yaml([item])
+    elif isinstance(value, dict) and value:
+        for key, item in value.items():
+            if isinstance(item, list) and item and _yaml({key: [0]}) == [f"{key}:", "- 0"]:
+                yield f"{key}:"
+                yield from _yaml_lines(item)
+            else:
+                yield from _yaml({key: item})
+    else:
+        yield from _yaml(value)
+
+
 def to_yaml(config: PlantConfig | None) -> str:
     """The config as YAML without default values, sections in model order."""
     if config is None:
@@ -58,7 +78,7 @@ def _key(items: list[Any]) -> str | None:
     return None
 
 
-def _marked(sign: str, lines: list[str]) -> Iterator[str]:
+def _marked(sign: str, lines: Iterable[str]) -> Iterator[str]:
     return (f"{sign}{line}\n" for line in lines)
 
 
@@ -66,8 +86,8 @@ def _lines(path: str, old: Any, new: Any) -> Iterator[str]:
     """The hunk of one value that cannot be compared item by item."""
     yield f"@@ {path} @@\n"
     if old is _ABSENT or new is _ABSENT:
-        yield from _marked("-", [] if old is _ABSENT else _yaml(old))
-        yield from _marked("+", [] if new is _ABSENT else _yaml(new))
+        yield from _marked("-", [] if old is _ABSENT else _yaml_lines(old))
+        yield from _marked("+", [] if new is _ABSENT else _yaml_lines(new))
         return
     body = difflib.unified_diff(_yaml(old), _yaml(new), lineterm="", n=2)
     yield from (f"{line}\n" for line in list(body)[2:] if not line.startswith("@@"))
