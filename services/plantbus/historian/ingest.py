@@ -7,7 +7,8 @@ that long before the writer has it. The writer takes what is queued up to the ba
 size, decodes the next batch while the previous one is written (adding what queued up
 meanwhile), and writes one at a time, in order. A write that
 fails keeps its batch and is tried again with back-off (health says why); the messages
-are acknowledged only after their write.
+are acknowledged only after their write, and only then released from their reader's
+bound on what is in flight (consumer.py).
 """
 
 from __future__ import annotations
@@ -149,6 +150,7 @@ class Ingest:
                 await msgs[-1].ack()
             except nats.errors.Error as err:  # a lost ack costs a skipped redelivery
                 self.service.ctx.log.debug("ack of %s lost: %s", reader.stream, err)
+            reader.release(msgs)
         self._count(pending)
 
     def _count(self, pending: Pending) -> None:
