@@ -35,6 +35,8 @@ __all__ = ["BACKOFF_S", "Ingest"]
 
 QUEUE: Final = 4
 """Fetched batches waiting for the writer."""
+PATHS: Final = 200_000
+"""Decoded tag paths kept for the next batches (beyond this many: forgotten, made anew)."""
 BACKOFF_S: Final = (0.5, 1.0, 2.0, 5.0)
 
 Fetched = list[tuple[StreamReader, list[Msg]]]
@@ -52,6 +54,7 @@ class Ingest:
         self.service = service
         self.store = store
         self.queue: asyncio.Queue[tuple[StreamReader, list[Msg]]] = asyncio.Queue(QUEUE)
+        self.paths: dict[bytes, str] = {}
 
     async def run(self, interval_s: float) -> None:
         """Fetch, write and expire (every ``interval_s``) until cancelled."""
@@ -114,7 +117,9 @@ class Ingest:
         try:
             while True:
                 fetched = await self._gather()
-                pending = Pending(dict(marks))
+                if len(self.paths) > PATHS:
+                    self.paths.clear()
+                pending = Pending(dict(marks), paths=self.paths)
                 self._decode(pending, fetched)
                 if writing is not None:
                     await writing
