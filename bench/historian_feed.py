@@ -20,7 +20,8 @@ Prints JSON: historian_cpu_ms_per_1k_backlog, historian_cpu_ms_per_1k_live,
 historian_live_samples_per_s, historian_live_lag_p50_ms, historian_live_lag_p99_ms,
 historian_live_event_loop_share (of that CPU, the event loop's thread's: NATS, decoding,
 rows; the rest is the store's writing thread),
-historian_feed_load_avg (the machine's 1-minute load average at the end: the run's
+historian_rss_peak_mb_backlog and _live (the process's peak RSS in each phase, sampled
+every 20 ms), historian_feed_load_avg (the machine's 1-minute load average at the end: the run's
 context, as every CPU figure here is per sample, not per second).
 """
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import json
 import os
 import signal
@@ -78,6 +80,30 @@ class Profile:
         if self.spy is not None:
             self.spy.send_signal(signal.SIGINT)
             self.spy.wait(timeout=30)
+
+
+class PeakRss:
+    """The peak RSS of ``pid`` in MB while open, sampled every ``POLL_S``."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.peak = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _sample(self) -> None:
+        while True:
+            self.peak = max(self.peak, self.process.memory_info().rss / 2**20)
+            await asyncio.sleep(POLL_S)
+
+    async def __aenter__(self) -> PeakRss:
+        self._task = asyncio.create_task(self._sample())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
 
 class Plant:
@@ -236,11 +262,16 @@ async def main() -> dict[str, Any]:
             if host.stdout.readline().strip() != "ready":
                 raise SystemExit("the historian host did not start")
             plant = Plant()
+            async with PeakRss(host.pid) as rss:
+                cpu = await backlog(bus, plant, host)
             figures: dict[str, Any] = {
-                "historian_cpu_ms_per_1k_backlog": round(await backlog(bus, plant, host), 1)
+                "historian_cpu_ms_per_1k_backlog": round(cpu, 1),
+                "historian_rss_peak_mb_backlog": round(rss.peak, 1),
             }
             with Profile(host.pid, "live"):
-                figures |= await live(bus, plant, host.pid)
+                async with PeakRss(host.pid) as rss:
+                    figures |= await live(bus, plant, host.pid)
+            figures["historian_rss_peak_mb_live"] = round(rss.peak, 1)
         finally:
             host.communicate(timeout=60)
             await bus.close()

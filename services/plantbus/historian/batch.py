@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError
 
+from plantbus.historian.cycle_wire import samples_in_cycle
 from plantbus.historian.rows import SnapshotFilter, TagFilter, event_of, samples_of
 from plantbus.kit.bus import decode
 from plantbus.sdk.errors import ValidationFailed
@@ -34,6 +35,8 @@ class Pending:
     too_old: int = 0
     thinned: int = 0
     moved: set[str] = field(default_factory=set)
+    paths: dict[bytes, str] = field(default_factory=dict)
+    """Tag paths as the wire has them, decoded (shared across batches by the caller)."""
 
     def _take(self, stream: str, seq: int) -> bool:
         if seq <= self.marks.get(stream, 0):
@@ -50,12 +53,15 @@ class Pending:
         """A TagSampleBatch message."""
         if not self._take(stream, seq):
             return
-        try:
-            batch = telemetry_pb2.TagSampleBatch.FromString(data)
-        except DecodeError:
-            self.undecodable += 1
-            return
-        samples, too_old = samples_of(batch, keep, not_before_us)
+        read = samples_in_cycle(data, None if keep.all else keep, not_before_us, self.paths)
+        if read is None:  # not as the device service writes it
+            try:
+                batch = telemetry_pb2.TagSampleBatch.FromString(data)
+            except DecodeError:
+                self.undecodable += 1
+                return
+            read = samples_of(batch, keep, not_before_us)
+        samples, too_old = read
         self.samples.extend(samples)
         self.too_old += too_old
 

@@ -9,6 +9,11 @@ task, a timer and a uuid per message (about half the historian's CPU at thousand
 samples a second): one pull request, its messages gathered by the inbox's callback into
 a list; a request stays open across fetches until its batch is delivered or the
 server's status message says it expired.
+
+What is fetched and not yet released (written and acknowledged) is bounded in payload
+bytes (``max_bytes``): a pull request asks for no more than the room left (JetStream's
+own ``max_bytes``, so the server holds the rest), and no request is made while less than
+half of it is free. That bounds the historian's memory when its store falls behind.
 """
 
 from __future__ import annotations
@@ -39,6 +44,12 @@ _IDLE_S = 5.0
 """How long one pull request lasts: an idle stream costs one request this often."""
 _MARGIN_S = 1.0
 """How long past its expiry a pull request is waited for (NATS away: none will come)."""
+MAX_BYTES = 2 << 20
+"""Payload bytes fetched and not yet released, per stream (about 25,000 samples of
+device cycles): what bounds the memory of a historian that has fallen behind."""
+_OVERHEAD = 1024
+"""Room for a message's subject, reply and headers beyond NATS's max payload: a pull
+request always has room for the largest message, so one never blocks the stream."""
 
 
 def position(reply: str) -> tuple[int, int]:
@@ -65,6 +76,9 @@ class StreamReader:
     """Messages that left the stream (retention) before the store held them."""
     lag: int = 0
     """Messages still in the stream after the last batch written."""
+    max_bytes: int = MAX_BYTES
+    held: int = 0
+    """Payload bytes fetched and not yet released."""
     _sub: Subscription | None = field(default=None, repr=False)
     _inbox: str = field(default="", repr=False)
     _msgs: list[Msg] = field(default_factory=list, repr=False)
@@ -77,6 +91,7 @@ class StreamReader:
     """The status that ended the last pull request (408: expired)."""
     _want: int = field(default=0, repr=False)
     _wake: asyncio.Future[None] | None = field(default=None, repr=False)
+    _freed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     @property
     def stream(self) -> str:
@@ -143,12 +158,20 @@ class StreamReader:
         else those that came within ``wait_s`` of the first; [] when none came within a
         pull request's life (or NATS is away: the caller simply asks again). Waiting for a
         fuller batch while the feed is live keeps the per-request and per-write cost off
-        each sample; one pull request stays open across fetches while it lasts."""
+        each sample; one pull request stays open across fetches while it lasts. While
+        more than half of ``max_bytes`` is held, waits for :meth:`release` first."""
+        while self.held > self.max_bytes // 2:
+            self._freed.clear()
+            await self._freed.wait()
         loop = asyncio.get_running_loop()
         while len(self._msgs) < batch and self.bus.nc.is_connected:
             now = loop.time()
             if self._left <= 0 or now > self._open_until:
-                await self._request(batch - len(self._msgs), now)
+                room = self.max_bytes - self.held - sum(len(m.data) for m in self._msgs)
+                floor = self.bus.nc.max_payload + _OVERHEAD
+                if room < floor and self._msgs:
+                    break  # a request's worth of bytes is here: no more before release
+                await self._request(batch - len(self._msgs), max(room, floor), now)
             limit = (self._first_at + wait_s if self._msgs else self._open_until) - now
             if limit <= 0 or not await self._woken(batch if self._msgs else 1, limit):
                 if not self._msgs:
@@ -164,12 +187,19 @@ class StreamReader:
             await asyncio.sleep(wait_s)  # requests sent meanwhile would all run at once
         msgs, self._msgs = self._msgs[:batch], self._msgs[batch:]
         self._first_at = loop.time()
+        self.held += sum(len(m.data) for m in msgs)
         return msgs
 
-    async def _request(self, count: int, now: float) -> None:
-        """A pull request for ``count`` messages, open for ``_IDLE_S``."""
+    def release(self, msgs: list[Msg]) -> None:
+        """``msgs`` (fetched) are written: room for as many bytes more."""
+        self.held -= sum(len(m.data) for m in msgs)
+        self._freed.set()
+
+    async def _request(self, count: int, max_bytes: int, now: float) -> None:
+        """A pull request for ``count`` messages of ``max_bytes`` in all (the server counts
+        subjects and headers too), open for ``_IDLE_S``."""
         self._left, self._open_until = count, now + _IDLE_S + _MARGIN_S
-        request = {"batch": count, "expires": int(_IDLE_S * 1e9)}
+        request = {"batch": count, "max_bytes": max_bytes, "expires": int(_IDLE_S * 1e9)}
         try:
             await self.bus.nc.publish(
                 f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self.durable}",

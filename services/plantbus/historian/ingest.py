@@ -7,7 +7,8 @@ that long before the writer has it. The writer takes what is queued up to the ba
 size, decodes the next batch while the previous one is written (adding what queued up
 meanwhile), and writes one at a time, in order. A write that
 fails keeps its batch and is tried again with back-off (health says why); the messages
-are acknowledged only after their write.
+are acknowledged only after their write, and only then released from their reader's
+bound on what is in flight (consumer.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ __all__ = ["BACKOFF_S", "Ingest"]
 
 QUEUE: Final = 4
 """Fetched batches waiting for the writer."""
+PATHS: Final = 200_000
+"""Decoded tag paths kept for the next batches (beyond this many: forgotten, made anew)."""
 BACKOFF_S: Final = (0.5, 1.0, 2.0, 5.0)
 
 Fetched = list[tuple[StreamReader, list[Msg]]]
@@ -51,6 +54,7 @@ class Ingest:
         self.service = service
         self.store = store
         self.queue: asyncio.Queue[tuple[StreamReader, list[Msg]]] = asyncio.Queue(QUEUE)
+        self.paths: dict[bytes, str] = {}
 
     async def run(self, interval_s: float) -> None:
         """Fetch, write and expire (every ``interval_s``) until cancelled."""
@@ -113,7 +117,9 @@ class Ingest:
         try:
             while True:
                 fetched = await self._gather()
-                pending = Pending(dict(marks))
+                if len(self.paths) > PATHS:
+                    self.paths.clear()
+                pending = Pending(dict(marks), paths=self.paths)
                 self._decode(pending, fetched)
                 if writing is not None:
                     await writing
@@ -149,6 +155,7 @@ class Ingest:
                 await msgs[-1].ack()
             except nats.errors.Error as err:  # a lost ack costs a skipped redelivery
                 self.service.ctx.log.debug("ack of %s lost: %s", reader.stream, err)
+            reader.release(msgs)
         self._count(pending)
 
     def _count(self, pending: Pending) -> None:

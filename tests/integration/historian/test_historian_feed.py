@@ -1,6 +1,7 @@
 """How the historian is fed: a fetch waits a bounded time for a fuller batch, a trickle is
 still stored within that bound in few writes, and a NATS restart loses and doubles
-nothing (its pull requests die with the server and are made again)."""
+nothing (its pull requests die with the server and are made again); a slow store bounds
+what is fetched and not yet written, and still every sample is stored once."""
 
 from __future__ import annotations
 
@@ -15,14 +16,15 @@ from plantbus_sqlite.store import SqliteStore
 
 from plantbus.historian.consumer import StreamReader, position
 from plantbus.historian.service import HistorianService
-from plantbus.kit import streams
+from plantbus.kit import streams, subjects
 from plantbus.kit.bus import Bus, NatsSettings
 from plantbus.kit.natsconnect import connect
 from plantbus.kit.natsserver import NatsServer
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
 from plantbus.testing.waiting import wait_until
-from tests.historian import assert_stored_once, publish_events, publish_samples
+from plantbus.v1 import telemetry_pb2
+from tests.historian import assert_stored_once, open_historian, publish_events, publish_samples
 
 MINUTE = 60_000_000
 T0 = (time.time_ns() // 1000 - 3600 * 10**6) // MINUTE * MINUTE
@@ -136,3 +138,62 @@ async def test_a_nats_restart_loses_and_doubles_nothing(
             assert service.stored["messages"] == 310, "no redelivery stored again"
     finally:
         await bus.close()
+
+
+def _long(tag: int) -> str:
+    return f"s/a/l/m1/{'x' * 200}{tag}"
+
+
+async def _publish_cycles(bus: Bus, tags: int, cycles: int) -> int:
+    """``cycles`` messages of one sample of each of ``tags`` tags (long paths: many bytes
+    for few samples), a second apart; the payload size of one."""
+    size = 0
+    for c in range(cycles):
+        batch = telemetry_pb2.TagSampleBatch(device="plc")
+        for t in range(tags):
+            sample = batch.samples.add(path=_long(t), quality=telemetry_pb2.QUALITY_GOOD)
+            sample.value.double_value = float(c)
+            sample.source_time.FromMicroseconds(T0 + c * 1_000_000)
+        data = batch.SerializeToString()
+        size = max(size, len(data))
+        await bus.js.publish(
+            subjects.cycle("s/a/l/m1", "plc"), data, headers=bus.headers_for(batch)
+        )
+    return size
+
+
+async def test_a_slow_store_bounds_what_is_in_flight_and_stores_each_sample_once(
+    bus: Bus, nats_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tags, cycles, bound = 100, 400, 2 << 20
+    fetched = in_flight = 0
+    real_fetch, real_write = StreamReader.fetch, SqliteStore.write
+
+    async def counted(reader: StreamReader, batch: int, wait_s: float) -> list[Any]:
+        nonlocal fetched, in_flight
+        msgs = await real_fetch(reader, batch, wait_s)
+        if reader.spec is streams.CYCLES:
+            fetched += len(msgs)
+            in_flight = max(in_flight, fetched - service.stored["messages"])
+        return msgs
+
+    async def slow(store: SqliteStore, batch: Any) -> None:
+        await asyncio.sleep(0.2)
+        await real_write(store, batch)
+
+    monkeypatch.setattr(StreamReader, "fetch", counted)
+    monkeypatch.setattr(SqliteStore, "write", slow)
+    await put_config(bus, {"historian": {"max_batch_delay_s": DELAY_S}})
+    async with hosted([HistorianService], nats_url=nats_url, data_dir=tmp_path) as runner:
+        service = await open_historian(runner)
+        for reader in service.readers:
+            reader.max_bytes = bound
+        size = await _publish_cycles(bus, tags, cycles)
+        assert cycles * size > 3 * bound, "more than the bound in the stream"
+        await wait_until(lambda: service.stored["messages"] == cycles, timeout=60)
+        assert in_flight * size <= bound + size, f"{in_flight} messages of {size} bytes in flight"
+        assert service.stored["samples"] == tags * cycles
+        assert service.store is not None
+        for t in (0, tags - 1):
+            stored = await service.store.samples(_long(t), 0, 2**62, 10_000)
+            assert [s.time_us for s in stored] == [T0 + c * 1_000_000 for c in range(cycles)]
