@@ -44,7 +44,8 @@ class CycleFeed:
     def __init__(self, bus: Bus, handler: Handler) -> None:
         self._bus = bus
         self.handler = handler
-        self._consumption = otel.Consumption(f"receive {subjects.PREFIX}.cycle")
+        # the span name as when it subscribed to every cycle (docs/architecture.md)
+        self._consumption = otel.Consumption(f"receive {subjects.PREFIX}.cycle.>")
         self._subs: dict[str, Subscription] = {}
         self._paths: dict[str, tuple[bytes, ...]] = {}
         """Machine -> its followed tag paths, as the bytes a sample carries."""
