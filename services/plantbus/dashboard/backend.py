@@ -13,11 +13,11 @@ from typing import Any, TypeVar
 
 import grpc
 from aiohttp import web
-from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
 from plantbus.dashboard.auth import Gate
 from plantbus.dashboard.http import Refused
+from plantbus.dashboard.protojson import to_dict
 from plantbus.dashboard.sessions import Session
 from plantbus.kit.bus import Bus
 from plantbus.kit.discovery import grpc_address
@@ -38,8 +38,8 @@ _GRPC_STATUS = {
 
 
 def as_json(msg: Message) -> dict[str, Any]:
-    """A message as the page reads it (proto field names)."""
-    return MessageToDict(msg, preserving_proto_field_name=True)
+    """A message as the page reads it (protobuf's JSON mapping, proto field names)."""
+    return to_dict(msg)
 
 
 def as_user(session: Session | None) -> Metadata:

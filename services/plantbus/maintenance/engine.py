@@ -130,6 +130,10 @@ class Engine:
             if p.by == "condition"
         }
 
+    def wanted(self) -> set[str]:
+        """Every path whose samples :meth:`wants`."""
+        return {*self.state_codes, *self.counters, *self.monitored}
+
     def wants(self, path: str) -> bool:
         """Whether a sample of ``path`` can change anything: a state, counter or monitored
         tag (at plant scale most tags are none, and need not be converted)."""

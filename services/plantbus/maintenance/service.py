@@ -2,7 +2,8 @@
 forecasts from the telemetry, plan states, events on the machines' maintenance subjects
 (docs/maintenance.md).
 
-Telemetry comes as core NATS messages (as the alerting service hears it). At the first
+Telemetry comes as core NATS messages, the cycles of the machines whose tags it uses
+(:mod:`plantbus.maintenance.feed`). At the first
 config version the service starts from history: the monitored tags and their machines'
 state tags over the longest forecast window (at most a week), queried from the
 historian and replayed through the engine before the samples that arrived meanwhile,
@@ -24,10 +25,6 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import grpc
-import nats.errors
-from google.protobuf.message import Message
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 
 from plantbus.config import PlantConfig
 from plantbus.config.maintenance import MaintenanceRequests, Monitor
@@ -38,6 +35,7 @@ from plantbus.maintenance import convert
 from plantbus.maintenance.anomaly import RobustBaseline, RobustSettings
 from plantbus.maintenance.approvals import Approvals
 from plantbus.maintenance.engine import Engine, Event
+from plantbus.maintenance.feed import CycleFeed
 from plantbus.maintenance.history import Sample, history
 from plantbus.maintenance.outbox import queue_requests
 from plantbus.maintenance.requests import RequestWorker
@@ -81,7 +79,7 @@ class MaintenanceService(Service):
         self.approvals: Approvals | None = None
         self.replay_error = ""
         self.replayed = 0
-        self._sub: Subscription | None = None
+        self.feed = CycleFeed(ctx.bus, self._on_telemetry)
         self._held: list[Sample] | None = []
         """Live samples while history is replayed (None once it was)."""
         self._tick_s = float(ctx.options.get("tick_s", 10.0))
@@ -125,25 +123,19 @@ class MaintenanceService(Service):
         return model
 
     async def start(self) -> None:
-        """Restore counters and baselines, hear telemetry, start the tick loop."""
+        """Restore counters and baselines, start the tick loop (telemetry is heard once a
+        config names what to hear)."""
         kv = await streams.open_bucket(self.ctx.bus, streams.MAINTENANCE_STATE)
         await streams.ensure_stream(self.ctx.bus, streams.MAINTENANCE_OUTBOX)
         self.state = SavedState(kv, self.ctx.log)
         await self.state.load()
         self.approvals = Approvals(self.ctx, kv, lambda: self.config)
         await self.approvals.load()
-        # every sample, a device cycle a message (plantbus.v1.cycle)
-        self._sub = await self.ctx.bus.subscribe(f"{subjects.PREFIX}.cycle.>", self._on_telemetry)
         self.tasks.spawn(self._tick_loop(), name="maintenance-tick")
 
     async def stop(self) -> None:
         """Stop hearing telemetry; save counters and baselines."""
-        if self._sub is not None:
-            try:
-                await self._sub.unsubscribe()
-            except nats.errors.Error as err:  # connection already closed
-                self.ctx.log.debug("telemetry unsubscribe: %s", err)
-            self._sub = None
+        await self.feed.stop()
         await self.tasks.close()
         await self._stop_workers()
         await self._save()
@@ -179,15 +171,14 @@ class MaintenanceService(Service):
             self.engine.configure(config, time.time())
             if self.state is not None:
                 self.state.restore(self.engine, self._model)
+        await self.feed.follow(self.engine.wanted())
         if config.maintenance.requests != self._requests or first:
             await self._start_workers(config.maintenance.requests)
         if first:
             self.tasks.spawn(self._replay(), name="maintenance-replay")
         self.config_version = version
 
-    async def _on_telemetry(self, subject: str, msg: Message, raw: Msg) -> None:
-        if not isinstance(msg, telemetry_pb2.TagSampleBatch):
-            return
+    async def _on_telemetry(self, msg: telemetry_pb2.TagSampleBatch) -> None:
         wants = self.engine.wants
         for sample in msg.samples:
             if sample.quality != telemetry_pb2.QUALITY_GOOD or not wants(sample.path):

@@ -3,7 +3,10 @@ usage counters per component and anomaly baselines per monitored tag and state.
 
 Read once at start; each document goes back into the engine once, when a config that has
 its component or monitor is applied (a config without it leaves it waiting). Saved on
-every tick and at stop; a failed save is kept for health, not raised.
+every tick and at stop, each document only when it differs from the one this process
+wrote last (at plant scale most machines' counters do not move in a tick: a thousand
+unchanged writes every tick were half the service's CPU at 5,000 samples/s); a failed
+save is kept for health, not raised.
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ class SavedState:
         self.kv = kv
         self.saves = StoreHealth(f"maintenance state in KV {streams.MAINTENANCE_STATE.name}", log)
         self._restored: dict[str, Any] = {}
+        self._written: dict[str, bytes] = {}
+        """Key -> the document last written to it."""
 
     async def load(self) -> None:
         """Read every counter and baseline document."""
@@ -70,13 +75,22 @@ class SavedState:
                     restored.restore(doc)
 
     async def save(self, engine: Engine) -> None:
-        """Counters and baselines into KV; stops at the first failed write."""
+        """Counters and baselines that changed into KV; stops at the first failed write."""
         for (machine, component), usage in list(engine.usage.items()):
             doc = json.dumps(usage.to_json()).encode()
-            if not await self.saves.put(self.kv, usage_key(machine, component), doc):
+            if not await self._put(usage_key(machine, component), doc):
                 return
         for tag, mon in list(engine.monitored.items()):
             for state, model in list(mon.models.items()):
                 doc = json.dumps(dict(model.state())).encode()
-                if not await self.saves.put(self.kv, baseline_key(tag, state), doc):
+                if not await self._put(baseline_key(tag, state), doc):
                     return
+
+    async def _put(self, key: str, doc: bytes) -> bool:
+        """Write ``doc`` unless it is what ``key`` got last; False when the write failed."""
+        if self._written.get(key) == doc:
+            return True
+        if not await self.saves.put(self.kv, key, doc):
+            return False
+        self._written[key] = doc
+        return True

@@ -3,14 +3,15 @@ unified namespace of the hub's MQTT listener.
 
 It follows the device cycles (every sample of a poll cycle in one message, the
 ``plantbus.v1.cycle`` subjects), OEE, alarm and downtime subjects (a queue group: replicas
-share the work) and publishes each selected sample and message, as JSON, retained, over
-MQTT: a tag's last value, a scope's last OEE snapshot, each alarm's state and each
-machine's last downtime event are there for a client that subscribes later, and every
-change reaches the ones already subscribed. What it publishes is decided by the config
-alone. When a version opts a subtree in (the first one too), the current values of its
-tags are read back from the telemetry stream and published (:mod:`plantbus.uns.recent`),
-except those a live cycle published meanwhile; two replicas starting together may each
-publish them once.
+share the work), each family while the config publishes any of its kind (a plant's every
+sample is dear to decode for a section that publishes no values), and publishes each
+selected sample and message, as JSON, retained, over MQTT: a tag's last value, a scope's
+last OEE snapshot, each alarm's state and each machine's last downtime event are there for
+a client that subscribes later, and every change reaches the ones already subscribed. What
+it publishes is decided by the config alone. When a version opts a subtree in (the first
+one too), the current values of its tags are read back from the telemetry stream and
+published (:mod:`plantbus.uns.recent`), except those a live cycle published meanwhile; two
+replicas starting together may each publish them once.
 
 It also takes the write requests of MQTT writers (:mod:`plantbus.uns.writes`), in the order
 they come, as the plant users the config names for them. It has no servicer: its gRPC port
@@ -40,6 +41,7 @@ from plantbus.kit.service import Service, ServiceContext
 from plantbus.uns import payloads, recent
 from plantbus.uns.mqtt import MqttPublisher
 from plantbus.uns.options import UnsOptions
+from plantbus.uns.selection import ValuesSelection
 from plantbus.uns.writes import Writes
 from plantbus.v1 import alerting_pb2, oee_pb2, service_pb2, telemetry_pb2
 
@@ -65,6 +67,7 @@ class UnsService(Service):
         host, port, tls = self.options.address(nats)
         self.url = f"{'mqtts' if tls else 'mqtt'}://{host}:{port}"
         self.section = UnsConfig()
+        self.values = ValuesSelection(self.section)
         secret = nats.password or nats.token  # MQTT clients log in as NATS users do
         self.mqtt = MqttPublisher(
             host,
@@ -79,6 +82,9 @@ class UnsService(Service):
         self.writes = Writes(ctx, lambda topic, data: self.mqtt.publish(topic, data, retain=False))
         self._refused = False
         self._subs: list[Subscription] = []
+        self._heard: dict[str, Subscription] = {}
+        """Family (``cycle``, ``oee``...) -> its subscription, while the section publishes
+        its kind."""
         self._seed: asyncio.Task[None] | None = None
         self._live: set[str] | None = None
         """While current values are read back: the tags a live cycle published meanwhile."""
@@ -101,16 +107,6 @@ class UnsService(Service):
     async def start(self) -> None:
         """Connect to MQTT and follow the bus."""
         self.mqtt.start()
-        handlers: list[tuple[str, Callable[[str, Message, Msg], Awaitable[None]]]] = [
-            ("cycle", self._on_samples),
-            ("oee", self._on_oee),
-            ("alarm", self._on_alarm),
-            ("downtime", self._on_downtime),
-        ]
-        for family, handler in handlers:
-            self._subs.append(
-                await self.ctx.bus.subscribe(f"{subjects.PREFIX}.{family}.>", handler, _QUEUE)
-            )
         # an MQTT publish carries no Plantbus-Type header: its JSON is read raw
         self._subs.append(
             await self.ctx.bus.nc.subscribe(write_requests("*"), queue=_QUEUE, cb=self._on_write)
@@ -119,6 +115,8 @@ class UnsService(Service):
     async def apply_config(self, config: PlantConfig, version: int) -> None:
         """Publish what the new version opts in; a change of what is published is audited."""
         previous, self.section = self.section, config.uns
+        self.values = ValuesSelection(config.uns)
+        await self._hear(config.uns)
         self.writes.configure(config)
         self.config_version = version
         if self._seed is not None:
@@ -149,9 +147,34 @@ class UnsService(Service):
             with contextlib.suppress(nats.errors.Error):  # the connection is gone already
                 await sub.unsubscribe()
         self._subs.clear()
+        await self._hear(UnsConfig())
         await self.tasks.drain(2)  # audit records under way: let them be stored
         await asyncio.to_thread(self.mqtt.stop)
         await super().stop()
+
+    @property
+    def heard(self) -> list[str]:
+        """The families of subjects heard now (``cycle``, ``oee``, ``alarm``, ``downtime``)."""
+        return sorted(self._heard)
+
+    async def _hear(self, section: UnsConfig) -> None:
+        """Subscribe to each family whose kind ``section`` publishes, leave the others."""
+        handlers: dict[str, tuple[str, Callable[[str, Message, Msg], Awaitable[None]]]] = {
+            "cycle": ("values", self._on_samples),
+            "oee": ("oee", self._on_oee),
+            "alarm": ("alarms", self._on_alarm),
+            "downtime": ("downtime", self._on_downtime),
+        }
+        for family, (kind, handler) in handlers.items():
+            wanted = any(getattr(entry, kind) for entry in section.publish)
+            heard = self._heard.get(family)
+            if wanted and heard is None:
+                subject = f"{subjects.PREFIX}.{family}.>"
+                self._heard[family] = await self.ctx.bus.subscribe(subject, handler, _QUEUE)
+            elif not wanted and heard is not None:
+                del self._heard[family]
+                with contextlib.suppress(nats.errors.Error):  # the connection is gone already
+                    await heard.unsubscribe()
 
     async def _on_write(self, raw: Msg) -> None:
         await self.writes.take(raw.subject, raw.data)
@@ -160,15 +183,15 @@ class UnsService(Service):
         self.mqtt.publish(topic, payloads.encode(payload))
 
     async def _on_samples(self, subject: str, msg: Message, raw: Msg) -> None:
-        if not isinstance(msg, telemetry_pb2.TagSampleBatch):
+        values = self.values
+        if not isinstance(msg, telemetry_pb2.TagSampleBatch) or not values.reads(subject):
             return
         for sample in msg.samples:
-            if self.section.selects(sample.path, "values"):
+            topic = values.topic(sample.path)
+            if topic is not None:
                 if self._live is not None:
                     self._live.add(sample.path)
-                self._publish(
-                    payloads.tag_topic(self.section.prefix, sample.path), payloads.sample(sample)
-                )
+                self._publish(topic, payloads.sample(sample))
 
     async def _current_values(self, since: datetime) -> None:
         """Publish the latest value stored since ``since`` of every tag the section opts

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from plantbus.kit import subjects
 from plantbus.kit.bus import Bus
 from plantbus.maintenance.service import MaintenanceService
 from plantbus.testing.config import put_config
@@ -52,7 +53,7 @@ async def _states(bus: Bus, start: float, values: list[float]) -> None:
         sample = batch.samples.add(path=f"{M2}/state", quality=telemetry_pb2.QUALITY_GOOD)
         sample.value.double_value = value
         sample.source_time.FromMicroseconds(int((start + 10 * i) * 1e6))
-    await bus.publish("plantbus.v1.cycle.plc", batch)
+    await bus.publish(subjects.cycle(M2, "plc"), batch)
 
 
 async def test_one_request_per_due_point(bus: Bus, nats_url: str, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 
 from plantbus.cli.maintenance import maintenance as cli_group
 from plantbus.historian.service import HistorianService
+from plantbus.kit import subjects
 from plantbus.kit.bus import Bus
 from plantbus.kit.grpc_client import ClientTls, channel
 from plantbus.kit.pki import Pki
@@ -103,7 +104,7 @@ async def _live(bus: Bus, start: float, seconds: int, vib: float, stop: bool = F
             sample = batch.samples.add(path=f"{M2}/{tag}", quality=telemetry_pb2.QUALITY_GOOD)
             sample.value.double_value = value
             sample.source_time.FromMicroseconds(int((start + i) * 1e6))
-    await bus.publish("plantbus.v1.cycle.plc", batch)  # one cycle message of its device
+    await bus.publish(subjects.cycle(M2, "plc"), batch)  # one cycle message of its device
 
 
 async def test_history_is_replayed_then_live_windows_and_forecasts_are_published(
