@@ -9,7 +9,13 @@ And the device service at plant scale, alone in its process (bench/_device_host.
 ``device_rss_mb_50k_tags``, 1,000 memory devices of 50 changing tags polled at 1 Hz
 (bench/plant_scale.py's plant at its largest), every sample into PLANTBUS_CYCLES,
 with the RSS after its steps (``..._imported``, ``_config``, ``_running``).
-``python bench/rss.py --device-only`` measures only that (15 s).
+``python bench/rss.py --device-only`` measures only that (15 s); with ``--reapply N``,
+the same plant applied N more times after the first, every device's poll interval
+changed each time (0.5 s, 1 s, 0.5 s, ...: past what the service keeps up with, as
+bench/plant_scale.py steps its rate), every REAPPLY_EVERY_S: ``device_rss_mb_reapplied``
+(the most RSS from a few seconds after an apply to the next, as plant_scale samples it;
+``device_rss_mb_peak`` the process's peak, while two configs were alive), and the samples
+stored and CPU-ms per 1,000 over the whole run (``device_reapplied_*``).
 
 And every service of ``plantbus up`` (``--no-sim``) at plant scale: ``rss_mb_<service>_idle``
 on an empty config, then ``rss_mb_<service>_50k_tags``, the peak over MEASURE_S from SETTLE_S after
@@ -42,10 +48,11 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _hub import nats_server, started
+import modbus_scale
+from _hub import cpu_seconds, last_seq, nats_server, samples_between, started
 from _scale_plant import SIZES, Probe, plant_files, write_plant
 from config_scale import applied, cli
-from modbus_scale import measure, plant
+from modbus_scale import BENCH, measure, plant
 from pymodbus.server import ModbusTcpServer
 
 from plantbus.kit import natsconfig, subjects
@@ -63,6 +70,7 @@ the apply's own transient, are over."""
 MEASURE_S = 30.0
 REAPPLY = 3
 REAPPLY_MEASURE_S = 10.0
+REAPPLY_EVERY_S = 8.0
 
 
 def start_hub(data_dir: Path, single: bool) -> tuple[subprocess.Popen[bytes], dict[str, object]]:
@@ -154,6 +162,36 @@ async def device_at_scale() -> dict[str, float]:
         await bus.close()
     steps = {f"device_rss_mb_50k_tags_{k}": v for k, v in run.steps_mb.items() if k != "end"}
     return {"device_rss_mb_50k_tags": round(run.rss_mb, 1), **steps}
+
+
+async def device_reapplied(n: int) -> dict[str, float]:
+    """The device service alone on 50,000 memory tags, applied ``n`` more times."""
+    intervals = ",".join(("0.5", "1")[i % 2] for i in range(n))
+    with nats_server() as (server, tmp):
+        bus = await connect(NatsSettings(url=server.url, name="bench-rss"))
+        path = tmp / "plant.json"
+        path.write_text(json.dumps(memory_plant(1000, 50)))
+        args = [str(BENCH / "_device_host.py"), str(path), server.url, str(tmp / "device")]
+        args += ["--reapply", intervals, "--reapply-every", str(REAPPLY_EVERY_S)]
+        with modbus_scale.child(*args) as dev:
+            pid = dev.proc.pid
+            first, cpu, started = await last_seq(bus), cpu_seconds([pid]), time.monotonic()
+            await asyncio.sleep(REAPPLY_EVERY_S * (n + 1))
+            last, elapsed = await last_seq(bus), time.monotonic() - started
+            cpu = cpu_seconds([pid]) - cpu
+        count = await samples_between(bus, first, last)
+        await bus.close()
+    totals = json.loads(dev.last)
+    print(f"[rss] device re-applied {n} times: {dev.last}", file=sys.stderr)
+    steps = {f"device_rss_mb_{k}": v for k, v in totals["rss_mb"].items()}
+    return steps | {
+        "device_rss_mb_reapplied": max(
+            v for k, v in totals["rss_mb"].items() if k.startswith("reapplied_")
+        ),
+        "device_reapplied_samples_per_s": round(count / elapsed),
+        "device_reapplied_cpu_ms_per_1k": round(1e6 * cpu / max(count, 1), 2),
+        "device_reapplied_lost": totals["lost"] + totals["spool_dropped"],
+    }
 
 
 def tree_env(tree: Path | None) -> dict[str, str]:
@@ -270,6 +308,9 @@ def main() -> None:
             against = asyncio.run(hub_at_scale(args.against.resolve(), args.reapply))
             out |= {f"against_{k}": v for k, v in against.items()}
         print(json.dumps(asyncio.run(hub_at_scale(None, args.reapply)) | out))
+        return
+    if args.device_only and "--reapply" in sys.argv:
+        print(json.dumps(asyncio.run(device_reapplied(args.reapply))))
         return
     at_scale = asyncio.run(device_at_scale())
     if args.device_only:

@@ -157,10 +157,16 @@ class DeviceService(Service):
         """Run exactly the devices assigned to this instance under the current membership."""
         async with self._reconciling:
             wanted = assign(self._config.devices, self.ctx.instance, self._live)
-            for name in list(self.runners):
-                if name not in wanted or wanted[name] != self.runners[name].device:
-                    # shielded: a cancelled reconcile must not leave a half-stopped device
-                    await asyncio.shield(self.runners.pop(name).stop())
+            stopping = [
+                self.runners.pop(name).stop()
+                for name in list(self.runners)
+                if name not in wanted or wanted[name] != self.runners[name].device
+            ]
+            # All at once: one after another, each stop waited some loop passes behind the
+            # other devices' polls, and an apply changing 1,000 devices took minutes while
+            # the stream was behind, both configs alive. Shielded: a cancelled reconcile
+            # must not leave devices half-stopped.
+            await asyncio.shield(asyncio.gather(*stopping))
             self.failed = {n: f for n, f in self.failed.items() if n in wanted}
             for name, device in wanted.items():
                 if name not in self.runners:

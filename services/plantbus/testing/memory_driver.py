@@ -83,17 +83,19 @@ class MemoryDriver(Driver):
             raise DeviceUnavailable(f"{self.endpoint}: connection lost (simulated)")
         device.reads += 1
         changing = isinstance(self.settings, MemorySettings) and self.settings.changing
+        values = device.values
         out = []
-        for tag in tags:
-            if tag.address.startswith("missing"):
-                out.append(Reading.bad(tag.name, f"no address {tag.address!r}"))
+        for tag in tags:  # benches read 50,000 tags a second through here: kept lean
+            address = tag.address
+            if address.startswith("missing"):
+                out.append(Reading.bad(tag.name, f"no address {address!r}"))
                 continue
-            value = device.values.get(tag.address)
+            value = values.get(address)
             if value is None:
                 value = _zero(tag.data_type)
-            if changing and isinstance(value, int | float) and not isinstance(value, bool):
-                value = value + 1
-                device.values[tag.address] = value
+            if changing and _counts(value):
+                value += 1  # type: ignore[operator]  # _counts: an int or a float
+                values[address] = value
             out.append(Reading(tag.name, value))
         return out
 
@@ -136,6 +138,15 @@ class MemoryPushDriver(MemoryDriver, SupportsSubscribe):
         if self._subscription in self.device.subscribers:
             self.device.subscribers.remove(self._subscription)
         self._subscription = None
+
+
+def _counts(value: Scalar) -> bool:
+    """Whether a changing device moves ``value`` (numbers, not bools); the exact types
+    first, without the isinstance chain."""
+    kind = type(value)
+    if kind is int or kind is float:
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _zero(data_type: DataType) -> Scalar:

@@ -5,6 +5,8 @@ server restarts."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -118,6 +120,27 @@ async def test_config_changes_start_stop_restart_and_report_missing_driver(
     stopped_at = collected.count("s/a/l/m1/count")
     await wait_until(lambda: collected.count("s/a/l/m2/count") >= b_now + 8)
     assert collected.count("s/a/l/m1/count") == stopped_at, "a removed device stops publishing"
+
+
+async def test_changed_devices_stop_together(
+    service: tuple[DeviceService, Collected], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An apply that changes many devices stops them at once: one after another, each
+    stop's wait added up (an apply of 1,000 changed devices took minutes)."""
+    svc, _ = service
+    devices = [memory_device(f"d{i}", f"s/a/l/m{i}") for i in range(8)]
+    await svc.apply_config(PlantConfig.model_validate({"devices": devices}), 1)
+    await wait_until(lambda: all(r.counters.polls for r in svc.runners.values()))
+
+    async def slow_close(self: MemoryDriver) -> None:
+        await asyncio.sleep(0.25)
+
+    monkeypatch.setattr(MemoryDriver, "close", slow_close)
+    changed = [{**d, "poll_interval_s": 0.02} for d in devices]
+    started = time.monotonic()
+    await svc.apply_config(PlantConfig.model_validate({"devices": changed}), 2)
+    assert time.monotonic() - started < 1.0, "8 stops of 0.25 s each took their sum"
+    assert {r.device.poll_interval_s for r in svc.runners.values()} == {0.02}
 
 
 async def test_failing_device_is_demoted_then_promoted_and_never_delays_others(

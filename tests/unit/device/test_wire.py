@@ -86,6 +86,18 @@ def test_record_is_the_protobuf_librarys_serialization(
     assert key == f"plantbus.v1.telemetry.site.area.line.m1.temp e1:{PATH}:{sequence}"
 
 
+@pytest.mark.parametrize("n", [127, 128, 300, 2**14 - 1, 2**14, 2**21 - 1, 2**21, 2**28])
+def test_varints_at_their_length_boundaries_are_the_protobuf_librarys(n: int) -> None:
+    """Sequences and values of one to five varint bytes, the short ones unrolled."""
+    received = timestamp(1_700_000_000.25).SerializeToString()
+    for value in (n, -n, float(n)):
+        _, payload = TagCodec(PATH, "", "plc-1", "e1").record(
+            value, Quality.GOOD, "", n, timestamps(received, received)
+        )
+        expected = reference(value, Quality.GOOD, "", n, "", "plc-1")
+        assert payload == expected.SerializeToString()
+
+
 def test_source_time_and_receive_time_are_kept_apart() -> None:
     source = datetime(2026, 1, 2, 3, 4, 5, 600_000, tzinfo=UTC)
     received = time.time()
