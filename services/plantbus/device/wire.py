@@ -28,6 +28,7 @@ from nats.errors import MaxPayloadError
 
 from plantbus.kit import subjects
 from plantbus.kit.bus import TYPE_HEADER
+from plantbus.kit.protowire import varint_at
 from plantbus.sdk.driver import Quality, Scalar
 from plantbus.v1 import telemetry_pb2
 
@@ -74,18 +75,6 @@ def _varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
-
-
-def _varint_at(data: bytes, at: int) -> tuple[int, int]:
-    """The varint that starts at ``data[at]`` and the offset right after it."""
-    value = shift = 0
-    while True:
-        byte = data[at]
-        at += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, at
-        shift += 7
 
 
 def _field(tag: bytes, data: bytes) -> bytes:
@@ -173,14 +162,14 @@ class TagCodec:
 def _cycle_subject(device_field: bytes, sample: bytes) -> str:
     """The cycle subject of the device whose batch field is ``device_field``, from one of
     its samples' messages (the path it starts with names the machine)."""
-    _, at = _varint_at(sample, 1)  # the sample's length; its path comes first
-    size, at = _varint_at(sample, at + 1)
+    _, at = varint_at(sample, 1)  # the sample's length; its path comes first
+    size, at = varint_at(sample, at + 1)
     return _subject_of(device_field, sample[at : at + size].rpartition(b"/")[0])
 
 
 @functools.lru_cache(maxsize=1024)
 def _subject_of(device_field: bytes, machine: bytes) -> str:
-    _, at = _varint_at(device_field, 1)
+    _, at = varint_at(device_field, 1)
     return subjects.cycle(machine.decode(), device_field[at:].decode())
 
 
@@ -237,7 +226,7 @@ def batches(records: Sequence[Record], max_payload: int) -> list[Record]:
         if size < 0x80:  # the usual one-byte length, read without a call
             end = 2 + size
         else:
-            size, end = _varint_at(payload, 1)
+            size, end = varint_at(payload, 1)
             end += size
         device = payload[end:]
         if device != last:
@@ -275,7 +264,7 @@ def samples_in(payload: bytes) -> int:
     """How many samples the batch ``payload`` (from :func:`batches`) holds."""
     count = at = 0
     while at < len(payload) and payload[at] == 0x0A:
-        size, at = _varint_at(payload, at + 1)
+        size, at = varint_at(payload, at + 1)
         at += size
         count += 1
     return count

@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
+from plantbus.kit.protowire import varint_at
 from plantbus.sdk.historian import Sample
 
 __all__ = ["samples_in_cycle"]
@@ -25,17 +26,6 @@ _INT64 = 1 << 63
 
 class _Unusual(Exception):
     """Not in the device service's form: decode with protobuf."""
-
-
-def _varint(data: bytes, at: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[at]
-        at += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, at
-        shift += 7
 
 
 def _skip(data: bytes, at: int) -> int:
@@ -56,7 +46,7 @@ def _micros(data: bytes) -> tuple[int, int]:
     seconds = nanos = at = 0
     while at < len(data):
         key = data[at]
-        value, at = _varint(data, at + 1)
+        value, at = varint_at(data, at + 1)
         if key == 0x08:
             seconds = _signed(value)
         elif key == 0x10:
@@ -96,10 +86,10 @@ def _value(data: bytes, at: int) -> tuple[float | None, int]:
         return None, at + 2
     end = at + 2 + size
     if kind == 0x10:  # sint64: zigzag
-        value, after = _varint(data, at + 3)
+        value, after = varint_at(data, at + 3)
         number = (value >> 1) ^ -(value & 1)
     elif kind in (0x08, 0x18):  # bool, uint64
-        number, after = _varint(data, at + 3)
+        number, after = varint_at(data, at + 3)
         if kind == 0x08:
             number = int(number != 0)
     else:
@@ -132,7 +122,7 @@ def _read(
     while at < n:
         field, size = data[at], data[at + 1]
         if size >= 0x80:
-            size, start = _varint(data, at + 1)
+            size, start = varint_at(data, at + 1)
         else:
             start = at + 2
         at = start + size
