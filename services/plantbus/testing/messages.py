@@ -1,10 +1,12 @@
-"""Bus helpers for tests: store a tag value as the device service would, and collect
-the messages of one type that arrive on a subject pattern."""
+"""Bus helpers for tests: store a tag value as the device service would, collect the
+messages of one type that arrive on a subject pattern, and list the samples a service's
+feed hands on."""
 
 from __future__ import annotations
 
 import time
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
 
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
@@ -13,9 +15,27 @@ from plantbus.kit import subjects
 from plantbus.kit.bus import Bus
 from plantbus.v1 import telemetry_pb2
 
-__all__ = ["collected", "publish_value", "store_samples"]
+__all__ = ["collected", "handled_paths", "publish_value", "store_samples"]
 
 M = TypeVar("M", bound=Message)
+
+
+class _Feed(Protocol):
+    handler: Callable[[telemetry_pb2.TagSampleBatch], Awaitable[None]]
+
+
+def handled_paths(feed: _Feed) -> list[str]:
+    """The paths of the samples ``feed`` hands its handler from now on, in order (the
+    handler still gets every batch)."""
+    paths: list[str] = []
+    handler = feed.handler
+
+    async def counting(batch: telemetry_pb2.TagSampleBatch) -> None:
+        paths.extend(s.path for s in batch.samples)
+        await handler(batch)
+
+    feed.handler = counting
+    return paths
 
 
 async def publish_value(bus: Bus, path: str, value: float | int, device: str = "test") -> None:

@@ -10,9 +10,9 @@ from plantbus.alerting.service import AlertingService
 from plantbus.kit.bus import Bus
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
-from plantbus.testing.messages import collected, publish_value
+from plantbus.testing.messages import collected, handled_paths, publish_value
 from plantbus.testing.waiting import wait_until
-from plantbus.v1 import alerting_pb2, telemetry_pb2
+from plantbus.v1 import alerting_pb2
 
 from .test_alerting_service import CONFIG
 
@@ -27,14 +27,7 @@ async def test_only_the_rules_machines_are_read_and_a_new_rules_machine_is_follo
         assert isinstance(svc, AlertingService)
         await wait_until(lambda: svc.config_version == 1)
         assert svc.feed.source.subjects == ["plantbus.v1.cycle.s.a.l.m1.*"]
-        handled: list[str] = []
-        judge = svc.feed.handler
-
-        async def counting(batch: telemetry_pb2.TagSampleBatch) -> None:
-            handled.extend(s.path for s in batch.samples)
-            await judge(batch)
-
-        svc.feed.handler = counting
+        handled = handled_paths(svc.feed)
         for _ in range(5):
             await publish_value(bus, "s/a/l/m2/pressure", 99.0)
         await publish_value(bus, "s/a/l/m1/pressure", 99.0)  # delivered, judged by no rule

@@ -13,6 +13,7 @@ from plantbus.kit.bus import Bus
 from plantbus.maintenance.service import MaintenanceService
 from plantbus.testing.config import put_config
 from plantbus.testing.harness import hosted
+from plantbus.testing.messages import handled_paths
 from plantbus.testing.waiting import wait_until
 from plantbus.v1 import telemetry_pb2
 from tests.integration.maintenance.test_maintenance_service import CONFIG, M2
@@ -52,14 +53,7 @@ async def test_only_the_machines_with_used_tags_are_read_and_config_changes_foll
         assert isinstance(service, MaintenanceService)
         await wait_until(lambda: service.config_version == 1 and not service.replaying)
         assert service.feed.machines == [M2]
-        handled: list[str] = []
-        engine_feed = service.feed.handler
-
-        async def counting(batch: telemetry_pb2.TagSampleBatch) -> None:
-            handled.extend(s.path for s in batch.samples)
-            await engine_feed(batch)
-
-        service.feed.handler = counting
+        handled = handled_paths(service.feed)
         await _cycle(bus, M1, {"state": 1.0})  # no mapping: not read
         await _cycle(bus, M2, {"temp": 20.0})  # no tag it uses: not decoded
         await _cycle(bus, M2, {"state": 1.0, "temp": 20.0})
