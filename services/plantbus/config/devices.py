@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from plantbus.config.base import Name, Strict
 from plantbus.sdk.driver import ByteOrder, DataType, TagRef
 
-__all__ = ["Device", "Tag"]
+__all__ = ["Device", "Tag", "sharing"]
 
 _FIELD_SETS: dict[frozenset[str], set[str]] = {}
 """One set of given field names per combination, shared by the tags that gave it."""
@@ -88,3 +88,25 @@ class Device(Strict):
     instance: str | None = None
     """Device-service instance that runs this device; None lets instances share devices out."""
     tags: list[Tag] = Field(default_factory=list)
+
+
+def _same(old: BaseModel, new: BaseModel) -> bool:
+    """Equal, and given the same fields (what a dump without defaults shows)."""
+    return old.__pydantic_fields_set__ == new.__pydantic_fields_set__ and old == new
+
+
+def sharing(device: Device, old: Device | None) -> Device:
+    """``device`` holding the very tags of ``old`` (the device of its name last time)
+    that equal its own, or ``old`` itself when nothing differs. Re-applying a plant with
+    a setting of every device changed then keeps every tag instead of making it anew:
+    the objects of two plants interleaved in the heap were what grew a process's memory
+    on each such apply (pymalloc gives an arena back only once all of it is free)."""
+    if old is None:
+        return device
+    if _same(old, device):
+        return old
+    tags = device.tags  # its own list, made by this validation
+    for i, (was, tag) in enumerate(zip(old.tags, tags, strict=False)):
+        if _same(was, tag):
+            tags[i] = was
+    return device

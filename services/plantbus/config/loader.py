@@ -25,7 +25,7 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from plantbus.config.devices import Device
+from plantbus.config.devices import Device, sharing
 from plantbus.config.issues import ConfigInvalid, ConfigIssue, oversize
 from plantbus.config.model import PlantConfig
 from plantbus.config.variables import (
@@ -103,28 +103,6 @@ def _validated(section: str, item: Any) -> Any:
     return item if model is None else model.validate_python(item)
 
 
-def _same(old: BaseModel, new: BaseModel) -> bool:
-    """Equal, and given the same fields (what a dump without defaults shows)."""
-    return old.__pydantic_fields_set__ == new.__pydantic_fields_set__ and old == new
-
-
-def _sharing(device: Device, old: Device | None) -> Device:
-    """``device`` holding the very tags of ``old`` (the device of its name last time)
-    that equal its own, or ``old`` itself when nothing differs. Re-applying a plant with
-    a setting of every device changed then keeps every tag instead of making it anew:
-    the objects of two plants interleaved in the heap were what grew governance's
-    memory on each such apply (pymalloc gives an arena back only once all of it is free)."""
-    if old is None:
-        return device
-    if _same(old, device):
-        return old
-    tags = device.tags  # its own list, made by this validation
-    for i, (was, tag) in enumerate(zip(old.tags, tags, strict=False)):
-        if _same(was, tag):
-            tags[i] = was
-    return device
-
-
 def _read_items(
     source: Source, limits: Limits, cache: ItemCache, items: list[ItemKey]
 ) -> Document | None:
@@ -137,7 +115,7 @@ def _read_items(
 
     def validated(section: str, item: Any) -> Any:
         value = _validated(section, item)
-        return _sharing(value, devices.get(value.name)) if section == "devices" else value
+        return sharing(value, devices.get(value.name)) if section == "devices" else value
 
     try:
         layout = cut(source.text.removeprefix(BOM))

@@ -21,7 +21,7 @@ from nats.js.kv import KeyValue
 from pydantic import TypeAdapter
 
 from plantbus.config import PlantConfig
-from plantbus.config.devices import Device, Tag
+from plantbus.config.devices import Device, Tag, sharing
 from plantbus.config.loader import gc_paused
 from plantbus.kit import config_pieces
 from plantbus.kit.config_sections import ALL, Withheld
@@ -94,6 +94,15 @@ def _join(items: list[list[Any]]) -> list[Any]:
             else:
                 out.append(item)
     return out
+
+
+def _shared(devices: list[Device], before: list[Device]) -> list[Device]:
+    """``devices`` holding the very objects of ``before`` that equal theirs (a device, or
+    the tags of a changed one): a plant re-applied with a setting of every device changed
+    (a poll interval) keeps its tags instead of holding two plants' at once, whose
+    objects interleaved in the heap kept the process's memory up after each apply."""
+    old = {d.name: d for d in before}
+    return [sharing(d, old.get(d.name)) for d in devices]
 
 
 def _changed_devices(old: list[Device], new: list[Device]) -> frozenset[str]:
@@ -208,6 +217,8 @@ class VersionReader:
                 continue
             if _adapter(s)[1]:
                 values[s] = _join([pool[(s, p)] for p in ids[s]])
+                if s == "devices" and s in changed and self.config is not None:
+                    values[s] = _shared(values[s], self.config.devices)
             else:
                 values[s] = pool[(s, ids[s][0])]
         config = PlantConfig.model_construct(**values)

@@ -256,3 +256,32 @@ async def test_governance_alone_validates_an_applied_version_once_and_holds_one_
         assert running is not None and running.version == 3
         assert running.config.devices[1].tags[2].scale == 2.0
     assert "devices" not in validated, validated
+
+
+async def test_a_reader_keeps_the_tags_a_reapply_did_not_change(hub: Runner, bus: Bus) -> None:
+    """Every device's poll interval changed, no tag: the reader's new devices hold the
+    tag objects of the version before (a plant's tags are not held twice after a rate
+    step), and a changed tag is its own."""
+    governance = hub.services["governance"]
+    assert isinstance(governance, GovernanceService)
+    kv = await config_kv(bus)
+    reader = VersionReader(kv)  # a pool of its own: nothing handed over by governance
+
+    async def applied(sources: list[Source]) -> PlantConfig:
+        done = await governance.apply(sources, "pytest", "rate step")
+        assert not done.issues
+        pieces = (await governance.store.get(done.version)).pieces
+        stored = await reader.read({"version": done.version, "format": 2, "pieces": pieces})
+        return stored.config
+
+    first = await applied(big_plant(4, 5))
+    faster = big_plant(4, 5, poll_interval_s=1.0)
+    second = await applied(faster)
+    assert [d.poll_interval_s for d in second.devices] == [1.0] * 4
+    for old, new in zip(first.devices, second.devices, strict=True):
+        assert new is not old
+        assert all(a is b for a, b in zip(old.tags, new.tags, strict=True))
+    third = await applied(changed(faster, 2, 3))
+    assert third.devices[2].tags[3].scale == 2.0
+    assert third.devices[2].tags[3] is not second.devices[2].tags[3]
+    assert third.devices[2].tags[4] is second.devices[2].tags[4]
