@@ -181,17 +181,24 @@ class Bus:
         subject: str,
         handler: Callable[[str, Message, Msg], Awaitable[None]],
         queue: str = "",
+        *,
+        wanted: Callable[[Msg], bool] | None = None,
+        span: str = "",
     ) -> Subscription:
         """Subscribe and hand each decoded message to ``handler`` inside its trace context
         (:class:`~plantbus.kit.telemetry.Consumption`: a span per trace context while
-        spans are exported; device cycles come at stream rates).
+        spans are exported, named ``span`` or ``receive <subject>``; device cycles come at
+        stream rates). ``wanted``, when given, sees each raw message first: one it refuses
+        is not decoded.
 
         A payload that cannot be decoded is logged with its subject and dropped; it
         never stops the subscription.
         """
-        consumption = otel.Consumption(f"receive {subject}")
+        consumption = otel.Consumption(span or f"receive {subject}")
 
         async def on_msg(raw: Msg) -> None:
+            if wanted is not None and not wanted(raw):
+                return
             try:
                 decoded = decode(raw.data, raw.headers)
             except ValidationFailed as err:

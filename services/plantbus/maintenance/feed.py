@@ -12,22 +12,21 @@ decoded and its samples checked one by one, as before).
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 import nats.errors
+from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from plantbus.kit import subjects
-from plantbus.kit import telemetry as otel
-from plantbus.kit.bus import Bus, decode
-from plantbus.sdk.errors import ValidationFailed
+from plantbus.kit.bus import Bus
 from plantbus.v1 import telemetry_pb2
 
 __all__ = ["CycleFeed"]
 
-log = logging.getLogger("plantbus.maintenance")
+_SPAN = f"receive {subjects.PREFIX}.cycle.>"
+"""The consumer span's name, as when it subscribed to every cycle (docs/architecture.md)."""
 
 Handler = Callable[[telemetry_pb2.TagSampleBatch], Awaitable[None]]
 
@@ -44,8 +43,6 @@ class CycleFeed:
     def __init__(self, bus: Bus, handler: Handler) -> None:
         self._bus = bus
         self.handler = handler
-        # the span name as when it subscribed to every cycle (docs/architecture.md)
-        self._consumption = otel.Consumption(f"receive {subjects.PREFIX}.cycle.>")
         self._subs: dict[str, Subscription] = {}
         self._paths: dict[str, tuple[bytes, ...]] = {}
         """Machine -> its followed tag paths, as the bytes a sample carries."""
@@ -69,8 +66,8 @@ class CycleFeed:
         for machine in set(self._subs) - set(self._paths):
             await self._unsubscribe(self._subs.pop(machine))
         for machine in sorted(set(self._paths) - set(self._subs)):
-            self._subs[machine] = await self._bus.nc.subscribe(
-                subjects.cycles_of(machine), cb=self._on_msg
+            self._subs[machine] = await self._bus.subscribe(
+                subjects.cycles_of(machine), self._on_batch, wanted=self._holds_one, span=_SPAN
             )
 
     async def stop(self) -> None:
@@ -84,19 +81,14 @@ class CycleFeed:
         with contextlib.suppress(nats.errors.Error):  # the connection is gone already
             await sub.unsubscribe()
 
-    async def _on_msg(self, raw: Msg) -> None:
+    def _holds_one(self, raw: Msg) -> bool:
+        """Whether the bytes of one of the followed paths of the cycle's machine occur in it."""
         paths = self._by_subject.get(raw.subject)
         if paths is None:
             paths = self._by_subject[raw.subject] = self._paths.get(_machine_of(raw.subject), ())
         data = raw.data
-        if not any(path in data for path in paths):
-            return
-        try:
-            batch = decode(data, raw.headers)
-        except ValidationFailed as err:
-            self._bus.counters.errors += 1  # as Bus.subscribe counts them
-            log.warning("dropped message on %s: %s", raw.subject, err)
-            return
-        if isinstance(batch, telemetry_pb2.TagSampleBatch):
-            with self._consumption.handling(raw.headers):
-                await self.handler(batch)
+        return any(path in data for path in paths)
+
+    async def _on_batch(self, subject: str, msg: Message, raw: Msg) -> None:
+        if isinstance(msg, telemetry_pb2.TagSampleBatch):
+            await self.handler(msg)
