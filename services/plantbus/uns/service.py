@@ -170,7 +170,9 @@ class UnsService(Service):
             heard = self._heard.get(family)
             if wanted and heard is None:
                 subject = f"{subjects.PREFIX}.{family}.>"
-                self._heard[family] = await self.ctx.bus.subscribe(subject, handler, _QUEUE)
+                self._heard[family] = await self.ctx.bus.subscribe(
+                    subject, handler, _QUEUE, wanted=self._read if family == "cycle" else None
+                )
             elif not wanted and heard is not None:
                 del self._heard[family]
                 with contextlib.suppress(nats.errors.Error):  # the connection is gone already
@@ -181,6 +183,10 @@ class UnsService(Service):
 
     def _publish(self, topic: str, payload: dict[str, Any]) -> None:
         self.mqtt.publish(topic, payloads.encode(payload))
+
+    def _read(self, raw: Msg) -> bool:
+        """Whether a cycle is of a machine whose tags may be published (else not decoded)."""
+        return self.values.reads(raw.subject)
 
     async def _on_samples(self, subject: str, msg: Message, raw: Msg) -> None:
         values = self.values
